@@ -1,0 +1,7 @@
+//! kad: keepalived rebuilt in Rust, with an XDP dataplane.
+//!
+//! Data flow (one module per stage): `config` (keepalived.conf → typed model) → `vrrp`
+//! (sans-IO protocol core: `(now, event)` in, actions and the next deadline out) → runtime
+//! (executes actions) → kernel (`xdp`, netlink, sockets).
+
+pub mod xdp;

@@ -1,0 +1,196 @@
+//! The XDP dataplane: load kad's embedded eBPF object, attach `kad_xdp` to interfaces, read
+//! its per-reason counters, and run it on crafted packets (`BPF_PROG_TEST_RUN`).
+
+mod counters;
+mod probe;
+
+pub use counters::XdpCounters;
+pub use probe::{PROBE_FRAME, probe_frame};
+
+use aya::{
+    Ebpf, EbpfLoader,
+    maps::PerCpuArray,
+    programs::{ProgramError, TestRun as _, TestRunOptions, Xdp, XdpMode},
+};
+use kad_common::xdp_counters::{XDP_COUNTERS_MAP, XDP_PROGRAM, XdpReason};
+use thiserror::Error;
+
+/// kad's XDP object, compiled by build.rs from the `kad-ebpf` crate.
+static KAD_EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/kad-ebpf"));
+
+/// What can go wrong between kad and the kernel's BPF subsystem.
+#[derive(Debug, Error)]
+pub enum XdpError {
+    #[error("loading kad's eBPF object: {0}")]
+    Load(#[from] aya::EbpfError),
+    #[error("eBPF object has no program `{0}`")]
+    MissingProgram(&'static str),
+    #[error("eBPF object has no map `{0}`")]
+    MissingMap(&'static str),
+    #[error("XDP program `{program}`: {source}")]
+    Program {
+        program: &'static str,
+        #[source]
+        source: ProgramError,
+    },
+    #[error("attaching XDP to {interface}: native mode: {native}; generic (SKB) mode: {skb}")]
+    Attach {
+        interface: String,
+        native: ProgramError,
+        skb: ProgramError,
+    },
+    #[error("map `{map}`: {source}")]
+    Map {
+        map: &'static str,
+        #[source]
+        source: aya::maps::MapError,
+    },
+}
+
+/// How an XDP program ended up attached to an interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachMode {
+    /// Driver (native) XDP.
+    Native,
+    /// Generic XDP in the kernel's receive path, used when the driver refuses native mode.
+    Skb,
+}
+
+/// Options for [`XdpDataplane::load`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LoadOptions {
+    /// Enable the program's aya-log debug records (`kad -D`). Off by default: logging costs
+    /// about twenty times the per-packet floor.
+    pub debug_log: bool,
+}
+
+/// kad's loaded XDP object: the `kad_xdp` program and its maps. Links made by
+/// [`XdpDataplane::attach`] are detached when this value is dropped (nothing is pinned).
+pub struct XdpDataplane {
+    ebpf: Ebpf,
+    logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
+}
+
+impl XdpDataplane {
+    /// Loads the embedded object into the kernel and verifies `kad_xdp`.
+    pub fn load(options: LoadOptions) -> Result<Self, XdpError> {
+        let level: u8 = if options.debug_log {
+            aya_log::Level::Debug as u8
+        } else {
+            0
+        };
+        let mut ebpf = EbpfLoader::new()
+            .override_global(aya_log::LEVEL, &level, false)
+            .load(KAD_EBPF_OBJECT)?;
+        let logger = if options.debug_log {
+            match aya_log::EbpfLogger::init(&mut ebpf) {
+                Ok(logger) => Some(logger),
+                Err(err) => {
+                    tracing::warn!(error = %err, "XDP debug log unavailable");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let mut dataplane = Self { ebpf, logger };
+        dataplane
+            .program_mut()?
+            .load()
+            .map_err(|source| XdpError::Program {
+                program: XDP_PROGRAM,
+                source,
+            })?;
+        Ok(dataplane)
+    }
+
+    fn program_mut(&mut self) -> Result<&mut Xdp, XdpError> {
+        let program = self
+            .ebpf
+            .program_mut(XDP_PROGRAM)
+            .ok_or(XdpError::MissingProgram(XDP_PROGRAM))?;
+        program.try_into().map_err(|source| XdpError::Program {
+            program: XDP_PROGRAM,
+            source,
+        })
+    }
+
+    fn program(&self) -> Result<&Xdp, XdpError> {
+        let program = self
+            .ebpf
+            .program(XDP_PROGRAM)
+            .ok_or(XdpError::MissingProgram(XDP_PROGRAM))?;
+        program.try_into().map_err(|source| XdpError::Program {
+            program: XDP_PROGRAM,
+            source,
+        })
+    }
+
+    /// Attaches `kad_xdp` to `interface`: native (driver) mode first, generic SKB mode when the
+    /// driver refuses. The link lives as long as this value.
+    pub fn attach(&mut self, interface: &str) -> Result<AttachMode, XdpError> {
+        let program = self.program_mut()?;
+        let native = match program.attach(interface, XdpMode::Driver) {
+            Ok(_) => return Ok(AttachMode::Native),
+            Err(err) => err,
+        };
+        match program.attach(interface, XdpMode::Skb) {
+            Ok(_) => {
+                tracing::warn!(interface, error = %native, "native XDP refused; using generic (SKB) mode");
+                Ok(AttachMode::Skb)
+            }
+            Err(skb) => Err(XdpError::Attach {
+                interface: interface.to_owned(),
+                native,
+                skb,
+            }),
+        }
+    }
+
+    /// Runs `kad_xdp` once on `frame` with `BPF_PROG_TEST_RUN` and returns its verdict
+    /// (`XDP_DROP` = 1, `XDP_PASS` = 2). Counters move as for a received frame.
+    pub fn test_run(&self, frame: &[u8]) -> Result<u32, XdpError> {
+        let options = TestRunOptions {
+            data_in: Some(frame),
+            ..TestRunOptions::new()
+        };
+        let result = self
+            .program()?
+            .test_run(options)
+            .map_err(|source| XdpError::Program {
+                program: XDP_PROGRAM,
+                source,
+            })?;
+        Ok(result.return_value)
+    }
+
+    /// The per-reason counters, summed over CPUs.
+    pub fn counters(&self) -> Result<XdpCounters, XdpError> {
+        let map = self
+            .ebpf
+            .map(XDP_COUNTERS_MAP)
+            .ok_or(XdpError::MissingMap(XDP_COUNTERS_MAP))?;
+        let array = PerCpuArray::<_, u64>::try_from(map).map_err(|source| XdpError::Map {
+            map: XDP_COUNTERS_MAP,
+            source,
+        })?;
+        let mut counters = XdpCounters::default();
+        for reason in XdpReason::ALL {
+            let per_cpu = array
+                .get(&(reason as u32), 0)
+                .map_err(|source| XdpError::Map {
+                    map: XDP_COUNTERS_MAP,
+                    source,
+                })?;
+            counters.set(reason, per_cpu.iter().sum());
+        }
+        Ok(counters)
+    }
+
+    /// Forwards pending aya-log records from the program to kad's log (when `-D` enabled them).
+    pub fn flush_log(&mut self) {
+        if let Some(logger) = self.logger.as_mut() {
+            logger.flush();
+        }
+    }
+}
