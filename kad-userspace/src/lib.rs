@@ -4,4 +4,6 @@
 //! (sans-IO protocol core: `(now, event)` in, actions and the next deadline out) → runtime
 //! (executes actions) → kernel (`xdp`, netlink, sockets).
 
+pub mod config;
+pub mod vrrp;
 pub mod xdp;

@@ -1,0 +1,1 @@
+//! keepalived.conf: see issue 3. (module owned by the config work)

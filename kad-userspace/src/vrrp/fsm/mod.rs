@@ -1,0 +1,1 @@
+//! VRRP state machine: see issue 4. (module owned by the FSM work)

@@ -1,0 +1,1 @@
+//! VRRP packet codec: see issue 4. (module owned by the codec work)
