@@ -1,1 +1,33 @@
+//! Shared helpers for kad's end-to-end tests: where the `kad` binary and the captured test
+//! vectors are, reading captures, and what the running kernel lets a test do.
 
+pub mod capture;
+pub mod privilege;
+
+use std::path::PathBuf;
+
+/// The repository's root folder.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// Real VRRP captures from keepalived 2.2.7 and FRR 8.4.4 (copied from the lab's shared
+/// vectors; see `tests/vectors/README.md`).
+pub fn vectors_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors")
+}
+
+/// Path of the `kad` binary under test: `$KAD_BIN` if set (`cargo xtask test` sets it after
+/// building), else `debug/kad` in the cargo target folder.
+pub fn kad_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("KAD_BIN") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    target.join("debug").join("kad")
+}
