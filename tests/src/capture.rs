@@ -17,7 +17,9 @@ pub struct Frame {
 /// Every frame of a pcap or pcapng file, in capture order.
 pub fn read_frames(path: &Path) -> Result<Vec<Frame>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let magic = bytes.get(..4).context("capture shorter than its magic number")?;
+    let magic = bytes
+        .get(..4)
+        .context("capture shorter than its magic number")?;
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut frames = Vec::new();
     if magic == [0x0a, 0x0d, 0x0d, 0x0a] {
@@ -56,7 +58,9 @@ pub fn capture_files(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))?
+        {
             let path = entry?.path();
             if path.is_dir() {
                 pending.push(path);

@@ -2,6 +2,8 @@
 //! vectors are, reading captures, and what the running kernel lets a test do.
 
 pub mod capture;
+pub mod netns;
+pub mod packet_socket;
 pub mod privilege;
 
 use std::path::PathBuf;

@@ -16,10 +16,31 @@ pub fn require(test: &str, needs: Need) -> bool {
     };
     match missing {
         Some(reason) => {
-            eprintln!("SKIPPED {test}: {reason}");
+            record_skip(test, &reason);
             false
         }
         None => true,
+    }
+}
+
+/// Prints `SKIPPED test: reason` and, under `cargo xtask test`, appends it to `$KAD_SKIP_LOG`
+/// so the run's summary lists every skip (libtest hides a passing test's output).
+pub fn record_skip(test: &str, reason: &str) {
+    eprintln!("SKIPPED {test}: {reason}");
+    if let Some(path) = std::env::var_os("KAD_SKIP_LOG") {
+        use std::io::Write as _;
+        let line = format!("{test}: {reason}\n");
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(line.as_bytes()));
+        if let Err(err) = appended {
+            eprintln!(
+                "cannot record skip in {}: {err}",
+                std::path::Path::new(&path).display()
+            );
+        }
     }
 }
 

@@ -1,1 +1,63 @@
-fn main() {}
+//! `cargo xtask`: kad's developer tasks. `setup` installs what the build needs, `run` builds and
+//! runs `kad`, `test` runs every test, `fuzz` runs a fuzz target for a bounded time.
+
+mod cmd;
+mod fuzz;
+mod run;
+mod setup;
+mod test;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "kad developer tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install what building and testing kad needs (apt packages, bpf-linker, the eBPF
+    /// toolchain link, cargo-fuzz). Idempotent: checks first, installs only what is missing.
+    Setup,
+    /// Set up, build kad, and run it. With no arguments: a demo. `cargo xtask run -- ARGS`
+    /// passes ARGS to kad.
+    Run {
+        /// Build in release mode.
+        #[arg(long)]
+        release: bool,
+        /// Arguments for kad.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Set up, then run every test: unit, integration (kernel, netns, real peers) and the
+    /// bounded fuzz runs. Prints a summary line with the counts.
+    Test {
+        /// Seconds per fuzz target (0 skips fuzzing).
+        #[arg(long, default_value_t = 30)]
+        fuzz_seconds: u32,
+    },
+    /// Run one fuzz target (or all) for a bounded time.
+    Fuzz {
+        /// Target name; all targets when omitted.
+        target: Option<String>,
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u32,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.task {
+        Task::Setup => setup::run(),
+        Task::Run { release, args } => run::run(release, &args),
+        Task::Test { fuzz_seconds } => test::run(fuzz_seconds),
+        Task::Fuzz { target, seconds } => {
+            setup::run()?;
+            fuzz::run(target.as_deref(), seconds)
+        }
+    }
+}

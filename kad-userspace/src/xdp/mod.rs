@@ -22,7 +22,7 @@ static KAD_EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DI
 #[derive(Debug, Error)]
 pub enum XdpError {
     #[error("loading kad's eBPF object: {0}")]
-    Load(#[from] aya::EbpfError),
+    Load(#[source] Box<aya::EbpfError>),
     #[error("eBPF object has no program `{0}`")]
     MissingProgram(&'static str),
     #[error("eBPF object has no map `{0}`")]
@@ -31,13 +31,13 @@ pub enum XdpError {
     Program {
         program: &'static str,
         #[source]
-        source: ProgramError,
+        source: Box<ProgramError>,
     },
     #[error("attaching XDP to {interface}: native mode: {native}; generic (SKB) mode: {skb}")]
     Attach {
         interface: String,
-        native: ProgramError,
-        skb: ProgramError,
+        native: Box<ProgramError>,
+        skb: Box<ProgramError>,
     },
     #[error("map `{map}`: {source}")]
     Map {
@@ -54,6 +54,37 @@ pub enum AttachMode {
     Native,
     /// Generic XDP in the kernel's receive path, used when the driver refuses native mode.
     Skb,
+}
+
+/// What an XDP program decided for a frame (`enum xdp_action` in the kernel's UAPI).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XdpVerdict {
+    /// `XDP_ABORTED` (0): program error, frame dropped.
+    Aborted,
+    /// `XDP_DROP` (1).
+    Drop,
+    /// `XDP_PASS` (2): on to the kernel's network stack.
+    Pass,
+    /// `XDP_TX` (3).
+    Tx,
+    /// `XDP_REDIRECT` (4).
+    Redirect,
+    /// Any other return code.
+    Other(u32),
+}
+
+impl XdpVerdict {
+    /// The verdict a program's return code stands for.
+    pub fn from_code(code: u32) -> Self {
+        match code {
+            0 => Self::Aborted,
+            1 => Self::Drop,
+            2 => Self::Pass,
+            3 => Self::Tx,
+            4 => Self::Redirect,
+            other => Self::Other(other),
+        }
+    }
 }
 
 /// Options for [`XdpDataplane::load`].
@@ -81,7 +112,8 @@ impl XdpDataplane {
         };
         let mut ebpf = EbpfLoader::new()
             .override_global(aya_log::LEVEL, &level, false)
-            .load(KAD_EBPF_OBJECT)?;
+            .load(KAD_EBPF_OBJECT)
+            .map_err(|err| XdpError::Load(Box::new(err)))?;
         let logger = if options.debug_log {
             match aya_log::EbpfLogger::init(&mut ebpf) {
                 Ok(logger) => Some(logger),
@@ -99,7 +131,7 @@ impl XdpDataplane {
             .load()
             .map_err(|source| XdpError::Program {
                 program: XDP_PROGRAM,
-                source,
+                source: Box::new(source),
             })?;
         Ok(dataplane)
     }
@@ -111,7 +143,7 @@ impl XdpDataplane {
             .ok_or(XdpError::MissingProgram(XDP_PROGRAM))?;
         program.try_into().map_err(|source| XdpError::Program {
             program: XDP_PROGRAM,
-            source,
+            source: Box::new(source),
         })
     }
 
@@ -122,7 +154,7 @@ impl XdpDataplane {
             .ok_or(XdpError::MissingProgram(XDP_PROGRAM))?;
         program.try_into().map_err(|source| XdpError::Program {
             program: XDP_PROGRAM,
-            source,
+            source: Box::new(source),
         })
     }
 
@@ -141,15 +173,15 @@ impl XdpDataplane {
             }
             Err(skb) => Err(XdpError::Attach {
                 interface: interface.to_owned(),
-                native,
-                skb,
+                native: Box::new(native),
+                skb: Box::new(skb),
             }),
         }
     }
 
-    /// Runs `kad_xdp` once on `frame` with `BPF_PROG_TEST_RUN` and returns its verdict
-    /// (`XDP_DROP` = 1, `XDP_PASS` = 2). Counters move as for a received frame.
-    pub fn test_run(&self, frame: &[u8]) -> Result<u32, XdpError> {
+    /// Runs `kad_xdp` once on `frame` with `BPF_PROG_TEST_RUN` and returns its verdict.
+    /// Counters move as for a received frame.
+    pub fn test_run(&self, frame: &[u8]) -> Result<XdpVerdict, XdpError> {
         let options = TestRunOptions {
             data_in: Some(frame),
             ..TestRunOptions::new()
@@ -159,9 +191,9 @@ impl XdpDataplane {
             .test_run(options)
             .map_err(|source| XdpError::Program {
                 program: XDP_PROGRAM,
-                source,
+                source: Box::new(source),
             })?;
-        Ok(result.return_value)
+        Ok(XdpVerdict::from_code(result.return_value))
     }
 
     /// The per-reason counters, summed over CPUs.

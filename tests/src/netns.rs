@@ -1,0 +1,104 @@
+//! Network namespaces for tests: created with iproute2 under a name unique to the test
+//! process, entered by a dedicated thread (`setns`), deleted when dropped, on every exit path.
+
+use std::{
+    fs::File,
+    os::fd::AsRawFd as _,
+    process::Command,
+    sync::atomic::{AtomicU32, Ordering},
+};
+
+use anyhow::{Context as _, Result, bail};
+
+static NEXT_ID: AtomicU32 = AtomicU32::new(0);
+
+/// A network namespace owned by a test; removed on drop (its interfaces go with it).
+pub struct NetNs {
+    name: String,
+}
+
+impl NetNs {
+    /// Creates `kt<pid>-<n>-<tag>` (short: interface and namespace names are length-limited)
+    /// with its loopback up.
+    pub fn new(tag: &str) -> Result<Self> {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let name = format!("kt{}-{id}-{tag}", std::process::id());
+        run_ip(&["netns", "add", &name])?;
+        let ns = Self { name };
+        ns.ip(&["link", "set", "lo", "up"])?;
+        Ok(ns)
+    }
+
+    /// The namespace's name, as `ip netns` shows it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs `ip -n NAME ARGS…`.
+    pub fn ip(&self, args: &[&str]) -> Result<()> {
+        let mut full = vec!["-n", self.name.as_str()];
+        full.extend_from_slice(args);
+        run_ip(&full)
+    }
+
+    /// Runs `f` on a thread that has entered this namespace, and returns its result.
+    pub fn run<T: Send>(&self, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+        let path = format!("/run/netns/{}", self.name);
+        let file = File::open(&path).with_context(|| format!("opening {path}"))?;
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    // SAFETY: setns on a valid namespace fd; it affects only this thread.
+                    if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                        bail!("setns({path}): {}", std::io::Error::last_os_error());
+                    }
+                    f()
+                })
+                .join()
+                .map_err(|_| anyhow::anyhow!("thread in {} panicked", self.name))?
+        })
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        if let Err(err) = run_ip(&["netns", "del", &self.name]) {
+            eprintln!("cleanup: {err}");
+        }
+    }
+}
+
+/// Creates a veth pair `a`/`b` with `a` in `ns_a` and `b` in `ns_b`, both up.
+pub fn veth_pair(ns_a: &NetNs, a: &str, ns_b: &NetNs, b: &str) -> Result<()> {
+    run_ip(&[
+        "link",
+        "add",
+        a,
+        "netns",
+        ns_a.name(),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        b,
+        "netns",
+        ns_b.name(),
+    ])?;
+    ns_a.ip(&["link", "set", a, "up"])?;
+    ns_b.ip(&["link", "set", b, "up"])
+}
+
+fn run_ip(args: &[&str]) -> Result<()> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .context("running ip (iproute2)")?;
+    if !out.status.success() {
+        bail!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}

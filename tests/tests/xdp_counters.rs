@@ -1,0 +1,356 @@
+//! kad's XDP program in the running kernel: BPF_PROG_TEST_RUN over every captured frame and
+//! every malformed class, and real frames crossing a veth between two network namespaces.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use kad::xdp::{AttachMode, LoadOptions, PROBE_FRAME, XdpCounters, XdpDataplane, XdpVerdict};
+use kad_common::xdp_counters::XdpReason;
+use kad_tests::{
+    capture::{capture_files, read_frames},
+    netns::{NetNs, veth_pair},
+    packet_socket::send_frame,
+    privilege::{Need, require},
+    vectors_dir,
+};
+
+/// Offsets in [`PROBE_FRAME`] (Ethernet + 20-byte IPv4 + VRRPv3 with one address).
+const IP_TOTAL_LEN: usize = 16;
+const IP_TTL: usize = 22;
+const VRRP_VERSION_TYPE: usize = 34;
+const VRRP_COUNT_IP: usize = 37;
+
+fn load() -> Result<XdpDataplane> {
+    XdpDataplane::load(LoadOptions::default()).context("loading kad_xdp")
+}
+
+/// The reason the test expects, worked out from the frame independently of the program:
+/// ethertype (after at most one VLAN tag), IP protocol 112, VRRP version nibble.
+fn expected_reason(frame: &[u8]) -> XdpReason {
+    let mut l3 = 14;
+    let mut ethertype = u16::from_be_bytes([frame[12], frame[13]]);
+    if ethertype == 0x8100 {
+        ethertype = u16::from_be_bytes([frame[16], frame[17]]);
+        l3 += 4;
+    }
+    let (protocol, vrrp) = match ethertype {
+        0x0800 => (frame[l3 + 9], l3 + usize::from(frame[l3] & 0x0f) * 4),
+        0x86dd => (frame[l3 + 6], l3 + 40),
+        _ => return XdpReason::NotVrrp,
+    };
+    match (protocol, frame[vrrp] >> 4) {
+        (112, 2) => XdpReason::VrrpV2,
+        (112, 3) => XdpReason::VrrpV3,
+        (112, _) => panic!("capture holds a VRRP packet of unknown version"),
+        _ => XdpReason::NotVrrp,
+    }
+}
+
+/// Asserts that between `before` and `after` exactly one counter, `reason`'s, moved, by one.
+fn assert_only_moved(before: &XdpCounters, after: &XdpCounters, reason: XdpReason, what: &str) {
+    let delta = after.since(before);
+    for other in XdpReason::ALL {
+        let want = u64::from(other == reason);
+        assert_eq!(
+            delta.get(other),
+            want,
+            "{what}: counter {} moved by {} (expected only {} to move by 1); delta {delta}",
+            other.name(),
+            delta.get(other),
+            reason.name()
+        );
+    }
+}
+
+#[test]
+fn test_run_passes_and_classifies_every_captured_frame() -> Result<()> {
+    if !require(
+        "test_run_passes_and_classifies_every_captured_frame",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let dataplane = load()?;
+    let files = capture_files(&vectors_dir())?;
+    assert!(
+        files.len() >= 20,
+        "expected the lab captures, found {}",
+        files.len()
+    );
+    let mut vrrp_frames = 0;
+    for file in &files {
+        for (index, frame) in read_frames(file)?.iter().enumerate() {
+            let what = format!("{} frame {index}", file.display());
+            let reason = expected_reason(&frame.data);
+            let before = dataplane.counters()?;
+            let verdict = dataplane.test_run(&frame.data)?;
+            assert_eq!(
+                verdict,
+                XdpVerdict::Pass,
+                "{what}: a real peer's frame was not passed"
+            );
+            assert_only_moved(&before, &dataplane.counters()?, reason, &what);
+            if reason != XdpReason::NotVrrp {
+                vrrp_frames += 1;
+            }
+        }
+    }
+    assert!(
+        vrrp_frames > 100,
+        "only {vrrp_frames} VRRP frames in the captures"
+    );
+    Ok(())
+}
+
+/// A frame derived from the captured keepalived advert by `mutate`.
+fn probe_with(mutate: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut frame = PROBE_FRAME.to_vec();
+    mutate(&mut frame);
+    frame
+}
+
+fn set_ip_total_len(frame: &mut [u8], len: u16) {
+    frame[IP_TOTAL_LEN..IP_TOTAL_LEN + 2].copy_from_slice(&len.to_be_bytes());
+}
+
+#[test]
+fn test_run_drops_each_malformed_class_under_its_own_counter() -> Result<()> {
+    if !require(
+        "test_run_drops_each_malformed_class_under_its_own_counter",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let dataplane = load()?;
+    let v6_frame = read_frames(&vectors_dir().join("single/v3-ipv6-prio200-2vips.pcap"))?
+        .into_iter()
+        .next()
+        .context("IPv6 vector is empty")?
+        .data;
+    let cases: Vec<(&str, Vec<u8>, XdpReason)> = vec![
+        (
+            "TTL 254",
+            probe_with(|f| f[IP_TTL] = 254),
+            XdpReason::BadTtl,
+        ),
+        ("TTL 1", probe_with(|f| f[IP_TTL] = 1), XdpReason::BadTtl),
+        (
+            "IPv6 hop limit 64",
+            {
+                let mut f = v6_frame.clone();
+                f[14 + 7] = 64;
+                f
+            },
+            XdpReason::BadTtl,
+        ),
+        (
+            "VRRP version 4",
+            probe_with(|f| f[VRRP_VERSION_TYPE] = 0x41),
+            XdpReason::BadVersion,
+        ),
+        (
+            "VRRP version 1",
+            probe_with(|f| f[VRRP_VERSION_TYPE] = 0x11),
+            XdpReason::BadVersion,
+        ),
+        (
+            "VRRPv2 over IPv6",
+            {
+                let mut f = v6_frame.clone();
+                f[54] = 0x21;
+                f
+            },
+            XdpReason::BadVersion,
+        ),
+        (
+            "VRRP type 2",
+            probe_with(|f| f[VRRP_VERSION_TYPE] = 0x32),
+            XdpReason::BadType,
+        ),
+        (
+            "VRRP type 0",
+            probe_with(|f| f[VRRP_VERSION_TYPE] = 0x30),
+            XdpReason::BadType,
+        ),
+        (
+            "count_ip 2 with one address",
+            probe_with(|f| f[VRRP_COUNT_IP] = 2),
+            XdpReason::BadLength,
+        ),
+        (
+            "IPv6 count_ip 3 with two addresses",
+            {
+                let mut f = v6_frame.clone();
+                f[57] = 3;
+                f
+            },
+            XdpReason::BadLength,
+        ),
+        (
+            "IP total length beyond the frame",
+            probe_with(|f| f.truncate(f.len() - 2)),
+            XdpReason::Truncated,
+        ),
+        (
+            "IHL 4 (16-byte header)",
+            probe_with(|f| f[14] = 0x44),
+            XdpReason::Truncated,
+        ),
+        (
+            "VRRP message of 4 bytes",
+            probe_with(|f| {
+                f.truncate(38);
+                set_ip_total_len(f, 24);
+            }),
+            XdpReason::Truncated,
+        ),
+    ];
+    for (what, frame, reason) in &cases {
+        let before = dataplane.counters()?;
+        let verdict = dataplane.test_run(frame)?;
+        assert_eq!(verdict, XdpVerdict::Drop, "{what}: not dropped");
+        assert_only_moved(&before, &dataplane.counters()?, *reason, what);
+    }
+
+    let v2_frame = read_frames(&vectors_dir().join("single/v2-ipv4-authpass-prio200.pcap"))?
+        .into_iter()
+        .next()
+        .context("v2 vector is empty")?
+        .data;
+    let mut no_auth = v2_frame.clone();
+    no_auth.truncate(no_auth.len() - 8);
+    let total = u16::try_from(no_auth.len() - 14).context("frame length")?;
+    set_ip_total_len(&mut no_auth, total);
+    let before = dataplane.counters()?;
+    assert_eq!(
+        dataplane.test_run(&no_auth)?,
+        XdpVerdict::Drop,
+        "v2 without auth data"
+    );
+    assert_only_moved(
+        &before,
+        &dataplane.counters()?,
+        XdpReason::BadLength,
+        "v2 without auth data",
+    );
+    Ok(())
+}
+
+#[test]
+fn test_run_reads_through_one_vlan_tag_and_ignores_other_traffic() -> Result<()> {
+    if !require(
+        "test_run_reads_through_one_vlan_tag_and_ignores_other_traffic",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let dataplane = load()?;
+    let tagged = probe_with(|f| {
+        f.splice(12..12, [0x81, 0x00, 0x00, 0x2a]);
+    });
+    let tagged_bad_ttl = {
+        let mut f = tagged.clone();
+        f[IP_TTL + 4] = 254;
+        f
+    };
+    let not_ip = probe_with(|f| f[12..14].copy_from_slice(&[0x08, 0x06]));
+    let udp = probe_with(|f| f[23] = 17);
+    // BPF_PROG_TEST_RUN refuses frames shorter than an Ethernet header.
+    let runt = PROBE_FRAME[..14].to_vec();
+    let cases = [
+        (
+            "802.1Q-tagged advert",
+            &tagged,
+            XdpVerdict::Pass,
+            XdpReason::VrrpV3,
+        ),
+        (
+            "802.1Q-tagged TTL 254",
+            &tagged_bad_ttl,
+            XdpVerdict::Drop,
+            XdpReason::BadTtl,
+        ),
+        (
+            "ARP ethertype",
+            &not_ip,
+            XdpVerdict::Pass,
+            XdpReason::NotVrrp,
+        ),
+        ("UDP", &udp, XdpVerdict::Pass, XdpReason::NotVrrp),
+        (
+            "IPv4 ethertype, no IP header",
+            &runt,
+            XdpVerdict::Pass,
+            XdpReason::NotVrrp,
+        ),
+    ];
+    for (what, frame, verdict, reason) in cases {
+        let before = dataplane.counters()?;
+        assert_eq!(dataplane.test_run(frame)?, verdict, "{what}");
+        assert_only_moved(&before, &dataplane.counters()?, reason, what);
+    }
+    Ok(())
+}
+
+#[test]
+fn attached_program_counts_frames_crossing_a_veth() -> Result<()> {
+    if !require("attached_program_counts_frames_crossing_a_veth", Need::Root) {
+        return Ok(());
+    }
+    let sender = NetNs::new("tx")?;
+    let receiver = NetNs::new("rx")?;
+    veth_pair(&sender, "ktx0", &receiver, "krx0")?;
+
+    let (mut dataplane, mode) = receiver.run(|| {
+        let mut dataplane = load()?;
+        let mode = dataplane.attach("krx0")?;
+        Ok((dataplane, mode))
+    })?;
+    assert_eq!(
+        mode,
+        AttachMode::Native,
+        "veth supports native XDP on this kernel"
+    );
+    let before = dataplane.counters()?;
+
+    let bad_ttl = probe_with(|f| f[IP_TTL] = 64);
+    sender.run(|| {
+        for _ in 0..3 {
+            send_frame("ktx0", &PROBE_FRAME)?;
+        }
+        for _ in 0..2 {
+            send_frame("ktx0", &bad_ttl)?;
+        }
+        Ok(())
+    })?;
+
+    // Frames cross the veth asynchronously: wait (bounded) until all five are counted.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let delta = loop {
+        let delta = dataplane.counters()?.since(&before);
+        if delta.get(XdpReason::VrrpV3) + delta.get(XdpReason::BadTtl) >= 5
+            || Instant::now() > deadline
+        {
+            break delta;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        delta.get(XdpReason::VrrpV3),
+        3,
+        "valid adverts counted: {delta}"
+    );
+    assert_eq!(
+        delta.get(XdpReason::BadTtl),
+        2,
+        "bad-TTL adverts counted: {delta}"
+    );
+    assert_eq!(
+        delta.dropped(),
+        2,
+        "only the bad-TTL adverts dropped: {delta}"
+    );
+    dataplane.flush_log();
+    drop(dataplane);
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! `cargo xtask test`: set up, then every test: the workspace's unit and integration tests
+//! (kernel, netns and real-peer tests run as root), then bounded fuzz runs. Ends with one
+//! summary line: `summary: P passed, F failed, S skipped`.
+
+use std::{
+    io::{BufRead as _, BufReader},
+    process::Stdio,
+};
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::{cmd, fuzz, run, setup};
+
+pub fn run(fuzz_seconds: u32) -> Result<()> {
+    setup::run()?;
+    let kad = run::build_kad(false)?;
+    let skip_log = std::env::temp_dir().join(format!("kad-skips-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&skip_log);
+
+    let mut test = cmd::cargo();
+    test.args(["test", "--workspace", "--all-targets"])
+        .env("KAD_BIN", &kad)
+        .env("KAD_SKIP_LOG", &skip_log)
+        .stdout(Stdio::piped());
+    println!("xtask: $ cargo test --workspace --all-targets");
+    let mut child = test.spawn().context("cannot start cargo test")?;
+    let stdout = child.stdout.take().context("cargo test stdout")?;
+    let mut totals = Totals::default();
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        totals.add_result_line(&line);
+    }
+    let status = child.wait()?;
+
+    let skips = std::fs::read_to_string(&skip_log).unwrap_or_default();
+    let _ = std::fs::remove_file(&skip_log);
+    for skip in skips.lines() {
+        println!("xtask: SKIPPED {skip}");
+    }
+    let skipped = skips.lines().count();
+
+    let fuzz_result = if fuzz_seconds == 0 {
+        println!("xtask: fuzzing skipped (--fuzz-seconds 0)");
+        Ok(())
+    } else {
+        fuzz::run(None, fuzz_seconds)
+    };
+    let fuzz_targets = fuzz::targets().map(|t| t.len()).unwrap_or(0);
+    match &fuzz_result {
+        Ok(()) if fuzz_seconds > 0 => totals.passed += fuzz_targets,
+        Ok(()) => {}
+        Err(_) => totals.failed += 1,
+    }
+
+    println!(
+        "xtask: cargo test passed {} tests (of which {} skipped for a missing kernel feature or privilege), ignored {}; {} fuzz target(s) x {} s",
+        totals.passed, skipped, totals.ignored, fuzz_targets, fuzz_seconds
+    );
+    println!(
+        "summary: {} passed, {} failed, {} skipped",
+        totals.passed.saturating_sub(skipped),
+        totals.failed,
+        skipped
+    );
+    if !status.success() {
+        bail!("cargo test failed: {status}");
+    }
+    fuzz_result
+}
+
+/// Sums libtest's `test result:` lines.
+#[derive(Default)]
+struct Totals {
+    passed: usize,
+    failed: usize,
+    ignored: usize,
+}
+
+impl Totals {
+    fn add_result_line(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(kind), Some(count)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(count) = count.parse::<usize>() else {
+                continue;
+            };
+            match kind {
+                "passed" => self.passed += count,
+                "failed" => self.failed += count,
+                "ignored" => self.ignored += count,
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Totals;
+
+    #[test]
+    fn sums_libtest_result_lines() {
+        let mut totals = Totals::default();
+        totals.add_result_line(
+            "test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s",
+        );
+        totals.add_result_line("test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured");
+        totals.add_result_line("running 5 tests");
+        assert_eq!((totals.passed, totals.failed, totals.ignored), (15, 2, 1));
+    }
+}
