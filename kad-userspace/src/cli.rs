@@ -68,7 +68,7 @@ fn xdp_probe(debug_log: bool) -> ExitCode {
     dataplane.flush_log();
     match dataplane.counters() {
         Ok(counters) => {
-            println!("kad_xdp loaded; probe advert verdict {verdict}; counters: {counters}");
+            println!("kad_xdp loaded; probe advert verdict {verdict:?}; counters: {counters}");
             ExitCode::SUCCESS
         }
         Err(err) => {
