@@ -1,0 +1,334 @@
+//! A VRRP test lab: one L2 segment (a bridge in its own namespace) with router and client
+//! namespaces attached by veths, real daemons (kad, keepalived, FRR) started inside them, and
+//! everything — processes first, then namespaces — torn down on drop.
+//!
+//! Every lab gets its own namespaces, so labs in concurrent tests never meet and all can use
+//! the same addresses (10.77.0.0/24, fd77::/64).
+
+use std::{
+    fs,
+    net::Ipv4Addr,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::netns::NetNs;
+
+/// The segment's IPv4 prefix length.
+pub const PREFIX_LEN: u8 = 24;
+
+/// One namespace on the lab segment, with its interface `eth0`.
+pub struct Host {
+    /// Short name (`r1`, `c`, …).
+    pub name: String,
+    /// The host's namespace.
+    pub ns: NetNs,
+    /// Its primary IPv4 address on the segment.
+    pub ipv4: Ipv4Addr,
+}
+
+impl Host {
+    /// The host's interface on the segment.
+    pub const IFACE: &'static str = "eth0";
+
+    /// Whether `addr` is configured on any interface of this host.
+    pub fn has_address(&self, addr: &str) -> Result<bool> {
+        let out = Command::new("ip")
+            .args(["-n", self.ns.name(), "-o", "addr", "show"])
+            .output()
+            .context("ip addr show")?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        Ok(text
+            .split_whitespace()
+            .any(|word| word.split('/').next() == Some(addr)))
+    }
+
+    /// A command that runs inside this host's namespace.
+    pub fn command(&self, program: &str) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", self.ns.name(), program]);
+        command
+    }
+
+    /// One ICMP echo to `addr` with a 1 s timeout: true when answered.
+    pub fn ping_once(&self, addr: &str) -> bool {
+        self.command("ping")
+            .args(["-c", "1", "-W", "1", "-q", addr])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    }
+}
+
+/// A daemon started in the lab; stopped (and its pid-file children killed) on lab drop.
+pub struct Daemon {
+    /// Label for messages (`keepalived@r1`).
+    pub label: String,
+    child: Child,
+    pid_files: Vec<PathBuf>,
+    log: PathBuf,
+}
+
+impl Daemon {
+    /// The launched process's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The daemon's combined stdout/stderr so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends `signal` to the launched process.
+    pub fn signal(&self, signal: i32) -> Result<()> {
+        let pid = i32::try_from(self.child.id()).context("pid")?;
+        // SAFETY: kill(2) on our own child's pid.
+        if unsafe { libc::kill(pid, signal) } != 0 {
+            bail!("kill({pid}, {signal}): {}", std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Waits up to `timeout` for the launched process to exit; true if it did.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Result<bool> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.child.try_wait()?.is_some() {
+                return Ok(true);
+            }
+            if Instant::now() > deadline {
+                return Ok(false);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn kill_all(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for file in &self.pid_files {
+            let pid = fs::read_to_string(file)
+                .ok()
+                .and_then(|text| text.trim().parse::<i32>().ok());
+            if let Some(pid) = pid.filter(|pid| *pid > 1) {
+                // SAFETY: kill(2); the pid came from a pid file the daemon wrote in our lab.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
+/// The lab: a switch namespace with bridge `br0`, hosts attached to it, and daemons.
+pub struct Lab {
+    dir: PathBuf,
+    daemons: Vec<Daemon>,
+    hosts: Vec<Host>,
+    switch: NetNs,
+}
+
+impl Lab {
+    /// An empty segment.
+    pub fn new(tag: &str) -> Result<Self> {
+        let switch = NetNs::new(&format!("{tag}sw"))?;
+        switch.ip(&["link", "add", "br0", "type", "bridge"])?;
+        switch.ip(&[
+            "link",
+            "set",
+            "br0",
+            "type",
+            "bridge",
+            "stp_state",
+            "0",
+            "forward_delay",
+            "0",
+        ])?;
+        switch.ip(&["link", "set", "br0", "up"])?;
+        let dir = std::env::temp_dir().join(switch.name());
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(Self {
+            dir,
+            daemons: Vec::new(),
+            hosts: Vec::new(),
+            switch,
+        })
+    }
+
+    /// Scratch folder for this lab's configs, pid files and logs (removed on drop).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Adds host `name` with `10.77.0.<octet>/24` and `fd77::<octet>/64` on its `eth0`.
+    pub fn add_host(&mut self, name: &str, octet: u8) -> Result<&Host> {
+        let ns = NetNs::new(name)?;
+        let port = format!("p{name}");
+        let out = Command::new("ip")
+            .args([
+                "link",
+                "add",
+                Host::IFACE,
+                "netns",
+                ns.name(),
+                "type",
+                "veth",
+            ])
+            .args(["peer", "name", &port, "netns", self.switch.name()])
+            .output()
+            .context("ip link add veth")?;
+        if !out.status.success() {
+            bail!(
+                "creating veth for {name}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        self.switch
+            .ip(&["link", "set", &port, "master", "br0", "up"])?;
+        let ipv4 = Ipv4Addr::new(10, 77, 0, octet);
+        ns.ip(&[
+            "addr",
+            "add",
+            &format!("{ipv4}/{PREFIX_LEN}"),
+            "dev",
+            Host::IFACE,
+        ])?;
+        ns.ip(&[
+            "addr",
+            "add",
+            &format!("fd77::{octet:x}/64"),
+            "dev",
+            Host::IFACE,
+            "nodad",
+        ])?;
+        ns.ip(&["link", "set", Host::IFACE, "up"])?;
+        self.hosts.push(Host {
+            name: name.to_owned(),
+            ns,
+            ipv4,
+        });
+        self.hosts.last().context("host just added")
+    }
+
+    /// The host called `name`.
+    pub fn host(&self, name: &str) -> Result<&Host> {
+        self.hosts
+            .iter()
+            .find(|host| host.name == name)
+            .with_context(|| format!("no host {name} in the lab"))
+    }
+
+    /// Starts keepalived 2.2.7 (VRRP only, foreground, console log) on `host` with `config`.
+    pub fn start_keepalived(&mut self, host: &str, config: &str) -> Result<usize> {
+        let conf = self.dir.join(format!("keepalived-{host}.conf"));
+        fs::write(&conf, config)?;
+        let pid = |kind: &str| self.dir.join(format!("keepalived-{host}-{kind}.pid"));
+        let pid_files = vec![pid("main"), pid("vrrp"), pid("check")];
+        let mut command = self.host(host)?.command("keepalived");
+        command
+            .args(["-n", "-l", "-D", "-P", "-f"])
+            .arg(&conf)
+            .arg("-p")
+            .arg(&pid_files[0])
+            .arg("-r")
+            .arg(&pid_files[1])
+            .arg("-c")
+            .arg(&pid_files[2]);
+        self.spawn(format!("keepalived@{host}"), command, pid_files)
+    }
+
+    /// Starts an arbitrary daemon (e.g. kad) in `host`'s namespace; `args` follow `program`.
+    pub fn start(&mut self, host: &str, program: &Path, args: &[&str]) -> Result<usize> {
+        let mut command = self.host(host)?.command(&program.to_string_lossy());
+        command.args(args);
+        let label = format!(
+            "{}@{host}",
+            program
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        );
+        self.spawn(label, command, Vec::new())
+    }
+
+    fn spawn(
+        &mut self,
+        label: String,
+        mut command: Command,
+        pid_files: Vec<PathBuf>,
+    ) -> Result<usize> {
+        let log = self.dir.join(format!("{}.log", label.replace('@', "-")));
+        let out = fs::File::create(&log)?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .with_context(|| format!("starting {label}"))?;
+        self.daemons.push(Daemon {
+            label,
+            child,
+            pid_files,
+            log,
+        });
+        Ok(self.daemons.len() - 1)
+    }
+
+    /// The daemon returned by a `start*` call.
+    pub fn daemon(&mut self, index: usize) -> Result<&mut Daemon> {
+        self.daemons.get_mut(index).context("no such daemon")
+    }
+
+    /// Polls `condition` every 5 ms until it holds or `timeout` passes; returns the time it
+    /// took, or an error naming `what`.
+    pub fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut condition: impl FnMut() -> Result<bool>,
+    ) -> Result<Duration> {
+        let start = Instant::now();
+        loop {
+            if condition()? {
+                return Ok(start.elapsed());
+            }
+            if start.elapsed() > timeout {
+                bail!("{what}: not within {timeout:?}\n{}", self.logs());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Every daemon's log, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut all = String::new();
+        for daemon in &self.daemons {
+            let log = daemon.log();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            all.push_str(&format!(
+                "--- {} (last {} lines)\n",
+                daemon.label,
+                tail.len()
+            ));
+            for line in tail.iter().rev() {
+                all.push_str(line);
+                all.push('\n');
+            }
+        }
+        all
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for daemon in &mut self.daemons {
+            daemon.kill_all();
+        }
+        // Hosts, then the switch (field order would drop the switch last anyway).
+        self.hosts.clear();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}

@@ -1,0 +1,74 @@
+//! The lab harness against the reference implementation: two real keepalived 2.2.7 routers on
+//! a bridged segment elect one master, a client reaches the VIP, and a SIGTERM (priority-0
+//! advert) hands the VIP to the backup. This is the baseline kad's own tests compare with.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use kad_tests::{
+    lab::Lab,
+    privilege::{Need, require},
+};
+
+const VIP: &str = "10.77.0.100";
+
+fn keepalived_conf(router: &str, priority: u8) -> String {
+    format!(
+        "global_defs {{\n  router_id {router}\n}}\n\
+         vrrp_instance LAB {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n\
+         \x20 priority {priority}\n  advert_int 0.1\n  version 3\n\
+         \x20 virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n}}\n"
+    )
+}
+
+#[test]
+fn keepalived_pair_elects_one_master_and_hands_over_on_sigterm() -> Result<()> {
+    if !require(
+        "keepalived_pair_elects_one_master_and_hands_over_on_sigterm",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let mut lab = Lab::new("ka")?;
+    lab.add_host("r1", 1)?;
+    lab.add_host("r2", 2)?;
+    lab.add_host("c", 10)?;
+    let r1 = lab.start_keepalived("r1", &keepalived_conf("r1", 200))?;
+    lab.start_keepalived("r2", &keepalived_conf("r2", 100))?;
+
+    lab.wait_for(
+        "r1 (priority 200) holds the VIP",
+        Duration::from_secs(10),
+        || lab.host("r1")?.has_address(VIP),
+    )?;
+    lab.wait_for("the client reaches the VIP", Duration::from_secs(5), || {
+        Ok(lab.host("c")?.ping_once(VIP))
+    })?;
+    assert!(
+        !lab.host("r2")?.has_address(VIP)?,
+        "backup r2 must not hold the VIP\n{}",
+        lab.logs()
+    );
+
+    lab.daemon(r1)?.signal(libc::SIGTERM)?;
+    let took = lab.wait_for(
+        "r2 takes the VIP after r1's SIGTERM",
+        Duration::from_secs(5),
+        || lab.host("r2")?.has_address(VIP),
+    )?;
+    eprintln!("keepalived handover after SIGTERM: VIP on r2 after {took:?}");
+    assert!(
+        lab.daemon(r1)?.wait_exit(Duration::from_secs(5))?,
+        "keepalived r1 did not exit"
+    );
+    assert!(
+        !lab.host("r1")?.has_address(VIP)?,
+        "r1 removed the VIP on stop"
+    );
+    lab.wait_for(
+        "the client reaches the VIP on r2",
+        Duration::from_secs(5),
+        || Ok(lab.host("c")?.ping_once(VIP)),
+    )?;
+    Ok(())
+}
