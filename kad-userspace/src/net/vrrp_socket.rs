@@ -1,0 +1,310 @@
+//! Raw IP protocol 112 sockets, one per interface and family, as RFC 5798 §5.1 and keepalived
+//! use them: bound to the interface, joined to 224.0.0.18 / ff02::12, TTL / hop limit 255,
+//! multicast loopback off. Sending to a unicast peer (`unicast_peer`) uses the same socket.
+//!
+//! IPv4 sockets send and receive whole IP packets (`IP_HDRINCL`), so kad controls every header
+//! byte as keepalived does (TOS 0xc0, id, DF clear) and the decoder sees the TTL. IPv6 raw
+//! sockets never carry the IPv6 header: the kernel fills in and verifies the VRRP checksum
+//! (`IPV6_CHECKSUM`, offset 6) and reports the hop limit and destination as ancillary data.
+
+use std::{
+    io,
+    mem::{MaybeUninit, size_of},
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6},
+    os::fd::AsRawFd as _,
+};
+
+use kad_common::vrrp_wire::{IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_MCAST_V6, VRRP_TTL};
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+use thiserror::Error;
+use tokio::io::unix::AsyncFd;
+
+/// RFC 5798 §5.1.2.2: offset of the checksum within the VRRP header.
+const VRRP_CHECKSUM_OFFSET: libc::c_int = 6;
+
+/// A VRRP socket operation failed.
+#[derive(Debug, Error)]
+#[error("VRRP socket on ifindex {ifindex}: {op}: {source}")]
+pub struct SocketError {
+    /// The interface.
+    pub ifindex: u32,
+    /// What was being done.
+    pub op: &'static str,
+    /// The system error.
+    #[source]
+    pub source: io::Error,
+}
+
+/// A received VRRP datagram's addressing. For IPv4, `buf[..len]` is the whole IP packet; for
+/// IPv6 it is the VRRP message, and the hop limit and destination come from here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// Bytes written into the buffer.
+    pub len: usize,
+    /// Sender's address.
+    pub source: IpAddr,
+    /// IPv6 only: destination address (multicast group or our unicast address).
+    pub destination: Option<IpAddr>,
+    /// IPv6 only: hop limit (RFC 5798 §7.1 requires 255).
+    pub hop_limit: Option<u8>,
+}
+
+/// One raw VRRP socket bound to an interface.
+pub struct VrrpSocket {
+    fd: AsyncFd<Socket>,
+    ifindex: u32,
+    ipv6: bool,
+}
+
+impl VrrpSocket {
+    /// Opens the IPv4 socket on `interface` (`ifindex`) and joins 224.0.0.18 there.
+    pub fn open_v4(interface: &str, ifindex: u32) -> Result<Self, SocketError> {
+        let err = |op| {
+            move |source| SocketError {
+                ifindex,
+                op,
+                source,
+            }
+        };
+        let socket = Socket::new(
+            Domain::IPV4,
+            Type::RAW,
+            Some(Protocol::from(i32::from(IPPROTO_VRRP))),
+        )
+        .map_err(err("socket"))?;
+        socket.set_nonblocking(true).map_err(err("O_NONBLOCK"))?;
+        socket
+            .bind_device(Some(interface.as_bytes()))
+            .map_err(err("SO_BINDTODEVICE"))?;
+        socket
+            .set_header_included_v4(true)
+            .map_err(err("IP_HDRINCL"))?;
+        socket
+            .set_multicast_loop_v4(false)
+            .map_err(err("IP_MULTICAST_LOOP"))?;
+        socket
+            .set_multicast_ttl_v4(u32::from(VRRP_TTL))
+            .map_err(err("IP_MULTICAST_TTL"))?;
+        socket
+            .join_multicast_v4_n(
+                &Ipv4Addr::from(VRRP_MCAST_V4),
+                &InterfaceIndexOrAddress::Index(ifindex),
+            )
+            .map_err(err("IP_ADD_MEMBERSHIP"))?;
+        Ok(Self {
+            fd: register(socket).map_err(err("register with tokio"))?,
+            ifindex,
+            ipv6: false,
+        })
+    }
+
+    /// Opens the IPv6 socket on `interface` (`ifindex`), sending from `source` (the
+    /// interface's link-local address, RFC 5798 §5.1.2.1), and joins ff02::12 there.
+    pub fn open_v6(interface: &str, ifindex: u32, source: Ipv6Addr) -> Result<Self, SocketError> {
+        let err = |op| {
+            move |source| SocketError {
+                ifindex,
+                op,
+                source,
+            }
+        };
+        let socket = Socket::new(
+            Domain::IPV6,
+            Type::RAW,
+            Some(Protocol::from(i32::from(IPPROTO_VRRP))),
+        )
+        .map_err(err("socket"))?;
+        socket.set_nonblocking(true).map_err(err("O_NONBLOCK"))?;
+        socket
+            .bind_device(Some(interface.as_bytes()))
+            .map_err(err("SO_BINDTODEVICE"))?;
+        set_int(
+            &socket,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_CHECKSUM,
+            VRRP_CHECKSUM_OFFSET,
+        )
+        .map_err(err("IPV6_CHECKSUM"))?;
+        set_int(&socket, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)
+            .map_err(err("IPV6_RECVHOPLIMIT"))?;
+        set_int(&socket, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)
+            .map_err(err("IPV6_RECVPKTINFO"))?;
+        socket
+            .set_multicast_loop_v6(false)
+            .map_err(err("IPV6_MULTICAST_LOOP"))?;
+        socket
+            .set_multicast_hops_v6(u32::from(VRRP_TTL))
+            .map_err(err("IPV6_MULTICAST_HOPS"))?;
+        socket
+            .set_unicast_hops_v6(u32::from(VRRP_TTL))
+            .map_err(err("IPV6_UNICAST_HOPS"))?;
+        socket
+            .set_multicast_if_v6(ifindex)
+            .map_err(err("IPV6_MULTICAST_IF"))?;
+        let scope = if source.is_unicast_link_local() {
+            ifindex
+        } else {
+            0
+        };
+        socket
+            .bind(&SockAddr::from(SocketAddrV6::new(source, 0, 0, scope)))
+            .map_err(err("bind source address"))?;
+        socket
+            .join_multicast_v6(&Ipv6Addr::from(VRRP_MCAST_V6), ifindex)
+            .map_err(err("IPV6_JOIN_GROUP"))?;
+        Ok(Self {
+            fd: register(socket).map_err(err("register with tokio"))?,
+            ifindex,
+            ipv6: true,
+        })
+    }
+
+    /// The interface this socket is bound to.
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    /// Sends `packet` to `destination`: for IPv4 a whole IP packet (its header names the
+    /// destination too), for IPv6 a VRRP message (the kernel fills in the checksum).
+    pub async fn send(&self, packet: &[u8], destination: IpAddr) -> Result<(), SocketError> {
+        let scope = match destination {
+            IpAddr::V6(v6) if v6.is_multicast() || v6.is_unicast_link_local() => self.ifindex,
+            _ => 0,
+        };
+        let target = match destination {
+            IpAddr::V4(v4) => SockAddr::from(SocketAddr::new(IpAddr::V4(v4), 0)),
+            IpAddr::V6(v6) => SockAddr::from(SocketAddrV6::new(v6, 0, 0, scope)),
+        };
+        loop {
+            let mut guard = self
+                .fd
+                .writable()
+                .await
+                .map_err(|source| self.error("poll", source))?;
+            match guard.try_io(|fd| fd.get_ref().send_to(packet, &target)) {
+                Ok(Ok(sent)) if sent == packet.len() => return Ok(()),
+                Ok(Ok(sent)) => {
+                    return Err(self.error(
+                        "send",
+                        io::Error::other(format!("sent {sent} of {} bytes", packet.len())),
+                    ));
+                }
+                Ok(Err(source)) => return Err(self.error("send", source)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Receives one datagram into `buf`.
+    pub async fn recv(&self, buf: &mut [u8]) -> Result<Received, SocketError> {
+        loop {
+            let mut guard = self
+                .fd
+                .readable()
+                .await
+                .map_err(|source| self.error("poll", source))?;
+            match guard.try_io(|fd| recv_msg(fd.get_ref(), buf, self.ipv6)) {
+                Ok(result) => return result.map_err(|source| self.error("recv", source)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    fn error(&self, op: &'static str, source: io::Error) -> SocketError {
+        SocketError {
+            ifindex: self.ifindex,
+            op,
+            source,
+        }
+    }
+}
+
+/// Hands `socket` to tokio's reactor.
+fn register(socket: Socket) -> io::Result<AsyncFd<Socket>> {
+    // SAFETY: the Socket owns its fd and AsyncFd owns the Socket, so the fd stays open and is
+    // not reused for as long as it is registered.
+    unsafe { AsyncFd::register(socket) }.map_err(|err| err.into_parts().1)
+}
+
+fn set_int(
+    socket: &Socket,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: setsockopt with a pointer to a live c_int and its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            name,
+            (&raw const value).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// recvmsg(2) with room for the IPv6 hop-limit and packet-info control messages.
+fn recv_msg(socket: &Socket, buf: &mut [u8], ipv6: bool) -> io::Result<Received> {
+    let mut from = socket2::SockAddrStorage::zeroed();
+    let mut control = [MaybeUninit::<u64>::uninit(); 16];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain old data; zero is a valid value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = (&raw mut from).cast();
+    msg.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    msg.msg_iov = &raw mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = size_of::<[u64; 16]>();
+    // SAFETY: every pointer in msg refers to a live buffer of the stated length.
+    let len = unsafe { libc::recvmsg(socket.as_raw_fd(), &raw mut msg, 0) };
+    let len = usize::try_from(len).map_err(|_| io::Error::last_os_error())?;
+    if msg.msg_flags & libc::MSG_TRUNC != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "datagram larger than the buffer",
+        ));
+    }
+    // SAFETY: the kernel wrote a sockaddr of msg_namelen bytes into `from`.
+    let source = unsafe { SockAddr::new(from, msg.msg_namelen) }
+        .as_socket()
+        .map(|addr| addr.ip())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "sender is not an IP address"))?;
+    let mut received = Received {
+        len,
+        source,
+        destination: None,
+        hop_limit: None,
+    };
+    if ipv6 {
+        // SAFETY: walking the control buffer the kernel filled, with the libc CMSG macros.
+        unsafe {
+            let mut cmsg = libc::CMSG_FIRSTHDR(&raw const msg);
+            while !cmsg.is_null() {
+                let header = &*cmsg;
+                if header.cmsg_level == libc::IPPROTO_IPV6 {
+                    let data = libc::CMSG_DATA(cmsg);
+                    if header.cmsg_type == libc::IPV6_HOPLIMIT {
+                        let hops = std::ptr::read_unaligned(data.cast::<libc::c_int>());
+                        received.hop_limit = u8::try_from(hops).ok();
+                    } else if header.cmsg_type == libc::IPV6_PKTINFO {
+                        let info = std::ptr::read_unaligned(data.cast::<libc::in6_pktinfo>());
+                        received.destination =
+                            Some(IpAddr::V6(Ipv6Addr::from(info.ipi6_addr.s6_addr)));
+                    }
+                }
+                cmsg = libc::CMSG_NXTHDR(&raw const msg, cmsg);
+            }
+        }
+    }
+    Ok(received)
+}
