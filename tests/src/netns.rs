@@ -60,6 +60,24 @@ impl NetNs {
     }
 }
 
+impl NetNs {
+    /// Runs `f` on a new background thread that has entered this namespace.
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T> + Send + 'static,
+    ) -> Result<std::thread::JoinHandle<Result<T>>> {
+        let path = format!("/run/netns/{}", self.name);
+        let file = File::open(&path).with_context(|| format!("opening {path}"))?;
+        Ok(std::thread::spawn(move || {
+            // SAFETY: setns on a valid namespace fd; it affects only this thread.
+            if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                bail!("setns({path}): {}", std::io::Error::last_os_error());
+            }
+            f()
+        }))
+    }
+}
+
 impl Drop for NetNs {
     fn drop(&mut self) {
         if let Err(err) = run_ip(&["netns", "del", &self.name]) {

@@ -164,17 +164,38 @@ impl VrrpSocket {
         self.ifindex
     }
 
+    /// Sends `packet` to `destination` without waiting: a full socket buffer is an error
+    /// (the packet is lost, as on a congested link), so the protocol loop never blocks.
+    pub fn try_send(&self, packet: &[u8], destination: IpAddr) -> Result<(), SocketError> {
+        let target = self.target(destination);
+        match self.fd.get_ref().send_to(packet, &target) {
+            Ok(sent) if sent == packet.len() => Ok(()),
+            Ok(sent) => Err(self.error(
+                "send",
+                io::Error::other(format!("sent {sent} of {} bytes", packet.len())),
+            )),
+            Err(source) => Err(self.error("send", source)),
+        }
+    }
+
+    fn target(&self, destination: IpAddr) -> SockAddr {
+        match destination {
+            IpAddr::V4(v4) => SockAddr::from(SocketAddr::new(IpAddr::V4(v4), 0)),
+            IpAddr::V6(v6) => {
+                let scope = if v6.is_multicast() || v6.is_unicast_link_local() {
+                    self.ifindex
+                } else {
+                    0
+                };
+                SockAddr::from(SocketAddrV6::new(v6, 0, 0, scope))
+            }
+        }
+    }
+
     /// Sends `packet` to `destination`: for IPv4 a whole IP packet (its header names the
     /// destination too), for IPv6 a VRRP message (the kernel fills in the checksum).
     pub async fn send(&self, packet: &[u8], destination: IpAddr) -> Result<(), SocketError> {
-        let scope = match destination {
-            IpAddr::V6(v6) if v6.is_multicast() || v6.is_unicast_link_local() => self.ifindex,
-            _ => 0,
-        };
-        let target = match destination {
-            IpAddr::V4(v4) => SockAddr::from(SocketAddr::new(IpAddr::V4(v4), 0)),
-            IpAddr::V6(v6) => SockAddr::from(SocketAddrV6::new(v6, 0, 0, scope)),
-        };
+        let target = self.target(destination);
         loop {
             let mut guard = self
                 .fd

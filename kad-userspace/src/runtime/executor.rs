@@ -1,0 +1,179 @@
+//! Carries out the core's actions: adverts straight onto the socket (never waiting), kernel
+//! work through the ordered kernel worker, notifies as child processes, records as logs.
+
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    sync::Arc,
+    time::Duration,
+};
+
+use kad_common::vrrp_wire::{VRRP_MCAST_V4, VRRP_MCAST_V6};
+
+use crate::{
+    net::garp::{gratuitous_arp, unsolicited_na},
+    vrrp::{
+        fsm::{Action, AdvertOut, Version as FsmVersion},
+        packet::{AdvertSpec, AuthConfig, Ipv4Options, Version, encode_ipv4_vec, encode_vrrp_vec},
+    },
+};
+
+use super::{
+    Slot,
+    kernel::{KernelOp, KernelWorker},
+    notify,
+};
+
+pub(crate) struct Executor {
+    kernel: KernelWorker,
+}
+
+impl Executor {
+    pub(crate) fn new(kernel: KernelWorker) -> Self {
+        Self { kernel }
+    }
+
+    /// Removes `slot`'s virtual addresses, in case an earlier run crashed holding them.
+    pub(crate) fn remove_stale(&self, slot: &Slot) {
+        for address in &slot.spec.addresses {
+            self.kernel.submit(KernelOp::Remove {
+                label: Arc::clone(&slot.spec.fsm.name),
+                address: address.clone(),
+            });
+        }
+    }
+
+    pub(crate) fn execute(&mut self, slot: &mut Slot, actions: Vec<Action>) {
+        let name = Arc::clone(&slot.spec.fsm.name);
+        let vrid = slot.spec.fsm.vrid;
+        for action in actions {
+            match action {
+                Action::SendAdvert(out) => send_advert(slot, &out),
+                Action::AddVirtuals(set) => {
+                    for address in set.addresses.iter().chain(set.excluded.iter()) {
+                        if let Some(full) =
+                            slot.spec.addresses.iter().find(|a| a.address == *address)
+                        {
+                            self.kernel.submit(KernelOp::Add {
+                                label: Arc::clone(&name),
+                                address: full.clone(),
+                            });
+                        }
+                    }
+                }
+                Action::RemoveVirtuals(set) => {
+                    for address in set.addresses.iter().chain(set.excluded.iter()) {
+                        if let Some(full) =
+                            slot.spec.addresses.iter().find(|a| a.address == *address)
+                        {
+                            self.kernel.submit(KernelOp::Remove {
+                                label: Arc::clone(&name),
+                                address: full.clone(),
+                            });
+                        }
+                    }
+                }
+                Action::SendGratuitous {
+                    addresses,
+                    repeat,
+                    reason,
+                } => {
+                    tracing::debug!(instance = %name, vrid, ?reason, repeat, "sending gratuitous ARP/NA");
+                    let mut frames = Vec::new();
+                    for _ in 0..repeat {
+                        for address in addresses.iter() {
+                            frames.push(match address {
+                                IpAddr::V4(v4) => gratuitous_arp(slot.mac, *v4).to_vec(),
+                                IpAddr::V6(v6) => unsolicited_na(slot.mac, *v6).to_vec(),
+                            });
+                        }
+                    }
+                    self.kernel.submit(KernelOp::Frames {
+                        label: Arc::clone(&name),
+                        sender: Arc::clone(&slot.frames),
+                        frames,
+                        spacing: Duration::ZERO,
+                    });
+                }
+                Action::Notify {
+                    target,
+                    kind,
+                    priority,
+                } => {
+                    notify::run(&slot.spec.notify, &target, kind, priority);
+                }
+                Action::StateChanged { from, to, reason } => {
+                    tracing::info!(instance = %name, vrid, ?from, ?reason, "Entering {} STATE", notify_state(to));
+                }
+                Action::PriorityChanged { from, to } => {
+                    tracing::info!(instance = %name, vrid, from, to, "effective priority changed");
+                }
+                Action::Discarded(reason) => {
+                    tracing::trace!(instance = %name, vrid, ?reason, "advert ignored");
+                }
+            }
+        }
+    }
+
+    /// Waits for queued kernel work (VIP removal at shutdown).
+    pub(crate) async fn finish(self) {
+        self.kernel.flush().await;
+    }
+}
+
+fn notify_state(state: crate::vrrp::fsm::State) -> &'static str {
+    use crate::vrrp::fsm::State;
+    match state {
+        State::Initialize => "INIT",
+        State::Backup => "BACKUP",
+        State::Master => "MASTER",
+        State::Fault => "FAULT",
+    }
+}
+
+fn send_advert(slot: &mut Slot, out: &AdvertOut) {
+    let version = match out.version {
+        FsmVersion::V2 => Version::V2,
+        FsmVersion::V3 => Version::V3,
+    };
+    let multicast = match out.source {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::from(VRRP_MCAST_V4)),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::from(VRRP_MCAST_V6)),
+    };
+    let peers = if slot.spec.unicast_peers.is_empty() {
+        vec![multicast]
+    } else {
+        slot.spec.unicast_peers.clone()
+    };
+    for destination in peers {
+        if matches!(slot.spec.auth, AuthConfig::Ah(_)) {
+            slot.ah_seq = slot.ah_seq.wrapping_add(1);
+        }
+        slot.ip_id = slot.ip_id.wrapping_add(1);
+        let spec = AdvertSpec {
+            version,
+            vrid: out.vrid,
+            priority: out.priority,
+            interval_cs: out.interval.get(),
+            addresses: &out.addresses,
+            auth: slot.spec.auth,
+            ah_seq: slot.ah_seq,
+            src: out.source,
+            dst: destination,
+            checksum: slot.spec.checksum,
+        };
+        let encoded = match destination {
+            IpAddr::V4(_) => encode_ipv4_vec(&spec, &Ipv4Options::keepalived(slot.ip_id)),
+            IpAddr::V6(_) => encode_vrrp_vec(&spec),
+        };
+        let result = match encoded {
+            Ok(packet) => slot
+                .socket
+                .try_send(&packet, destination)
+                .map_err(|e| e.to_string()),
+            Err(err) => Err(err.to_string()),
+        };
+        if let Err(err) = result {
+            tracing::warn!(instance = %slot.spec.fsm.name, vrid = out.vrid, %destination, error = %err, "advert not sent");
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The kernel worker: address changes and gratuitous ARP / NA bursts, executed in the order
+//! the protocol loop issued them (an address is added before it is announced) on a task of
+//! their own, so netlink round trips never delay an advert.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::net::{addr::AddressControl, addr::InterfaceAddress, garp::FrameSender};
+
+/// One piece of kernel work.
+pub(crate) enum KernelOp {
+    /// `ip addr add`.
+    Add {
+        label: Arc<str>,
+        address: InterfaceAddress,
+    },
+    /// `ip addr del`.
+    Remove {
+        label: Arc<str>,
+        address: InterfaceAddress,
+    },
+    /// Send these frames, `spacing` apart.
+    Frames {
+        label: Arc<str>,
+        sender: Arc<FrameSender>,
+        frames: Vec<Vec<u8>>,
+        spacing: Duration,
+    },
+    /// Reply once everything queued before it is done.
+    Flush(oneshot::Sender<()>),
+}
+
+/// Handle to the kernel worker task.
+pub(crate) struct KernelWorker {
+    queue: mpsc::UnboundedSender<KernelOp>,
+}
+
+impl KernelWorker {
+    pub(crate) fn start(control: AddressControl) -> Self {
+        let (queue, ops) = mpsc::unbounded_channel();
+        tokio::spawn(work(control, ops));
+        Self { queue }
+    }
+
+    pub(crate) fn submit(&self, op: KernelOp) {
+        if self.queue.send(op).is_err() {
+            tracing::error!("kernel worker has stopped; address change lost");
+        }
+    }
+
+    /// Waits until everything submitted so far is done.
+    pub(crate) async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        self.submit(KernelOp::Flush(done));
+        let _ = wait.await;
+    }
+}
+
+async fn work(control: AddressControl, mut ops: mpsc::UnboundedReceiver<KernelOp>) {
+    while let Some(op) = ops.recv().await {
+        match op {
+            KernelOp::Add { label, address } => {
+                if let Err(err) = control.add(&address).await {
+                    tracing::error!(instance = %label, error = %err, "adding virtual address failed");
+                }
+            }
+            KernelOp::Remove { label, address } => {
+                if let Err(err) = control.remove(&address).await {
+                    tracing::error!(instance = %label, error = %err, "removing virtual address failed");
+                }
+            }
+            KernelOp::Frames {
+                label,
+                sender,
+                frames,
+                spacing,
+            } => {
+                for (n, frame) in frames.iter().enumerate() {
+                    if n > 0 && !spacing.is_zero() {
+                        tokio::time::sleep(spacing).await;
+                    }
+                    if let Err(err) = sender.send(frame) {
+                        tracing::warn!(instance = %label, error = %err, "gratuitous ARP/NA not sent");
+                    }
+                }
+            }
+            KernelOp::Flush(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+}

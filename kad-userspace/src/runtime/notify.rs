@@ -1,0 +1,141 @@
+//! Notify scripts (keepalived.conf `notify_master`, `notify_backup`, `notify_fault`,
+//! `notify_stop`, `notify`), run as child processes that the protocol loop never waits for,
+//! each killed if it outlives [`NOTIFY_TIMEOUT`].
+
+use std::{process::Stdio, time::Duration};
+
+use crate::vrrp::fsm::{NotifyKind, NotifyTarget};
+
+use super::spec::NotifySpec;
+
+/// How long a notify script may run before it is killed.
+pub(crate) const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// keepalived's state word for a notify (`notify` argument 3, FIFO lines).
+pub(crate) fn state_word(kind: NotifyKind) -> &'static str {
+    match kind {
+        NotifyKind::Master => "MASTER",
+        NotifyKind::Backup => "BACKUP",
+        NotifyKind::Fault => "FAULT",
+        NotifyKind::Stop => "STOP",
+        NotifyKind::MasterRxLowerPri => "MASTER_RX_LOWER_PRI",
+        NotifyKind::Priority => "PRIORITY",
+    }
+}
+
+/// Starts the scripts configured for `kind`: the specific one (no arguments beyond its
+/// own) and the generic `notify` one with `INSTANCE|GROUP NAME STATE PRIORITY`.
+pub(crate) fn run(spec: &NotifySpec, target: &NotifyTarget, kind: NotifyKind, priority: u8) {
+    let specific = match kind {
+        NotifyKind::Master => spec.master.as_deref(),
+        NotifyKind::Backup => spec.backup.as_deref(),
+        NotifyKind::Fault => spec.fault.as_deref(),
+        NotifyKind::Stop => spec.stop.as_deref(),
+        NotifyKind::MasterRxLowerPri | NotifyKind::Priority => None,
+    };
+    if let Some(script) = specific {
+        spawn(script, &[]);
+    }
+    if let Some(script) = spec.any.as_deref() {
+        let (scope, name) = match target {
+            NotifyTarget::Instance(name) => ("INSTANCE", name),
+            NotifyTarget::Group(name) => ("GROUP", name),
+        };
+        let priority = priority.to_string();
+        spawn(script, &[scope, name, state_word(kind), &priority]);
+    }
+}
+
+fn spawn(script: &str, extra: &[&str]) {
+    let words = split_words(script);
+    let Some((program, args)) = words.split_first() else {
+        tracing::warn!(script, "empty notify script");
+        return;
+    };
+    let mut command = tokio::process::Command::new(program);
+    command
+        .args(args)
+        .args(extra)
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let script = script.to_owned();
+    match command.spawn() {
+        Ok(mut child) => {
+            tokio::spawn(async move {
+                match tokio::time::timeout(NOTIFY_TIMEOUT, child.wait()).await {
+                    Ok(Ok(status)) if !status.success() => {
+                        tracing::warn!(script, %status, "notify script failed");
+                    }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(err)) => {
+                        tracing::warn!(script, error = %err, "waiting for notify script")
+                    }
+                    Err(_) => {
+                        tracing::warn!(script, "notify script timed out; killed");
+                        let _ = child.kill().await;
+                    }
+                }
+            });
+        }
+        Err(err) => tracing::warn!(script, error = %err, "cannot start notify script"),
+    }
+}
+
+/// Splits a script line into words as keepalived does: on blanks, with `"…"` and `'…'`
+/// quoting and `\` escaping the next character.
+pub(crate) fn split_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (_, '\\') => {
+                if let Some(next) = chars.next() {
+                    word.push(next);
+                }
+                in_word = true;
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_words;
+
+    #[test]
+    fn splits_script_lines_like_keepalived() {
+        assert_eq!(
+            split_words("/bin/notify.sh master"),
+            ["/bin/notify.sh", "master"]
+        );
+        assert_eq!(
+            split_words(r#"/bin/n "two words" 'single quoted' a\ b"#),
+            ["/bin/n", "two words", "single quoted", "a b"]
+        );
+        assert_eq!(split_words("  "), Vec::<String>::new());
+        assert_eq!(split_words(r#"x """#), ["x", ""]);
+    }
+}
