@@ -35,12 +35,13 @@ pub fn build_kad(release: bool) -> Result<std::path::PathBuf> {
         .join("kad"))
 }
 
-/// The no-argument demo. Until the VRRP runtime exists (issue 5) it shows what this build of
-/// kad can do: its version, its help, and the XDP dataplane probe.
+/// The no-argument demo (`tests/src/bin/kad-demo.rs`): two kad routers and a client in
+/// network namespaces, election, failures, and the client's outage in milliseconds.
 fn demo(kad: &std::path::Path) -> Result<()> {
-    println!("xtask: the routers-in-namespaces failover demo arrives with the VRRP runtime;");
-    println!("xtask: this build of kad offers:\n");
-    cmd::run(Command::new(kad).arg("--version"))?;
-    cmd::run(Command::new(kad).arg("--help"))?;
-    cmd::run(Command::new(kad).arg("xdp-probe"))
+    cmd::run(cmd::cargo().args(["build", "--package", "kad-tests", "--bin", "kad-demo"]))?;
+    let target = kad
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    cmd::run(Command::new(target.join("kad-demo")).env("KAD_BIN", kad))
 }

@@ -4,4 +4,5 @@
 pub mod addr;
 pub mod garp;
 pub mod interface;
+pub mod link_monitor;
 pub mod vrrp_socket;

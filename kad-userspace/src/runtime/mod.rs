@@ -12,6 +12,7 @@
 
 mod clock;
 mod executor;
+mod from_config;
 mod kernel;
 mod notify;
 mod receive;
@@ -19,6 +20,7 @@ mod spec;
 mod timers;
 
 pub use clock::Clock;
+pub use from_config::{BuildError, runtime_spec};
 pub use spec::{InstanceSpec, NotifySpec, RuntimeSpec};
 
 use std::{collections::HashMap, future::Future, net::IpAddr, sync::Arc};
@@ -31,6 +33,7 @@ use crate::{
         addr::{AddressControl, AddressError},
         garp::FrameSender,
         interface::{InterfaceError, ifindex, mac_address},
+        link_monitor::{self, LinkEvent},
         vrrp_socket::{SocketError, VrrpSocket},
     },
     vrrp::fsm::{ConfigError, Event, Instance},
@@ -62,6 +65,9 @@ pub enum RuntimeError {
     /// A VRRP socket could not be opened.
     #[error(transparent)]
     Socket(#[from] SocketError),
+    /// The link monitor could not be opened.
+    #[error("subscribing to link changes: {0}")]
+    LinkMonitor(#[source] std::io::Error),
     /// The rtnetlink connection could not be opened.
     #[error(transparent)]
     Netlink(#[from] AddressError),
@@ -89,6 +95,8 @@ pub(crate) struct Slot {
     pub(crate) socket: Arc<VrrpSocket>,
     pub(crate) frames: Arc<FrameSender>,
     pub(crate) mac: [u8; 6],
+    pub(crate) ifindex: u32,
+    pub(crate) link_up: bool,
     pub(crate) ah_seq: u32,
     pub(crate) ip_id: u16,
 }
@@ -101,6 +109,7 @@ pub async fn run(
 ) -> Result<(), RuntimeError> {
     let clock = Clock::new();
     let netlink = AddressControl::connect()?;
+    let mut links = link_monitor::subscribe().map_err(RuntimeError::LinkMonitor)?;
     let kernel = KernelWorker::start(netlink);
     let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(1024);
 
@@ -147,6 +156,8 @@ pub async fn run(
             socket,
             frames: Arc::new(frames),
             mac,
+            ifindex: if_index,
+            link_up: link_monitor::is_up(&interface),
             ah_seq: 0,
             ip_id: 0,
         });
@@ -170,7 +181,10 @@ pub async fn run(
     let mut timers = Timers::new(slots.len());
     let now = clock.now();
     for (index, slot) in slots.iter_mut().enumerate() {
-        let actions = slot.fsm.handle(now, Event::Startup);
+        let mut actions = slot.fsm.handle(now, Event::Startup);
+        if !slot.link_up {
+            actions.extend(slot.fsm.handle(now, Event::Interface { up: false }));
+        }
         executor.execute(slot, actions);
         timers.set(index, slot.fsm.next_deadline());
     }
@@ -186,6 +200,19 @@ pub async fn run(
                 let actions = slot.fsm.handle(clock.now(), Event::Advert(message.advert));
                 executor.execute(slot, actions);
                 timers.set(message.instance, slot.fsm.next_deadline());
+            }
+            Some(LinkEvent { ifindex, up }) = links.recv() => {
+                let now = clock.now();
+                for (index, slot) in slots.iter_mut().enumerate() {
+                    if slot.ifindex != ifindex || slot.link_up == up {
+                        continue;
+                    }
+                    slot.link_up = up;
+                    tracing::info!(instance = %slot.spec.fsm.name, vrid = slot.spec.fsm.vrid, interface = %slot.spec.interface, up, "link state changed");
+                    let actions = slot.fsm.handle(now, Event::Interface { up });
+                    executor.execute(slot, actions);
+                    timers.set(index, slot.fsm.next_deadline());
+                }
             }
             () = sleep_until(next) => {
                 let now = clock.now();

@@ -1,0 +1,62 @@
+//! Link state: the current state of an interface, and a stream of changes from the kernel's
+//! rtnetlink link group (what `ip monitor link` shows). A VRRP instance whose interface
+//! loses its link goes to FAULT, as in keepalived.
+
+use std::io;
+
+use futures::StreamExt as _;
+use rtnetlink::{
+    MulticastGroup,
+    packet_core::NetlinkPayload,
+    packet_route::{RouteNetlinkMessage, link::LinkFlags},
+};
+use tokio::sync::mpsc;
+
+/// One interface's new link state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkEvent {
+    /// The interface.
+    pub ifindex: u32,
+    /// Administratively up with carrier (`IFF_UP` and `IFF_RUNNING`); false when deleted.
+    pub up: bool,
+}
+
+/// Whether interface `name` is up with carrier now (sysfs `operstate`; `unknown`, which
+/// drivers without carrier reporting show, counts as up).
+pub fn is_up(name: &str) -> bool {
+    if name.contains('/') {
+        return false;
+    }
+    std::fs::read_to_string(format!("/sys/class/net/{name}/operstate"))
+        .map(|state| matches!(state.trim(), "up" | "unknown"))
+        .unwrap_or(false)
+}
+
+/// Subscribes to link changes in the calling thread's network namespace. Every link
+/// message is reported; callers keep the last state and act on changes.
+pub fn subscribe() -> io::Result<mpsc::UnboundedReceiver<LinkEvent>> {
+    let (connection, _handle, mut messages) =
+        rtnetlink::new_multicast_connection(&[MulticastGroup::Link])?;
+    tokio::spawn(connection);
+    let (events, receiver) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some((message, _)) = messages.next().await {
+            let event = match message.payload {
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)) => LinkEvent {
+                    ifindex: link.header.index,
+                    up: link.header.flags.contains(LinkFlags::Up)
+                        && link.header.flags.contains(LinkFlags::Running),
+                },
+                NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(link)) => LinkEvent {
+                    ifindex: link.header.index,
+                    up: false,
+                },
+                _ => continue,
+            };
+            if events.send(event).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(receiver)
+}
