@@ -53,7 +53,7 @@ impl Host {
         command
     }
 
-    /// One ICMP echo to `addr` with a 1 s timeout: true when answered.
+    /// One ICMP (or ICMPv6) echo to `addr` with a 1 s timeout: true when answered.
     pub fn ping_once(&self, addr: &str) -> bool {
         self.command("ping")
             .args(["-c", "1", "-W", "1", "-q", addr])
@@ -166,6 +166,21 @@ impl Lab {
     /// Adds host `name` with `10.77.0.<octet>/24` and `fd77::<octet>/64` on its `eth0`.
     pub fn add_host(&mut self, name: &str, octet: u8) -> Result<&Host> {
         let ns = NetNs::new(name)?;
+        // No duplicate address detection on the segment: link-local addresses (VRRPv3's
+        // IPv6 source) are usable as soon as the link is up.
+        for scope in ["all", "default"] {
+            let key = format!("net.ipv6.conf.{scope}.accept_dad=0");
+            let out = Command::new("ip")
+                .args(["netns", "exec", ns.name(), "sysctl", "-qw", &key])
+                .output()
+                .context("sysctl")?;
+            if !out.status.success() {
+                bail!(
+                    "sysctl {key} in {name}: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+        }
         let port = format!("p{name}");
         let out = Command::new("ip")
             .args([

@@ -1,102 +1,73 @@
-//! kad's VRRP runtime against keepalived 2.2.7 on a real bridged segment: election in both
-//! directions, the client reaching the VIP, and handover when either side stops.
+//! `kad -f keepalived.conf` against keepalived 2.2.7 on a real bridged segment, both ways,
+//! VRRPv2 (with and without PASS authentication) and VRRPv3 over IPv4 and IPv6: election,
+//! preemption, nopreempt, priority-0 handover, the client reaching the VIP after every
+//! handover, and keepalived finding nothing wrong with kad's adverts.
 
-use std::{net::IpAddr, time::Duration};
+use std::time::Duration;
 
-use anyhow::{Context as _, Result};
-use kad::{
-    net::{
-        addr::{InterfaceAddress, Scope},
-        interface::ifindex,
-    },
-    runtime::{InstanceSpec, NotifySpec, RuntimeSpec},
-    vrrp::{
-        fsm::{Centis, InstanceConfig, Version},
-        packet::{AuthConfig, ChecksumMode},
-    },
-};
+use anyhow::Result;
 use kad_tests::{
-    lab::{Host, Lab},
+    kad_bin,
+    lab::Lab,
     privilege::{Need, require},
 };
-use tokio::sync::oneshot;
 
-const VIP: &str = "10.77.0.100";
-
-fn keepalived_conf(priority: u8) -> String {
-    format!(
-        "vrrp_instance LAB {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n\
-         \x20 priority {priority}\n  advert_int 0.1\n  version 3\n\
-         \x20 virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n}}\n"
-    )
+/// One protocol flavour of the matrix.
+#[derive(Clone, Copy)]
+struct Flavour {
+    version: u8,
+    pass: bool,
+    ipv6: bool,
 }
 
-/// kad running in a lab host's namespace on a background thread.
-struct KadRuntime {
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<Result<()>>>,
-}
-
-impl KadRuntime {
-    fn start(host: &Host, priority: u8) -> Result<Self> {
-        let primary = IpAddr::V4(host.ipv4);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let thread = host.ns.spawn(move || {
-            let vip: IpAddr = VIP.parse()?;
-            let mut fsm = InstanceConfig::new("LAB", 51, primary);
-            fsm.version = Version::V3;
-            fsm.priority = priority;
-            fsm.advert_interval = Centis::new(10).context("interval")?;
-            fsm.virtuals.addresses = vec![vip];
-            let spec = RuntimeSpec {
-                instances: vec![InstanceSpec {
-                    fsm,
-                    interface: Host::IFACE.into(),
-                    addresses: vec![InterfaceAddress {
-                        address: vip,
-                        prefix_len: 24,
-                        ifindex: ifindex(Host::IFACE)?,
-                        broadcast: None,
-                        scope: Scope::Global,
-                        label: None,
-                    }],
-                    auth: AuthConfig::None,
-                    unicast_peers: Vec::new(),
-                    checksum: ChecksumMode::PseudoHeader,
-                    notify: NotifySpec::default(),
-                }],
-            };
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(kad::runtime::run(spec, async {
-                let _ = stopped.await;
-            }))?;
-            Ok(())
-        })?;
-        Ok(Self {
-            stop: Some(stop),
-            thread: Some(thread),
-        })
-    }
-
-    /// Graceful stop (what SIGTERM does): returns once the runtime has finished.
-    fn stop(&mut self) -> Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        match self.thread.take() {
-            Some(thread) => thread
-                .join()
-                .map_err(|_| anyhow::anyhow!("kad runtime thread panicked"))?,
-            None => Ok(()),
+impl Flavour {
+    /// The VIP the client probes.
+    fn vip(self) -> &'static str {
+        if self.ipv6 {
+            "fd77::100"
+        } else {
+            "10.77.0.100"
         }
     }
-}
 
-impl Drop for KadRuntime {
-    fn drop(&mut self) {
-        let _ = self.stop();
+    fn advert_int(self) -> &'static str {
+        // VRRPv2 carries whole seconds.
+        if self.version == 2 { "1" } else { "0.1" }
+    }
+
+    /// Long enough for a backup to give up on a silent master, with margin.
+    fn takeover_limit(self) -> Duration {
+        if self.version == 2 {
+            Duration::from_secs(6)
+        } else {
+            Duration::from_secs(2)
+        }
+    }
+
+    /// keepalived.conf text, read as-is by both keepalived and kad.
+    fn config(self, router: &str, priority: u8, nopreempt: bool) -> String {
+        let mut text = format!(
+            "global_defs {{\n  router_id {router}\n}}\n\
+             vrrp_instance LAB {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n\
+             \x20 priority {priority}\n  advert_int {}\n  version {}\n",
+            self.advert_int(),
+            self.version
+        );
+        if nopreempt {
+            text.push_str("  nopreempt\n");
+        }
+        if self.pass {
+            text.push_str("  authentication {\n    auth_type PASS\n    auth_pass nltest51\n  }\n");
+        }
+        text.push_str("  virtual_ipaddress {\n");
+        if self.ipv6 {
+            // keepalived wants a link-local address first (RFC 5798 §5.2.9).
+            text.push_str("    fe80::77:100/64 dev eth0\n    fd77::100/64 dev eth0\n");
+        } else {
+            text.push_str("    10.77.0.100/24 dev eth0\n");
+        }
+        text.push_str("  }\n}\n");
+        text
     }
 }
 
@@ -108,90 +79,227 @@ fn lab() -> Result<Lab> {
     Ok(lab)
 }
 
-#[test]
-fn kad_master_keeps_keepalived_backup_and_hands_over_on_stop() -> Result<()> {
-    if !require(
-        "kad_master_keeps_keepalived_backup_and_hands_over_on_stop",
-        Need::Root,
-    ) {
+fn start_kad(lab: &mut Lab, router: &str, config: &str) -> Result<usize> {
+    let path = lab.dir().join(format!("kad-{router}.conf"));
+    std::fs::write(&path, config)?;
+    let path = path.to_string_lossy().into_owned();
+    lab.start(router, &kad_bin(), &["-f", &path])
+}
+
+fn holds(lab: &Lab, router: &str, vip: &str) -> Result<bool> {
+    lab.host(router)?.has_address(vip)
+}
+
+/// Lines in keepalived's log that show it found fault with what it received.
+fn keepalived_complaints(log: &str) -> Vec<String> {
+    let needles = [
+        "invalid",
+        "bad ",
+        "wrong",
+        "mismatch",
+        "error",
+        "ignoring",
+        "discard",
+        "check failed",
+    ];
+    log.lines()
+        .filter(|line| {
+            let lower = line.to_ascii_lowercase();
+            needles.iter().any(|needle| lower.contains(needle))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// keepalived (priority 100) is master; kad (priority 200) joins and preempts; keepalived
+/// accepts kad's adverts without a complaint; kad stops (priority 0) and keepalived takes
+/// the VIP back. The client reaches the VIP throughout.
+fn kad_preempts_keepalived_then_hands_back(test: &str, flavour: Flavour) -> Result<()> {
+    if !require(test, Need::Root) {
         return Ok(());
     }
+    let vip = flavour.vip();
     let mut lab = lab()?;
-    lab.start_keepalived("r2", &keepalived_conf(100))?;
-    let mut kad = KadRuntime::start(lab.host("r1")?, 200)?;
-
-    lab.wait_for(
-        "kad (priority 200) holds the VIP",
-        Duration::from_secs(10),
-        || lab.host("r1")?.has_address(VIP),
-    )?;
-    lab.wait_for("the client reaches the VIP", Duration::from_secs(5), || {
-        Ok(lab.host("c")?.ping_once(VIP))
+    let keepalived = lab.start_keepalived("r2", &flavour.config("r2", 100, false))?;
+    lab.wait_for("keepalived becomes master", Duration::from_secs(10), || {
+        holds(&lab, "r2", vip)
     })?;
-    // keepalived hears kad's adverts and stays backup: let several Master_Down_Intervals pass.
-    std::thread::sleep(Duration::from_millis(800));
+    let kad = start_kad(&mut lab, "r1", &flavour.config("r1", 200, false))?;
+    lab.wait_for(
+        "kad (priority 200) preempts",
+        flavour.takeover_limit(),
+        || holds(&lab, "r1", vip),
+    )?;
+    lab.wait_for(
+        "keepalived gives the VIP up",
+        Duration::from_secs(2),
+        || Ok(!holds(&lab, "r2", vip)?),
+    )?;
+    lab.wait_for(
+        "the client reaches the VIP on kad",
+        Duration::from_secs(5),
+        || Ok(lab.host("c")?.ping_once(vip)),
+    )?;
+    // Several advert intervals of kad as master: keepalived stays backup, content.
+    std::thread::sleep(Duration::from_millis(if flavour.version == 2 {
+        2500
+    } else {
+        600
+    }));
     assert!(
-        !lab.host("r2")?.has_address(VIP)?,
-        "keepalived must stay backup under kad's adverts\n{}",
+        !holds(&lab, "r2", vip)?,
+        "keepalived stays backup\n{}",
         lab.logs()
     );
-
-    kad.stop()?;
+    let complaints = keepalived_complaints(&lab.daemon(keepalived)?.log());
     assert!(
-        !lab.host("r1")?.has_address(VIP)?,
-        "kad removed the VIP when it stopped"
+        complaints.is_empty(),
+        "keepalived complained about kad's adverts: {complaints:#?}"
     );
+
+    lab.daemon(kad)?.signal(libc::SIGTERM)?;
     let took = lab.wait_for(
         "keepalived takes over after kad's priority-0 advert",
-        Duration::from_secs(2),
-        || lab.host("r2")?.has_address(VIP),
+        Duration::from_secs(3),
+        || holds(&lab, "r2", vip),
     )?;
-    eprintln!("keepalived took the VIP {took:?} after kad stopped");
+    assert!(
+        lab.daemon(kad)?.wait_exit(Duration::from_secs(5))?,
+        "kad exits on SIGTERM"
+    );
+    assert!(
+        !holds(&lab, "r1", vip)?,
+        "kad removed its VIP on the way out"
+    );
     lab.wait_for(
         "the client reaches the VIP on keepalived",
         Duration::from_secs(5),
-        || Ok(lab.host("c")?.ping_once(VIP)),
+        || Ok(lab.host("c")?.ping_once(vip)),
     )?;
+    eprintln!("{test}: keepalived took over {took:?} after kad's SIGTERM");
     Ok(())
 }
 
-#[test]
-fn kad_backup_stays_quiet_under_keepalived_and_takes_over_when_it_stops() -> Result<()> {
-    if !require(
-        "kad_backup_stays_quiet_under_keepalived_and_takes_over_when_it_stops",
-        Need::Root,
-    ) {
+/// kad (priority 100) is master; keepalived (priority 200) joins and preempts; kad backs
+/// off; keepalived stops (priority 0) and kad takes over.
+fn keepalived_preempts_kad_then_hands_back(test: &str, flavour: Flavour) -> Result<()> {
+    if !require(test, Need::Root) {
         return Ok(());
     }
+    let vip = flavour.vip();
     let mut lab = lab()?;
-    let keepalived = lab.start_keepalived("r2", &keepalived_conf(200))?;
+    start_kad(&mut lab, "r1", &flavour.config("r1", 100, false))?;
+    lab.wait_for("kad becomes master", Duration::from_secs(10), || {
+        holds(&lab, "r1", vip)
+    })?;
+    let keepalived = lab.start_keepalived("r2", &flavour.config("r2", 200, false))?;
     lab.wait_for(
-        "keepalived (priority 200) holds the VIP",
-        Duration::from_secs(10),
-        || lab.host("r2")?.has_address(VIP),
+        "keepalived (priority 200) preempts",
+        flavour.takeover_limit(),
+        || holds(&lab, "r2", vip),
     )?;
-    let _kad = KadRuntime::start(lab.host("r1")?, 100)?;
-    std::thread::sleep(Duration::from_millis(800));
+    lab.wait_for("kad gives the VIP up", Duration::from_secs(2), || {
+        Ok(!holds(&lab, "r1", vip)?)
+    })?;
+    lab.wait_for(
+        "the client reaches the VIP on keepalived",
+        Duration::from_secs(5),
+        || Ok(lab.host("c")?.ping_once(vip)),
+    )?;
+    std::thread::sleep(Duration::from_millis(if flavour.version == 2 {
+        2500
+    } else {
+        600
+    }));
     assert!(
-        !lab.host("r1")?.has_address(VIP)?,
-        "kad must stay backup under a higher-priority keepalived master"
-    );
-    assert!(
-        lab.host("r2")?.has_address(VIP)?,
-        "keepalived keeps the VIP"
+        !holds(&lab, "r1", vip)?,
+        "kad stays backup under a higher priority\n{}",
+        lab.logs()
     );
 
     lab.daemon(keepalived)?.signal(libc::SIGTERM)?;
     let took = lab.wait_for(
-        "kad takes over after keepalived's SIGTERM",
-        Duration::from_secs(2),
-        || lab.host("r1")?.has_address(VIP),
+        "kad takes over after keepalived's priority-0 advert",
+        Duration::from_secs(3),
+        || holds(&lab, "r1", vip),
     )?;
-    eprintln!("kad took the VIP {took:?} after keepalived's SIGTERM");
     lab.wait_for(
         "the client reaches the VIP on kad",
         Duration::from_secs(5),
-        || Ok(lab.host("c")?.ping_once(VIP)),
+        || Ok(lab.host("c")?.ping_once(vip)),
+    )?;
+    eprintln!("{test}: kad took over {took:?} after keepalived's SIGTERM");
+    Ok(())
+}
+
+const V3: Flavour = Flavour {
+    version: 3,
+    pass: false,
+    ipv6: false,
+};
+const V3_IPV6: Flavour = Flavour {
+    version: 3,
+    pass: false,
+    ipv6: true,
+};
+const V2: Flavour = Flavour {
+    version: 2,
+    pass: false,
+    ipv6: false,
+};
+const V2_PASS: Flavour = Flavour {
+    version: 2,
+    pass: true,
+    ipv6: false,
+};
+
+macro_rules! matrix {
+    ($($name:ident: $run:ident($flavour:expr);)*) => {$(
+        #[test]
+        fn $name() -> Result<()> {
+            $run(stringify!($name), $flavour)
+        }
+    )*};
+}
+
+matrix! {
+    v3_ipv4_kad_preempts_keepalived_then_hands_back: kad_preempts_keepalived_then_hands_back(V3);
+    v3_ipv4_keepalived_preempts_kad_then_hands_back: keepalived_preempts_kad_then_hands_back(V3);
+    v3_ipv6_kad_preempts_keepalived_then_hands_back: kad_preempts_keepalived_then_hands_back(V3_IPV6);
+    v3_ipv6_keepalived_preempts_kad_then_hands_back: keepalived_preempts_kad_then_hands_back(V3_IPV6);
+    v2_ipv4_kad_preempts_keepalived_then_hands_back: kad_preempts_keepalived_then_hands_back(V2);
+    v2_ipv4_keepalived_preempts_kad_then_hands_back: keepalived_preempts_kad_then_hands_back(V2);
+    v2_pass_kad_preempts_keepalived_then_hands_back: kad_preempts_keepalived_then_hands_back(V2_PASS);
+    v2_pass_keepalived_preempts_kad_then_hands_back: keepalived_preempts_kad_then_hands_back(V2_PASS);
+}
+
+/// `nopreempt`: kad with the higher priority joins a live keepalived master and leaves it
+/// be; it takes over only when keepalived stops.
+#[test]
+fn v3_kad_nopreempt_leaves_a_lower_priority_keepalived_master() -> Result<()> {
+    let test = "v3_kad_nopreempt_leaves_a_lower_priority_keepalived_master";
+    if !require(test, Need::Root) {
+        return Ok(());
+    }
+    let vip = V3.vip();
+    let mut lab = lab()?;
+    let keepalived = lab.start_keepalived("r2", &V3.config("r2", 100, false))?;
+    lab.wait_for("keepalived becomes master", Duration::from_secs(10), || {
+        holds(&lab, "r2", vip)
+    })?;
+    start_kad(&mut lab, "r1", &V3.config("r1", 200, true))?;
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        !holds(&lab, "r1", vip)?,
+        "nopreempt: kad must not take over\n{}",
+        lab.logs()
+    );
+    assert!(holds(&lab, "r2", vip)?, "keepalived keeps the VIP");
+    lab.daemon(keepalived)?.signal(libc::SIGTERM)?;
+    lab.wait_for(
+        "kad takes over when keepalived stops",
+        Duration::from_secs(3),
+        || holds(&lab, "r1", vip),
     )?;
     Ok(())
 }
