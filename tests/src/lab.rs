@@ -255,6 +255,105 @@ impl Lab {
         self.spawn(format!("keepalived@{host}"), command, pid_files)
     }
 
+    /// Starts FRR 8.4 (zebra + vrrpd, foreground) on `host` as a VRRP router for VRID 51 with
+    /// VIP 10.77.0.100 on a macvlan with the virtual MAC, as FRR requires. Returns the vrrpd
+    /// daemon's index.
+    pub fn start_frr(
+        &mut self,
+        host: &str,
+        priority: u8,
+        version: u8,
+        advert_ms: u32,
+    ) -> Result<usize> {
+        let ns = self.host(host)?.ns.name().to_owned();
+        let netns_ip = |args: &[&str]| -> Result<()> {
+            let out = Command::new("ip").args(["-n", &ns]).args(args).output()?;
+            if !out.status.success() {
+                bail!(
+                    "ip {}: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+            Ok(())
+        };
+        // The parent interface must not answer ARP for the VIP that lives on the macvlan.
+        let sysctl = Command::new("ip")
+            .args(["netns", "exec", &ns, "sysctl", "-qw"])
+            .args([
+                "net.ipv4.conf.all.arp_ignore=1",
+                "net.ipv4.conf.all.arp_announce=2",
+            ])
+            .status()?;
+        if !sysctl.success() {
+            bail!("sysctl arp_ignore in {host}");
+        }
+        netns_ip(&[
+            "link",
+            "add",
+            "vrrp4",
+            "link",
+            Host::IFACE,
+            "type",
+            "macvlan",
+            "mode",
+            "bridge",
+        ])?;
+        netns_ip(&["link", "set", "vrrp4", "addrgenmode", "random"])?;
+        netns_ip(&["link", "set", "vrrp4", "address", "00:00:5e:00:01:33"])?;
+        netns_ip(&["addr", "add", "10.77.0.100/24", "dev", "vrrp4"])?;
+        netns_ip(&["link", "set", "vrrp4", "up"])?;
+
+        let dir = self.dir.join(format!("frr-{host}"));
+        fs::create_dir_all(&dir)?;
+        fs::write(dir.join("zebra.conf"), format!("hostname {host}\n"))?;
+        fs::write(
+            dir.join("vrrpd.conf"),
+            format!(
+                "hostname {host}\ninterface {}\n vrrp 51 version {version}\n vrrp 51 priority {priority}\n \
+                 vrrp 51 advertisement-interval {advert_ms}\n vrrp 51 ip 10.77.0.100\n",
+                Host::IFACE
+            ),
+        )?;
+        let chown = Command::new("chown")
+            .args(["-R", "frr:frr"])
+            .arg(&dir)
+            .status()?;
+        if !chown.success() {
+            bail!("chown frr {}", dir.display());
+        }
+        let common = |daemon: &str| -> Vec<String> {
+            let d = dir.to_string_lossy();
+            vec![
+                "-u".into(),
+                "frr".into(),
+                "-g".into(),
+                "frr".into(),
+                "-f".into(),
+                format!("{d}/{daemon}.conf"),
+                "-i".into(),
+                format!("{d}/{daemon}.pid"),
+                "-z".into(),
+                format!("{d}/zserv.api"),
+                "--vty_socket".into(),
+                d.to_string(),
+                "-P".into(),
+                "0".into(),
+            ]
+        };
+        let mut zebra = self.host(host)?.command("/usr/lib/frr/zebra");
+        zebra.args(common("zebra"));
+        self.spawn(format!("zebra@{host}"), zebra, vec![dir.join("zebra.pid")])?;
+        // vrrpd needs zebra's socket.
+        let socket = dir.join("zserv.api");
+        self.wait_for("zebra's socket", Duration::from_secs(5), || {
+            Ok(socket.exists())
+        })?;
+        let mut vrrpd = self.host(host)?.command("/usr/lib/frr/vrrpd");
+        vrrpd.args(common("vrrpd"));
+        self.spawn(format!("vrrpd@{host}"), vrrpd, vec![dir.join("vrrpd.pid")])
+    }
+
     /// Starts an arbitrary daemon (e.g. kad) in `host`'s namespace; `args` follow `program`.
     pub fn start(&mut self, host: &str, program: &Path, args: &[&str]) -> Result<usize> {
         let mut command = self.host(host)?.command(&program.to_string_lossy());

@@ -1,0 +1,99 @@
+//! `kad -f keepalived.conf` against FRRouting 8.4's vrrpd (the second independent VRRP
+//! implementation): election, preemption and priority-0 handover both ways, VRRPv3 and v2.
+
+use std::{process::Command, time::Duration};
+
+use anyhow::Result;
+use kad_tests::{
+    kad_bin,
+    lab::{Host, Lab},
+    privilege::{Need, require},
+};
+
+const VIP: &str = "10.77.0.100";
+
+fn kad_config(priority: u8, version: u8) -> String {
+    let advert = if version == 2 { "1" } else { "0.1" };
+    format!(
+        "vrrp_instance LAB {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n\
+         \x20 priority {priority}\n  advert_int {advert}\n  version {version}\n\
+         \x20 virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n}}\n"
+    )
+}
+
+/// FRR keeps the VIP on its macvlan and puts the macvlan in protodown while backup.
+fn frr_is_master(host: &Host) -> Result<bool> {
+    let out = Command::new("ip")
+        .args(["-n", host.ns.name(), "-d", "link", "show", "vrrp4"])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(out.status.success() && !text.contains("protodown on") && text.contains("state UP"))
+}
+
+fn run(test: &str, version: u8) -> Result<()> {
+    if !require(test, Need::Root) {
+        return Ok(());
+    }
+    let advert_ms = if version == 2 { 1000 } else { 100 };
+    let takeover = Duration::from_secs(if version == 2 { 6 } else { 2 });
+    let mut lab = Lab::new("fr")?;
+    lab.add_host("r1", 1)?;
+    lab.add_host("r3", 3)?;
+    lab.add_host("c", 10)?;
+    lab.start_frr("r3", 150, version, advert_ms)?;
+    lab.wait_for("FRR becomes master", Duration::from_secs(15), || {
+        frr_is_master(lab.host("r3")?)
+    })?;
+    lab.wait_for(
+        "the client reaches the VIP on FRR",
+        Duration::from_secs(5),
+        || Ok(lab.host("c")?.ping_once(VIP)),
+    )?;
+
+    let conf = lab.dir().join("kad.conf");
+    std::fs::write(&conf, kad_config(200, version))?;
+    let conf = conf.to_string_lossy().into_owned();
+    let kad = lab.start("r1", &kad_bin(), &["-f", &conf])?;
+    lab.wait_for("kad (priority 200) preempts FRR", takeover, || {
+        lab.host("r1")?.has_address(VIP)
+    })?;
+    lab.wait_for("FRR backs off", Duration::from_secs(3), || {
+        Ok(!frr_is_master(lab.host("r3")?)?)
+    })?;
+    lab.wait_for(
+        "the client reaches the VIP on kad",
+        Duration::from_secs(5),
+        || Ok(lab.host("c")?.ping_once(VIP)),
+    )?;
+    std::thread::sleep(Duration::from_millis(if version == 2 { 2500 } else { 600 }));
+    assert!(
+        !frr_is_master(lab.host("r3")?)?,
+        "FRR stays backup under kad\n{}",
+        lab.logs()
+    );
+
+    lab.daemon(kad)?.signal(libc::SIGTERM)?;
+    let took = lab.wait_for(
+        "FRR takes over after kad's priority-0 advert",
+        Duration::from_secs(3),
+        || frr_is_master(lab.host("r3")?),
+    )?;
+    assert!(!lab.host("r1")?.has_address(VIP)?, "kad removed its VIP");
+    lab.wait_for(
+        "the client reaches the VIP on FRR again",
+        Duration::from_secs(5),
+        || Ok(lab.host("c")?.ping_once(VIP)),
+    )?;
+    eprintln!("{test}: FRR took over {took:?} after kad's SIGTERM");
+    Ok(())
+}
+
+#[test]
+fn v3_kad_preempts_frr_and_hands_back_on_stop() -> Result<()> {
+    run("v3_kad_preempts_frr_and_hands_back_on_stop", 3)
+}
+
+#[test]
+fn v2_kad_preempts_frr_and_hands_back_on_stop() -> Result<()> {
+    run("v2_kad_preempts_frr_and_hands_back_on_stop", 2)
+}
