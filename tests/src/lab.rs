@@ -94,6 +94,11 @@ impl Daemon {
         Ok(())
     }
 
+    /// Whether the launched process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Waits up to `timeout` for the launched process to exit; true if it did.
     pub fn wait_exit(&mut self, timeout: Duration) -> Result<bool> {
         let deadline = Instant::now() + timeout;

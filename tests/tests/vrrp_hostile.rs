@@ -1,0 +1,251 @@
+//! Bad input from the network: every malformed class, wrong VRID, TTL 254 and a flood of
+//! garbage never change kad's state, never push its timers (keepalived's weakness, see the
+//! lab notes), and kad keeps running. A final valid advert shows the packets did reach kad.
+
+use std::{
+    net::{IpAddr, Ipv4Addr},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, Result};
+use kad::{
+    net::{garp::FrameSender, interface::ifindex},
+    vrrp::packet::{
+        AdvertSpec, AuthConfig, ChecksumMode, Ipv4Options, Version, encode_ipv4_vec,
+        internet_checksum,
+    },
+};
+use kad_tests::{
+    kad_bin,
+    lab::{Host, Lab},
+    privilege::{Need, require},
+};
+
+const VIP: &str = "10.77.0.100";
+
+fn config(priority: u8) -> String {
+    format!(
+        "vrrp_instance LAB {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n\
+         \x20 priority {priority}\n  advert_int 0.1\n  version 3\n\
+         \x20 virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n}}\n"
+    )
+}
+
+/// A valid VRRPv3 advert in an Ethernet frame, as a peer at `source` would send it.
+fn advert_frame(source: Ipv4Addr, vrid: u8, priority: u8) -> Result<Vec<u8>> {
+    let vip = [IpAddr::V4(Ipv4Addr::new(10, 77, 0, 100))];
+    let spec = AdvertSpec {
+        version: Version::V3,
+        vrid,
+        priority,
+        interval_cs: 10,
+        addresses: &vip,
+        auth: AuthConfig::None,
+        ah_seq: 0,
+        src: IpAddr::V4(source),
+        dst: IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)),
+        checksum: ChecksumMode::PseudoHeader,
+    };
+    let packet = encode_ipv4_vec(&spec, &Ipv4Options::keepalived(7))?;
+    let mut frame = vec![
+        0x01, 0x00, 0x5e, 0x00, 0x00, 0x12, 0x02, 0, 0, 0, 0, 0x66, 0x08, 0x00,
+    ];
+    frame.extend_from_slice(&packet);
+    Ok(frame)
+}
+
+/// Rewrites the IPv4 header checksum (the kernel drops frames whose header checksum is
+/// wrong before VRRP ever sees them; the point here is to reach kad).
+fn fix_ip_checksum(frame: &mut [u8]) {
+    frame[24] = 0;
+    frame[25] = 0;
+    let sum = internet_checksum(&frame[14..34]);
+    frame[24..26].copy_from_slice(&sum.to_be_bytes());
+}
+
+/// Every class of bad advert, each claiming priority 250 so that accepting it would show.
+fn hostile_frames(source: Ipv4Addr) -> Result<Vec<(&'static str, Vec<u8>)>> {
+    let good = advert_frame(source, 51, 250)?;
+    let mutate = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut frame = good.clone();
+        f(&mut frame);
+        frame
+    };
+    Ok(vec![
+        ("bad checksum", mutate(&|f| f[40] ^= 0xff)),
+        (
+            "TTL 254",
+            mutate(&|f| {
+                f[22] = 254;
+                fix_ip_checksum(f);
+            }),
+        ),
+        ("version 4", mutate(&|f| f[34] = 0x41)),
+        ("type 2", mutate(&|f| f[34] = 0x32)),
+        ("count 3 with one address", mutate(&|f| f[37] = 3)),
+        (
+            "truncated VRRP",
+            mutate(&|f| {
+                f.truncate(38);
+                f[16..18].copy_from_slice(&24u16.to_be_bytes());
+                fix_ip_checksum(f);
+            }),
+        ),
+        (
+            "interval 0",
+            mutate(&|f| {
+                f[38] = 0;
+                f[39] = 0;
+            }),
+        ),
+        (
+            "garbage after the IP header",
+            mutate(&|f| {
+                for (i, byte) in f[34..].iter_mut().enumerate() {
+                    *byte = (i as u8).wrapping_mul(37);
+                }
+            }),
+        ),
+        (
+            "VRRPv2 claiming the v3 instance, bad checksum",
+            mutate(&|f| f[34] = 0x21),
+        ),
+    ])
+}
+
+fn lab_with_two_kads() -> Result<(Lab, usize, usize)> {
+    let mut lab = Lab::new("ho")?;
+    lab.add_host("r1", 1)?;
+    lab.add_host("r2", 2)?;
+    lab.add_host("g", 66)?;
+    let mut start = |router: &str, priority: u8| -> Result<usize> {
+        let conf = lab.dir().join(format!("{router}.conf"));
+        std::fs::write(&conf, config(priority))?;
+        let conf = conf.to_string_lossy().into_owned();
+        lab.start(router, &kad_bin(), &["-f", &conf])
+    };
+    let r1 = start("r1", 200)?;
+    let r2 = start("r2", 100)?;
+    lab.wait_for("r1 becomes master", Duration::from_secs(10), || {
+        lab.host("r1")?.has_address(VIP)
+    })?;
+    Ok((lab, r1, r2))
+}
+
+fn transitions(lab: &mut Lab, daemon: usize) -> Result<usize> {
+    Ok(lab.daemon(daemon)?.log().matches("Entering").count())
+}
+
+/// Sends `frames` round robin from the generator host, `total` frames in all.
+fn flood(generator: &Host, frames: &[Vec<u8>], total: usize) -> Result<Duration> {
+    let frames = frames.to_vec();
+    generator.ns.run(move || {
+        let sender = FrameSender::open(ifindex(Host::IFACE)?).context("packet socket")?;
+        let start = Instant::now();
+        for n in 0..total {
+            let frame = &frames[n % frames.len()];
+            // A full socket buffer drops the frame, as a congested link would: keep going.
+            let _ = sender.send(frame);
+        }
+        Ok(start.elapsed())
+    })
+}
+
+#[test]
+fn malformed_and_flooded_adverts_never_move_state() -> Result<()> {
+    if !require("malformed_and_flooded_adverts_never_move_state", Need::Root) {
+        return Ok(());
+    }
+    let (mut lab, r1, r2) = lab_with_two_kads()?;
+    let before = (transitions(&mut lab, r1)?, transitions(&mut lab, r2)?);
+    let generator = Ipv4Addr::new(10, 77, 0, 66);
+    let hostile = hostile_frames(generator)?;
+    let mut frames: Vec<Vec<u8>> = hostile.iter().map(|(_, frame)| frame.clone()).collect();
+    frames.push(advert_frame(generator, 52, 250)?); // another VRID: not ours
+    for (what, frame) in &hostile {
+        flood(lab.host("g")?, std::slice::from_ref(frame), 200)
+            .with_context(|| what.to_string())?;
+    }
+    let took = flood(lab.host("g")?, &frames, 100_000)?;
+    eprintln!("sent 100,000 hostile frames in {took:?}");
+    std::thread::sleep(Duration::from_millis(500));
+
+    assert!(
+        lab.daemon(r1)?.is_running(),
+        "kad r1 survives\n{}",
+        lab.logs()
+    );
+    assert!(
+        lab.daemon(r2)?.is_running(),
+        "kad r2 survives\n{}",
+        lab.logs()
+    );
+    assert!(
+        lab.host("r1")?.has_address(VIP)?,
+        "r1 stays master\n{}",
+        lab.logs()
+    );
+    assert!(
+        !lab.host("r2")?.has_address(VIP)?,
+        "r2 stays backup\n{}",
+        lab.logs()
+    );
+    let after = (transitions(&mut lab, r1)?, transitions(&mut lab, r2)?);
+    assert_eq!(
+        before,
+        after,
+        "no state transition under hostile input\n{}",
+        lab.logs()
+    );
+    let log = lab.daemon(r2)?.log();
+    assert!(
+        log.contains("dropped invalid VRRP packet"),
+        "the drops are reported\n{log}"
+    );
+
+    // The same advert, valid, from a priority-250 router: now both must step back, which
+    // shows the hostile frames did reach kad and were refused on their merits.
+    let valid = advert_frame(generator, 51, 250)?;
+    let generator_host = lab.host("g")?;
+    let stop = Instant::now() + Duration::from_millis(800);
+    while Instant::now() < stop {
+        flood(generator_host, std::slice::from_ref(&valid), 1)?;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !lab.host("r1")?.has_address(VIP)?,
+        "a valid priority-250 advert preempts r1\n{}",
+        lab.logs()
+    );
+    Ok(())
+}
+
+#[test]
+fn garbage_does_not_keep_a_dead_master_alive() -> Result<()> {
+    if !require("garbage_does_not_keep_a_dead_master_alive", Need::Root) {
+        return Ok(());
+    }
+    let (mut lab, r1, _r2) = lab_with_two_kads()?;
+    // Forged adverts "from r1" that fail validation: they must not feed r2's master-down
+    // timer once r1 is gone (keepalived 2.2.7 flaps at 2 such packets/s per LAB.md).
+    let forged = hostile_frames(Ipv4Addr::new(10, 77, 0, 1))?;
+    let frames: Vec<Vec<u8>> = forged.into_iter().map(|(_, frame)| frame).collect();
+    lab.daemon(r1)?.signal(libc::SIGKILL)?;
+    let killed = Instant::now();
+    let generator = lab.host("g")?;
+    while killed.elapsed() < Duration::from_millis(1500) {
+        flood(generator, &frames, frames.len())?;
+        std::thread::sleep(Duration::from_millis(20));
+        if lab.host("r2")?.has_address(VIP)? {
+            break;
+        }
+    }
+    let took = killed.elapsed();
+    assert!(
+        lab.host("r2")?.has_address(VIP)?,
+        "r2 takes over from the dead master despite the forged adverts\n{}",
+        lab.logs()
+    );
+    eprintln!("r2 took over {took:?} after r1 was killed, under forged adverts");
+    Ok(())
+}
