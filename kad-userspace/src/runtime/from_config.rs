@@ -2,18 +2,22 @@
 //! instance's primary address against the running kernel, and maps keepalived's keywords to
 //! the core's settings.
 
-use std::net::IpAddr;
+use std::{collections::HashMap, net::IpAddr, time::Duration};
 
 use thiserror::Error;
 
 use crate::{
-    config::model::{AuthType, Config, Script, VirtualAddress, VrrpInstance},
+    config::model::{AuthType, Config, Script, TrackRef, VirtualAddress, VrrpInstance},
     net::{
         addr::{AddressControl, AddressError, InterfaceAddress, Scope},
         interface::{InterfaceError, ifindex},
     },
+    track::{ScriptSpec, TrackerSource},
     vrrp::{
-        fsm::{Centis, GarpConfig, InstanceConfig, Version},
+        fsm::{
+            Centis, GarpConfig, InstanceConfig, TrackedObject, TrackerId, TrackerKind,
+            TrackerStatus, Version,
+        },
         packet::{AuthConfig, ChecksumMode},
     },
 };
@@ -44,15 +48,179 @@ pub async fn runtime_spec(
     control: &AddressControl,
 ) -> Result<RuntimeSpec, BuildError> {
     let mut instances = Vec::with_capacity(config.vrrp_instances.len());
+    let mut trackers = TrackerTable::new(config);
     for instance in &config.vrrp_instances {
-        instances.push(instance_spec(instance, control).await?);
+        instances.push(instance_spec(instance, control, &mut trackers).await?);
     }
-    Ok(RuntimeSpec { instances })
+    Ok(RuntimeSpec {
+        instances,
+        trackers: trackers.sources,
+    })
+}
+
+/// Tracked objects by kind and name, each listed once however many instances track it.
+struct TrackerTable<'a> {
+    config: &'a Config,
+    sources: Vec<TrackerSource>,
+    index: HashMap<(TrackerKind, String), u32>,
+}
+
+impl<'a> TrackerTable<'a> {
+    fn new(config: &'a Config) -> Self {
+        Self {
+            config,
+            sources: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+
+    fn intern(
+        &mut self,
+        kind: TrackerKind,
+        name: &str,
+        make: impl FnOnce() -> Result<TrackerSource, String>,
+    ) -> Result<TrackerId, String> {
+        if let Some(index) = self.index.get(&(kind, name.to_owned())) {
+            return Ok(TrackerId(*index));
+        }
+        let index =
+            u32::try_from(self.sources.len()).map_err(|_| "too many tracked objects".to_owned())?;
+        self.sources.push(make()?);
+        self.index.insert((kind, name.to_owned()), index);
+        Ok(TrackerId(index))
+    }
+
+    /// The instance's `track_script`, `track_interface` and `track_file` entries.
+    fn tracked(&mut self, instance: &VrrpInstance) -> Result<Vec<TrackedObject>, String> {
+        let mut tracked = Vec::new();
+        for reference in &instance.tracking.scripts {
+            tracked.push(self.script(reference)?);
+        }
+        for reference in &instance.tracking.interfaces {
+            let name = reference.name.clone();
+            let id = self.intern(TrackerKind::Interface, &reference.name, || {
+                let ifindex = ifindex(&name).map_err(|e| format!("track_interface {name}: {e}"))?;
+                Ok(TrackerSource::Interface { name, ifindex })
+            })?;
+            let weight = reference.weight.unwrap_or(0);
+            tracked.push(TrackedObject::new(
+                id,
+                TrackerKind::Interface,
+                weight,
+                reference.reverse,
+            ));
+        }
+        for reference in &instance.tracking.files {
+            let Some(file) = self
+                .config
+                .track_files
+                .iter()
+                .find(|f| f.name == reference.name)
+            else {
+                return Err(format!("track_file {} is not defined", reference.name));
+            };
+            let path = file
+                .file
+                .clone()
+                .ok_or_else(|| format!("track_file {} has no `file`", file.name))?;
+            let name = file.name.clone();
+            let id = self.intern(TrackerKind::File, &file.name, || {
+                Ok(TrackerSource::File { name, path })
+            })?;
+            let weight = reference.weight.unwrap_or(file.weight);
+            let mut object = TrackedObject::new(
+                id,
+                TrackerKind::File,
+                weight,
+                reference.reverse || file.reverse,
+            );
+            if let Some((value, _)) = file.init_file {
+                object.initial = TrackerStatus::Value(value);
+            }
+            tracked.push(object);
+        }
+        if !instance.tracking.processes.is_empty() || !instance.tracking.bfds.is_empty() {
+            tracing::warn!(
+                instance = %instance.name,
+                "track_process and track_bfd are parsed but not yet acted on by this build"
+            );
+        }
+        Ok(tracked)
+    }
+
+    fn script(&mut self, reference: &TrackRef) -> Result<TrackedObject, String> {
+        let Some(script) = self
+            .config
+            .vrrp_scripts
+            .iter()
+            .find(|s| s.name == reference.name)
+        else {
+            return Err(format!("vrrp_script {} is not defined", reference.name));
+        };
+        let command = script
+            .script
+            .as_ref()
+            .map(|s| s.command.clone())
+            .ok_or_else(|| format!("vrrp_script {} has no `script`", script.name))?;
+        let user = script
+            .user
+            .as_ref()
+            .or(self.config.global.script_user.as_ref());
+        let run_as = match user {
+            Some((user, group)) => Some(lookup_user(user, group.as_deref())?),
+            None => None,
+        };
+        let spec = ScriptSpec {
+            name: script.name.clone(),
+            command,
+            interval: script.interval,
+            timeout: script
+                .timeout
+                .unwrap_or(script.interval)
+                .max(Duration::from_millis(10)),
+            rise: script.rise,
+            fall: script.fall,
+            init_fail: script.init_fail,
+            run_as,
+        };
+        let init_fail = script.init_fail;
+        let id = self.intern(TrackerKind::Script, &script.name, || {
+            Ok(TrackerSource::Script(spec))
+        })?;
+        let weight = reference.weight.unwrap_or(script.weight);
+        let mut object = TrackedObject::new(
+            id,
+            TrackerKind::Script,
+            weight,
+            reference.reverse || script.weight_reverse,
+        );
+        if init_fail {
+            object.initial = TrackerStatus::Down;
+        }
+        Ok(object)
+    }
+}
+
+/// keepalived.conf `script_user USER [GROUP]`: the uid and gid to run scripts as.
+fn lookup_user(user: &str, group: Option<&str>) -> Result<(u32, u32), String> {
+    let entry = nix::unistd::User::from_name(user)
+        .map_err(|e| format!("script user {user}: {e}"))?
+        .ok_or_else(|| format!("script user {user} does not exist"))?;
+    let gid = match group {
+        Some(group) => nix::unistd::Group::from_name(group)
+            .map_err(|e| format!("script group {group}: {e}"))?
+            .ok_or_else(|| format!("script group {group} does not exist"))?
+            .gid
+            .as_raw(),
+        None => entry.gid.as_raw(),
+    };
+    Ok((entry.uid.as_raw(), gid))
 }
 
 async fn instance_spec(
     instance: &VrrpInstance,
     control: &AddressControl,
+    trackers: &mut TrackerTable<'_>,
 ) -> Result<InstanceSpec, BuildError> {
     let fail = |what: String| BuildError::Instance {
         place: instance.place.to_string(),
@@ -125,19 +293,7 @@ async fn instance_spec(
         .collect();
     fsm.validate().map_err(|e| fail(e.to_string()))?;
 
-    let tracking = &instance.tracking;
-    if !(tracking.interfaces.is_empty()
-        && tracking.scripts.is_empty()
-        && tracking.files.is_empty()
-        && tracking.processes.is_empty()
-        && tracking.bfds.is_empty())
-    {
-        tracing::warn!(
-            instance = %instance.name,
-            vrid,
-            "track_interface/track_script/track_file/track_process/track_bfd are parsed but not yet acted on by this build"
-        );
-    }
+    fsm.tracked = trackers.tracked(instance).map_err(fail)?;
     if !instance.virtual_routes.is_empty() || !instance.virtual_rules.is_empty() {
         tracing::warn!(instance = %instance.name, vrid, "virtual_routes/virtual_rules are parsed but not yet installed by this build");
     }

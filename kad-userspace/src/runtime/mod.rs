@@ -21,6 +21,7 @@ mod timers;
 
 pub use clock::Clock;
 pub use from_config::{BuildError, runtime_spec};
+pub(crate) use notify::split_words;
 pub use spec::{InstanceSpec, NotifySpec, RuntimeSpec};
 
 use std::{collections::HashMap, future::Future, net::IpAddr, sync::Arc};
@@ -36,7 +37,8 @@ use crate::{
         link_monitor::{self, LinkEvent},
         vrrp_socket::{SocketError, VrrpSocket},
     },
-    vrrp::fsm::{ConfigError, Event, Instance},
+    track::{self, TrackerSource, TrackerUpdate},
+    vrrp::fsm::{ConfigError, Event, Instance, TrackerId, TrackerStatus},
 };
 
 use self::{executor::Executor, kernel::KernelWorker, receive::Route, timers::Timers};
@@ -113,6 +115,33 @@ pub async fn run(
     let kernel = KernelWorker::start(netlink);
     let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(1024);
 
+    let (tracker_tx, mut tracker_updates) = mpsc::channel::<TrackerUpdate>(256);
+    let mut tracked_links: Vec<(u32, u32, bool)> = Vec::new(); // (tracker, ifindex, up)
+    for (index, source) in spec.trackers.iter().enumerate() {
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        match source {
+            TrackerSource::Script(script) => {
+                tokio::spawn(track::script::run(
+                    index,
+                    script.clone(),
+                    tracker_tx.clone(),
+                ));
+            }
+            TrackerSource::File { name, path } => {
+                tokio::spawn(track::file::run(
+                    index,
+                    name.clone(),
+                    path.clone(),
+                    tracker_tx.clone(),
+                ));
+            }
+            TrackerSource::Interface { name, ifindex } => {
+                tracked_links.push((index, *ifindex, link_monitor::is_up(name)));
+            }
+        }
+    }
+    drop(tracker_tx);
+
     let mut slots = Vec::with_capacity(spec.instances.len());
     let mut sockets: HashMap<(String, bool), Arc<VrrpSocket>> = HashMap::new();
     let mut routes: HashMap<(String, bool), Vec<Route>> = HashMap::new();
@@ -185,6 +214,15 @@ pub async fn run(
         if !slot.link_up {
             actions.extend(slot.fsm.handle(now, Event::Interface { up: false }));
         }
+        for (tracker, _, up) in &tracked_links {
+            if !up && tracks(slot, *tracker) {
+                let event = Event::Tracker {
+                    id: TrackerId(*tracker),
+                    status: TrackerStatus::Down,
+                };
+                actions.extend(slot.fsm.handle(now, event));
+            }
+        }
         executor.execute(slot, actions);
         timers.set(index, slot.fsm.next_deadline());
     }
@@ -201,8 +239,18 @@ pub async fn run(
                 executor.execute(slot, actions);
                 timers.set(message.instance, slot.fsm.next_deadline());
             }
+            Some(update) = tracker_updates.recv() => {
+                deliver(&mut slots, &mut executor, &mut timers, clock.now(), update);
+            }
             Some(LinkEvent { ifindex, up }) = links.recv() => {
                 let now = clock.now();
+                for (tracker, link, last) in &mut tracked_links {
+                    if *link == ifindex && *last != up {
+                        *last = up;
+                        let status = if up { TrackerStatus::Up } else { TrackerStatus::Down };
+                        deliver(&mut slots, &mut executor, &mut timers, now, TrackerUpdate { index: *tracker, status });
+                    }
+                }
                 for (index, slot) in slots.iter_mut().enumerate() {
                     if slot.ifindex != ifindex || slot.link_up == up {
                         continue;
@@ -233,6 +281,37 @@ pub async fn run(
     }
     executor.finish().await;
     Ok(())
+}
+
+/// Whether `slot`'s instance tracks tracker `index`.
+fn tracks(slot: &Slot, index: u32) -> bool {
+    slot.spec
+        .fsm
+        .tracked
+        .iter()
+        .any(|object| object.id == TrackerId(index))
+}
+
+/// Hands a tracked object's new status to every instance that tracks it.
+fn deliver(
+    slots: &mut [Slot],
+    executor: &mut Executor,
+    timers: &mut Timers,
+    now: crate::vrrp::fsm::Timestamp,
+    update: TrackerUpdate,
+) {
+    for (index, slot) in slots.iter_mut().enumerate() {
+        if !tracks(slot, update.index) {
+            continue;
+        }
+        let event = Event::Tracker {
+            id: TrackerId(update.index),
+            status: update.status,
+        };
+        let actions = slot.fsm.handle(now, event);
+        executor.execute(slot, actions);
+        timers.set(index, slot.fsm.next_deadline());
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use crate::{
     net::addr::InterfaceAddress,
+    track::TrackerSource,
     vrrp::{
         fsm::InstanceConfig,
         packet::{AuthConfig, ChecksumMode},
@@ -16,6 +17,8 @@ use crate::{
 pub struct RuntimeSpec {
     /// `vrrp_instance` blocks, in configuration order.
     pub instances: Vec<InstanceSpec>,
+    /// Tracked objects; an instance's `TrackedObject::id` is an index into this list.
+    pub trackers: Vec<TrackerSource>,
 }
 
 /// One `vrrp_instance` as the runtime needs it.

@@ -1,0 +1,64 @@
+//! Tracked objects (keepalived.conf `vrrp_script`, `track_file`, `track_interface`): tasks
+//! that watch each object and report its status to the protocol loop, which turns a change
+//! into `Event::Tracker` for every instance that tracks it.
+
+pub mod file;
+pub mod script;
+
+use std::time::Duration;
+
+use crate::vrrp::fsm::TrackerStatus;
+
+/// Index of a tracked object in [`TrackerSource`]s (the runtime's `TrackerId`).
+pub type TrackerIndex = u32;
+
+/// A tracked object's new status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrackerUpdate {
+    /// Which object.
+    pub index: TrackerIndex,
+    /// Its status.
+    pub status: TrackerStatus,
+}
+
+/// Something kad watches on behalf of instances.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrackerSource {
+    /// `vrrp_script NAME { script … interval … timeout … rise … fall … init_fail }`.
+    Script(ScriptSpec),
+    /// `track_file NAME { file PATH }`: the number in the file.
+    File {
+        /// Block name.
+        name: String,
+        /// File to read.
+        path: String,
+    },
+    /// `track_interface`: link up with carrier.
+    Interface {
+        /// Interface name.
+        name: String,
+        /// Its index at start.
+        ifindex: u32,
+    },
+}
+
+/// keepalived.conf `vrrp_script`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptSpec {
+    /// Block name.
+    pub name: String,
+    /// `script`: the command line.
+    pub command: String,
+    /// `interval` (default 1 s).
+    pub interval: Duration,
+    /// `timeout` (default: the interval).
+    pub timeout: Duration,
+    /// `rise`: successes in a row before the script counts as up (default 1).
+    pub rise: u32,
+    /// `fall`: failures in a row before it counts as down (default 1).
+    pub fall: u32,
+    /// `init_fail`: start as down.
+    pub init_fail: bool,
+    /// `user`, or global `script_user`: run as this uid/gid instead of root.
+    pub run_as: Option<(u32, u32)>,
+}
