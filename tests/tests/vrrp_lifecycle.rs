@@ -1,0 +1,122 @@
+//! Process life cycle and unicast operation of `kad -f`, with keepalived 2.2.7 as the peer:
+//! a `kill -9` leaves a VIP behind that the next start removes; unicast peers elect and hand
+//! over without multicast.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use kad_tests::{
+    kad_bin,
+    lab::Lab,
+    privilege::{Need, require},
+};
+
+const VIP: &str = "10.77.0.100";
+
+fn instance(priority: u8, extra: &str) -> String {
+    format!(
+        "vrrp_instance LAB {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n\
+         \x20 priority {priority}\n  advert_int 0.1\n  version 3\n{extra}\
+         \x20 virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n}}\n"
+    )
+}
+
+fn start_kad(lab: &mut Lab, router: &str, config: &str) -> Result<usize> {
+    let path = lab.dir().join(format!("kad-{router}.conf"));
+    std::fs::write(&path, config)?;
+    let path = path.to_string_lossy().into_owned();
+    lab.start(router, &kad_bin(), &["-f", &path])
+}
+
+#[test]
+fn restart_after_kill_9_removes_the_stale_vip() -> Result<()> {
+    if !require("restart_after_kill_9_removes_the_stale_vip", Need::Root) {
+        return Ok(());
+    }
+    let mut lab = Lab::new("k9")?;
+    lab.add_host("r1", 1)?;
+    lab.add_host("r2", 2)?;
+    lab.start_keepalived("r2", &instance(100, ""))?;
+    let kad = start_kad(&mut lab, "r1", &instance(200, ""))?;
+    lab.wait_for("kad is master", Duration::from_secs(10), || {
+        lab.host("r1")?.has_address(VIP)
+    })?;
+
+    lab.daemon(kad)?.signal(libc::SIGKILL)?;
+    lab.wait_for(
+        "keepalived takes over from the dead kad",
+        Duration::from_secs(3),
+        || lab.host("r2")?.has_address(VIP),
+    )?;
+    assert!(
+        lab.host("r1")?.has_address(VIP)?,
+        "kill -9 leaves the VIP on r1 (as with keepalived)"
+    );
+
+    // Restart with a lower priority: kad stays backup, so the VIP on r1 can only go away
+    // through the start-up clean-up.
+    start_kad(&mut lab, "r1", &instance(50, ""))?;
+    lab.wait_for(
+        "the restarted kad removes the stale VIP",
+        Duration::from_secs(3),
+        || Ok(!lab.host("r1")?.has_address(VIP)?),
+    )?;
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        lab.host("r2")?.has_address(VIP)?,
+        "keepalived keeps the VIP"
+    );
+    assert!(
+        !lab.host("r1")?.has_address(VIP)?,
+        "kad (priority 50) stays backup"
+    );
+    Ok(())
+}
+
+#[test]
+fn unicast_peers_elect_and_hand_over() -> Result<()> {
+    if !require("unicast_peers_elect_and_hand_over", Need::Root) {
+        return Ok(());
+    }
+    let mut lab = Lab::new("uc")?;
+    lab.add_host("r1", 1)?;
+    lab.add_host("r2", 2)?;
+    lab.add_host("c", 10)?;
+    let unicast = |me: &str, peer: &str| {
+        format!("  unicast_src_ip {me}\n  unicast_peer {{\n    {peer}\n  }}\n")
+    };
+    let keepalived =
+        lab.start_keepalived("r2", &instance(100, &unicast("10.77.0.2", "10.77.0.1")))?;
+    let kad = start_kad(
+        &mut lab,
+        "r1",
+        &instance(200, &unicast("10.77.0.1", "10.77.0.2")),
+    )?;
+    lab.wait_for(
+        "kad is master over unicast",
+        Duration::from_secs(10),
+        || lab.host("r1")?.has_address(VIP),
+    )?;
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(
+        !lab.host("r2")?.has_address(VIP)?,
+        "keepalived hears kad's unicast adverts\n{}",
+        lab.logs()
+    );
+    lab.wait_for("the client reaches the VIP", Duration::from_secs(5), || {
+        Ok(lab.host("c")?.ping_once(VIP))
+    })?;
+
+    lab.daemon(kad)?.signal(libc::SIGTERM)?;
+    lab.wait_for(
+        "keepalived takes over on kad's unicast priority 0",
+        Duration::from_secs(2),
+        || lab.host("r2")?.has_address(VIP),
+    )?;
+    let log = lab.daemon(keepalived)?.log().to_ascii_lowercase();
+    assert!(
+        !log.contains("invalid") && !log.contains("bad "),
+        "keepalived accepted kad's adverts:\n{log}"
+    );
+    Ok(())
+}
