@@ -8,12 +8,15 @@ use std::{
 };
 
 use anyhow::{Context as _, Result, bail};
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::{
+    signal::unix::{SignalKind, signal},
+    sync::mpsc,
+};
 
 use crate::{
     config::{self, LoadOptions},
     net::addr::AddressControl,
-    runtime,
+    runtime::{self, Control},
 };
 
 /// What the command line asked of the daemon.
@@ -40,18 +43,7 @@ pub fn run(options: &DaemonOptions) -> ExitCode {
 }
 
 fn run_inner(options: &DaemonOptions) -> Result<()> {
-    let mut load_options = LoadOptions::default();
-    if let Some(id) = &options.config_id {
-        load_options.config_id = id.clone();
-    }
-    let loaded = config::load(&options.config, &load_options)
-        .with_context(|| format!("reading {}", options.config.display()))?;
-    for diagnostic in &loaded.diagnostics {
-        tracing::warn!("{diagnostic}");
-    }
-    if loaded.exit_status() == config::exit::CANNOT_RUN {
-        bail!("{}: the configuration cannot run", options.config.display());
-    }
+    let loaded = load(options)?;
     let _pid = options
         .pid_file
         .as_deref()
@@ -71,21 +63,59 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
         let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
         let mut hangup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
-        let shutdown = async move {
+        let (commands, controls) = mpsc::channel(4);
+        let options = options.clone();
+        let signals = tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = terminate.recv() => break,
                     _ = interrupt.recv() => break,
                     _ = hangup.recv() => {
-                        tracing::warn!("SIGHUP: configuration reload is not supported by this build yet; ignored");
+                        tracing::info!("SIGHUP: reloading {}", options.config.display());
+                        match reload_spec(&options, &control).await {
+                            Ok(spec) => {
+                                if commands.send(Control::Reload(Box::new(spec))).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Err(err) => tracing::error!("reload refused, running configuration kept: {err:#}"),
+                        }
                     }
                 }
             }
             tracing::info!("stopping");
-        };
-        runtime::run(spec, shutdown).await?;
+            let _ = commands.send(Control::Stop).await;
+        });
+        runtime::run(spec, controls).await?;
+        signals.abort();
         anyhow::Ok(())
     })
+}
+
+/// Re-reads the configuration for SIGHUP; refuses one that cannot run.
+async fn reload_spec(
+    options: &DaemonOptions,
+    control: &AddressControl,
+) -> Result<runtime::RuntimeSpec> {
+    let loaded = load(options)?;
+    Ok(runtime::runtime_spec(&loaded.config, control).await?)
+}
+
+/// Loads and checks the configuration, logging every diagnostic.
+fn load(options: &DaemonOptions) -> Result<config::Loaded> {
+    let mut load_options = LoadOptions::default();
+    if let Some(id) = &options.config_id {
+        load_options.config_id = id.clone();
+    }
+    let loaded = config::load(&options.config, &load_options)
+        .with_context(|| format!("reading {}", options.config.display()))?;
+    for diagnostic in &loaded.diagnostics {
+        tracing::warn!("{diagnostic}");
+    }
+    if loaded.exit_status() == config::exit::CANNOT_RUN {
+        bail!("{}: the configuration cannot run", options.config.display());
+    }
+    Ok(loaded)
 }
 
 /// keepalived's `-p` pid file: written at start, removed at exit.

@@ -21,6 +21,7 @@ use super::{
     Slot,
     kernel::{KernelOp, KernelWorker},
     notify,
+    spec::NotifySpec,
 };
 
 pub(crate) struct Executor {
@@ -111,6 +112,27 @@ impl Executor {
                     tracing::trace!(instance = %name, vrid, ?reason, "advert ignored");
                 }
             }
+        }
+    }
+
+    /// A sync group's own action (its notifies and state records).
+    pub(crate) fn group_action(&mut self, group: &str, notify: &NotifySpec, action: Action) {
+        match action {
+            Action::Notify {
+                target,
+                kind,
+                priority,
+            } => notify::run(notify, &target, kind, priority),
+            Action::StateChanged { from, to, reason } => {
+                tracing::info!(
+                    group,
+                    ?from,
+                    ?reason,
+                    "VRRP_Group({group}) Entering {} STATE",
+                    notify_state(to)
+                );
+            }
+            other => tracing::debug!(group, ?other, "group-level action ignored"),
         }
     }
 

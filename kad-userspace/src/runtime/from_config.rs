@@ -7,12 +7,15 @@ use std::{collections::HashMap, net::IpAddr, time::Duration};
 use thiserror::Error;
 
 use crate::{
-    config::model::{AuthType, Config, Script, TrackRef, VirtualAddress, VrrpInstance},
+    config::model::{
+        AuthType, Config, Notify, Script, TrackRef, Tracking, VirtualAddress, VrrpInstance,
+    },
     net::{
         addr::{AddressControl, AddressError, InterfaceAddress, Scope},
         interface::{InterfaceError, ifindex},
     },
     track::{ScriptSpec, TrackerSource},
+    vrrp::fsm::SyncGroupConfig,
     vrrp::{
         fsm::{
             Centis, GarpConfig, InstanceConfig, TrackedObject, TrackerId, TrackerKind,
@@ -22,7 +25,7 @@ use crate::{
     },
 };
 
-use super::spec::{InstanceSpec, NotifySpec, RuntimeSpec};
+use super::spec::{GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec};
 
 /// A `vrrp_instance` the runtime cannot run on this machine.
 #[derive(Debug, Error)]
@@ -52,8 +55,40 @@ pub async fn runtime_spec(
     for instance in &config.vrrp_instances {
         instances.push(instance_spec(instance, control, &mut trackers).await?);
     }
+    let mut groups = Vec::with_capacity(config.sync_groups.len());
+    for group in &config.sync_groups {
+        let fail = |what: String| BuildError::Instance {
+            place: group.place.to_string(),
+            instance: group.name.clone(),
+            what,
+        };
+        let mut members = Vec::new();
+        for (name, _) in &group.group {
+            let index = config
+                .vrrp_instances
+                .iter()
+                .position(|instance| instance.name == *name)
+                .ok_or_else(|| {
+                    fail(format!(
+                        "vrrp_sync_group member {name} is not a vrrp_instance"
+                    ))
+                })?;
+            members.push(index);
+        }
+        let mut sync = SyncGroupConfig::new(&group.name);
+        sync.tracking_weight = group.sync_group_tracking_weight || group.global_tracking;
+        sync.tracked = trackers
+            .tracked(&group.tracking, &group.name)
+            .map_err(fail)?;
+        groups.push(GroupSpec {
+            config: sync,
+            members,
+            notify: notify_spec(&group.notify),
+        });
+    }
     Ok(RuntimeSpec {
         instances,
+        groups,
         trackers: trackers.sources,
     })
 }
@@ -90,13 +125,13 @@ impl<'a> TrackerTable<'a> {
         Ok(TrackerId(index))
     }
 
-    /// The instance's `track_script`, `track_interface` and `track_file` entries.
-    fn tracked(&mut self, instance: &VrrpInstance) -> Result<Vec<TrackedObject>, String> {
+    /// `track_script`, `track_interface` and `track_file` entries of an instance or group.
+    fn tracked(&mut self, tracking: &Tracking, owner: &str) -> Result<Vec<TrackedObject>, String> {
         let mut tracked = Vec::new();
-        for reference in &instance.tracking.scripts {
+        for reference in &tracking.scripts {
             tracked.push(self.script(reference)?);
         }
-        for reference in &instance.tracking.interfaces {
+        for reference in &tracking.interfaces {
             let name = reference.name.clone();
             let id = self.intern(TrackerKind::Interface, &reference.name, || {
                 let ifindex = ifindex(&name).map_err(|e| format!("track_interface {name}: {e}"))?;
@@ -110,7 +145,7 @@ impl<'a> TrackerTable<'a> {
                 reference.reverse,
             ));
         }
-        for reference in &instance.tracking.files {
+        for reference in &tracking.files {
             let Some(file) = self
                 .config
                 .track_files
@@ -139,9 +174,9 @@ impl<'a> TrackerTable<'a> {
             }
             tracked.push(object);
         }
-        if !instance.tracking.processes.is_empty() || !instance.tracking.bfds.is_empty() {
+        if !tracking.processes.is_empty() || !tracking.bfds.is_empty() {
             tracing::warn!(
-                instance = %instance.name,
+                instance = %owner,
                 "track_process and track_bfd are parsed but not yet acted on by this build"
             );
         }
@@ -293,7 +328,9 @@ async fn instance_spec(
         .collect();
     fsm.validate().map_err(|e| fail(e.to_string()))?;
 
-    fsm.tracked = trackers.tracked(instance).map_err(fail)?;
+    fsm.tracked = trackers
+        .tracked(&instance.tracking, &instance.name)
+        .map_err(fail)?;
     if !instance.virtual_routes.is_empty() || !instance.virtual_rules.is_empty() {
         tracing::warn!(instance = %instance.name, vrid, "virtual_routes/virtual_rules are parsed but not yet installed by this build");
     }
@@ -330,14 +367,18 @@ async fn instance_spec(
             .map(|peer| peer.addr)
             .collect(),
         checksum: ChecksumMode::PseudoHeader,
-        notify: NotifySpec {
-            master: command(&instance.notify.master),
-            backup: command(&instance.notify.backup),
-            fault: command(&instance.notify.fault),
-            stop: command(&instance.notify.stop),
-            any: command(&instance.notify.any),
-        },
+        notify: notify_spec(&instance.notify),
     })
+}
+
+fn notify_spec(notify: &Notify) -> NotifySpec {
+    NotifySpec {
+        master: command(&notify.master),
+        backup: command(&notify.backup),
+        fault: command(&notify.fault),
+        stop: command(&notify.stop),
+        any: command(&notify.any),
+    }
 }
 
 fn command(script: &Option<Script>) -> Option<String> {

@@ -11,6 +11,7 @@
 //! ```
 
 mod clock;
+mod engine;
 mod executor;
 mod from_config;
 mod kernel;
@@ -22,12 +23,12 @@ mod timers;
 pub use clock::Clock;
 pub use from_config::{BuildError, runtime_spec};
 pub(crate) use notify::split_words;
-pub use spec::{InstanceSpec, NotifySpec, RuntimeSpec};
+pub use spec::{GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec};
 
-use std::{collections::HashMap, future::Future, net::IpAddr, sync::Arc};
+use std::{collections::HashMap, net::IpAddr, sync::Arc};
 
 use thiserror::Error;
-use tokio::sync::mpsc;
+use tokio::{sync::mpsc, task::JoinHandle};
 
 use crate::{
     net::{
@@ -38,10 +39,16 @@ use crate::{
         vrrp_socket::{SocketError, VrrpSocket},
     },
     track::{self, TrackerSource, TrackerUpdate},
-    vrrp::fsm::{ConfigError, Event, Instance, TrackerId, TrackerStatus},
+    vrrp::fsm::{ConfigError, Instance, SyncGroup},
 };
 
-use self::{executor::Executor, kernel::KernelWorker, receive::Route, timers::Timers};
+use self::{
+    engine::{Engine, Machine, Unit, UnitIdentity},
+    executor::Executor,
+    kernel::KernelWorker,
+    receive::Route,
+    timers::Timers,
+};
 
 /// Why the runtime could not start (once running, it logs and carries on).
 #[derive(Debug, Error)]
@@ -86,13 +93,14 @@ pub enum RuntimeError {
 
 /// A received, validated advert for one instance.
 pub(crate) struct Inbound {
-    instance: usize,
+    /// The receive tasks' generation (bumped on reload; older messages are dropped).
+    generation: u64,
+    slot: usize,
     advert: crate::vrrp::fsm::Advert,
 }
 
-/// Per-instance IO handles, built once at start.
+/// Per-instance IO handles, built once when the instance starts.
 pub(crate) struct Slot {
-    pub(crate) fsm: Instance,
     pub(crate) spec: InstanceSpec,
     pub(crate) socket: Arc<VrrpSocket>,
     pub(crate) frames: Arc<FrameSender>,
@@ -103,85 +111,56 @@ pub(crate) struct Slot {
     pub(crate) ip_id: u16,
 }
 
-/// Runs every instance of `spec` until `shutdown` completes, then stops them as keepalived
-/// does on SIGTERM: priority-0 adverts from Masters, VIPs removed, `notify_stop`.
-pub async fn run(
-    spec: RuntimeSpec,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), RuntimeError> {
-    let clock = Clock::new();
-    let netlink = AddressControl::connect()?;
-    let mut links = link_monitor::subscribe().map_err(RuntimeError::LinkMonitor)?;
-    let kernel = KernelWorker::start(netlink);
-    let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(1024);
+/// What the daemon asks of a running runtime.
+#[derive(Debug)]
+pub enum Control {
+    /// SIGHUP: run this configuration instead. Instances whose settings did not change keep
+    /// running untouched (no state change, no VIP flap).
+    Reload(Box<RuntimeSpec>),
+    /// SIGTERM/SIGINT: stop every instance and return.
+    Stop,
+}
 
-    let (tracker_tx, mut tracker_updates) = mpsc::channel::<TrackerUpdate>(256);
-    let mut tracked_links: Vec<(u32, u32, bool)> = Vec::new(); // (tracker, ifindex, up)
-    for (index, source) in spec.trackers.iter().enumerate() {
-        let index = u32::try_from(index).unwrap_or(u32::MAX);
-        match source {
-            TrackerSource::Script(script) => {
-                tokio::spawn(track::script::run(
-                    index,
-                    script.clone(),
-                    tracker_tx.clone(),
-                ));
-            }
-            TrackerSource::File { name, path } => {
-                tokio::spawn(track::file::run(
-                    index,
-                    name.clone(),
-                    path.clone(),
-                    tracker_tx.clone(),
-                ));
-            }
-            TrackerSource::Interface { name, ifindex } => {
-                tracked_links.push((index, *ifindex, link_monitor::is_up(name)));
-            }
-        }
-    }
-    drop(tracker_tx);
+/// Sockets (shared by the instances of one interface and family), receive tasks and
+/// tracker tasks.
+struct Io {
+    sockets: HashMap<(String, bool), Arc<VrrpSocket>>,
+    receivers: Vec<JoinHandle<()>>,
+    trackers: Vec<JoinHandle<()>>,
+    generation: u64,
+    inbound: mpsc::Sender<Inbound>,
+    updates: mpsc::Sender<TrackerUpdate>,
+}
 
-    let mut slots = Vec::with_capacity(spec.instances.len());
-    let mut sockets: HashMap<(String, bool), Arc<VrrpSocket>> = HashMap::new();
-    let mut routes: HashMap<(String, bool), Vec<Route>> = HashMap::new();
-    for (index, instance) in spec.instances.into_iter().enumerate() {
-        let name = instance.fsm.name.to_string();
-        let fsm = Instance::new(instance.fsm.clone()).map_err(|source| RuntimeError::Instance {
-            instance: name.clone(),
-            source,
-        })?;
-        let interface = instance.interface.clone();
+impl Io {
+    /// Opens (or reuses) what instance `spec` needs and returns its slot.
+    fn slot(&mut self, spec: InstanceSpec) -> Result<Slot, RuntimeError> {
+        let name = spec.fsm.name.to_string();
+        let interface = spec.interface.clone();
         let interface_error = |source| RuntimeError::Interface {
             instance: name.clone(),
             source,
         };
         let if_index = ifindex(&interface).map_err(interface_error)?;
         let mac = mac_address(&interface).map_err(interface_error)?;
-        let ipv6 = instance.fsm.primary_address.is_ipv6();
-        let key = (interface.clone(), ipv6);
-        let socket = match sockets.get(&key) {
+        let key = (interface.clone(), spec.fsm.primary_address.is_ipv6());
+        let socket = match self.sockets.get(&key) {
             Some(socket) => Arc::clone(socket),
             None => {
-                let socket = Arc::new(match instance.fsm.primary_address {
+                let socket = Arc::new(match spec.fsm.primary_address {
                     IpAddr::V4(_) => VrrpSocket::open_v4(&interface, if_index)?,
                     IpAddr::V6(source) => VrrpSocket::open_v6(&interface, if_index, source)?,
                 });
-                sockets.insert(key.clone(), Arc::clone(&socket));
+                self.sockets.insert(key, Arc::clone(&socket));
                 socket
             }
         };
-        routes
-            .entry(key)
-            .or_default()
-            .push(Route::new(index, &instance));
         let frames = FrameSender::open(if_index).map_err(|source| RuntimeError::PacketSocket {
             interface: interface.clone(),
             source,
         })?;
-        slots.push(Slot {
-            fsm,
-            spec: instance,
+        Ok(Slot {
+            spec,
             socket,
             frames: Arc::new(frames),
             mac,
@@ -189,129 +168,325 @@ pub async fn run(
             link_up: link_monitor::is_up(&interface),
             ah_seq: 0,
             ip_id: 0,
-        });
+        })
     }
-    for (key, socket) in &sockets {
-        let routes = routes.remove(key).unwrap_or_default();
-        tokio::spawn(receive::run(
-            Arc::clone(socket),
-            key.1,
-            routes,
-            inbound_tx.clone(),
-        ));
-    }
-    drop(inbound_tx);
 
-    let mut executor = Executor::new(kernel);
-    // A crashed earlier run may have left its VIPs behind: start clean, as keepalived does.
-    for slot in &slots {
-        executor.remove_stale(slot);
-    }
-    let mut timers = Timers::new(slots.len());
-    let now = clock.now();
-    for (index, slot) in slots.iter_mut().enumerate() {
-        let mut actions = slot.fsm.handle(now, Event::Startup);
-        if !slot.link_up {
-            actions.extend(slot.fsm.handle(now, Event::Interface { up: false }));
+    /// (Re)starts one receive task per socket, routing by VRID to `slots`.
+    fn start_receivers(&mut self, slots: &[Slot]) {
+        for task in self.receivers.drain(..) {
+            task.abort();
         }
-        for (tracker, _, up) in &tracked_links {
-            if !up && tracks(slot, *tracker) {
-                let event = Event::Tracker {
-                    id: TrackerId(*tracker),
-                    status: TrackerStatus::Down,
-                };
-                actions.extend(slot.fsm.handle(now, event));
+        self.generation += 1;
+        let mut routes: HashMap<(String, bool), Vec<Route>> = HashMap::new();
+        for (index, slot) in slots.iter().enumerate() {
+            let key = (
+                slot.spec.interface.clone(),
+                slot.spec.fsm.primary_address.is_ipv6(),
+            );
+            routes
+                .entry(key)
+                .or_default()
+                .push(Route::new(index, &slot.spec));
+        }
+        for (key, socket) in &self.sockets {
+            let routes = routes.remove(key).unwrap_or_default();
+            self.receivers.push(tokio::spawn(receive::run(
+                Arc::clone(socket),
+                key.1,
+                routes,
+                self.generation,
+                self.inbound.clone(),
+            )));
+        }
+    }
+
+    /// (Re)starts the tracker tasks; returns the tracked interfaces for the link monitor.
+    fn start_trackers(&mut self, sources: &[TrackerSource]) -> Vec<(u32, u32, bool)> {
+        for task in self.trackers.drain(..) {
+            task.abort();
+        }
+        let mut links = Vec::new();
+        for (index, source) in sources.iter().enumerate() {
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            match source {
+                TrackerSource::Script(script) => {
+                    self.trackers.push(tokio::spawn(track::script::run(
+                        index,
+                        script.clone(),
+                        self.updates.clone(),
+                    )));
+                }
+                TrackerSource::File { name, path } => {
+                    self.trackers.push(tokio::spawn(track::file::run(
+                        index,
+                        name.clone(),
+                        path.clone(),
+                        self.updates.clone(),
+                    )));
+                }
+                TrackerSource::Interface { name, ifindex } => {
+                    links.push((index, *ifindex, link_monitor::is_up(name)));
+                }
             }
         }
-        executor.execute(slot, actions);
-        timers.set(index, slot.fsm.next_deadline());
+        links
+    }
+}
+
+/// The scheduling units of `spec`: each sync group, and each instance in no group.
+fn unit_plans(spec: &RuntimeSpec) -> Vec<(UnitIdentity, Vec<usize>)> {
+    let mut grouped = vec![false; spec.instances.len()];
+    let mut plans = Vec::new();
+    for group in &spec.groups {
+        let members: Vec<usize> = group
+            .members
+            .iter()
+            .copied()
+            .filter(|m| *m < spec.instances.len())
+            .collect();
+        for member in &members {
+            if let Some(flag) = grouped.get_mut(*member) {
+                *flag = true;
+            }
+        }
+        let identity = UnitIdentity {
+            members: members
+                .iter()
+                .filter_map(|m| spec.instances.get(*m).cloned())
+                .collect(),
+            group: Some(group.clone()),
+        };
+        plans.push((identity, members));
+    }
+    for (index, instance) in spec.instances.iter().enumerate() {
+        if !grouped.get(index).copied().unwrap_or(false) {
+            plans.push((
+                UnitIdentity {
+                    members: vec![instance.clone()],
+                    group: None,
+                },
+                vec![index],
+            ));
+        }
+    }
+    plans
+}
+
+/// Builds a unit's machine from its identity.
+fn machine(identity: &UnitIdentity) -> Result<Machine, RuntimeError> {
+    let instance_error = |name: &str| {
+        let name = name.to_owned();
+        move |source| RuntimeError::Instance {
+            instance: name,
+            source,
+        }
+    };
+    match &identity.group {
+        None => {
+            let spec = identity
+                .members
+                .first()
+                .ok_or_else(|| RuntimeError::Instance {
+                    instance: String::new(),
+                    source: ConfigError::Vrid,
+                })?;
+            let instance =
+                Instance::new(spec.fsm.clone()).map_err(instance_error(&spec.fsm.name))?;
+            Ok(Machine::Single(instance))
+        }
+        Some(group) => {
+            let members = identity.members.iter().map(|m| m.fsm.clone()).collect();
+            let sync = SyncGroup::new(group.config.clone(), members)
+                .map_err(instance_error(&group.config.name))?;
+            Ok(Machine::Group {
+                group: sync,
+                notify: group.notify.clone(),
+            })
+        }
+    }
+}
+
+/// Adds the units of `plans` (not in `keep`) to `engine`, opening their IO.
+fn add_units(
+    engine: &mut Engine,
+    io: &mut Io,
+    plans: Vec<(UnitIdentity, Vec<usize>)>,
+) -> Result<Vec<usize>, RuntimeError> {
+    let mut added = Vec::new();
+    for (identity, _) in plans {
+        let machine = machine(&identity)?;
+        let unit = engine.units.len();
+        let mut slots = Vec::new();
+        for (member, spec) in identity.members.iter().enumerate() {
+            let slot = io.slot(spec.clone())?;
+            engine.executor.remove_stale(&slot);
+            slots.push(engine.slots.len());
+            engine.owner.push((unit, member));
+            engine.slots.push(slot);
+        }
+        engine.units.push(Unit {
+            machine,
+            slots,
+            identity,
+        });
+        added.push(unit);
+    }
+    Ok(added)
+}
+
+/// Runs every instance of `spec` until [`Control::Stop`] (or the control channel closes),
+/// then stops them as keepalived does on SIGTERM: priority-0 adverts from Masters, VIPs
+/// removed, `notify_stop`. [`Control::Reload`] swaps the configuration in place.
+pub async fn run(
+    spec: RuntimeSpec,
+    mut control: mpsc::Receiver<Control>,
+) -> Result<(), RuntimeError> {
+    let netlink = AddressControl::connect()?;
+    let mut links = link_monitor::subscribe().map_err(RuntimeError::LinkMonitor)?;
+    let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(1024);
+    let (updates_tx, mut updates) = mpsc::channel::<TrackerUpdate>(256);
+    let mut io = Io {
+        sockets: HashMap::new(),
+        receivers: Vec::new(),
+        trackers: Vec::new(),
+        generation: 0,
+        inbound: inbound_tx,
+        updates: updates_tx,
+    };
+    let mut engine = Engine {
+        clock: Clock::new(),
+        executor: Executor::new(KernelWorker::start(netlink)),
+        slots: Vec::new(),
+        units: Vec::new(),
+        owner: Vec::new(),
+        timers: Timers::new(0),
+        tracked_links: Vec::new(),
+    };
+    engine.tracked_links = io.start_trackers(&spec.trackers);
+    let mut trackers = spec.trackers.clone();
+    let plans = unit_plans(&spec);
+    engine.timers = Timers::new(plans.len());
+    let added = add_units(&mut engine, &mut io, plans)?;
+    io.start_receivers(&engine.slots);
+    for unit in added {
+        engine.start_unit(unit);
     }
 
-    tokio::pin!(shutdown);
     loop {
-        let next = timers.next().map(|(deadline, _)| clock.instant(deadline));
+        let next = engine
+            .timers
+            .next()
+            .map(|(deadline, _)| engine.clock.instant(deadline));
         tokio::select! {
             biased;
-            () = &mut shutdown => break,
+            message = control.recv() => match message {
+                Some(Control::Reload(spec)) => {
+                    match reload(&mut engine, &mut io, &mut trackers, *spec) {
+                        Ok((kept, started)) => tracing::info!(kept, started, "configuration reloaded"),
+                        Err(err) => tracing::error!(error = %err, "reload failed; instances that were running go on"),
+                    }
+                }
+                Some(Control::Stop) | None => break,
+            },
             Some(message) = inbound.recv() => {
-                let Some(slot) = slots.get_mut(message.instance) else { continue };
-                let actions = slot.fsm.handle(clock.now(), Event::Advert(message.advert));
-                executor.execute(slot, actions);
-                timers.set(message.instance, slot.fsm.next_deadline());
-            }
-            Some(update) = tracker_updates.recv() => {
-                deliver(&mut slots, &mut executor, &mut timers, clock.now(), update);
-            }
-            Some(LinkEvent { ifindex, up }) = links.recv() => {
-                let now = clock.now();
-                for (tracker, link, last) in &mut tracked_links {
-                    if *link == ifindex && *last != up {
-                        *last = up;
-                        let status = if up { TrackerStatus::Up } else { TrackerStatus::Down };
-                        deliver(&mut slots, &mut executor, &mut timers, now, TrackerUpdate { index: *tracker, status });
-                    }
-                }
-                for (index, slot) in slots.iter_mut().enumerate() {
-                    if slot.ifindex != ifindex || slot.link_up == up {
-                        continue;
-                    }
-                    slot.link_up = up;
-                    tracing::info!(instance = %slot.spec.fsm.name, vrid = slot.spec.fsm.vrid, interface = %slot.spec.interface, up, "link state changed");
-                    let actions = slot.fsm.handle(now, Event::Interface { up });
-                    executor.execute(slot, actions);
-                    timers.set(index, slot.fsm.next_deadline());
+                if message.generation == io.generation {
+                    engine.advert(message.slot, message.advert);
                 }
             }
-            () = sleep_until(next) => {
-                let now = clock.now();
-                while let Some(index) = timers.pop_due(now) {
-                    let Some(slot) = slots.get_mut(index) else { continue };
-                    let actions = slot.fsm.handle(now, Event::Timeout);
-                    executor.execute(slot, actions);
-                    timers.set(index, slot.fsm.next_deadline());
-                }
-            }
+            Some(update) = updates.recv() => engine.tracker(update),
+            Some(LinkEvent { ifindex, up }) = links.recv() => engine.link(ifindex, up),
+            () = sleep_until(next) => engine.timeouts(),
         }
     }
 
-    let now = clock.now();
-    for slot in &mut slots {
-        let actions = slot.fsm.handle(now, Event::Shutdown);
-        executor.execute(slot, actions);
+    for unit in 0..engine.units.len() {
+        engine.stop_unit(unit);
     }
-    executor.finish().await;
+    engine.executor.finish().await;
     Ok(())
 }
 
-/// Whether `slot`'s instance tracks tracker `index`.
-fn tracks(slot: &Slot, index: u32) -> bool {
-    slot.spec
-        .fsm
-        .tracked
-        .iter()
-        .any(|object| object.id == TrackerId(index))
-}
+/// Swaps in `spec`: units whose identity (member settings, group settings, and the tracked
+/// objects they use) did not change keep running as they are; the others are stopped as
+/// on SIGTERM and the new ones started. Returns (kept, started).
+fn reload(
+    engine: &mut Engine,
+    io: &mut Io,
+    trackers: &mut Vec<TrackerSource>,
+    spec: RuntimeSpec,
+) -> Result<(usize, usize), RuntimeError> {
+    let trackers_changed = *trackers != spec.trackers;
+    let uses_trackers = |identity: &UnitIdentity| {
+        identity.members.iter().any(|m| !m.fsm.tracked.is_empty())
+            || identity
+                .group
+                .as_ref()
+                .is_some_and(|g| !g.config.tracked.is_empty())
+    };
+    let mut plans = unit_plans(&spec);
+    // Which old units survive, and which new plans they stand for.
+    let mut kept_old = Vec::new();
+    plans.retain(|(identity, _)| {
+        let same = engine.units.iter().position(|unit| {
+            unit.identity == *identity && !(trackers_changed && uses_trackers(identity))
+        });
+        match same {
+            Some(old) if !kept_old.contains(&old) => {
+                kept_old.push(old);
+                false
+            }
+            _ => true,
+        }
+    });
+    for old in 0..engine.units.len() {
+        if !kept_old.contains(&old) {
+            engine.stop_unit(old);
+        }
+    }
 
-/// Hands a tracked object's new status to every instance that tracks it.
-fn deliver(
-    slots: &mut [Slot],
-    executor: &mut Executor,
-    timers: &mut Timers,
-    now: crate::vrrp::fsm::Timestamp,
-    update: TrackerUpdate,
-) {
-    for (index, slot) in slots.iter_mut().enumerate() {
-        if !tracks(slot, update.index) {
+    // Rebuild the tables: kept units first (state untouched), then the new ones.
+    let old_units = std::mem::take(&mut engine.units);
+    let mut old_slots: Vec<Option<Slot>> = std::mem::take(&mut engine.slots)
+        .into_iter()
+        .map(Some)
+        .collect();
+    engine.owner.clear();
+    for (old_index, mut unit) in old_units.into_iter().enumerate() {
+        if !kept_old.contains(&old_index) {
             continue;
         }
-        let event = Event::Tracker {
-            id: TrackerId(update.index),
-            status: update.status,
-        };
-        let actions = slot.fsm.handle(now, event);
-        executor.execute(slot, actions);
-        timers.set(index, slot.fsm.next_deadline());
+        let index = engine.units.len();
+        let mut slots = Vec::new();
+        for (member, old_slot) in unit.slots.iter().enumerate() {
+            if let Some(slot) = old_slots.get_mut(*old_slot).and_then(Option::take) {
+                slots.push(engine.slots.len());
+                engine.owner.push((index, member));
+                engine.slots.push(slot);
+            }
+        }
+        unit.slots = slots;
+        engine.units.push(unit);
     }
+    let kept = engine.units.len();
+    engine.timers = Timers::new(kept + plans.len());
+    for (index, unit) in engine.units.iter().enumerate() {
+        let deadline = match &unit.machine {
+            Machine::Single(instance) => instance.next_deadline(),
+            Machine::Group { group, .. } => group.next_deadline(),
+        };
+        engine.timers.set(index, deadline);
+    }
+    if trackers_changed {
+        engine.tracked_links = io.start_trackers(&spec.trackers);
+        *trackers = spec.trackers.clone();
+    }
+    let added = add_units(engine, io, plans)?;
+    io.start_receivers(&engine.slots);
+    let started = added.len();
+    for unit in added {
+        engine.start_unit(unit);
+    }
+    Ok((kept, started))
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

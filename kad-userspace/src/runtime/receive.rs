@@ -24,7 +24,7 @@ use super::{Inbound, InstanceSpec};
 
 /// Where adverts for one VRID on a socket go, and how they are checked.
 pub(crate) struct Route {
-    instance: usize,
+    slot: usize,
     name: Arc<str>,
     vrid: u8,
     auth: AuthConfig,
@@ -33,9 +33,9 @@ pub(crate) struct Route {
 }
 
 impl Route {
-    pub(crate) fn new(instance: usize, spec: &InstanceSpec) -> Self {
+    pub(crate) fn new(slot: usize, spec: &InstanceSpec) -> Self {
         Self {
-            instance,
+            slot,
             name: Arc::clone(&spec.fsm.name),
             vrid: spec.fsm.vrid,
             auth: spec.auth,
@@ -55,6 +55,7 @@ pub(crate) async fn run(
     socket: Arc<VrrpSocket>,
     ipv6: bool,
     mut routes: Vec<Route>,
+    generation: u64,
     inbound: mpsc::Sender<Inbound>,
 ) {
     let mut buf = vec![0u8; 65_536];
@@ -122,7 +123,8 @@ pub(crate) async fn run(
             Version::V3 => FsmVersion::V3,
         };
         let message = Inbound {
-            instance: route.instance,
+            generation,
+            slot: route.slot,
             advert: Advert {
                 source: source_of(&advert, received.source),
                 version,

@@ -1,5 +1,6 @@
 //! What the runtime runs: each instance's core settings plus what only IO needs (interface,
-//! the full form of each virtual address, authentication, unicast peers, notify scripts).
+//! the full form of each virtual address, authentication, unicast peers, notify scripts),
+//! the sync groups binding instances, and the tracked objects they watch.
 
 use std::net::IpAddr;
 
@@ -7,22 +8,24 @@ use crate::{
     net::addr::InterfaceAddress,
     track::TrackerSource,
     vrrp::{
-        fsm::InstanceConfig,
+        fsm::{InstanceConfig, SyncGroupConfig},
         packet::{AuthConfig, ChecksumMode},
     },
 };
 
 /// Every instance kad runs.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RuntimeSpec {
     /// `vrrp_instance` blocks, in configuration order.
     pub instances: Vec<InstanceSpec>,
-    /// Tracked objects; an instance's `TrackedObject::id` is an index into this list.
+    /// `vrrp_sync_group` blocks; an instance belongs to at most one.
+    pub groups: Vec<GroupSpec>,
+    /// Tracked objects; a `TrackedObject::id` is an index into this list.
     pub trackers: Vec<TrackerSource>,
 }
 
 /// One `vrrp_instance` as the runtime needs it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InstanceSpec {
     /// The state machine's settings (name, VRID, priority, timers, virtual addresses).
     pub fsm: InstanceConfig,
@@ -38,6 +41,17 @@ pub struct InstanceSpec {
     /// global `vrrp_v3_checksum_as_v2`.
     pub checksum: ChecksumMode,
     /// `notify_*` scripts.
+    pub notify: NotifySpec,
+}
+
+/// One `vrrp_sync_group`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupSpec {
+    /// Name, tracking weight rule and the group's own tracked objects.
+    pub config: SyncGroupConfig,
+    /// Member instances, as indexes into [`RuntimeSpec::instances`].
+    pub members: Vec<usize>,
+    /// The group's `notify_*` scripts (called with `GROUP`).
     pub notify: NotifySpec,
 }
 

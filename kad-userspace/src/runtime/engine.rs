@@ -1,0 +1,204 @@
+//! The protocol loop's state: every instance's state machine (alone, or inside its sync
+//! group), the IO handles of each instance ("slots"), and one timer per scheduling unit.
+//! Events come in through the methods here; actions go straight to the executor.
+
+use crate::vrrp::fsm::{Advert, Event, Instance, SyncGroup, Timestamp, TrackerId, TrackerStatus};
+
+use super::{
+    Slot,
+    clock::Clock,
+    executor::Executor,
+    spec::{InstanceSpec, NotifySpec},
+    timers::Timers,
+};
+use crate::track::TrackerUpdate;
+
+/// The state machine(s) of one scheduling unit.
+pub(crate) enum Machine {
+    /// An instance in no sync group.
+    Single(Instance),
+    /// A `vrrp_sync_group` and its notify scripts.
+    Group {
+        group: SyncGroup,
+        notify: NotifySpec,
+    },
+}
+
+/// A scheduling unit: its machine and, per member, the slot holding the member's IO.
+pub(crate) struct Unit {
+    pub(crate) machine: Machine,
+    pub(crate) slots: Vec<usize>,
+    /// The specs the unit was built from (compared on reload).
+    pub(crate) identity: UnitIdentity,
+}
+
+/// What a unit was built from: equal identities on reload mean "leave it running".
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct UnitIdentity {
+    pub(crate) members: Vec<InstanceSpec>,
+    pub(crate) group: Option<super::spec::GroupSpec>,
+}
+
+pub(crate) struct Engine {
+    pub(crate) clock: Clock,
+    pub(crate) executor: Executor,
+    pub(crate) slots: Vec<Slot>,
+    pub(crate) units: Vec<Unit>,
+    /// Per slot: its unit and member index.
+    pub(crate) owner: Vec<(usize, usize)>,
+    pub(crate) timers: Timers,
+    /// Tracked interfaces: (tracker index, ifindex, last known up).
+    pub(crate) tracked_links: Vec<(u32, u32, bool)>,
+}
+
+impl Engine {
+    /// Hands `event` to one member of `unit` (`Some`) or to the whole unit (`None`), executes
+    /// what comes out and re-arms the unit's timer.
+    pub(crate) fn handle(&mut self, unit: usize, member: Option<usize>, event: Event) {
+        let now = self.clock.now();
+        let Some(entry) = self.units.get_mut(unit) else {
+            return;
+        };
+        match &mut entry.machine {
+            Machine::Single(instance) => {
+                let actions = instance.handle(now, event);
+                if let Some(slot) = entry.slots.first().and_then(|s| self.slots.get_mut(*s)) {
+                    self.executor.execute(slot, actions);
+                }
+                self.timers.set(unit, instance.next_deadline());
+            }
+            Machine::Group { group, notify } => {
+                let actions = match member {
+                    Some(m) => group.handle(now, m, event),
+                    None => group.handle_all(now, event),
+                };
+                for action in actions {
+                    match action
+                        .member
+                        .and_then(|m| entry.slots.get(m))
+                        .and_then(|s| self.slots.get_mut(*s))
+                    {
+                        Some(slot) => self.executor.execute(slot, vec![action.action]),
+                        None => self
+                            .executor
+                            .group_action(group.name(), notify, action.action),
+                    }
+                }
+                self.timers.set(unit, group.next_deadline());
+            }
+        }
+    }
+
+    /// Starts a unit: Startup, then the interface and tracked-link states known now.
+    pub(crate) fn start_unit(&mut self, unit: usize) {
+        self.handle(unit, None, Event::Startup);
+        let Some(slots) = self.units.get(unit).map(|u| u.slots.clone()) else {
+            return;
+        };
+        for (member, slot) in slots.iter().enumerate() {
+            if self.slots.get(*slot).is_some_and(|s| !s.link_up) {
+                self.handle(unit, Some(member), Event::Interface { up: false });
+            }
+        }
+        let down: Vec<u32> = self
+            .tracked_links
+            .iter()
+            .filter(|(_, _, up)| !up)
+            .map(|(tracker, _, _)| *tracker)
+            .collect();
+        for tracker in down {
+            self.tracker_for_unit(unit, tracker, TrackerStatus::Down);
+        }
+    }
+
+    /// A valid advert for the instance in `slot`.
+    pub(crate) fn advert(&mut self, slot: usize, advert: Advert) {
+        if let Some((unit, member)) = self.owner.get(slot).copied() {
+            self.handle(unit, Some(member), Event::Advert(advert));
+        }
+    }
+
+    /// A tracked object changed: every member that tracks it hears of it.
+    pub(crate) fn tracker(&mut self, update: TrackerUpdate) {
+        for unit in 0..self.units.len() {
+            self.tracker_for_unit(unit, update.index, update.status);
+        }
+    }
+
+    fn tracker_for_unit(&mut self, unit: usize, tracker: u32, status: TrackerStatus) {
+        let id = TrackerId(tracker);
+        let members: Vec<usize> = match self.units.get(unit).map(|u| &u.machine) {
+            Some(Machine::Single(instance)) => {
+                if instance.config().tracked.iter().any(|t| t.id == id) {
+                    vec![0]
+                } else {
+                    Vec::new()
+                }
+            }
+            Some(Machine::Group { group, .. }) => group
+                .members()
+                .iter()
+                .enumerate()
+                .filter(|(_, member)| member.config().tracked.iter().any(|t| t.id == id))
+                .map(|(m, _)| m)
+                .collect(),
+            None => Vec::new(),
+        };
+        for member in members {
+            self.handle(unit, Some(member), Event::Tracker { id, status });
+        }
+    }
+
+    /// The kernel reported interface `ifindex` up or down.
+    pub(crate) fn link(&mut self, ifindex: u32, up: bool) {
+        for slot in 0..self.slots.len() {
+            let Some(entry) = self.slots.get_mut(slot) else {
+                continue;
+            };
+            if entry.ifindex != ifindex || entry.link_up == up {
+                continue;
+            }
+            entry.link_up = up;
+            tracing::info!(
+                instance = %entry.spec.fsm.name,
+                vrid = entry.spec.fsm.vrid,
+                interface = %entry.spec.interface,
+                up,
+                "link state changed"
+            );
+            if let Some((unit, member)) = self.owner.get(slot).copied() {
+                self.handle(unit, Some(member), Event::Interface { up });
+            }
+        }
+        let changed: Vec<u32> = self
+            .tracked_links
+            .iter_mut()
+            .filter(|(_, link, last)| *link == ifindex && *last != up)
+            .map(|(tracker, _, last)| {
+                *last = up;
+                *tracker
+            })
+            .collect();
+        let status = if up {
+            TrackerStatus::Up
+        } else {
+            TrackerStatus::Down
+        };
+        for index in changed {
+            self.tracker(TrackerUpdate { index, status });
+        }
+    }
+
+    /// Runs every unit whose deadline has passed.
+    pub(crate) fn timeouts(&mut self) {
+        let now: Timestamp = self.clock.now();
+        while let Some(unit) = self.timers.pop_due(now) {
+            self.handle(unit, None, Event::Timeout);
+        }
+    }
+
+    /// Stops one unit as on SIGTERM.
+    pub(crate) fn stop_unit(&mut self, unit: usize) {
+        self.handle(unit, None, Event::Shutdown);
+    }
+}
