@@ -211,3 +211,31 @@ fn tempdir(tag: &str) -> Result<std::path::PathBuf> {
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
+
+#[test]
+fn notify_fifo_script_receives_keepalived_lines() -> Result<()> {
+    if !require("notify_fifo_script_receives_keepalived_lines", Need::Root) {
+        return Ok(());
+    }
+    let scratch = tempdir("fifo")?;
+    let fifo = scratch.join("vrrp.fifo");
+    let log = scratch.join("fifo.log");
+    let reader = scratch.join("reader.sh");
+    // keepalived passes the FIFO's path as the script's last argument.
+    script(&reader, &format!("exec cat \"$1\" >> {}", log.display()))?;
+    let config = format!(
+        "global_defs {{\n  vrrp_notify_fifo {}\n  vrrp_notify_fifo_script {}\n}}\n{}",
+        fifo.display(),
+        reader.display(),
+        instance(200, "")
+    );
+    let (lab, _kad) = lab_with(&config)?;
+    lab.wait_for("kad is master", Duration::from_secs(10), || r1_holds(&lab))?;
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    lab.wait_for("FIFO lines arrive", LIMIT, || {
+        let text = read();
+        Ok(text.contains("INSTANCE \"LAB\" BACKUP 200\n")
+            && text.contains("INSTANCE \"LAB\" MASTER 200\n"))
+    })?;
+    Ok(())
+}

@@ -12,25 +12,48 @@ use kad_common::vrrp_wire::{VRRP_MCAST_V4, VRRP_MCAST_V6};
 use crate::{
     net::garp::{gratuitous_arp, unsolicited_na},
     vrrp::{
-        fsm::{Action, AdvertOut, Version as FsmVersion},
+        fsm::{Action, AdvertOut, NotifyKind, NotifyTarget, Version as FsmVersion},
         packet::{AdvertSpec, AuthConfig, Ipv4Options, Version, encode_ipv4_vec, encode_vrrp_vec},
     },
 };
 
 use super::{
     Slot,
+    fifo::{self, FifoWriter},
     kernel::{KernelOp, KernelWorker},
     notify,
     spec::NotifySpec,
 };
 
+/// How long a stopping kad waits for its last notify scripts.
+const SHUTDOWN_NOTIFY_WAIT: Duration = Duration::from_secs(5);
+
 pub(crate) struct Executor {
     kernel: KernelWorker,
+    fifos: Vec<FifoWriter>,
+    /// Notify scripts still running (awaited, bounded, at shutdown).
+    notifies: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Executor {
-    pub(crate) fn new(kernel: KernelWorker) -> Self {
-        Self { kernel }
+    pub(crate) fn new(kernel: KernelWorker, fifos: Vec<FifoWriter>) -> Self {
+        Self {
+            kernel,
+            fifos,
+            notifies: Vec::new(),
+        }
+    }
+
+    /// Writes a notify to every FIFO.
+    fn fifo_notify(&mut self, target: &NotifyTarget, kind: NotifyKind, priority: u8) {
+        let (scope, name) = match target {
+            NotifyTarget::Instance(name) => ("INSTANCE", name),
+            NotifyTarget::Group(name) => ("GROUP", name),
+        };
+        let line = fifo::line(scope, name, notify::state_word(kind), priority);
+        for writer in &mut self.fifos {
+            writer.write_line(&line);
+        }
     }
 
     /// Removes `slot`'s virtual addresses, in case an earlier run crashed holding them.
@@ -100,7 +123,14 @@ impl Executor {
                     kind,
                     priority,
                 } => {
-                    notify::run(&slot.spec.notify, &target, kind, priority);
+                    notify::run(
+                        &slot.spec.notify,
+                        &target,
+                        kind,
+                        priority,
+                        &mut self.notifies,
+                    );
+                    self.fifo_notify(&target, kind, priority);
                 }
                 Action::StateChanged { from, to, reason } => {
                     tracing::info!(instance = %name, vrid, ?from, ?reason, "Entering {} STATE", notify_state(to));
@@ -122,7 +152,10 @@ impl Executor {
                 target,
                 kind,
                 priority,
-            } => notify::run(notify, &target, kind, priority),
+            } => {
+                notify::run(notify, &target, kind, priority, &mut self.notifies);
+                self.fifo_notify(&target, kind, priority);
+            }
             Action::StateChanged { from, to, reason } => {
                 tracing::info!(
                     group,
@@ -136,9 +169,17 @@ impl Executor {
         }
     }
 
-    /// Waits for queued kernel work (VIP removal at shutdown).
+    /// Waits for queued kernel work (VIP removal at shutdown) and, for up to
+    /// [`SHUTDOWN_NOTIFY_WAIT`], for notify scripts still running (`notify_stop`).
     pub(crate) async fn finish(self) {
         self.kernel.flush().await;
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_NOTIFY_WAIT;
+        for task in self.notifies {
+            if tokio::time::timeout_at(deadline, task).await.is_err() {
+                tracing::warn!("notify scripts still running at exit are stopped");
+                break;
+            }
+        }
     }
 }
 

@@ -25,6 +25,7 @@ use crate::{
     },
 };
 
+use super::fifo::FifoSpec;
 use super::spec::{GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec};
 
 /// A `vrrp_instance` the runtime cannot run on this machine.
@@ -86,10 +87,24 @@ pub async fn runtime_spec(
             notify: notify_spec(&group.notify),
         });
     }
+    let mut notify_fifos = Vec::new();
+    for keyword in ["notify_fifo", "vrrp_notify_fifo"] {
+        if let Some(fifo) = config.global.fifos.get(keyword) {
+            notify_fifos.push(FifoSpec {
+                path: fifo.command.clone().into(),
+                script: config
+                    .global
+                    .fifos
+                    .get(&format!("{keyword}_script"))
+                    .map(|script| script.command.clone()),
+            });
+        }
+    }
     Ok(RuntimeSpec {
         instances,
         groups,
         trackers: trackers.sources,
+        notify_fifos,
     })
 }
 

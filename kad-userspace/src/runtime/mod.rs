@@ -13,6 +13,7 @@
 mod clock;
 mod engine;
 mod executor;
+mod fifo;
 mod from_config;
 mod kernel;
 mod notify;
@@ -21,6 +22,7 @@ mod spec;
 mod timers;
 
 pub use clock::Clock;
+pub use fifo::FifoSpec;
 pub use from_config::{BuildError, runtime_spec};
 pub(crate) use notify::split_words;
 pub use spec::{GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec};
@@ -355,7 +357,7 @@ pub async fn run(
     };
     let mut engine = Engine {
         clock: Clock::new(),
-        executor: Executor::new(KernelWorker::start(netlink)),
+        executor: Executor::new(KernelWorker::start(netlink), open_fifos(&spec.notify_fifos)),
         slots: Vec::new(),
         units: Vec::new(),
         owner: Vec::new(),
@@ -487,6 +489,20 @@ fn reload(
         engine.start_unit(unit);
     }
     Ok((kept, started))
+}
+
+/// Opens the notify FIFOs; one that cannot be opened is reported and skipped.
+fn open_fifos(specs: &[FifoSpec]) -> Vec<fifo::FifoWriter> {
+    specs
+        .iter()
+        .filter_map(|spec| match fifo::FifoWriter::open(spec) {
+            Ok(writer) => Some(writer),
+            Err(err) => {
+                tracing::error!(fifo = %spec.path.display(), error = %err, "cannot open notify FIFO");
+                None
+            }
+        })
+        .collect()
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

@@ -25,7 +25,14 @@ pub(crate) fn state_word(kind: NotifyKind) -> &'static str {
 
 /// Starts the scripts configured for `kind`: the specific one (no arguments beyond its
 /// own) and the generic `notify` one with `INSTANCE|GROUP NAME STATE PRIORITY`.
-pub(crate) fn run(spec: &NotifySpec, target: &NotifyTarget, kind: NotifyKind, priority: u8) {
+pub(crate) fn run(
+    spec: &NotifySpec,
+    target: &NotifyTarget,
+    kind: NotifyKind,
+    priority: u8,
+    running: &mut Vec<tokio::task::JoinHandle<()>>,
+) {
+    running.retain(|task| !task.is_finished());
     let specific = match kind {
         NotifyKind::Master => spec.master.as_deref(),
         NotifyKind::Backup => spec.backup.as_deref(),
@@ -34,7 +41,7 @@ pub(crate) fn run(spec: &NotifySpec, target: &NotifyTarget, kind: NotifyKind, pr
         NotifyKind::MasterRxLowerPri | NotifyKind::Priority => None,
     };
     if let Some(script) = specific {
-        spawn(script, &[]);
+        running.extend(spawn(script, &[]));
     }
     if let Some(script) = spec.any.as_deref() {
         let (scope, name) = match target {
@@ -42,15 +49,15 @@ pub(crate) fn run(spec: &NotifySpec, target: &NotifyTarget, kind: NotifyKind, pr
             NotifyTarget::Group(name) => ("GROUP", name),
         };
         let priority = priority.to_string();
-        spawn(script, &[scope, name, state_word(kind), &priority]);
+        running.extend(spawn(script, &[scope, name, state_word(kind), &priority]));
     }
 }
 
-fn spawn(script: &str, extra: &[&str]) {
+fn spawn(script: &str, extra: &[&str]) -> Option<tokio::task::JoinHandle<()>> {
     let words = split_words(script);
     let Some((program, args)) = words.split_first() else {
         tracing::warn!(script, "empty notify script");
-        return;
+        return None;
     };
     let mut command = tokio::process::Command::new(program);
     command
@@ -60,24 +67,25 @@ fn spawn(script: &str, extra: &[&str]) {
         .kill_on_drop(true);
     let script = script.to_owned();
     match command.spawn() {
-        Ok(mut child) => {
-            tokio::spawn(async move {
-                match tokio::time::timeout(NOTIFY_TIMEOUT, child.wait()).await {
-                    Ok(Ok(status)) if !status.success() => {
-                        tracing::warn!(script, %status, "notify script failed");
-                    }
-                    Ok(Ok(_)) => {}
-                    Ok(Err(err)) => {
-                        tracing::warn!(script, error = %err, "waiting for notify script")
-                    }
-                    Err(_) => {
-                        tracing::warn!(script, "notify script timed out; killed");
-                        let _ = child.kill().await;
-                    }
+        Ok(mut child) => Some(tokio::spawn(async move {
+            match tokio::time::timeout(NOTIFY_TIMEOUT, child.wait()).await {
+                Ok(Ok(status)) if !status.success() => {
+                    tracing::warn!(script, %status, "notify script failed");
                 }
-            });
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => {
+                    tracing::warn!(script, error = %err, "waiting for notify script")
+                }
+                Err(_) => {
+                    tracing::warn!(script, "notify script timed out; killed");
+                    let _ = child.kill().await;
+                }
+            }
+        })),
+        Err(err) => {
+            tracing::warn!(script, error = %err, "cannot start notify script");
+            None
         }
-        Err(err) => tracing::warn!(script, error = %err, "cannot start notify script"),
     }
 }
 

@@ -22,6 +22,8 @@ pub struct RuntimeSpec {
     pub groups: Vec<GroupSpec>,
     /// Tracked objects; a `TrackedObject::id` is an index into this list.
     pub trackers: Vec<TrackerSource>,
+    /// global `notify_fifo` / `vrrp_notify_fifo` (opened at start; a reload keeps them).
+    pub notify_fifos: Vec<super::fifo::FifoSpec>,
 }
 
 /// One `vrrp_instance` as the runtime needs it.
