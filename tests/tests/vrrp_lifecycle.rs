@@ -120,3 +120,76 @@ fn unicast_peers_elect_and_hand_over() -> Result<()> {
     );
     Ok(())
 }
+
+/// The client's neighbour entry for `ip`, e.g. `00:00:5e:00:01:33`.
+fn client_mac_for(lab: &Lab, ip: &str) -> Result<String> {
+    let out = std::process::Command::new("ip")
+        .args(["-n", lab.host("c")?.ns.name(), "neigh", "show", ip])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .split_whitespace()
+        .skip_while(|word| *word != "lladdr")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned())
+}
+
+#[test]
+fn use_vmac_moves_the_virtual_mac_with_the_vip() -> Result<()> {
+    if !require("use_vmac_moves_the_virtual_mac_with_the_vip", Need::Root) {
+        return Ok(());
+    }
+    let mut lab = Lab::new("vm")?;
+    lab.add_host("r1", 1)?;
+    lab.add_host("r2", 2)?;
+    lab.add_host("c", 10)?;
+    let vmac = "  use_vmac\n";
+    lab.start_keepalived("r2", &instance(100, vmac))?;
+    let kad = start_kad(&mut lab, "r1", &instance(200, vmac))?;
+    lab.wait_for(
+        "kad holds the VIP on its VMAC",
+        Duration::from_secs(10),
+        || lab.host("r1")?.has_address(VIP),
+    )?;
+    let link = std::process::Command::new("ip")
+        .args([
+            "-n",
+            lab.host("r1")?.ns.name(),
+            "-d",
+            "link",
+            "show",
+            "vrrp.51",
+        ])
+        .output()?;
+    let link = String::from_utf8_lossy(&link.stdout);
+    assert!(
+        link.contains("00:00:5e:00:01:33") && link.contains("macvlan"),
+        "VMAC on r1: {link}"
+    );
+    lab.wait_for("the client reaches the VIP", Duration::from_secs(5), || {
+        Ok(lab.host("c")?.ping_once(VIP))
+    })?;
+    assert_eq!(
+        client_mac_for(&lab, VIP)?,
+        "00:00:5e:00:01:33",
+        "the client learnt the virtual MAC"
+    );
+
+    lab.daemon(kad)?.signal(libc::SIGTERM)?;
+    lab.wait_for("keepalived takes over", Duration::from_secs(2), || {
+        lab.host("r2")?.has_address(VIP)
+    })?;
+    lab.wait_for(
+        "the client reaches the VIP on keepalived",
+        Duration::from_secs(5),
+        || Ok(lab.host("c")?.ping_once(VIP)),
+    )?;
+    // (Which MAC keepalived answers with is keepalived's business; kad's side is above.)
+    assert!(lab.daemon(kad)?.wait_exit(Duration::from_secs(5))?);
+    let gone = std::process::Command::new("ip")
+        .args(["-n", lab.host("r1")?.ns.name(), "link", "show", "vrrp.51"])
+        .output()?;
+    assert!(!gone.status.success(), "kad removed its VMAC at exit");
+    Ok(())
+}

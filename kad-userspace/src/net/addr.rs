@@ -100,6 +100,11 @@ impl AddressControl {
         Ok(Self { handle })
     }
 
+    /// The underlying rtnetlink handle (links, for VMACs).
+    pub(crate) fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
     /// `ip addr add`: installs `addr`. Already present is success (idempotent).
     pub async fn add(&self, addr: &InterfaceAddress) -> Result<(), AddressError> {
         let mut request = self

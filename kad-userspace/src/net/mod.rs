@@ -5,4 +5,5 @@ pub mod addr;
 pub mod garp;
 pub mod interface;
 pub mod link_monitor;
+pub mod vmac;
 pub mod vrrp_socket;

@@ -13,6 +13,7 @@ use crate::{
     net::{
         addr::{AddressControl, AddressError, InterfaceAddress, Scope},
         interface::{InterfaceError, ifindex},
+        vmac,
     },
     track::{ScriptSpec, TrackerSource},
     vrrp::fsm::SyncGroupConfig,
@@ -350,13 +351,46 @@ async fn instance_spec(
         tracing::warn!(instance = %instance.name, vrid, "virtual_routes/virtual_rules are parsed but not yet installed by this build");
     }
 
+    // use_vmac: adverts, VIPs and gratuitous ARPs move to a macvlan carrying the virtual MAC.
+    let (socket_interface, vip_interface, vmac_name) = match &instance.use_vmac {
+        Some(_) if ipv6 => {
+            return Err(fail(
+                "use_vmac with IPv6 is not supported by this build yet".into(),
+            ));
+        }
+        Some(vmac) => {
+            let name = vmac.name.clone().unwrap_or_else(|| format!("vrrp.{vrid}"));
+            let mac = match &vmac.mac {
+                Some(text) => parse_vmac(text, vrid)
+                    .ok_or_else(|| fail(format!("use_vmac: bad MAC address {text:?}")))?,
+                None => vmac::virtual_mac(vrid, false),
+            };
+            vmac::ensure(control, &name, if_index, mac)
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            let socket = if instance.vmac_xmit_base {
+                interface.clone()
+            } else {
+                name.clone()
+            };
+            (socket, name.clone(), Some(name))
+        }
+        None => (interface.clone(), interface.clone(), None),
+    };
+
     let mut addresses = Vec::new();
     for vip in instance
         .virtual_ipaddress
         .iter()
         .chain(instance.virtual_ipaddress_excluded.iter())
     {
-        addresses.push(interface_address(vip, &interface).map_err(fail)?);
+        // keepalived: a VIP whose `dev` is the instance's own interface goes on the VMAC too.
+        let dev = match vip.dev.as_deref() {
+            None => vip_interface.as_str(),
+            Some(dev) if dev == interface => vip_interface.as_str(),
+            Some(dev) => dev,
+        };
+        addresses.push(interface_address(vip, dev).map_err(fail)?);
     }
 
     let auth = match &instance.authentication {
@@ -373,7 +407,8 @@ async fn instance_spec(
 
     Ok(InstanceSpec {
         fsm,
-        interface,
+        interface: socket_interface,
+        vmac: vmac_name,
         addresses,
         auth,
         unicast_peers: instance
@@ -384,6 +419,19 @@ async fn instance_spec(
         checksum: ChecksumMode::PseudoHeader,
         notify: notify_spec(&instance.notify),
     })
+}
+
+/// keepalived.conf `use_vmac [NAME] [MAC]`: six octets, or five with the VRID as the sixth.
+fn parse_vmac(text: &str, vrid: u8) -> Option<[u8; 6]> {
+    let octets: Vec<u8> = text
+        .split(':')
+        .map(|part| u8::from_str_radix(part, 16).ok())
+        .collect::<Option<_>>()?;
+    match octets.as_slice() {
+        [a, b, c, d, e] => Some([*a, *b, *c, *d, *e, vrid]),
+        [a, b, c, d, e, f] => Some([*a, *b, *c, *d, *e, *f]),
+        _ => None,
+    }
 }
 
 fn notify_spec(notify: &Notify) -> NotifySpec {
@@ -417,9 +465,8 @@ async fn primary_address(
         }))
 }
 
-/// keepalived.conf `virtual_ipaddress` entry → an `ip addr add` request.
-fn interface_address(vip: &VirtualAddress, interface: &str) -> Result<InterfaceAddress, String> {
-    let dev = vip.dev.as_deref().unwrap_or(interface);
+/// keepalived.conf `virtual_ipaddress` entry → an `ip addr add` request on `dev`.
+fn interface_address(vip: &VirtualAddress, dev: &str) -> Result<InterfaceAddress, String> {
     let if_index = ifindex(dev).map_err(|e| format!("virtual_ipaddress {}: {e}", vip.addr))?;
     let scope = match vip.scope.as_deref() {
         None | Some("global") | Some("universe") => Scope::Global,

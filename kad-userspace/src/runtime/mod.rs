@@ -344,6 +344,7 @@ pub async fn run(
     mut control: mpsc::Receiver<Control>,
 ) -> Result<(), RuntimeError> {
     let netlink = AddressControl::connect()?;
+    let links_control = netlink.clone();
     let mut links = link_monitor::subscribe().map_err(RuntimeError::LinkMonitor)?;
     let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(1024);
     let (updates_tx, mut updates) = mpsc::channel::<TrackerUpdate>(256);
@@ -405,6 +406,13 @@ pub async fn run(
         engine.stop_unit(unit);
     }
     engine.executor.finish().await;
+    for slot in &engine.slots {
+        if let Some(name) = &slot.spec.vmac {
+            if let Err(err) = crate::net::vmac::remove(&links_control, name).await {
+                tracing::warn!(error = %err, "leaving VMAC behind");
+            }
+        }
+    }
     Ok(())
 }
 

@@ -44,6 +44,8 @@ pub struct InstanceSpec {
     pub checksum: ChecksumMode,
     /// `notify_*` scripts.
     pub notify: NotifySpec,
+    /// `use_vmac`: the macvlan kad created for this instance (removed when kad stops).
+    pub vmac: Option<String>,
 }
 
 /// One `vrrp_sync_group`.
