@@ -6,6 +6,8 @@ pub mod lab;
 pub mod netns;
 pub mod packet_socket;
 pub mod privilege;
+pub mod probe;
+pub mod sim;
 
 use std::path::PathBuf;
 

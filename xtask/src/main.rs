@@ -1,6 +1,7 @@
 //! `cargo xtask`: kad's developer tasks. `setup` installs what the build needs, `run` builds and
 //! runs `kad`, `test` runs every test, `fuzz` runs a fuzz target for a bounded time.
 
+mod bench;
 mod cmd;
 mod fuzz;
 mod run;
@@ -39,6 +40,16 @@ enum Task {
         #[arg(long, default_value_t = 30)]
         fuzz_seconds: u32,
     },
+    /// Benchmarks: `failover` (kad vs keepalived, client-observed outage in a namespace lab),
+    /// `criterion` (the codec, state machine and config parser micro-benchmarks).
+    Bench {
+        /// Which benchmark.
+        #[arg(value_parser = ["failover", "criterion"])]
+        which: String,
+        /// Arguments passed on (e.g. `--trials 5`, `--quick`).
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
     /// Run one fuzz target (or all) for a bounded time.
     Fuzz {
         /// Target name; all targets when omitted.
@@ -55,6 +66,7 @@ fn main() -> Result<()> {
         Task::Setup => setup::run(),
         Task::Run { release, args } => run::run(release, &args),
         Task::Test { fuzz_seconds } => test::run(fuzz_seconds),
+        Task::Bench { which, args } => bench::run(&which, &args),
         Task::Fuzz { target, seconds } => {
             setup::run()?;
             fuzz::run(target.as_deref(), seconds)

@@ -16,7 +16,7 @@ use crate::track::TrackerUpdate;
 /// The state machine(s) of one scheduling unit.
 pub(crate) enum Machine {
     /// An instance in no sync group.
-    Single(Instance),
+    Single(Box<Instance>),
     /// A `vrrp_sync_group` and its notify scripts.
     Group {
         group: SyncGroup,

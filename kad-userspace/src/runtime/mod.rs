@@ -294,7 +294,7 @@ fn machine(identity: &UnitIdentity) -> Result<Machine, RuntimeError> {
                 })?;
             let instance =
                 Instance::new(spec.fsm.clone()).map_err(instance_error(&spec.fsm.name))?;
-            Ok(Machine::Single(instance))
+            Ok(Machine::Single(Box::new(instance)))
         }
         Some(group) => {
             let members = identity.members.iter().map(|m| m.fsm.clone()).collect();
@@ -407,10 +407,10 @@ pub async fn run(
     }
     engine.executor.finish().await;
     for slot in &engine.slots {
-        if let Some(name) = &slot.spec.vmac {
-            if let Err(err) = crate::net::vmac::remove(&links_control, name).await {
-                tracing::warn!(error = %err, "leaving VMAC behind");
-            }
+        if let Some(name) = &slot.spec.vmac
+            && let Err(err) = crate::net::vmac::remove(&links_control, name).await
+        {
+            tracing::warn!(error = %err, "leaving VMAC behind");
         }
     }
     Ok(())

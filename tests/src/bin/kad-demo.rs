@@ -1,15 +1,15 @@
 //! `cargo xtask run` with no arguments: two kad routers and a client on one bridged segment
 //! (network namespaces), election, failures, and the client's outage in milliseconds.
 
-use std::{
-    io::{BufRead as _, BufReader},
-    process::{Child, Stdio},
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
-use anyhow::{Context as _, Result, bail};
-use kad_tests::{kad_bin, lab::Lab, privilege::is_root};
+use anyhow::{Result, bail};
+use kad_tests::{
+    kad_bin,
+    lab::Lab,
+    privilege::is_root,
+    probe::{Prober, unix_now},
+};
 
 const VIP: &str = "10.77.0.100";
 
@@ -21,80 +21,6 @@ fn config(router: &str, priority: u8) -> String {
          \x20 priority {priority}\n  advert_int 0.1\n  version 3\n\
          \x20 virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n}}\n"
     )
-}
-
-/// Replies seen by a fast `ping` from the client (every 2 ms), as times since the start.
-struct Prober {
-    child: Child,
-    replies: Arc<Mutex<Vec<Instant>>>,
-}
-
-impl Prober {
-    fn start(lab: &Lab) -> Result<Self> {
-        let mut child = lab
-            .host("c")?
-            .command("ping")
-            .args(["-n", "-i", "0.002", "-W", "0.05", VIP])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting ping in the client namespace")?;
-        let stdout = child.stdout.take().context("ping stdout")?;
-        let replies = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&replies);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("bytes from") {
-                    if let Ok(mut replies) = sink.lock() {
-                        replies.push(Instant::now());
-                    }
-                }
-            }
-        });
-        Ok(Self { child, replies })
-    }
-
-    /// The longest gap between replies after `since` (waits until replies flow again).
-    fn outage_since(&self, since: Instant) -> Result<Duration> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            std::thread::sleep(Duration::from_millis(100));
-            let replies = self
-                .replies
-                .lock()
-                .map_err(|_| anyhow::anyhow!("prober poisoned"))?;
-            let after: Vec<Instant> = replies.iter().copied().filter(|t| *t >= since).collect();
-            // Replies flowing again for 200 ms: the outage is over.
-            if after.len() > 50
-                && after
-                    .last()
-                    .is_some_and(|last| last.elapsed() < Duration::from_millis(50))
-            {
-                let mut previous = replies
-                    .iter()
-                    .copied()
-                    .filter(|t| *t < since)
-                    .last()
-                    .unwrap_or(since);
-                let mut longest = Duration::ZERO;
-                for t in after {
-                    longest = longest.max(t.duration_since(previous));
-                    previous = t;
-                }
-                return Ok(longest);
-            }
-            if Instant::now() > deadline {
-                bail!("the client did not reach the VIP again within 10 s");
-            }
-        }
-    }
-}
-
-impl Drop for Prober {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn holder(lab: &Lab) -> Result<&'static str> {
@@ -146,10 +72,10 @@ fn main() -> Result<()> {
     lab.wait_for("the client reaches the VIP", Duration::from_secs(5), || {
         Ok(lab.host("c")?.ping_once(VIP))
     })?;
-    let prober = Prober::start(&lab)?;
+    let prober = Prober::start(lab.host("c")?, VIP)?;
     std::thread::sleep(Duration::from_millis(500));
 
-    let at = Instant::now();
+    let at = unix_now();
     lab.host("r1")?.ns.ip(&["link", "set", "eth0", "down"])?;
     let outage = prober.outage_since(at)?;
     println!(
@@ -159,7 +85,7 @@ fn main() -> Result<()> {
     );
 
     std::thread::sleep(Duration::from_millis(500));
-    let at = Instant::now();
+    let at = unix_now();
     lab.host("r1")?.ns.ip(&["link", "set", "eth0", "up"])?;
     lab.wait_for("r2 gives the VIP back", Duration::from_secs(5), || {
         Ok(!lab.host("r2")?.has_address(VIP)?)
@@ -171,7 +97,7 @@ fn main() -> Result<()> {
     );
 
     std::thread::sleep(Duration::from_millis(500));
-    let at = Instant::now();
+    let at = unix_now();
     lab.daemon(r1)?.signal(libc::SIGTERM)?;
     let outage = prober.outage_since(at)?;
     println!(
