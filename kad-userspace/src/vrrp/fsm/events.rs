@@ -1,0 +1,53 @@
+//! What the runtime feeds the state machine.
+
+use std::net::IpAddr;
+
+use super::{
+    config::Version,
+    priority::{TrackerId, TrackerStatus},
+};
+
+/// The fields of a received, already validated advertisement (checksum, TTL 255,
+/// authentication and length are the decoder's and runtime's job: a packet that fails them
+/// never becomes an event, so it can never touch a timer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Advert {
+    /// Source address of the IP packet (the sender's primary address).
+    pub source: IpAddr,
+    /// Version field.
+    pub version: Version,
+    /// Virtual router id.
+    pub vrid: u8,
+    /// Priority (0: the Master is leaving).
+    pub priority: u8,
+    /// Advert interval in centiseconds. VRRPv2 carries seconds: the runtime multiplies by
+    /// 100. 0 is invalid and is discarded.
+    pub interval_cs: u16,
+}
+
+/// One input to [`Instance::handle`](super::Instance::handle).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// RFC 5798 §6.4.1 Startup: leave Initialize.
+    Startup,
+    /// RFC 5798 §6.4.2/§6.4.3 Shutdown (a Master sends priority 0).
+    Shutdown,
+    /// A received advertisement for this instance's interface and family.
+    Advert(Advert),
+    /// The time returned by `next_deadline()` has come (spurious calls are harmless).
+    Timeout,
+    /// The instance's own interface went up or down (down → FAULT).
+    Interface {
+        /// Link state.
+        up: bool,
+    },
+    /// A tracked object changed (script result, tracked interface, file value, process).
+    Tracker {
+        /// Which object.
+        id: TrackerId,
+        /// Its new status.
+        status: TrackerStatus,
+    },
+    /// The configured base priority changed (reload).
+    SetPriority(u8),
+}
