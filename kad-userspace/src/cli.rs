@@ -1,6 +1,6 @@
 //! Command-line interface. Flags follow keepalived's where keepalived has one.
 
-use std::process::ExitCode;
+use std::{io::Write as _, path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 use kad::xdp::{LoadOptions, XdpDataplane};
@@ -12,6 +12,37 @@ pub struct Args {
     /// Detailed log messages, including the XDP program's own (keepalived: -D, --log-detail).
     #[arg(short = 'D', long = "log-detail", global = true)]
     pub log_detail: bool,
+
+    /// Use the specified configuration file (keepalived: -f, --use-file).
+    #[arg(short = 'f', long = "use-file", value_name = "FILE")]
+    pub use_file: Option<PathBuf>,
+
+    /// Check the configuration and exit: 0 ok, 4 cannot run, 5 errors, 6 scripts without
+    /// script security; the report goes to stderr, or to FILE (keepalived: -t, --config-test).
+    #[arg(
+        short = 't',
+        long = "config-test",
+        value_name = "FILE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
+    pub config_test: Option<String>,
+
+    /// Match `@ID` configuration lines against ID (default: the host name) (keepalived: -i).
+    #[arg(short = 'i', long = "config-id", value_name = "ID")]
+    pub config_id: Option<String>,
+
+    /// Print the resolved configuration, as text or as JSON (`--dump-config=json`).
+    #[arg(
+        long = "dump-config",
+        value_name = "FORMAT",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "text",
+        value_parser = ["text", "json"]
+    )]
+    pub dump_config: Option<String>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -26,16 +57,20 @@ pub enum Command {
 }
 
 pub fn run(args: Args) -> ExitCode {
+    if args.config_test.is_some() || args.dump_config.is_some() {
+        return config_check(&args);
+    }
     init_tracing(args.log_detail);
     match args.command {
         Some(Command::XdpProbe) => xdp_probe(args.log_detail),
-        None => {
-            eprintln!(
-                "kad {}: the VRRP daemon is not part of this build yet; see `kad --help`",
-                env!("CARGO_PKG_VERSION")
-            );
-            ExitCode::from(2)
-        }
+        None => kad::daemon::run(&kad::daemon::DaemonOptions {
+            config: args
+                .use_file
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(kad::config::DEFAULT_CONFIG_FILE)),
+            config_id: args.config_id.clone(),
+            pid_file: None,
+        }),
     }
 }
 
@@ -46,6 +81,7 @@ fn init_tracing(detail: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 
@@ -75,5 +111,53 @@ fn xdp_probe(debug_log: bool) -> ExitCode {
             eprintln!("kad: reading XDP counters: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `-t/--config-test[=FILE]` and `--dump-config[=json]`: load, report, exit like keepalived.
+fn config_check(args: &Args) -> ExitCode {
+    use kad::config;
+    let path = args
+        .use_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_CONFIG_FILE));
+    let config_id = args
+        .config_id
+        .clone()
+        .unwrap_or_else(config::default_config_id);
+    let options = config::LoadOptions::with_config_id(&config_id);
+    let mut report: Box<dyn std::io::Write> = match args.config_test.as_deref() {
+        Some(file) if !file.is_empty() => match std::fs::File::create(file) {
+            Ok(f) => Box::new(f),
+            Err(err) => {
+                eprintln!("kad: cannot write the config-test report to {file}: {err}");
+                Box::new(std::io::stderr())
+            }
+        },
+        _ => Box::new(std::io::stderr()),
+    };
+    let loaded = match config::load(&path, &options) {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            let _ = writeln!(report, "fatal: {err}");
+            return ExitCode::from(config::exit::CANNOT_RUN);
+        }
+    };
+    for diagnostic in &loaded.diagnostics {
+        let _ = writeln!(report, "{diagnostic}");
+    }
+    let dump = match args.dump_config.as_deref() {
+        Some("json") => Some(config::dump::to_json(&loaded.config)),
+        Some(_) => Some(config::dump::to_text(&loaded.config)),
+        None => None,
+    };
+    if let Some(dump) = dump {
+        // A closed pipe (`| head`) is not an error worth a panic.
+        let _ = writeln!(std::io::stdout().lock(), "{dump}");
+    }
+    if args.config_test.is_some() {
+        ExitCode::from(loaded.exit_status())
+    } else {
+        ExitCode::SUCCESS
     }
 }

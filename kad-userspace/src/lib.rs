@@ -5,5 +5,9 @@
 //! (executes actions) → kernel (`xdp`, netlink, sockets).
 
 pub mod config;
+pub mod daemon;
+pub mod net;
+pub mod runtime;
+pub mod track;
 pub mod vrrp;
 pub mod xdp;

@@ -185,6 +185,11 @@ fn toolchain_dir() -> Result<PathBuf> {
 }
 
 fn cargo_fuzz() -> Result<()> {
+    // cargo fuzz builds with sanitizers, which need the nightly compiler the image ships.
+    if !cmd::succeeds(Command::new("rustup").args(["run", "nightly", "rustc", "--version"])) {
+        println!("xtask: installing the nightly toolchain (needed by cargo fuzz)");
+        cmd::run(Command::new("rustup").args(["toolchain", "install", "nightly", "--profile", "minimal"]))?;
+    }
     if cmd::succeeds(cmd::cargo().args(["fuzz", "--version"])) {
         println!("xtask: cargo-fuzz present");
         return Ok(());

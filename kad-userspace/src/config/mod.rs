@@ -1,1 +1,338 @@
-//! keepalived.conf: see issue 3. (module owned by the config work)
+//! keepalived.conf: the configuration language of keepalived 2.x, read as keepalived reads
+//! it, into a typed model with a place (`file:line:col`) for every value.
+//!
+//! Stages, one module each: [`lexer`] (words of a line) → [`preprocess`] (include,
+//! `@conditionals`, `$DEFINES`, `~SEQ`) → [`tree`] (blocks) → keyword tables per block
+//! ([`global`], [`vrrp`], [`net`], [`lvs`], [`bfd`]) filling the [`model`] →
+//! [`validate`] (across blocks and against this machine) → [`dump`].
+
+pub mod bfd;
+pub mod dump;
+pub mod error;
+pub mod global;
+pub mod keywords;
+pub mod lexer;
+pub mod lvs;
+pub mod model;
+pub mod net;
+pub mod place;
+pub mod preprocess;
+pub mod tree;
+pub mod validate;
+pub mod vrrp;
+
+use std::path::Path;
+
+pub use error::{Diagnostic, LoadError, Severity, ValueError};
+pub use model::*;
+pub use place::{Place, Word};
+pub use preprocess::{FileSource, FsSource, NoFiles};
+pub use validate::{AssumeAllExist, Environment, SystemEnvironment};
+
+use keywords::{Ctx, Keyword, kw};
+use tree::Node;
+
+/// keepalived's default configuration file.
+pub const DEFAULT_CONFIG_FILE: &str = "/etc/keepalived/keepalived.conf";
+
+/// How to load a configuration.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// keepalived `-i/--config-id`: matched against `@id` lines (default: the host name
+    /// up to its first dot).
+    pub config_id: String,
+    /// Stop (fatally) after this many logical lines, `~SEQ` and includes expanded.
+    pub max_lines: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            config_id: default_config_id(),
+            max_lines: preprocess::DEFAULT_MAX_LINES,
+        }
+    }
+}
+
+impl LoadOptions {
+    /// Options with `config_id` (keepalived `-i`) and the default limits.
+    pub fn with_config_id(config_id: &str) -> Self {
+        Self {
+            config_id: config_id.to_owned(),
+            max_lines: preprocess::DEFAULT_MAX_LINES,
+        }
+    }
+}
+
+/// keepalived: the config-id defaults to the first part of the node name.
+pub fn default_config_id() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into a valid buffer.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(buf.get(..end).unwrap_or(&[])).into_owned();
+    name.split('.').next().unwrap_or("").to_owned()
+}
+
+/// A loaded configuration: the model, everything said about it, and the verdict.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The resolved model (items keepalived would drop are dropped).
+    pub config: Config,
+    /// Warnings and errors in the order found.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Scripts that would run as root are configured without enable_script_security.
+    pub script_security_violation: bool,
+    /// An `includem`/`includew`/`includea` matched no file.
+    pub include_check_failed: bool,
+}
+
+/// `keepalived -t` exit statuses, as the installed keepalived 2.2.7 returns them.
+///
+/// keepalived(8) documents 3/4/5; the keepalived 2.2.7 binary returns 4/5/6 for the same
+/// conditions. kad follows the binary: see docs/config-compat.md.
+pub mod exit {
+    /// The configuration is fine.
+    pub const OK: u8 = 0;
+    /// The configuration cannot run.
+    pub const CANNOT_RUN: u8 = 4;
+    /// Errors, but keepalived would run after dropping what is wrong.
+    pub const ERRORS: u8 = 5;
+    /// Scripts are configured but script security is not enabled; keepalived 2.2.7 also
+    /// returns this when an `includem`/`includew`/`includea` matches no file.
+    pub const SCRIPT_SECURITY: u8 = 6;
+}
+
+impl Loaded {
+    /// Whether anything keepalived counts as a configuration error was found.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::counts_as_error)
+    }
+
+    /// The `-t/--config-test` exit status (see [`exit`]).
+    pub fn exit_status(&self) -> u8 {
+        if self
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Fatal)
+        {
+            exit::CANNOT_RUN
+        } else if self.script_security_violation || self.include_check_failed {
+            exit::SCRIPT_SECURITY
+        } else if self.has_errors() {
+            exit::ERRORS
+        } else {
+            exit::OK
+        }
+    }
+}
+
+/// Loads and validates the configuration file `path` against this machine.
+pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
+    let text = FsSource.read(path).map_err(|source| LoadError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(load_text(
+        &path.display().to_string(),
+        &text,
+        options,
+        &FsSource,
+        &SystemEnvironment,
+    ))
+}
+
+/// Loads configuration `text` named `name`; includes are read through `source`,
+/// interfaces and programs are looked up in `env`.
+pub fn load_text(
+    name: &str,
+    text: &str,
+    options: &LoadOptions,
+    source: &dyn FileSource,
+    env: &dyn Environment,
+) -> Loaded {
+    let mut pre =
+        preprocess::Preprocessor::new(source, &options.config_id).with_max_lines(options.max_lines);
+    pre.run_text(name, text);
+    let include_check_failed = pre.include_check_failed();
+    let (lines, mut diagnostics) = pre.finish();
+    let nodes = tree::build(lines, &mut diagnostics);
+    let mut ctx = Ctx {
+        diagnostics: std::mem::take(&mut diagnostics),
+    };
+    let mut config = Config::default();
+    for node in &nodes {
+        match TOP.iter().find(|k| k.name == node.keyword()) {
+            Some(row) => (row.handler)(&mut config, node, &mut ctx),
+            None => ctx.unknown(node),
+        }
+    }
+    let mut diagnostics = ctx.diagnostics;
+    let verdict = validate::validate(&mut config, env, &mut diagnostics);
+    Loaded {
+        config,
+        diagnostics,
+        script_security_violation: verdict.script_security_violation,
+        include_check_failed,
+    }
+}
+
+/// Parses `text` alone: no includes beyond the file system, no machine checks.
+pub fn parse_str(text: &str, options: &LoadOptions) -> Loaded {
+    load_text("<string>", text, options, &FsSource, &AssumeAllExist)
+}
+
+fn block_or_warn(ctx: &mut Ctx, node: &Node) -> bool {
+    if node.block.is_none() {
+        ctx.report(
+            Severity::Error,
+            node.place(),
+            format!("{}: expected a '{{' block", node.keyword()),
+        );
+        return false;
+    }
+    true
+}
+
+/// The top-level keyword table (keepalived.conf(5) "TOP HIERACHY").
+pub const TOP: &[Keyword<Config>] = &[
+    kw("global_defs", |c, n, x| {
+        if block_or_warn(x, n) {
+            global::global_defs(&mut c.global, n, x);
+        }
+    }),
+    kw("static_ipaddress", |c, n, x| {
+        c.static_ipaddress.extend(net::addresses(x, n))
+    }),
+    kw("static_routes", |c, n, x| {
+        c.static_routes.extend(net::routes(x, n))
+    }),
+    kw("static_rules", |c, n, x| {
+        c.static_rules.extend(net::rules(x, n))
+    }),
+    kw("linkbeat_interfaces", |c, n, x| {
+        c.linkbeat_interfaces
+            .extend(x.list(n).into_iter().map(|w| w.text));
+    }),
+    kw("track_group", |c, n, x| {
+        c.track_groups.push(vrrp::track_group(x, n))
+    }),
+    kw("vrrp_script", |c, n, x| {
+        c.vrrp_scripts.push(vrrp::vrrp_script(x, n))
+    }),
+    kw("track_file", |c, n, x| {
+        c.track_files.push(vrrp::track_file(x, n))
+    }),
+    kw("vrrp_track_file", |c, n, x| {
+        c.track_files.push(vrrp::track_file(x, n))
+    }),
+    kw("vrrp_track_process", |c, n, x| {
+        c.track_processes.push(vrrp::track_process(x, n))
+    }),
+    kw("vrrp_sync_group", |c, n, x| {
+        c.sync_groups.push(vrrp::sync_group(x, n))
+    }),
+    kw("garp_group", |c, n, x| {
+        c.garp_groups.push(vrrp::garp_group(x, n))
+    }),
+    kw("vrrp_instance", |c, n, x| {
+        c.vrrp_instances.push(vrrp::vrrp_instance(x, n))
+    }),
+    kw("bfd_instance", |c, n, x| {
+        c.bfd_instances.extend(bfd::bfd_instance(x, n))
+    }),
+    kw("SSL", |c, n, x| c.ssl = Some(lvs::ssl(x, n))),
+    kw("virtual_server_group", |c, n, x| {
+        c.virtual_server_groups
+            .extend(lvs::virtual_server_group(x, n));
+    }),
+    kw("virtual_server", |c, n, x| {
+        c.virtual_servers.extend(lvs::virtual_server(x, n))
+    }),
+    kw("net_namespace", top_global),
+    kw("net_namespace_ipvs", top_global),
+    kw("namespace_with_ipsets", top_global),
+    kw("instance", top_global),
+    kw("use_pid_dir", top_global),
+    kw("linkbeat_use_polling", top_global),
+];
+
+/// keepalived accepts a few global keywords outside global_defs.
+fn top_global(c: &mut Config, n: &Node, _: &mut Ctx) {
+    c.global
+        .places
+        .insert(n.keyword().to_owned(), n.place().clone());
+    c.global.other.insert(
+        n.keyword().to_owned(),
+        n.args.iter().map(|w| w.text.clone()).collect(),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Loaded {
+        load_text(
+            "t.conf",
+            text,
+            &LoadOptions::with_config_id("t"),
+            &NoFiles,
+            &AssumeAllExist,
+        )
+    }
+
+    const GOOD: &str = "vrrp_instance A {\n interface eth0\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n";
+
+    #[test]
+    fn exit_status_follows_keepalived_precedence() {
+        assert_eq!(load(GOOD).exit_status(), exit::OK);
+        // Notes (keywords kad does not act on yet) do not fail a config test.
+        assert_eq!(
+            load("global_defs {\n lvs_flush\n}\n").exit_status(),
+            exit::OK
+        );
+        assert_eq!(
+            load(&format!("bogus 1\n{GOOD}")).exit_status(),
+            exit::ERRORS
+        );
+        // A script program that exists (AssumeAllExist) without script security: 6, even
+        // with other errors.
+        let scripts = format!("bogus 1\nvrrp_script s {{\n script /bin/true\n}}\n{GOOD}");
+        assert_eq!(load(&scripts).exit_status(), exit::SCRIPT_SECURITY);
+        let secure = format!(
+            "global_defs {{\n enable_script_security\n script_user nobody\n}}\nvrrp_script s {{\n script /bin/true\n}}\n{GOOD}"
+        );
+        assert_eq!(load(&secure).exit_status(), exit::OK);
+        assert_eq!(
+            load("includea /none/*.conf\n").exit_status(),
+            exit::SCRIPT_SECURITY
+        );
+        assert_eq!(load("include /none/*.conf\n").exit_status(), exit::OK);
+    }
+
+    #[test]
+    fn runaway_expansion_cannot_run() {
+        let mut options = LoadOptions::with_config_id("t");
+        options.max_lines = 100;
+        let loaded = load_text(
+            "t.conf",
+            "~SEQ(A, 1, 1000) x ${A}\n",
+            &options,
+            &NoFiles,
+            &AssumeAllExist,
+        );
+        assert_eq!(loaded.exit_status(), exit::CANNOT_RUN);
+        assert_eq!(
+            loaded
+                .diagnostics
+                .first()
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("t.conf:1:1: fatal: configuration expands to more than 100 lines - stopped")
+        );
+    }
+}

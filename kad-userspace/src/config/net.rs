@@ -1,0 +1,481 @@
+//! `ip addr`, `ip route` and `ip rule` syntax inside keepalived.conf blocks
+//! (virtual_ipaddress, static_ipaddress, virtual_routes, static_routes, virtual_rules,
+//! static_rules).
+
+use std::net::IpAddr;
+
+use super::{
+    error::{Severity, ValueError},
+    keywords::{Ctx, parse_int, parse_ip},
+    model::{Route, Rule, VirtualAddress},
+    place::Word,
+    tree::Node,
+};
+
+const ADDR_EXPECTED: &str = "an IPv4 or IPv6 address with an optional /prefix";
+
+/// `ADDR[/PREFIX]`; a prefix over the family's length is an error.
+pub fn parse_prefix(text: &str) -> Result<(IpAddr, u8), ValueError> {
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (text, None),
+    };
+    let addr: IpAddr = addr
+        .parse()
+        .map_err(|_| ValueError::new(text, ADDR_EXPECTED))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match prefix {
+        None => max,
+        Some(p) => parse_int(p, 0, i64::from(max))
+            .ok()
+            .and_then(|v| u8::try_from(v).ok())
+            .ok_or_else(|| ValueError::new(text, ADDR_EXPECTED))?,
+    };
+    Ok((addr, len))
+}
+
+/// The entries of an address/route/rule block: one per child line.
+fn entries(ctx: &mut Ctx, node: &Node) -> Vec<Vec<Word>> {
+    if node.block.is_none() {
+        ctx.report(
+            Severity::Error,
+            node.place(),
+            format!("{}: expected a '{{' block", node.keyword()),
+        );
+    }
+    node.children()
+        .iter()
+        .map(|child| {
+            let mut words = vec![child.key.clone()];
+            words.extend(child.args.iter().cloned());
+            words
+        })
+        .collect()
+}
+
+fn bad(ctx: &mut Ctx, block: &str, word: &Word, err: &ValueError, what: &str) {
+    ctx.report(
+        Severity::Error,
+        &word.place,
+        format!("{block}: {err} - skipping {what}"),
+    );
+}
+
+/// keepalived.conf: virtual_ipaddress / virtual_ipaddress_excluded / static_ipaddress.
+pub fn addresses(ctx: &mut Ctx, node: &Node) -> Vec<VirtualAddress> {
+    let block = node.keyword().to_owned();
+    entries(ctx, node)
+        .into_iter()
+        .filter_map(|words| address(ctx, &block, &words))
+        .collect()
+}
+
+/// One `ip addr` line.
+pub fn address(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<VirtualAddress> {
+    let first = words.first()?;
+    let (addr, prefix_len) = match parse_prefix(first.as_str()) {
+        Ok(v) => v,
+        Err(err) => {
+            bad(ctx, block, first, &err, "address");
+            return None;
+        }
+    };
+    let mut vip = VirtualAddress {
+        addr,
+        prefix_len,
+        broadcast: None,
+        dev: None,
+        scope: None,
+        label: None,
+        peer: None,
+        use_vmac: false,
+        home: false,
+        nodad: false,
+        mngtmpaddr: false,
+        noprefixroute: false,
+        autojoin: false,
+        no_track: false,
+        preferred_lft: None,
+        place: first.place.clone(),
+    };
+    let mut iter = words.iter().skip(1);
+    while let Some(word) = iter.next() {
+        let option = word.as_str();
+        let needs_value = matches!(
+            option,
+            "brd" | "broadcast" | "dev" | "scope" | "label" | "peer" | "preferred_lft"
+        );
+        let value = if needs_value {
+            match iter.next() {
+                Some(v) => Some(v),
+                None => {
+                    ctx.report(
+                        Severity::Error,
+                        &word.place,
+                        format!("{block}: '{option}' needs a value - skipping address"),
+                    );
+                    return None;
+                }
+            }
+        } else {
+            None
+        };
+        match (option, value) {
+            ("brd" | "broadcast", Some(v)) => match parse_ip(v.as_str()) {
+                Ok(ip) => vip.broadcast = Some(ip),
+                Err(err) => {
+                    bad(ctx, block, v, &err, "address");
+                    return None;
+                }
+            },
+            ("dev", Some(v)) => vip.dev = Some(v.text.clone()),
+            ("scope", Some(v)) => match v.as_str() {
+                "host" | "link" | "site" | "global" | "nowhere" => {
+                    vip.scope = Some(v.text.clone());
+                }
+                other if parse_int(other, 0, 255).is_ok() => vip.scope = Some(v.text.clone()),
+                _ => {
+                    bad(
+                        ctx,
+                        block,
+                        v,
+                        &ValueError::new(v.as_str(), "host|link|site|global|nowhere or 0..=255"),
+                        "address",
+                    );
+                    return None;
+                }
+            },
+            ("label", Some(v)) => vip.label = Some(v.text.clone()),
+            ("peer", Some(v)) => match parse_prefix(v.as_str()) {
+                Ok(p) => vip.peer = Some(p),
+                Err(err) => {
+                    bad(ctx, block, v, &err, "address");
+                    return None;
+                }
+            },
+            ("preferred_lft", Some(v)) => {
+                if v.as_str() == "forever" {
+                    vip.preferred_lft = None;
+                } else {
+                    match parse_int(v.as_str(), 0, i64::from(u32::MAX)) {
+                        Ok(n) => vip.preferred_lft = u32::try_from(n).ok(),
+                        Err(err) => {
+                            bad(ctx, block, v, &err, "address");
+                            return None;
+                        }
+                    }
+                }
+            }
+            ("use_vmac", _) => vip.use_vmac = true,
+            ("home", _) => vip.home = true,
+            ("-nodad", _) => vip.nodad = true,
+            ("mngtmpaddr", _) => vip.mngtmpaddr = true,
+            ("noprefixroute", _) => vip.noprefixroute = true,
+            ("autojoin", _) => vip.autojoin = true,
+            ("no_track", _) => vip.no_track = true,
+            _ => ctx.report(
+                Severity::Warning,
+                &word.place,
+                format!("{block}: unknown address option '{option}' - ignored"),
+            ),
+        }
+    }
+    Some(vip)
+}
+
+/// Route types of `ip route` that keepalived accepts before the destination.
+const ROUTE_TYPES: &[&str] = &[
+    "unicast",
+    "blackhole",
+    "unreachable",
+    "prohibit",
+    "throw",
+    "local",
+    "broadcast",
+    "anycast",
+    "multicast",
+    "nat",
+];
+
+/// keepalived.conf: virtual_routes / static_routes.
+pub fn routes(ctx: &mut Ctx, node: &Node) -> Vec<Route> {
+    let block = node.keyword().to_owned();
+    entries(ctx, node)
+        .into_iter()
+        .filter_map(|words| route(ctx, &block, &words))
+        .collect()
+}
+
+/// One `ip route` line.
+pub fn route(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Route> {
+    let first = words.first()?;
+    let mut route_type = None;
+    let mut dest: Option<(IpAddr, u8)> = None;
+    let mut src = None;
+    let mut via = Vec::new();
+    let mut dev = None;
+    let mut table = None;
+    let mut metric = None;
+    let mut scope = None;
+    let mut no_track = false;
+    let mut options = Vec::new();
+    let mut iter = words.iter();
+    while let Some(word) = iter.next() {
+        let w = word.as_str();
+        let takes_value = matches!(
+            w,
+            "src"
+                | "via"
+                | "gw"
+                | "or"
+                | "dev"
+                | "oif"
+                | "table"
+                | "metric"
+                | "preference"
+                | "priority"
+                | "scope"
+                | "protocol"
+                | "realms"
+                | "mtu"
+                | "advmss"
+                | "rtt"
+                | "rttvar"
+                | "reordering"
+                | "window"
+                | "cwnd"
+                | "ssthresh"
+                | "initcwnd"
+                | "initrwnd"
+                | "features"
+                | "quickack"
+                | "congctl"
+                | "pref"
+                | "tos"
+                | "dsfield"
+                | "expires"
+                | "fastopen_no_cookie"
+                | "ttl-propagate"
+                | "encap"
+                | "hoplimit"
+                | "rto_min"
+                | "nexthop"
+                | "weight"
+        );
+        if takes_value {
+            let Some(value) = iter.next() else {
+                ctx.report(
+                    Severity::Error,
+                    &word.place,
+                    format!("{block}: '{w}' needs a value - skipping route"),
+                );
+                return None;
+            };
+            match w {
+                "src" => match parse_ip(value.as_str()) {
+                    Ok(ip) => src = Some(ip),
+                    Err(err) => {
+                        bad(ctx, block, value, &err, "route");
+                        return None;
+                    }
+                },
+                "via" | "gw" | "or" => {
+                    if w != "via" {
+                        ctx.report(
+                            Severity::Warning,
+                            &word.place,
+                            format!(
+                                "\"{w}\" for routes is deprecated. Please use \"{}\"",
+                                if w == "gw" { "via" } else { "nexthop" }
+                            ),
+                        );
+                    }
+                    let text = value.as_str();
+                    let addr = text.strip_prefix("inet6 ").unwrap_or(text);
+                    match parse_ip(addr) {
+                        Ok(ip) => via.push(ip),
+                        Err(err) => {
+                            bad(ctx, block, value, &err, "route");
+                            return None;
+                        }
+                    }
+                }
+                "dev" | "oif" => dev = Some(value.text.clone()),
+                "table" => table = Some(value.text.clone()),
+                "metric" | "preference" | "priority" => {
+                    match parse_int(value.as_str(), 0, i64::from(u32::MAX)) {
+                        Ok(n) => metric = u32::try_from(n).ok(),
+                        Err(err) => {
+                            bad(ctx, block, value, &err, "route");
+                            return None;
+                        }
+                    }
+                }
+                "scope" => scope = Some(value.text.clone()),
+                _ => {
+                    options.push(word.text.clone());
+                    options.push(value.text.clone());
+                }
+            }
+            continue;
+        }
+        match w {
+            "no_track" => no_track = true,
+            "to" => {}
+            "onlink" | "pervasive" => options.push(word.text.clone()),
+            t if dest.is_none() && route_type.is_none() && ROUTE_TYPES.contains(&t) => {
+                route_type = Some(word.text.clone());
+            }
+            _ if dest.is_none() => {
+                let parsed = if w == "default" {
+                    Ok((IpAddr::from([0, 0, 0, 0]), 0))
+                } else {
+                    parse_prefix(w)
+                };
+                match parsed {
+                    Ok(p) => dest = Some(p),
+                    Err(err) => {
+                        bad(ctx, block, word, &err, "route");
+                        return None;
+                    }
+                }
+            }
+            _ => {
+                ctx.report(
+                    Severity::Warning,
+                    &word.place,
+                    format!("{block}: unknown route option '{w}' - ignored"),
+                );
+            }
+        }
+    }
+    let Some(dest) = dest else {
+        ctx.report(
+            Severity::Error,
+            &first.place,
+            format!("{block}: route without a destination - skipping"),
+        );
+        return None;
+    };
+    Some(Route {
+        route_type,
+        dest,
+        src,
+        via,
+        dev,
+        table,
+        metric,
+        scope,
+        no_track,
+        options,
+        place: first.place.clone(),
+    })
+}
+
+/// keepalived.conf: virtual_rules / static_rules.
+pub fn rules(ctx: &mut Ctx, node: &Node) -> Vec<Rule> {
+    let block = node.keyword().to_owned();
+    entries(ctx, node)
+        .into_iter()
+        .filter_map(|words| rule(ctx, &block, &words))
+        .collect()
+}
+
+/// One `ip rule` line.
+pub fn rule(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Rule> {
+    let first = words.first()?;
+    let mut rule = Rule {
+        from: None,
+        to: None,
+        table: None,
+        preference: None,
+        no_track: false,
+        options: Vec::new(),
+        place: first.place.clone(),
+    };
+    let mut iter = words.iter();
+    while let Some(word) = iter.next() {
+        let w = word.as_str();
+        match w {
+            "no_track" => rule.no_track = true,
+            "not" | "l3mdev" => rule.options.push(word.text.clone()),
+            _ => {
+                let Some(value) = iter.next() else {
+                    ctx.report(
+                        Severity::Error,
+                        &word.place,
+                        format!("{block}: '{w}' needs a value - skipping rule"),
+                    );
+                    return None;
+                };
+                match w {
+                    "from" | "to" => {
+                        let parsed = if value.as_str() == "all" {
+                            Ok(None)
+                        } else {
+                            parse_prefix(value.as_str()).map(Some)
+                        };
+                        match parsed {
+                            Ok(p) if w == "from" => rule.from = p,
+                            Ok(p) => rule.to = p,
+                            Err(err) => {
+                                bad(ctx, block, value, &err, "rule");
+                                return None;
+                            }
+                        }
+                    }
+                    "table" | "lookup" => rule.table = Some(value.text.clone()),
+                    "preference" | "priority" | "order" | "pref" | "prio" => {
+                        match parse_int(value.as_str(), 0, i64::from(u32::MAX)) {
+                            Ok(n) => rule.preference = u32::try_from(n).ok(),
+                            Err(err) => {
+                                bad(ctx, block, value, &err, "rule");
+                                return None;
+                            }
+                        }
+                    }
+                    "iif"
+                    | "dev"
+                    | "oif"
+                    | "fwmark"
+                    | "tos"
+                    | "dsfield"
+                    | "realms"
+                    | "goto"
+                    | "suppress_prefixlength"
+                    | "suppress_ifgroup"
+                    | "uidrange"
+                    | "sport"
+                    | "dport"
+                    | "ipproto"
+                    | "protocol"
+                    | "nat"
+                    | "map-to"
+                    | "type"
+                    | "tun_id" => {
+                        rule.options.push(word.text.clone());
+                        rule.options.push(value.text.clone());
+                    }
+                    _ => {
+                        ctx.report(
+                            Severity::Error,
+                            &word.place,
+                            format!("{block}: unknown rule option '{w}' - skipping rule"),
+                        );
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+    if rule.preference.is_none() {
+        ctx.report(
+            Severity::Warning,
+            &first.place,
+            format!(
+                "{block}: rule has no preference specified - keepalived assigns one. This is probably not what you want."
+            ),
+        );
+    }
+    Some(rule)
+}

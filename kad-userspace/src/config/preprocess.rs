@@ -1,0 +1,828 @@
+//! The text layer of keepalived.conf(5) "ADVANCED CONFIGURATION": `include` (with globs,
+//! relative to the including file), conditional lines `@id` / `@^id`, `$NAME=value`
+//! definitions (also multi-line) and their substitution, `~SEQ(...)`, `~SEQx(...)` and
+//! `~LST(...)` repetition. Output: logical lines of words with their places.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use super::{
+    error::{Diagnostic, Severity},
+    lexer,
+    place::{Place, Word},
+};
+
+/// Includes nested deeper than this are refused (include loops).
+const MAX_INCLUDE_DEPTH: usize = 32;
+/// Substitution and repetition nested deeper than this are refused (`$A=$A`).
+const MAX_EXPANSION_DEPTH: usize = 24;
+/// By default at most this many logical lines come out of one load (runaway `~SEQ`).
+pub const DEFAULT_MAX_LINES: usize = 2_000_000;
+/// A substitution producing more lines than this is refused.
+const MAX_SUBSTITUTED_LINES: usize = 100_000;
+/// A substituted line longer than this is refused.
+const MAX_LINE_LEN: usize = 1 << 20;
+
+/// One logical configuration line.
+#[derive(Clone, Debug)]
+pub struct Line {
+    /// Where the line starts.
+    pub place: Place,
+    /// Its words (never empty).
+    pub words: Vec<Word>,
+}
+
+/// Reads files for the preprocessor (the file system, or memory in tests and fuzzing).
+pub trait FileSource {
+    /// The text of `path`.
+    fn read(&self, path: &Path) -> std::io::Result<String>;
+    /// The files matching the glob `pattern`, sorted.
+    fn glob(&self, pattern: &str) -> Vec<PathBuf>;
+}
+
+/// No files at all: every include is missing (fuzzing, strings without includes).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoFiles;
+
+impl FileSource for NoFiles {
+    fn read(&self, _: &Path) -> std::io::Result<String> {
+        Err(std::io::Error::from(std::io::ErrorKind::NotFound))
+    }
+
+    fn glob(&self, _: &str) -> Vec<PathBuf> {
+        Vec::new()
+    }
+}
+
+/// The real file system.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FsSource;
+
+impl FileSource for FsSource {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        let bytes = std::fs::read(path)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn glob(&self, pattern: &str) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = match glob::glob(pattern) {
+            Ok(paths) => paths
+                .filter_map(Result::ok)
+                .filter(|p| p.is_file())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        found.sort();
+        found
+    }
+}
+
+/// Expands the configuration text layer into logical lines.
+pub struct Preprocessor<'a> {
+    source: &'a dyn FileSource,
+    config_id: String,
+    defines: HashMap<String, Vec<String>>,
+    lines: Vec<Line>,
+    diagnostics: Vec<Diagnostic>,
+    include_depth: usize,
+    truncated: bool,
+    random_state: u64,
+    max_lines: usize,
+    include_check_failed: bool,
+}
+
+/// The current file while preprocessing.
+struct FileCtx {
+    name: Arc<str>,
+    dir: PathBuf,
+}
+
+impl<'a> Preprocessor<'a> {
+    /// A preprocessor matching `@` lines against `config_id` (keepalived `-i`).
+    pub fn new(source: &'a dyn FileSource, config_id: &str) -> Self {
+        Self {
+            source,
+            config_id: config_id.to_owned(),
+            defines: HashMap::new(),
+            lines: Vec::new(),
+            diagnostics: Vec::new(),
+            include_depth: 0,
+            truncated: false,
+            random_state: 0x2545_f491_4f6c_dd1d,
+            max_lines: DEFAULT_MAX_LINES,
+            include_check_failed: false,
+        }
+    }
+
+    /// Whether an `includem`/`includew`/`includea` matched no file (keepalived's
+    /// include_check "match"/"wildcard_match" failed).
+    pub fn include_check_failed(&self) -> bool {
+        self.include_check_failed
+    }
+
+    /// Stops after `max` logical lines (a fatal diagnostic says so).
+    pub fn with_max_lines(mut self, max: usize) -> Self {
+        self.max_lines = max;
+        self
+    }
+
+    /// Preprocesses the text of the main file `name`.
+    pub fn run_text(&mut self, name: &str, text: &str) {
+        let path = Path::new(name);
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        // `${_PWD}` is the absolute directory of the file, as keepalived gives it.
+        let dir = if dir.is_absolute() {
+            dir
+        } else {
+            std::env::current_dir().map_or(dir.clone(), |cwd| cwd.join(&dir))
+        };
+        let file = FileCtx {
+            name: Arc::from(name),
+            dir,
+        };
+        self.process_text(&file, text);
+    }
+
+    /// The lines and diagnostics produced.
+    pub fn finish(self) -> (Vec<Line>, Vec<Diagnostic>) {
+        (self.lines, self.diagnostics)
+    }
+
+    fn process_text(&mut self, file: &FileCtx, text: &str) {
+        let mut physical = text.lines().enumerate();
+        while let Some((index, raw)) = physical.next() {
+            let line_no = u32::try_from(index + 1).unwrap_or(u32::MAX);
+            let raw = raw.strip_suffix('\r').unwrap_or(raw);
+            let place = Place::new(&file.name, line_no, 1);
+            // A multi-line definition: `$NAME= \` then lines ending in `\`.
+            if let Some((name, first)) = definition(raw)
+                && first.trim_end().ends_with('\\')
+            {
+                let mut value = Vec::new();
+                let head = first.trim_end().trim_end_matches('\\').trim();
+                if !head.is_empty() {
+                    value.push(head.to_owned());
+                }
+                for (_, next) in physical.by_ref() {
+                    let next = next.strip_suffix('\r').unwrap_or(next);
+                    let trimmed = next.trim_end();
+                    if let Some(body) = trimmed.strip_suffix('\\') {
+                        value.push(body.to_owned());
+                    } else {
+                        value.push(trimmed.to_owned());
+                        break;
+                    }
+                }
+                value.retain(|l| !l.trim().is_empty());
+                self.defines.insert(name.to_owned(), value);
+                continue;
+            }
+            self.process_line(file, raw, &place, 0, 0);
+            if self.truncated {
+                return;
+            }
+        }
+    }
+
+    fn push_diag(&mut self, severity: Severity, place: &Place, message: String) {
+        self.diagnostics
+            .push(Diagnostic::at(severity, place, message));
+    }
+
+    /// Handles one logical line; `col_base` is the column offset of `text` in the file.
+    fn process_line(
+        &mut self,
+        file: &FileCtx,
+        text: &str,
+        place: &Place,
+        col_base: usize,
+        depth: usize,
+    ) {
+        if self.truncated {
+            return;
+        }
+        if depth > MAX_EXPANSION_DEPTH {
+            self.push_diag(
+                Severity::Error,
+                place,
+                format!(
+                    "substitution nested more than {MAX_EXPANSION_DEPTH} deep (a definition that refers to itself?) - line ignored"
+                ),
+            );
+            return;
+        }
+        let indent = text.len() - text.trim_start().len();
+        let trimmed = text.trim_start();
+        let col_base = col_base + text.get(..indent).map_or(0, |s| s.chars().count());
+        if trimmed.is_empty() {
+            return;
+        }
+        // Conditional configuration: `@id rest` / `@^id rest`.
+        if let Some(cond) = trimmed.strip_prefix('@') {
+            let (negate, cond) = match cond.strip_prefix('^') {
+                Some(rest) => (true, rest),
+                None => (false, cond),
+            };
+            let id_len = cond.find(char::is_whitespace).unwrap_or(cond.len());
+            let (id, rest) = cond.split_at(id_len);
+            if (id == self.config_id) == negate {
+                return;
+            }
+            let skipped = trimmed.len() - rest.len();
+            let col = col_base + trimmed.get(..skipped).map_or(0, |s| s.chars().count());
+            self.process_line(file, rest, place, col, depth);
+            return;
+        }
+        if let Some((name, value)) = definition(trimmed) {
+            let value = value.trim();
+            let lines = if value.is_empty() {
+                Vec::new()
+            } else {
+                vec![value.to_owned()]
+            };
+            self.defines.insert(name.to_owned(), lines);
+            return;
+        }
+        if let Some(rest) = trimmed.strip_prefix('~')
+            && let Some(handled) = self.repetition(file, rest, place, col_base, depth)
+        {
+            if let Err(message) = handled {
+                self.push_diag(Severity::Error, place, message);
+            }
+            return;
+        }
+        match self.substitute(file, trimmed) {
+            Some(None) => {
+                self.push_diag(
+                    Severity::Error,
+                    place,
+                    format!(
+                        "substitution produces more than {MAX_LINE_LEN} bytes or {MAX_SUBSTITUTED_LINES} lines - line ignored"
+                    ),
+                );
+            }
+            Some(Some(expanded)) => {
+                for line in expanded {
+                    self.process_line(file, &line, place, col_base, depth + 1);
+                }
+            }
+            None => self.emit(file, trimmed, place, col_base),
+        }
+    }
+
+    /// `~SEQ(var, [start,] [step,] end) rest`, `~SEQx(...)`, `~LST(var|{vars}, values...)`.
+    /// None if `rest` is not a repetition at all.
+    fn repetition(
+        &mut self,
+        file: &FileCtx,
+        rest: &str,
+        place: &Place,
+        col_base: usize,
+        depth: usize,
+    ) -> Option<Result<(), String>> {
+        let (kind, after) = if let Some(a) = rest.strip_prefix("SEQx(") {
+            ("SEQx", a)
+        } else if let Some(a) = rest.strip_prefix("SEQ(") {
+            ("SEQ", a)
+        } else if let Some(a) = rest.strip_prefix("LST(") {
+            ("LST", a)
+        } else {
+            return None;
+        };
+        let Some(close) = matching_paren(after) else {
+            return Some(Err(format!("~{kind}( without a closing ')'")));
+        };
+        let spec = after.get(..close).unwrap_or("");
+        let body = after.get(close + 1..).unwrap_or("");
+        let body_col = col_base + 1 + kind.len() + 1 + spec.chars().count() + 1;
+        let sets: Vec<Vec<(String, String)>> = if kind == "LST" {
+            match parse_lst(spec) {
+                Ok(sets) => sets,
+                Err(e) => return Some(Err(e)),
+            }
+        } else {
+            match parse_seq(spec, kind == "SEQx") {
+                Ok((var, values)) => values.into_iter().map(|v| vec![(var.clone(), v)]).collect(),
+                Err(e) => return Some(Err(e)),
+            }
+        };
+        for set in sets {
+            for (var, value) in set {
+                self.defines.insert(var, vec![value]);
+            }
+            self.process_line(file, body, place, body_col, depth + 1);
+            if self.truncated {
+                break;
+            }
+        }
+        Some(Ok(()))
+    }
+
+    /// Substitutes defined parameters in `text`; None if nothing was substituted,
+    /// Some(None) if the result is too large.
+    fn substitute(&mut self, file: &FileCtx, text: &str) -> Option<Option<Vec<String>>> {
+        if !text.contains('$') {
+            return None;
+        }
+        let mut out: Vec<String> = vec![String::new()];
+        let mut changed = false;
+        let mut rest = text;
+        while let Some(pos) = rest.find('$') {
+            let (before, from) = rest.split_at(pos);
+            push_text(&mut out, before);
+            let after = from.get(1..).unwrap_or("");
+            let (name, args, consumed) = if let Some(inner) = after.strip_prefix('{') {
+                match inner.find('}') {
+                    Some(end) => {
+                        let content = inner.get(..end).unwrap_or("");
+                        let mut parts = content.split_whitespace();
+                        let name = parts.next().unwrap_or("").to_owned();
+                        let args: Vec<String> = parts.map(str::to_owned).collect();
+                        (name, args, 1 + end + 2)
+                    }
+                    None => (String::new(), Vec::new(), 0),
+                }
+            } else {
+                let len = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                let next = after.get(len..).and_then(|s| s.chars().next());
+                if next.is_some_and(|c| !c.is_whitespace()) {
+                    (String::new(), Vec::new(), 0)
+                } else {
+                    (
+                        after.get(..len).unwrap_or("").to_owned(),
+                        Vec::new(),
+                        1 + len,
+                    )
+                }
+            };
+            let value = if name.is_empty() || !valid_name(&name) {
+                None
+            } else {
+                self.lookup(file, &name, &args)
+            };
+            match value {
+                Some(lines) => {
+                    changed = true;
+                    let size: usize = out.iter().chain(lines.iter()).map(String::len).sum();
+                    if size > MAX_LINE_LEN || out.len() + lines.len() > MAX_SUBSTITUTED_LINES {
+                        return Some(None);
+                    }
+                    let mut iter = lines.into_iter();
+                    if let Some(first) = iter.next() {
+                        push_text(&mut out, &first);
+                    }
+                    for line in iter {
+                        out.push(line);
+                    }
+                    rest = from.get(consumed..).unwrap_or("");
+                }
+                None => {
+                    push_text(&mut out, "$");
+                    rest = after;
+                }
+            }
+        }
+        push_text(&mut out, rest);
+        changed.then_some(Some(out))
+    }
+
+    fn lookup(&mut self, file: &FileCtx, name: &str, args: &[String]) -> Option<Vec<String>> {
+        if let Some(value) = self.defines.get(name) {
+            return Some(value.clone());
+        }
+        let value = match name {
+            "_PWD" => file.dir.display().to_string(),
+            "_INSTANCE" => self.config_id.clone(),
+            "_HASH" => "#".to_owned(),
+            "_BANG" => "!".to_owned(),
+            "_RANDOM" => {
+                let min: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(0);
+                let max: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(32767);
+                let (lo, hi) = if min <= max { (min, max) } else { (max, min) };
+                self.random_state ^= self.random_state << 13;
+                self.random_state ^= self.random_state >> 7;
+                self.random_state ^= self.random_state << 17;
+                let span = hi - lo;
+                let offset = if span == u64::MAX {
+                    self.random_state
+                } else {
+                    self.random_state % (span + 1)
+                };
+                (lo + offset).to_string()
+            }
+            _ => return None,
+        };
+        Some(vec![value])
+    }
+
+    /// Tokenizes a final line; handles `include` and its variants.
+    fn emit(&mut self, file: &FileCtx, text: &str, place: &Place, col_base: usize) {
+        let tokens = lexer::tokenize(text);
+        let Some(first) = tokens.first() else {
+            return;
+        };
+        let col_base = u32::try_from(col_base).unwrap_or(u32::MAX);
+        let is_include = !first.quoted
+            && matches!(
+                first.text.as_str(),
+                "include" | "includer" | "includem" | "includew" | "includeb" | "includea"
+            );
+        if is_include {
+            // include_check: r = readable, m = match, w = wildcard_match, b = brace_match,
+            // a = all. A pattern matching nothing fails the match checks only.
+            let strict = matches!(first.text.as_str(), "includem" | "includew" | "includea");
+            let place = Place::new(&file.name, place.line, col_base.saturating_add(first.col));
+            match tokens.get(1) {
+                Some(target) => self.include(file, &target.text, &place, strict),
+                None => self.push_diag(
+                    Severity::Error,
+                    &place,
+                    "include without a file name".to_owned(),
+                ),
+            }
+            return;
+        }
+        if self.lines.len() >= self.max_lines {
+            self.truncated = true;
+            self.push_diag(
+                Severity::Fatal,
+                place,
+                format!(
+                    "configuration expands to more than {} lines - stopped",
+                    self.max_lines
+                ),
+            );
+            return;
+        }
+        let words = tokens
+            .into_iter()
+            .map(|t| Word {
+                place: Place::new(&file.name, place.line, col_base.saturating_add(t.col)),
+                text: t.text,
+                quoted: t.quoted,
+            })
+            .collect();
+        self.lines.push(Line {
+            place: Place::new(&file.name, place.line, 1),
+            words,
+        });
+    }
+
+    fn include(&mut self, file: &FileCtx, pattern: &str, place: &Place, strict: bool) {
+        let severity = if strict {
+            Severity::Error
+        } else {
+            Severity::Note
+        };
+        if self.include_depth >= MAX_INCLUDE_DEPTH {
+            self.push_diag(
+                Severity::Error,
+                place,
+                format!("include '{pattern}' nested more than {MAX_INCLUDE_DEPTH} deep (include loop?) - skipped"),
+            );
+            return;
+        }
+        let full = if Path::new(pattern).is_absolute() || file.dir.as_os_str().is_empty() {
+            pattern.to_owned()
+        } else {
+            file.dir.join(pattern).display().to_string()
+        };
+        let matches = self.source.glob(&full);
+        if matches.is_empty() {
+            self.include_check_failed |= strict;
+            self.push_diag(severity, place, format!("Config files missing '{full}'."));
+            return;
+        }
+        for path in matches {
+            let text = match self.source.read(&path) {
+                Ok(text) => text,
+                Err(err) => {
+                    self.push_diag(
+                        severity,
+                        place,
+                        format!("cannot read included file '{}': {err}", path.display()),
+                    );
+                    continue;
+                }
+            };
+            let child = FileCtx {
+                name: Arc::from(path.display().to_string()),
+                dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            };
+            self.include_depth += 1;
+            self.process_text(&child, &text);
+            self.include_depth -= 1;
+        }
+    }
+}
+
+/// `$NAME=value` (only whitespace before `$`, nothing between the name and `=`).
+fn definition(line: &str) -> Option<(&str, &str)> {
+    let rest = line.trim_start().strip_prefix('$')?;
+    let eq = rest.find('=')?;
+    let name = rest.get(..eq)?;
+    valid_name(name).then(|| (name, rest.get(eq + 1..).unwrap_or("")))
+}
+
+/// keepalived.conf: parameter names are `[A-Za-z_][A-Za-z0-9_]*`.
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn push_text(out: &mut Vec<String>, text: &str) {
+    if let Some(last) = out.last_mut() {
+        last.push_str(text);
+    } else {
+        out.push(text.to_owned());
+    }
+}
+
+/// Index of the `)` closing a `(` already consumed, honouring nested `()`.
+fn matching_paren(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth == 0 => return Some(i),
+            ')' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+fn parse_int(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, t),
+    };
+    let value = if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        i64::from_str_radix(hex, 16)
+    } else {
+        body.parse::<i64>()
+    }
+    .map_err(|_| format!("invalid number '{t}' in ~SEQ"))?;
+    Ok(if neg { -value } else { value })
+}
+
+/// keepalived.conf "Sequence blocks": `var, [start,] [step,] end`.
+fn parse_seq(spec: &str, hex: bool) -> Result<(String, Vec<String>), String> {
+    let parts: Vec<&str> = spec.split(',').map(str::trim).collect();
+    let var = parts.first().copied().unwrap_or("");
+    if !valid_name(var) {
+        return Err(format!("invalid ~SEQ variable name '{var}'"));
+    }
+    let nums: Vec<i64> = parts
+        .get(1..)
+        .unwrap_or(&[])
+        .iter()
+        .map(|p| parse_int(p))
+        .collect::<Result<_, _>>()?;
+    let (start, step, end) = match nums.as_slice() {
+        [end] => (if *end < 0 { -1 } else { 1 }, None, *end),
+        [start, end] => (*start, None, *end),
+        [start, step, end] => (*start, Some(*step), *end),
+        _ => {
+            return Err(format!(
+                "~SEQ({spec}) needs 1 to 3 numbers after the variable"
+            ));
+        }
+    };
+    let step = step.unwrap_or(if end >= start { 1 } else { -1 });
+    if step == 0 || (step > 0 && start > end) || (step < 0 && start < end) {
+        if step == 0 {
+            return Err(format!("~SEQ({spec}) has a zero step"));
+        }
+        return Ok((var.to_owned(), Vec::new()));
+    }
+    let count = (end.abs_diff(start) / step.unsigned_abs()).saturating_add(1);
+    if count > DEFAULT_MAX_LINES as u64 {
+        return Err(format!(
+            "~SEQ({spec}) repeats more than {DEFAULT_MAX_LINES} times"
+        ));
+    }
+    let mut values = Vec::new();
+    let mut value = start;
+    for _ in 0..count {
+        values.push(if hex {
+            if value < 0 {
+                format!("-{:x}", value.unsigned_abs())
+            } else {
+                format!("{value:x}")
+            }
+        } else {
+            value.to_string()
+        });
+        value = value.saturating_add(step);
+    }
+    Ok((var.to_owned(), values))
+}
+
+/// keepalived.conf "List blocks": `var, v1, v2...` or `{a, b}, {1, 2}, {3, 4}`.
+fn parse_lst(spec: &str) -> Result<Vec<Vec<(String, String)>>, String> {
+    let groups = split_groups(spec);
+    let Some((vars, values)) = groups.split_first() else {
+        return Err("~LST() needs a variable and values".to_owned());
+    };
+    for var in vars {
+        if !valid_name(var) {
+            return Err(format!("invalid ~LST variable name '{var}'"));
+        }
+    }
+    if values.is_empty() {
+        return Err("~LST needs at least one value".to_owned());
+    }
+    let mut sets = Vec::new();
+    for value in values {
+        if value.len() != vars.len() {
+            return Err(format!(
+                "~LST value {{{}}} does not match variables {{{}}}",
+                value.join(","),
+                vars.join(",")
+            ));
+        }
+        sets.push(vars.iter().cloned().zip(value.iter().cloned()).collect());
+    }
+    Ok(sets)
+}
+
+/// Splits `a, {b, c}, d` into `[[a], [b, c], [d]]`.
+fn split_groups(spec: &str) -> Vec<Vec<String>> {
+    let mut groups = Vec::new();
+    let mut rest = spec.trim();
+    while !rest.is_empty() {
+        if let Some(inner) = rest.strip_prefix('{') {
+            let end = inner.find('}').unwrap_or(inner.len());
+            let body = inner.get(..end).unwrap_or("");
+            groups.push(body.split(',').map(|s| s.trim().to_owned()).collect());
+            rest = inner.get(end + 1..).unwrap_or("").trim_start();
+            rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
+        } else {
+            let end = rest.find(',').unwrap_or(rest.len());
+            groups.push(vec![rest.get(..end).unwrap_or("").trim().to_owned()]);
+            rest = rest.get(end + 1..).unwrap_or("").trim_start();
+        }
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// In-memory files for tests.
+    struct Mem(Vec<(&'static str, &'static str)>);
+
+    impl FileSource for Mem {
+        fn read(&self, path: &Path) -> std::io::Result<String> {
+            self.0
+                .iter()
+                .find(|(p, _)| Path::new(p) == path)
+                .map(|(_, t)| (*t).to_owned())
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+        }
+        fn glob(&self, pattern: &str) -> Vec<PathBuf> {
+            let prefix = pattern.trim_end_matches('*');
+            let mut found: Vec<PathBuf> = self
+                .0
+                .iter()
+                .filter(|(p, _)| {
+                    if pattern.ends_with('*') {
+                        p.starts_with(prefix)
+                    } else {
+                        *p == pattern
+                    }
+                })
+                .map(|(p, _)| PathBuf::from(p))
+                .collect();
+            found.sort();
+            found
+        }
+    }
+
+    fn run(files: Vec<(&'static str, &'static str)>, id: &str) -> Vec<(u32, String)> {
+        let mem = Mem(files.clone());
+        let mut pre = Preprocessor::new(&mem, id);
+        let (name, text) = files.first().copied().unwrap_or(("", ""));
+        pre.run_text(name, text);
+        let (lines, _) = pre.finish();
+        lines
+            .into_iter()
+            .map(|l| {
+                (
+                    l.place.line,
+                    l.words
+                        .iter()
+                        .map(|w| w.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn conditional_lines_follow_the_config_id() {
+        let text = "@main router_id a\n@backup router_id b\n@^main x 1\n";
+        assert_eq!(
+            run(vec![("/c/k.conf", text)], "main"),
+            vec![(1, "router_id a".into())]
+        );
+        assert_eq!(
+            run(vec![("/c/k.conf", text)], "backup"),
+            vec![(2, "router_id b".into()), (3, "x 1".into())]
+        );
+    }
+
+    #[test]
+    fn definitions_substitute_at_use_time_recursively() {
+        let text = "$ADDRESS_BASE=10.2.${ADDRESS_BASE_SUB}\n$ADDRESS_BASE_SUB=0\n${ADDRESS_BASE}.100/32\n$ADDRESS_BASE_SUB=10\n${ADDRESS_BASE}.100/32\n$U ${UNDEF}\n";
+        assert_eq!(
+            run(vec![("/k.conf", text)], "x"),
+            vec![
+                (3, "10.2.0.100/32".into()),
+                (5, "10.2.10.100/32".into()),
+                (6, "$U ${UNDEF}".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn multi_line_definitions_expand_to_lines_and_honour_conditionals() {
+        let text = "$I= \\\nvrrp_instance VI_${N} { \\\n@high priority 130 \\\n@low priority 120 \\\n}\n$N=3\n$I\n";
+        assert_eq!(
+            run(vec![("/k.conf", text)], "low"),
+            vec![
+                (7, "vrrp_instance VI_3 {".into()),
+                (7, "priority 120".into()),
+                (7, "}".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn seq_and_lst_repeat_the_rest_of_the_line() {
+        let text = "~SEQ(S, 0, 3) ip 10.0.${S}.1\n~SEQx(H, 0x90, 0x10, 0xc0) fe80::${H}\n~LST({A,B}, {1,2},{3,4}) x ${A}.${B}\n";
+        let lines: Vec<String> = run(vec![("/k.conf", text)], "x")
+            .into_iter()
+            .map(|l| l.1)
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                "ip 10.0.0.1",
+                "ip 10.0.1.1",
+                "ip 10.0.2.1",
+                "ip 10.0.3.1",
+                "fe80::90",
+                "fe80::a0",
+                "fe80::b0",
+                "fe80::c0",
+                "x 1.2",
+                "x 3.4"
+            ]
+        );
+    }
+
+    #[test]
+    fn includes_are_relative_to_the_including_file_and_keep_their_places() {
+        let files = vec![
+            ("/etc/k/main.conf", "a 1\ninclude conf.d/*\nb 2\n"),
+            ("/etc/k/conf.d/1.conf", "\nc 3\n"),
+        ];
+        let mem = Mem(files.clone());
+        let mut pre = Preprocessor::new(&mem, "x");
+        pre.run_text("/etc/k/main.conf", "a 1\ninclude conf.d/*\nb 2\n");
+        let (lines, diags) = pre.finish();
+        assert!(diags.is_empty());
+        let got: Vec<String> = lines.iter().map(|l| l.place.to_string()).collect();
+        assert_eq!(
+            got,
+            vec![
+                "/etc/k/main.conf:1:1",
+                "/etc/k/conf.d/1.conf:2:1",
+                "/etc/k/main.conf:3:1"
+            ]
+        );
+    }
+
+    #[test]
+    fn self_referencing_definition_is_an_error_not_a_hang() {
+        let mem = Mem(vec![]);
+        let mut pre = Preprocessor::new(&mem, "x");
+        pre.run_text("/k.conf", "$A=$A x\n$A\n");
+        let (lines, diags) = pre.finish();
+        assert!(lines.is_empty());
+        assert_eq!(diags.len(), 1);
+    }
+}

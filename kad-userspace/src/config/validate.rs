@@ -1,0 +1,748 @@
+//! Checks across blocks, global defaults applied to instances, and the checks against
+//! this machine (interfaces, script files) that `keepalived -t` makes. Items keepalived
+//! drops are dropped here too, with the diagnostic saying so.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::Path,
+    time::Duration,
+};
+
+use super::{
+    error::{Diagnostic, Severity},
+    model::{AuthType, Config, InitialState, LvsMethod, Route, VirtualAddress, VsAddress},
+    place::Place,
+    vrrp::place_of,
+};
+
+/// What validation may ask of the machine it runs on.
+pub trait Environment {
+    /// Whether a network interface of that name exists.
+    fn interface_exists(&self, name: &str) -> bool;
+    /// Whether a script's program exists (absolute path, or found on PATH).
+    fn program_exists(&self, program: &str) -> bool;
+}
+
+/// The running system: `/sys/class/net` and `PATH`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemEnvironment;
+
+impl Environment for SystemEnvironment {
+    fn interface_exists(&self, name: &str) -> bool {
+        !name.is_empty()
+            && !name.contains('/')
+            && name != "."
+            && name != ".."
+            && Path::new("/sys/class/net").join(name).exists()
+    }
+
+    fn program_exists(&self, program: &str) -> bool {
+        if program.contains('/') {
+            return Path::new(program).is_file();
+        }
+        std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+    }
+}
+
+/// No machine: every interface and program exists (pure parsing, tests, fuzzing).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AssumeAllExist;
+
+impl Environment for AssumeAllExist {
+    fn interface_exists(&self, _: &str) -> bool {
+        true
+    }
+    fn program_exists(&self, _: &str) -> bool {
+        true
+    }
+}
+
+/// The outcome of validation beyond diagnostics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    /// Scripts that would run as root are configured but enable_script_security is off.
+    pub script_security_violation: bool,
+    /// An interface named in the configuration does not exist on this machine.
+    pub missing_interface: bool,
+}
+
+struct V<'a> {
+    diags: &'a mut Vec<Diagnostic>,
+    env: &'a dyn Environment,
+    missing_interface: bool,
+    skip_interfaces: bool,
+}
+
+impl V<'_> {
+    fn at(&mut self, severity: Severity, place: &Place, message: String) {
+        self.diags.push(Diagnostic::at(severity, place, message));
+    }
+    fn global(&mut self, severity: Severity, message: String) {
+        self.diags.push(Diagnostic::global(severity, message));
+    }
+    fn interface_exists(&self, name: &str) -> bool {
+        self.skip_interfaces || self.env.interface_exists(name)
+    }
+    fn check_if(&mut self, name: &str, place: &Place, what: &str) {
+        if !self.interface_exists(name) {
+            self.missing_interface = true;
+            self.at(
+                Severity::Warning,
+                place,
+                format!("WARNING - interface {name} for {what} doesn't exist"),
+            );
+        }
+    }
+    fn addresses(&mut self, addrs: &[VirtualAddress]) {
+        for a in addrs {
+            if let Some(dev) = &a.dev {
+                self.check_if(dev, &a.place, &format!("ip address {}", a.addr));
+            }
+        }
+    }
+    fn routes(&mut self, routes: &[Route], tracked: bool) {
+        for r in routes {
+            match &r.dev {
+                Some(dev) => self.check_if(dev, &r.place, "VROUTE nexthop"),
+                None if tracked && !r.no_track => self.at(
+                    Severity::Warning,
+                    &r.place,
+                    format!(
+                        "Warning - cannot track route {}/{} with no interface specified, not tracking",
+                        r.dest.0, r.dest.1
+                    ),
+                ),
+                None => {}
+            }
+        }
+    }
+}
+
+/// How keepalived names a virtual server in messages.
+fn vs_name(address: &VsAddress) -> String {
+    match address {
+        VsAddress::Ip(ip, port) => format!("[{ip}]:{}", port.unwrap_or(0)),
+        VsAddress::Fwmark(mark) => format!("FWM {mark}"),
+        VsAddress::Group(g) => format!("group {g}"),
+    }
+}
+
+/// Validates `config` in place; returns what the exit status needs beyond diagnostics.
+pub fn validate(
+    config: &mut Config,
+    env: &dyn Environment,
+    diags: &mut Vec<Diagnostic>,
+) -> Verdict {
+    let mut v = V {
+        diags,
+        env,
+        missing_interface: false,
+        // Interfaces of another network namespace cannot be seen from here.
+        skip_interfaces: config.global.other.contains_key("net_namespace"),
+    };
+    v.addresses(&config.static_ipaddress);
+    v.routes(&config.static_routes, false);
+
+    // vrrp_script, track_file, vrrp_track_process without their required keyword are removed.
+    config.vrrp_scripts.retain(|s| {
+        if s.script.is_none() {
+            v.at(
+                Severity::Error,
+                &s.end,
+                format!("No script set for vrrp_script {} - removing", s.name),
+            );
+        }
+        s.script.is_some()
+    });
+    config.track_files.retain(|t| t.file.is_some());
+    config.track_processes.retain(|t| t.process.is_some());
+
+    let scripts: BTreeSet<String> = config.vrrp_scripts.iter().map(|s| s.name.clone()).collect();
+    let files: BTreeSet<String> = config.track_files.iter().map(|s| s.name.clone()).collect();
+    let procs: BTreeSet<String> = config
+        .track_processes
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    let bfds: BTreeSet<String> = config
+        .bfd_instances
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+
+    let global = config.global.clone();
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    let mut vrids: BTreeMap<(String, bool, u8), String> = BTreeMap::new();
+    let mut kept = Vec::with_capacity(config.vrrp_instances.len());
+    for mut inst in std::mem::take(&mut config.vrrp_instances) {
+        let name = inst.name.clone();
+        if !names.insert(name.clone()) {
+            v.at(
+                Severity::Error,
+                &inst.place,
+                format!("vrrp instance {name} already defined"),
+            );
+            continue;
+        }
+        let placed = inst.places.clone();
+        let set = |k: &str| placed.contains_key(k);
+        // Global defaults (keepalived.conf(5): "default: global ...").
+        if !set("strict_mode") {
+            inst.strict_mode = global.vrrp_strict;
+        }
+        if !set("garp_master_delay") {
+            inst.garp_master_delay = global.vrrp_garp_master_delay;
+        }
+        if !set("garp_master_repeat") {
+            inst.garp_master_repeat = global.vrrp_garp_master_repeat;
+        }
+        if !set("garp_lower_prio_delay") {
+            inst.garp_lower_prio_delay = if set("garp_master_delay") {
+                inst.garp_master_delay
+            } else {
+                global.vrrp_garp_lower_prio_delay
+            };
+        }
+        if !set("garp_lower_prio_repeat") {
+            inst.garp_lower_prio_repeat = if set("garp_master_repeat") {
+                inst.garp_master_repeat
+            } else {
+                global.vrrp_garp_lower_prio_repeat
+            };
+        }
+        if !set("garp_master_refresh") {
+            inst.garp_master_refresh = global.vrrp_garp_master_refresh;
+        }
+        if !set("garp_master_refresh_repeat") {
+            inst.garp_master_refresh_repeat = global.vrrp_garp_master_refresh_repeat;
+        }
+        if !set("garp_extra_if") {
+            inst.garp_extra_if = global.vrrp_garp_extra_if;
+        }
+        if !set("down_timer_adverts") {
+            inst.down_timer_adverts = global.vrrp_down_timer_adverts;
+        }
+        if !set("lower_prio_no_advert") {
+            inst.lower_prio_no_advert =
+                global.vrrp_lower_prio_no_advert.unwrap_or(inst.strict_mode);
+        }
+        if !set("higher_prio_send_advert") {
+            inst.higher_prio_send_advert = global.vrrp_higher_prio_send_advert.unwrap_or(false);
+        }
+        if !set("skip_check_adv_addr") {
+            inst.skip_check_adv_addr = global.vrrp_skip_check_adv_addr;
+        }
+        if !set("check_unicast_src") {
+            inst.check_unicast_src = global.vrrp_check_unicast_src;
+        }
+        if !set("notify_priority_changes") {
+            inst.notify_priority_changes = global.vrrp_notify_priority_changes;
+        }
+        if !set("smtp_alert") {
+            inst.smtp_alert = global.smtp_alert_vrrp.or(global.smtp_alert);
+        }
+        if !set("accept") && !set("no_accept") {
+            inst.accept = !inst.strict_mode;
+        }
+        if !set("version") {
+            inst.version = global.vrrp_version;
+        }
+        // keepalived: an initial MASTER without a configured priority is the address owner.
+        if !set("priority") && inst.state == InitialState::Master {
+            inst.priority = 255;
+        }
+
+        // Interface.
+        if inst.interface.is_none() {
+            inst.interface = global.default_interface.clone();
+        }
+        match inst.interface.clone() {
+            None => v.at(
+                Severity::Error,
+                &inst.place,
+                format!("({name}) Unknown interface!"),
+            ),
+            Some(ifname) => {
+                let place = place_of(&inst.places, "interface", &inst.place).clone();
+                if ifname == "lo" {
+                    v.at(
+                        Severity::Error,
+                        &place,
+                        format!(
+                            "({name}) cannot use a loopback interface (lo) for vrrp - ignoring"
+                        ),
+                    );
+                    inst.interface = None;
+                } else {
+                    v.check_if(&ifname, &place, &format!("vrrp_instance {name}"));
+                }
+            }
+        }
+
+        // VIPs: one family per instance (from the first address).
+        if let Some(v6) = inst.is_ipv6() {
+            let mut addrs = std::mem::take(&mut inst.virtual_ipaddress);
+            addrs.retain(|a| {
+                let ok = a.addr.is_ipv6() == v6;
+                if !ok {
+                    v.at(
+                        Severity::Error,
+                        &a.place,
+                        format!(
+                            "({name}): address family must match VRRP instance [{}] - ignoring",
+                            a.addr
+                        ),
+                    );
+                }
+                ok
+            });
+            inst.virtual_ipaddress = addrs;
+            if v6 {
+                inst.version = 3;
+            }
+        } else {
+            v.at(
+                Severity::Warning,
+                &inst.place,
+                format!("({name}) No VIP specified; at least one is sensible"),
+            );
+        }
+        v.addresses(&inst.virtual_ipaddress);
+        v.addresses(&inst.virtual_ipaddress_excluded);
+        v.routes(&inst.virtual_routes, true);
+
+        // VRID.
+        match inst.virtual_router_id {
+            None => {
+                v.at(
+                    Severity::Error,
+                    &inst.place,
+                    format!("({name}) the virtual router id must be set"),
+                );
+                continue;
+            }
+            Some(vrid) => {
+                if let Some(ifname) = &inst.interface {
+                    let key = (ifname.clone(), inst.is_ipv6().unwrap_or(false), vrid);
+                    if let Some(other) = vrids.get(&key) {
+                        let place =
+                            place_of(&inst.places, "virtual_router_id", &inst.place).clone();
+                        v.at(
+                            Severity::Error,
+                            &place,
+                            format!(
+                                "{other} and {name} both use VRID {vrid} with {} on interface {ifname}",
+                                if key.1 { "IPv6" } else { "IPv4" }
+                            ),
+                        );
+                    } else {
+                        vrids.insert(key, name.clone());
+                    }
+                }
+            }
+        }
+
+        // advert_int for VRRPv2 must be whole seconds.
+        if inst.version == 2 && inst.advert_int.subsec_micros() != 0 {
+            let place = place_of(&inst.places, "advert_int", &inst.place).clone();
+            let secs = inst.advert_int.as_secs_f64().round().max(1.0);
+            v.at(
+                Severity::Warning,
+                &place,
+                format!(
+                    "({name}) VRRPv2 advertisement interval {:.6}s must be an integer. rounding",
+                    inst.advert_int.as_secs_f64()
+                ),
+            );
+            inst.advert_int = Duration::from_secs_f64(secs);
+        }
+
+        // Preemption against the initial state (keepalived's order of checks).
+        if inst.priority == 255 && !inst.preempt {
+            let place = place_of(&inst.places, "nopreempt", &inst.place).clone();
+            v.at(
+                Severity::Warning,
+                &place,
+                format!(
+                    "({name}) nopreempt is incompatible with priority 255. resetting nopreempt"
+                ),
+            );
+            inst.preempt = true;
+        }
+        if inst.state == InitialState::Master && !inst.preempt {
+            let place = place_of(&inst.places, "nopreempt", &inst.place).clone();
+            v.at(
+                Severity::Warning,
+                &place,
+                format!("({name}) Warning - nopreempt will not work with initial state MASTER - clearing"),
+            );
+            inst.preempt = true;
+        }
+        if inst.state == InitialState::Master && !inst.preempt_delay.is_zero() {
+            let place = place_of(&inst.places, "preempt_delay", &inst.place).clone();
+            v.at(
+                Severity::Warning,
+                &place,
+                format!("({name}) Warning - preempt delay will not work with initial state MASTER - clearing"),
+            );
+            inst.preempt_delay = Duration::ZERO;
+        }
+
+        // Authentication.
+        if let Some(auth) = inst.authentication.clone() {
+            let drop = if inst.version == 3 {
+                v.at(
+                    Severity::Warning,
+                    &auth.place,
+                    format!("({name}) VRRP version 3 does not support authentication. Ignoring."),
+                );
+                true
+            } else if inst.strict_mode {
+                v.at(
+                    Severity::Warning,
+                    &auth.place,
+                    format!("({name}) Strict mode does not support authentication. Ignoring."),
+                );
+                true
+            } else if auth.auth_pass.is_none() {
+                v.at(
+                    Severity::Warning,
+                    &auth.place,
+                    format!("({name}) Authentication specified but no password given. Ignoring"),
+                );
+                true
+            } else if auth.auth_type.is_none() {
+                v.at(
+                    Severity::Warning,
+                    &auth.place,
+                    format!("({name}) Authentication specified but no auth_type given. Ignoring"),
+                );
+                true
+            } else {
+                if auth.auth_type == Some(AuthType::Ah)
+                    && inst.state == InitialState::Master
+                    && inst.priority != 255
+                {
+                    v.at(
+                        Severity::Warning,
+                        &inst.place,
+                        format!("({name}) Initial state master is incompatible with AH authentication - clearing"),
+                    );
+                    inst.state = InitialState::Backup;
+                }
+                false
+            };
+            if drop {
+                inst.authentication = None;
+            }
+        }
+        if let Some(v6) = inst.is_ipv6() {
+            for peer in &inst.unicast_peers {
+                if peer.addr.is_ipv6() != v6 {
+                    v.at(
+                        Severity::Error,
+                        &peer.place,
+                        format!(
+                            "({name}) unicast peer {} does not match the instance's address family",
+                            peer.addr
+                        ),
+                    );
+                }
+            }
+        }
+
+        if inst.use_vmac.is_some() && !inst.unicast_peers.is_empty() && !inst.vmac_xmit_base {
+            v.at(
+                Severity::Warning,
+                &inst.end,
+                format!("({name}) unicast with use_vmac requires vmac_xmit_base - setting"),
+            );
+            inst.vmac_xmit_base = true;
+        }
+
+        // Tracked things must exist.
+        let mut ifs = std::mem::take(&mut inst.tracking.interfaces);
+        ifs.retain(|t| {
+            let ok = v.interface_exists(&t.name);
+            if !ok {
+                v.missing_interface = true;
+                v.at(
+                    Severity::Warning,
+                    &t.place,
+                    format!("({name}) tracked interface {} doesn't exist", t.name),
+                );
+            }
+            ok
+        });
+        inst.tracking.interfaces = ifs;
+        for (list, known, what) in [
+            (&mut inst.tracking.scripts, &scripts, "track script"),
+            (&mut inst.tracking.files, &files, "track file"),
+            (&mut inst.tracking.processes, &procs, "track process"),
+            (&mut inst.tracking.bfds, &bfds, "track bfd"),
+        ] {
+            list.retain(|t| {
+                let ok = known.contains(&t.name);
+                if !ok {
+                    v.at(
+                        Severity::Warning,
+                        &t.place,
+                        format!("({name}) {what} {} not found, ignoring...", t.name),
+                    );
+                }
+                ok
+            });
+        }
+        kept.push(inst);
+    }
+    config.vrrp_instances = kept;
+
+    // Sync groups.
+    let mut grouped: BTreeMap<String, String> = BTreeMap::new();
+    for group in &mut config.sync_groups {
+        let gname = group.name.clone();
+        group.group.retain(|(member, place)| {
+            if !names.contains(member) {
+                v.at(
+                    Severity::Warning,
+                    place,
+                    format!("Virtual router {member} specified in sync group {gname} doesn't exist - ignoring"),
+                );
+                return false;
+            }
+            if let Some(other) = grouped.insert(member.clone(), gname.clone()) {
+                v.at(
+                    Severity::Error,
+                    place,
+                    format!("VRRP instance {member} cannot be in sync group {gname}: already in {other}"),
+                );
+                return false;
+            }
+            true
+        });
+        if group.group.is_empty() {
+            v.global(
+                Severity::Warning,
+                format!("Sync group {gname} has no virtual router(s). removing"),
+            );
+        } else if group.group.len() < 2 {
+            v.global(
+                Severity::Warning,
+                format!(
+                    "Sync group {gname} has only {} virtual router(s) - this probably isn't what you want",
+                    group.group.len()
+                ),
+            );
+        }
+        for (list, known, what) in [
+            (&mut group.tracking.scripts, &scripts, "track script"),
+            (&mut group.tracking.files, &files, "track file"),
+            (&mut group.tracking.processes, &procs, "track process"),
+            (&mut group.tracking.bfds, &bfds, "track bfd"),
+        ] {
+            list.retain(|t| {
+                let ok = known.contains(&t.name);
+                if !ok {
+                    v.at(
+                        Severity::Warning,
+                        &t.place,
+                        format!("({gname}) {what} {} not found, ignoring...", t.name),
+                    );
+                }
+                ok
+            });
+        }
+    }
+
+    config.sync_groups.retain(|g| !g.group.is_empty());
+
+    // Virtual servers.
+    let groups: BTreeSet<String> = config
+        .virtual_server_groups
+        .iter()
+        .map(|g| g.name.clone())
+        .collect();
+    for vs in &mut config.virtual_servers {
+        let is_fwmark = matches!(vs.address, VsAddress::Fwmark(_));
+        if !is_fwmark && !vs.places.contains_key("protocol") {
+            v.at(
+                Severity::Warning,
+                &vs.place,
+                format!(
+                    "Virtual server {}: no protocol set - defaulting to UDP",
+                    vs_name(&vs.address)
+                ),
+            );
+            vs.protocol = "UDP".to_owned();
+        }
+        if !vs.places.contains_key("lb_algo") && !vs.places.contains_key("lvs_sched") {
+            v.at(
+                Severity::Warning,
+                &vs.place,
+                format!(
+                    "Virtual server {}: no scheduler set, setting default 'wlc'",
+                    vs_name(&vs.address)
+                ),
+            );
+        }
+        if !vs.places.contains_key("lb_kind") && !vs.places.contains_key("lvs_method") {
+            v.at(
+                Severity::Warning,
+                &vs.place,
+                format!(
+                    "Virtual server {}: no forwarding method set, setting default NAT",
+                    vs_name(&vs.address)
+                ),
+            );
+        }
+        match &vs.address {
+            VsAddress::Fwmark(mark) => {
+                if let Some(place) = vs.places.get("protocol").cloned() {
+                    v.at(
+                        Severity::Warning,
+                        &place,
+                        format!("Warning: Virtual server FWM {mark}: protocol specified for fwmark - protocol will be ignored"),
+                    );
+                }
+            }
+            VsAddress::Group(g) if !groups.contains(g) => v.at(
+                Severity::Error,
+                &vs.place,
+                format!("Virtual server group {g} specified but not configured - ignoring virtual server"),
+            ),
+            VsAddress::Ip(_, None) if vs.persistence_timeout.is_none() => v.at(
+                Severity::Error,
+                &vs.place,
+                "Virtual server without a port must be persistent (persistence_timeout) - ignoring".to_owned(),
+            ),
+            _ => {}
+        }
+        for rs in &mut vs.real_servers {
+            let addr = rs.addr;
+            let link_local =
+                matches!(addr, std::net::IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80);
+            if link_local {
+                rs.checkers.retain(|ck| {
+                    let ok = ck.bind_if.is_some()
+                        || matches!(ck.kind.as_str(), "MISC_CHECK" | "FILE_CHECK" | "BFD_CHECK");
+                    if !ok {
+                        v.at(
+                            Severity::Error,
+                            &ck.end,
+                            format!("Checker link local address {addr} requires a bind_if"),
+                        );
+                    }
+                    ok
+                });
+            }
+        }
+        if let VsAddress::Ip(vip, _) = &vs.address {
+            let vs_method = vs.lvs_method.clone();
+            let vip = *vip;
+            vs.real_servers.retain(|rs| {
+                let tunnel = matches!(
+                    rs.lvs_method.as_ref().unwrap_or(&vs_method),
+                    LvsMethod::Tun { .. }
+                );
+                let ok = tunnel || rs.addr.is_ipv6() == vip.is_ipv6();
+                if !ok {
+                    v.at(
+                        Severity::Error,
+                        &rs.end,
+                        format!(
+                            "Address family of virtual server and real server {} don't match - skipping real server.",
+                            rs.addr
+                        ),
+                    );
+                }
+                ok
+            });
+        }
+        if vs.real_servers.is_empty() && vs.sorry_server.is_none() {
+            v.at(
+                Severity::Warning,
+                &vs.place,
+                format!(
+                    "Virtual server {} has no real servers - ignoring",
+                    vs_name(&vs.address)
+                ),
+            );
+        }
+    }
+
+    // keepalived -t stops at a missing interface, before looking at scripts.
+    if v.missing_interface {
+        v.global(
+            Severity::Warning,
+            "Non-existent interface specified in configuration".to_owned(),
+        );
+        return Verdict {
+            script_security_violation: false,
+            missing_interface: true,
+        };
+    }
+
+    // Scripts and script security (keepalived.conf(5) "SCRIPTS").
+    let mut commands: Vec<&str> = Vec::new();
+    for s in &config.vrrp_scripts {
+        if let Some(script) = &s.script {
+            commands.push(&script.command);
+        }
+    }
+    for inst in &config.vrrp_instances {
+        commands.extend(inst.notify.scripts().map(|s| s.command.as_str()));
+    }
+    for g in &config.sync_groups {
+        commands.extend(g.notify.scripts().map(|s| s.command.as_str()));
+    }
+    for vs in &config.virtual_servers {
+        commands.extend(
+            vs.quorum_up
+                .iter()
+                .chain(vs.quorum_down.iter())
+                .map(|s| s.command.as_str()),
+        );
+        for rs in &vs.real_servers {
+            commands.extend(
+                rs.notify_up
+                    .iter()
+                    .chain(rs.notify_down.iter())
+                    .map(|s| s.command.as_str()),
+            );
+            for ck in &rs.checkers {
+                commands.extend(ck.misc_path.iter().map(|s| s.command.as_str()));
+            }
+        }
+    }
+    let g = &config.global;
+    commands.extend(
+        g.startup_script
+            .iter()
+            .chain(g.shutdown_script.iter())
+            .map(|s| s.command.as_str()),
+    );
+    commands.extend(
+        g.fifos
+            .iter()
+            .filter(|(k, _)| k.ends_with("_script"))
+            .map(|(_, s)| s.command.as_str()),
+    );
+    let runs_as_root = g.script_user.as_ref().is_none_or(|(u, _)| u == "root");
+    let any_script = commands
+        .iter()
+        .filter_map(|c| c.split_whitespace().next())
+        .any(|program| v.env.program_exists(program));
+    let violation = any_script && runs_as_root && !g.enable_script_security;
+    if violation {
+        v.global(
+            Severity::Error,
+            "SECURITY VIOLATION - scripts are being executed but script_security not enabled."
+                .to_owned(),
+        );
+    }
+    Verdict {
+        script_security_violation: violation,
+        missing_interface: false,
+    }
+}

@@ -1,0 +1,293 @@
+//! Hand-written configurations, each with a known mistake, checked by `keepalived -t` and
+//! `kad -t` on this machine: same exit status, and every line keepalived flags is flagged
+//! by kad. `IFACE` in a case stands for an interface that exists here.
+//!
+//! Needs keepalived installed and the kad binary built, like config_samples.
+
+use std::{collections::BTreeSet, path::Path, process::Command};
+
+/// (case name, configuration).
+const CASES: &[(&str, &str)] = &[
+    (
+        "unknown_keyword",
+        "foo bar\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "priority_out_of_range",
+        "vrrp_instance A {\n interface IFACE\n virtual_router_id 5\n priority 300\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "vrid_out_of_range",
+        "vrrp_instance A {\n interface IFACE\n virtual_router_id 500\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "duplicate_vrid",
+        "vrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\nvrrp_instance B {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.2\n }\n}\n",
+    ),
+    (
+        "duplicate_instance_name",
+        "vrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 6\n virtual_ipaddress {\n 10.0.0.2\n }\n}\n",
+    ),
+    (
+        "missing_brace",
+        "vrrp_instance A {\n interface IFACE\n virtual_router_id 5\n",
+    ),
+    (
+        "extra_brace",
+        "vrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n}\n",
+    ),
+    (
+        "mixed_families",
+        "vrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n fe80::1\n }\n}\n",
+    ),
+    (
+        "v2_fractional_advert",
+        "vrrp_instance A {\n interface IFACE\n virtual_router_id 5\n advert_int 0.5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "advert_out_of_range",
+        "vrrp_instance A {\n interface IFACE\n version 3\n virtual_router_id 5\n advert_int 300\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "bad_state",
+        "vrrp_instance A {\n interface IFACE\n state FOO\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "state_twice",
+        "vrrp_instance A {\n interface IFACE\n state MASTER\n state BACKUP\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "no_vip",
+        "vrrp_instance A {\n interface IFACE\n virtual_router_id 5\n}\n",
+    ),
+    (
+        "bad_vip",
+        "vrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.300\n }\n}\n",
+    ),
+    (
+        "loopback_interface",
+        "vrrp_instance A {\n interface lo\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "missing_interface",
+        "vrrp_instance A {\n interface kadnosuch0\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "script_weight_out_of_range",
+        "vrrp_script s {\n script /nonexistent/kad\n weight 300\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "unknown_tracked_names",
+        "vrrp_instance A {\n interface IFACE\n virtual_router_id 5\n track_script {\n nope\n }\n track_file {\n nf\n }\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "sync_group_unknown_member",
+        "vrrp_sync_group G {\n group {\n A\n B\n }\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "bad_authentication",
+        "vrrp_instance A {\n interface IFACE\n virtual_router_id 5\n authentication {\n auth_type FOO\n auth_pass 123456789\n }\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "global_defs_bad_values",
+        "global_defs {\n router_id\n vrrp_version 4\n}\n",
+    ),
+    (
+        "unicast_peer_family",
+        "vrrp_instance A {\n interface IFACE\n virtual_router_id 5\n unicast_peer {\n 10.0.0.2\n fe80::2\n bad\n }\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "nopreempt_with_owner_priority",
+        "vrrp_instance A {\n interface IFACE\n state MASTER\n nopreempt\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "preempt_delay_with_master",
+        "vrrp_instance A {\n interface IFACE\n state MASTER\n priority 100\n preempt_delay 5\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "auth_with_v3",
+        "vrrp_instance A {\n interface IFACE\n version 3\n authentication {\n auth_type PASS\n auth_pass 1\n }\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "strict_with_auth",
+        "global_defs {\n vrrp_strict\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n authentication {\n auth_type PASS\n auth_pass 1\n }\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "scripts_without_security",
+        "vrrp_script s {\n script /bin/true\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "virtual_server_bad_values",
+        "virtual_server 10.0.0.1 80 {\n lb_algo foo\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n connect_timeout x\n }\n }\n}\n",
+    ),
+    (
+        "virtual_server_without_port",
+        "virtual_server 10.0.0.1 {\n protocol TCP\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n}\n",
+    ),
+    (
+        "real_server_family_and_link_local",
+        "virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server fe80::2 80 {\n TCP_CHECK {\n }\n }\n}\n",
+    ),
+    (
+        "virtual_server_without_real_servers",
+        "virtual_server 10.0.0.1 80 {\n protocol TCP\n}\n",
+    ),
+    (
+        "misc_check_without_path",
+        "virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n MISC_CHECK {\n }\n }\n}\n",
+    ),
+    (
+        "real_server_negative_weight",
+        "virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n weight -1\n TCP_CHECK {\n }\n }\n}\n",
+    ),
+    (
+        "empty_sync_group",
+        "vrrp_sync_group G {\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "track_file_without_file",
+        "track_file f {\n weight 5\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "track_process_without_process",
+        "vrrp_track_process p {\n weight 5\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "bfd_without_neighbor",
+        "bfd_instance b {\n min_rx 5000\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "static_route_bad_gateway",
+        "static_routes {\n 10.1.0.0/16 via 10.0.0.300 dev IFACE\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "includea_matching_nothing",
+        "includea /nonexistent/kad/*.conf\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "includem_matching_nothing",
+        "includem /nonexistent/kad/x.conf\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "includer_matching_nothing",
+        "includer /nonexistent/kad/*.conf\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "include_matching_nothing",
+        "include /nonexistent/kad/*.conf\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "keyword_outside_any_block",
+        "priority 100\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "unicast_vmac_without_xmit_base",
+        "vrrp_instance A {\n interface IFACE\n use_vmac\n virtual_router_id 5\n unicast_peer {\n 10.0.0.9\n }\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "virtual_server_group_bad_entries",
+        "virtual_server_group G {\n 10.0.0.1-x 80\n bogus\n}\n",
+    ),
+    (
+        "global_defs_process_priorities",
+        "global_defs {\n lvs_flush\n vrrp_priority -50\n vrrp_rt_priority 100\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "virtual_server_without_protocol_scheduler_method",
+        "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n}\n",
+    ),
+    (
+        "virtual_server_complete",
+        "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n}\n",
+    ),
+    (
+        "multi_line_definition",
+        "$I= \\\nvrrp_instance VI_${N} { \\\n    interface IFACE \\\n    virtual_router_id ${N} \\\n    priority 300 \\\n    virtual_ipaddress { \\\n        10.0.${N}.1 \\\n    } \\\n}\n\n$N=1\n$I\n$N=2\n$I\n",
+    ),
+    (
+        "conditional_and_defines",
+        "$P=150\n@kadtest $IF=IFACE\nvrrp_instance A {\n interface ${IF}\n virtual_router_id 5\n @kadtest priority $P\n @^kadtest priority 900\n virtual_ipaddress {\n ~SEQ(N, 1, 3) 10.0.0.${N}\n }\n}\n",
+    ),
+];
+
+/// An interface that exists on this machine (not loopback).
+fn some_interface() -> String {
+    let mut names: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+        .into_iter()
+        .find(|n| n != "lo")
+        .unwrap_or_else(|| panic!("no network interface besides lo"))
+}
+
+fn run(program: &Path, file: &Path) -> (i32, String) {
+    let out = Command::new(program)
+        .arg("-t")
+        .arg("-f")
+        .arg(file)
+        .arg("-i")
+        .arg("kadtest")
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", program.display()));
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn lines_flagged(output: &str, file: &Path, kad: bool) -> BTreeSet<u32> {
+    let mut set = BTreeSet::new();
+    for line in output.lines() {
+        let number = if kad {
+            line.strip_prefix(&format!("{}:", file.display()))
+                .and_then(|r| r.split(':').next())
+        } else {
+            line.strip_prefix(&format!("({}: Line ", file.display()))
+                .or_else(|| line.strip_prefix("(Line "))
+                .and_then(|r| r.split(')').next())
+        };
+        if let Some(n) = number.and_then(|n| n.trim().parse().ok()) {
+            set.insert(n);
+        }
+    }
+    set
+}
+
+#[test]
+fn kad_flags_what_keepalived_flags_on_hand_written_mistakes() {
+    let keepalived = Path::new("/usr/sbin/keepalived");
+    assert!(
+        keepalived.exists(),
+        "keepalived is not installed: apt-get install keepalived"
+    );
+    let kad = kad_tests::kad_bin();
+    assert!(
+        kad.exists(),
+        "{} missing: cargo build -p kad-userspace --bin kad",
+        kad.display()
+    );
+    let iface = some_interface();
+    let dir = std::env::temp_dir().join(format!("kad-config-compat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let mut failures = Vec::new();
+    for (name, text) in CASES {
+        let file = dir.join(format!("{name}.conf"));
+        std::fs::write(&file, text.replace("IFACE", &iface)).unwrap_or_else(|e| panic!("{e}"));
+        let (k_status, k_out) = run(keepalived, &file);
+        let (d_status, d_out) = run(&kad, &file);
+        let k_lines = lines_flagged(&k_out, &file, false);
+        let d_lines = lines_flagged(&d_out, &file, true);
+        if k_status != d_status || !k_lines.is_subset(&d_lines) {
+            failures.push(format!(
+                "{name}: keepalived exits {k_status} flagging {k_lines:?}; kad exits {d_status} flagging {d_lines:?}\n--- keepalived:\n{k_out}--- kad:\n{d_out}"
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
