@@ -46,6 +46,15 @@ impl Host {
             .any(|word| word.split('/').next() == Some(addr)))
     }
 
+    /// Adds a veth pair `a`/`b` inside this host, both up (a second link to track: `a`
+    /// loses carrier when `b` goes down).
+    pub fn add_local_link(&self, a: &str, b: &str) -> Result<()> {
+        self.ns
+            .ip(&["link", "add", a, "type", "veth", "peer", "name", b])?;
+        self.ns.ip(&["link", "set", a, "up"])?;
+        self.ns.ip(&["link", "set", b, "up"])
+    }
+
     /// A command that runs inside this host's namespace.
     pub fn command(&self, program: &str) -> Command {
         let mut command = Command::new("ip");
@@ -271,17 +280,7 @@ impl Lab {
         advert_ms: u32,
     ) -> Result<usize> {
         let ns = self.host(host)?.ns.name().to_owned();
-        let netns_ip = |args: &[&str]| -> Result<()> {
-            let out = Command::new("ip").args(["-n", &ns]).args(args).output()?;
-            if !out.status.success() {
-                bail!(
-                    "ip {}: {}",
-                    args.join(" "),
-                    String::from_utf8_lossy(&out.stderr).trim()
-                );
-            }
-            Ok(())
-        };
+        let netns_ip = |args: &[&str]| self.host(host)?.ns.ip(args);
         // The parent interface must not answer ARP for the VIP that lives on the macvlan.
         let sysctl = Command::new("ip")
             .args(["netns", "exec", &ns, "sysctl", "-qw"])
@@ -357,6 +356,14 @@ impl Lab {
         let mut vrrpd = self.host(host)?.command("/usr/lib/frr/vrrpd");
         vrrpd.args(common("vrrpd"));
         self.spawn(format!("vrrpd@{host}"), vrrpd, vec![dir.join("vrrpd.pid")])
+    }
+
+    /// Writes `config` to the lab folder and starts `kad -f` with it on `host`.
+    pub fn start_kad(&mut self, host: &str, config: &str) -> Result<usize> {
+        let path = self.dir.join(format!("kad-{host}.conf"));
+        fs::write(&path, config)?;
+        let path = path.to_string_lossy().into_owned();
+        self.start(host, &crate::kad_bin(), &["-f", &path])
     }
 
     /// Starts an arbitrary daemon (e.g. kad) in `host`'s namespace; `args` follow `program`.

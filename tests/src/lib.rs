@@ -2,6 +2,7 @@
 //! vectors are, reading captures, and what the running kernel lets a test do.
 
 pub mod capture;
+pub mod conf;
 pub mod lab;
 pub mod netns;
 pub mod packet_socket;

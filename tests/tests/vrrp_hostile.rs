@@ -16,7 +16,7 @@ use kad::{
     },
 };
 use kad_tests::{
-    kad_bin,
+    conf::vrrp_instance,
     lab::{Host, Lab},
     privilege::{Need, require},
 };
@@ -24,11 +24,7 @@ use kad_tests::{
 const VIP: &str = "10.77.0.100";
 
 fn config(priority: u8) -> String {
-    format!(
-        "vrrp_instance LAB {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n\
-         \x20 priority {priority}\n  advert_int 0.1\n  version 3\n\
-         \x20 virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n}}\n"
-    )
+    vrrp_instance("LAB", 51, priority, VIP, "")
 }
 
 /// A valid VRRPv3 advert in an Ethernet frame, as a peer at `source` would send it.
@@ -118,14 +114,8 @@ fn lab_with_two_kads() -> Result<(Lab, usize, usize)> {
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
     lab.add_host("g", 66)?;
-    let mut start = |router: &str, priority: u8| -> Result<usize> {
-        let conf = lab.dir().join(format!("{router}.conf"));
-        std::fs::write(&conf, config(priority))?;
-        let conf = conf.to_string_lossy().into_owned();
-        lab.start(router, &kad_bin(), &["-f", &conf])
-    };
-    let r1 = start("r1", 200)?;
-    let r2 = start("r2", 100)?;
+    let r1 = lab.start_kad("r1", &config(200))?;
+    let r2 = lab.start_kad("r2", &config(100))?;
     lab.wait_for("r1 becomes master", Duration::from_secs(10), || {
         lab.host("r1")?.has_address(VIP)
     })?;

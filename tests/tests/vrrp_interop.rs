@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::Result;
 use kad_tests::{
-    kad_bin,
     lab::Lab,
     privilege::{Need, require},
 };
@@ -79,13 +78,6 @@ fn lab() -> Result<Lab> {
     Ok(lab)
 }
 
-fn start_kad(lab: &mut Lab, router: &str, config: &str) -> Result<usize> {
-    let path = lab.dir().join(format!("kad-{router}.conf"));
-    std::fs::write(&path, config)?;
-    let path = path.to_string_lossy().into_owned();
-    lab.start(router, &kad_bin(), &["-f", &path])
-}
-
 fn holds(lab: &Lab, router: &str, vip: &str) -> Result<bool> {
     lab.host(router)?.has_address(vip)
 }
@@ -124,7 +116,7 @@ fn kad_preempts_keepalived_then_hands_back(test: &str, flavour: Flavour) -> Resu
     lab.wait_for("keepalived becomes master", Duration::from_secs(10), || {
         holds(&lab, "r2", vip)
     })?;
-    let kad = start_kad(&mut lab, "r1", &flavour.config("r1", 200, false))?;
+    let kad = lab.start_kad("r1", &flavour.config("r1", 200, false))?;
     lab.wait_for(
         "kad (priority 200) preempts",
         flavour.takeover_limit(),
@@ -188,7 +180,7 @@ fn keepalived_preempts_kad_then_hands_back(test: &str, flavour: Flavour) -> Resu
     }
     let vip = flavour.vip();
     let mut lab = lab()?;
-    start_kad(&mut lab, "r1", &flavour.config("r1", 100, false))?;
+    lab.start_kad("r1", &flavour.config("r1", 100, false))?;
     lab.wait_for("kad becomes master", Duration::from_secs(10), || {
         holds(&lab, "r1", vip)
     })?;
@@ -287,7 +279,7 @@ fn v3_kad_nopreempt_leaves_a_lower_priority_keepalived_master() -> Result<()> {
     lab.wait_for("keepalived becomes master", Duration::from_secs(10), || {
         holds(&lab, "r2", vip)
     })?;
-    start_kad(&mut lab, "r1", &V3.config("r1", 200, true))?;
+    lab.start_kad("r1", &V3.config("r1", 200, true))?;
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
         !holds(&lab, "r1", vip)?,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use kad_tests::{
-    kad_bin,
+    conf::vrrp_instance,
     lab::Lab,
     privilege::{Need, require},
 };
@@ -14,18 +14,7 @@ use kad_tests::{
 const VIP: &str = "10.77.0.100";
 
 fn instance(priority: u8, extra: &str) -> String {
-    format!(
-        "vrrp_instance LAB {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n\
-         \x20 priority {priority}\n  advert_int 0.1\n  version 3\n{extra}\
-         \x20 virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n}}\n"
-    )
-}
-
-fn start_kad(lab: &mut Lab, router: &str, config: &str) -> Result<usize> {
-    let path = lab.dir().join(format!("kad-{router}.conf"));
-    std::fs::write(&path, config)?;
-    let path = path.to_string_lossy().into_owned();
-    lab.start(router, &kad_bin(), &["-f", &path])
+    vrrp_instance("LAB", 51, priority, VIP, extra)
 }
 
 #[test]
@@ -37,7 +26,7 @@ fn restart_after_kill_9_removes_the_stale_vip() -> Result<()> {
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
     lab.start_keepalived("r2", &instance(100, ""))?;
-    let kad = start_kad(&mut lab, "r1", &instance(200, ""))?;
+    let kad = lab.start_kad("r1", &instance(200, ""))?;
     lab.wait_for("kad is master", Duration::from_secs(10), || {
         lab.host("r1")?.has_address(VIP)
     })?;
@@ -55,7 +44,7 @@ fn restart_after_kill_9_removes_the_stale_vip() -> Result<()> {
 
     // Restart with a lower priority: kad stays backup, so the VIP on r1 can only go away
     // through the start-up clean-up.
-    start_kad(&mut lab, "r1", &instance(50, ""))?;
+    lab.start_kad("r1", &instance(50, ""))?;
     lab.wait_for(
         "the restarted kad removes the stale VIP",
         Duration::from_secs(3),
@@ -87,11 +76,7 @@ fn unicast_peers_elect_and_hand_over() -> Result<()> {
     };
     let keepalived =
         lab.start_keepalived("r2", &instance(100, &unicast("10.77.0.2", "10.77.0.1")))?;
-    let kad = start_kad(
-        &mut lab,
-        "r1",
-        &instance(200, &unicast("10.77.0.1", "10.77.0.2")),
-    )?;
+    let kad = lab.start_kad("r1", &instance(200, &unicast("10.77.0.1", "10.77.0.2")))?;
     lab.wait_for(
         "kad is master over unicast",
         Duration::from_secs(10),
@@ -146,7 +131,7 @@ fn use_vmac_moves_the_virtual_mac_with_the_vip() -> Result<()> {
     lab.add_host("c", 10)?;
     let vmac = "  use_vmac\n";
     lab.start_keepalived("r2", &instance(100, vmac))?;
-    let kad = start_kad(&mut lab, "r1", &instance(200, vmac))?;
+    let kad = lab.start_kad("r1", &instance(200, vmac))?;
     lab.wait_for(
         "kad holds the VIP on its VMAC",
         Duration::from_secs(10),

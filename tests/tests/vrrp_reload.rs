@@ -4,17 +4,14 @@ use std::{os::unix::fs::PermissionsExt as _, time::Duration};
 
 use anyhow::{Context as _, Result};
 use kad_tests::{
+    conf::vrrp_instance,
     kad_bin,
     lab::Lab,
     privilege::{Need, require},
 };
 
 fn instance(name: &str, vrid: u8, priority: u8, vip: &str, extra: &str) -> String {
-    format!(
-        "vrrp_instance {name} {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {vrid}\n\
-         \x20 priority {priority}\n  advert_int 0.1\n  version 3\n{extra}\
-         \x20 virtual_ipaddress {{\n    {vip}/24 dev eth0\n  }}\n}}\n"
-    )
+    vrrp_instance(name, vrid, priority, vip, extra)
 }
 
 fn lab() -> Result<Lab> {
@@ -112,12 +109,7 @@ fn sync_group_moves_both_instances_when_one_faults() -> Result<()> {
         return Ok(());
     }
     let mut lab = lab()?;
-    let r1 = lab.host("r1")?;
-    r1.ns.ip(&[
-        "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1",
-    ])?;
-    r1.ns.ip(&["link", "set", "uplink0", "up"])?;
-    r1.ns.ip(&["link", "set", "uplink1", "up"])?;
+    lab.host("r1")?.add_local_link("uplink0", "uplink1")?;
     let log = lab.dir().join("group-notify.log");
     let notify = lab.dir().join("group-notify.sh");
     std::fs::write(

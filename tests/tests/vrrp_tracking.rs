@@ -6,7 +6,7 @@ use std::{os::unix::fs::PermissionsExt as _, path::Path, time::Duration};
 
 use anyhow::Result;
 use kad_tests::{
-    kad_bin,
+    conf::vrrp_instance,
     lab::Lab,
     privilege::{Need, require},
 };
@@ -14,11 +14,7 @@ use kad_tests::{
 const VIP: &str = "10.77.0.100";
 
 fn instance(priority: u8, extra: &str) -> String {
-    format!(
-        "vrrp_instance LAB {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n\
-         \x20 priority {priority}\n  advert_int 0.1\n  version 3\n{extra}\
-         \x20 virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n}}\n"
-    )
+    vrrp_instance("LAB", 51, priority, VIP, extra)
 }
 
 /// A lab with keepalived (priority 100) on r2 and kad on r1 with `kad_config`.
@@ -27,10 +23,7 @@ fn lab_with(kad_config: &str) -> Result<(Lab, usize)> {
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
     lab.start_keepalived("r2", &instance(100, ""))?;
-    let conf = lab.dir().join("kad.conf");
-    std::fs::write(&conf, kad_config)?;
-    let conf = conf.to_string_lossy().into_owned();
-    let kad = lab.start("r1", &kad_bin(), &["-f", &conf])?;
+    let kad = lab.start_kad("r1", kad_config)?;
     Ok((lab, kad))
 }
 
@@ -128,20 +121,12 @@ fn track_interface_down_puts_kad_in_fault_and_up_brings_it_back() -> Result<()> 
     lab.add_host("r2", 2)?;
     // A second link on r1 to track: a veth pair inside r1 (uplink0 loses carrier when its
     // peer goes down).
-    let r1 = lab.host("r1")?;
-    r1.ns.ip(&[
-        "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1",
-    ])?;
-    r1.ns.ip(&["link", "set", "uplink0", "up"])?;
-    r1.ns.ip(&["link", "set", "uplink1", "up"])?;
+    lab.host("r1")?.add_local_link("uplink0", "uplink1")?;
     lab.start_keepalived("r2", &instance(100, ""))?;
-    let conf = lab.dir().join("kad.conf");
-    std::fs::write(
-        &conf,
-        instance(200, "  track_interface {\n    uplink0\n  }\n"),
+    let kad = lab.start_kad(
+        "r1",
+        &instance(200, "  track_interface {\n    uplink0\n  }\n"),
     )?;
-    let conf = conf.to_string_lossy().into_owned();
-    let kad = lab.start("r1", &kad_bin(), &["-f", &conf])?;
     lab.wait_for("kad is master", Duration::from_secs(10), || r1_holds(&lab))?;
 
     lab.host("r1")?.ns.ip(&["link", "set", "uplink1", "down"])?;

@@ -59,23 +59,8 @@ pub struct VrrpSocket {
 impl VrrpSocket {
     /// Opens the IPv4 socket on `interface` (`ifindex`) and joins 224.0.0.18 there.
     pub fn open_v4(interface: &str, ifindex: u32) -> Result<Self, SocketError> {
-        let err = |op| {
-            move |source| SocketError {
-                ifindex,
-                op,
-                source,
-            }
-        };
-        let socket = Socket::new(
-            Domain::IPV4,
-            Type::RAW,
-            Some(Protocol::from(i32::from(IPPROTO_VRRP))),
-        )
-        .map_err(err("socket"))?;
-        socket.set_nonblocking(true).map_err(err("O_NONBLOCK"))?;
-        socket
-            .bind_device(Some(interface.as_bytes()))
-            .map_err(err("SO_BINDTODEVICE"))?;
+        let err = error_at(ifindex);
+        let socket = raw_socket(Domain::IPV4, interface, ifindex)?;
         socket
             .set_header_included_v4(true)
             .map_err(err("IP_HDRINCL"))?;
@@ -101,23 +86,8 @@ impl VrrpSocket {
     /// Opens the IPv6 socket on `interface` (`ifindex`), sending from `source` (the
     /// interface's link-local address, RFC 5798 §5.1.2.1), and joins ff02::12 there.
     pub fn open_v6(interface: &str, ifindex: u32, source: Ipv6Addr) -> Result<Self, SocketError> {
-        let err = |op| {
-            move |source| SocketError {
-                ifindex,
-                op,
-                source,
-            }
-        };
-        let socket = Socket::new(
-            Domain::IPV6,
-            Type::RAW,
-            Some(Protocol::from(i32::from(IPPROTO_VRRP))),
-        )
-        .map_err(err("socket"))?;
-        socket.set_nonblocking(true).map_err(err("O_NONBLOCK"))?;
-        socket
-            .bind_device(Some(interface.as_bytes()))
-            .map_err(err("SO_BINDTODEVICE"))?;
+        let err = error_at(ifindex);
+        let socket = raw_socket(Domain::IPV6, interface, ifindex)?;
         set_int(
             &socket,
             libc::IPPROTO_IPV6,
@@ -238,6 +208,33 @@ impl VrrpSocket {
             source,
         }
     }
+}
+
+/// Builds a [`SocketError`] for `ifindex` from an operation name and an I/O error.
+fn error_at(ifindex: u32) -> impl Fn(&'static str) -> Box<dyn FnOnce(io::Error) -> SocketError> {
+    move |op| {
+        Box::new(move |source| SocketError {
+            ifindex,
+            op,
+            source,
+        })
+    }
+}
+
+/// A non-blocking raw IP protocol 112 socket bound to `interface`.
+fn raw_socket(domain: Domain, interface: &str, ifindex: u32) -> Result<Socket, SocketError> {
+    let err = error_at(ifindex);
+    let socket = Socket::new(
+        domain,
+        Type::RAW,
+        Some(Protocol::from(i32::from(IPPROTO_VRRP))),
+    )
+    .map_err(err("socket"))?;
+    socket.set_nonblocking(true).map_err(err("O_NONBLOCK"))?;
+    socket
+        .bind_device(Some(interface.as_bytes()))
+        .map_err(err("SO_BINDTODEVICE"))?;
+    Ok(socket)
 }
 
 /// Hands `socket` to tokio's reactor.

@@ -1,0 +1,11 @@
+//! keepalived.conf text for lab tests (read as-is by kad and keepalived alike).
+
+/// A `vrrp_instance` block: `state BACKUP`, interface `eth0`, VRRPv3 at 0.1 s, one IPv4 VIP
+/// `/24` on `eth0`, and `extra` lines (each indented and newline-terminated) inside the block.
+pub fn vrrp_instance(name: &str, vrid: u8, priority: u8, vip: &str, extra: &str) -> String {
+    format!(
+        "vrrp_instance {name} {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {vrid}\n\
+         \x20 priority {priority}\n  advert_int 0.1\n  version 3\n{extra}\
+         \x20 virtual_ipaddress {{\n    {vip}/24 dev eth0\n  }}\n}}\n"
+    )
+}
