@@ -188,7 +188,13 @@ fn cargo_fuzz() -> Result<()> {
     // cargo fuzz builds with sanitizers, which need the nightly compiler the image ships.
     if !cmd::succeeds(Command::new("rustup").args(["run", "nightly", "rustc", "--version"])) {
         println!("xtask: installing the nightly toolchain (needed by cargo fuzz)");
-        cmd::run(Command::new("rustup").args(["toolchain", "install", "nightly", "--profile", "minimal"]))?;
+        cmd::run(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            "nightly",
+            "--profile",
+            "minimal",
+        ]))?;
     }
     if cmd::succeeds(cmd::cargo().args(["fuzz", "--version"])) {
         println!("xtask: cargo-fuzz present");
