@@ -19,6 +19,9 @@ use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type}
 use thiserror::Error;
 use tokio::io::unix::AsyncFd;
 
+/// Receive buffer asked for each VRRP socket, in bytes.
+const RECEIVE_BUFFER: libc::c_int = 16 << 20;
+
 /// RFC 5798 §5.1.2.2: offset of the checksum within the VRRP header.
 const VRRP_CHECKSUM_OFFSET: libc::c_int = 6;
 
@@ -234,6 +237,19 @@ fn raw_socket(domain: Domain, interface: &str, ifindex: u32) -> Result<Socket, S
     socket
         .bind_device(Some(interface.as_bytes()))
         .map_err(err("SO_BINDTODEVICE"))?;
+    // A burst of garbage must not crowd valid adverts out of the queue while the receive
+    // task catches up (keepalived's kernel_rx_buf_size): ask for a large buffer, beyond
+    // rmem_max when privileged (SO_RCVBUFFORCE), else whatever the kernel allows.
+    if set_int(
+        &socket,
+        libc::SOL_SOCKET,
+        libc::SO_RCVBUFFORCE,
+        RECEIVE_BUFFER,
+    )
+    .is_err()
+    {
+        let _ = socket.set_recv_buffer_size(RECEIVE_BUFFER as usize);
+    }
     Ok(socket)
 }
 
