@@ -12,8 +12,8 @@ use kad_common::vrrp_wire::{VRRP_MCAST_V4, VRRP_MCAST_V6};
 use crate::{
     net::garp::{gratuitous_arp, unsolicited_na},
     vrrp::{
-        fsm::{Action, AdvertOut, NotifyKind, NotifyTarget, Version as FsmVersion},
-        packet::{AdvertSpec, AuthConfig, Ipv4Options, Version, encode_ipv4_vec, encode_vrrp_vec},
+        fsm::{Action, AdvertOut, NotifyKind, NotifyTarget},
+        packet::{AdvertSpec, AuthConfig, Ipv4Options, encode_ipv4_vec, encode_vrrp_vec},
     },
 };
 
@@ -194,10 +194,7 @@ fn notify_state(state: crate::vrrp::fsm::State) -> &'static str {
 }
 
 fn send_advert(slot: &mut Slot, out: &AdvertOut) {
-    let version = match out.version {
-        FsmVersion::V2 => Version::V2,
-        FsmVersion::V3 => Version::V3,
-    };
+    let version = out.version;
     let multicast = match out.source {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::from(VRRP_MCAST_V4)),
         IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::from(VRRP_MCAST_V6)),

@@ -13,10 +13,8 @@ use tokio::sync::mpsc;
 use crate::{
     net::vrrp_socket::VrrpSocket,
     vrrp::{
-        fsm::{Advert, Version as FsmVersion},
-        packet::{
-            AuthConfig, DecodeOptions, ReplayGuard, RxMeta, Version, decode_ipv4, decode_vrrp,
-        },
+        fsm::Advert,
+        packet::{AuthConfig, DecodeOptions, ReplayGuard, RxMeta, decode_ipv4, decode_vrrp},
     },
 };
 
@@ -118,10 +116,7 @@ pub(crate) async fn run(
             ));
             continue;
         }
-        let version = match advert.version() {
-            Version::V2 => FsmVersion::V2,
-            Version::V3 => FsmVersion::V3,
-        };
+        let version = advert.version();
         let message = Inbound {
             generation,
             slot: route.slot,

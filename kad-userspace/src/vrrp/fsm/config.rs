@@ -9,25 +9,9 @@ use std::{
 
 use super::{priority::TrackedObject, timers::Centis};
 
-/// VRRP protocol version. keepalived.conf: `version` / global `vrrp_version` (default 2;
-/// IPv6 instances always use 3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Version {
-    /// RFC 3768: IPv4 only, interval in whole seconds on the wire.
-    V2,
-    /// RFC 5798: IPv4 and IPv6, interval in centiseconds.
-    V3,
-}
-
-impl Version {
-    /// The number carried in the packet's version field.
-    pub const fn number(self) -> u8 {
-        match self {
-            Version::V2 => 2,
-            Version::V3 => 3,
-        }
-    }
-}
+/// VRRP protocol version (keepalived.conf `version` / global `vrrp_version`, default 2; IPv6
+/// instances always use 3): the codec's type, so the core and the wire share one definition.
+pub use crate::vrrp::packet::Version;
 
 /// Opaque handle of a virtual route or rule; the runtime keeps the table it points into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
