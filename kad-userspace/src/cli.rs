@@ -44,6 +44,37 @@ pub struct Args {
     )]
     pub dump_config: Option<String>,
 
+    /// Stay in the foreground (keepalived: -n, --dont-fork). kad never forks: accepted so
+    /// that keepalived command lines and service files work unchanged.
+    #[arg(short = 'n', long = "dont-fork")]
+    pub dont_fork: bool,
+
+    /// Log to the console (keepalived: -l, --log-console). kad logs to stderr.
+    #[arg(short = 'l', long = "log-console")]
+    pub log_console: bool,
+
+    /// Run the VRRP subsystem only (keepalived: -P, --vrrp). This build of kad runs only VRRP.
+    #[arg(short = 'P', long = "vrrp")]
+    pub vrrp_only: bool,
+
+    /// Run the health-checker subsystem only (keepalived: -C, --check). Not in this build.
+    #[arg(short = 'C', long = "check")]
+    pub check_only: bool,
+
+    /// Write the process id to FILE (keepalived: -p, --pid).
+    #[arg(short = 'p', long = "pid", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+
+    /// keepalived's VRRP child pid file (-r, --vrrp_pid): kad is one process and writes its
+    /// own pid here too.
+    #[arg(short = 'r', long = "vrrp_pid", value_name = "FILE")]
+    pub vrrp_pid_file: Option<PathBuf>,
+
+    /// keepalived's checker child pid file (-c, --checkers_pid): accepted, unused (no
+    /// checker process in this build).
+    #[arg(short = 'c', long = "checkers_pid", value_name = "FILE")]
+    pub checkers_pid_file: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -63,13 +94,22 @@ pub fn run(args: Args) -> ExitCode {
     init_tracing(args.log_detail);
     match args.command {
         Some(Command::XdpProbe) => xdp_probe(args.log_detail),
+        None if args.check_only => {
+            eprintln!("kad: -C/--check: the health checkers are not part of this build yet");
+            ExitCode::from(2)
+        }
         None => kad::daemon::run(&kad::daemon::DaemonOptions {
             config: args
                 .use_file
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(kad::config::DEFAULT_CONFIG_FILE)),
             config_id: args.config_id.clone(),
-            pid_file: None,
+            pid_files: args
+                .pid_file
+                .iter()
+                .chain(args.vrrp_pid_file.iter())
+                .cloned()
+                .collect(),
         }),
     }
 }

@@ -26,8 +26,8 @@ pub struct DaemonOptions {
     pub config: PathBuf,
     /// `-i/--config-id`.
     pub config_id: Option<String>,
-    /// `-p/--pid`: where to write the process id.
-    pub pid_file: Option<PathBuf>,
+    /// `-p/--pid` and `-r/--vrrp_pid`: where to write the process id (removed at exit).
+    pub pid_files: Vec<PathBuf>,
 }
 
 /// Runs the daemon to completion; the exit code follows keepalived's (non-zero when the
@@ -44,11 +44,11 @@ pub fn run(options: &DaemonOptions) -> ExitCode {
 
 fn run_inner(options: &DaemonOptions) -> Result<()> {
     let loaded = load(options)?;
-    let _pid = options
-        .pid_file
-        .as_deref()
-        .map(PidFile::create)
-        .transpose()?;
+    let _pids = options
+        .pid_files
+        .iter()
+        .map(|path| PidFile::create(path))
+        .collect::<Result<Vec<_>>>()?;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

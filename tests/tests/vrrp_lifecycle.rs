@@ -178,3 +178,59 @@ fn use_vmac_moves_the_virtual_mac_with_the_vip() -> Result<()> {
     assert!(!gone.status.success(), "kad removed its VMAC at exit");
     Ok(())
 }
+
+#[test]
+fn keepalived_command_line_runs_unchanged_and_pid_files_come_and_go() -> Result<()> {
+    if !require(
+        "keepalived_command_line_runs_unchanged_and_pid_files_come_and_go",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let mut lab = Lab::new("cl")?;
+    lab.add_host("r1", 1)?;
+    let conf = lab.dir().join("kad.conf");
+    std::fs::write(&conf, instance(200, ""))?;
+    let pid = |kind: &str| lab.dir().join(format!("{kind}.pid"));
+    let (main_pid, vrrp_pid, check_pid) = (pid("main"), pid("vrrp"), pid("check"));
+    let text = |path: &std::path::Path| path.to_string_lossy().into_owned();
+    let kad = lab.start(
+        "r1",
+        &kad_tests::kad_bin(),
+        &[
+            "-n",
+            "-l",
+            "-D",
+            "-P",
+            "-f",
+            &text(&conf),
+            "-p",
+            &text(&main_pid),
+            "-r",
+            &text(&vrrp_pid),
+            "-c",
+            &text(&check_pid),
+        ],
+    )?;
+    lab.wait_for(
+        "kad runs as keepalived would",
+        Duration::from_secs(10),
+        || lab.host("r1")?.has_address(VIP),
+    )?;
+    let daemon_pid = lab.daemon(kad)?.pid().to_string();
+    for file in [&main_pid, &vrrp_pid] {
+        assert_eq!(
+            std::fs::read_to_string(file)?.trim(),
+            daemon_pid,
+            "{}",
+            file.display()
+        );
+    }
+    lab.daemon(kad)?.signal(libc::SIGTERM)?;
+    assert!(lab.daemon(kad)?.wait_exit(Duration::from_secs(5))?);
+    assert!(
+        !main_pid.exists() && !vrrp_pid.exists(),
+        "pid files removed at exit"
+    );
+    Ok(())
+}
