@@ -12,7 +12,7 @@ use kad_common::vrrp_wire::{VRRP_MCAST_V4, VRRP_MCAST_V6};
 use crate::{
     net::garp::{gratuitous_arp, unsolicited_na},
     vrrp::{
-        fsm::{Action, AdvertOut, NotifyKind, NotifyTarget},
+        fsm::{Action, AdvertOut, NotifyKind, NotifyTarget, VirtualSet},
         packet::{AdvertSpec, AuthConfig, Ipv4Options, encode_ipv4_vec, encode_vrrp_vec},
     },
 };
@@ -72,30 +72,8 @@ impl Executor {
         for action in actions {
             match action {
                 Action::SendAdvert(out) => send_advert(slot, &out),
-                Action::AddVirtuals(set) => {
-                    for address in set.addresses.iter().chain(set.excluded.iter()) {
-                        if let Some(full) =
-                            slot.spec.addresses.iter().find(|a| a.address == *address)
-                        {
-                            self.kernel.submit(KernelOp::Add {
-                                label: Arc::clone(&name),
-                                address: full.clone(),
-                            });
-                        }
-                    }
-                }
-                Action::RemoveVirtuals(set) => {
-                    for address in set.addresses.iter().chain(set.excluded.iter()) {
-                        if let Some(full) =
-                            slot.spec.addresses.iter().find(|a| a.address == *address)
-                        {
-                            self.kernel.submit(KernelOp::Remove {
-                                label: Arc::clone(&name),
-                                address: full.clone(),
-                            });
-                        }
-                    }
-                }
+                Action::AddVirtuals(set) => self.virtuals(slot, &set, true),
+                Action::RemoveVirtuals(set) => self.virtuals(slot, &set, false),
                 Action::SendGratuitous {
                     addresses,
                     repeat,
@@ -166,6 +144,23 @@ impl Executor {
                 );
             }
             other => tracing::debug!(group, ?other, "group-level action ignored"),
+        }
+    }
+
+    /// Queues `ip addr add` (or `del`) for the set's addresses, with the attributes the
+    /// instance's configuration gives each.
+    fn virtuals(&self, slot: &Slot, set: &VirtualSet, add: bool) {
+        for address in set.addresses.iter().chain(set.excluded.iter()) {
+            let Some(full) = slot.spec.addresses.iter().find(|a| a.address == *address) else {
+                continue;
+            };
+            let label = Arc::clone(&slot.spec.fsm.name);
+            let address = full.clone();
+            self.kernel.submit(if add {
+                KernelOp::Add { label, address }
+            } else {
+                KernelOp::Remove { label, address }
+            });
         }
     }
 
