@@ -7,3 +7,4 @@
 
 pub mod vrrp_wire;
 pub mod xdp_counters;
+pub mod xdp_maps;

@@ -14,9 +14,11 @@ pub const XDP_PROGRAM: &str = "kad_xdp";
 pub enum XdpReason {
     /// Not VRRP (other ethertype or IP protocol): passed untouched.
     NotVrrp = 0,
-    /// A VRRPv2 advert whose fixed fields are valid: passed to userspace.
+    /// A valid VRRPv2 advert passed to userspace's socket (AH-authenticated, or no
+    /// configuration for its interface and family in `KAD_VRRP_CONFIG`).
     VrrpV2 = 1,
-    /// A VRRPv3 advert whose fixed fields are valid: passed to userspace.
+    /// A valid VRRPv3 advert passed to userspace's socket (no configuration for its interface
+    /// and family in `KAD_VRRP_CONFIG`).
     VrrpV3 = 2,
     /// Ethernet/IP/VRRP headers cut short, or an IP header length that lies: dropped.
     Truncated = 3,
@@ -28,11 +30,33 @@ pub enum XdpReason {
     BadType = 6,
     /// RFC 5798 §7.1: the addresses announced by Count IPvX Addr do not fit the packet: dropped.
     BadLength = 7,
+    /// RFC 5798 §7.1: the VRRP checksum (with the IPv6/IPv4 pseudo-header for v3) is wrong:
+    /// dropped.
+    BadChecksum = 8,
+    /// RFC 5798 §7.1: no instance with this VRID (or of this version) on this interface and
+    /// family, while the interface has some: dropped.
+    UnknownVrid = 9,
+    /// RFC 3768 §5.3.6: auth type or PASS data differ from the instance's: dropped (and an
+    /// `EVENT_AUTH_FAILURE` event sent).
+    BadAuth = 10,
+    /// keepalived `vrrp_strict` / unicast: an advert from a source that is not a configured
+    /// peer, or a multicast advert for a unicast instance: dropped.
+    NotPeer = 11,
+    /// A valid advert for a configured instance, recorded in `KAD_VRRP_SEEN` with nothing
+    /// changed: dropped here, userspace not woken.
+    Recorded = 12,
+    /// A valid advert for a configured instance that changed something: recorded, sent to
+    /// userspace as a `KAD_VRRP_EVENTS` record, and dropped here.
+    Event = 13,
+    /// An IP packet addressed to a virtual address of an instance without `accept`
+    /// (keepalived `no_accept`, or `vrrp_strict`), listed in `KAD_VIP_V4`/`KAD_VIP_V6`:
+    /// dropped, as keepalived's iptables/nftables rules do.
+    VipNoAccept = 14,
 }
 
 impl XdpReason {
     /// Number of reasons, i.e. the size of [`XDP_COUNTERS_MAP`].
-    pub const COUNT: u32 = 8;
+    pub const COUNT: u32 = 15;
 
     /// Every reason, in counter-index order.
     pub const ALL: [XdpReason; Self::COUNT as usize] = [
@@ -44,6 +68,13 @@ impl XdpReason {
         XdpReason::BadVersion,
         XdpReason::BadType,
         XdpReason::BadLength,
+        XdpReason::BadChecksum,
+        XdpReason::UnknownVrid,
+        XdpReason::BadAuth,
+        XdpReason::NotPeer,
+        XdpReason::Recorded,
+        XdpReason::Event,
+        XdpReason::VipNoAccept,
     ];
 
     /// Stable, snake_case name for status output and metrics labels.
@@ -57,10 +88,19 @@ impl XdpReason {
             XdpReason::BadVersion => "bad_version",
             XdpReason::BadType => "bad_type",
             XdpReason::BadLength => "bad_length",
+            XdpReason::BadChecksum => "bad_checksum",
+            XdpReason::UnknownVrid => "unknown_vrid",
+            XdpReason::BadAuth => "bad_auth",
+            XdpReason::NotPeer => "not_peer",
+            XdpReason::Recorded => "recorded",
+            XdpReason::Event => "event",
+            XdpReason::VipNoAccept => "vip_no_accept",
         }
     }
 
     /// Whether packets counted under this reason are dropped (`XDP_DROP`) rather than passed.
+    /// `Recorded` and `Event` adverts are dropped too: their content reached userspace
+    /// through the maps, so the socket must not see them a second time.
     pub const fn drops(self) -> bool {
         !matches!(
             self,

@@ -1,0 +1,186 @@
+//! The maps through which kad's daemon and its XDP program share VRRP state.
+//!
+//! ```text
+//! userspace ──KAD_VRRP_CONFIG[key] = VrrpConfig──▶ XDP (what to expect per interface/family/VRID)
+//! XDP ──KAD_VRRP_SEEN[key] = VrrpSeen──▶ userspace (last advert: time, sender, priority; no wake-up)
+//! XDP ──KAD_VRRP_EVENTS (ring buffer) VrrpEvent──▶ userspace (only when something changed)
+//! XDP ──KAD_XDP_IF_COUNTERS[slot * XdpReason::COUNT + reason]──▶ userspace (per interface)
+//! ```
+//!
+//! Every type is `#[repr(C)]`, padded explicitly (no implicit holes the verifier or a
+//! `memcmp` could trip on) and made of plain integers and byte arrays.
+
+/// Name of the configuration hash map, written by userspace: [`VrrpKey`] → [`VrrpConfig`].
+pub const VRRP_CONFIG_MAP: &str = "KAD_VRRP_CONFIG";
+/// Name of the last-seen hash map, written by XDP: [`VrrpKey`] → [`VrrpSeen`].
+pub const VRRP_SEEN_MAP: &str = "KAD_VRRP_SEEN";
+/// Name of the ring buffer of [`VrrpEvent`] records.
+pub const VRRP_EVENTS_MAP: &str = "KAD_VRRP_EVENTS";
+/// Name of the hash map giving each attached interface its counter slot: ifindex (`u32`) →
+/// slot (`u32`, `1..MAX_INTERFACES`). Slot 0 counts frames of interfaces with no slot.
+pub const IF_SLOTS_MAP: &str = "KAD_XDP_IF_SLOTS";
+/// Name of the per-CPU counter array indexed by `slot * XdpReason::COUNT + reason`.
+pub const IF_COUNTERS_MAP: &str = "KAD_XDP_IF_COUNTERS";
+
+/// Name of the hash map of IPv4 virtual addresses whose traffic XDP drops: address octets
+/// (`[u8; 4]`) → `u8` (1). Filled by userspace with the VIPs of instances that do not accept
+/// (keepalived `no_accept` or `vrrp_strict`, and not the address owner).
+pub const VIP_V4_MAP: &str = "KAD_VIP_V4";
+/// Like [`VIP_V4_MAP`] for IPv6: address octets (`[u8; 16]`) → `u8` (1).
+pub const VIP_V6_MAP: &str = "KAD_VIP_V6";
+/// Most virtual addresses per family in [`VIP_V4_MAP`] / [`VIP_V6_MAP`].
+pub const MAX_VIPS: u32 = 4096;
+
+/// Most (interface, family, VRID) triples the maps hold: 255 VRIDs × 2 families on 16
+/// interfaces, with room to spare.
+pub const MAX_VRRP_KEYS: u32 = 8192;
+/// Most interfaces with their own counter slot (slot 0 is "unknown interface").
+pub const MAX_INTERFACES: u32 = 64;
+/// Size of the event ring buffer in bytes (a power of two, a multiple of the page size).
+pub const EVENTS_RING_BYTES: u32 = 256 * 1024;
+
+/// Address family of a [`VrrpKey`]: IPv4.
+pub const FAMILY_V4: u8 = 4;
+/// Address family of a [`VrrpKey`]: IPv6.
+pub const FAMILY_V6: u8 = 6;
+
+/// Identifies one VRRP instance as the wire sees it: the receiving interface, the address
+/// family and the VRID (RFC 5798 §5.2.3).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct VrrpKey {
+    /// The receiving interface's index (`ingress_ifindex`; the macvlan's parent for
+    /// `use_vmac`, since adverts arrive on the parent).
+    pub ifindex: u32,
+    /// RFC 5798 §5.2.3 Virtual Router ID.
+    pub vrid: u8,
+    /// [`FAMILY_V4`] or [`FAMILY_V6`].
+    pub family: u8,
+    /// Zero.
+    pub pad: [u8; 2],
+}
+
+/// [`VrrpConfig::role`]: the instance is not Master (Initialize, Backup or Fault).
+pub const ROLE_BACKUP: u8 = 0;
+/// [`VrrpConfig::role`]: the instance is Master.
+pub const ROLE_MASTER: u8 = 1;
+
+/// [`VrrpConfig::flags`]: VRRPv3 over IPv4 checksummed without the pseudo-header
+/// (keepalived global `vrrp_v3_checksum_as_v2`); both forms are accepted, as keepalived does.
+pub const FLAG_CHECKSUM_AS_V2: u8 = 1 << 0;
+/// [`VrrpConfig::flags`]: keepalived `vrrp_strict`: adverts from a source other than the
+/// configured unicast peers (when there are any) are dropped.
+pub const FLAG_STRICT: u8 = 1 << 1;
+/// [`VrrpConfig::flags`]: the instance uses `unicast_peer`; multicast adverts are not its.
+pub const FLAG_UNICAST: u8 = 1 << 2;
+
+/// What XDP should expect of the adverts for one [`VrrpKey`], written by userspace at start,
+/// on every state change of the instance, and on reload (in place, never detaching).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VrrpConfig {
+    /// Expected VRRP version (2 or 3); adverts of the other version are dropped
+    /// ([`crate::xdp_counters::XdpReason`] `BadVersion`).
+    pub version: u8,
+    /// RFC 3768 §5.3.6 Auth Type expected (0 none, 1 PASS, 2 AH). AH adverts are passed to
+    /// userspace untouched, which verifies the ICV.
+    pub auth_type: u8,
+    /// [`ROLE_BACKUP`] or [`ROLE_MASTER`].
+    pub role: u8,
+    /// `FLAG_*` bits.
+    pub flags: u8,
+    /// The instance's own effective priority (1..=255).
+    pub own_priority: u8,
+    /// Zero.
+    pub pad: [u8; 3],
+    /// keepalived `authentication { auth_pass }`: the 8 bytes expected in a PASS advert.
+    pub auth_pass: [u8; 8],
+    /// The instance's own primary address (IPv4 in the first 4 bytes), to ignore its own
+    /// looped-back adverts and to break priority ties (RFC 5798 §6.4.3).
+    pub own_addr: [u8; 16],
+}
+
+/// What XDP last saw for one [`VrrpKey`]: refreshed by every accepted advert, so userspace's
+/// master-down timer can read when the master last spoke instead of being re-armed per packet.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VrrpSeen {
+    /// `bpf_ktime_get_ns()` (CLOCK_MONOTONIC) when the last accepted advert arrived.
+    pub last_ns: u64,
+    /// Accepted adverts since the entry was created.
+    pub count: u64,
+    /// Sender (IP source address) of the last accepted advert; IPv4 in the first 4 bytes.
+    pub sender: [u8; 16],
+    /// Its priority (RFC 5798 §5.2.4).
+    pub priority: u8,
+    /// Its VRRP version.
+    pub version: u8,
+    /// Its advert interval in centiseconds (v3 Max Adver Int; v2 Adver Int × 100).
+    pub interval_cs: u16,
+    /// Zero.
+    pub pad: [u8; 4],
+}
+
+/// [`VrrpEvent::kind`] bit: the first advert for the key, or one from another sender.
+pub const EVENT_NEW_SENDER: u32 = 1 << 0;
+/// [`VrrpEvent::kind`] bit: the sender's priority changed (including to 0, RFC 5798 §6.4.2).
+pub const EVENT_PRIORITY: u32 = 1 << 1;
+/// [`VrrpEvent::kind`] bit: the sender's advert interval changed.
+pub const EVENT_INTERVAL: u32 = 1 << 2;
+/// [`VrrpEvent::kind`] bit: the instance is Master and the advert has a higher priority (or
+/// equal priority from a higher address) — RFC 5798 §6.4.3, it must step down.
+pub const EVENT_PREEMPTED: u32 = 1 << 3;
+/// [`VrrpEvent::kind`] bit: PASS authentication failed (the advert was dropped).
+pub const EVENT_AUTH_FAILURE: u32 = 1 << 4;
+
+/// One ring-buffer record: an advert userspace must see, with everything the state machine
+/// reads from it (RFC 5798 §6.4), so no raw packet crosses the boundary.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VrrpEvent {
+    /// Which instance.
+    pub key: VrrpKey,
+    /// `EVENT_*` bits: why userspace is woken.
+    pub kind: u32,
+    /// Zero.
+    pub pad: u32,
+    /// `bpf_ktime_get_ns()` at arrival.
+    pub at_ns: u64,
+    /// The advert's sender (IP source); IPv4 in the first 4 bytes.
+    pub sender: [u8; 16],
+    /// RFC 5798 §5.2.4 priority.
+    pub priority: u8,
+    /// VRRP version (2 or 3).
+    pub version: u8,
+    /// Advert interval in centiseconds (v2 Adver Int × 100).
+    pub interval_cs: u16,
+    /// RFC 5798 §5.2.5 Count IPvX Addr.
+    pub count_ip: u8,
+    /// Zero.
+    pub pad2: [u8; 3],
+}
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY: all four are #[repr(C)], contain only integers and byte arrays, and have
+    // explicit padding fields, so every bit pattern is a valid value.
+    unsafe impl aya::Pod for super::VrrpKey {}
+    unsafe impl aya::Pod for super::VrrpConfig {}
+    unsafe impl aya::Pod for super::VrrpSeen {}
+    unsafe impl aya::Pod for super::VrrpEvent {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::size_of;
+
+    /// The layouts are part of the kernel/userspace contract: no implicit padding.
+    #[test]
+    fn sizes_have_no_implicit_padding() {
+        assert_eq!(size_of::<VrrpKey>(), 8);
+        assert_eq!(size_of::<VrrpConfig>(), 8 + 8 + 16);
+        assert_eq!(size_of::<VrrpSeen>(), 8 + 8 + 16 + 8);
+        assert_eq!(size_of::<VrrpEvent>(), 8 + 8 + 8 + 16 + 8);
+    }
+}
