@@ -49,9 +49,19 @@ pub struct Args {
     #[arg(short = 'n', long = "dont-fork")]
     pub dont_fork: bool,
 
-    /// Log to the console (keepalived: -l, --log-console). kad logs to stderr.
+    /// Log to the console (keepalived: -l, --log-console). kad always logs to stderr too.
     #[arg(short = 'l', long = "log-console")]
     pub log_console: bool,
+
+    /// Log to syslog with facility LOG_LOCAL0..LOG_LOCAL7 instead of LOG_DAEMON
+    /// (keepalived: -S, --log-facility).
+    #[arg(short = 'S', long = "log-facility", value_name = "0-7",
+          value_parser = clap::value_parser!(u8).range(0..=7))]
+    pub log_facility: Option<u8>,
+
+    /// Do not log to syslog (keepalived: -G, --no-syslog).
+    #[arg(short = 'G', long = "no-syslog")]
+    pub no_syslog: bool,
 
     /// Run the VRRP subsystem only (keepalived: -P, --vrrp). This build of kad runs only VRRP.
     #[arg(short = 'P', long = "vrrp")]
@@ -75,6 +85,11 @@ pub struct Args {
     #[arg(short = 'c', long = "checkers_pid", value_name = "FILE")]
     pub checkers_pid_file: Option<PathBuf>,
 
+    /// Receive adverts on raw sockets only, without kad's XDP program (by default XDP is
+    /// used where it loads and attaches, with raw sockets as the fallback).
+    #[arg(long = "no-xdp")]
+    pub no_xdp: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -91,7 +106,7 @@ pub fn run(args: Args) -> ExitCode {
     if args.config_test.is_some() || args.dump_config.is_some() {
         return config_check(&args);
     }
-    init_tracing(args.log_detail);
+    init_tracing(&args);
     match args.command {
         Some(Command::XdpProbe) => xdp_probe(args.log_detail),
         None if args.check_only => {
@@ -110,18 +125,48 @@ pub fn run(args: Args) -> ExitCode {
                 .chain(args.vrrp_pid_file.iter())
                 .cloned()
                 .collect(),
+            run: kad::runtime::RunOptions {
+                receive: if args.no_xdp {
+                    kad::runtime::ReceivePath::RawSockets
+                } else {
+                    kad::runtime::ReceivePath::Xdp
+                },
+                xdp_debug_log: args.log_detail,
+            },
         }),
     }
 }
 
-fn init_tracing(detail: bool) {
-    let default = if detail { "debug" } else { "info" };
+/// Logs go to stderr and, unless `-G`, to syslog (`/dev/log`) like keepalived's.
+fn init_tracing(args: &Args) {
+    use tracing_subscriber::{layer::SubscriberExt as _, util::SubscriberInitExt as _};
+
+    let default = if args.log_detail { "debug" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let console = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let syslog = (!args.no_syslog && args.command.is_none()).then(|| {
+        let facility = args
+            .log_facility
+            .and_then(kad::syslog::Facility::local)
+            .unwrap_or(kad::syslog::Facility::DAEMON);
+        tracing_subscriber::fmt::layer()
+            .with_writer(kad::syslog::SyslogWriter::new(
+                kad::syslog::DEV_LOG,
+                facility,
+                "kad",
+            ))
+            .with_ansi(false)
+            .without_time()
+            .with_target(false)
+            .with_level(false)
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(console)
+        .with(syslog)
         .init();
 }
 

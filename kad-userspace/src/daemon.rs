@@ -28,6 +28,8 @@ pub struct DaemonOptions {
     pub config_id: Option<String>,
     /// `-p/--pid` and `-r/--vrrp_pid`: where to write the process id (removed at exit).
     pub pid_files: Vec<PathBuf>,
+    /// `--no-xdp` and `-D`: how adverts are received.
+    pub run: runtime::RunOptions,
 }
 
 /// Runs the daemon to completion; the exit code follows keepalived's (non-zero when the
@@ -64,6 +66,7 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
         let mut hangup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
         let (commands, controls) = mpsc::channel(4);
+        let run_options = options.run;
         let options = options.clone();
         let signals = tokio::spawn(async move {
             loop {
@@ -86,7 +89,7 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
             tracing::info!("stopping");
             let _ = commands.send(Control::Stop).await;
         });
-        runtime::run(spec, controls).await?;
+        runtime::run(spec, run_options, controls).await?;
         signals.abort();
         anyhow::Ok(())
     })

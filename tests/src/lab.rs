@@ -143,6 +143,8 @@ pub struct Lab {
     daemons: Vec<Daemon>,
     hosts: Vec<Host>,
     switch: NetNs,
+    /// Arguments added to every `kad` started by [`Lab::start_kad`] (e.g. `--no-xdp`).
+    pub kad_args: Vec<String>,
 }
 
 impl Lab {
@@ -169,6 +171,7 @@ impl Lab {
             daemons: Vec::new(),
             hosts: Vec::new(),
             switch,
+            kad_args: Vec::new(),
         })
     }
 
@@ -363,7 +366,11 @@ impl Lab {
         let path = self.dir.join(format!("kad-{host}.conf"));
         fs::write(&path, config)?;
         let path = path.to_string_lossy().into_owned();
-        self.start(host, &crate::kad_bin(), &["-f", &path])
+        let mut args = vec!["-f", path.as_str()];
+        args.extend(self.kad_args.iter().map(String::as_str));
+        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.start(host, &crate::kad_bin(), &args)
     }
 
     /// Starts an arbitrary daemon (e.g. kad) in `host`'s namespace; `args` follow `program`.

@@ -70,12 +70,41 @@ impl Flavour {
     }
 }
 
-fn lab() -> Result<Lab> {
+/// How kad receives adverts: the whole suite runs in both modes (issue 6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Receive {
+    /// kad's XDP program (the default).
+    Xdp,
+    /// `kad --no-xdp`: raw sockets.
+    Raw,
+}
+
+fn lab(receive: Receive) -> Result<Lab> {
     let mut lab = Lab::new("io")?;
+    if receive == Receive::Raw {
+        lab.kad_args.push("--no-xdp".into());
+    }
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
     lab.add_host("c", 10)?;
     Ok(lab)
+}
+
+/// In XDP mode, kad must really have received through XDP: its log says the program is
+/// attached, and that events (not socket reads) carried the adverts it acted on.
+fn assert_receive_path(lab: &mut Lab, kad: usize, receive: Receive) -> Result<()> {
+    let log = lab.daemon(kad)?.log();
+    match receive {
+        Receive::Xdp => assert!(
+            log.contains("XDP program attached"),
+            "kad did not attach its XDP program:\n{log}"
+        ),
+        Receive::Raw => assert!(
+            !log.contains("XDP program attached"),
+            "--no-xdp attached XDP anyway:\n{log}"
+        ),
+    }
+    Ok(())
 }
 
 fn holds(lab: &Lab, router: &str, vip: &str) -> Result<bool> {
@@ -106,12 +135,16 @@ fn keepalived_complaints(log: &str) -> Vec<String> {
 /// keepalived (priority 100) is master; kad (priority 200) joins and preempts; keepalived
 /// accepts kad's adverts without a complaint; kad stops (priority 0) and keepalived takes
 /// the VIP back. The client reaches the VIP throughout.
-fn kad_preempts_keepalived_then_hands_back(test: &str, flavour: Flavour) -> Result<()> {
+fn kad_preempts_keepalived_then_hands_back(
+    test: &str,
+    flavour: Flavour,
+    receive: Receive,
+) -> Result<()> {
     if !require(test, Need::Root) {
         return Ok(());
     }
     let vip = flavour.vip();
-    let mut lab = lab()?;
+    let mut lab = lab(receive)?;
     let keepalived = lab.start_keepalived("r2", &flavour.config("r2", 100, false))?;
     lab.wait_for("keepalived becomes master", Duration::from_secs(10), || {
         holds(&lab, "r2", vip)
@@ -143,6 +176,7 @@ fn kad_preempts_keepalived_then_hands_back(test: &str, flavour: Flavour) -> Resu
         "keepalived stays backup\n{}",
         lab.logs()
     );
+    assert_receive_path(&mut lab, kad, receive)?;
     let complaints = keepalived_complaints(&lab.daemon(keepalived)?.log());
     assert!(
         complaints.is_empty(),
@@ -174,13 +208,17 @@ fn kad_preempts_keepalived_then_hands_back(test: &str, flavour: Flavour) -> Resu
 
 /// kad (priority 100) is master; keepalived (priority 200) joins and preempts; kad backs
 /// off; keepalived stops (priority 0) and kad takes over.
-fn keepalived_preempts_kad_then_hands_back(test: &str, flavour: Flavour) -> Result<()> {
+fn keepalived_preempts_kad_then_hands_back(
+    test: &str,
+    flavour: Flavour,
+    receive: Receive,
+) -> Result<()> {
     if !require(test, Need::Root) {
         return Ok(());
     }
     let vip = flavour.vip();
-    let mut lab = lab()?;
-    lab.start_kad("r1", &flavour.config("r1", 100, false))?;
+    let mut lab = lab(receive)?;
+    let kad = lab.start_kad("r1", &flavour.config("r1", 100, false))?;
     lab.wait_for("kad becomes master", Duration::from_secs(10), || {
         holds(&lab, "r1", vip)
     })?;
@@ -208,6 +246,7 @@ fn keepalived_preempts_kad_then_hands_back(test: &str, flavour: Flavour) -> Resu
         "kad stays backup under a higher priority\n{}",
         lab.logs()
     );
+    assert_receive_path(&mut lab, kad, receive)?;
 
     lab.daemon(keepalived)?.signal(libc::SIGTERM)?;
     let took = lab.wait_for(
@@ -246,12 +285,28 @@ const V2_PASS: Flavour = Flavour {
 };
 
 macro_rules! matrix {
-    ($($name:ident: $run:ident($flavour:expr);)*) => {$(
-        #[test]
-        fn $name() -> Result<()> {
-            $run(stringify!($name), $flavour)
+    ($($name:ident: $run:ident($flavour:expr);)*) => {
+        /// Every case with kad receiving through XDP.
+        mod xdp {
+            use super::*;
+            $(
+                #[test]
+                fn $name() -> Result<()> {
+                    $run(concat!("xdp::", stringify!($name)), $flavour, Receive::Xdp)
+                }
+            )*
         }
-    )*};
+        /// Every case again with `kad --no-xdp` (raw sockets).
+        mod raw {
+            use super::*;
+            $(
+                #[test]
+                fn $name() -> Result<()> {
+                    $run(concat!("raw::", stringify!($name)), $flavour, Receive::Raw)
+                }
+            )*
+        }
+    };
 }
 
 matrix! {
@@ -274,7 +329,7 @@ fn v3_kad_nopreempt_leaves_a_lower_priority_keepalived_master() -> Result<()> {
         return Ok(());
     }
     let vip = V3.vip();
-    let mut lab = lab()?;
+    let mut lab = lab(Receive::Xdp)?;
     let keepalived = lab.start_keepalived("r2", &V3.config("r2", 100, false))?;
     lab.wait_for("keepalived becomes master", Duration::from_secs(10), || {
         holds(&lab, "r2", vip)

@@ -234,3 +234,62 @@ fn keepalived_command_line_runs_unchanged_and_pid_files_come_and_go() -> Result<
     );
     Ok(())
 }
+
+/// keepalived logs to syslog by default; so does kad: `-S 3` selects LOG_LOCAL3. kad runs in
+/// a private mount namespace whose `/dev/log` is this test's datagram socket.
+#[test]
+fn logs_reach_syslog_with_keepalived_facility() -> Result<()> {
+    if !require("logs_reach_syslog_with_keepalived_facility", Need::Root) {
+        return Ok(());
+    }
+    let mut lab = Lab::new("sl")?;
+    lab.add_host("r1", 1)?;
+    let socket_path = lab.dir().join("log");
+    let listener = std::os::unix::net::UnixDatagram::bind(&socket_path)?;
+    listener.set_read_timeout(Some(Duration::from_millis(200)))?;
+    let config = lab.dir().join("kad.conf");
+    std::fs::write(&config, instance(200, ""))?;
+    let olddev = lab.dir().join("olddev");
+    let script = format!(
+        "set -e; mount --make-rprivate /; mkdir -p {old}; mount --bind /dev {old}; \
+         mount -t tmpfs tmpfs /dev; \
+         for n in null zero random urandom; do touch /dev/$n; mount --bind {old}/$n /dev/$n; done; \
+         ln -s {sock} /dev/log; exec {kad} -f {conf} -S 3",
+        old = olddev.display(),
+        sock = socket_path.display(),
+        kad = kad_tests::kad_bin().display(),
+        conf = config.display(),
+    );
+    lab.start(
+        "r1",
+        std::path::Path::new("/usr/bin/unshare"),
+        &["-m", "sh", "-c", &script],
+    )?;
+    let mut received = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut buf = [0u8; 2048];
+    while std::time::Instant::now() < deadline {
+        if let Ok(len) = listener.recv(&mut buf) {
+            let line = String::from_utf8_lossy(&buf[..len]).into_owned();
+            let master = line.contains("Entering MASTER STATE");
+            received.push(line);
+            if master {
+                break;
+            }
+        }
+    }
+    let master = received
+        .iter()
+        .find(|line| line.contains("Entering MASTER STATE"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no MASTER line reached syslog: {received:#?}\n{}",
+                lab.logs()
+            )
+        });
+    // LOG_LOCAL3 (19) × 8 + LOG_INFO (6) = 158; the tag is kad[PID].
+    assert!(master.starts_with("<158>"), "{master}");
+    assert!(master.contains(" kad["), "{master}");
+    assert!(master.contains("instance=LAB"), "{master}");
+    Ok(())
+}

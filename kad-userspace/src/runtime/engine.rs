@@ -2,11 +2,14 @@
 //! group), the IO handles of each instance ("slots"), and one timer per scheduling unit.
 //! Events come in through the methods here; actions go straight to the executor.
 
-use crate::vrrp::fsm::{Advert, Event, Instance, SyncGroup, Timestamp, TrackerId, TrackerStatus};
+use crate::vrrp::fsm::{
+    Advert, Event, Instance, State, SyncGroup, Timestamp, TrackerId, TrackerStatus,
+};
 
 use super::{
     Slot,
     clock::Clock,
+    dataplane::{ReceiveStats, XdpPath},
     executor::Executor,
     spec::{InstanceSpec, NotifySpec},
     timers::Timers,
@@ -49,6 +52,10 @@ pub(crate) struct Engine {
     pub(crate) timers: Timers,
     /// Tracked interfaces: (tracker index, ifindex, last known up).
     pub(crate) tracked_links: Vec<(u32, u32, bool)>,
+    /// The XDP receive path, when it runs.
+    pub(crate) xdp: Option<XdpPath>,
+    /// What woke the runtime for adverts.
+    pub(crate) stats: std::sync::Arc<ReceiveStats>,
 }
 
 impl Engine {
@@ -56,6 +63,11 @@ impl Engine {
     /// what comes out and re-arms the unit's timer.
     pub(crate) fn handle(&mut self, unit: usize, member: Option<usize>, event: Event) {
         let now = self.clock.now();
+        self.handle_at(now, unit, member, event);
+    }
+
+    /// As [`Engine::handle`], for an event that happened at `now`.
+    fn handle_at(&mut self, now: Timestamp, unit: usize, member: Option<usize>, event: Event) {
         let Some(entry) = self.units.get_mut(unit) else {
             return;
         };
@@ -87,6 +99,65 @@ impl Engine {
                 self.timers.set(unit, group.next_deadline());
             }
         }
+        self.update_dataplane(unit);
+    }
+
+    /// Tells XDP each member's current role and priority (written only when they changed).
+    fn update_dataplane(&mut self, unit: usize) {
+        let (Some(xdp), Some(entry)) = (self.xdp.as_mut(), self.units.get(unit)) else {
+            return;
+        };
+        let members: Vec<&Instance> = match &entry.machine {
+            Machine::Single(instance) => vec![instance],
+            Machine::Group { group, .. } => group.members().iter().collect(),
+        };
+        for (member, slot) in members.into_iter().zip(&entry.slots) {
+            if let Some(slot) = self.slots.get(*slot) {
+                xdp.update(slot, member);
+            }
+        }
+    }
+
+    /// Before a unit's timer is acted on: a Backup whose adverts XDP keeps in the kernel
+    /// hears, from `KAD_VRRP_SEEN`, the last advert that arrived since it last heard one (at
+    /// the time it arrived), which re-arms its master-down timer. True if anything was fed.
+    fn refresh_from_dataplane(&mut self, unit: usize) -> bool {
+        let Some(xdp) = self.xdp.as_ref() else {
+            return false;
+        };
+        let Some(entry) = self.units.get(unit) else {
+            return false;
+        };
+        let backups: Vec<(usize, usize)> = match &entry.machine {
+            Machine::Single(instance) => (instance.state() == State::Backup)
+                .then_some((0, entry.slots.first().copied().unwrap_or(usize::MAX)))
+                .into_iter()
+                .collect(),
+            Machine::Group { group, .. } => group
+                .members()
+                .iter()
+                .zip(&entry.slots)
+                .enumerate()
+                .filter(|(_, (member, _))| member.state() == State::Backup)
+                .map(|(index, (_, slot))| (index, *slot))
+                .collect(),
+        };
+        let mut fed = Vec::new();
+        for (member, slot) in backups {
+            if let Some(slot) = self.slots.get_mut(slot)
+                && let Some((at, advert)) = xdp.newer_advert(slot, &self.clock)
+            {
+                fed.push((member, at, advert));
+            }
+        }
+        let any = !fed.is_empty();
+        for (member, at, advert) in fed {
+            self.stats
+                .seen_refreshes
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.handle_at(at, unit, Some(member), Event::Advert(advert));
+        }
+        any
     }
 
     /// Starts a unit: Startup, then the interface and tracked-link states known now.
@@ -193,7 +264,11 @@ impl Engine {
     pub(crate) fn timeouts(&mut self) {
         let now: Timestamp = self.clock.now();
         while let Some(unit) = self.timers.pop_due(now) {
-            self.handle(unit, None, Event::Timeout);
+            // A refreshed unit's timer was re-armed; if it is still due, it pops again and
+            // then finds nothing newer.
+            if !self.refresh_from_dataplane(unit) {
+                self.handle(unit, None, Event::Timeout);
+            }
         }
     }
 

@@ -418,6 +418,8 @@ async fn instance_spec(
             .collect(),
         checksum: ChecksumMode::PseudoHeader,
         notify: notify_spec(&instance.notify),
+        receive_interface: interface.clone(),
+        strict: instance.strict_mode,
     })
 }
 

@@ -11,6 +11,7 @@
 //! ```
 
 mod clock;
+mod dataplane;
 mod engine;
 mod executor;
 mod fifo;
@@ -22,6 +23,7 @@ mod spec;
 mod timers;
 
 pub use clock::Clock;
+pub use dataplane::{ReceivePath, ReceiveStats, RunOptions};
 pub use fifo::FifoSpec;
 pub use from_config::{BuildError, runtime_spec};
 pub(crate) use notify::split_words;
@@ -111,6 +113,8 @@ pub(crate) struct Slot {
     pub(crate) link_up: bool,
     pub(crate) ah_seq: u32,
     pub(crate) ip_id: u16,
+    /// Set while XDP receives this instance's adverts.
+    pub(crate) xdp: Option<dataplane::XdpSlot>,
 }
 
 /// What the daemon asks of a running runtime.
@@ -132,6 +136,7 @@ struct Io {
     generation: u64,
     inbound: mpsc::Sender<Inbound>,
     updates: mpsc::Sender<TrackerUpdate>,
+    stats: Arc<ReceiveStats>,
 }
 
 impl Io {
@@ -170,6 +175,7 @@ impl Io {
             link_up: link_monitor::is_up(&interface),
             ah_seq: 0,
             ip_id: 0,
+            xdp: None,
         })
     }
 
@@ -198,6 +204,7 @@ impl Io {
                 routes,
                 self.generation,
                 self.inbound.clone(),
+                Arc::clone(&self.stats),
             )));
         }
     }
@@ -338,9 +345,11 @@ fn add_units(
 
 /// Runs every instance of `spec` until [`Control::Stop`] (or the control channel closes),
 /// then stops them as keepalived does on SIGTERM: priority-0 adverts from Masters, VIPs
-/// removed, `notify_stop`. [`Control::Reload`] swaps the configuration in place.
+/// removed, `notify_stop`. [`Control::Reload`] swaps the configuration in place. Adverts
+/// arrive through XDP where `options` allow and the kernel can, else on raw sockets.
 pub async fn run(
     spec: RuntimeSpec,
+    options: RunOptions,
     mut control: mpsc::Receiver<Control>,
 ) -> Result<(), RuntimeError> {
     let netlink = AddressControl::connect()?;
@@ -348,6 +357,8 @@ pub async fn run(
     let mut links = link_monitor::subscribe().map_err(RuntimeError::LinkMonitor)?;
     let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(1024);
     let (updates_tx, mut updates) = mpsc::channel::<TrackerUpdate>(256);
+    let stats = Arc::new(ReceiveStats::default());
+    let xdp = dataplane::XdpPath::start(options, inbound_tx.clone(), Arc::clone(&stats));
     let mut io = Io {
         sockets: HashMap::new(),
         receivers: Vec::new(),
@@ -355,6 +366,7 @@ pub async fn run(
         generation: 0,
         inbound: inbound_tx,
         updates: updates_tx,
+        stats: Arc::clone(&stats),
     };
     let mut engine = Engine {
         clock: Clock::new(),
@@ -364,6 +376,8 @@ pub async fn run(
         owner: Vec::new(),
         timers: Timers::new(0),
         tracked_links: Vec::new(),
+        xdp,
+        stats,
     };
     engine.tracked_links = io.start_trackers(&spec.trackers);
     let mut trackers = spec.trackers.clone();
@@ -371,6 +385,9 @@ pub async fn run(
     engine.timers = Timers::new(plans.len());
     let added = add_units(&mut engine, &mut io, plans)?;
     io.start_receivers(&engine.slots);
+    if let Some(xdp) = engine.xdp.as_mut() {
+        xdp.sync(&mut engine.slots, io.generation);
+    }
     for unit in added {
         engine.start_unit(unit);
     }
@@ -413,6 +430,9 @@ pub async fn run(
             tracing::warn!(error = %err, "leaving VMAC behind");
         }
     }
+    engine.stats.log();
+    // Dropping the program's links detaches it from every interface (nothing is pinned).
+    drop(engine.xdp.take());
     Ok(())
 }
 
@@ -492,6 +512,9 @@ fn reload(
     }
     let added = add_units(engine, io, plans)?;
     io.start_receivers(&engine.slots);
+    if let Some(xdp) = engine.xdp.as_mut() {
+        xdp.sync(&mut engine.slots, io.generation);
+    }
     let started = added.len();
     for unit in added {
         engine.start_unit(unit);

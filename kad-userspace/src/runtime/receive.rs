@@ -55,6 +55,7 @@ pub(crate) async fn run(
     mut routes: Vec<Route>,
     generation: u64,
     inbound: mpsc::Sender<Inbound>,
+    stats: Arc<super::ReceiveStats>,
 ) {
     let mut buf = vec![0u8; 65_536];
     let mut last_warning: Option<Instant> = None;
@@ -71,6 +72,9 @@ pub(crate) async fn run(
                 return;
             }
         };
+        stats
+            .socket_packets
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let Some(packet) = buf.get(..received.len) else {
             continue;
         };

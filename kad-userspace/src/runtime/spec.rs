@@ -46,6 +46,11 @@ pub struct InstanceSpec {
     pub notify: NotifySpec,
     /// `use_vmac`: the macvlan kad created for this instance (removed when kad stops).
     pub vmac: Option<String>,
+    /// Where adverts for the instance arrive from the wire: `interface` itself, or the
+    /// VMAC's parent (the XDP program is attached here).
+    pub receive_interface: String,
+    /// keepalived.conf `strict_mode` / global `vrrp_strict`.
+    pub strict: bool,
 }
 
 /// One `vrrp_sync_group`.

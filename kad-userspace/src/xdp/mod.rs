@@ -2,9 +2,11 @@
 //! its per-reason counters, and run it on crafted packets (`BPF_PROG_TEST_RUN`).
 
 mod counters;
+mod maps;
 mod probe;
 
 pub use counters::XdpCounters;
+pub use maps::parse_event;
 pub use probe::{PROBE_FRAME, probe_frame};
 
 use aya::{

@@ -1,0 +1,513 @@
+//! The XDP receive path of the runtime (issue 6): kad's XDP program validates adverts in
+//! the kernel and records the last one per instance in `KAD_VRRP_SEEN`; only adverts that
+//! change something reach userspace, as ring-buffer events. This module keeps the program's
+//! maps in step with the instances (expected VRID/version/auth, role, own priority, VIPs to
+//! filter), turns events into the same [`Inbound`] messages the socket path produces, and
+//! answers "when did the master last speak?" for a Backup's master-down timer.
+//!
+//! When the program cannot load or attach, every instance on that interface keeps the
+//! raw-socket path (issue 5), which always runs beside this one for what XDP passes up
+//! (AH-authenticated adverts, interfaces without XDP).
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use aya::maps::{MapData, RingBuf};
+use kad_common::xdp_maps::{
+    EVENT_AUTH_FAILURE, FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_STRICT, FLAG_UNICAST,
+    ROLE_BACKUP, ROLE_MASTER, VrrpConfig, VrrpEvent, VrrpKey, VrrpSeen,
+};
+use tokio::{
+    io::unix::AsyncFd,
+    sync::{mpsc, watch},
+    task::JoinHandle,
+};
+
+use crate::{
+    net::interface::ifindex,
+    vrrp::{
+        fsm::{Advert, Instance, State, Timestamp},
+        packet::{AuthConfig, ChecksumMode, Version},
+    },
+    xdp::{AttachMode, LoadOptions, XdpDataplane, parse_event},
+};
+
+use super::{Inbound, InstanceSpec, Slot, clock::Clock};
+
+/// How the runtime receives adverts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReceivePath {
+    /// XDP where it loads and attaches, raw sockets elsewhere (the default).
+    #[default]
+    Xdp,
+    /// `kad --no-xdp`: raw sockets only.
+    RawSockets,
+}
+
+/// Options of [`super::run_with`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    /// Which receive path to use.
+    pub receive: ReceivePath,
+    /// `-D`: the XDP program's aya-log debug records.
+    pub xdp_debug_log: bool,
+}
+
+/// Counts of what woke the protocol side for adverts, for the status output and the tests
+/// that show XDP keeps steady-state adverts in the kernel.
+#[derive(Debug, Default)]
+pub struct ReceiveStats {
+    /// Datagrams read from VRRP raw sockets.
+    pub socket_packets: AtomicU64,
+    /// Times the ring-buffer reader woke up.
+    pub xdp_wakeups: AtomicU64,
+    /// Ring-buffer events read.
+    pub xdp_events: AtomicU64,
+    /// Master-down timers that found a newer advert in `KAD_VRRP_SEEN` and re-armed.
+    pub seen_refreshes: AtomicU64,
+}
+
+impl ReceiveStats {
+    /// Logs the counters (at stop).
+    pub fn log(&self) {
+        tracing::info!(
+            socket_packets = self.socket_packets.load(Ordering::Relaxed),
+            xdp_wakeups = self.xdp_wakeups.load(Ordering::Relaxed),
+            xdp_events = self.xdp_events.load(Ordering::Relaxed),
+            seen_refreshes = self.seen_refreshes.load(Ordering::Relaxed),
+            "receive statistics"
+        );
+    }
+}
+
+/// Which slot an event's key belongs to, tagged with the receive generation.
+#[derive(Debug, Default)]
+struct EventRoutes {
+    generation: u64,
+    slots: HashMap<VrrpKey, (usize, Arc<str>)>,
+}
+
+/// The loaded program, its attachments and what was last written to its maps.
+pub(crate) struct XdpPath {
+    dataplane: XdpDataplane,
+    /// ifindex → how the program is attached (absent: attach failed, raw sockets there).
+    attached: HashMap<u32, Option<AttachMode>>,
+    /// Keys written to `KAD_VRRP_CONFIG`, with the value written.
+    written: HashMap<VrrpKey, VrrpConfig>,
+    /// VIPs written to `KAD_VIP_V4/V6`.
+    vips: Vec<IpAddr>,
+    routes: watch::Sender<Arc<EventRoutes>>,
+    events: JoinHandle<()>,
+}
+
+impl XdpPath {
+    /// Loads the program and starts the event reader; `None` (with a warning saying why)
+    /// when this kernel or process cannot run it.
+    pub(crate) fn start(
+        options: RunOptions,
+        inbound: mpsc::Sender<Inbound>,
+        stats: Arc<ReceiveStats>,
+    ) -> Option<Self> {
+        if options.receive == ReceivePath::RawSockets {
+            tracing::info!("--no-xdp: adverts are received on raw sockets");
+            return None;
+        }
+        let loaded = XdpDataplane::load(LoadOptions {
+            debug_log: options.xdp_debug_log,
+        })
+        .and_then(|mut dataplane| {
+            let ring = dataplane.take_events()?;
+            Ok((dataplane, ring))
+        });
+        let (dataplane, ring) = match loaded {
+            Ok(loaded) => loaded,
+            Err(err) => {
+                tracing::warn!(error = %err, "XDP dataplane unavailable; falling back to raw sockets");
+                return None;
+            }
+        };
+        // SAFETY: the ring buffer owns its map's file descriptor and keeps it open, unchanged,
+        // for as long as the AsyncFd owns the ring buffer.
+        let ring = match unsafe { AsyncFd::register(ring) } {
+            Ok(ring) => ring,
+            Err(err) => {
+                tracing::warn!(error = %err, "XDP event ring cannot be polled; falling back to raw sockets");
+                return None;
+            }
+        };
+        let (routes, routes_rx) = watch::channel(Arc::new(EventRoutes::default()));
+        let events = tokio::spawn(read_events(ring, routes_rx, inbound, stats));
+        Some(Self {
+            dataplane,
+            attached: HashMap::new(),
+            written: HashMap::new(),
+            vips: Vec::new(),
+            routes,
+            events,
+        })
+    }
+
+    /// Attaches the program where `slots` receive, writes their configuration and VIP
+    /// filters, drops what no slot needs any more, and points events at the slots
+    /// (`generation` is the receive generation their [`Inbound`] messages must carry).
+    pub(crate) fn sync(&mut self, slots: &mut [Slot], generation: u64) {
+        let mut routes = EventRoutes {
+            generation,
+            slots: HashMap::new(),
+        };
+        let mut wanted_vips = Vec::new();
+        for (index, slot) in slots.iter_mut().enumerate() {
+            slot.xdp = None;
+            let Some(receive_ifindex) = self.attach(&slot.spec.receive_interface) else {
+                continue;
+            };
+            let key = key_of(&slot.spec, receive_ifindex);
+            if self.written.contains_key(&key) && routes.slots.contains_key(&key) {
+                tracing::warn!(
+                    instance = %slot.spec.fsm.name,
+                    vrid = slot.spec.fsm.vrid,
+                    "two instances share a VRID, family and interface; this one uses the raw socket"
+                );
+                continue;
+            }
+            routes
+                .slots
+                .insert(key, (index, Arc::clone(&slot.spec.fsm.name)));
+            slot.xdp = Some(XdpSlot { key, seen_count: 0 });
+            if !slot.spec.fsm.accept && slot.spec.fsm.priority != 255 {
+                wanted_vips.extend(slot.spec.fsm.virtuals.addresses.iter().copied());
+                wanted_vips.extend(slot.spec.fsm.virtuals.excluded.iter().copied());
+            }
+        }
+        // Configuration for keys no slot uses any more goes first, so a reload that moves a
+        // VRID between instances never leaves the old entry behind.
+        let stale: Vec<VrrpKey> = self
+            .written
+            .keys()
+            .filter(|key| !routes.slots.contains_key(key))
+            .copied()
+            .collect();
+        for key in stale {
+            if let Err(err) = self.dataplane.remove_vrrp_config(&key) {
+                tracing::warn!(vrid = key.vrid, ifindex = key.ifindex, error = %err, "removing XDP configuration");
+            }
+            self.written.remove(&key);
+        }
+        for vip in std::mem::take(&mut self.vips) {
+            if !wanted_vips.contains(&vip)
+                && let Err(err) = self.dataplane.set_vip(vip, false)
+            {
+                tracing::warn!(%vip, error = %err, "removing XDP VIP filter");
+            }
+        }
+        for vip in &wanted_vips {
+            if let Err(err) = self.dataplane.set_vip(*vip, true) {
+                tracing::warn!(%vip, error = %err, "adding XDP VIP filter (no_accept)");
+            }
+        }
+        self.vips = wanted_vips;
+        self.routes.send_replace(Arc::new(routes));
+    }
+
+    /// Writes `slot`'s expectations for its current role and priority, if they changed.
+    pub(crate) fn update(&mut self, slot: &Slot, instance: &Instance) {
+        let Some(xdp) = &slot.xdp else {
+            return;
+        };
+        let config = config_of(&slot.spec, instance);
+        if self.written.get(&xdp.key) == Some(&config) {
+            return;
+        }
+        match self.dataplane.set_vrrp_config(xdp.key, &config) {
+            Ok(()) => {
+                self.written.insert(xdp.key, config);
+            }
+            Err(err) => tracing::error!(
+                instance = %slot.spec.fsm.name,
+                vrid = slot.spec.fsm.vrid,
+                error = %err,
+                "writing XDP configuration"
+            ),
+        }
+        if !slot.spec.unicast_peers.is_empty()
+            && let Err(err) = self
+                .dataplane
+                .set_unicast_peers(xdp.key, &slot.spec.unicast_peers)
+        {
+            tracing::warn!(instance = %slot.spec.fsm.name, vrid = slot.spec.fsm.vrid, error = %err, "writing XDP unicast peers");
+        }
+    }
+
+    /// The last advert XDP recorded for `slot`, if newer than what the core was last given,
+    /// as an advert and the time it arrived.
+    pub(crate) fn newer_advert(
+        &self,
+        slot: &mut Slot,
+        clock: &Clock,
+    ) -> Option<(Timestamp, Advert)> {
+        let xdp = slot.xdp.as_mut()?;
+        let seen: VrrpSeen = match self.dataplane.vrrp_seen(&xdp.key) {
+            Ok(seen) => seen?,
+            Err(err) => {
+                tracing::warn!(instance = %slot.spec.fsm.name, vrid = slot.spec.fsm.vrid, error = %err, "reading XDP last-seen advert");
+                return None;
+            }
+        };
+        if seen.count == xdp.seen_count {
+            return None;
+        }
+        xdp.seen_count = seen.count;
+        let advert = Advert {
+            source: address(xdp.key.family, &seen.sender),
+            version: version(seen.version)?,
+            vrid: xdp.key.vrid,
+            priority: seen.priority,
+            interval_cs: seen.interval_cs,
+        };
+        Some((timestamp_of(seen.last_ns, clock), advert))
+    }
+
+    /// Attaches to `interface` once; its ifindex if the program runs there.
+    fn attach(&mut self, interface: &str) -> Option<u32> {
+        let index = match ifindex(interface) {
+            Ok(index) => index,
+            Err(err) => {
+                tracing::warn!(interface, error = %err, "XDP: no such interface");
+                return None;
+            }
+        };
+        if let Some(mode) = self.attached.get(&index) {
+            return mode.map(|_| index);
+        }
+        let mode = match self.dataplane.attach(interface) {
+            Ok(mode) => {
+                tracing::info!(interface, ?mode, "XDP program attached");
+                let slot = u32::try_from(self.attached.len() + 1).unwrap_or(0);
+                if let Err(err) = self.dataplane.set_interface_slot(index, slot) {
+                    tracing::warn!(interface, error = %err, "XDP: per-interface counters unavailable");
+                }
+                Some(mode)
+            }
+            Err(err) => {
+                tracing::warn!(interface, error = %err, "XDP cannot attach; this interface uses raw sockets");
+                None
+            }
+        };
+        self.attached.insert(index, mode);
+        mode.map(|_| index)
+    }
+}
+
+impl Drop for XdpPath {
+    fn drop(&mut self) {
+        self.events.abort();
+    }
+}
+
+/// A slot served by XDP: its key in the maps and the seen count last handed to the core.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct XdpSlot {
+    pub(crate) key: VrrpKey,
+    seen_count: u64,
+}
+
+fn key_of(spec: &InstanceSpec, ifindex: u32) -> VrrpKey {
+    VrrpKey {
+        ifindex,
+        vrid: spec.fsm.vrid,
+        family: if spec.fsm.primary_address.is_ipv6() {
+            FAMILY_V6
+        } else {
+            FAMILY_V4
+        },
+        pad: [0; 2],
+    }
+}
+
+/// What XDP must expect for `spec` while `instance` is in its current state.
+fn config_of(spec: &InstanceSpec, instance: &Instance) -> VrrpConfig {
+    let (auth_type, auth_pass) = match spec.auth {
+        AuthConfig::None => (0, [0; 8]),
+        AuthConfig::Pass(pass) => (1, pass),
+        AuthConfig::Ah(_) => (2, [0; 8]),
+    };
+    let mut flags = 0;
+    if spec.checksum == ChecksumMode::AsV2 {
+        flags |= FLAG_CHECKSUM_AS_V2;
+    }
+    if spec.strict {
+        flags |= FLAG_STRICT;
+    }
+    if !spec.unicast_peers.is_empty() {
+        flags |= FLAG_UNICAST;
+    }
+    VrrpConfig {
+        version: match spec.fsm.version {
+            Version::V2 => 2,
+            Version::V3 => 3,
+        },
+        auth_type,
+        role: if instance.state() == State::Master {
+            ROLE_MASTER
+        } else {
+            ROLE_BACKUP
+        },
+        flags,
+        own_priority: instance.priority(),
+        pad: [0; 3],
+        auth_pass,
+        own_addr: octets(spec.fsm.primary_address),
+    }
+}
+
+fn octets(address: IpAddr) -> [u8; 16] {
+    let mut out = [0; 16];
+    match address {
+        IpAddr::V4(v4) => {
+            if let Some(head) = out.get_mut(..4) {
+                head.copy_from_slice(&v4.octets());
+            }
+        }
+        IpAddr::V6(v6) => out = v6.octets(),
+    }
+    out
+}
+
+fn address(family: u8, bytes: &[u8; 16]) -> IpAddr {
+    if family == FAMILY_V6 {
+        IpAddr::V6(Ipv6Addr::from(*bytes))
+    } else {
+        IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]))
+    }
+}
+
+fn version(wire: u8) -> Option<Version> {
+    match wire {
+        2 => Some(Version::V2),
+        3 => Some(Version::V3),
+        _ => None,
+    }
+}
+
+/// CLOCK_MONOTONIC now, in ns (the clock `bpf_ktime_get_ns` reads).
+fn monotonic_ns() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer; CLOCK_MONOTONIC
+    // always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    u64::try_from(now.tv_sec)
+        .unwrap_or(0)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::try_from(now.tv_nsec).unwrap_or(0))
+}
+
+/// The runtime timestamp of a `bpf_ktime_get_ns` reading (never later than now).
+fn timestamp_of(kernel_ns: u64, clock: &Clock) -> Timestamp {
+    let now = clock.now();
+    let age = Duration::from_nanos(monotonic_ns().saturating_sub(kernel_ns));
+    Timestamp::from_micros(
+        now.as_micros()
+            .saturating_sub(age.as_micros().try_into().unwrap_or(u64::MAX)),
+    )
+}
+
+/// At most one auth-failure warning per this period.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+
+/// Reads the ring buffer whenever the kernel says it has records, and forwards adverts to
+/// the protocol loop; counts every wake-up.
+async fn read_events(
+    mut ring: AsyncFd<RingBuf<MapData>>,
+    routes: watch::Receiver<Arc<EventRoutes>>,
+    inbound: mpsc::Sender<Inbound>,
+    stats: Arc<ReceiveStats>,
+) {
+    let mut batch: Vec<VrrpEvent> = Vec::with_capacity(64);
+    let mut last_warning: Option<Instant> = None;
+    loop {
+        let mut guard = match ring.readable_mut().await {
+            Ok(guard) => guard,
+            Err(err) => {
+                tracing::error!(error = %err, "XDP event ring unreadable; adverts now reach kad only by the master-down timer");
+                return;
+            }
+        };
+        stats.xdp_wakeups.fetch_add(1, Ordering::Relaxed);
+        let buffer = guard.get_inner_mut();
+        while let Some(item) = buffer.next() {
+            if let Some(event) = parse_event(&item) {
+                batch.push(event);
+            }
+        }
+        guard.clear_ready();
+        stats
+            .xdp_events
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        let table = Arc::clone(&routes.borrow());
+        for event in batch.drain(..) {
+            let Some((slot, name)) = table.slots.get(&event.key) else {
+                continue;
+            };
+            if event.kind & EVENT_AUTH_FAILURE != 0 {
+                let now = Instant::now();
+                if last_warning.is_none_or(|at| now.duration_since(at) >= WARN_EVERY) {
+                    last_warning = Some(now);
+                    tracing::warn!(instance = %name, vrid = event.key.vrid, sender = %address(event.key.family, &event.sender), "XDP dropped an advert: authentication failed");
+                }
+                continue;
+            }
+            let Some(version) = version(event.version) else {
+                continue;
+            };
+            let message = Inbound {
+                generation: table.generation,
+                slot: *slot,
+                advert: Advert {
+                    source: address(event.key.family, &event.sender),
+                    version,
+                    vrid: event.key.vrid,
+                    priority: event.priority,
+                    interval_cs: event.interval_cs,
+                },
+            };
+            if inbound.send(message).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_time_maps_to_the_past() {
+        let clock = Clock::new();
+        std::thread::sleep(Duration::from_millis(20));
+        let kernel_now = monotonic_ns();
+        let earlier = kernel_now - 10_000_000;
+        let at = timestamp_of(earlier, &clock);
+        let now = clock.now();
+        let age = now.as_micros() - at.as_micros();
+        assert!((9_000..=15_000).contains(&age), "age {age} µs");
+    }
+
+    #[test]
+    fn addresses_round_trip() {
+        let v4 = IpAddr::V4(Ipv4Addr::new(10, 77, 0, 2));
+        assert_eq!(address(FAMILY_V4, &octets(v4)), v4);
+        let v6: IpAddr = "fe80::1".parse().unwrap_or(v4);
+        assert_eq!(address(FAMILY_V6, &octets(v6)), v6);
+    }
+}
