@@ -293,3 +293,42 @@ fn logs_reach_syslog_with_keepalived_facility() -> Result<()> {
     assert!(master.contains("instance=LAB"), "{master}");
     Ok(())
 }
+
+/// `unicast_peer { ADDR min_ttl N max_ttl M }`: keepalived's unicast adverts (TTL 255) are
+/// taken when 255 is in the range and dropped, with a log line naming the range, when not.
+#[test]
+fn unicast_peer_ttl_range_is_enforced() -> Result<()> {
+    if !require("unicast_peer_ttl_range_is_enforced", Need::Root) {
+        return Ok(());
+    }
+    for (range, accepted) in [
+        ("min_ttl 250 max_ttl 255", true),
+        ("min_ttl 1 max_ttl 64", false),
+    ] {
+        let mut lab = Lab::new("ut")?;
+        lab.add_host("r1", 1)?;
+        lab.add_host("r2", 2)?;
+        let keepalived_side =
+            "  unicast_src_ip 10.77.0.2\n  unicast_peer {\n    10.77.0.1\n  }\n".to_owned();
+        let kad_side =
+            format!("  unicast_src_ip 10.77.0.1\n  unicast_peer {{\n    10.77.0.2 {range}\n  }}\n");
+        lab.start_keepalived("r2", &instance(200, &keepalived_side))?;
+        lab.wait_for("keepalived is master", Duration::from_secs(10), || {
+            lab.host("r2")?.has_address(VIP)
+        })?;
+        let kad = lab.start_kad("r1", &instance(100, &kad_side))?;
+        std::thread::sleep(Duration::from_secs(5));
+        let kad_master = lab.host("r1")?.has_address(VIP)?;
+        let log = lab.daemon(kad)?.log();
+        if accepted {
+            assert!(!kad_master, "{range}: kad must hear keepalived\n{log}");
+        } else {
+            assert!(kad_master, "{range}: TTL 255 must be dropped\n{log}");
+            assert!(
+                log.contains("outside this peer's min_ttl 1 .. max_ttl 64"),
+                "the drop is logged with the range:\n{log}"
+            );
+        }
+    }
+    Ok(())
+}

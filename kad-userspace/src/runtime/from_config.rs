@@ -27,7 +27,7 @@ use crate::{
 };
 
 use super::fifo::FifoSpec;
-use super::spec::{GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec};
+use super::spec::{GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec, UnicastRx};
 
 /// A `vrrp_instance` the runtime cannot run on this machine.
 #[derive(Debug, Error)]
@@ -420,7 +420,28 @@ async fn instance_spec(
         notify: notify_spec(&instance.notify),
         receive_interface: interface.clone(),
         strict: instance.strict_mode,
+        unicast_rx: unicast_rx(instance),
     })
+}
+
+/// keepalived.conf `check_unicast_src` and each `unicast_peer`'s `min_ttl`/`max_ttl`.
+fn unicast_rx(instance: &VrrpInstance) -> UnicastRx {
+    let ttl_ranges: Vec<(IpAddr, u8, u8)> = instance
+        .unicast_peers
+        .iter()
+        .filter(|peer| peer.min_ttl.is_some() || peer.max_ttl.is_some())
+        .map(|peer| {
+            (
+                peer.addr,
+                peer.min_ttl.unwrap_or(0),
+                peer.max_ttl.unwrap_or(u8::MAX),
+            )
+        })
+        .collect();
+    UnicastRx {
+        check_source: instance.check_unicast_src || !ttl_ranges.is_empty(),
+        ttl_ranges,
+    }
 }
 
 /// keepalived.conf `use_vmac [NAME] [MAC]`: six octets, or five with the VRID as the sixth.

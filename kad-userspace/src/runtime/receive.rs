@@ -18,7 +18,7 @@ use crate::{
     },
 };
 
-use super::{Inbound, InstanceSpec};
+use super::{Inbound, InstanceSpec, UnicastRx};
 
 /// Where adverts for one VRID on a socket go, and how they are checked.
 pub(crate) struct Route {
@@ -28,6 +28,9 @@ pub(crate) struct Route {
     auth: AuthConfig,
     options: DecodeOptions,
     replay: ReplayGuard,
+    /// `unicast_peer` addresses (empty: a multicast instance).
+    peers: Vec<IpAddr>,
+    unicast: UnicastRx,
 }
 
 impl Route {
@@ -42,7 +45,36 @@ impl Route {
                 ..DecodeOptions::default()
             },
             replay: ReplayGuard::default(),
+            peers: spec.unicast_peers.clone(),
+            unicast: spec.unicast_rx.clone(),
         }
+    }
+
+    /// RFC 5798 §7.1 TTL / hop limit 255 for multicast instances; for unicast ones,
+    /// keepalived's rules: a peer's `min_ttl`..`max_ttl` range when given, no TTL check
+    /// otherwise, and with `check_unicast_src` only configured peers.
+    fn admits(&self, source: IpAddr, ttl: u8) -> Result<(), String> {
+        if self.peers.is_empty() {
+            if ttl != kad_common::vrrp_wire::VRRP_TTL {
+                return Err(format!("TTL/hop limit {ttl}, expected 255"));
+            }
+            return Ok(());
+        }
+        if let Some((_, min, max)) = self
+            .unicast
+            .ttl_ranges
+            .iter()
+            .find(|(peer, _, _)| *peer == source)
+            && !(*min..=*max).contains(&ttl)
+        {
+            return Err(format!(
+                "TTL/hop limit {ttl} outside this peer's min_ttl {min} .. max_ttl {max}"
+            ));
+        }
+        if self.unicast.check_source && !self.peers.contains(&source) {
+            return Err("not a configured unicast_peer (check_unicast_src)".to_owned());
+        }
+        Ok(())
     }
 }
 
@@ -60,10 +92,14 @@ pub(crate) async fn run(
     let mut buf = vec![0u8; 65_536];
     let mut last_warning: Option<Instant> = None;
     let mut suppressed = 0u64;
-    let default_options = routes
-        .first()
-        .map(|route| route.options)
-        .unwrap_or_default();
+    // TTL is judged per route after the VRID is known (unicast peers may sit behind routers).
+    let default_options = DecodeOptions {
+        check_ttl: false,
+        ..routes
+            .first()
+            .map(|route| route.options)
+            .unwrap_or_default()
+    };
     loop {
         let received = match socket.recv(&mut buf).await {
             Ok(received) => received,
@@ -111,6 +147,13 @@ pub(crate) async fn run(
         let Some(route) = routes.iter_mut().find(|route| route.vrid == advert.vrid()) else {
             continue; // another router's VRID: not ours to judge
         };
+        if let Err(why) = route.admits(received.source, advert.ttl()) {
+            warn(format!(
+                "({}) VRID {}: dropped advert from {}: {why}",
+                route.name, route.vrid, received.source
+            ));
+            continue;
+        }
         if let Err(err) = advert.authenticate(&route.auth, &mut route.replay) {
             warn(format!(
                 "({}) VRID {}: dropped advert from {}: {err}",
@@ -144,5 +187,61 @@ fn source_of(advert: &crate::vrrp::packet::Advertisement<'_>, fallback: IpAddr) 
         fallback
     } else {
         source
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(peers: &[&str], unicast: UnicastRx) -> Route {
+        Route {
+            slot: 0,
+            name: Arc::from("T"),
+            vrid: 1,
+            auth: AuthConfig::None,
+            options: DecodeOptions::default(),
+            replay: ReplayGuard::default(),
+            peers: peers.iter().filter_map(|p| p.parse().ok()).collect(),
+            unicast,
+        }
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse()
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    }
+
+    #[test]
+    fn multicast_needs_ttl_255() {
+        let r = route(&[], UnicastRx::default());
+        assert!(r.admits(ip("10.0.0.2"), 255).is_ok());
+        assert!(r.admits(ip("10.0.0.2"), 254).is_err());
+    }
+
+    #[test]
+    fn unicast_without_range_takes_any_ttl_from_anyone() {
+        let r = route(&["10.0.0.2"], UnicastRx::default());
+        assert!(r.admits(ip("10.0.0.2"), 61).is_ok());
+        assert!(r.admits(ip("10.0.0.9"), 255).is_ok());
+    }
+
+    #[test]
+    fn unicast_ttl_range_and_source_check() {
+        let r = route(
+            &["10.0.0.2", "10.0.0.3"],
+            UnicastRx {
+                check_source: true,
+                ttl_ranges: vec![(ip("10.0.0.2"), 60, 64)],
+            },
+        );
+        assert!(r.admits(ip("10.0.0.2"), 62).is_ok());
+        assert!(r.admits(ip("10.0.0.2"), 255).is_err());
+        assert!(r.admits(ip("10.0.0.2"), 59).is_err());
+        assert!(
+            r.admits(ip("10.0.0.3"), 255).is_ok(),
+            "no range for this peer"
+        );
+        assert!(r.admits(ip("10.0.0.9"), 255).is_err(), "not a peer");
     }
 }

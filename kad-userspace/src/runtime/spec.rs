@@ -51,6 +51,20 @@ pub struct InstanceSpec {
     pub receive_interface: String,
     /// keepalived.conf `strict_mode` / global `vrrp_strict`.
     pub strict: bool,
+    /// Which unicast adverts are accepted (`check_unicast_src`, `min_ttl`/`max_ttl`).
+    pub unicast_rx: UnicastRx,
+}
+
+/// keepalived.conf receive rules for a unicast instance.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UnicastRx {
+    /// `check_unicast_src` / global `vrrp_check_unicast_src` (implied by a TTL range):
+    /// adverts from an address that is not a `unicast_peer` are dropped.
+    pub check_source: bool,
+    /// `unicast_peer { ADDR min_ttl N max_ttl M }`: the TTL / hop-limit range accepted from
+    /// that peer (a bound not given is 0 or 255). Peers without a range are not TTL-checked,
+    /// as keepalived does for unicast.
+    pub ttl_ranges: Vec<(IpAddr, u8, u8)>,
 }
 
 /// One `vrrp_sync_group`.
