@@ -332,3 +332,86 @@ fn unicast_peer_ttl_range_is_enforced() -> Result<()> {
     }
     Ok(())
 }
+
+/// Gratuitous ARPs of one interface are spaced by keepalived's `vrrp_garp_interval`
+/// (`garp_group` overrides it per interface); without it they go back to back.
+#[test]
+fn gratuitous_arps_are_spaced_by_garp_interval() -> Result<()> {
+    if !require("gratuitous_arps_are_spaced_by_garp_interval", Need::Root) {
+        return Ok(());
+    }
+    for (global, expect_gap) in [
+        ("", None),
+        (
+            "global_defs {\n  vrrp_garp_interval 0.1\n}\n",
+            Some(Duration::from_millis(95)),
+        ),
+    ] {
+        let mut lab = Lab::new("ga")?;
+        lab.add_host("r1", 1)?;
+        lab.add_host("c", 10)?;
+        let pcap = lab.dir().join("arp.pcap");
+        let pcap_text = pcap.to_string_lossy().into_owned();
+        let tcpdump = lab.start(
+            "c",
+            std::path::Path::new("/usr/bin/tcpdump"),
+            &[
+                "-Z",
+                "root",
+                "--immediate-mode",
+                "-i",
+                "eth0",
+                "-U",
+                "-n",
+                "-w",
+                &pcap_text,
+                "arp",
+            ],
+        )?;
+        std::thread::sleep(Duration::from_millis(500));
+        let config = format!(
+            "{global}{}",
+            instance(200, "  garp_master_repeat 4\n  garp_master_delay 0\n")
+        );
+        lab.start_kad("r1", &config)?;
+        lab.wait_for("kad is master", Duration::from_secs(10), || {
+            lab.host("r1")?.has_address(VIP)
+        })?;
+        std::thread::sleep(Duration::from_millis(800));
+        lab.daemon(tcpdump)?.signal(libc::SIGTERM)?;
+        lab.daemon(tcpdump)?.wait_exit(Duration::from_secs(5))?;
+        let vip: std::net::Ipv4Addr = VIP.parse()?;
+        let times: Vec<Duration> = kad_tests::capture::read_frames(&pcap)?
+            .into_iter()
+            // ARP (0x0806) whose sender protocol address (bytes 28..32) is the VIP.
+            .filter(|f| {
+                f.data.get(12..14) == Some(&[0x08, 0x06])
+                    && f.data.get(28..32) == Some(&vip.octets())
+            })
+            .map(|f| f.timestamp)
+            .collect();
+        assert!(
+            times.len() >= 4,
+            "4 gratuitous ARPs expected, saw {}: {times:?}\n{}",
+            times.len(),
+            lab.logs()
+        );
+        let gaps: Vec<Duration> = times
+            .windows(2)
+            .map(|w| w[1].saturating_sub(w[0]))
+            .collect();
+        match expect_gap {
+            Some(min) => assert!(
+                gaps.iter().take(3).all(|gap| *gap >= min),
+                "vrrp_garp_interval 0.1: gaps {gaps:?}"
+            ),
+            None => assert!(
+                gaps.iter()
+                    .take(3)
+                    .all(|gap| *gap < Duration::from_millis(50)),
+                "no interval: back to back, gaps {gaps:?}"
+            ),
+        }
+    }
+    Ok(())
+}

@@ -80,21 +80,27 @@ impl Executor {
                     reason,
                 } => {
                     tracing::debug!(instance = %name, vrid, ?reason, repeat, "sending gratuitous ARP/NA");
-                    let mut frames = Vec::new();
+                    let (mut arp, mut na) = (Vec::new(), Vec::new());
                     for _ in 0..repeat {
                         for address in addresses.iter() {
-                            frames.push(match address {
-                                IpAddr::V4(v4) => gratuitous_arp(slot.mac, *v4).to_vec(),
-                                IpAddr::V6(v6) => unsolicited_na(slot.mac, *v6).to_vec(),
+                            match address {
+                                IpAddr::V4(v4) => arp.push(gratuitous_arp(slot.mac, *v4).to_vec()),
+                                IpAddr::V6(v6) => na.push(unsolicited_na(slot.mac, *v6).to_vec()),
+                            }
+                        }
+                    }
+                    let spacing = slot.spec.garp_spacing;
+                    for (frames, spacing) in [(arp, spacing.arp), (na, spacing.na)] {
+                        if !frames.is_empty() {
+                            self.kernel.submit(KernelOp::Frames {
+                                label: Arc::clone(&name),
+                                sender: Arc::clone(&slot.frames),
+                                ifindex: slot.ifindex,
+                                frames,
+                                spacing,
                             });
                         }
                     }
-                    self.kernel.submit(KernelOp::Frames {
-                        label: Arc::clone(&name),
-                        sender: Arc::clone(&slot.frames),
-                        frames,
-                        spacing: Duration::ZERO,
-                    });
                 }
                 Action::Notify {
                     target,

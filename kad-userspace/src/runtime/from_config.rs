@@ -27,7 +27,7 @@ use crate::{
 };
 
 use super::fifo::FifoSpec;
-use super::spec::{GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec, UnicastRx};
+use super::spec::{GarpSpacing, GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec, UnicastRx};
 
 /// A `vrrp_instance` the runtime cannot run on this machine.
 #[derive(Debug, Error)]
@@ -55,7 +55,9 @@ pub async fn runtime_spec(
     let mut instances = Vec::with_capacity(config.vrrp_instances.len());
     let mut trackers = TrackerTable::new(config);
     for instance in &config.vrrp_instances {
-        instances.push(instance_spec(instance, control, &mut trackers).await?);
+        let mut spec = instance_spec(instance, control, &mut trackers).await?;
+        spec.garp_spacing = garp_spacing(config, instance.interface.as_deref().unwrap_or_default());
+        instances.push(spec);
     }
     let mut groups = Vec::with_capacity(config.sync_groups.len());
     for group in &config.sync_groups {
@@ -421,7 +423,27 @@ async fn instance_spec(
         receive_interface: interface.clone(),
         strict: instance.strict_mode,
         unicast_rx: unicast_rx(instance),
+        garp_spacing: GarpSpacing::default(),
     })
+}
+
+/// The GARP/NA spacing on `interface`: its `garp_group`, else the global intervals.
+fn garp_spacing(config: &Config, interface: &str) -> GarpSpacing {
+    let global = GarpSpacing {
+        arp: config.global.vrrp_garp_interval,
+        na: config.global.vrrp_gna_interval,
+    };
+    config
+        .garp_groups
+        .iter()
+        .find(|group| {
+            group.interface.as_deref() == Some(interface)
+                || group.interfaces.iter().any(|name| name == interface)
+        })
+        .map_or(global, |group| GarpSpacing {
+            arp: group.garp_interval.unwrap_or(global.arp),
+            na: group.gna_interval.unwrap_or(global.na),
+        })
 }
 
 /// keepalived.conf `check_unicast_src` and each `unicast_peer`'s `min_ttl`/`max_ttl`.

@@ -20,10 +20,13 @@ pub(crate) enum KernelOp {
         label: Arc<str>,
         address: InterfaceAddress,
     },
-    /// Send these frames, `spacing` apart.
+    /// Send these frames on interface `ifindex`, at least `spacing` apart from each other and
+    /// from the interface's previous spaced frames (keepalived `vrrp_garp_interval`,
+    /// `vrrp_gna_interval`, `garp_group`).
     Frames {
         label: Arc<str>,
         sender: Arc<FrameSender>,
+        ifindex: u32,
         frames: Vec<Vec<u8>>,
         spacing: Duration,
     },
@@ -57,7 +60,34 @@ impl KernelWorker {
     }
 }
 
+/// Spaced frames for one interface, handed to its pacer task.
+struct Paced {
+    label: Arc<str>,
+    sender: Arc<FrameSender>,
+    frames: Vec<Vec<u8>>,
+    spacing: Duration,
+}
+
+/// Sends one interface's spaced frames in order, never two closer than their spacing; runs
+/// beside the worker so a long GARP train never holds up address changes.
+async fn pace(mut queue: mpsc::UnboundedReceiver<Paced>) {
+    let mut last: Option<tokio::time::Instant> = None;
+    while let Some(batch) = queue.recv().await {
+        for frame in &batch.frames {
+            if let Some(at) = last {
+                tokio::time::sleep_until(at + batch.spacing).await;
+            }
+            if let Err(err) = batch.sender.send(frame) {
+                tracing::warn!(instance = %batch.label, error = %err, "gratuitous ARP/NA not sent");
+            }
+            last = Some(tokio::time::Instant::now());
+        }
+    }
+}
+
 async fn work(control: AddressControl, mut ops: mpsc::UnboundedReceiver<KernelOp>) {
+    let mut pacers: std::collections::HashMap<u32, mpsc::UnboundedSender<Paced>> =
+        std::collections::HashMap::new();
     while let Some(op) = ops.recv().await {
         match op {
             KernelOp::Add { label, address } => {
@@ -73,13 +103,29 @@ async fn work(control: AddressControl, mut ops: mpsc::UnboundedReceiver<KernelOp
             KernelOp::Frames {
                 label,
                 sender,
+                ifindex,
                 frames,
                 spacing,
+            } if !spacing.is_zero() => {
+                let pacer = pacers.entry(ifindex).or_insert_with(|| {
+                    let (queue, paced) = mpsc::unbounded_channel();
+                    tokio::spawn(pace(paced));
+                    queue
+                });
+                let _ = pacer.send(Paced {
+                    label,
+                    sender,
+                    frames,
+                    spacing,
+                });
+            }
+            KernelOp::Frames {
+                label,
+                sender,
+                frames,
+                ..
             } => {
-                for (n, frame) in frames.iter().enumerate() {
-                    if n > 0 && !spacing.is_zero() {
-                        tokio::time::sleep(spacing).await;
-                    }
+                for frame in &frames {
                     if let Err(err) = sender.send(frame) {
                         tracing::warn!(instance = %label, error = %err, "gratuitous ARP/NA not sent");
                     }

@@ -27,7 +27,7 @@ pub use dataplane::{ReceivePath, ReceiveStats, RunOptions};
 pub use fifo::FifoSpec;
 pub use from_config::{BuildError, runtime_spec};
 pub(crate) use notify::split_words;
-pub use spec::{GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec, UnicastRx};
+pub use spec::{GarpSpacing, GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec, UnicastRx};
 
 use std::{collections::HashMap, net::IpAddr, sync::Arc};
 

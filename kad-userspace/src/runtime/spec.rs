@@ -53,6 +53,18 @@ pub struct InstanceSpec {
     pub strict: bool,
     /// Which unicast adverts are accepted (`check_unicast_src`, `min_ttl`/`max_ttl`).
     pub unicast_rx: UnicastRx,
+    /// Minimum gaps between gratuitous ARPs / NAs on the instance's interface.
+    pub garp_spacing: GarpSpacing,
+}
+
+/// keepalived.conf `garp_group { garp_interval, gna_interval }` for the interface, else
+/// global `vrrp_garp_interval` / `vrrp_gna_interval` (default 0: back to back).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GarpSpacing {
+    /// Between gratuitous ARPs.
+    pub arp: std::time::Duration,
+    /// Between unsolicited neighbour advertisements.
+    pub na: std::time::Duration,
 }
 
 /// keepalived.conf receive rules for a unicast instance.
