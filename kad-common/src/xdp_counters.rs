@@ -15,12 +15,14 @@ pub enum XdpReason {
     /// Not VRRP (other ethertype or IP protocol): passed untouched.
     NotVrrp = 0,
     /// A valid VRRPv2 advert passed to userspace's socket (AH-authenticated, or no
-    /// configuration for its interface and family in `KAD_VRRP_CONFIG`).
+    /// configuration for its interface and family in `KAD_VRRP_CONFIG`, or the event ring
+    /// buffer was full).
     VrrpV2 = 1,
     /// A valid VRRPv3 advert passed to userspace's socket (no configuration for its interface
-    /// and family in `KAD_VRRP_CONFIG`).
+    /// and family in `KAD_VRRP_CONFIG`, or the event ring buffer was full).
     VrrpV3 = 2,
-    /// Ethernet/IP/VRRP headers cut short, or an IP header length that lies: dropped.
+    /// Ethernet/IP/VRRP headers cut short, an IP header length that lies, or an IPv4
+    /// fragment (RFC 791 §3.2; adverts are never fragmented): dropped.
     Truncated = 3,
     /// RFC 5798 §7.1: IPv4 TTL or IPv6 hop limit other than 255: dropped.
     BadTtl = 4,
@@ -28,19 +30,23 @@ pub enum XdpReason {
     BadVersion = 5,
     /// RFC 5798 §7.1: VRRP type other than ADVERTISEMENT: dropped.
     BadType = 6,
-    /// RFC 5798 §7.1: the addresses announced by Count IPvX Addr do not fit the packet: dropped.
+    /// RFC 5798 §7.1: the VRRP message is not exactly as long as Count IPvX Addr (and, for v2,
+    /// the 8 bytes of Authentication Data) say, or an AH is not the 24 bytes keepalived
+    /// sends: dropped.
     BadLength = 7,
-    /// RFC 5798 §7.1: the VRRP checksum (with the IPv6/IPv4 pseudo-header for v3) is wrong:
-    /// dropped.
+    /// RFC 5798 §7.1: the VRRP checksum (with the IPv6/IPv4 pseudo-header for v3) or the IPv4
+    /// header checksum (RFC 791 §3.1) is wrong: dropped.
     BadChecksum = 8,
-    /// RFC 5798 §7.1: no instance with this VRID (or of this version) on this interface and
-    /// family, while the interface has some: dropped.
+    /// RFC 5798 §7.1: no instance with this VRID on this interface and family, while the
+    /// interface has some: dropped.
     UnknownVrid = 9,
-    /// RFC 3768 §5.3.6: auth type or PASS data differ from the instance's: dropped (and an
-    /// `EVENT_AUTH_FAILURE` event sent).
+    /// RFC 3768 §5.3.6 / §7.1: an unknown auth type, an auth type that does not match the IP
+    /// protocol (AH), or auth type or PASS data that differ from the instance's: dropped (and,
+    /// for a configured instance, an `EVENT_AUTH_FAILURE` event sent, at most one per second).
     BadAuth = 10,
     /// keepalived `vrrp_strict` / unicast: an advert from a source that is not a configured
-    /// peer, or a multicast advert for a unicast instance: dropped.
+    /// peer, a multicast advert for a unicast instance or a unicast one for a multicast
+    /// instance, or the instance's own advert looped back: dropped.
     NotPeer = 11,
     /// A valid advert for a configured instance, recorded in `KAD_VRRP_SEEN` with nothing
     /// changed: dropped here, userspace not woken.
@@ -50,13 +56,17 @@ pub enum XdpReason {
     Event = 13,
     /// An IP packet addressed to a virtual address of an instance without `accept`
     /// (keepalived `no_accept`, or `vrrp_strict`), listed in `KAD_VIP_V4`/`KAD_VIP_V6`:
-    /// dropped, as keepalived's iptables/nftables rules do.
+    /// dropped, as keepalived's iptables/nftables rules do. IPv6 neighbour solicitations and
+    /// advertisements (ICMPv6 135/136) to a VIP pass, so neighbour discovery keeps working.
     VipNoAccept = 14,
+    /// RFC 5798 §5.2.7 / RFC 3768 §5.3.7: an advert interval of 0 (the state machine would
+    /// divide by it): dropped.
+    BadInterval = 15,
 }
 
 impl XdpReason {
     /// Number of reasons, i.e. the size of [`XDP_COUNTERS_MAP`].
-    pub const COUNT: u32 = 15;
+    pub const COUNT: u32 = 16;
 
     /// Every reason, in counter-index order.
     pub const ALL: [XdpReason; Self::COUNT as usize] = [
@@ -75,6 +85,7 @@ impl XdpReason {
         XdpReason::Recorded,
         XdpReason::Event,
         XdpReason::VipNoAccept,
+        XdpReason::BadInterval,
     ];
 
     /// Stable, snake_case name for status output and metrics labels.
@@ -95,6 +106,7 @@ impl XdpReason {
             XdpReason::Recorded => "recorded",
             XdpReason::Event => "event",
             XdpReason::VipNoAccept => "vip_no_accept",
+            XdpReason::BadInterval => "bad_interval",
         }
     }
 
@@ -106,5 +118,19 @@ impl XdpReason {
             self,
             XdpReason::NotVrrp | XdpReason::VrrpV2 | XdpReason::VrrpV3
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::XdpReason;
+
+    /// Counter indices are part of the kernel/userspace contract: `ALL[i] as u32 == i`.
+    #[test]
+    fn all_lists_every_reason_in_index_order() {
+        assert_eq!(XdpReason::ALL.len(), XdpReason::COUNT as usize);
+        for (index, reason) in XdpReason::ALL.iter().enumerate() {
+            assert_eq!(*reason as usize, index, "{}", reason.name());
+        }
     }
 }

@@ -5,7 +5,23 @@
 //! XDP ──KAD_VRRP_SEEN[key] = VrrpSeen──▶ userspace (last advert: time, sender, priority; no wake-up)
 //! XDP ──KAD_VRRP_EVENTS (ring buffer) VrrpEvent──▶ userspace (only when something changed)
 //! XDP ──KAD_XDP_IF_COUNTERS[slot * XdpReason::COUNT + reason]──▶ userspace (per interface)
+//! userspace ──KAD_VRRP_PEERS[(key, address)]──▶ XDP (unicast peers of `vrrp_strict` instances)
+//! userspace ──KAD_VIP_V4 / KAD_VIP_V6[address]──▶ XDP (virtual addresses not to accept)
 //! ```
+//!
+//! # What XDP does with an advert
+//!
+//! After the checks that need no configuration (RFC 5798 §7.1 / RFC 3768 §7.1: TTL, version,
+//! type, length, interval, IPv4 header and VRRP checksums), XDP looks up
+//! `KAD_VRRP_CONFIG[VrrpKey { ingress ifindex, vrid, family }]`:
+//!
+//! - no entry, and no [`INTERFACE_MARKER_VRID`] entry for the interface and family either: the
+//!   interface is not XDP-managed; the advert is passed to the socket (`VrrpV2`/`VrrpV3`);
+//! - no entry, but the marker exists: another router's VRID; dropped (`UnknownVrid`);
+//! - an entry: version, authentication and peers are checked (`BadVersion`, `BadAuth`,
+//!   `NotPeer`), AH adverts are passed to the socket (`VrrpV2`: userspace checks the ICV), and
+//!   the others are recorded in `KAD_VRRP_SEEN` and dropped (`Recorded`), with a
+//!   `KAD_VRRP_EVENTS` record when something changed (`Event`).
 //!
 //! Every type is `#[repr(C)]`, padded explicitly (no implicit holes the verifier or a
 //! `memcmp` could trip on) and made of plain integers and byte arrays.
@@ -34,6 +50,28 @@ pub const MAX_VIPS: u32 = 4096;
 /// Most (interface, family, VRID) triples the maps hold: 255 VRIDs × 2 families on 16
 /// interfaces, with room to spare.
 pub const MAX_VRRP_KEYS: u32 = 8192;
+/// The VRID of the marker entry that userspace keeps in [`VRRP_CONFIG_MAP`] for every
+/// (interface, family) that has at least one configured instance:
+/// `VrrpKey { ifindex, vrid: 0, family }` (the value is not read). VRID 0 is invalid on the
+/// wire (RFC 5798 §5.2.3: 1..255), so the marker never matches an advert; it tells XDP that
+/// an advert whose VRID has no entry belongs to another router (`UnknownVrid`) rather than to
+/// an interface XDP does not manage (passed to the socket).
+pub const INTERFACE_MARKER_VRID: u8 = 0;
+
+/// Name of the unicast-peer hash map, written by userspace: [`VrrpPeerKey`] → `u8` (1). Read
+/// only for instances with both [`FLAG_UNICAST`] and [`FLAG_STRICT`].
+pub const VRRP_PEERS_MAP: &str = "KAD_VRRP_PEERS";
+/// Most (instance, peer) pairs in [`VRRP_PEERS_MAP`].
+pub const MAX_VRRP_PEERS: u32 = 4096;
+
+/// Name of the hash map in which XDP notes when it last sent an [`EVENT_AUTH_FAILURE`] for a
+/// [`VrrpKey`] (`u64`, `bpf_ktime_get_ns()`), so that a flood of badly authenticated adverts
+/// wakes userspace at most once per [`AUTH_FAILURE_EVENT_GAP_NS`] per instance (every one of
+/// them is still counted under `BadAuth`). Written by XDP; userspace only removes entries.
+pub const AUTH_FAILURES_MAP: &str = "KAD_VRRP_AUTH_FAILURES";
+/// Least time between two [`EVENT_AUTH_FAILURE`] records for one [`VrrpKey`]: one second.
+pub const AUTH_FAILURE_EVENT_GAP_NS: u64 = 1_000_000_000;
+
 /// Most interfaces with their own counter slot (slot 0 is "unknown interface").
 pub const MAX_INTERFACES: u32 = 64;
 /// Size of the event ring buffer in bytes (a power of two, a multiple of the page size).
@@ -68,10 +106,14 @@ pub const ROLE_MASTER: u8 = 1;
 /// [`VrrpConfig::flags`]: VRRPv3 over IPv4 checksummed without the pseudo-header
 /// (keepalived global `vrrp_v3_checksum_as_v2`); both forms are accepted, as keepalived does.
 pub const FLAG_CHECKSUM_AS_V2: u8 = 1 << 0;
-/// [`VrrpConfig::flags`]: keepalived `vrrp_strict`: adverts from a source other than the
-/// configured unicast peers (when there are any) are dropped.
+/// [`VrrpConfig::flags`]: keepalived `vrrp_strict`: with [`FLAG_UNICAST`], adverts from a
+/// source that is not in [`VRRP_PEERS_MAP`] for the instance are dropped (`NotPeer`), as
+/// keepalived's `check_unicast_src` does. Without [`FLAG_UNICAST`] it changes nothing here.
 pub const FLAG_STRICT: u8 = 1 << 1;
-/// [`VrrpConfig::flags`]: the instance uses `unicast_peer`; multicast adverts are not its.
+/// [`VrrpConfig::flags`]: the instance uses `unicast_peer`. As keepalived's `vrrp_in_chk`
+/// ("Expected unicast packet but received multicast" and the converse), an advert whose
+/// destination is multicast is dropped for an instance with this flag, and one whose
+/// destination is unicast for an instance without it (`NotPeer`).
 pub const FLAG_UNICAST: u8 = 1 << 2;
 
 /// What XDP should expect of the adverts for one [`VrrpKey`], written by userspace at start,
@@ -96,8 +138,18 @@ pub struct VrrpConfig {
     /// keepalived `authentication { auth_pass }`: the 8 bytes expected in a PASS advert.
     pub auth_pass: [u8; 8],
     /// The instance's own primary address (IPv4 in the first 4 bytes), to ignore its own
-    /// looped-back adverts and to break priority ties (RFC 5798 §6.4.3).
+    /// looped-back adverts (dropped, `NotPeer`) and to break priority ties (RFC 5798 §6.4.3).
     pub own_addr: [u8; 16],
+}
+
+/// Key of [`VRRP_PEERS_MAP`]: one unicast peer of one instance.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct VrrpPeerKey {
+    /// The instance.
+    pub key: VrrpKey,
+    /// The peer's address (IPv4 in the first 4 bytes, the rest zero).
+    pub addr: [u8; 16],
 }
 
 /// What XDP last saw for one [`VrrpKey`]: refreshed by every accepted advert, so userspace's
@@ -121,20 +173,31 @@ pub struct VrrpSeen {
     pub pad: [u8; 4],
 }
 
-/// [`VrrpEvent::kind`] bit: the first advert for the key, or one from another sender.
+/// [`VrrpEvent::kind`] bit: the first advert for the key, or one from another sender than
+/// the one in `KAD_VRRP_SEEN` (then [`EVENT_PRIORITY`] and [`EVENT_INTERVAL`] are not set:
+/// there is nothing of the same sender to compare with).
 pub const EVENT_NEW_SENDER: u32 = 1 << 0;
-/// [`VrrpEvent::kind`] bit: the sender's priority changed (including to 0, RFC 5798 §6.4.2).
+/// [`VrrpEvent::kind`] bit: the same sender's priority changed (including to 0, RFC 5798
+/// §6.4.2).
 pub const EVENT_PRIORITY: u32 = 1 << 1;
-/// [`VrrpEvent::kind`] bit: the sender's advert interval changed.
+/// [`VrrpEvent::kind`] bit: the same sender's advert interval changed.
 pub const EVENT_INTERVAL: u32 = 1 << 2;
 /// [`VrrpEvent::kind`] bit: the instance is Master and the advert has a higher priority (or
 /// equal priority from a higher address) — RFC 5798 §6.4.3, it must step down.
 pub const EVENT_PREEMPTED: u32 = 1 << 3;
-/// [`VrrpEvent::kind`] bit: PASS authentication failed (the advert was dropped).
+/// [`VrrpEvent::kind`] bit: authentication failed (RFC 3768 §7.1: auth type or PASS data differ
+/// from the instance's); the advert was dropped and `KAD_VRRP_SEEN` left alone. Sent at most
+/// once per [`AUTH_FAILURE_EVENT_GAP_NS`] per key; never combined with other bits.
 pub const EVENT_AUTH_FAILURE: u32 = 1 << 4;
 
 /// One ring-buffer record: an advert userspace must see, with everything the state machine
 /// reads from it (RFC 5798 §6.4), so no raw packet crosses the boundary.
+///
+/// `KAD_VRRP_SEEN` is updated before the record is submitted, so a reader woken by it finds
+/// the entry already refreshed. When the ring buffer is full, XDP leaves `KAD_VRRP_SEEN`
+/// untouched (neither time nor fields move: the next advert sees the same change and tries
+/// again, and a lost priority-0 advert falls back to the Master_Down timer instead of keeping
+/// a leaving master alive) and passes the advert to the socket (`VrrpV2`/`VrrpV3`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct VrrpEvent {
@@ -162,9 +225,10 @@ pub struct VrrpEvent {
 
 #[cfg(feature = "user")]
 mod pod {
-    // SAFETY: all four are #[repr(C)], contain only integers and byte arrays, and have
+    // SAFETY: all five are #[repr(C)], contain only integers and byte arrays, and have
     // explicit padding fields, so every bit pattern is a valid value.
     unsafe impl aya::Pod for super::VrrpKey {}
+    unsafe impl aya::Pod for super::VrrpPeerKey {}
     unsafe impl aya::Pod for super::VrrpConfig {}
     unsafe impl aya::Pod for super::VrrpSeen {}
     unsafe impl aya::Pod for super::VrrpEvent {}
@@ -182,5 +246,6 @@ mod tests {
         assert_eq!(size_of::<VrrpConfig>(), 8 + 8 + 16);
         assert_eq!(size_of::<VrrpSeen>(), 8 + 8 + 16 + 8);
         assert_eq!(size_of::<VrrpEvent>(), 8 + 8 + 8 + 16 + 8);
+        assert_eq!(size_of::<VrrpPeerKey>(), 8 + 16);
     }
 }

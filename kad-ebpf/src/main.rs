@@ -1,8 +1,25 @@
 //! kad's XDP program. Built for `bpfel-unknown-none` by kad-userspace's build.rs; on the host
 //! this crate is an empty binary so that workspace-wide `cargo clippy` and `cargo test` work.
+//!
+//! The modules follow a frame through the program: [`packet`] (Ethernet/IP headers) →
+//! [`advert`] (VRRP fields) → [`checksum`] → [`instance`] (configuration, authentication,
+//! peers, `KAD_VRRP_SEEN` and events) or [`vip`] (traffic to virtual addresses), with the
+//! maps in [`maps`] and the entry point in [`xdp_vrrp`].
 #![cfg_attr(target_arch = "bpf", no_std)]
 #![cfg_attr(target_arch = "bpf", no_main)]
 
+#[cfg(target_arch = "bpf")]
+mod advert;
+#[cfg(target_arch = "bpf")]
+mod checksum;
+#[cfg(target_arch = "bpf")]
+mod instance;
+#[cfg(target_arch = "bpf")]
+mod maps;
+#[cfg(target_arch = "bpf")]
+mod packet;
+#[cfg(target_arch = "bpf")]
+mod vip;
 #[cfg(target_arch = "bpf")]
 mod xdp_vrrp;
 

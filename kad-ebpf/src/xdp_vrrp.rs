@@ -1,148 +1,78 @@
-//! `kad_xdp`: classify every frame on a VRRP interface, drop VRRP adverts whose fixed fields
-//! break RFC 3768 §7.1 / RFC 5798 §7.1 (they could never be accepted), pass the rest, and
-//! count every verdict per reason in `KAD_XDP_COUNTERS`.
+//! `kad_xdp`: classify every frame on a VRRP interface. Adverts that break RFC 3768 §7.1 /
+//! RFC 5798 §7.1 are dropped; adverts for a configured instance are recorded in
+//! `KAD_VRRP_SEEN` and dropped, waking userspace through `KAD_VRRP_EVENTS` only when
+//! something changed; traffic to non-accepting virtual addresses is dropped; everything else
+//! passes. Every verdict is counted per reason, globally and per interface.
 
-use aya_ebpf::{
-    bindings::xdp_action, macros::map, macros::xdp, maps::PerCpuArray, programs::XdpContext,
-};
+use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
 use aya_log_ebpf::debug;
-use kad_common::vrrp_wire::{
-    ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, IPPROTO_VRRP, VRRP_HEADER_LEN, VRRP_TTL,
-    VRRP_TYPE_ADVERTISEMENT, VRRP_V2_AUTH_DATA_LEN, VRRP_VERSION_2, VRRP_VERSION_3,
+use kad_common::{
+    xdp_counters::XdpReason,
+    xdp_maps::{FAMILY_V4, FLAG_CHECKSUM_AS_V2, INTERFACE_MARKER_VRID, VrrpKey},
 };
-use kad_common::xdp_counters::XdpReason;
 
-/// One `u64` per [`XdpReason`], per CPU.
-#[map(name = "KAD_XDP_COUNTERS")]
-static KAD_XDP_COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(XdpReason::COUNT, 0);
-
-const ETH_HLEN: usize = 14;
-const VLAN_HLEN: usize = 4;
-const IPV4_MIN_HLEN: usize = 20;
-const IPV6_HLEN: usize = 40;
+use crate::{
+    advert,
+    checksum::{self, V3Ipv4},
+    instance, maps,
+    packet::{self, Frame, VrrpPacket},
+    vip,
+};
 
 #[xdp]
 pub fn kad_xdp(ctx: XdpContext) -> u32 {
-    let reason = classify(&ctx).unwrap_or_else(|reason| reason);
-    if let Some(slot) = KAD_XDP_COUNTERS.get_ptr_mut(reason as u32) {
-        // SAFETY: per-CPU slot, no concurrent writer on this CPU while the program runs.
-        unsafe { *slot += 1 };
-    }
+    let reason = classify(&ctx);
+    maps::count(&ctx, reason);
     if reason.drops() {
-        debug!(&ctx, "kad_xdp: drop VRRP, reason {}", reason as u32);
+        debug!(&ctx, "kad_xdp: drop, reason {}", reason as u32);
         xdp_action::XDP_DROP
     } else {
         xdp_action::XDP_PASS
     }
 }
 
-/// Returns the `N` bytes of the frame at `off`, bounds-checked for the verifier. Headers are
-/// read as whole windows (`N >= 2`): a one-byte check compiles to `ptr >= end`, from which
-/// the verifier learns no range for a variable-offset pointer.
 #[inline(always)]
-fn window<const N: usize>(ctx: &XdpContext, off: usize) -> Result<&[u8; N], XdpReason> {
-    let start = ctx.data();
-    if start + off + N > ctx.data_end() {
-        return Err(XdpReason::Truncated);
+fn classify(ctx: &XdpContext) -> XdpReason {
+    match packet::parse(ctx) {
+        Ok(Frame::NotIp) => XdpReason::NotVrrp,
+        Ok(Frame::OtherIp(other)) => vip::filter(&other),
+        Ok(Frame::Vrrp(packet)) => vrrp(ctx, &packet).unwrap_or_else(|reason| reason),
+        Err(reason) => reason,
     }
-    // SAFETY: the N bytes at start + off lie inside the frame (checked just above); the
-    // kernel keeps the frame alive and unaliased for the whole run of the program.
-    Ok(unsafe { &*((start + off) as *const [u8; N]) })
 }
 
-/// Length of the frame in bytes.
+/// An advert: its own fields, its instance (or the lack of one), its checksums, then what
+/// the instance makes of it.
 #[inline(always)]
-fn frame_len(ctx: &XdpContext) -> usize {
-    ctx.data_end() - ctx.data()
-}
-
-/// Where the VRRP message starts and how long IP says it is, for an IPv4 or IPv6 frame that
-/// carries IP protocol 112.
-struct VrrpSpan {
-    offset: usize,
-    len: usize,
-    addr_len: usize,
-}
-
-#[inline(always)]
-fn classify(ctx: &XdpContext) -> Result<XdpReason, XdpReason> {
-    let eth = window::<ETH_HLEN>(ctx, 0).map_err(|_| XdpReason::NotVrrp)?;
-    let mut l3 = ETH_HLEN;
-    let mut ethertype = u16::from_be_bytes([eth[12], eth[13]]);
-    if ethertype == ETH_P_8021Q || ethertype == ETH_P_8021AD {
-        let tag = window::<VLAN_HLEN>(ctx, ETH_HLEN).map_err(|_| XdpReason::NotVrrp)?;
-        ethertype = u16::from_be_bytes([tag[2], tag[3]]);
-        l3 += VLAN_HLEN;
+fn vrrp(ctx: &XdpContext, packet: &VrrpPacket) -> Result<XdpReason, XdpReason> {
+    let advert = advert::check(ctx, packet)?;
+    // RFC 5798 §5.2.3: VRIDs are 1..255; 0 is the interface marker's key, never an instance.
+    if advert.vrid == INTERFACE_MARKER_VRID {
+        return Err(XdpReason::UnknownVrid);
     }
-    let span = match ethertype {
-        ETH_P_IP => ipv4_span(ctx, l3)?,
-        ETH_P_IPV6 => ipv6_span(ctx, l3)?,
-        _ => return Err(XdpReason::NotVrrp),
+    let key = VrrpKey {
+        ifindex: ctx.ingress_ifindex() as u32,
+        vrid: advert.vrid,
+        family: packet.family,
+        pad: [0; 2],
     };
-    check_vrrp(ctx, &span)
-}
-
-#[inline(always)]
-fn ipv4_span(ctx: &XdpContext, l3: usize) -> Result<VrrpSpan, XdpReason> {
-    let ip = window::<IPV4_MIN_HLEN>(ctx, l3).map_err(|_| XdpReason::NotVrrp)?;
-    if ip[9] != IPPROTO_VRRP {
-        return Err(XdpReason::NotVrrp);
+    let config = maps::config(&key);
+    if config.is_none() && maps::interface_managed(&key) {
+        return Err(XdpReason::UnknownVrid);
     }
-    let ihl = usize::from(ip[0] & 0x0f) * 4;
-    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
-    // The whole IP datagram must be in the frame, and its header must be sane.
-    if ip[0] >> 4 != 4 || ihl < IPV4_MIN_HLEN || total < ihl || l3 + total > frame_len(ctx) {
-        return Err(XdpReason::Truncated);
-    }
-    if ip[8] != VRRP_TTL {
-        return Err(XdpReason::BadTtl);
-    }
-    Ok(VrrpSpan {
-        offset: l3 + ihl,
-        len: total - ihl,
-        addr_len: 4,
-    })
-}
-
-#[inline(always)]
-fn ipv6_span(ctx: &XdpContext, l3: usize) -> Result<VrrpSpan, XdpReason> {
-    let ip = window::<IPV6_HLEN>(ctx, l3).map_err(|_| XdpReason::NotVrrp)?;
-    // VRRP is sent without extension headers (RFC 5798 §5.1.2); anything else is not ours.
-    if ip[6] != IPPROTO_VRRP {
-        return Err(XdpReason::NotVrrp);
-    }
-    let payload = usize::from(u16::from_be_bytes([ip[4], ip[5]]));
-    if l3 + IPV6_HLEN + payload > frame_len(ctx) {
-        return Err(XdpReason::Truncated);
-    }
-    if ip[7] != VRRP_TTL {
-        return Err(XdpReason::BadTtl);
-    }
-    Ok(VrrpSpan {
-        offset: l3 + IPV6_HLEN,
-        len: payload,
-        addr_len: 16,
-    })
-}
-
-#[inline(always)]
-fn check_vrrp(ctx: &XdpContext, span: &VrrpSpan) -> Result<XdpReason, XdpReason> {
-    if span.len < VRRP_HEADER_LEN {
-        return Err(XdpReason::Truncated);
-    }
-    let vrrp = window::<VRRP_HEADER_LEN>(ctx, span.offset)?;
-    if vrrp[0] & 0x0f != VRRP_TYPE_ADVERTISEMENT {
-        return Err(XdpReason::BadType);
-    }
-    let (reason, trailer) = match vrrp[0] >> 4 {
-        // RFC 3768 is IPv4 only.
-        VRRP_VERSION_2 if span.addr_len == 4 => (XdpReason::VrrpV2, VRRP_V2_AUTH_DATA_LEN),
-        VRRP_VERSION_3 => (XdpReason::VrrpV3, 0),
-        _ => return Err(XdpReason::BadVersion),
+    // Without a configuration the socket decides the v3 form (`vrrp_v3_checksum_as_v2`).
+    let v3_ipv4 = match config {
+        Some(config) if config.flags & FLAG_CHECKSUM_AS_V2 == 0 => V3Ipv4::PseudoHeader,
+        _ => V3Ipv4::EitherForm,
     };
-    let count = usize::from(vrrp[3]);
-    if span.len < VRRP_HEADER_LEN + count * span.addr_len + trailer {
-        return Err(XdpReason::BadLength);
+    if packet.family == FAMILY_V4 && !checksum::ipv4_header_ok(ctx, packet)? {
+        return Err(XdpReason::BadChecksum);
     }
-    Ok(reason)
+    if !checksum::vrrp_ok(ctx, packet, &advert, v3_ipv4)? {
+        return Err(XdpReason::BadChecksum);
+    }
+    match config {
+        None => Ok(advert.passed()),
+        Some(config) => instance::accept(ctx, packet, &advert, &key, config),
+    }
 }

@@ -1,38 +1,298 @@
-//! PLACEHOLDER (lead's local compile shim; replaced by the xdp-kernel branch's maps.rs).
-use std::net::IpAddr;
+//! The daemon's side of the maps kad's XDP program shares with it (layouts and meaning in
+//! `kad_common::xdp_maps`): what to expect per instance, what was last seen, unicast peers,
+//! virtual addresses not to accept, per-interface counters, and the event ring buffer.
 
-use aya::maps::{MapData, RingBuf};
-use kad_common::xdp_maps::{VrrpConfig, VrrpEvent, VrrpKey, VrrpSeen};
+use std::{io, net::IpAddr};
+
+use aya::{
+    Pod,
+    maps::{HashMap, MapData, MapError, PerCpuArray, RingBuf},
+};
+use kad_common::{
+    xdp_counters::XdpReason,
+    xdp_maps::{
+        AUTH_FAILURES_MAP, FAMILY_V4, FAMILY_V6, IF_COUNTERS_MAP, IF_SLOTS_MAP,
+        INTERFACE_MARKER_VRID, MAX_INTERFACES, VIP_V4_MAP, VIP_V6_MAP, VRRP_CONFIG_MAP,
+        VRRP_EVENTS_MAP, VRRP_PEERS_MAP, VRRP_SEEN_MAP, VrrpConfig, VrrpEvent, VrrpKey,
+        VrrpPeerKey, VrrpSeen,
+    },
+};
 
 use super::{XdpCounters, XdpDataplane, XdpError};
 
 impl XdpDataplane {
-    pub fn set_vrrp_config(&mut self, _key: VrrpKey, _config: &VrrpConfig) -> Result<(), XdpError> {
-        Err(XdpError::MissingMap("KAD_VRRP_CONFIG"))
+    /// Tells XDP what to expect of adverts for `key` (written at start, on every state change
+    /// of the instance and on reload; replaced in place). Also writes the interface marker
+    /// (`INTERFACE_MARKER_VRID`) that makes XDP drop other VRIDs on this interface and family.
+    pub fn set_vrrp_config(&mut self, key: VrrpKey, config: &VrrpConfig) -> Result<(), XdpError> {
+        check_key(&key)?;
+        let mut map = self.hash_map::<VrrpKey, VrrpConfig>(VRRP_CONFIG_MAP)?;
+        map.insert(key, config, 0)
+            .map_err(map_error(VRRP_CONFIG_MAP))?;
+        map.insert(marker_of(&key), VrrpConfig::default(), 0)
+            .map_err(map_error(VRRP_CONFIG_MAP))
     }
-    pub fn remove_vrrp_config(&mut self, _key: &VrrpKey) -> Result<(), XdpError> {
-        Err(XdpError::MissingMap("KAD_VRRP_CONFIG"))
+
+    /// Forgets the instance `key`: its configuration, last-seen entry, unicast peers and
+    /// auth-failure note, and the interface marker when it was the last instance on its
+    /// interface and family (XDP then passes that interface's adverts to the socket again).
+    /// Removing a key that is not there is not an error.
+    pub fn remove_vrrp_config(&mut self, key: &VrrpKey) -> Result<(), XdpError> {
+        check_key(key)?;
+        self.set_unicast_peers(*key, &[])?;
+        remove_quietly(
+            &mut self.hash_map::<VrrpKey, VrrpSeen>(VRRP_SEEN_MAP)?,
+            key,
+            VRRP_SEEN_MAP,
+        )?;
+        remove_quietly(
+            &mut self.hash_map::<VrrpKey, u64>(AUTH_FAILURES_MAP)?,
+            key,
+            AUTH_FAILURES_MAP,
+        )?;
+        let mut configs = self.hash_map::<VrrpKey, VrrpConfig>(VRRP_CONFIG_MAP)?;
+        remove_quietly(&mut configs, key, VRRP_CONFIG_MAP)?;
+        let marker = marker_of(key);
+        let mut others = false;
+        for other in configs.keys() {
+            let other = other.map_err(map_error(VRRP_CONFIG_MAP))?;
+            if other != marker && marker_of(&other) == marker {
+                others = true;
+                break;
+            }
+        }
+        if !others {
+            remove_quietly(&mut configs, &marker, VRRP_CONFIG_MAP)?;
+        }
+        Ok(())
     }
-    pub fn vrrp_seen(&self, _key: &VrrpKey) -> Result<Option<VrrpSeen>, XdpError> {
-        Err(XdpError::MissingMap("KAD_VRRP_SEEN"))
+
+    /// What XDP last recorded for `key` (`None` before the first accepted advert).
+    pub fn vrrp_seen(&self, key: &VrrpKey) -> Result<Option<VrrpSeen>, XdpError> {
+        let map = self
+            .ebpf
+            .map(VRRP_SEEN_MAP)
+            .ok_or(XdpError::MissingMap(VRRP_SEEN_MAP))?;
+        let map =
+            HashMap::<_, VrrpKey, VrrpSeen>::try_from(map).map_err(map_error(VRRP_SEEN_MAP))?;
+        match map.get(key, 0) {
+            Ok(seen) => Ok(Some(seen)),
+            Err(MapError::KeyNotFound) => Ok(None),
+            Err(err) => Err(map_error(VRRP_SEEN_MAP)(err)),
+        }
     }
-    pub fn set_interface_slot(&mut self, _ifindex: u32, _slot: u32) -> Result<(), XdpError> {
-        Err(XdpError::MissingMap("x"))
+
+    /// Gives interface `ifindex` its own counter slot (`1..MAX_INTERFACES`; 0, the slot of
+    /// interfaces without one, is refused).
+    pub fn set_interface_slot(&mut self, ifindex: u32, slot: u32) -> Result<(), XdpError> {
+        if slot == 0 || slot >= MAX_INTERFACES {
+            return Err(XdpError::BadSlot { slot });
+        }
+        self.hash_map::<u32, u32>(IF_SLOTS_MAP)?
+            .insert(ifindex, slot, 0)
+            .map_err(map_error(IF_SLOTS_MAP))
     }
-    pub fn interface_counters(&self, _slot: u32) -> Result<XdpCounters, XdpError> {
-        Err(XdpError::MissingMap("x"))
+
+    /// Takes interface `ifindex`'s slot away: its frames count in slot 0 again. The slot's
+    /// counters are not reset.
+    pub fn remove_interface_slot(&mut self, ifindex: u32) -> Result<(), XdpError> {
+        remove_quietly(
+            &mut self.hash_map::<u32, u32>(IF_SLOTS_MAP)?,
+            &ifindex,
+            IF_SLOTS_MAP,
+        )
     }
-    pub fn set_vip(&mut self, _address: IpAddr, _drop: bool) -> Result<(), XdpError> {
-        Err(XdpError::MissingMap("x"))
+
+    /// The per-reason counters of one interface slot, summed over CPUs.
+    pub fn interface_counters(&self, slot: u32) -> Result<XdpCounters, XdpError> {
+        if slot >= MAX_INTERFACES {
+            return Err(XdpError::BadSlot { slot });
+        }
+        let map = self
+            .ebpf
+            .map(IF_COUNTERS_MAP)
+            .ok_or(XdpError::MissingMap(IF_COUNTERS_MAP))?;
+        let array = PerCpuArray::<_, u64>::try_from(map).map_err(map_error(IF_COUNTERS_MAP))?;
+        let mut counters = XdpCounters::default();
+        for reason in XdpReason::ALL {
+            let index = slot * XdpReason::COUNT + reason as u32;
+            let per_cpu = array.get(&index, 0).map_err(map_error(IF_COUNTERS_MAP))?;
+            counters.set(reason, per_cpu.iter().sum());
+        }
+        Ok(counters)
     }
-    pub fn set_unicast_peers(&mut self, _key: VrrpKey, _peers: &[IpAddr]) -> Result<(), XdpError> {
-        Err(XdpError::MissingMap("x"))
+
+    /// keepalived `no_accept` / `vrrp_strict`: with `drop`, XDP drops IP traffic addressed to
+    /// `address` (reason `VipNoAccept`); without, it stops doing so.
+    pub fn set_vip(&mut self, address: IpAddr, drop: bool) -> Result<(), XdpError> {
+        match address {
+            IpAddr::V4(v4) => self.set_flag(VIP_V4_MAP, v4.octets(), drop),
+            IpAddr::V6(v6) => self.set_flag(VIP_V6_MAP, v6.octets(), drop),
+        }
     }
+
+    /// keepalived `unicast_peer` under `vrrp_strict`: replaces the peers XDP accepts adverts
+    /// from for `key` (read only when its configuration has `FLAG_UNICAST | FLAG_STRICT`).
+    /// Every peer must be of `key`'s family.
+    pub fn set_unicast_peers(&mut self, key: VrrpKey, peers: &[IpAddr]) -> Result<(), XdpError> {
+        check_key(&key)?;
+        let wanted = peers
+            .iter()
+            .map(|peer| match address_bytes(*peer) {
+                (family, addr) if family == key.family => Ok(VrrpPeerKey { key, addr }),
+                _ => Err(XdpError::FamilyMismatch {
+                    address: *peer,
+                    family: key.family,
+                }),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut map = self.hash_map::<VrrpPeerKey, u8>(VRRP_PEERS_MAP)?;
+        let mut stale = Vec::new();
+        for peer in map.keys() {
+            let peer = peer.map_err(map_error(VRRP_PEERS_MAP))?;
+            if peer.key == key && !wanted.contains(&peer) {
+                stale.push(peer);
+            }
+        }
+        for peer in &stale {
+            remove_quietly(&mut map, peer, VRRP_PEERS_MAP)?;
+        }
+        for peer in wanted {
+            map.insert(peer, 1, 0).map_err(map_error(VRRP_PEERS_MAP))?;
+        }
+        Ok(())
+    }
+
+    /// Takes the event ring buffer out of the dataplane (once: a second call fails with
+    /// `MissingMap`). Read its records with [`parse_event`].
     pub fn take_events(&mut self) -> Result<RingBuf<MapData>, XdpError> {
-        Err(XdpError::MissingMap("KAD_VRRP_EVENTS"))
+        let map = self
+            .ebpf
+            .take_map(VRRP_EVENTS_MAP)
+            .ok_or(XdpError::MissingMap(VRRP_EVENTS_MAP))?;
+        RingBuf::try_from(map).map_err(map_error(VRRP_EVENTS_MAP))
+    }
+
+    fn hash_map<K: Pod, V: Pod>(
+        &mut self,
+        name: &'static str,
+    ) -> Result<HashMap<&mut MapData, K, V>, XdpError> {
+        let map = self.ebpf.map_mut(name).ok_or(XdpError::MissingMap(name))?;
+        HashMap::try_from(map).map_err(map_error(name))
+    }
+
+    fn set_flag<K: Pod>(&mut self, name: &'static str, key: K, on: bool) -> Result<(), XdpError> {
+        let mut map = self.hash_map::<K, u8>(name)?;
+        if on {
+            map.insert(key, 1, 0).map_err(map_error(name))
+        } else {
+            remove_quietly(&mut map, &key, name)
+        }
     }
 }
 
-pub fn parse_event(_bytes: &[u8]) -> Option<VrrpEvent> {
-    None
+/// Parses one ring-buffer record of `KAD_VRRP_EVENTS` (`None` if it is too short).
+pub fn parse_event(bytes: &[u8]) -> Option<VrrpEvent> {
+    if bytes.len() < size_of::<VrrpEvent>() {
+        return None;
+    }
+    // SAFETY: VrrpEvent is #[repr(C)] and made of integers and byte arrays only (every bit
+    // pattern is valid); the length was checked and read_unaligned needs no alignment.
+    Some(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<VrrpEvent>()) })
+}
+
+/// An address as the maps hold it: family and 16 bytes (IPv4 in the first 4).
+pub fn address_bytes(address: IpAddr) -> (u8, [u8; 16]) {
+    match address {
+        IpAddr::V4(v4) => {
+            let mut bytes = [0; 16];
+            bytes[..4].copy_from_slice(&v4.octets());
+            (FAMILY_V4, bytes)
+        }
+        IpAddr::V6(v6) => (FAMILY_V6, v6.octets()),
+    }
+}
+
+/// The interface marker entry of `key`'s interface and family.
+fn marker_of(key: &VrrpKey) -> VrrpKey {
+    VrrpKey {
+        vrid: INTERFACE_MARKER_VRID,
+        pad: [0; 2],
+        ..*key
+    }
+}
+
+fn check_key(key: &VrrpKey) -> Result<(), XdpError> {
+    if key.vrid == INTERFACE_MARKER_VRID || (key.family != FAMILY_V4 && key.family != FAMILY_V6) {
+        return Err(XdpError::BadKey(*key));
+    }
+    Ok(())
+}
+
+fn map_error(map: &'static str) -> impl Fn(MapError) -> XdpError {
+    move |source| XdpError::Map { map, source }
+}
+
+/// Removes `key`, treating "not there" as done.
+fn remove_quietly<K: Pod, V: Pod>(
+    map: &mut HashMap<&mut MapData, K, V>,
+    key: &K,
+    name: &'static str,
+) -> Result<(), XdpError> {
+    match map.remove(key) {
+        Ok(()) => Ok(()),
+        Err(MapError::SyscallError(err)) if err.io_error.kind() == io::ErrorKind::NotFound => {
+            Ok(())
+        }
+        Err(MapError::KeyNotFound) => Ok(()),
+        Err(source) => Err(XdpError::Map { map: name, source }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_event_reads_a_record_and_refuses_a_short_one() {
+        let event = VrrpEvent {
+            key: VrrpKey {
+                ifindex: 7,
+                vrid: 51,
+                family: FAMILY_V4,
+                pad: [0; 2],
+            },
+            kind: 3,
+            at_ns: 42,
+            sender: address_bytes("10.77.0.1".parse().unwrap()).1,
+            priority: 200,
+            version: 3,
+            interval_cs: 100,
+            count_ip: 1,
+            ..VrrpEvent::default()
+        };
+        // SAFETY: reading the bytes of a plain #[repr(C)] value without implicit padding.
+        let bytes = unsafe {
+            std::slice::from_raw_parts(
+                (&event as *const VrrpEvent).cast::<u8>(),
+                size_of::<VrrpEvent>(),
+            )
+        };
+        let mut unaligned = vec![0u8];
+        unaligned.extend_from_slice(bytes);
+        assert_eq!(parse_event(&unaligned[1..]), Some(event));
+        assert_eq!(parse_event(&bytes[..bytes.len() - 1]), None);
+    }
+
+    #[test]
+    fn addresses_take_the_maps_layout() {
+        let (family, bytes) = address_bytes("10.77.0.1".parse().unwrap());
+        assert_eq!(family, FAMILY_V4);
+        assert_eq!(bytes[..4], [10, 77, 0, 1]);
+        assert!(bytes[4..].iter().all(|b| *b == 0));
+        let (family, bytes) = address_bytes("fe80::1".parse().unwrap());
+        assert_eq!(family, FAMILY_V6);
+        assert_eq!(bytes[0], 0xfe);
+        assert_eq!(bytes[15], 1);
+    }
 }

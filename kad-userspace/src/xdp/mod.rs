@@ -1,13 +1,16 @@
 //! The XDP dataplane: load kad's embedded eBPF object, attach `kad_xdp` to interfaces, read
-//! its per-reason counters, and run it on crafted packets (`BPF_PROG_TEST_RUN`).
+//! its per-reason counters, share VRRP state with it through its maps (`maps.rs`), and run it
+//! on crafted packets (`BPF_PROG_TEST_RUN`, `test_run.rs`).
 
 mod counters;
 mod maps;
 mod probe;
+mod test_run;
 
 pub use counters::XdpCounters;
-pub use maps::parse_event;
+pub use maps::{address_bytes, parse_event};
 pub use probe::{PROBE_FRAME, probe_frame};
+pub use test_run::TestRunTiming;
 
 use aya::{
     Ebpf, EbpfLoader,
@@ -47,6 +50,20 @@ pub enum XdpError {
         #[source]
         source: aya::maps::MapError,
     },
+    #[error(
+        "counter slot {slot} is not in 1..{}",
+        kad_common::xdp_maps::MAX_INTERFACES
+    )]
+    BadSlot { slot: u32 },
+    #[error("VRRP key {0:?}: VRID must be 1..255 and family 4 or 6")]
+    BadKey(kad_common::xdp_maps::VrrpKey),
+    #[error("address {address} is not of the key's family {family}")]
+    FamilyMismatch {
+        address: std::net::IpAddr,
+        family: u8,
+    },
+    #[error("frame of {len} bytes is too long for BPF_PROG_TEST_RUN")]
+    FrameTooLong { len: usize },
 }
 
 /// How an XDP program ended up attached to an interface.

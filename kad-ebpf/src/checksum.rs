@@ -1,0 +1,116 @@
+//! RFC 1071 Internet checksums over frame bytes, computed exactly as kad-userspace's
+//! `vrrp/packet/checksum.rs` does: the IPv4 header (RFC 791 §3.1), the VRRPv2 message alone
+//! (RFC 3768 §5.3.8), and the VRRPv3 message with the IPv4 (RFC 5798 §5.2.8) or IPv6 (RFC 8200
+//! §8.1) pseudo-header.
+//!
+//! Sums are kept in a `u64` over 32-bit big-endian words and folded once at the end: a 32-bit
+//! word is two 16-bit words, and 2^16 ≡ 1 modulo 0xffff. A checksum is verified by removing
+//! the carried value from the sum and comparing the complement of the rest with it, as the
+//! decoder does (so 0x0000 and 0xffff, the two one's-complement zeros, are not confused).
+
+use aya_ebpf::programs::XdpContext;
+use kad_common::{
+    vrrp_wire::{IPPROTO_VRRP, IPV4_HEADER_LEN},
+    xdp_counters::XdpReason,
+    xdp_maps::FAMILY_V4,
+};
+
+use crate::{
+    advert::Advert,
+    packet::{VrrpPacket, window},
+};
+
+/// Longest VRRP message in 32-bit words: v3 over IPv6 with 255 addresses (RFC 5798 §5.2.5),
+/// 8 + 255 × 16 bytes. Every valid message is a whole number of words (8-byte header,
+/// 4- or 16-byte addresses, 8-byte v2 trailer), and `advert::check` has matched the length
+/// against Count IPvX Addr, so nothing longer reaches the loop.
+const MAX_VRRP_WORDS: usize = (8 + 255 * 16) / 4;
+/// RFC 791 §3.1: at most 40 bytes of IPv4 options (IHL 15).
+const MAX_IPV4_OPTION_WORDS: usize = 10;
+
+/// Sum of the `words` big-endian 32-bit words at `off` (at most `MAX` of them: the bound the
+/// verifier walks).
+#[inline(always)]
+fn sum_words<const MAX: usize>(
+    ctx: &XdpContext,
+    off: usize,
+    words: usize,
+) -> Result<u64, XdpReason> {
+    let mut acc = 0u64;
+    for i in 0..MAX {
+        if i >= words {
+            break;
+        }
+        let word = window::<4>(ctx, off + i * 4)?;
+        acc += u64::from(u32::from_be_bytes(*word));
+    }
+    Ok(acc)
+}
+
+/// RFC 1071 §4.1: folds the carries into 16 bits. Four rounds cover any sum below 2^48
+/// (ours stay below 2^44).
+#[inline(always)]
+fn fold(mut acc: u64) -> u16 {
+    acc = (acc & 0xffff) + (acc >> 16);
+    acc = (acc & 0xffff) + (acc >> 16);
+    acc = (acc & 0xffff) + (acc >> 16);
+    acc = (acc & 0xffff) + (acc >> 16);
+    acc as u16
+}
+
+/// Whether `carried` is the checksum of data whose word sum, `carried` included, is `sum`.
+#[inline(always)]
+fn carries(sum: u64, carried: u16) -> bool {
+    !fold(sum - u64::from(carried)) == carried
+}
+
+/// RFC 791 §3.1: the IPv4 header checksum, options included.
+#[inline(always)]
+pub fn ipv4_header_ok(ctx: &XdpContext, packet: &VrrpPacket) -> Result<bool, XdpReason> {
+    let ip = window::<IPV4_HEADER_LEN>(ctx, packet.ip_offset)?;
+    let mut sum = 0u64;
+    for word in 0..IPV4_HEADER_LEN / 4 {
+        let at = word * 4;
+        sum += u64::from(u32::from_be_bytes([
+            ip[at],
+            ip[at + 1],
+            ip[at + 2],
+            ip[at + 3],
+        ]));
+    }
+    let carried = u16::from_be_bytes([ip[10], ip[11]]);
+    let options = (packet.ip_header_len - IPV4_HEADER_LEN) / 4;
+    sum += sum_words::<MAX_IPV4_OPTION_WORDS>(ctx, packet.ip_offset + IPV4_HEADER_LEN, options)?;
+    Ok(carries(sum, carried))
+}
+
+/// Which VRRPv3-over-IPv4 checksums are good (keepalived `vrrp_v3_checksum_as_v2`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum V3Ipv4 {
+    /// RFC 5798 §5.2.8: with the pseudo-header only.
+    PseudoHeader,
+    /// With the pseudo-header, or over the message alone as v2 does.
+    EitherForm,
+}
+
+/// RFC 3768 §5.3.8 / RFC 5798 §5.2.8: the VRRP checksum.
+#[inline(always)]
+pub fn vrrp_ok(
+    ctx: &XdpContext,
+    packet: &VrrpPacket,
+    advert: &Advert,
+    v3_ipv4: V3Ipv4,
+) -> Result<bool, XdpReason> {
+    let message = sum_words::<MAX_VRRP_WORDS>(ctx, packet.offset, packet.len / 4)?;
+    if advert.version == kad_common::vrrp_wire::VRRP_VERSION_2 {
+        return Ok(carries(message, advert.checksum));
+    }
+    // The IPv4 (RFC 768 layout) and IPv6 pseudo-headers have the same word sum: both
+    // addresses, the upper-layer length and the protocol.
+    let pseudo =
+        packet.src.word_sum() + packet.dst.word_sum() + packet.len as u64 + u64::from(IPPROTO_VRRP);
+    Ok(carries(message + pseudo, advert.checksum)
+        || (packet.family == FAMILY_V4
+            && v3_ipv4 == V3Ipv4::EitherForm
+            && carries(message, advert.checksum)))
+}

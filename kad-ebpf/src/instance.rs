@@ -1,0 +1,215 @@
+//! Adverts for a configured instance (an entry in `KAD_VRRP_CONFIG`): the checks that need
+//! the configuration (RFC 5798 §7.1 / RFC 3768 §7.1: version, authentication; keepalived's
+//! unicast rules), then `KAD_VRRP_SEEN` and, only when something changed, a `KAD_VRRP_EVENTS`
+//! record. The XDP program never decides state (DESIGN.md): it records and wakes.
+
+use aya_ebpf::{helpers::bpf_ktime_get_ns, programs::XdpContext};
+use kad_common::{
+    vrrp_wire::{VRRP_AUTH_PASS, VRRP_VERSION_2},
+    xdp_counters::XdpReason,
+    xdp_maps::{
+        AUTH_FAILURE_EVENT_GAP_NS, EVENT_AUTH_FAILURE, EVENT_INTERVAL, EVENT_NEW_SENDER,
+        EVENT_PREEMPTED, EVENT_PRIORITY, FLAG_STRICT, FLAG_UNICAST, ROLE_MASTER, VrrpConfig,
+        VrrpEvent, VrrpKey, VrrpSeen,
+    },
+};
+
+use crate::{
+    advert::{self, Advert},
+    maps::{self, KAD_VRRP_AUTH_FAILURES, KAD_VRRP_EVENTS, KAD_VRRP_SEEN},
+    packet::{Addr, VrrpPacket},
+};
+
+/// Judges an advert (checksums already good) for the instance `config` of `key`: an error
+/// is a drop reason; `Ok` is `VrrpV2` (AH, passed to userspace), `Recorded` or `Event`, or
+/// the advert's `VrrpV2`/`VrrpV3` when the event ring was full.
+#[inline(always)]
+pub fn accept(
+    ctx: &XdpContext,
+    packet: &VrrpPacket,
+    advert: &Advert,
+    key: &VrrpKey,
+    config: &VrrpConfig,
+) -> Result<XdpReason, XdpReason> {
+    if advert.version != config.version {
+        return Err(XdpReason::BadVersion);
+    }
+    if !authentic(ctx, packet, advert, config)? {
+        auth_failure_event(key, packet, advert);
+        return Err(XdpReason::BadAuth);
+    }
+    if packet.ah {
+        // RFC 2402: userspace holds the key and verifies the ICV and the sequence number.
+        return Ok(XdpReason::VrrpV2);
+    }
+    check_source(packet, key, config)?;
+    Ok(record(packet, advert, key, config))
+}
+
+/// RFC 3768 §7.1: the Auth Type must be the instance's (v3 adverts have none) and, for PASS,
+/// the Authentication Data must equal `auth_pass`.
+#[inline(always)]
+fn authentic(
+    ctx: &XdpContext,
+    packet: &VrrpPacket,
+    advert: &Advert,
+    config: &VrrpConfig,
+) -> Result<bool, XdpReason> {
+    if advert.auth_type != config.auth_type {
+        return Ok(false);
+    }
+    if config.auth_type != VRRP_AUTH_PASS {
+        return Ok(true);
+    }
+    let data = advert::auth_data(ctx, packet, advert)?;
+    Ok(data == u64::from_ne_bytes(config.auth_pass))
+}
+
+/// keepalived's source rules: not our own advert; multicast exactly when the instance has no
+/// unicast peers; with `vrrp_strict` and unicast peers, from one of them.
+#[inline(always)]
+fn check_source(packet: &VrrpPacket, key: &VrrpKey, config: &VrrpConfig) -> Result<(), XdpReason> {
+    if packet.src == Addr::from_bytes(&config.own_addr) {
+        return Err(XdpReason::NotPeer);
+    }
+    let unicast = config.flags & FLAG_UNICAST != 0;
+    if packet.dst.is_multicast(packet.family) == unicast {
+        return Err(XdpReason::NotPeer);
+    }
+    if unicast && config.flags & FLAG_STRICT != 0 && !maps::is_peer(key, packet.src.to_bytes()) {
+        return Err(XdpReason::NotPeer);
+    }
+    Ok(())
+}
+
+/// RFC 5798 §6.4.3: a Master receiving this advert must become Backup — higher priority, or
+/// equal priority from a higher primary address.
+#[inline(always)]
+fn preempts(packet: &VrrpPacket, advert: &Advert, config: &VrrpConfig) -> bool {
+    config.role == ROLE_MASTER
+        && (advert.priority > config.own_priority
+            || (advert.priority == config.own_priority
+                && packet.src.greater_than(Addr::from_bytes(&config.own_addr))))
+}
+
+/// Refreshes `KAD_VRRP_SEEN[key]` and sends an event when the sender, its priority or its
+/// interval changed, or when the advert preempts this Master. See `VrrpEvent` in kad-common
+/// for what happens when the ring buffer is full.
+#[inline(always)]
+fn record(packet: &VrrpPacket, advert: &Advert, key: &VrrpKey, config: &VrrpConfig) -> XdpReason {
+    let seen = KAD_VRRP_SEEN.get_ptr_mut(key);
+    let mut kind = match seen {
+        None => EVENT_NEW_SENDER,
+        Some(seen) => {
+            // SAFETY: a map value; XDP is its only writer and userspace only reads or deletes.
+            let seen = unsafe { &*seen };
+            if Addr::from_bytes(&seen.sender) != packet.src {
+                EVENT_NEW_SENDER
+            } else {
+                let priority = if seen.priority != advert.priority {
+                    EVENT_PRIORITY
+                } else {
+                    0
+                };
+                let interval = if seen.interval_cs != advert.interval_cs {
+                    EVENT_INTERVAL
+                } else {
+                    0
+                };
+                priority | interval
+            }
+        }
+    };
+    if preempts(packet, advert, config) {
+        kind |= EVENT_PREEMPTED;
+    }
+    // SAFETY: a helper without arguments or preconditions.
+    let now = unsafe { bpf_ktime_get_ns() };
+    if kind == 0 {
+        if let Some(seen) = seen {
+            // SAFETY: as above; racing CPUs can at worst lose one count.
+            unsafe {
+                (*seen).last_ns = now;
+                (*seen).count += 1;
+            }
+        }
+        return XdpReason::Recorded;
+    }
+    let Some(mut entry) = KAD_VRRP_EVENTS.reserve::<VrrpEvent>(0) else {
+        return advert.passed();
+    };
+    let count = match seen {
+        // SAFETY: as above.
+        Some(seen) => (unsafe { (*seen).count }) + 1,
+        None => 1,
+    };
+    let updated = VrrpSeen {
+        last_ns: now,
+        count,
+        sender: packet.src.to_bytes(),
+        priority: advert.priority,
+        version: advert.version,
+        interval_cs: advert.interval_cs,
+        pad: [0; 4],
+    };
+    match seen {
+        // SAFETY: as above.
+        Some(seen) => unsafe { *seen = updated },
+        None => {
+            // A full map (more keys than MAX_VRRP_KEYS) only means the next advert reports
+            // a new sender again.
+            let _ = KAD_VRRP_SEEN.insert(key, &updated, 0);
+        }
+    }
+    entry.write(event(key, kind, now, packet, advert));
+    entry.submit(0);
+    XdpReason::Event
+}
+
+/// An `EVENT_AUTH_FAILURE` record, unless one was sent for `key` less than
+/// `AUTH_FAILURE_EVENT_GAP_NS` ago or the ring buffer is full.
+#[inline(always)]
+fn auth_failure_event(key: &VrrpKey, packet: &VrrpPacket, advert: &Advert) {
+    // SAFETY: a helper without arguments or preconditions.
+    let now = unsafe { bpf_ktime_get_ns() };
+    if let Some(last) = KAD_VRRP_AUTH_FAILURES.get_ptr(key) {
+        // SAFETY: a u64 map value, read once.
+        if now.wrapping_sub(unsafe { *last }) < AUTH_FAILURE_EVENT_GAP_NS {
+            return;
+        }
+    }
+    let Some(mut entry) = KAD_VRRP_EVENTS.reserve::<VrrpEvent>(0) else {
+        return;
+    };
+    let _ = KAD_VRRP_AUTH_FAILURES.insert(key, now, 0);
+    entry.write(event(key, EVENT_AUTH_FAILURE, now, packet, advert));
+    entry.submit(0);
+}
+
+#[inline(always)]
+fn event(key: &VrrpKey, kind: u32, now: u64, packet: &VrrpPacket, advert: &Advert) -> VrrpEvent {
+    VrrpEvent {
+        key: *key,
+        kind,
+        pad: 0,
+        at_ns: now,
+        sender: packet.src.to_bytes(),
+        priority: advert.priority,
+        version: advert.version,
+        interval_cs: advert.interval_cs,
+        count_ip: advert.count,
+        pad2: [0; 3],
+    }
+}
+
+impl Advert {
+    /// The reason under which this advert is passed to userspace's socket.
+    #[inline(always)]
+    pub fn passed(&self) -> XdpReason {
+        if self.version == VRRP_VERSION_2 {
+            XdpReason::VrrpV2
+        } else {
+            XdpReason::VrrpV3
+        }
+    }
+}

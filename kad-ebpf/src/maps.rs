@@ -1,0 +1,112 @@
+//! The program's maps, laid out in kad-common (`xdp_maps`, `xdp_counters`), and the per-reason
+//! counting every frame ends with.
+
+use aya_ebpf::{
+    macros::map,
+    maps::{HashMap, PerCpuArray, RingBuf},
+    programs::XdpContext,
+};
+use kad_common::{
+    xdp_counters::XdpReason,
+    xdp_maps::{
+        EVENTS_RING_BYTES, INTERFACE_MARKER_VRID, MAX_INTERFACES, MAX_VIPS, MAX_VRRP_KEYS,
+        MAX_VRRP_PEERS, VrrpConfig, VrrpKey, VrrpPeerKey, VrrpSeen,
+    },
+};
+
+/// One `u64` per [`XdpReason`], per CPU, over all interfaces (`XDP_COUNTERS_MAP`).
+#[map(name = "KAD_XDP_COUNTERS")]
+static KAD_XDP_COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(XdpReason::COUNT, 0);
+
+/// `slot * XdpReason::COUNT + reason`, per CPU (`IF_COUNTERS_MAP`).
+#[map(name = "KAD_XDP_IF_COUNTERS")]
+static KAD_XDP_IF_COUNTERS: PerCpuArray<u64> =
+    PerCpuArray::with_max_entries(MAX_INTERFACES * XdpReason::COUNT, 0);
+
+/// ifindex → counter slot (`IF_SLOTS_MAP`), written by userspace.
+#[map(name = "KAD_XDP_IF_SLOTS")]
+static KAD_XDP_IF_SLOTS: HashMap<u32, u32> = HashMap::with_max_entries(MAX_INTERFACES, 0);
+
+/// [`VrrpKey`] → [`VrrpConfig`] (`VRRP_CONFIG_MAP`), written by userspace, with one
+/// `INTERFACE_MARKER_VRID` entry per configured interface and family.
+#[map(name = "KAD_VRRP_CONFIG")]
+static KAD_VRRP_CONFIG: HashMap<VrrpKey, VrrpConfig> = HashMap::with_max_entries(MAX_VRRP_KEYS, 0);
+
+/// [`VrrpKey`] → [`VrrpSeen`] (`VRRP_SEEN_MAP`), written here.
+#[map(name = "KAD_VRRP_SEEN")]
+pub static KAD_VRRP_SEEN: HashMap<VrrpKey, VrrpSeen> = HashMap::with_max_entries(MAX_VRRP_KEYS, 0);
+
+/// Event records (`VRRP_EVENTS_MAP`).
+#[map(name = "KAD_VRRP_EVENTS")]
+pub static KAD_VRRP_EVENTS: RingBuf = RingBuf::with_byte_size(EVENTS_RING_BYTES, 0);
+
+/// (instance, peer) → 1 (`VRRP_PEERS_MAP`), written by userspace.
+#[map(name = "KAD_VRRP_PEERS")]
+static KAD_VRRP_PEERS: HashMap<VrrpPeerKey, u8> = HashMap::with_max_entries(MAX_VRRP_PEERS, 0);
+
+/// [`VrrpKey`] → when the last auth-failure event was sent (`AUTH_FAILURES_MAP`).
+#[map(name = "KAD_VRRP_AUTH_FAILURES")]
+pub static KAD_VRRP_AUTH_FAILURES: HashMap<VrrpKey, u64> =
+    HashMap::with_max_entries(MAX_VRRP_KEYS, 0);
+
+/// IPv4 virtual addresses to drop traffic for (`VIP_V4_MAP`), written by userspace.
+#[map(name = "KAD_VIP_V4")]
+pub static KAD_VIP_V4: HashMap<[u8; 4], u8> = HashMap::with_max_entries(MAX_VIPS, 0);
+
+/// IPv6 virtual addresses to drop traffic for (`VIP_V6_MAP`), written by userspace.
+#[map(name = "KAD_VIP_V6")]
+pub static KAD_VIP_V6: HashMap<[u8; 16], u8> = HashMap::with_max_entries(MAX_VIPS, 0);
+
+/// The configuration of `key`, if userspace wrote one.
+#[inline(always)]
+pub fn config(key: &VrrpKey) -> Option<&'static VrrpConfig> {
+    // SAFETY: userspace replaces values whole with BPF_MAP_UPDATE_ELEM; a concurrent update
+    // can at worst make this run read a mix of the old and new configuration of one key,
+    // which only decides one frame.
+    KAD_VRRP_CONFIG
+        .get_ptr(key)
+        .map(|config| unsafe { &*config })
+}
+
+/// Whether the interface and family of `key` have any configured instance (the
+/// `INTERFACE_MARKER_VRID` entry).
+#[inline(always)]
+pub fn interface_managed(key: &VrrpKey) -> bool {
+    let marker = VrrpKey {
+        vrid: INTERFACE_MARKER_VRID,
+        ..*key
+    };
+    KAD_VRRP_CONFIG.get_ptr(&marker).is_some()
+}
+
+/// Whether `peer` is a configured unicast peer of `key`.
+#[inline(always)]
+pub fn is_peer(key: &VrrpKey, peer: [u8; 16]) -> bool {
+    let peer = VrrpPeerKey {
+        key: *key,
+        addr: peer,
+    };
+    KAD_VRRP_PEERS.get_ptr(&peer).is_some()
+}
+
+/// Counts one frame under `reason`, globally and in the ingress interface's slot (slot 0 for
+/// an interface userspace gave none).
+#[inline(always)]
+pub fn count(ctx: &XdpContext, reason: XdpReason) {
+    if let Some(counter) = KAD_XDP_COUNTERS.get_ptr_mut(reason as u32) {
+        // SAFETY: per-CPU slot, no concurrent writer on this CPU while the program runs.
+        unsafe { *counter += 1 };
+    }
+    let ifindex = ctx.ingress_ifindex() as u32;
+    let slot = match KAD_XDP_IF_SLOTS.get_ptr(ifindex) {
+        // SAFETY: a u32 value in a map entry; read once.
+        Some(slot) => unsafe { *slot },
+        None => 0,
+    };
+    let slot = if slot < MAX_INTERFACES { slot } else { 0 };
+    if let Some(counter) = KAD_XDP_IF_COUNTERS.get_ptr_mut(slot * XdpReason::COUNT + reason as u32)
+    {
+        // SAFETY: as above.
+        unsafe { *counter += 1 };
+    }
+}

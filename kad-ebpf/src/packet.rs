@@ -1,0 +1,307 @@
+//! The layers under VRRP: Ethernet (IEEE 802.3, at most one IEEE 802.1Q / 802.1ad tag),
+//! IPv4 (RFC 791, options allowed; or followed by an RFC 2402 AH, keepalived `auth_type AH`)
+//! and IPv6 (RFC 8200, no extension headers: RFC 5798 §5.1.2 adverts carry none).
+
+use aya_ebpf::programs::XdpContext;
+use kad_common::{
+    vrrp_wire::{
+        ETH_HEADER_LEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, IPPROTO_AH, IPPROTO_VRRP,
+        IPV4_HEADER_LEN, IPV6_HEADER_LEN, VLAN_TAG_LEN, VRRP_AH_LEN, VRRP_TTL,
+    },
+    xdp_counters::XdpReason,
+    xdp_maps::{FAMILY_V4, FAMILY_V6},
+};
+
+/// IANA: IP protocol number of ICMPv6.
+const IPPROTO_ICMPV6: u8 = 58;
+/// RFC 4861 §4.3 / §4.4: ICMPv6 Neighbor Solicitation and Advertisement.
+const ICMPV6_NS: u8 = 135;
+const ICMPV6_NA: u8 = 136;
+/// RFC 791 §3.1: More Fragments flag and Fragment Offset of the flags/offset word.
+const IPV4_MF: u16 = 0x2000;
+const IPV4_OFFSET_MASK: u16 = 0x1fff;
+/// RFC 2402 §2.2: Payload Length of a 24-byte AH (6 words minus 2).
+const AH_PAYLOAD_LEN: u8 = (VRRP_AH_LEN / 4 - 2) as u8;
+
+/// Returns the `N` bytes of the frame at `off`, bounds-checked for the verifier. Headers are
+/// read as whole windows (`N >= 2`): a one-byte check compiles to `ptr >= end`, from which
+/// the verifier learns no range for a variable-offset pointer.
+#[inline(always)]
+pub fn window<const N: usize>(ctx: &XdpContext, off: usize) -> Result<&[u8; N], XdpReason> {
+    let start = ctx.data();
+    if start + off + N > ctx.data_end() {
+        return Err(XdpReason::Truncated);
+    }
+    // SAFETY: the N bytes at start + off lie inside the frame (checked just above); the
+    // kernel keeps the frame alive and unaliased for the whole run of the program.
+    Ok(unsafe { &*((start + off) as *const [u8; N]) })
+}
+
+/// Length of the frame in bytes.
+#[inline(always)]
+fn frame_len(ctx: &XdpContext) -> usize {
+    ctx.data_end() - ctx.data()
+}
+
+/// An IPv4 or IPv6 address as two big-endian halves: IPv4 in the top 32 bits of `hi`, the
+/// rest zero — the layout of the 16-byte address fields of kad-common's maps. Compared and
+/// summed as integers (no `memcmp`, which BPF lacks).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Addr {
+    pub hi: u64,
+    pub lo: u64,
+}
+
+impl Addr {
+    /// The IPv4 address in the 4 bytes of `bytes` at `at`.
+    #[inline(always)]
+    fn v4<const N: usize>(bytes: &[u8; N], at: usize) -> Self {
+        let word = u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        Self {
+            hi: u64::from(word) << 32,
+            lo: 0,
+        }
+    }
+
+    /// The IPv6 address in the 16 bytes of `bytes` at `at`.
+    #[inline(always)]
+    fn v6<const N: usize>(bytes: &[u8; N], at: usize) -> Self {
+        Self {
+            hi: be_u64(bytes, at),
+            lo: be_u64(bytes, at + 8),
+        }
+    }
+
+    /// From a map's 16-byte address field.
+    #[inline(always)]
+    pub fn from_bytes(bytes: &[u8; 16]) -> Self {
+        Self::v6(bytes, 0)
+    }
+
+    /// To a map's 16-byte address field.
+    #[inline(always)]
+    pub fn to_bytes(self) -> [u8; 16] {
+        let hi = self.hi.to_be_bytes();
+        let lo = self.lo.to_be_bytes();
+        [
+            hi[0], hi[1], hi[2], hi[3], hi[4], hi[5], hi[6], hi[7], lo[0], lo[1], lo[2], lo[3],
+            lo[4], lo[5], lo[6], lo[7],
+        ]
+    }
+
+    /// The first four bytes, for the IPv4 VIP map.
+    #[inline(always)]
+    pub fn v4_bytes(self) -> [u8; 4] {
+        ((self.hi >> 32) as u32).to_be_bytes()
+    }
+
+    /// RFC 1112 §4 (224.0.0.0/4) / RFC 4291 §2.7 (ff00::/8): a multicast address.
+    #[inline(always)]
+    pub fn is_multicast(self, family: u8) -> bool {
+        if family == FAMILY_V4 {
+            self.hi >> 60 == 0xe
+        } else {
+            self.hi >> 56 == 0xff
+        }
+    }
+
+    /// RFC 5798 §6.4.3: "the primary IPvX Address of the sender ... greater than the local
+    /// primary IPvX Address" — compared as unsigned big-endian integers.
+    #[inline(always)]
+    pub fn greater_than(self, other: Self) -> bool {
+        self.hi > other.hi || (self.hi == other.hi && self.lo > other.lo)
+    }
+
+    /// RFC 1071: the address's 32-bit words, summed (to be folded by the checksum code).
+    #[inline(always)]
+    pub fn word_sum(self) -> u64 {
+        (self.hi >> 32) + (self.hi & 0xffff_ffff) + (self.lo >> 32) + (self.lo & 0xffff_ffff)
+    }
+}
+
+/// The big-endian `u64` in the 8 bytes of `bytes` at `at`.
+#[inline(always)]
+fn be_u64<const N: usize>(bytes: &[u8; N], at: usize) -> u64 {
+    u64::from_be_bytes([
+        bytes[at],
+        bytes[at + 1],
+        bytes[at + 2],
+        bytes[at + 3],
+        bytes[at + 4],
+        bytes[at + 5],
+        bytes[at + 6],
+        bytes[at + 7],
+    ])
+}
+
+/// An IP packet that carries a VRRP message, directly (protocol 112) or behind an AH.
+pub struct VrrpPacket {
+    /// `FAMILY_V4` or `FAMILY_V6`.
+    pub family: u8,
+    pub src: Addr,
+    pub dst: Addr,
+    /// Offset and length of the IPv4 header, options included (length 0 for IPv6).
+    pub ip_offset: usize,
+    pub ip_header_len: usize,
+    /// Offset of the VRRP message and its length as the IP header says.
+    pub offset: usize,
+    pub len: usize,
+    /// The message follows an RFC 2402 AH (IPv4 protocol 51).
+    pub ah: bool,
+}
+
+impl VrrpPacket {
+    /// Bytes per address in the advert (RFC 5798 §5.2.9).
+    #[inline(always)]
+    pub fn addr_len(&self) -> usize {
+        if self.family == FAMILY_V4 { 4 } else { 16 }
+    }
+}
+
+/// An IP packet that is not VRRP, as far as the VIP filter needs it.
+pub struct OtherIp {
+    pub family: u8,
+    pub dst: Addr,
+    /// ICMPv6 Neighbor Solicitation or Advertisement (RFC 4861).
+    pub neighbour_discovery: bool,
+}
+
+/// What a frame carries.
+pub enum Frame {
+    /// Not IPv4/IPv6, or too short to tell.
+    NotIp,
+    /// IP, but not VRRP.
+    OtherIp(OtherIp),
+    /// VRRP, with sane IP headers and TTL / hop limit 255.
+    Vrrp(VrrpPacket),
+}
+
+/// Reads the Ethernet header (and one VLAN tag) and dispatches on the EtherType. Errors are
+/// the drop reasons of VRRP packets whose IP layer is broken (`Truncated`, `BadTtl`).
+#[inline(always)]
+pub fn parse(ctx: &XdpContext) -> Result<Frame, XdpReason> {
+    let Ok(eth) = window::<ETH_HEADER_LEN>(ctx, 0) else {
+        return Ok(Frame::NotIp);
+    };
+    let mut l3 = ETH_HEADER_LEN;
+    let mut ethertype = u16::from_be_bytes([eth[12], eth[13]]);
+    if ethertype == ETH_P_8021Q || ethertype == ETH_P_8021AD {
+        let Ok(tag) = window::<VLAN_TAG_LEN>(ctx, ETH_HEADER_LEN) else {
+            return Ok(Frame::NotIp);
+        };
+        ethertype = u16::from_be_bytes([tag[2], tag[3]]);
+        l3 += VLAN_TAG_LEN;
+    }
+    match ethertype {
+        ETH_P_IP => ipv4(ctx, l3),
+        ETH_P_IPV6 => ipv6(ctx, l3),
+        _ => Ok(Frame::NotIp),
+    }
+}
+
+/// RFC 791 §3.1 and RFC 5798 §7.1 (TTL 255). The IPv4 header checksum is verified later, with
+/// the VRRP checksum, so that a broken TTL counts as `BadTtl` whatever the checksum says.
+#[inline(always)]
+fn ipv4(ctx: &XdpContext, l3: usize) -> Result<Frame, XdpReason> {
+    let Ok(ip) = window::<IPV4_HEADER_LEN>(ctx, l3) else {
+        return Ok(Frame::NotIp);
+    };
+    let ihl = usize::from(ip[0] & 0x0f) * 4;
+    let ah = match ip[9] {
+        IPPROTO_VRRP => false,
+        IPPROTO_AH if ihl >= IPV4_HEADER_LEN && ah_protects_vrrp(ctx, l3 + ihl) => true,
+        _ => {
+            return Ok(Frame::OtherIp(OtherIp {
+                family: FAMILY_V4,
+                dst: Addr::v4(ip, 16),
+                neighbour_discovery: false,
+            }));
+        }
+    };
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    let frag = u16::from_be_bytes([ip[6], ip[7]]);
+    // The whole IP datagram must be in the frame, unfragmented, and its header sane.
+    if ip[0] >> 4 != 4
+        || ihl < IPV4_HEADER_LEN
+        || total < ihl
+        || l3 + total > frame_len(ctx)
+        || frag & (IPV4_MF | IPV4_OFFSET_MASK) != 0
+    {
+        return Err(XdpReason::Truncated);
+    }
+    if ip[8] != VRRP_TTL {
+        return Err(XdpReason::BadTtl);
+    }
+    let (offset, len) = if ah {
+        let Ok(ah_header) = window::<VRRP_AH_LEN>(ctx, l3 + ihl) else {
+            return Err(XdpReason::Truncated);
+        };
+        if total < ihl + VRRP_AH_LEN {
+            return Err(XdpReason::Truncated);
+        }
+        // keepalived's AH is HMAC-MD5-96: 24 bytes (see kad-userspace vrrp/packet/auth/ah.rs).
+        if ah_header[1] != AH_PAYLOAD_LEN {
+            return Err(XdpReason::BadLength);
+        }
+        (l3 + ihl + VRRP_AH_LEN, total - ihl - VRRP_AH_LEN)
+    } else {
+        (l3 + ihl, total - ihl)
+    };
+    Ok(Frame::Vrrp(VrrpPacket {
+        family: FAMILY_V4,
+        src: Addr::v4(ip, 12),
+        dst: Addr::v4(ip, 16),
+        ip_offset: l3,
+        ip_header_len: ihl,
+        offset,
+        len,
+        ah,
+    }))
+}
+
+/// RFC 2402 §2.1: whether the AH at `off` says a VRRP message follows.
+#[inline(always)]
+fn ah_protects_vrrp(ctx: &XdpContext, off: usize) -> bool {
+    matches!(window::<2>(ctx, off), Ok(head) if head[0] == IPPROTO_VRRP)
+}
+
+/// RFC 8200 §3 and RFC 5798 §7.1 (hop limit 255).
+#[inline(always)]
+fn ipv6(ctx: &XdpContext, l3: usize) -> Result<Frame, XdpReason> {
+    let Ok(ip) = window::<IPV6_HEADER_LEN>(ctx, l3) else {
+        return Ok(Frame::NotIp);
+    };
+    let dst = Addr::v6(ip, 24);
+    match ip[6] {
+        IPPROTO_VRRP => {}
+        next => {
+            let neighbour_discovery = next == IPPROTO_ICMPV6
+                && matches!(
+                    window::<2>(ctx, l3 + IPV6_HEADER_LEN),
+                    Ok(icmp) if icmp[0] == ICMPV6_NS || icmp[0] == ICMPV6_NA
+                );
+            return Ok(Frame::OtherIp(OtherIp {
+                family: FAMILY_V6,
+                dst,
+                neighbour_discovery,
+            }));
+        }
+    }
+    let payload = usize::from(u16::from_be_bytes([ip[4], ip[5]]));
+    if ip[0] >> 4 != 6 || l3 + IPV6_HEADER_LEN + payload > frame_len(ctx) {
+        return Err(XdpReason::Truncated);
+    }
+    if ip[7] != VRRP_TTL {
+        return Err(XdpReason::BadTtl);
+    }
+    Ok(Frame::Vrrp(VrrpPacket {
+        family: FAMILY_V6,
+        src: Addr::v6(ip, 8),
+        dst,
+        ip_offset: l3,
+        ip_header_len: 0,
+        offset: l3 + IPV6_HEADER_LEN,
+        len: payload,
+        ah: false,
+    }))
+}
