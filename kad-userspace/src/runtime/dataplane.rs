@@ -154,6 +154,33 @@ impl XdpPath {
         })
     }
 
+    /// Before the sockets of `instances` open: attaches the program where they receive and
+    /// gives each new instance its entry (as a Backup), so no advert queues on a socket in
+    /// between. Kept instances keep their entries untouched.
+    pub(crate) fn prepare(&mut self, instances: &[InstanceSpec]) {
+        for spec in instances {
+            let Some(ifindex) = self.attach(&spec.receive_interface) else {
+                continue;
+            };
+            let key = key_of(spec, ifindex);
+            if self.written.contains_key(&key) {
+                continue;
+            }
+            let config = config_of(spec, false, spec.fsm.priority);
+            match self.dataplane.set_vrrp_config(key, &config) {
+                Ok(()) => {
+                    self.written.insert(key, config);
+                }
+                Err(err) => tracing::error!(
+                    instance = %spec.fsm.name,
+                    vrid = key.vrid,
+                    error = %err,
+                    "writing XDP configuration"
+                ),
+            }
+        }
+    }
+
     /// Attaches the program where `slots` receive, writes their configuration and VIP
     /// filters, drops what no slot needs any more, and points events at the slots
     /// (`generation` is the receive generation their [`Inbound`] messages must carry).
@@ -221,7 +248,11 @@ impl XdpPath {
         let Some(xdp) = &slot.xdp else {
             return;
         };
-        let config = config_of(&slot.spec, instance);
+        let config = config_of(
+            &slot.spec,
+            instance.state() == State::Master,
+            instance.priority(),
+        );
         if self.written.get(&xdp.key) == Some(&config) {
             return;
         }
@@ -331,8 +362,9 @@ fn key_of(spec: &InstanceSpec, ifindex: u32) -> VrrpKey {
     }
 }
 
-/// What XDP must expect for `spec` while `instance` is in its current state.
-fn config_of(spec: &InstanceSpec, instance: &Instance) -> VrrpConfig {
+/// What XDP must expect for `spec` while the instance is (`master`) or is not Master, with
+/// effective priority `priority`.
+fn config_of(spec: &InstanceSpec, master: bool, priority: u8) -> VrrpConfig {
     let (auth_type, auth_pass) = match spec.auth {
         AuthConfig::None => (0, [0; 8]),
         AuthConfig::Pass(pass) => (1, pass),
@@ -354,13 +386,9 @@ fn config_of(spec: &InstanceSpec, instance: &Instance) -> VrrpConfig {
             Version::V3 => 3,
         },
         auth_type,
-        role: if instance.state() == State::Master {
-            ROLE_MASTER
-        } else {
-            ROLE_BACKUP
-        },
+        role: if master { ROLE_MASTER } else { ROLE_BACKUP },
         flags,
-        own_priority: instance.priority(),
+        own_priority: priority,
         pad: [0; 3],
         auth_pass,
         own_addr: octets(spec.fsm.primary_address),

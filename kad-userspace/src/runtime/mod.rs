@@ -383,6 +383,9 @@ pub async fn run(
     let mut trackers = spec.trackers.clone();
     let plans = unit_plans(&spec);
     engine.timers = Timers::new(plans.len());
+    if let Some(xdp) = engine.xdp.as_mut() {
+        xdp.prepare(&spec.instances);
+    }
     let added = add_units(&mut engine, &mut io, plans)?;
     io.start_receivers(&engine.slots);
     if let Some(xdp) = engine.xdp.as_mut() {
@@ -509,6 +512,9 @@ fn reload(
     if trackers_changed {
         engine.tracked_links = io.start_trackers(&spec.trackers);
         *trackers = spec.trackers.clone();
+    }
+    if let Some(xdp) = engine.xdp.as_mut() {
+        xdp.prepare(&spec.instances);
     }
     let added = add_units(engine, io, plans)?;
     io.start_receivers(&engine.slots);

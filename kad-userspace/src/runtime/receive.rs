@@ -111,6 +111,7 @@ pub(crate) async fn run(
         stats
             .socket_packets
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::trace!(ifindex = socket.ifindex(), source = %received.source, len = received.len, "VRRP datagram on the socket");
         let Some(packet) = buf.get(..received.len) else {
             continue;
         };
