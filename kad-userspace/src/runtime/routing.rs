@@ -212,7 +212,7 @@ fn time_rtt(text: &str) -> Option<(u32, bool)> {
     let ms = (value * scale).ceil();
     (0.0..=f64::from(u32::MAX))
         .contains(&ms)
-        .then(|| (ms as u32, false))
+        .then_some((ms as u32, false))
 }
 
 fn parse_u32(keyword: &str, text: &str) -> Result<u32, String> {
