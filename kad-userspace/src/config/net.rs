@@ -197,6 +197,23 @@ const ROUTE_TYPES: &[&str] = &[
     "nat",
 ];
 
+/// `ip route` metrics that may be written `NAME lock VALUE`.
+const ROUTE_METRICS: &[&str] = &[
+    "mtu",
+    "advmss",
+    "rtt",
+    "rttvar",
+    "reordering",
+    "window",
+    "cwnd",
+    "ssthresh",
+    "initcwnd",
+    "initrwnd",
+    "hoplimit",
+    "rto_min",
+    "congctl",
+];
+
 /// keepalived.conf: virtual_routes / static_routes.
 pub fn routes(ctx: &mut Ctx, node: &Node) -> Vec<Route> {
     let block = node.keyword().to_owned();
@@ -222,6 +239,19 @@ pub fn route(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Route> {
     let mut iter = words.iter();
     while let Some(word) = iter.next() {
         let w = word.as_str();
+        if w == "nexthop" {
+            // `nexthop NH [nexthop NH]...` ends an `ip route` line: keep its words together
+            // for the runtime to read (via, dev, weight, onlink, realms per hop).
+            options.push(word.text.clone());
+            for rest in iter.by_ref() {
+                if rest.as_str() == "no_track" {
+                    no_track = true;
+                } else {
+                    options.push(rest.text.clone());
+                }
+            }
+            break;
+        }
         let takes_value = matches!(
             w,
             "src"
@@ -259,11 +289,24 @@ pub fn route(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Route> {
                 | "encap"
                 | "hoplimit"
                 | "rto_min"
-                | "nexthop"
                 | "weight"
         );
         if takes_value {
-            let Some(value) = iter.next() else {
+            let mut value = iter.next();
+            // `via inet6 ADDR`, `mtu lock 1400`: the real value follows the qualifier.
+            let qualified = match value.map(Word::as_str) {
+                Some("inet" | "inet6") => matches!(w, "via" | "gw" | "or"),
+                Some("lock") => ROUTE_METRICS.contains(&w),
+                _ => false,
+            };
+            let qualifier = if qualified {
+                let qualifier = value.map(|v| v.text.clone());
+                value = iter.next();
+                qualifier
+            } else {
+                None
+            };
+            let Some(value) = value else {
                 ctx.report(
                     Severity::Error,
                     &word.place,
@@ -314,6 +357,7 @@ pub fn route(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Route> {
                 "scope" => scope = Some(value.text.clone()),
                 _ => {
                     options.push(word.text.clone());
+                    options.extend(qualifier);
                     options.push(value.text.clone());
                 }
             }
@@ -322,7 +366,9 @@ pub fn route(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Route> {
         match w {
             "no_track" => no_track = true,
             "to" => {}
-            "onlink" | "pervasive" => options.push(word.text.clone()),
+            "onlink" | "pervasive" | "inet" | "inet6" | "add" | "append" | "prepend" => {
+                options.push(word.text.clone());
+            }
             t if dest.is_none() && route_type.is_none() && ROUTE_TYPES.contains(&t) => {
                 route_type = Some(word.text.clone());
             }
@@ -398,7 +444,7 @@ pub fn rule(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Rule> {
         let w = word.as_str();
         match w {
             "no_track" => rule.no_track = true,
-            "not" | "l3mdev" => rule.options.push(word.text.clone()),
+            "not" | "l3mdev" | "inet" | "inet6" => rule.options.push(word.text.clone()),
             _ => {
                 let Some(value) = iter.next() else {
                     ctx.report(
@@ -448,6 +494,7 @@ pub fn rule(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Rule> {
                     | "sport"
                     | "dport"
                     | "ipproto"
+                    | "ip_proto"
                     | "protocol"
                     | "nat"
                     | "map-to"

@@ -20,9 +20,9 @@ use crate::{
 use super::{
     Slot,
     fifo::{self, FifoWriter},
-    kernel::{KernelOp, KernelWorker},
+    kernel::{KernelOp, KernelWorker, Owner},
     notify,
-    spec::NotifySpec,
+    spec::{NotifySpec, StaticSpec},
 };
 
 /// How long a stopping kad waits for its last notify scripts.
@@ -56,11 +56,65 @@ impl Executor {
         }
     }
 
-    /// Removes `slot`'s virtual addresses, in case an earlier run crashed holding them.
+    /// Removes `slot`'s virtual rules, routes and addresses (in that order), in case an
+    /// earlier run crashed holding them (keepalived: `vrrp_restore_interfaces_startup`).
     pub(crate) fn remove_stale(&self, slot: &Slot) {
+        self.routing(slot, false);
         for address in &slot.spec.addresses {
             self.kernel.submit(KernelOp::Remove {
                 label: Arc::clone(&slot.spec.fsm.name),
+                address: address.clone(),
+            });
+        }
+    }
+
+    /// keepalived.conf `static_ipaddress`, `static_routes`, `static_rules`: queues the adds,
+    /// addresses first (a route may use one as source), then routes, then rules. Each add is
+    /// idempotent, so entries a crashed run left are kept as they are, not duplicated.
+    pub(crate) fn install_statics(&self, statics: &StaticSpec) {
+        let owner = static_owner();
+        for address in &statics.addresses {
+            self.kernel.submit(KernelOp::Add {
+                label: Arc::clone(&owner.label),
+                address: address.clone(),
+            });
+        }
+        for route in &statics.routes {
+            self.kernel.submit(KernelOp::Route {
+                owner: owner.clone(),
+                route: route.clone(),
+                add: true,
+            });
+        }
+        for rule in &statics.rules {
+            self.kernel.submit(KernelOp::Rule {
+                owner: owner.clone(),
+                rule: rule.clone(),
+                add: true,
+            });
+        }
+    }
+
+    /// Queues the removal of static entries: rules, then routes, then addresses.
+    pub(crate) fn remove_statics(&self, statics: &StaticSpec) {
+        let owner = static_owner();
+        for rule in &statics.rules {
+            self.kernel.submit(KernelOp::Rule {
+                owner: owner.clone(),
+                rule: rule.clone(),
+                add: false,
+            });
+        }
+        for route in &statics.routes {
+            self.kernel.submit(KernelOp::Route {
+                owner: owner.clone(),
+                route: route.clone(),
+                add: false,
+            });
+        }
+        for address in &statics.addresses {
+            self.kernel.submit(KernelOp::Remove {
+                label: Arc::clone(&owner.label),
                 address: address.clone(),
             });
         }
@@ -154,8 +208,14 @@ impl Executor {
     }
 
     /// Queues `ip addr add` (or `del`) for the set's addresses, with the attributes the
-    /// instance's configuration gives each.
+    /// instance's configuration gives each, and the instance's `virtual_routes` and
+    /// `virtual_rules` with them: added after the addresses (a route's `src` may be a VIP),
+    /// removed before them (keepalived's order in `vrrp_state_become_master` and
+    /// `vrrp_restore_interface`).
     fn virtuals(&self, slot: &Slot, set: &VirtualSet, add: bool) {
+        if !add {
+            self.routing(slot, false);
+        }
         for address in set.addresses.iter().chain(set.excluded.iter()) {
             let Some(full) = slot.spec.addresses.iter().find(|a| a.address == *address) else {
                 continue;
@@ -167,6 +227,33 @@ impl Executor {
             } else {
                 KernelOp::Remove { label, address }
             });
+        }
+        if add {
+            self.routing(slot, true);
+        }
+    }
+
+    /// Queues the instance's `virtual_routes` then `virtual_rules` (`add`), or its rules then
+    /// routes (remove).
+    fn routing(&self, slot: &Slot, add: bool) {
+        let owner = Owner {
+            label: Arc::clone(&slot.spec.fsm.name),
+            vrid: Some(slot.spec.fsm.vrid),
+        };
+        let routes = slot.spec.routes.iter().map(|route| KernelOp::Route {
+            owner: owner.clone(),
+            route: route.clone(),
+            add,
+        });
+        let rules = slot.spec.rules.iter().map(|rule| KernelOp::Rule {
+            owner: owner.clone(),
+            rule: rule.clone(),
+            add,
+        });
+        if add {
+            routes.chain(rules).for_each(|op| self.kernel.submit(op));
+        } else {
+            rules.chain(routes).for_each(|op| self.kernel.submit(op));
         }
     }
 
@@ -181,6 +268,14 @@ impl Executor {
                 break;
             }
         }
+    }
+}
+
+/// The owner static entries are logged under.
+fn static_owner() -> Owner {
+    Owner {
+        label: Arc::from("static"),
+        vrid: None,
     }
 }
 

@@ -27,7 +27,10 @@ use crate::{
 };
 
 use super::fifo::FifoSpec;
-use super::spec::{GarpSpacing, GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec, UnicastRx};
+use super::routing::{self, Origin};
+use super::spec::{
+    GarpSpacing, GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec, StaticSpec, UnicastRx,
+};
 
 /// A `vrrp_instance` the runtime cannot run on this machine.
 #[derive(Debug, Error)]
@@ -42,6 +45,9 @@ pub enum BuildError {
         /// What is wrong.
         what: String,
     },
+    /// A `static_ipaddress`, `static_routes` or `static_rules` entry cannot be installed.
+    #[error("{0}")]
+    Static(String),
     /// Reading the interface's addresses failed.
     #[error(transparent)]
     Netlink(#[from] AddressError),
@@ -108,6 +114,33 @@ pub async fn runtime_spec(
         groups,
         trackers: trackers.sources,
         notify_fifos,
+        statics: static_spec(config)?,
+    })
+}
+
+/// keepalived.conf `static_ipaddress`, `static_routes`, `static_rules`. An address without
+/// `dev` goes on `default_interface` (keepalived.conf(5); default eth0).
+fn static_spec(config: &Config) -> Result<StaticSpec, BuildError> {
+    let default_dev = config.global.default_interface.as_deref().unwrap_or("eth0");
+    let mut addresses = Vec::with_capacity(config.static_ipaddress.len());
+    for address in &config.static_ipaddress {
+        let dev = address.dev.as_deref().unwrap_or(default_dev);
+        warn_unsupported_address_options(address, "static_ipaddress", None);
+        addresses.push(interface_address(address, dev).map_err(|what| {
+            BuildError::Static(format!("{}: static_ipaddress: {what}", address.place))
+        })?);
+    }
+    let origin = |block| Origin {
+        block,
+        instance: None,
+        vrid: None,
+    };
+    Ok(StaticSpec {
+        addresses,
+        routes: routing::ip_routes(&config.static_routes, &origin("static_routes"))
+            .map_err(BuildError::Static)?,
+        rules: routing::ip_rules(&config.static_rules, &origin("static_rules"))
+            .map_err(BuildError::Static)?,
     })
 }
 
@@ -349,8 +382,25 @@ async fn instance_spec(
     fsm.tracked = trackers
         .tracked(&instance.tracking, &instance.name)
         .map_err(fail)?;
-    if !instance.virtual_routes.is_empty() || !instance.virtual_rules.is_empty() {
-        tracing::warn!(instance = %instance.name, vrid, "virtual_routes/virtual_rules are parsed but not yet installed by this build");
+    let origin = |block| Origin {
+        block,
+        instance: Some(&instance.name),
+        vrid: Some(vrid),
+    };
+    let routes =
+        routing::ip_routes(&instance.virtual_routes, &origin("virtual_routes")).map_err(fail)?;
+    let rules =
+        routing::ip_rules(&instance.virtual_rules, &origin("virtual_rules")).map_err(fail)?;
+    let tracked_routes = instance.virtual_routes.iter().any(|r| !r.no_track)
+        || instance.virtual_rules.iter().any(|r| !r.no_track);
+    if tracked_routes {
+        tracing::warn!(
+            instance = %instance.name,
+            vrid,
+            "virtual_routes/virtual_rules: kad does not watch them for deletion by others \
+             (keepalived leaves MASTER when a route or rule without no_track disappears); \
+             they are reinstated at the next transition to MASTER"
+        );
     }
 
     // use_vmac: adverts, VIPs and gratuitous ARPs move to a macvlan carrying the virtual MAC.
@@ -386,6 +436,7 @@ async fn instance_spec(
         .iter()
         .chain(instance.virtual_ipaddress_excluded.iter())
     {
+        warn_unsupported_address_options(vip, "virtual_ipaddress", Some((&instance.name, vrid)));
         // keepalived: a VIP whose `dev` is the instance's own interface goes on the VMAC too.
         let dev = match vip.dev.as_deref() {
             None => vip_interface.as_str(),
@@ -424,6 +475,8 @@ async fn instance_spec(
         strict: instance.strict_mode,
         unicast_rx: unicast_rx(instance),
         garp_spacing: GarpSpacing::default(),
+        routes,
+        rules,
     })
 }
 
@@ -463,6 +516,31 @@ fn unicast_rx(instance: &VrrpInstance) -> UnicastRx {
     UnicastRx {
         check_source: instance.check_unicast_src || !ttl_ranges.is_empty(),
         ttl_ranges,
+    }
+}
+
+/// Logs each `ip addr` option of `address` that kad does not pass to the kernel.
+fn warn_unsupported_address_options(
+    address: &VirtualAddress,
+    block: &str,
+    owner: Option<(&str, u8)>,
+) {
+    let unsupported = [
+        ("peer", address.peer.is_some()),
+        ("home", address.home),
+        ("mngtmpaddr", address.mngtmpaddr),
+        ("noprefixroute", address.noprefixroute),
+        ("autojoin", address.autojoin),
+        ("preferred_lft", address.preferred_lft.is_some()),
+    ];
+    for (keyword, _) in unsupported.iter().filter(|(_, set)| *set) {
+        tracing::warn!(
+            instance = owner.map(|(name, _)| name),
+            vrid = owner.map(|(_, vrid)| vrid),
+            "{}: {block}: {}: '{keyword}' is not supported by kad - ignored",
+            address.place,
+            address.addr
+        );
     }
 }
 

@@ -1,12 +1,27 @@
-//! The kernel worker: address changes and gratuitous ARP / NA bursts, executed in the order
-//! the protocol loop issued them (an address is added before it is announced) on a task of
-//! their own, so netlink round trips never delay an advert.
+//! The kernel worker: address, route and rule changes and gratuitous ARP / NA bursts,
+//! executed in the order the protocol loop issued them (an address is added before it is
+//! announced, and before a route using it as source) on a task of their own, so netlink
+//! round trips never delay an advert.
 
 use std::{sync::Arc, time::Duration};
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::net::{addr::AddressControl, addr::InterfaceAddress, garp::FrameSender};
+use crate::net::{
+    addr::AddressControl,
+    addr::InterfaceAddress,
+    garp::FrameSender,
+    route::{IpRoute, RouteControl},
+    rule::{IpRule, RuleControl},
+};
+
+/// Whose route or rule a kernel operation is: an instance (name and VRID) or the static
+/// blocks (`static_routes`, `static_rules`: no VRID). Logged with every failure.
+#[derive(Clone, Debug)]
+pub(crate) struct Owner {
+    pub(crate) label: Arc<str>,
+    pub(crate) vrid: Option<u8>,
+}
 
 /// One piece of kernel work.
 pub(crate) enum KernelOp {
@@ -19,6 +34,18 @@ pub(crate) enum KernelOp {
     Remove {
         label: Arc<str>,
         address: InterfaceAddress,
+    },
+    /// `ip route add` (`add`) or `ip route del`.
+    Route {
+        owner: Owner,
+        route: IpRoute,
+        add: bool,
+    },
+    /// `ip rule add` (`add`) or `ip rule del`.
+    Rule {
+        owner: Owner,
+        rule: IpRule,
+        add: bool,
     },
     /// Send these frames on interface `ifindex`, at least `spacing` apart from each other and
     /// from the interface's previous spaced frames (keepalived `vrrp_garp_interval`,
@@ -88,6 +115,8 @@ async fn pace(mut queue: mpsc::UnboundedReceiver<Paced>) {
 async fn work(control: AddressControl, mut ops: mpsc::UnboundedReceiver<KernelOp>) {
     let mut pacers: std::collections::HashMap<u32, mpsc::UnboundedSender<Paced>> =
         std::collections::HashMap::new();
+    let routes = RouteControl::new(control.handle().clone());
+    let rules = RuleControl::new(control.handle().clone());
     while let Some(op) = ops.recv().await {
         match op {
             KernelOp::Add { label, address } => {
@@ -98,6 +127,36 @@ async fn work(control: AddressControl, mut ops: mpsc::UnboundedReceiver<KernelOp
             KernelOp::Remove { label, address } => {
                 if let Err(err) = control.remove(&address).await {
                     tracing::error!(instance = %label, error = %err, "removing virtual address failed");
+                }
+            }
+            KernelOp::Route { owner, route, add } => {
+                let result = if add {
+                    routes.add(&route).await
+                } else {
+                    routes.remove(&route).await
+                };
+                match result {
+                    Ok(()) => {
+                        tracing::debug!(instance = %owner.label, vrid = owner.vrid, %route, add, "route");
+                    }
+                    Err(err) => {
+                        tracing::error!(instance = %owner.label, vrid = owner.vrid, error = %err, "route change failed");
+                    }
+                }
+            }
+            KernelOp::Rule { owner, rule, add } => {
+                let result = if add {
+                    rules.add(&rule).await
+                } else {
+                    rules.remove(&rule).await
+                };
+                match result {
+                    Ok(()) => {
+                        tracing::debug!(instance = %owner.label, vrid = owner.vrid, %rule, add, "rule");
+                    }
+                    Err(err) => {
+                        tracing::error!(instance = %owner.label, vrid = owner.vrid, error = %err, "rule change failed");
+                    }
                 }
             }
             KernelOp::Frames {

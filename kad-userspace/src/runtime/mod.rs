@@ -1,7 +1,9 @@
 //! The VRRP runtime: one tokio task owns every instance's state machine and one timer
 //! structure; receive tasks decode and validate adverts off the protocol path and send only
-//! valid ones in; actions go out to the sockets, a kernel worker (addresses, gratuitous
-//! ARP/NA, in order) and notify processes, none of which the protocol loop waits for.
+//! valid ones in; actions go out to the sockets, a kernel worker (addresses, routes, rules,
+//! gratuitous ARP/NA, in order) and notify processes, none of which the protocol loop waits
+//! for. `static_*` addresses, routes and rules are installed at start, diffed on reload and
+//! removed at exit, whatever the instances do.
 //!
 //! ```text
 //! socket rx tasks ──valid adverts──▶ protocol loop (Instance::handle, timers) ──▶ actions
@@ -19,6 +21,7 @@ mod from_config;
 mod kernel;
 mod notify;
 mod receive;
+mod routing;
 mod spec;
 mod timers;
 
@@ -27,7 +30,9 @@ pub use dataplane::{ReceivePath, ReceiveStats, RunOptions};
 pub use fifo::FifoSpec;
 pub use from_config::{BuildError, runtime_spec};
 pub(crate) use notify::split_words;
-pub use spec::{GarpSpacing, GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec, UnicastRx};
+pub use spec::{
+    GarpSpacing, GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec, StaticSpec, UnicastRx,
+};
 
 use std::{collections::HashMap, net::IpAddr, sync::Arc};
 
@@ -387,6 +392,8 @@ pub async fn run(
         xdp.prepare(&spec.instances);
     }
     let added = add_units(&mut engine, &mut io, plans)?;
+    let mut statics = spec.statics;
+    engine.executor.install_statics(&statics);
     io.start_receivers(&engine.slots);
     if let Some(xdp) = engine.xdp.as_mut() {
         xdp.sync(&mut engine.slots, io.generation);
@@ -404,6 +411,9 @@ pub async fn run(
             biased;
             message = control.recv() => match message {
                 Some(Control::Reload(spec)) => {
+                    engine.executor.remove_statics(&statics.without(&spec.statics));
+                    engine.executor.install_statics(&spec.statics);
+                    statics = spec.statics.clone();
                     match reload(&mut engine, &mut io, &mut trackers, *spec) {
                         Ok((kept, started)) => tracing::info!(kept, started, "configuration reloaded"),
                         Err(err) => tracing::error!(error = %err, "reload failed; instances that were running go on"),
@@ -425,6 +435,8 @@ pub async fn run(
     for unit in 0..engine.units.len() {
         engine.stop_unit(unit);
     }
+    // keepalived's stop_vrrp clears its static entries at exit too.
+    engine.executor.remove_statics(&statics);
     engine.executor.finish().await;
     for slot in &engine.slots {
         if let Some(name) = &slot.spec.vmac

@@ -1,11 +1,12 @@
 //! What the runtime runs: each instance's core settings plus what only IO needs (interface,
-//! the full form of each virtual address, authentication, unicast peers, notify scripts),
-//! the sync groups binding instances, and the tracked objects they watch.
+//! the full form of each virtual address, route and rule, authentication, unicast peers,
+//! notify scripts), the sync groups binding instances, the tracked objects they watch, and
+//! the static addresses, routes and rules that stay whatever the VRRP state.
 
 use std::net::IpAddr;
 
 use crate::{
-    net::addr::InterfaceAddress,
+    net::{addr::InterfaceAddress, route::IpRoute, rule::IpRule},
     track::TrackerSource,
     vrrp::{
         fsm::{InstanceConfig, SyncGroupConfig},
@@ -24,6 +25,46 @@ pub struct RuntimeSpec {
     pub trackers: Vec<TrackerSource>,
     /// global `notify_fifo` / `vrrp_notify_fifo` (opened at start; a reload keeps them).
     pub notify_fifos: Vec<super::fifo::FifoSpec>,
+    /// `static_ipaddress`, `static_routes`, `static_rules`.
+    pub statics: StaticSpec,
+}
+
+/// keepalived.conf `static_ipaddress`, `static_routes`, `static_rules`: "NOT moved by
+/// vrrpd, they stay on the machine" (keepalived.conf(5)). Installed once at start and kept
+/// whatever any instance's state; a reload removes those no longer configured and adds the
+/// new ones; they are removed when kad stops, as keepalived's `stop_vrrp` clears its static
+/// entries at exit.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StaticSpec {
+    /// `static_ipaddress`.
+    pub addresses: Vec<InterfaceAddress>,
+    /// `static_routes`.
+    pub routes: Vec<IpRoute>,
+    /// `static_rules`.
+    pub rules: Vec<IpRule>,
+}
+
+impl StaticSpec {
+    /// Whether nothing static is configured.
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty() && self.routes.is_empty() && self.rules.is_empty()
+    }
+
+    /// The entries of `self` that `other` does not have (what a reload removes; keepalived:
+    /// `clear_diff_saddresses`, `clear_diff_sroutes`, `clear_diff_srules`).
+    pub fn without(&self, other: &StaticSpec) -> StaticSpec {
+        fn missing<T: Clone + PartialEq>(mine: &[T], theirs: &[T]) -> Vec<T> {
+            mine.iter()
+                .filter(|entry| !theirs.contains(entry))
+                .cloned()
+                .collect()
+        }
+        StaticSpec {
+            addresses: missing(&self.addresses, &other.addresses),
+            routes: missing(&self.routes, &other.routes),
+            rules: missing(&self.rules, &other.rules),
+        }
+    }
 }
 
 /// One `vrrp_instance` as the runtime needs it.
@@ -55,6 +96,11 @@ pub struct InstanceSpec {
     pub unicast_rx: UnicastRx,
     /// Minimum gaps between gratuitous ARPs / NAs on the instance's interface.
     pub garp_spacing: GarpSpacing,
+    /// `virtual_routes`: installed after the addresses on becoming Master, removed before
+    /// them on leaving it.
+    pub routes: Vec<IpRoute>,
+    /// `virtual_rules`: installed after the routes, removed before them.
+    pub rules: Vec<IpRule>,
 }
 
 /// keepalived.conf `garp_group { garp_interval, gna_interval }` for the interface, else
