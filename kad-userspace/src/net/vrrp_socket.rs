@@ -151,6 +151,65 @@ impl VrrpSocket {
         }
     }
 
+    /// Sends every `(packet, destination)` of `batch` with as few `sendmmsg(2)` calls as the
+    /// kernel allows (one, normally), without waiting. Returns, per packet, whether it went;
+    /// a packet the kernel refuses is reported and the rest are still tried. This is what
+    /// keeps a Master of hundreds of instances at one system call per advert interval.
+    pub fn try_send_batch(&self, batch: &[(&[u8], IpAddr)]) -> Vec<Result<(), SocketError>> {
+        let targets: Vec<SockAddr> = batch.iter().map(|(_, dst)| self.target(*dst)).collect();
+        let mut iovecs: Vec<libc::iovec> = batch
+            .iter()
+            .map(|(packet, _)| libc::iovec {
+                iov_base: packet.as_ptr() as *mut libc::c_void,
+                iov_len: packet.len(),
+            })
+            .collect();
+        let mut headers: Vec<libc::mmsghdr> = iovecs
+            .iter_mut()
+            .zip(&targets)
+            .map(|(iov, target)| {
+                // SAFETY: mmsghdr is plain old data; all-zero is a valid empty header.
+                let mut header: libc::mmsghdr = unsafe { std::mem::zeroed() };
+                header.msg_hdr.msg_name = target.as_ptr() as *mut libc::c_void;
+                header.msg_hdr.msg_namelen = target.len();
+                header.msg_hdr.msg_iov = iov;
+                header.msg_hdr.msg_iovlen = 1;
+                header
+            })
+            .collect();
+        let mut results: Vec<Result<(), SocketError>> = Vec::with_capacity(batch.len());
+        let fd = self.fd.get_ref().as_raw_fd();
+        while results.len() < headers.len() {
+            let start = results.len();
+            let rest = &mut headers[start..];
+            let count = u32::try_from(rest.len()).unwrap_or(u32::MAX);
+            // SAFETY: `rest` points at `count` initialised headers whose names, iovecs and
+            // buffers (`targets`, `iovecs`, `batch`) all outlive this call; MSG_DONTWAIT
+            // keeps it from blocking.
+            let sent = unsafe { libc::sendmmsg(fd, rest.as_mut_ptr(), count, libc::MSG_DONTWAIT) };
+            let Ok(sent @ 1..) = usize::try_from(sent) else {
+                // The first remaining message failed: report it, go on with the next.
+                results.push(Err(self.error("sendmmsg", io::Error::last_os_error())));
+                continue;
+            };
+            for index in start..start + sent {
+                let expected = batch.get(index).map_or(0, |(packet, _)| packet.len());
+                let got = headers
+                    .get(index)
+                    .map_or(0, |header| header.msg_len as usize);
+                results.push(if got == expected {
+                    Ok(())
+                } else {
+                    Err(self.error(
+                        "sendmmsg",
+                        io::Error::other(format!("sent {got} of {expected} bytes")),
+                    ))
+                });
+            }
+        }
+        results
+    }
+
     fn target(&self, destination: IpAddr) -> SockAddr {
         match destination {
             IpAddr::V4(v4) => SockAddr::from(SocketAddr::new(IpAddr::V4(v4), 0)),

@@ -10,7 +10,10 @@ use std::{
 use kad_common::vrrp_wire::{VRRP_MCAST_V4, VRRP_MCAST_V6};
 
 use crate::{
-    net::garp::{gratuitous_arp, unsolicited_na},
+    net::{
+        garp::{gratuitous_arp, unsolicited_na},
+        vrrp_socket::VrrpSocket,
+    },
     vrrp::{
         fsm::{Action, AdvertOut, NotifyKind, NotifyTarget, VirtualSet},
         packet::{AdvertSpec, AuthConfig, Ipv4Options, encode_ipv4_vec, encode_vrrp_vec},
@@ -28,8 +31,20 @@ use super::{
 /// How long a stopping kad waits for its last notify scripts.
 const SHUTDOWN_NOTIFY_WAIT: Duration = Duration::from_secs(5);
 
+/// An encoded advert waiting for the end of the protocol loop's turn.
+struct Outgoing {
+    socket: Arc<VrrpSocket>,
+    packet: Vec<u8>,
+    destination: IpAddr,
+    name: Arc<str>,
+    vrid: u8,
+}
+
 pub(crate) struct Executor {
     kernel: KernelWorker,
+    /// Adverts produced during this turn of the protocol loop, sent together by
+    /// [`Executor::send_adverts`].
+    outbox: Vec<Outgoing>,
     fifos: Vec<FifoWriter>,
     /// Notify scripts still running (awaited, bounded, at shutdown).
     notifies: Vec<tokio::task::JoinHandle<()>>,
@@ -39,6 +54,7 @@ impl Executor {
     pub(crate) fn new(kernel: KernelWorker, fifos: Vec<FifoWriter>) -> Self {
         Self {
             kernel,
+            outbox: Vec::new(),
             fifos,
             notifies: Vec::new(),
         }
@@ -53,6 +69,27 @@ impl Executor {
         let line = fifo::line(scope, name, notify::state_word(kind), priority);
         for writer in &mut self.fifos {
             writer.write_line(&line);
+        }
+    }
+
+    /// Sends the adverts of this turn: one `sendmmsg(2)` per socket, in the order they were
+    /// produced. Called by the protocol loop after each event it handles.
+    pub(crate) fn send_adverts(&mut self) {
+        while let Some(first) = self.outbox.first() {
+            let socket = Arc::clone(&first.socket);
+            let (same, rest): (Vec<Outgoing>, Vec<Outgoing>) = std::mem::take(&mut self.outbox)
+                .into_iter()
+                .partition(|out| Arc::ptr_eq(&out.socket, &socket));
+            self.outbox = rest;
+            let batch: Vec<(&[u8], IpAddr)> = same
+                .iter()
+                .map(|out| (out.packet.as_slice(), out.destination))
+                .collect();
+            for (out, result) in same.iter().zip(socket.try_send_batch(&batch)) {
+                if let Err(err) = result {
+                    tracing::warn!(instance = %out.name, vrid = out.vrid, destination = %out.destination, error = %err, "advert not sent");
+                }
+            }
         }
     }
 
@@ -125,7 +162,17 @@ impl Executor {
         let vrid = slot.spec.fsm.vrid;
         for action in actions {
             match action {
-                Action::SendAdvert(out) => send_advert(slot, &out),
+                Action::SendAdvert(out) => {
+                    for (packet, destination) in encode_adverts(slot, &out) {
+                        self.outbox.push(Outgoing {
+                            socket: Arc::clone(&slot.socket),
+                            packet,
+                            destination,
+                            name: Arc::clone(&name),
+                            vrid,
+                        });
+                    }
+                }
                 Action::AddVirtuals(set) => self.virtuals(slot, &set, true),
                 Action::RemoveVirtuals(set) => self.virtuals(slot, &set, false),
                 Action::SendGratuitous {
@@ -289,7 +336,9 @@ fn notify_state(state: crate::vrrp::fsm::State) -> &'static str {
     }
 }
 
-fn send_advert(slot: &mut Slot, out: &AdvertOut) {
+/// Encodes `out` for each destination of `slot` (the multicast group, or every unicast
+/// peer), numbering AH sequence and IP ids as it goes.
+fn encode_adverts(slot: &mut Slot, out: &AdvertOut) -> Vec<(Vec<u8>, IpAddr)> {
     let version = out.version;
     let multicast = match out.source {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::from(VRRP_MCAST_V4)),
@@ -300,6 +349,7 @@ fn send_advert(slot: &mut Slot, out: &AdvertOut) {
     } else {
         slot.spec.unicast_peers.clone()
     };
+    let mut packets = Vec::with_capacity(peers.len());
     for destination in peers {
         if matches!(slot.spec.auth, AuthConfig::Ah(_)) {
             slot.ah_seq = slot.ah_seq.wrapping_add(1);
@@ -321,15 +371,12 @@ fn send_advert(slot: &mut Slot, out: &AdvertOut) {
             IpAddr::V4(_) => encode_ipv4_vec(&spec, &Ipv4Options::keepalived(slot.ip_id)),
             IpAddr::V6(_) => encode_vrrp_vec(&spec),
         };
-        let result = match encoded {
-            Ok(packet) => slot
-                .socket
-                .try_send(&packet, destination)
-                .map_err(|e| e.to_string()),
-            Err(err) => Err(err.to_string()),
-        };
-        if let Err(err) = result {
-            tracing::warn!(instance = %slot.spec.fsm.name, vrid = out.vrid, %destination, error = %err, "advert not sent");
+        match encoded {
+            Ok(packet) => packets.push((packet, destination)),
+            Err(err) => {
+                tracing::warn!(instance = %slot.spec.fsm.name, vrid = out.vrid, %destination, error = %err, "advert not encoded");
+            }
         }
     }
+    packets
 }

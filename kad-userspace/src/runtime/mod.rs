@@ -430,11 +430,13 @@ pub async fn run(
             Some(LinkEvent { ifindex, up }) = links.recv() => engine.link(ifindex, up),
             () = sleep_until(next) => engine.timeouts(),
         }
+        engine.executor.send_adverts();
     }
 
     for unit in 0..engine.units.len() {
         engine.stop_unit(unit);
     }
+    engine.executor.send_adverts();
     // keepalived's stop_vrrp clears its static entries at exit too.
     engine.executor.remove_statics(&statics);
     engine.executor.finish().await;
