@@ -248,11 +248,17 @@ impl XdpPath {
         let Some(xdp) = &slot.xdp else {
             return;
         };
-        let config = config_of(
-            &slot.spec,
-            instance.state() == State::Master,
-            instance.priority(),
-        );
+        // A gracefully stopping Master stays "Master at priority 0" for XDP, so its
+        // successor's first advert (any priority above 0) wakes it at once.
+        let config = if instance.releasing() {
+            config_of(&slot.spec, true, 0)
+        } else {
+            config_of(
+                &slot.spec,
+                instance.state() == State::Master,
+                instance.priority(),
+            )
+        };
         if self.written.get(&xdp.key) == Some(&config) {
             return;
         }

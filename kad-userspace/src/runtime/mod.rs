@@ -59,6 +59,10 @@ use self::{
     timers::Timers,
 };
 
+/// Longest a stopping kad waits for successors to take its addresses over (the release
+/// window of an instance is 1.25 advert intervals; this caps long intervals).
+const RELEASE_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Why the runtime could not start (once running, it logs and carries on).
 #[derive(Debug, Error)]
 pub enum RuntimeError {
@@ -433,6 +437,31 @@ pub async fn run(
         engine.executor.send_adverts();
     }
 
+    // Planned stop: Masters send priority 0 and keep their addresses until the successor's
+    // first advert (or their release window ends), so the hand-over leaves no gap.
+    for unit in 0..engine.units.len() {
+        engine.handle(unit, None, crate::vrrp::fsm::Event::GracefulShutdown);
+    }
+    engine.executor.send_adverts();
+    let give_up = tokio::time::Instant::now() + RELEASE_LIMIT;
+    while let Some((deadline, _)) = engine.timers.next() {
+        let next = engine.clock.instant(deadline).min(give_up);
+        tokio::select! {
+            Some(message) = inbound.recv() => {
+                if message.generation == io.generation {
+                    engine.advert(message.slot, message.advert);
+                }
+            }
+            () = tokio::time::sleep_until(next) => {
+                if tokio::time::Instant::now() >= give_up {
+                    break;
+                }
+                engine.timeouts();
+            }
+        }
+        engine.executor.send_adverts();
+    }
+    // Whatever still holds addresses (the limit passed) lets go now.
     for unit in 0..engine.units.len() {
         engine.stop_unit(unit);
     }

@@ -32,6 +32,12 @@ pub enum Event {
     Startup,
     /// RFC 5798 §6.4.2/§6.4.3 Shutdown (a Master sends priority 0).
     Shutdown,
+    /// Shutdown for a planned stop (kad extension): a Master sends priority 0 at once but
+    /// keeps its virtual addresses until another router's advert (priority > 0) shows the
+    /// new Master, or one advert interval and a quarter passed (longer than any Backup's
+    /// Skew_Time, RFC 5798 §6.1) — so clients never see the gap between the two. Then as
+    /// [`Event::Shutdown`]. A later `Shutdown` releases at once.
+    GracefulShutdown,
     /// A received advertisement for this instance's interface and family.
     Advert(Advert),
     /// The time returned by `next_deadline()` has come (spurious calls are harmless).

@@ -54,6 +54,8 @@ pub struct Instance {
     forced_fault: bool,
     master: Option<(IpAddr, u8)>,
     last_change: Option<(Timestamp, Reason)>,
+    /// [`Event::GracefulShutdown`]: virtual addresses still held until then.
+    releasing_until: Option<Timestamp>,
     #[cfg(feature = "sim-bugs")]
     bug: Option<InjectedBug>,
 }
@@ -101,6 +103,7 @@ impl Instance {
             forced_fault: false,
             master: None,
             last_change: None,
+            releasing_until: None,
             #[cfg(feature = "sim-bugs")]
             bug: None,
             cfg,
@@ -166,6 +169,7 @@ impl Instance {
             self.garp_delay_at,
             self.garp_refresh_at,
             self.garp_lower_at,
+            self.releasing_until,
         ]
         .into_iter()
         .flatten()
@@ -192,6 +196,7 @@ impl Instance {
                 }
             }
             Event::Shutdown => self.shutdown(now, out),
+            Event::GracefulShutdown => self.graceful_shutdown(now, out),
             Event::Advert(advert) => self.on_advert(now, advert, out),
             Event::Timeout => self.on_timeout(now, out),
             Event::Interface { up } => {
@@ -334,6 +339,10 @@ impl Instance {
 
     /// RFC 5798 §6.4.2/§6.4.3 Shutdown: a Master sends priority 0 and releases the VIPs.
     fn shutdown(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        if self.releasing_until.is_some() {
+            self.release(out);
+            return;
+        }
         if self.state == State::Initialize {
             return;
         }
@@ -348,6 +357,35 @@ impl Instance {
         }
         self.set_state(now, State::Initialize, Reason::Shutdown, out);
         self.notify(NotifyKind::Stop, out);
+    }
+
+    /// [`Event::GracefulShutdown`]: a Master announces priority 0 and waits for its successor
+    /// before giving the addresses up; any other state shuts down as usual.
+    fn graceful_shutdown(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        if self.state != State::Master || self.releasing_until.is_some() {
+            self.shutdown(now, out);
+            return;
+        }
+        let interval = self.cfg.advert_interval.duration();
+        self.clear_timers();
+        self.want_master = false;
+        self.forced_fault = false;
+        self.master = None;
+        out.push(self.advert(0));
+        self.set_state(now, State::Initialize, Reason::Shutdown, out);
+        self.releasing_until = Some(now + interval + interval / 4);
+    }
+
+    /// The end of a graceful shutdown: the addresses go, `notify_stop` runs.
+    fn release(&mut self, out: &mut Vec<Action>) {
+        self.releasing_until = None;
+        out.push(Action::RemoveVirtuals(self.virtuals.clone()));
+        self.notify(NotifyKind::Stop, out);
+    }
+
+    /// True while a gracefully stopping Master still holds its addresses.
+    pub fn releasing(&self) -> bool {
+        self.releasing_until.is_some()
     }
 
     /// Priority or fault condition may have changed.
@@ -396,6 +434,14 @@ impl Instance {
     }
 
     fn on_advert(&mut self, now: Timestamp, advert: Advert, out: &mut Vec<Action>) {
+        if self.releasing_until.is_some()
+            && advert.vrid == self.cfg.vrid
+            && advert.priority > 0
+            && advert.source != self.cfg.primary_address
+        {
+            // The successor speaks: it holds the addresses now.
+            self.release(out);
+        }
         let discard = if advert.vrid != self.cfg.vrid {
             Some(DiscardReason::Vrid)
         } else if advert.version != self.cfg.version {
@@ -525,6 +571,9 @@ impl Instance {
     }
 
     fn on_timeout(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        if self.releasing_until.is_some_and(|at| at <= now) {
+            self.release(out);
+        }
         match self.state {
             State::Backup => {
                 if self.master_down_at.is_some_and(|at| at <= now) {

@@ -784,3 +784,73 @@ fn sync_groups_on_two_routers_fail_over_and_back_together() {
     assert_eq!(p.states(1), vec![State::Backup; 2]);
     assert_eq!(p.groups[1].state(), State::Backup);
 }
+
+fn removes_virtuals(actions: &[Action]) -> bool {
+    actions
+        .iter()
+        .any(|a| matches!(a, Action::RemoveVirtuals(_)))
+}
+
+fn notifies_stop(actions: &[Action]) -> bool {
+    actions.iter().any(|a| {
+        matches!(
+            a,
+            Action::Notify {
+                kind: NotifyKind::Stop,
+                ..
+            }
+        )
+    })
+}
+
+#[test]
+fn graceful_shutdown_keeps_the_virtuals_until_the_successor_speaks() {
+    let mut i = master(cfg(200, "10.0.0.1"));
+    let stop = at(9_000_000);
+    let out = i.handle(stop, Event::GracefulShutdown);
+    assert_eq!(sent_priorities(&out), vec![0], "priority 0 at once");
+    assert!(!removes_virtuals(&out), "addresses kept for now");
+    assert!(!notifies_stop(&out));
+    assert!(i.releasing());
+    assert_eq!(i.state(), State::Initialize);
+    // One interval (1 s) and a quarter: longer than any Backup's Skew_Time.
+    assert_eq!(i.next_deadline(), Some(at(9_000_000 + 1_250_000)));
+    // Its own looped advert and a priority-0 one change nothing.
+    let out = i.handle(at(9_001_000), advert("10.0.0.1", 200, 100));
+    assert!(!removes_virtuals(&out));
+    let out = i.handle(at(9_002_000), advert("10.0.0.2", 0, 100));
+    assert!(!removes_virtuals(&out));
+    // The new Master's first advert: addresses go, notify_stop runs.
+    let out = i.handle(at(9_600_000), advert("10.0.0.2", 100, 100));
+    assert!(removes_virtuals(&out));
+    assert!(notifies_stop(&out));
+    assert!(!i.releasing());
+    assert_eq!(i.next_deadline(), None);
+}
+
+#[test]
+fn graceful_shutdown_without_a_successor_releases_after_its_window() {
+    let mut i = master(cfg(200, "10.0.0.1"));
+    i.handle(at(9_000_000), Event::GracefulShutdown);
+    let out = run_until(&mut i, at(10_249_999));
+    assert!(!removes_virtuals(&out), "not before the window ends");
+    let out = run_until(&mut i, at(10_250_000));
+    assert!(removes_virtuals(&out));
+    assert!(notifies_stop(&out));
+    assert_eq!(i.next_deadline(), None);
+}
+
+#[test]
+fn shutdown_during_a_graceful_one_releases_at_once_and_backups_stop_as_usual() {
+    let mut i = master(cfg(200, "10.0.0.1"));
+    i.handle(at(9_000_000), Event::GracefulShutdown);
+    let out = i.handle(at(9_000_100), Event::Shutdown);
+    assert!(removes_virtuals(&out));
+    assert!(!i.releasing());
+
+    let mut backup = started(cfg(100, "10.0.0.1"));
+    let out = backup.handle(at(1_000), Event::GracefulShutdown);
+    assert_eq!(sent_priorities(&out), Vec::<u8>::new());
+    assert!(notifies_stop(&out));
+    assert!(!backup.releasing());
+}
