@@ -13,6 +13,16 @@ use kad_tests::{
 
 const VIP: &str = "10.77.0.100";
 
+/// Whether `host`'s eth0 has an XDP program attached (`ip -d link` shows `prog/xdp`).
+fn has_xdp(lab: &Lab, host: &str) -> Result<bool> {
+    let output = lab
+        .host(host)?
+        .command("ip")
+        .args(["-d", "link", "show", "dev", "eth0"])
+        .output()?;
+    Ok(String::from_utf8_lossy(&output.stdout).contains("prog/xdp"))
+}
+
 fn instance(priority: u8, extra: &str) -> String {
     vrrp_instance("LAB", 51, priority, VIP, extra)
 }
@@ -30,6 +40,7 @@ fn restart_after_kill_9_removes_the_stale_vip() -> Result<()> {
     lab.wait_for("kad is master", Duration::from_secs(10), || {
         lab.host("r1")?.has_address(VIP)
     })?;
+    assert!(has_xdp(&lab, "r1")?, "kad runs its XDP program on eth0");
 
     lab.daemon(kad)?.signal(libc::SIGKILL)?;
     lab.wait_for(
@@ -41,6 +52,12 @@ fn restart_after_kill_9_removes_the_stale_vip() -> Result<()> {
         lab.host("r1")?.has_address(VIP)?,
         "kill -9 leaves the VIP on r1 (as with keepalived)"
     );
+    // ...but not its XDP program: the link dies with the process (nothing is pinned).
+    lab.wait_for(
+        "the dead kad's XDP program is detached",
+        Duration::from_secs(3),
+        || Ok(!has_xdp(&lab, "r1")?),
+    )?;
 
     // Restart with a lower priority: kad stays backup, so the VIP on r1 can only go away
     // through the start-up clean-up.

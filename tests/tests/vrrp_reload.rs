@@ -97,6 +97,12 @@ fn sighup_keeps_an_unchanged_instance_running_without_losing_a_probe() -> Result
         "the changed instance restarted"
     );
     assert!(lab.host("r1")?.has_address("10.77.0.100")?);
+    // XDP (the default) stays attached across the reload: its maps are updated in place.
+    assert_eq!(
+        log.matches("XDP program attached").count(),
+        1,
+        "attached once, never re-attached\n{log}"
+    );
     Ok(())
 }
 
