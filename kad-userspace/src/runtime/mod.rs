@@ -24,7 +24,6 @@ mod timers;
 pub use clock::Clock;
 pub use fifo::FifoSpec;
 pub use from_config::{BuildError, runtime_spec};
-pub(crate) use notify::split_words;
 pub use spec::{GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec};
 
 use std::{collections::HashMap, net::IpAddr, sync::Arc};
