@@ -8,6 +8,7 @@ pub mod config;
 pub mod daemon;
 pub mod net;
 pub mod runtime;
+pub mod scripts;
 pub mod syslog;
 pub mod track;
 pub mod vrrp;

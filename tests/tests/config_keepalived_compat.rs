@@ -153,6 +153,26 @@ const CASES: &[(&str, &str)] = &[
         "vrrp_track_process p {\n weight 5\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
     ),
     (
+        "tracked_script_missing",
+        "vrrp_script s {\n script /nonexistent/kad/check.sh\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n track_script {\n s\n }\n}\n",
+    ),
+    (
+        "script_own_user_missing",
+        "vrrp_script s {\n script /bin/true\n user kadnosuchuser\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n track_script {\n s\n }\n}\n",
+    ),
+    (
+        "global_script_user_missing",
+        "global_defs {\n script_user kadnosuchuser\n}\nvrrp_script s {\n script /bin/true\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n track_script {\n s\n }\n}\n",
+    ),
+    (
+        "script_security_without_script_user",
+        "global_defs {\n enable_script_security\n}\nvrrp_script s {\n script /bin/true\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n notify_master /bin/true\n virtual_ipaddress {\n 10.0.0.1\n }\n track_script {\n s\n }\n}\n",
+    ),
+    (
+        "script_security_root_scripts",
+        "global_defs {\n enable_script_security\n script_user root\n}\nvrrp_script s {\n script true\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n notify_master /nonexistent/kad/notify.sh\n virtual_ipaddress {\n 10.0.0.1\n }\n track_script {\n s\n }\n}\n",
+    ),
+    (
         "bfd_without_neighbor",
         "bfd_instance b {\n min_rx 5000\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
     ),

@@ -314,6 +314,88 @@ mod tests {
         assert_eq!(load("include /none/*.conf\n").exit_status(), exit::OK);
     }
 
+    /// Every interface exists; `/bad.sh` is unsafe, `/gone.sh` missing, the rest fine.
+    struct Scripts;
+
+    impl Environment for Scripts {
+        fn interface_exists(&self, _: &str) -> bool {
+            true
+        }
+        fn program_exists(&self, _: &str) -> bool {
+            true
+        }
+        fn check_script(
+            &self,
+            program: &str,
+            _: crate::scripts::RunAs,
+            _: bool,
+        ) -> Result<Option<crate::scripts::Checked>, crate::scripts::Refusal> {
+            use crate::scripts::{Checked, Refusal, Unsafe, UnsafeReason};
+            match program {
+                "/bad.sh" => Err(Refusal::Unsafe(Unsafe {
+                    path: "/bad.sh".into(),
+                    reason: UnsafeReason::WorldWritable,
+                })),
+                "/gone.sh" => Err(Refusal::NotFound {
+                    program: program.into(),
+                    error: "missing".into(),
+                }),
+                _ => Ok(Some(Checked {
+                    program: program.into(),
+                    searched: false,
+                    insecure: None,
+                })),
+            }
+        }
+    }
+
+    #[test]
+    fn refused_scripts_are_dropped_with_their_references() {
+        let text = "global_defs {\n enable_script_security\n script_user nobody\n}\n\
+             vrrp_script bad {\n script /bad.sh\n user root\n}\n\
+             vrrp_script good {\n script /good.sh\n}\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 5\n\
+             notify_master /gone.sh\n notify_backup /good.sh\n\
+             track_script {\n bad\n good weight 10\n }\n\
+             virtual_ipaddress {\n 10.0.0.1\n }\n}\n";
+        let loaded = load_text(
+            "t.conf",
+            text,
+            &LoadOptions::with_config_id("t"),
+            &NoFiles,
+            &Scripts,
+        );
+        let names: Vec<&str> = loaded
+            .config
+            .vrrp_scripts
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(names, ["good"]);
+        let inst = loaded.config.vrrp_instances.first();
+        let tracked: Vec<&str> = inst
+            .map(|i| i.tracking.scripts.iter().map(|t| t.name.as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            tracked,
+            ["good"],
+            "the refused script is untracked, silently"
+        );
+        assert!(inst.is_some_and(|i| i.notify.master.is_none() && i.notify.backup.is_some()));
+        let text: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+        assert!(
+            text.iter().any(|d| d
+                .starts_with("t.conf:6:9: error: Disabling track script bad due to insecure")
+                && d.contains("'/bad.sh' is writable by everyone")),
+            "{text:#?}"
+        );
+        assert!(
+            !text.iter().any(|d| d.contains("not found, ignoring")),
+            "{text:#?}"
+        );
+        assert_eq!(loaded.exit_status(), exit::ERRORS);
+    }
+
     #[test]
     fn runaway_expansion_cannot_run() {
         let mut options = LoadOptions::with_config_id("t");

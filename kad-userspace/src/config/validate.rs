@@ -8,9 +8,14 @@ use std::{
     time::Duration,
 };
 
+use crate::scripts::{self, Checked, Refusal, ResolveError, RunAs, UserError};
+
 use super::{
     error::{Diagnostic, Severity},
-    model::{AuthType, Config, InitialState, LvsMethod, Route, VirtualAddress, VsAddress},
+    model::{
+        AuthType, Config, GlobalDefs, InitialState, LvsMethod, Notify, Route, Script, TrackRef,
+        VirtualAddress, VsAddress,
+    },
     place::Place,
     vrrp::place_of,
 };
@@ -21,6 +26,30 @@ pub trait Environment {
     fn interface_exists(&self, name: &str) -> bool;
     /// Whether a script's program exists (absolute path, or found on PATH).
     fn program_exists(&self, program: &str) -> bool;
+    /// keepalived.conf `script_user` / `user`: the ids to run scripts as. By default every
+    /// user and group exists (root as 0:0, any other as 65534:65534).
+    fn script_user(&self, user: &str, group: Option<&str>) -> Result<RunAs, UserError> {
+        let id = |name: &str| if name == "root" { 0 } else { 65534 };
+        Ok(RunAs {
+            uid: id(user),
+            gid: id(group.unwrap_or(user)),
+        })
+    }
+    /// keepalived's script checks ([`scripts::check`]) for `program` run as `run_as`. By
+    /// default a script passes when [`Environment::program_exists`] says it exists, and
+    /// is not counted as a script otherwise.
+    fn check_script(
+        &self,
+        program: &str,
+        _run_as: RunAs,
+        _script_security: bool,
+    ) -> Result<Option<Checked>, Refusal> {
+        Ok(self.program_exists(program).then(|| Checked {
+            program: program.into(),
+            searched: false,
+            insecure: None,
+        }))
+    }
 }
 
 /// The running system: `/sys/class/net` and `PATH`.
@@ -42,6 +71,19 @@ impl Environment for SystemEnvironment {
         }
         std::env::var_os("PATH")
             .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+    }
+
+    fn script_user(&self, user: &str, group: Option<&str>) -> Result<RunAs, UserError> {
+        scripts::lookup(user, group)
+    }
+
+    fn check_script(
+        &self,
+        program: &str,
+        run_as: RunAs,
+        script_security: bool,
+    ) -> Result<Option<Checked>, Refusal> {
+        scripts::check(program, run_as, script_security).map(Some)
     }
 }
 
@@ -684,65 +726,344 @@ pub fn validate(
     }
 
     // Scripts and script security (keepalived.conf(5) "SCRIPTS").
-    let mut commands: Vec<&str> = Vec::new();
-    for s in &config.vrrp_scripts {
-        if let Some(script) = &s.script {
-            commands.push(&script.command);
-        }
-    }
-    for inst in &config.vrrp_instances {
-        commands.extend(inst.notify.scripts().map(|s| s.command.as_str()));
-    }
-    for g in &config.sync_groups {
-        commands.extend(g.notify.scripts().map(|s| s.command.as_str()));
-    }
-    for vs in &config.virtual_servers {
-        commands.extend(
-            vs.quorum_up
-                .iter()
-                .chain(vs.quorum_down.iter())
-                .map(|s| s.command.as_str()),
-        );
-        for rs in &vs.real_servers {
-            commands.extend(
-                rs.notify_up
-                    .iter()
-                    .chain(rs.notify_down.iter())
-                    .map(|s| s.command.as_str()),
-            );
-            for ck in &rs.checkers {
-                commands.extend(ck.misc_path.iter().map(|s| s.command.as_str()));
-            }
-        }
-    }
-    let g = &config.global;
-    commands.extend(
-        g.startup_script
-            .iter()
-            .chain(g.shutdown_script.iter())
-            .map(|s| s.command.as_str()),
-    );
-    commands.extend(
-        g.fifos
-            .iter()
-            .filter(|(k, _)| k.ends_with("_script"))
-            .map(|(_, s)| s.command.as_str()),
-    );
-    let runs_as_root = g.script_user.as_ref().is_none_or(|(u, _)| u == "root");
-    let any_script = commands
-        .iter()
-        .filter_map(|c| c.split_whitespace().next())
-        .any(|program| v.env.program_exists(program));
-    let violation = any_script && runs_as_root && !g.enable_script_security;
-    if violation {
-        v.global(
-            Severity::Error,
-            "SECURITY VIOLATION - scripts are being executed but script_security not enabled."
-                .to_owned(),
-        );
-    }
+    let violation = check_scripts(config, &mut v);
     Verdict {
         script_security_violation: violation,
         missing_interface: false,
+    }
+}
+
+/// What the script checks found across the configuration.
+#[derive(Default)]
+struct Tally {
+    /// A script was found (keepalived's "scripts are being executed").
+    scripts: bool,
+    /// A script runs as root and could be replaced by a non-root user.
+    insecure: bool,
+}
+
+/// What a script is, for keepalived's messages and for what is dropped.
+#[derive(Clone, Copy)]
+enum ScriptRole<'a> {
+    /// `vrrp_script NAME`: dropped (and untracked) when it cannot run.
+    Track(&'a str),
+    /// A notify or FIFO script: dropped when it cannot run.
+    Notify,
+    /// A script kad does not run yet (checkers, startup/shutdown): counted only.
+    Other,
+}
+
+/// Where a script's findings are reported.
+#[derive(Clone, Copy)]
+struct ScriptPlaces<'a> {
+    /// Its `user` (or the script itself).
+    user: &'a Place,
+    /// Its block's closing line (keepalived reports the default user there).
+    block: &'a Place,
+    /// The script's command line.
+    script: &'a Place,
+}
+
+/// What becomes of a script.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// It runs.
+    Keep,
+    /// No user to run it as: keepalived drops it while parsing, so references to it are
+    /// then reported as unknown.
+    NoUser,
+    /// It cannot or may not run: keepalived drops it (and references to it) silently.
+    Refused,
+}
+
+/// One script: who runs it (keepalived.conf `user`, `script_user`, the default user) and
+/// whether it may run (`enable_script_security`).
+fn check_script(
+    v: &mut V<'_>,
+    tally: &mut Tally,
+    global: &GlobalDefs,
+    command: &str,
+    own: Option<(&str, Option<&str>)>,
+    places: ScriptPlaces<'_>,
+    role: ScriptRole<'_>,
+) -> Outcome {
+    let ScriptPlaces {
+        user: user_place,
+        block: place,
+        script: script_place,
+    } = places;
+    let words = scripts::split_words(command);
+    let Some(program) = words.first() else {
+        return Outcome::Keep;
+    };
+    // keepalived: `</path` tests that a file can be opened; nothing is executed.
+    if program.starts_with('<') {
+        return Outcome::Keep;
+    }
+    let security = global.enable_script_security;
+    let global_user = global
+        .script_user
+        .as_ref()
+        .map(|(user, group)| (user.as_str(), group.as_deref()));
+    let run_as = match scripts::resolve(own, global_user, security, |user, group| {
+        v.env.script_user(user, group)
+    }) {
+        Ok(run_as) => run_as,
+        Err(err) => {
+            let (at, message) = match (&err, role) {
+                (ResolveError::Own(_), _) => (
+                    user_place,
+                    format!("Unable to set uid/gid for script '{command}' - {err}"),
+                ),
+                (_, ScriptRole::Track(name)) => (
+                    place,
+                    format!("Unable to set default user for vrrp script {name} - removing ({err})"),
+                ),
+                _ => (
+                    place,
+                    format!("Unable to set default user for script '{command}' - {err}"),
+                ),
+            };
+            if matches!(role, ScriptRole::Other) {
+                return Outcome::Keep;
+            }
+            v.at(Severity::Error, at, message);
+            return Outcome::NoUser;
+        }
+    };
+    // With net_namespace, keepalived -t leaves the script files alone (as the interfaces):
+    // they are only counted when they exist.
+    let checked = if v.skip_interfaces {
+        Ok(v.env.program_exists(program).then(|| Checked {
+            program: program.into(),
+            searched: false,
+            insecure: None,
+        }))
+    } else {
+        v.env.check_script(program, run_as, security)
+    };
+    match checked {
+        Ok(None) => Outcome::Keep,
+        Ok(Some(checked)) => {
+            tally.scripts = true;
+            if matches!(role, ScriptRole::Other) {
+                tally.insecure |= checked.insecure.is_some();
+                return Outcome::Keep;
+            }
+            if checked.searched {
+                v.at(
+                    Severity::Note,
+                    script_place,
+                    format!(
+                        "WARNING - script `{program}` resolved by path search to `{}`. Please specify full path.",
+                        checked.program.display()
+                    ),
+                );
+            }
+            if let Some(why) = checked.insecure {
+                tally.insecure = true;
+                v.at(
+                    Severity::Note,
+                    script_place,
+                    format!("Unsafe permissions found for script '{command}': {why} (runs as root; enable_script_security would refuse it)"),
+                );
+            }
+            Outcome::Keep
+        }
+        Err(refusal) => {
+            tally.scripts |= refusal.found();
+            match role {
+                ScriptRole::Other => return Outcome::Keep,
+                ScriptRole::Track(name) => match refusal {
+                    Refusal::NotFound { .. } => v.at(
+                        Severity::Error,
+                        script_place,
+                        format!(
+                            "Disabling track script {name} since not found/accessible: {refusal}"
+                        ),
+                    ),
+                    Refusal::Unsafe(_) | Refusal::WrongType { .. } => v.at(
+                        Severity::Error,
+                        script_place,
+                        format!("Disabling track script {name} due to insecure: {refusal}"),
+                    ),
+                    Refusal::NotExecutable { .. } => v.at(
+                        Severity::Note,
+                        script_place,
+                        format!("WARNING - {refusal} - disabling track script {name}."),
+                    ),
+                },
+                ScriptRole::Notify => v.at(
+                    Severity::Note,
+                    script_place,
+                    format!("{refusal} - disabling script '{command}'"),
+                ),
+            }
+            Outcome::Refused
+        }
+    }
+}
+
+/// Checks every script of `config` (keepalived.conf(5) "SCRIPTS"), dropping what keepalived
+/// drops: vrrp_scripts (and the instances' references to them), notify and FIFO scripts.
+/// Returns keepalived's security violation: scripts are found but `enable_script_security`
+/// is off.
+fn check_scripts(config: &mut Config, v: &mut V<'_>) -> bool {
+    let global = config.global.clone();
+    let mut tally = Tally::default();
+    if let Some((user, group)) = &global.script_user
+        && let Err(err) = v.env.script_user(user, group.as_deref())
+    {
+        let message = format!("Error setting global script uid/gid - {err}");
+        match global.places.get("script_user") {
+            Some(place) => v.at(Severity::Error, place, message),
+            None => v.global(Severity::Error, message),
+        }
+    }
+
+    let mut dropped = BTreeSet::new();
+    let mut unknown = BTreeSet::new();
+    config.vrrp_scripts.retain(|s| {
+        let Some(script) = &s.script else {
+            return true;
+        };
+        let own = s.user.as_ref().map(|(u, g)| (u.as_str(), g.as_deref()));
+        let user_place = s.places.get("user").unwrap_or(&s.place);
+        let outcome = check_script(
+            v,
+            &mut tally,
+            &global,
+            &script.command,
+            own,
+            ScriptPlaces {
+                user: user_place,
+                block: &s.end,
+                script: &script.place,
+            },
+            ScriptRole::Track(&s.name),
+        );
+        match outcome {
+            Outcome::Keep => {}
+            Outcome::NoUser => {
+                unknown.insert(s.name.clone());
+            }
+            Outcome::Refused => {
+                dropped.insert(s.name.clone());
+            }
+        }
+        outcome == Outcome::Keep
+    });
+    // keepalived removes a disabled script from the instances and groups tracking it: it
+    // then neither adds its weight nor causes FAULT. One dropped for want of a user is gone
+    // before instances are read, so their references to it are reported.
+    let untrack = |owner: &str, scripts: &mut Vec<TrackRef>, v: &mut V<'_>| {
+        scripts.retain(|t| {
+            if unknown.contains(&t.name) {
+                v.at(
+                    Severity::Warning,
+                    &t.place,
+                    format!("({owner}) track script {} not found, ignoring...", t.name),
+                );
+                return false;
+            }
+            !dropped.contains(&t.name)
+        });
+    };
+    for inst in &mut config.vrrp_instances {
+        untrack(&inst.name, &mut inst.tracking.scripts, v);
+        notify_scripts(v, &mut tally, &global, &mut inst.notify);
+    }
+    for group in &mut config.sync_groups {
+        untrack(&group.name, &mut group.tracking.scripts, v);
+        notify_scripts(v, &mut tally, &global, &mut group.notify);
+    }
+    config.global.fifos.retain(|keyword, script| {
+        !keyword.ends_with("_script")
+            || one_script(v, &mut tally, &global, script, ScriptRole::Notify) == Outcome::Keep
+    });
+
+    for vs in &config.virtual_servers {
+        let mut others: Vec<&Script> = vs.quorum_up.iter().chain(vs.quorum_down.iter()).collect();
+        for rs in &vs.real_servers {
+            others.extend(rs.notify_up.iter().chain(rs.notify_down.iter()));
+            for ck in &rs.checkers {
+                others.extend(ck.misc_path.iter());
+            }
+        }
+        for script in others {
+            one_script(v, &mut tally, &global, script, ScriptRole::Other);
+        }
+    }
+    for script in global
+        .startup_script
+        .iter()
+        .chain(global.shutdown_script.iter())
+    {
+        one_script(v, &mut tally, &global, script, ScriptRole::Other);
+    }
+
+    let violation = tally.scripts && !global.enable_script_security;
+    if violation {
+        v.global(
+            Severity::Error,
+            format!(
+                "SECURITY VIOLATION - scripts are being executed but script_security not enabled.{}",
+                if tally.insecure {
+                    " There are insecure scripts."
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
+    violation
+}
+
+/// A script written with optional `username [groupname]` after it (notify, FIFO, checker).
+fn one_script(
+    v: &mut V<'_>,
+    tally: &mut Tally,
+    global: &GlobalDefs,
+    script: &Script,
+    role: ScriptRole<'_>,
+) -> Outcome {
+    let own = script
+        .user
+        .as_deref()
+        .map(|user| (user, script.group.as_deref()));
+    check_script(
+        v,
+        tally,
+        global,
+        &script.command,
+        own,
+        ScriptPlaces {
+            user: &script.place,
+            block: &script.place,
+            script: &script.place,
+        },
+        role,
+    )
+}
+
+/// An instance's or group's notify scripts; those that cannot run are dropped.
+fn notify_scripts(v: &mut V<'_>, tally: &mut Tally, global: &GlobalDefs, notify: &mut Notify) {
+    let mut slots = vec![
+        &mut notify.master,
+        &mut notify.backup,
+        &mut notify.fault,
+        &mut notify.stop,
+        &mut notify.any,
+        &mut notify.master_rx_lower_pri,
+    ];
+    if let Some(deleted) = notify.deleted.as_mut() {
+        slots.push(deleted);
+    }
+    for slot in slots {
+        if let Some(script) = slot.as_ref()
+            && one_script(v, tally, global, script, ScriptRole::Notify) != Outcome::Keep
+        {
+            *slot = None;
+        }
     }
 }

@@ -10,6 +10,8 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use crate::scripts::{self, ScriptCommand, split_words};
+
 /// One notify FIFO and the script that reads it, if kad should start one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FifoSpec {
@@ -17,7 +19,7 @@ pub struct FifoSpec {
     pub path: PathBuf,
     /// `notify_fifo_script` / `vrrp_notify_fifo_script`: started with the FIFO's path as
     /// its last argument, stopped when kad stops.
-    pub script: Option<String>,
+    pub script: Option<ScriptCommand>,
 }
 
 /// An open notify FIFO (and its reader script).
@@ -39,15 +41,14 @@ impl FifoWriter {
             .open(&spec.path)?;
         let reader = match &spec.script {
             Some(script) => {
-                let words = super::split_words(script);
+                let words = split_words(&script.command);
                 match words.split_first() {
-                    Some((program, args)) => Some(
-                        tokio::process::Command::new(program)
-                            .args(args)
-                            .arg(&spec.path)
-                            .kill_on_drop(true)
-                            .spawn()?,
-                    ),
+                    Some((program, args)) => {
+                        let mut command = tokio::process::Command::new(program);
+                        command.args(args).arg(&spec.path).kill_on_drop(true);
+                        scripts::apply(command.as_std_mut(), script.run_as);
+                        Some(command.spawn()?)
+                    }
                     None => None,
                 }
             }

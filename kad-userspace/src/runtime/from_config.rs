@@ -8,13 +8,15 @@ use thiserror::Error;
 
 use crate::{
     config::model::{
-        AuthType, Config, Notify, Script, TrackRef, Tracking, VirtualAddress, VrrpInstance,
+        AuthType, Config, GlobalDefs, Notify, Script, TrackRef, Tracking, VirtualAddress,
+        VrrpInstance,
     },
     net::{
         addr::{AddressControl, AddressError, InterfaceAddress, Scope},
         interface::{InterfaceError, ifindex},
         vmac,
     },
+    scripts::{self, RunAs, ScriptCommand},
     track::{ScriptSpec, TrackerSource},
     vrrp::fsm::SyncGroupConfig,
     vrrp::{
@@ -51,6 +53,12 @@ pub enum BuildError {
     /// Reading the interface's addresses failed.
     #[error(transparent)]
     Netlink(#[from] AddressError),
+    /// A global setting cannot work.
+    #[error("global_defs: {what}")]
+    Global {
+        /// What is wrong.
+        what: String,
+    },
 }
 
 /// Builds the runtime's view of every `vrrp_instance` in `config`.
@@ -93,19 +101,20 @@ pub async fn runtime_spec(
         groups.push(GroupSpec {
             config: sync,
             members,
-            notify: notify_spec(&group.notify),
+            notify: notify_spec(&config.global, &group.notify).map_err(fail)?,
         });
     }
     let mut notify_fifos = Vec::new();
     for keyword in ["notify_fifo", "vrrp_notify_fifo"] {
         if let Some(fifo) = config.global.fifos.get(keyword) {
+            let script = config.global.fifos.get(&format!("{keyword}_script"));
+            let script =
+                command(&config.global, &script.cloned()).map_err(|what| BuildError::Global {
+                    what: format!("{keyword}_script: {what}"),
+                })?;
             notify_fifos.push(FifoSpec {
                 path: fifo.command.clone().into(),
-                script: config
-                    .global
-                    .fifos
-                    .get(&format!("{keyword}_script"))
-                    .map(|script| script.command.clone()),
+                script,
             });
         }
     }
@@ -248,14 +257,12 @@ impl<'a> TrackerTable<'a> {
             .as_ref()
             .map(|s| s.command.clone())
             .ok_or_else(|| format!("vrrp_script {} has no `script`", script.name))?;
-        let user = script
+        let own = script
             .user
             .as_ref()
-            .or(self.config.global.script_user.as_ref());
-        let run_as = match user {
-            Some((user, group)) => Some(lookup_user(user, group.as_deref())?),
-            None => None,
-        };
+            .map(|(user, group)| (user.as_str(), group.as_deref()));
+        let run_as = run_as(&self.config.global, own)
+            .map_err(|e| format!("vrrp_script {}: {e}", script.name))?;
         let spec = ScriptSpec {
             name: script.name.clone(),
             command,
@@ -287,20 +294,21 @@ impl<'a> TrackerTable<'a> {
     }
 }
 
-/// keepalived.conf `script_user USER [GROUP]`: the uid and gid to run scripts as.
-fn lookup_user(user: &str, group: Option<&str>) -> Result<(u32, u32), String> {
-    let entry = nix::unistd::User::from_name(user)
-        .map_err(|e| format!("script user {user}: {e}"))?
-        .ok_or_else(|| format!("script user {user} does not exist"))?;
-    let gid = match group {
-        Some(group) => nix::unistd::Group::from_name(group)
-            .map_err(|e| format!("script group {group}: {e}"))?
-            .ok_or_else(|| format!("script group {group} does not exist"))?
-            .gid
-            .as_raw(),
-        None => entry.gid.as_raw(),
-    };
-    Ok((entry.uid.as_raw(), gid))
+/// Who runs a script: keepalived.conf `user` (or the words after a notify script), else
+/// `script_user`, else keepalived's default user (see [`crate::scripts`]). Validation has
+/// already dropped the scripts for which this fails.
+fn run_as(global: &GlobalDefs, own: Option<(&str, Option<&str>)>) -> Result<RunAs, String> {
+    let global_user = global
+        .script_user
+        .as_ref()
+        .map(|(user, group)| (user.as_str(), group.as_deref()));
+    scripts::resolve(
+        own,
+        global_user,
+        global.enable_script_security,
+        scripts::lookup,
+    )
+    .map_err(|e| e.to_string())
 }
 
 async fn instance_spec(
@@ -470,7 +478,7 @@ async fn instance_spec(
             .map(|peer| peer.addr)
             .collect(),
         checksum: ChecksumMode::PseudoHeader,
-        notify: notify_spec(&instance.notify),
+        notify: notify_spec(&trackers.config.global, &instance.notify).map_err(fail)?,
         receive_interface: interface.clone(),
         strict: instance.strict_mode,
         unicast_rx: unicast_rx(instance),
@@ -557,18 +565,30 @@ fn parse_vmac(text: &str, vrid: u8) -> Option<[u8; 6]> {
     }
 }
 
-fn notify_spec(notify: &Notify) -> NotifySpec {
-    NotifySpec {
-        master: command(&notify.master),
-        backup: command(&notify.backup),
-        fault: command(&notify.fault),
-        stop: command(&notify.stop),
-        any: command(&notify.any),
-    }
+fn notify_spec(global: &GlobalDefs, notify: &Notify) -> Result<NotifySpec, String> {
+    Ok(NotifySpec {
+        master: command(global, &notify.master)?,
+        backup: command(global, &notify.backup)?,
+        fault: command(global, &notify.fault)?,
+        stop: command(global, &notify.stop)?,
+        any: command(global, &notify.any)?,
+    })
 }
 
-fn command(script: &Option<Script>) -> Option<String> {
-    script.as_ref().map(|script| script.command.clone())
+/// A notify or FIFO script with who runs it.
+fn command(global: &GlobalDefs, script: &Option<Script>) -> Result<Option<ScriptCommand>, String> {
+    let Some(script) = script else {
+        return Ok(None);
+    };
+    let own = script
+        .user
+        .as_deref()
+        .map(|user| (user, script.group.as_deref()));
+    let run_as = run_as(global, own).map_err(|e| format!("script '{}': {e}", script.command))?;
+    Ok(Some(ScriptCommand {
+        command: script.command.clone(),
+        run_as,
+    }))
 }
 
 /// The address adverts are sent from: the interface's first IPv4 address, or its first

@@ -29,7 +29,6 @@ pub use clock::Clock;
 pub use dataplane::{ReceivePath, ReceiveStats, RunOptions};
 pub use fifo::FifoSpec;
 pub use from_config::{BuildError, runtime_spec};
-pub(crate) use notify::split_words;
 pub use spec::{
     GarpSpacing, GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec, StaticSpec, UnicastRx,
 };

@@ -4,7 +4,10 @@
 
 use std::{process::Stdio, time::Duration};
 
-use crate::vrrp::fsm::{NotifyKind, NotifyTarget};
+use crate::{
+    scripts::{self, ScriptCommand, split_words},
+    vrrp::fsm::{NotifyKind, NotifyTarget},
+};
 
 use super::spec::NotifySpec;
 
@@ -34,16 +37,16 @@ pub(crate) fn run(
 ) {
     running.retain(|task| !task.is_finished());
     let specific = match kind {
-        NotifyKind::Master => spec.master.as_deref(),
-        NotifyKind::Backup => spec.backup.as_deref(),
-        NotifyKind::Fault => spec.fault.as_deref(),
-        NotifyKind::Stop => spec.stop.as_deref(),
+        NotifyKind::Master => spec.master.as_ref(),
+        NotifyKind::Backup => spec.backup.as_ref(),
+        NotifyKind::Fault => spec.fault.as_ref(),
+        NotifyKind::Stop => spec.stop.as_ref(),
         NotifyKind::MasterRxLowerPri | NotifyKind::Priority => None,
     };
     if let Some(script) = specific {
         running.extend(spawn(script, &[]));
     }
-    if let Some(script) = spec.any.as_deref() {
+    if let Some(script) = spec.any.as_ref() {
         let (scope, name) = match target {
             NotifyTarget::Instance(name) => ("INSTANCE", name),
             NotifyTarget::Group(name) => ("GROUP", name),
@@ -53,10 +56,10 @@ pub(crate) fn run(
     }
 }
 
-fn spawn(script: &str, extra: &[&str]) -> Option<tokio::task::JoinHandle<()>> {
-    let words = split_words(script);
+fn spawn(script: &ScriptCommand, extra: &[&str]) -> Option<tokio::task::JoinHandle<()>> {
+    let words = split_words(&script.command);
     let Some((program, args)) = words.split_first() else {
-        tracing::warn!(script, "empty notify script");
+        tracing::warn!(script = %script.command, "empty notify script");
         return None;
     };
     let mut command = tokio::process::Command::new(program);
@@ -65,7 +68,8 @@ fn spawn(script: &str, extra: &[&str]) -> Option<tokio::task::JoinHandle<()>> {
         .args(extra)
         .stdin(Stdio::null())
         .kill_on_drop(true);
-    let script = script.to_owned();
+    scripts::apply(command.as_std_mut(), script.run_as);
+    let script = script.command.clone();
     match command.spawn() {
         Ok(mut child) => Some(tokio::spawn(async move {
             match tokio::time::timeout(NOTIFY_TIMEOUT, child.wait()).await {
@@ -86,64 +90,5 @@ fn spawn(script: &str, extra: &[&str]) -> Option<tokio::task::JoinHandle<()>> {
             tracing::warn!(script, error = %err, "cannot start notify script");
             None
         }
-    }
-}
-
-/// Splits a script line into words as keepalived does: on blanks, with `"…"` and `'…'`
-/// quoting and `\` escaping the next character.
-pub(crate) fn split_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut quote: Option<char> = None;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (_, '\\') => {
-                if let Some(next) = chars.next() {
-                    word.push(next);
-                }
-                in_word = true;
-            }
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => word.push(c),
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                in_word = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            (None, c) => {
-                word.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    words
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_words;
-
-    #[test]
-    fn splits_script_lines_like_keepalived() {
-        assert_eq!(
-            split_words("/bin/notify.sh master"),
-            ["/bin/notify.sh", "master"]
-        );
-        assert_eq!(
-            split_words(r#"/bin/n "two words" 'single quoted' a\ b"#),
-            ["/bin/n", "two words", "single quoted", "a b"]
-        );
-        assert_eq!(split_words("  "), Vec::<String>::new());
-        assert_eq!(split_words(r#"x """#), ["x", ""]);
     }
 }

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use crate::{
     net::{addr::InterfaceAddress, route::IpRoute, rule::IpRule},
+    scripts::ScriptCommand,
     track::TrackerSource,
     vrrp::{
         fsm::{InstanceConfig, SyncGroupConfig},
@@ -136,17 +137,18 @@ pub struct GroupSpec {
     pub notify: NotifySpec,
 }
 
-/// keepalived.conf `notify_master`, `notify_backup`, `notify_fault`, `notify_stop`, `notify`.
+/// keepalived.conf `notify_master`, `notify_backup`, `notify_fault`, `notify_stop`, `notify`,
+/// each with the user that runs it (the words after the script, `script_user`, default).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NotifySpec {
     /// `notify_master`.
-    pub master: Option<String>,
+    pub master: Option<ScriptCommand>,
     /// `notify_backup`.
-    pub backup: Option<String>,
+    pub backup: Option<ScriptCommand>,
     /// `notify_fault`.
-    pub fault: Option<String>,
+    pub fault: Option<ScriptCommand>,
     /// `notify_stop`.
-    pub stop: Option<String>,
+    pub stop: Option<ScriptCommand>,
     /// `notify`: called with `INSTANCE|GROUP NAME STATE PRIORITY` on every change.
-    pub any: Option<String>,
+    pub any: Option<ScriptCommand>,
 }

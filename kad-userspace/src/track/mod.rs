@@ -7,7 +7,7 @@ pub mod script;
 
 use std::time::Duration;
 
-use crate::vrrp::fsm::TrackerStatus;
+use crate::{scripts::RunAs, vrrp::fsm::TrackerStatus};
 
 /// Index of a tracked object in [`TrackerSource`]s (the runtime's `TrackerId`).
 pub type TrackerIndex = u32;
@@ -59,6 +59,6 @@ pub struct ScriptSpec {
     pub fall: u32,
     /// `init_fail`: start as down.
     pub init_fail: bool,
-    /// `user`, or global `script_user`: run as this uid/gid instead of root.
-    pub run_as: Option<(u32, u32)>,
+    /// `user`, else global `script_user`, else keepalived's default user: who runs it.
+    pub run_as: RunAs,
 }

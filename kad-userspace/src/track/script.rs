@@ -1,11 +1,14 @@
 //! `vrrp_script`: runs the script every `interval`, kills it after `timeout`, and reports a
 //! change of status after `rise` successes or `fall` failures in a row.
 
-use std::{os::unix::process::CommandExt as _, process::Stdio};
+use std::process::Stdio;
 
 use tokio::sync::mpsc;
 
-use crate::{runtime::split_words, vrrp::fsm::TrackerStatus};
+use crate::{
+    scripts::{self, split_words},
+    vrrp::fsm::TrackerStatus,
+};
 
 use super::{ScriptSpec, TrackerIndex, TrackerUpdate};
 
@@ -71,9 +74,7 @@ pub async fn run(index: TrackerIndex, spec: ScriptSpec, updates: mpsc::Sender<Tr
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true);
-        if let Some((uid, gid)) = spec.run_as {
-            command.as_std_mut().uid(uid).gid(gid);
-        }
+        scripts::apply(command.as_std_mut(), spec.run_as);
         let success = match command.spawn() {
             Ok(mut child) => match tokio::time::timeout(spec.timeout, child.wait()).await {
                 Ok(Ok(status)) => status.success(),
