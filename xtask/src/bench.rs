@@ -1,4 +1,8 @@
 //! `cargo xtask bench`: benchmarks whose figures go to BENCHMARKS.md.
+//!
+//! `failover` builds kad and `kad-bench` in release mode and runs it: a table on stdout,
+//! `target/bench/failover.json` and `failover.png`, and with `-- --record` the failover
+//! section of BENCHMARKS.md (see `tests/src/bench/`).
 
 use std::process::Command;
 

@@ -46,7 +46,9 @@ enum Task {
         /// Which benchmark.
         #[arg(value_parser = ["failover", "criterion"])]
         which: String,
-        /// Arguments passed on (e.g. `--trials 5`, `--quick`).
+        /// Arguments passed on. failover: `--trials N` (default 5), `--quick` (sub-second
+        /// rows only), `--out DIR` (JSON and PNG; default target/bench), `--record` (write
+        /// the table into BENCHMARKS.md).
         #[arg(last = true)]
         args: Vec<String>,
     },

@@ -32,6 +32,10 @@ const APT_PACKAGES: &[(&str, &str)] = &[
         "reference peer and `keepalived -t` for config tests",
     ),
     ("frr", "FRR vrrpd, the second reference peer"),
+    (
+        "fonts-dejavu-core",
+        "the font of the failover benchmark's plot (kad-bench)",
+    ),
 ];
 
 /// bpf-linker release that builds against llvm-22 (see README, "Toolchain").

@@ -1,38 +1,32 @@
 //! `cargo xtask bench failover`: the client-observed outage of kad and of keepalived 2.2.7 in
 //! the same lab, trial by trial: two routers (priority 200 master, 100 backup) and a client
 //! probing the VIP every 2 ms; the fault (master link down, or graceful stop by SIGTERM)
-//! injected at a random point of the advert interval. Prints a table of medians.
+//! injected at a random point of the advert interval.
+//!
+//! Prints a table of min / median / max per daemon with the ratio of the medians, writes
+//! every trial to `failover.json` and a plot to `failover.png` (in `target/bench/`, or
+//! `--out DIR`), and with `--record` replaces the failover section of BENCHMARKS.md.
 
-use std::time::Duration;
+use std::{
+    path::PathBuf,
+    process::Command,
+    time::{Duration, Instant},
+};
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use kad_tests::{
+    bench::{Cell, Daemon, Fault, Report, Row, json, machine, plot, record, table},
     kad_bin,
     lab::Lab,
     privilege::is_root,
     probe::{Prober, unix_now},
+    repo_root,
 };
 
 const VIP: &str = "10.77.0.100";
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Daemon {
-    Kad,
-    Keepalived,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Fault {
-    LinkDown,
-    Sigterm,
-}
-
-#[derive(Clone, Copy)]
-struct Row {
-    version: u8,
-    advert: &'static str,
-    seconds: f64,
-}
+/// The client's probe interval (see `kad_tests::probe`).
+const PROBE_INTERVAL: Duration = Duration::from_millis(2);
+const USAGE: &str = "usage: kad-bench failover [--trials N] [--quick] [--out DIR] [--record]";
 
 fn config(row: Row, priority: u8) -> String {
     format!(
@@ -92,90 +86,134 @@ fn trial(daemon: Daemon, row: Row, fault: Fault, jitter: &mut Jitter) -> Result<
     prober.outage_since(at)
 }
 
-fn median(values: &mut [Duration]) -> Duration {
-    values.sort();
-    values.get(values.len() / 2).copied().unwrap_or_default()
+/// Command-line options.
+struct Options {
+    trials: usize,
+    quick: bool,
+    out: PathBuf,
+    record: bool,
+}
+
+fn options() -> Result<Options> {
+    let mut options = Options {
+        trials: 5,
+        quick: false,
+        out: repo_root().join("target").join("bench"),
+        record: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--trials" => {
+                options.trials = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| *n > 0)
+                    .with_context(|| format!("--trials needs a positive number ({USAGE})"))?;
+            }
+            "--quick" => options.quick = true,
+            "--out" => {
+                options.out = args
+                    .next()
+                    .map(PathBuf::from)
+                    .with_context(|| format!("--out needs a folder ({USAGE})"))?;
+            }
+            "--record" => options.record = true,
+            "failover" => {}
+            other => bail!("unknown argument {other:?} ({USAGE})"),
+        }
+    }
+    Ok(options)
+}
+
+/// `keepalived --version`'s first line (it prints to stderr).
+fn keepalived_version() -> String {
+    Command::new("keepalived")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|out| {
+            let text = [out.stderr, out.stdout].concat();
+            String::from_utf8_lossy(&text)
+                .lines()
+                .next()
+                .map(|line| line.trim().to_owned())
+        })
+        .unwrap_or_else(|| "keepalived (version unknown)".to_owned())
 }
 
 fn main() -> Result<()> {
     if !is_root() {
         bail!("the benchmark builds network namespaces: run it as root");
     }
-    let mut args = std::env::args().skip(1);
-    let mut trials = 5usize;
-    let mut quick = false;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--trials" => trials = args.next().and_then(|n| n.parse().ok()).unwrap_or(trials),
-            "--quick" => quick = true,
-            "failover" => {}
-            other => bail!(
-                "unknown argument {other:?} (usage: kad-bench failover [--trials N] [--quick])"
-            ),
-        }
-    }
-    let mut rows = vec![
-        Row {
-            version: 3,
-            advert: "0.1",
-            seconds: 0.1,
-        },
-        Row {
-            version: 3,
-            advert: "0.01",
-            seconds: 0.01,
-        },
-    ];
-    if !quick {
-        rows.insert(
-            0,
-            Row {
-                version: 2,
-                advert: "1",
-                seconds: 1.0,
-            },
-        );
-        rows.insert(
-            0,
-            Row {
-                version: 3,
-                advert: "1",
-                seconds: 1.0,
-            },
-        );
-    }
+    let options = options()?;
+    std::fs::create_dir_all(&options.out)
+        .with_context(|| format!("creating {}", options.out.display()))?;
+    let started = Instant::now();
+    let mut machine = machine::Machine::now();
+    let keepalived = keepalived_version();
+    let rows = Row::selection(options.quick);
+    eprintln!(
+        "failover benchmark: {} trials per daemon and cell, {} cells, ping every {} ms; {}; {}",
+        options.trials,
+        rows.len() * Fault::ALL.len(),
+        PROBE_INTERVAL.as_millis(),
+        keepalived,
+        machine.describe()
+    );
     let mut jitter = Jitter(0x9e37_79b9_7f4a_7c15);
-    println!("failover benchmark: median client outage over {trials} trials (ping every 2 ms)\n");
-    println!("| advert_int | fault | keepalived 2.2.7 | kad | RFC floor |");
-    println!("|---|---|---|---|---|");
+    let mut cells = Vec::new();
     for row in rows {
-        for fault in [Fault::LinkDown, Fault::Sigterm] {
-            let mut results = [Vec::new(), Vec::new()];
-            for _ in 0..trials {
-                for (slot, daemon) in [Daemon::Keepalived, Daemon::Kad].into_iter().enumerate() {
-                    results[slot].push(trial(daemon, row, fault, &mut jitter)?);
+        for fault in Fault::ALL {
+            let mut cell = Cell::new(row, fault);
+            for n in 1..=options.trials {
+                for daemon in [Daemon::Keepalived, Daemon::Kad] {
+                    let begun = Instant::now();
+                    let outage = trial(daemon, row, fault, &mut jitter).with_context(|| {
+                        format!("{daemon:?}, {}, {}, trial {n}", row.label(), fault.label())
+                    })?;
+                    eprintln!(
+                        "  {:<10} {:<10} {:<24} trial {n}/{}: {:>7} ms  ({:.1} s)",
+                        format!("{daemon:?}").to_lowercase(),
+                        row.label(),
+                        fault.label(),
+                        options.trials,
+                        table::format_ms(outage),
+                        begun.elapsed().as_secs_f64()
+                    );
+                    cell.outages_mut(daemon).0.push(outage);
                 }
             }
-            let skew = (256.0 - 100.0) / 256.0 * if row.version == 2 { 1.0 } else { row.seconds };
-            let floor = match fault {
-                Fault::LinkDown => 3.0 * row.seconds + skew,
-                Fault::Sigterm => skew,
-            };
-            let [keepalived, kad] = &mut results;
-            println!(
-                "| {} s, v{} | {} | {} ms | {} ms | {:.0} ms |",
-                row.advert,
-                row.version,
-                if fault == Fault::LinkDown {
-                    "master link down"
-                } else {
-                    "graceful stop (SIGTERM)"
-                },
-                median(keepalived).as_millis(),
-                median(kad).as_millis(),
-                floor * 1000.0
-            );
+            cells.push(cell);
         }
+    }
+    machine.loadavg_end = machine::loadavg();
+    let report = Report {
+        trials: options.trials,
+        quick: options.quick,
+        probe_interval: PROBE_INTERVAL,
+        keepalived_version: keepalived,
+        machine,
+        elapsed: started.elapsed(),
+        cells,
+    };
+
+    println!(
+        "\nfailover benchmark: client outage over {} trials (ping every {} ms)\n",
+        report.trials,
+        PROBE_INTERVAL.as_millis()
+    );
+    print!("{}", table::markdown(&report.cells, "keepalived"));
+    let json_path = options.out.join("failover.json");
+    json::write(&report, &json_path)?;
+    println!("\nwrote {}", json_path.display());
+    let png_path = options.out.join("failover.png");
+    plot::draw(&report, &png_path)?;
+    println!("wrote {}", png_path.display());
+    if options.record {
+        let path = repo_root().join("BENCHMARKS.md");
+        record::record(&report, &path)?;
+        println!("recorded the table in {}", path.display());
     }
     Ok(())
 }
