@@ -173,6 +173,10 @@ const CASES: &[(&str, &str)] = &[
         "global_defs {\n enable_script_security\n script_user root\n}\nvrrp_script s {\n script true\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n notify_master /nonexistent/kad/notify.sh\n virtual_ipaddress {\n 10.0.0.1\n }\n track_script {\n s\n }\n}\n",
     ),
     (
+        "track_process_param_match_and_quorum_bounds",
+        "vrrp_track_process p {\n process sleep 1000\n param_match\n quorum 3\n quorum_max 2\n}\nvrrp_track_process q {\n process sleep\n quorum_max 1\n quorum 2\n}\nvrrp_track_process r {\n process sleep\n quorum_max 0\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n track_process {\n p\n q\n r\n }\n}\n",
+    ),
+    (
         "bfd_without_neighbor",
         "bfd_instance b {\n min_rx 5000\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
     ),

@@ -161,6 +161,12 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
             .string(n, 0, "a user name")
             .map(|u| (u, n.arg(1).map(|w| w.text.clone())));
     }),
+    kw("vrrp_track_process_fork_delay", |g, n, c| {
+        g.vrrp_track_process_fork_delay = c.timer(n, 0, 0.0, 1e6)
+    }),
+    kw("vrrp_track_process_terminate_delay", |g, n, c| {
+        g.vrrp_track_process_terminate_delay = c.timer(n, 0, 0.0, 1e6)
+    }),
     kw("dynamic_interfaces", |g, n, _| {
         g.dynamic_interfaces = Some(n.arg(0).is_some_and(|w| w.as_str() == "allow_if_changes"));
     }),
@@ -327,8 +333,6 @@ pub const GENERIC: &[(&str, Spec)] = &[
     ("smtp_alert_vrrp_instance", Spec::OptBool),
     ("vrrp_dont_release_vips", Spec::Flag),
     ("no_notify_if_not_running", Spec::Flag),
-    ("vrrp_track_process_fork_delay", Spec::Timer(0.0, 1e6)),
-    ("vrrp_track_process_terminate_delay", Spec::Timer(0.0, 1e6)),
     ("bfd_rlimit_time", Spec::Int(1, i64::MAX)),
     ("vrrp_startup_delay_allow_zero", Spec::Flag),
     ("lvs_flush_onstop", Spec::OptOne),

@@ -133,6 +133,14 @@ pub struct GlobalDefs {
     pub enable_script_security: bool,
     /// keepalived.conf: script_user USER [GROUP].
     pub script_user: Option<(String, Option<String>)>,
+    /// kad: vrrp_track_process_fork_delay, the default `fork_delay` of vrrp_track_process
+    /// blocks (keepalived 2.2.7 does not know this keyword).
+    #[serde(serialize_with = "super::dump::opt_secs")]
+    pub vrrp_track_process_fork_delay: Option<Duration>,
+    /// kad: vrrp_track_process_terminate_delay, the default `terminate_delay` of
+    /// vrrp_track_process blocks (keepalived 2.2.7 does not know this keyword).
+    #[serde(serialize_with = "super::dump::opt_secs")]
+    pub vrrp_track_process_terminate_delay: Option<Duration>,
     /// keepalived.conf: dynamic_interfaces [allow_if_changes].
     pub dynamic_interfaces: Option<bool>,
     /// keepalived.conf: lvs_sync_daemon IF INSTANCE [id N] [maxlen N] [port N] [ttl N] [group IP].
@@ -185,6 +193,8 @@ impl Default for GlobalDefs {
             vrrp_startup_delay: Duration::ZERO,
             enable_script_security: false,
             script_user: None,
+            vrrp_track_process_fork_delay: None,
+            vrrp_track_process_terminate_delay: None,
             dynamic_interfaces: None,
             lvs_sync_daemon: None,
             startup_script: None,
@@ -361,7 +371,8 @@ pub struct TrackProcess {
     pub name: String,
     /// keepalived.conf: process NAME [ARGS].
     pub process: Option<Vec<String>>,
-    /// keepalived.conf: param_match (default none).
+    /// keepalived.conf: param_match [initial|partial] (`exact` when written alone; default
+    /// none, or exact when `process` has parameters).
     pub param_match: Option<String>,
     /// keepalived.conf: weight (default 1) [reverse].
     pub weight: i32,

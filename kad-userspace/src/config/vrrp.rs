@@ -665,10 +665,17 @@ pub const TRACK_PROCESS: &[Keyword<TrackProcess>] = &[
         }
     }),
     kw("param_match", |t, n, c| {
-        t.param_match = c.value(n, 0, "initial or partial", |s| match s {
+        // Alone: the parameters must match exactly (keepalived).
+        if n.arg(0).is_none() {
+            t.param_match = Some("exact".to_owned());
+            return;
+        }
+        if let Some(m) = c.value(n, 0, "initial or partial", |s| match s {
             "initial" | "partial" => Ok(s.to_owned()),
             _ => Err(ValueError::new(s, "initial or partial")),
-        });
+        }) {
+            t.param_match = Some(m);
+        }
     }),
     kw("weight", |t, n, c| {
         if let Some((w, r)) = weight_reverse(c, n, -254, 254) {
@@ -678,11 +685,35 @@ pub const TRACK_PROCESS: &[Keyword<TrackProcess>] = &[
     }),
     kw("quorum", |t, n, c| {
         if let Some(v) = c.int(n, 0, 1, 65535) {
+            if t.quorum_max.is_some_and(|max| u32_of(v) > max) {
+                c.report(
+                    Severity::Error,
+                    n.place(),
+                    "Quorum is greater than quorum_max - ignoring".to_owned(),
+                );
+                return;
+            }
             t.quorum = u32_of(v);
         }
     }),
     kw("quorum_max", |t, n, c| {
-        t.quorum_max = c.int(n, 0, 0, 65535).map(u32_of)
+        if let Some(v) = c.int(n, 0, 0, 65535) {
+            let max = u32_of(v);
+            // keepalived: quorum_max 0 (processes must not run) is allowed with the default
+            // quorum, which it then sets to 0.
+            if (max != 0 || t.quorum > 1) && max < t.quorum {
+                c.report(
+                    Severity::Error,
+                    n.place(),
+                    "quorum_max is less than quorum - ignoring".to_owned(),
+                );
+                return;
+            }
+            t.quorum_max = Some(max);
+            if max == 0 {
+                t.quorum = 0;
+            }
+        }
     }),
     kw("fork_delay", |t, n, c| {
         t.fork_delay = c.timer(n, 0, 0.0, 1e6)

@@ -2,6 +2,8 @@
 //! group), the IO handles of each instance ("slots"), and one timer per scheduling unit.
 //! Events come in through the methods here; actions go straight to the executor.
 
+use std::collections::HashMap;
+
 use crate::vrrp::fsm::{
     Advert, Event, Instance, State, SyncGroup, Timestamp, TrackerId, TrackerStatus,
 };
@@ -56,6 +58,9 @@ pub(crate) struct Engine {
     pub(crate) xdp: Option<XdpPath>,
     /// What woke the runtime for adverts.
     pub(crate) stats: std::sync::Arc<ReceiveStats>,
+    /// The last status reported by (or read at start for) each other tracked object, given
+    /// to units as they start.
+    pub(crate) tracker_status: HashMap<u32, TrackerStatus>,
 }
 
 impl Engine {
@@ -180,6 +185,15 @@ impl Engine {
         for tracker in down {
             self.tracker_for_unit(unit, tracker, TrackerStatus::Down);
         }
+        let mut known: Vec<(u32, TrackerStatus)> = self
+            .tracker_status
+            .iter()
+            .map(|(tracker, status)| (*tracker, *status))
+            .collect();
+        known.sort_by_key(|(tracker, _)| *tracker);
+        for (tracker, status) in known {
+            self.tracker_for_unit(unit, tracker, status);
+        }
     }
 
     /// A valid advert for the instance in `slot`.
@@ -191,6 +205,7 @@ impl Engine {
 
     /// A tracked object changed: every member that tracks it hears of it.
     pub(crate) fn tracker(&mut self, update: TrackerUpdate) {
+        self.tracker_status.insert(update.index, update.status);
         for unit in 0..self.units.len() {
             self.tracker_for_unit(unit, update.index, update.status);
         }

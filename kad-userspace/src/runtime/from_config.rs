@@ -8,8 +8,8 @@ use thiserror::Error;
 
 use crate::{
     config::model::{
-        AuthType, Config, GlobalDefs, Notify, Script, TrackRef, Tracking, VirtualAddress,
-        VrrpInstance,
+        AuthType, Config, GlobalDefs, Notify, Script, TrackProcess, TrackRef, Tracking,
+        VirtualAddress, VrrpInstance,
     },
     net::{
         addr::{AddressControl, AddressError, InterfaceAddress, Scope},
@@ -17,7 +17,10 @@ use crate::{
         vmac,
     },
     scripts::{self, RunAs, ScriptCommand},
-    track::{ScriptSpec, TrackerSource},
+    track::{
+        ScriptSpec, TrackerSource,
+        process::{ParamMatch, ProcessSpec},
+    },
     vrrp::fsm::SyncGroupConfig,
     vrrp::{
         fsm::{
@@ -234,13 +237,42 @@ impl<'a> TrackerTable<'a> {
             }
             tracked.push(object);
         }
-        if !tracking.processes.is_empty() || !tracking.bfds.is_empty() {
+        for reference in &tracking.processes {
+            tracked.push(self.process(reference)?);
+        }
+        if !tracking.bfds.is_empty() {
             tracing::warn!(
                 instance = %owner,
-                "track_process and track_bfd are parsed but not yet acted on by this build"
+                "track_bfd is parsed but not yet acted on by this build"
             );
         }
         Ok(tracked)
+    }
+
+    /// keepalived.conf `track_process { NAME [weight N] [reverse] }`.
+    fn process(&mut self, reference: &TrackRef) -> Result<TrackedObject, String> {
+        let Some(block) = self
+            .config
+            .track_processes
+            .iter()
+            .find(|p| p.name == reference.name)
+        else {
+            return Err(format!(
+                "vrrp_track_process {} is not defined",
+                reference.name
+            ));
+        };
+        let spec = process_spec(block, &self.config.global)?;
+        let id = self.intern(TrackerKind::Process, &block.name, || {
+            Ok(TrackerSource::Process(spec))
+        })?;
+        let weight = reference.weight.unwrap_or(block.weight);
+        Ok(TrackedObject::new(
+            id,
+            TrackerKind::Process,
+            weight,
+            reference.reverse || block.reverse,
+        ))
     }
 
     fn script(&mut self, reference: &TrackRef) -> Result<TrackedObject, String> {
@@ -309,6 +341,45 @@ fn run_as(global: &GlobalDefs, own: Option<(&str, Option<&str>)>) -> Result<RunA
         scripts::lookup,
     )
     .map_err(|e| e.to_string())
+}
+
+/// keepalived.conf `vrrp_track_process` → what the process tracker follows. `delay` sets
+/// both delays; global `vrrp_track_process_fork_delay`/`_terminate_delay` are the defaults.
+fn process_spec(block: &TrackProcess, global: &GlobalDefs) -> Result<ProcessSpec, String> {
+    let words = block
+        .process
+        .as_ref()
+        .ok_or_else(|| format!("vrrp_track_process {} has no `process`", block.name))?;
+    let (process, params) = words
+        .split_first()
+        .ok_or_else(|| format!("vrrp_track_process {} has no `process`", block.name))?;
+    let param_match = match block.param_match.as_deref() {
+        Some("initial") => ParamMatch::Initial,
+        Some("partial") => ParamMatch::Partial,
+        Some(_) => ParamMatch::Exact,
+        None if params.is_empty() => ParamMatch::None,
+        None => ParamMatch::Exact,
+    };
+    let quorum_max = block.quorum_max.unwrap_or(u32::MAX);
+    Ok(ProcessSpec {
+        name: block.name.clone(),
+        process: process.clone(),
+        params: params.to_vec(),
+        param_match,
+        full_command: block.full_command || param_match != ParamMatch::None,
+        quorum: if quorum_max == 0 { 0 } else { block.quorum },
+        quorum_max,
+        fork_delay: block
+            .fork_delay
+            .or(block.delay)
+            .or(global.vrrp_track_process_fork_delay)
+            .unwrap_or(Duration::ZERO),
+        terminate_delay: block
+            .terminate_delay
+            .or(block.delay)
+            .or(global.vrrp_track_process_terminate_delay)
+            .unwrap_or(Duration::ZERO),
+    })
 }
 
 async fn instance_spec(

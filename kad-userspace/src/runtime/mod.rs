@@ -47,7 +47,7 @@ use crate::{
         vrrp_socket::{SocketError, VrrpSocket},
     },
     track::{self, TrackerSource, TrackerUpdate},
-    vrrp::fsm::{ConfigError, Instance, SyncGroup},
+    vrrp::fsm::{ConfigError, Instance, SyncGroup, TrackerStatus},
 };
 
 use self::{
@@ -217,12 +217,14 @@ impl Io {
         }
     }
 
-    /// (Re)starts the tracker tasks; returns the tracked interfaces for the link monitor.
-    fn start_trackers(&mut self, sources: &[TrackerSource]) -> Vec<(u32, u32, bool)> {
+    /// (Re)starts the tracker tasks; returns the tracked interfaces for the link monitor and
+    /// the statuses read now (tracked processes), for units about to start.
+    fn start_trackers(&mut self, sources: &[TrackerSource]) -> StartedTrackers {
         for task in self.trackers.drain(..) {
             task.abort();
         }
         let mut links = Vec::new();
+        let mut processes = Vec::new();
         for (index, source) in sources.iter().enumerate() {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             match source {
@@ -241,12 +243,53 @@ impl Io {
                         self.updates.clone(),
                     )));
                 }
+                TrackerSource::Process(spec) => processes.push((index, spec.clone())),
                 TrackerSource::Interface { name, ifindex } => {
                     links.push((index, *ifindex, link_monitor::is_up(name)));
                 }
             }
         }
-        links
+        // Read now, so that units start with it (keepalived reads /proc before its instances
+        // start); the task reports any later change.
+        let mut statuses = HashMap::new();
+        if !processes.is_empty() {
+            let specs: Vec<_> = processes.iter().map(|(_, spec)| spec.clone()).collect();
+            for ((index, _), up) in processes
+                .iter()
+                .zip(track::process::current_statuses(&specs))
+            {
+                let status = if up {
+                    TrackerStatus::Up
+                } else {
+                    TrackerStatus::Down
+                };
+                statuses.insert(*index, status);
+            }
+        }
+        // One task (one subscription to the kernel's process events) for every block.
+        if !processes.is_empty() {
+            self.trackers.push(tokio::spawn(track::process::run(
+                processes,
+                self.updates.clone(),
+            )));
+        }
+        StartedTrackers { links, statuses }
+    }
+}
+
+/// What the engine learns from (re)starting the tracker tasks.
+struct StartedTrackers {
+    /// Tracked interfaces: (tracker index, ifindex, up now).
+    links: Vec<(u32, u32, bool)>,
+    /// Statuses known now (tracked processes).
+    statuses: HashMap<u32, TrackerStatus>,
+}
+
+impl Engine {
+    /// Takes what [`Io::start_trackers`] reports.
+    fn set_trackers(&mut self, started: StartedTrackers) {
+        self.tracked_links = started.links;
+        self.tracker_status = started.statuses;
     }
 }
 
@@ -386,8 +429,9 @@ pub async fn run(
         tracked_links: Vec::new(),
         xdp,
         stats,
+        tracker_status: HashMap::new(),
     };
-    engine.tracked_links = io.start_trackers(&spec.trackers);
+    engine.set_trackers(io.start_trackers(&spec.trackers));
     let mut trackers = spec.trackers.clone();
     let plans = unit_plans(&spec);
     engine.timers = Timers::new(plans.len());
@@ -552,7 +596,7 @@ fn reload(
         engine.timers.set(index, deadline);
     }
     if trackers_changed {
-        engine.tracked_links = io.start_trackers(&spec.trackers);
+        engine.set_trackers(io.start_trackers(&spec.trackers));
         *trackers = spec.trackers.clone();
     }
     if let Some(xdp) = engine.xdp.as_mut() {

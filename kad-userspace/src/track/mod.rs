@@ -1,8 +1,9 @@
-//! Tracked objects (keepalived.conf `vrrp_script`, `track_file`, `track_interface`): tasks
-//! that watch each object and report its status to the protocol loop, which turns a change
-//! into `Event::Tracker` for every instance that tracks it.
+//! Tracked objects (keepalived.conf `vrrp_script`, `track_file`, `track_interface`,
+//! `vrrp_track_process`): tasks that watch each object and report its status to the protocol
+//! loop, which turns a change into `Event::Tracker` for every instance that tracks it.
 
 pub mod file;
+pub mod process;
 pub mod script;
 
 use std::time::Duration;
@@ -33,6 +34,8 @@ pub enum TrackerSource {
         /// File to read.
         path: String,
     },
+    /// `vrrp_track_process NAME { process … quorum … }`: enough matching processes run.
+    Process(process::ProcessSpec),
     /// `track_interface`: link up with carrier.
     Interface {
         /// Interface name.
