@@ -196,9 +196,9 @@ pub struct Report {
     pub cells: Vec<Cell>,
 }
 
-/// `1 trial each`, `5 trials each`.
+/// `1 trial`, `5 trials`.
 pub fn trials(count: usize) -> String {
-    format!("{count} trial{} each", if count == 1 { "" } else { "s" })
+    format!("{count} trial{}", if count == 1 { "" } else { "s" })
 }
 
 #[cfg(test)]

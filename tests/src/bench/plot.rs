@@ -73,7 +73,9 @@ fn y_range(cells: &[Cell]) -> (f64, f64) {
         (lo.min(v.max(0.1)), hi.max(v))
     });
     if lo.is_finite() && hi > 0.0 {
-        (lo / 1.6, hi * 1.6)
+        // Whole decades, so that every label of the log axis is drawn.
+        let decade = |v: f64, round: fn(f64) -> f64| 10f64.powf(round(v.log10()));
+        (decade(lo / 1.2, f64::floor), decade(hi * 1.2, f64::ceil))
     } else {
         (1.0, 10_000.0)
     }
@@ -88,7 +90,7 @@ pub fn draw(report: &Report, path: &Path) -> Result<()> {
     let root = BitMapBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
     let title = format!(
-        "VRRP failover, client-observed outage: kad vs keepalived ({}, {})",
+        "VRRP failover, client-observed outage: kad vs keepalived ({} each, {})",
         super::trials(report.trials),
         report.machine.date
     );
@@ -157,9 +159,10 @@ fn panel(
                 .unwrap_or_default()
         })
         .y_labels(40)
+        .y_max_light_lines(0)
         .y_label_formatter(&log_label)
         .x_desc("advert_int, VRRP version")
-        .y_desc("client outage (ms, log scale)")
+        .y_desc("outage (ms, log scale)")
         .label_style(("sans-serif", 16))
         .axis_desc_style(("sans-serif", 18))
         .draw()?;

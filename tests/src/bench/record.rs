@@ -84,9 +84,12 @@ pub fn section(report: &Report) -> String {
     out.push('\n');
     out.push_str(&wrap(
         "RFC floor: Master_Down_Interval (3·advert_int + skew) for a link down, skew time for \
-         a graceful stop (priority-0 advert), with the backup at priority 100. Every trial's \
-         outage is in `failover.json`, plotted in `failover.png` (in `target/bench/` unless \
-         `--out DIR` is given; not committed).",
+         a graceful stop (priority-0 advert), with the backup at priority 100. A link-down \
+         outage depends on where in the interval the fault lands (the backup counts from the \
+         last advert it heard), so with few trials those medians move by up to an advert \
+         interval from run to run; read their ratios with that in mind. Every trial's outage \
+         is in `failover.json`, plotted in `failover.png` (in `target/bench/` unless `--out \
+         DIR` is given; not committed).",
     ));
     out.push_str(END);
     out.push('\n');

@@ -15,7 +15,7 @@ use std::{
 
 use anyhow::{Context as _, Result, bail};
 use kad_tests::{
-    bench::{Cell, Daemon, Fault, Report, Row, json, machine, plot, record, table},
+    bench::{Cell, Daemon, Fault, Report, Row, json, machine, plot, record, table, trials},
     kad_bin,
     lab::Lab,
     privilege::is_root,
@@ -199,8 +199,8 @@ fn main() -> Result<()> {
     };
 
     println!(
-        "\nfailover benchmark: client outage over {} trials (ping every {} ms)\n",
-        report.trials,
+        "\nfailover benchmark: client outage, {} per daemon and cell (ping every {} ms)\n",
+        trials(report.trials),
         PROBE_INTERVAL.as_millis()
     );
     print!("{}", table::markdown(&report.cells, "keepalived"));
