@@ -198,6 +198,18 @@ impl Lab {
                 );
             }
         }
+        let ipv4 = self.plug(&ns, name, octet)?;
+        self.hosts.push(Host {
+            name: name.to_owned(),
+            ns,
+            ipv4,
+        });
+        self.hosts.last().context("host just added")
+    }
+
+    /// Gives `ns` its `eth0` on the segment: a veth into the bridge, 10.77.0.`octet`/24 and
+    /// fd77::`octet`/64, up.
+    fn plug(&self, ns: &NetNs, name: &str, octet: u8) -> Result<Ipv4Addr> {
         let port = format!("p{name}");
         let out = Command::new("ip")
             .args([
@@ -237,12 +249,15 @@ impl Lab {
             "nodad",
         ])?;
         ns.ip(&["link", "set", Host::IFACE, "up"])?;
-        self.hosts.push(Host {
-            name: name.to_owned(),
-            ns,
-            ipv4,
-        });
-        self.hosts.last().context("host just added")
+        Ok(ipv4)
+    }
+
+    /// Creates host `name`'s `eth0` again (after a test deleted it), with the same name and
+    /// addresses under a new ifindex — what a driver reload or a container restart does to
+    /// a router.
+    pub fn replug_host_back(&self, name: &str, octet: u8) -> Result<()> {
+        self.plug(&self.host(name)?.ns, name, octet)?;
+        Ok(())
     }
 
     /// The host called `name`.

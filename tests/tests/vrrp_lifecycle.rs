@@ -432,3 +432,45 @@ fn gratuitous_arps_are_spaced_by_garp_interval() -> Result<()> {
     }
     Ok(())
 }
+
+/// The instance's interface is deleted and created again (new ifindex, same name): kad goes
+/// to FAULT, keepalived takes over, and once the interface is back kad restarts the
+/// instance on it (new socket, XDP attached again) and preempts again.
+#[test]
+fn a_re_created_interface_gets_its_instance_back() -> Result<()> {
+    if !require("a_re_created_interface_gets_its_instance_back", Need::Root) {
+        return Ok(());
+    }
+    let mut lab = Lab::new("rc")?;
+    lab.add_host("r1", 1)?;
+    lab.add_host("r2", 2)?;
+    lab.add_host("c", 10)?;
+    lab.start_keepalived("r2", &instance(100, ""))?;
+    let kad = lab.start_kad("r1", &instance(200, ""))?;
+    lab.wait_for("kad is master", Duration::from_secs(10), || {
+        lab.host("r1")?.has_address(VIP)
+    })?;
+    lab.host("r1")?.ns.ip(&["link", "del", "eth0"])?;
+    lab.wait_for(
+        "keepalived takes over from kad without an interface",
+        Duration::from_secs(5),
+        || lab.host("r2")?.has_address(VIP),
+    )?;
+    std::thread::sleep(Duration::from_millis(300));
+    lab.replug_host_back("r1", 1)?;
+    lab.wait_for(
+        "kad (priority 200) is master again on the new interface",
+        Duration::from_secs(10),
+        || lab.host("r1")?.has_address(VIP),
+    )?;
+    lab.wait_for("keepalived backs off", Duration::from_secs(3), || {
+        Ok(!lab.host("r2")?.has_address(VIP)?)
+    })?;
+    lab.wait_for("the client reaches the VIP", Duration::from_secs(5), || {
+        Ok(lab.host("c")?.ping_once(VIP))
+    })?;
+    let log = lab.daemon(kad)?.log();
+    assert!(log.contains("interface re-created"), "{log}");
+    assert!(has_xdp(&lab, "r1")?, "XDP attached to the new eth0\n{log}");
+    Ok(())
+}

@@ -13,12 +13,16 @@ use rtnetlink::{
 use tokio::sync::mpsc;
 
 /// One interface's new link state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkEvent {
     /// The interface.
     pub ifindex: u32,
     /// Administratively up with carrier (`IFF_UP` and `IFF_RUNNING`); false when deleted.
     pub up: bool,
+    /// The interface's name, when the kernel said it (always, for new and changed links).
+    pub name: Option<String>,
+    /// The interface was deleted (`RTM_DELLINK`).
+    pub deleted: bool,
 }
 
 /// Whether interface `name` is up with carrier now (sysfs `operstate`; `unknown`, which
@@ -30,6 +34,15 @@ pub fn is_up(name: &str) -> bool {
     std::fs::read_to_string(format!("/sys/class/net/{name}/operstate"))
         .map(|state| matches!(state.trim(), "up" | "unknown"))
         .unwrap_or(false)
+}
+
+fn name_of(link: &rtnetlink::packet_route::link::LinkMessage) -> Option<String> {
+    link.attributes
+        .iter()
+        .find_map(|attribute| match attribute {
+            rtnetlink::packet_route::link::LinkAttribute::IfName(name) => Some(name.clone()),
+            _ => None,
+        })
 }
 
 /// Subscribes to link changes in the calling thread's network namespace. Every link
@@ -46,10 +59,14 @@ pub fn subscribe() -> io::Result<mpsc::UnboundedReceiver<LinkEvent>> {
                     ifindex: link.header.index,
                     up: link.header.flags.contains(LinkFlags::Up)
                         && link.header.flags.contains(LinkFlags::Running),
+                    name: name_of(&link),
+                    deleted: false,
                 },
                 NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(link)) => LinkEvent {
                     ifindex: link.header.index,
                     up: false,
+                    name: name_of(&link),
+                    deleted: true,
                 },
                 _ => continue,
             };

@@ -275,6 +275,14 @@ impl Engine {
         }
     }
 
+    /// Whether `name` is the interface of some instance under another ifindex than the one
+    /// its socket is bound to: the interface was deleted and created again.
+    pub(crate) fn recreated(&self, name: &str, ifindex: u32) -> bool {
+        self.slots
+            .iter()
+            .any(|slot| slot.spec.interface == name && slot.ifindex != ifindex)
+    }
+
     /// Runs every unit whose deadline has passed.
     pub(crate) fn timeouts(&mut self) {
         let now: Timestamp = self.clock.now();

@@ -43,7 +43,7 @@ use crate::{
         addr::{AddressControl, AddressError},
         garp::FrameSender,
         interface::{InterfaceError, ifindex, mac_address},
-        link_monitor::{self, LinkEvent},
+        link_monitor,
         vrrp_socket::{SocketError, VrrpSocket},
     },
     track::{self, TrackerSource, TrackerUpdate},
@@ -433,6 +433,8 @@ pub async fn run(
     };
     engine.set_trackers(io.start_trackers(&spec.trackers));
     let mut trackers = spec.trackers.clone();
+    // The running configuration, for restarts that are not reloads (re-created interfaces).
+    let mut current = spec.clone();
     let plans = unit_plans(&spec);
     engine.timers = Timers::new(plans.len());
     if let Some(xdp) = engine.xdp.as_mut() {
@@ -461,6 +463,7 @@ pub async fn run(
                     engine.executor.remove_statics(&statics.without(&spec.statics));
                     engine.executor.install_statics(&spec.statics);
                     statics = spec.statics.clone();
+                    current = (*spec).clone();
                     match reload(&mut engine, &mut io, &mut trackers, *spec) {
                         Ok((kept, started)) => tracing::info!(kept, started, "configuration reloaded"),
                         Err(err) => tracing::error!(error = %err, "reload failed; instances that were running go on"),
@@ -474,7 +477,16 @@ pub async fn run(
                 }
             }
             Some(update) = updates.recv() => engine.tracker(update),
-            Some(LinkEvent { ifindex, up }) = links.recv() => engine.link(ifindex, up),
+            Some(event) = links.recv() => match event.name.as_deref() {
+                Some(name) if !event.deleted && engine.recreated(name, event.ifindex) => {
+                    tracing::warn!(interface = name, ifindex = event.ifindex, "interface re-created; restarting its instances");
+                    match restart_on_recreated(&mut engine, &mut io, &mut trackers, &mut current, name, event.ifindex) {
+                        Ok((kept, started)) => tracing::info!(kept, started, "instances restarted on the new interface"),
+                        Err(err) => tracing::error!(error = %err, "restarting on the re-created interface failed"),
+                    }
+                }
+                _ => engine.link(event.ifindex, event.up),
+            },
             () = sleep_until(next) => engine.timeouts(),
         }
         engine.executor.send_adverts();
@@ -534,6 +546,57 @@ fn reload(
     trackers: &mut Vec<TrackerSource>,
     spec: RuntimeSpec,
 ) -> Result<(usize, usize), RuntimeError> {
+    reload_restarting(engine, io, trackers, spec, |_| false)
+}
+
+/// An interface an instance runs on was deleted and created again (a new ifindex): its
+/// units restart on the new interface (new sockets, XDP attached again), the others keep
+/// running. Instances with a VMAC on it are left in FAULT: their macvlan went with the old
+/// interface, and only a restart of kad rebuilds it.
+fn restart_on_recreated(
+    engine: &mut Engine,
+    io: &mut Io,
+    trackers: &mut Vec<TrackerSource>,
+    spec: &mut RuntimeSpec,
+    interface: &str,
+    ifindex: u32,
+) -> Result<(usize, usize), RuntimeError> {
+    // Addresses and routes were resolved to the old index: point them at the new one.
+    let old: Vec<u32> = engine
+        .slots
+        .iter()
+        .filter(|slot| slot.spec.interface == interface && slot.ifindex != ifindex)
+        .map(|slot| slot.ifindex)
+        .collect();
+    for member in &mut spec.instances {
+        for old in &old {
+            member.renumber_interface(*old, ifindex);
+        }
+    }
+    let on_it = |member: &InstanceSpec| {
+        member.interface == interface || member.receive_interface == interface
+    };
+    for member in spec
+        .instances
+        .iter()
+        .filter(|m| on_it(m) && m.vmac.is_some())
+    {
+        tracing::warn!(instance = %member.fsm.name, vrid = member.fsm.vrid, interface, "interface re-created: the VMAC went with it; restart kad to rebuild it");
+    }
+    io.sockets.retain(|(name, _), _| name != interface);
+    reload_restarting(engine, io, trackers, spec.clone(), |identity| {
+        identity.members.iter().any(on_it) && identity.members.iter().all(|m| m.vmac.is_none())
+    })
+}
+
+/// [`reload`], restarting the units `restart` picks even when their settings are unchanged.
+fn reload_restarting(
+    engine: &mut Engine,
+    io: &mut Io,
+    trackers: &mut Vec<TrackerSource>,
+    spec: RuntimeSpec,
+    restart: impl Fn(&UnitIdentity) -> bool,
+) -> Result<(usize, usize), RuntimeError> {
     let trackers_changed = *trackers != spec.trackers;
     let uses_trackers = |identity: &UnitIdentity| {
         identity.members.iter().any(|m| !m.fsm.tracked.is_empty())
@@ -547,7 +610,9 @@ fn reload(
     let mut kept_old = Vec::new();
     plans.retain(|(identity, _)| {
         let same = engine.units.iter().position(|unit| {
-            unit.identity == *identity && !(trackers_changed && uses_trackers(identity))
+            unit.identity == *identity
+                && !(trackers_changed && uses_trackers(identity))
+                && !restart(identity)
         });
         match same {
             Some(old) if !kept_old.contains(&old) => {

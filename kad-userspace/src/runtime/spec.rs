@@ -104,6 +104,31 @@ pub struct InstanceSpec {
     pub rules: Vec<IpRule>,
 }
 
+impl InstanceSpec {
+    /// Points everything resolved to interface index `old` (virtual addresses, virtual
+    /// routes and their next hops) at `new`: the interface was deleted and re-created.
+    pub fn renumber_interface(&mut self, old: u32, new: u32) {
+        let swap = |index: &mut u32| {
+            if *index == old {
+                *index = new;
+            }
+        };
+        for address in &mut self.addresses {
+            swap(&mut address.ifindex);
+        }
+        for route in &mut self.routes {
+            if let Some(index) = route.ifindex.as_mut() {
+                swap(index);
+            }
+            for hop in &mut route.nexthops {
+                if let Some(index) = hop.ifindex.as_mut() {
+                    swap(index);
+                }
+            }
+        }
+    }
+}
+
 /// keepalived.conf `garp_group { garp_interval, gna_interval }` for the interface, else
 /// global `vrrp_garp_interval` / `vrrp_gna_interval` (default 0: back to back).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
