@@ -325,6 +325,24 @@ impl Lab {
         netns_ip(&["link", "set", "vrrp4", "address", "00:00:5e:00:01:33"])?;
         netns_ip(&["addr", "add", "10.77.0.100/24", "dev", "vrrp4"])?;
         netns_ip(&["link", "set", "vrrp4", "up"])?;
+        // VRRPv3 also runs fd77::100 on its own macvlan with the IPv6 virtual MAC.
+        if version == 3 {
+            netns_ip(&[
+                "link",
+                "add",
+                "vrrp6",
+                "link",
+                Host::IFACE,
+                "type",
+                "macvlan",
+                "mode",
+                "bridge",
+            ])?;
+            netns_ip(&["link", "set", "vrrp6", "addrgenmode", "random"])?;
+            netns_ip(&["link", "set", "vrrp6", "address", "00:00:5e:00:02:33"])?;
+            netns_ip(&["addr", "add", "fd77::100/64", "dev", "vrrp6", "nodad"])?;
+            netns_ip(&["link", "set", "vrrp6", "up"])?;
+        }
 
         let dir = self.dir.join(format!("frr-{host}"));
         fs::create_dir_all(&dir)?;
@@ -333,8 +351,13 @@ impl Lab {
             dir.join("vrrpd.conf"),
             format!(
                 "hostname {host}\ninterface {}\n vrrp 51 version {version}\n vrrp 51 priority {priority}\n \
-                 vrrp 51 advertisement-interval {advert_ms}\n vrrp 51 ip 10.77.0.100\n",
-                Host::IFACE
+                 vrrp 51 advertisement-interval {advert_ms}\n vrrp 51 ip 10.77.0.100\n{}",
+                Host::IFACE,
+                if version == 3 {
+                    " vrrp 51 ipv6 fd77::100\n"
+                } else {
+                    ""
+                }
             ),
         )?;
         let chown = Command::new("chown")
@@ -385,7 +408,24 @@ impl Lab {
         args.extend(self.kad_args.iter().map(String::as_str));
         let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.start(host, &crate::kad_bin(), &args)
+        let kad = self.start(host, &crate::kad_bin(), &args)?;
+        self.wait_until_started(kad);
+        Ok(kad)
+    }
+
+    /// Waits (up to 20 s) until kad has its instances running — its first state line — or
+    /// has exited, so that tests time elections, not the BPF verifier on a busy machine.
+    pub fn wait_until_started(&mut self, kad: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            let Some(daemon) = self.daemons.get_mut(kad) else {
+                return;
+            };
+            if daemon.log().contains("Entering ") || !daemon.is_running() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Starts an arbitrary daemon (e.g. kad) in `host`'s namespace; `args` follow `program`.

@@ -10,27 +10,46 @@ use kad_tests::{
     privilege::{Need, require},
 };
 
-const VIP: &str = "10.77.0.100";
+/// The virtual address of the run, and FRR's macvlan that carries it.
+#[derive(Clone, Copy)]
+struct Family {
+    vip: &'static str,
+    prefix: u8,
+    macvlan: &'static str,
+}
 
-fn kad_config(priority: u8, version: u8) -> String {
+const IPV4: Family = Family {
+    vip: "10.77.0.100",
+    prefix: 24,
+    macvlan: "vrrp4",
+};
+const IPV6: Family = Family {
+    vip: "fd77::100",
+    prefix: 64,
+    macvlan: "vrrp6",
+};
+
+fn kad_config(priority: u8, version: u8, family: Family) -> String {
     let advert = if version == 2 { "1" } else { "0.1" };
     format!(
         "vrrp_instance LAB {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n\
          \x20 priority {priority}\n  advert_int {advert}\n  version {version}\n\
-         \x20 virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n}}\n"
+         \x20 virtual_ipaddress {{\n    {}/{} dev eth0\n  }}\n}}\n",
+        family.vip, family.prefix
     )
 }
 
 /// FRR keeps the VIP on its macvlan and puts the macvlan in protodown while backup.
-fn frr_is_master(host: &Host) -> Result<bool> {
+fn frr_is_master(host: &Host, family: Family) -> Result<bool> {
     let out = Command::new("ip")
-        .args(["-n", host.ns.name(), "-d", "link", "show", "vrrp4"])
+        .args(["-n", host.ns.name(), "-d", "link", "show", family.macvlan])
         .output()?;
     let text = String::from_utf8_lossy(&out.stdout);
     Ok(out.status.success() && !text.contains("protodown on") && text.contains("state UP"))
 }
 
-fn run(test: &str, version: u8) -> Result<()> {
+fn run(test: &str, version: u8, family: Family) -> Result<()> {
+    let vip = family.vip;
     if !require(test, Need::Root) {
         return Ok(());
     }
@@ -42,32 +61,33 @@ fn run(test: &str, version: u8) -> Result<()> {
     lab.add_host("c", 10)?;
     lab.start_frr("r3", 150, version, advert_ms)?;
     lab.wait_for("FRR becomes master", Duration::from_secs(15), || {
-        frr_is_master(lab.host("r3")?)
+        frr_is_master(lab.host("r3")?, family)
     })?;
     lab.wait_for(
         "the client reaches the VIP on FRR",
         Duration::from_secs(5),
-        || Ok(lab.host("c")?.ping_once(VIP)),
+        || Ok(lab.host("c")?.ping_once(vip)),
     )?;
 
     let conf = lab.dir().join("kad.conf");
-    std::fs::write(&conf, kad_config(200, version))?;
+    std::fs::write(&conf, kad_config(200, version, family))?;
     let conf = conf.to_string_lossy().into_owned();
     let kad = lab.start("r1", &kad_bin(), &["-f", &conf])?;
+    lab.wait_until_started(kad);
     lab.wait_for("kad (priority 200) preempts FRR", takeover, || {
-        lab.host("r1")?.has_address(VIP)
+        lab.host("r1")?.has_address(vip)
     })?;
     lab.wait_for("FRR backs off", Duration::from_secs(3), || {
-        Ok(!frr_is_master(lab.host("r3")?)?)
+        Ok(!frr_is_master(lab.host("r3")?, family)?)
     })?;
     lab.wait_for(
         "the client reaches the VIP on kad",
         Duration::from_secs(5),
-        || Ok(lab.host("c")?.ping_once(VIP)),
+        || Ok(lab.host("c")?.ping_once(vip)),
     )?;
     std::thread::sleep(Duration::from_millis(if version == 2 { 2500 } else { 600 }));
     assert!(
-        !frr_is_master(lab.host("r3")?)?,
+        !frr_is_master(lab.host("r3")?, family)?,
         "FRR stays backup under kad\n{}",
         lab.logs()
     );
@@ -76,13 +96,16 @@ fn run(test: &str, version: u8) -> Result<()> {
     let took = lab.wait_for(
         "FRR takes over after kad's priority-0 advert",
         Duration::from_secs(3),
-        || frr_is_master(lab.host("r3")?),
+        || frr_is_master(lab.host("r3")?, family),
     )?;
-    assert!(!lab.host("r1")?.has_address(VIP)?, "kad removed its VIP");
+    // kad keeps the VIP until it hears FRR's first advert as Master, then lets it go.
+    lab.wait_for("kad removes its VIP", Duration::from_secs(2), || {
+        Ok(!lab.host("r1")?.has_address(vip)?)
+    })?;
     lab.wait_for(
         "the client reaches the VIP on FRR again",
         Duration::from_secs(5),
-        || Ok(lab.host("c")?.ping_once(VIP)),
+        || Ok(lab.host("c")?.ping_once(vip)),
     )?;
     eprintln!("{test}: FRR took over {took:?} after kad's SIGTERM");
     Ok(())
@@ -90,10 +113,15 @@ fn run(test: &str, version: u8) -> Result<()> {
 
 #[test]
 fn v3_kad_preempts_frr_and_hands_back_on_stop() -> Result<()> {
-    run("v3_kad_preempts_frr_and_hands_back_on_stop", 3)
+    run("v3_kad_preempts_frr_and_hands_back_on_stop", 3, IPV4)
+}
+
+#[test]
+fn v3_ipv6_kad_preempts_frr_and_hands_back_on_stop() -> Result<()> {
+    run("v3_ipv6_kad_preempts_frr_and_hands_back_on_stop", 3, IPV6)
 }
 
 #[test]
 fn v2_kad_preempts_frr_and_hands_back_on_stop() -> Result<()> {
-    run("v2_kad_preempts_frr_and_hands_back_on_stop", 2)
+    run("v2_kad_preempts_frr_and_hands_back_on_stop", 2, IPV4)
 }
