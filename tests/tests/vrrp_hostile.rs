@@ -113,8 +113,11 @@ fn hostile_frames(source: Ipv4Addr) -> Result<Vec<(&'static str, Vec<u8>)>> {
 /// two floods do not share the machine's two cores.
 static ONE_FLOOD_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn lab_with_two_kads() -> Result<(Lab, usize, usize)> {
+fn lab_with_two_kads(no_xdp: bool) -> Result<(Lab, usize, usize)> {
     let mut lab = Lab::new("ho")?;
+    if no_xdp {
+        lab.kad_args.push("--no-xdp".into());
+    }
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
     lab.add_host("g", 66)?;
@@ -157,15 +160,38 @@ fn flood(generator: &Host, frames: &[Vec<u8>], total: usize) -> Result<Duration>
     })
 }
 
+/// The per-reason counters of the `XDP counters` line kad logs at stop.
+fn xdp_counters(log: &str) -> Option<std::collections::HashMap<String, u64>> {
+    let line = log.lines().find(|line| line.contains("XDP counters"))?;
+    Some(
+        line.split_whitespace()
+            .filter_map(|word| {
+                let (rest, value) = word.rsplit_once('=')?;
+                let name = rest.rsplit('=').next()?;
+                Some((name.to_owned(), value.parse().ok()?))
+            })
+            .collect(),
+    )
+}
+
 #[test]
-fn malformed_and_flooded_adverts_never_move_state() -> Result<()> {
-    if !require("malformed_and_flooded_adverts_never_move_state", Need::Root) {
+fn malformed_and_flooded_adverts_never_move_state_xdp() -> Result<()> {
+    malformed_and_flooded("malformed_and_flooded_adverts_never_move_state_xdp", false)
+}
+
+#[test]
+fn malformed_and_flooded_adverts_never_move_state_raw() -> Result<()> {
+    malformed_and_flooded("malformed_and_flooded_adverts_never_move_state_raw", true)
+}
+
+fn malformed_and_flooded(test: &str, no_xdp: bool) -> Result<()> {
+    if !require(test, Need::Root) {
         return Ok(());
     }
     let _one = ONE_FLOOD_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let (mut lab, r1, r2) = lab_with_two_kads()?;
+    let (mut lab, r1, r2) = lab_with_two_kads(no_xdp)?;
     let before = (transitions(&mut lab, r1)?, transitions(&mut lab, r2)?);
     let generator = Ipv4Addr::new(10, 77, 0, 66);
     let hostile = hostile_frames(generator)?;
@@ -206,11 +232,13 @@ fn malformed_and_flooded_adverts_never_move_state() -> Result<()> {
         "no state transition under hostile input\n{}",
         lab.logs()
     );
-    let log = lab.daemon(r2)?.log();
-    assert!(
-        log.contains("dropped invalid VRRP packet"),
-        "the drops are reported\n{log}"
-    );
+    if no_xdp {
+        let log = lab.daemon(r2)?.log();
+        assert!(
+            log.contains("dropped invalid VRRP packet"),
+            "the drops are reported\n{log}"
+        );
+    }
 
     // The same advert, valid, from a priority-250 router: now both must step back, which
     // shows the hostile frames did reach kad and were refused on their merits.
@@ -226,6 +254,31 @@ fn malformed_and_flooded_adverts_never_move_state() -> Result<()> {
         "a valid priority-250 advert preempts r1\n{}",
         lab.logs()
     );
+    if !no_xdp {
+        // In XDP mode the hostile frames were dropped in the kernel and counted there.
+        lab.daemon(r2)?.signal(libc::SIGTERM)?;
+        lab.daemon(r2)?.wait_exit(Duration::from_secs(5))?;
+        let log = lab.daemon(r2)?.log();
+        let counters = xdp_counters(&log).with_context(|| format!("no XDP counters\n{log}"))?;
+        let dropped: u64 = [
+            "truncated",
+            "bad_ttl",
+            "bad_version",
+            "bad_type",
+            "bad_length",
+            "bad_checksum",
+            "unknown_vrid",
+            "bad_auth",
+            "bad_interval",
+        ]
+        .iter()
+        .map(|name| counters.get(*name).copied().unwrap_or(0))
+        .sum();
+        assert!(
+            dropped >= 100_000,
+            "the 100,000 hostile frames are counted as XDP drops: {counters:?}"
+        );
+    }
     Ok(())
 }
 
@@ -237,7 +290,7 @@ fn garbage_does_not_keep_a_dead_master_alive() -> Result<()> {
     let _one = ONE_FLOOD_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let (mut lab, r1, _r2) = lab_with_two_kads()?;
+    let (mut lab, r1, _r2) = lab_with_two_kads(false)?;
     // Forged adverts "from r1" that fail validation: they must not feed r2's master-down
     // timer once r1 is gone (keepalived 2.2.7 flaps at 2 such packets/s per LAB.md).
     let forged = hostile_frames(Ipv4Addr::new(10, 77, 0, 1))?;

@@ -97,8 +97,9 @@ struct EventRoutes {
 /// The loaded program, its attachments and what was last written to its maps.
 pub(crate) struct XdpPath {
     dataplane: XdpDataplane,
-    /// ifindex → how the program is attached (absent: attach failed, raw sockets there).
-    attached: HashMap<u32, Option<AttachMode>>,
+    /// ifindex → how the program is attached and the interface's counter slot (None:
+    /// attach failed, raw sockets there).
+    attached: HashMap<u32, Option<(AttachMode, u32)>>,
     /// Keys written to `KAD_VRRP_CONFIG`, with the value written.
     written: HashMap<VrrpKey, VrrpConfig>,
     /// VIPs written to `KAD_VIP_V4/V6`.
@@ -330,7 +331,7 @@ impl XdpPath {
                 if let Err(err) = self.dataplane.set_interface_slot(index, slot) {
                     tracing::warn!(interface, error = %err, "XDP: per-interface counters unavailable");
                 }
-                Some(mode)
+                Some((mode, slot))
             }
             Err(err) => {
                 tracing::warn!(interface, error = %err, "XDP cannot attach; this interface uses raw sockets");
@@ -339,6 +340,21 @@ impl XdpPath {
         };
         self.attached.insert(index, mode);
         mode.map(|_| index)
+    }
+}
+
+impl XdpPath {
+    /// Logs each attached interface's per-reason counters (at stop).
+    pub(crate) fn log_counters(&self) {
+        for (ifindex, attached) in &self.attached {
+            let Some((mode, slot)) = attached else {
+                continue;
+            };
+            match self.dataplane.interface_counters(*slot) {
+                Ok(counters) => tracing::info!(ifindex, ?mode, %counters, "XDP counters"),
+                Err(err) => tracing::warn!(ifindex, error = %err, "XDP counters unreadable"),
+            }
+        }
     }
 }
 

@@ -532,6 +532,9 @@ pub async fn run(
         }
     }
     engine.stats.log();
+    if let Some(xdp) = &engine.xdp {
+        xdp.log_counters();
+    }
     // Dropping the program's links detaches it from every interface (nothing is pinned).
     drop(engine.xdp.take());
     Ok(())
