@@ -310,27 +310,13 @@ impl Lab {
         if !sysctl.success() {
             bail!("sysctl arp_ignore in {host}");
         }
-        netns_ip(&[
-            "link",
-            "add",
-            "vrrp4",
-            "link",
-            Host::IFACE,
-            "type",
-            "macvlan",
-            "mode",
-            "bridge",
-        ])?;
-        netns_ip(&["link", "set", "vrrp4", "addrgenmode", "random"])?;
-        netns_ip(&["link", "set", "vrrp4", "address", "00:00:5e:00:01:33"])?;
-        netns_ip(&["addr", "add", "10.77.0.100/24", "dev", "vrrp4"])?;
-        netns_ip(&["link", "set", "vrrp4", "up"])?;
-        // VRRPv3 also runs fd77::100 on its own macvlan with the IPv6 virtual MAC.
-        if version == 3 {
+        // FRR keeps each family's VIP on a macvlan carrying the virtual MAC (VRRPv3 also runs
+        // fd77::100 with the IPv6 one).
+        let macvlan = |name: &str, mac: &str, address: &[&str]| -> Result<()> {
             netns_ip(&[
                 "link",
                 "add",
-                "vrrp6",
+                name,
                 "link",
                 Host::IFACE,
                 "type",
@@ -338,10 +324,24 @@ impl Lab {
                 "mode",
                 "bridge",
             ])?;
-            netns_ip(&["link", "set", "vrrp6", "addrgenmode", "random"])?;
-            netns_ip(&["link", "set", "vrrp6", "address", "00:00:5e:00:02:33"])?;
-            netns_ip(&["addr", "add", "fd77::100/64", "dev", "vrrp6", "nodad"])?;
-            netns_ip(&["link", "set", "vrrp6", "up"])?;
+            netns_ip(&["link", "set", name, "addrgenmode", "random"])?;
+            netns_ip(&["link", "set", name, "address", mac])?;
+            let mut add = vec!["addr", "add"];
+            add.extend_from_slice(address);
+            netns_ip(&add)?;
+            netns_ip(&["link", "set", name, "up"])
+        };
+        macvlan(
+            "vrrp4",
+            "00:00:5e:00:01:33",
+            &["10.77.0.100/24", "dev", "vrrp4"],
+        )?;
+        if version == 3 {
+            macvlan(
+                "vrrp6",
+                "00:00:5e:00:02:33",
+                &["fd77::100/64", "dev", "vrrp6", "nodad"],
+            )?;
         }
 
         let dir = self.dir.join(format!("frr-{host}"));
