@@ -18,6 +18,7 @@ use kad_tests::{
     load::{
         KadReceive,
         flood::{self, Backup, FloodSetup},
+        flood_frames::Mix,
         report,
         scale::{self, ScaleOutcome, ScaleSetup, expected_adverts_per_s},
         xdp_counters,
@@ -122,6 +123,7 @@ fn flood_at_a_kad_backup_is_handled_in_the_kernel() -> Result<()> {
         settle: Duration::from_secs(1),
         duration: Duration::from_secs(10),
         threads: 1,
+        mix: Mix::Both,
         nice: NICE,
     };
     let o = flood::run(&setup)?;

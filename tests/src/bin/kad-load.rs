@@ -19,7 +19,8 @@ use kad_tests::{
     load::{
         KadReceive,
         flood::{self, Backup, FloodSetup},
-        flood_frames, report,
+        flood_frames::Mix,
+        report,
         scale::{self, ScaleSetup},
     },
     privilege::is_root,
@@ -27,7 +28,7 @@ use kad_tests::{
 };
 
 const USAGE: &str = "usage: kad-load scale|flood [--quick] [--record] [--window S] [--settle S] \
-                     [--instances N] [--seconds S] [--threads N] [--advert-int S] [--nice N] [--receive xdp|raw] [--kad master|backup]";
+                     [--instances N] [--seconds S] [--threads N] [--advert-int S] [--nice N] [--receive xdp|raw] [--kad master|backup] [--mix both|lower|invalid]";
 
 struct Options {
     which: String,
@@ -42,6 +43,7 @@ struct Options {
     nice: Option<i32>,
     receive: Vec<KadReceive>,
     kad_master: Vec<bool>,
+    mix: Mix,
 }
 
 fn parse() -> Result<Options> {
@@ -60,6 +62,7 @@ fn parse() -> Result<Options> {
         nice: None,
         receive: vec![KadReceive::Xdp, KadReceive::RawSockets],
         kad_master: vec![true, false],
+        mix: Mix::Both,
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -80,6 +83,14 @@ fn parse() -> Result<Options> {
                     other => bail!("--receive {other}: xdp or raw"),
                 }
             }
+            "--mix" => {
+                options.mix = match value()?.as_str() {
+                    "both" => Mix::Both,
+                    "lower" => Mix::LowerPriority,
+                    "invalid" => Mix::Invalid,
+                    other => bail!("--mix {other}: both, lower or invalid"),
+                }
+            }
             "--kad" => {
                 options.kad_master = match value()?.as_str() {
                     "master" => vec![true],
@@ -91,6 +102,20 @@ fn parse() -> Result<Options> {
         }
     }
     Ok(options)
+}
+
+/// The arguments this run was given after the benchmark's name, but `--record`, as they
+/// would follow `cargo xtask bench NAME`.
+fn passed_args() -> String {
+    let args: Vec<String> = std::env::args()
+        .skip(2)
+        .filter(|arg| arg != "--record")
+        .collect();
+    if args.is_empty() {
+        String::new()
+    } else {
+        format!(" -- {}", args.join(" "))
+    }
 }
 
 /// `<target>/bench`: `$CARGO_TARGET_DIR` or the workspace's `target`.
@@ -165,10 +190,7 @@ fn scale(options: &Options) -> Result<()> {
     report::write_json(&json, &report::scale_json(&outcomes))?;
     println!("JSON: {}", json.display());
     if options.record {
-        let command = format!(
-            "Command: `cargo xtask bench scale`{}.\n\n",
-            if options.quick { " -- --quick" } else { "" }
-        );
+        let command = format!("Command: `cargo xtask bench scale{}`.\n\n", passed_args());
         report::record(
             &repo_root().join("BENCHMARKS.md"),
             "scale",
@@ -210,6 +232,7 @@ fn flood(options: &Options) -> Result<()> {
             settle,
             duration: Duration::from_secs_f64(seconds),
             threads: options.threads,
+            mix: options.mix,
             nice: options.nice,
         };
         eprintln!(
@@ -226,7 +249,7 @@ fn flood(options: &Options) -> Result<()> {
          flood (utime+stime, all threads; XDP itself runs in softirq, shown machine-wide); \
          transitions during the flood and 0.5 s after; load average {} before, {} after.\n",
         options.threads,
-        flood_frames::DESCRIPTION,
+        options.mix.description(),
         load_before,
         load_average()
     );
@@ -236,10 +259,7 @@ fn flood(options: &Options) -> Result<()> {
     report::write_json(&json, &report::flood_json(&outcomes))?;
     println!("JSON: {}", json.display());
     if options.record {
-        let command = format!(
-            "Command: `cargo xtask bench flood`{}.\n\n",
-            if options.quick { " -- --quick" } else { "" }
-        );
+        let command = format!("Command: `cargo xtask bench flood{}`.\n\n", passed_args());
         report::record(
             &repo_root().join("BENCHMARKS.md"),
             "flood",

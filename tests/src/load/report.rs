@@ -105,7 +105,7 @@ pub fn scale_json(outcomes: &[ScaleOutcome]) -> Value {
 pub fn flood_table(outcomes: &[FloodOutcome]) -> String {
     let mut table = String::from(
         "| backup | generator sent | reached the backup's link | backup CPU | backup RSS before → after | \
-         master (keepalived) CPU | softirq (machine) | transitions backup / master | roles kept | \
+         master (keepalived) CPU | softirq (machine) | transitions backup / master | roles at the end | \
          kad socket_packets / xdp_events | XDP dropped |\n\
          |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
@@ -147,6 +147,7 @@ pub fn flood_json(outcomes: &[FloodOutcome]) -> Value {
                     "advert_int": o.setup.advert_int,
                     "duration_s": o.sent.elapsed.as_secs_f64(),
                     "generator_threads": o.setup.threads,
+                    "mix": o.setup.mix.description(),
                     "sent": o.sent.frames,
                     "sent_per_s": o.sent.rate().round(),
                     "send_retries": o.sent.retries,
