@@ -28,7 +28,7 @@ use kad_tests::{
 };
 
 const USAGE: &str = "usage: kad-load scale|flood [--quick] [--record] [--window S] [--settle S] \
-                     [--instances N] [--seconds S] [--threads N] [--advert-int S] [--nice N] [--receive xdp|raw] [--kad master|backup] [--mix both|lower|invalid]";
+                     [--instances N] [--seconds S] [--threads N] [--advert-int S] [--nice N] [--receive xdp|raw] [--kad master|backup] [--mix both|lower|invalid] [--no-capture]";
 
 struct Options {
     which: String,
@@ -44,6 +44,7 @@ struct Options {
     receive: Vec<KadReceive>,
     kad_master: Vec<bool>,
     mix: Mix,
+    capture: bool,
 }
 
 fn parse() -> Result<Options> {
@@ -63,12 +64,14 @@ fn parse() -> Result<Options> {
         receive: vec![KadReceive::Xdp, KadReceive::RawSockets],
         kad_master: vec![true, false],
         mix: Mix::Both,
+        capture: true,
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
         match arg.as_str() {
             "--quick" => options.quick = true,
             "--record" => options.record = true,
+            "--no-capture" => options.capture = false,
             "--window" => options.window = Some(value()?.parse()?),
             "--settle" => options.settle = Some(value()?.parse()?),
             "--instances" => options.instances = value()?.parse()?,
@@ -164,6 +167,7 @@ fn scale(options: &Options) -> Result<()> {
                 settle,
                 window,
                 nice: options.nice,
+                capture: options.capture,
             };
             eprintln!(
                 "kad-load scale: {} instances at {advert_int} s, kad {} ({}), settle {settle:?}, window {window:?}",

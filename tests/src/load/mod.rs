@@ -3,6 +3,7 @@
 //! Backup ([`flood`]). Shared by the `kad-load` benchmark binary (figures for BENCHMARKS.md)
 //! and the CI tests in `tests/tests/xdp_scale.rs` (which assert behaviour, never timings).
 
+pub mod advert_gaps;
 pub mod conf;
 pub mod daemon_log;
 pub mod flood;

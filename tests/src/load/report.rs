@@ -7,6 +7,7 @@ use anyhow::{Context as _, Result};
 use serde_json::{Value, json};
 
 use super::{
+    advert_gaps::Adverts,
     flood::FloodOutcome,
     procfs::Usage,
     scale::{ScaleOutcome, expected_adverts_per_s},
@@ -35,18 +36,30 @@ fn stat(stats: &BTreeMap<String, u64>, name: &str) -> String {
         .map_or_else(|| "–".to_owned(), u64::to_string)
 }
 
+fn gap(adverts: Option<&Adverts>) -> String {
+    let Some(adverts) = adverts else {
+        return "–".to_owned();
+    };
+    let (gap, vrid) = adverts.max_gap();
+    let mut text = format!("{:.1} ms (VRID {vrid})", gap.as_secs_f64() * 1000.0);
+    if adverts.dropped > 0 {
+        let _ = write!(text, "; capture lost {}", adverts.dropped);
+    }
+    text
+}
+
 /// The scale runs as a Markdown table.
 pub fn scale_table(outcomes: &[ScaleOutcome]) -> String {
     let mut table = String::from(
         "| kad receive | kad role | kad CPU | kad RSS | keepalived CPU (VRRP process) | keepalived RSS | \
-         master frames/s alone / in window | transitions kad / keepalived | VIPs kad / keepalived | \
+         master frames/s alone / in window | master's largest advert gap | transitions kad / keepalived | VIPs kad / keepalived | \
          kad socket_packets / xdp_events |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for o in outcomes {
         let _ = writeln!(
             table,
-            "| {} | {} | {:.1} % | {} | {:.1} % | {} | {:.0} / {:.0} | {} / {} | {} / {} | {} / {} |",
+            "| {} | {} | {:.1} % | {} | {:.1} % | {} | {:.0} / {:.0} | {} | {} / {} | {} / {} | {} / {} |",
             o.setup.receive.label(),
             if o.setup.kad_master {
                 "master"
@@ -59,6 +72,7 @@ pub fn scale_table(outcomes: &[ScaleOutcome]) -> String {
             mib(o.keepalived.rss_end_kib),
             o.master_alone_frames_per_s,
             o.master_frames_per_s,
+            gap(o.master_adverts.as_ref()),
             o.kad_transitions,
             o.keepalived_transitions,
             o.kad_vips,
@@ -89,6 +103,17 @@ pub fn scale_json(outcomes: &[ScaleOutcome]) -> Value {
                     "keepalived_parent": usage_json(&o.keepalived_parent),
                     "transitions": {"kad": o.kad_transitions, "keepalived": o.keepalived_transitions},
                     "vips": {"kad": o.kad_vips, "keepalived": o.keepalived_vips},
+                    "master_adverts": o.master_adverts.as_ref().map(|a| {
+                        let (gap, vrid) = a.max_gap();
+                        json!({
+                            "captured": a.count(),
+                            "instances": a.instances(),
+                            "max_gap_ms": round2(gap.as_secs_f64() * 1000.0),
+                            "worst_vrid": vrid,
+                            "capture_dropped": a.dropped,
+                        })
+                    }),
+                    "kad_takeovers": o.kad_takeovers.len(),
                     "master_frames_per_s": {
                         "alone": o.master_alone_frames_per_s.round(),
                         "window": o.master_frames_per_s.round(),

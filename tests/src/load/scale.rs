@@ -8,8 +8,10 @@ use std::{collections::BTreeMap, time::Duration};
 use anyhow::Result;
 
 use super::{
-    Direction, KadReceive, conf,
-    daemon_log::{receive_statistics, transitions},
+    Direction, KadReceive,
+    advert_gaps::{Adverts, Capture},
+    conf,
+    daemon_log::{kad_takeovers, receive_statistics, transitions},
     keep_logs, keepalived_vrrp_pid, port_packets,
     procfs::{Meter, Usage},
 };
@@ -44,6 +46,8 @@ pub struct ScaleSetup {
     pub window: Duration,
     /// Nice value for both daemons (`None`: inherited); see [`Lab::nice`].
     pub nice: Option<i32>,
+    /// Capture the Master's adverts during the window to measure its gaps (tcpdump).
+    pub capture: bool,
 }
 
 /// What a scale run measured.
@@ -68,6 +72,10 @@ pub struct ScaleOutcome {
     pub master_alone_frames_per_s: f64,
     /// The same during the window.
     pub master_frames_per_s: f64,
+    /// The Master's adverts during the window (`setup.capture`).
+    pub master_adverts: Option<Adverts>,
+    /// kad's transitions to Master during the window: (time since the Unix epoch, VRID).
+    pub kad_takeovers: Vec<(Duration, u8)>,
     /// VIPs held at the window's end.
     pub kad_vips: usize,
     /// The same, keepalived.
@@ -125,8 +133,15 @@ pub fn run(setup: &ScaleSetup) -> Result<ScaleOutcome> {
         transitions(&lab.daemon(kad)?.log()),
         transitions(&lab.daemon(keepalived)?.log()),
     );
+    let capture = if setup.capture {
+        Some(Capture::start(&lab, master_host)?)
+    } else {
+        None
+    };
     let master_frames = port_packets(&lab, master_host, Direction::FromHost)?;
     let window_start = std::time::Instant::now();
+    let window_unix = crate::probe::unix_now();
+    let window_unix = Duration::from_secs_f64(window_unix);
     let meters = [
         Meter::start(kad_pid)?,
         Meter::start(keepalived_vrrp)?,
@@ -138,8 +153,14 @@ pub fn run(setup: &ScaleSetup) -> Result<ScaleOutcome> {
     let master_frames_per_s = port_packets(&lab, master_host, Direction::FromHost)?
         .saturating_sub(master_frames) as f64
         / window_start.elapsed().as_secs_f64();
+    let master_adverts = capture.map(Capture::stop).transpose()?;
+    let kad_log = lab.daemon(kad)?.log();
+    let kad_takeovers = kad_takeovers(&kad_log)
+        .into_iter()
+        .filter(|(at, _)| *at >= window_unix)
+        .collect();
     let after = (
-        transitions(&lab.daemon(kad)?.log()),
+        transitions(&kad_log),
         transitions(&lab.daemon(keepalived)?.log()),
     );
     let kad_vips = vips(&lab, KAD, setup.instances)?;
@@ -170,6 +191,8 @@ pub fn run(setup: &ScaleSetup) -> Result<ScaleOutcome> {
         keepalived_transitions: after.1 - before.1,
         master_alone_frames_per_s,
         master_frames_per_s,
+        master_adverts,
+        kad_takeovers,
         kad_vips,
         keepalived_vips,
         kad_receive,
@@ -187,8 +210,12 @@ fn frames_per_s(lab: &Lab, host: &str, period: Duration) -> Result<f64> {
 
 /// Adverts per second the Master of `setup` sends when it keeps up.
 pub fn expected_adverts_per_s(setup: &ScaleSetup) -> f64 {
-    let interval: f64 = setup.advert_int.parse().unwrap_or(1.0);
-    f64::from(setup.instances) / interval
+    f64::from(setup.instances) / advert_interval(setup).as_secs_f64()
+}
+
+/// The advert interval of `setup`.
+pub fn advert_interval(setup: &ScaleSetup) -> Duration {
+    Duration::from_secs_f64(setup.advert_int.parse().unwrap_or(1.0))
 }
 
 /// How many of the scale VIPs `host` holds.
