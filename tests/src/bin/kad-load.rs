@@ -203,14 +203,14 @@ fn scale(options: &Options) -> Result<()> {
         )?;
         println!("recorded in BENCHMARKS.md");
     }
-    let flapped: Vec<_> = outcomes
+    let flapped = outcomes
         .iter()
         .filter(|o| o.kad_transitions + o.keepalived_transitions > 0)
-        .collect();
-    if !flapped.is_empty() {
-        bail!(
-            "{} run(s) saw state transitions in the window",
-            flapped.len()
+        .count();
+    if flapped > 0 {
+        eprintln!(
+            "WARNING: {flapped} run(s) saw state transitions in the window: not a steady state \
+             (see the Master's largest advert gap; kad_takeovers.spurious in the JSON)"
         );
     }
     Ok(())

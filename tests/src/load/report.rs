@@ -10,7 +10,7 @@ use super::{
     advert_gaps::Adverts,
     flood::FloodOutcome,
     procfs::Usage,
-    scale::{ScaleOutcome, expected_adverts_per_s},
+    scale::{ScaleOutcome, expected_adverts_per_s, spurious_takeovers},
     xdp_counters,
 };
 
@@ -113,7 +113,10 @@ pub fn scale_json(outcomes: &[ScaleOutcome]) -> Value {
                             "capture_dropped": a.dropped,
                         })
                     }),
-                    "kad_takeovers": o.kad_takeovers.len(),
+                    "kad_takeovers": {
+                        "all": o.kad_takeovers.len(),
+                        "spurious": spurious_takeovers(o, 100).map(|s| s.len()),
+                    },
                     "master_frames_per_s": {
                         "alone": o.master_alone_frames_per_s.round(),
                         "window": o.master_frames_per_s.round(),

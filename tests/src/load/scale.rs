@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use super::{
     Direction, KadReceive,
-    advert_gaps::{Adverts, Capture},
+    advert_gaps::{Adverts, Capture, master_down_interval},
     conf,
     daemon_log::{kad_takeovers, receive_statistics, transitions},
     keep_logs, keepalived_vrrp_pid, port_packets,
@@ -216,6 +216,28 @@ pub fn expected_adverts_per_s(setup: &ScaleSetup) -> f64 {
 /// The advert interval of `setup`.
 pub fn advert_interval(setup: &ScaleSetup) -> Duration {
     Duration::from_secs_f64(setup.advert_int.parse().unwrap_or(1.0))
+}
+
+/// kad's takeovers in the window that came while the Master (captured) had spoken on that
+/// VRID less than a priority-`backup_priority` Backup's Master_Down_Interval before (1 ms of
+/// slack for the two clocks' readers): (VRID, silence) each. `None` without a capture.
+pub fn spurious_takeovers(
+    outcome: &ScaleOutcome,
+    backup_priority: u8,
+) -> Option<Vec<(u8, Duration)>> {
+    let adverts = outcome.master_adverts.as_ref()?;
+    let limit = master_down_interval(advert_interval(&outcome.setup), backup_priority);
+    let slack = Duration::from_millis(1);
+    Some(
+        outcome
+            .kad_takeovers
+            .iter()
+            .filter_map(|(at, vrid)| {
+                let silence = adverts.silence_before(*vrid, *at)?;
+                (silence + slack < limit).then_some((*vrid, silence))
+            })
+            .collect(),
+    )
 }
 
 /// How many of the scale VIPs `host` holds.
