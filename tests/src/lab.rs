@@ -36,14 +36,46 @@ impl Host {
 
     /// Whether `addr` is configured on any interface of this host.
     pub fn has_address(&self, addr: &str) -> Result<bool> {
+        Ok(self.addresses()?.iter().any(|have| have == addr))
+    }
+
+    /// Every address configured on this host's interfaces, without prefix lengths (one
+    /// `ip addr show`, for checking many VIPs at once).
+    pub fn addresses(&self) -> Result<Vec<String>> {
         let out = Command::new("ip")
             .args(["-n", self.ns.name(), "-o", "addr", "show"])
             .output()
             .context("ip addr show")?;
         let text = String::from_utf8_lossy(&out.stdout);
         Ok(text
+            .lines()
+            .filter_map(|line| {
+                let mut words = line.split_whitespace();
+                words.find(|word| *word == "inet" || *word == "inet6")?;
+                Some(words.next()?.split('/').next()?.to_owned())
+            })
+            .collect())
+    }
+
+    /// The MAC address of this host's `eth0`.
+    pub fn mac(&self) -> Result<[u8; 6]> {
+        let out = Command::new("ip")
+            .args(["-n", self.ns.name(), "-o", "link", "show", Self::IFACE])
+            .output()
+            .context("ip link show")?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let word = text
             .split_whitespace()
-            .any(|word| word.split('/').next() == Some(addr)))
+            .skip_while(|word| *word != "link/ether")
+            .nth(1)
+            .with_context(|| format!("no MAC address in {text:?}"))?;
+        let mut mac = [0u8; 6];
+        let mut parts = word.split(':');
+        for byte in &mut mac {
+            let part = parts.next().with_context(|| format!("MAC {word:?}"))?;
+            *byte = u8::from_str_radix(part, 16).with_context(|| format!("MAC {word:?}"))?;
+        }
+        Ok(mac)
     }
 
     /// Adds a veth pair `a`/`b` inside this host, both up (a second link to track: `a`
@@ -145,6 +177,9 @@ pub struct Lab {
     switch: NetNs,
     /// Arguments added to every `kad` started by [`Lab::start_kad`] (e.g. `--no-xdp`).
     pub kad_args: Vec<String>,
+    /// Nice value for daemons started from now on (`None`: inherited). Load tests raise
+    /// the daemons' priority so that a busy machine does not starve them of their deadlines.
+    pub nice: Option<i32>,
 }
 
 impl Lab {
@@ -172,6 +207,7 @@ impl Lab {
             hosts: Vec::new(),
             switch,
             kad_args: Vec::new(),
+            nice: None,
         })
     }
 
@@ -210,7 +246,7 @@ impl Lab {
     /// Gives `ns` its `eth0` on the segment: a veth into the bridge, 10.77.0.`octet`/24 and
     /// fd77::`octet`/64, up.
     fn plug(&self, ns: &NetNs, name: &str, octet: u8) -> Result<Ipv4Addr> {
-        let port = format!("p{name}");
+        let port = Self::port(name);
         let out = Command::new("ip")
             .args([
                 "link",
@@ -272,7 +308,7 @@ impl Lab {
     pub fn start_keepalived(&mut self, host: &str, config: &str) -> Result<usize> {
         let conf = self.dir.join(format!("keepalived-{host}.conf"));
         fs::write(&conf, config)?;
-        let pid = |kind: &str| self.dir.join(format!("keepalived-{host}-{kind}.pid"));
+        let pid = |kind: &str| self.keepalived_pid_file(host, kind);
         let pid_files = vec![pid("main"), pid("vrrp"), pid("check")];
         let mut command = self.host(host)?.command("keepalived");
         command
@@ -285,6 +321,22 @@ impl Lab {
             .arg("-c")
             .arg(&pid_files[2]);
         self.spawn(format!("keepalived@{host}"), command, pid_files)
+    }
+
+    /// The pid file keepalived started by [`Lab::start_keepalived`] on `host` writes for
+    /// `kind`: `main` (`-p`), `vrrp` (`-r`, its VRRP child) or `check` (`-c`).
+    pub fn keepalived_pid_file(&self, host: &str, kind: &str) -> PathBuf {
+        self.dir.join(format!("keepalived-{host}-{kind}.pid"))
+    }
+
+    /// The switch namespace; host `name`'s port on `br0` is [`Lab::port`]`(name)`.
+    pub fn switch(&self) -> &NetNs {
+        &self.switch
+    }
+
+    /// The name of host `host`'s port on the switch's bridge.
+    pub fn port(host: &str) -> String {
+        format!("p{host}")
     }
 
     /// Starts FRR 8.4 (zebra + vrrpd, foreground) on `host` as a VRRP router for VRID 51 with
@@ -450,6 +502,18 @@ impl Lab {
     ) -> Result<usize> {
         let log = self.dir.join(format!("{}.log", label.replace('@', "-")));
         let out = fs::File::create(&log)?;
+        if let Some(nice) = self.nice {
+            use std::os::unix::process::CommandExt as _;
+            // SAFETY: the hook only makes one async-signal-safe system call in the child.
+            unsafe {
+                command.pre_exec(move || {
+                    if libc::setpriority(libc::PRIO_PROCESS, 0, nice) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         let child = command
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)

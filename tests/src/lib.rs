@@ -5,6 +5,7 @@ pub mod bench;
 pub mod capture;
 pub mod conf;
 pub mod lab;
+pub mod load;
 pub mod netns;
 pub mod packet_socket;
 pub mod privilege;

@@ -39,6 +39,33 @@ pub fn run(which: &str, args: &[String]) -> Result<()> {
                 .args(["bench", "--package", "kad-userspace"])
                 .args(args),
         ),
+        "scale" | "flood" => load(which, args),
         other => bail!("unknown benchmark {other}"),
     }
+}
+
+/// `scale` and `flood` (issue 6): release kad and `kad-load`, which runs kad beside
+/// keepalived in a namespace lab and prints (and with `--record` writes into BENCHMARKS.md)
+/// CPU, memory and transitions. `--quick` shortens the windows.
+fn load(which: &str, args: &[String]) -> Result<()> {
+    let kad = run::build_kad(true)?;
+    cmd::run(cmd::cargo().args([
+        "build",
+        "--release",
+        "--package",
+        "kad-tests",
+        "--bin",
+        "kad-load",
+    ]))?;
+    let bench = kad
+        .parent()
+        .map(|dir| dir.join("kad-load"))
+        .unwrap_or_default();
+    cmd::run(
+        Command::new(bench)
+            .arg(which)
+            .args(args)
+            .env("KAD_BIN", &kad)
+            .current_dir(cmd::workspace_root()),
+    )
 }

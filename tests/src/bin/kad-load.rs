@@ -1,0 +1,288 @@
+//! `cargo xtask bench scale|flood`: kad's load figures beside keepalived 2.2.7's, same lab,
+//! same run (issue 6).
+//!
+//! - `kad-load scale`: 255 VRRPv3 instances at advert_int 0.01 s on one interface; kad Master
+//!   with keepalived Backup, then the reverse; kad with XDP and with `--no-xdp`. CPU (% of one
+//!   core) and RSS of kad and of keepalived's VRRP process over a steady window, transitions in
+//!   the window, VIPs held.
+//! - `kad-load flood`: a keepalived Master at advert_int 0.1 s, a Backup (kad with XDP, kad on
+//!   raw sockets, keepalived), and a generator flooding the Backup with lower-priority and
+//!   invalid adverts as fast as it can.
+//!
+//! Prints a Markdown table, writes JSON to `<target>/bench/{scale,flood}.json`, and with
+//! `--record` writes the table into BENCHMARKS.md between its markers.
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::{Context as _, Result, bail};
+use kad_tests::{
+    load::{
+        KadReceive,
+        flood::{self, Backup, FloodSetup},
+        flood_frames::Mix,
+        report,
+        scale::{self, ScaleSetup},
+    },
+    privilege::is_root,
+    repo_root,
+};
+
+const USAGE: &str = "usage: kad-load scale|flood [--quick] [--record] [--window S] [--settle S] \
+                     [--instances N] [--seconds S] [--threads N] [--advert-int S] [--nice N] [--receive xdp|raw] [--kad master|backup] [--mix both|lower|invalid] [--no-capture]";
+
+struct Options {
+    which: String,
+    quick: bool,
+    record: bool,
+    window: Option<f64>,
+    settle: Option<f64>,
+    instances: u8,
+    seconds: Option<f64>,
+    threads: usize,
+    advert_int: Option<String>,
+    nice: Option<i32>,
+    receive: Vec<KadReceive>,
+    kad_master: Vec<bool>,
+    mix: Mix,
+    capture: bool,
+}
+
+fn parse() -> Result<Options> {
+    let mut args = std::env::args().skip(1);
+    let which = args.next().context(USAGE)?;
+    let mut options = Options {
+        which,
+        quick: false,
+        record: false,
+        window: None,
+        settle: None,
+        instances: 255,
+        seconds: None,
+        threads: 1,
+        advert_int: None,
+        nice: None,
+        receive: vec![KadReceive::Xdp, KadReceive::RawSockets],
+        kad_master: vec![true, false],
+        mix: Mix::Both,
+        capture: true,
+    };
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--quick" => options.quick = true,
+            "--record" => options.record = true,
+            "--no-capture" => options.capture = false,
+            "--window" => options.window = Some(value()?.parse()?),
+            "--settle" => options.settle = Some(value()?.parse()?),
+            "--instances" => options.instances = value()?.parse()?,
+            "--seconds" => options.seconds = Some(value()?.parse()?),
+            "--threads" => options.threads = value()?.parse()?,
+            "--advert-int" => options.advert_int = Some(value()?),
+            "--nice" => options.nice = Some(value()?.parse()?),
+            "--receive" => {
+                options.receive = match value()?.as_str() {
+                    "xdp" => vec![KadReceive::Xdp],
+                    "raw" => vec![KadReceive::RawSockets],
+                    other => bail!("--receive {other}: xdp or raw"),
+                }
+            }
+            "--mix" => {
+                options.mix = match value()?.as_str() {
+                    "both" => Mix::Both,
+                    "lower" => Mix::LowerPriority,
+                    "invalid" => Mix::Invalid,
+                    other => bail!("--mix {other}: both, lower or invalid"),
+                }
+            }
+            "--kad" => {
+                options.kad_master = match value()?.as_str() {
+                    "master" => vec![true],
+                    "backup" => vec![false],
+                    other => bail!("--kad {other}: master or backup"),
+                }
+            }
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    Ok(options)
+}
+
+/// The arguments this run was given after the benchmark's name, but `--record`, as they
+/// would follow `cargo xtask bench NAME`.
+fn passed_args() -> String {
+    let args: Vec<String> = std::env::args()
+        .skip(2)
+        .filter(|arg| arg != "--record")
+        .collect();
+    if args.is_empty() {
+        String::new()
+    } else {
+        format!(" -- {}", args.join(" "))
+    }
+}
+
+/// `<target>/bench`: `$CARGO_TARGET_DIR` or the workspace's `target`.
+fn bench_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"))
+        .join("bench")
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+fn advert_int(options: &Options, default: &'static str) -> Result<&'static str> {
+    match options.advert_int.as_deref() {
+        None => Ok(default),
+        Some("0.01") => Ok("0.01"),
+        Some("0.1") => Ok("0.1"),
+        Some("1") => Ok("1"),
+        Some(other) => bail!("--advert-int {other}: choose 0.01, 0.1 or 1"),
+    }
+}
+
+fn scale(options: &Options) -> Result<()> {
+    let (settle, window) = if options.quick {
+        (3.0, 5.0)
+    } else {
+        (10.0, 20.0)
+    };
+    let settle = Duration::from_secs_f64(options.settle.unwrap_or(settle));
+    let window = Duration::from_secs_f64(options.window.unwrap_or(window));
+    let advert_int = advert_int(options, "0.01")?;
+    let load_before = load_average();
+    let mut outcomes = Vec::new();
+    for &receive in &options.receive {
+        for &kad_master in &options.kad_master {
+            let setup = ScaleSetup {
+                instances: options.instances,
+                advert_int,
+                kad_master,
+                receive,
+                settle,
+                window,
+                nice: options.nice,
+                capture: options.capture,
+            };
+            eprintln!(
+                "kad-load scale: {} instances at {advert_int} s, kad {} ({}), settle {settle:?}, window {window:?}",
+                setup.instances,
+                if kad_master { "master" } else { "backup" },
+                receive.label()
+            );
+            outcomes.push(scale::run(&setup)?);
+        }
+    }
+    let heading = format!(
+        "{} VRRPv3 instances at advert_int {advert_int} s on one interface, kad and keepalived \
+         2.2.7 as the two routers; {:.0} s window after {:.0} s settling; CPU in % of one core \
+         (utime+stime from /proc, all threads), RSS at the window's end; load average {} before, {} after.\n",
+        options.instances,
+        window.as_secs_f64(),
+        settle.as_secs_f64(),
+        load_before,
+        load_average()
+    );
+    let table = format!("{heading}\n{}", report::scale_table(&outcomes));
+    println!("{table}");
+    let json = bench_dir().join("scale.json");
+    report::write_json(&json, &report::scale_json(&outcomes))?;
+    println!("JSON: {}", json.display());
+    if options.record {
+        let command = format!("Command: `cargo xtask bench scale{}`.\n\n", passed_args());
+        report::record(
+            &repo_root().join("BENCHMARKS.md"),
+            "scale",
+            "Scale: 255 instances at 0.01 s (`cargo xtask bench scale`)",
+            &format!("{command}{table}"),
+        )?;
+        println!("recorded in BENCHMARKS.md");
+    }
+    let flapped = outcomes
+        .iter()
+        .filter(|o| o.kad_transitions + o.keepalived_transitions > 0)
+        .count();
+    if flapped > 0 {
+        eprintln!(
+            "WARNING: {flapped} run(s) saw state transitions in the window: not a steady state \
+             (see the Master's largest advert gap; kad_takeovers.spurious in the JSON)"
+        );
+    }
+    Ok(())
+}
+
+fn flood(options: &Options) -> Result<()> {
+    let seconds = options
+        .seconds
+        .unwrap_or(if options.quick { 3.0 } else { 10.0 });
+    let settle = Duration::from_secs_f64(options.settle.unwrap_or(1.0));
+    let advert_int = advert_int(options, "0.1")?;
+    let load_before = load_average();
+    let mut outcomes = Vec::new();
+    let backups = options
+        .receive
+        .iter()
+        .map(|receive| Backup::Kad(*receive))
+        .chain([Backup::Keepalived]);
+    for backup in backups {
+        let setup = FloodSetup {
+            backup,
+            advert_int,
+            settle,
+            duration: Duration::from_secs_f64(seconds),
+            threads: options.threads,
+            mix: options.mix,
+            nice: options.nice,
+        };
+        eprintln!(
+            "kad-load flood: backup {} under a keepalived master at {advert_int} s, {seconds} s, {} generator thread(s)",
+            backup.label(),
+            setup.threads
+        );
+        outcomes.push(flood::run(&setup)?);
+    }
+    let heading = format!(
+        "One VRRPv3 instance at advert_int {advert_int} s, keepalived 2.2.7 Master (priority \
+         200), the Backup (priority 100) flooded for {seconds:.0} s from a third host ({} \
+         AF_PACKET sendmmsg thread(s), as fast as they go): {}. CPU in % of one core over the \
+         flood (utime+stime, all threads; XDP itself runs in softirq, shown machine-wide); \
+         transitions during the flood and 0.5 s after; load average {} before, {} after.\n",
+        options.threads,
+        options.mix.description(),
+        load_before,
+        load_average()
+    );
+    let table = format!("{heading}\n{}", report::flood_table(&outcomes));
+    println!("{table}");
+    let json = bench_dir().join("flood.json");
+    report::write_json(&json, &report::flood_json(&outcomes))?;
+    println!("JSON: {}", json.display());
+    if options.record {
+        let command = format!("Command: `cargo xtask bench flood{}`.\n\n", passed_args());
+        report::record(
+            &repo_root().join("BENCHMARKS.md"),
+            "flood",
+            "Flood: a Backup under spoofed and invalid adverts (`cargo xtask bench flood`)",
+            &format!("{command}{table}"),
+        )?;
+        println!("recorded in BENCHMARKS.md");
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    if !is_root() {
+        bail!("the load benchmarks build network namespaces: run them as root");
+    }
+    let options = parse()?;
+    match options.which.as_str() {
+        "scale" => scale(&options),
+        "flood" => flood(&options),
+        other => bail!("unknown benchmark {other:?}\n{USAGE}"),
+    }
+}
