@@ -588,9 +588,14 @@ impl Instance {
                 }
             }
             State::Master => {
-                if self.adver_at.is_some_and(|at| at <= now) {
+                if let Some(at) = self.adver_at.filter(|at| *at <= now) {
                     out.push(self.advert(self.priority));
-                    self.adver_at = Some(now + self.cfg.advert_interval.duration());
+                    // Keep the cadence: the next advert is due one interval after this one
+                    // was due, not after the (possibly late) wake-up, so that late wake-ups
+                    // do not add up; after a stall of more than an interval, restart from now.
+                    let interval = self.cfg.advert_interval.duration();
+                    let next = at + interval;
+                    self.adver_at = Some(if next > now { next } else { now + interval });
                 }
                 let garp = self.cfg.garp;
                 if self.garp_delay_at.is_some_and(|at| at <= now) {

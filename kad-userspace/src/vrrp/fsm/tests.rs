@@ -854,3 +854,20 @@ fn shutdown_during_a_graceful_one_releases_at_once_and_backups_stop_as_usual() {
     assert!(notifies_stop(&out));
     assert!(!backup.releasing());
 }
+
+#[test]
+fn late_wake_ups_do_not_slow_the_advert_cadence() {
+    let mut c = cfg(200, "10.0.0.1");
+    c.advert_interval = Centis::new(1).expect("0.01 s");
+    let mut i = master(c);
+    let due = i.next_deadline().expect("advert timer");
+    // Woken 3 ms late: the next advert is still due 10 ms after this one was due.
+    let out = i.handle(due + Duration::from_millis(3), Event::Timeout);
+    assert_eq!(sent_priorities(&out), vec![200]);
+    assert_eq!(i.next_deadline(), Some(due + Duration::from_millis(10)));
+    // Stalled for more than an interval: no burst to catch up, one interval from now.
+    let late = due + Duration::from_millis(35);
+    let out = i.handle(late, Event::Timeout);
+    assert_eq!(sent_priorities(&out), vec![200]);
+    assert_eq!(i.next_deadline(), Some(late + Duration::from_millis(10)));
+}
