@@ -18,7 +18,7 @@ pub fn run(fuzz_seconds: u32) -> Result<()> {
     let _ = std::fs::remove_file(&skip_log);
 
     let mut test = cmd::cargo();
-    test.args(["test", "--workspace", "--all-targets"])
+    test.args(["test", "--workspace", "--all-targets", "--no-fail-fast"])
         .env("KAD_BIN", &kad)
         .env("KAD_SKIP_LOG", &skip_log)
         .stdout(Stdio::piped());
