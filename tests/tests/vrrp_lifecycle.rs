@@ -474,3 +474,54 @@ fn a_re_created_interface_gets_its_instance_back() -> Result<()> {
     assert!(has_xdp(&lab, "r1")?, "XDP attached to the new eth0\n{log}");
     Ok(())
 }
+
+/// keepalived follows the interface's primary address: when the address kad sends adverts
+/// from is removed, the instance carries on from the next one, with no state change, and
+/// keepalived keeps hearing it.
+#[test]
+fn adverts_follow_the_primary_address_when_it_is_removed() -> Result<()> {
+    if !require(
+        "adverts_follow_the_primary_address_when_it_is_removed",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let mut lab = Lab::new("pa")?;
+    lab.add_host("r1", 1)?;
+    lab.add_host("r2", 2)?;
+    let r1 = lab.host("r1")?;
+    // As keepalived recommends: the secondaries (the next address, the VIP) survive the
+    // primary's removal.
+    r1.command("sysctl")
+        .args(["-qw", "net.ipv4.conf.eth0.promote_secondaries=1"])
+        .status()?;
+    r1.ns.ip(&["addr", "add", "10.77.0.51/24", "dev", "eth0"])?;
+    lab.start_keepalived("r2", &instance(100, ""))?;
+    let kad = lab.start_kad("r1", &instance(200, ""))?;
+    lab.wait_for("kad is master", Duration::from_secs(10), || {
+        lab.host("r1")?.has_address(VIP)
+    })?;
+    std::thread::sleep(Duration::from_millis(500));
+    let transitions = lab.daemon(kad)?.log().matches("Entering").count();
+    lab.host("r1")?
+        .ns
+        .ip(&["addr", "del", "10.77.0.1/24", "dev", "eth0"])?;
+    std::thread::sleep(Duration::from_secs(4));
+    let log = lab.daemon(kad)?.log();
+    assert!(
+        log.contains("new=10.77.0.51"),
+        "kad moves to the next address\n{log}"
+    );
+    assert_eq!(
+        log.matches("Entering").count(),
+        transitions,
+        "no state change\n{log}"
+    );
+    assert!(lab.host("r1")?.has_address(VIP)?, "kad stays master");
+    assert!(
+        !lab.host("r2")?.has_address(VIP)?,
+        "keepalived hears kad's adverts from the new source\n{}",
+        lab.logs()
+    );
+    Ok(())
+}

@@ -77,3 +77,55 @@ pub fn subscribe() -> io::Result<mpsc::UnboundedReceiver<LinkEvent>> {
     });
     Ok(receiver)
 }
+
+/// An address removed from an interface (`RTM_DELADDR`, what `ip monitor address` shows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddressRemoved {
+    /// The interface.
+    pub ifindex: u32,
+    /// The address.
+    pub address: std::net::IpAddr,
+}
+
+/// Subscribes to address removals in the calling thread's network namespace (IPv4 and IPv6),
+/// so an instance can follow its interface's primary address as keepalived does.
+pub fn subscribe_address_removals() -> io::Result<mpsc::UnboundedReceiver<AddressRemoved>> {
+    use rtnetlink::packet_route::address::AddressAttribute;
+
+    let (connection, _handle, mut messages) = rtnetlink::new_multicast_connection(&[
+        MulticastGroup::Ipv4Ifaddr,
+        MulticastGroup::Ipv6Ifaddr,
+    ])?;
+    tokio::spawn(connection);
+    let (events, receiver) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some((message, _)) = messages.next().await {
+            let NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(removed)) =
+                message.payload
+            else {
+                continue;
+            };
+            // IFA_LOCAL is the interface's own address (IFA_ADDRESS is the peer's on
+            // point-to-point links); take it when present.
+            let local = removed.attributes.iter().find_map(|a| match a {
+                AddressAttribute::Local(address) => Some(*address),
+                _ => None,
+            });
+            let any = removed.attributes.iter().find_map(|a| match a {
+                AddressAttribute::Address(address) => Some(*address),
+                _ => None,
+            });
+            let Some(address) = local.or(any) else {
+                continue;
+            };
+            let event = AddressRemoved {
+                ifindex: removed.header.index,
+                address,
+            };
+            if events.send(event).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(receiver)
+}

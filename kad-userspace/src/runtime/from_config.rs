@@ -552,6 +552,7 @@ async fn instance_spec(
         notify: notify_spec(&trackers.config.global, &instance.notify).map_err(fail)?,
         receive_interface: interface.clone(),
         strict: instance.strict_mode,
+        primary_auto: instance.mcast_src_ip.or(instance.unicast_src_ip).is_none(),
         unicast_rx: unicast_rx(instance),
         garp_spacing: GarpSpacing::default(),
         routes,
@@ -664,6 +665,25 @@ fn command(global: &GlobalDefs, script: &Option<Script>) -> Result<Option<Script
 
 /// The address adverts are sent from: the interface's first IPv4 address, or its first
 /// link-local IPv6 address (RFC 5798 §5.1.2.1).
+/// The address kad sends adverts from on `if_index`: its first IPv4 address, or its first
+/// IPv6 link-local one, leaving out `exclude` (virtual addresses kad itself holds).
+pub(crate) async fn primary_address_excluding(
+    control: &AddressControl,
+    if_index: u32,
+    ipv6: bool,
+    exclude: &[IpAddr],
+) -> Result<Option<IpAddr>, BuildError> {
+    let addresses = control.list(if_index).await?;
+    Ok(addresses
+        .into_iter()
+        .map(|(address, _)| address)
+        .filter(|address| !exclude.contains(address))
+        .find(|address| match address {
+            IpAddr::V4(_) => !ipv6,
+            IpAddr::V6(v6) => ipv6 && v6.is_unicast_link_local(),
+        }))
+}
+
 async fn primary_address(
     control: &AddressControl,
     if_index: u32,

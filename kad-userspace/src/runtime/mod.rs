@@ -406,6 +406,9 @@ pub async fn run(
     let netlink = AddressControl::connect()?;
     let links_control = netlink.clone();
     let mut links = link_monitor::subscribe().map_err(RuntimeError::LinkMonitor)?;
+    let mut removed_addresses =
+        link_monitor::subscribe_address_removals().map_err(RuntimeError::LinkMonitor)?;
+    let addresses_control = links_control.clone();
     let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(1024);
     let (updates_tx, mut updates) = mpsc::channel::<TrackerUpdate>(256);
     let stats = Arc::new(ReceiveStats::default());
@@ -487,6 +490,9 @@ pub async fn run(
                 }
                 _ => engine.link(event.ifindex, event.up),
             },
+            Some(removed) = removed_addresses.recv() => {
+                follow_primary(&mut engine, &mut current, &addresses_control, removed).await;
+            }
             () = sleep_until(next) => engine.timeouts(),
         }
         engine.executor.send_adverts();
@@ -680,6 +686,82 @@ fn reload_restarting(
         engine.start_unit(unit);
     }
     Ok((kept, started))
+}
+
+/// keepalived follows an interface's primary address: when the address an instance sends
+/// adverts from (chosen by kad, not configured) is removed, the instance carries on from the
+/// interface's next address, without a state change. IPv4 only: an IPv6 instance's socket is
+/// bound to its link-local source and keeps it.
+async fn follow_primary(
+    engine: &mut Engine,
+    current: &mut RuntimeSpec,
+    control: &AddressControl,
+    removed: link_monitor::AddressRemoved,
+) {
+    let affected: Vec<usize> = engine
+        .slots
+        .iter()
+        .enumerate()
+        .filter(|(_, slot)| {
+            slot.spec.primary_auto
+                && slot.ifindex == removed.ifindex
+                && slot.spec.fsm.primary_address == removed.address
+                && removed.address.is_ipv4()
+        })
+        .map(|(index, _)| index)
+        .collect();
+    if affected.is_empty() {
+        return;
+    }
+    let virtuals: Vec<IpAddr> = engine
+        .slots
+        .iter()
+        .flat_map(|slot| slot.spec.addresses.iter().map(|a| a.address))
+        .collect();
+    let next = match from_config::primary_address_excluding(
+        control,
+        removed.ifindex,
+        false,
+        &virtuals,
+    )
+    .await
+    {
+        Ok(Some(next)) => next,
+        Ok(None) => {
+            tracing::warn!(address = %removed.address, ifindex = removed.ifindex, "primary address removed and none left on the interface; adverts keep the old source");
+            return;
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "primary address removed; cannot list the interface's addresses");
+            return;
+        }
+    };
+    for slot in affected {
+        let Some((unit, member)) = engine.owner.get(slot).copied() else {
+            continue;
+        };
+        let Some(entry) = engine.slots.get_mut(slot) else {
+            continue;
+        };
+        tracing::info!(instance = %entry.spec.fsm.name, vrid = entry.spec.fsm.vrid, old = %removed.address, new = %next, "primary address removed; sending adverts from the next one");
+        entry.spec.fsm.primary_address = next;
+        let name = std::sync::Arc::clone(&entry.spec.fsm.name);
+        if let Some(spec) = engine
+            .units
+            .get_mut(unit)
+            .and_then(|u| u.identity.members.get_mut(member))
+        {
+            spec.fsm.primary_address = next;
+        }
+        if let Some(spec) = current.instances.iter_mut().find(|i| i.fsm.name == name) {
+            spec.fsm.primary_address = next;
+        }
+        engine.handle(
+            unit,
+            Some(member),
+            crate::vrrp::fsm::Event::PrimaryAddress(next),
+        );
+    }
 }
 
 /// Opens the notify FIFOs; one that cannot be opened is reported and skipped.

@@ -93,6 +93,9 @@ pub struct InstanceSpec {
     pub receive_interface: String,
     /// keepalived.conf `strict_mode` / global `vrrp_strict`.
     pub strict: bool,
+    /// The advert source is the interface's primary address (no `mcast_src_ip` /
+    /// `unicast_src_ip`), so it follows that address when it is removed.
+    pub primary_auto: bool,
     /// Which unicast adverts are accepted (`check_unicast_src`, `min_ttl`/`max_ttl`).
     pub unicast_rx: UnicastRx,
     /// Minimum gaps between gratuitous ARPs / NAs on the instance's interface.

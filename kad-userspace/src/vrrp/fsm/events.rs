@@ -56,4 +56,8 @@ pub enum Event {
     },
     /// The configured base priority changed (reload).
     SetPriority(u8),
+    /// The interface's primary address changed (the old one was removed and the instance
+    /// has no `mcast_src_ip`/`unicast_src_ip`): adverts go out from this one from now on and
+    /// break priority ties with it (RFC 5798 §6.4.3). No state change.
+    PrimaryAddress(IpAddr),
 }

@@ -208,6 +208,11 @@ impl Instance {
                     self.reevaluate(now, out);
                 }
             }
+            Event::PrimaryAddress(address) => {
+                if address.is_ipv6() == self.cfg.primary_address.is_ipv6() {
+                    self.cfg.primary_address = address;
+                }
+            }
             Event::SetPriority(priority) => {
                 self.base_priority = priority.max(1);
                 self.reevaluate(now, out);
