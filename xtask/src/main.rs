@@ -41,10 +41,11 @@ enum Task {
         fuzz_seconds: u32,
     },
     /// Benchmarks: `failover` (kad vs keepalived, client-observed outage in a namespace lab),
-    /// `criterion` (the codec, state machine and config parser micro-benchmarks).
+    /// `criterion` (the codec, state machine and config parser micro-benchmarks), `xdp` (ns
+    /// per packet of the XDP program under BPF_PROG_TEST_RUN).
     Bench {
         /// Which benchmark.
-        #[arg(value_parser = ["failover", "criterion"])]
+        #[arg(value_parser = ["failover", "criterion", "xdp"])]
         which: String,
         /// Arguments passed on (e.g. `--trials 5`, `--quick`).
         #[arg(last = true)]
