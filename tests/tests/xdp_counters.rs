@@ -4,9 +4,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
+use kad::vrrp::packet::{AuthConfig, ChecksumMode};
 use kad::xdp::{AttachMode, LoadOptions, PROBE_FRAME, XdpCounters, XdpDataplane, XdpVerdict};
 use kad_common::xdp_counters::XdpReason;
-use kad::vrrp::packet::{AuthConfig, ChecksumMode};
 use kad_tests::{
     capture::{capture_files, read_frames},
     netns::{NetNs, veth_pair},
