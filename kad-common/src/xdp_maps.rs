@@ -32,9 +32,15 @@ pub const VRRP_CONFIG_MAP: &str = "KAD_VRRP_CONFIG";
 pub const VRRP_SEEN_MAP: &str = "KAD_VRRP_SEEN";
 /// Name of the ring buffer of [`VrrpEvent`] records.
 pub const VRRP_EVENTS_MAP: &str = "KAD_VRRP_EVENTS";
-/// Name of the hash map giving each attached interface its counter slot: ifindex (`u32`) →
-/// slot (`u32`, `1..MAX_INTERFACES`). Slot 0 counts frames of interfaces with no slot.
+/// Name of the array giving each attached interface its counter slot, indexed by ifindex
+/// (`0..MAX_IFINDEX`): slot (`u32`, `1..MAX_INTERFACES`), 0 for none. Slot 0 counts frames of
+/// interfaces with no slot, and of interfaces whose index is `MAX_IFINDEX` or more. An array
+/// rather than a hash map because every frame looks its slot up: the verifier inlines an
+/// array lookup (a few ns), while a hash lookup measured ≈ 20 ns per frame
+/// (`cargo xtask bench xdp`, BENCHMARKS.md).
 pub const IF_SLOTS_MAP: &str = "KAD_XDP_IF_SLOTS";
+/// Size of [`IF_SLOTS_MAP`]: interface indexes below this can have their own counter slot.
+pub const MAX_IFINDEX: u32 = 16384;
 /// Name of the per-CPU counter array indexed by `slot * XdpReason::COUNT + reason`.
 pub const IF_COUNTERS_MAP: &str = "KAD_XDP_IF_COUNTERS";
 

@@ -3,14 +3,14 @@
 
 use aya_ebpf::{
     macros::map,
-    maps::{HashMap, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, PerCpuArray, RingBuf},
     programs::XdpContext,
 };
 use kad_common::{
     xdp_counters::XdpReason,
     xdp_maps::{
-        EVENTS_RING_BYTES, INTERFACE_MARKER_VRID, MAX_INTERFACES, MAX_VIPS, MAX_VRRP_KEYS,
-        MAX_VRRP_PEERS, VrrpConfig, VrrpKey, VrrpPeerKey, VrrpSeen,
+        EVENTS_RING_BYTES, INTERFACE_MARKER_VRID, MAX_IFINDEX, MAX_INTERFACES, MAX_VIPS,
+        MAX_VRRP_KEYS, MAX_VRRP_PEERS, VrrpConfig, VrrpKey, VrrpPeerKey, VrrpSeen,
     },
 };
 
@@ -23,9 +23,9 @@ static KAD_XDP_COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(XdpRea
 static KAD_XDP_IF_COUNTERS: PerCpuArray<u64> =
     PerCpuArray::with_max_entries(MAX_INTERFACES * XdpReason::COUNT, 0);
 
-/// ifindex → counter slot (`IF_SLOTS_MAP`), written by userspace.
+/// Counter slot per ifindex (`IF_SLOTS_MAP`), written by userspace.
 #[map(name = "KAD_XDP_IF_SLOTS")]
-static KAD_XDP_IF_SLOTS: HashMap<u32, u32> = HashMap::with_max_entries(MAX_INTERFACES, 0);
+static KAD_XDP_IF_SLOTS: Array<u32> = Array::with_max_entries(MAX_IFINDEX, 0);
 
 /// [`VrrpKey`] → [`VrrpConfig`] (`VRRP_CONFIG_MAP`), written by userspace, with one
 /// `INTERFACE_MARKER_VRID` entry per configured interface and family.
@@ -98,11 +98,7 @@ pub fn count(ctx: &XdpContext, reason: XdpReason) {
         unsafe { *counter += 1 };
     }
     let ifindex = ctx.ingress_ifindex() as u32;
-    let slot = match KAD_XDP_IF_SLOTS.get_ptr(ifindex) {
-        // SAFETY: a u32 value in a map entry; read once.
-        Some(slot) => unsafe { *slot },
-        None => 0,
-    };
+    let slot = KAD_XDP_IF_SLOTS.get(ifindex).copied().unwrap_or(0);
     let slot = if slot < MAX_INTERFACES { slot } else { 0 };
     if let Some(counter) = KAD_XDP_IF_COUNTERS.get_ptr_mut(slot * XdpReason::COUNT + reason as u32)
     {

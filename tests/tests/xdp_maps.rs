@@ -684,6 +684,11 @@ fn per_interface_counters_follow_the_slot() -> Result<()> {
     assert!(h.dataplane.set_interface_slot(LO, 0).is_err());
     assert!(h.dataplane.set_interface_slot(LO, 64).is_err());
     assert!(h.dataplane.interface_counters(64).is_err());
+    assert!(
+        h.dataplane
+            .set_interface_slot(kad_common::xdp_maps::MAX_IFINDEX, 1)
+            .is_err()
+    );
     Ok(())
 }
 

@@ -6,15 +6,15 @@ use std::{io, net::IpAddr};
 
 use aya::{
     Pod,
-    maps::{HashMap, MapData, MapError, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, MapData, MapError, PerCpuArray, RingBuf},
 };
 use kad_common::{
     xdp_counters::XdpReason,
     xdp_maps::{
         AUTH_FAILURES_MAP, FAMILY_V4, FAMILY_V6, IF_COUNTERS_MAP, IF_SLOTS_MAP,
-        INTERFACE_MARKER_VRID, MAX_INTERFACES, VIP_V4_MAP, VIP_V6_MAP, VRRP_CONFIG_MAP,
-        VRRP_EVENTS_MAP, VRRP_PEERS_MAP, VRRP_SEEN_MAP, VrrpConfig, VrrpEvent, VrrpKey,
-        VrrpPeerKey, VrrpSeen,
+        INTERFACE_MARKER_VRID, MAX_IFINDEX, MAX_INTERFACES, VIP_V4_MAP, VIP_V6_MAP,
+        VRRP_CONFIG_MAP, VRRP_EVENTS_MAP, VRRP_PEERS_MAP, VRRP_SEEN_MAP, VrrpConfig, VrrpEvent,
+        VrrpKey, VrrpPeerKey, VrrpSeen,
     },
 };
 
@@ -82,25 +82,33 @@ impl XdpDataplane {
         }
     }
 
-    /// Gives interface `ifindex` its own counter slot (`1..MAX_INTERFACES`; 0, the slot of
-    /// interfaces without one, is refused).
+    /// Gives interface `ifindex` (below `MAX_IFINDEX`) its own counter slot
+    /// (`1..MAX_INTERFACES`; 0, the slot of interfaces without one, is refused).
     pub fn set_interface_slot(&mut self, ifindex: u32, slot: u32) -> Result<(), XdpError> {
         if slot == 0 || slot >= MAX_INTERFACES {
             return Err(XdpError::BadSlot { slot });
         }
-        self.hash_map::<u32, u32>(IF_SLOTS_MAP)?
-            .insert(ifindex, slot, 0)
-            .map_err(map_error(IF_SLOTS_MAP))
+        self.write_slot(ifindex, slot)
     }
 
     /// Takes interface `ifindex`'s slot away: its frames count in slot 0 again. The slot's
     /// counters are not reset.
     pub fn remove_interface_slot(&mut self, ifindex: u32) -> Result<(), XdpError> {
-        remove_quietly(
-            &mut self.hash_map::<u32, u32>(IF_SLOTS_MAP)?,
-            &ifindex,
-            IF_SLOTS_MAP,
-        )
+        self.write_slot(ifindex, 0)
+    }
+
+    fn write_slot(&mut self, ifindex: u32, slot: u32) -> Result<(), XdpError> {
+        if ifindex >= MAX_IFINDEX {
+            return Err(XdpError::IfindexTooLarge { ifindex });
+        }
+        let map = self
+            .ebpf
+            .map_mut(IF_SLOTS_MAP)
+            .ok_or(XdpError::MissingMap(IF_SLOTS_MAP))?;
+        Array::<_, u32>::try_from(map)
+            .map_err(map_error(IF_SLOTS_MAP))?
+            .set(ifindex, slot, 0)
+            .map_err(map_error(IF_SLOTS_MAP))
     }
 
     /// The per-reason counters of one interface slot, summed over CPUs.

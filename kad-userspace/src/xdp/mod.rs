@@ -51,10 +51,15 @@ pub enum XdpError {
         source: aya::maps::MapError,
     },
     #[error(
-        "counter slot {slot} is not in 1..{}",
+        "counter slot {slot} is out of range (interfaces take 1..{})",
         kad_common::xdp_maps::MAX_INTERFACES
     )]
     BadSlot { slot: u32 },
+    #[error(
+        "interface index {ifindex} is too large for a counter slot (limit {})",
+        kad_common::xdp_maps::MAX_IFINDEX
+    )]
+    IfindexTooLarge { ifindex: u32 },
     #[error("VRRP key {0:?}: VRID must be 1..255 and family 4 or 6")]
     BadKey(kad_common::xdp_maps::VrrpKey),
     #[error("address {address} is not of the key's family {family}")]
