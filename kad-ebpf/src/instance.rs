@@ -62,14 +62,16 @@ fn authentic(
         return Ok(true);
     }
     let data = advert::auth_data(ctx, packet, advert)?;
-    Ok(data == u64::from_ne_bytes(config.auth_pass))
+    // SAFETY: `auth_pass` sits at offset 8 of a map value (asserted below): 8-byte aligned.
+    let pass = unsafe { core::ptr::read(config.auth_pass.as_ptr().cast::<u64>()) };
+    Ok(data == pass)
 }
 
 /// keepalived's source rules: not our own advert; multicast exactly when the instance has no
 /// unicast peers; with `vrrp_strict` and unicast peers, from one of them.
 #[inline(always)]
 fn check_source(packet: &VrrpPacket, key: &VrrpKey, config: &VrrpConfig) -> Result<(), XdpReason> {
-    if packet.src == Addr::from_bytes(&config.own_addr) {
+    if packet.src == own_addr(config) {
         return Err(XdpReason::NotPeer);
     }
     let unicast = config.flags & FLAG_UNICAST != 0;
@@ -82,6 +84,19 @@ fn check_source(packet: &VrrpPacket, key: &VrrpKey, config: &VrrpConfig) -> Resu
     Ok(())
 }
 
+// The address and password fields are read as aligned u64 words straight from map values
+// (which the kernel aligns to 8 bytes).
+const _: () = assert!(core::mem::offset_of!(VrrpConfig, auth_pass) % 8 == 0);
+const _: () = assert!(core::mem::offset_of!(VrrpConfig, own_addr) % 8 == 0);
+const _: () = assert!(core::mem::offset_of!(VrrpSeen, sender) % 8 == 0);
+
+/// The instance's own primary address.
+#[inline(always)]
+fn own_addr(config: &VrrpConfig) -> Addr {
+    // SAFETY: `own_addr` sits at an 8-aligned offset of a map value (asserted above).
+    unsafe { Addr::from_map_field(&config.own_addr) }
+}
+
 /// RFC 5798 §6.4.3: a Master receiving this advert must become Backup — higher priority, or
 /// equal priority from a higher primary address.
 #[inline(always)]
@@ -89,7 +104,7 @@ fn preempts(packet: &VrrpPacket, advert: &Advert, config: &VrrpConfig) -> bool {
     config.role == ROLE_MASTER
         && (advert.priority > config.own_priority
             || (advert.priority == config.own_priority
-                && packet.src.greater_than(Addr::from_bytes(&config.own_addr))))
+                && packet.src.greater_than(own_addr(config))))
 }
 
 /// Refreshes `KAD_VRRP_SEEN[key]` and sends an event when the sender, its priority or its
@@ -103,7 +118,8 @@ fn record(packet: &VrrpPacket, advert: &Advert, key: &VrrpKey, config: &VrrpConf
         Some(seen) => {
             // SAFETY: a map value; XDP is its only writer and userspace only reads or deletes.
             let seen = unsafe { &*seen };
-            if Addr::from_bytes(&seen.sender) != packet.src {
+            // SAFETY: `sender` sits at offset 16 of a map value (asserted below).
+            if unsafe { Addr::from_map_field(&seen.sender) } != packet.src {
                 EVENT_NEW_SENDER
             } else {
                 let priority = if seen.priority != advert.priority {
