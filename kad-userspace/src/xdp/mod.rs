@@ -60,6 +60,15 @@ pub enum XdpError {
         kad_common::xdp_maps::MAX_IFINDEX
     )]
     IfindexTooLarge { ifindex: u32 },
+    #[error("interface {ifindex} has no counter slot: give it one before its VRRP instances")]
+    NoSlot { ifindex: u32 },
+    #[error("interface {ifindex} already has counter slot {current}")]
+    HasSlot { ifindex: u32, current: u32 },
+    #[error("VRRP key {key:?}: configuration version must be 2 or 3, not {version}")]
+    BadConfigVersion {
+        key: kad_common::xdp_maps::VrrpKey,
+        version: u8,
+    },
     #[error("VRRP key {0:?}: VRID must be 1..255 and family 4 or 6")]
     BadKey(kad_common::xdp_maps::VrrpKey),
     #[error("address {address} is not of the key's family {family}")]

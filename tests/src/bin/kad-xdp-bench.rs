@@ -108,6 +108,7 @@ fn parse_next<T: std::str::FromStr>(
 
 /// The instances (on `lo`) and the frames of every case.
 fn configure(dataplane: &mut XdpDataplane) -> Result<Vec<Case>> {
+    dataplane.set_interface_slot(LO, 1)?;
     let steady = Advert::v3("10.77.0.1", 51, 200);
     dataplane.set_vrrp_config(steady.key(LO), &backup_config(&steady, "10.77.0.2"))?;
     let pass = Advert::v2("10.77.0.1", 52, 200, AuthConfig::pass(b"nltest51"));
@@ -123,7 +124,6 @@ fn configure(dataplane: &mut XdpDataplane) -> Result<Vec<Case>> {
             ..backup_config(&preempting, "10.77.0.2")
         },
     )?;
-    dataplane.set_interface_slot(LO, 1)?;
 
     let mut bad_checksum = steady.frame()?;
     bad_checksum[L3 + 26] ^= 0x5a;
