@@ -213,7 +213,8 @@ impl XdpDataplane {
     }
 
     /// Runs `kad_xdp` once on `frame` with `BPF_PROG_TEST_RUN` and returns its verdict.
-    /// Counters move as for a received frame.
+    /// Counters move as for a received frame. The kernel runs it as received on the loopback
+    /// device (`lo`, ifindex 1); [`XdpDataplane::test_run_on`] chooses the interface.
     pub fn test_run(&self, frame: &[u8]) -> Result<XdpVerdict, XdpError> {
         let options = TestRunOptions {
             data_in: Some(frame),
