@@ -48,9 +48,11 @@ pub const VRRP_CONFIG_MAP: &str = "KAD_VRRP_CONFIG";
 pub const VRRP_SEEN_MAP: &str = "KAD_VRRP_SEEN";
 /// Name of the ring buffer of [`VrrpEvent`] records.
 pub const VRRP_EVENTS_MAP: &str = "KAD_VRRP_EVENTS";
-/// Name of the array giving each attached interface its counter slot, indexed by ifindex
-/// (`0..MAX_IFINDEX`): slot (`u32`, `1..MAX_INTERFACES`), 0 for none. Slot 0 counts frames of
-/// interfaces with no slot, and of interfaces whose index is `MAX_IFINDEX` or more. An array
+/// Name of the array giving each attached interface its slot, indexed by ifindex
+/// (`0..MAX_IFINDEX`): slot (`u32`, `1..MAX_INTERFACES`), 0 for none. The slot places the
+/// interface's counters in [`IF_COUNTERS_MAP`] and its instances in [`VRRP_CONFIG_MAP`] /
+/// [`VRRP_SEEN_MAP`] ([`vrrp_index`]). Slot 0 counts frames of interfaces with no slot, and
+/// of interfaces whose index is `MAX_IFINDEX` or more; they have no instances. An array
 /// rather than a hash map because every frame looks its slot up: the verifier inlines an
 /// array lookup (a few ns), while a hash lookup measured ≈ 20 ns per frame
 /// (`cargo xtask bench xdp`, BENCHMARKS.md).
@@ -103,7 +105,8 @@ pub const AUTH_FAILURES_MAP: &str = "KAD_VRRP_AUTH_FAILURES";
 /// Least time between two [`EVENT_AUTH_FAILURE`] records for one [`VrrpKey`]: one second.
 pub const AUTH_FAILURE_EVENT_GAP_NS: u64 = 1_000_000_000;
 
-/// Most interfaces with their own counter slot (slot 0 is "unknown interface").
+/// Slots: at most `MAX_INTERFACES - 1` interfaces have their own (slot 0 is "unknown
+/// interface").
 pub const MAX_INTERFACES: u32 = 64;
 /// Size of the event ring buffer in bytes (a power of two, a multiple of the page size).
 pub const EVENTS_RING_BYTES: u32 = 256 * 1024;

@@ -89,7 +89,8 @@ impl XdpDataplane {
     }
 
     /// What XDP last recorded for `key` (`None` before the first accepted advert, or when
-    /// the interface has no slot).
+    /// the interface has no slot). XDP may be rewriting the entry while it is read: the
+    /// fields can then mix two consecutive adverts (every one of which was accepted).
     pub fn vrrp_seen(&self, key: &VrrpKey) -> Result<Option<VrrpSeen>, XdpError> {
         check_key(key)?;
         let slot = self.slot_of(key.ifindex)?;
