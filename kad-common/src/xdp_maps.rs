@@ -1,8 +1,9 @@
 //! The maps through which kad's daemon and its XDP program share VRRP state.
 //!
 //! ```text
-//! userspace ──KAD_VRRP_CONFIG[key] = VrrpConfig──▶ XDP (what to expect per interface/family/VRID)
-//! XDP ──KAD_VRRP_SEEN[key] = VrrpSeen──▶ userspace (last advert: time, sender, priority; no wake-up)
+//! userspace ──KAD_XDP_IF_SLOTS[ifindex] = slot──▶ XDP (which interfaces kad manages)
+//! userspace ──KAD_VRRP_CONFIG[vrrp_index(slot, family, vrid)] = VrrpConfig──▶ XDP (what to expect)
+//! XDP ──KAD_VRRP_SEEN[vrrp_index(..)] = VrrpSeen──▶ userspace (last advert: time, sender, priority; no wake-up)
 //! XDP ──KAD_VRRP_EVENTS (ring buffer) VrrpEvent──▶ userspace (only when something changed)
 //! XDP ──KAD_XDP_IF_COUNTERS[slot * XdpReason::COUNT + reason]──▶ userspace (per interface)
 //! userspace ──KAD_VRRP_PEERS[(key, address)]──▶ XDP (unicast peers of `vrrp_strict` instances)
@@ -12,29 +13,52 @@
 //! # What XDP does with an advert
 //!
 //! After the checks that need no configuration (RFC 5798 §7.1 / RFC 3768 §7.1: TTL, version,
-//! type, length, interval, IPv4 header and VRRP checksums), XDP looks up
-//! `KAD_VRRP_CONFIG[VrrpKey { ingress ifindex, vrid, family }]`:
+//! type, length, interval, IPv4 header and VRRP checksums), XDP reads the ingress interface's
+//! slot in `KAD_XDP_IF_SLOTS` and then `KAD_VRRP_CONFIG[vrrp_index(slot, family, vrid)]`:
 //!
-//! - no entry, and no [`INTERFACE_MARKER_VRID`] entry for the interface and family either: the
-//!   interface is not XDP-managed; the advert is passed to the socket (`VrrpV2`/`VrrpV3`);
+//! - no entry (`version` 0), and no [`INTERFACE_MARKER_VRID`] entry for the slot and family
+//!   either (always so for slot 0): the interface is not XDP-managed; the advert is passed to
+//!   the socket (`VrrpV2`/`VrrpV3`);
 //! - no entry, but the marker exists: another router's VRID; dropped (`UnknownVrid`);
 //! - an entry: version, authentication and peers are checked (`BadVersion`, `BadAuth`,
 //!   `NotPeer`), AH adverts are passed to the socket (`VrrpV2`: userspace checks the ICV), and
 //!   the others are recorded in `KAD_VRRP_SEEN` and dropped (`Recorded`), with a
 //!   `KAD_VRRP_EVENTS` record when something changed (`Event`).
 //!
+//! # Why arrays indexed by slot
+//!
+//! Every advert needs its configuration and its last-seen entry. As hash maps keyed by
+//! [`VrrpKey`] those two lookups cost ≈ 45 ns per advert on the project's machines (measured
+//! with `cargo xtask bench xdp`: a steady advert took 125 ns against 80 ns with arrays), more
+//! than the whole rest of the program; the verifier inlines array lookups. So both maps are
+//! arrays of [`VRRP_ENTRIES`] entries indexed by [`vrrp_index`]: the interface's counter slot
+//! (which XDP reads for every frame anyway), the family and the VRID. The price is that an
+//! interface must have a slot before it can have instances, and that userspace's writes
+//! replace an entry in place (a frame may see a half-written configuration once; the next
+//! advert is judged on the whole one).
+//!
 //! Every type is `#[repr(C)]`, padded explicitly (no implicit holes the verifier or a
 //! `memcmp` could trip on) and made of plain integers and byte arrays.
 
-/// Name of the configuration hash map, written by userspace: [`VrrpKey`] → [`VrrpConfig`].
+/// Name of the configuration array, written by userspace: [`vrrp_index`] → [`VrrpConfig`]
+/// (`version` 0: no instance).
 pub const VRRP_CONFIG_MAP: &str = "KAD_VRRP_CONFIG";
-/// Name of the last-seen hash map, written by XDP: [`VrrpKey`] → [`VrrpSeen`].
+/// Name of the last-seen array, written by XDP: [`vrrp_index`] → [`VrrpSeen`] (`count` 0:
+/// nothing seen yet). Userspace zeroes an entry when its instance goes.
 pub const VRRP_SEEN_MAP: &str = "KAD_VRRP_SEEN";
 /// Name of the ring buffer of [`VrrpEvent`] records.
 pub const VRRP_EVENTS_MAP: &str = "KAD_VRRP_EVENTS";
-/// Name of the hash map giving each attached interface its counter slot: ifindex (`u32`) →
-/// slot (`u32`, `1..MAX_INTERFACES`). Slot 0 counts frames of interfaces with no slot.
+/// Name of the array giving each attached interface its slot, indexed by ifindex
+/// (`0..MAX_IFINDEX`): slot (`u32`, `1..MAX_INTERFACES`), 0 for none. The slot places the
+/// interface's counters in [`IF_COUNTERS_MAP`] and its instances in [`VRRP_CONFIG_MAP`] /
+/// [`VRRP_SEEN_MAP`] ([`vrrp_index`]). Slot 0 counts frames of interfaces with no slot, and
+/// of interfaces whose index is `MAX_IFINDEX` or more; they have no instances. An array
+/// rather than a hash map because every frame looks its slot up: the verifier inlines an
+/// array lookup (a few ns), while a hash lookup measured ≈ 20 ns per frame
+/// (`cargo xtask bench xdp`, BENCHMARKS.md).
 pub const IF_SLOTS_MAP: &str = "KAD_XDP_IF_SLOTS";
+/// Size of [`IF_SLOTS_MAP`]: interface indexes below this can have their own counter slot.
+pub const MAX_IFINDEX: u32 = 16384;
 /// Name of the per-CPU counter array indexed by `slot * XdpReason::COUNT + reason`.
 pub const IF_COUNTERS_MAP: &str = "KAD_XDP_IF_COUNTERS";
 
@@ -47,15 +71,24 @@ pub const VIP_V6_MAP: &str = "KAD_VIP_V6";
 /// Most virtual addresses per family in [`VIP_V4_MAP`] / [`VIP_V6_MAP`].
 pub const MAX_VIPS: u32 = 4096;
 
-/// Most (interface, family, VRID) triples the maps hold: 255 VRIDs × 2 families on 16
-/// interfaces, with room to spare.
+/// Most instances the hash maps keyed by [`VrrpKey`] hold ([`AUTH_FAILURES_MAP`]).
 pub const MAX_VRRP_KEYS: u32 = 8192;
+/// Size of [`VRRP_CONFIG_MAP`] and [`VRRP_SEEN_MAP`]: 256 VRIDs × 2 families per slot.
+pub const VRRP_ENTRIES: u32 = MAX_INTERFACES * 2 * 256;
+
+/// Index of (counter slot, family, VRID) in [`VRRP_CONFIG_MAP`] and [`VRRP_SEEN_MAP`]. Slot 0
+/// (interfaces without one) never has entries.
+pub const fn vrrp_index(slot: u32, family: u8, vrid: u8) -> u32 {
+    let family = if family == FAMILY_V6 { 1 } else { 0 };
+    (slot * 2 + family) * 256 + vrid as u32
+}
+
 /// The VRID of the marker entry that userspace keeps in [`VRRP_CONFIG_MAP`] for every
-/// (interface, family) that has at least one configured instance:
-/// `VrrpKey { ifindex, vrid: 0, family }` (the value is not read). VRID 0 is invalid on the
-/// wire (RFC 5798 §5.2.3: 1..255), so the marker never matches an advert; it tells XDP that
-/// an advert whose VRID has no entry belongs to another router (`UnknownVrid`) rather than to
-/// an interface XDP does not manage (passed to the socket).
+/// (slot, family) that has at least one configured instance: a [`VrrpConfig`] whose `version`
+/// is not 0 at `vrrp_index(slot, family, 0)` (nothing else in it is read). VRID 0 is invalid
+/// on the wire (RFC 5798 §5.2.3: 1..255), so the marker never matches an advert; it tells XDP
+/// that an advert whose VRID has no entry belongs to another router (`UnknownVrid`) rather
+/// than to an interface XDP does not manage (passed to the socket).
 pub const INTERFACE_MARKER_VRID: u8 = 0;
 
 /// Name of the unicast-peer hash map, written by userspace: [`VrrpPeerKey`] → `u8` (1). Read
@@ -72,7 +105,8 @@ pub const AUTH_FAILURES_MAP: &str = "KAD_VRRP_AUTH_FAILURES";
 /// Least time between two [`EVENT_AUTH_FAILURE`] records for one [`VrrpKey`]: one second.
 pub const AUTH_FAILURE_EVENT_GAP_NS: u64 = 1_000_000_000;
 
-/// Most interfaces with their own counter slot (slot 0 is "unknown interface").
+/// Slots: at most `MAX_INTERFACES - 1` interfaces have their own (slot 0 is "unknown
+/// interface").
 pub const MAX_INTERFACES: u32 = 64;
 /// Size of the event ring buffer in bytes (a power of two, a multiple of the page size).
 pub const EVENTS_RING_BYTES: u32 = 256 * 1024;
@@ -83,7 +117,8 @@ pub const FAMILY_V4: u8 = 4;
 pub const FAMILY_V6: u8 = 6;
 
 /// Identifies one VRRP instance as the wire sees it: the receiving interface, the address
-/// family and the VRID (RFC 5798 §5.2.3).
+/// family and the VRID (RFC 5798 §5.2.3). The daemon's handle for an instance (and the key
+/// of [`VrrpEvent`]s); the arrays are indexed by [`vrrp_index`] of the interface's slot.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct VrrpKey {
@@ -117,7 +152,8 @@ pub const FLAG_STRICT: u8 = 1 << 1;
 pub const FLAG_UNICAST: u8 = 1 << 2;
 
 /// What XDP should expect of the adverts for one [`VrrpKey`], written by userspace at start,
-/// on every state change of the instance, and on reload (in place, never detaching).
+/// on every state change of the instance, and on reload (in place, never detaching). An entry
+/// whose `version` is 0 stands for "no instance".
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct VrrpConfig {
@@ -154,6 +190,7 @@ pub struct VrrpPeerKey {
 
 /// What XDP last saw for one [`VrrpKey`]: refreshed by every accepted advert, so userspace's
 /// master-down timer can read when the master last spoke instead of being re-armed per packet.
+/// An entry whose `count` is 0 has seen nothing yet.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct VrrpSeen {
@@ -236,6 +273,8 @@ mod pod {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
     use core::mem::size_of;
 
@@ -247,5 +286,19 @@ mod tests {
         assert_eq!(size_of::<VrrpSeen>(), 8 + 8 + 16 + 8);
         assert_eq!(size_of::<VrrpEvent>(), 8 + 8 + 8 + 16 + 8);
         assert_eq!(size_of::<VrrpPeerKey>(), 8 + 16);
+    }
+
+    #[test]
+    fn vrrp_indexes_are_distinct_and_inside_the_arrays() {
+        let mut seen = std::collections::HashSet::new();
+        for slot in 0..MAX_INTERFACES {
+            for family in [FAMILY_V4, FAMILY_V6] {
+                for vrid in 0..=u8::MAX {
+                    let index = vrrp_index(slot, family, vrid);
+                    assert!(index < VRRP_ENTRIES);
+                    assert!(seen.insert(index), "{slot} {family} {vrid}");
+                }
+            }
+        }
     }
 }

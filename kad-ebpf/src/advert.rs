@@ -11,7 +11,7 @@ use kad_common::{
     xdp_maps::FAMILY_V4,
 };
 
-use crate::packet::{VrrpPacket, window};
+use crate::packet::{VrrpPacket, be16, ne16, window};
 
 /// What the rest of the program reads from a structurally valid advert.
 pub struct Advert {
@@ -27,7 +27,7 @@ pub struct Advert {
     pub interval_cs: u16,
     /// RFC 3768 §5.3.6 Auth Type (v3 has none: `VRRP_AUTH_NONE`).
     pub auth_type: u8,
-    /// RFC 5798 §5.2.8: the checksum as carried.
+    /// RFC 5798 §5.2.8: the checksum as carried, in memory byte order (see `checksum.rs`).
     pub checksum: u16,
 }
 
@@ -61,7 +61,7 @@ pub fn check(ctx: &XdpContext, packet: &VrrpPacket) -> Result<Advert, XdpReason>
     let (interval_cs, auth_type) = if v2 {
         (u16::from(header[5]) * 100, header[4])
     } else {
-        let raw = u16::from_be_bytes([header[4], header[5]]) & VRRP_V3_ADVERT_INT_MASK;
+        let raw = be16(header, 4) & VRRP_V3_ADVERT_INT_MASK;
         (raw, VRRP_AUTH_NONE)
     };
     if interval_cs == 0 {
@@ -80,14 +80,23 @@ pub fn check(ctx: &XdpContext, packet: &VrrpPacket) -> Result<Advert, XdpReason>
         count,
         interval_cs,
         auth_type,
-        checksum: u16::from_be_bytes([header[6], header[7]]),
+        checksum: ne16(header, 6),
     })
 }
 
-/// RFC 3768 §5.3.10: the 8 bytes of Authentication Data after the addresses of a v2 advert.
+/// RFC 3768 §5.3.10: the 8 bytes of Authentication Data after the addresses of a v2 advert,
+/// as a `u64` in memory byte order.
 #[inline(always)]
 pub fn auth_data(ctx: &XdpContext, packet: &VrrpPacket, advert: &Advert) -> Result<u64, XdpReason> {
     let at = packet.offset + VRRP_HEADER_LEN + usize::from(advert.count) * packet.addr_len();
     let data = window::<VRRP_V2_AUTH_DATA_LEN>(ctx, at)?;
-    Ok(u64::from_ne_bytes(*data))
+    let (w0, w1, w2, w3) = (
+        ne16(data, 0).to_ne_bytes(),
+        ne16(data, 2).to_ne_bytes(),
+        ne16(data, 4).to_ne_bytes(),
+        ne16(data, 6).to_ne_bytes(),
+    );
+    Ok(u64::from_ne_bytes([
+        w0[0], w0[1], w1[0], w1[1], w2[0], w2[1], w3[0], w3[1],
+    ]))
 }

@@ -3,10 +3,14 @@
 //! (RFC 3768 §5.3.8), and the VRRPv3 message with the IPv4 (RFC 5798 §5.2.8) or IPv6 (RFC 8200
 //! §8.1) pseudo-header.
 //!
-//! Sums are kept in a `u64` over 32-bit big-endian words and folded once at the end: a 32-bit
-//! word is two 16-bit words, and 2^16 ≡ 1 modulo 0xffff. A checksum is verified by removing
-//! the carried value from the sum and comparing the complement of the rest with it, as the
-//! decoder does (so 0x0000 and 0xffff, the two one's-complement zeros, are not confused).
+//! Sums are kept in a `u64` over 16-bit words read in memory (native) byte order, and folded
+//! once at the end. RFC 1071 §2(B): the one's-complement sum is independent of byte order —
+//! summing byte-swapped words gives the byte-swapped sum — so comparing a native sum with the
+//! checksum field read natively is the same test as in network order, without a swap per
+//! word; only constants (the pseudo-header's length and protocol) are converted. A checksum is
+//! verified by removing the carried value from the sum and comparing the complement of the
+//! rest with it, as the decoder does (so 0x0000 and 0xffff, the two one's-complement zeros,
+//! are not confused).
 
 use aya_ebpf::programs::XdpContext;
 use kad_common::{
@@ -17,7 +21,7 @@ use kad_common::{
 
 use crate::{
     advert::Advert,
-    packet::{VrrpPacket, window},
+    packet::{VrrpPacket, ne16, window},
 };
 
 /// Longest VRRP message in 32-bit words: v3 over IPv6 with 255 addresses (RFC 5798 §5.2.5),
@@ -28,8 +32,8 @@ const MAX_VRRP_WORDS: usize = (8 + 255 * 16) / 4;
 /// RFC 791 §3.1: at most 40 bytes of IPv4 options (IHL 15).
 const MAX_IPV4_OPTION_WORDS: usize = 10;
 
-/// Sum of the `words` big-endian 32-bit words at `off` (at most `MAX` of them: the bound the
-/// verifier walks).
+/// Sum of the 16-bit halves of the `words` 32-bit words at `off` (at most `MAX` of them: the
+/// bound the verifier walks), in memory byte order.
 #[inline(always)]
 fn sum_words<const MAX: usize>(
     ctx: &XdpContext,
@@ -42,13 +46,13 @@ fn sum_words<const MAX: usize>(
             break;
         }
         let word = window::<4>(ctx, off + i * 4)?;
-        acc += u64::from(u32::from_be_bytes(*word));
+        acc += u64::from(ne16(word, 0)) + u64::from(ne16(word, 2));
     }
     Ok(acc)
 }
 
 /// RFC 1071 §4.1: folds the carries into 16 bits. Four rounds cover any sum below 2^48
-/// (ours stay below 2^44).
+/// (ours stay below 2^24).
 #[inline(always)]
 fn fold(mut acc: u64) -> u16 {
     acc = (acc & 0xffff) + (acc >> 16);
@@ -69,16 +73,10 @@ fn carries(sum: u64, carried: u16) -> bool {
 pub fn ipv4_header_ok(ctx: &XdpContext, packet: &VrrpPacket) -> Result<bool, XdpReason> {
     let ip = window::<IPV4_HEADER_LEN>(ctx, packet.ip_offset)?;
     let mut sum = 0u64;
-    for word in 0..IPV4_HEADER_LEN / 4 {
-        let at = word * 4;
-        sum += u64::from(u32::from_be_bytes([
-            ip[at],
-            ip[at + 1],
-            ip[at + 2],
-            ip[at + 3],
-        ]));
+    for at in (0..IPV4_HEADER_LEN).step_by(2) {
+        sum += u64::from(ne16(ip, at));
     }
-    let carried = u16::from_be_bytes([ip[10], ip[11]]);
+    let carried = ne16(ip, 10);
     let options = (packet.ip_header_len - IPV4_HEADER_LEN) / 4;
     sum += sum_words::<MAX_IPV4_OPTION_WORDS>(ctx, packet.ip_offset + IPV4_HEADER_LEN, options)?;
     Ok(carries(sum, carried))
@@ -106,9 +104,11 @@ pub fn vrrp_ok(
         return Ok(carries(message, advert.checksum));
     }
     // The IPv4 (RFC 768 layout) and IPv6 pseudo-headers have the same word sum: both
-    // addresses, the upper-layer length and the protocol.
+    // addresses, the upper-layer length and the protocol (in memory order, like the rest).
+    let len = u16::from_ne_bytes((packet.len as u16).to_be_bytes());
+    let protocol = u16::from_ne_bytes([0, IPPROTO_VRRP]);
     let pseudo =
-        packet.src.word_sum() + packet.dst.word_sum() + packet.len as u64 + u64::from(IPPROTO_VRRP);
+        packet.src.word_sum() + packet.dst.word_sum() + u64::from(len) + u64::from(protocol);
     Ok(carries(message + pseudo, advert.checksum)
         || (packet.family == FAMILY_V4
             && v3_ipv4 == V3Ipv4::EitherForm

@@ -20,15 +20,17 @@ use crate::{
     packet::{Addr, VrrpPacket},
 };
 
-/// Judges an advert (checksums already good) for the instance `config` of `key`: an error
-/// is a drop reason; `Ok` is `VrrpV2` (AH, passed to userspace), `Recorded` or `Event`, or
-/// the advert's `VrrpV2`/`VrrpV3` when the event ring was full.
+/// Judges an advert (checksums already good) for the instance `config` of `key`, found at
+/// `index` of the arrays: an error is a drop reason; `Ok` is `VrrpV2` (AH, passed to
+/// userspace), `Recorded` or `Event`, or the advert's `VrrpV2`/`VrrpV3` when the event ring
+/// was full.
 #[inline(always)]
 pub fn accept(
     ctx: &XdpContext,
     packet: &VrrpPacket,
     advert: &Advert,
     key: &VrrpKey,
+    index: u32,
     config: &VrrpConfig,
 ) -> Result<XdpReason, XdpReason> {
     if advert.version != config.version {
@@ -43,7 +45,7 @@ pub fn accept(
         return Ok(XdpReason::VrrpV2);
     }
     check_source(packet, key, config)?;
-    Ok(record(packet, advert, key, config))
+    Ok(record(packet, advert, key, index, config))
 }
 
 /// RFC 3768 §7.1: the Auth Type must be the instance's (v3 adverts have none) and, for PASS,
@@ -62,14 +64,16 @@ fn authentic(
         return Ok(true);
     }
     let data = advert::auth_data(ctx, packet, advert)?;
-    Ok(data == u64::from_ne_bytes(config.auth_pass))
+    // SAFETY: `auth_pass` sits at offset 8 of a map value (asserted below): 8-byte aligned.
+    let pass = unsafe { core::ptr::read(config.auth_pass.as_ptr().cast::<u64>()) };
+    Ok(data == pass)
 }
 
 /// keepalived's source rules: not our own advert; multicast exactly when the instance has no
 /// unicast peers; with `vrrp_strict` and unicast peers, from one of them.
 #[inline(always)]
 fn check_source(packet: &VrrpPacket, key: &VrrpKey, config: &VrrpConfig) -> Result<(), XdpReason> {
-    if packet.src == Addr::from_bytes(&config.own_addr) {
+    if packet.src == own_addr(config) {
         return Err(XdpReason::NotPeer);
     }
     let unicast = config.flags & FLAG_UNICAST != 0;
@@ -82,6 +86,19 @@ fn check_source(packet: &VrrpPacket, key: &VrrpKey, config: &VrrpConfig) -> Resu
     Ok(())
 }
 
+// The address and password fields are read as aligned u64 words straight from map values
+// (which the kernel aligns to 8 bytes; array entries are rounded up to 8 bytes each).
+const _: () = assert!(core::mem::offset_of!(VrrpConfig, auth_pass) % 8 == 0);
+const _: () = assert!(core::mem::offset_of!(VrrpConfig, own_addr) % 8 == 0);
+const _: () = assert!(core::mem::offset_of!(VrrpSeen, sender) % 8 == 0);
+
+/// The instance's own primary address.
+#[inline(always)]
+fn own_addr(config: &VrrpConfig) -> Addr {
+    // SAFETY: `own_addr` sits at an 8-aligned offset of a map value (asserted above).
+    unsafe { Addr::from_map_field(&config.own_addr) }
+}
+
 /// RFC 5798 §6.4.3: a Master receiving this advert must become Backup — higher priority, or
 /// equal priority from a higher primary address.
 #[inline(always)]
@@ -89,36 +106,47 @@ fn preempts(packet: &VrrpPacket, advert: &Advert, config: &VrrpConfig) -> bool {
     config.role == ROLE_MASTER
         && (advert.priority > config.own_priority
             || (advert.priority == config.own_priority
-                && packet.src.greater_than(Addr::from_bytes(&config.own_addr))))
+                && packet.src.greater_than(own_addr(config))))
 }
 
-/// Refreshes `KAD_VRRP_SEEN[key]` and sends an event when the sender, its priority or its
+/// Refreshes `KAD_VRRP_SEEN[index]` and sends an event when the sender, its priority or its
 /// interval changed, or when the advert preempts this Master. See `VrrpEvent` in kad-common
 /// for what happens when the ring buffer is full.
 #[inline(always)]
-fn record(packet: &VrrpPacket, advert: &Advert, key: &VrrpKey, config: &VrrpConfig) -> XdpReason {
-    let seen = KAD_VRRP_SEEN.get_ptr_mut(key);
-    let mut kind = match seen {
-        None => EVENT_NEW_SENDER,
-        Some(seen) => {
-            // SAFETY: a map value; XDP is its only writer and userspace only reads or deletes.
-            let seen = unsafe { &*seen };
-            if Addr::from_bytes(&seen.sender) != packet.src {
-                EVENT_NEW_SENDER
-            } else {
-                let priority = if seen.priority != advert.priority {
-                    EVENT_PRIORITY
-                } else {
-                    0
-                };
-                let interval = if seen.interval_cs != advert.interval_cs {
-                    EVENT_INTERVAL
-                } else {
-                    0
-                };
-                priority | interval
-            }
-        }
+fn record(
+    packet: &VrrpPacket,
+    advert: &Advert,
+    key: &VrrpKey,
+    index: u32,
+    config: &VrrpConfig,
+) -> XdpReason {
+    let Some(seen) = KAD_VRRP_SEEN.get_ptr_mut(index) else {
+        // Not reachable: `index` comes from `vrrp_index` of a slot below MAX_INTERFACES.
+        return advert.passed();
+    };
+    // SAFETY: an array entry; XDP is its only writer and userspace only reads or zeroes it.
+    let (count, sender, priority, interval_cs) = unsafe {
+        (
+            (*seen).count,
+            Addr::from_map_field(&(*seen).sender),
+            (*seen).priority,
+            (*seen).interval_cs,
+        )
+    };
+    let mut kind = if count == 0 || sender != packet.src {
+        EVENT_NEW_SENDER
+    } else {
+        let priority = if priority != advert.priority {
+            EVENT_PRIORITY
+        } else {
+            0
+        };
+        let interval = if interval_cs != advert.interval_cs {
+            EVENT_INTERVAL
+        } else {
+            0
+        };
+        priority | interval
     };
     if preempts(packet, advert, config) {
         kind |= EVENT_PREEMPTED;
@@ -126,40 +154,27 @@ fn record(packet: &VrrpPacket, advert: &Advert, key: &VrrpKey, config: &VrrpConf
     // SAFETY: a helper without arguments or preconditions.
     let now = unsafe { bpf_ktime_get_ns() };
     if kind == 0 {
-        if let Some(seen) = seen {
-            // SAFETY: as above; racing CPUs can at worst lose one count.
-            unsafe {
-                (*seen).last_ns = now;
-                (*seen).count += 1;
-            }
+        // SAFETY: as above; racing CPUs can at worst lose one count.
+        unsafe {
+            (*seen).last_ns = now;
+            (*seen).count = count + 1;
         }
         return XdpReason::Recorded;
     }
     let Some(mut entry) = KAD_VRRP_EVENTS.reserve::<VrrpEvent>(0) else {
         return advert.passed();
     };
-    let count = match seen {
-        // SAFETY: as above.
-        Some(seen) => (unsafe { (*seen).count }) + 1,
-        None => 1,
-    };
-    let updated = VrrpSeen {
-        last_ns: now,
-        count,
-        sender: packet.src.to_bytes(),
-        priority: advert.priority,
-        version: advert.version,
-        interval_cs: advert.interval_cs,
-        pad: [0; 4],
-    };
-    match seen {
-        // SAFETY: as above.
-        Some(seen) => unsafe { *seen = updated },
-        None => {
-            // A full map (more keys than MAX_VRRP_KEYS) only means the next advert reports
-            // a new sender again.
-            let _ = KAD_VRRP_SEEN.insert(key, &updated, 0);
-        }
+    // SAFETY: as above.
+    unsafe {
+        *seen = VrrpSeen {
+            last_ns: now,
+            count: count + 1,
+            sender: packet.src.to_bytes(),
+            priority: advert.priority,
+            version: advert.version,
+            interval_cs: advert.interval_cs,
+            pad: [0; 4],
+        };
     }
     entry.write(event(key, kind, now, packet, advert));
     entry.submit(0);

@@ -3,14 +3,15 @@
 
 use aya_ebpf::{
     macros::map,
-    maps::{HashMap, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, PerCpuArray, RingBuf},
     programs::XdpContext,
 };
 use kad_common::{
     xdp_counters::XdpReason,
     xdp_maps::{
-        EVENTS_RING_BYTES, INTERFACE_MARKER_VRID, MAX_INTERFACES, MAX_VIPS, MAX_VRRP_KEYS,
-        MAX_VRRP_PEERS, VrrpConfig, VrrpKey, VrrpPeerKey, VrrpSeen,
+        EVENTS_RING_BYTES, INTERFACE_MARKER_VRID, MAX_IFINDEX, MAX_INTERFACES, MAX_VIPS,
+        MAX_VRRP_KEYS, MAX_VRRP_PEERS, VRRP_ENTRIES, VrrpConfig, VrrpKey, VrrpPeerKey, VrrpSeen,
+        vrrp_index,
     },
 };
 
@@ -23,18 +24,18 @@ static KAD_XDP_COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(XdpRea
 static KAD_XDP_IF_COUNTERS: PerCpuArray<u64> =
     PerCpuArray::with_max_entries(MAX_INTERFACES * XdpReason::COUNT, 0);
 
-/// ifindex → counter slot (`IF_SLOTS_MAP`), written by userspace.
+/// Counter slot per ifindex (`IF_SLOTS_MAP`), written by userspace.
 #[map(name = "KAD_XDP_IF_SLOTS")]
-static KAD_XDP_IF_SLOTS: HashMap<u32, u32> = HashMap::with_max_entries(MAX_INTERFACES, 0);
+static KAD_XDP_IF_SLOTS: Array<u32> = Array::with_max_entries(MAX_IFINDEX, 0);
 
-/// [`VrrpKey`] → [`VrrpConfig`] (`VRRP_CONFIG_MAP`), written by userspace, with one
-/// `INTERFACE_MARKER_VRID` entry per configured interface and family.
+/// [`VrrpConfig`] per `vrrp_index` (`VRRP_CONFIG_MAP`), written by userspace, with one
+/// `INTERFACE_MARKER_VRID` entry per configured slot and family.
 #[map(name = "KAD_VRRP_CONFIG")]
-static KAD_VRRP_CONFIG: HashMap<VrrpKey, VrrpConfig> = HashMap::with_max_entries(MAX_VRRP_KEYS, 0);
+static KAD_VRRP_CONFIG: Array<VrrpConfig> = Array::with_max_entries(VRRP_ENTRIES, 0);
 
-/// [`VrrpKey`] → [`VrrpSeen`] (`VRRP_SEEN_MAP`), written here.
+/// [`VrrpSeen`] per `vrrp_index` (`VRRP_SEEN_MAP`), written here.
 #[map(name = "KAD_VRRP_SEEN")]
-pub static KAD_VRRP_SEEN: HashMap<VrrpKey, VrrpSeen> = HashMap::with_max_entries(MAX_VRRP_KEYS, 0);
+pub static KAD_VRRP_SEEN: Array<VrrpSeen> = Array::with_max_entries(VRRP_ENTRIES, 0);
 
 /// Event records (`VRRP_EVENTS_MAP`).
 #[map(name = "KAD_VRRP_EVENTS")]
@@ -57,26 +58,30 @@ pub static KAD_VIP_V4: HashMap<[u8; 4], u8> = HashMap::with_max_entries(MAX_VIPS
 #[map(name = "KAD_VIP_V6")]
 pub static KAD_VIP_V6: HashMap<[u8; 16], u8> = HashMap::with_max_entries(MAX_VIPS, 0);
 
-/// The configuration of `key`, if userspace wrote one.
+/// The counter slot of the interface the frame arrived on (0: none, or an index beyond the
+/// slot array).
 #[inline(always)]
-pub fn config(key: &VrrpKey) -> Option<&'static VrrpConfig> {
-    // SAFETY: userspace replaces values whole with BPF_MAP_UPDATE_ELEM; a concurrent update
-    // can at worst make this run read a mix of the old and new configuration of one key,
-    // which only decides one frame.
-    KAD_VRRP_CONFIG
-        .get_ptr(key)
-        .map(|config| unsafe { &*config })
+pub fn slot(ctx: &XdpContext) -> u32 {
+    let ifindex = ctx.ingress_ifindex() as u32;
+    let slot = KAD_XDP_IF_SLOTS.get(ifindex).copied().unwrap_or(0);
+    if slot < MAX_INTERFACES { slot } else { 0 }
 }
 
-/// Whether the interface and family of `key` have any configured instance (the
-/// `INTERFACE_MARKER_VRID` entry).
+/// The instance at `vrrp_index` `index`, if userspace configured one.
 #[inline(always)]
-pub fn interface_managed(key: &VrrpKey) -> bool {
-    let marker = VrrpKey {
-        vrid: INTERFACE_MARKER_VRID,
-        ..*key
-    };
-    KAD_VRRP_CONFIG.get_ptr(&marker).is_some()
+pub fn config(index: u32) -> Option<&'static VrrpConfig> {
+    // A userspace update rewrites the entry in place: this run may read a mix of the old and
+    // new configuration of one instance, which only decides one frame.
+    KAD_VRRP_CONFIG
+        .get(index)
+        .filter(|config| config.version != 0)
+}
+
+/// Whether `slot` has any configured instance of `family` (the `INTERFACE_MARKER_VRID`
+/// entry).
+#[inline(always)]
+pub fn interface_managed(slot: u32, family: u8) -> bool {
+    config(vrrp_index(slot, family, INTERFACE_MARKER_VRID)).is_some()
 }
 
 /// Whether `peer` is a configured unicast peer of `key`.
@@ -89,21 +94,13 @@ pub fn is_peer(key: &VrrpKey, peer: [u8; 16]) -> bool {
     KAD_VRRP_PEERS.get_ptr(&peer).is_some()
 }
 
-/// Counts one frame under `reason`, globally and in the ingress interface's slot (slot 0 for
-/// an interface userspace gave none).
+/// Counts one frame under `reason`, globally and in the ingress interface's `slot`.
 #[inline(always)]
-pub fn count(ctx: &XdpContext, reason: XdpReason) {
+pub fn count(slot: u32, reason: XdpReason) {
     if let Some(counter) = KAD_XDP_COUNTERS.get_ptr_mut(reason as u32) {
         // SAFETY: per-CPU slot, no concurrent writer on this CPU while the program runs.
         unsafe { *counter += 1 };
     }
-    let ifindex = ctx.ingress_ifindex() as u32;
-    let slot = match KAD_XDP_IF_SLOTS.get_ptr(ifindex) {
-        // SAFETY: a u32 value in a map entry; read once.
-        Some(slot) => unsafe { *slot },
-        None => 0,
-    };
-    let slot = if slot < MAX_INTERFACES { slot } else { 0 };
     if let Some(counter) = KAD_XDP_IF_COUNTERS.get_ptr_mut(slot * XdpReason::COUNT + reason as u32)
     {
         // SAFETY: as above.

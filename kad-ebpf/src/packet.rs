@@ -37,71 +37,118 @@ pub fn window<const N: usize>(ctx: &XdpContext, off: usize) -> Result<&[u8; N], 
     Ok(unsafe { &*((start + off) as *const [u8; N]) })
 }
 
+/// The 16 bits at even offset `at` of a window, in memory (native) byte order, as one load.
+///
+/// Windows start at even offsets of the frame (Ethernet 14, VLAN tag 4, IPv4 IHL × 4, AH 24,
+/// IPv6 40, VRRP words of 4), and the kernel starts XDP frame data at an even address
+/// (`XDP_PACKET_HEADROOM`, 256, plus `NET_IP_ALIGN`, 0 or 2; the verifier's strict-alignment
+/// mode checks packet loads against that same model, and refuses pointer arithmetic that
+/// could test it at run time), so the load is aligned. Byte-wise reads cost three
+/// instructions per byte.
+#[inline(always)]
+pub fn ne16<const N: usize>(bytes: &[u8; N], at: usize) -> u16 {
+    let pair = &bytes[at..at + 2];
+    // SAFETY: `pair` is two readable bytes at an even address (see above).
+    unsafe { core::ptr::read(pair.as_ptr().cast::<u16>()) }
+}
+
+/// The big-endian (network order) 16-bit field at even offset `at` of a window.
+#[inline(always)]
+pub fn be16<const N: usize>(bytes: &[u8; N], at: usize) -> u16 {
+    u16::from_be(ne16(bytes, at))
+}
+
 /// Length of the frame in bytes.
 #[inline(always)]
 fn frame_len(ctx: &XdpContext) -> usize {
     ctx.data_end() - ctx.data()
 }
 
-/// An IPv4 or IPv6 address as two big-endian halves: IPv4 in the top 32 bits of `hi`, the
-/// rest zero — the layout of the 16-byte address fields of kad-common's maps. Compared and
-/// summed as integers (no `memcmp`, which BPF lacks).
+/// An IPv4 or IPv6 address as the 16 bytes of kad-common's map fields (IPv4 in the first 4,
+/// the rest zero), held as two `u64` in memory byte order (`a`: bytes 0..8, `b`: 8..16), so
+/// that comparing, storing and checksumming take a few instructions and no `memcmp` (which
+/// BPF lacks).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Addr {
-    pub hi: u64,
-    pub lo: u64,
+    a: u64,
+    b: u64,
 }
 
 impl Addr {
-    /// The IPv4 address in the 4 bytes of `bytes` at `at`.
+    /// Joins four 16-bit words (memory order) into the `u64` of their 8 bytes.
+    #[inline(always)]
+    fn join(w: [u16; 4]) -> u64 {
+        let (w0, w1, w2, w3) = (
+            w[0].to_ne_bytes(),
+            w[1].to_ne_bytes(),
+            w[2].to_ne_bytes(),
+            w[3].to_ne_bytes(),
+        );
+        u64::from_ne_bytes([w0[0], w0[1], w1[0], w1[1], w2[0], w2[1], w3[0], w3[1]])
+    }
+
+    /// The IPv4 address in the 4 bytes of `bytes` at even offset `at`.
     #[inline(always)]
     fn v4<const N: usize>(bytes: &[u8; N], at: usize) -> Self {
-        let word = u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
         Self {
-            hi: u64::from(word) << 32,
-            lo: 0,
+            a: Self::join([ne16(bytes, at), ne16(bytes, at + 2), 0, 0]),
+            b: 0,
         }
     }
 
-    /// The IPv6 address in the 16 bytes of `bytes` at `at`.
+    /// The IPv6 address in the 16 bytes of `bytes` at even offset `at`.
     #[inline(always)]
     fn v6<const N: usize>(bytes: &[u8; N], at: usize) -> Self {
+        let w = |k: usize| ne16(bytes, at + 2 * k);
         Self {
-            hi: be_u64(bytes, at),
-            lo: be_u64(bytes, at + 8),
+            a: Self::join([w(0), w(1), w(2), w(3)]),
+            b: Self::join([w(4), w(5), w(6), w(7)]),
         }
     }
 
-    /// From a map's 16-byte address field.
+    /// From a 16-byte address field of a map value.
+    ///
+    /// # Safety
+    ///
+    /// `field` must be 8-byte aligned: a field at an offset that is a multiple of 8 in a map
+    /// value (the kernel aligns map values to 8 bytes).
     #[inline(always)]
-    pub fn from_bytes(bytes: &[u8; 16]) -> Self {
-        Self::v6(bytes, 0)
+    pub unsafe fn from_map_field(field: &[u8; 16]) -> Self {
+        let words = field.as_ptr().cast::<u64>();
+        // SAFETY: 16 readable bytes, 8-byte aligned (the caller's promise).
+        unsafe {
+            Self {
+                a: core::ptr::read(words),
+                b: core::ptr::read(words.add(1)),
+            }
+        }
     }
 
     /// To a map's 16-byte address field.
     #[inline(always)]
     pub fn to_bytes(self) -> [u8; 16] {
-        let hi = self.hi.to_be_bytes();
-        let lo = self.lo.to_be_bytes();
+        let (a, b) = (self.a.to_ne_bytes(), self.b.to_ne_bytes());
         [
-            hi[0], hi[1], hi[2], hi[3], hi[4], hi[5], hi[6], hi[7], lo[0], lo[1], lo[2], lo[3],
-            lo[4], lo[5], lo[6], lo[7],
+            a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], b[0], b[1], b[2], b[3], b[4], b[5],
+            b[6], b[7],
         ]
     }
 
     /// The first four bytes, for the IPv4 VIP map.
     #[inline(always)]
     pub fn v4_bytes(self) -> [u8; 4] {
-        ((self.hi >> 32) as u32).to_be_bytes()
+        let a = self.a.to_ne_bytes();
+        [a[0], a[1], a[2], a[3]]
     }
 
     /// RFC 1112 §4 (224.0.0.0/4) / RFC 4291 §2.7 (ff00::/8): a multicast address.
     #[inline(always)]
     pub fn is_multicast(self, family: u8) -> bool {
+        let first = self.a.to_ne_bytes()[0];
         if family == FAMILY_V4 {
-            self.hi >> 60 == 0xe
+            first >> 4 == 0xe
         } else {
-            self.hi >> 56 == 0xff
+            first == 0xff
         }
     }
 
@@ -109,29 +156,17 @@ impl Addr {
     /// primary IPvX Address" — compared as unsigned big-endian integers.
     #[inline(always)]
     pub fn greater_than(self, other: Self) -> bool {
-        self.hi > other.hi || (self.hi == other.hi && self.lo > other.lo)
+        let (a, b) = (u64::from_be(self.a), u64::from_be(self.b));
+        let (other_a, other_b) = (u64::from_be(other.a), u64::from_be(other.b));
+        a > other_a || (a == other_a && b > other_b)
     }
 
-    /// RFC 1071: the address's 32-bit words, summed (to be folded by the checksum code).
+    /// RFC 1071: the address's 32-bit lanes summed, for a checksum kept in memory byte order
+    /// (see `checksum.rs`).
     #[inline(always)]
     pub fn word_sum(self) -> u64 {
-        (self.hi >> 32) + (self.hi & 0xffff_ffff) + (self.lo >> 32) + (self.lo & 0xffff_ffff)
+        (self.a >> 32) + (self.a & 0xffff_ffff) + (self.b >> 32) + (self.b & 0xffff_ffff)
     }
-}
-
-/// The big-endian `u64` in the 8 bytes of `bytes` at `at`.
-#[inline(always)]
-fn be_u64<const N: usize>(bytes: &[u8; N], at: usize) -> u64 {
-    u64::from_be_bytes([
-        bytes[at],
-        bytes[at + 1],
-        bytes[at + 2],
-        bytes[at + 3],
-        bytes[at + 4],
-        bytes[at + 5],
-        bytes[at + 6],
-        bytes[at + 7],
-    ])
 }
 
 /// An IP packet that carries a VRRP message, directly (protocol 112) or behind an AH.
@@ -184,12 +219,12 @@ pub fn parse(ctx: &XdpContext) -> Result<Frame, XdpReason> {
         return Ok(Frame::NotIp);
     };
     let mut l3 = ETH_HEADER_LEN;
-    let mut ethertype = u16::from_be_bytes([eth[12], eth[13]]);
+    let mut ethertype = be16(eth, 12);
     if ethertype == ETH_P_8021Q || ethertype == ETH_P_8021AD {
         let Ok(tag) = window::<VLAN_TAG_LEN>(ctx, ETH_HEADER_LEN) else {
             return Ok(Frame::NotIp);
         };
-        ethertype = u16::from_be_bytes([tag[2], tag[3]]);
+        ethertype = be16(tag, 2);
         l3 += VLAN_TAG_LEN;
     }
     match ethertype {
@@ -218,8 +253,8 @@ fn ipv4(ctx: &XdpContext, l3: usize) -> Result<Frame, XdpReason> {
             }));
         }
     };
-    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
-    let frag = u16::from_be_bytes([ip[6], ip[7]]);
+    let total = usize::from(be16(ip, 2));
+    let frag = be16(ip, 6);
     // The whole IP datagram must be in the frame, unfragmented, and its header sane.
     if ip[0] >> 4 != 4
         || ihl < IPV4_HEADER_LEN
@@ -287,7 +322,7 @@ fn ipv6(ctx: &XdpContext, l3: usize) -> Result<Frame, XdpReason> {
             }));
         }
     }
-    let payload = usize::from(u16::from_be_bytes([ip[4], ip[5]]));
+    let payload = usize::from(be16(ip, 4));
     if ip[0] >> 4 != 6 || l3 + IPV6_HEADER_LEN + payload > frame_len(ctx) {
         return Err(XdpReason::Truncated);
     }

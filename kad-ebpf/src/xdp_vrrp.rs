@@ -8,7 +8,7 @@ use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
 use aya_log_ebpf::debug;
 use kad_common::{
     xdp_counters::XdpReason,
-    xdp_maps::{FAMILY_V4, FLAG_CHECKSUM_AS_V2, INTERFACE_MARKER_VRID, VrrpKey},
+    xdp_maps::{FAMILY_V4, FLAG_CHECKSUM_AS_V2, INTERFACE_MARKER_VRID, VrrpKey, vrrp_index},
 };
 
 use crate::{
@@ -21,8 +21,9 @@ use crate::{
 
 #[xdp]
 pub fn kad_xdp(ctx: XdpContext) -> u32 {
-    let reason = classify(&ctx);
-    maps::count(&ctx, reason);
+    let slot = maps::slot(&ctx);
+    let reason = classify(&ctx, slot);
+    maps::count(slot, reason);
     if reason.drops() {
         debug!(&ctx, "kad_xdp: drop, reason {}", reason as u32);
         xdp_action::XDP_DROP
@@ -32,19 +33,19 @@ pub fn kad_xdp(ctx: XdpContext) -> u32 {
 }
 
 #[inline(always)]
-fn classify(ctx: &XdpContext) -> XdpReason {
+fn classify(ctx: &XdpContext, slot: u32) -> XdpReason {
     match packet::parse(ctx) {
         Ok(Frame::NotIp) => XdpReason::NotVrrp,
         Ok(Frame::OtherIp(other)) => vip::filter(&other),
-        Ok(Frame::Vrrp(packet)) => vrrp(ctx, &packet).unwrap_or_else(|reason| reason),
+        Ok(Frame::Vrrp(packet)) => vrrp(ctx, slot, &packet).unwrap_or_else(|reason| reason),
         Err(reason) => reason,
     }
 }
 
 /// An advert: its own fields, its instance (or the lack of one), its checksums, then what
-/// the instance makes of it.
+/// the instance makes of it. `slot` is the ingress interface's (0: not managed by kad).
 #[inline(always)]
-fn vrrp(ctx: &XdpContext, packet: &VrrpPacket) -> Result<XdpReason, XdpReason> {
+fn vrrp(ctx: &XdpContext, slot: u32, packet: &VrrpPacket) -> Result<XdpReason, XdpReason> {
     let advert = advert::check(ctx, packet)?;
     // RFC 5798 §5.2.3: VRIDs are 1..255; 0 is the interface marker's key, never an instance.
     if advert.vrid == INTERFACE_MARKER_VRID {
@@ -56,8 +57,9 @@ fn vrrp(ctx: &XdpContext, packet: &VrrpPacket) -> Result<XdpReason, XdpReason> {
         family: packet.family,
         pad: [0; 2],
     };
-    let config = maps::config(&key);
-    if config.is_none() && maps::interface_managed(&key) {
+    let index = vrrp_index(slot, packet.family, advert.vrid);
+    let config = if slot == 0 { None } else { maps::config(index) };
+    if config.is_none() && slot != 0 && maps::interface_managed(slot, packet.family) {
         return Err(XdpReason::UnknownVrid);
     }
     // Without a configuration the socket decides the v3 form (`vrrp_v3_checksum_as_v2`).
@@ -73,6 +75,6 @@ fn vrrp(ctx: &XdpContext, packet: &VrrpPacket) -> Result<XdpReason, XdpReason> {
     }
     match config {
         None => Ok(advert.passed()),
-        Some(config) => instance::accept(ctx, packet, &advert, &key, config),
+        Some(config) => instance::accept(ctx, packet, &advert, &key, index, config),
     }
 }

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
+use kad::vrrp::packet::{AuthConfig, ChecksumMode};
 use kad::xdp::{AttachMode, LoadOptions, PROBE_FRAME, XdpCounters, XdpDataplane, XdpVerdict};
 use kad_common::xdp_counters::XdpReason;
 use kad_tests::{
@@ -12,6 +13,7 @@ use kad_tests::{
     packet_socket::send_frame,
     privilege::{Need, require},
     vectors_dir,
+    xdp_frames::{Advert, L3, fix_ipv4_checksum},
 };
 
 /// Offsets in [`PROBE_FRAME`] (Ethernet + 20-byte IPv4 + VRRPv3 with one address).
@@ -232,6 +234,169 @@ fn test_run_drops_each_malformed_class_under_its_own_counter() -> Result<()> {
         &dataplane.counters()?,
         XdpReason::BadLength,
         "v2 without auth data",
+    );
+    Ok(())
+}
+
+/// Flips bits of the 16-bit field at `at` (a checksum), leaving everything else as it was.
+fn corrupt(mut frame: Vec<u8>, at: usize) -> Vec<u8> {
+    frame[at] ^= 0x5a;
+    frame
+}
+
+#[test]
+fn test_run_drops_broken_checksums_intervals_and_auth_types() -> Result<()> {
+    if !require(
+        "test_run_drops_broken_checksums_intervals_and_auth_types",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let dataplane = load()?;
+    let v3 = Advert::v3("10.77.0.1", 51, 200);
+    let v2 = Advert::v2("10.77.0.1", 51, 200, AuthConfig::pass(b"nltest51"));
+    let v6 = Advert::v3_ipv6("fe80::1", 51, 200);
+    // Offsets of the VRRP checksum: Ethernet + IPv4 (20) or IPv6 (40) + 6.
+    let (v4_sum, v6_sum) = (L3 + 20 + 6, L3 + 40 + 6);
+    let with_ip_fixed = |mutate: &dyn Fn(&mut Vec<u8>)| -> Result<Vec<u8>> {
+        let mut frame = v3.frame()?;
+        mutate(&mut frame);
+        fix_ipv4_checksum(&mut frame);
+        Ok(frame)
+    };
+    let cases: Vec<(&str, Vec<u8>, XdpReason)> = vec![
+        (
+            "v2 checksum",
+            corrupt(v2.frame()?, v4_sum),
+            XdpReason::BadChecksum,
+        ),
+        (
+            "v3 IPv4 pseudo-header checksum",
+            corrupt(v3.frame()?, v4_sum),
+            XdpReason::BadChecksum,
+        ),
+        (
+            "v3 IPv4 pseudo-header: another source address",
+            with_ip_fixed(&|f| f[L3 + 15] = 9)?,
+            XdpReason::BadChecksum,
+        ),
+        (
+            "v3 IPv6 checksum",
+            corrupt(v6.frame()?, v6_sum),
+            XdpReason::BadChecksum,
+        ),
+        (
+            "IPv4 header checksum",
+            corrupt(v3.frame()?, L3 + 10),
+            XdpReason::BadChecksum,
+        ),
+        (
+            "v3 interval 0",
+            Advert {
+                interval_cs: 0,
+                ..v3.clone()
+            }
+            .frame()
+            .or_else(|_| -> Result<Vec<u8>> {
+                // The encoder refuses interval 0: clear it and fix the checksum by hand.
+                let mut frame = v3.frame()?;
+                let sum = u16::from_be_bytes([frame[v4_sum], frame[v4_sum + 1]]);
+                let interval = u16::from_be_bytes([frame[L3 + 24], frame[L3 + 25]]);
+                frame[L3 + 24..L3 + 26].copy_from_slice(&[0, 0]);
+                let fixed = ones_complement_add(sum, interval);
+                frame[v4_sum..v4_sum + 2].copy_from_slice(&fixed.to_be_bytes());
+                Ok(frame)
+            })?,
+            XdpReason::BadInterval,
+        ),
+        (
+            "v2 auth type 3",
+            {
+                let mut frame = v2.frame()?;
+                frame[L3 + 24] = 3;
+                frame
+            },
+            XdpReason::BadAuth,
+        ),
+        (
+            "v2 auth type 2 without an AH",
+            {
+                let mut frame = v2.frame()?;
+                frame[L3 + 24] = 2;
+                frame
+            },
+            XdpReason::BadAuth,
+        ),
+        (
+            "first fragment",
+            with_ip_fixed(&|f| f[L3 + 6] = 0x20)?,
+            XdpReason::Truncated,
+        ),
+        (
+            "VRID 0",
+            Advert::v3("10.77.0.1", 0, 200).frame()?,
+            XdpReason::UnknownVrid,
+        ),
+    ];
+    for (what, frame, reason) in &cases {
+        let before = dataplane.counters()?;
+        assert_eq!(dataplane.test_run(frame)?, XdpVerdict::Drop, "{what}");
+        assert_only_moved(&before, &dataplane.counters()?, *reason, what);
+    }
+
+    // No instance configured: the socket decides which v3 IPv4 form it wants.
+    let as_v2 = Advert {
+        checksum: ChecksumMode::AsV2,
+        ..v3.clone()
+    };
+    let before = dataplane.counters()?;
+    assert_eq!(dataplane.test_run(&as_v2.frame()?)?, XdpVerdict::Pass);
+    assert_only_moved(
+        &before,
+        &dataplane.counters()?,
+        XdpReason::VrrpV3,
+        "v3 checksum as v2, no instance",
+    );
+    Ok(())
+}
+
+/// RFC 1624 eqn. 3: the checksum `sum` after one 16-bit word of the data went from `old` to 0.
+fn ones_complement_add(sum: u16, old: u16) -> u16 {
+    let total = u32::from(sum) + u32::from(old);
+    let folded = (total & 0xffff) + (total >> 16);
+    folded as u16
+}
+
+#[test]
+fn test_run_skips_ipv4_options() -> Result<()> {
+    if !require("test_run_skips_ipv4_options", Need::Root) {
+        return Ok(());
+    }
+    let dataplane = load()?;
+    // RFC 2113 Router Alert (4 bytes) after the fixed header: IHL 6, total length + 4.
+    let mut frame = Advert::v3("10.77.0.1", 51, 200).frame()?;
+    frame.splice(L3 + 20..L3 + 20, [0x94, 0x04, 0x00, 0x00]);
+    frame[L3] = 0x46;
+    let total = u16::from_be_bytes([frame[L3 + 2], frame[L3 + 3]]) + 4;
+    frame[L3 + 2..L3 + 4].copy_from_slice(&total.to_be_bytes());
+    fix_ipv4_checksum(&mut frame);
+    let before = dataplane.counters()?;
+    assert_eq!(dataplane.test_run(&frame)?, XdpVerdict::Pass);
+    assert_only_moved(
+        &before,
+        &dataplane.counters()?,
+        XdpReason::VrrpV3,
+        "advert with IPv4 options",
+    );
+    let mut broken_option = frame.clone();
+    broken_option[L3 + 22] = 1;
+    let before = dataplane.counters()?;
+    assert_eq!(dataplane.test_run(&broken_option)?, XdpVerdict::Drop);
+    assert_only_moved(
+        &before,
+        &dataplane.counters()?,
+        XdpReason::BadChecksum,
+        "IPv4 option not covered by the header checksum",
     );
     Ok(())
 }

@@ -31,7 +31,8 @@ use kad_tests::{
     },
 };
 
-/// A loaded program with its event ring, run as if frames arrived on `lo`.
+/// A loaded program with its event ring, run as if frames arrived on `lo`, which has counter
+/// slot 1 (instances are indexed by their interface's slot).
 struct Harness {
     dataplane: XdpDataplane,
     events: RingBuf<MapData>,
@@ -42,6 +43,7 @@ impl Harness {
         let mut dataplane =
             XdpDataplane::load(LoadOptions::default()).context("loading kad_xdp")?;
         let events = dataplane.take_events()?;
+        dataplane.set_interface_slot(LO, 1)?;
         Ok(Self { dataplane, events })
     }
 
@@ -661,6 +663,11 @@ fn per_interface_counters_follow_the_slot() -> Result<()> {
     bad_ttl[L3 + 8] = 64;
     fix_ipv4_checksum(&mut bad_ttl);
 
+    assert!(
+        h.dataplane.set_interface_slot(LO, 3).is_err(),
+        "lo already has slot 1"
+    );
+    h.dataplane.remove_interface_slot(LO)?;
     h.dataplane.set_interface_slot(LO, 3)?;
     let (slot0, slot3, global) = (
         h.dataplane.interface_counters(0)?,
@@ -671,9 +678,11 @@ fn per_interface_counters_follow_the_slot() -> Result<()> {
         h.run(&frame)?;
     }
     h.run(&bad_ttl)?;
+    // Without an ingress interface, BPF_PROG_TEST_RUN runs the frame on the loopback device.
+    assert_eq!(h.dataplane.test_run(&frame)?, XdpVerdict::Pass);
     let slot3_delta = h.dataplane.interface_counters(3)?.since(&slot3);
     assert_eq!(slot3_delta, h.dataplane.counters()?.since(&global));
-    assert_eq!(slot3_delta.get(XdpReason::VrrpV3), 2, "{slot3_delta}");
+    assert_eq!(slot3_delta.get(XdpReason::VrrpV3), 3, "{slot3_delta}");
     assert_eq!(slot3_delta.get(XdpReason::BadTtl), 1, "{slot3_delta}");
     assert_eq!(h.dataplane.interface_counters(0)?, slot0);
 
@@ -684,6 +693,11 @@ fn per_interface_counters_follow_the_slot() -> Result<()> {
     assert!(h.dataplane.set_interface_slot(LO, 0).is_err());
     assert!(h.dataplane.set_interface_slot(LO, 64).is_err());
     assert!(h.dataplane.interface_counters(64).is_err());
+    assert!(
+        h.dataplane
+            .set_interface_slot(kad_common::xdp_maps::MAX_IFINDEX, 1)
+            .is_err()
+    );
     Ok(())
 }
 
@@ -863,5 +877,47 @@ fn captured_conversations_replay_against_configured_instances() -> Result<()> {
     }
     assert!(adverts > 100, "only {adverts} adverts in the captures");
     assert!(with_event > 10, "only {with_event} adverts raised events");
+    Ok(())
+}
+
+#[test]
+fn instances_belong_to_their_interface_slot() -> Result<()> {
+    need_root!("instances_belong_to_their_interface_slot");
+    let mut h = Harness::new()?;
+    let advert = Advert::v3("10.77.0.1", 51, 200);
+    let config = backup_config(&advert, "10.77.0.2");
+    let elsewhere = VrrpKey {
+        ifindex: 4_000,
+        ..advert.key(LO)
+    };
+    assert!(
+        h.dataplane.set_vrrp_config(elsewhere, &config).is_err(),
+        "an interface without a slot cannot have instances"
+    );
+    assert!(
+        h.dataplane
+            .set_vrrp_config(
+                advert.key(LO),
+                &VrrpConfig {
+                    version: 0,
+                    ..config
+                }
+            )
+            .is_err(),
+        "version 0 means no instance"
+    );
+    let key = h.configure(advert.key(LO), &config)?;
+    h.expect_event(&advert.frame()?, "configured")?;
+    assert!(h.dataplane.vrrp_seen(&key)?.is_some());
+
+    // Taking the slot away forgets the interface's instances.
+    h.dataplane.remove_interface_slot(LO)?;
+    h.expect(&advert.frame()?, XdpReason::VrrpV3, "no slot")?;
+    assert!(h.dataplane.vrrp_seen(&key)?.is_none());
+    h.dataplane.set_interface_slot(LO, 2)?;
+    h.expect(&advert.frame()?, XdpReason::VrrpV3, "new slot, no instance")?;
+    h.configure(key, &config)?;
+    let event = h.expect_event(&advert.frame()?, "configured again")?;
+    assert_eq!(event.kind, EVENT_NEW_SENDER);
     Ok(())
 }

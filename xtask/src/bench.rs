@@ -34,6 +34,20 @@ pub fn run(which: &str, args: &[String]) -> Result<()> {
                     .env("KAD_BIN", &kad),
             )
         }
+        "xdp" => {
+            cmd::run(cmd::cargo().args([
+                "build",
+                "--release",
+                "--package",
+                "kad-tests",
+                "--bin",
+                "kad-xdp-bench",
+            ]))?;
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| cmd::workspace_root().join("target"));
+            cmd::run(Command::new(target.join("release").join("kad-xdp-bench")).args(args))
+        }
         "criterion" => cmd::run(
             cmd::cargo()
                 .args(["bench", "--package", "kad-userspace"])

@@ -41,12 +41,13 @@ enum Task {
         fuzz_seconds: u32,
     },
     /// Benchmarks: `failover` (kad vs keepalived, client-observed outage in a namespace lab),
-    /// `criterion` (the codec, state machine and config parser micro-benchmarks), `scale`
-    /// (255 instances at 0.01 s, CPU and memory beside keepalived) and `flood` (a Backup
-    /// flooded with hostile adverts). `scale`/`flood` take `-- --quick` and `-- --record`.
+    /// `criterion` (the codec, state machine and config parser micro-benchmarks), `xdp` (ns
+    /// per packet of the XDP program under BPF_PROG_TEST_RUN), `scale` (255 instances at
+    /// 0.01 s, CPU and memory beside keepalived) and `flood` (a Backup flooded with hostile
+    /// adverts). `scale`/`flood` take `-- --quick` and `-- --record`.
     Bench {
         /// Which benchmark.
-        #[arg(value_parser = ["failover", "criterion", "scale", "flood"])]
+        #[arg(value_parser = ["failover", "criterion", "xdp", "scale", "flood"])]
         which: String,
         /// Arguments passed on. failover: `--trials N` (default 5), `--quick` (sub-second
         /// rows only), `--out DIR` (JSON and PNG; default target/bench), `--record` (write

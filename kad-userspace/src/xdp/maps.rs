@@ -6,15 +6,16 @@ use std::{io, net::IpAddr};
 
 use aya::{
     Pod,
-    maps::{HashMap, MapData, MapError, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, MapData, MapError, PerCpuArray, RingBuf},
 };
 use kad_common::{
+    vrrp_wire::{VRRP_VERSION_2, VRRP_VERSION_3},
     xdp_counters::XdpReason,
     xdp_maps::{
         AUTH_FAILURES_MAP, FAMILY_V4, FAMILY_V6, IF_COUNTERS_MAP, IF_SLOTS_MAP,
-        INTERFACE_MARKER_VRID, MAX_INTERFACES, VIP_V4_MAP, VIP_V6_MAP, VRRP_CONFIG_MAP,
-        VRRP_EVENTS_MAP, VRRP_PEERS_MAP, VRRP_SEEN_MAP, VrrpConfig, VrrpEvent, VrrpKey,
-        VrrpPeerKey, VrrpSeen,
+        INTERFACE_MARKER_VRID, MAX_IFINDEX, MAX_INTERFACES, VIP_V4_MAP, VIP_V6_MAP,
+        VRRP_CONFIG_MAP, VRRP_EVENTS_MAP, VRRP_PEERS_MAP, VRRP_SEEN_MAP, VrrpConfig, VrrpEvent,
+        VrrpKey, VrrpPeerKey, VrrpSeen, vrrp_index,
     },
 };
 
@@ -22,85 +23,177 @@ use super::{XdpCounters, XdpDataplane, XdpError};
 
 impl XdpDataplane {
     /// Tells XDP what to expect of adverts for `key` (written at start, on every state change
-    /// of the instance and on reload; replaced in place). Also writes the interface marker
-    /// (`INTERFACE_MARKER_VRID`) that makes XDP drop other VRIDs on this interface and family.
+    /// of the instance and on reload; replaced in place). `key.ifindex` must already have a
+    /// counter slot ([`XdpDataplane::set_interface_slot`]): the maps are indexed by it. Also
+    /// writes the marker (`INTERFACE_MARKER_VRID`) that makes XDP drop other VRIDs on this
+    /// interface and family.
     pub fn set_vrrp_config(&mut self, key: VrrpKey, config: &VrrpConfig) -> Result<(), XdpError> {
         check_key(&key)?;
-        let mut map = self.hash_map::<VrrpKey, VrrpConfig>(VRRP_CONFIG_MAP)?;
-        map.insert(key, config, 0)
+        if config.version != VRRP_VERSION_2 && config.version != VRRP_VERSION_3 {
+            return Err(XdpError::BadConfigVersion {
+                key,
+                version: config.version,
+            });
+        }
+        let slot = self.slot_of(key.ifindex)?;
+        if slot == 0 {
+            return Err(XdpError::NoSlot {
+                ifindex: key.ifindex,
+            });
+        }
+        let mut configs = self.array::<VrrpConfig>(VRRP_CONFIG_MAP)?;
+        let index = vrrp_index(slot, key.family, key.vrid);
+        configs
+            .set(index, config, 0)
             .map_err(map_error(VRRP_CONFIG_MAP))?;
-        map.insert(marker_of(&key), VrrpConfig::default(), 0)
+        configs
+            .set(marker_index(slot, key.family), MARKER, 0)
             .map_err(map_error(VRRP_CONFIG_MAP))
     }
 
     /// Forgets the instance `key`: its configuration, last-seen entry, unicast peers and
     /// auth-failure note, and the interface marker when it was the last instance on its
     /// interface and family (XDP then passes that interface's adverts to the socket again).
-    /// Removing a key that is not there is not an error.
+    /// Removing an instance that is not there is not an error.
     pub fn remove_vrrp_config(&mut self, key: &VrrpKey) -> Result<(), XdpError> {
         check_key(key)?;
         self.set_unicast_peers(*key, &[])?;
-        remove_quietly(
-            &mut self.hash_map::<VrrpKey, VrrpSeen>(VRRP_SEEN_MAP)?,
-            key,
-            VRRP_SEEN_MAP,
-        )?;
         remove_quietly(
             &mut self.hash_map::<VrrpKey, u64>(AUTH_FAILURES_MAP)?,
             key,
             AUTH_FAILURES_MAP,
         )?;
-        let mut configs = self.hash_map::<VrrpKey, VrrpConfig>(VRRP_CONFIG_MAP)?;
-        remove_quietly(&mut configs, key, VRRP_CONFIG_MAP)?;
-        let marker = marker_of(key);
-        let mut others = false;
-        for other in configs.keys() {
-            let other = other.map_err(map_error(VRRP_CONFIG_MAP))?;
-            if other != marker && marker_of(&other) == marker {
-                others = true;
-                break;
+        let slot = self.slot_of(key.ifindex)?;
+        if slot == 0 {
+            return Ok(());
+        }
+        let index = vrrp_index(slot, key.family, key.vrid);
+        self.array::<VrrpSeen>(VRRP_SEEN_MAP)?
+            .set(index, VrrpSeen::default(), 0)
+            .map_err(map_error(VRRP_SEEN_MAP))?;
+        let mut configs = self.array::<VrrpConfig>(VRRP_CONFIG_MAP)?;
+        configs
+            .set(index, VrrpConfig::default(), 0)
+            .map_err(map_error(VRRP_CONFIG_MAP))?;
+        for vrid in 1..=u8::MAX {
+            let other = configs
+                .get(&vrrp_index(slot, key.family, vrid), 0)
+                .map_err(map_error(VRRP_CONFIG_MAP))?;
+            if other.version != 0 {
+                return Ok(());
             }
         }
-        if !others {
-            remove_quietly(&mut configs, &marker, VRRP_CONFIG_MAP)?;
-        }
-        Ok(())
+        configs
+            .set(marker_index(slot, key.family), VrrpConfig::default(), 0)
+            .map_err(map_error(VRRP_CONFIG_MAP))
     }
 
-    /// What XDP last recorded for `key` (`None` before the first accepted advert).
+    /// What XDP last recorded for `key` (`None` before the first accepted advert, or when
+    /// the interface has no slot). XDP may be rewriting the entry while it is read: the
+    /// fields can then mix two consecutive adverts (every one of which was accepted).
     pub fn vrrp_seen(&self, key: &VrrpKey) -> Result<Option<VrrpSeen>, XdpError> {
+        check_key(key)?;
+        let slot = self.slot_of(key.ifindex)?;
+        if slot == 0 {
+            return Ok(None);
+        }
         let map = self
             .ebpf
             .map(VRRP_SEEN_MAP)
             .ok_or(XdpError::MissingMap(VRRP_SEEN_MAP))?;
-        let map =
-            HashMap::<_, VrrpKey, VrrpSeen>::try_from(map).map_err(map_error(VRRP_SEEN_MAP))?;
-        match map.get(key, 0) {
-            Ok(seen) => Ok(Some(seen)),
-            Err(MapError::KeyNotFound) => Ok(None),
-            Err(err) => Err(map_error(VRRP_SEEN_MAP)(err)),
-        }
+        let seen = Array::<_, VrrpSeen>::try_from(map)
+            .map_err(map_error(VRRP_SEEN_MAP))?
+            .get(&vrrp_index(slot, key.family, key.vrid), 0)
+            .map_err(map_error(VRRP_SEEN_MAP))?;
+        Ok((seen.count != 0).then_some(seen))
     }
 
-    /// Gives interface `ifindex` its own counter slot (`1..MAX_INTERFACES`; 0, the slot of
-    /// interfaces without one, is refused).
+    /// Gives interface `ifindex` (below `MAX_IFINDEX`) its own counter slot
+    /// (`1..MAX_INTERFACES`; 0, the slot of interfaces without one, is refused). The slot also
+    /// indexes the interface's VRRP instances, so set it before
+    /// [`XdpDataplane::set_vrrp_config`]; an interface keeps its slot until
+    /// [`XdpDataplane::remove_interface_slot`] (asking for another one is refused). Slots
+    /// must be unique: the caller hands them out.
     pub fn set_interface_slot(&mut self, ifindex: u32, slot: u32) -> Result<(), XdpError> {
         if slot == 0 || slot >= MAX_INTERFACES {
             return Err(XdpError::BadSlot { slot });
         }
-        self.hash_map::<u32, u32>(IF_SLOTS_MAP)?
-            .insert(ifindex, slot, 0)
+        match self.slot_of(ifindex)? {
+            0 => self.write_slot(ifindex, slot),
+            current if current == slot => Ok(()),
+            current => Err(XdpError::HasSlot { ifindex, current }),
+        }
+    }
+
+    /// Takes interface `ifindex`'s slot away, with every VRRP instance, last-seen entry,
+    /// unicast peer and auth-failure note of the interface: its frames count in slot 0 and
+    /// its adverts go to the socket again. The slot's counters are not reset.
+    pub fn remove_interface_slot(&mut self, ifindex: u32) -> Result<(), XdpError> {
+        let slot = self.slot_of(ifindex)?;
+        if slot == 0 {
+            return Ok(());
+        }
+        let first = vrrp_index(slot, FAMILY_V4, 0);
+        let last = vrrp_index(slot, FAMILY_V6, u8::MAX);
+        let mut configs = self.array::<VrrpConfig>(VRRP_CONFIG_MAP)?;
+        for index in first..=last {
+            configs
+                .set(index, VrrpConfig::default(), 0)
+                .map_err(map_error(VRRP_CONFIG_MAP))?;
+        }
+        let mut seen = self.array::<VrrpSeen>(VRRP_SEEN_MAP)?;
+        for index in first..=last {
+            seen.set(index, VrrpSeen::default(), 0)
+                .map_err(map_error(VRRP_SEEN_MAP))?;
+        }
+        self.remove_keys_of::<VrrpPeerKey, u8>(VRRP_PEERS_MAP, ifindex, |peer| peer.key)?;
+        self.remove_keys_of::<VrrpKey, u64>(AUTH_FAILURES_MAP, ifindex, |key| *key)?;
+        self.write_slot(ifindex, 0)
+    }
+
+    /// The counter slot of `ifindex` (0: none).
+    fn slot_of(&self, ifindex: u32) -> Result<u32, XdpError> {
+        if ifindex >= MAX_IFINDEX {
+            return Ok(0);
+        }
+        let map = self
+            .ebpf
+            .map(IF_SLOTS_MAP)
+            .ok_or(XdpError::MissingMap(IF_SLOTS_MAP))?;
+        Array::<_, u32>::try_from(map)
+            .map_err(map_error(IF_SLOTS_MAP))?
+            .get(&ifindex, 0)
             .map_err(map_error(IF_SLOTS_MAP))
     }
 
-    /// Takes interface `ifindex`'s slot away: its frames count in slot 0 again. The slot's
-    /// counters are not reset.
-    pub fn remove_interface_slot(&mut self, ifindex: u32) -> Result<(), XdpError> {
-        remove_quietly(
-            &mut self.hash_map::<u32, u32>(IF_SLOTS_MAP)?,
-            &ifindex,
-            IF_SLOTS_MAP,
-        )
+    fn write_slot(&mut self, ifindex: u32, slot: u32) -> Result<(), XdpError> {
+        if ifindex >= MAX_IFINDEX {
+            return Err(XdpError::IfindexTooLarge { ifindex });
+        }
+        self.array::<u32>(IF_SLOTS_MAP)?
+            .set(ifindex, slot, 0)
+            .map_err(map_error(IF_SLOTS_MAP))
+    }
+
+    /// Removes every entry of the hash map `name` whose instance key is on `ifindex`.
+    fn remove_keys_of<K: Pod, V: Pod>(
+        &mut self,
+        name: &'static str,
+        ifindex: u32,
+        instance: impl Fn(&K) -> VrrpKey,
+    ) -> Result<(), XdpError> {
+        let mut map = self.hash_map::<K, V>(name)?;
+        let mut doomed = Vec::new();
+        for key in map.keys() {
+            let key = key.map_err(map_error(name))?;
+            if instance(&key).ifindex == ifindex {
+                doomed.push(key);
+            }
+        }
+        for key in &doomed {
+            remove_quietly(&mut map, key, name)?;
+        }
+        Ok(())
     }
 
     /// The per-reason counters of one interface slot, summed over CPUs.
@@ -173,6 +266,11 @@ impl XdpDataplane {
         RingBuf::try_from(map).map_err(map_error(VRRP_EVENTS_MAP))
     }
 
+    fn array<V: Pod>(&mut self, name: &'static str) -> Result<Array<&mut MapData, V>, XdpError> {
+        let map = self.ebpf.map_mut(name).ok_or(XdpError::MissingMap(name))?;
+        Array::try_from(map).map_err(map_error(name))
+    }
+
     fn hash_map<K: Pod, V: Pod>(
         &mut self,
         name: &'static str,
@@ -213,13 +311,21 @@ pub fn address_bytes(address: IpAddr) -> (u8, [u8; 16]) {
     }
 }
 
-/// The interface marker entry of `key`'s interface and family.
-fn marker_of(key: &VrrpKey) -> VrrpKey {
-    VrrpKey {
-        vrid: INTERFACE_MARKER_VRID,
-        pad: [0; 2],
-        ..*key
-    }
+/// What userspace writes at the marker index (`version` not 0; nothing else is read).
+const MARKER: VrrpConfig = VrrpConfig {
+    version: u8::MAX,
+    auth_type: 0,
+    role: 0,
+    flags: 0,
+    own_priority: 0,
+    pad: [0; 3],
+    auth_pass: [0; 8],
+    own_addr: [0; 16],
+};
+
+/// Where the interface marker of `slot` and `family` lives.
+fn marker_index(slot: u32, family: u8) -> u32 {
+    vrrp_index(slot, family, INTERFACE_MARKER_VRID)
 }
 
 fn check_key(key: &VrrpKey) -> Result<(), XdpError> {

@@ -51,10 +51,24 @@ pub enum XdpError {
         source: aya::maps::MapError,
     },
     #[error(
-        "counter slot {slot} is not in 1..{}",
+        "counter slot {slot} is out of range (interfaces take 1..{})",
         kad_common::xdp_maps::MAX_INTERFACES
     )]
     BadSlot { slot: u32 },
+    #[error(
+        "interface index {ifindex} is too large for a counter slot (limit {})",
+        kad_common::xdp_maps::MAX_IFINDEX
+    )]
+    IfindexTooLarge { ifindex: u32 },
+    #[error("interface {ifindex} has no counter slot: give it one before its VRRP instances")]
+    NoSlot { ifindex: u32 },
+    #[error("interface {ifindex} already has counter slot {current}")]
+    HasSlot { ifindex: u32, current: u32 },
+    #[error("VRRP key {key:?}: configuration version must be 2 or 3, not {version}")]
+    BadConfigVersion {
+        key: kad_common::xdp_maps::VrrpKey,
+        version: u8,
+    },
     #[error("VRRP key {0:?}: VRID must be 1..255 and family 4 or 6")]
     BadKey(kad_common::xdp_maps::VrrpKey),
     #[error("address {address} is not of the key's family {family}")]
@@ -199,7 +213,8 @@ impl XdpDataplane {
     }
 
     /// Runs `kad_xdp` once on `frame` with `BPF_PROG_TEST_RUN` and returns its verdict.
-    /// Counters move as for a received frame.
+    /// Counters move as for a received frame. The kernel runs it as received on the loopback
+    /// device (`lo`, ifindex 1); [`XdpDataplane::test_run_on`] chooses the interface.
     pub fn test_run(&self, frame: &[u8]) -> Result<XdpVerdict, XdpError> {
         let options = TestRunOptions {
             data_in: Some(frame),
