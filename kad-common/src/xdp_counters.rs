@@ -62,11 +62,15 @@ pub enum XdpReason {
     /// RFC 5798 §5.2.7 / RFC 3768 §5.3.7: an advert interval of 0 (the state machine would
     /// divide by it): dropped.
     BadInterval = 15,
+    /// RFC 5798 §6.4.2/§6.4.3: a lower-priority advert (above 0) at a Master, or at a Backup
+    /// that preempts at once: discarded without waking userspace or touching
+    /// `KAD_VRRP_SEEN` (a flood of forged lower-priority senders stays in the kernel).
+    Discarded = 16,
 }
 
 impl XdpReason {
     /// Number of reasons, i.e. the size of [`XDP_COUNTERS_MAP`].
-    pub const COUNT: u32 = 16;
+    pub const COUNT: u32 = 17;
 
     /// Every reason, in counter-index order.
     pub const ALL: [XdpReason; Self::COUNT as usize] = [
@@ -86,6 +90,7 @@ impl XdpReason {
         XdpReason::Event,
         XdpReason::VipNoAccept,
         XdpReason::BadInterval,
+        XdpReason::Discarded,
     ];
 
     /// Stable, snake_case name for status output and metrics labels.
@@ -107,6 +112,7 @@ impl XdpReason {
             XdpReason::Event => "event",
             XdpReason::VipNoAccept => "vip_no_accept",
             XdpReason::BadInterval => "bad_interval",
+            XdpReason::Discarded => "discarded",
         }
     }
 

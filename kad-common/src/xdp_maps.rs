@@ -150,6 +150,14 @@ pub const FLAG_STRICT: u8 = 1 << 1;
 /// destination is multicast is dropped for an instance with this flag, and one whose
 /// destination is unicast for an instance without it (`NotPeer`).
 pub const FLAG_UNICAST: u8 = 1 << 2;
+/// [`VrrpConfig::flags`]: the instance preempts at once (keepalived `preempt` without
+/// `preempt_delay`): as a Backup it discards lower-priority adverts (`Discarded`).
+pub const FLAG_PREEMPT: u8 = 1 << 3;
+/// [`VrrpConfig::flags`]: pass this instance's valid adverts to the socket instead of
+/// recording them (a unicast instance with `min_ttl`/`max_ttl`: userspace applies the ranges).
+/// A unicast instance's adverts are never dropped for their TTL here (keepalived checks TTL
+/// only against a peer's range).
+pub const FLAG_TO_SOCKET: u8 = 1 << 4;
 
 /// What XDP should expect of the adverts for one [`VrrpKey`], written by userspace at start,
 /// on every state change of the instance, and on reload (in place, never detaching). An entry

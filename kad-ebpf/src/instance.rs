@@ -9,8 +9,8 @@ use kad_common::{
     xdp_counters::XdpReason,
     xdp_maps::{
         AUTH_FAILURE_EVENT_GAP_NS, EVENT_AUTH_FAILURE, EVENT_INTERVAL, EVENT_NEW_SENDER,
-        EVENT_PREEMPTED, EVENT_PRIORITY, FLAG_STRICT, FLAG_UNICAST, ROLE_MASTER, VrrpConfig,
-        VrrpEvent, VrrpKey, VrrpSeen,
+        EVENT_PREEMPTED, EVENT_PRIORITY, FLAG_PREEMPT, FLAG_STRICT, FLAG_UNICAST, ROLE_MASTER,
+        VrrpConfig, VrrpEvent, VrrpKey, VrrpSeen,
     },
 };
 
@@ -45,6 +45,13 @@ pub fn accept(
         return Ok(XdpReason::VrrpV2);
     }
     check_source(packet, key, config)?;
+    // RFC 5798 §6.4.3 (Master) and §6.4.2 (a Backup that preempts at once): an advert of
+    // lower priority is discarded; neither the seen entry nor userspace need it, so forged
+    // lower-priority senders cost no wake-up.
+    let lower = advert.priority != 0 && advert.priority < config.own_priority;
+    if lower && (config.role == ROLE_MASTER || config.flags & FLAG_PREEMPT != 0) {
+        return Ok(XdpReason::Discarded);
+    }
     Ok(record(packet, advert, key, index, config))
 }
 

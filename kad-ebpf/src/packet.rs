@@ -183,6 +183,10 @@ pub struct VrrpPacket {
     pub len: usize,
     /// The message follows an RFC 2402 AH (IPv4 protocol 51).
     pub ah: bool,
+    /// RFC 5798 §7.1: the IPv4 TTL / IPv6 hop limit is 255. Judged once the instance is
+    /// known: a unicast instance accepts other values (keepalived checks unicast TTLs only
+    /// against a peer's `min_ttl`/`max_ttl`, in userspace).
+    pub ttl_255: bool,
 }
 
 impl VrrpPacket {
@@ -212,7 +216,7 @@ pub enum Frame {
 }
 
 /// Reads the Ethernet header (and one VLAN tag) and dispatches on the EtherType. Errors are
-/// the drop reasons of VRRP packets whose IP layer is broken (`Truncated`, `BadTtl`).
+/// the drop reasons of VRRP packets whose IP layer is broken (`Truncated`).
 #[inline(always)]
 pub fn parse(ctx: &XdpContext) -> Result<Frame, XdpReason> {
     let Ok(eth) = window::<ETH_HEADER_LEN>(ctx, 0) else {
@@ -234,8 +238,9 @@ pub fn parse(ctx: &XdpContext) -> Result<Frame, XdpReason> {
     }
 }
 
-/// RFC 791 §3.1 and RFC 5798 §7.1 (TTL 255). The IPv4 header checksum is verified later, with
-/// the VRRP checksum, so that a broken TTL counts as `BadTtl` whatever the checksum says.
+/// RFC 791 §3.1; the TTL (RFC 5798 §7.1) is noted for later. The IPv4 header checksum is
+/// verified later, with the VRRP checksum, so that a broken TTL counts as `BadTtl` whatever
+/// the checksum says.
 #[inline(always)]
 fn ipv4(ctx: &XdpContext, l3: usize) -> Result<Frame, XdpReason> {
     let Ok(ip) = window::<IPV4_HEADER_LEN>(ctx, l3) else {
@@ -264,9 +269,7 @@ fn ipv4(ctx: &XdpContext, l3: usize) -> Result<Frame, XdpReason> {
     {
         return Err(XdpReason::Truncated);
     }
-    if ip[8] != VRRP_TTL {
-        return Err(XdpReason::BadTtl);
-    }
+    let ttl_255 = ip[8] == VRRP_TTL;
     let (offset, len) = if ah {
         let Ok(ah_header) = window::<VRRP_AH_LEN>(ctx, l3 + ihl) else {
             return Err(XdpReason::Truncated);
@@ -291,6 +294,7 @@ fn ipv4(ctx: &XdpContext, l3: usize) -> Result<Frame, XdpReason> {
         offset,
         len,
         ah,
+        ttl_255,
     }))
 }
 
@@ -300,7 +304,7 @@ fn ah_protects_vrrp(ctx: &XdpContext, off: usize) -> bool {
     matches!(window::<2>(ctx, off), Ok(head) if head[0] == IPPROTO_VRRP)
 }
 
-/// RFC 8200 §3 and RFC 5798 §7.1 (hop limit 255).
+/// RFC 8200 §3; the hop limit (RFC 5798 §7.1) is noted for later.
 #[inline(always)]
 fn ipv6(ctx: &XdpContext, l3: usize) -> Result<Frame, XdpReason> {
     let Ok(ip) = window::<IPV6_HEADER_LEN>(ctx, l3) else {
@@ -326,9 +330,7 @@ fn ipv6(ctx: &XdpContext, l3: usize) -> Result<Frame, XdpReason> {
     if ip[0] >> 4 != 6 || l3 + IPV6_HEADER_LEN + payload > frame_len(ctx) {
         return Err(XdpReason::Truncated);
     }
-    if ip[7] != VRRP_TTL {
-        return Err(XdpReason::BadTtl);
-    }
+    let ttl_255 = ip[7] == VRRP_TTL;
     Ok(Frame::Vrrp(VrrpPacket {
         family: FAMILY_V6,
         src: Addr::v6(ip, 8),
@@ -338,5 +340,6 @@ fn ipv6(ctx: &XdpContext, l3: usize) -> Result<Frame, XdpReason> {
         offset: l3 + IPV6_HEADER_LEN,
         len: payload,
         ah: false,
+        ttl_255,
     }))
 }

@@ -8,7 +8,10 @@ use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
 use aya_log_ebpf::debug;
 use kad_common::{
     xdp_counters::XdpReason,
-    xdp_maps::{FAMILY_V4, FLAG_CHECKSUM_AS_V2, INTERFACE_MARKER_VRID, VrrpKey, vrrp_index},
+    xdp_maps::{
+        FAMILY_V4, FLAG_CHECKSUM_AS_V2, FLAG_TO_SOCKET, FLAG_UNICAST, INTERFACE_MARKER_VRID,
+        VrrpKey, vrrp_index,
+    },
 };
 
 use crate::{
@@ -59,6 +62,11 @@ fn vrrp(ctx: &XdpContext, slot: u32, packet: &VrrpPacket) -> Result<XdpReason, X
     };
     let index = vrrp_index(slot, packet.family, advert.vrid);
     let config = if slot == 0 { None } else { maps::config(index) };
+    // RFC 5798 §7.1 TTL / hop limit 255, except for unicast instances (keepalived).
+    let unicast = config.is_some_and(|config| config.flags & FLAG_UNICAST != 0);
+    if !packet.ttl_255 && !unicast {
+        return Err(XdpReason::BadTtl);
+    }
     if config.is_none() && slot != 0 && maps::interface_managed(slot, packet.family) {
         return Err(XdpReason::UnknownVrid);
     }
@@ -75,6 +83,7 @@ fn vrrp(ctx: &XdpContext, slot: u32, packet: &VrrpPacket) -> Result<XdpReason, X
     }
     match config {
         None => Ok(advert.passed()),
+        Some(config) if config.flags & FLAG_TO_SOCKET != 0 => Ok(advert.passed()),
         Some(config) => instance::accept(ctx, packet, &advert, &key, index, config),
     }
 }

@@ -18,8 +18,8 @@ use kad_common::{
     xdp_counters::XdpReason,
     xdp_maps::{
         EVENT_AUTH_FAILURE, EVENT_INTERVAL, EVENT_NEW_SENDER, EVENT_PREEMPTED, EVENT_PRIORITY,
-        FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_STRICT, FLAG_UNICAST, ROLE_BACKUP,
-        ROLE_MASTER, VrrpConfig, VrrpEvent, VrrpKey,
+        FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_PREEMPT, FLAG_STRICT, FLAG_TO_SOCKET,
+        FLAG_UNICAST, ROLE_BACKUP, ROLE_MASTER, VrrpConfig, VrrpEvent, VrrpKey,
     },
 };
 use kad_tests::{
@@ -249,10 +249,14 @@ fn master_is_told_of_preemption_on_every_advert() -> Result<()> {
         let event = h.expect_event(&higher.frame()?, "higher priority again")?;
         assert_eq!(event.kind, EVENT_PREEMPTED, "repeat {n}");
     }
+    // RFC 5798 §6.4.3: a lower priority is discarded at a Master, without a wake-up.
     let lower = higher.priority(50);
-    let event = h.expect_event(&lower.frame()?, "lower priority")?;
-    assert_eq!(event.kind, EVENT_PRIORITY);
-    h.expect(&lower.frame()?, XdpReason::Recorded, "lower priority again")?;
+    h.expect(&lower.frame()?, XdpReason::Discarded, "lower priority")?;
+    h.expect(
+        &lower.frame()?,
+        XdpReason::Discarded,
+        "lower priority again",
+    )?;
 
     // RFC 5798 §6.4.3: equal priority, the higher primary address wins (10.77.0.3 > .2 > .1).
     let tie_higher = Advert::v3("10.77.0.3", 51, 100);
@@ -919,5 +923,68 @@ fn instances_belong_to_their_interface_slot() -> Result<()> {
     h.configure(key, &config)?;
     let event = h.expect_event(&advert.frame()?, "configured again")?;
     assert_eq!(event.kind, EVENT_NEW_SENDER);
+    Ok(())
+}
+
+/// RFC 5798 §6.4.2: a Backup that preempts at once discards lower-priority adverts in the
+/// kernel (a flood of forged lower-priority senders wakes nothing); one that does not
+/// preempt (`nopreempt`, `preempt_delay`) must hear them, since they are its Master's.
+#[test]
+fn preempting_backup_discards_lower_priority_adverts() -> Result<()> {
+    need_root!("preempting_backup_discards_lower_priority_adverts");
+    let mut h = Harness::new()?;
+    let lower = Advert::v3("10.77.0.1", 51, 50);
+    let config = VrrpConfig {
+        flags: FLAG_PREEMPT,
+        ..backup_config(&lower, "10.77.0.2")
+    };
+    h.configure(lower.key(LO), &config)?;
+    for n in 0..3 {
+        h.expect(
+            &lower.frame()?,
+            XdpReason::Discarded,
+            &format!("forged {n}"),
+        )?;
+    }
+    // Priority 0 is never discarded (RFC 5798 §6.4.2: Skew_Time).
+    h.expect_event(&lower.priority(0).frame()?, "priority 0")?;
+    h.configure(lower.key(LO), &backup_config(&lower, "10.77.0.2"))?;
+    let event = h.expect_event(&lower.frame()?, "nopreempt hears its lower master")?;
+    assert_ne!(event.kind, 0);
+    Ok(())
+}
+
+/// keepalived checks the TTL of unicast adverts only against a peer's `min_ttl`/`max_ttl`:
+/// a unicast instance takes adverts that crossed routers; a multicast one drops them; with
+/// ranges (`FLAG_TO_SOCKET`) the advert goes to the socket, where the ranges are applied.
+#[test]
+fn unicast_instances_take_any_ttl_and_ranges_go_to_the_socket() -> Result<()> {
+    need_root!("unicast_instances_take_any_ttl_and_ranges_go_to_the_socket");
+    let mut h = Harness::new()?;
+    let mut advert = Advert::v3("10.77.0.1", 51, 200);
+    advert.dst = "10.77.0.2".parse()?;
+    let mut routed = advert.frame()?;
+    // IPv4 TTL (Ethernet 14 + 8) after three routers.
+    routed[22] = 252;
+    fix_ipv4_checksum(&mut routed);
+    let unicast = VrrpConfig {
+        flags: FLAG_UNICAST,
+        ..backup_config(&advert, "10.77.0.2")
+    };
+    h.configure(advert.key(LO), &unicast)?;
+    h.expect_event(&routed, "a unicast advert with TTL 252")?;
+    h.configure(
+        advert.key(LO),
+        &VrrpConfig {
+            flags: FLAG_UNICAST | FLAG_TO_SOCKET,
+            ..unicast
+        },
+    )?;
+    h.expect(&routed, XdpReason::VrrpV3, "TTL ranges: to the socket")?;
+    let mut multicast = Advert::v3("10.77.0.1", 51, 200).frame()?;
+    multicast[22] = 252;
+    fix_ipv4_checksum(&mut multicast);
+    h.configure(advert.key(LO), &backup_config(&advert, "10.77.0.2"))?;
+    h.expect(&multicast, XdpReason::BadTtl, "multicast with TTL 252")?;
     Ok(())
 }

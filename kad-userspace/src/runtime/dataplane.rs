@@ -21,8 +21,9 @@ use std::{
 
 use aya::maps::{MapData, RingBuf};
 use kad_common::xdp_maps::{
-    EVENT_AUTH_FAILURE, FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_STRICT, FLAG_UNICAST,
-    ROLE_BACKUP, ROLE_MASTER, VrrpConfig, VrrpEvent, VrrpKey, VrrpSeen,
+    EVENT_AUTH_FAILURE, FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_PREEMPT, FLAG_STRICT,
+    FLAG_TO_SOCKET, FLAG_UNICAST, ROLE_BACKUP, ROLE_MASTER, VrrpConfig, VrrpEvent, VrrpKey,
+    VrrpSeen,
 };
 use tokio::{
     io::unix::AsyncFd,
@@ -401,6 +402,13 @@ fn config_of(spec: &InstanceSpec, master: bool, priority: u8) -> VrrpConfig {
     }
     if !spec.unicast_peers.is_empty() {
         flags |= FLAG_UNICAST;
+    }
+    if !spec.fsm.nopreempt && spec.fsm.preempt_delay.is_zero() {
+        flags |= FLAG_PREEMPT;
+    }
+    if !spec.unicast_rx.ttl_ranges.is_empty() {
+        // keepalived's per-peer TTL ranges are applied by the socket path.
+        flags |= FLAG_TO_SOCKET;
     }
     VrrpConfig {
         version: match spec.fsm.version {
