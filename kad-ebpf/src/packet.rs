@@ -183,10 +183,6 @@ pub struct VrrpPacket {
     pub len: usize,
     /// The message follows an RFC 2402 AH (IPv4 protocol 51).
     pub ah: bool,
-    /// RFC 5798 §7.1: the IPv4 TTL / IPv6 hop limit is 255. Judged once the instance is
-    /// known: a unicast instance accepts other values (keepalived checks unicast TTLs only
-    /// against a peer's `min_ttl`/`max_ttl`, in userspace).
-    pub ttl_255: bool,
 }
 
 impl VrrpPacket {
@@ -213,6 +209,10 @@ pub enum Frame {
     OtherIp(OtherIp),
     /// VRRP, with sane IP headers and TTL / hop limit 255.
     Vrrp(VrrpPacket),
+    /// VRRP with sane IP headers but another TTL / hop limit (RFC 5798 §7.1): dropped unless
+    /// its instance is unicast (keepalived checks unicast TTLs only against a peer's
+    /// `min_ttl`/`max_ttl`, which userspace applies). Kept off the fast path.
+    VrrpLowTtl(VrrpPacket),
 }
 
 /// Reads the Ethernet header (and one VLAN tag) and dispatches on the EtherType. Errors are
@@ -285,7 +285,7 @@ fn ipv4(ctx: &XdpContext, l3: usize) -> Result<Frame, XdpReason> {
     } else {
         (l3 + ihl, total - ihl)
     };
-    Ok(Frame::Vrrp(VrrpPacket {
+    let packet = VrrpPacket {
         family: FAMILY_V4,
         src: Addr::v4(ip, 12),
         dst: Addr::v4(ip, 16),
@@ -294,8 +294,12 @@ fn ipv4(ctx: &XdpContext, l3: usize) -> Result<Frame, XdpReason> {
         offset,
         len,
         ah,
-        ttl_255,
-    }))
+    };
+    Ok(if ttl_255 {
+        Frame::Vrrp(packet)
+    } else {
+        Frame::VrrpLowTtl(packet)
+    })
 }
 
 /// RFC 2402 §2.1: whether the AH at `off` says a VRRP message follows.
@@ -331,7 +335,7 @@ fn ipv6(ctx: &XdpContext, l3: usize) -> Result<Frame, XdpReason> {
         return Err(XdpReason::Truncated);
     }
     let ttl_255 = ip[7] == VRRP_TTL;
-    Ok(Frame::Vrrp(VrrpPacket {
+    let packet = VrrpPacket {
         family: FAMILY_V6,
         src: Addr::v6(ip, 8),
         dst,
@@ -340,6 +344,10 @@ fn ipv6(ctx: &XdpContext, l3: usize) -> Result<Frame, XdpReason> {
         offset: l3 + IPV6_HEADER_LEN,
         len: payload,
         ah: false,
-        ttl_255,
-    }))
+    };
+    Ok(if ttl_255 {
+        Frame::Vrrp(packet)
+    } else {
+        Frame::VrrpLowTtl(packet)
+    })
 }

@@ -41,7 +41,32 @@ fn classify(ctx: &XdpContext, slot: u32) -> XdpReason {
         Ok(Frame::NotIp) => XdpReason::NotVrrp,
         Ok(Frame::OtherIp(other)) => vip::filter(&other),
         Ok(Frame::Vrrp(packet)) => vrrp(ctx, slot, &packet).unwrap_or_else(|reason| reason),
+        Ok(Frame::VrrpLowTtl(packet)) => low_ttl(ctx, slot, &packet),
         Err(reason) => reason,
+    }
+}
+
+/// A VRRP packet whose TTL / hop limit is not 255 (RFC 5798 §7.1): `BadTtl`, unless it is
+/// for a unicast instance on this interface — keepalived accepts unicast adverts that
+/// crossed routers, checking only a peer's `min_ttl`/`max_ttl` — then it goes to the
+/// socket, where userspace validates it in full.
+#[inline(always)]
+fn low_ttl(ctx: &XdpContext, slot: u32, packet: &VrrpPacket) -> XdpReason {
+    let Ok(head) = packet::window::<2>(ctx, packet.offset) else {
+        return XdpReason::Truncated;
+    };
+    if slot == 0 {
+        return XdpReason::BadTtl;
+    }
+    match maps::config(vrrp_index(slot, packet.family, head[1])) {
+        Some(config) if config.flags & FLAG_UNICAST != 0 => {
+            if head[0] >> 4 == 2 {
+                XdpReason::VrrpV2
+            } else {
+                XdpReason::VrrpV3
+            }
+        }
+        _ => XdpReason::BadTtl,
     }
 }
 
@@ -62,11 +87,6 @@ fn vrrp(ctx: &XdpContext, slot: u32, packet: &VrrpPacket) -> Result<XdpReason, X
     };
     let index = vrrp_index(slot, packet.family, advert.vrid);
     let config = if slot == 0 { None } else { maps::config(index) };
-    // RFC 5798 §7.1 TTL / hop limit 255, except for unicast instances (keepalived).
-    let unicast = config.is_some_and(|config| config.flags & FLAG_UNICAST != 0);
-    if !packet.ttl_255 && !unicast {
-        return Err(XdpReason::BadTtl);
-    }
     if config.is_none() && slot != 0 && maps::interface_managed(slot, packet.family) {
         return Err(XdpReason::UnknownVrid);
     }

@@ -955,8 +955,9 @@ fn preempting_backup_discards_lower_priority_adverts() -> Result<()> {
 }
 
 /// keepalived checks the TTL of unicast adverts only against a peer's `min_ttl`/`max_ttl`:
-/// a unicast instance takes adverts that crossed routers; a multicast one drops them; with
-/// ranges (`FLAG_TO_SOCKET`) the advert goes to the socket, where the ranges are applied.
+/// adverts that crossed routers go to the socket for a unicast instance (userspace applies
+/// keepalived's rules) and are dropped for a multicast one; with ranges (`FLAG_TO_SOCKET`)
+/// even TTL 255 goes to the socket, where the ranges are applied.
 #[test]
 fn unicast_instances_take_any_ttl_and_ranges_go_to_the_socket() -> Result<()> {
     need_root!("unicast_instances_take_any_ttl_and_ranges_go_to_the_socket");
@@ -972,7 +973,12 @@ fn unicast_instances_take_any_ttl_and_ranges_go_to_the_socket() -> Result<()> {
         ..backup_config(&advert, "10.77.0.2")
     };
     h.configure(advert.key(LO), &unicast)?;
-    h.expect_event(&routed, "a unicast advert with TTL 252")?;
+    h.expect(
+        &routed,
+        XdpReason::VrrpV3,
+        "a unicast advert with TTL 252: to the socket",
+    )?;
+    h.expect_event(&advert.frame()?, "a unicast advert with TTL 255: recorded")?;
     h.configure(
         advert.key(LO),
         &VrrpConfig {
@@ -981,6 +987,11 @@ fn unicast_instances_take_any_ttl_and_ranges_go_to_the_socket() -> Result<()> {
         },
     )?;
     h.expect(&routed, XdpReason::VrrpV3, "TTL ranges: to the socket")?;
+    h.expect(
+        &advert.frame()?,
+        XdpReason::VrrpV3,
+        "TTL ranges, TTL 255: to the socket",
+    )?;
     let mut multicast = Advert::v3("10.77.0.1", 51, 200).frame()?;
     multicast[22] = 252;
     fix_ipv4_checksum(&mut multicast);

@@ -107,6 +107,8 @@ pub(crate) struct XdpPath {
     vips: Vec<IpAddr>,
     routes: watch::Sender<Arc<EventRoutes>>,
     events: JoinHandle<()>,
+    /// `-D`: the program's aya-log records are forwarded to kad's log.
+    debug_log: bool,
 }
 
 impl XdpPath {
@@ -153,6 +155,7 @@ impl XdpPath {
             vips: Vec::new(),
             routes,
             events,
+            debug_log: options.xdp_debug_log,
         })
     }
 
@@ -345,6 +348,16 @@ impl XdpPath {
 }
 
 impl XdpPath {
+    /// Whether the program's debug records (`-D`) are to be forwarded.
+    pub(crate) fn debug_log(&self) -> bool {
+        self.debug_log
+    }
+
+    /// Forwards the program's pending aya-log records to kad's log.
+    pub(crate) fn flush_log(&mut self) {
+        self.dataplane.flush_log();
+    }
+
     /// Logs each attached interface's per-reason counters (at stop).
     pub(crate) fn log_counters(&self) {
         for (ifindex, attached) in &self.attached {

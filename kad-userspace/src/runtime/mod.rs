@@ -454,6 +454,13 @@ pub async fn run(
         engine.start_unit(unit);
     }
 
+    // `-D`: the XDP program's debug records are forwarded ten times a second.
+    let xdp_debug = engine
+        .xdp
+        .as_ref()
+        .is_some_and(dataplane::XdpPath::debug_log);
+    let mut log_tick = tokio::time::interval(std::time::Duration::from_millis(100));
+    log_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let next = engine
             .timers
@@ -494,6 +501,11 @@ pub async fn run(
                 follow_primary(&mut engine, &mut current, &addresses_control, removed).await;
             }
             () = sleep_until(next) => engine.timeouts(),
+            _ = log_tick.tick(), if xdp_debug => {
+                if let Some(xdp) = engine.xdp.as_mut() {
+                    xdp.flush_log();
+                }
+            }
         }
         engine.executor.send_adverts();
     }
