@@ -101,7 +101,7 @@ fn main() -> Result<()> {
     lab.daemon(r1)?.signal(libc::SIGTERM)?;
     let outage = prober.outage_since(at)?;
     println!(
-        "3) kad on r1 gets SIGTERM   -> priority-0 advert, {} takes over; client outage {:>4} ms   (keepalived 2.2.7: 72 ms; floor = skew 61 ms)",
+        "3) kad on r1 gets SIGTERM   -> priority-0 advert, {} takes over; client outage {:>4} ms   (keepalived 2.2.7: 72 ms, the backup's skew; kad keeps the VIP until r2 speaks)",
         holder(&lab)?,
         outage.as_millis()
     );
