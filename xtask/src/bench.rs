@@ -15,18 +15,7 @@ pub fn run(which: &str, args: &[String]) -> Result<()> {
     match which {
         "failover" => {
             let kad = run::build_kad(true)?;
-            cmd::run(cmd::cargo().args([
-                "build",
-                "--release",
-                "--package",
-                "kad-tests",
-                "--bin",
-                "kad-bench",
-            ]))?;
-            let bench = kad
-                .parent()
-                .map(|dir| dir.join("kad-bench"))
-                .unwrap_or_default();
+            let bench = release_bin("kad-bench")?;
             cmd::run(
                 Command::new(bench)
                     .arg("failover")
@@ -34,20 +23,7 @@ pub fn run(which: &str, args: &[String]) -> Result<()> {
                     .env("KAD_BIN", &kad),
             )
         }
-        "xdp" => {
-            cmd::run(cmd::cargo().args([
-                "build",
-                "--release",
-                "--package",
-                "kad-tests",
-                "--bin",
-                "kad-xdp-bench",
-            ]))?;
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(std::path::PathBuf::from)
-                .unwrap_or_else(|| cmd::workspace_root().join("target"));
-            cmd::run(Command::new(target.join("release").join("kad-xdp-bench")).args(args))
-        }
+        "xdp" => cmd::run(Command::new(release_bin("kad-xdp-bench")?).args(args)),
         "criterion" => cmd::run(
             cmd::cargo()
                 .args(["bench", "--package", "kad-userspace"])
@@ -63,18 +39,7 @@ pub fn run(which: &str, args: &[String]) -> Result<()> {
 /// CPU, memory and transitions. `--quick` shortens the windows.
 fn load(which: &str, args: &[String]) -> Result<()> {
     let kad = run::build_kad(true)?;
-    cmd::run(cmd::cargo().args([
-        "build",
-        "--release",
-        "--package",
-        "kad-tests",
-        "--bin",
-        "kad-load",
-    ]))?;
-    let bench = kad
-        .parent()
-        .map(|dir| dir.join("kad-load"))
-        .unwrap_or_default();
+    let bench = release_bin("kad-load")?;
     cmd::run(
         Command::new(bench)
             .arg(which)
@@ -82,4 +47,20 @@ fn load(which: &str, args: &[String]) -> Result<()> {
             .env("KAD_BIN", &kad)
             .current_dir(cmd::workspace_root()),
     )
+}
+
+/// Builds the `kad-tests` binary `name` in release mode and returns its path.
+fn release_bin(name: &str) -> Result<std::path::PathBuf> {
+    cmd::run(cmd::cargo().args([
+        "build",
+        "--release",
+        "--package",
+        "kad-tests",
+        "--bin",
+        name,
+    ]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| cmd::workspace_root().join("target"));
+    Ok(target.join("release").join(name))
 }

@@ -15,7 +15,7 @@ pub use test_run::TestRunTiming;
 use aya::{
     Ebpf, EbpfLoader,
     maps::PerCpuArray,
-    programs::{ProgramError, TestRun as _, TestRunOptions, Xdp, XdpMode},
+    programs::{ProgramError, Xdp, XdpMode},
 };
 use kad_common::xdp_counters::{XDP_COUNTERS_MAP, XDP_PROGRAM, XdpReason};
 use thiserror::Error;
@@ -216,18 +216,9 @@ impl XdpDataplane {
     /// Counters move as for a received frame. The kernel runs it as received on the loopback
     /// device (`lo`, ifindex 1); [`XdpDataplane::test_run_on`] chooses the interface.
     pub fn test_run(&self, frame: &[u8]) -> Result<XdpVerdict, XdpError> {
-        let options = TestRunOptions {
-            data_in: Some(frame),
-            ..TestRunOptions::new()
-        };
-        let result = self
-            .program()?
-            .test_run(options)
-            .map_err(|source| XdpError::Program {
-                program: XDP_PROGRAM,
-                source: Box::new(source),
-            })?;
-        Ok(XdpVerdict::from_code(result.return_value))
+        /// The loopback device's index, which always exists.
+        const LOOPBACK: u32 = 1;
+        self.test_run_on(frame, LOOPBACK)
     }
 
     /// The per-reason counters, summed over CPUs.
