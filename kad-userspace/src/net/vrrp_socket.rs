@@ -137,20 +137,6 @@ impl VrrpSocket {
         self.ifindex
     }
 
-    /// Sends `packet` to `destination` without waiting: a full socket buffer is an error
-    /// (the packet is lost, as on a congested link), so the protocol loop never blocks.
-    pub fn try_send(&self, packet: &[u8], destination: IpAddr) -> Result<(), SocketError> {
-        let target = self.target(destination);
-        match self.fd.get_ref().send_to(packet, &target) {
-            Ok(sent) if sent == packet.len() => Ok(()),
-            Ok(sent) => Err(self.error(
-                "send",
-                io::Error::other(format!("sent {sent} of {} bytes", packet.len())),
-            )),
-            Err(source) => Err(self.error("send", source)),
-        }
-    }
-
     /// Sends every `(packet, destination)` of `batch` with as few `sendmmsg(2)` calls as the
     /// kernel allows (one, normally), without waiting. Returns, per packet, whether it went;
     /// a packet the kernel refuses is reported and the rest are still tried. This is what

@@ -168,21 +168,27 @@ impl XdpPath {
                 continue;
             };
             let key = key_of(spec, ifindex);
-            if self.written.contains_key(&key) {
-                continue;
+            if !self.written.contains_key(&key) {
+                self.write_config(spec, key, config_of(spec, false, spec.fsm.priority));
             }
-            let config = config_of(spec, false, spec.fsm.priority);
-            match self.dataplane.set_vrrp_config(key, &config) {
-                Ok(()) => {
-                    self.written.insert(key, config);
-                }
-                Err(err) => tracing::error!(
-                    instance = %spec.fsm.name,
-                    vrid = key.vrid,
-                    error = %err,
-                    "writing XDP configuration"
-                ),
+        }
+    }
+
+    /// Writes `config` for `key` (instance `spec`) unless it is what was written last.
+    fn write_config(&mut self, spec: &InstanceSpec, key: VrrpKey, config: VrrpConfig) {
+        if self.written.get(&key) == Some(&config) {
+            return;
+        }
+        match self.dataplane.set_vrrp_config(key, &config) {
+            Ok(()) => {
+                self.written.insert(key, config);
             }
+            Err(err) => tracing::error!(
+                instance = %spec.fsm.name,
+                vrid = key.vrid,
+                error = %err,
+                "writing XDP configuration"
+            ),
         }
     }
 
@@ -201,7 +207,7 @@ impl XdpPath {
                 continue;
             };
             let key = key_of(&slot.spec, receive_ifindex);
-            if self.written.contains_key(&key) && routes.slots.contains_key(&key) {
+            if routes.slots.contains_key(&key) {
                 tracing::warn!(
                     instance = %slot.spec.fsm.name,
                     vrid = slot.spec.fsm.vrid,
@@ -213,6 +219,13 @@ impl XdpPath {
                 .slots
                 .insert(key, (index, Arc::clone(&slot.spec.fsm.name)));
             slot.xdp = Some(XdpSlot { key, seen_count: 0 });
+            // Peers only change with the configuration: written here, on start and reload.
+            if let Err(err) = self
+                .dataplane
+                .set_unicast_peers(key, &slot.spec.unicast_peers)
+            {
+                tracing::warn!(instance = %slot.spec.fsm.name, vrid = slot.spec.fsm.vrid, error = %err, "writing XDP unicast peers");
+            }
             if !slot.spec.fsm.accept && slot.spec.fsm.priority != 255 {
                 wanted_vips.extend(slot.spec.fsm.virtuals.addresses.iter().copied());
                 wanted_vips.extend(slot.spec.fsm.virtuals.excluded.iter().copied());
@@ -264,27 +277,8 @@ impl XdpPath {
                 instance.priority(),
             )
         };
-        if self.written.get(&xdp.key) == Some(&config) {
-            return;
-        }
-        match self.dataplane.set_vrrp_config(xdp.key, &config) {
-            Ok(()) => {
-                self.written.insert(xdp.key, config);
-            }
-            Err(err) => tracing::error!(
-                instance = %slot.spec.fsm.name,
-                vrid = slot.spec.fsm.vrid,
-                error = %err,
-                "writing XDP configuration"
-            ),
-        }
-        if !slot.spec.unicast_peers.is_empty()
-            && let Err(err) = self
-                .dataplane
-                .set_unicast_peers(xdp.key, &slot.spec.unicast_peers)
-        {
-            tracing::warn!(instance = %slot.spec.fsm.name, vrid = slot.spec.fsm.vrid, error = %err, "writing XDP unicast peers");
-        }
+        let key = xdp.key;
+        self.write_config(&slot.spec, key, config);
     }
 
     /// The last advert XDP recorded for `slot`, if newer than what the core was last given,

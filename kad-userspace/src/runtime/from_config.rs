@@ -663,10 +663,9 @@ fn command(global: &GlobalDefs, script: &Option<Script>) -> Result<Option<Script
     }))
 }
 
-/// The address adverts are sent from: the interface's first IPv4 address, or its first
-/// link-local IPv6 address (RFC 5798 §5.1.2.1).
 /// The address kad sends adverts from on `if_index`: its first IPv4 address, or its first
-/// IPv6 link-local one, leaving out `exclude` (virtual addresses kad itself holds).
+/// IPv6 link-local one (RFC 5798 §5.1.2.1), leaving out `exclude` (virtual addresses kad
+/// itself holds).
 pub(crate) async fn primary_address_excluding(
     control: &AddressControl,
     if_index: u32,
@@ -684,19 +683,13 @@ pub(crate) async fn primary_address_excluding(
         }))
 }
 
+/// [`primary_address_excluding`] with nothing left out (at start).
 async fn primary_address(
     control: &AddressControl,
     if_index: u32,
     ipv6: bool,
 ) -> Result<Option<IpAddr>, BuildError> {
-    let addresses = control.list(if_index).await?;
-    Ok(addresses
-        .into_iter()
-        .map(|(address, _)| address)
-        .find(|address| match address {
-            IpAddr::V4(_) => !ipv6,
-            IpAddr::V6(v6) => ipv6 && v6.is_unicast_link_local(),
-        }))
+    primary_address_excluding(control, if_index, ipv6, &[]).await
 }
 
 /// keepalived.conf `virtual_ipaddress` entry → an `ip addr add` request on `dev`.
