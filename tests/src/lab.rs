@@ -456,10 +456,9 @@ impl Lab {
         let path = self.dir.join(format!("kad-{host}.conf"));
         fs::write(&path, config)?;
         let path = path.to_string_lossy().into_owned();
+        let kad_args = self.kad_args.clone();
         let mut args = vec!["-f", path.as_str()];
-        args.extend(self.kad_args.iter().map(String::as_str));
-        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        args.extend(kad_args.iter().map(String::as_str));
         let kad = self.start(host, &crate::kad_bin(), &args)?;
         self.wait_until_started(kad);
         Ok(kad)

@@ -160,20 +160,6 @@ fn flood(generator: &Host, frames: &[Vec<u8>], total: usize) -> Result<Duration>
     })
 }
 
-/// The per-reason counters of the `XDP counters` line kad logs at stop.
-fn xdp_counters(log: &str) -> Option<std::collections::HashMap<String, u64>> {
-    let line = log.lines().find(|line| line.contains("XDP counters"))?;
-    Some(
-        line.split_whitespace()
-            .filter_map(|word| {
-                let (rest, value) = word.rsplit_once('=')?;
-                let name = rest.rsplit('=').next()?;
-                Some((name.to_owned(), value.parse().ok()?))
-            })
-            .collect(),
-    )
-}
-
 #[test]
 fn malformed_and_flooded_adverts_never_move_state_xdp() -> Result<()> {
     malformed_and_flooded("malformed_and_flooded_adverts_never_move_state_xdp", false)
@@ -259,7 +245,8 @@ fn malformed_and_flooded(test: &str, no_xdp: bool) -> Result<()> {
         lab.daemon(r2)?.signal(libc::SIGTERM)?;
         lab.daemon(r2)?.wait_exit(Duration::from_secs(5))?;
         let log = lab.daemon(r2)?.log();
-        let counters = xdp_counters(&log).with_context(|| format!("no XDP counters\n{log}"))?;
+        let counters = kad_tests::load::daemon_log::xdp_counters(&log)
+            .with_context(|| format!("no XDP counters\n{log}"))?;
         let dropped: u64 = [
             "truncated",
             "bad_ttl",

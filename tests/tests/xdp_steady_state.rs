@@ -5,11 +5,12 @@
 //! keepalived killed with SIGKILL (no priority 0) → kad takes over on its master-down timer,
 //! which in XDP mode reads the last-seen time from `KAD_VRRP_SEEN`.
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::BTreeMap, time::Duration};
 
 use anyhow::{Context as _, Result};
 use kad_tests::{
     lab::Lab,
+    load::daemon_log,
     privilege::{Need, require},
 };
 
@@ -26,23 +27,14 @@ fn config(router: &str, priority: u8) -> String {
 }
 
 /// The `receive statistics` fields kad logs when it stops.
-fn receive_statistics(log: &str) -> Result<HashMap<String, u64>> {
-    let line = log
-        .lines()
-        .find(|line| line.contains("receive statistics"))
-        .with_context(|| format!("kad logged no receive statistics:\n{log}"))?;
-    Ok(line
-        .split_whitespace()
-        .filter_map(|word| {
-            let (name, value) = word.split_once('=')?;
-            Some((name.to_owned(), value.parse().ok()?))
-        })
-        .collect())
+fn receive_statistics(log: &str) -> Result<BTreeMap<String, u64>> {
+    daemon_log::receive_statistics(log)
+        .with_context(|| format!("kad logged no receive statistics:\n{log}"))
 }
 
 /// Runs keepalived as Master and kad as Backup for [`STEADY`], kills keepalived, checks kad
 /// takes over, stops kad and returns its receive statistics.
-fn steady_backup(test: &str, no_xdp: bool) -> Result<Option<HashMap<String, u64>>> {
+fn steady_backup(test: &str, no_xdp: bool) -> Result<Option<BTreeMap<String, u64>>> {
     if !require(test, Need::Root) {
         return Ok(None);
     }
@@ -76,7 +68,7 @@ fn steady_backup(test: &str, no_xdp: bool) -> Result<Option<HashMap<String, u64>
     Ok(Some(stats))
 }
 
-fn field(stats: &HashMap<String, u64>, name: &str) -> u64 {
+fn field(stats: &BTreeMap<String, u64>, name: &str) -> u64 {
     stats.get(name).copied().unwrap_or(u64::MAX)
 }
 

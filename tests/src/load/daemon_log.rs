@@ -26,6 +26,21 @@ pub fn receive_statistics(log: &str) -> Option<BTreeMap<String, u64>> {
     )
 }
 
+/// The per-reason counters of kad's `XDP counters` line (logged at stop, e.g.
+/// `… counters=not_vrrp=3 vrrp_v2=0 … bad_ttl=200 …`), if it logged one.
+pub fn xdp_counters(log: &str) -> Option<BTreeMap<String, u64>> {
+    let line = log.lines().find(|line| line.contains("XDP counters"))?;
+    Some(
+        line.split_whitespace()
+            .filter_map(|word| {
+                let (rest, value) = word.rsplit_once('=')?;
+                let name = rest.rsplit('=').next()?;
+                Some((name.to_owned(), value.parse().ok()?))
+            })
+            .collect(),
+    )
+}
+
 /// kad's transitions to Master: (time since the Unix epoch, VRID), from lines like
 /// `2026-11-23T14:24:45.444388Z  INFO …: Entering MASTER STATE instance=VI_99 vrid=99 …`.
 pub fn kad_takeovers(log: &str) -> Vec<(Duration, u8)> {
@@ -69,6 +84,17 @@ fn utc_timestamp(text: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xdp_counters_are_read_from_the_stop_line() {
+        let log = "2026-11-23T14:43:10Z  INFO kad::runtime::dataplane: XDP counters ifindex=2 \
+                   mode=Native counters=not_vrrp=3 vrrp_v2=0 bad_ttl=200 unknown_vrid=7\n";
+        let counters = xdp_counters(log).unwrap_or_default();
+        assert_eq!(counters.get("not_vrrp"), Some(&3));
+        assert_eq!(counters.get("bad_ttl"), Some(&200));
+        assert_eq!(counters.get("unknown_vrid"), Some(&7));
+        assert_eq!(xdp_counters("no such line"), None);
+    }
 
     #[test]
     fn counts_both_daemons_transitions_and_reads_statistics() {
