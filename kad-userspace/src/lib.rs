@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod daemon;
+pub mod lvs;
 pub mod net;
 pub mod runtime;
 pub mod scripts;
