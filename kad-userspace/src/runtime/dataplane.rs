@@ -218,7 +218,11 @@ impl XdpPath {
             routes
                 .slots
                 .insert(key, (index, Arc::clone(&slot.spec.fsm.name)));
-            slot.xdp = Some(XdpSlot { key, seen_count: 0 });
+            slot.xdp = Some(XdpSlot {
+                key,
+                seen_count: 0,
+                seen_index: self.dataplane.seen_index(&key).ok().flatten(),
+            });
             // Peers only change with the configuration: written here, on start and reload.
             if let Err(err) = self
                 .dataplane
@@ -289,7 +293,15 @@ impl XdpPath {
         clock: &Clock,
     ) -> Option<(Timestamp, Advert)> {
         let xdp = slot.xdp.as_mut()?;
-        let seen: VrrpSeen = match self.dataplane.vrrp_seen(&xdp.key) {
+        let index = match xdp.seen_index {
+            Some(index) => index,
+            None => {
+                let index = self.dataplane.seen_index(&xdp.key).ok().flatten()?;
+                xdp.seen_index = Some(index);
+                index
+            }
+        };
+        let seen: VrrpSeen = match self.dataplane.vrrp_seen_at(index) {
             Ok(seen) => seen?,
             Err(err) => {
                 tracing::warn!(instance = %slot.spec.fsm.name, vrid = slot.spec.fsm.vrid, error = %err, "reading XDP last-seen advert");
@@ -377,6 +389,9 @@ impl Drop for XdpPath {
 pub(crate) struct XdpSlot {
     pub(crate) key: VrrpKey,
     seen_count: u64,
+    /// Where `key` sits in `KAD_VRRP_SEEN`, once looked up (fixed while the interface keeps
+    /// its slot; a re-created interface gets a new key and a new `XdpSlot`).
+    seen_index: Option<u32>,
 }
 
 fn key_of(spec: &InstanceSpec, ifindex: u32) -> VrrpKey {
