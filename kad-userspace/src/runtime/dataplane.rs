@@ -73,6 +73,9 @@ pub struct ReceiveStats {
     pub xdp_events: AtomicU64,
     /// Master-down timers that found a newer advert in `KAD_VRRP_SEEN` and re-armed.
     pub seen_refreshes: AtomicU64,
+    /// Times the protocol loop woke because a timer was due (adverts to send, master-down
+    /// timers, `KAD_VRRP_SEEN` reads).
+    pub timer_wakeups: AtomicU64,
 }
 
 impl ReceiveStats {
@@ -83,6 +86,7 @@ impl ReceiveStats {
             xdp_wakeups = self.xdp_wakeups.load(Ordering::Relaxed),
             xdp_events = self.xdp_events.load(Ordering::Relaxed),
             seen_refreshes = self.seen_refreshes.load(Ordering::Relaxed),
+            timer_wakeups = self.timer_wakeups.load(Ordering::Relaxed),
             "receive statistics"
         );
     }

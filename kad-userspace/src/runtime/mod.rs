@@ -433,6 +433,7 @@ pub async fn run(
         xdp,
         stats,
         tracker_status: HashMap::new(),
+        refresh_scratch: Vec::new(),
     };
     engine.set_trackers(io.start_trackers(&spec.trackers));
     let mut trackers = spec.trackers.clone();

@@ -82,6 +82,8 @@ pub struct ScaleOutcome {
     pub keepalived_vips: usize,
     /// kad's `receive statistics` at stop (whole run).
     pub kad_receive: BTreeMap<String, u64>,
+    /// From kad's start to its SIGTERM: the span `kad_receive` covers.
+    pub kad_lifetime: Duration,
 }
 
 /// Runs one scale measurement in a fresh lab.
@@ -112,6 +114,7 @@ pub fn run(setup: &ScaleSetup) -> Result<ScaleOutcome> {
         std::thread::sleep(MASTER_QUIET);
         frames_per_s(lab, master_host, MASTER_ALONE)
     };
+    let mut kad_started = std::time::Instant::now();
     let (kad, keepalived, master_ready, master_alone_frames_per_s) = if setup.kad_master {
         let kad = lab.start_kad(KAD, &kad_conf)?;
         let ready = wait_all_vips(&lab, master_host)?;
@@ -122,6 +125,7 @@ pub fn run(setup: &ScaleSetup) -> Result<ScaleOutcome> {
         let keepalived = lab.start_keepalived(KEEPALIVED, &keepalived_conf)?;
         let ready = wait_all_vips(&lab, master_host)?;
         let alone = master_alone(&lab)?;
+        kad_started = std::time::Instant::now();
         (lab.start_kad(KAD, &kad_conf)?, keepalived, ready, alone)
     };
     let keepalived_vrrp = keepalived_vrrp_pid(&lab, KEEPALIVED)?;
@@ -176,6 +180,7 @@ pub fn run(setup: &ScaleSetup) -> Result<ScaleOutcome> {
         setup.receive.label().replace(' ', "-")
     );
     lab.daemon(kad)?.signal(libc::SIGTERM)?;
+    let kad_lifetime = kad_started.elapsed();
     if !lab.daemon(kad)?.wait_exit(Duration::from_secs(10))? {
         anyhow::bail!("kad did not stop within 10 s of SIGTERM\n{}", lab.logs());
     }
@@ -196,6 +201,7 @@ pub fn run(setup: &ScaleSetup) -> Result<ScaleOutcome> {
         kad_vips,
         keepalived_vips,
         kad_receive,
+        kad_lifetime,
     })
 }
 
