@@ -85,7 +85,11 @@ mod tests {
         assert!(soon.is_empty());
         timers.due_by(Timestamp::from_micros(40), &mut soon);
         assert_eq!(soon, [2]);
-        assert_eq!(timers.next(), Some((Timestamp::from_micros(40), 2)), "still armed");
+        assert_eq!(
+            timers.next(),
+            Some((Timestamp::from_micros(40), 2)),
+            "still armed"
+        );
         timers.set(2, None);
         assert_eq!(timers.next(), None);
     }
