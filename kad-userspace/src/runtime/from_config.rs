@@ -484,19 +484,14 @@ async fn instance_spec(
 
     // use_vmac: adverts, VIPs and gratuitous ARPs move to a macvlan carrying the virtual MAC.
     let (socket_interface, vip_interface, vmac_name) = match &instance.use_vmac {
-        Some(_) if ipv6 => {
-            return Err(fail(
-                "use_vmac with IPv6 is not supported by this build yet".into(),
-            ));
-        }
         Some(vmac) => {
             let name = vmac.name.clone().unwrap_or_else(|| format!("vrrp.{vrid}"));
             let mac = match &vmac.mac {
                 Some(text) => parse_vmac(text, vrid)
                     .ok_or_else(|| fail(format!("use_vmac: bad MAC address {text:?}")))?,
-                None => vmac::virtual_mac(vrid, false),
+                None => vmac::virtual_mac(vrid, ipv6),
             };
-            vmac::ensure(control, &name, if_index, mac)
+            vmac::ensure(control, &name, if_index, mac, ipv6)
                 .await
                 .map_err(|e| fail(e.to_string()))?;
             let socket = if instance.vmac_xmit_base {
