@@ -132,7 +132,9 @@ pub fn run(args: Args) -> ExitCode {
                 ExitCode::SUCCESS
             }
             None => {
-                eprintln!("kad: unknown signal function {name:?} (STOP, RELOAD, DATA, STATS, JSON)");
+                eprintln!(
+                    "kad: unknown signal function {name:?} (STOP, RELOAD, DATA, STATS, JSON)"
+                );
                 ExitCode::FAILURE
             }
         };

@@ -164,7 +164,9 @@ async fn write_dump(dump: Dump, status: &StatusHandle) {
     let dir = ops::dump::dump_dir();
     match ops::dump::write(dump, &snapshot, &dir) {
         Ok(path) => tracing::info!(path = %path.display(), "status dump written"),
-        Err(err) => tracing::error!(dir = %dir.display(), file = dump.file_name(), error = %err, "status dump failed"),
+        Err(err) => {
+            tracing::error!(dir = %dir.display(), file = dump.file_name(), error = %err, "status dump failed")
+        }
     }
 }
 

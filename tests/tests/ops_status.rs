@@ -250,9 +250,9 @@ fn status_answers_while_50_instances_advertise_every_10ms() -> Result<()> {
         Duration::from_secs(20),
         || {
             Ok(status_json(&socket).is_ok_and(|s| {
-                s["instances"]
-                    .as_array()
-                    .is_some_and(|all| all.len() == 50 && all.iter().all(|i| i["state"] == "MASTER"))
+                s["instances"].as_array().is_some_and(|all| {
+                    all.len() == 50 && all.iter().all(|i| i["state"] == "MASTER")
+                })
             }))
         },
     )?;
@@ -280,9 +280,16 @@ fn status_answers_while_50_instances_advertise_every_10ms() -> Result<()> {
     );
     let sent: u64 = last["instances"]
         .as_array()
-        .map(|all| all.iter().map(|i| count(&i["counters"]["adverts_sent"])).sum())
+        .map(|all| {
+            all.iter()
+                .map(|i| count(&i["counters"]["adverts_sent"]))
+                .sum()
+        })
         .unwrap_or(0);
-    assert!(sent > 50 * 10, "the daemon was busy advertising: {sent} adverts");
+    assert!(
+        sent > 50 * 10,
+        "the daemon was busy advertising: {sent} adverts"
+    );
     Ok(())
 }
 
@@ -314,7 +321,9 @@ fn parse_exposition(text: &str) -> Result<(HashMap<String, String>, Vec<Sample>)
         let (series, value) = line
             .rsplit_once(' ')
             .with_context(|| format!("no value in {line:?}"))?;
-        let value: f64 = value.parse().with_context(|| format!("value in {line:?}"))?;
+        let value: f64 = value
+            .parse()
+            .with_context(|| format!("value in {line:?}"))?;
         let (name, labels) = match series.split_once('{') {
             None => (series.to_owned(), HashMap::new()),
             Some((name, rest)) => {
@@ -438,7 +447,9 @@ fn metrics_endpoint_serves_vrrp_families_with_labels() -> Result<()> {
             .filter(|s| s.name == "kad_vrrp_receive_errors_total" && labels(s))
             .collect();
         assert!(
-            errors.iter().any(|s| s.labels.get("class").map(String::as_str) == Some("auth")),
+            errors
+                .iter()
+                .any(|s| s.labels.get("class").map(String::as_str) == Some("auth")),
             "{host}: error classes as a label\n{text}"
         );
         let (missing, _) = scrape(&lab, host, "http://127.0.0.1:9650/nothing")?;
@@ -475,7 +486,10 @@ fn wait_file(lab: &Lab, path: &Path, needle: &str) -> Result<String> {
 fn signum(name: &str) -> Result<i32> {
     let out = Command::new(kad_bin()).args(["--signum", name]).output()?;
     if !out.status.success() {
-        bail!("kad --signum {name}: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "kad --signum {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
 }
@@ -508,12 +522,20 @@ fn signals_write_keepalived_dumps_and_signum_names_them() -> Result<()> {
     wait_state(&lab, &socket, "VI_SIG", "MASTER")?;
 
     lab.daemon(kad)?.signal(signum("DATA")?)?;
-    let data = wait_file(&lab, &dumps.join("keepalived.data"), "VRRP Instance = VI_SIG")?;
+    let data = wait_file(
+        &lab,
+        &dumps.join("keepalived.data"),
+        "VRRP Instance = VI_SIG",
+    )?;
     assert!(data.contains("State = MASTER"), "{data}");
     assert!(data.contains("Virtual Router ID = 51"), "{data}");
 
     lab.daemon(kad)?.signal(signum("STATS")?)?;
-    let stats = wait_file(&lab, &dumps.join("keepalived.stats"), "VRRP Instance: VI_SIG")?;
+    let stats = wait_file(
+        &lab,
+        &dumps.join("keepalived.stats"),
+        "VRRP Instance: VI_SIG",
+    )?;
     assert!(stats.contains("Advertisements:"), "{stats}");
     assert!(stats.contains("Became master: 1"), "{stats}");
 
@@ -521,7 +543,10 @@ fn signals_write_keepalived_dumps_and_signum_names_them() -> Result<()> {
     let json = wait_file(&lab, &dumps.join("keepalived.json"), "VI_SIG")?;
     let json: Value = serde_json::from_str(&json)?;
     assert_eq!(json[0]["data"]["iname"], "VI_SIG");
-    assert_eq!(json[0]["data"]["state"], 2, "keepalived's number for MASTER");
+    assert_eq!(
+        json[0]["data"]["state"], 2,
+        "keepalived's number for MASTER"
+    );
     assert!(count(&json[0]["stats"]["advert_sent"]) > 0, "{json:#}");
 
     assert!(
