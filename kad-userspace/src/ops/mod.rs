@@ -72,8 +72,7 @@ impl StatusHandle {
         rx.borrow_and_update();
         self.refresh.notify_one();
         let _ = tokio::time::timeout(wait, rx.changed()).await;
-        let status = Arc::clone(&rx.borrow());
-        status
+        Arc::clone(&rx.borrow())
     }
 
     /// The last snapshot published, without asking for a new one.

@@ -82,7 +82,7 @@ fn millis(duration: std::time::Duration) -> u64 {
 fn unix_ms_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| millis(since))
+        .map_or(0, millis)
 }
 
 impl Engine {
