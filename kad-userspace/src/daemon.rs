@@ -136,7 +136,7 @@ fn start_control_socket(options: &DaemonOptions, status: &StatusHandle) -> Optio
             Some(Task(tokio::spawn(socket.serve(status.clone()))))
         }
         Err(err) => {
-            tracing::error!(error = %err, "running without a control socket");
+            tracing::warn!(error = %err, "running without a control socket");
             None
         }
     }

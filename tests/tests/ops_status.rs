@@ -138,7 +138,7 @@ fn status_shows_master_and_backup_with_growing_counters() -> Result<()> {
     lab.add_host("r2", 2)?;
     let dumps = lab.dir().join("dumps");
     let track = "  track_interface {\n    eth0\n  }\n";
-    let (_, s1) = start_kad(
+    let (k1, s1) = start_kad(
         &mut lab,
         "r1",
         &vrrp_instance("VI_ST", 51, 200, VIP, track),
@@ -217,6 +217,19 @@ fn status_shows_master_and_backup_with_growing_counters() -> Result<()> {
         .find(|line| line.starts_with("VI_ST"))
         .with_context(|| format!("no VI_ST row in\n{table}"))?;
     assert!(row.contains("MASTER") && row.contains("200"), "{table}");
+
+    // A planned stop: r1 sends priority 0, r2 counts it and takes over.
+    lab.daemon(k1)?.signal(libc::SIGTERM)?;
+    let after = wait_state(&lab, &s2, "VI_ST", "MASTER")?;
+    assert_valid(&validator, &after);
+    let taken = instance(&after, "VI_ST")?;
+    assert!(
+        count(&taken["counters"]["priority_zero_received"]) >= 1,
+        "r2 counted r1's priority 0: {taken:#}"
+    );
+    assert_eq!(taken["counters"]["became_master"], 1);
+    assert_eq!(taken["master"]["local"], true);
+    assert_eq!(taken["vips_held"], serde_json::json!([VIP]));
     Ok(())
 }
 
@@ -558,5 +571,75 @@ fn signals_write_keepalived_dumps_and_signum_names_them() -> Result<()> {
         status_json(&socket).is_ok(),
         "and it still answers on its socket"
     );
+    Ok(())
+}
+
+#[test]
+fn receive_errors_are_counted_per_class() -> Result<()> {
+    if !require("receive_errors_are_counted_per_class", Need::Root) {
+        return Ok(());
+    }
+    use kad_tests::xdp_frames::{Advert, L3, fix_ipv4_checksum};
+    let mut lab = Lab::new("er")?;
+    lab.add_host("r1", 1)?;
+    lab.add_host("r2", 2)?;
+    lab.add_host("x", 9)?;
+    let dumps = lab.dir().join("dumps");
+    // r1 receives on raw sockets (errors counted per instance), r2 through XDP (errors
+    // counted per interface by the program).
+    let (_, s1) = start_kad(
+        &mut lab,
+        "r1",
+        &vrrp_instance("VI_ER", 51, 200, VIP, ""),
+        &["--no-xdp"],
+        &dumps,
+    )?;
+    let (_, s2) = start_kad(
+        &mut lab,
+        "r2",
+        &vrrp_instance("VI_ER", 51, 100, VIP, ""),
+        &[],
+        &dumps,
+    )?;
+    wait_state(&lab, &s1, "VI_ER", "MASTER")?;
+    wait_state(&lab, &s2, "VI_ER", "BACKUP")?;
+
+    let advert = Advert::v3("10.77.0.9", 51, 50);
+    let mut bad_ttl = advert.frame()?;
+    bad_ttl[L3 + 8] = 254;
+    fix_ipv4_checksum(&mut bad_ttl);
+    let mut bad_checksum = advert.frame()?;
+    bad_checksum[L3 + 20 + 6] ^= 0xff;
+    lab.host("x")?.ns.run(|| {
+        for _ in 0..3 {
+            kad_tests::packet_socket::send_frame("eth0", &bad_ttl)?;
+        }
+        for _ in 0..2 {
+            kad_tests::packet_socket::send_frame("eth0", &bad_checksum)?;
+        }
+        Ok(())
+    })?;
+
+    let mut last = Value::Null;
+    lab.wait_for(
+        "r1 counts the bad TTLs and checksums against VI_ER",
+        Duration::from_secs(5),
+        || {
+            last = status_json(&s1)?;
+            let errors = &instance(&last, "VI_ER")?["counters"]["receive_errors"];
+            Ok(count(&errors["ttl"]) >= 3 && count(&errors["checksum"]) >= 2)
+        },
+    )?;
+    let errors = &instance(&last, "VI_ER")?["counters"]["receive_errors"];
+    assert_eq!(count(&errors["auth"]), 0, "{errors}");
+    assert_eq!(instance(&last, "VI_ER")?["state"], "MASTER");
+
+    let status2 = status_json(&s2)?;
+    if status2["receive_path"] == "xdp" {
+        let xdp = &instance(&status2, "VI_ER")?["xdp"]["counters"];
+        assert!(count(&xdp["bad_ttl"]) >= 3, "{xdp}");
+        assert!(count(&xdp["bad_checksum"]) >= 2, "{xdp}");
+    }
+    assert_eq!(instance(&status2, "VI_ER")?["state"], "BACKUP");
     Ok(())
 }
