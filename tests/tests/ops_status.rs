@@ -525,14 +525,21 @@ fn signals_write_keepalived_dumps_and_signum_names_them() -> Result<()> {
     let mut lab = Lab::new("sg")?;
     lab.add_host("r1", 1)?;
     let dumps = lab.dir().join("dumps");
-    let (kad, socket) = start_kad(
-        &mut lab,
-        "r1",
-        &vrrp_instance("VI_SIG", 51, 150, VIP, ""),
-        &[],
-        &dumps,
-    )?;
+    // Two instances in a sync group, so that groups show in the status and the dumps.
+    let config = format!(
+        "vrrp_sync_group G_SIG {{\n  group {{\n    VI_SIG\n    VI_SIG2\n  }}\n}}\n{}{}",
+        vrrp_instance("VI_SIG", 51, 150, VIP, ""),
+        vrrp_instance("VI_SIG2", 52, 150, "10.77.0.101", "")
+    );
+    let (kad, socket) = start_kad(&mut lab, "r1", &config, &[], &dumps)?;
     wait_state(&lab, &socket, "VI_SIG", "MASTER")?;
+    let status = wait_state(&lab, &socket, "VI_SIG2", "MASTER")?;
+    assert_valid(&schema()?, &status);
+    assert_eq!(
+        status["sync_groups"],
+        serde_json::json!([{"name": "G_SIG", "state": "MASTER", "members": ["VI_SIG", "VI_SIG2"]}])
+    );
+    assert_eq!(instance(&status, "VI_SIG2")?["sync_group"], "G_SIG");
 
     lab.daemon(kad)?.signal(signum("DATA")?)?;
     let data = wait_file(
@@ -542,6 +549,7 @@ fn signals_write_keepalived_dumps_and_signum_names_them() -> Result<()> {
     )?;
     assert!(data.contains("State = MASTER"), "{data}");
     assert!(data.contains("Virtual Router ID = 51"), "{data}");
+    assert!(data.contains("VRRP Sync Group = G_SIG, MASTER"), "{data}");
 
     lab.daemon(kad)?.signal(signum("STATS")?)?;
     let stats = wait_file(
