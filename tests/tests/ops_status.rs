@@ -230,6 +230,8 @@ fn status_shows_master_and_backup_with_growing_counters() -> Result<()> {
     assert_eq!(taken["counters"]["became_master"], 1);
     assert_eq!(taken["master"]["local"], true);
     assert_eq!(taken["vips_held"], serde_json::json!([VIP]));
+    assert!(lab.daemon(k1)?.wait_exit(Duration::from_secs(5))?);
+    assert!(!s1.exists(), "a stopping kad removes its control socket");
     Ok(())
 }
 
