@@ -382,6 +382,27 @@ impl XdpPath {
     }
 }
 
+/// Reads for the status snapshot (issue 8).
+impl XdpPath {
+    /// Adverts XDP recorded for `slot`'s instance (its `KAD_VRRP_SEEN` count); 0 when it has
+    /// none or the map cannot be read.
+    pub(crate) fn seen_count(&self, slot: &Slot) -> u64 {
+        slot.xdp
+            .and_then(|xdp| self.dataplane.vrrp_seen(&xdp.key).ok().flatten())
+            .map_or(0, |seen| seen.count)
+    }
+
+    /// How the program is attached to `ifindex` and its counters there, if it runs there.
+    pub(crate) fn interface_counters(
+        &self,
+        ifindex: u32,
+    ) -> Option<(AttachMode, crate::xdp::XdpCounters)> {
+        let (mode, slot) = (*self.attached.get(&ifindex)?)?;
+        let counters = self.dataplane.interface_counters(slot).ok()?;
+        Some((mode, counters))
+    }
+}
+
 impl Drop for XdpPath {
     fn drop(&mut self) {
         self.events.abort();

@@ -204,6 +204,9 @@ impl Engine {
 
     /// A valid advert for the instance in `slot`.
     pub(crate) fn advert(&mut self, slot: usize, advert: Advert) {
+        if let Some(entry) = self.slots.get(slot) {
+            entry.counters.delivered(advert.priority);
+        }
         if let Some((unit, member)) = self.owner.get(slot).copied() {
             self.handle(unit, Some(member), Event::Advert(advert));
         }

@@ -163,6 +163,7 @@ impl Executor {
         for action in actions {
             match action {
                 Action::SendAdvert(out) => {
+                    slot.counters.sent(out.priority);
                     for (packet, destination) in encode_adverts(slot, &out) {
                         self.outbox.push(Outgoing {
                             socket: Arc::clone(&slot.socket),
@@ -218,12 +219,14 @@ impl Executor {
                     self.fifo_notify(&target, kind, priority);
                 }
                 Action::StateChanged { from, to, reason } => {
+                    slot.counters.transition(from, to);
                     tracing::info!(instance = %name, vrid, ?from, ?reason, "Entering {} STATE", notify_state(to));
                 }
                 Action::PriorityChanged { from, to } => {
                     tracing::info!(instance = %name, vrid, from, to, "effective priority changed");
                 }
                 Action::Discarded(reason) => {
+                    slot.counters.discarded(reason);
                     tracing::trace!(instance = %name, vrid, ?reason, "advert ignored");
                 }
             }

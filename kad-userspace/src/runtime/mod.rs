@@ -23,6 +23,7 @@ mod notify;
 mod receive;
 mod routing;
 mod spec;
+mod status;
 mod timers;
 
 pub use clock::Clock;
@@ -123,6 +124,8 @@ pub(crate) struct Slot {
     pub(crate) ip_id: u16,
     /// Set while XDP receives this instance's adverts.
     pub(crate) xdp: Option<dataplane::XdpSlot>,
+    /// Adverts, errors and transitions counted for status and metrics.
+    pub(crate) counters: Arc<crate::ops::counters::InstanceCounters>,
 }
 
 /// What the daemon asks of a running runtime.
@@ -184,6 +187,7 @@ impl Io {
             ah_seq: 0,
             ip_id: 0,
             xdp: None,
+            counters: Arc::default(),
         })
     }
 
@@ -199,10 +203,11 @@ impl Io {
                 slot.spec.interface.clone(),
                 slot.spec.fsm.primary_address.is_ipv6(),
             );
-            routes
-                .entry(key)
-                .or_default()
-                .push(Route::new(index, &slot.spec));
+            routes.entry(key).or_default().push(Route::new(
+                index,
+                &slot.spec,
+                Arc::clone(&slot.counters),
+            ));
         }
         for (key, socket) in &self.sockets {
             let routes = routes.remove(key).unwrap_or_default();
@@ -401,7 +406,19 @@ fn add_units(
 pub async fn run(
     spec: RuntimeSpec,
     options: RunOptions,
+    control: mpsc::Receiver<Control>,
+) -> Result<(), RuntimeError> {
+    run_with_status(spec, options, control, None).await
+}
+
+/// [`run`], answering status requests through `status` (the control socket, metrics and
+/// signal dumps read what it publishes): a snapshot is built between two events, only when
+/// a reader asks.
+pub async fn run_with_status(
+    spec: RuntimeSpec,
+    options: RunOptions,
     mut control: mpsc::Receiver<Control>,
+    status: Option<crate::ops::StatusPublisher>,
 ) -> Result<(), RuntimeError> {
     let netlink = AddressControl::connect()?;
     let links_control = netlink.clone();
@@ -482,6 +499,11 @@ pub async fn run(
                 }
                 Some(Control::Stop) | None => break,
             },
+            () = status_requested(status.as_ref()) => {
+                if let Some(publisher) = &status {
+                    publisher.publish(engine.status(&trackers));
+                }
+            }
             Some(message) = inbound.recv() => {
                 if message.generation == io.generation {
                     engine.advert(message.slot, message.advert);
@@ -789,6 +811,14 @@ fn open_fifos(specs: &[FifoSpec]) -> Vec<fifo::FifoWriter> {
             }
         })
         .collect()
+}
+
+/// Resolves when a status reader asks for a snapshot (never without a publisher).
+async fn status_requested(publisher: Option<&crate::ops::StatusPublisher>) {
+    match publisher {
+        Some(publisher) => publisher.requested().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
