@@ -481,6 +481,15 @@ impl Lab {
         let kad_args = self.kad_args.clone();
         let mut args = vec!["-f", path.as_str()];
         args.extend(kad_args.iter().map(String::as_str));
+        // Each daemon its own control socket (the default path is one per machine).
+        let socket = self
+            .dir
+            .join(format!("kad-{host}.sock"))
+            .to_string_lossy()
+            .into_owned();
+        if !kad_args.iter().any(|a| a == "--control-socket") {
+            args.extend(["--control-socket", socket.as_str()]);
+        }
         let kad = self.start(host, &crate::kad_bin(), &args)?;
         self.wait_until_started(kad);
         Ok(kad)
