@@ -59,6 +59,11 @@ impl Prober {
     /// After a fault at `since` (unix seconds): waits until replies have flowed again for a
     /// while, then returns the longest gap between replies around the fault.
     pub fn outage_since(&self, since: f64) -> Result<Duration> {
+        Ok(self.gap_since(since)?.duration())
+    }
+
+    /// As [`Prober::outage_since`], with when the gap began and ended.
+    pub fn gap_since(&self, since: f64) -> Result<Gap> {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             std::thread::sleep(Duration::from_millis(100));
@@ -68,20 +73,10 @@ impl Prober {
                 .map_err(|_| anyhow::anyhow!("prober poisoned"))?
                 .clone();
             let now = unix_now();
-            let after: Vec<f64> = replies.iter().copied().filter(|t| *t >= since).collect();
-            let flowing = after.len() > 50 && after.last().is_some_and(|last| now - last < 0.05);
+            let after = replies.iter().filter(|t| **t >= since).count();
+            let flowing = after > 50 && replies.last().is_some_and(|last| now - last < 0.05);
             if flowing {
-                let mut previous = replies
-                    .iter()
-                    .copied()
-                    .rfind(|t| *t < since)
-                    .unwrap_or(since);
-                let mut longest = 0.0f64;
-                for t in after {
-                    longest = longest.max(t - previous);
-                    previous = t;
-                }
-                return Ok(Duration::from_secs_f64(longest.max(0.0)));
+                return Ok(longest_gap(&replies, since));
             }
             if Instant::now() > deadline {
                 bail!("the client did not reach the VIP again within 15 s");
@@ -90,9 +85,72 @@ impl Prober {
     }
 }
 
+/// A silence of the client: the last reply before it and the first one after (unix
+/// seconds).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Gap {
+    /// The last reply before the silence (or the fault time when none came before it).
+    pub start: f64,
+    /// The first reply after it.
+    pub end: f64,
+}
+
+impl Gap {
+    /// How long the client went without replies.
+    pub fn duration(&self) -> Duration {
+        Duration::from_secs_f64((self.end - self.start).max(0.0))
+    }
+}
+
+/// The longest gap between the reply times `replies` (in order) that ends at or after
+/// `since`; it may start before `since` (the last reply before the fault). Without a reply
+/// after `since`, an empty gap at `since`.
+pub fn longest_gap(replies: &[f64], since: f64) -> Gap {
+    let mut previous = replies
+        .iter()
+        .copied()
+        .rfind(|t| *t < since)
+        .unwrap_or(since);
+    let mut longest = Gap {
+        start: since,
+        end: since,
+    };
+    for t in replies.iter().copied().filter(|t| *t >= since) {
+        if t - previous > longest.end - longest.start {
+            longest = Gap {
+                start: previous,
+                end: t,
+            };
+        }
+        previous = t;
+    }
+    longest
+}
+
 impl Drop for Prober {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn longest_gap_spans_the_fault() {
+        let replies = [1.0, 1.002, 1.004, 3.5, 3.502, 3.6];
+        // The gap starts at the last reply before the fault.
+        let gap = longest_gap(&replies, 1.005);
+        assert_eq!((gap.start, gap.end), (1.004, 3.5));
+        assert!((gap.duration().as_secs_f64() - 2.496).abs() < 1e-9);
+        assert_eq!(longest_gap(&replies, 9.0).duration(), Duration::ZERO);
+        let first = longest_gap(&[2.0, 2.1], 1.0);
+        assert_eq!(
+            (first.start, first.end),
+            (1.0, 2.0),
+            "no reply before the fault"
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! `cargo xtask bench failover`: the client-observed outage of kad and of keepalived 2.2.7 in
 //! the same lab, trial by trial: two routers (priority 200 master, 100 backup) and a client
 //! probing the VIP every 2 ms; the fault (master link down, or graceful stop by SIGTERM)
-//! injected at a random point of the advert interval.
+//! injected at a random point of the advert interval — at a planned offset after an advert
+//! watched on the master's switch port, the same offsets for both daemons (paired trials,
+//! see `kad_tests::bench::phase`).
 //!
 //! Prints a table of min / median / max per daemon with the ratio of the medians, writes
 //! every trial to `failover.json` and a plot to `failover.png` (in `target/bench/`, or
@@ -15,9 +17,14 @@ use std::{
 
 use anyhow::{Context as _, Result, bail};
 use kad_tests::{
-    bench::{Cell, Daemon, Fault, Report, Row, json, machine, plot, record, table, trials},
+    advert_watch::{AdvertWatch, LinkSwitch},
+    bench::{
+        Cell, Daemon, Fault, Report, Row, json, machine,
+        phase::{self, Timing},
+        plot, record, table, trials,
+    },
     kad_bin,
-    lab::Lab,
+    lab::{Host, Lab},
     privilege::is_root,
     probe::{Prober, unix_now},
     repo_root,
@@ -37,19 +44,10 @@ fn config(row: Row, priority: u8) -> String {
     )
 }
 
-/// A small deterministic generator for fault timing (xorshift64*).
-struct Jitter(u64);
-
-impl Jitter {
-    fn fraction(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-fn trial(daemon: Daemon, row: Row, fault: Fault, jitter: &mut Jitter) -> Result<Duration> {
+/// Runs one trial: the lab up, the master elected and the client reaching the VIP; then
+/// waits for one of the master's adverts on its switch port, injects `fault` `offset` after
+/// it, and returns the client's outage and how the fault fell.
+fn trial(daemon: Daemon, row: Row, fault: Fault, offset: Duration) -> Result<(Duration, Timing)> {
     let mut lab = Lab::new("bf")?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
@@ -75,15 +73,37 @@ fn trial(daemon: Daemon, row: Row, fault: Fault, jitter: &mut Jitter) -> Result<
         Ok(lab.host("c")?.ping_once(VIP))
     })?;
     let prober = Prober::start(lab.host("c")?, VIP)?;
-    std::thread::sleep(Duration::from_secs_f64(
-        0.3 + row.seconds * jitter.fraction(),
-    ));
+    let watch = AdvertWatch::open(lab.switch(), &Lab::port("r1"))?;
+    let link = LinkSwitch::new(&lab.host("r1")?.ns, Host::IFACE)?;
+    std::thread::sleep(Duration::from_millis(300));
+    watch.drain();
+    let patience = Duration::from_secs_f64(row.seconds * 3.0 + 1.0);
+    let advert = loop {
+        match watch.next(patience)? {
+            Some((priority, at)) if priority > 0 => break at,
+            Some(_) => continue,
+            None => bail!("no advert from r1 within {patience:?}"),
+        }
+    };
+    let delay = advert + offset.as_secs_f64() - unix_now();
+    if delay > 0.0 {
+        std::thread::sleep(Duration::from_secs_f64(delay));
+    }
     let at = unix_now();
     match fault {
-        Fault::LinkDown => lab.host("r1")?.ns.ip(&["link", "set", "eth0", "down"])?,
+        Fault::LinkDown => link.down()?,
         Fault::Sigterm => lab.daemon(master)?.signal(libc::SIGTERM)?,
     }
-    prober.outage_since(at)
+    // The last advert before the fault: the one waited for, unless the watch holds a later
+    // one (an offset close to the interval and an early advert).
+    let mut last = advert;
+    while let Some((priority, stamp)) = watch.next(Duration::from_millis(2))? {
+        if priority > 0 && stamp < at {
+            last = last.max(stamp);
+        }
+    }
+    let gap = prober.gap_since(at)?;
+    Ok((gap.duration(), Timing::new(last, at, gap.end)))
 }
 
 /// Command-line options.
@@ -161,27 +181,45 @@ fn main() -> Result<()> {
         keepalived,
         machine.describe()
     );
-    let mut jitter = Jitter(0x9e37_79b9_7f4a_7c15);
     let mut cells = Vec::new();
     for row in rows {
-        for fault in Fault::ALL {
+        for (fault_index, fault) in Fault::ALL.into_iter().enumerate() {
             let mut cell = Cell::new(row, fault);
-            for n in 1..=options.trials {
-                for daemon in [Daemon::Keepalived, Daemon::Kad] {
+            let centis = (row.seconds * 100.0).round() as u32;
+            let interval = Duration::from_secs_f64(row.seconds);
+            cell.offsets = phase::offsets(
+                phase::cell_seed(row.version, centis, fault_index),
+                options.trials,
+                interval,
+            );
+            for (index, offset) in cell.offsets.clone().into_iter().enumerate() {
+                let n = index + 1;
+                // Paired: both daemons get this offset; which goes first alternates.
+                let order = if index % 2 == 0 {
+                    [Daemon::Keepalived, Daemon::Kad]
+                } else {
+                    [Daemon::Kad, Daemon::Keepalived]
+                };
+                for daemon in order {
                     let begun = Instant::now();
-                    let outage = trial(daemon, row, fault, &mut jitter).with_context(|| {
-                        format!("{daemon:?}, {}, {}, trial {n}", row.label(), fault.label())
-                    })?;
+                    let (outage, timing) =
+                        trial(daemon, row, fault, offset).with_context(|| {
+                            format!("{daemon:?}, {}, {}, trial {n}", row.label(), fault.label())
+                        })?;
                     eprintln!(
-                        "  {:<10} {:<10} {:<24} trial {n}/{}: {:>7} ms  ({:.1} s)",
+                        "  {:<10} {:<10} {:<24} trial {n}/{}: {:>7} ms  offset {:>6} phase {:>6} \
+                         advert→reachable {:>7} ms  ({:.1} s)",
                         format!("{daemon:?}").to_lowercase(),
                         row.label(),
                         fault.label(),
                         options.trials,
                         table::format_ms(outage),
+                        table::format_ms(offset),
+                        table::format_ms(timing.phase),
+                        table::format_ms(timing.since_advert),
                         begun.elapsed().as_secs_f64()
                     );
-                    cell.outages_mut(daemon).0.push(outage);
+                    cell.record(daemon, outage, timing);
                 }
             }
             cells.push(cell);
