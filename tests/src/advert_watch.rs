@@ -52,7 +52,9 @@ impl AdvertWatch {
             if index == 0 {
                 bail!("no interface {port} in the switch namespace");
             }
-            let protocol = (libc::ETH_P_IP as u16).to_be();
+            // Every protocol: a bridge port hands its frames to the bridge before protocol
+            // handlers run, so only an ETH_P_ALL tap sees them.
+            let protocol = (libc::ETH_P_ALL as u16).to_be();
             // SAFETY: socket(2) with constant arguments; the fd is owned right away.
             let raw = unsafe {
                 libc::socket(

@@ -62,7 +62,9 @@ impl Prober {
         Ok(self.gap_since(since)?.duration())
     }
 
-    /// As [`Prober::outage_since`], with when the gap began and ended.
+    /// As [`Prober::outage_since`], with when the gap began and ended: the longest gap
+    /// from the fault until the replies flow steadily again ([`recovery_gap`]), so that a
+    /// later hiccup of a loaded machine is not taken for the failover.
     pub fn gap_since(&self, since: f64) -> Result<Gap> {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
@@ -72,17 +74,51 @@ impl Prober {
                 .lock()
                 .map_err(|_| anyhow::anyhow!("prober poisoned"))?
                 .clone();
-            let now = unix_now();
-            let after = replies.iter().filter(|t| **t >= since).count();
-            let flowing = after > 50 && replies.last().is_some_and(|last| now - last < 0.05);
-            if flowing {
-                return Ok(longest_gap(&replies, since));
+            if let Some(gap) = recovery_gap(&replies, since, STEADY_REPLIES, STEADY_SPACING) {
+                return Ok(gap);
             }
             if Instant::now() > deadline {
                 bail!("the client did not reach the VIP again within 15 s");
             }
         }
     }
+}
+
+/// Replies in a row, each within [`STEADY_SPACING`] of the previous one, that show the VIP
+/// answers again (100 ms of probes).
+pub const STEADY_REPLIES: usize = 50;
+/// The largest spacing between two replies of a steady run (ten probe intervals).
+pub const STEADY_SPACING: f64 = 0.02;
+
+/// The outage after a fault at `since` (unix seconds), from the reply times `replies` (in
+/// order): the longest gap from the last reply before `since` until the first run of
+/// `steady` replies spaced at most `spacing` apart; `None` while no such run has come.
+pub fn recovery_gap(replies: &[f64], since: f64, steady: usize, spacing: f64) -> Option<Gap> {
+    let mut previous = replies
+        .iter()
+        .copied()
+        .rfind(|t| *t < since)
+        .unwrap_or(since);
+    let mut longest = Gap {
+        start: since,
+        end: since,
+    };
+    let mut run = 0;
+    for t in replies.iter().copied().filter(|t| *t >= since) {
+        let gap = t - previous;
+        if gap > longest.end - longest.start {
+            longest = Gap {
+                start: previous,
+                end: t,
+            };
+        }
+        run = if gap <= spacing { run + 1 } else { 0 };
+        if run >= steady {
+            return Some(longest);
+        }
+        previous = t;
+    }
+    None
 }
 
 /// A silence of the client: the last reply before it and the first one after (unix
@@ -102,31 +138,6 @@ impl Gap {
     }
 }
 
-/// The longest gap between the reply times `replies` (in order) that ends at or after
-/// `since`; it may start before `since` (the last reply before the fault). Without a reply
-/// after `since`, an empty gap at `since`.
-pub fn longest_gap(replies: &[f64], since: f64) -> Gap {
-    let mut previous = replies
-        .iter()
-        .copied()
-        .rfind(|t| *t < since)
-        .unwrap_or(since);
-    let mut longest = Gap {
-        start: since,
-        end: since,
-    };
-    for t in replies.iter().copied().filter(|t| *t >= since) {
-        if t - previous > longest.end - longest.start {
-            longest = Gap {
-                start: previous,
-                end: t,
-            };
-        }
-        previous = t;
-    }
-    longest
-}
-
 impl Drop for Prober {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -139,18 +150,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn longest_gap_spans_the_fault() {
-        let replies = [1.0, 1.002, 1.004, 3.5, 3.502, 3.6];
-        // The gap starts at the last reply before the fault.
-        let gap = longest_gap(&replies, 1.005);
+    fn the_outage_ends_when_replies_flow_steadily() {
+        let steady = |from: f64, count: usize| (0..count).map(move |i| from + 0.002 * i as f64);
+        let mut replies: Vec<f64> = steady(1.0, 3).collect(); // 1.000 .. 1.004
+        replies.extend(steady(3.5, 10)); // the VIP answers again
+        replies.extend(steady(5.0, 10)); // a later hiccup of 1.48 s
+        // Not yet steady: 10 replies, then another gap.
+        assert_eq!(recovery_gap(&replies, 1.005, 20, 0.02), None);
+        let gap = recovery_gap(&replies, 1.005, 5, 0.02).expect("steady");
+        // The gap starts at the last reply before the fault; the later hiccup is ignored.
         assert_eq!((gap.start, gap.end), (1.004, 3.5));
         assert!((gap.duration().as_secs_f64() - 2.496).abs() < 1e-9);
-        assert_eq!(longest_gap(&replies, 9.0).duration(), Duration::ZERO);
-        let first = longest_gap(&[2.0, 2.1], 1.0);
-        assert_eq!(
-            (first.start, first.end),
-            (1.0, 2.0),
-            "no reply before the fault"
-        );
+        // No gap at all (a hand-over without loss): the largest spacing.
+        let smooth: Vec<f64> = steady(1.0, 100).collect();
+        let gap = recovery_gap(&smooth, 1.05, 10, 0.02).expect("steady");
+        assert!((gap.duration().as_secs_f64() - 0.002).abs() < 1e-9);
+        // No reply before the fault: the gap starts at the fault.
+        let late: Vec<f64> = steady(2.0, 10).collect();
+        let gap = recovery_gap(&late, 1.0, 5, 0.02).expect("steady");
+        assert_eq!((gap.start, gap.end), (1.0, 2.0));
+        assert_eq!(recovery_gap(&[], 1.0, 5, 0.02), None);
     }
 }

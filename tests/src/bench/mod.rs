@@ -8,6 +8,7 @@ pub mod machine;
 pub mod phase;
 pub mod plot;
 pub mod record;
+pub mod settle;
 pub mod table;
 
 use std::time::Duration;
@@ -223,6 +224,8 @@ pub struct Report {
     pub quick: bool,
     /// The client's probe interval.
     pub probe_interval: Duration,
+    /// Nice value of the benchmark, ping and both daemons (`--nice`).
+    pub nice: i32,
     /// `keepalived --version`'s first line, e.g. `Keepalived v2.2.7 (01/16,2022)`.
     pub keepalived_version: String,
     /// Where and when it ran.

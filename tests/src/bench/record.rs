@@ -71,7 +71,8 @@ pub fn section(report: &Report) -> String {
     )));
     out.push('\n');
     out.push_str(&wrap(&format!(
-        "Run: {}, {} per daemon and cell{}, {:.0} s in all; {}; {}.",
+        "Run: {}, {} per daemon and cell{}, {:.0} s in all; the benchmark, ping and both \
+         daemons at nice {}; {}; {}.",
         report.machine.date,
         super::trials(report.trials),
         if report.quick {
@@ -80,6 +81,7 @@ pub fn section(report: &Report) -> String {
             ""
         },
         report.elapsed.as_secs_f64(),
+        report.nice,
         report.machine.describe(),
         report.keepalived_version,
     )));

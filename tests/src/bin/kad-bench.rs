@@ -21,19 +21,24 @@ use kad_tests::{
     bench::{
         Cell, Daemon, Fault, Report, Row, json, machine,
         phase::{self, Timing},
-        plot, record, table, trials,
+        plot, record, settle, table, trials,
     },
     kad_bin,
     lab::{Host, Lab},
     privilege::is_root,
-    probe::{Prober, unix_now},
+    probe::{Prober, STEADY_SPACING, unix_now},
     repo_root,
 };
 
 const VIP: &str = "10.77.0.100";
 /// The client's probe interval (see `kad_tests::probe`).
 const PROBE_INTERVAL: Duration = Duration::from_millis(2);
-const USAGE: &str = "usage: kad-bench failover [--trials N] [--quick] [--out DIR] [--record]";
+const USAGE: &str = "usage: kad-bench failover [--trials N] [--quick] [--out DIR] [--record] \
+                     [--nice N] [--logs DIR]";
+/// Default nice value of the benchmark and everything it starts (both daemons, ping): the
+/// machine's cores are shared with builds, which would otherwise add their scheduling delays
+/// to the outages.
+const NICE: i32 = -10;
 
 fn config(row: Row, priority: u8) -> String {
     format!(
@@ -47,7 +52,19 @@ fn config(row: Row, priority: u8) -> String {
 /// Runs one trial: the lab up, the master elected and the client reaching the VIP; then
 /// waits for one of the master's adverts on its switch port, injects `fault` `offset` after
 /// it, and returns the client's outage and how the fault fell.
-fn trial(daemon: Daemon, row: Row, fault: Fault, offset: Duration) -> Result<(Duration, Timing)> {
+/// Where a trial's daemon logs go (`--logs DIR`): `DIR/NAME-r1.log` and `-r2.log`.
+struct Logs<'a> {
+    dir: Option<&'a std::path::Path>,
+    name: String,
+}
+
+fn trial(
+    daemon: Daemon,
+    row: Row,
+    fault: Fault,
+    offset: Duration,
+    logs: &Logs<'_>,
+) -> Result<(Duration, Timing)> {
     let mut lab = Lab::new("bf")?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
@@ -64,7 +81,7 @@ fn trial(daemon: Daemon, row: Row, fault: Fault, offset: Duration) -> Result<(Du
         }
     };
     let master = start(&mut lab, "r1", 200)?;
-    start(&mut lab, "r2", 100)?;
+    let backup = start(&mut lab, "r2", 100)?;
     let settle = Duration::from_secs_f64(row.seconds * 5.0 + 2.0);
     lab.wait_for("r1 becomes master", settle + Duration::from_secs(5), || {
         lab.host("r1")?.has_address(VIP)
@@ -72,6 +89,26 @@ fn trial(daemon: Daemon, row: Row, fault: Fault, offset: Duration) -> Result<(Du
     lab.wait_for("the client reaches the VIP", Duration::from_secs(5), || {
         Ok(lab.host("c")?.ping_once(VIP))
     })?;
+    // The backup must be up and listening before the fault (see `bench::settle`).
+    let settled = |lab: &Lab| -> Result<bool> {
+        Ok(
+            settle::last_state(&lab.daemon_log(backup)?) == Some("BACKUP")
+                && lab.host("r1")?.has_address(VIP)?
+                && !lab.host("r2")?.has_address(VIP)?,
+        )
+    };
+    lab.wait_for(
+        "r2 listens as backup",
+        settle + Duration::from_secs(5),
+        || settled(&lab),
+    )?;
+    std::thread::sleep(row.rfc_floor(Fault::LinkDown) + Duration::from_secs_f64(row.seconds));
+    if !settled(&lab)? {
+        bail!(
+            "r2 did not stay backup for a master-down interval\n{}",
+            lab.logs()
+        );
+    }
     let prober = Prober::start(lab.host("c")?, VIP)?;
     let watch = AdvertWatch::open(lab.switch(), &Lab::port("r1"))?;
     let link = LinkSwitch::new(&lab.host("r1")?.ns, Host::IFACE)?;
@@ -102,8 +139,43 @@ fn trial(daemon: Daemon, row: Row, fault: Fault, offset: Duration) -> Result<(Du
             last = last.max(stamp);
         }
     }
-    let gap = prober.gap_since(at)?;
+    let gap = prober.gap_since(at);
+    if let Some(dir) = logs.dir {
+        for (router, index) in [("r1", master), ("r2", backup)] {
+            let path = dir.join(format!("{}-{router}.log", logs.name));
+            std::fs::write(&path, lab.daemon(index)?.log())
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    let gap = gap?;
+    // A client that had no reply for a while before the fault (a stalled ping on a busy
+    // machine) would count that silence as outage: such a trial is run again.
+    if at - gap.start > STEADY_SPACING {
+        bail!(
+            "the client's last reply before the fault came {:.1} ms before it",
+            (at - gap.start) * 1000.0
+        );
+    }
     Ok((gap.duration(), Timing::new(last, at, gap.end)))
+}
+
+/// Attempts of a trial whose lab did not come up as planned (a busy machine can delay a
+/// daemon's start past the settling time) before the run gives up.
+const ATTEMPTS: usize = 3;
+
+/// Runs `trial` until it succeeds, at most [`ATTEMPTS`] times, saying why on a retry.
+fn retried<T>(what: &str, mut trial: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut attempt = 1;
+    loop {
+        match trial() {
+            Ok(value) => return Ok(value),
+            Err(err) if attempt < ATTEMPTS => {
+                eprintln!("  {what}: attempt {attempt} failed ({err:#}); again");
+                attempt += 1;
+            }
+            Err(err) => return Err(err.context(format!("{what}, {ATTEMPTS} attempts"))),
+        }
+    }
 }
 
 /// Command-line options.
@@ -112,6 +184,8 @@ struct Options {
     quick: bool,
     out: PathBuf,
     record: bool,
+    nice: i32,
+    logs: Option<PathBuf>,
 }
 
 fn options() -> Result<Options> {
@@ -120,6 +194,8 @@ fn options() -> Result<Options> {
         quick: false,
         out: repo_root().join("target").join("bench"),
         record: false,
+        nice: NICE,
+        logs: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -139,6 +215,20 @@ fn options() -> Result<Options> {
                     .with_context(|| format!("--out needs a folder ({USAGE})"))?;
             }
             "--record" => options.record = true,
+            "--nice" => {
+                options.nice = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| (-20..=19).contains(n))
+                    .with_context(|| format!("--nice needs a value in -20..=19 ({USAGE})"))?;
+            }
+            "--logs" => {
+                options.logs = Some(
+                    args.next()
+                        .map(PathBuf::from)
+                        .with_context(|| format!("--logs needs a folder ({USAGE})"))?,
+                );
+            }
             "failover" => {}
             other => bail!("unknown argument {other:?} ({USAGE})"),
         }
@@ -169,15 +259,28 @@ fn main() -> Result<()> {
     let options = options()?;
     std::fs::create_dir_all(&options.out)
         .with_context(|| format!("creating {}", options.out.display()))?;
+    if let Some(dir) = &options.logs {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    // SAFETY: setpriority(2) on this process; children (ping, the daemons) inherit it.
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, options.nice) } != 0 {
+        bail!(
+            "setpriority({}): {}",
+            options.nice,
+            std::io::Error::last_os_error()
+        );
+    }
     let started = Instant::now();
     let mut machine = machine::Machine::now();
     let keepalived = keepalived_version();
     let rows = Row::selection(options.quick);
     eprintln!(
-        "failover benchmark: {} trials per daemon and cell, {} cells, ping every {} ms; {}; {}",
+        "failover benchmark: {} trials per daemon and cell, {} cells, ping every {} ms, nice {}; \
+         {}; {}",
         options.trials,
         rows.len() * Fault::ALL.len(),
         PROBE_INTERVAL.as_millis(),
+        options.nice,
         keepalived,
         machine.describe()
     );
@@ -202,10 +305,14 @@ fn main() -> Result<()> {
                 };
                 for daemon in order {
                     let begun = Instant::now();
+                    let logs = Logs {
+                        dir: options.logs.as_deref(),
+                        name: format!("v{}-{}-{fault:?}-{daemon:?}-{n}", row.version, row.advert)
+                            .to_lowercase(),
+                    };
+                    let what = format!("{daemon:?}, {}, {}, trial {n}", row.label(), fault.label());
                     let (outage, timing) =
-                        trial(daemon, row, fault, offset).with_context(|| {
-                            format!("{daemon:?}, {}, {}, trial {n}", row.label(), fault.label())
-                        })?;
+                        retried(&what, || trial(daemon, row, fault, offset, &logs))?;
                     eprintln!(
                         "  {:<10} {:<10} {:<24} trial {n}/{}: {:>7} ms  offset {:>6} phase {:>6} \
                          advert→reachable {:>7} ms  ({:.1} s)",
@@ -230,6 +337,7 @@ fn main() -> Result<()> {
         trials: options.trials,
         quick: options.quick,
         probe_interval: PROBE_INTERVAL,
+        nice: options.nice,
         keepalived_version: keepalived,
         machine,
         elapsed: started.elapsed(),
