@@ -139,7 +139,12 @@ fn trial(
             last = last.max(stamp);
         }
     }
-    let gap = prober.gap_since(at);
+    // The outage window lasts until the VIP has moved (a graceful stop hands over only after
+    // the backup's Skew_Time) and the client then reaches it steadily.
+    let moved = lab.wait_for("the VIP moves to r2", Duration::from_secs(15), || {
+        Ok(lab.host("r2")?.has_address(VIP)? && !lab.host("r1")?.has_address(VIP)?)
+    });
+    let gap = moved.and_then(|_| prober.gap_between(at, unix_now()));
     if let Some(dir) = logs.dir {
         for (router, index) in [("r1", master), ("r2", backup)] {
             let path = dir.join(format!("{}-{router}.log", logs.name));
