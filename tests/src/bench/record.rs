@@ -59,7 +59,10 @@ pub fn section(report: &Report) -> String {
          master, 100 backup) and a client on one bridge in network namespaces; both routers \
          run the same daemon (`kad -f` or `keepalived -P`) with the same keepalived.conf. The \
          client pings the VIP every {} ms (`ping -D`, reply timestamps from ping itself); the \
-         outage is the longest gap between replies after the fault. The fault lands at a \
+         outage is the longest gap between replies from the fault until the VIP has moved (on \
+         r2, gone from r1) and 50 replies in a row have come. A trial starts once the backup's \
+         log has said BACKUP for a whole Master_Down_Interval, and is run again when the \
+         client had no reply in the 20 ms before the fault. The fault lands at a \
          controlled phase: a packet socket on the master's switch port sees one of its \
          adverts (kernel receive stamp), and the link goes down (one `SIOCSIFFLAGS` ioctl) or \
          SIGTERM is sent a planned offset after it. The offsets are drawn uniformly from [0, \

@@ -49,22 +49,16 @@ fn config(row: Row, priority: u8) -> String {
     )
 }
 
-/// Runs one trial: the lab up, the master elected and the client reaching the VIP; then
-/// waits for one of the master's adverts on its switch port, injects `fault` `offset` after
-/// it, and returns the client's outage and how the fault fell.
 /// Where a trial's daemon logs go (`--logs DIR`): `DIR/NAME-r1.log` and `-r2.log`.
 struct Logs<'a> {
     dir: Option<&'a std::path::Path>,
     name: String,
 }
 
-fn trial(
-    daemon: Daemon,
-    row: Row,
-    fault: Fault,
-    offset: Duration,
-    logs: &Logs<'_>,
-) -> Result<(Duration, Timing)> {
+/// A lab ready for a fault: `daemon` on both routers, r1 master, the client reaching the
+/// VIP, and r2 listening as backup for a whole Master_Down_Interval (see `bench::settle`).
+/// Returns the lab and the indices of the master's and the backup's daemons.
+fn settled_lab(daemon: Daemon, row: Row) -> Result<(Lab, usize, usize)> {
     let mut lab = Lab::new("bf")?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
@@ -89,7 +83,6 @@ fn trial(
     lab.wait_for("the client reaches the VIP", Duration::from_secs(5), || {
         Ok(lab.host("c")?.ping_once(VIP))
     })?;
-    // The backup must be up and listening before the fault (see `bench::settle`).
     let settled = |lab: &Lab| -> Result<bool> {
         Ok(
             settle::last_state(&lab.daemon_log(backup)?) == Some("BACKUP")
@@ -109,10 +102,21 @@ fn trial(
             lab.logs()
         );
     }
-    let prober = Prober::start(lab.host("c")?, VIP)?;
+    Ok((lab, master, backup))
+}
+
+/// Waits for one of r1's adverts on its switch port and injects `fault` `offset` after it.
+/// Returns the capture time of r1's last advert before the fault and the fault's time
+/// (unix seconds).
+fn inject_after_advert(
+    lab: &mut Lab,
+    master: usize,
+    row: Row,
+    fault: Fault,
+    offset: Duration,
+) -> Result<(f64, f64)> {
     let watch = AdvertWatch::open(lab.switch(), &Lab::port("r1"))?;
     let link = LinkSwitch::new(&lab.host("r1")?.ns, Host::IFACE)?;
-    std::thread::sleep(Duration::from_millis(300));
     watch.drain();
     let patience = Duration::from_secs_f64(row.seconds * 3.0 + 1.0);
     let advert = loop {
@@ -139,6 +143,22 @@ fn trial(
             last = last.max(stamp);
         }
     }
+    Ok((last, at))
+}
+
+/// Runs one trial: a settled lab, the client probing, `fault` injected `offset` after one
+/// of the master's adverts; returns the client's outage and how the fault fell.
+fn trial(
+    daemon: Daemon,
+    row: Row,
+    fault: Fault,
+    offset: Duration,
+    logs: &Logs<'_>,
+) -> Result<(Duration, Timing)> {
+    let (mut lab, master, backup) = settled_lab(daemon, row)?;
+    let prober = Prober::start(lab.host("c")?, VIP)?;
+    std::thread::sleep(Duration::from_millis(300));
+    let (last, at) = inject_after_advert(&mut lab, master, row, fault, offset)?;
     // The outage window lasts until the VIP has moved (a graceful stop hands over only after
     // the backup's Skew_Time) and the client then reaches it steadily.
     let moved = lab.wait_for("the VIP moves to r2", Duration::from_secs(15), || {
@@ -148,7 +168,7 @@ fn trial(
     if let Some(dir) = logs.dir {
         for (router, index) in [("r1", master), ("r2", backup)] {
             let path = dir.join(format!("{}-{router}.log", logs.name));
-            std::fs::write(&path, lab.daemon(index)?.log())
+            std::fs::write(&path, lab.daemon_log(index)?)
                 .with_context(|| format!("writing {}", path.display()))?;
         }
     }
