@@ -142,7 +142,7 @@ impl AdvertWatch {
                 continue;
             };
             // Frames the bridge sends to the host leave through the port: not the host's.
-            if from.sll_pkttype == libc::PACKET_OUTGOING as u8 {
+            if from.sll_pkttype == libc::PACKET_OUTGOING {
                 continue;
             }
             if let Some(priority) = vrrp_priority(&buffer[..read.min(buffer.len())]) {
