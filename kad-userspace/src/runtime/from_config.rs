@@ -545,8 +545,12 @@ async fn instance_spec(
             .map(|peer| peer.addr)
             .collect(),
         checksum: ChecksumMode::PseudoHeader,
-        notify: notify_spec(&trackers.config.global, &instance.notify, instance.smtp_alert)
-            .map_err(fail)?,
+        notify: notify_spec(
+            &trackers.config.global,
+            &instance.notify,
+            instance.smtp_alert,
+        )
+        .map_err(fail)?,
         receive_interface: interface.clone(),
         strict: instance.strict_mode,
         primary_auto: instance.mcast_src_ip.or(instance.unicast_src_ip).is_none(),

@@ -59,7 +59,10 @@ impl SmtpSpec {
                 .clone()
                 .unwrap_or_else(|| format!("keepalived@{host}")),
             to: global.notification_email.clone(),
-            helo: global.smtp_helo_name.clone().unwrap_or_else(|| host.clone()),
+            helo: global
+                .smtp_helo_name
+                .clone()
+                .unwrap_or_else(|| host.clone()),
             connect_timeout: global.smtp_connect_timeout,
             router_id: global.router_id.clone().unwrap_or(host),
         })
@@ -104,15 +107,18 @@ impl Alert {
             (NotifyKind::Stop, NotifyTarget::Instance(_)) => {
                 ("STOP", "=> VRRP Instance stopped <=")
             }
-            (NotifyKind::Master, NotifyTarget::Group(_)) => {
-                ("MASTER", "=> All VRRP group instances are now in MASTER state <=")
-            }
-            (NotifyKind::Backup, NotifyTarget::Group(_)) => {
-                ("BACKUP", "=> All VRRP group instances are now in BACKUP state <=")
-            }
-            (NotifyKind::Fault, NotifyTarget::Group(_)) => {
-                ("FAULT", "=> All VRRP group instances are now in FAULT state <=")
-            }
+            (NotifyKind::Master, NotifyTarget::Group(_)) => (
+                "MASTER",
+                "=> All VRRP group instances are now in MASTER state <=",
+            ),
+            (NotifyKind::Backup, NotifyTarget::Group(_)) => (
+                "BACKUP",
+                "=> All VRRP group instances are now in BACKUP state <=",
+            ),
+            (NotifyKind::Fault, NotifyTarget::Group(_)) => (
+                "FAULT",
+                "=> All VRRP group instances are now in FAULT state <=",
+            ),
             (NotifyKind::Stop, NotifyTarget::Group(_)) => {
                 ("STOP", "=> All VRRP group instances stopped <=")
             }
@@ -169,7 +175,9 @@ async fn deliver(spec: SmtpSpec, mut alerts: mpsc::Receiver<Alert>) {
             }
         };
         match transport.send(message).await {
-            Ok(_) => tracing::info!(subject = %alert.subject, server = %spec.server.0, "SMTP alert sent"),
+            Ok(_) => {
+                tracing::info!(subject = %alert.subject, server = %spec.server.0, "SMTP alert sent")
+            }
             Err(err) => {
                 tracing::warn!(subject = %alert.subject, server = %spec.server.0, error = %err, "SMTP alert not sent")
             }
