@@ -70,13 +70,7 @@ impl Instance {
     pub fn new(cfg: InstanceConfig) -> Result<Self, ConfigError> {
         cfg.validate()?;
         let advert_addresses: Arc<[IpAddr]> = cfg.virtuals.addresses.clone().into();
-        let garp_addresses: Arc<[IpAddr]> = cfg
-            .virtuals
-            .addresses
-            .iter()
-            .chain(cfg.virtuals.excluded.iter())
-            .copied()
-            .collect();
+        let garp_addresses: Arc<[IpAddr]> = cfg.virtuals.installed().collect();
         let trackers = Trackers::new(&cfg.tracked);
         let priority = trackers.effective_priority(cfg.priority);
         let virtuals = VirtualSet {
