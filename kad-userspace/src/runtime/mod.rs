@@ -16,7 +16,7 @@ mod clock;
 mod dataplane;
 mod engine;
 mod executor;
-mod fifo;
+pub(crate) mod fifo;
 mod from_config;
 mod kernel;
 mod notify;

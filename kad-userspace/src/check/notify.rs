@@ -1,0 +1,59 @@
+//! keepalived.conf real_server `notify_up` / `notify_down` scripts (run without waiting,
+//! killed after [`NOTIFY_TIMEOUT`]) and the notify FIFO lines for real servers:
+//! `RS REAL_SERVER VIRTUAL_SERVER UP|DOWN` (keepalived.conf(5) `notify_fifo`,
+//! `lvs_notify_fifo`).
+
+use std::{process::Stdio, time::Duration};
+
+use tokio::task::JoinSet;
+
+use crate::scripts::{self, ScriptCommand, split_words};
+
+/// How long a notify script may run.
+pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The FIFO line for a real server changing state in one virtual server.
+pub fn fifo_line(real_server: &str, virtual_server: &str, up: bool) -> String {
+    let state = if up { "UP" } else { "DOWN" };
+    format!("RS {real_server} {virtual_server} {state}")
+}
+
+/// Starts `script` on `running` (tasks that end when it exits or is killed).
+pub fn run(script: &ScriptCommand, running: &mut JoinSet<()>) {
+    let words = split_words(&script.command);
+    let Some((program, args)) = words.split_first() else {
+        return;
+    };
+    let mut command = tokio::process::Command::new(program);
+    command.args(args).stdin(Stdio::null()).kill_on_drop(true);
+    scripts::apply(command.as_std_mut(), script.run_as);
+    let name = script.command.clone();
+    match command.spawn() {
+        Ok(mut child) => {
+            running.spawn(async move {
+                match tokio::time::timeout(NOTIFY_TIMEOUT, child.wait()).await {
+                    Ok(Ok(status)) if !status.success() => {
+                        tracing::warn!(script = %name, %status, "notify script failed");
+                    }
+                    Ok(_) => {}
+                    Err(_) => {
+                        tracing::warn!(script = %name, "notify script timed out; killed");
+                        let _ = child.kill().await;
+                    }
+                }
+            });
+        }
+        Err(err) => tracing::warn!(script = %name, error = %err, "cannot start notify script"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fifo_lines() {
+        assert_eq!(
+            super::fifo_line("10.0.0.2:80", "10.0.0.1:80", false),
+            "RS 10.0.0.2:80 10.0.0.1:80 DOWN"
+        );
+    }
+}
