@@ -25,10 +25,16 @@ use tokio::{
     sync::mpsc,
 };
 
+/// Scripts run as root from root-owned folders, as keepalived wants them.
+const SCRIPT_SECURITY: &str = "global_defs {\n  enable_script_security\n  script_user root\n}\n";
+
 const PAGE: &str = "<html><body>kad health page: all good</body></html>\n";
 
 fn md5_hex(data: &[u8]) -> String {
-    Md5::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+    Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Parses a configuration, failing on any error diagnostic.
@@ -50,7 +56,7 @@ fn config(text: &str) -> Result<Config> {
 /// A virtual server block with `real_servers` inside.
 fn vs(vip: &str, delay_loop: &str, real_servers: &str) -> String {
     format!(
-        "virtual_server {vip} {{\n  delay_loop {delay_loop}\n  lb_algo rr\n  protocol TCP\n{real_servers}\n}}\n"
+        "virtual_server {vip} {{\n  delay_loop {delay_loop}\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n{real_servers}\n}}\n"
     )
 }
 
@@ -197,7 +203,9 @@ async fn blackhole() -> Result<(u16, Arc<Mutex<Vec<Instant>>>)> {
     tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((stream, _)) = listener.accept().await {
-            log.lock().unwrap_or_else(|e| e.into_inner()).push(Instant::now());
+            log.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Instant::now());
             held.push(stream);
         }
     });
@@ -218,7 +226,9 @@ async fn tcp_counter() -> Result<(u16, Arc<Mutex<Vec<Instant>>>)> {
     let log = seen.clone();
     tokio::spawn(async move {
         while let Ok((_stream, _)) = listener.accept().await {
-            log.lock().unwrap_or_else(|e| e.into_inner()).push(Instant::now());
+            log.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Instant::now());
         }
     });
     Ok((port, seen))
@@ -246,7 +256,7 @@ async fn http_get_goes_down_after_exactly_retry_attempts_and_up_after_one_succes
     };
     let (up_script, down_script) = (script("up")?, script("down")?);
     let text = format!(
-        "global_defs {{\n  lvs_notify_fifo {}\n}}\n{}",
+        "global_defs {{\n  enable_script_security\n  script_user root\n  lvs_notify_fifo {}\n}}\n{}",
         fifo.display(),
         vs(
             "10.9.9.9 80",
@@ -259,6 +269,7 @@ async fn http_get_goes_down_after_exactly_retry_attempts_and_up_after_one_succes
       url {{
         path /health
         digest {}
+        status_code 200-299
       }}
       connect_timeout 1
       retry 2
@@ -277,11 +288,19 @@ async fn http_get_goes_down_after_exactly_retry_attempts_and_up_after_one_succes
     let first = initial(&mut rx, 1).await?;
     assert!(first[0].up);
     assert_eq!(first[0].real_server.addr, addr(port));
+    // The checkers made the FIFO before the first update; read it while they hold it.
+    let mut fifo_reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)?;
     // Passing probes, one per delay_loop: no update.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(rx.try_recv().is_err(), "no change while the page is good");
     let good = lock(&state).requests.len();
-    assert!((2..=4).contains(&good), "{good} probes in 1.5 s at delay_loop 0.6");
+    assert!(
+        (2..=4).contains(&good),
+        "{good} probes in 1.5 s at delay_loop 0.6"
+    );
     assert_eq!(lock(&state).requests[0].2, format!("127.0.0.1:{port}"));
     lock(&state).status = 500;
     let down = next(&mut rx, Duration::from_secs(5)).await?;
@@ -309,16 +328,12 @@ async fn http_get_goes_down_after_exactly_retry_attempts_and_up_after_one_succes
     let after: Vec<u16> = lock(&state).requests.iter().map(|r| r.1).collect();
     assert_eq!(after.iter().filter(|&&s| s == 500).count(), 3);
     assert_eq!(after.last(), Some(&200));
+    // The FIFO has keepalived's RS lines; notify_down then notify_up ran.
+    let mut lines = String::new();
+    let _ = std::io::Read::read_to_string(&mut fifo_reader, &mut lines);
     drop(handle);
-    // notify_down then notify_up ran; the FIFO has keepalived's RS lines.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(std::fs::read_to_string(&notify)?, "down\nup\n");
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&fifo)?;
-    let mut lines = String::new();
-    let _ = std::io::Read::read_to_string(&mut file, &mut lines);
     assert_eq!(
         lines,
         format!("RS 127.0.0.1:{port} 10.9.9.9:80 DOWN\nRS 127.0.0.1:{port} 10.9.9.9:80 UP\n")
@@ -361,7 +376,10 @@ async fn digest_regex_and_status_code_decide_each_real_server() -> Result<()> {
                 &format!("        digest {}", md5_hex(PAGE.as_bytes())),
             ),
             rs("10.0.0.2", &format!("        digest {}", md5_hex(b"other"))),
-            rs("10.0.0.3", "        regex \"all good\"\n        regex_no_match"),
+            rs(
+                "10.0.0.3",
+                "        regex \"all good\"\n        regex_no_match",
+            ),
             rs("10.0.0.4", "        status_code 500"),
         ]
         .concat(),
@@ -593,9 +611,7 @@ async fn smtp_dns_udp_and_ping_checks_judge_their_servers() -> Result<()> {
     };
     let timing = "      connect_timeout 1\n      retry 0\n      warmup 0\n";
     let rs = |ip: &str, port: u16, checker: &str, body: &str| {
-        format!(
-            "  real_server {ip} {port} {{\n    {checker} {{\n{body}{timing}    }}\n  }}\n"
-        )
+        format!("  real_server {ip} {port} {{\n    {checker} {{\n{body}{timing}    }}\n  }}\n")
     };
     let text = vs(
         "10.9.9.9 25",
@@ -635,18 +651,12 @@ async fn smtp_dns_udp_and_ping_checks_judge_their_servers() -> Result<()> {
     initial(&mut rx, 8).await?;
     let mut up = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(3);
-    while let Ok(update) = next(&mut rx, deadline.saturating_duration_since(Instant::now())).await
-    {
+    while let Ok(update) = next(&mut rx, deadline.saturating_duration_since(Instant::now())).await {
         assert!(update.up, "alpha: only up transitions: {update:?}");
         up.push(update.real_server.addr);
     }
     up.sort();
-    let mut want = vec![
-        addr(smtp_ok),
-        addr(dns),
-        addr(echo),
-        "127.0.0.3:0".parse()?,
-    ];
+    let mut want = vec![addr(smtp_ok), addr(dns), addr(echo), "127.0.0.3:0".parse()?];
     want.sort();
     assert_eq!(up, want, "exactly the healthy servers came up");
     assert!(
@@ -678,11 +688,12 @@ async fn misc_dynamic_exit_codes_set_up_down_and_weight() -> Result<()> {
         format!("#!/bin/sh\nexit $(cat {})\n", code.display()),
     )?;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
-    let text = vs(
-        "10.9.9.9 80",
-        "0.2",
-        &format!(
-            "  real_server 10.0.0.1 80 {{
+    let text = SCRIPT_SECURITY.to_owned()
+        + &vs(
+            "10.9.9.9 80",
+            "0.2",
+            &format!(
+                "  real_server 10.0.0.1 80 {{
     weight 5
     MISC_CHECK {{
       misc_path \"{} arg\"
@@ -692,9 +703,9 @@ async fn misc_dynamic_exit_codes_set_up_down_and_weight() -> Result<()> {
       warmup 0
     }}
   }}",
-            script.display()
-        ),
-    );
+                script.display()
+            ),
+        );
     let (tx, mut rx) = mpsc::channel(16);
     let _handle = CheckerSet::spawn(&config(&text)?, tx);
     assert!(initial(&mut rx, 1).await?[0].up);
@@ -754,7 +765,7 @@ fn genhash_prints_the_md5_of_the_page() -> Result<()> {
     let state = http_state(200, PAGE);
     let port = runtime.block_on(http_server(state.clone()))?;
     let server = std::thread::spawn(move || {
-        runtime.block_on(tokio::time::sleep(Duration::from_secs(10)));
+        runtime.block_on(async { tokio::time::sleep(Duration::from_secs(10)).await });
     });
     let output = std::process::Command::new(kad_tests::kad_bin())
         .args(["genhash", "-s", "127.0.0.1", "-p", &port.to_string()])

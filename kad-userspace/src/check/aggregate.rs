@@ -3,7 +3,7 @@
 //! and, on a change, sends a [`HealthUpdate`], runs `notify_up`/`notify_down` and writes FIFO
 //! lines.
 
-use tokio::{sync::mpsc, task::JoinSet};
+use tokio::sync::mpsc;
 
 use crate::{lvs::health::HealthUpdate, runtime::fifo::FifoWriter};
 
@@ -31,7 +31,6 @@ pub async fn run(
                 .ok()
         })
         .collect();
-    let mut scripts = JoinSet::new();
     let mut probes: Vec<(bool, Option<i32>)> = (0..plan.probes.len())
         .map(|p| (plan.probe_initial_up(p), None))
         .collect();
@@ -58,7 +57,6 @@ pub async fn run(
         }
     }
     while let Some(event) = events.recv().await {
-        while scripts.try_join_next().is_some() {}
         if let Some(slot) = probes.get_mut(event.probe) {
             *slot = (event.up, event.weight);
         }
@@ -94,7 +92,7 @@ pub async fn run(
                     &server.notify_down
                 };
                 for script in run {
-                    notify::run(script, &mut scripts);
+                    notify::run(script);
                 }
                 let rs = server.key.addr.to_string();
                 for vs in &server.virtual_servers {

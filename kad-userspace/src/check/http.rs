@@ -118,7 +118,11 @@ impl HttpProbe {
 }
 
 /// Whether `page` satisfies `url` (the reason when it does not).
-pub fn judge(url: &UrlSpec, regex: Option<&regex::bytes::Regex>, page: &Page) -> Result<(), String> {
+pub fn judge(
+    url: &UrlSpec,
+    regex: Option<&regex::bytes::Regex>,
+    page: &Page,
+) -> Result<(), String> {
     if !url.status.is_empty()
         && !url
             .status
@@ -247,7 +251,10 @@ mod tests {
     fn status_ranges_digest_and_regex() {
         let ok = page(204, "hello");
         assert_eq!(judge(&url(), None, &ok), Ok(()));
-        assert_eq!(judge(&url(), None, &page(500, "")), Err("status 500".into()));
+        assert_eq!(
+            judge(&url(), None, &page(500, "")),
+            Err("status 500".into())
+        );
         let any = UrlSpec {
             status: vec![],
             ..url()

@@ -1,11 +1,10 @@
 //! keepalived.conf real_server `notify_up` / `notify_down` scripts (run without waiting,
-//! killed after [`NOTIFY_TIMEOUT`]) and the notify FIFO lines for real servers:
+//! killed after [`NOTIFY_TIMEOUT`]; a script outlives the checker set that started it, so a
+//! reload never cuts a notification short) and the notify FIFO lines for real servers:
 //! `RS REAL_SERVER VIRTUAL_SERVER UP|DOWN` (keepalived.conf(5) `notify_fifo`,
 //! `lvs_notify_fifo`).
 
 use std::{process::Stdio, time::Duration};
-
-use tokio::task::JoinSet;
 
 use crate::scripts::{self, ScriptCommand, split_words};
 
@@ -18,8 +17,8 @@ pub fn fifo_line(real_server: &str, virtual_server: &str, up: bool) -> String {
     format!("RS {real_server} {virtual_server} {state}")
 }
 
-/// Starts `script` on `running` (tasks that end when it exits or is killed).
-pub fn run(script: &ScriptCommand, running: &mut JoinSet<()>) {
+/// Starts `script`; a detached task reaps it or kills it after [`NOTIFY_TIMEOUT`].
+pub fn run(script: &ScriptCommand) {
     let words = split_words(&script.command);
     let Some((program, args)) = words.split_first() else {
         return;
@@ -30,7 +29,7 @@ pub fn run(script: &ScriptCommand, running: &mut JoinSet<()>) {
     let name = script.command.clone();
     match command.spawn() {
         Ok(mut child) => {
-            running.spawn(async move {
+            tokio::spawn(async move {
                 match tokio::time::timeout(NOTIFY_TIMEOUT, child.wait()).await {
                     Ok(Ok(status)) if !status.success() => {
                         tracing::warn!(script = %name, %status, "notify script failed");

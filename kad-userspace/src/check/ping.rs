@@ -57,7 +57,10 @@ pub fn is_reply(data: &[u8], v6: bool, raw: bool, id: u16, seq: u16) -> bool {
         data
     };
     let want = if v6 { ECHO_REPLY_V6 } else { ECHO_REPLY_V4 };
-    let field = |at: usize| icmp.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+    let field = |at: usize| {
+        icmp.get(at..at + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+    };
     icmp.first() == Some(&want) && field(6) == Some(seq) && (!raw || field(4) == Some(id))
 }
 
@@ -116,7 +119,11 @@ mod tests {
     #[test]
     fn requests_carry_a_valid_checksum_and_replies_match_on_seq() {
         let request = echo_request(false, 0x1234, 7);
-        assert_eq!(checksum(&request), 0, "a packet with its checksum sums to zero");
+        assert_eq!(
+            checksum(&request),
+            0,
+            "a packet with its checksum sums to zero"
+        );
         let mut reply = request.clone();
         reply[0] = ECHO_REPLY_V4;
         assert!(is_reply(&reply, false, false, 0, 7));

@@ -177,7 +177,9 @@ impl Plan {
                 let notify = |script: &Option<Script>, what: &str, warnings: &mut Vec<_>| {
                     script.as_ref().and_then(|s| {
                         command(&config.global, s, None)
-                            .map_err(|e| warnings.push(format!("real server {} {what}: {e}", key.addr)))
+                            .map_err(|e| {
+                                warnings.push(format!("real server {} {what}: {e}", key.addr))
+                            })
                             .ok()
                     })
                 };
@@ -187,7 +189,9 @@ impl Plan {
                     continue;
                 };
                 entry.initial_up &= !vs.alpha;
-                entry.notify_up.extend(up.filter(|c| !entry.notify_up.contains(c)));
+                entry
+                    .notify_up
+                    .extend(up.filter(|c| !entry.notify_up.contains(c)));
                 entry
                     .notify_down
                     .extend(down.filter(|c| !entry.notify_down.contains(c)));
@@ -246,16 +250,15 @@ fn fifos(global: &GlobalDefs, warnings: &mut Vec<String>) -> Vec<FifoSpec> {
         };
         // The VRRP side starts notify_fifo_script; the checkers start lvs_notify_fifo's.
         let script = match keyword {
-            "lvs_notify_fifo" => global
-                .fifos
-                .get("lvs_notify_fifo_script")
-                .and_then(|s| match command(global, s, None) {
+            "lvs_notify_fifo" => global.fifos.get("lvs_notify_fifo_script").and_then(|s| {
+                match command(global, s, None) {
                     Ok(c) => Some(c),
                     Err(e) => {
                         warnings.push(format!("lvs_notify_fifo_script: {e}"));
                         None
                     }
-                }),
+                }
+            }),
             _ => None,
         };
         out.push(FifoSpec {
@@ -275,10 +278,7 @@ fn command(
 ) -> Result<ScriptCommand, String> {
     let own = match user {
         Some([user, rest @ ..]) => Some((user.as_str(), rest.first().map(String::as_str))),
-        _ => script
-            .user
-            .as_deref()
-            .map(|u| (u, script.group.as_deref())),
+        _ => script.user.as_deref().map(|u| (u, script.group.as_deref())),
     };
     let global_user = global
         .script_user
@@ -314,7 +314,10 @@ fn word<'a>(checker: &'a Checker, keyword: &str) -> Option<&'a str> {
 
 fn number(checker: &Checker, keyword: &str) -> Result<Option<usize>, String> {
     word(checker, keyword)
-        .map(|w| w.parse().map_err(|_| format!("{keyword} '{w}' is not a number")))
+        .map(|w| {
+            w.parse()
+                .map_err(|_| format!("{keyword} '{w}' is not a number"))
+        })
         .transpose()
 }
 

@@ -8,9 +8,9 @@ use rustls::ClientConfig;
 use super::{
     Pass, ProbeError, dns, file,
     http::HttpProbe,
-    misc,
+    misc, ping,
     plan::{ProbeKind, ProbeSpec},
-    ping, smtp, tcp, udp,
+    smtp, tcp, udp,
 };
 
 /// A planned probe with what it needs at run time (compiled regexes, the TLS client).

@@ -25,7 +25,9 @@ async fn converse(stream: tokio::net::TcpStream, helo: &str) -> Result<Pass, Pro
     let mut read = BufReader::new(read);
     let greeting = reply(&mut read).await?;
     if greeting != 220 {
-        return Err(ProbeError::Check(format!("greeting {greeting}, expected 220")));
+        return Err(ProbeError::Check(format!(
+            "greeting {greeting}, expected 220"
+        )));
     }
     write
         .write_all(format!("HELO {helo}\r\n").as_bytes())
@@ -33,7 +35,9 @@ async fn converse(stream: tokio::net::TcpStream, helo: &str) -> Result<Pass, Pro
         .map_err(ProbeError::io)?;
     let code = reply(&mut read).await?;
     if code != 250 {
-        return Err(ProbeError::Check(format!("HELO answered {code}, expected 250")));
+        return Err(ProbeError::Check(format!(
+            "HELO answered {code}, expected 250"
+        )));
     }
     // QUIT is a courtesy: its answer does not change the result.
     let _ = write.write_all(b"QUIT\r\n").await;

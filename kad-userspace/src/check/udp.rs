@@ -26,7 +26,9 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
         .or_else(|| text.strip_prefix("0X"))
         .unwrap_or(text);
     if digits.len() % 2 != 0 {
-        return Err(format!("UDP_CHECK payload '{text}': odd number of hex digits"));
+        return Err(format!(
+            "UDP_CHECK payload '{text}': odd number of hex digits"
+        ));
     }
     (0..digits.len())
         .step_by(2)
