@@ -215,15 +215,15 @@ impl Plan {
                         plan.probe_servers.push(Vec::new());
                         plan.probes.len() - 1
                     });
-                    if let Some(entry) = plan.servers.get_mut(server) {
-                        if !entry.probes.contains(&probe) {
-                            entry.probes.push(probe);
-                        }
+                    if let Some(entry) = plan.servers.get_mut(server)
+                        && !entry.probes.contains(&probe)
+                    {
+                        entry.probes.push(probe);
                     }
-                    if let Some(servers) = plan.probe_servers.get_mut(probe) {
-                        if !servers.contains(&server) {
-                            servers.push(server);
-                        }
+                    if let Some(servers) = plan.probe_servers.get_mut(probe)
+                        && !servers.contains(&server)
+                    {
+                        servers.push(server);
                     }
                 }
             }
