@@ -789,3 +789,173 @@ fn genhash_prints_the_md5_of_the_page() -> Result<()> {
     drop(server);
     Ok(())
 }
+
+/// Records the peer address of every TCP connection.
+async fn peer_recorder() -> Result<(u16, Arc<Mutex<Vec<SocketAddr>>>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((_stream, peer)) = listener.accept().await {
+            log.lock().unwrap_or_else(|e| e.into_inner()).push(peer);
+        }
+    });
+    Ok((port, seen))
+}
+
+#[tokio::test]
+async fn bindto_bind_port_bind_if_and_fwmark_shape_the_probe_socket() -> Result<()> {
+    if !kad_tests::privilege::require(
+        "bindto_bind_port_bind_if_and_fwmark_shape_the_probe_socket",
+        kad_tests::privilege::Need::Root,
+    ) {
+        return Ok(());
+    }
+    let (port, peers) = peer_recorder().await?;
+    let bind_port = refusing_port().await?;
+    let text = vs(
+        "10.9.9.9 80",
+        "5",
+        &format!(
+            "  real_server 127.0.0.1 {port} {{
+    TCP_CHECK {{
+      bindto 127.0.0.2
+      bind_port {bind_port}
+      bind_if lo
+      fwmark 7
+      connect_timeout 1
+      warmup 0
+    }}
+  }}"
+        ),
+    )
+    .replace("  lb_algo rr", "  lb_algo rr\n  alpha");
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config(&text)?, tx);
+    assert!(!initial(&mut rx, 1).await?[0].up);
+    let up = next(&mut rx, Duration::from_secs(3)).await?;
+    assert!(up.up, "{up:?}");
+    let first = peers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .first()
+        .copied();
+    assert_eq!(first, Some(SocketAddr::from(([127, 0, 0, 2], bind_port))));
+    Ok(())
+}
+
+#[tokio::test]
+async fn file_check_and_udp_without_reply_follow_keepalived() -> Result<()> {
+    let dir = scratch("file")?;
+    let value = dir.join("value");
+    std::fs::write(&value, "3\n")?;
+    let (echo, _) = udp_echo().await?;
+    let closed_udp = {
+        let s = UdpSocket::bind("127.0.0.1:0").await?;
+        s.local_addr()?.port()
+    };
+    let text = format!(
+        "track_file weights {{\n  file {}\n}}\n{}",
+        value.display(),
+        vs(
+            "10.9.9.9 53",
+            "0.3",
+            &format!(
+                "  real_server 10.0.0.1 80 {{
+    weight 10
+    FILE_CHECK {{
+      track_file weights
+      weight 2
+    }}
+  }}
+  real_server 127.0.0.1 {echo} {{
+    UDP_CHECK {{
+      connect_timeout 0.5
+      retry 0
+      warmup 0
+    }}
+  }}
+  real_server 127.0.0.1 {closed_udp} {{
+    UDP_CHECK {{
+      connect_timeout 0.5
+      retry 0
+      warmup 0
+    }}
+  }}"
+            ),
+        )
+    );
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config(&text)?, tx);
+    initial(&mut rx, 3).await?;
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    while let Ok(u) = next(&mut rx, deadline.saturating_duration_since(Instant::now())).await {
+        seen.push((u.real_server.addr, u.up, u.weight));
+    }
+    // The file's 3 × weight 2 on top of weight 10; the closed UDP port answers with ICMP
+    // port unreachable; the echo port (no reply required) stays up.
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            ("10.0.0.1:80".parse()?, true, Some(16)),
+            (addr(closed_udp), false, None),
+        ]
+    );
+    // -6 × 2 + 10 < 0: down.
+    std::fs::write(&value, "-6\n")?;
+    let u = next(&mut rx, Duration::from_secs(2)).await?;
+    assert_eq!((u.real_server.addr, u.up), ("10.0.0.1:80".parse()?, false));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_reload_keeps_each_real_servers_state() -> Result<()> {
+    let refused = refusing_port().await?;
+    let (alive, _) = tcp_counter().await?;
+    let text = vs(
+        "10.9.9.9 80",
+        "0.3",
+        &[refused, alive]
+            .iter()
+            .map(|p| {
+                format!(
+                    "  real_server 127.0.0.1 {p} {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n      warmup 0\n    }}\n  }}\n"
+                )
+            })
+            .collect::<String>(),
+    );
+    let (tx, mut rx) = mpsc::channel(16);
+    let old = CheckerSet::spawn(&config(&text)?, tx.clone());
+    initial(&mut rx, 2).await?;
+    let down = next(&mut rx, Duration::from_secs(2)).await?;
+    assert_eq!((down.real_server.addr, down.up), (addr(refused), false));
+    // Reload: the failed server stays down from the first update on (no flap to up).
+    let new = CheckerSet::new(&config(&text)?).replace(old, tx);
+    let mut after = initial(&mut rx, 2).await?;
+    after.sort_by_key(|u| u.real_server.addr);
+    let mut want = vec![(addr(refused), false), (addr(alive), true)];
+    want.sort();
+    assert_eq!(
+        after
+            .iter()
+            .map(|u| (u.real_server.addr, u.up))
+            .collect::<Vec<_>>(),
+        want
+    );
+    assert!(after.iter().all(|u| u.reason.contains("reload")));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(rx.try_recv().is_err(), "no flap after the reload");
+    assert_eq!(
+        new.health()
+            .get(&kad::lvs::health::RealServerKey {
+                addr: addr(refused)
+            })
+            .map(|h| h.up),
+        Some(false)
+    );
+    Ok(())
+}

@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 
 use crate::{lvs::health::HealthUpdate, runtime::fifo::FifoWriter};
 
-use super::{notify, plan::Plan, schedule::ProbeEvent};
+use super::{HealthTable, ServerHealth, notify, plan::Plan, schedule::ProbeEvent};
 
 /// One real server's reported state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,7 +21,19 @@ pub async fn run(
     plan: Plan,
     mut events: mpsc::Receiver<ProbeEvent>,
     updates: mpsc::Sender<HealthUpdate>,
+    table: HealthTable,
 ) {
+    let record = |key, state: Reported| {
+        if let Ok(mut table) = table.lock() {
+            table.insert(
+                key,
+                ServerHealth {
+                    up: state.up,
+                    weight: state.weight,
+                },
+            );
+        }
+    };
     let mut fifos: Vec<FifoWriter> = plan
         .fifos
         .iter()
@@ -37,19 +49,23 @@ pub async fn run(
     let mut reported: Vec<Reported> = Vec::with_capacity(plan.servers.len());
     for server in &plan.servers {
         let state = Reported {
-            up: server.initial_up,
-            weight: None,
+            up: server.initial_up || server.probes.is_empty(),
+            weight: server.initial_weight,
         };
         reported.push(state);
-        let reason = match (server.probes.is_empty(), server.initial_up) {
-            (true, _) => "no checker: always up".to_owned(),
-            (false, true) => "initial state: up until a checker fails".to_owned(),
-            (false, false) => "initial state (alpha): down until its checkers pass".to_owned(),
+        record(server.key, state);
+        let reason = match (server.probes.is_empty(), server.carried_over, state.up) {
+            (true, _, _) => "no checker: always up".to_owned(),
+            (false, true, _) => "initial state: kept from before the reload".to_owned(),
+            (false, false, true) => "initial state: up until a checker fails".to_owned(),
+            (false, false, false) => {
+                "initial state (alpha): down until its checkers pass".to_owned()
+            }
         };
         let update = HealthUpdate {
             real_server: server.key,
-            up: state.up || server.probes.is_empty(),
-            weight: None,
+            up: state.up,
+            weight: state.weight,
             reason,
         };
         if updates.send(update).await.is_err() {
@@ -69,15 +85,17 @@ pub async fn run(
                 continue;
             };
             let states = server.probes.iter().filter_map(|&p| probes.get(p));
+            // A weight stays until a checker asks for another.
             let now = Reported {
                 up: states.clone().all(|(up, _)| *up),
-                weight: states.filter_map(|(_, w)| *w).next(),
+                weight: states.filter_map(|(_, w)| *w).next().or(last.weight),
             };
             if now == *last {
                 continue;
             }
             let flipped = now.up != last.up;
             *last = now;
+            record(server.key, now);
             tracing::info!(
                 real_server = %server.key.addr,
                 up = now.up,

@@ -29,10 +29,30 @@ pub mod tcp;
 pub mod tls;
 pub mod udp;
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
 use thiserror::Error;
 use tokio::{sync::mpsc, task::JoinSet};
 
-use crate::{config::model::Config, lvs::health::HealthUpdate};
+use crate::{
+    config::model::Config,
+    lvs::health::{HealthUpdate, RealServerKey},
+};
+
+/// A real server's last reported health.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerHealth {
+    /// All its checkers pass.
+    pub up: bool,
+    /// The weight a checker asked for (MISC_CHECK `misc_dynamic`, FILE_CHECK), if any.
+    pub weight: Option<i32>,
+}
+
+/// Every real server's last reported health, shared between the aggregator and the handle.
+pub type HealthTable = Arc<Mutex<HashMap<RealServerKey, ServerHealth>>>;
 
 /// A probe that passed; `weight` is a new weight for the real server (MISC_CHECK
 /// `misc_dynamic`, FILE_CHECK).
@@ -82,9 +102,18 @@ pub struct CheckerSet {
 /// drop the old handle.
 pub struct CheckerSetHandle {
     tasks: JoinSet<()>,
+    health: HealthTable,
 }
 
 impl CheckerSetHandle {
+    /// Every real server's last reported health.
+    pub fn health(&self) -> HashMap<RealServerKey, ServerHealth> {
+        self.health
+            .lock()
+            .map(|table| table.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
     /// Stops everything now.
     pub fn stop(mut self) {
         self.tasks.abort_all();
@@ -118,6 +147,36 @@ impl CheckerSet {
     /// Starts every probe on the current tokio runtime. The first update of each real
     /// server is its initial state (up, or down with `alpha`), then one per change.
     pub fn start(self, updates: mpsc::Sender<HealthUpdate>) -> CheckerSetHandle {
+        self.start_after(HashMap::new(), updates)
+    }
+
+    /// On reload (SIGHUP): stops `previous` and starts this set, each real server that
+    /// `previous` knew starting in the state `previous` last reported (keepalived keeps a
+    /// real server's state across a reload), so that a reload never brings a failed server
+    /// back, even briefly.
+    pub fn replace(
+        self,
+        previous: CheckerSetHandle,
+        updates: mpsc::Sender<HealthUpdate>,
+    ) -> CheckerSetHandle {
+        let health = previous.health();
+        previous.stop();
+        self.start_after(health, updates)
+    }
+
+    /// Starts every probe, real servers found in `known` starting in that state.
+    pub fn start_after(
+        mut self,
+        known: HashMap<RealServerKey, ServerHealth>,
+        updates: mpsc::Sender<HealthUpdate>,
+    ) -> CheckerSetHandle {
+        for server in &mut self.plan.servers {
+            if let Some(health) = known.get(&server.key) {
+                server.initial_up = health.up;
+                server.initial_weight = health.weight;
+                server.carried_over = true;
+            }
+        }
         for warning in &self.plan.warnings {
             tracing::warn!("{warning}");
         }
@@ -129,8 +188,9 @@ impl CheckerSet {
             tasks.spawn(schedule::run(index, probe, initial, events.clone()));
         }
         drop(events);
-        tasks.spawn(aggregate::run(self.plan, receive, updates));
-        CheckerSetHandle { tasks }
+        let health = HealthTable::default();
+        tasks.spawn(aggregate::run(self.plan, receive, updates, health.clone()));
+        CheckerSetHandle { tasks, health }
     }
 
     /// [`CheckerSet::new`] then [`CheckerSet::start`].

@@ -92,8 +92,13 @@ pub struct ServerPlan {
     pub key: RealServerKey,
     /// keepalived.conf `weight`.
     pub weight: i32,
-    /// Up at start, unless a virtual server listing it says `alpha`.
+    /// Up at start, unless a virtual server listing it says `alpha` (or, on reload, as the
+    /// previous checkers left it).
     pub initial_up: bool,
+    /// The weight at start (on reload, what a checker of the previous set asked for).
+    pub initial_weight: Option<i32>,
+    /// Its state comes from the previous checker set (reload).
+    pub carried_over: bool,
     /// Its probes (indexes into [`Plan::probes`]).
     pub probes: Vec<usize>,
     /// keepalived.conf `notify_up` of each listing.
@@ -167,6 +172,8 @@ impl Plan {
                         key,
                         weight: rs.weight,
                         initial_up: true,
+                        initial_weight: None,
+                        carried_over: false,
                         probes: Vec::new(),
                         notify_up: Vec::new(),
                         notify_down: Vec::new(),
