@@ -480,3 +480,86 @@ pub fn probe_spec(
         timing,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{LoadOptions, parse_str};
+
+    fn plan(text: &str) -> Plan {
+        Plan::new(&parse_str(text, &LoadOptions::with_config_id("t")).config)
+    }
+
+    #[test]
+    fn shared_real_servers_share_probes_and_timing_is_inherited() {
+        let rs = |checker: &str| {
+            format!("real_server 10.0.0.1 80 {{ retry 4\n {checker} {{ connect_timeout 2\n }} }}\n")
+        };
+        let p = plan(&format!(
+            "virtual_server 10.9.9.9 80 {{ delay_loop 7\n delay_before_retry 3\n {}}}\n\
+             virtual_server 10.9.9.10 80 {{ delay_loop 7\n delay_before_retry 3\n alpha\n {}}}\n\
+             virtual_server 10.9.9.11 80 {{ delay_loop 7\n delay_before_retry 3\n {}}}\n",
+            rs("TCP_CHECK"),
+            rs("TCP_CHECK"),
+            rs("PING_CHECK"),
+        ));
+        assert_eq!(p.servers.len(), 1, "one real server, listed three times");
+        assert_eq!(p.probes.len(), 2, "TCP_CHECK shared, PING_CHECK its own");
+        let server = &p.servers[0];
+        assert_eq!(server.virtual_servers.len(), 3);
+        assert!(!server.initial_up, "alpha in one listing");
+        assert_eq!(
+            p.probes[0].timing,
+            Timing {
+                delay_loop: Duration::from_secs(7),
+                retry: 4,
+                delay_before_retry: Duration::from_secs(3),
+                warmup: Duration::from_secs(7),
+                connect_timeout: Duration::from_secs(2),
+            }
+        );
+        assert_eq!(
+            p.probes[0].endpoint.addr,
+            SocketAddr::from(([10, 0, 0, 1], 80))
+        );
+    }
+
+    #[test]
+    fn connect_options_and_defaults() {
+        let p = plan(
+            "virtual_server 10.9.9.9 80 {\n real_server 10.0.0.1 {\n HTTP_GET {\n \
+             connect_ip 10.0.0.9\n connect_port 8080\n bindto 10.0.0.5\n fwmark 3\n \
+             url { path /x\n }\n }\n }\n}\n",
+        );
+        let probe = &p.probes[0];
+        assert_eq!(probe.endpoint.addr, SocketAddr::from(([10, 0, 0, 9], 8080)));
+        assert_eq!(
+            probe.endpoint.bind,
+            Some(SocketAddr::from(([10, 0, 0, 5], 0)))
+        );
+        assert_eq!(probe.endpoint.fwmark, Some(3));
+        assert_eq!(probe.timing.retry, DEFAULT_RETRY);
+        assert_eq!(probe.timing.delay_before_retry, DEFAULT_DELAY_BEFORE_RETRY);
+        assert_eq!(probe.timing.delay_loop, Duration::from_secs(60));
+        assert_eq!(probe.timing.connect_timeout, Duration::from_secs(5));
+        assert_eq!(p.servers[0].key.addr, SocketAddr::from(([10, 0, 0, 1], 80)));
+        let ProbeKind::Http(http) = &probe.kind else {
+            panic!("not HTTP_GET: {:?}", probe.kind);
+        };
+        assert_eq!(http.urls[0].status, vec![(200, 299)]);
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    }
+
+    #[test]
+    fn checkers_that_cannot_run_are_left_out_with_a_reason() {
+        let p = plan(
+            "virtual_server 10.9.9.9 80 {\n real_server 10.0.0.1 80 {\n \
+             HTTP_GET { url { path /\n regex \"(\"\n }\n }\n \
+             FILE_CHECK { track_file nowhere\n }\n TCP_CHECK { }\n }\n}\n",
+        );
+        assert_eq!(p.probes.len(), 1);
+        assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
+        assert!(p.warnings[0].contains("regex"), "{}", p.warnings[0]);
+        assert!(p.warnings[1].contains("nowhere"), "{}", p.warnings[1]);
+    }
+}

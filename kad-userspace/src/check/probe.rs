@@ -1,5 +1,6 @@
-//! One probe ready to run: the checker's module chosen by its kind, under a hard timeout so
-//! that a hung server or script can never hold its task past its limits.
+//! One probe ready to run: the checker's module chosen by its kind, and the hard timeout
+//! the scheduler cuts it at, so that a hung server or script never holds its task past
+//! its limits.
 
 use std::{sync::Arc, time::Duration};
 
@@ -10,7 +11,10 @@ use super::{
     http::HttpProbe,
     misc, ping,
     plan::{ProbeKind, ProbeSpec},
-    smtp, tcp, udp,
+    schedule::Runner,
+    smtp,
+    state::Timing,
+    tcp, udp,
 };
 
 /// A planned probe with what it needs at run time (compiled regexes, the TLS client).
@@ -62,15 +66,9 @@ impl Probe {
         base + base / 10 + Duration::from_millis(100)
     }
 
-    /// Runs the probe once.
-    pub async fn run(&self) -> Result<Pass, ProbeError> {
-        match tokio::time::timeout(self.hard_timeout(), self.run_unbounded()).await {
-            Ok(result) => result,
-            Err(_) => Err(ProbeError::Timeout("probe")),
-        }
-    }
-
-    async fn run_unbounded(&self) -> Result<Pass, ProbeError> {
+    /// Runs the probe once, bounded by its own steps' limits only (the scheduler adds
+    /// [`Probe::hard_timeout`]).
+    pub async fn run_once(&self) -> Result<Pass, ProbeError> {
         let endpoint = &self.spec.endpoint;
         match &self.spec.kind {
             ProbeKind::Tcp => tcp::probe(endpoint).await,
@@ -86,5 +84,23 @@ impl Probe {
             ProbeKind::Ping => ping::probe(endpoint).await,
             ProbeKind::File(spec) => file::probe(spec).await,
         }
+    }
+}
+
+impl Runner for Probe {
+    fn run(&self) -> impl Future<Output = Result<Pass, ProbeError>> + Send {
+        self.run_once()
+    }
+
+    fn describe(&self) -> String {
+        Probe::describe(self)
+    }
+
+    fn timing(&self) -> Timing {
+        self.spec.timing
+    }
+
+    fn hard_timeout(&self) -> Duration {
+        Probe::hard_timeout(self)
     }
 }
