@@ -155,7 +155,11 @@ where
 }
 
 async fn http_server(state: Shared) -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    http_server_on("127.0.0.1:0", state).await
+}
+
+async fn http_server_on(bind: &str, state: Shared) -> Result<u16> {
+    let listener = TcpListener::bind(bind).await?;
     let port = listener.local_addr()?.port();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
@@ -957,5 +961,178 @@ async fn a_reload_keeps_each_real_servers_state() -> Result<()> {
             .map(|h| h.up),
         Some(false)
     );
+    Ok(())
+}
+
+/// In a namespace of its own, a veth whose peer drops every frame sent to 10.77.0.2:
+/// TCP SYNs and ICMP echoes go unanswered, so the probes end at their connect_timeout.
+#[test]
+fn silent_hosts_fail_tcp_and_ping_checks_at_connect_timeout() -> Result<()> {
+    let test = "silent_hosts_fail_tcp_and_ping_checks_at_connect_timeout";
+    if !kad_tests::privilege::require(test, kad_tests::privilege::Need::Root) {
+        return Ok(());
+    }
+    let ns = kad_tests::netns::NetNs::new("chk")?;
+    ns.ip(&[
+        "link", "add", "sink", "type", "veth", "peer", "name", "sinkp",
+    ])?;
+    ns.ip(&["addr", "add", "10.77.0.1/24", "dev", "sink"])?;
+    ns.ip(&["link", "set", "sink", "up"])?;
+    ns.ip(&["link", "set", "sinkp", "up"])?;
+    // Frames for 10.77.0.2 go out at once (no ARP) to a MAC nobody has: dropped.
+    ns.ip(&[
+        "neigh",
+        "add",
+        "10.77.0.2",
+        "lladdr",
+        "02:00:00:00:00:99",
+        "dev",
+        "sink",
+        "nud",
+        "permanent",
+    ])?;
+    let text = vs(
+        "10.9.9.9 80",
+        "5",
+        "  real_server 10.77.0.2 80 {
+    TCP_CHECK {
+      connect_timeout 0.5
+      retry 1
+      delay_before_retry 0.2
+      warmup 0
+    }
+  }
+  real_server 10.77.0.2 0 {
+    PING_CHECK {
+      connect_timeout 0.5
+      retry 0
+      warmup 0
+    }
+  }
+  real_server 10.77.0.1 0 {
+    PING_CHECK {
+      connect_timeout 0.5
+      retry 0
+      warmup 0
+    }
+  }",
+    );
+    let config = config(&text)?;
+    ns.run(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async move {
+            let start = Instant::now();
+            let (tx, mut rx) = mpsc::channel(16);
+            let _handle = CheckerSet::spawn(&config, tx);
+            initial(&mut rx, 3).await?;
+            let mut downs = Vec::new();
+            let deadline = Instant::now() + Duration::from_millis(2500);
+            while let Ok(u) =
+                next(&mut rx, deadline.saturating_duration_since(Instant::now())).await
+            {
+                downs.push((u.real_server.addr, u.up, u.reason, start.elapsed()));
+            }
+            downs.sort_by_key(|d| d.3);
+            let order: Vec<(SocketAddr, bool)> = downs.iter().map(|d| (d.0, d.1)).collect();
+            // PING (retry 0): down at its first 0.5 s timeout; TCP (retry 1): two 0.5 s
+            // timeouts 0.2 s apart. The local address answers its pings: no change.
+            assert_eq!(
+                order,
+                vec![
+                    (SocketAddr::from(([10, 77, 0, 2], 0)), false),
+                    (SocketAddr::from(([10, 77, 0, 2], 80)), false),
+                ],
+                "{downs:?}"
+            );
+            assert!(downs[0].2.contains("timeout"), "{}", downs[0].2);
+            assert!(downs[1].2.contains("timeout (connect)"), "{}", downs[1].2);
+            let (ping, tcp) = (downs[0].3, downs[1].3);
+            assert!(
+                ping >= Duration::from_millis(400) && ping <= Duration::from_millis(1000),
+                "PING down after {ping:?}"
+            );
+            assert!(
+                tcp >= Duration::from_millis(1000) && tcp <= Duration::from_millis(2200),
+                "TCP down after 0.5 + 0.2 + 0.5 s, took {tcp:?}"
+            );
+            Ok(())
+        })
+    })
+}
+
+#[tokio::test]
+async fn ipv6_http_get_and_ping_check() -> Result<()> {
+    let state = http_state(200, PAGE);
+    let port = http_server_on("[::1]:0", state.clone()).await?;
+    let text = vs(
+        "fd00::9 80",
+        "0.5",
+        &format!(
+            "  real_server ::1 {port} {{
+    HTTP_GET {{
+      url {{
+        path /v6
+        digest {}
+      }}
+      connect_timeout 1
+      warmup 0
+    }}
+    PING_CHECK {{
+      connect_timeout 1
+      warmup 0
+    }}
+  }}",
+            md5_hex(PAGE.as_bytes())
+        ),
+    )
+    .replace("  lb_algo rr", "  lb_algo rr\n  alpha");
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config(&text)?, tx);
+    assert!(!initial(&mut rx, 1).await?[0].up);
+    // Up only once both checkers passed: one update.
+    let up = next(&mut rx, Duration::from_secs(3)).await?;
+    assert!(up.up, "{up:?}");
+    assert_eq!(up.real_server.addr, format!("[::1]:{port}").parse()?);
+    assert_eq!(
+        lock(&state).requests.first().map(|r| r.2.clone()),
+        Some(format!("[::1]:{port}"))
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(rx.try_recv().is_err());
+    Ok(())
+}
+
+#[test]
+fn genhash_over_tls_sends_the_virtualhost_as_sni() -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let state = http_state(200, "secret page\n");
+    let port = runtime.block_on(tls_server(state.clone()))?;
+    let server = std::thread::spawn(move || {
+        runtime.block_on(async { tokio::time::sleep(Duration::from_secs(10)).await });
+    });
+    let output = std::process::Command::new(kad_tests::kad_bin())
+        .args(["genhash", "-S", "-s", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-u", "/tls", "-V", "check.test"])
+        .output()
+        .context("running kad genhash")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout.trim(),
+        format!("MD5SUM = {}", md5_hex(b"secret page\n"))
+    );
+    assert_eq!(
+        lock(&state).sni.first(),
+        Some(&Some("check.test".to_owned()))
+    );
+    drop(server);
     Ok(())
 }
