@@ -19,7 +19,7 @@ struct Reported {
 /// Runs until every probe is gone or the receiver of `updates` is.
 pub async fn run(
     plan: Plan,
-    mut events: mpsc::Receiver<ProbeEvent>,
+    mut events: mpsc::UnboundedReceiver<ProbeEvent>,
     updates: mpsc::Sender<HealthUpdate>,
     table: HealthTable,
 ) {

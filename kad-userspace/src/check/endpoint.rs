@@ -3,7 +3,7 @@
 //! the sockets of every network checker.
 
 use std::{
-    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6},
     time::Duration,
 };
 
@@ -64,11 +64,32 @@ impl Endpoint {
         Ok(())
     }
 
+    /// The address to connect to: an IPv6 link-local target gets `bind_if`'s index as its
+    /// scope (RFC 4007 §11), which connect(2) needs.
+    pub fn target(&self) -> Result<SocketAddr, ProbeError> {
+        match (self.addr, &self.bind_if) {
+            (SocketAddr::V6(v6), Some(dev))
+                if v6.ip().is_unicast_link_local() && v6.scope_id() == 0 =>
+            {
+                let index = crate::net::interface::ifindex(dev)
+                    .map_err(|e| ProbeError::Socket(e.to_string()))?;
+                Ok(SocketAddr::V6(SocketAddrV6::new(
+                    *v6.ip(),
+                    v6.port(),
+                    v6.flowinfo(),
+                    index,
+                )))
+            }
+            _ => Ok(self.addr),
+        }
+    }
+
     /// A TCP connection to the target within `connect_timeout`.
     pub async fn connect_tcp(&self) -> Result<TcpStream, ProbeError> {
+        let target = self.target()?;
         let socket = self.socket(Type::STREAM, Some(Protocol::TCP))?;
         let socket = TcpSocket::from_std_stream(socket.into());
-        match tokio::time::timeout(self.connect_timeout, socket.connect(self.addr)).await {
+        match tokio::time::timeout(self.connect_timeout, socket.connect(target)).await {
             Ok(Ok(stream)) => Ok(stream),
             Ok(Err(err)) => Err(ProbeError::Connect(err.to_string())),
             Err(_) => Err(ProbeError::Timeout("connect")),
@@ -80,7 +101,7 @@ impl Endpoint {
         let socket = self.socket(Type::DGRAM, Some(Protocol::UDP))?;
         let socket = UdpSocket::from_std(socket.into()).map_err(ProbeError::socket)?;
         socket
-            .connect(self.addr)
+            .connect(self.target()?)
             .await
             .map_err(|e| ProbeError::Connect(e.to_string()))?;
         Ok(socket)

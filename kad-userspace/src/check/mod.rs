@@ -181,7 +181,8 @@ impl CheckerSet {
             tracing::warn!("{warning}");
         }
         let mut tasks = JoinSet::new();
-        let (events, receive) = mpsc::channel(1024);
+        // Unbounded: a probe never waits on the aggregator (changes are rare and small).
+        let (events, receive) = mpsc::unbounded_channel();
         for (index, spec) in self.plan.probes.iter().enumerate() {
             let probe = probe::Probe::new(spec.clone(), self.plan.tls.clone());
             let initial = self.plan.probe_initial_up(index);

@@ -3,7 +3,7 @@
 //! `connect_timeout`. Uses an unprivileged ICMP datagram socket when
 //! `net.ipv4.ping_group_range` allows it, else a raw socket (root).
 
-use std::{io::Read as _, net::SocketAddr};
+use std::io::Read as _;
 
 use socket2::{Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
@@ -76,7 +76,9 @@ pub async fn probe(endpoint: &Endpoint) -> Result<Pass, ProbeError> {
         Ok(socket) => (socket, false),
         Err(_) => (endpoint.socket(Type::RAW, Some(protocol))?, true),
     };
-    let target = SockAddr::from(SocketAddr::new(endpoint.addr.ip(), 0));
+    let mut target = endpoint.target()?;
+    target.set_port(0);
+    let target = SockAddr::from(target);
     socket.connect(&target).map_err(ProbeError::socket)?;
     // SAFETY: the AsyncFd owns the socket, so its descriptor stays open and the same for
     // the AsyncFd's whole life.

@@ -43,7 +43,7 @@ pub async fn run<P: Runner>(
     index: usize,
     probe: P,
     initial_up: bool,
-    events: mpsc::Sender<ProbeEvent>,
+    events: mpsc::UnboundedSender<ProbeEvent>,
 ) {
     let mut state = ProbeState::new(initial_up, probe.timing());
     let mut weight = None;
@@ -85,7 +85,7 @@ pub async fn run<P: Runner>(
                 weight,
                 reason,
             };
-            if events.send(event).await.is_err() {
+            if events.send(event).is_err() {
                 return;
             }
         }
@@ -172,7 +172,7 @@ mod tests {
             calls: calls.clone(),
             timing,
         };
-        let (tx, mut rx) = mpsc::channel::<ProbeEvent>(16);
+        let (tx, mut rx) = mpsc::unbounded_channel::<ProbeEvent>();
         let events = Arc::new(Mutex::new(Vec::new()));
         let log = events.clone();
         let collector = tokio::spawn(async move {
