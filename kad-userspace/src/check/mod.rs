@@ -10,6 +10,18 @@
 //! - [`state`]: the retry/rise logic, pure; [`schedule`]: the loop that runs a probe on it;
 //! - [`aggregate`]: per real server, the AND of its checkers, notify scripts, FIFO lines;
 //! - [`CheckerSet`]: the entry point the daemon calls.
+//!
+//! Use (inside a tokio runtime; `tx` an `mpsc::Sender<HealthUpdate>` the IPVS control reads):
+//!
+//! ```ignore
+//! let checkers = CheckerSet::spawn(&config, tx.clone());          // start
+//! let checkers = CheckerSet::new(&reloaded).replace(checkers, tx); // SIGHUP: states kept
+//! drop(checkers);                                                  // stop
+//! ```
+//!
+//! Each real server first gets one update with its initial state (up; down with `alpha`;
+//! on `replace`, its state before the reload), then one per change of `up` or of the weight
+//! a checker asks for.
 
 pub mod aggregate;
 pub mod dns;
