@@ -340,7 +340,10 @@ async fn http_get_goes_down_after_exactly_retry_attempts_and_up_after_one_succes
     assert_eq!(std::fs::read_to_string(&notify)?, "down\nup\n");
     assert_eq!(
         lines,
-        format!("RS 127.0.0.1:{port} 10.9.9.9:80 DOWN\nRS 127.0.0.1:{port} 10.9.9.9:80 UP\n")
+        format!(
+            "RS [127.0.0.1]:tcp:{port} [10.9.9.9]:tcp:80 DOWN\n\
+             RS [127.0.0.1]:tcp:{port} [10.9.9.9]:tcp:80 UP\n"
+        )
     );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
@@ -643,6 +646,12 @@ async fn smtp_dns_udp_and_ping_checks_judge_their_servers() -> Result<()> {
                 "      connect_ip 127.0.0.1\n      payload 6b6164\n      require_reply\n      min_reply_length 10\n",
             ),
             rs("127.0.0.1", closed_udp, "UDP_CHECK", "      require_reply\n"),
+            rs(
+                "127.0.0.4",
+                echo,
+                "UDP_CHECK",
+                "      connect_ip 127.0.0.1\n      payload 6b6164\n      require_reply 6b61 65\n",
+            ),
             rs("127.0.0.3", 0, "PING_CHECK", "      connect_ip 127.0.0.1\n"),
         ]
         .concat(),
@@ -652,7 +661,7 @@ async fn smtp_dns_udp_and_ping_checks_judge_their_servers() -> Result<()> {
     let set = CheckerSet::new(&config(&text)?);
     assert!(set.warnings().is_empty(), "{:?}", set.warnings());
     let _handle = set.start(tx);
-    initial(&mut rx, 8).await?;
+    initial(&mut rx, 9).await?;
     let mut up = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(3);
     while let Ok(update) = next(&mut rx, deadline.saturating_duration_since(Instant::now())).await {
@@ -871,6 +880,7 @@ async fn file_check_and_udp_without_reply_follow_keepalived() -> Result<()> {
     FILE_CHECK {{
       track_file weights
       weight 2
+      dynamic
     }}
   }}
   real_server 127.0.0.1 {echo} {{

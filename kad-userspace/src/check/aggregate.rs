@@ -112,9 +112,8 @@ pub async fn run(
                 for script in run {
                     notify::run(script);
                 }
-                let rs = server.key.addr.to_string();
                 for vs in &server.virtual_servers {
-                    let line = notify::fifo_line(&rs, vs, now.up);
+                    let line = notify::fifo_line(&server.fifo_name, vs, now.up);
                     for fifo in &mut fifos {
                         fifo.write_line(&line);
                     }

@@ -1,9 +1,11 @@
-//! keepalived.conf `FILE_CHECK { track_file NAME  weight W [reverse] }`: the number in the
-//! `track_file` block's file (read as [`crate::track::file::parse_value`] reads it; a
-//! missing file reads 0). With weight 0 a non-zero value means down. Otherwise the real
-//! server's weight becomes its configured weight plus `value × W` (minus with `reverse`),
-//! as a tracked file adjusts a VRRP priority; a result below 0 means down. The file is read
-//! every [`POLL_EVERY`] (keepalived watches it with inotify).
+//! keepalived.conf `FILE_CHECK { track_file NAME  weight W [reverse]  dynamic }`: the
+//! number in the `track_file` block's file (read as [`crate::track::file::parse_value`]
+//! reads it; a missing file reads 0), multiplied by W (negated with `reverse`) and added to
+//! the real server's weight (keepalived.conf(5) "track_file"). With weight 0 a non-zero
+//! value means down; otherwise a negative result means down (keepalived.conf(5) calls this
+//! part "not fully implemented" in keepalived itself). With `dynamic` the result becomes
+//! the real server's weight. The file is read every [`POLL_EVERY`] (keepalived watches it
+//! with inotify).
 
 use std::time::Duration;
 
@@ -25,6 +27,8 @@ pub struct FileSpec {
     pub reverse: bool,
     /// The real server's configured weight.
     pub base: i32,
+    /// keepalived.conf `dynamic`: the result sets the real server's weight.
+    pub dynamic: bool,
 }
 
 /// What a value in the file means.
@@ -45,7 +49,9 @@ pub fn judge(spec: &FileSpec, value: i64) -> Result<Pass, ProbeError> {
         )));
     }
     Ok(Pass {
-        weight: Some(i32::try_from(weight).unwrap_or(i32::MAX)),
+        weight: spec
+            .dynamic
+            .then(|| i32::try_from(weight).unwrap_or(i32::MAX)),
     })
 }
 
@@ -68,6 +74,7 @@ mod tests {
             weight,
             reverse,
             base: 10,
+            dynamic: true,
         }
     }
 
@@ -78,5 +85,10 @@ mod tests {
         assert_eq!(judge(&spec(2, false), 3), Ok(Pass { weight: Some(16) }));
         assert_eq!(judge(&spec(2, true), 3), Ok(Pass { weight: Some(4) }));
         assert!(judge(&spec(2, true), 6).is_err());
+        let fixed = FileSpec {
+            dynamic: false,
+            ..spec(2, false)
+        };
+        assert_eq!(judge(&fixed, 3), Ok(Pass { weight: None }));
     }
 }

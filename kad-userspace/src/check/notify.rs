@@ -1,8 +1,8 @@
 //! keepalived.conf real_server `notify_up` / `notify_down` scripts (run without waiting,
 //! killed after [`NOTIFY_TIMEOUT`]; a script outlives the checker set that started it, so a
 //! reload never cuts a notification short) and the notify FIFO lines for real servers:
-//! `RS REAL_SERVER VIRTUAL_SERVER UP|DOWN` (keepalived.conf(5) `notify_fifo`,
-//! `lvs_notify_fifo`).
+//! `RS [1.2.3.4]:tcp:80 [192.168.201.15]:tcp:80 UP|DOWN` (keepalived.conf(5)
+//! `lvs_notify_fifo`; also written to `notify_fifo`).
 
 use std::{process::Stdio, time::Duration};
 
@@ -51,8 +51,8 @@ mod tests {
     #[test]
     fn fifo_lines() {
         assert_eq!(
-            super::fifo_line("10.0.0.2:80", "10.0.0.1:80", false),
-            "RS 10.0.0.2:80 10.0.0.1:80 DOWN"
+            super::fifo_line("[10.0.0.2]:tcp:80", "[10.0.0.1]:tcp:80", false),
+            "RS [10.0.0.2]:tcp:80 [10.0.0.1]:tcp:80 DOWN"
         );
     }
 }

@@ -31,10 +31,24 @@ use super::{
     udp::{self, UdpSpec},
 };
 
-/// keepalived's default `retry`.
-pub const DEFAULT_RETRY: u32 = 1;
-/// keepalived's default `delay_before_retry`.
-pub const DEFAULT_DELAY_BEFORE_RETRY: Duration = Duration::from_secs(1);
+/// keepalived.conf(5): `retry` defaults to 1, 3 for DNS_CHECK, 0 for MISC_CHECK.
+pub fn default_retry(kind: &str) -> u32 {
+    match kind {
+        "DNS_CHECK" => 3,
+        "MISC_CHECK" => 0,
+        _ => 1,
+    }
+}
+
+/// keepalived.conf(5): `delay_before_retry` defaults to `delay_loop` for DNS_CHECK, 3 s for
+/// HTTP_GET and SSL_GET, 1 s otherwise.
+pub fn default_delay_before_retry(kind: &str, delay_loop: Duration) -> Duration {
+    match kind {
+        "DNS_CHECK" => delay_loop,
+        "HTTP_GET" | "SSL_GET" => Duration::from_secs(3),
+        _ => Duration::from_secs(1),
+    }
+}
 
 /// What a probe does.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -107,6 +121,8 @@ pub struct ServerPlan {
     pub notify_down: Vec<ScriptCommand>,
     /// The virtual servers listing it, as FIFO lines name them.
     pub virtual_servers: Vec<String>,
+    /// Itself as FIFO lines name it (the protocol of the first virtual server listing it).
+    pub fifo_name: String,
 }
 
 /// Every real server and every distinct probe of a configuration.
@@ -126,12 +142,19 @@ pub struct Plan {
     pub warnings: Vec<String>,
 }
 
-/// keepalived.conf FIFO lines name a virtual server as `IP:PORT`, `FWM N` or `[GROUP]`.
+/// keepalived.conf(5) `lvs_notify_fifo` names servers as `[ADDRESS]:PROTOCOL:PORT`, e.g.
+/// `[192.168.201.15]:tcp:80`.
+pub fn fifo_name(ip: IpAddr, protocol: &str, port: u16) -> String {
+    format!("[{ip}]:{}:{port}", protocol.to_ascii_lowercase())
+}
+
+/// A virtual server as FIFO lines name it: [`fifo_name`]; a fwmark service (not shown by
+/// keepalived.conf(5)) as `FWM N`, a group as `[GROUP]:PROTOCOL`.
 pub fn vs_name(vs: &VirtualServer) -> String {
     match &vs.address {
-        VsAddress::Ip(ip, port) => SocketAddr::new(*ip, port.unwrap_or(0)).to_string(),
+        VsAddress::Ip(ip, port) => fifo_name(*ip, &vs.protocol, port.unwrap_or(0)),
         VsAddress::Fwmark(mark) => format!("FWM {mark}"),
-        VsAddress::Group(name) => format!("[{name}]"),
+        VsAddress::Group(name) => format!("[{name}]:{}", vs.protocol.to_ascii_lowercase()),
     }
 }
 
@@ -174,6 +197,7 @@ impl Plan {
                         initial_up: true,
                         initial_weight: None,
                         carried_over: false,
+                        fifo_name: fifo_name(rs.addr, &vs.protocol, port),
                         probes: Vec::new(),
                         notify_up: Vec::new(),
                         notify_down: Vec::new(),
@@ -340,12 +364,16 @@ pub fn probe_spec(
     let delay_loop = ct.delay_loop.or(rt.delay_loop).unwrap_or(vs.delay_loop);
     let mut timing = Timing {
         delay_loop,
-        retry: ct.retry.or(rt.retry).or(vs.retry).unwrap_or(DEFAULT_RETRY),
+        retry: ct
+            .retry
+            .or(rt.retry)
+            .or(vs.retry)
+            .unwrap_or_else(|| default_retry(&checker.kind)),
         delay_before_retry: ct
             .delay_before_retry
             .or(rt.delay_before_retry)
             .or(vs.delay_before_retry)
-            .unwrap_or(DEFAULT_DELAY_BEFORE_RETRY),
+            .unwrap_or_else(|| default_delay_before_retry(&checker.kind, delay_loop)),
         warmup: ct.warmup.or(rt.warmup).or(vs.warmup).unwrap_or(delay_loop),
         connect_timeout: ct
             .connect_timeout
@@ -427,13 +455,20 @@ pub fn probe_spec(
             })
         }
         "UDP_CHECK" => ProbeKind::Udp(UdpSpec {
-            payload: word(checker, "payload")
-                .map(udp::parse_hex)
-                .transpose()?
-                .unwrap_or_default(),
+            payload: checker
+                .other
+                .get("payload")
+                .map(|words| udp::parse_hex(&words.join(" ")))
+                .transpose()?,
             require_reply: checker.other.contains_key("require_reply"),
+            reply_pattern: checker
+                .other
+                .get("require_reply")
+                .filter(|words| !words.is_empty())
+                .map(|words| udp::parse_pattern(&words.join(" ")))
+                .transpose()?,
             min_reply: number(checker, "min_reply_length")?.unwrap_or(0),
-            max_reply: number(checker, "max_reply_length")?,
+            max_reply: number(checker, "max_reply_length")?.unwrap_or(udp::DEFAULT_MAX_REPLY),
         }),
         "PING_CHECK" => ProbeKind::Ping,
         "FILE_CHECK" => {
@@ -447,7 +482,7 @@ pub fn probe_spec(
                 .file
                 .clone()
                 .ok_or_else(|| format!("track_file {name} has no file"))?;
-            let words = checker.other.get("weight");
+            let words = checker.other.get("weight").filter(|w| !w.is_empty());
             let weight = match words.and_then(|w| w.first()) {
                 Some(w) => w
                     .parse()
@@ -467,6 +502,7 @@ pub fn probe_spec(
                 weight,
                 reverse,
                 base: rs.weight,
+                dynamic: checker.other.contains_key("dynamic"),
             })
         }
         other => return Err(format!("{other} is not supported")),
@@ -538,8 +574,8 @@ mod tests {
             Some(SocketAddr::from(([10, 0, 0, 5], 0)))
         );
         assert_eq!(probe.endpoint.fwmark, Some(3));
-        assert_eq!(probe.timing.retry, DEFAULT_RETRY);
-        assert_eq!(probe.timing.delay_before_retry, DEFAULT_DELAY_BEFORE_RETRY);
+        assert_eq!(probe.timing.retry, 1);
+        assert_eq!(probe.timing.delay_before_retry, Duration::from_secs(3));
         assert_eq!(probe.timing.delay_loop, Duration::from_secs(60));
         assert_eq!(probe.timing.connect_timeout, Duration::from_secs(5));
         assert_eq!(p.servers[0].key.addr, SocketAddr::from(([10, 0, 0, 1], 80)));
