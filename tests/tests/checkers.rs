@@ -1146,3 +1146,72 @@ fn genhash_over_tls_sends_the_virtualhost_as_sni() -> Result<()> {
     drop(server);
     Ok(())
 }
+
+/// keepalived.conf(5): `bind_if` is needed for IPv6 link-local addresses. Two ends of a
+/// veth in a namespace of their own: the checker reaches fe80::a from fe80::b through
+/// `bind_if lb`.
+#[test]
+fn link_local_targets_are_reached_through_bind_if() -> Result<()> {
+    let test = "link_local_targets_are_reached_through_bind_if";
+    if !kad_tests::privilege::require(test, kad_tests::privilege::Need::Root) {
+        return Ok(());
+    }
+    let ns = kad_tests::netns::NetNs::new("ll")?;
+    ns.ip(&["link", "add", "la", "type", "veth", "peer", "name", "lb"])?;
+    ns.ip(&["-6", "addr", "add", "fe80::a/64", "dev", "la", "nodad"])?;
+    ns.ip(&["-6", "addr", "add", "fe80::b/64", "dev", "lb", "nodad"])?;
+    ns.ip(&["link", "set", "la", "up"])?;
+    ns.ip(&["link", "set", "lb", "up"])?;
+    ns.run(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let index = |name: &str| -> Result<u32> {
+                let c = std::ffi::CString::new(name)?;
+                // SAFETY: if_nametoindex reads a valid NUL-terminated string.
+                match unsafe { libc::if_nametoindex(c.as_ptr()) } {
+                    0 => bail!("no interface {name}"),
+                    i => Ok(i),
+                }
+            };
+            let local = std::net::SocketAddrV6::new("fe80::a".parse()?, 0, 0, index("la")?);
+            let listener = TcpListener::bind(local).await?;
+            let port = listener.local_addr()?.port();
+            let peers = Arc::new(Mutex::new(Vec::new()));
+            let log = peers.clone();
+            tokio::spawn(async move {
+                while let Ok((_s, peer)) = listener.accept().await {
+                    log.lock().unwrap_or_else(|e| e.into_inner()).push(peer);
+                }
+            });
+            let text = vs(
+                "fd00::9 80",
+                "5",
+                &format!(
+                    "  real_server fe80::a {port} {{
+    TCP_CHECK {{
+      bindto fe80::b
+      bind_if lb
+      connect_timeout 1
+      warmup 0
+    }}
+  }}"
+                ),
+            )
+            .replace("  lb_algo rr", "  lb_algo rr\n  alpha");
+            let (tx, mut rx) = mpsc::channel(16);
+            let _handle = CheckerSet::spawn(&config(&text)?, tx);
+            assert!(!initial(&mut rx, 1).await?[0].up);
+            let up = next(&mut rx, Duration::from_secs(3)).await?;
+            assert!(up.up, "{up:?}");
+            let peer = peers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .first()
+                .copied();
+            assert_eq!(peer.map(|p| p.ip()), Some("fe80::b".parse()?));
+            Ok(())
+        })
+    })
+}

@@ -54,6 +54,7 @@ impl Endpoint {
                 (true, IpAddr::V4(_)) => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), bind.port()),
                 _ => bind,
             };
+            let bind = self.scoped(bind)?;
             if bind.port() != 0 {
                 socket.set_reuse_address(true).map_err(ProbeError::socket)?;
             }
@@ -67,7 +68,13 @@ impl Endpoint {
     /// The address to connect to: an IPv6 link-local target gets `bind_if`'s index as its
     /// scope (RFC 4007 §11), which connect(2) needs.
     pub fn target(&self) -> Result<SocketAddr, ProbeError> {
-        match (self.addr, &self.bind_if) {
+        self.scoped(self.addr)
+    }
+
+    /// `addr` with `bind_if`'s index as scope when it is IPv6 link-local (keepalived.conf(5):
+    /// bind_if is "needed if the bindto address is IPv6 link local").
+    fn scoped(&self, addr: SocketAddr) -> Result<SocketAddr, ProbeError> {
+        match (addr, &self.bind_if) {
             (SocketAddr::V6(v6), Some(dev))
                 if v6.ip().is_unicast_link_local() && v6.scope_id() == 0 =>
             {
@@ -80,7 +87,7 @@ impl Endpoint {
                     index,
                 )))
             }
-            _ => Ok(self.addr),
+            _ => Ok(addr),
         }
     }
 
