@@ -5,3 +5,5 @@
 
 pub mod health;
 pub mod ipvs;
+pub mod reconcile;
+pub mod table;
