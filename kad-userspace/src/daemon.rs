@@ -1,6 +1,7 @@
-//! `kad -f CONF`: the VRRP daemon. Loads the configuration, builds the runtime's view of it,
+//! `kad -f CONF`: the daemon. Loads the configuration, builds the runtime's view of it,
 //! and runs until SIGTERM or SIGINT, then stops as keepalived does (priority-0 adverts, VIPs
-//! removed, `notify_stop`).
+//! removed, `notify_stop`). Beside VRRP, the LVS task (`lvs::control`) keeps the IPVS
+//! table when the configuration has virtual servers; `-P` runs VRRP only, `-C` LVS only.
 
 use std::{
     path::{Path, PathBuf},
@@ -15,9 +16,21 @@ use tokio::{
 
 use crate::{
     config::{self, LoadOptions},
+    lvs::control::{self as lvs_control, LvsCommand},
     net::addr::AddressControl,
     runtime::{self, Control},
 };
+
+/// Which subsystems run (keepalived: `-P/--vrrp`, `-C/--check`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subsystems {
+    /// VRRP, and the LVS side when there are virtual servers (keepalived's default).
+    All,
+    /// `-P`: VRRP only.
+    VrrpOnly,
+    /// `-C`: health checkers and IPVS only.
+    CheckersOnly,
+}
 
 /// What the command line asked of the daemon.
 #[derive(Clone, Debug)]
@@ -30,6 +43,8 @@ pub struct DaemonOptions {
     pub pid_files: Vec<PathBuf>,
     /// `--no-xdp` and `-D`: how adverts are received.
     pub run: runtime::RunOptions,
+    /// `-P`/`-C`.
+    pub subsystems: Subsystems,
 }
 
 /// Runs the daemon to completion; the exit code follows keepalived's (non-zero when the
@@ -57,15 +72,28 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         .build()
         .context("starting the tokio runtime")?;
     runtime.block_on(async {
-        let control = AddressControl::connect()?;
-        let spec = runtime::runtime_spec(&loaded.config, &control).await?;
-        if spec.instances.is_empty() {
-            tracing::warn!("no vrrp_instance configured; waiting for a signal");
-        }
+        let vrrp = options.subsystems != Subsystems::CheckersOnly;
+        let lvs = match options.subsystems {
+            Subsystems::VrrpOnly => None,
+            Subsystems::CheckersOnly => Some(lvs_control::spawn(loaded.config.clone())),
+            Subsystems::All => (!loaded.config.virtual_servers.is_empty())
+                .then(|| lvs_control::spawn(loaded.config.clone())),
+        };
+        let lvs_commands = lvs.as_ref().map(|handle| handle.commands.clone());
+        let (control, spec) = if vrrp {
+            let control = AddressControl::connect()?;
+            let spec = runtime::runtime_spec(&loaded.config, &control).await?;
+            if spec.instances.is_empty() {
+                tracing::warn!("no vrrp_instance configured; waiting for a signal");
+            }
+            (Some(control), Some(spec))
+        } else {
+            (None, None)
+        };
         let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
         let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
         let mut hangup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
-        let (commands, controls) = mpsc::channel(4);
+        let (commands, mut controls) = mpsc::channel(4);
         let run_options = options.run;
         let options = options.clone();
         let signals = tokio::spawn(async move {
@@ -75,7 +103,18 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                     _ = interrupt.recv() => break,
                     _ = hangup.recv() => {
                         tracing::info!("SIGHUP: reloading {}", options.config.display());
-                        match reload_spec(&options, &control).await {
+                        let loaded = match load(&options) {
+                            Ok(loaded) => loaded,
+                            Err(err) => {
+                                tracing::error!("reload refused, running configuration kept: {err:#}");
+                                continue;
+                            }
+                        };
+                        if let Some(lvs) = &lvs_commands {
+                            let _ = lvs.send(LvsCommand::Reload(Box::new(loaded.config.clone()))).await;
+                        }
+                        let Some(control) = &control else { continue };
+                        match runtime::runtime_spec(&loaded.config, control).await {
                             Ok(spec) => {
                                 if commands.send(Control::Reload(Box::new(spec))).await.is_err() {
                                     return;
@@ -89,19 +128,42 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
             tracing::info!("stopping");
             let _ = commands.send(Control::Stop).await;
         });
-        runtime::run(spec, run_options, controls).await?;
-        signals.abort();
-        anyhow::Ok(())
+        match (spec, lvs) {
+            (Some(spec), lvs) => {
+                runtime::run(spec, run_options, controls).await?;
+                signals.abort();
+                // Beside VRRP, an LVS side that cannot run (no IPVS) was logged and does
+                // not fail the daemon, as keepalived's VRRP process outlives its checker.
+                if let Some(handle) = lvs {
+                    let _ = handle.stop().await;
+                }
+                Ok(())
+            }
+            // -C: no VRRP runtime; wait for the stop, or for the LVS task to fail.
+            (None, Some(mut handle)) => {
+                let ended = tokio::select! {
+                    () = wait_for_stop(&mut controls) => None,
+                    result = &mut handle.task => Some(result),
+                };
+                signals.abort();
+                match ended {
+                    None => handle.stop().await.context("LVS"),
+                    Some(Ok(result)) => result.context("LVS"),
+                    Some(Err(err)) => bail!("LVS task: {err}"),
+                }
+            }
+            (None, None) => Ok(()),
+        }
     })
 }
 
-/// Re-reads the configuration for SIGHUP; refuses one that cannot run.
-async fn reload_spec(
-    options: &DaemonOptions,
-    control: &AddressControl,
-) -> Result<runtime::RuntimeSpec> {
-    let loaded = load(options)?;
-    Ok(runtime::runtime_spec(&loaded.config, control).await?)
+/// Waits for the signal task's stop command.
+async fn wait_for_stop(controls: &mut mpsc::Receiver<Control>) {
+    while let Some(command) = controls.recv().await {
+        if matches!(command, Control::Stop) {
+            break;
+        }
+    }
 }
 
 /// Loads and checks the configuration, logging every diagnostic.

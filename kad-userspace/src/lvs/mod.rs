@@ -3,7 +3,9 @@
 //! configuration and the health, `reconcile` diffs it against the kernel's, `ipvs` speaks
 //! to the kernel.
 
+pub mod control;
 pub mod health;
 pub mod ipvs;
 pub mod reconcile;
+pub mod settings;
 pub mod table;
