@@ -1,0 +1,230 @@
+//! kad's IPVS control against a real IPVS: a User-Mode Linux guest (this machine's kernel
+//! has no IPVS) runs `kad -C`, and `ipvsadm -Ln` in the guest must show exactly the table
+//! keepalived builds from the same configuration (keepalived.conf(5), written out by hand
+//! below). A SIGHUP that changes one real server's weight must change only that entry.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use kad_tests::{
+    kad_bin,
+    privilege::{Need, require},
+    uml::UmlGuest,
+};
+
+/// Several virtual servers: an address VS (NAT, rr, with `alpha`: its checked real servers
+/// start down, one kept at weight 0 by `inhibit_on_failure`), a fwmark VS (DR, wlc,
+/// persistence), a virtual_server_group with a range (TUN, sh with sh-port, persistence
+/// with granularity, one real server over GUE), a UDP VS (DR, mh with mh-port,
+/// thresholds), and a VS below its quorum (lc) served by its sorry server.
+const CONFIG: &str = r#"
+global_defs {
+    lvs_flush
+    lvs_flush_on_stop
+    lvs_timeouts tcp 7200 tcpfin 120 udp 300
+}
+
+virtual_server 10.0.0.1 80 {
+    protocol TCP
+    lvs_sched rr
+    lvs_method NAT
+    alpha
+    real_server 192.168.1.2 8080 {
+        weight 1
+    }
+    real_server 192.168.1.3 8080 {
+        weight 2
+    }
+    real_server 192.168.1.4 8080 {
+        inhibit_on_failure
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+    real_server 192.168.1.5 8080 {
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+
+virtual_server fwmark 7 {
+    lvs_sched wlc
+    lvs_method DR
+    persistence_timeout 600
+    real_server 10.0.0.5 80 {
+        weight 3
+    }
+    real_server 10.0.0.6 80 {
+    }
+}
+
+virtual_server_group web {
+    10.0.1.10-12 443
+}
+
+virtual_server group web {
+    protocol TCP
+    lvs_sched sh
+    sh-port
+    lvs_method TUN
+    persistence_timeout
+    persistence_granularity 255.255.255.0
+    real_server 10.0.2.2 443 {
+        weight 5
+    }
+    real_server 10.0.2.3 443 {
+        weight 5
+        lvs_method TUN type gue port 6080
+    }
+}
+
+virtual_server 10.0.0.1 53 {
+    protocol UDP
+    lvs_sched mh
+    mh-port
+    lvs_method DR
+    real_server 10.0.0.7 53 {
+        uthreshold 100
+        lthreshold 10
+    }
+}
+
+virtual_server 10.0.0.2 80 {
+    protocol TCP
+    lvs_sched lc
+    lvs_method NAT
+    quorum 5
+    sorry_server 10.0.0.9 80
+    real_server 10.0.0.10 80 {
+        weight 2
+    }
+}
+"#;
+
+/// The table keepalived builds from [`CONFIG`], as `ipvsadm -Ln` prints it (services
+/// and real servers sorted). Defaults from keepalived.conf(5): weight 1, a bare
+/// `persistence_timeout` is 360 s; `alpha` keeps 192.168.1.4/.5 down until their checks
+/// pass, so .4 (`inhibit_on_failure`) is at weight 0 and .5 absent; 10.0.0.2:80's live
+/// weight 2 is below `quorum 5`, so only its sorry server (weight 1) is in.
+const EXPECTED: &str = "\
+IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  10.0.0.1:80 rr
+  -> 192.168.1.2:8080             Masq    1      0          0
+  -> 192.168.1.3:8080             Masq    2      0          0
+  -> 192.168.1.4:8080             Masq    0      0          0
+TCP  10.0.0.2:80 lc
+  -> 10.0.0.9:80                  Masq    1      0          0
+TCP  10.0.1.10:443 sh (sh-port) persistent 360 mask 255.255.255.0
+  -> 10.0.2.2:443                 Tunnel  5      0          0
+  -> 10.0.2.3:443                 Tunnel  5      0          0
+TCP  10.0.1.11:443 sh (sh-port) persistent 360 mask 255.255.255.0
+  -> 10.0.2.2:443                 Tunnel  5      0          0
+  -> 10.0.2.3:443                 Tunnel  5      0          0
+TCP  10.0.1.12:443 sh (sh-port) persistent 360 mask 255.255.255.0
+  -> 10.0.2.2:443                 Tunnel  5      0          0
+  -> 10.0.2.3:443                 Tunnel  5      0          0
+UDP  10.0.0.1:53 mh (mh-port)
+  -> 10.0.0.7:53                  Route   1      0          0
+FWM  7 wlc persistent 600
+  -> 10.0.0.5:80                  Route   3      0          0
+  -> 10.0.0.6:80                  Route   1      0          0
+";
+
+/// `ipvsadm` pads its columns with trailing blanks; compare without them.
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(|l| l.trim_end().to_owned()).collect()
+}
+
+/// The `ipvs: add/edit/del …` operations kad logged between two markers.
+fn operations_between(log: &str, from: &str, to: &str) -> Vec<String> {
+    let start = log.find(from).map_or(0, |i| i + from.len());
+    let end = log[start..].find(to).map_or(log.len(), |i| start + i);
+    log[start..end]
+        .lines()
+        .filter_map(|l| l.split_once("ipvs: ").map(|(_, op)| op.to_owned()))
+        .filter(|op| ["add ", "edit ", "del "].iter().any(|p| op.starts_with(p)))
+        .collect()
+}
+
+const SCRIPT: &str = r#"
+# A service nobody configured: lvs_flush must remove it.
+ipvsadm -A -t 192.0.2.1:25 -s rr
+/sbin/kad -C -G -f /etc/keepalived/keepalived.conf > /out/kad.log 2>&1 &
+KAD=$!
+wait_log() { i=0; until grep -q "$1" /out/kad.log || [ $i -ge 150 ]; do sleep 0.1; i=$((i+1)); done; }
+wait_log "table applied (start)"
+ipvsadm -Ln > /out/start.txt
+ipvsadm -L --timeout > /out/timeouts.txt
+cp /etc/keepalived/reload.conf /etc/keepalived/keepalived.conf
+kill -HUP $KAD
+wait_log "table applied (reload)"
+ipvsadm -Ln > /out/reload.txt
+kill -TERM $KAD
+wait $KAD
+echo "exit $?" > /out/exit.txt
+ipvsadm -Ln > /out/stop.txt
+"#;
+
+#[test]
+fn kad_builds_the_keepalived_table_in_real_ipvs_and_a_reload_changes_one_entry() -> Result<()> {
+    if !require(
+        "kad_builds_the_keepalived_table_in_real_ipvs_and_a_reload_changes_one_entry",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let guest = UmlGuest::new("table", &kad_bin())?;
+    guest.write("/etc/keepalived/keepalived.conf", CONFIG)?;
+    let reloaded = CONFIG.replacen(
+        "real_server 192.168.1.3 8080 {\n        weight 2",
+        "real_server 192.168.1.3 8080 {\n        weight 7",
+        1,
+    );
+    assert_ne!(reloaded, CONFIG);
+    guest.write("/etc/keepalived/reload.conf", &reloaded)?;
+
+    let console = guest.boot(SCRIPT, Duration::from_secs(120))?;
+    let log = guest.read("/out/kad.log").unwrap_or_default();
+    let context = format!("console:\n{console}\nkad log:\n{log}");
+
+    assert_eq!(
+        lines(&guest.read("/out/start.txt")?),
+        lines(EXPECTED),
+        "{context}"
+    );
+    assert!(
+        guest
+            .read("/out/timeouts.txt")?
+            .contains("Timeout (tcp tcpfin udp): 7200 120 300"),
+        "{context}"
+    );
+
+    // The reload: exactly one operation, the edit of that real server's weight.
+    assert_eq!(
+        operations_between(&log, "SIGHUP", "table applied (reload)"),
+        vec!["edit dest 192.168.1.3:8080 in TCP 10.0.0.1:80 weight 7 (masq)".to_owned()],
+        "{context}"
+    );
+    let expected_reload = EXPECTED.replacen(
+        "  -> 192.168.1.3:8080             Masq    2",
+        "  -> 192.168.1.3:8080             Masq    7",
+        1,
+    );
+    assert_eq!(
+        lines(&guest.read("/out/reload.txt")?),
+        lines(&expected_reload),
+        "{context}"
+    );
+
+    // lvs_flush_on_stop: the table is empty after SIGTERM, and kad exited cleanly.
+    assert_eq!(guest.read("/out/exit.txt")?.trim(), "exit 0", "{context}");
+    assert_eq!(
+        lines(&guest.read("/out/stop.txt")?),
+        lines(EXPECTED)[..3].to_vec(),
+        "{context}"
+    );
+    Ok(())
+}
