@@ -170,7 +170,17 @@ impl UmlGuest {
         let _ = fs::remove_dir_all(&root);
         let guest = Self { root };
         let root = &guest.root;
-        for dir in ["bin", "sbin", "proc", "sys", "dev", "tmp", "out", "etc", "lib/modules"] {
+        for dir in [
+            "bin",
+            "sbin",
+            "proc",
+            "sys",
+            "dev",
+            "tmp",
+            "out",
+            "etc",
+            "lib/modules",
+        ] {
             fs::create_dir_all(root.join(dir))?;
         }
         place(&which("busybox")?, &root.join("bin/busybox"))?;
@@ -178,7 +188,10 @@ impl UmlGuest {
         install_program(root, kad, "/sbin/kad")?;
         for entry in fs::read_dir(modules.join("modules"))? {
             let entry = entry?;
-            place(&entry.path(), &root.join("lib/modules").join(entry.file_name()))?;
+            place(
+                &entry.path(),
+                &root.join("lib/modules").join(entry.file_name()),
+            )?;
         }
         place(&modules.join("modules.order"), &root.join("modules.order"))?;
         Ok(guest)

@@ -75,7 +75,7 @@ virtual_server group web {
     }
     real_server 10.0.2.3 443 {
         weight 5
-        lvs_method TUN type gue port 6080
+        lvs_method TUN type gue port 6080 csum
     }
 }
 
@@ -158,6 +158,8 @@ wait_log() { i=0; until grep -q "$1" /out/kad.log || [ $i -ge 150 ]; do sleep 0.
 wait_log "table applied (start)"
 ipvsadm -Ln > /out/start.txt
 ipvsadm -L --timeout > /out/timeouts.txt
+ipvsadm -Ln --thresholds > /out/thresholds.txt
+ipvsadm -Ln --tun-info > /out/tun.txt
 cp /etc/keepalived/reload.conf /etc/keepalived/keepalived.conf
 kill -HUP $KAD
 wait_log "table applied (reload)"
@@ -201,6 +203,23 @@ fn kad_builds_the_keepalived_table_in_real_ipvs_and_a_reload_changes_one_entry()
             .contains("Timeout (tcp tcpfin udp): 7200 120 300"),
         "{context}"
     );
+    // What `-Ln` does not show: thresholds and tunnel encapsulation reached the kernel.
+    let thresholds = lines(&guest.read("/out/thresholds.txt")?);
+    assert!(
+        thresholds.contains(
+            &"  -> 10.0.0.7:53                  100        10         0          0".to_owned()
+        ),
+        "{context}"
+    );
+    let tunnels = lines(&guest.read("/out/tun.txt")?);
+    for (dest, info) in [("10.0.2.2:443", "ipip"), ("10.0.2.3:443", "gue:6080:+c")] {
+        let line = format!("  -> {dest:<28} Tunnel  {info:<13} 5      0          0");
+        assert_eq!(
+            tunnels.iter().filter(|l| **l == line).count(),
+            3,
+            "{line}\n{context}"
+        );
+    }
 
     // The reload: exactly one operation, the edit of that real server's weight.
     assert_eq!(
