@@ -221,6 +221,13 @@ impl UmlGuest {
     /// /proc and /sys mounted, the IPVS modules loaded and lo up); it powers off after the
     /// script. Returns the console output; fails if the guest did not finish in `timeout`.
     pub fn boot(&self, script: &str, timeout: Duration) -> Result<String> {
+        self.start(script, &[], None)?.wait(timeout)
+    }
+
+    /// Like [`UmlGuest::boot`] but returns at once: `extra` are more kernel arguments (e.g.
+    /// `vec0:transport=tap,ifname=TAP`), `netns` the namespace to run `linux.uml` in (where
+    /// its tap is).
+    pub fn start(&self, script: &str, extra: &[String], netns: Option<&str>) -> Result<Running> {
         let init = format!(
             "#!/bin/busybox sh\n\
              /bin/busybox --install -s /bin\n\
@@ -239,7 +246,15 @@ impl UmlGuest {
         fs::set_permissions(self.root.join("init"), fs::Permissions::from_mode(0o755))?;
         let console_path = self.root.join("console.log");
         let console = fs::File::create(&console_path)?;
-        let mut child = Command::new(LINUX_UML)
+        let mut command = match netns {
+            Some(ns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", ns, LINUX_UML]);
+                command
+            }
+            None => Command::new(LINUX_UML),
+        };
+        let child = command
             .args([
                 "mem=256M",
                 "root=/dev/root",
@@ -251,12 +266,40 @@ impl UmlGuest {
                 "con0=null,fd:1",
                 "quiet",
             ])
+            .args(extra)
             .env("TMPDIR", "/tmp")
             .stdin(Stdio::null())
             .stdout(console.try_clone()?)
             .stderr(console)
             .spawn()
             .context("starting linux.uml")?;
+        Ok(Running {
+            child: Some(child),
+            console: console_path,
+        })
+    }
+}
+
+/// A booted guest; killed on drop if it is still running.
+pub struct Running {
+    child: Option<std::process::Child>,
+    console: PathBuf,
+}
+
+impl Running {
+    /// What the guest printed so far.
+    pub fn console(&self) -> String {
+        fs::read_to_string(&self.console)
+            .unwrap_or_default()
+            .replace('\r', "")
+    }
+
+    /// Waits for the guest to power off; returns its console output, or fails if it did
+    /// not finish its script within `timeout`.
+    pub fn wait(mut self, timeout: Duration) -> Result<String> {
+        let Some(mut child) = self.child.take() else {
+            bail!("guest already waited for");
+        };
         let deadline = Instant::now() + timeout;
         let status = loop {
             if let Some(status) = child.try_wait()? {
@@ -269,15 +312,22 @@ impl UmlGuest {
             }
             std::thread::sleep(Duration::from_millis(50));
         };
-        let text = fs::read_to_string(&console_path)
-            .unwrap_or_default()
-            .replace('\r', "");
+        let text = self.console();
         match status {
             None => bail!("UML guest did not power off within {timeout:?}; console:\n{text}"),
             Some(_) if !text.contains("UML: done") => {
                 bail!("UML guest ended before its script finished; console:\n{text}")
             }
             Some(_) => Ok(text),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }

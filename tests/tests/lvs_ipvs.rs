@@ -247,3 +247,163 @@ fn kad_builds_the_keepalived_table_in_real_ipvs_and_a_reload_changes_one_entry()
     );
     Ok(())
 }
+
+/// The director's configuration: LVS-DR round robin over the two real servers.
+const DR_CONFIG: &str = r#"
+virtual_server 10.77.0.200 80 {
+    protocol TCP
+    lvs_sched rr
+    lvs_method DR
+    real_server 10.77.0.1 80 {
+    }
+    real_server 10.77.0.2 80 {
+    }
+}
+"#;
+
+const DR_SCRIPT: &str = r#"
+ip link set vec0 up
+ip addr add 10.77.0.50/24 dev vec0
+ip addr add 10.77.0.200/32 dev vec0
+/sbin/kad -C -G -f /etc/keepalived/keepalived.conf > /out/kad.log 2>&1 &
+KAD=$!
+wait_log() { i=0; until grep -q "$1" /out/kad.log || [ $i -ge 300 ]; do sleep 0.1; i=$((i+1)); done; }
+wait_for() { i=0; until [ -e "$1" ] || [ $i -ge 600 ]; do sleep 0.1; i=$((i+1)); done; }
+wait_log "table applied (start)"
+echo ready > /out/ready
+wait_for /tmp/hup
+cp /etc/keepalived/reload.conf /etc/keepalived/keepalived.conf
+kill -HUP $KAD
+wait_log "table applied (reload)"
+echo reloaded > /out/reloaded
+wait_for /tmp/stop
+ipvsadm -Lnc > /out/conns.txt
+kill -TERM $KAD
+wait $KAD
+"#;
+
+/// One HTTP/1.0 GET of `http://10.77.0.200/` from the client namespace: the body.
+fn get_vip(lab: &kad_tests::lab::Lab) -> Result<String> {
+    use std::io::{Read as _, Write as _};
+    lab.host("c")?.ns.run(|| {
+        let addr = "10.77.0.200:80".parse()?;
+        let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))?;
+        stream.set_read_timeout(Some(Duration::from_secs(3)))?;
+        stream.write_all(b"GET /index.html HTTP/1.0\r\nHost: vip\r\n\r\n")?;
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply)?;
+        Ok(reply
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.trim().to_owned())
+            .unwrap_or(reply))
+    })
+}
+
+fn wait_for_file(guest: &UmlGuest, running: &kad_tests::uml::Running, path: &str) -> Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while guest.read(path).is_err() {
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!(
+                "guest never wrote {path}; console:\n{}\nkad log:\n{}",
+                running.console(),
+                guest.read("/out/kad.log").unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+#[test]
+fn lvs_dr_traffic_reaches_the_real_servers_through_a_uml_director_and_follows_a_reload()
+-> Result<()> {
+    let name =
+        "lvs_dr_traffic_reaches_the_real_servers_through_a_uml_director_and_follows_a_reload";
+    if !require(name, Need::Root) {
+        return Ok(());
+    }
+    let mut lab = kad_tests::lab::Lab::new("lvs")?;
+    lab.add_host("r1", 1)?;
+    lab.add_host("r2", 2)?;
+    lab.add_host("c", 100)?;
+    let busybox = std::path::Path::new("/usr/bin/busybox");
+    for r in ["r1", "r2"] {
+        let host = lab.host(r)?;
+        host.ns
+            .ip(&["addr", "add", "10.77.0.200/32", "dev", "lo"])?;
+        let sysctl = host
+            .command("sysctl")
+            .args([
+                "-qw",
+                "net.ipv4.conf.all.arp_ignore=1",
+                "net.ipv4.conf.all.arp_announce=2",
+            ])
+            .status()?;
+        anyhow::ensure!(sysctl.success(), "sysctl arp_ignore in {r}");
+        let www = lab.dir().join(format!("www-{r}"));
+        std::fs::create_dir_all(&www)?;
+        std::fs::write(www.join("index.html"), format!("served-by-{r}\n"))?;
+        let www = www.to_string_lossy().into_owned();
+        lab.start(r, busybox, &["httpd", "-f", "-p", "80", "-h", &www])?;
+    }
+    lab.switch().ip(&["tuntap", "add", "tapu", "mode", "tap"])?;
+    lab.switch()
+        .ip(&["link", "set", "tapu", "master", "br0", "up"])?;
+
+    let guest = UmlGuest::new("dr", &kad_bin())?;
+    guest.write("/etc/keepalived/keepalived.conf", DR_CONFIG)?;
+    let reloaded = DR_CONFIG.replacen(
+        "real_server 10.77.0.2 80 {\n",
+        "real_server 10.77.0.2 80 {\n        weight 0\n",
+        1,
+    );
+    guest.write("/etc/keepalived/reload.conf", &reloaded)?;
+    let running = guest.start(
+        DR_SCRIPT,
+        &["vec0:transport=tap,ifname=tapu".to_owned()],
+        Some(lab.switch().name()),
+    )?;
+    wait_for_file(&guest, &running, "/out/ready")?;
+
+    // Round robin over both real servers, each connection answered directly by one.
+    let mut bodies = Vec::new();
+    for _ in 0..6 {
+        bodies.push(get_vip(&lab)?);
+    }
+    let count = |bodies: &[String], who: &str| bodies.iter().filter(|b| *b == who).count();
+    assert_eq!(count(&bodies, "served-by-r1"), 3, "{bodies:?}");
+    assert_eq!(count(&bodies, "served-by-r2"), 3, "{bodies:?}");
+
+    // Reload with r2 at weight 0: no new connection reaches it.
+    guest.write("/tmp/hup", "")?;
+    wait_for_file(&guest, &running, "/out/reloaded")?;
+    let mut after = Vec::new();
+    for _ in 0..4 {
+        after.push(get_vip(&lab)?);
+    }
+    assert_eq!(count(&after, "served-by-r1"), 4, "{after:?}");
+
+    guest.write("/tmp/stop", "")?;
+    running.wait(Duration::from_secs(60))?;
+    let log = guest.read("/out/kad.log")?;
+    // The director's connection table holds every one of those connections: the traffic
+    // went through IPVS, not straight to a real server.
+    let conns = guest.read("/out/conns.txt")?;
+    let through = |rs: &str| {
+        conns
+            .lines()
+            .filter(|l| l.contains("10.77.0.200:80") && l.trim_end().ends_with(rs))
+            .count()
+    };
+    assert_eq!(
+        (through("10.77.0.1:80"), through("10.77.0.2:80")),
+        (7, 3),
+        "{conns}"
+    );
+    assert_eq!(
+        operations_between(&log, "SIGHUP", "table applied (reload)"),
+        vec!["edit dest 10.77.0.2:80 in TCP 10.77.0.200:80 weight 0 (dr)".to_owned()],
+        "{log}"
+    );
+    Ok(())
+}
