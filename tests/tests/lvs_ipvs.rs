@@ -102,7 +102,7 @@ virtual_server 10.0.0.2 80 {
 }
 "#;
 
-/// The table keepalived builds from [`CONFIG`], as `ipvsadm -Ln` prints it (services
+/// The table keepalived builds from [`CONFIG`], as `ipvsadm -Ln --sort` prints it (services
 /// and real servers sorted). Defaults from keepalived.conf(5): weight 1, a bare
 /// `persistence_timeout` is 360 s; `alpha` keeps 192.168.1.4/.5 down until their checks
 /// pass, so .4 (`inhibit_on_failure`) is at weight 0 and .5 absent; 10.0.0.2:80's live
@@ -156,18 +156,18 @@ ipvsadm -A -t 192.0.2.1:25 -s rr
 KAD=$!
 wait_log() { i=0; until grep -q "$1" /out/kad.log || [ $i -ge 150 ]; do sleep 0.1; i=$((i+1)); done; }
 wait_log "table applied (start)"
-ipvsadm -Ln > /out/start.txt
+ipvsadm -Ln --sort > /out/start.txt
 ipvsadm -L --timeout > /out/timeouts.txt
-ipvsadm -Ln --thresholds > /out/thresholds.txt
-ipvsadm -Ln --tun-info > /out/tun.txt
+ipvsadm -Ln --sort --thresholds > /out/thresholds.txt
+ipvsadm -Ln --sort --tun-info > /out/tun.txt
 cp /etc/keepalived/reload.conf /etc/keepalived/keepalived.conf
 kill -HUP $KAD
 wait_log "table applied (reload)"
-ipvsadm -Ln > /out/reload.txt
+ipvsadm -Ln --sort > /out/reload.txt
 kill -TERM $KAD
 wait $KAD
 echo "exit $?" > /out/exit.txt
-ipvsadm -Ln > /out/stop.txt
+ipvsadm -Ln --sort > /out/stop.txt
 "#;
 
 #[test]
@@ -405,5 +405,70 @@ fn lvs_dr_traffic_reaches_the_real_servers_through_a_uml_director_and_follows_a_
         vec!["edit dest 10.77.0.2:80 in TCP 10.77.0.200:80 weight 0 (dr)".to_owned()],
         "{log}"
     );
+    Ok(())
+}
+
+const LIVE_CONFIG: &str = r#"
+virtual_server 10.0.0.1 80 {
+    protocol TCP
+    lvs_sched rr
+    lvs_method NAT
+    real_server 192.168.1.2 8080 {
+    }
+    real_server 192.168.1.3 8080 {
+        weight 2
+    }
+}
+"#;
+
+const LIVE_SCRIPT: &str = r#"
+ipvsadm -A -t 10.0.0.1:80 -s rr
+ipvsadm -a -t 10.0.0.1:80 -r 192.168.1.2:8080 -m -w 1
+ipvsadm -a -t 10.0.0.1:80 -r 192.168.1.9:8080 -m -w 4
+ipvsadm -A -t 10.9.9.9:25 -s wlc
+/sbin/kad -C -G -f /etc/keepalived/keepalived.conf > /out/kad.log 2>&1 &
+KAD=$!
+i=0; until grep -q "table applied (start)" /out/kad.log || [ $i -ge 150 ]; do sleep 0.1; i=$((i+1)); done
+ipvsadm -Ln --sort > /out/start.txt
+kill -TERM $KAD
+wait $KAD
+ipvsadm -Ln --sort > /out/stop.txt
+"#;
+
+/// Without `lvs_flush`, kad takes over a live table: the configured service is kept (not
+/// re-created), only the real servers that differ change, a service it does not configure
+/// stays, and without `lvs_flush_on_stop` the table outlives kad.
+#[test]
+fn kad_starts_on_a_live_table_by_applying_only_the_difference() -> Result<()> {
+    if !require(
+        "kad_starts_on_a_live_table_by_applying_only_the_difference",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let guest = UmlGuest::new("live", &kad_bin())?;
+    guest.write("/etc/keepalived/keepalived.conf", LIVE_CONFIG)?;
+    let console = guest.boot(LIVE_SCRIPT, Duration::from_secs(120))?;
+    let log = guest.read("/out/kad.log").unwrap_or_default();
+    let context = format!("console:\n{console}\nkad log:\n{log}");
+    assert_eq!(
+        operations_between(&log, "", "table applied (start)"),
+        vec![
+            "del dest 192.168.1.9:8080 from TCP 10.0.0.1:80".to_owned(),
+            "add dest 192.168.1.3:8080 to TCP 10.0.0.1:80 weight 2 (masq)".to_owned(),
+        ],
+        "{context}"
+    );
+    let expected = "\
+IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  10.0.0.1:80 rr
+  -> 192.168.1.2:8080             Masq    1      0          0
+  -> 192.168.1.3:8080             Masq    2      0          0
+TCP  10.9.9.9:25 wlc
+";
+    assert_eq!(lines(&guest.read("/out/start.txt")?), lines(expected), "{context}");
+    assert_eq!(lines(&guest.read("/out/stop.txt")?), lines(expected), "{context}");
     Ok(())
 }
