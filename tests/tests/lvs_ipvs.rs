@@ -248,8 +248,23 @@ fn kad_builds_the_keepalived_table_in_real_ipvs_and_a_reload_changes_one_entry()
     Ok(())
 }
 
-/// The director's configuration: LVS-DR round robin over the two real servers.
+/// The director's configuration: LVS-DR round robin over the two real servers, and the
+/// connection-sync daemon on the director's interface (kad -C runs no VRRP, so it starts
+/// as backup).
 const DR_CONFIG: &str = r#"
+global_defs {
+    lvs_sync_daemon vec0 VI id 7 maxlen 1400 port 8850 ttl 2 group 224.0.0.82
+}
+
+vrrp_instance VI {
+    interface vec0
+    virtual_router_id 51
+    priority 100
+    virtual_ipaddress {
+        10.77.0.201
+    }
+}
+
 virtual_server 10.77.0.200 80 {
     protocol TCP
     lvs_sched rr
@@ -270,6 +285,7 @@ KAD=$!
 wait_log() { i=0; until grep -q "$1" /out/kad.log || [ $i -ge 300 ]; do sleep 0.1; i=$((i+1)); done; }
 wait_for() { i=0; until [ -e "$1" ] || [ $i -ge 600 ]; do sleep 0.1; i=$((i+1)); done; }
 wait_log "table applied (start)"
+ipvsadm -L --daemon > /out/daemon.txt
 echo ready > /out/ready
 wait_for /tmp/hup
 cp /etc/keepalived/reload.conf /etc/keepalived/keepalived.conf
@@ -280,6 +296,7 @@ wait_for /tmp/stop
 ipvsadm -Lnc > /out/conns.txt
 kill -TERM $KAD
 wait $KAD
+ipvsadm -L --daemon > /out/daemon-after.txt
 "#;
 
 /// One HTTP/1.0 GET of `http://10.77.0.200/` from the client namespace: the body.
@@ -364,6 +381,12 @@ fn lvs_dr_traffic_reaches_the_real_servers_through_a_uml_director_and_follows_a_
         Some(lab.switch().name()),
     )?;
     wait_for_file(&guest, &running, "/out/ready")?;
+    assert_eq!(
+        guest.read("/out/daemon.txt")?.trim(),
+        "backup sync daemon (mcast=vec0, syncid=7, maxlen=1400, group=224.0.0.82, port=8850, ttl=2)",
+        "{}",
+        guest.read("/out/kad.log")?
+    );
 
     // Round robin over both real servers, each connection answered directly by one.
     let mut bodies = Vec::new();
@@ -386,6 +409,7 @@ fn lvs_dr_traffic_reaches_the_real_servers_through_a_uml_director_and_follows_a_
     guest.write("/tmp/stop", "")?;
     running.wait(Duration::from_secs(60))?;
     let log = guest.read("/out/kad.log")?;
+    assert_eq!(guest.read("/out/daemon-after.txt")?.trim(), "", "{log}");
     // The director's connection table holds every one of those connections: the traffic
     // went through IPVS, not straight to a real server.
     let conns = guest.read("/out/conns.txt")?;
