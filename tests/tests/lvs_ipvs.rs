@@ -492,7 +492,15 @@ TCP  10.0.0.1:80 rr
   -> 192.168.1.3:8080             Masq    2      0          0
 TCP  10.9.9.9:25 wlc
 ";
-    assert_eq!(lines(&guest.read("/out/start.txt")?), lines(expected), "{context}");
-    assert_eq!(lines(&guest.read("/out/stop.txt")?), lines(expected), "{context}");
+    assert_eq!(
+        lines(&guest.read("/out/start.txt")?),
+        lines(expected),
+        "{context}"
+    );
+    assert_eq!(
+        lines(&guest.read("/out/stop.txt")?),
+        lines(expected),
+        "{context}"
+    );
     Ok(())
 }

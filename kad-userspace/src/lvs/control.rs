@@ -11,6 +11,7 @@ use tokio::{sync::mpsc, task::JoinHandle};
 use super::{
     health::HealthUpdate,
     ipvs::{IpvsError, IpvsSocket, ServiceKey},
+    notify,
     reconcile::{Op, diff},
     settings::{FlushOnStop, LvsSettings, SettingsError},
     table::{Health, QuorumMemory, TableError, wanted},
@@ -141,6 +142,10 @@ impl Lvs {
                 if change.up { "gained" } else { "lost" },
                 change.alive_weight
             );
+            // keepalived.conf: quorum_up / quorum_down.
+            if let Some(script) = notify::quorum_script(&self.config, change) {
+                notify::spawn(&script);
+            }
         }
         let actual = self.socket.table()?;
         let ops = diff(&wanted.table, &actual, &self.owned);

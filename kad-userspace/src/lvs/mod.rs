@@ -6,6 +6,7 @@
 pub mod control;
 pub mod health;
 pub mod ipvs;
+pub mod notify;
 pub mod reconcile;
 pub mod settings;
 pub mod table;
