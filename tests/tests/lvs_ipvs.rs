@@ -16,7 +16,8 @@ use kad_tests::{
 /// start down, one kept at weight 0 by `inhibit_on_failure`), a fwmark VS (DR, wlc,
 /// persistence), a virtual_server_group with a range (TUN, sh with sh-port, persistence
 /// with granularity, one real server over GUE), a UDP VS (DR, mh with mh-port,
-/// thresholds), and a VS below its quorum (lc) served by its sorry server.
+/// thresholds), an IPv6 VS (DR, nq), an IPv6 fwmark VS (NAT, sed, persistence per /64) and
+/// a VS below its quorum (lc) served by its sorry server.
 const CONFIG: &str = r#"
 global_defs {
     lvs_flush
@@ -90,6 +91,25 @@ virtual_server 10.0.0.1 53 {
     }
 }
 
+virtual_server 2001:db8::1 80 {
+    protocol TCP
+    lvs_sched nq
+    lvs_method DR
+    real_server 2001:db8::2 80 {
+        weight 4
+    }
+}
+
+virtual_server fwmark 8 {
+    ip_family inet6
+    lvs_sched sed
+    lvs_method NAT
+    persistence_timeout 300
+    persistence_granularity 64
+    real_server 2001:db8::3 8080 {
+    }
+}
+
 virtual_server 10.0.0.2 80 {
     protocol TCP
     lvs_sched lc
@@ -128,9 +148,13 @@ TCP  10.0.1.12:443 sh (sh-port) persistent 360 mask 255.255.255.0
   -> 10.0.2.3:443                 Tunnel  5      0          0
 UDP  10.0.0.1:53 mh (mh-port)
   -> 10.0.0.7:53                  Route   1      0          0
+TCP  [2001:db8::1]:80 nq
+  -> [2001:db8::2]:80             Route   4      0          0
 FWM  7 wlc persistent 600
   -> 10.0.0.5:80                  Route   3      0          0
   -> 10.0.0.6:80                  Route   1      0          0
+FWM  8 IPv6 sed persistent 300 mask 64
+  -> [2001:db8::3]:8080           Masq    1      0          0
 ";
 
 /// `ipvsadm` pads its columns with trailing blanks; compare without them.
