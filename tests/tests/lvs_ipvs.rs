@@ -272,9 +272,10 @@ fn kad_builds_the_keepalived_table_in_real_ipvs_and_a_reload_changes_one_entry()
     Ok(())
 }
 
-/// The director's configuration: LVS-DR round robin over the two real servers, and the
-/// connection-sync daemon on the director's interface (kad -C runs no VRRP, so it starts
-/// as backup).
+/// The director's configuration: LVS-DR round robin over the two real servers, the
+/// connection-sync daemon on the director's interface (started as backup: kad does not
+/// yet switch it with the VRRP instance's state), and a VRRP instance: the director runs
+/// kad in its default mode, VRRP beside IPVS in one daemon.
 const DR_CONFIG: &str = r#"
 global_defs {
     lvs_sync_daemon vec0 VI id 7 maxlen 1400 port 8850 ttl 2 group 224.0.0.82
@@ -304,12 +305,13 @@ const DR_SCRIPT: &str = r#"
 ip link set vec0 up
 ip addr add 10.77.0.50/24 dev vec0
 ip addr add 10.77.0.200/32 dev vec0
-/sbin/kad -C -G -f /etc/keepalived/keepalived.conf > /out/kad.log 2>&1 &
+/sbin/kad --no-xdp -G -f /etc/keepalived/keepalived.conf > /out/kad.log 2>&1 &
 KAD=$!
 wait_log() { i=0; until grep -q "$1" /out/kad.log || [ $i -ge 300 ]; do sleep 0.1; i=$((i+1)); done; }
 wait_for() { i=0; until [ -e "$1" ] || [ $i -ge 600 ]; do sleep 0.1; i=$((i+1)); done; }
 wait_log "table applied (start)"
 ipvsadm -L --daemon > /out/daemon.txt
+wait_log "Entering MASTER STATE"
 echo ready > /out/ready
 wait_for /tmp/hup
 cp /etc/keepalived/reload.conf /etc/keepalived/keepalived.conf
@@ -410,6 +412,12 @@ fn lvs_dr_traffic_reaches_the_real_servers_through_a_uml_director_and_follows_a_
         "backup sync daemon (mcast=vec0, syncid=7, maxlen=1400, group=224.0.0.82, port=8850, ttl=2)",
         "{}",
         guest.read("/out/kad.log")?
+    );
+
+    // The VRRP half of the same daemon holds its address on the segment.
+    assert!(
+        lab.host("c")?.ping_once("10.77.0.201"),
+        "VRRP VIP unreachable"
     );
 
     // Round robin over both real servers, each connection answered directly by one.

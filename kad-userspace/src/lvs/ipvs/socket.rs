@@ -21,6 +21,9 @@ use super::{
     uapi::cmd,
 };
 
+/// Receive buffer size.
+const RECV_BUFFER: usize = 64 * 1024;
+
 /// What can go wrong talking to IPVS.
 #[derive(Debug, thiserror::Error)]
 pub enum IpvsError {
@@ -107,15 +110,25 @@ impl IpvsSocket {
 
         let mut replies = Vec::new();
         loop {
-            let (data, _) = self.socket.recv_from_full()?;
+            // The kernel fills dump replies up to a page or so; 64 KiB holds any of them.
+            let mut data = Vec::with_capacity(RECV_BUFFER);
+            let length = self.socket.recv(&mut data, libc::MSG_TRUNC)?;
+            if length > data.len() {
+                return Err(IpvsError::Decode(format!(
+                    "a {length}-byte reply does not fit the receive buffer"
+                )));
+            }
             let mut offset = 0;
             while offset < data.len() {
                 let bytes = &data[offset..];
                 let length = NetlinkBuffer::new_checked(bytes)
                     .map_err(|err| IpvsError::Decode(err.to_string()))?
                     .length() as usize;
-                let Some(one) = bytes.get(..length) else {
-                    return Err(IpvsError::Decode("truncated netlink message".into()));
+                let Some(one) = bytes.get(..length).filter(|one| one.len() >= 16) else {
+                    return Err(IpvsError::Decode(format!(
+                        "netlink message of {length} bytes in a {}-byte read",
+                        bytes.len()
+                    )));
                 };
                 let reply = NetlinkMessage::<T>::deserialize(one)
                     .map_err(|err| IpvsError::Decode(err.to_string()))?;
