@@ -15,8 +15,9 @@ use kad_tests::{
 /// Several virtual servers: an address VS (NAT, rr, with `alpha`: its checked real servers
 /// start down, one kept at weight 0 by `inhibit_on_failure`), a fwmark VS (DR, wlc,
 /// persistence), a virtual_server_group with a range (TUN, sh with sh-port, persistence
-/// with granularity, one real server over GUE), a UDP VS (DR, mh with mh-port,
-/// thresholds), an IPv6 VS (DR, nq), an IPv6 fwmark VS (NAT, sed, persistence per /64) and
+/// with granularity, one real server over GUE with checksums), a UDP VS (DR, mh with mh-port,
+/// thresholds), a SIP VS (wrr, one-packet scheduling, the sip persistence engine), an
+/// IPv6 VS (DR, nq), an IPv6 fwmark VS (NAT, sed, persistence per /64) and
 /// a VS below its quorum (lc) served by its sorry server.
 const CONFIG: &str = r#"
 global_defs {
@@ -110,6 +111,18 @@ virtual_server fwmark 8 {
     }
 }
 
+virtual_server 10.0.0.3 5060 {
+    protocol UDP
+    lvs_sched wrr
+    lvs_method NAT
+    ops
+    persistence_timeout 120
+    persistence_engine sip
+    real_server 10.0.3.2 5060 {
+        weight 2
+    }
+}
+
 virtual_server 10.0.0.2 80 {
     protocol TCP
     lvs_sched lc
@@ -148,6 +161,8 @@ TCP  10.0.1.12:443 sh (sh-port) persistent 360 mask 255.255.255.0
   -> 10.0.2.3:443                 Tunnel  5      0          0
 UDP  10.0.0.1:53 mh (mh-port)
   -> 10.0.0.7:53                  Route   1      0          0
+UDP  10.0.0.3:5060 wrr persistent 120 pe sip ops
+  -> 10.0.3.2:5060                Masq    2      0          0
 TCP  [2001:db8::1]:80 nq
   -> [2001:db8::2]:80             Route   4      0          0
 FWM  7 wlc persistent 600
