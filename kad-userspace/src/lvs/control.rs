@@ -10,7 +10,7 @@ use tokio::{sync::mpsc, task::JoinHandle};
 
 use super::{
     health::HealthUpdate,
-    ipvs::{IpvsError, IpvsSocket, ServiceKey},
+    ipvs::{IpvsError, IpvsSocket, IpvsTable, ServiceKey, SyncDaemon, SyncState, Timeouts},
     notify,
     reconcile::{Op, diff},
     settings::{FlushOnStop, LvsSettings, SettingsError},
@@ -84,9 +84,52 @@ pub fn spawn(config: Config) -> LvsHandle {
     }
 }
 
+/// What the LVS task needs from the kernel: the IPVS socket, or a table in memory in
+/// tests.
+pub trait IpvsKernel {
+    /// The whole current table.
+    fn table(&mut self) -> Result<IpvsTable, IpvsError>;
+    /// One add/edit/delete.
+    fn apply(&mut self, op: &Op) -> Result<(), IpvsError>;
+    /// Empties the table.
+    fn flush(&mut self) -> Result<(), IpvsError>;
+    /// Connection timeouts.
+    fn set_timeouts(&mut self, timeouts: Timeouts) -> Result<(), IpvsError>;
+    /// Starts the sync daemon.
+    fn start_daemon(&mut self, daemon: &SyncDaemon) -> Result<(), IpvsError>;
+    /// Stops the sync daemon.
+    fn stop_daemon(&mut self, state: SyncState) -> Result<(), IpvsError>;
+}
+
+impl IpvsKernel for IpvsSocket {
+    fn table(&mut self) -> Result<IpvsTable, IpvsError> {
+        IpvsSocket::table(self)
+    }
+
+    fn apply(&mut self, op: &Op) -> Result<(), IpvsError> {
+        op.apply(self)
+    }
+
+    fn flush(&mut self) -> Result<(), IpvsError> {
+        IpvsSocket::flush(self)
+    }
+
+    fn set_timeouts(&mut self, timeouts: Timeouts) -> Result<(), IpvsError> {
+        IpvsSocket::set_timeouts(self, timeouts)
+    }
+
+    fn start_daemon(&mut self, daemon: &SyncDaemon) -> Result<(), IpvsError> {
+        IpvsSocket::start_daemon(self, daemon)
+    }
+
+    fn stop_daemon(&mut self, state: SyncState) -> Result<(), IpvsError> {
+        IpvsSocket::stop_daemon(self, state)
+    }
+}
+
 /// The state the task keeps between applications.
-struct Lvs {
-    socket: IpvsSocket,
+struct Lvs<K> {
+    socket: K,
     config: Config,
     settings: LvsSettings,
     health: Health,
@@ -95,10 +138,9 @@ struct Lvs {
     owned: BTreeSet<ServiceKey>,
 }
 
-impl Lvs {
-    fn start(config: Config) -> Result<Self, LvsError> {
+impl<K: IpvsKernel> Lvs<K> {
+    fn start(mut socket: K, config: Config) -> Result<Self, LvsError> {
         let settings = LvsSettings::from_config(&config)?;
-        let mut socket = IpvsSocket::connect()?;
         if settings.flush {
             tracing::info!("ipvs: flush (lvs_flush)");
             socket.flush()?;
@@ -152,7 +194,7 @@ impl Lvs {
         let mut failed = 0;
         for op in &ops {
             tracing::info!("ipvs: {op}");
-            if let Err(err) = op.apply(&mut self.socket) {
+            if let Err(err) = self.socket.apply(op) {
                 failed += 1;
                 tracing::error!("ipvs: {op}: {err}");
             }
@@ -216,7 +258,7 @@ impl Lvs {
                 for key in std::mem::take(&mut self.owned) {
                     let op = Op::DelService(key);
                     tracing::info!("ipvs: {op}");
-                    if let Err(err) = op.apply(&mut self.socket) {
+                    if let Err(err) = self.socket.apply(&op) {
                         tracing::error!("ipvs: {op}: {err}");
                     }
                 }
@@ -225,21 +267,30 @@ impl Lvs {
     }
 }
 
-/// Runs until [`LvsCommand::Stop`] (or the daemon goes away).
+/// Runs until [`LvsCommand::Stop`] (or the daemon goes away) on the kernel's IPVS.
 pub async fn run(
+    config: Config,
+    commands: mpsc::Receiver<LvsCommand>,
+    health: mpsc::Receiver<HealthUpdate>,
+) -> Result<(), LvsError> {
+    let socket = IpvsSocket::connect()?;
+    run_on(socket, config, commands, health).await.map(drop)
+}
+
+/// Runs on any [`IpvsKernel`]; returns it at the end. Health updates already queued are
+/// applied before a command (a stop or a reload) is taken.
+pub async fn run_on<K: IpvsKernel>(
+    kernel: K,
     config: Config,
     mut commands: mpsc::Receiver<LvsCommand>,
     mut health: mpsc::Receiver<HealthUpdate>,
-) -> Result<(), LvsError> {
-    let mut lvs = Lvs::start(config)?;
+) -> Result<K, LvsError> {
+    let mut lvs = Lvs::start(kernel, config)?;
     lvs.reconcile("start")?;
     let mut health_open = true;
     loop {
         tokio::select! {
-            command = commands.recv() => match command {
-                Some(LvsCommand::Reload(config)) => lvs.reload(*config),
-                Some(LvsCommand::Stop) | None => break,
-            },
+            biased;
             update = health.recv(), if health_open => match update {
                 Some(update) => {
                     if lvs.health.apply(&update) {
@@ -256,8 +307,15 @@ pub async fn run(
                 }
                 None => health_open = false,
             },
+            command = commands.recv() => match command {
+                Some(LvsCommand::Reload(config)) => lvs.reload(*config),
+                Some(LvsCommand::Stop) | None => break,
+            },
         }
     }
     lvs.stop();
-    Ok(())
+    Ok(lvs.socket)
 }
+
+#[cfg(test)]
+mod tests;
