@@ -551,3 +551,46 @@ TCP  10.9.9.9:25 wlc
     );
     Ok(())
 }
+
+/// `kad -P` (VRRP only, keepalived's `-P`) leaves IPVS alone even with virtual servers
+/// configured; the same configuration without `-P` installs them.
+#[test]
+fn kad_vrrp_only_leaves_ipvs_alone() -> Result<()> {
+    if !require("kad_vrrp_only_leaves_ipvs_alone", Need::Root) {
+        return Ok(());
+    }
+    let guest = UmlGuest::new("vrrponly", &kad_bin())?;
+    guest.write("/etc/keepalived/keepalived.conf", LIVE_CONFIG)?;
+    let script = r#"
+# run MARKER ARGS: start kad and wait for MARKER in its log.
+run() {
+  marker=$1; shift
+  /sbin/kad --no-xdp -G "$@" -f /etc/keepalived/keepalived.conf > /out/kad.log 2>&1 &
+  KAD=$!
+  i=0; until grep -q "$marker" /out/kad.log || [ $i -ge 150 ]; do sleep 0.1; i=$((i+1)); done
+}
+# -P: the daemon is up (VRRP side waiting) well after an LVS side would have applied.
+run "no vrrp_instance configured" -P
+sleep 0.5
+ipvsadm -Ln --sort > /out/vrrp-only.txt
+kill -TERM $KAD; wait $KAD
+run "table applied (start)"
+ipvsadm -Ln --sort > /out/default.txt
+kill -TERM $KAD; wait $KAD
+"#;
+    let console = guest.boot(script, Duration::from_secs(120))?;
+    let context = format!(
+        "console:\n{console}\nkad log:\n{}",
+        guest.read("/out/kad.log").unwrap_or_default()
+    );
+    let header = &lines(EXPECTED)[..3];
+    assert_eq!(
+        lines(&guest.read("/out/vrrp-only.txt")?),
+        header,
+        "{context}"
+    );
+    let default = lines(&guest.read("/out/default.txt")?);
+    assert_eq!(default.len(), 6, "{context}");
+    assert_eq!(default[3], "TCP  10.0.0.1:80 rr", "{context}");
+    Ok(())
+}
