@@ -222,6 +222,7 @@ impl<K: IpvsKernel> Lvs<K> {
             self.config = previous;
             return;
         }
+        self.health.retain_configured(&self.config);
         if let Some(timeouts) = settings
             .timeouts
             .filter(|t| Some(*t) != self.settings.timeouts)

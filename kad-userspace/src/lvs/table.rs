@@ -82,6 +82,16 @@ impl Health {
         self.states.insert(update.real_server, new) != Some(new)
     }
 
+    /// Forgets the real servers `config` no longer lists (after a reload).
+    pub fn retain_configured(&mut self, config: &Config) {
+        let keys: std::collections::BTreeSet<RealServerKey> = config
+            .virtual_servers
+            .iter()
+            .flat_map(|vs| vs.real_servers.iter().map(move |rs| rs_key(vs, rs)))
+            .collect();
+        self.states.retain(|key, _| keys.contains(key));
+    }
+
     /// The reported health of a real server, if any.
     pub fn get(&self, key: &RealServerKey) -> Option<RsHealth> {
         self.states.get(key).copied()

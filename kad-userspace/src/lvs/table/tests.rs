@@ -269,3 +269,27 @@ fn an_unknown_group_is_an_error() {
         Err(TableError::UnknownGroup("nope".into()))
     );
 }
+
+#[test]
+fn a_reload_forgets_the_health_of_real_servers_no_longer_configured() {
+    let mut health = Health::default();
+    health.apply(&down("10.0.0.2:80"));
+    health.apply(&down("10.0.0.9:80"));
+    health.retain_configured(&config(
+        "virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.0.2 80 {\n }\n}\n",
+    ));
+    assert!(
+        health
+            .get(&RealServerKey {
+                addr: sa("10.0.0.2:80")
+            })
+            .is_some()
+    );
+    assert!(
+        health
+            .get(&RealServerKey {
+                addr: sa("10.0.0.9:80")
+            })
+            .is_none()
+    );
+}
