@@ -2,6 +2,7 @@
 //! counting every frame ends with.
 
 use aya_ebpf::{
+    bindings::BPF_F_MMAPABLE,
     macros::map,
     maps::{Array, HashMap, PerCpuArray, RingBuf},
     programs::XdpContext,
@@ -33,9 +34,10 @@ static KAD_XDP_IF_SLOTS: Array<u32> = Array::with_max_entries(MAX_IFINDEX, 0);
 #[map(name = "KAD_VRRP_CONFIG")]
 static KAD_VRRP_CONFIG: Array<VrrpConfig> = Array::with_max_entries(VRRP_ENTRIES, 0);
 
-/// [`VrrpSeen`] per `vrrp_index` (`VRRP_SEEN_MAP`), written here.
+/// [`VrrpSeen`] per `vrrp_index` (`VRRP_SEEN_MAP`), written here; memory-mappable, so the
+/// daemon reads it without system calls.
 #[map(name = "KAD_VRRP_SEEN")]
-pub static KAD_VRRP_SEEN: Array<VrrpSeen> = Array::with_max_entries(VRRP_ENTRIES, 0);
+pub static KAD_VRRP_SEEN: Array<VrrpSeen> = Array::with_max_entries(VRRP_ENTRIES, BPF_F_MMAPABLE);
 
 /// Event records (`VRRP_EVENTS_MAP`).
 #[map(name = "KAD_VRRP_EVENTS")]

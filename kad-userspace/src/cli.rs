@@ -90,6 +90,21 @@ pub struct Args {
     #[arg(long = "no-xdp")]
     pub no_xdp: bool,
 
+    /// The daemon's control socket, which `kad status` asks (default /run/kad/kad.sock, or
+    /// /run/kad/kad-ID.sock with `-i ID`). Created with mode 0600.
+    #[arg(long = "control-socket", value_name = "PATH", global = true)]
+    pub control_socket: Option<PathBuf>,
+
+    /// Serve Prometheus metrics over HTTP at ADDR (e.g. 127.0.0.1:9650), path /metrics.
+    /// Off by default.
+    #[arg(long = "metrics-listen", value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
+    /// Print the number of the signal that asks kad for NAME (STOP, RELOAD, DATA, STATS,
+    /// JSON) and exit (keepalived: --signum).
+    #[arg(long = "signum", value_name = "NAME")]
+    pub signum: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -100,15 +115,40 @@ pub enum Command {
     /// Load kad's XDP program into this kernel, run it on a built-in VRRP advert with
     /// BPF_PROG_TEST_RUN, and report whether the XDP dataplane can work here.
     XdpProbe,
+    /// Show the running daemon's instances, sync groups and counters (asks its control
+    /// socket).
+    Status {
+        /// Print the status as JSON (described by docs/status.schema.json).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(args: Args) -> ExitCode {
+    if let Some(name) = &args.signum {
+        return match kad::ops::signum::signum(name) {
+            Some(number) => {
+                println!("{number}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!(
+                    "kad: unknown signal function {name:?} (STOP, RELOAD, DATA, STATS, JSON)"
+                );
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(Command::Status { json }) = &args.command {
+        return status(&args, *json);
+    }
     if args.config_test.is_some() || args.dump_config.is_some() {
         return config_check(&args);
     }
     init_tracing(&args);
     match args.command {
         Some(Command::XdpProbe) => xdp_probe(args.log_detail),
+        Some(Command::Status { json }) => status(&args, json),
         None => kad::daemon::run(&kad::daemon::DaemonOptions {
             config: args
                 .use_file
@@ -135,6 +175,8 @@ pub fn run(args: Args) -> ExitCode {
                 // keepalived: neither, or both, runs everything.
                 _ => kad::daemon::Subsystems::All,
             },
+            control_socket: args.control_socket.clone(),
+            metrics_listen: args.metrics_listen,
         }),
     }
 }
@@ -170,6 +212,47 @@ fn init_tracing(args: &Args) {
         .with(console)
         .with(syslog)
         .init();
+}
+
+/// `kad status [--json]`: asks the daemon's control socket and prints the answer.
+fn status(args: &Args, json: bool) -> ExitCode {
+    let path = args
+        .control_socket
+        .clone()
+        .unwrap_or_else(|| kad::ops::control::default_path(args.config_id.as_deref()));
+    let answer = match kad::ops::control::query(&path, std::time::Duration::from_secs(5)) {
+        Ok(answer) => answer,
+        Err(err) => {
+            eprintln!("kad: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let value: serde_json::Value = match serde_json::from_str(&answer) {
+        Ok(value) => value,
+        Err(err) => {
+            eprintln!("kad: the daemon's answer is not JSON ({err}): {answer}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(error) = value.get("error") {
+        eprintln!("kad: the daemon refused: {error}");
+        return ExitCode::FAILURE;
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        let _ = writeln!(out, "{answer}");
+        return ExitCode::SUCCESS;
+    }
+    match serde_json::from_value::<kad::ops::Status>(value) {
+        Ok(status) => {
+            let _ = write!(out, "{}", status.to_table());
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("kad: unexpected status from the daemon: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn xdp_probe(debug_log: bool) -> ExitCode {

@@ -2,10 +2,15 @@
 //! and runs until SIGTERM or SIGINT, then stops as keepalived does (priority-0 adverts, VIPs
 //! removed, `notify_stop`). Beside VRRP, the LVS task (`lvs::control`) keeps the IPVS
 //! table when the configuration has virtual servers; `-P` runs VRRP only, `-C` LVS only.
+//! Beside them run the control socket (`kad status`), the metrics endpoint
+//! (`--metrics-listen`) and keepalived's dump signals (SIGUSR1 data, SIGUSR2 stats,
+//! SIGRTMIN+2 JSON; see [`crate::ops::dump`]).
 
 use std::{
+    net::SocketAddr,
     path::{Path, PathBuf},
     process::ExitCode,
+    time::Duration,
 };
 
 use anyhow::{Context as _, Result, bail};
@@ -18,6 +23,7 @@ use crate::{
     config::{self, LoadOptions},
     lvs::control::{self as lvs_control, LvsCommand},
     net::addr::AddressControl,
+    ops::{self, StatusHandle, control::ControlSocket, dump::Dump},
     runtime::{self, Control},
 };
 
@@ -45,6 +51,10 @@ pub struct DaemonOptions {
     pub run: runtime::RunOptions,
     /// `-P`/`-C`.
     pub subsystems: Subsystems,
+    /// `--control-socket PATH` (`None`: [`ops::control::default_path`] for the config id).
+    pub control_socket: Option<PathBuf>,
+    /// `--metrics-listen ADDR`: serve Prometheus metrics there (off when `None`).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Runs the daemon to completion; the exit code follows keepalived's (non-zero when the
@@ -93,6 +103,13 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
         let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
         let mut hangup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
+        let mut data = signal(SignalKind::user_defined1()).context("SIGUSR1 handler")?;
+        let mut stats = signal(SignalKind::user_defined2()).context("SIGUSR2 handler")?;
+        let mut json = signal(SignalKind::from_raw(ops::signum::json_signal()))
+            .context("SIGRTMIN+2 handler")?;
+        let (publisher, status) = ops::status_channel();
+        let _control_socket = start_control_socket(options, &status);
+        let _metrics = start_metrics(options.metrics_listen, &status).await?;
         let (commands, mut controls) = mpsc::channel(4);
         let run_options = options.run;
         let options = options.clone();
@@ -101,6 +118,9 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                 tokio::select! {
                     _ = terminate.recv() => break,
                     _ = interrupt.recv() => break,
+                    _ = data.recv() => write_dump(Dump::Data, &status).await,
+                    _ = stats.recv() => write_dump(Dump::Stats, &status).await,
+                    _ = json.recv() => write_dump(Dump::Json, &status).await,
                     _ = hangup.recv() => {
                         tracing::info!("SIGHUP: reloading {}", options.config.display());
                         let loaded = match load(&options) {
@@ -130,7 +150,7 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         });
         match (spec, lvs) {
             (Some(spec), lvs) => {
-                runtime::run(spec, run_options, controls).await?;
+                runtime::run_with_status(spec, run_options, controls, Some(publisher)).await?;
                 signals.abort();
                 // Beside VRRP, an LVS side that cannot run (no IPVS) was logged and does
                 // not fail the daemon, as keepalived's VRRP process outlives its checker.
@@ -141,6 +161,7 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
             }
             // -C: no VRRP runtime; wait for the stop, or for the LVS task to fail.
             (None, Some(mut handle)) => {
+                drop(publisher);
                 let ended = tokio::select! {
                     () = wait_for_stop(&mut controls) => None,
                     result = &mut handle.task => Some(result),
@@ -162,6 +183,62 @@ async fn wait_for_stop(controls: &mut mpsc::Receiver<Control>) {
     while let Some(command) = controls.recv().await {
         if matches!(command, Control::Stop) {
             break;
+        }
+    }
+}
+
+/// A spawned task, aborted when dropped.
+struct Task(tokio::task::JoinHandle<()>);
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Binds the control socket and serves it; a socket that cannot be bound is logged and
+/// the daemon runs without it (VRRP matters more than `kad status`).
+fn start_control_socket(options: &DaemonOptions, status: &StatusHandle) -> Option<Task> {
+    let path = options
+        .control_socket
+        .clone()
+        .unwrap_or_else(|| ops::control::default_path(options.config_id.as_deref()));
+    match ControlSocket::bind(&path) {
+        Ok(socket) => {
+            tracing::info!(path = %path.display(), "control socket ready");
+            Some(Task(tokio::spawn(socket.serve(status.clone()))))
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "running without a control socket");
+            None
+        }
+    }
+}
+
+/// Binds `--metrics-listen` and serves it; an address asked for that cannot be bound stops
+/// the start.
+async fn start_metrics(address: Option<SocketAddr>, status: &StatusHandle) -> Result<Option<Task>> {
+    let Some(address) = address else {
+        return Ok(None);
+    };
+    let listener = ops::metrics::bind(address)
+        .await
+        .with_context(|| format!("--metrics-listen {address}"))?;
+    tracing::info!(%address, "serving Prometheus metrics at /metrics");
+    Ok(Some(Task(tokio::spawn(ops::metrics::serve(
+        listener,
+        status.clone(),
+    )))))
+}
+
+/// Writes a signal dump from a fresh snapshot.
+async fn write_dump(dump: Dump, status: &StatusHandle) {
+    let snapshot = status.fresh(Duration::from_millis(100)).await;
+    let dir = ops::dump::dump_dir();
+    match ops::dump::write(dump, &snapshot, &dir) {
+        Ok(path) => tracing::info!(path = %path.display(), "status dump written"),
+        Err(err) => {
+            tracing::error!(dir = %dir.display(), file = dump.file_name(), error = %err, "status dump failed")
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod daemon;
 pub mod lvs;
 pub mod net;
+pub mod ops;
 pub mod runtime;
 pub mod scripts;
 pub mod syslog;

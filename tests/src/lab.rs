@@ -180,6 +180,11 @@ pub struct Lab {
     /// Nice value for daemons started from now on (`None`: inherited). Load tests raise
     /// the daemons' priority so that a busy machine does not starve them of their deadlines.
     pub nice: Option<i32>,
+    /// Hosts plugged from now on receive in NAPI threads (both ends of their veth, see
+    /// [`NetNs::napi_thread`]): a sender's CPU time is then its own work, not also the
+    /// bridge's and the receivers' (a veth delivers in the sender's system call otherwise).
+    /// Load benchmarks set it, so that a daemon's CPU is what it would be on a real link.
+    pub napi_threads: bool,
 }
 
 impl Lab {
@@ -208,6 +213,7 @@ impl Lab {
             switch,
             kad_args: Vec::new(),
             nice: None,
+            napi_threads: false,
         })
     }
 
@@ -285,6 +291,22 @@ impl Lab {
             "nodad",
         ])?;
         ns.ip(&["link", "set", Host::IFACE, "up"])?;
+        if self.napi_threads {
+            let mut threads = self.switch.napi_thread(&port)?;
+            threads.extend(ns.napi_thread(Host::IFACE)?);
+            // The receivers of the daemons' frames run at the daemons' priority.
+            for thread in threads.into_iter().filter(|_| self.nice.is_some()) {
+                let nice = self.nice.unwrap_or(0);
+                // SAFETY: setpriority on a thread id; no memory is passed.
+                if unsafe { libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, nice) } != 0
+                {
+                    bail!(
+                        "nice {nice} for NAPI thread {thread}: {}",
+                        std::io::Error::last_os_error()
+                    );
+                }
+            }
+        }
         Ok(ipv4)
     }
 
@@ -459,6 +481,15 @@ impl Lab {
         let kad_args = self.kad_args.clone();
         let mut args = vec!["-f", path.as_str()];
         args.extend(kad_args.iter().map(String::as_str));
+        // Each daemon its own control socket (the default path is one per machine).
+        let socket = self
+            .dir
+            .join(format!("kad-{host}.sock"))
+            .to_string_lossy()
+            .into_owned();
+        if !kad_args.iter().any(|a| a == "--control-socket") {
+            args.extend(["--control-socket", socket.as_str()]);
+        }
         let kad = self.start(host, &crate::kad_bin(), &args)?;
         self.wait_until_started(kad);
         Ok(kad)
@@ -526,6 +557,11 @@ impl Lab {
             log,
         });
         Ok(self.daemons.len() - 1)
+    }
+
+    /// The combined output so far of the daemon returned by a `start*` call.
+    pub fn daemon_log(&self, index: usize) -> Result<String> {
+        Ok(self.daemons.get(index).context("no such daemon")?.log())
     }
 
     /// The daemon returned by a `start*` call.

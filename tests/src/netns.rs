@@ -41,6 +41,33 @@ impl NetNs {
         run_ip(&full)
     }
 
+    /// Gives veth `iface` (up) its own NAPI kernel thread (GRO on, `threaded` 1; TSO off,
+    /// since a veth with TSO hands most frames it sends to its peer's backlog instead of the
+    /// peer's NAPI): frames sent to it are then received by that thread, not in the sender's
+    /// system call, as on a real link where the receiving host does its own work.
+    /// Returns the thread ids of the NAPI threads that appeared meanwhile (its own).
+    pub fn napi_thread(&self, iface: &str) -> Result<Vec<i32>> {
+        let before = napi_threads();
+        let script = format!(
+            "ethtool -K {iface} gro on tso off >/dev/null && tc qdisc replace dev {iface} root pfifo limit 4096 && echo 1 > /sys/class/net/{iface}/threaded"
+        );
+        let out = std::process::Command::new("ip")
+            .args(["netns", "exec", &self.name, "sh", "-c", &script])
+            .output()
+            .context("ip netns exec sh")?;
+        if !out.status.success() {
+            bail!(
+                "threaded NAPI on {iface} in {}: {}",
+                self.name,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(napi_threads()
+            .into_iter()
+            .filter(|pid| !before.contains(pid))
+            .collect())
+    }
+
     /// Runs `f` on a thread that has entered this namespace, and returns its result.
     pub fn run<T: Send>(&self, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
         let path = format!("/run/netns/{}", self.name);
@@ -119,4 +146,19 @@ fn run_ip(args: &[&str]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Process ids of the kernel's NAPI threads (`napi/IFACE-ID`).
+fn napi_threads() -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let comm = std::fs::read_to_string(entry.path().join("comm")).ok()?;
+            comm.starts_with("napi/").then_some(pid)
+        })
+        .collect()
 }

@@ -196,6 +196,98 @@ fn use_vmac_moves_the_virtual_mac_with_the_vip() -> Result<()> {
     Ok(())
 }
 
+/// An IPv6 VRRPv3 instance (keepalived wants a link-local VIP first, RFC 5798 §5.2.9).
+fn ipv6_instance(priority: u8, extra: &str) -> String {
+    format!(
+        "vrrp_instance LAB6 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 52\n\
+         \x20 priority {priority}\n  advert_int 0.1\n  version 3\n{extra}\
+         \x20 virtual_ipaddress {{\n    fe80::77:100/64 dev eth0\n    {VIP6}/64 dev eth0\n  }}\n}}\n"
+    )
+}
+
+const VIP6: &str = "fd77::100";
+
+#[test]
+fn ipv6_use_vmac_moves_the_virtual_mac_with_the_vip() -> Result<()> {
+    if !require(
+        "ipv6_use_vmac_moves_the_virtual_mac_with_the_vip",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let mut lab = Lab::new("v6")?;
+    lab.add_host("r1", 1)?;
+    lab.add_host("r2", 2)?;
+    lab.add_host("c", 10)?;
+    let vmac = "  use_vmac\n";
+    let keepalived = lab.start_keepalived("r2", &ipv6_instance(100, vmac))?;
+    let kad = lab.start_kad("r1", &ipv6_instance(200, vmac))?;
+    lab.wait_for(
+        "kad holds the IPv6 VIP on its VMAC",
+        Duration::from_secs(10),
+        || lab.host("r1")?.has_address(VIP6),
+    )?;
+    let show = |args: &[&str]| -> Result<String> {
+        let out = std::process::Command::new("ip")
+            .args(["-n", lab.host("r1")?.ns.name()])
+            .args(args)
+            .output()?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let link = show(&["-d", "link", "show", "vrrp.52"])?;
+    assert!(
+        link.contains("00:00:5e:00:02:34") && link.contains("macvlan"),
+        "IPv6 VMAC (00:00:5e:00:02:VRID) on r1: {link}"
+    );
+    // The VMAC carries eth0's own link-local address (adverts' source), not one made
+    // from the shared virtual MAC.
+    let base = show(&["-6", "addr", "show", "dev", "eth0", "scope", "link"])?;
+    let on_vmac = show(&["-6", "addr", "show", "dev", "vrrp.52", "scope", "link"])?;
+    let base_ll = base
+        .split_whitespace()
+        .skip_while(|w| *w != "inet6")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!base_ll.is_empty(), "eth0 has a link-local address: {base}");
+    assert!(
+        on_vmac.contains(&base_ll) && !on_vmac.contains("fe80::200:5eff:fe00:234"),
+        "VMAC link-local: {on_vmac} (eth0: {base_ll})"
+    );
+    lab.wait_for(
+        "the client reaches the IPv6 VIP",
+        Duration::from_secs(5),
+        || Ok(lab.host("c")?.ping_once(VIP6)),
+    )?;
+    assert_eq!(
+        client_mac_for(&lab, VIP6)?,
+        "00:00:5e:00:02:34",
+        "the client learnt the IPv6 virtual MAC"
+    );
+    assert!(
+        !lab.host("r2")?.has_address(VIP6)?,
+        "keepalived hears kad's adverts from the VMAC and stays Backup\n{}",
+        lab.logs()
+    );
+
+    lab.daemon(kad)?.signal(libc::SIGTERM)?;
+    lab.wait_for("keepalived takes over", Duration::from_secs(2), || {
+        lab.host("r2")?.has_address(VIP6)
+    })?;
+    lab.wait_for(
+        "the client reaches the IPv6 VIP on keepalived",
+        Duration::from_secs(5),
+        || Ok(lab.host("c")?.ping_once(VIP6)),
+    )?;
+    assert!(lab.daemon(kad)?.wait_exit(Duration::from_secs(5))?);
+    let log = lab.daemon(keepalived)?.log().to_ascii_lowercase();
+    assert!(
+        !log.contains("invalid") && !log.contains("bad "),
+        "keepalived accepted kad's adverts:\n{log}"
+    );
+    Ok(())
+}
+
 #[test]
 fn keepalived_command_line_runs_unchanged_and_pid_files_come_and_go() -> Result<()> {
     if !require(

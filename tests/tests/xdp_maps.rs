@@ -177,6 +177,11 @@ fn steady_adverts_are_recorded_without_waking_userspace() -> Result<()> {
         h.events().is_empty(),
         "steady adverts must not wake userspace"
     );
+    // Read from memory (the map is BPF_F_MMAPABLE): no system call per master-down timer.
+    assert!(
+        h.dataplane.seen_is_mapped(),
+        "KAD_VRRP_SEEN not memory-mapped"
+    );
     let last = h.seen(&key)?;
     assert_eq!(last.count, 1_001);
     assert!(last.last_ns > first.last_ns, "last_ns not refreshed");

@@ -25,6 +25,17 @@ pub const DEFAULT_MAX_LINES: usize = 2_000_000;
 const MAX_SUBSTITUTED_LINES: usize = 100_000;
 /// A substituted line longer than this is refused.
 const MAX_LINE_LEN: usize = 1 << 20;
+/// Work budget: at most this many lines handled (emitted or not: definitions, conditionals,
+/// nested repetitions) per logical line allowed out. Bounds time and memory of inputs that
+/// expand without emitting, e.g. nested `~SEQ` whose body only defines.
+const STEPS_PER_LINE: usize = 8;
+/// Words (on average) per allowed logical line: bounds the memory of the word lists.
+const WORDS_PER_LINE: usize = 8;
+/// Bytes (on average) per allowed logical line: bounds the memory of the expanded text
+/// (substitution makes lines up to `MAX_LINE_LEN` long; `~SEQ` repeats them).
+const BYTES_PER_LINE: usize = 64;
+/// Diagnostics kept; further ones are counted and reported as one line.
+const MAX_DIAGNOSTICS: usize = 1_000;
 
 /// One logical configuration line.
 #[derive(Clone, Debug)]
@@ -87,6 +98,13 @@ pub struct Preprocessor<'a> {
     defines: HashMap<String, Vec<String>>,
     lines: Vec<Line>,
     diagnostics: Vec<Diagnostic>,
+    /// Diagnostics beyond `MAX_DIAGNOSTICS`, not kept.
+    suppressed: usize,
+    /// Lines handled so far (the work budget, see `STEPS_PER_LINE`).
+    steps: usize,
+    /// Words and bytes emitted so far (see `WORDS_PER_LINE`, `BYTES_PER_LINE`).
+    words: usize,
+    bytes: usize,
     include_depth: usize,
     truncated: bool,
     random_state: u64,
@@ -109,6 +127,10 @@ impl<'a> Preprocessor<'a> {
             defines: HashMap::new(),
             lines: Vec::new(),
             diagnostics: Vec::new(),
+            suppressed: 0,
+            steps: 0,
+            words: 0,
+            bytes: 0,
             include_depth: 0,
             truncated: false,
             random_state: 0x2545_f491_4f6c_dd1d,
@@ -147,7 +169,16 @@ impl<'a> Preprocessor<'a> {
     }
 
     /// The lines and diagnostics produced.
-    pub fn finish(self) -> (Vec<Line>, Vec<Diagnostic>) {
+    pub fn finish(mut self) -> (Vec<Line>, Vec<Diagnostic>) {
+        if self.suppressed > 0 {
+            self.diagnostics.push(Diagnostic::global(
+                Severity::Error,
+                format!(
+                    "{} further preprocessing diagnostics not shown (first {MAX_DIAGNOSTICS} above)",
+                    self.suppressed
+                ),
+            ));
+        }
         (self.lines, self.diagnostics)
     }
 
@@ -188,8 +219,12 @@ impl<'a> Preprocessor<'a> {
     }
 
     fn push_diag(&mut self, severity: Severity, place: &Place, message: String) {
-        self.diagnostics
-            .push(Diagnostic::at(severity, place, message));
+        if self.diagnostics.len() < MAX_DIAGNOSTICS || severity == Severity::Fatal {
+            self.diagnostics
+                .push(Diagnostic::at(severity, place, message));
+        } else {
+            self.suppressed += 1;
+        }
     }
 
     /// Handles one logical line; `col_base` is the column offset of `text` in the file.
@@ -202,6 +237,19 @@ impl<'a> Preprocessor<'a> {
         depth: usize,
     ) {
         if self.truncated {
+            return;
+        }
+        self.steps += 1;
+        if self.steps > self.max_lines.saturating_mul(STEPS_PER_LINE) {
+            self.truncated = true;
+            self.push_diag(
+                Severity::Fatal,
+                place,
+                format!(
+                    "configuration expands to more than {} lines of definitions and repetitions - stopped",
+                    self.max_lines.saturating_mul(STEPS_PER_LINE)
+                ),
+            );
             return;
         }
         if depth > MAX_EXPANSION_DEPTH {
@@ -298,24 +346,32 @@ impl<'a> Preprocessor<'a> {
         let spec = after.get(..close).unwrap_or("");
         let body = after.get(close + 1..).unwrap_or("");
         let body_col = col_base + 1 + kind.len() + 1 + spec.chars().count() + 1;
-        let sets: Vec<Vec<(String, String)>> = if kind == "LST" {
-            match parse_lst(spec) {
+        if kind == "LST" {
+            let sets = match parse_lst(spec) {
                 Ok(sets) => sets,
                 Err(e) => return Some(Err(e)),
+            };
+            for set in sets {
+                for (var, value) in set {
+                    self.defines.insert(var, vec![value]);
+                }
+                self.process_line(file, body, place, body_col, depth + 1);
+                if self.truncated {
+                    break;
+                }
             }
         } else {
-            match parse_seq(spec, kind == "SEQx") {
-                Ok((var, values)) => values.into_iter().map(|v| vec![(var.clone(), v)]).collect(),
+            // Values are made one at a time: nested repetitions hold no lists.
+            let seq = match parse_seq(spec, kind == "SEQx", DEFAULT_MAX_LINES) {
+                Ok(seq) => seq,
                 Err(e) => return Some(Err(e)),
-            }
-        };
-        for set in sets {
-            for (var, value) in set {
-                self.defines.insert(var, vec![value]);
-            }
-            self.process_line(file, body, place, body_col, depth + 1);
-            if self.truncated {
-                break;
+            };
+            for value in seq.values() {
+                self.defines.insert(seq.var.clone(), vec![value]);
+                self.process_line(file, body, place, body_col, depth + 1);
+                if self.truncated {
+                    break;
+                }
             }
         }
         Some(Ok(()))
@@ -447,15 +503,29 @@ impl<'a> Preprocessor<'a> {
             }
             return;
         }
-        if self.lines.len() >= self.max_lines {
+        self.words += tokens.len();
+        self.bytes += text.len();
+        let limit = if self.lines.len() >= self.max_lines {
+            Some(format!("{} lines", self.max_lines))
+        } else if self.words > self.max_lines.saturating_mul(WORDS_PER_LINE) {
+            Some(format!(
+                "{} words",
+                self.max_lines.saturating_mul(WORDS_PER_LINE)
+            ))
+        } else if self.bytes > self.max_lines.saturating_mul(BYTES_PER_LINE) {
+            Some(format!(
+                "{} bytes",
+                self.max_lines.saturating_mul(BYTES_PER_LINE)
+            ))
+        } else {
+            None
+        };
+        if let Some(limit) = limit {
             self.truncated = true;
             self.push_diag(
                 Severity::Fatal,
                 place,
-                format!(
-                    "configuration expands to more than {} lines - stopped",
-                    self.max_lines
-                ),
+                format!("configuration expands to more than {limit} - stopped"),
             );
             return;
         }
@@ -576,7 +646,7 @@ fn parse_int(text: &str) -> Result<i64, String> {
 }
 
 /// keepalived.conf "Sequence blocks": `var, [start,] [step,] end`.
-fn parse_seq(spec: &str, hex: bool) -> Result<(String, Vec<String>), String> {
+fn parse_seq(spec: &str, hex: bool, max_count: usize) -> Result<Seq, String> {
     let parts: Vec<&str> = spec.split(',').map(str::trim).collect();
     let var = parts.first().copied().unwrap_or("");
     if !valid_name(var) {
@@ -599,33 +669,53 @@ fn parse_seq(spec: &str, hex: bool) -> Result<(String, Vec<String>), String> {
         }
     };
     let step = step.unwrap_or(if end >= start { 1 } else { -1 });
-    if step == 0 || (step > 0 && start > end) || (step < 0 && start < end) {
-        if step == 0 {
-            return Err(format!("~SEQ({spec}) has a zero step"));
-        }
-        return Ok((var.to_owned(), Vec::new()));
+    if step == 0 {
+        return Err(format!("~SEQ({spec}) has a zero step"));
     }
-    let count = (end.abs_diff(start) / step.unsigned_abs()).saturating_add(1);
-    if count > DEFAULT_MAX_LINES as u64 {
-        return Err(format!(
-            "~SEQ({spec}) repeats more than {DEFAULT_MAX_LINES} times"
-        ));
+    let count = if (step > 0 && start > end) || (step < 0 && start < end) {
+        0
+    } else {
+        (end.abs_diff(start) / step.unsigned_abs()).saturating_add(1)
+    };
+    if count > max_count as u64 {
+        return Err(format!("~SEQ({spec}) repeats more than {max_count} times"));
     }
-    let mut values = Vec::new();
-    let mut value = start;
-    for _ in 0..count {
-        values.push(if hex {
-            if value < 0 {
-                format!("-{:x}", value.unsigned_abs())
+    Ok(Seq {
+        var: var.to_owned(),
+        start,
+        step,
+        count,
+        hex,
+    })
+}
+
+/// A parsed `~SEQ`/`~SEQx`: its values are made on demand.
+struct Seq {
+    var: String,
+    start: i64,
+    step: i64,
+    count: u64,
+    hex: bool,
+}
+
+impl Seq {
+    /// The values in order, as text (hexadecimal for `~SEQx`).
+    fn values(&self) -> impl Iterator<Item = String> + '_ {
+        let mut value = self.start;
+        (0..self.count).map(move |_| {
+            let text = if self.hex {
+                if value < 0 {
+                    format!("-{:x}", value.unsigned_abs())
+                } else {
+                    format!("{value:x}")
+                }
             } else {
-                format!("{value:x}")
-            }
-        } else {
-            value.to_string()
-        });
-        value = value.saturating_add(step);
+                value.to_string()
+            };
+            value = value.saturating_add(self.step);
+            text
+        })
     }
-    Ok((var.to_owned(), values))
 }
 
 /// keepalived.conf "List blocks": `var, v1, v2...` or `{a, b}, {1, 2}, {3, 4}`.
@@ -767,6 +857,59 @@ mod tests {
                 (7, "priority 120".into()),
                 (7, "}".into())
             ]
+        );
+    }
+
+    /// Preprocesses `text` with at most `max_lines` lines out; the diagnostics as text.
+    fn bounded(text: &str, max_lines: usize) -> (usize, Vec<String>) {
+        let mem = Mem(vec![("/k.conf", "")]);
+        let mut pre = Preprocessor::new(&mem, "x").with_max_lines(max_lines);
+        pre.run_text("/k.conf", text);
+        let (lines, diags) = pre.finish();
+        (lines.len(), diags.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn nested_repetitions_that_emit_nothing_stop_at_the_work_budget() {
+        // 10^12 definitions if run to the end (found by the fuzzer as an out-of-memory).
+        let text = "~SEQ(A, 1, 1000000) ~SEQ(B, 1, 1000000) $X=${A}${B}\n";
+        let started = std::time::Instant::now();
+        let (lines, diags) = bounded(text, 1_000);
+        assert_eq!(lines, 0);
+        assert!(
+            diags.iter().any(|d| d.contains("fatal")
+                && d.contains("more than 8000 lines of definitions and repetitions")),
+            "{diags:#?}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn repeated_long_lines_stop_at_the_byte_budget() {
+        // A 4 KiB line (doubling definitions) repeated: 400 MiB if not bounded.
+        let mut text = String::from("$A0=abcdefgh\n");
+        for i in 1..=9 {
+            text.push_str(&format!("$A{i}=${{A{}}}${{A{}}}\n", i - 1, i - 1));
+        }
+        text.push_str("~SEQ(N, 1, 100000) x ${A9}\n");
+        let (lines, diags) = bounded(&text, 1_000);
+        assert!(lines < 20, "{lines} lines kept");
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.contains("fatal") && d.contains("more than 64000 bytes")),
+            "{diags:#?}"
+        );
+    }
+
+    #[test]
+    fn many_errors_are_counted_beyond_the_first_thousand() {
+        let text = "~SEQ(N, 1, 5000) include\n";
+        let (_, diags) = bounded(text, 100_000);
+        assert_eq!(diags.len(), MAX_DIAGNOSTICS + 1);
+        assert_eq!(
+            diags.last().map(String::as_str),
+            Some("error: 4000 further preprocessing diagnostics not shown (first 1000 above)")
         );
     }
 

@@ -30,6 +30,15 @@ pub enum VmacError {
     /// The interface appeared but cannot be found by name.
     #[error(transparent)]
     Interface(#[from] interface::InterfaceError),
+    /// Listing or adding an address failed.
+    #[error(transparent)]
+    Address(#[from] super::addr::AddressError),
+    /// An IPv6 VMAC needs its base interface's link-local address, and there is none.
+    #[error("IPv6 VMAC {name}: the base interface has no link-local address to carry")]
+    NoLinkLocal {
+        /// The VMAC's name.
+        name: String,
+    },
     /// A sysctl could not be set.
     #[error("sysctl {key}: {source}")]
     Sysctl {
@@ -49,11 +58,18 @@ pub fn virtual_mac(vrid: u8, ipv6: bool) -> [u8; 6] {
 /// Makes sure macvlan `name` exists on `base` with `mac`, is up, and that ARP for the VIPs
 /// is answered by the VMAC only (`arp_ignore=1`, `arp_filter=1` on the base interface and on
 /// the VMAC, as keepalived sets them). Returns the VMAC's interface index.
+///
+/// For an IPv6 instance (`ipv6`) the VMAC generates no link-local address of its own (every
+/// router's VMAC has the same MAC, so EUI-64 would give them all the same address): it is
+/// created down, `addr_gen_mode` set to none, and it carries the base interface's
+/// link-local address instead, the source of the instance's adverts (RFC 5798 §5.1.2.1),
+/// as keepalived does.
 pub async fn ensure(
     control: &AddressControl,
     name: &str,
     base: u32,
     mac: [u8; 6],
+    ipv6: bool,
 ) -> Result<u32, VmacError> {
     let handle = control.handle();
     let existing = interface::ifindex(name).ok();
@@ -96,10 +112,8 @@ pub async fn ensure(
             })?;
     }
     if !fits {
-        let message = LinkMacVlan::new(name, base, MacVlanMode::Private)
-            .address(mac.to_vec())
-            .up()
-            .build();
+        let builder = LinkMacVlan::new(name, base, MacVlanMode::Private).address(mac.to_vec());
+        let message = if ipv6 { builder } else { builder.up() }.build();
         handle
             .link()
             .add(message)
@@ -112,6 +126,9 @@ pub async fn ensure(
             })?;
     }
     let index = interface::ifindex(name)?;
+    if ipv6 {
+        link_local_from_base(control, name, index, base).await?;
+    }
     let base_name = interface_name(base)?;
     for interface in [base_name.as_str(), name] {
         for (key, value) in [("arp_ignore", "1"), ("arp_filter", "1")] {
@@ -121,6 +138,53 @@ pub async fn ensure(
     set_ipv4_conf(name, "accept_local", "1")?;
     set_ipv4_conf(name, "rp_filter", "0")?;
     Ok(index)
+}
+
+/// IPv6 VMAC `name` (`index`): no address generation, up, the link-local address(es) of
+/// `base` added (without duplicate address detection: they are the base's own).
+async fn link_local_from_base(
+    control: &AddressControl,
+    name: &str,
+    index: u32,
+    base: u32,
+) -> Result<(), VmacError> {
+    let path = format!("/proc/sys/net/ipv6/conf/{name}/addr_gen_mode");
+    std::fs::write(&path, "1").map_err(|source| VmacError::Sysctl { key: path, source })?;
+    control
+        .handle()
+        .link()
+        .set(rtnetlink::LinkUnspec::new_with_index(index).up().build())
+        .execute()
+        .await
+        .map_err(|source| VmacError::Netlink {
+            op: "bring up",
+            name: name.to_owned(),
+            source,
+        })?;
+    let base_addresses = control.list(base).await.map_err(VmacError::Address)?;
+    let link_locals: Vec<_> = base_addresses
+        .into_iter()
+        .filter(|(addr, _)| matches!(addr, std::net::IpAddr::V6(v6) if v6.is_unicast_link_local()))
+        .collect();
+    if link_locals.is_empty() {
+        return Err(VmacError::NoLinkLocal {
+            name: name.to_owned(),
+        });
+    }
+    for (address, prefix_len) in link_locals {
+        control
+            .add(&super::addr::InterfaceAddress {
+                address,
+                prefix_len,
+                ifindex: index,
+                broadcast: None,
+                scope: super::addr::Scope::Link,
+                label: None,
+            })
+            .await
+            .map_err(VmacError::Address)?;
+    }
+    Ok(())
 }
 
 /// Removes the VMAC `name` (at exit).

@@ -73,6 +73,9 @@ pub struct ReceiveStats {
     pub xdp_events: AtomicU64,
     /// Master-down timers that found a newer advert in `KAD_VRRP_SEEN` and re-armed.
     pub seen_refreshes: AtomicU64,
+    /// Times the protocol loop woke because a timer was due (adverts to send, master-down
+    /// timers, `KAD_VRRP_SEEN` reads).
+    pub timer_wakeups: AtomicU64,
 }
 
 impl ReceiveStats {
@@ -83,6 +86,7 @@ impl ReceiveStats {
             xdp_wakeups = self.xdp_wakeups.load(Ordering::Relaxed),
             xdp_events = self.xdp_events.load(Ordering::Relaxed),
             seen_refreshes = self.seen_refreshes.load(Ordering::Relaxed),
+            timer_wakeups = self.timer_wakeups.load(Ordering::Relaxed),
             "receive statistics"
         );
     }
@@ -218,7 +222,11 @@ impl XdpPath {
             routes
                 .slots
                 .insert(key, (index, Arc::clone(&slot.spec.fsm.name)));
-            slot.xdp = Some(XdpSlot { key, seen_count: 0 });
+            slot.xdp = Some(XdpSlot {
+                key,
+                seen_count: 0,
+                seen_index: self.dataplane.seen_index(&key).ok().flatten(),
+            });
             // Peers only change with the configuration: written here, on start and reload.
             if let Err(err) = self
                 .dataplane
@@ -289,7 +297,15 @@ impl XdpPath {
         clock: &Clock,
     ) -> Option<(Timestamp, Advert)> {
         let xdp = slot.xdp.as_mut()?;
-        let seen: VrrpSeen = match self.dataplane.vrrp_seen(&xdp.key) {
+        let index = match xdp.seen_index {
+            Some(index) => index,
+            None => {
+                let index = self.dataplane.seen_index(&xdp.key).ok().flatten()?;
+                xdp.seen_index = Some(index);
+                index
+            }
+        };
+        let seen: VrrpSeen = match self.dataplane.vrrp_seen_at(index) {
             Ok(seen) => seen?,
             Err(err) => {
                 tracing::warn!(instance = %slot.spec.fsm.name, vrid = slot.spec.fsm.vrid, error = %err, "reading XDP last-seen advert");
@@ -366,6 +382,27 @@ impl XdpPath {
     }
 }
 
+/// Reads for the status snapshot (issue 8).
+impl XdpPath {
+    /// Adverts XDP recorded for `slot`'s instance (its `KAD_VRRP_SEEN` count); 0 when it has
+    /// none or the map cannot be read.
+    pub(crate) fn seen_count(&self, slot: &Slot) -> u64 {
+        slot.xdp
+            .and_then(|xdp| self.dataplane.vrrp_seen(&xdp.key).ok().flatten())
+            .map_or(0, |seen| seen.count)
+    }
+
+    /// How the program is attached to `ifindex` and its counters there, if it runs there.
+    pub(crate) fn interface_counters(
+        &self,
+        ifindex: u32,
+    ) -> Option<(AttachMode, crate::xdp::XdpCounters)> {
+        let (mode, slot) = (*self.attached.get(&ifindex)?)?;
+        let counters = self.dataplane.interface_counters(slot).ok()?;
+        Some((mode, counters))
+    }
+}
+
 impl Drop for XdpPath {
     fn drop(&mut self) {
         self.events.abort();
@@ -377,6 +414,9 @@ impl Drop for XdpPath {
 pub(crate) struct XdpSlot {
     pub(crate) key: VrrpKey,
     seen_count: u64,
+    /// Where `key` sits in `KAD_VRRP_SEEN`, once looked up (fixed while the interface keeps
+    /// its slot; a re-created interface gets a new key and a new `XdpSlot`).
+    seen_index: Option<u32>,
 }
 
 fn key_of(spec: &InstanceSpec, ifindex: u32) -> VrrpKey {

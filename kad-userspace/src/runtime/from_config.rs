@@ -104,7 +104,7 @@ pub async fn runtime_spec(
         groups.push(GroupSpec {
             config: sync,
             members,
-            notify: notify_spec(&config.global, &group.notify).map_err(fail)?,
+            notify: notify_spec(&config.global, &group.notify, group.smtp_alert).map_err(fail)?,
         });
     }
     let mut notify_fifos = Vec::new();
@@ -127,6 +127,7 @@ pub async fn runtime_spec(
         trackers: trackers.sources,
         notify_fifos,
         statics: static_spec(config)?,
+        smtp: super::smtp::SmtpSpec::from_global(&config.global),
     })
 }
 
@@ -484,19 +485,14 @@ async fn instance_spec(
 
     // use_vmac: adverts, VIPs and gratuitous ARPs move to a macvlan carrying the virtual MAC.
     let (socket_interface, vip_interface, vmac_name) = match &instance.use_vmac {
-        Some(_) if ipv6 => {
-            return Err(fail(
-                "use_vmac with IPv6 is not supported by this build yet".into(),
-            ));
-        }
         Some(vmac) => {
             let name = vmac.name.clone().unwrap_or_else(|| format!("vrrp.{vrid}"));
             let mac = match &vmac.mac {
                 Some(text) => parse_vmac(text, vrid)
                     .ok_or_else(|| fail(format!("use_vmac: bad MAC address {text:?}")))?,
-                None => vmac::virtual_mac(vrid, false),
+                None => vmac::virtual_mac(vrid, ipv6),
             };
-            vmac::ensure(control, &name, if_index, mac)
+            vmac::ensure(control, &name, if_index, mac, ipv6)
                 .await
                 .map_err(|e| fail(e.to_string()))?;
             let socket = if instance.vmac_xmit_base {
@@ -549,7 +545,12 @@ async fn instance_spec(
             .map(|peer| peer.addr)
             .collect(),
         checksum: ChecksumMode::PseudoHeader,
-        notify: notify_spec(&trackers.config.global, &instance.notify).map_err(fail)?,
+        notify: notify_spec(
+            &trackers.config.global,
+            &instance.notify,
+            instance.smtp_alert,
+        )
+        .map_err(fail)?,
         receive_interface: interface.clone(),
         strict: instance.strict_mode,
         primary_auto: instance.mcast_src_ip.or(instance.unicast_src_ip).is_none(),
@@ -637,8 +638,13 @@ fn parse_vmac(text: &str, vrid: u8) -> Option<[u8; 6]> {
     }
 }
 
-fn notify_spec(global: &GlobalDefs, notify: &Notify) -> Result<NotifySpec, String> {
+fn notify_spec(
+    global: &GlobalDefs,
+    notify: &Notify,
+    smtp_alert: Option<bool>,
+) -> Result<NotifySpec, String> {
     Ok(NotifySpec {
+        smtp_alert: super::smtp::alerts_enabled(global, smtp_alert),
         master: command(global, &notify.master)?,
         backup: command(global, &notify.backup)?,
         fault: command(global, &notify.fault)?,

@@ -22,7 +22,9 @@ mod kernel;
 mod notify;
 mod receive;
 mod routing;
+pub mod smtp;
 mod spec;
+mod status;
 mod timers;
 
 pub use clock::Clock;
@@ -123,6 +125,8 @@ pub(crate) struct Slot {
     pub(crate) ip_id: u16,
     /// Set while XDP receives this instance's adverts.
     pub(crate) xdp: Option<dataplane::XdpSlot>,
+    /// Adverts, errors and transitions counted for status and metrics.
+    pub(crate) counters: Arc<crate::ops::counters::InstanceCounters>,
 }
 
 /// What the daemon asks of a running runtime.
@@ -184,6 +188,7 @@ impl Io {
             ah_seq: 0,
             ip_id: 0,
             xdp: None,
+            counters: Arc::default(),
         })
     }
 
@@ -199,10 +204,11 @@ impl Io {
                 slot.spec.interface.clone(),
                 slot.spec.fsm.primary_address.is_ipv6(),
             );
-            routes
-                .entry(key)
-                .or_default()
-                .push(Route::new(index, &slot.spec));
+            routes.entry(key).or_default().push(Route::new(
+                index,
+                &slot.spec,
+                Arc::clone(&slot.counters),
+            ));
         }
         for (key, socket) in &self.sockets {
             let routes = routes.remove(key).unwrap_or_default();
@@ -401,7 +407,19 @@ fn add_units(
 pub async fn run(
     spec: RuntimeSpec,
     options: RunOptions,
+    control: mpsc::Receiver<Control>,
+) -> Result<(), RuntimeError> {
+    run_with_status(spec, options, control, None).await
+}
+
+/// [`run`], answering status requests through `status` (the control socket, metrics and
+/// signal dumps read what it publishes): a snapshot is built between two events, only when
+/// a reader asks.
+pub async fn run_with_status(
+    spec: RuntimeSpec,
+    options: RunOptions,
     mut control: mpsc::Receiver<Control>,
+    status: Option<crate::ops::StatusPublisher>,
 ) -> Result<(), RuntimeError> {
     let netlink = AddressControl::connect()?;
     let links_control = netlink.clone();
@@ -433,8 +451,10 @@ pub async fn run(
         xdp,
         stats,
         tracker_status: HashMap::new(),
+        refresh_scratch: Vec::new(),
     };
     engine.set_trackers(io.start_trackers(&spec.trackers));
+    engine.executor.set_mail(spec.smtp.clone());
     let mut trackers = spec.trackers.clone();
     // The running configuration, for restarts that are not reloads (re-created interfaces).
     let mut current = spec.clone();
@@ -481,6 +501,11 @@ pub async fn run(
                 }
                 Some(Control::Stop) | None => break,
             },
+            () = status_requested(status.as_ref()) => {
+                if let Some(publisher) = &status {
+                    publisher.publish(engine.status(&trackers));
+                }
+            }
             Some(message) = inbound.recv() => {
                 if message.generation == io.generation {
                     engine.advert(message.slot, message.advert);
@@ -618,6 +643,7 @@ fn reload_restarting(
     spec: RuntimeSpec,
     restart: impl Fn(&UnitIdentity) -> bool,
 ) -> Result<(usize, usize), RuntimeError> {
+    engine.executor.set_mail(spec.smtp.clone());
     let trackers_changed = *trackers != spec.trackers;
     let uses_trackers = |identity: &UnitIdentity| {
         identity.members.iter().any(|m| !m.fsm.tracked.is_empty())
@@ -788,6 +814,14 @@ fn open_fifos(specs: &[FifoSpec]) -> Vec<fifo::FifoWriter> {
             }
         })
         .collect()
+}
+
+/// Resolves when a status reader asks for a snapshot (never without a publisher).
+async fn status_requested(publisher: Option<&crate::ops::StatusPublisher>) {
+    match publisher {
+        Some(publisher) => publisher.requested().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

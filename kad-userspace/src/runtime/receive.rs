@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::{
     net::vrrp_socket::VrrpSocket,
+    ops::counters::{ErrorClass, InstanceCounters, peek_vrid},
     vrrp::{
         fsm::Advert,
         packet::{AuthConfig, DecodeOptions, ReplayGuard, RxMeta, decode_ipv4, decode_vrrp},
@@ -31,10 +32,12 @@ pub(crate) struct Route {
     /// `unicast_peer` addresses (empty: a multicast instance).
     peers: Vec<IpAddr>,
     unicast: UnicastRx,
+    /// The instance's counters (receive errors, adverts received).
+    counters: Arc<InstanceCounters>,
 }
 
 impl Route {
-    pub(crate) fn new(slot: usize, spec: &InstanceSpec) -> Self {
+    pub(crate) fn new(slot: usize, spec: &InstanceSpec, counters: Arc<InstanceCounters>) -> Self {
         Self {
             slot,
             name: Arc::clone(&spec.fsm.name),
@@ -47,16 +50,20 @@ impl Route {
             replay: ReplayGuard::default(),
             peers: spec.unicast_peers.clone(),
             unicast: spec.unicast_rx.clone(),
+            counters,
         }
     }
 
     /// RFC 5798 §7.1 TTL / hop limit 255 for multicast instances; for unicast ones,
     /// keepalived's rules: a peer's `min_ttl`..`max_ttl` range when given, no TTL check
     /// otherwise, and with `check_unicast_src` only configured peers.
-    fn admits(&self, source: IpAddr, ttl: u8) -> Result<(), String> {
+    fn admits(&self, source: IpAddr, ttl: u8) -> Result<(), (ErrorClass, String)> {
         if self.peers.is_empty() {
             if ttl != kad_common::vrrp_wire::VRRP_TTL {
-                return Err(format!("TTL/hop limit {ttl}, expected 255"));
+                return Err((
+                    ErrorClass::Ttl,
+                    format!("TTL/hop limit {ttl}, expected 255"),
+                ));
             }
             return Ok(());
         }
@@ -67,12 +74,16 @@ impl Route {
             .find(|(peer, _, _)| *peer == source)
             && !(*min..=*max).contains(&ttl)
         {
-            return Err(format!(
-                "TTL/hop limit {ttl} outside this peer's min_ttl {min} .. max_ttl {max}"
+            return Err((
+                ErrorClass::Ttl,
+                format!("TTL/hop limit {ttl} outside this peer's min_ttl {min} .. max_ttl {max}"),
             ));
         }
         if self.unicast.check_source && !self.peers.contains(&source) {
-            return Err("not a configured unicast_peer (check_unicast_src)".to_owned());
+            return Err((
+                ErrorClass::NotPeer,
+                "not a configured unicast_peer (check_unicast_src)".to_owned(),
+            ));
         }
         Ok(())
     }
@@ -138,6 +149,11 @@ pub(crate) async fn run(
         let advert = match decoded {
             Ok(advert) => advert,
             Err(err) => {
+                if let Some(route) = peek_vrid(packet, ipv6)
+                    .and_then(|vrid| routes.iter().find(|route| route.vrid == vrid))
+                {
+                    route.counters.error(ErrorClass::of(&err));
+                }
                 warn(format!(
                     "dropped invalid VRRP packet from {}: {err}",
                     received.source
@@ -148,7 +164,8 @@ pub(crate) async fn run(
         let Some(route) = routes.iter_mut().find(|route| route.vrid == advert.vrid()) else {
             continue; // another router's VRID: not ours to judge
         };
-        if let Err(why) = route.admits(received.source, advert.ttl()) {
+        if let Err((class, why)) = route.admits(received.source, advert.ttl()) {
+            route.counters.error(class);
             warn(format!(
                 "({}) VRID {}: dropped advert from {}: {why}",
                 route.name, route.vrid, received.source
@@ -156,6 +173,7 @@ pub(crate) async fn run(
             continue;
         }
         if let Err(err) = advert.authenticate(&route.auth, &mut route.replay) {
+            route.counters.error(ErrorClass::of(&err));
             warn(format!(
                 "({}) VRID {}: dropped advert from {}: {err}",
                 route.name,
@@ -164,6 +182,7 @@ pub(crate) async fn run(
             ));
             continue;
         }
+        route.counters.received();
         let version = advert.version();
         let message = Inbound {
             generation,
@@ -205,6 +224,7 @@ mod tests {
             replay: ReplayGuard::default(),
             peers: peers.iter().filter_map(|p| p.parse().ok()).collect(),
             unicast,
+            counters: Arc::default(),
         }
     }
 

@@ -38,6 +38,17 @@ impl Timers {
         self.ordered.first().copied()
     }
 
+    /// Appends to `out` (in deadline order) the instances whose deadline is at or before
+    /// `horizon`, leaving them armed.
+    pub(crate) fn due_by(&self, horizon: Timestamp, out: &mut Vec<usize>) {
+        out.extend(
+            self.ordered
+                .iter()
+                .take_while(|(deadline, _)| *deadline <= horizon)
+                .map(|(_, index)| *index),
+        );
+    }
+
     /// Removes and returns an instance whose deadline is at or before `now`.
     pub(crate) fn pop_due(&mut self, now: Timestamp) -> Option<usize> {
         let (deadline, index) = self.next()?;
@@ -69,6 +80,16 @@ mod tests {
         assert_eq!(timers.pop_due(now), Some(0));
         assert_eq!(timers.pop_due(now), None);
         assert_eq!(timers.next(), Some((Timestamp::from_micros(40), 2)));
+        let mut soon = Vec::new();
+        timers.due_by(Timestamp::from_micros(39), &mut soon);
+        assert!(soon.is_empty());
+        timers.due_by(Timestamp::from_micros(40), &mut soon);
+        assert_eq!(soon, [2]);
+        assert_eq!(
+            timers.next(),
+            Some((Timestamp::from_micros(40), 2)),
+            "still armed"
+        );
         timers.set(2, None);
         assert_eq!(timers.next(), None);
     }

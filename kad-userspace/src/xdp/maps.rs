@@ -92,20 +92,49 @@ impl XdpDataplane {
     /// the interface has no slot). XDP may be rewriting the entry while it is read: the
     /// fields can then mix two consecutive adverts (every one of which was accepted).
     pub fn vrrp_seen(&self, key: &VrrpKey) -> Result<Option<VrrpSeen>, XdpError> {
+        match self.seen_index(key)? {
+            Some(index) => self.vrrp_seen_at(index),
+            None => Ok(None),
+        }
+    }
+
+    /// Where `key`'s entry sits in `KAD_VRRP_SEEN` (`None` while its interface has no slot):
+    /// fixed while the interface keeps its slot, so callers may keep it for
+    /// [`XdpDataplane::vrrp_seen_at`].
+    pub fn seen_index(&self, key: &VrrpKey) -> Result<Option<u32>, XdpError> {
         check_key(key)?;
         let slot = self.slot_of(key.ifindex)?;
-        if slot == 0 {
-            return Ok(None);
-        }
-        let map = self
-            .ebpf
-            .map(VRRP_SEEN_MAP)
-            .ok_or(XdpError::MissingMap(VRRP_SEEN_MAP))?;
-        let seen = Array::<_, VrrpSeen>::try_from(map)
-            .map_err(map_error(VRRP_SEEN_MAP))?
-            .get(&vrrp_index(slot, key.family, key.vrid), 0)
-            .map_err(map_error(VRRP_SEEN_MAP))?;
+        Ok((slot != 0).then(|| vrrp_index(slot, key.family, key.vrid)))
+    }
+
+    /// [`XdpDataplane::vrrp_seen`] by index: a read of the memory-mapped array (no system
+    /// call) where the kernel allowed the mapping.
+    pub fn vrrp_seen_at(&self, index: u32) -> Result<Option<VrrpSeen>, XdpError> {
+        let seen = match &self.seen {
+            Some(view) => view.get(index).ok_or(XdpError::Map {
+                map: VRRP_SEEN_MAP,
+                source: MapError::OutOfBounds {
+                    index,
+                    max_entries: kad_common::xdp_maps::VRRP_ENTRIES,
+                },
+            })?,
+            None => {
+                let map = self
+                    .ebpf
+                    .map(VRRP_SEEN_MAP)
+                    .ok_or(XdpError::MissingMap(VRRP_SEEN_MAP))?;
+                Array::<_, VrrpSeen>::try_from(map)
+                    .map_err(map_error(VRRP_SEEN_MAP))?
+                    .get(&index, 0)
+                    .map_err(map_error(VRRP_SEEN_MAP))?
+            }
+        };
         Ok((seen.count != 0).then_some(seen))
+    }
+
+    /// Whether `KAD_VRRP_SEEN` is read through memory (else through system calls).
+    pub fn seen_is_mapped(&self) -> bool {
+        self.seen.is_some()
     }
 
     /// Gives interface `ifindex` (below `MAX_IFINDEX`) its own counter slot

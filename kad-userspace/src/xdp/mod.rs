@@ -5,6 +5,7 @@
 mod counters;
 mod maps;
 mod probe;
+mod seen_view;
 mod test_run;
 
 pub use counters::XdpCounters;
@@ -133,6 +134,8 @@ pub struct LoadOptions {
 pub struct XdpDataplane {
     ebpf: Ebpf,
     logger: Option<aya_log::EbpfLogger<&'static dyn log::Log>>,
+    /// `KAD_VRRP_SEEN` mapped into memory (`None`: read through system calls).
+    seen: Option<seen_view::SeenView>,
 }
 
 impl XdpDataplane {
@@ -158,7 +161,17 @@ impl XdpDataplane {
         } else {
             None
         };
-        let mut dataplane = Self { ebpf, logger };
+        let seen = match ebpf.map(kad_common::xdp_maps::VRRP_SEEN_MAP) {
+            Some(aya::maps::Map::Array(data)) => match seen_view::SeenView::map(data.fd()) {
+                Ok(view) => Some(view),
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot map KAD_VRRP_SEEN; reading it through system calls");
+                    None
+                }
+            },
+            _ => None,
+        };
+        let mut dataplane = Self { ebpf, logger, seen };
         dataplane
             .program_mut()?
             .load()

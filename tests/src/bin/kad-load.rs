@@ -28,7 +28,7 @@ use kad_tests::{
 };
 
 const USAGE: &str = "usage: kad-load scale|flood [--quick] [--record] [--window S] [--settle S] \
-                     [--instances N] [--seconds S] [--threads N] [--advert-int S] [--nice N] [--receive xdp|raw] [--kad master|backup] [--mix both|lower|invalid] [--no-capture]";
+                     [--instances N] [--seconds S] [--threads N] [--advert-int S] [--nice N] [--receive xdp|raw] [--kad master|backup] [--mix both|lower|invalid] [--no-capture] [--backlog]";
 
 struct Options {
     which: String,
@@ -45,6 +45,7 @@ struct Options {
     kad_master: Vec<bool>,
     mix: Mix,
     capture: bool,
+    backlog: bool,
 }
 
 fn parse() -> Result<Options> {
@@ -65,6 +66,7 @@ fn parse() -> Result<Options> {
         kad_master: vec![true, false],
         mix: Mix::Both,
         capture: true,
+        backlog: false,
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -72,6 +74,7 @@ fn parse() -> Result<Options> {
             "--quick" => options.quick = true,
             "--record" => options.record = true,
             "--no-capture" => options.capture = false,
+            "--backlog" => options.backlog = true,
             "--window" => options.window = Some(value()?.parse()?),
             "--settle" => options.settle = Some(value()?.parse()?),
             "--instances" => options.instances = value()?.parse()?,
@@ -168,6 +171,7 @@ fn scale(options: &Options) -> Result<()> {
                 window,
                 nice: options.nice,
                 capture: options.capture,
+                napi_threads: !options.backlog,
             };
             eprintln!(
                 "kad-load scale: {} instances at {advert_int} s, kad {} ({}), settle {settle:?}, window {window:?}",
@@ -181,10 +185,17 @@ fn scale(options: &Options) -> Result<()> {
     let heading = format!(
         "{} VRRPv3 instances at advert_int {advert_int} s on one interface, kad and keepalived \
          2.2.7 as the two routers; {:.0} s window after {:.0} s settling; CPU in % of one core \
-         (utime+stime from /proc, all threads), RSS at the window's end; load average {} before, {} after.\n",
+         (utime+stime from /proc, all threads), RSS at the window's end; {}; load average {} before, {} after.\n",
         options.instances,
         window.as_secs_f64(),
         settle.as_secs_f64(),
+        if options.backlog {
+            "veths deliver in the sender's context (`--backlog`: a daemon's CPU includes the \
+             bridge's and its peer's receive work)"
+        } else {
+            "every veth end receives in its own NAPI thread (GRO on, TSO off, pfifo 4096), so a \
+             daemon's CPU is its own work, as on a real link"
+        },
         load_before,
         load_average()
     );

@@ -48,6 +48,10 @@ pub struct ScaleSetup {
     pub nice: Option<i32>,
     /// Capture the Master's adverts during the window to measure its gaps (tcpdump).
     pub capture: bool,
+    /// Receive in NAPI threads ([`Lab::napi_threads`]): each daemon's CPU is then its own
+    /// work. Off, a veth runs the bridge and the peer's receive path inside the sender's
+    /// `sendmmsg`, which at 25,500 adverts/s is most of a Master's CPU.
+    pub napi_threads: bool,
 }
 
 /// What a scale run measured.
@@ -82,6 +86,8 @@ pub struct ScaleOutcome {
     pub keepalived_vips: usize,
     /// kad's `receive statistics` at stop (whole run).
     pub kad_receive: BTreeMap<String, u64>,
+    /// From kad's start to its SIGTERM: the span `kad_receive` covers.
+    pub kad_lifetime: Duration,
 }
 
 /// Runs one scale measurement in a fresh lab.
@@ -89,6 +95,7 @@ pub fn run(setup: &ScaleSetup) -> Result<ScaleOutcome> {
     let mut lab = Lab::new("sc")?;
     lab.kad_args = setup.receive.args();
     lab.nice = setup.nice;
+    lab.napi_threads = setup.napi_threads;
     lab.add_host(KAD, 1)?;
     lab.add_host(KEEPALIVED, 2)?;
     let (kad_priority, keepalived_priority) = if setup.kad_master {
@@ -112,6 +119,7 @@ pub fn run(setup: &ScaleSetup) -> Result<ScaleOutcome> {
         std::thread::sleep(MASTER_QUIET);
         frames_per_s(lab, master_host, MASTER_ALONE)
     };
+    let mut kad_started = std::time::Instant::now();
     let (kad, keepalived, master_ready, master_alone_frames_per_s) = if setup.kad_master {
         let kad = lab.start_kad(KAD, &kad_conf)?;
         let ready = wait_all_vips(&lab, master_host)?;
@@ -122,6 +130,7 @@ pub fn run(setup: &ScaleSetup) -> Result<ScaleOutcome> {
         let keepalived = lab.start_keepalived(KEEPALIVED, &keepalived_conf)?;
         let ready = wait_all_vips(&lab, master_host)?;
         let alone = master_alone(&lab)?;
+        kad_started = std::time::Instant::now();
         (lab.start_kad(KAD, &kad_conf)?, keepalived, ready, alone)
     };
     let keepalived_vrrp = keepalived_vrrp_pid(&lab, KEEPALIVED)?;
@@ -176,6 +185,7 @@ pub fn run(setup: &ScaleSetup) -> Result<ScaleOutcome> {
         setup.receive.label().replace(' ', "-")
     );
     lab.daemon(kad)?.signal(libc::SIGTERM)?;
+    let kad_lifetime = kad_started.elapsed();
     if !lab.daemon(kad)?.wait_exit(Duration::from_secs(10))? {
         anyhow::bail!("kad did not stop within 10 s of SIGTERM\n{}", lab.logs());
     }
@@ -196,6 +206,7 @@ pub fn run(setup: &ScaleSetup) -> Result<ScaleOutcome> {
         kad_vips,
         keepalived_vips,
         kad_receive,
+        kad_lifetime,
     })
 }
 

@@ -1,0 +1,287 @@
+//! keepalived's signal dumps, written from the status snapshot:
+//!
+//! - SIGUSR1 → `keepalived.data`: a readable dump of every instance, in keepalived's shape:
+//!   a `------< VRRP Topology >------` section with, per instance, a
+//!   ` VRRP Instance = NAME` line followed by indented `Key = value` lines (state, interface,
+//!   VRID, priorities, advert interval, master, last transition, trackers, VIPs), then a
+//!   `------< VRRP Sync groups >------` section.
+//! - SIGUSR2 → `keepalived.stats`: per instance, `VRRP Instance: NAME` followed by indented
+//!   counter groups (`Advertisements:` Received/Sent, `Became master`, `Released master`,
+//!   `Packet Errors:` per class, `Authentication Errors:`, `Priority Zero:` Received/Sent),
+//!   as keepalived's stats file has them.
+//! - SIGRTMIN+2 → `keepalived.json`: a JSON array with one object per instance,
+//!   `{"data": {...}, "stats": {...}}`, using keepalived's key names where it has one
+//!   (`iname`, `ifp_ifname`, `vrid`, `state` as keepalived's number, `base_priority`,
+//!   `effective_priority`, `vips`, `last_transition`; `advert_rcvd`, `advert_sent`,
+//!   `become_master`, `release_master`, `packet_len_err`, `ip_ttl_err`,
+//!   `invalid_type_rcvd`, `advert_interval_err`, `auth_failure`, `pri_zero_rcvd`,
+//!   `pri_zero_sent`, …) plus kad's own error classes under `kad_receive_errors`.
+//!
+//! The files go to `/tmp`, as keepalived's do, or to the folder named by the environment
+//! variable [`DUMP_DIR_ENV`] (tests use it so that they never write `/tmp/keepalived.*`).
+//! Each file is written under a temporary name and renamed, so a reader never sees half.
+
+use std::{
+    fmt::Write as _,
+    path::{Path, PathBuf},
+};
+
+use super::Status;
+
+/// Environment variable that moves the dump files out of `/tmp`.
+pub const DUMP_DIR_ENV: &str = "KAD_DUMP_DIR";
+
+/// Which dump a signal asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dump {
+    /// SIGUSR1.
+    Data,
+    /// SIGUSR2.
+    Stats,
+    /// SIGRTMIN+2.
+    Json,
+}
+
+impl Dump {
+    /// keepalived's file name.
+    pub const fn file_name(self) -> &'static str {
+        match self {
+            Dump::Data => "keepalived.data",
+            Dump::Stats => "keepalived.stats",
+            Dump::Json => "keepalived.json",
+        }
+    }
+
+    /// The dump's text for `status`.
+    pub fn render(self, status: &Status) -> String {
+        match self {
+            Dump::Data => data(status),
+            Dump::Stats => stats(status),
+            Dump::Json => json(status),
+        }
+    }
+}
+
+/// Where dumps are written: `$KAD_DUMP_DIR`, else `/tmp`.
+pub fn dump_dir() -> PathBuf {
+    std::env::var_os(DUMP_DIR_ENV)
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from)
+}
+
+/// Writes `dump` of `status` into `dir`; returns the file's path.
+pub fn write(dump: Dump, status: &Status, dir: &Path) -> std::io::Result<PathBuf> {
+    let path = dir.join(dump.file_name());
+    let temporary = dir.join(format!(".{}.{}", dump.file_name(), std::process::id()));
+    std::fs::write(&temporary, dump.render(status))?;
+    std::fs::rename(&temporary, &path)?;
+    Ok(path)
+}
+
+fn data(status: &Status) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "------< kad {} (pid {}) >------",
+        status.version, status.pid
+    );
+    let _ = writeln!(out, " Receive path = {}", status.receive_path);
+    let _ = writeln!(out, "------< VRRP Topology >------");
+    for i in &status.instances {
+        let _ = writeln!(out, " VRRP Instance = {}", i.name);
+        let mut line = |key: &str, value: String| {
+            let _ = writeln!(out, "   {key} = {value}");
+        };
+        line("VRRP Version", i.version.to_string());
+        line("State", i.state.clone());
+        if let Some(t) = &i.last_transition {
+            line(
+                "Last transition",
+                format!("{:.3} ({})", t.at_unix_ms as f64 / 1000.0, t.reason),
+            );
+        }
+        line("Interface", i.interface.clone());
+        line("Address family", i.family.clone());
+        line("Using src_ip", i.primary_address.clone());
+        line("Virtual Router ID", i.vrid.to_string());
+        line("Priority", i.base_priority.to_string());
+        line("Effective priority", i.effective_priority.to_string());
+        line(
+            "Advert interval",
+            format!("{} milli-sec", i.timers.advert_interval_ms),
+        );
+        line(
+            "Master down interval",
+            format!("{} milli-sec", i.timers.master_down_interval_ms),
+        );
+        if let Some(master) = &i.master {
+            line(
+                "Master router",
+                format!("{} priority {}", master.address, master.priority),
+            );
+        }
+        if let Some(group) = &i.sync_group {
+            line("Sync group", group.clone());
+        }
+        if !i.trackers.is_empty() {
+            let _ = writeln!(out, "   Tracked objects ({}):", i.trackers.len());
+            for t in &i.trackers {
+                let _ = writeln!(
+                    out,
+                    "     {} {} weight {}{} = {}",
+                    t.kind,
+                    t.name,
+                    t.weight,
+                    if t.reverse { " reverse" } else { "" },
+                    t.status
+                );
+            }
+        }
+        let _ = writeln!(out, "   Virtual IP ({}):", i.virtual_addresses.len());
+        for vip in &i.virtual_addresses {
+            let held = if i.vips_held.contains(vip) {
+                " (held)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "     {vip}{held}");
+        }
+    }
+    let _ = writeln!(out, "------< VRRP Sync groups >------");
+    for g in &status.sync_groups {
+        let _ = writeln!(out, " VRRP Sync Group = {}, {}", g.name, g.state);
+        for member in &g.members {
+            let _ = writeln!(out, "   monitor = {member}");
+        }
+    }
+    out
+}
+
+fn error(i: &super::status::InstanceStatus, class: &str) -> u64 {
+    i.counters.receive_errors.get(class).copied().unwrap_or(0)
+}
+
+fn stats(status: &Status) -> String {
+    let mut out = String::new();
+    for i in &status.instances {
+        let c = &i.counters;
+        let _ = writeln!(out, "VRRP Instance: {}", i.name);
+        let _ = writeln!(out, "  Advertisements:");
+        let _ = writeln!(out, "    Received: {}", c.adverts_received);
+        let _ = writeln!(out, "    Sent: {}", c.adverts_sent);
+        let _ = writeln!(out, "  Became master: {}", c.became_master);
+        let _ = writeln!(out, "  Released master: {}", c.released_master);
+        let _ = writeln!(out, "  Packet Errors:");
+        let _ = writeln!(out, "    Length: {}", error(i, "length"));
+        let _ = writeln!(out, "    TTL: {}", error(i, "ttl"));
+        let _ = writeln!(out, "    Invalid Type: {}", error(i, "type"));
+        let _ = writeln!(out, "    Advertisement Interval: {}", error(i, "interval"));
+        let _ = writeln!(out, "    Checksum: {}", error(i, "checksum"));
+        let _ = writeln!(out, "    Version: {}", error(i, "version"));
+        let _ = writeln!(out, "    Not a peer: {}", error(i, "not_peer"));
+        let _ = writeln!(out, "    Other: {}", error(i, "other"));
+        let _ = writeln!(out, "  Authentication Errors:");
+        let _ = writeln!(out, "    Failure: {}", error(i, "auth"));
+        let _ = writeln!(out, "  Priority Zero:");
+        let _ = writeln!(out, "    Received: {}", c.priority_zero_received);
+        let _ = writeln!(out, "    Sent: {}", c.priority_zero_sent);
+    }
+    out
+}
+
+fn json(status: &Status) -> String {
+    let entries: Vec<serde_json::Value> = status
+        .instances
+        .iter()
+        .map(|i| {
+            let c = &i.counters;
+            serde_json::json!({
+                "data": {
+                    "iname": i.name,
+                    "ifp_ifname": i.interface,
+                    "vrid": i.vrid,
+                    "version": i.version,
+                    "family": i.family,
+                    "state": super::metrics::state_number(&i.state),
+                    "state_name": i.state,
+                    "base_priority": i.base_priority,
+                    "effective_priority": i.effective_priority,
+                    "saddr": i.primary_address,
+                    "master_saddr": i.master.as_ref().map(|m| m.address.clone()),
+                    "master_priority": i.master.as_ref().map(|m| m.priority),
+                    "last_transition": i.last_transition.as_ref().map(|t| t.at_unix_ms as f64 / 1000.0),
+                    "last_transition_reason": i.last_transition.as_ref().map(|t| t.reason.clone()),
+                    "adver_int": i.timers.advert_interval_ms as f64 / 1000.0,
+                    "master_adver_int": i.timers.master_advert_interval_ms as f64 / 1000.0,
+                    "sync_group": i.sync_group,
+                    "vips": i.virtual_addresses,
+                    "vips_held": i.vips_held,
+                    "trackers": i.trackers,
+                },
+                "stats": {
+                    "advert_rcvd": c.adverts_received,
+                    "advert_sent": c.adverts_sent,
+                    "become_master": c.became_master,
+                    "release_master": c.released_master,
+                    "packet_len_err": error(i, "length"),
+                    "ip_ttl_err": error(i, "ttl"),
+                    "invalid_type_rcvd": error(i, "type"),
+                    "advert_interval_err": error(i, "interval"),
+                    "auth_failure": error(i, "auth"),
+                    "pri_zero_rcvd": c.priority_zero_received,
+                    "pri_zero_sent": c.priority_zero_sent,
+                    "kad_receive_errors": c.receive_errors,
+                    "kad_discarded": c.discarded,
+                },
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&entries).unwrap_or_else(|_| "[]".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::status::InstanceStatus;
+
+    fn status() -> Status {
+        let mut instance = InstanceStatus {
+            name: "VI_7".into(),
+            state: "BACKUP".into(),
+            ..InstanceStatus::default()
+        };
+        instance.counters.adverts_received = 5;
+        Status {
+            instances: vec![instance],
+            ..Status::default()
+        }
+    }
+
+    #[test]
+    fn each_dump_names_the_instance() {
+        let status = status();
+        assert!(Dump::Data.render(&status).contains(" VRRP Instance = VI_7"));
+        let stats = Dump::Stats.render(&status);
+        assert!(stats.contains("VRRP Instance: VI_7"));
+        assert!(stats.contains("    Received: 5"));
+        let json: serde_json::Value =
+            serde_json::from_str(&Dump::Json.render(&status)).unwrap_or_default();
+        assert_eq!(json[0]["data"]["iname"], "VI_7");
+        assert_eq!(json[0]["data"]["state"], 1);
+        assert_eq!(json[0]["stats"]["advert_rcvd"], 5);
+    }
+
+    #[test]
+    fn writes_keepalived_file_names() {
+        let dir = std::env::temp_dir().join(format!("kad-dump-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = write(Dump::Stats, &status(), &dir).unwrap_or_default();
+        assert_eq!(path, dir.join("keepalived.stats"));
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap_or_default()
+                .contains("VI_7")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,315 @@
+//! Prometheus metrics (`--metrics-listen ADDR`, off by default): the status snapshot as
+//! OpenMetrics text, served over plain HTTP at `/metrics` by a small tokio handler.
+//!
+//! Every VRRP series carries the labels `instance`, `vrid`, `interface` and `family`
+//! (`ipv4`/`ipv6`):
+//!
+//! | metric | type | meaning |
+//! |---|---|---|
+//! | `kad_vrrp_state` | gauge | 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT (keepalived's numbering) |
+//! | `kad_vrrp_priority` / `kad_vrrp_base_priority` | gauge | effective / configured priority |
+//! | `kad_vrrp_adverts_received_total` / `_sent_total` | counter | adverts in / out |
+//! | `kad_vrrp_priority_zero_received_total` / `_sent_total` | counter | priority-0 adverts |
+//! | `kad_vrrp_receive_errors_total{class}` | counter | receive errors per class |
+//! | `kad_vrrp_adverts_discarded_total{reason}` | counter | valid adverts the state machine ignored |
+//! | `kad_vrrp_transitions_total{to}` | counter | transitions to `master`, `backup`, `fault` |
+//! | `kad_vrrp_last_transition_timestamp_seconds` | gauge | Unix time of the last change |
+//! | `kad_vrrp_master_down_interval_seconds` | gauge | RFC 5798 Master_Down_Interval |
+//! | `kad_vrrp_vips_held` | gauge | virtual addresses held |
+//! | `kad_vrrp_sync_group_state{sync_group}` | gauge | as `kad_vrrp_state` |
+//! | `kad_xdp_packets_total{interface,reason}` | counter | the XDP program's verdicts |
+//!
+//! (`virtual_server` / `real_server` series come with the load-balancer side.)
+
+use std::{collections::BTreeSet, net::SocketAddr, sync::atomic::AtomicU64, time::Duration};
+
+use prometheus_client::{
+    encoding::text::encode,
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
+    registry::Registry,
+};
+use tokio::{
+    io::{AsyncReadExt as _, AsyncWriteExt as _},
+    net::{TcpListener, TcpStream},
+};
+
+use super::{Status, StatusHandle};
+
+type Labels = Vec<(String, String)>;
+
+/// How long a scrape waits for the protocol loop's fresh snapshot.
+const FRESH_WAIT: Duration = Duration::from_millis(50);
+
+/// keepalived's state numbering (`vrrp_t.state`), used by its SNMP MIB and exporters.
+pub fn state_number(state: &str) -> i64 {
+    match state {
+        "BACKUP" => 1,
+        "MASTER" => 2,
+        "FAULT" => 3,
+        _ => 0,
+    }
+}
+
+/// The metrics of `status` in the OpenMetrics text format.
+pub fn render(status: &Status) -> Result<String, std::fmt::Error> {
+    let mut registry = Registry::default();
+    let gauge = |registry: &mut Registry, name: &str, help: &str| {
+        let family = Family::<Labels, Gauge>::default();
+        registry.register(name, help, family.clone());
+        family
+    };
+    let counter = |registry: &mut Registry, name: &str, help: &str| {
+        let family = Family::<Labels, Counter>::default();
+        registry.register(name, help, family.clone());
+        family
+    };
+    let state = gauge(
+        &mut registry,
+        "kad_vrrp_state",
+        "VRRP instance state: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT",
+    );
+    let priority = gauge(&mut registry, "kad_vrrp_priority", "Effective priority");
+    let base = gauge(
+        &mut registry,
+        "kad_vrrp_base_priority",
+        "Configured priority",
+    );
+    let received = counter(
+        &mut registry,
+        "kad_vrrp_adverts_received",
+        "Valid adverts received",
+    );
+    let sent = counter(&mut registry, "kad_vrrp_adverts_sent", "Adverts sent");
+    let zero_received = counter(
+        &mut registry,
+        "kad_vrrp_priority_zero_received",
+        "Priority-0 adverts received",
+    );
+    let zero_sent = counter(
+        &mut registry,
+        "kad_vrrp_priority_zero_sent",
+        "Priority-0 adverts sent",
+    );
+    let errors = counter(
+        &mut registry,
+        "kad_vrrp_receive_errors",
+        "Received packets rejected, per error class",
+    );
+    let discarded = counter(
+        &mut registry,
+        "kad_vrrp_adverts_discarded",
+        "Valid adverts ignored by the state machine, per reason",
+    );
+    let transitions = counter(
+        &mut registry,
+        "kad_vrrp_transitions",
+        "State transitions, per new state",
+    );
+    let last_change = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+    registry.register(
+        "kad_vrrp_last_transition_timestamp_seconds",
+        "Unix time of the last state transition",
+        last_change.clone(),
+    );
+    let down = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+    registry.register(
+        "kad_vrrp_master_down_interval_seconds",
+        "RFC 5798 Master_Down_Interval",
+        down.clone(),
+    );
+    let vips = gauge(
+        &mut registry,
+        "kad_vrrp_vips_held",
+        "Virtual addresses held",
+    );
+    let group_state = gauge(
+        &mut registry,
+        "kad_vrrp_sync_group_state",
+        "Sync group state: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT",
+    );
+    let xdp = counter(
+        &mut registry,
+        "kad_xdp_packets",
+        "Packets seen by the XDP program per verdict reason, per interface",
+    );
+
+    let mut xdp_done = BTreeSet::new();
+    for i in &status.instances {
+        let labels: Labels = vec![
+            ("instance".into(), i.name.clone()),
+            ("vrid".into(), i.vrid.to_string()),
+            ("interface".into(), i.interface.clone()),
+            ("family".into(), i.family.clone()),
+        ];
+        let with = |key: &str, value: &str| {
+            let mut labels = labels.clone();
+            labels.push((key.to_owned(), value.to_owned()));
+            labels
+        };
+        state.get_or_create(&labels).set(state_number(&i.state));
+        priority
+            .get_or_create(&labels)
+            .set(i64::from(i.effective_priority));
+        base.get_or_create(&labels).set(i64::from(i.base_priority));
+        let c = &i.counters;
+        received.get_or_create(&labels).inc_by(c.adverts_received);
+        sent.get_or_create(&labels).inc_by(c.adverts_sent);
+        zero_received
+            .get_or_create(&labels)
+            .inc_by(c.priority_zero_received);
+        zero_sent
+            .get_or_create(&labels)
+            .inc_by(c.priority_zero_sent);
+        for (class, count) in &c.receive_errors {
+            errors.get_or_create(&with("class", class)).inc_by(*count);
+        }
+        for (reason, count) in &c.discarded {
+            discarded
+                .get_or_create(&with("reason", reason))
+                .inc_by(*count);
+        }
+        for (to, count) in [
+            ("master", c.became_master),
+            ("backup", c.became_backup),
+            ("fault", c.became_fault),
+        ] {
+            transitions.get_or_create(&with("to", to)).inc_by(count);
+        }
+        if let Some(t) = &i.last_transition {
+            last_change
+                .get_or_create(&labels)
+                .set(t.at_unix_ms as f64 / 1000.0);
+        }
+        down.get_or_create(&labels)
+            .set(i.timers.master_down_interval_ms as f64 / 1000.0);
+        vips.get_or_create(&labels)
+            .set(i64::try_from(i.vips_held.len()).unwrap_or(i64::MAX));
+        if let Some(x) = &i.xdp
+            && xdp_done.insert(i.interface.clone())
+        {
+            for (reason, count) in &x.counters {
+                xdp.get_or_create(&vec![
+                    ("interface".into(), i.interface.clone()),
+                    ("reason".into(), reason.clone()),
+                ])
+                .inc_by(*count);
+            }
+        }
+    }
+    for g in &status.sync_groups {
+        group_state
+            .get_or_create(&vec![("sync_group".into(), g.name.clone())])
+            .set(state_number(&g.state));
+    }
+    let mut out = String::new();
+    encode(&mut out, &registry)?;
+    Ok(out)
+}
+
+/// Binds the metrics listener.
+pub async fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(address).await
+}
+
+/// Serves `GET /metrics` (anything else: 404) until the task is dropped.
+pub async fn serve(listener: TcpListener, status: StatusHandle) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(answer(stream, status.clone()));
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "metrics accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Longest request head read.
+const MAX_HEAD: usize = 8192;
+
+async fn answer(mut stream: TcpStream, status: StatusHandle) {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(5), async {
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_HEAD {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => head.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            }
+        }
+        true
+    })
+    .await;
+    if !matches!(read, Ok(true)) {
+        return;
+    }
+    let request = String::from_utf8_lossy(&head);
+    let mut words = request.split_whitespace();
+    let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    let path = target.split('?').next().unwrap_or("");
+    let response = if method != "GET" {
+        reply("405 Method Not Allowed", "text/plain", "only GET\n")
+    } else if path != "/metrics" {
+        reply("404 Not Found", "text/plain", "see /metrics\n")
+    } else {
+        let snapshot = status.fresh(FRESH_WAIT).await;
+        match render(&snapshot) {
+            Ok(body) => reply(
+                "200 OK",
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                &body,
+            ),
+            Err(_) => reply("500 Internal Server Error", "text/plain", "encoding\n"),
+        }
+    };
+    if let Err(err) = stream.write_all(response.as_bytes()).await {
+        tracing::debug!(error = %err, "metrics client left early");
+    }
+    let _ = stream.shutdown().await;
+}
+
+fn reply(status: &str, content_type: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::status::InstanceStatus;
+
+    #[test]
+    fn renders_state_and_counters_with_labels() {
+        let mut instance = InstanceStatus {
+            name: "VI_1".into(),
+            vrid: 51,
+            interface: "eth0".into(),
+            family: "ipv4".into(),
+            state: "MASTER".into(),
+            ..InstanceStatus::default()
+        };
+        instance.counters.adverts_sent = 42;
+        let status = Status {
+            instances: vec![instance],
+            ..Status::default()
+        };
+        let text = render(&status).unwrap_or_default();
+        assert!(
+            text.contains(
+                r#"kad_vrrp_state{instance="VI_1",vrid="51",interface="eth0",family="ipv4"} 2"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"kad_vrrp_adverts_sent_total{instance="VI_1",vrid="51",interface="eth0",family="ipv4"} 42"#
+            ),
+            "{text}"
+        );
+        assert!(text.trim_end().ends_with("# EOF"));
+    }
+}

@@ -1,0 +1,655 @@
+//! Operating kad from outside, against running daemons in a namespace lab (issue 8):
+//! `kad status [--json]` over the control socket (validated against
+//! `docs/status.schema.json`), the Prometheus endpoint scraped by a real HTTP client, the
+//! keepalived dump signals and `kad --signum`.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, Result, bail};
+use kad_tests::{
+    conf::vrrp_instance,
+    kad_bin,
+    lab::Lab,
+    privilege::{Need, require},
+    repo_root,
+};
+use serde_json::Value;
+
+const VIP: &str = "10.77.0.100";
+
+/// Starts kad on `host` with `config`, its control socket in the lab folder, dumps going
+/// to `dumps` (through `KAD_DUMP_DIR`, so no test writes /tmp/keepalived.*), and `extra`
+/// arguments. Returns the daemon's index and its control socket's path.
+fn start_kad(
+    lab: &mut Lab,
+    host: &str,
+    config: &str,
+    extra: &[&str],
+    dumps: &Path,
+) -> Result<(usize, PathBuf)> {
+    let conf = lab.dir().join(format!("kad-{host}.conf"));
+    std::fs::write(&conf, config)?;
+    let socket = lab.dir().join(format!("{host}.sock"));
+    std::fs::create_dir_all(dumps)?;
+    let env_dir = format!("KAD_DUMP_DIR={}", dumps.display());
+    let bin = kad_bin().to_string_lossy().into_owned();
+    let conf = conf.to_string_lossy().into_owned();
+    let sock = socket.to_string_lossy().into_owned();
+    let mut args = vec![
+        env_dir.as_str(),
+        bin.as_str(),
+        "-f",
+        conf.as_str(),
+        "--control-socket",
+        sock.as_str(),
+    ];
+    args.extend_from_slice(extra);
+    // `env` execs kad, so the daemon's pid is kad's and signals reach it.
+    let kad = lab.start(host, Path::new("env"), &args)?;
+    lab.wait_until_started(kad);
+    Ok((kad, socket))
+}
+
+/// `kad status --json` against `socket`, parsed.
+fn status_json(socket: &Path) -> Result<Value> {
+    let out = Command::new(kad_bin())
+        .args(["status", "--json", "--control-socket"])
+        .arg(socket)
+        .output()
+        .context("running kad status")?;
+    if !out.status.success() {
+        bail!(
+            "kad status --json failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    serde_json::from_slice(&out.stdout).context("kad status --json is not JSON")
+}
+
+/// The instance called `name` in a status document.
+fn instance<'a>(status: &'a Value, name: &str) -> Result<&'a Value> {
+    status["instances"]
+        .as_array()
+        .and_then(|all| all.iter().find(|i| i["name"] == name))
+        .with_context(|| format!("no instance {name} in {status}"))
+}
+
+fn count(value: &Value) -> u64 {
+    value.as_u64().unwrap_or(0)
+}
+
+/// Waits until `socket`'s daemon reports `name` in `state`.
+fn wait_state(lab: &Lab, socket: &Path, name: &str, state: &str) -> Result<Value> {
+    let mut last = Value::Null;
+    lab.wait_for(
+        &format!("{name} is {state} at {}", socket.display()),
+        Duration::from_secs(15),
+        || {
+            let Ok(status) = status_json(socket) else {
+                return Ok(false);
+            };
+            let done = instance(&status, name).is_ok_and(|i| i["state"] == state);
+            last = status;
+            Ok(done)
+        },
+    )?;
+    Ok(last)
+}
+
+/// The repository's status schema, compiled (formats checked too).
+fn schema() -> Result<jsonschema::Validator> {
+    let path = repo_root().join("docs/status.schema.json");
+    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+    let schema: Value = serde_json::from_str(&text)?;
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))
+}
+
+fn assert_valid(validator: &jsonschema::Validator, status: &Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(status)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "status does not follow docs/status.schema.json:\n{}\n{status:#}",
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn status_shows_master_and_backup_with_growing_counters() -> Result<()> {
+    if !require(
+        "status_shows_master_and_backup_with_growing_counters",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let validator = schema()?;
+    let mut lab = Lab::new("st")?;
+    lab.add_host("r1", 1)?;
+    lab.add_host("r2", 2)?;
+    let dumps = lab.dir().join("dumps");
+    let track = "  track_interface {\n    eth0\n  }\n";
+    let (k1, s1) = start_kad(
+        &mut lab,
+        "r1",
+        &vrrp_instance("VI_ST", 51, 200, VIP, track),
+        &[],
+        &dumps,
+    )?;
+    let (_, s2) = start_kad(
+        &mut lab,
+        "r2",
+        &vrrp_instance("VI_ST", 51, 100, VIP, track),
+        &[],
+        &dumps,
+    )?;
+    let first1 = wait_state(&lab, &s1, "VI_ST", "MASTER")?;
+    let first2 = wait_state(&lab, &s2, "VI_ST", "BACKUP")?;
+    let mode = std::fs::metadata(&s1)
+        .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777)?;
+    assert_eq!(mode, 0o600, "the control socket is root-only");
+
+    std::thread::sleep(Duration::from_millis(600));
+    let second1 = status_json(&s1)?;
+    let second2 = status_json(&s2)?;
+    for status in [&first1, &first2, &second1, &second2] {
+        assert_valid(&validator, status);
+        assert_eq!(status["virtual_servers"], Value::Array(Vec::new()));
+    }
+
+    let (m1, m2) = (instance(&first1, "VI_ST")?, instance(&second1, "VI_ST")?);
+    let (b1, b2) = (instance(&first2, "VI_ST")?, instance(&second2, "VI_ST")?);
+    assert_eq!(m2["effective_priority"], 200);
+    assert_eq!(m2["base_priority"], 200);
+    assert_eq!(b2["effective_priority"], 100);
+    assert_eq!(b2["base_priority"], 100);
+    assert_eq!(m2["master"]["local"], true);
+    assert_eq!(b2["master"]["address"], "10.77.0.1", "{b2:#}");
+    assert_eq!(b2["master"]["priority"], 200);
+    assert_eq!(m2["vips_held"], serde_json::json!([VIP]));
+    assert_eq!(b2["vips_held"], serde_json::json!([]));
+    assert_eq!(m2["timers"]["advert_interval_ms"], 100);
+    assert!(count(&m2["counters"]["became_master"]) >= 1);
+    assert!(m2["last_transition"]["reason"].is_string(), "{m2:#}");
+    assert_eq!(m2["trackers"][0]["name"], "eth0");
+    assert_eq!(m2["trackers"][0]["kind"], "interface");
+    assert_eq!(m2["trackers"][0]["status"], "up");
+
+    let sent = |i: &Value| count(&i["counters"]["adverts_sent"]);
+    let received = |i: &Value| count(&i["counters"]["adverts_received"]);
+    println!(
+        "master sent {} → {}, backup received {} → {}",
+        sent(m1),
+        sent(m2),
+        received(b1),
+        received(b2)
+    );
+    assert!(
+        sent(m2) > sent(m1),
+        "the master's sent counter grows: {m1:#} → {m2:#}"
+    );
+    assert!(
+        received(b2) > received(b1),
+        "the backup's received counter grows: {b1:#} → {b2:#}"
+    );
+    if second2["receive_path"] == "xdp" {
+        let recorded = count(&b2["xdp"]["counters"]["recorded"]);
+        assert!(recorded > 0, "XDP recorded the master's adverts: {b2:#}");
+    }
+
+    let table = Command::new(kad_bin())
+        .args(["status", "--control-socket"])
+        .arg(&s1)
+        .output()?;
+    let table = String::from_utf8_lossy(&table.stdout);
+    println!("{table}");
+    let row = table
+        .lines()
+        .find(|line| line.starts_with("VI_ST"))
+        .with_context(|| format!("no VI_ST row in\n{table}"))?;
+    assert!(row.contains("MASTER") && row.contains("200"), "{table}");
+
+    // A planned stop: r1 sends priority 0, r2 counts it and takes over.
+    lab.daemon(k1)?.signal(libc::SIGTERM)?;
+    let after = wait_state(&lab, &s2, "VI_ST", "MASTER")?;
+    assert_valid(&validator, &after);
+    let taken = instance(&after, "VI_ST")?;
+    assert!(
+        count(&taken["counters"]["priority_zero_received"]) >= 1,
+        "r2 counted r1's priority 0: {taken:#}"
+    );
+    assert_eq!(taken["counters"]["became_master"], 1);
+    assert_eq!(taken["master"]["local"], true);
+    assert_eq!(taken["vips_held"], serde_json::json!([VIP]));
+    assert!(lab.daemon(k1)?.wait_exit(Duration::from_secs(5))?);
+    assert!(!s1.exists(), "a stopping kad removes its control socket");
+    Ok(())
+}
+
+#[test]
+fn status_answers_while_50_instances_advertise_every_10ms() -> Result<()> {
+    if !require(
+        "status_answers_while_50_instances_advertise_every_10ms",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let validator = schema()?;
+    let mut lab = Lab::new("sb")?;
+    lab.add_host("r1", 1)?;
+    let config: String = (1..=50u8)
+        .map(|vrid| {
+            vrrp_instance(
+                &format!("VI_{vrid}"),
+                vrid,
+                150,
+                &format!("10.77.0.{}", 100 + u32::from(vrid)),
+                "",
+            )
+            .replace("advert_int 0.1", "advert_int 0.01")
+        })
+        .collect();
+    let dumps = lab.dir().join("dumps");
+    let (_, socket) = start_kad(&mut lab, "r1", &config, &[], &dumps)?;
+    lab.wait_for(
+        "all 50 instances are MASTER",
+        Duration::from_secs(20),
+        || {
+            Ok(status_json(&socket).is_ok_and(|s| {
+                s["instances"].as_array().is_some_and(|all| {
+                    all.len() == 50 && all.iter().all(|i| i["state"] == "MASTER")
+                })
+            }))
+        },
+    )?;
+    let mut latencies = Vec::new();
+    let mut last = Value::Null;
+    for _ in 0..20 {
+        let started = Instant::now();
+        let answer = kad::ops::control::query(&socket, Duration::from_secs(5))?;
+        latencies.push(started.elapsed());
+        last = serde_json::from_str(&answer)?;
+        assert_eq!(
+            last["instances"].as_array().map(Vec::len),
+            Some(50),
+            "every instance in each answer"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_valid(&validator, &last);
+    latencies.sort();
+    println!(
+        "kad status over the control socket with 50 instances at 10 ms: min {:?}, median {:?}, max {:?}",
+        latencies[0],
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() - 1]
+    );
+    let sent: u64 = last["instances"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|i| count(&i["counters"]["adverts_sent"]))
+                .sum()
+        })
+        .unwrap_or(0);
+    assert!(
+        sent > 50 * 10,
+        "the daemon was busy advertising: {sent} adverts"
+    );
+    Ok(())
+}
+
+/// One sample of the exposition text: metric name, labels, value.
+#[derive(Debug)]
+struct Sample {
+    name: String,
+    labels: HashMap<String, String>,
+    value: f64,
+}
+
+/// A small parser of the Prometheus / OpenMetrics text format: `# TYPE` lines give the
+/// families and their types, other non-comment lines are samples.
+fn parse_exposition(text: &str) -> Result<(HashMap<String, String>, Vec<Sample>)> {
+    let mut types = HashMap::new();
+    let mut samples = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut words = rest.split_whitespace();
+            let (Some(name), Some(kind)) = (words.next(), words.next()) else {
+                bail!("bad TYPE line {line:?}");
+            };
+            types.insert(name.to_owned(), kind.to_owned());
+            continue;
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        let (series, value) = line
+            .rsplit_once(' ')
+            .with_context(|| format!("no value in {line:?}"))?;
+        let value: f64 = value
+            .parse()
+            .with_context(|| format!("value in {line:?}"))?;
+        let (name, labels) = match series.split_once('{') {
+            None => (series.to_owned(), HashMap::new()),
+            Some((name, rest)) => {
+                let body = rest
+                    .strip_suffix('}')
+                    .with_context(|| format!("labels in {line:?}"))?;
+                let mut labels = HashMap::new();
+                for pair in body.split("\",").filter(|p| !p.is_empty()) {
+                    let (key, value) = pair
+                        .split_once("=\"")
+                        .with_context(|| format!("label {pair:?} in {line:?}"))?;
+                    labels.insert(key.to_owned(), value.trim_end_matches('"').to_owned());
+                }
+                (name.to_owned(), labels)
+            }
+        };
+        samples.push(Sample {
+            name,
+            labels,
+            value,
+        });
+    }
+    Ok((types, samples))
+}
+
+/// GET `url` with reqwest from inside `lab`'s host `host` (its namespace's loopback).
+fn scrape(lab: &Lab, host: &str, url: &str) -> Result<(u16, String)> {
+    let url = url.to_owned();
+    lab.host(host)?.ns.run(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async move {
+            let client = reqwest::Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_secs(5))
+                .build()?;
+            let response = client.get(&url).send().await?;
+            let status = response.status().as_u16();
+            Ok((status, response.text().await?))
+        })
+    })
+}
+
+#[test]
+fn metrics_endpoint_serves_vrrp_families_with_labels() -> Result<()> {
+    if !require(
+        "metrics_endpoint_serves_vrrp_families_with_labels",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let mut lab = Lab::new("me")?;
+    lab.add_host("r1", 1)?;
+    lab.add_host("r2", 2)?;
+    let dumps = lab.dir().join("dumps");
+    let listen = ["--metrics-listen", "127.0.0.1:9650"];
+    let (_, s1) = start_kad(
+        &mut lab,
+        "r1",
+        &vrrp_instance("VI_ME", 51, 200, VIP, ""),
+        &listen,
+        &dumps,
+    )?;
+    // The backup receives on raw sockets: its counters come from the socket path.
+    let (_, s2) = start_kad(
+        &mut lab,
+        "r2",
+        &vrrp_instance("VI_ME", 51, 100, VIP, ""),
+        &[listen[0], listen[1], "--no-xdp"],
+        &dumps,
+    )?;
+    wait_state(&lab, &s1, "VI_ME", "MASTER")?;
+    wait_state(&lab, &s2, "VI_ME", "BACKUP")?;
+    std::thread::sleep(Duration::from_millis(300));
+
+    let labels = |sample: &Sample| {
+        sample.labels.get("instance").map(String::as_str) == Some("VI_ME")
+            && sample.labels.get("vrid").map(String::as_str) == Some("51")
+            && sample.labels.get("interface").map(String::as_str) == Some("eth0")
+            && sample.labels.get("family").map(String::as_str) == Some("ipv4")
+    };
+    let mut by_router = Vec::new();
+    for host in ["r1", "r2"] {
+        let (code, text) = scrape(&lab, host, "http://127.0.0.1:9650/metrics")?;
+        assert_eq!(code, 200, "{text}");
+        let (types, samples) = parse_exposition(&text)?;
+        for (family, kind) in [
+            ("kad_vrrp_state", "gauge"),
+            ("kad_vrrp_priority", "gauge"),
+            ("kad_vrrp_base_priority", "gauge"),
+            ("kad_vrrp_adverts_received", "counter"),
+            ("kad_vrrp_adverts_sent", "counter"),
+            ("kad_vrrp_priority_zero_received", "counter"),
+            ("kad_vrrp_priority_zero_sent", "counter"),
+            ("kad_vrrp_receive_errors", "counter"),
+            ("kad_vrrp_transitions", "counter"),
+            ("kad_vrrp_master_down_interval_seconds", "gauge"),
+        ] {
+            assert_eq!(
+                types.get(family).map(String::as_str),
+                Some(kind),
+                "{host}: family {family}\n{text}"
+            );
+        }
+        let value = |name: &str| {
+            samples
+                .iter()
+                .find(|s| s.name == name && labels(s))
+                .map(|s| s.value)
+        };
+        by_router.push((
+            host,
+            value("kad_vrrp_state"),
+            value("kad_vrrp_priority"),
+            value("kad_vrrp_adverts_sent_total"),
+            value("kad_vrrp_adverts_received_total"),
+        ));
+        let errors: Vec<&Sample> = samples
+            .iter()
+            .filter(|s| s.name == "kad_vrrp_receive_errors_total" && labels(s))
+            .collect();
+        assert!(
+            errors
+                .iter()
+                .any(|s| s.labels.get("class").map(String::as_str) == Some("auth")),
+            "{host}: error classes as a label\n{text}"
+        );
+        let (missing, _) = scrape(&lab, host, "http://127.0.0.1:9650/nothing")?;
+        assert_eq!(missing, 404);
+    }
+    println!("{by_router:?}");
+    let (_, state1, prio1, sent1, _) = by_router[0];
+    let (_, state2, prio2, _, received2) = by_router[1];
+    assert_eq!(state1, Some(2.0), "r1 is MASTER (2)");
+    assert_eq!(prio1, Some(200.0));
+    assert!(sent1.is_some_and(|v| v > 0.0), "r1 sent adverts");
+    assert_eq!(state2, Some(1.0), "r2 is BACKUP (1)");
+    assert_eq!(prio2, Some(100.0));
+    assert!(
+        received2.is_some_and(|v| v > 0.0),
+        "r2 counted adverts on its raw socket"
+    );
+    Ok(())
+}
+
+fn wait_file(lab: &Lab, path: &Path, needle: &str) -> Result<String> {
+    let mut text = String::new();
+    lab.wait_for(
+        &format!("{} with {needle:?}", path.display()),
+        Duration::from_secs(5),
+        || {
+            text = std::fs::read_to_string(path).unwrap_or_default();
+            Ok(text.contains(needle))
+        },
+    )?;
+    Ok(text)
+}
+
+fn signum(name: &str) -> Result<i32> {
+    let out = Command::new(kad_bin()).args(["--signum", name]).output()?;
+    if !out.status.success() {
+        bail!(
+            "kad --signum {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
+}
+
+#[test]
+fn signals_write_keepalived_dumps_and_signum_names_them() -> Result<()> {
+    if !require(
+        "signals_write_keepalived_dumps_and_signum_names_them",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    assert_eq!(signum("DATA")?, libc::SIGUSR1);
+    assert_eq!(signum("STATS")?, libc::SIGUSR2);
+    assert_eq!(signum("JSON")?, libc::SIGRTMIN() + 2);
+    assert_eq!(signum("STOP")?, libc::SIGTERM);
+    assert_eq!(signum("RELOAD")?, libc::SIGHUP);
+    assert!(signum("NOPE").is_err());
+
+    let mut lab = Lab::new("sg")?;
+    lab.add_host("r1", 1)?;
+    let dumps = lab.dir().join("dumps");
+    // Two instances in a sync group, so that groups show in the status and the dumps.
+    let config = format!(
+        "vrrp_sync_group G_SIG {{\n  group {{\n    VI_SIG\n    VI_SIG2\n  }}\n}}\n{}{}",
+        vrrp_instance("VI_SIG", 51, 150, VIP, ""),
+        vrrp_instance("VI_SIG2", 52, 150, "10.77.0.101", "")
+    );
+    let (kad, socket) = start_kad(&mut lab, "r1", &config, &[], &dumps)?;
+    wait_state(&lab, &socket, "VI_SIG", "MASTER")?;
+    let status = wait_state(&lab, &socket, "VI_SIG2", "MASTER")?;
+    assert_valid(&schema()?, &status);
+    assert_eq!(
+        status["sync_groups"],
+        serde_json::json!([{"name": "G_SIG", "state": "MASTER", "members": ["VI_SIG", "VI_SIG2"]}])
+    );
+    assert_eq!(instance(&status, "VI_SIG2")?["sync_group"], "G_SIG");
+
+    lab.daemon(kad)?.signal(signum("DATA")?)?;
+    let data = wait_file(
+        &lab,
+        &dumps.join("keepalived.data"),
+        "VRRP Instance = VI_SIG",
+    )?;
+    assert!(data.contains("State = MASTER"), "{data}");
+    assert!(data.contains("Virtual Router ID = 51"), "{data}");
+    assert!(data.contains("VRRP Sync Group = G_SIG, MASTER"), "{data}");
+
+    lab.daemon(kad)?.signal(signum("STATS")?)?;
+    let stats = wait_file(
+        &lab,
+        &dumps.join("keepalived.stats"),
+        "VRRP Instance: VI_SIG",
+    )?;
+    assert!(stats.contains("Advertisements:"), "{stats}");
+    assert!(stats.contains("Became master: 1"), "{stats}");
+
+    lab.daemon(kad)?.signal(signum("JSON")?)?;
+    let json = wait_file(&lab, &dumps.join("keepalived.json"), "VI_SIG")?;
+    let json: Value = serde_json::from_str(&json)?;
+    assert_eq!(json[0]["data"]["iname"], "VI_SIG");
+    assert_eq!(
+        json[0]["data"]["state"], 2,
+        "keepalived's number for MASTER"
+    );
+    assert!(count(&json[0]["stats"]["advert_sent"]) > 0, "{json:#}");
+
+    assert!(
+        lab.daemon(kad)?.is_running(),
+        "the dump signals do not stop kad\n{}",
+        lab.logs()
+    );
+    assert!(
+        status_json(&socket).is_ok(),
+        "and it still answers on its socket"
+    );
+    Ok(())
+}
+
+#[test]
+fn receive_errors_are_counted_per_class() -> Result<()> {
+    if !require("receive_errors_are_counted_per_class", Need::Root) {
+        return Ok(());
+    }
+    use kad_tests::xdp_frames::{Advert, L3, fix_ipv4_checksum};
+    let mut lab = Lab::new("er")?;
+    lab.add_host("r1", 1)?;
+    lab.add_host("r2", 2)?;
+    lab.add_host("x", 9)?;
+    let dumps = lab.dir().join("dumps");
+    // r1 receives on raw sockets (errors counted per instance), r2 through XDP (errors
+    // counted per interface by the program).
+    let (_, s1) = start_kad(
+        &mut lab,
+        "r1",
+        &vrrp_instance("VI_ER", 51, 200, VIP, ""),
+        &["--no-xdp"],
+        &dumps,
+    )?;
+    let (_, s2) = start_kad(
+        &mut lab,
+        "r2",
+        &vrrp_instance("VI_ER", 51, 100, VIP, ""),
+        &[],
+        &dumps,
+    )?;
+    wait_state(&lab, &s1, "VI_ER", "MASTER")?;
+    wait_state(&lab, &s2, "VI_ER", "BACKUP")?;
+
+    let advert = Advert::v3("10.77.0.9", 51, 50);
+    let mut bad_ttl = advert.frame()?;
+    bad_ttl[L3 + 8] = 254;
+    fix_ipv4_checksum(&mut bad_ttl);
+    let mut bad_checksum = advert.frame()?;
+    bad_checksum[L3 + 20 + 6] ^= 0xff;
+    lab.host("x")?.ns.run(|| {
+        for _ in 0..3 {
+            kad_tests::packet_socket::send_frame("eth0", &bad_ttl)?;
+        }
+        for _ in 0..2 {
+            kad_tests::packet_socket::send_frame("eth0", &bad_checksum)?;
+        }
+        Ok(())
+    })?;
+
+    let mut last = Value::Null;
+    lab.wait_for(
+        "r1 counts the bad TTLs and checksums against VI_ER",
+        Duration::from_secs(5),
+        || {
+            last = status_json(&s1)?;
+            let errors = &instance(&last, "VI_ER")?["counters"]["receive_errors"];
+            Ok(count(&errors["ttl"]) >= 3 && count(&errors["checksum"]) >= 2)
+        },
+    )?;
+    let errors = &instance(&last, "VI_ER")?["counters"]["receive_errors"];
+    assert_eq!(count(&errors["auth"]), 0, "{errors}");
+    assert_eq!(instance(&last, "VI_ER")?["state"], "MASTER");
+
+    let status2 = status_json(&s2)?;
+    if status2["receive_path"] == "xdp" {
+        let xdp = &instance(&status2, "VI_ER")?["xdp"]["counters"];
+        assert!(count(&xdp["bad_ttl"]) >= 3, "{xdp}");
+        assert!(count(&xdp["bad_checksum"]) >= 2, "{xdp}");
+    }
+    assert_eq!(instance(&status2, "VI_ER")?["state"], "BACKUP");
+    Ok(())
+}
