@@ -63,11 +63,11 @@ pub struct Args {
     #[arg(short = 'G', long = "no-syslog")]
     pub no_syslog: bool,
 
-    /// Run the VRRP subsystem only (keepalived: -P, --vrrp). This build of kad runs only VRRP.
+    /// Run the VRRP subsystem only (keepalived: -P, --vrrp).
     #[arg(short = 'P', long = "vrrp")]
     pub vrrp_only: bool,
 
-    /// Run the health-checker subsystem only (keepalived: -C, --check). Not in this build.
+    /// Run the health-checker and IPVS subsystem only (keepalived: -C, --check).
     #[arg(short = 'C', long = "check")]
     pub check_only: bool,
 
@@ -179,10 +179,6 @@ pub fn run(args: Args) -> ExitCode {
         Some(Command::XdpProbe) => xdp_probe(args.log_detail),
         Some(Command::Status { json }) => status(&args, json),
         Some(Command::Genhash(ref genhash_args)) => genhash(genhash_args),
-        None if args.check_only => {
-            eprintln!("kad: -C/--check: the health checkers are not part of this build yet");
-            ExitCode::from(2)
-        }
         None => kad::daemon::run(&kad::daemon::DaemonOptions {
             config: args
                 .use_file
@@ -202,6 +198,12 @@ pub fn run(args: Args) -> ExitCode {
                     kad::runtime::ReceivePath::Xdp
                 },
                 xdp_debug_log: args.log_detail,
+            },
+            subsystems: match (args.vrrp_only, args.check_only) {
+                (true, false) => kad::daemon::Subsystems::VrrpOnly,
+                (false, true) => kad::daemon::Subsystems::CheckersOnly,
+                // keepalived: neither, or both, runs everything.
+                _ => kad::daemon::Subsystems::All,
             },
             control_socket: args.control_socket.clone(),
             metrics_listen: args.metrics_listen,

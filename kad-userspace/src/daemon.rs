@@ -1,7 +1,9 @@
-//! `kad -f CONF`: the VRRP daemon. Loads the configuration, builds the runtime's view of it,
+//! `kad -f CONF`: the daemon. Loads the configuration, builds the runtime's view of it,
 //! and runs until SIGTERM or SIGINT, then stops as keepalived does (priority-0 adverts, VIPs
-//! removed, `notify_stop`). Beside it run the control socket (`kad status`), the metrics
-//! endpoint (`--metrics-listen`) and keepalived's dump signals (SIGUSR1 data, SIGUSR2 stats,
+//! removed, `notify_stop`). Beside VRRP, the LVS task (`lvs::control`) keeps the IPVS
+//! table when the configuration has virtual servers; `-P` runs VRRP only, `-C` LVS only.
+//! Beside them run the control socket (`kad status`), the metrics endpoint
+//! (`--metrics-listen`) and keepalived's dump signals (SIGUSR1 data, SIGUSR2 stats,
 //! SIGRTMIN+2 JSON; see [`crate::ops::dump`]).
 
 use std::{
@@ -19,10 +21,22 @@ use tokio::{
 
 use crate::{
     config::{self, LoadOptions},
+    lvs::control::{self as lvs_control, LvsCommand},
     net::addr::AddressControl,
     ops::{self, StatusHandle, control::ControlSocket, dump::Dump},
     runtime::{self, Control},
 };
+
+/// Which subsystems run (keepalived: `-P/--vrrp`, `-C/--check`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subsystems {
+    /// VRRP, and the LVS side when there are virtual servers (keepalived's default).
+    All,
+    /// `-P`: VRRP only.
+    VrrpOnly,
+    /// `-C`: health checkers and IPVS only.
+    CheckersOnly,
+}
 
 /// What the command line asked of the daemon.
 #[derive(Clone, Debug)]
@@ -35,6 +49,8 @@ pub struct DaemonOptions {
     pub pid_files: Vec<PathBuf>,
     /// `--no-xdp` and `-D`: how adverts are received.
     pub run: runtime::RunOptions,
+    /// `-P`/`-C`.
+    pub subsystems: Subsystems,
     /// `--control-socket PATH` (`None`: [`ops::control::default_path`] for the config id).
     pub control_socket: Option<PathBuf>,
     /// `--metrics-listen ADDR`: serve Prometheus metrics there (off when `None`).
@@ -66,11 +82,24 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         .build()
         .context("starting the tokio runtime")?;
     runtime.block_on(async {
-        let control = AddressControl::connect()?;
-        let spec = runtime::runtime_spec(&loaded.config, &control).await?;
-        if spec.instances.is_empty() {
-            tracing::warn!("no vrrp_instance configured; waiting for a signal");
-        }
+        let vrrp = options.subsystems != Subsystems::CheckersOnly;
+        let lvs = match options.subsystems {
+            Subsystems::VrrpOnly => None,
+            Subsystems::CheckersOnly => Some(lvs_control::spawn(loaded.config.clone())),
+            Subsystems::All => (!loaded.config.virtual_servers.is_empty())
+                .then(|| lvs_control::spawn(loaded.config.clone())),
+        };
+        let lvs_commands = lvs.as_ref().map(|handle| handle.commands.clone());
+        let (control, spec) = if vrrp {
+            let control = AddressControl::connect()?;
+            let spec = runtime::runtime_spec(&loaded.config, &control).await?;
+            if spec.instances.is_empty() {
+                tracing::warn!("no vrrp_instance configured; waiting for a signal");
+            }
+            (Some(control), Some(spec))
+        } else {
+            (None, None)
+        };
         let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
         let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
         let mut hangup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
@@ -81,7 +110,7 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         let (publisher, status) = ops::status_channel();
         let _control_socket = start_control_socket(options, &status);
         let _metrics = start_metrics(options.metrics_listen, &status).await?;
-        let (commands, controls) = mpsc::channel(4);
+        let (commands, mut controls) = mpsc::channel(4);
         let run_options = options.run;
         let options = options.clone();
         let signals = tokio::spawn(async move {
@@ -94,7 +123,18 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                     _ = json.recv() => write_dump(Dump::Json, &status).await,
                     _ = hangup.recv() => {
                         tracing::info!("SIGHUP: reloading {}", options.config.display());
-                        match reload_spec(&options, &control).await {
+                        let loaded = match load(&options) {
+                            Ok(loaded) => loaded,
+                            Err(err) => {
+                                tracing::error!("reload refused, running configuration kept: {err:#}");
+                                continue;
+                            }
+                        };
+                        if let Some(lvs) = &lvs_commands {
+                            let _ = lvs.send(LvsCommand::Reload(Box::new(loaded.config.clone()))).await;
+                        }
+                        let Some(control) = &control else { continue };
+                        match runtime::runtime_spec(&loaded.config, control).await {
                             Ok(spec) => {
                                 if commands.send(Control::Reload(Box::new(spec))).await.is_err() {
                                     return;
@@ -108,10 +148,43 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
             tracing::info!("stopping");
             let _ = commands.send(Control::Stop).await;
         });
-        runtime::run_with_status(spec, run_options, controls, Some(publisher)).await?;
-        signals.abort();
-        anyhow::Ok(())
+        match (spec, lvs) {
+            (Some(spec), lvs) => {
+                runtime::run_with_status(spec, run_options, controls, Some(publisher)).await?;
+                signals.abort();
+                // Beside VRRP, an LVS side that cannot run (no IPVS) was logged and does
+                // not fail the daemon, as keepalived's VRRP process outlives its checker.
+                if let Some(handle) = lvs {
+                    let _ = handle.stop().await;
+                }
+                Ok(())
+            }
+            // -C: no VRRP runtime; wait for the stop, or for the LVS task to fail.
+            (None, Some(mut handle)) => {
+                drop(publisher);
+                let ended = tokio::select! {
+                    () = wait_for_stop(&mut controls) => None,
+                    result = &mut handle.task => Some(result),
+                };
+                signals.abort();
+                match ended {
+                    None => handle.stop().await.context("LVS"),
+                    Some(Ok(result)) => result.context("LVS"),
+                    Some(Err(err)) => bail!("LVS task: {err}"),
+                }
+            }
+            (None, None) => Ok(()),
+        }
     })
+}
+
+/// Waits for the signal task's stop command.
+async fn wait_for_stop(controls: &mut mpsc::Receiver<Control>) {
+    while let Some(command) = controls.recv().await {
+        if matches!(command, Control::Stop) {
+            break;
+        }
+    }
 }
 
 /// A spawned task, aborted when dropped.
@@ -168,15 +241,6 @@ async fn write_dump(dump: Dump, status: &StatusHandle) {
             tracing::error!(dir = %dir.display(), file = dump.file_name(), error = %err, "status dump failed")
         }
     }
-}
-
-/// Re-reads the configuration for SIGHUP; refuses one that cannot run.
-async fn reload_spec(
-    options: &DaemonOptions,
-    control: &AddressControl,
-) -> Result<runtime::RuntimeSpec> {
-    let loaded = load(options)?;
-    Ok(runtime::runtime_spec(&loaded.config, control).await?)
 }
 
 /// Loads and checks the configuration, logging every diagnostic.

@@ -12,6 +12,7 @@ pub mod packet_socket;
 pub mod privilege;
 pub mod probe;
 pub mod sim;
+pub mod uml;
 pub mod xdp_frames;
 
 use std::path::PathBuf;

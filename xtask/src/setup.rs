@@ -33,6 +33,12 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ),
     ("frr", "FRR vrrpd, the second reference peer"),
     (
+        "user-mode-linux",
+        "a kernel with IPVS for kad's LVS tests (tests/src/uml.rs)",
+    ),
+    ("ipvsadm", "reading the IPVS table in the UML guest"),
+    ("busybox-static", "the UML guest's init and shell"),
+    (
         "fonts-dejavu-core",
         "the font of the failover benchmark's plot (kad-bench)",
     ),

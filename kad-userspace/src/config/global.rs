@@ -344,6 +344,15 @@ pub const GENERIC: &[(&str, Spec)] = &[
     ("notification_email_list", Spec::List),
 ];
 
+/// The [`GENERIC`] keywords kad does act on, read from `GlobalDefs::other` by the LVS side
+/// (`lvs::settings`).
+pub const ACTED_ON: &[&str] = &[
+    "lvs_flush",
+    "lvs_flush_on_stop",
+    "lvs_flush_onstop",
+    "lvs_timeouts",
+];
+
 /// keepalived.conf: global_defs { ... }.
 pub fn global_defs(g: &mut GlobalDefs, node: &Node, ctx: &mut Ctx) {
     for child in node.children() {
@@ -369,11 +378,13 @@ pub fn global_defs(g: &mut GlobalDefs, node: &Node, ctx: &mut Ctx) {
                         .map(|w| w.text.clone()),
                 );
                 g.other.insert(name.to_owned(), words);
-                ctx.report(
-                    Severity::Note,
-                    child.place(),
-                    format!("{name}: parsed, but kad does not act on it at runtime yet"),
-                );
+                if !ACTED_ON.contains(&name) {
+                    ctx.report(
+                        Severity::Note,
+                        child.place(),
+                        format!("{name}: parsed, but kad does not act on it at runtime yet"),
+                    );
+                }
             }
         } else {
             ctx.unknown(child);

@@ -1,4 +1,12 @@
 //! The load-balancer half of keepalived: the health of real servers (`health`), fed by the
-//! checkers, drives the kernel's IPVS table.
+//! checkers, drives the kernel's IPVS table: `table` builds the wanted table from the
+//! configuration and the health, `reconcile` diffs it against the kernel's, `ipvs` speaks
+//! to the kernel.
 
+pub mod control;
 pub mod health;
+pub mod ipvs;
+pub mod notify;
+pub mod reconcile;
+pub mod settings;
+pub mod table;

@@ -1,0 +1,150 @@
+//! The LVS task against a table in memory: health updates, reloads and stop each change
+//! exactly what they should.
+
+use std::net::SocketAddr;
+
+use super::*;
+use crate::{
+    config::{LoadOptions, parse_str},
+    lvs::{health::RealServerKey, ipvs::ServiceEntry},
+};
+
+/// An IPVS table in memory that records every operation as kad logs it.
+#[derive(Default)]
+struct Memory {
+    table: IpvsTable,
+    ops: Vec<String>,
+}
+
+impl IpvsKernel for Memory {
+    fn table(&mut self) -> Result<IpvsTable, IpvsError> {
+        Ok(self.table.clone())
+    }
+
+    fn apply(&mut self, op: &Op) -> Result<(), IpvsError> {
+        self.ops.push(op.to_string());
+        match op {
+            Op::AddService(s) | Op::EditService(s) => {
+                let entry = self.table.entry(s.key).or_insert_with(|| ServiceEntry {
+                    service: s.clone(),
+                    dests: Default::default(),
+                });
+                entry.service = s.clone();
+            }
+            Op::DelService(k) => {
+                self.table.remove(k);
+            }
+            Op::AddDest(k, d) | Op::EditDest(k, d) => {
+                if let Some(entry) = self.table.get_mut(k) {
+                    entry.dests.insert(d.addr, d.clone());
+                }
+            }
+            Op::DelDest(k, a) => {
+                if let Some(entry) = self.table.get_mut(k) {
+                    entry.dests.remove(a);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), IpvsError> {
+        self.ops.push("flush".into());
+        self.table.clear();
+        Ok(())
+    }
+
+    fn set_timeouts(&mut self, _: Timeouts) -> Result<(), IpvsError> {
+        Ok(())
+    }
+
+    fn start_daemon(&mut self, _: &SyncDaemon) -> Result<(), IpvsError> {
+        Ok(())
+    }
+
+    fn stop_daemon(&mut self, _: SyncState) -> Result<(), IpvsError> {
+        Ok(())
+    }
+}
+
+const CONF: &str = "global_defs {\n lvs_flush_on_stop VS\n}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n lvs_sched rr\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n real_server 10.0.0.3 80 {\n inhibit_on_failure\n TCP_CHECK {\n }\n }\n}\n";
+
+fn config(text: &str) -> Config {
+    parse_str(text, &LoadOptions::with_config_id("t")).config
+}
+
+fn update(addr: &str, up: bool) -> HealthUpdate {
+    HealthUpdate {
+        real_server: RealServerKey {
+            addr: addr.parse::<SocketAddr>().unwrap(),
+        },
+        up,
+        weight: None,
+        reason: "test".into(),
+    }
+}
+
+/// Runs the task over `events` (health updates, then commands) and returns the kernel.
+async fn run_with(health_updates: Vec<HealthUpdate>, commands: Vec<LvsCommand>) -> Memory {
+    let (command_tx, command_rx) = mpsc::channel(8);
+    let (health_tx, health_rx) = mpsc::channel(8);
+    for u in health_updates {
+        health_tx.send(u).await.unwrap();
+    }
+    for c in commands {
+        command_tx.send(c).await.unwrap();
+    }
+    command_tx.send(LvsCommand::Stop).await.unwrap();
+    run_on(Memory::default(), config(CONF), command_rx, health_rx)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_failed_real_server_is_removed_or_inhibited_and_comes_back() {
+    let kernel = run_with(
+        vec![
+            update("10.0.0.2:80", false),
+            update("10.0.0.3:80", false),
+            update("10.0.0.3:80", false),
+            update("10.0.0.2:80", true),
+        ],
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        kernel.ops,
+        vec![
+            "add service TCP 10.0.0.1:80 rr",
+            "add dest 10.0.0.2:80 to TCP 10.0.0.1:80 weight 1 (masq)",
+            "add dest 10.0.0.3:80 to TCP 10.0.0.1:80 weight 1 (masq)",
+            "del dest 10.0.0.2:80 from TCP 10.0.0.1:80",
+            "edit dest 10.0.0.3:80 in TCP 10.0.0.1:80 weight 0 (masq)",
+            "add dest 10.0.0.2:80 to TCP 10.0.0.1:80 weight 1 (masq)",
+            // lvs_flush_on_stop VS: the configured service goes at stop.
+            "del service TCP 10.0.0.1:80",
+        ]
+    );
+    assert!(kernel.table.is_empty());
+}
+
+#[tokio::test]
+async fn a_reload_keeps_health_and_changes_only_what_the_configuration_changed() {
+    let changed = CONF.replace(
+        "real_server 10.0.0.3 80 {\n inhibit_on_failure",
+        "real_server 10.0.0.3 80 {\n weight 4\n inhibit_on_failure",
+    );
+    let kernel = run_with(
+        vec![update("10.0.0.2:80", false)],
+        vec![LvsCommand::Reload(Box::new(config(&changed)))],
+    )
+    .await;
+    assert_eq!(
+        kernel.ops[3..],
+        [
+            "del dest 10.0.0.2:80 from TCP 10.0.0.1:80",
+            "edit dest 10.0.0.3:80 in TCP 10.0.0.1:80 weight 4 (masq)",
+            "del service TCP 10.0.0.1:80",
+        ]
+    );
+}

@@ -1,0 +1,596 @@
+//! kad's IPVS control against a real IPVS: a User-Mode Linux guest (this machine's kernel
+//! has no IPVS) runs `kad -C`, and `ipvsadm -Ln` in the guest must show exactly the table
+//! keepalived builds from the same configuration (keepalived.conf(5), written out by hand
+//! below). A SIGHUP that changes one real server's weight must change only that entry.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use kad_tests::{
+    kad_bin,
+    privilege::{Need, require},
+    uml::UmlGuest,
+};
+
+/// Several virtual servers: an address VS (NAT, rr, with `alpha`: its checked real servers
+/// start down, one kept at weight 0 by `inhibit_on_failure`), a fwmark VS (DR, wlc,
+/// persistence), a virtual_server_group with a range (TUN, sh with sh-port, persistence
+/// with granularity, one real server over GUE with checksums), a UDP VS (DR, mh with mh-port,
+/// thresholds), a SIP VS (wrr, one-packet scheduling, the sip persistence engine), an
+/// IPv6 VS (DR, nq), an IPv6 fwmark VS (NAT, sed, persistence per /64) and
+/// a VS below its quorum (lc) served by its sorry server.
+const CONFIG: &str = r#"
+global_defs {
+    lvs_flush
+    lvs_flush_on_stop
+    lvs_timeouts tcp 7200 tcpfin 120 udp 300
+}
+
+virtual_server 10.0.0.1 80 {
+    protocol TCP
+    lvs_sched rr
+    lvs_method NAT
+    alpha
+    real_server 192.168.1.2 8080 {
+        weight 1
+    }
+    real_server 192.168.1.3 8080 {
+        weight 2
+    }
+    real_server 192.168.1.4 8080 {
+        inhibit_on_failure
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+    real_server 192.168.1.5 8080 {
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+
+virtual_server fwmark 7 {
+    lvs_sched wlc
+    lvs_method DR
+    persistence_timeout 600
+    real_server 10.0.0.5 80 {
+        weight 3
+    }
+    real_server 10.0.0.6 80 {
+    }
+}
+
+virtual_server_group web {
+    10.0.1.10-12 443
+}
+
+virtual_server group web {
+    protocol TCP
+    lvs_sched sh
+    sh-port
+    lvs_method TUN
+    persistence_timeout
+    persistence_granularity 255.255.255.0
+    real_server 10.0.2.2 443 {
+        weight 5
+    }
+    real_server 10.0.2.3 443 {
+        weight 5
+        lvs_method TUN type gue port 6080 csum
+    }
+}
+
+virtual_server 10.0.0.1 53 {
+    protocol UDP
+    lvs_sched mh
+    mh-port
+    lvs_method DR
+    real_server 10.0.0.7 53 {
+        uthreshold 100
+        lthreshold 10
+    }
+}
+
+virtual_server 2001:db8::1 80 {
+    protocol TCP
+    lvs_sched nq
+    lvs_method DR
+    real_server 2001:db8::2 80 {
+        weight 4
+    }
+}
+
+virtual_server fwmark 8 {
+    ip_family inet6
+    lvs_sched sed
+    lvs_method NAT
+    persistence_timeout 300
+    persistence_granularity 64
+    real_server 2001:db8::3 8080 {
+    }
+}
+
+virtual_server 10.0.0.3 5060 {
+    protocol UDP
+    lvs_sched wrr
+    lvs_method NAT
+    ops
+    persistence_timeout 120
+    persistence_engine sip
+    real_server 10.0.3.2 5060 {
+        weight 2
+    }
+}
+
+virtual_server 10.0.0.2 80 {
+    protocol TCP
+    lvs_sched lc
+    lvs_method NAT
+    quorum 5
+    sorry_server 10.0.0.9 80
+    real_server 10.0.0.10 80 {
+        weight 2
+    }
+}
+"#;
+
+/// The table keepalived builds from [`CONFIG`], as `ipvsadm -Ln --sort` prints it (services
+/// and real servers sorted). Defaults from keepalived.conf(5): weight 1, a bare
+/// `persistence_timeout` is 360 s; `alpha` keeps 192.168.1.4/.5 down until their checks
+/// pass, so .4 (`inhibit_on_failure`) is at weight 0 and .5 absent; 10.0.0.2:80's live
+/// weight 2 is below `quorum 5`, so only its sorry server (weight 1) is in.
+const EXPECTED: &str = "\
+IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  10.0.0.1:80 rr
+  -> 192.168.1.2:8080             Masq    1      0          0
+  -> 192.168.1.3:8080             Masq    2      0          0
+  -> 192.168.1.4:8080             Masq    0      0          0
+TCP  10.0.0.2:80 lc
+  -> 10.0.0.9:80                  Masq    1      0          0
+TCP  10.0.1.10:443 sh (sh-port) persistent 360 mask 255.255.255.0
+  -> 10.0.2.2:443                 Tunnel  5      0          0
+  -> 10.0.2.3:443                 Tunnel  5      0          0
+TCP  10.0.1.11:443 sh (sh-port) persistent 360 mask 255.255.255.0
+  -> 10.0.2.2:443                 Tunnel  5      0          0
+  -> 10.0.2.3:443                 Tunnel  5      0          0
+TCP  10.0.1.12:443 sh (sh-port) persistent 360 mask 255.255.255.0
+  -> 10.0.2.2:443                 Tunnel  5      0          0
+  -> 10.0.2.3:443                 Tunnel  5      0          0
+UDP  10.0.0.1:53 mh (mh-port)
+  -> 10.0.0.7:53                  Route   1      0          0
+UDP  10.0.0.3:5060 wrr persistent 120 pe sip ops
+  -> 10.0.3.2:5060                Masq    2      0          0
+TCP  [2001:db8::1]:80 nq
+  -> [2001:db8::2]:80             Route   4      0          0
+FWM  7 wlc persistent 600
+  -> 10.0.0.5:80                  Route   3      0          0
+  -> 10.0.0.6:80                  Route   1      0          0
+FWM  8 IPv6 sed persistent 300 mask 64
+  -> [2001:db8::3]:8080           Masq    1      0          0
+";
+
+/// `ipvsadm` pads its columns with trailing blanks; compare without them.
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(|l| l.trim_end().to_owned()).collect()
+}
+
+/// The `ipvs: add/edit/del …` operations kad logged between two markers.
+fn operations_between(log: &str, from: &str, to: &str) -> Vec<String> {
+    let start = log.find(from).map_or(0, |i| i + from.len());
+    let end = log[start..].find(to).map_or(log.len(), |i| start + i);
+    log[start..end]
+        .lines()
+        .filter_map(|l| l.split_once("ipvs: ").map(|(_, op)| op.to_owned()))
+        .filter(|op| ["add ", "edit ", "del "].iter().any(|p| op.starts_with(p)))
+        .collect()
+}
+
+const SCRIPT: &str = r#"
+# A service nobody configured: lvs_flush must remove it.
+ipvsadm -A -t 192.0.2.1:25 -s rr
+/sbin/kad -C -G -f /etc/keepalived/keepalived.conf > /out/kad.log 2>&1 &
+KAD=$!
+wait_log() { i=0; until grep -q "$1" /out/kad.log || [ $i -ge 150 ]; do sleep 0.1; i=$((i+1)); done; }
+wait_log "table applied (start)"
+ipvsadm -Ln --sort > /out/start.txt
+ipvsadm -L --timeout > /out/timeouts.txt
+ipvsadm -Ln --sort --thresholds > /out/thresholds.txt
+ipvsadm -Ln --sort --tun-info > /out/tun.txt
+cp /etc/keepalived/reload.conf /etc/keepalived/keepalived.conf
+kill -HUP $KAD
+wait_log "table applied (reload)"
+ipvsadm -Ln --sort > /out/reload.txt
+kill -TERM $KAD
+wait $KAD
+echo "exit $?" > /out/exit.txt
+ipvsadm -Ln --sort > /out/stop.txt
+"#;
+
+#[test]
+fn kad_builds_the_keepalived_table_in_real_ipvs_and_a_reload_changes_one_entry() -> Result<()> {
+    if !require(
+        "kad_builds_the_keepalived_table_in_real_ipvs_and_a_reload_changes_one_entry",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let guest = UmlGuest::new("table", &kad_bin())?;
+    guest.write("/etc/keepalived/keepalived.conf", CONFIG)?;
+    let reloaded = CONFIG.replacen(
+        "real_server 192.168.1.3 8080 {\n        weight 2",
+        "real_server 192.168.1.3 8080 {\n        weight 7",
+        1,
+    );
+    assert_ne!(reloaded, CONFIG);
+    guest.write("/etc/keepalived/reload.conf", &reloaded)?;
+
+    let console = guest.boot(SCRIPT, Duration::from_secs(120))?;
+    let log = guest.read("/out/kad.log").unwrap_or_default();
+    let context = format!("console:\n{console}\nkad log:\n{log}");
+
+    assert_eq!(
+        lines(&guest.read("/out/start.txt")?),
+        lines(EXPECTED),
+        "{context}"
+    );
+    assert!(
+        guest
+            .read("/out/timeouts.txt")?
+            .contains("Timeout (tcp tcpfin udp): 7200 120 300"),
+        "{context}"
+    );
+    // What `-Ln` does not show: thresholds and tunnel encapsulation reached the kernel.
+    let thresholds = lines(&guest.read("/out/thresholds.txt")?);
+    assert!(
+        thresholds.contains(
+            &"  -> 10.0.0.7:53                  100        10         0          0".to_owned()
+        ),
+        "{context}"
+    );
+    let tunnels = lines(&guest.read("/out/tun.txt")?);
+    for (dest, info) in [("10.0.2.2:443", "ipip"), ("10.0.2.3:443", "gue:6080:+c")] {
+        let line = format!("  -> {dest:<28} Tunnel  {info:<13} 5      0          0");
+        assert_eq!(
+            tunnels.iter().filter(|l| **l == line).count(),
+            3,
+            "{line}\n{context}"
+        );
+    }
+
+    // The reload: exactly one operation, the edit of that real server's weight.
+    assert_eq!(
+        operations_between(&log, "SIGHUP", "table applied (reload)"),
+        vec!["edit dest 192.168.1.3:8080 in TCP 10.0.0.1:80 weight 7 (masq)".to_owned()],
+        "{context}"
+    );
+    let expected_reload = EXPECTED.replacen(
+        "  -> 192.168.1.3:8080             Masq    2",
+        "  -> 192.168.1.3:8080             Masq    7",
+        1,
+    );
+    assert_eq!(
+        lines(&guest.read("/out/reload.txt")?),
+        lines(&expected_reload),
+        "{context}"
+    );
+
+    // lvs_flush_on_stop: the table is empty after SIGTERM, and kad exited cleanly.
+    assert_eq!(guest.read("/out/exit.txt")?.trim(), "exit 0", "{context}");
+    assert_eq!(
+        lines(&guest.read("/out/stop.txt")?),
+        lines(EXPECTED)[..3].to_vec(),
+        "{context}"
+    );
+    Ok(())
+}
+
+/// The director's configuration: LVS-DR round robin over the two real servers, the
+/// connection-sync daemon on the director's interface (started as backup: kad does not
+/// yet switch it with the VRRP instance's state), and a VRRP instance: the director runs
+/// kad in its default mode, VRRP beside IPVS in one daemon.
+const DR_CONFIG: &str = r#"
+global_defs {
+    lvs_sync_daemon vec0 VI id 7 maxlen 1400 port 8850 ttl 2 group 224.0.0.82
+}
+
+vrrp_instance VI {
+    interface vec0
+    virtual_router_id 51
+    priority 100
+    virtual_ipaddress {
+        10.77.0.201
+    }
+}
+
+virtual_server 10.77.0.200 80 {
+    protocol TCP
+    lvs_sched rr
+    lvs_method DR
+    real_server 10.77.0.1 80 {
+    }
+    real_server 10.77.0.2 80 {
+    }
+}
+"#;
+
+const DR_SCRIPT: &str = r#"
+ip link set vec0 up
+ip addr add 10.77.0.50/24 dev vec0
+ip addr add 10.77.0.200/32 dev vec0
+/sbin/kad --no-xdp -G -f /etc/keepalived/keepalived.conf > /out/kad.log 2>&1 &
+KAD=$!
+wait_log() { i=0; until grep -q "$1" /out/kad.log || [ $i -ge 300 ]; do sleep 0.1; i=$((i+1)); done; }
+wait_for() { i=0; until [ -e "$1" ] || [ $i -ge 600 ]; do sleep 0.1; i=$((i+1)); done; }
+wait_log "table applied (start)"
+ipvsadm -L --daemon > /out/daemon.txt
+wait_log "Entering MASTER STATE"
+echo ready > /out/ready
+wait_for /tmp/hup
+cp /etc/keepalived/reload.conf /etc/keepalived/keepalived.conf
+kill -HUP $KAD
+wait_log "table applied (reload)"
+echo reloaded > /out/reloaded
+wait_for /tmp/stop
+ipvsadm -Lnc > /out/conns.txt
+kill -TERM $KAD
+wait $KAD
+ipvsadm -L --daemon > /out/daemon-after.txt
+"#;
+
+/// One HTTP/1.0 GET of `http://10.77.0.200/` from the client namespace: the body.
+fn get_vip(lab: &kad_tests::lab::Lab) -> Result<String> {
+    use std::io::{Read as _, Write as _};
+    lab.host("c")?.ns.run(|| {
+        let addr = "10.77.0.200:80".parse()?;
+        let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))?;
+        stream.set_read_timeout(Some(Duration::from_secs(3)))?;
+        stream.write_all(b"GET /index.html HTTP/1.0\r\nHost: vip\r\n\r\n")?;
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply)?;
+        Ok(reply
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.trim().to_owned())
+            .unwrap_or(reply))
+    })
+}
+
+fn wait_for_file(guest: &UmlGuest, running: &kad_tests::uml::Running, path: &str) -> Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while guest.read(path).is_err() {
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!(
+                "guest never wrote {path}; console:\n{}\nkad log:\n{}",
+                running.console(),
+                guest.read("/out/kad.log").unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+#[test]
+fn lvs_dr_traffic_reaches_the_real_servers_through_a_uml_director_and_follows_a_reload()
+-> Result<()> {
+    let name =
+        "lvs_dr_traffic_reaches_the_real_servers_through_a_uml_director_and_follows_a_reload";
+    if !require(name, Need::Root) {
+        return Ok(());
+    }
+    let mut lab = kad_tests::lab::Lab::new("lvs")?;
+    lab.add_host("r1", 1)?;
+    lab.add_host("r2", 2)?;
+    lab.add_host("c", 100)?;
+    let busybox = std::path::Path::new("/usr/bin/busybox");
+    for r in ["r1", "r2"] {
+        let host = lab.host(r)?;
+        host.ns
+            .ip(&["addr", "add", "10.77.0.200/32", "dev", "lo"])?;
+        let sysctl = host
+            .command("sysctl")
+            .args([
+                "-qw",
+                "net.ipv4.conf.all.arp_ignore=1",
+                "net.ipv4.conf.all.arp_announce=2",
+            ])
+            .status()?;
+        anyhow::ensure!(sysctl.success(), "sysctl arp_ignore in {r}");
+        let www = lab.dir().join(format!("www-{r}"));
+        std::fs::create_dir_all(&www)?;
+        std::fs::write(www.join("index.html"), format!("served-by-{r}\n"))?;
+        let www = www.to_string_lossy().into_owned();
+        lab.start(r, busybox, &["httpd", "-f", "-p", "80", "-h", &www])?;
+    }
+    lab.switch().ip(&["tuntap", "add", "tapu", "mode", "tap"])?;
+    lab.switch()
+        .ip(&["link", "set", "tapu", "master", "br0", "up"])?;
+
+    let guest = UmlGuest::new("dr", &kad_bin())?;
+    guest.write("/etc/keepalived/keepalived.conf", DR_CONFIG)?;
+    let reloaded = DR_CONFIG.replacen(
+        "real_server 10.77.0.2 80 {\n",
+        "real_server 10.77.0.2 80 {\n        weight 0\n",
+        1,
+    );
+    guest.write("/etc/keepalived/reload.conf", &reloaded)?;
+    let running = guest.start(
+        DR_SCRIPT,
+        &["vec0:transport=tap,ifname=tapu".to_owned()],
+        Some(lab.switch().name()),
+    )?;
+    wait_for_file(&guest, &running, "/out/ready")?;
+    assert_eq!(
+        guest.read("/out/daemon.txt")?.trim(),
+        "backup sync daemon (mcast=vec0, syncid=7, maxlen=1400, group=224.0.0.82, port=8850, ttl=2)",
+        "{}",
+        guest.read("/out/kad.log")?
+    );
+
+    // The VRRP half of the same daemon holds its address on the segment.
+    assert!(
+        lab.host("c")?.ping_once("10.77.0.201"),
+        "VRRP VIP unreachable"
+    );
+
+    // Round robin over both real servers, each connection answered directly by one.
+    let mut bodies = Vec::new();
+    for _ in 0..6 {
+        bodies.push(get_vip(&lab)?);
+    }
+    let count = |bodies: &[String], who: &str| bodies.iter().filter(|b| *b == who).count();
+    assert_eq!(count(&bodies, "served-by-r1"), 3, "{bodies:?}");
+    assert_eq!(count(&bodies, "served-by-r2"), 3, "{bodies:?}");
+
+    // Reload with r2 at weight 0: no new connection reaches it.
+    guest.write("/tmp/hup", "")?;
+    wait_for_file(&guest, &running, "/out/reloaded")?;
+    let mut after = Vec::new();
+    for _ in 0..4 {
+        after.push(get_vip(&lab)?);
+    }
+    assert_eq!(count(&after, "served-by-r1"), 4, "{after:?}");
+
+    guest.write("/tmp/stop", "")?;
+    running.wait(Duration::from_secs(60))?;
+    let log = guest.read("/out/kad.log")?;
+    assert_eq!(guest.read("/out/daemon-after.txt")?.trim(), "", "{log}");
+    // The director's connection table holds every one of those connections: the traffic
+    // went through IPVS, not straight to a real server.
+    let conns = guest.read("/out/conns.txt")?;
+    let through = |rs: &str| {
+        conns
+            .lines()
+            .filter(|l| l.contains("10.77.0.200:80") && l.trim_end().ends_with(rs))
+            .count()
+    };
+    assert_eq!(
+        (through("10.77.0.1:80"), through("10.77.0.2:80")),
+        (7, 3),
+        "{conns}"
+    );
+    assert_eq!(
+        operations_between(&log, "SIGHUP", "table applied (reload)"),
+        vec!["edit dest 10.77.0.2:80 in TCP 10.77.0.200:80 weight 0 (dr)".to_owned()],
+        "{log}"
+    );
+    Ok(())
+}
+
+const LIVE_CONFIG: &str = r#"
+virtual_server 10.0.0.1 80 {
+    protocol TCP
+    lvs_sched rr
+    lvs_method NAT
+    real_server 192.168.1.2 8080 {
+    }
+    real_server 192.168.1.3 8080 {
+        weight 2
+    }
+}
+"#;
+
+const LIVE_SCRIPT: &str = r#"
+ipvsadm -A -t 10.0.0.1:80 -s rr
+ipvsadm -a -t 10.0.0.1:80 -r 192.168.1.2:8080 -m -w 1
+ipvsadm -a -t 10.0.0.1:80 -r 192.168.1.9:8080 -m -w 4
+ipvsadm -A -t 10.9.9.9:25 -s wlc
+/sbin/kad -C -G -f /etc/keepalived/keepalived.conf > /out/kad.log 2>&1 &
+KAD=$!
+i=0; until grep -q "table applied (start)" /out/kad.log || [ $i -ge 150 ]; do sleep 0.1; i=$((i+1)); done
+ipvsadm -Ln --sort > /out/start.txt
+kill -TERM $KAD
+wait $KAD
+ipvsadm -Ln --sort > /out/stop.txt
+"#;
+
+/// Without `lvs_flush`, kad takes over a live table: the configured service is kept (not
+/// re-created), only the real servers that differ change, a service it does not configure
+/// stays, and without `lvs_flush_on_stop` the table outlives kad.
+#[test]
+fn kad_starts_on_a_live_table_by_applying_only_the_difference() -> Result<()> {
+    if !require(
+        "kad_starts_on_a_live_table_by_applying_only_the_difference",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let guest = UmlGuest::new("live", &kad_bin())?;
+    guest.write("/etc/keepalived/keepalived.conf", LIVE_CONFIG)?;
+    let console = guest.boot(LIVE_SCRIPT, Duration::from_secs(120))?;
+    let log = guest.read("/out/kad.log").unwrap_or_default();
+    let context = format!("console:\n{console}\nkad log:\n{log}");
+    assert_eq!(
+        operations_between(&log, "", "table applied (start)"),
+        vec![
+            "del dest 192.168.1.9:8080 from TCP 10.0.0.1:80".to_owned(),
+            "add dest 192.168.1.3:8080 to TCP 10.0.0.1:80 weight 2 (masq)".to_owned(),
+        ],
+        "{context}"
+    );
+    let expected = "\
+IP Virtual Server version 1.2.1 (size=4096)
+Prot LocalAddress:Port Scheduler Flags
+  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn
+TCP  10.0.0.1:80 rr
+  -> 192.168.1.2:8080             Masq    1      0          0
+  -> 192.168.1.3:8080             Masq    2      0          0
+TCP  10.9.9.9:25 wlc
+";
+    assert_eq!(
+        lines(&guest.read("/out/start.txt")?),
+        lines(expected),
+        "{context}"
+    );
+    assert_eq!(
+        lines(&guest.read("/out/stop.txt")?),
+        lines(expected),
+        "{context}"
+    );
+    Ok(())
+}
+
+/// `kad -P` (VRRP only, keepalived's `-P`) leaves IPVS alone even with virtual servers
+/// configured; the same configuration without `-P` installs them.
+#[test]
+fn kad_vrrp_only_leaves_ipvs_alone() -> Result<()> {
+    if !require("kad_vrrp_only_leaves_ipvs_alone", Need::Root) {
+        return Ok(());
+    }
+    let guest = UmlGuest::new("vrrponly", &kad_bin())?;
+    guest.write("/etc/keepalived/keepalived.conf", LIVE_CONFIG)?;
+    let script = r#"
+# run MARKER ARGS: start kad and wait for MARKER in its log.
+run() {
+  marker=$1; shift
+  /sbin/kad --no-xdp -G "$@" -f /etc/keepalived/keepalived.conf > /out/kad.log 2>&1 &
+  KAD=$!
+  i=0; until grep -q "$marker" /out/kad.log || [ $i -ge 150 ]; do sleep 0.1; i=$((i+1)); done
+}
+# -P: the daemon is up (VRRP side waiting) well after an LVS side would have applied.
+run "no vrrp_instance configured" -P
+sleep 0.5
+ipvsadm -Ln --sort > /out/vrrp-only.txt
+kill -TERM $KAD; wait $KAD
+run "table applied (start)"
+ipvsadm -Ln --sort > /out/default.txt
+kill -TERM $KAD; wait $KAD
+"#;
+    let console = guest.boot(script, Duration::from_secs(120))?;
+    let context = format!(
+        "console:\n{console}\nkad log:\n{}",
+        guest.read("/out/kad.log").unwrap_or_default()
+    );
+    let header = &lines(EXPECTED)[..3];
+    assert_eq!(
+        lines(&guest.read("/out/vrrp-only.txt")?),
+        header,
+        "{context}"
+    );
+    let default = lines(&guest.read("/out/default.txt")?);
+    assert_eq!(default.len(), 6, "{context}");
+    assert_eq!(default[3], "TCP  10.0.0.1:80 rr", "{context}");
+    Ok(())
+}
