@@ -20,6 +20,7 @@ use tokio::{
 };
 
 use crate::{
+    check::CheckerSet,
     config::{self, LoadOptions},
     lvs::control::{self as lvs_control, LvsCommand},
     net::addr::AddressControl,
@@ -90,6 +91,12 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                 .then(|| lvs_control::spawn(loaded.config.clone())),
         };
         let lvs_commands = lvs.as_ref().map(|handle| handle.commands.clone());
+        // The health checkers feed the LVS task; a reload replaces them, each real server
+        // keeping its state.
+        let lvs_health = lvs.as_ref().map(|handle| handle.health.clone());
+        let mut checkers = lvs_health
+            .as_ref()
+            .map(|health| CheckerSet::spawn(&loaded.config, health.clone()));
         let (control, spec) = if vrrp {
             let control = AddressControl::connect()?;
             let spec = runtime::runtime_spec(&loaded.config, &control).await?;
@@ -132,6 +139,9 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                         };
                         if let Some(lvs) = &lvs_commands {
                             let _ = lvs.send(LvsCommand::Reload(Box::new(loaded.config.clone()))).await;
+                        }
+                        if let (Some(old), Some(health)) = (checkers.take(), &lvs_health) {
+                            checkers = Some(CheckerSet::new(&loaded.config).replace(old, health.clone()));
                         }
                         let Some(control) = &control else { continue };
                         match runtime::runtime_spec(&loaded.config, control).await {

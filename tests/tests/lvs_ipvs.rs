@@ -594,3 +594,156 @@ kill -TERM $KAD; wait $KAD
     assert_eq!(default[3], "TCP  10.0.0.1:80 rr", "{context}");
     Ok(())
 }
+
+/// The director checks each real server's `/health.html` (HTTP_GET, every second, one
+/// retry a second later, 1 s connect timeout); kad runs checkers and IPVS (`-C`).
+const CHECKED_CONFIG: &str = r#"
+virtual_server 10.77.0.200 80 {
+    protocol TCP
+    lvs_sched rr
+    lvs_method DR
+    delay_loop 1
+    real_server 10.77.0.1 80 {
+        HTTP_GET {
+            url {
+                path /health.html
+                status_code 200
+            }
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }
+    }
+    real_server 10.77.0.2 80 {
+        HTTP_GET {
+            url {
+                path /health.html
+                status_code 200
+            }
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }
+    }
+}
+"#;
+
+const CHECKED_SCRIPT: &str = r#"
+ip link set vec0 up
+ip addr add 10.77.0.50/24 dev vec0
+ip addr add 10.77.0.200/32 dev vec0
+/sbin/kad -C -G -f /etc/keepalived/keepalived.conf > /out/kad.log 2>&1 &
+KAD=$!
+wait_for() { i=0; until [ -e "$1" ] || [ $i -ge 900 ]; do sleep 0.1; i=$((i+1)); done; }
+i=0; until grep -q "table applied (start)" /out/kad.log || [ $i -ge 300 ]; do sleep 0.1; i=$((i+1)); done
+echo ready > /out/ready
+wait_for /tmp/stop
+kill -TERM $KAD
+wait $KAD
+"#;
+
+/// Issue 7: real LVS-DR traffic through a UML director whose real servers kad health-checks
+/// over HTTP. When r2's check starts failing (its health page gone: 404), kad removes it
+/// from IPVS within delay_loop × (retry + 1) + timeouts and no new connection reaches it;
+/// when the page is back, r2 returns and receives connections again.
+#[test]
+fn a_real_server_failing_its_http_check_stops_receiving_connections_and_returns_healed()
+-> Result<()> {
+    let name =
+        "a_real_server_failing_its_http_check_stops_receiving_connections_and_returns_healed";
+    if !require(name, Need::Root) {
+        return Ok(());
+    }
+    let mut lab = kad_tests::lab::Lab::new("lvh")?;
+    lab.add_host("r1", 1)?;
+    lab.add_host("r2", 2)?;
+    lab.add_host("c", 100)?;
+    let busybox = std::path::Path::new("/usr/bin/busybox");
+    let mut health_pages = Vec::new();
+    for r in ["r1", "r2"] {
+        let host = lab.host(r)?;
+        host.ns
+            .ip(&["addr", "add", "10.77.0.200/32", "dev", "lo"])?;
+        let sysctl = host
+            .command("sysctl")
+            .args([
+                "-qw",
+                "net.ipv4.conf.all.arp_ignore=1",
+                "net.ipv4.conf.all.arp_announce=2",
+            ])
+            .status()?;
+        anyhow::ensure!(sysctl.success(), "sysctl arp_ignore in {r}");
+        let www = lab.dir().join(format!("www-{r}"));
+        std::fs::create_dir_all(&www)?;
+        std::fs::write(www.join("index.html"), format!("served-by-{r}\n"))?;
+        std::fs::write(www.join("health.html"), "ok\n")?;
+        health_pages.push(www.join("health.html"));
+        let www = www.to_string_lossy().into_owned();
+        lab.start(r, busybox, &["httpd", "-f", "-p", "80", "-h", &www])?;
+    }
+    lab.switch().ip(&["tuntap", "add", "tapc", "mode", "tap"])?;
+    lab.switch()
+        .ip(&["link", "set", "tapc", "master", "br0", "up"])?;
+
+    let guest = UmlGuest::new("hc", &kad_bin())?;
+    guest.write("/etc/keepalived/keepalived.conf", CHECKED_CONFIG)?;
+    let running = guest.start(
+        CHECKED_SCRIPT,
+        &["vec0:transport=tap,ifname=tapc".to_owned()],
+        Some(lab.switch().name()),
+    )?;
+    wait_for_file(&guest, &running, "/out/ready")?;
+    let count = |bodies: &[String], who: &str| bodies.iter().filter(|b| *b == who).count();
+    let round = |n: usize| -> Result<Vec<String>> { (0..n).map(|_| get_vip(&lab)).collect() };
+    let first = round(4)?;
+    assert_eq!(
+        count(&first, "served-by-r2"),
+        2,
+        "{first:?}\n{}",
+        guest.read("/out/kad.log")?
+    );
+
+    // r2's health page goes: its check fails, kad takes it out of IPVS.
+    let r2_health = health_pages.get(1).cloned().unwrap_or_default();
+    std::fs::remove_file(&r2_health)?;
+    let failed_at = std::time::Instant::now();
+    let removed = "del dest 10.77.0.2:80 from TCP 10.77.0.200:80";
+    let deadline = failed_at + Duration::from_secs(15);
+    while !guest.read("/out/kad.log")?.contains(removed) {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "r2 never removed:\n{}",
+            guest.read("/out/kad.log")?
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let took = failed_at.elapsed();
+    eprintln!(
+        "r2 removed {:.1} s after its health page went",
+        took.as_secs_f64()
+    );
+    // delay_loop 1 s, then one retry 1 s later, each within its 1 s connect timeout.
+    assert!(took < Duration::from_secs(6), "removal took {took:?}");
+    let down = round(6)?;
+    assert_eq!(count(&down, "served-by-r1"), 6, "{down:?}");
+
+    // The page is back: one successful check brings r2 back.
+    std::fs::write(&r2_health, "ok\n")?;
+    // (The first "add dest" line is from the start.)
+    let added = "add dest 10.77.0.2:80 to TCP 10.77.0.200:80";
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while guest.read("/out/kad.log")?.matches(added).count() < 2 {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "r2 never came back:\n{}",
+            guest.read("/out/kad.log")?
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let healed = round(4)?;
+    assert_eq!(count(&healed, "served-by-r2"), 2, "{healed:?}");
+
+    guest.write("/tmp/stop", "")?;
+    running.wait(Duration::from_secs(60))?;
+    Ok(())
+}
