@@ -2,12 +2,14 @@
 //! and runs until SIGTERM or SIGINT, then stops as keepalived does (priority-0 adverts, VIPs
 //! removed, `notify_stop`). Beside it run the control socket (`kad status`), the metrics
 //! endpoint (`--metrics-listen`) and keepalived's dump signals (SIGUSR1 data, SIGUSR2 stats,
-//! SIGRTMIN+2 JSON; see [`crate::ops::dump`]).
+//! SIGRTMIN+2 JSON; see [`crate::ops::dump`]). Under systemd it reports readiness, reloads
+//! and stopping through sd_notify ([`crate::service_manager`]).
 
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     process::ExitCode,
+    sync::Arc,
     time::Duration,
 };
 
@@ -22,6 +24,7 @@ use crate::{
     net::addr::AddressControl,
     ops::{self, StatusHandle, control::ControlSocket, dump::Dump},
     runtime::{self, Control},
+    service_manager,
 };
 
 /// What the command line asked of the daemon.
@@ -81,6 +84,12 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         let (publisher, status) = ops::status_channel();
         let _control_socket = start_control_socket(options, &status);
         let _metrics = start_metrics(options.metrics_listen, &status).await?;
+        let _ready = service_manager::enabled().then(|| {
+            Task(tokio::spawn(notify_ready_when_running(
+                status.clone(),
+                spec.instances.len(),
+            )))
+        });
         let (commands, controls) = mpsc::channel(4);
         let run_options = options.run;
         let options = options.clone();
@@ -94,18 +103,25 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                     _ = json.recv() => write_dump(Dump::Json, &status).await,
                     _ = hangup.recv() => {
                         tracing::info!("SIGHUP: reloading {}", options.config.display());
+                        service_manager::reloading();
                         match reload_spec(&options, &control).await {
                             Ok(spec) => {
+                                let count = spec.instances.len();
                                 if commands.send(Control::Reload(Box::new(spec))).await.is_err() {
                                     return;
                                 }
+                                service_manager::ready(&format!("reloaded: {count} VRRP instances"));
                             }
-                            Err(err) => tracing::error!("reload refused, running configuration kept: {err:#}"),
+                            Err(err) => {
+                                tracing::error!("reload refused, running configuration kept: {err:#}");
+                                service_manager::ready("reload refused, running configuration kept");
+                            }
                         }
                     }
                 }
             }
             tracing::info!("stopping");
+            service_manager::stopping();
             let _ = commands.send(Control::Stop).await;
         });
         runtime::run_with_status(spec, run_options, controls, Some(publisher)).await?;
@@ -156,6 +172,19 @@ async fn start_metrics(address: Option<SocketAddr>, status: &StatusHandle) -> Re
         listener,
         status.clone(),
     )))))
+}
+
+/// Sends sd_notify `READY=1` once the protocol loop runs: its first published status
+/// snapshot comes after every instance has started.
+async fn notify_ready_when_running(status: StatusHandle, instances: usize) {
+    let initial = status.latest();
+    loop {
+        let snapshot = status.fresh(Duration::from_secs(1)).await;
+        if !Arc::ptr_eq(&initial, &snapshot) {
+            break;
+        }
+    }
+    service_manager::ready(&format!("{instances} VRRP instances running"));
 }
 
 /// Writes a signal dump from a fresh snapshot.
