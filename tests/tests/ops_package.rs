@@ -140,12 +140,20 @@ fn unit_command_line() -> Result<Vec<String>> {
         .collect())
 }
 
-/// Reads sd_notify datagrams until one has the line `line`.
-fn wait_notify(socket: &UnixDatagram, line: &str, timeout: Duration) -> Result<()> {
+/// Reads sd_notify datagrams until one has the line `line`; fails early if `process` exits.
+fn wait_notify(
+    socket: &UnixDatagram,
+    process: &mut Process,
+    line: &str,
+    timeout: Duration,
+) -> Result<()> {
     let deadline = Instant::now() + timeout;
     let mut buf = [0u8; 4096];
     let mut seen = Vec::new();
     while Instant::now() < deadline {
+        if let Some(exit) = process.0.try_wait()? {
+            bail!("kad exited ({exit}) before {line:?}; seen {seen:?}");
+        }
         if let Ok(len) = socket.recv(&mut buf) {
             let message = String::from_utf8_lossy(&buf[..len]).into_owned();
             if message.lines().any(|l| l == line) {
@@ -192,6 +200,22 @@ fn debian_package_installs_and_its_binary_runs_the_default_config() -> Result<()
         "kad.8 is a section-8 page listing the options"
     );
 
+    // systemd's own check of the installed unit: directives, capabilities, the ExecStart
+    // binary and the Documentation= man page.
+    if Path::new("/usr/bin/systemd-analyze").exists() {
+        let verify = Command::new("systemd-analyze")
+            .args(["verify", "/usr/lib/systemd/system/kad.service"])
+            .output()?;
+        let complaints = String::from_utf8_lossy(&verify.stderr);
+        assert!(
+            verify.status.success() && complaints.trim().is_empty(),
+            "systemd-analyze verify kad.service: {}\n{complaints}",
+            verify.status
+        );
+    } else {
+        eprintln!("note: no systemd-analyze here; the unit file is not verified");
+    }
+
     // `kad -t` on the packaged default configuration.
     let check = Command::new("/usr/sbin/kad")
         .args(["-t", "-f", "/etc/kad/kad.conf"])
@@ -233,7 +257,7 @@ fn debian_package_installs_and_its_binary_runs_the_default_config() -> Result<()
     let mut kad = Process(command.spawn().context("starting the installed kad")?);
     let logs = || std::fs::read_to_string(&log_path).unwrap_or_default();
 
-    wait_notify(&notify, "READY=1", Duration::from_secs(30)).with_context(logs)?;
+    wait_notify(&notify, &mut kad, "READY=1", Duration::from_secs(30)).with_context(logs)?;
     let status = Command::new("/usr/sbin/kad")
         .arg("status")
         .arg("--control-socket")
