@@ -559,6 +559,11 @@ impl Lab {
         Ok(self.daemons.len() - 1)
     }
 
+    /// The combined output so far of the daemon returned by a `start*` call.
+    pub fn daemon_log(&self, index: usize) -> Result<String> {
+        Ok(self.daemons.get(index).context("no such daemon")?.log())
+    }
+
     /// The daemon returned by a `start*` call.
     pub fn daemon(&mut self, index: usize) -> Result<&mut Daemon> {
         self.daemons.get_mut(index).context("no such daemon")

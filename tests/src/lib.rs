@@ -1,6 +1,7 @@
 //! Shared helpers for kad's end-to-end tests: where the `kad` binary and the captured test
 //! vectors are, reading captures, and what the running kernel lets a test do.
 
+pub mod advert_watch;
 pub mod bench;
 pub mod capture;
 pub mod conf;

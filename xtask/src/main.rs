@@ -50,9 +50,11 @@ enum Task {
         /// Which benchmark.
         #[arg(value_parser = ["failover", "criterion", "xdp", "scale", "flood"])]
         which: String,
-        /// Arguments passed on. failover: `--trials N` (default 5), `--quick` (sub-second
-        /// rows only), `--out DIR` (JSON and PNG; default target/bench), `--record` (write
-        /// the table into BENCHMARKS.md).
+        /// Arguments passed on. failover: `--trials N` (default 5, paired: kad and
+        /// keepalived get the same fault phases), `--quick` (sub-second rows only), `--out
+        /// DIR` (JSON and PNG; default target/bench), `--record` (write the table into
+        /// BENCHMARKS.md), `--nice N` (of the bench, ping and daemons; default -10),
+        /// `--logs DIR` (every trial's daemon logs).
         #[arg(last = true)]
         args: Vec<String>,
     },

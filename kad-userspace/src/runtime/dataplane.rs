@@ -235,8 +235,7 @@ impl XdpPath {
                 tracing::warn!(instance = %slot.spec.fsm.name, vrid = slot.spec.fsm.vrid, error = %err, "writing XDP unicast peers");
             }
             if !slot.spec.fsm.accept && slot.spec.fsm.priority != 255 {
-                wanted_vips.extend(slot.spec.fsm.virtuals.addresses.iter().copied());
-                wanted_vips.extend(slot.spec.fsm.virtuals.excluded.iter().copied());
+                wanted_vips.extend(slot.spec.fsm.virtuals.installed());
             }
         }
         // Configuration for keys no slot uses any more goes first, so a reload that moves a

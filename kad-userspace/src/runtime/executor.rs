@@ -48,6 +48,8 @@ pub(crate) struct Executor {
     fifos: Vec<FifoWriter>,
     /// Notify scripts still running (awaited, bounded, at shutdown).
     notifies: Vec<tokio::task::JoinHandle<()>>,
+    /// `smtp_alert` delivery, when configured.
+    mailer: Option<super::smtp::Mailer>,
 }
 
 impl Executor {
@@ -57,6 +59,7 @@ impl Executor {
             outbox: Vec::new(),
             fifos,
             notifies: Vec::new(),
+            mailer: None,
         }
     }
 
@@ -217,6 +220,7 @@ impl Executor {
                         &mut self.notifies,
                     );
                     self.fifo_notify(&target, kind, priority);
+                    self.mail(&slot.spec.notify, &target, kind);
                 }
                 Action::StateChanged { from, to, reason } => {
                     slot.counters.transition(from, to);
@@ -233,6 +237,26 @@ impl Executor {
         }
     }
 
+    /// Uses `spec` for `smtp_alert` mails from now on (start and reload): the delivery
+    /// task is replaced only when the settings changed.
+    pub(crate) fn set_mail(&mut self, spec: Option<super::smtp::SmtpSpec>) {
+        if self.mailer.as_ref().map(super::smtp::Mailer::spec) != spec.as_ref() {
+            self.mailer = spec.map(super::smtp::Mailer::start);
+        }
+    }
+
+    /// Mails `target` entering `kind` if its `smtp_alert` is on and a mail server is set.
+    fn mail(&self, notify: &NotifySpec, target: &NotifyTarget, kind: NotifyKind) {
+        let Some(mailer) = self.mailer.as_ref().filter(|_| notify.smtp_alert) else {
+            return;
+        };
+        if let Some(alert) =
+            super::smtp::Alert::state_change(&mailer.spec().router_id, target, kind)
+        {
+            mailer.send(alert);
+        }
+    }
+
     /// A sync group's own action (its notifies and state records).
     pub(crate) fn group_action(&mut self, group: &str, notify: &NotifySpec, action: Action) {
         match action {
@@ -243,6 +267,7 @@ impl Executor {
             } => {
                 notify::run(notify, &target, kind, priority, &mut self.notifies);
                 self.fifo_notify(&target, kind, priority);
+                self.mail(notify, &target, kind);
             }
             Action::StateChanged { from, to, reason } => {
                 tracing::info!(

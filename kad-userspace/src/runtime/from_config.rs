@@ -104,7 +104,7 @@ pub async fn runtime_spec(
         groups.push(GroupSpec {
             config: sync,
             members,
-            notify: notify_spec(&config.global, &group.notify).map_err(fail)?,
+            notify: notify_spec(&config.global, &group.notify, group.smtp_alert).map_err(fail)?,
         });
     }
     let mut notify_fifos = Vec::new();
@@ -127,6 +127,7 @@ pub async fn runtime_spec(
         trackers: trackers.sources,
         notify_fifos,
         statics: static_spec(config)?,
+        smtp: super::smtp::SmtpSpec::from_global(&config.global),
     })
 }
 
@@ -544,7 +545,12 @@ async fn instance_spec(
             .map(|peer| peer.addr)
             .collect(),
         checksum: ChecksumMode::PseudoHeader,
-        notify: notify_spec(&trackers.config.global, &instance.notify).map_err(fail)?,
+        notify: notify_spec(
+            &trackers.config.global,
+            &instance.notify,
+            instance.smtp_alert,
+        )
+        .map_err(fail)?,
         receive_interface: interface.clone(),
         strict: instance.strict_mode,
         primary_auto: instance.mcast_src_ip.or(instance.unicast_src_ip).is_none(),
@@ -632,8 +638,13 @@ fn parse_vmac(text: &str, vrid: u8) -> Option<[u8; 6]> {
     }
 }
 
-fn notify_spec(global: &GlobalDefs, notify: &Notify) -> Result<NotifySpec, String> {
+fn notify_spec(
+    global: &GlobalDefs,
+    notify: &Notify,
+    smtp_alert: Option<bool>,
+) -> Result<NotifySpec, String> {
     Ok(NotifySpec {
+        smtp_alert: super::smtp::alerts_enabled(global, smtp_alert),
         master: command(global, &notify.master)?,
         backup: command(global, &notify.backup)?,
         fault: command(global, &notify.fault)?,

@@ -22,6 +22,7 @@ mod kernel;
 mod notify;
 mod receive;
 mod routing;
+pub mod smtp;
 mod spec;
 mod status;
 mod timers;
@@ -453,6 +454,7 @@ pub async fn run_with_status(
         refresh_scratch: Vec::new(),
     };
     engine.set_trackers(io.start_trackers(&spec.trackers));
+    engine.executor.set_mail(spec.smtp.clone());
     let mut trackers = spec.trackers.clone();
     // The running configuration, for restarts that are not reloads (re-created interfaces).
     let mut current = spec.clone();
@@ -641,6 +643,7 @@ fn reload_restarting(
     spec: RuntimeSpec,
     restart: impl Fn(&UnitIdentity) -> bool,
 ) -> Result<(usize, usize), RuntimeError> {
+    engine.executor.set_mail(spec.smtp.clone());
     let trackers_changed = *trackers != spec.trackers;
     let uses_trackers = |identity: &UnitIdentity| {
         identity.members.iter().any(|m| !m.fsm.tracked.is_empty())

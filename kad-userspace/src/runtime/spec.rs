@@ -28,6 +28,8 @@ pub struct RuntimeSpec {
     pub notify_fifos: Vec<super::fifo::FifoSpec>,
     /// `static_ipaddress`, `static_routes`, `static_rules`.
     pub statics: StaticSpec,
+    /// Where `smtp_alert` mails go (`None`: no `smtp_server` or no `notification_email`).
+    pub smtp: Option<super::smtp::SmtpSpec>,
 }
 
 /// keepalived.conf `static_ipaddress`, `static_routes`, `static_rules`: "NOT moved by
@@ -179,4 +181,7 @@ pub struct NotifySpec {
     pub stop: Option<ScriptCommand>,
     /// `notify`: called with `INSTANCE|GROUP NAME STATE PRIORITY` on every change.
     pub any: Option<ScriptCommand>,
+    /// `smtp_alert` (own, else global `smtp_alert_vrrp`, else global `smtp_alert`): state
+    /// changes are mailed to `notification_email`.
+    pub smtp_alert: bool,
 }

@@ -207,13 +207,7 @@ impl Engine {
                 }
             })
             .collect();
-        let addresses: Vec<IpAddr> = cfg
-            .virtuals
-            .addresses
-            .iter()
-            .chain(cfg.virtuals.excluded.iter())
-            .copied()
-            .collect();
+        let addresses: Vec<IpAddr> = cfg.virtuals.installed().collect();
         let holds = state == State::Master || instance.releasing();
         let xdp_seen = self.xdp.as_ref().map_or(0, |xdp| xdp.seen_count(slot));
         InstanceStatus {

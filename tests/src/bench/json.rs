@@ -1,13 +1,15 @@
 //! The run as JSON (`failover.json`): settings, machine, and per row and fault each daemon's
 //! every outage in microseconds with min / median / max, the ratio of the medians and the
-//! RFC floor.
+//! RFC floor; the planned fault offsets after an advert (the same for both daemons), each
+//! trial's measured phase and time from the last advert to the VIP reachable, and the
+//! median of the paired differences.
 
 use std::{fs, path::Path, time::Duration};
 
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use super::{Cell, Daemon, Fault, Outages, Report, machine::Machine};
+use super::{Cell, Daemon, Fault, Outages, Report, machine::Machine, phase::Timings};
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -17,6 +19,7 @@ struct Document<'a> {
     trials: usize,
     quick: bool,
     probe_interval_us: u128,
+    nice: i32,
     keepalived_version: &'a str,
     elapsed_s: f64,
     machine: &'a Machine,
@@ -32,6 +35,10 @@ struct CellJson {
     rfc_floor_us: u128,
     /// kad's median over keepalived's.
     ratio_median: Option<f64>,
+    /// Planned fault offsets after an advert, trial by trial (both daemons).
+    offsets_us: Vec<u128>,
+    /// Median of kad[n] − keepalived[n] (same planned phase), microseconds.
+    paired_difference_median_us: Option<i64>,
     kad: DaemonJson,
     keepalived: DaemonJson,
 }
@@ -43,16 +50,29 @@ struct DaemonJson {
     min_us: Option<u128>,
     median_us: Option<u128>,
     max_us: Option<u128>,
+    /// Measured fault time after the master's last advert, trial by trial.
+    phases_us: Vec<u128>,
+    /// The master's last advert to the client's first reply after the outage (≈
+    /// Master_Down_Interval plus takeover for a link down), trial by trial.
+    since_advert_us: Vec<u128>,
+    median_since_advert_us: Option<u128>,
 }
 
-fn daemon(daemon: Daemon, outages: &Outages) -> DaemonJson {
+fn micros(values: &[Duration]) -> Vec<u128> {
+    values.iter().map(Duration::as_micros).collect()
+}
+
+fn daemon(daemon: Daemon, outages: &Outages, timings: &Timings) -> DaemonJson {
     let summary = outages.summary();
     DaemonJson {
         daemon,
-        outages_us: outages.0.iter().map(Duration::as_micros).collect(),
+        outages_us: micros(&outages.0),
         min_us: summary.map(|s| s.min.as_micros()),
         median_us: summary.map(|s| s.median.as_micros()),
         max_us: summary.map(|s| s.max.as_micros()),
+        phases_us: micros(&timings.phases()),
+        since_advert_us: micros(&timings.since_advert()),
+        median_since_advert_us: timings.median_since_advert().map(|d| d.as_micros()),
     }
 }
 
@@ -64,8 +84,16 @@ fn cell(cell: &Cell) -> CellJson {
         fault: cell.fault,
         rfc_floor_us: cell.row.rfc_floor(cell.fault).as_micros(),
         ratio_median: cell.ratio(),
-        kad: daemon(Daemon::Kad, &cell.kad),
-        keepalived: daemon(Daemon::Keepalived, &cell.keepalived),
+        offsets_us: micros(&cell.offsets),
+        paired_difference_median_us: cell
+            .paired_median_ms()
+            .map(|ms| (ms * 1000.0).round() as i64),
+        kad: daemon(Daemon::Kad, &cell.kad, &cell.kad_timings),
+        keepalived: daemon(
+            Daemon::Keepalived,
+            &cell.keepalived,
+            &cell.keepalived_timings,
+        ),
     }
 }
 
@@ -77,6 +105,7 @@ pub fn to_string(report: &Report) -> Result<String> {
         trials: report.trials,
         quick: report.quick,
         probe_interval_us: report.probe_interval.as_micros(),
+        nice: report.nice,
         keepalived_version: &report.keepalived_version,
         elapsed_s: report.elapsed.as_secs_f64(),
         machine: &report.machine,
@@ -105,10 +134,16 @@ mod tests {
             Duration::from_micros(39_000),
         ]);
         cell.keepalived = Outages(vec![Duration::from_micros(32_000)]);
+        cell.offsets = vec![Duration::from_micros(2_500), Duration::from_micros(7_000)];
+        cell.kad_timings = Timings(vec![crate::bench::phase::Timing {
+            phase: Duration::from_micros(2_600),
+            since_advert: Duration::from_micros(44_100),
+        }]);
         let report = Report {
             trials: 2,
             quick: true,
             probe_interval: Duration::from_millis(2),
+            nice: -10,
             keepalived_version: "Keepalived v2.2.7".into(),
             machine: Machine::default(),
             elapsed: Duration::from_secs(3),
@@ -126,6 +161,12 @@ mod tests {
         assert_eq!(cell["kad"]["median_us"], 40_250);
         assert_eq!(cell["keepalived"]["max_us"], 32_000);
         assert_eq!(value["probe_interval_us"], 2000);
+        assert_eq!(cell["offsets_us"], serde_json::json!([2_500, 7_000]));
+        assert_eq!(cell["kad"]["phases_us"], serde_json::json!([2_600]));
+        assert_eq!(cell["kad"]["median_since_advert_us"], 44_100);
+        assert_eq!(cell["keepalived"]["since_advert_us"], serde_json::json!([]));
+        // One pair: 41.5 ms − 32 ms.
+        assert_eq!(cell["paired_difference_median_us"], 9_500);
         assert!(cell["ratio_median"].as_f64().is_some());
     }
 }

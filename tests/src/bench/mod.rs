@@ -5,8 +5,10 @@
 
 pub mod json;
 pub mod machine;
+pub mod phase;
 pub mod plot;
 pub mod record;
+pub mod settle;
 pub mod table;
 
 use std::time::Duration;
@@ -143,10 +145,17 @@ pub struct Cell {
     pub row: Row,
     /// The fault injected.
     pub fault: Fault,
+    /// The planned fault offsets after an advert, trial by trial: the same for both daemons
+    /// (see [`phase`]).
+    pub offsets: Vec<Duration>,
     /// kad's outages, trial by trial.
     pub kad: Outages,
     /// keepalived's outages, trial by trial.
     pub keepalived: Outages,
+    /// kad's measured phases and last-advert-to-reachable times, trial by trial.
+    pub kad_timings: phase::Timings,
+    /// keepalived's, likewise.
+    pub keepalived_timings: phase::Timings,
 }
 
 impl Cell {
@@ -155,8 +164,11 @@ impl Cell {
         Self {
             row,
             fault,
+            offsets: Vec::new(),
             kad: Outages::default(),
             keepalived: Outages::default(),
+            kad_timings: phase::Timings::default(),
+            keepalived_timings: phase::Timings::default(),
         }
     }
 
@@ -166,6 +178,32 @@ impl Cell {
             Daemon::Kad => &mut self.kad,
             Daemon::Keepalived => &mut self.keepalived,
         }
+    }
+
+    /// The timings of `daemon`.
+    pub fn timings(&self, daemon: Daemon) -> &phase::Timings {
+        match daemon {
+            Daemon::Kad => &self.kad_timings,
+            Daemon::Keepalived => &self.keepalived_timings,
+        }
+    }
+
+    /// Records one trial of `daemon`: its outage and how the fault fell.
+    pub fn record(&mut self, daemon: Daemon, outage: Duration, timing: phase::Timing) {
+        self.outages_mut(daemon).0.push(outage);
+        match daemon {
+            Daemon::Kad => self.kad_timings.0.push(timing),
+            Daemon::Keepalived => self.keepalived_timings.0.push(timing),
+        }
+    }
+
+    /// The median of the trial-by-trial differences kad − keepalived in ms (same planned
+    /// phase in each pair); `None` without a pair.
+    pub fn paired_median_ms(&self) -> Option<f64> {
+        phase::median(&phase::paired_differences_ms(
+            &self.kad.0,
+            &self.keepalived.0,
+        ))
     }
 
     /// kad's median outage over keepalived's (below 1: kad fails over faster); `None`
@@ -186,6 +224,8 @@ pub struct Report {
     pub quick: bool,
     /// The client's probe interval.
     pub probe_interval: Duration,
+    /// Nice value of the benchmark, ping and both daemons (`--nice`).
+    pub nice: i32,
     /// `keepalived --version`'s first line, e.g. `Keepalived v2.2.7 (01/16,2022)`.
     pub keepalived_version: String,
     /// Where and when it ran.
@@ -232,6 +272,38 @@ mod tests {
         cell.kad = ms(&[60]);
         cell.keepalived = ms(&[80]);
         assert_eq!(cell.ratio(), Some(0.75));
+    }
+
+    #[test]
+    fn records_trials_and_pairs_them() {
+        let mut cell = Cell::new(Row::FULL[0], Fault::LinkDown);
+        assert_eq!(cell.paired_median_ms(), None);
+        let timing = |phase: u64, since: u64| phase::Timing {
+            phase: Duration::from_millis(phase),
+            since_advert: Duration::from_millis(since),
+        };
+        for (daemon, outages) in [
+            (Daemon::Keepalived, [3000, 3400, 2700]),
+            (Daemon::Kad, [2990, 3420, 2650]),
+        ] {
+            for (outage, phase) in outages.into_iter().zip([600, 200, 900]) {
+                cell.record(
+                    daemon,
+                    Duration::from_millis(outage),
+                    timing(phase, outage + phase),
+                );
+            }
+        }
+        assert_eq!(cell.kad.0.len(), 3);
+        assert_eq!(cell.timings(Daemon::Kad).0.len(), 3);
+        // Differences -10, +20, -50: median -10.
+        let median = cell.paired_median_ms().expect("pairs");
+        assert!((median + 10.0).abs() < 1e-6, "{median}");
+        let since = cell
+            .timings(Daemon::Keepalived)
+            .median_since_advert()
+            .expect("median");
+        assert!(since.abs_diff(Duration::from_millis(3600)) < Duration::from_micros(1));
     }
 
     #[test]

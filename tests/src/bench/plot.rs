@@ -298,6 +298,7 @@ mod tests {
             quick: true,
             probe_interval: Duration::from_millis(2),
             keepalived_version: String::new(),
+            nice: 0,
             machine: Machine::default(),
             elapsed: Duration::ZERO,
             cells,

@@ -59,15 +59,23 @@ pub fn section(report: &Report) -> String {
          master, 100 backup) and a client on one bridge in network namespaces; both routers \
          run the same daemon (`kad -f` or `keepalived -P`) with the same keepalived.conf. The \
          client pings the VIP every {} ms (`ping -D`, reply timestamps from ping itself); the \
-         fault is injected at a pseudo-random point of the advert interval; the outage is the \
-         longest gap between replies after the fault. kad and keepalived trials alternate in \
-         the same run, so both see the same machine load.",
+         outage is the longest gap between replies from the fault until the VIP has moved (on \
+         r2, gone from r1) and 50 replies in a row have come. A trial starts once the backup's \
+         log has said BACKUP for a whole Master_Down_Interval, and is run again when the \
+         client had no reply in the 20 ms before the fault. The fault lands at a \
+         controlled phase: a packet socket on the master's switch port sees one of its \
+         adverts (kernel receive stamp), and the link goes down (one `SIOCSIFFLAGS` ioctl) or \
+         SIGTERM is sent a planned offset after it. The offsets are drawn uniformly from [0, \
+         advert_int), one per slice of the interval, from a fixed seed, and trial n of kad \
+         and trial n of keepalived get the same offset (paired trials; which daemon runs \
+         first alternates, so both see the same machine load).",
         command(report),
         report.probe_interval.as_millis()
     )));
     out.push('\n');
     out.push_str(&wrap(&format!(
-        "Run: {}, {} per daemon and cell{}, {:.0} s in all; {}; {}.",
+        "Run: {}, {} per daemon and cell{}, {:.0} s in all; the benchmark, ping and both \
+         daemons at nice {}; {}; {}.",
         report.machine.date,
         super::trials(report.trials),
         if report.quick {
@@ -76,6 +84,7 @@ pub fn section(report: &Report) -> String {
             ""
         },
         report.elapsed.as_secs_f64(),
+        report.nice,
         report.machine.describe(),
         report.keepalived_version,
     )));
@@ -85,11 +94,13 @@ pub fn section(report: &Report) -> String {
     out.push_str(&wrap(
         "RFC floor: Master_Down_Interval (3·advert_int + skew) for a link down, skew time for \
          a graceful stop (priority-0 advert), with the backup at priority 100. A link-down \
-         outage depends on where in the interval the fault lands (the backup counts from the \
-         last advert it heard), so with few trials those medians move by up to an advert \
-         interval from run to run; read their ratios with that in mind. Every trial's outage \
-         is in `failover.json`, plotted in `failover.png` (in `target/bench/` unless `--out \
-         DIR` is given; not committed).",
+         outage is Master_Down_Interval minus the fault's phase (the backup counts from the \
+         last advert it heard), so the outage columns spread over an advert interval; the \
+         paired column (median of kad − keepalived over trials of the same phase) and the \
+         last advert → VIP reachable column (phase + outage, which should sit just above \
+         Master_Down_Interval for a link down) take the phase out. Every trial's outage, \
+         offset and measured phase is in `failover.json`, plotted in `failover.png` (in \
+         `target/bench/` unless `--out DIR` is given; not committed).",
     ));
     out.push_str(END);
     out.push('\n');

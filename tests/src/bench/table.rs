@@ -1,10 +1,12 @@
 //! The markdown table of a run: per row and fault, each daemon's min / median / max outage
-//! side by side, the ratio of the medians and the RFC floor. Printed by the binary and
+//! side by side, the ratio of the medians, the median of the paired differences (trials of
+//! the same phase), each daemon's median time from the master's last advert to the VIP
+//! reachable, and the RFC floor. Printed by the binary and
 //! written into BENCHMARKS.md by [`super::record`].
 
 use std::{fmt::Write as _, time::Duration};
 
-use super::{Cell, Outages};
+use super::{Cell, Daemon, Outages};
 
 /// Milliseconds, with one decimal below 100 ms (the probe resolves 2 ms).
 pub fn format_ms(value: Duration) -> String {
@@ -27,25 +29,51 @@ fn spread(outages: &Outages) -> String {
     })
 }
 
+/// `+12.0 ms`, `−3.5 ms`: a signed difference in ms (one decimal below 100 ms).
+pub fn format_signed_ms(ms: f64) -> String {
+    let sign = if ms < 0.0 { "−" } else { "+" };
+    let magnitude = format_ms(Duration::from_secs_f64(ms.abs() / 1000.0));
+    format!("{sign}{magnitude} ms")
+}
+
+fn since_advert(cell: &Cell) -> String {
+    let median = |daemon| {
+        cell.timings(daemon)
+            .median_since_advert()
+            .map_or("–".to_owned(), format_ms)
+    };
+    format!(
+        "{} / {} ms",
+        median(Daemon::Keepalived),
+        median(Daemon::Kad)
+    )
+}
+
 /// The table for `cells`; `keepalived` names the reference daemon in the header.
 pub fn markdown(cells: &[Cell], keepalived: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "| advert_int | fault | {keepalived} min / **median** / max | kad min / **median** / max \
-         | kad / keepalived (medians) | RFC floor |"
+         | kad / keepalived (medians) | kad − keepalived, paired (median) \
+         | last advert → VIP reachable, keepalived / kad (medians) | RFC floor |"
     );
-    out.push_str("|---|---|---|---|---|---|\n");
+    out.push_str("|---|---|---|---|---|---|---|---|\n");
     for cell in cells {
         let ratio = cell.ratio().map_or("–".to_owned(), |r| format!("{r:.2}"));
+        let paired = cell
+            .paired_median_ms()
+            .map_or("–".to_owned(), format_signed_ms);
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} ms |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} ms |",
             cell.row.label(),
             cell.fault.label(),
             spread(&cell.keepalived),
             spread(&cell.kad),
             ratio,
+            paired,
+            since_advert(cell),
             format_ms(cell.row.rfc_floor(cell.fault)),
         );
     }
@@ -55,7 +83,10 @@ pub fn markdown(cells: &[Cell], keepalived: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::{Fault, Row};
+    use crate::bench::{
+        Fault, Row,
+        phase::{Timing, Timings},
+    };
 
     #[test]
     fn table_rows() {
@@ -66,12 +97,26 @@ mod tests {
             Duration::from_micros(90_000),
             Duration::from_micros(130_000),
         ]);
-        let table = markdown(&[cell], "keepalived 2.2.7");
+        let table = markdown(&[cell.clone()], "keepalived 2.2.7");
         let line = table.lines().nth(2).expect("a data line");
         assert_eq!(
             line,
             "| 0.1 s, v3 | graceful stop (SIGTERM) | 72.4 / **72.4** / 72.4 ms \
-             | 70.0 / **90.0** / 130 ms | 1.24 | 60.9 ms |"
+             | 70.0 / **90.0** / 130 ms | 1.24 | −2.4 ms | – / – ms | 60.9 ms |"
         );
+        cell.kad_timings = Timings(vec![Timing {
+            phase: Duration::from_millis(40),
+            since_advert: Duration::from_millis(110),
+        }]);
+        let table = markdown(&[cell], "keepalived");
+        assert!(
+            table
+                .lines()
+                .nth(2)
+                .expect("line")
+                .contains("| – / 110 ms |")
+        );
+        assert_eq!(format_signed_ms(1234.0), "+1234 ms");
+        assert_eq!(format_signed_ms(0.0), "+0.0 ms");
     }
 }

@@ -31,6 +31,14 @@ pub struct Virtuals {
     pub rules: Vec<ItemRef>,
 }
 
+impl Virtuals {
+    /// Every address installed while Master: `virtual_ipaddress`, then
+    /// `virtual_ipaddress_excluded`.
+    pub fn installed(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.addresses.iter().chain(&self.excluded).copied()
+    }
+}
+
 /// Gratuitous ARP / unsolicited NA schedule (keepalived.conf `garp_*`, per instance or
 /// global `vrrp_garp_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,6 +14,11 @@ use super::{
     timers::{Centis, Timestamp, master_down_interval, skew_time},
 };
 
+/// How long a gracefully stopping Master keeps its addresses after its successor's first
+/// advert: the successor installs them and sends its gratuitous ARPs just after sending that
+/// advert (about 10 ms on a loaded 2-core machine, BENCHMARKS.md).
+const RELEASE_HOLD: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// A deliberately wrong behaviour, selectable only with the `sim-bugs` feature, so that
 /// the simulator's tests can prove its invariants catch real mistakes.
 #[cfg(feature = "sim-bugs")]
@@ -65,13 +70,7 @@ impl Instance {
     pub fn new(cfg: InstanceConfig) -> Result<Self, ConfigError> {
         cfg.validate()?;
         let advert_addresses: Arc<[IpAddr]> = cfg.virtuals.addresses.clone().into();
-        let garp_addresses: Arc<[IpAddr]> = cfg
-            .virtuals
-            .addresses
-            .iter()
-            .chain(cfg.virtuals.excluded.iter())
-            .copied()
-            .collect();
+        let garp_addresses: Arc<[IpAddr]> = cfg.virtuals.installed().collect();
         let trackers = Trackers::new(&cfg.tracked);
         let priority = trackers.effective_priority(cfg.priority);
         let virtuals = VirtualSet {
@@ -444,8 +443,13 @@ impl Instance {
             && advert.priority > 0
             && advert.source != self.cfg.primary_address
         {
-            // The successor speaks: it holds the addresses now.
-            self.release(out);
+            // The successor speaks: it is Master and installs the addresses and sends its
+            // gratuitous ARPs now, a few milliseconds after this advert. Both hold them
+            // for that long, so clients see no gap.
+            let hold = now + RELEASE_HOLD;
+            if self.releasing_until.is_some_and(|until| until > hold) {
+                self.releasing_until = Some(hold);
+            }
         }
         let discard = if advert.vrid != self.cfg.vrid {
             Some(DiscardReason::Vrid)

@@ -820,8 +820,14 @@ fn graceful_shutdown_keeps_the_virtuals_until_the_successor_speaks() {
     assert!(!removes_virtuals(&out));
     let out = i.handle(at(9_002_000), advert("10.0.0.2", 0, 100));
     assert!(!removes_virtuals(&out));
-    // The new Master's first advert: addresses go, notify_stop runs.
+    // The new Master's first advert: the addresses stay 20 ms more, while it installs them
+    // and sends its gratuitous ARPs; then they go and notify_stop runs.
     let out = i.handle(at(9_600_000), advert("10.0.0.2", 100, 100));
+    assert!(!removes_virtuals(&out));
+    assert_eq!(i.next_deadline(), Some(at(9_620_000)));
+    let out = run_until(&mut i, at(9_619_999));
+    assert!(!removes_virtuals(&out), "not before the hold ends");
+    let out = run_until(&mut i, at(9_620_000));
     assert!(removes_virtuals(&out));
     assert!(notifies_stop(&out));
     assert!(!i.releasing());
