@@ -122,6 +122,35 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the MD5 digest of a web page, as HTTP_GET/SSL_GET `digest` lines want it
+    /// (keepalived's `genhash`).
+    Genhash(GenhashArgs),
+}
+
+/// `kad genhash` (keepalived's genhash flags).
+#[derive(Debug, clap::Args)]
+pub struct GenhashArgs {
+    /// The server's address.
+    #[arg(short = 's', long = "server")]
+    pub server: std::net::IpAddr,
+    /// The server's port (default 80, 443 with --use-ssl).
+    #[arg(short = 'p', long = "port")]
+    pub port: Option<u16>,
+    /// The url path to fetch.
+    #[arg(short = 'u', long = "url")]
+    pub url: String,
+    /// Fetch over TLS (SSL_GET).
+    #[arg(short = 'S', long = "use-ssl")]
+    pub ssl: bool,
+    /// The Host header to send (and the TLS server name).
+    #[arg(short = 'V', long = "use-virtualhost")]
+    pub virtualhost: Option<String>,
+    /// Give up after this many seconds.
+    #[arg(short = 't', long = "timeout", default_value_t = 5.0)]
+    pub timeout: f64,
+    /// Also print the status code and body length.
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -149,6 +178,7 @@ pub fn run(args: Args) -> ExitCode {
     match args.command {
         Some(Command::XdpProbe) => xdp_probe(args.log_detail),
         Some(Command::Status { json }) => status(&args, json),
+        Some(Command::Genhash(ref genhash_args)) => genhash(genhash_args),
         None if args.check_only => {
             eprintln!("kad: -C/--check: the health checkers are not part of this build yet");
             ExitCode::from(2)
@@ -277,6 +307,51 @@ fn xdp_probe(debug_log: bool) -> ExitCode {
         }
         Err(err) => {
             eprintln!("kad: reading XDP counters: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `kad genhash`: prints `MD5SUM = <digest>` like keepalived's genhash.
+fn genhash(args: &GenhashArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("kad genhash: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let timeout = match std::time::Duration::try_from_secs_f64(args.timeout) {
+        Ok(timeout) => timeout,
+        Err(err) => {
+            eprintln!("kad genhash: --timeout {}: {err}", args.timeout);
+            return ExitCode::FAILURE;
+        }
+    };
+    let request = kad::check::genhash::Request {
+        server: std::net::SocketAddr::new(
+            args.server,
+            args.port.unwrap_or(if args.ssl { 443 } else { 80 }),
+        ),
+        path: args.url.clone(),
+        ssl: args.ssl,
+        virtualhost: args.virtualhost.clone(),
+        timeout,
+    };
+    match runtime.block_on(kad::check::genhash::fetch(&request)) {
+        Ok(page) => {
+            if args.verbose {
+                println!("HTTP status code = {}", page.status);
+                println!("Body length = {}", page.body.len());
+            }
+            println!("MD5SUM = {}", page.md5_hex());
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("kad genhash: {}{}: {err}", request.server, request.path);
             ExitCode::FAILURE
         }
     }

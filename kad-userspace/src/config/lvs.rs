@@ -410,7 +410,7 @@ fn checker_specific(kind: &str) -> &'static [&'static str] {
             "min_reply_length",
             "max_reply_length",
         ],
-        "FILE_CHECK" => &["track_file", "weight"],
+        "FILE_CHECK" => &["track_file", "weight", "dynamic"],
         "BFD_CHECK" => &["name", "weight"],
         _ => &[],
     }

@@ -25,7 +25,7 @@ pub(crate) enum Machine {
     /// A `vrrp_sync_group` and its notify scripts.
     Group {
         group: SyncGroup,
-        notify: NotifySpec,
+        notify: Box<NotifySpec>,
     },
 }
 

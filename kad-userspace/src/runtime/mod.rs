@@ -16,7 +16,7 @@ mod clock;
 mod dataplane;
 mod engine;
 mod executor;
-mod fifo;
+pub(crate) mod fifo;
 mod from_config;
 mod kernel;
 mod notify;
@@ -366,7 +366,7 @@ fn machine(identity: &UnitIdentity) -> Result<Machine, RuntimeError> {
                 .map_err(instance_error(&group.config.name))?;
             Ok(Machine::Group {
                 group: sync,
-                notify: group.notify.clone(),
+                notify: Box::new(group.notify.clone()),
             })
         }
     }

@@ -266,8 +266,10 @@ mod tests {
 
     #[test]
     fn alerts_need_a_server_and_a_recipient() {
-        let mut global = GlobalDefs::default();
-        global.smtp_server = Some(("127.0.0.1".into(), 2525));
+        let mut global = GlobalDefs {
+            smtp_server: Some(("127.0.0.1".into(), 2525)),
+            ..GlobalDefs::default()
+        };
         assert_eq!(SmtpSpec::from_global(&global), None);
         global.notification_email = vec!["ops@example.net".into()];
         global.router_id = Some("lb1".into());

@@ -1,0 +1,133 @@
+//! Real servers from checkers (keepalived.conf(5): a real server is up when all its
+//! checkers are): one task receives every probe's changes, keeps each real server's state
+//! and, on a change, sends a [`HealthUpdate`], runs `notify_up`/`notify_down` and writes FIFO
+//! lines.
+
+use tokio::sync::mpsc;
+
+use crate::{lvs::health::HealthUpdate, runtime::fifo::FifoWriter};
+
+use super::{HealthTable, ServerHealth, notify, plan::Plan, schedule::ProbeEvent};
+
+/// One real server's reported state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Reported {
+    up: bool,
+    weight: Option<i32>,
+}
+
+/// Runs until every probe is gone or the receiver of `updates` is.
+pub async fn run(
+    plan: Plan,
+    mut events: mpsc::UnboundedReceiver<ProbeEvent>,
+    updates: mpsc::Sender<HealthUpdate>,
+    table: HealthTable,
+) {
+    let record = |key, state: Reported| {
+        if let Ok(mut table) = table.lock() {
+            table.insert(
+                key,
+                ServerHealth {
+                    up: state.up,
+                    weight: state.weight,
+                },
+            );
+        }
+    };
+    let mut fifos: Vec<FifoWriter> = plan
+        .fifos
+        .iter()
+        .filter_map(|spec| {
+            FifoWriter::open(spec)
+                .map_err(|e| tracing::warn!(fifo = %spec.path.display(), error = %e, "cannot open notify FIFO"))
+                .ok()
+        })
+        .collect();
+    let mut probes: Vec<(bool, Option<i32>)> = (0..plan.probes.len())
+        .map(|p| (plan.probe_initial_up(p), None))
+        .collect();
+    let mut reported: Vec<Reported> = Vec::with_capacity(plan.servers.len());
+    for server in &plan.servers {
+        let state = Reported {
+            up: server.initial_up || server.probes.is_empty(),
+            weight: server.initial_weight,
+        };
+        reported.push(state);
+        record(server.key, state);
+        let reason = match (server.probes.is_empty(), server.carried_over, state.up) {
+            (true, _, _) => "no checker: always up".to_owned(),
+            (false, true, _) => "initial state: kept from before the reload".to_owned(),
+            (false, false, true) => "initial state: up until a checker fails".to_owned(),
+            (false, false, false) => {
+                "initial state (alpha): down until its checkers pass".to_owned()
+            }
+        };
+        let update = HealthUpdate {
+            real_server: server.key,
+            up: state.up,
+            weight: state.weight,
+            reason,
+        };
+        if updates.send(update).await.is_err() {
+            return;
+        }
+    }
+    while let Some(event) = events.recv().await {
+        if let Some(slot) = probes.get_mut(event.probe) {
+            *slot = (event.up, event.weight);
+        }
+        let Some(servers) = plan.probe_servers.get(event.probe) else {
+            continue;
+        };
+        for &index in servers {
+            let (Some(server), Some(last)) = (plan.servers.get(index), reported.get_mut(index))
+            else {
+                continue;
+            };
+            let states = server.probes.iter().filter_map(|&p| probes.get(p));
+            // A weight stays until a checker asks for another.
+            let now = Reported {
+                up: states.clone().all(|(up, _)| *up),
+                weight: states.filter_map(|(_, w)| *w).next().or(last.weight),
+            };
+            if now == *last {
+                continue;
+            }
+            let flipped = now.up != last.up;
+            *last = now;
+            record(server.key, now);
+            tracing::info!(
+                real_server = %server.key.addr,
+                up = now.up,
+                weight = ?now.weight,
+                "{}",
+                event.reason
+            );
+            if flipped {
+                let run = if now.up {
+                    &server.notify_up
+                } else {
+                    &server.notify_down
+                };
+                for script in run {
+                    notify::run(script);
+                }
+                for vs in &server.virtual_servers {
+                    let line = notify::fifo_line(&server.fifo_name, vs, now.up);
+                    for fifo in &mut fifos {
+                        fifo.write_line(&line);
+                    }
+                }
+            }
+            let update = HealthUpdate {
+                real_server: server.key,
+                up: now.up,
+                weight: now.weight,
+                reason: event.reason.clone(),
+            };
+            if updates.send(update).await.is_err() {
+                return;
+            }
+        }
+    }
+}

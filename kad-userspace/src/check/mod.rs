@@ -1,0 +1,213 @@
+//! The health checkers of keepalived's LVS half (keepalived.conf(5) "real_server" checkers):
+//! every checker of every real server probes on its own tokio task, on keepalived's
+//! schedule, and a real server's health (up when all its checkers are) goes out as
+//! [`HealthUpdate`](crate::lvs::health::HealthUpdate)s for the IPVS control.
+//!
+//! - [`plan`]: configuration → one probe per distinct (target, checker), shared by every
+//!   virtual server that lists the same real server with the same checker;
+//! - one module per checker: [`tcp`], [`http`] (HTTP_GET, SSL_GET over [`tls`]), [`smtp`],
+//!   [`dns`], [`misc`], [`udp`], [`ping`], [`file`]; sockets from [`endpoint`];
+//! - [`state`]: the retry/rise logic, pure; [`schedule`]: the loop that runs a probe on it;
+//! - [`aggregate`]: per real server, the AND of its checkers, notify scripts, FIFO lines;
+//! - [`CheckerSet`]: the entry point the daemon calls.
+//!
+//! Use (inside a tokio runtime; `tx` an `mpsc::Sender<HealthUpdate>` the IPVS control reads):
+//!
+//! ```ignore
+//! let checkers = CheckerSet::spawn(&config, tx.clone());          // start
+//! let checkers = CheckerSet::new(&reloaded).replace(checkers, tx); // SIGHUP: states kept
+//! drop(checkers);                                                  // stop
+//! ```
+//!
+//! Each real server first gets one update with its initial state (up; down with `alpha`;
+//! on `replace`, its state before the reload), then one per change of `up` or of the weight
+//! a checker asks for.
+
+pub mod aggregate;
+pub mod dns;
+pub mod endpoint;
+pub mod file;
+pub mod genhash;
+pub mod http;
+pub mod misc;
+pub mod notify;
+pub mod ping;
+pub mod plan;
+pub mod probe;
+pub mod schedule;
+pub mod smtp;
+pub mod state;
+pub mod tcp;
+pub mod tls;
+pub mod udp;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use thiserror::Error;
+use tokio::{sync::mpsc, task::JoinSet};
+
+use crate::{
+    config::model::Config,
+    lvs::health::{HealthUpdate, RealServerKey},
+};
+
+/// A real server's last reported health.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerHealth {
+    /// All its checkers pass.
+    pub up: bool,
+    /// The weight a checker asked for (MISC_CHECK `misc_dynamic`, FILE_CHECK), if any.
+    pub weight: Option<i32>,
+}
+
+/// Every real server's last reported health, shared between the aggregator and the handle.
+pub type HealthTable = Arc<Mutex<HashMap<RealServerKey, ServerHealth>>>;
+
+/// A probe that passed; `weight` is a new weight for the real server (MISC_CHECK
+/// `misc_dynamic`, FILE_CHECK).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// The weight the probe asks for, if any.
+    pub weight: Option<i32>,
+}
+
+/// Why a probe failed.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum ProbeError {
+    /// The socket could not be created or set up (bind, SO_MARK, SO_BINDTODEVICE).
+    #[error("socket: {0}")]
+    Socket(String),
+    /// The connection failed (refused, unreachable).
+    #[error("connect: {0}")]
+    Connect(String),
+    /// A step took longer than allowed.
+    #[error("timeout ({0})")]
+    Timeout(&'static str),
+    /// Reading or writing failed.
+    #[error("{0}")]
+    Io(String),
+    /// The server answered, wrongly.
+    #[error("{0}")]
+    Check(String),
+}
+
+impl ProbeError {
+    fn socket(err: std::io::Error) -> Self {
+        Self::Socket(err.to_string())
+    }
+
+    fn io(err: std::io::Error) -> Self {
+        Self::Io(err.to_string())
+    }
+}
+
+/// The checkers of one configuration, ready to run.
+pub struct CheckerSet {
+    plan: plan::Plan,
+}
+
+/// The running checkers: dropping it (or [`CheckerSetHandle::stop`]) stops every probe,
+/// kills running MISC_CHECK scripts and stops the updates. On reload, spawn the new set and
+/// drop the old handle.
+pub struct CheckerSetHandle {
+    tasks: JoinSet<()>,
+    health: HealthTable,
+}
+
+impl CheckerSetHandle {
+    /// Every real server's last reported health.
+    pub fn health(&self) -> HashMap<RealServerKey, ServerHealth> {
+        self.health
+            .lock()
+            .map(|table| table.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Stops everything now.
+    pub fn stop(mut self) {
+        self.tasks.abort_all();
+    }
+
+    /// How many tasks run (one per probe, plus the aggregator).
+    pub fn tasks(&self) -> usize {
+        self.tasks.len()
+    }
+}
+
+impl CheckerSet {
+    /// Plans the checkers of `config` (checkers that cannot run are left out and reported
+    /// by [`CheckerSet::warnings`]).
+    pub fn new(config: &Config) -> Self {
+        Self {
+            plan: plan::Plan::new(config),
+        }
+    }
+
+    /// What was left out, and why.
+    pub fn warnings(&self) -> &[String] {
+        &self.plan.warnings
+    }
+
+    /// The plan (real servers and their deduplicated probes).
+    pub fn plan(&self) -> &plan::Plan {
+        &self.plan
+    }
+
+    /// Starts every probe on the current tokio runtime. The first update of each real
+    /// server is its initial state (up, or down with `alpha`), then one per change.
+    pub fn start(self, updates: mpsc::Sender<HealthUpdate>) -> CheckerSetHandle {
+        self.start_after(HashMap::new(), updates)
+    }
+
+    /// On reload (SIGHUP): stops `previous` and starts this set, each real server that
+    /// `previous` knew starting in the state `previous` last reported (keepalived keeps a
+    /// real server's state across a reload), so that a reload never brings a failed server
+    /// back, even briefly.
+    pub fn replace(
+        self,
+        previous: CheckerSetHandle,
+        updates: mpsc::Sender<HealthUpdate>,
+    ) -> CheckerSetHandle {
+        let health = previous.health();
+        previous.stop();
+        self.start_after(health, updates)
+    }
+
+    /// Starts every probe, real servers found in `known` starting in that state.
+    pub fn start_after(
+        mut self,
+        known: HashMap<RealServerKey, ServerHealth>,
+        updates: mpsc::Sender<HealthUpdate>,
+    ) -> CheckerSetHandle {
+        for server in &mut self.plan.servers {
+            if let Some(health) = known.get(&server.key) {
+                server.initial_up = health.up;
+                server.initial_weight = health.weight;
+                server.carried_over = true;
+            }
+        }
+        for warning in &self.plan.warnings {
+            tracing::warn!("{warning}");
+        }
+        let mut tasks = JoinSet::new();
+        // Unbounded: a probe never waits on the aggregator (changes are rare and small).
+        let (events, receive) = mpsc::unbounded_channel();
+        for (index, spec) in self.plan.probes.iter().enumerate() {
+            let probe = probe::Probe::new(spec.clone(), self.plan.tls.clone());
+            let initial = self.plan.probe_initial_up(index);
+            tasks.spawn(schedule::run(index, probe, initial, events.clone()));
+        }
+        drop(events);
+        let health = HealthTable::default();
+        tasks.spawn(aggregate::run(self.plan, receive, updates, health.clone()));
+        CheckerSetHandle { tasks, health }
+    }
+
+    /// [`CheckerSet::new`] then [`CheckerSet::start`].
+    pub fn spawn(config: &Config, updates: mpsc::Sender<HealthUpdate>) -> CheckerSetHandle {
+        Self::new(config).start(updates)
+    }
+}

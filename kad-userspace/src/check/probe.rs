@@ -1,0 +1,106 @@
+//! One probe ready to run: the checker's module chosen by its kind, and the hard timeout
+//! the scheduler cuts it at, so that a hung server or script never holds its task past
+//! its limits.
+
+use std::{sync::Arc, time::Duration};
+
+use rustls::ClientConfig;
+
+use super::{
+    Pass, ProbeError, dns, file,
+    http::HttpProbe,
+    misc, ping,
+    plan::{ProbeKind, ProbeSpec},
+    schedule::Runner,
+    smtp,
+    state::Timing,
+    tcp, udp,
+};
+
+/// A planned probe with what it needs at run time (compiled regexes, the TLS client).
+pub struct Probe {
+    spec: ProbeSpec,
+    http: Option<Result<HttpProbe, String>>,
+}
+
+impl Probe {
+    /// Prepares `spec`; `tls` is the SSL_GET client.
+    pub fn new(spec: ProbeSpec, tls: Option<Arc<ClientConfig>>) -> Self {
+        let http = match &spec.kind {
+            ProbeKind::Http(h) => Some(HttpProbe::new(h, tls)),
+            _ => None,
+        };
+        Self { spec, http }
+    }
+
+    /// What it probes.
+    pub fn spec(&self) -> &ProbeSpec {
+        &self.spec
+    }
+
+    /// For logs and reasons: the keyword and what it targets.
+    pub fn describe(&self) -> String {
+        let keyword = self.spec.kind.keyword();
+        match &self.spec.kind {
+            ProbeKind::Misc(m) => format!("{keyword} '{}'", m.command),
+            ProbeKind::File(f) => format!("{keyword} {}", f.path),
+            ProbeKind::Ping => format!("{keyword} {}", self.spec.endpoint.addr.ip()),
+            _ => format!("{keyword} {}", self.spec.endpoint.addr),
+        }
+    }
+
+    /// The longest one probe may take: the checker's own limits (each step within
+    /// `connect_timeout`; MISC_CHECK within `misc_timeout`) plus a margin for them to fire
+    /// first.
+    pub fn hard_timeout(&self) -> Duration {
+        let limit = self.spec.endpoint.connect_timeout;
+        let steps = match &self.spec.kind {
+            ProbeKind::Http(h) => u32::try_from(h.urls.len()).unwrap_or(u32::MAX).max(1),
+            ProbeKind::Smtp(_) => 2,
+            _ => 1,
+        };
+        let base = match &self.spec.kind {
+            ProbeKind::Misc(m) => m.timeout,
+            _ => limit.saturating_mul(steps),
+        };
+        base + base / 10 + Duration::from_millis(100)
+    }
+
+    /// Runs the probe once, bounded by its own steps' limits only (the scheduler adds
+    /// [`Probe::hard_timeout`]).
+    pub async fn run_once(&self) -> Result<Pass, ProbeError> {
+        let endpoint = &self.spec.endpoint;
+        match &self.spec.kind {
+            ProbeKind::Tcp => tcp::probe(endpoint).await,
+            ProbeKind::Http(_) => match &self.http {
+                Some(Ok(http)) => http.probe(endpoint).await,
+                Some(Err(why)) => Err(ProbeError::Check(why.clone())),
+                None => Err(ProbeError::Check("no HTTP client".into())),
+            },
+            ProbeKind::Smtp(helo) => smtp::probe(endpoint, helo).await,
+            ProbeKind::Dns(query) => dns::probe(endpoint, query).await,
+            ProbeKind::Misc(spec) => misc::probe(spec).await,
+            ProbeKind::Udp(spec) => udp::probe(endpoint, spec).await,
+            ProbeKind::Ping => ping::probe(endpoint).await,
+            ProbeKind::File(spec) => file::probe(spec).await,
+        }
+    }
+}
+
+impl Runner for Probe {
+    fn run(&self) -> impl Future<Output = Result<Pass, ProbeError>> + Send {
+        self.run_once()
+    }
+
+    fn describe(&self) -> String {
+        Probe::describe(self)
+    }
+
+    fn timing(&self) -> Timing {
+        self.spec.timing
+    }
+
+    fn hard_timeout(&self) -> Duration {
+        Probe::hard_timeout(self)
+    }
+}

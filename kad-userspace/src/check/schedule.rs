@@ -1,0 +1,239 @@
+//! The loop of one probe on its own task: the first run after a random part of `warmup`,
+//! then the [`ProbeState`] decides when the next one runs (after `delay_loop`, or after
+//! `delay_before_retry` while a failure is being retried), counted from the end of the
+//! previous run as keepalived does. Changes go to the aggregator.
+
+use std::{future::Future, time::Duration};
+
+use tokio::sync::mpsc;
+
+use super::{
+    Pass, ProbeError,
+    state::{ProbeState, Timing},
+};
+
+/// What the scheduler runs: a checker ([`super::probe::Probe`]; tests use scripted ones).
+pub trait Runner: Send + Sync + 'static {
+    /// One probe.
+    fn run(&self) -> impl Future<Output = Result<Pass, ProbeError>> + Send;
+    /// For logs and reasons.
+    fn describe(&self) -> String;
+    /// Its schedule.
+    fn timing(&self) -> Timing;
+    /// The longest one probe may take before it counts as failed.
+    fn hard_timeout(&self) -> Duration;
+}
+
+/// A checker's state changed (or, while up, the weight it asks for).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeEvent {
+    /// Which probe ([`super::plan::Plan::probes`] index).
+    pub probe: usize,
+    /// Its state now.
+    pub up: bool,
+    /// The weight it last asked for (MISC_CHECK `misc_dynamic`, FILE_CHECK).
+    pub weight: Option<i32>,
+    /// Why, for humans.
+    pub reason: String,
+}
+
+/// Runs `probe` until the task is aborted or the aggregator is gone; each run is cut at
+/// the probe's hard timeout, so a hung server or script only ever holds its own task.
+pub async fn run<P: Runner>(
+    index: usize,
+    probe: P,
+    initial_up: bool,
+    events: mpsc::UnboundedSender<ProbeEvent>,
+) {
+    let mut state = ProbeState::new(initial_up, probe.timing());
+    let mut weight = None;
+    let what = probe.describe();
+    tokio::time::sleep(state.first_delay(fastrand::f64())).await;
+    loop {
+        let result = match tokio::time::timeout(probe.hard_timeout(), probe.run()).await {
+            Ok(result) => result,
+            Err(_) => Err(ProbeError::Timeout("probe")),
+        };
+        let step = match &result {
+            Ok(_) => state.passed(),
+            Err(_) => state.failed(),
+        };
+        let asked = result.as_ref().ok().and_then(|pass| pass.weight);
+        let weight_changed = asked.is_some() && asked != weight;
+        if asked.is_some() {
+            weight = asked;
+        }
+        let reason = match &result {
+            Ok(_) => match asked {
+                Some(w) => format!("{what}: passed (weight {w})"),
+                None => format!("{what}: passed"),
+            },
+            Err(err) => format!("{what}: {err}"),
+        };
+        match (&result, step.retrying) {
+            (Err(_), true) => tracing::info!(check = %what, "{reason}; retrying"),
+            (Err(_), false) => tracing::debug!(check = %what, "{reason}"),
+            (Ok(_), _) => tracing::trace!(check = %what, "{reason}"),
+        }
+        if step.changed.is_some() || (state.is_up() && weight_changed) {
+            if let Some(up) = step.changed {
+                tracing::info!(check = %what, up, "{reason}");
+            }
+            let event = ProbeEvent {
+                probe: index,
+                up: state.is_up(),
+                weight,
+                reason,
+            };
+            if events.send(event).is_err() {
+                return;
+            }
+        }
+        tokio::time::sleep(step.next_in).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The loop on tokio's paused clock: probe times and events are exact.
+
+    use std::{
+        collections::VecDeque,
+        sync::{Arc, Mutex},
+    };
+
+    use tokio::time::Instant;
+
+    use super::*;
+
+    /// A scripted checker: `Some(true)` passes, `Some(false)` fails, `None` hangs.
+    struct Scripted {
+        results: Mutex<VecDeque<Option<bool>>>,
+        calls: Arc<Mutex<Vec<Instant>>>,
+        timing: Timing,
+    }
+
+    impl Runner for Scripted {
+        fn run(&self) -> impl Future<Output = Result<Pass, ProbeError>> + Send {
+            let next = self
+                .results
+                .lock()
+                .map(|mut r| r.pop_front())
+                .unwrap_or_default();
+            if let Ok(mut calls) = self.calls.lock() {
+                calls.push(Instant::now());
+            }
+            async move {
+                match next {
+                    Some(Some(true)) => Ok(Pass::default()),
+                    Some(Some(false)) => Err(ProbeError::Check("scripted failure".into())),
+                    // Hangs (Some(None)); out of script (None) also waits forever.
+                    _ => std::future::pending().await,
+                }
+            }
+        }
+        fn describe(&self) -> String {
+            "SCRIPTED".into()
+        }
+        fn timing(&self) -> Timing {
+            self.timing
+        }
+        fn hard_timeout(&self) -> Duration {
+            self.timing.connect_timeout
+        }
+    }
+
+    const fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    fn timing(warmup: u64) -> Timing {
+        Timing {
+            delay_loop: secs(10),
+            retry: 2,
+            delay_before_retry: secs(3),
+            warmup: secs(warmup),
+            connect_timeout: secs(2),
+        }
+    }
+
+    /// Runs a scripted probe until `until` (virtual time): its call times and the
+    /// (time, up) of every event.
+    async fn drive(
+        script: &[Option<bool>],
+        timing: Timing,
+        initial_up: bool,
+        until: Duration,
+    ) -> (Vec<Duration>, Vec<(Duration, bool)>) {
+        let start = Instant::now();
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let probe = Scripted {
+            results: Mutex::new(script.iter().copied().collect()),
+            calls: calls.clone(),
+            timing,
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel::<ProbeEvent>();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let log = events.clone();
+        let collector = tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                if let Ok(mut log) = log.lock() {
+                    log.push((Instant::now() - start, event.up));
+                }
+            }
+        });
+        let task = tokio::spawn(run(0, probe, initial_up, tx));
+        tokio::time::sleep_until(start + until).await;
+        task.abort();
+        let _ = collector.await;
+        let calls = calls
+            .lock()
+            .map(|c| c.iter().map(|t| *t - start).collect())
+            .unwrap_or_default();
+        let events = events.lock().map(|e| e.clone()).unwrap_or_default();
+        (calls, events)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_then_down_then_one_success_up() {
+        let (calls, events) = drive(
+            &[
+                Some(true),
+                Some(false),
+                Some(false),
+                Some(false),
+                Some(false),
+                Some(true),
+            ],
+            timing(0),
+            true,
+            secs(40),
+        )
+        .await;
+        // 0: pass; 10: fail; 13, 16: retries (retry 2); down at 16; 26: fail (down: no
+        // retry); 36: pass, up.
+        assert_eq!(
+            calls,
+            vec![secs(0), secs(10), secs(13), secs(16), secs(26), secs(36)]
+        );
+        assert_eq!(events, vec![(secs(16), false), (secs(36), true)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hung_probe_fails_at_its_hard_timeout() {
+        // Hangs twice: each run is cut at connect_timeout 2 s, retried 3 s after.
+        let (calls, events) = drive(&[None, None, Some(false)], timing(0), true, secs(15)).await;
+        assert_eq!(calls, vec![secs(0), secs(5), secs(10)]);
+        assert_eq!(events, vec![(secs(10), false)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_probe_waits_a_random_part_of_warmup() {
+        for _ in 0..20 {
+            let (calls, events) = drive(&[Some(true)], timing(6), false, secs(7)).await;
+            assert_eq!(events.len(), 1, "one success brings it up");
+            let first = calls.first().copied().unwrap_or(secs(99));
+            assert!(first < secs(6), "first probe at {first:?}");
+        }
+    }
+}

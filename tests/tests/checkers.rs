@@ -1,0 +1,1217 @@
+//! The health checkers (kad::check) against real servers started here on loopback: an HTTP
+//! server with a known page, a TLS server with a self-signed certificate, an SMTP listener,
+//! a DNS responder, a UDP echo, a blackhole that accepts and never answers, and a port that
+//! refuses. Every test asserts what the servers saw (connections, requests, their order)
+//! and the order of the health updates; wall-clock bounds are loose (≥ 50 %).
+
+use std::{
+    net::SocketAddr,
+    os::unix::fs::PermissionsExt as _,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, Result, bail};
+use kad::{
+    check::CheckerSet,
+    config::{LoadOptions, model::Config, parse_str},
+    lvs::health::HealthUpdate,
+};
+use md5::{Digest as _, Md5};
+use tokio::{
+    io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader},
+    net::{TcpListener, UdpSocket},
+    sync::mpsc,
+};
+
+/// Scripts run as root from root-owned folders, as keepalived wants them.
+const SCRIPT_SECURITY: &str = "global_defs {\n  enable_script_security\n  script_user root\n}\n";
+
+const PAGE: &str = "<html><body>kad health page: all good</body></html>\n";
+
+fn md5_hex(data: &[u8]) -> String {
+    Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Parses a configuration, failing on any error diagnostic.
+fn config(text: &str) -> Result<Config> {
+    let loaded = parse_str(text, &LoadOptions::with_config_id("test"));
+    if loaded.has_errors() {
+        bail!(
+            "config errors: {:?}\n{text}",
+            loaded
+                .diagnostics
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        );
+    }
+    Ok(loaded.config)
+}
+
+/// A virtual server block with `real_servers` inside.
+fn vs(vip: &str, delay_loop: &str, real_servers: &str) -> String {
+    format!(
+        "virtual_server {vip} {{\n  delay_loop {delay_loop}\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n{real_servers}\n}}\n"
+    )
+}
+
+fn scratch(tag: &str) -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("kad-checkers-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
+    Ok(dir)
+}
+
+/// Waits for the next update within `limit`.
+async fn next(rx: &mut mpsc::Receiver<HealthUpdate>, limit: Duration) -> Result<HealthUpdate> {
+    tokio::time::timeout(limit, rx.recv())
+        .await
+        .context("no health update in time")?
+        .context("updates closed")
+}
+
+/// The initial update of every real server (one each), returned in order.
+async fn initial(rx: &mut mpsc::Receiver<HealthUpdate>, n: usize) -> Result<Vec<HealthUpdate>> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let update = next(rx, Duration::from_secs(2)).await?;
+        assert!(update.reason.contains("initial") || update.reason.contains("no checker"));
+        out.push(update);
+    }
+    Ok(out)
+}
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// What the HTTP server answers and what it saw.
+#[derive(Default)]
+struct HttpState {
+    status: u16,
+    body: String,
+    /// Every request: (when, status served, Host header).
+    requests: Vec<(Instant, u16, String)>,
+    /// Every TLS server name seen (SNI).
+    sni: Vec<Option<String>>,
+}
+
+type Shared = Arc<Mutex<HttpState>>;
+
+fn http_state(status: u16, body: &str) -> Shared {
+    Arc::new(Mutex::new(HttpState {
+        status,
+        body: body.to_owned(),
+        ..HttpState::default()
+    }))
+}
+
+fn lock(state: &Shared) -> std::sync::MutexGuard<'_, HttpState> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Serves one HTTP/1.1 request on `stream`.
+async fn serve_http<S>(stream: S, state: Shared)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let (read, mut write) = tokio::io::split(stream);
+    let mut read = BufReader::new(read);
+    let mut host = String::new();
+    loop {
+        let mut line = String::new();
+        match read.read_line(&mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        if let Some(h) = line
+            .strip_prefix("Host: ")
+            .or_else(|| line.strip_prefix("host: "))
+        {
+            host = h.trim().to_owned();
+        }
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let (status, body) = {
+        let mut s = lock(&state);
+        let answer = (s.status, s.body.clone());
+        s.requests.push((Instant::now(), answer.0, host));
+        answer
+    };
+    let response = format!(
+        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = write.write_all(response.as_bytes()).await;
+    let _ = write.shutdown().await;
+}
+
+async fn http_server(state: Shared) -> Result<u16> {
+    http_server_on("127.0.0.1:0", state).await
+}
+
+async fn http_server_on(bind: &str, state: Shared) -> Result<u16> {
+    let listener = TcpListener::bind(bind).await?;
+    let port = listener.local_addr()?.port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(serve_http(stream, state.clone()));
+        }
+    });
+    Ok(port)
+}
+
+async fn tls_server(state: Shared) -> Result<u16> {
+    let cert = rcgen::generate_simple_self_signed(vec!["check.test".to_owned()])?;
+    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.key_pair.serialize_der())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let state = state.clone();
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(stream).await {
+                    let sni = tls.get_ref().1.server_name().map(str::to_owned);
+                    lock(&state).sni.push(sni);
+                    serve_http(tls, state).await;
+                }
+            });
+        }
+    });
+    Ok(port)
+}
+
+/// Accepts and holds every connection, never answering; counts them.
+async fn blackhole() -> Result<(u16, Arc<Mutex<Vec<Instant>>>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            log.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Instant::now());
+            held.push(stream);
+        }
+    });
+    Ok((port, seen))
+}
+
+/// A TCP port nobody listens on (bound, then closed).
+async fn refusing_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Counts accepted TCP connections (and closes them).
+async fn tcp_counter() -> Result<(u16, Arc<Mutex<Vec<Instant>>>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((_stream, _)) = listener.accept().await {
+            log.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Instant::now());
+        }
+    });
+    Ok((port, seen))
+}
+
+fn count(log: &Arc<Mutex<Vec<Instant>>>) -> usize {
+    log.lock().unwrap_or_else(|e| e.into_inner()).len()
+}
+
+#[tokio::test]
+async fn http_get_goes_down_after_exactly_retry_attempts_and_up_after_one_success() -> Result<()> {
+    let state = http_state(200, PAGE);
+    let port = http_server(state.clone()).await?;
+    let dir = scratch("http")?;
+    let notify = dir.join("notify.log");
+    let fifo = dir.join("lvs.fifo");
+    let script = |word: &str| -> Result<PathBuf> {
+        let path = dir.join(format!("notify_{word}.sh"));
+        std::fs::write(
+            &path,
+            format!("#!/bin/sh\necho {word} >> {}\n", notify.display()),
+        )?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+        Ok(path)
+    };
+    let (up_script, down_script) = (script("up")?, script("down")?);
+    let text = format!(
+        "global_defs {{\n  enable_script_security\n  script_user root\n  lvs_notify_fifo {}\n}}\n{}",
+        fifo.display(),
+        vs(
+            "10.9.9.9 80",
+            "0.6",
+            &format!(
+                "  real_server 127.0.0.1 {port} {{
+    notify_up {}
+    notify_down {}
+    HTTP_GET {{
+      url {{
+        path /health
+        digest {}
+        status_code 200-299
+      }}
+      connect_timeout 1
+      retry 2
+      delay_before_retry 0.2
+      warmup 0
+    }}
+  }}",
+                up_script.display(),
+                down_script.display(),
+                md5_hex(PAGE.as_bytes())
+            )
+        )
+    );
+    let (tx, mut rx) = mpsc::channel(16);
+    let handle = CheckerSet::spawn(&config(&text)?, tx);
+    let first = initial(&mut rx, 1).await?;
+    assert!(first[0].up);
+    assert_eq!(first[0].real_server.addr, addr(port));
+    // The checkers made the FIFO before the first update; read it while they hold it.
+    let mut fifo_reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)?;
+    // Passing probes, one per delay_loop: no update.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(rx.try_recv().is_err(), "no change while the page is good");
+    let good = lock(&state).requests.len();
+    assert!(
+        (2..=4).contains(&good),
+        "{good} probes in 1.5 s at delay_loop 0.6"
+    );
+    assert_eq!(lock(&state).requests[0].2, format!("127.0.0.1:{port}"));
+    lock(&state).status = 500;
+    let down = next(&mut rx, Duration::from_secs(5)).await?;
+    assert!(!down.up);
+    assert!(down.reason.contains("status 500"), "{}", down.reason);
+    assert!(down.reason.contains("HTTP_GET"), "{}", down.reason);
+    let failed: Vec<Instant> = lock(&state)
+        .requests
+        .iter()
+        .filter(|r| r.1 == 500)
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(failed.len(), 3, "1 probe + retry 2, then down");
+    for pair in failed.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_millis(100) && gap <= Duration::from_millis(400),
+            "retries spaced by delay_before_retry 0.2 s, saw {gap:?}"
+        );
+    }
+    // Down: one probe per delay_loop, and the first success brings it back.
+    lock(&state).status = 200;
+    let up = next(&mut rx, Duration::from_secs(3)).await?;
+    assert!(up.up, "{up:?}");
+    let after: Vec<u16> = lock(&state).requests.iter().map(|r| r.1).collect();
+    assert_eq!(after.iter().filter(|&&s| s == 500).count(), 3);
+    assert_eq!(after.last(), Some(&200));
+    // The FIFO has keepalived's RS lines; notify_down then notify_up ran.
+    let mut lines = String::new();
+    let _ = std::io::Read::read_to_string(&mut fifo_reader, &mut lines);
+    drop(handle);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(std::fs::read_to_string(&notify)?, "down\nup\n");
+    assert_eq!(
+        lines,
+        format!(
+            "RS [127.0.0.1]:tcp:{port} [10.9.9.9]:tcp:80 DOWN\n\
+             RS [127.0.0.1]:tcp:{port} [10.9.9.9]:tcp:80 UP\n"
+        )
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+use std::os::unix::fs::OpenOptionsExt as _;
+
+#[tokio::test]
+async fn digest_regex_and_status_code_decide_each_real_server() -> Result<()> {
+    let state = http_state(200, PAGE);
+    let port = http_server(state.clone()).await?;
+    // Four real servers probing the same page (connect_ip/connect_port aim them at it):
+    // good digest, wrong digest, regex_no_match that matches, status_code 500 only.
+    let rs = |ip: &str, url: &str| {
+        format!(
+            "  real_server {ip} 80 {{
+    HTTP_GET {{
+      connect_ip 127.0.0.1
+      connect_port {port}
+      url {{
+        path /
+{url}
+      }}
+      connect_timeout 1
+      retry 0
+      warmup 0
+    }}
+  }}\n"
+        )
+    };
+    let text = vs(
+        "10.9.9.9 80",
+        "0.5",
+        &[
+            rs(
+                "10.0.0.1",
+                &format!("        digest {}", md5_hex(PAGE.as_bytes())),
+            ),
+            rs("10.0.0.2", &format!("        digest {}", md5_hex(b"other"))),
+            rs(
+                "10.0.0.3",
+                "        regex \"all good\"\n        regex_no_match",
+            ),
+            rs("10.0.0.4", "        status_code 500"),
+        ]
+        .concat(),
+    );
+    let mut text = text.replace("  lb_algo rr", "  lb_algo rr\n  alpha");
+    text.push('\n');
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config(&text)?, tx);
+    let first = initial(&mut rx, 4).await?;
+    assert!(first.iter().all(|u| !u.up), "alpha: all start down");
+    // Only 10.0.0.1 comes up; the others stay down (no update) over several loops.
+    let up = next(&mut rx, Duration::from_secs(3)).await?;
+    assert!(up.up);
+    assert_eq!(up.real_server.addr, "10.0.0.1:80".parse()?);
+    assert!(
+        up.reason.contains(&format!("127.0.0.1:{port}")),
+        "{}",
+        up.reason
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(rx.try_recv().is_err());
+    assert!(lock(&state).requests.len() >= 8, "4 probes every 0.5 s");
+    Ok(())
+}
+
+#[tokio::test]
+async fn ssl_get_sends_sni_and_virtualhost_to_a_self_signed_server() -> Result<()> {
+    let state = http_state(200, PAGE);
+    let port = tls_server(state.clone()).await?;
+    let text = vs(
+        "10.9.9.9 443",
+        "0.5",
+        &format!(
+            "  alpha_placeholder
+  real_server 127.0.0.1 {port} {{
+    SSL_GET {{
+      enable_sni
+      virtualhost check.test
+      url {{
+        path /tls
+        digest {}
+      }}
+      connect_timeout 2
+      warmup 0
+    }}
+  }}",
+            md5_hex(PAGE.as_bytes())
+        ),
+    )
+    .replace("  alpha_placeholder\n", "  alpha\n");
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config(&text)?, tx);
+    assert!(!initial(&mut rx, 1).await?[0].up);
+    let up = next(&mut rx, Duration::from_secs(4)).await?;
+    assert!(up.up, "{up:?}");
+    assert!(up.reason.contains("SSL_GET"), "{}", up.reason);
+    let s = lock(&state);
+    assert_eq!(s.sni.first(), Some(&Some("check.test".to_owned())));
+    assert_eq!(s.requests.first().map(|r| r.2.as_str()), Some("check.test"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_hung_server_never_stalls_other_checks_and_times_out_as_configured() -> Result<()> {
+    let (hole, accepted) = blackhole().await?;
+    let refused = refusing_port().await?;
+    let (alive, alive_seen) = tcp_counter().await?;
+    let text = vs(
+        "10.9.9.9 80",
+        "0.3",
+        &format!(
+            "  real_server 127.0.0.1 {hole} {{
+    HTTP_GET {{
+      url {{
+        path /
+      }}
+      connect_timeout 1
+      retry 1
+      delay_before_retry 0.3
+      warmup 0
+    }}
+  }}
+  real_server 127.0.0.1 {refused} {{
+    TCP_CHECK {{
+      connect_timeout 1
+      retry 2
+      delay_before_retry 0.1
+      warmup 0
+    }}
+  }}
+  real_server 127.0.0.1 {alive} {{
+    TCP_CHECK {{
+      connect_timeout 1
+      warmup 0
+    }}
+  }}"
+        ),
+    );
+    let start = Instant::now();
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config(&text)?, tx);
+    initial(&mut rx, 3).await?;
+    // The refusing port is down first: 3 refused connects 0.1 s apart, long before the
+    // blackhole's first 1 s timeout.
+    let first = next(&mut rx, Duration::from_secs(5)).await?;
+    assert_eq!(first.real_server.addr, addr(refused));
+    assert!(!first.up);
+    assert!(first.reason.contains("refused"), "{}", first.reason);
+    assert!(start.elapsed() < Duration::from_millis(800));
+    // The blackhole: 2 attempts (retry 1), each cut at connect_timeout 1 s, 0.3 s apart.
+    let second = next(&mut rx, Duration::from_secs(6)).await?;
+    let took = start.elapsed();
+    assert_eq!(second.real_server.addr, addr(hole));
+    assert!(!second.up);
+    assert!(second.reason.contains("timeout"), "{}", second.reason);
+    assert_eq!(count(&accepted), 2, "1 attempt + retry 1");
+    assert!(
+        took >= Duration::from_millis(1150) && took <= Duration::from_millis(3500),
+        "2 × connect_timeout 1 s + delay_before_retry 0.3 s, took {took:?}"
+    );
+    // Meanwhile the live server was probed every 0.3 s, never held up by the blackhole.
+    let seen = count(&alive_seen);
+    assert!(
+        seen >= 4,
+        "{seen} probes of the live server in {took:?} at delay_loop 0.3"
+    );
+    assert!(rx.try_recv().is_err(), "the live server never changed");
+    Ok(())
+}
+
+/// An SMTP listener: `greeting` first, `250` to HELO; records the HELO lines.
+async fn smtp_server(greeting: &'static str) -> Result<(u16, Arc<Mutex<Vec<String>>>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let helos = Arc::new(Mutex::new(Vec::new()));
+    let log = helos.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut read = BufReader::new(read);
+                let _ = write.write_all(greeting.as_bytes()).await;
+                let mut line = String::new();
+                if read.read_line(&mut line).await.is_ok() && line.starts_with("HELO ") {
+                    log.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(line.trim_end().to_owned());
+                    let _ = write.write_all(b"250 hello\r\n").await;
+                    let mut quit = String::new();
+                    let _ = read.read_line(&mut quit).await;
+                    let _ = write.write_all(b"221 bye\r\n").await;
+                }
+            });
+        }
+    });
+    Ok((port, helos))
+}
+
+/// A DNS responder: an A record for `ok.test.`, NXDOMAIN otherwise; counts queries.
+async fn dns_server() -> Result<(u16, Arc<Mutex<usize>>)> {
+    use hickory_proto::{
+        op::{Message, MessageType, ResponseCode},
+        rr::{RData, Record, rdata::A},
+    };
+    let socket = UdpSocket::bind("127.0.0.1:0").await?;
+    let port = socket.local_addr()?.port();
+    let queries = Arc::new(Mutex::new(0));
+    let seen = queries.clone();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 1500];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            let Ok(query) = Message::from_vec(&buf[..n]) else {
+                continue;
+            };
+            *seen.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+            let mut answer = Message::new();
+            answer
+                .set_id(query.id())
+                .set_message_type(MessageType::Response)
+                .add_queries(query.queries().to_vec());
+            match query.queries().first() {
+                Some(q) if q.name().to_ascii() == "ok.test." => {
+                    answer.add_answer(Record::from_rdata(
+                        q.name().clone(),
+                        60,
+                        RData::A(A::new(192, 0, 2, 1)),
+                    ));
+                }
+                _ => {
+                    answer.set_response_code(ResponseCode::NXDomain);
+                }
+            }
+            if let Ok(bytes) = answer.to_vec() {
+                let _ = socket.send_to(&bytes, from).await;
+            }
+        }
+    });
+    Ok((port, queries))
+}
+
+/// Echoes every UDP datagram; counts them.
+async fn udp_echo() -> Result<(u16, Arc<Mutex<Vec<Vec<u8>>>>)> {
+    let socket = UdpSocket::bind("127.0.0.1:0").await?;
+    let port = socket.local_addr()?.port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 1500];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            log.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(buf[..n].to_vec());
+            let _ = socket.send_to(&buf[..n], from).await;
+        }
+    });
+    Ok((port, seen))
+}
+
+#[tokio::test]
+async fn smtp_dns_udp_and_ping_checks_judge_their_servers() -> Result<()> {
+    let (smtp_ok, helos) = smtp_server("220 mail ESMTP\r\n").await?;
+    let (smtp_busy, _) = smtp_server("554 no service\r\n").await?;
+    let (dns, queries) = dns_server().await?;
+    let (echo, echoed) = udp_echo().await?;
+    let closed_udp = {
+        let s = UdpSocket::bind("127.0.0.1:0").await?;
+        s.local_addr()?.port()
+    };
+    let timing = "      connect_timeout 1\n      retry 0\n      warmup 0\n";
+    let rs = |ip: &str, port: u16, checker: &str, body: &str| {
+        format!("  real_server {ip} {port} {{\n    {checker} {{\n{body}{timing}    }}\n  }}\n")
+    };
+    let text = vs(
+        "10.9.9.9 25",
+        "0.4",
+        &[
+            rs("127.0.0.1", smtp_ok, "SMTP_CHECK", "      helo_name kad.test\n"),
+            rs("127.0.0.1", smtp_busy, "SMTP_CHECK", ""),
+            rs("127.0.0.1", dns, "DNS_CHECK", "      type A\n      name ok.test\n"),
+            rs(
+                "127.0.0.2",
+                dns,
+                "DNS_CHECK",
+                "      connect_ip 127.0.0.1\n      type A\n      name missing.test\n",
+            ),
+            rs(
+                "127.0.0.1",
+                echo,
+                "UDP_CHECK",
+                "      payload 6b6164\n      require_reply\n      min_reply_length 3\n",
+            ),
+            rs(
+                "127.0.0.2",
+                echo,
+                "UDP_CHECK",
+                "      connect_ip 127.0.0.1\n      payload 6b6164\n      require_reply\n      min_reply_length 10\n",
+            ),
+            rs("127.0.0.1", closed_udp, "UDP_CHECK", "      require_reply\n"),
+            rs(
+                "127.0.0.4",
+                echo,
+                "UDP_CHECK",
+                "      connect_ip 127.0.0.1\n      payload 6b6164\n      require_reply 6b61 65\n",
+            ),
+            rs("127.0.0.3", 0, "PING_CHECK", "      connect_ip 127.0.0.1\n"),
+        ]
+        .concat(),
+    )
+    .replace("  lb_algo rr", "  lb_algo rr\n  alpha");
+    let (tx, mut rx) = mpsc::channel(32);
+    let set = CheckerSet::new(&config(&text)?);
+    assert!(set.warnings().is_empty(), "{:?}", set.warnings());
+    let _handle = set.start(tx);
+    initial(&mut rx, 9).await?;
+    let mut up = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while let Ok(update) = next(&mut rx, deadline.saturating_duration_since(Instant::now())).await {
+        assert!(update.up, "alpha: only up transitions: {update:?}");
+        up.push(update.real_server.addr);
+    }
+    up.sort();
+    let mut want = vec![addr(smtp_ok), addr(dns), addr(echo), "127.0.0.3:0".parse()?];
+    want.sort();
+    assert_eq!(up, want, "exactly the healthy servers came up");
+    assert!(
+        helos
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .all(|l| l == "HELO kad.test")
+    );
+    assert!(*queries.lock().unwrap_or_else(|e| e.into_inner()) >= 2);
+    assert!(
+        echoed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .all(|p| p == b"kad")
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn misc_dynamic_exit_codes_set_up_down_and_weight() -> Result<()> {
+    let dir = scratch("misc")?;
+    let code = dir.join("code");
+    std::fs::write(&code, "12")?;
+    let script = dir.join("check.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nexit $(cat {})\n", code.display()),
+    )?;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+    let text = SCRIPT_SECURITY.to_owned()
+        + &vs(
+            "10.9.9.9 80",
+            "0.2",
+            &format!(
+                "  real_server 10.0.0.1 80 {{
+    weight 5
+    MISC_CHECK {{
+      misc_path \"{} arg\"
+      misc_timeout 2
+      misc_dynamic
+      retry 0
+      warmup 0
+    }}
+  }}",
+                script.display()
+            ),
+        );
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config(&text)?, tx);
+    assert!(initial(&mut rx, 1).await?[0].up);
+    // Exit 12: up with weight 10.
+    let u = next(&mut rx, Duration::from_secs(3)).await?;
+    assert_eq!((u.up, u.weight), (true, Some(10)), "{u:?}");
+    // Exit 1: down.
+    std::fs::write(&code, "1")?;
+    let u = next(&mut rx, Duration::from_secs(3)).await?;
+    assert!(!u.up, "{u:?}");
+    assert!(u.reason.contains("exit status 1"), "{}", u.reason);
+    // Exit 0: up, weight unchanged; then exit 2: weight 0.
+    std::fs::write(&code, "0")?;
+    let u = next(&mut rx, Duration::from_secs(3)).await?;
+    assert_eq!((u.up, u.weight), (true, Some(10)), "{u:?}");
+    std::fs::write(&code, "2")?;
+    let u = next(&mut rx, Duration::from_secs(3)).await?;
+    assert_eq!((u.up, u.weight), (true, Some(0)), "{u:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[tokio::test]
+async fn two_virtual_servers_sharing_a_real_server_share_one_probe() -> Result<()> {
+    let (port, seen) = tcp_counter().await?;
+    let rs = format!(
+        "  real_server 127.0.0.1 {port} {{\n    TCP_CHECK {{\n      connect_timeout 1\n      warmup 0\n    }}\n  }}"
+    );
+    let text = [
+        vs("10.9.9.9 80", "0.5", &rs),
+        vs("10.9.9.10 8080", "0.5", &rs),
+    ]
+    .concat();
+    let set = CheckerSet::new(&config(&text)?);
+    assert_eq!(set.plan().servers.len(), 1);
+    assert_eq!(set.plan().probes.len(), 1);
+    assert_eq!(set.plan().servers[0].virtual_servers.len(), 2);
+    let (tx, mut rx) = mpsc::channel(16);
+    let start = Instant::now();
+    let handle = set.start(tx);
+    assert_eq!(handle.tasks(), 2, "one probe task + the aggregator");
+    initial(&mut rx, 1).await?;
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    drop(handle);
+    let n = count(&seen);
+    let took = start.elapsed();
+    // One probe every 0.5 s from t=0: 5 in 2.2 s; two streams would make 10.
+    assert!((4..=6).contains(&n), "{n} connections in {took:?}");
+    Ok(())
+}
+
+#[test]
+fn genhash_prints_the_md5_of_the_page() -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let state = http_state(200, PAGE);
+    let port = runtime.block_on(http_server(state.clone()))?;
+    let server = std::thread::spawn(move || {
+        runtime.block_on(async { tokio::time::sleep(Duration::from_secs(10)).await });
+    });
+    let output = std::process::Command::new(kad_tests::kad_bin())
+        .args(["genhash", "-s", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-u", "/page", "-V", "www.test"])
+        .output()
+        .context("running kad genhash")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout.trim(),
+        format!("MD5SUM = {}", md5_hex(PAGE.as_bytes()))
+    );
+    assert_eq!(
+        lock(&state).requests.first().map(|r| r.2.as_str()),
+        Some("www.test")
+    );
+    drop(server);
+    Ok(())
+}
+
+/// Records the peer address of every TCP connection.
+async fn peer_recorder() -> Result<(u16, Arc<Mutex<Vec<SocketAddr>>>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((_stream, peer)) = listener.accept().await {
+            log.lock().unwrap_or_else(|e| e.into_inner()).push(peer);
+        }
+    });
+    Ok((port, seen))
+}
+
+#[tokio::test]
+async fn bindto_bind_port_bind_if_and_fwmark_shape_the_probe_socket() -> Result<()> {
+    if !kad_tests::privilege::require(
+        "bindto_bind_port_bind_if_and_fwmark_shape_the_probe_socket",
+        kad_tests::privilege::Need::Root,
+    ) {
+        return Ok(());
+    }
+    let (port, peers) = peer_recorder().await?;
+    let bind_port = refusing_port().await?;
+    let text = vs(
+        "10.9.9.9 80",
+        "5",
+        &format!(
+            "  real_server 127.0.0.1 {port} {{
+    TCP_CHECK {{
+      bindto 127.0.0.2
+      bind_port {bind_port}
+      bind_if lo
+      fwmark 7
+      connect_timeout 1
+      warmup 0
+    }}
+  }}"
+        ),
+    )
+    .replace("  lb_algo rr", "  lb_algo rr\n  alpha");
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config(&text)?, tx);
+    assert!(!initial(&mut rx, 1).await?[0].up);
+    let up = next(&mut rx, Duration::from_secs(3)).await?;
+    assert!(up.up, "{up:?}");
+    let first = peers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .first()
+        .copied();
+    assert_eq!(first, Some(SocketAddr::from(([127, 0, 0, 2], bind_port))));
+    Ok(())
+}
+
+#[tokio::test]
+async fn file_check_and_udp_without_reply_follow_keepalived() -> Result<()> {
+    let dir = scratch("file")?;
+    let value = dir.join("value");
+    std::fs::write(&value, "3\n")?;
+    let (echo, _) = udp_echo().await?;
+    let closed_udp = {
+        let s = UdpSocket::bind("127.0.0.1:0").await?;
+        s.local_addr()?.port()
+    };
+    let text = format!(
+        "track_file weights {{\n  file {}\n}}\n{}",
+        value.display(),
+        vs(
+            "10.9.9.9 53",
+            "0.3",
+            &format!(
+                "  real_server 10.0.0.1 80 {{
+    weight 10
+    FILE_CHECK {{
+      track_file weights
+      weight 2
+      dynamic
+    }}
+  }}
+  real_server 127.0.0.1 {echo} {{
+    UDP_CHECK {{
+      connect_timeout 0.5
+      retry 0
+      warmup 0
+    }}
+  }}
+  real_server 127.0.0.1 {closed_udp} {{
+    UDP_CHECK {{
+      connect_timeout 0.5
+      retry 0
+      warmup 0
+    }}
+  }}"
+            ),
+        )
+    );
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config(&text)?, tx);
+    initial(&mut rx, 3).await?;
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    while let Ok(u) = next(&mut rx, deadline.saturating_duration_since(Instant::now())).await {
+        seen.push((u.real_server.addr, u.up, u.weight));
+    }
+    // The file's 3 × weight 2 on top of weight 10; the closed UDP port answers with ICMP
+    // port unreachable; the echo port (no reply required) stays up.
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            ("10.0.0.1:80".parse()?, true, Some(16)),
+            (addr(closed_udp), false, None),
+        ]
+    );
+    // -6 × 2 + 10 < 0: down.
+    std::fs::write(&value, "-6\n")?;
+    let u = next(&mut rx, Duration::from_secs(2)).await?;
+    assert_eq!((u.real_server.addr, u.up), ("10.0.0.1:80".parse()?, false));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_reload_keeps_each_real_servers_state() -> Result<()> {
+    let refused = refusing_port().await?;
+    let (alive, _) = tcp_counter().await?;
+    let text = vs(
+        "10.9.9.9 80",
+        "0.3",
+        &[refused, alive]
+            .iter()
+            .map(|p| {
+                format!(
+                    "  real_server 127.0.0.1 {p} {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n      warmup 0\n    }}\n  }}\n"
+                )
+            })
+            .collect::<String>(),
+    );
+    let (tx, mut rx) = mpsc::channel(16);
+    let old = CheckerSet::spawn(&config(&text)?, tx.clone());
+    initial(&mut rx, 2).await?;
+    let down = next(&mut rx, Duration::from_secs(2)).await?;
+    assert_eq!((down.real_server.addr, down.up), (addr(refused), false));
+    // Reload: the failed server stays down from the first update on (no flap to up).
+    let new = CheckerSet::new(&config(&text)?).replace(old, tx);
+    let mut after = initial(&mut rx, 2).await?;
+    after.sort_by_key(|u| u.real_server.addr);
+    let mut want = vec![(addr(refused), false), (addr(alive), true)];
+    want.sort();
+    assert_eq!(
+        after
+            .iter()
+            .map(|u| (u.real_server.addr, u.up))
+            .collect::<Vec<_>>(),
+        want
+    );
+    assert!(after.iter().all(|u| u.reason.contains("reload")));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(rx.try_recv().is_err(), "no flap after the reload");
+    assert_eq!(
+        new.health()
+            .get(&kad::lvs::health::RealServerKey {
+                addr: addr(refused)
+            })
+            .map(|h| h.up),
+        Some(false)
+    );
+    Ok(())
+}
+
+/// In a namespace of its own, a veth whose peer drops every frame sent to 10.77.0.2:
+/// TCP SYNs and ICMP echoes go unanswered, so the probes end at their connect_timeout.
+#[test]
+fn silent_hosts_fail_tcp_and_ping_checks_at_connect_timeout() -> Result<()> {
+    let test = "silent_hosts_fail_tcp_and_ping_checks_at_connect_timeout";
+    if !kad_tests::privilege::require(test, kad_tests::privilege::Need::Root) {
+        return Ok(());
+    }
+    let ns = kad_tests::netns::NetNs::new("chk")?;
+    ns.ip(&[
+        "link", "add", "sink", "type", "veth", "peer", "name", "sinkp",
+    ])?;
+    ns.ip(&["addr", "add", "10.77.0.1/24", "dev", "sink"])?;
+    ns.ip(&["link", "set", "sink", "up"])?;
+    ns.ip(&["link", "set", "sinkp", "up"])?;
+    // Frames for 10.77.0.2 go out at once (no ARP) to a MAC nobody has: dropped.
+    ns.ip(&[
+        "neigh",
+        "add",
+        "10.77.0.2",
+        "lladdr",
+        "02:00:00:00:00:99",
+        "dev",
+        "sink",
+        "nud",
+        "permanent",
+    ])?;
+    let text = vs(
+        "10.9.9.9 80",
+        "5",
+        "  real_server 10.77.0.2 80 {
+    TCP_CHECK {
+      connect_timeout 0.5
+      retry 1
+      delay_before_retry 0.2
+      warmup 0
+    }
+  }
+  real_server 10.77.0.2 0 {
+    PING_CHECK {
+      connect_timeout 0.5
+      retry 0
+      warmup 0
+    }
+  }
+  real_server 10.77.0.1 0 {
+    PING_CHECK {
+      connect_timeout 0.5
+      retry 0
+      warmup 0
+    }
+  }",
+    );
+    let config = config(&text)?;
+    ns.run(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async move {
+            let start = Instant::now();
+            let (tx, mut rx) = mpsc::channel(16);
+            let _handle = CheckerSet::spawn(&config, tx);
+            initial(&mut rx, 3).await?;
+            let mut downs = Vec::new();
+            let deadline = Instant::now() + Duration::from_millis(2500);
+            while let Ok(u) =
+                next(&mut rx, deadline.saturating_duration_since(Instant::now())).await
+            {
+                downs.push((u.real_server.addr, u.up, u.reason, start.elapsed()));
+            }
+            downs.sort_by_key(|d| d.3);
+            let order: Vec<(SocketAddr, bool)> = downs.iter().map(|d| (d.0, d.1)).collect();
+            // PING (retry 0): down at its first 0.5 s timeout; TCP (retry 1): two 0.5 s
+            // timeouts 0.2 s apart. The local address answers its pings: no change.
+            assert_eq!(
+                order,
+                vec![
+                    (SocketAddr::from(([10, 77, 0, 2], 0)), false),
+                    (SocketAddr::from(([10, 77, 0, 2], 80)), false),
+                ],
+                "{downs:?}"
+            );
+            assert!(downs[0].2.contains("timeout"), "{}", downs[0].2);
+            assert!(downs[1].2.contains("timeout (connect)"), "{}", downs[1].2);
+            let (ping, tcp) = (downs[0].3, downs[1].3);
+            assert!(
+                ping >= Duration::from_millis(400) && ping <= Duration::from_millis(1000),
+                "PING down after {ping:?}"
+            );
+            assert!(
+                tcp >= Duration::from_millis(1000) && tcp <= Duration::from_millis(2200),
+                "TCP down after 0.5 + 0.2 + 0.5 s, took {tcp:?}"
+            );
+            Ok(())
+        })
+    })
+}
+
+#[tokio::test]
+async fn ipv6_http_get_and_ping_check() -> Result<()> {
+    let state = http_state(200, PAGE);
+    let port = http_server_on("[::1]:0", state.clone()).await?;
+    let text = vs(
+        "fd00::9 80",
+        "0.5",
+        &format!(
+            "  real_server ::1 {port} {{
+    HTTP_GET {{
+      url {{
+        path /v6
+        digest {}
+      }}
+      connect_timeout 1
+      warmup 0
+    }}
+    PING_CHECK {{
+      connect_timeout 1
+      warmup 0
+    }}
+  }}",
+            md5_hex(PAGE.as_bytes())
+        ),
+    )
+    .replace("  lb_algo rr", "  lb_algo rr\n  alpha");
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config(&text)?, tx);
+    assert!(!initial(&mut rx, 1).await?[0].up);
+    // Up only once both checkers passed: one update.
+    let up = next(&mut rx, Duration::from_secs(3)).await?;
+    assert!(up.up, "{up:?}");
+    assert_eq!(up.real_server.addr, format!("[::1]:{port}").parse()?);
+    assert_eq!(
+        lock(&state).requests.first().map(|r| r.2.clone()),
+        Some(format!("[::1]:{port}"))
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(rx.try_recv().is_err());
+    Ok(())
+}
+
+#[test]
+fn genhash_over_tls_sends_the_virtualhost_as_sni() -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let state = http_state(200, "secret page\n");
+    let port = runtime.block_on(tls_server(state.clone()))?;
+    let server = std::thread::spawn(move || {
+        runtime.block_on(async { tokio::time::sleep(Duration::from_secs(10)).await });
+    });
+    let output = std::process::Command::new(kad_tests::kad_bin())
+        .args(["genhash", "-S", "-s", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-u", "/tls", "-V", "check.test"])
+        .output()
+        .context("running kad genhash")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout.trim(),
+        format!("MD5SUM = {}", md5_hex(b"secret page\n"))
+    );
+    assert_eq!(
+        lock(&state).sni.first(),
+        Some(&Some("check.test".to_owned()))
+    );
+    drop(server);
+    Ok(())
+}
+
+/// keepalived.conf(5): `bind_if` is needed for IPv6 link-local addresses. Two ends of a
+/// veth in a namespace of their own: the checker reaches fe80::a from fe80::b through
+/// `bind_if lb`.
+#[test]
+fn link_local_targets_are_reached_through_bind_if() -> Result<()> {
+    let test = "link_local_targets_are_reached_through_bind_if";
+    if !kad_tests::privilege::require(test, kad_tests::privilege::Need::Root) {
+        return Ok(());
+    }
+    let ns = kad_tests::netns::NetNs::new("ll")?;
+    ns.ip(&["link", "add", "la", "type", "veth", "peer", "name", "lb"])?;
+    ns.ip(&["-6", "addr", "add", "fe80::a/64", "dev", "la", "nodad"])?;
+    ns.ip(&["-6", "addr", "add", "fe80::b/64", "dev", "lb", "nodad"])?;
+    ns.ip(&["link", "set", "la", "up"])?;
+    ns.ip(&["link", "set", "lb", "up"])?;
+    ns.run(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let index = |name: &str| -> Result<u32> {
+                let c = std::ffi::CString::new(name)?;
+                // SAFETY: if_nametoindex reads a valid NUL-terminated string.
+                match unsafe { libc::if_nametoindex(c.as_ptr()) } {
+                    0 => bail!("no interface {name}"),
+                    i => Ok(i),
+                }
+            };
+            let local = std::net::SocketAddrV6::new("fe80::a".parse()?, 0, 0, index("la")?);
+            let listener = TcpListener::bind(local).await?;
+            let port = listener.local_addr()?.port();
+            let peers = Arc::new(Mutex::new(Vec::new()));
+            let log = peers.clone();
+            tokio::spawn(async move {
+                while let Ok((_s, peer)) = listener.accept().await {
+                    log.lock().unwrap_or_else(|e| e.into_inner()).push(peer);
+                }
+            });
+            let text = vs(
+                "fd00::9 80",
+                "5",
+                &format!(
+                    "  real_server fe80::a {port} {{
+    TCP_CHECK {{
+      bindto fe80::b
+      bind_if lb
+      connect_timeout 1
+      warmup 0
+    }}
+  }}"
+                ),
+            )
+            .replace("  lb_algo rr", "  lb_algo rr\n  alpha");
+            let (tx, mut rx) = mpsc::channel(16);
+            let _handle = CheckerSet::spawn(&config(&text)?, tx);
+            assert!(!initial(&mut rx, 1).await?[0].up);
+            let up = next(&mut rx, Duration::from_secs(3)).await?;
+            assert!(up.up, "{up:?}");
+            let peer = peers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .first()
+                .copied();
+            assert_eq!(peer.map(|p| p.ip()), Some("fe80::b".parse()?));
+            Ok(())
+        })
+    })
+}
