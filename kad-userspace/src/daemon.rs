@@ -1,15 +1,17 @@
 //! `kad -f CONF`: the daemon. Loads the configuration, builds the runtime's view of it,
 //! and runs until SIGTERM or SIGINT, then stops as keepalived does (priority-0 adverts, VIPs
 //! removed, `notify_stop`). Beside VRRP, the LVS task (`lvs::control`) keeps the IPVS
-//! table when the configuration has virtual servers; `-P` runs VRRP only, `-C` LVS only.
-//! Beside them run the control socket (`kad status`), the metrics endpoint
-//! (`--metrics-listen`) and keepalived's dump signals (SIGUSR1 data, SIGUSR2 stats,
-//! SIGRTMIN+2 JSON; see [`crate::ops::dump`]).
+//! table when the configuration has virtual servers, fed by the health checkers (`check`);
+//! `-P` runs VRRP only, `-C` LVS only. Beside them run the control socket (`kad status`),
+//! the metrics endpoint (`--metrics-listen`) and keepalived's dump signals (SIGUSR1 data,
+//! SIGUSR2 stats, SIGRTMIN+2 JSON; see [`crate::ops::dump`]). Under systemd it reports
+//! readiness, reloads and stopping through sd_notify ([`crate::service_manager`]).
 
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     process::ExitCode,
+    sync::Arc,
     time::Duration,
 };
 
@@ -26,6 +28,7 @@ use crate::{
     net::addr::AddressControl,
     ops::{self, StatusHandle, control::ControlSocket, dump::Dump},
     runtime::{self, Control},
+    service_manager,
 };
 
 /// Which subsystems run (keepalived: `-P/--vrrp`, `-C/--check`).
@@ -117,6 +120,17 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         let (publisher, status) = ops::status_channel();
         let _control_socket = start_control_socket(options, &status);
         let _metrics = start_metrics(options.metrics_listen, &status).await?;
+        let _ready = match (&spec, service_manager::enabled()) {
+            (_, false) => None,
+            (Some(spec), true) => Some(Task(tokio::spawn(notify_ready_when_running(
+                status.clone(),
+                spec.instances.len(),
+            )))),
+            (None, true) => {
+                service_manager::ready("health checkers and IPVS running");
+                None
+            }
+        };
         let (commands, mut controls) = mpsc::channel(4);
         let run_options = options.run;
         let options = options.clone();
@@ -130,10 +144,12 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                     _ = json.recv() => write_dump(Dump::Json, &status).await,
                     _ = hangup.recv() => {
                         tracing::info!("SIGHUP: reloading {}", options.config.display());
+                        service_manager::reloading();
                         let loaded = match load(&options) {
                             Ok(loaded) => loaded,
                             Err(err) => {
                                 tracing::error!("reload refused, running configuration kept: {err:#}");
+                                service_manager::ready("reload refused, running configuration kept");
                                 continue;
                             }
                         };
@@ -143,19 +159,28 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                         if let (Some(old), Some(health)) = (checkers.take(), &lvs_health) {
                             checkers = Some(CheckerSet::new(&loaded.config).replace(old, health.clone()));
                         }
-                        let Some(control) = &control else { continue };
+                        let Some(control) = &control else {
+                            service_manager::ready("reloaded");
+                            continue;
+                        };
                         match runtime::runtime_spec(&loaded.config, control).await {
                             Ok(spec) => {
+                                let count = spec.instances.len();
                                 if commands.send(Control::Reload(Box::new(spec))).await.is_err() {
                                     return;
                                 }
+                                service_manager::ready(&format!("reloaded: {count} VRRP instances"));
                             }
-                            Err(err) => tracing::error!("reload refused, running configuration kept: {err:#}"),
+                            Err(err) => {
+                                tracing::error!("reload refused, running configuration kept: {err:#}");
+                                service_manager::ready("reload refused, running configuration kept");
+                            }
                         }
                     }
                 }
             }
             tracing::info!("stopping");
+            service_manager::stopping();
             let _ = commands.send(Control::Stop).await;
         });
         match (spec, lvs) {
@@ -239,6 +264,19 @@ async fn start_metrics(address: Option<SocketAddr>, status: &StatusHandle) -> Re
         listener,
         status.clone(),
     )))))
+}
+
+/// Sends sd_notify `READY=1` once the protocol loop runs: its first published status
+/// snapshot comes after every instance has started.
+async fn notify_ready_when_running(status: StatusHandle, instances: usize) {
+    let initial = status.latest();
+    loop {
+        let snapshot = status.fresh(Duration::from_secs(1)).await;
+        if !Arc::ptr_eq(&initial, &snapshot) {
+            break;
+        }
+    }
+    service_manager::ready(&format!("{instances} VRRP instances running"));
 }
 
 /// Writes a signal dump from a fresh snapshot.

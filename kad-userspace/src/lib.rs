@@ -12,6 +12,7 @@ pub mod net;
 pub mod ops;
 pub mod runtime;
 pub mod scripts;
+pub mod service_manager;
 pub mod syslog;
 pub mod track;
 pub mod vrrp;

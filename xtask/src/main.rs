@@ -4,6 +4,7 @@
 mod bench;
 mod cmd;
 mod fuzz;
+mod package;
 mod run;
 mod setup;
 mod test;
@@ -21,7 +22,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Task {
     /// Install what building and testing kad needs (apt packages, bpf-linker, the eBPF
-    /// toolchain link, cargo-fuzz). Idempotent: checks first, installs only what is missing.
+    /// toolchain link, cargo-fuzz, cargo-deb). Idempotent: checks first, installs only what is missing.
     Setup,
     /// Set up, build kad, and run it. With no arguments: a demo. `cargo xtask run -- ARGS`
     /// passes ARGS to kad.
@@ -57,6 +58,12 @@ enum Task {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// Write kad's man pages (generated from its command line) into
+    /// `<target>/release/man/`.
+    Man,
+    /// Build the Debian package `kad` (release binary, man pages, unit, default config) with
+    /// cargo-deb and print the .deb's path.
+    Package,
     /// Run one fuzz target (or all) for a bounded time.
     Fuzz {
         /// Target name; all targets when omitted.
@@ -74,6 +81,8 @@ fn main() -> Result<()> {
         Task::Run { release, args } => run::run(release, &args),
         Task::Test { fuzz_seconds } => test::run(fuzz_seconds),
         Task::Bench { which, args } => bench::run(&which, &args),
+        Task::Man => package::man(),
+        Task::Package => package::package().map(|_| ()),
         Task::Fuzz { target, seconds } => {
             setup::run()?;
             fuzz::run(target.as_deref(), seconds)

@@ -44,6 +44,9 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ),
 ];
 
+/// cargo-deb release that `cargo xtask package` uses.
+const CARGO_DEB_VERSION: &str = "3.8.0";
+
 /// bpf-linker release that builds against llvm-22 (see README, "Toolchain").
 const BPF_LINKER_VERSION: &str = "0.13.0";
 
@@ -55,6 +58,7 @@ pub fn run() -> Result<()> {
     bpf_linker()?;
     bpf_toolchain()?;
     cargo_fuzz()?;
+    cargo_deb()?;
     println!("xtask: setup complete");
     Ok(())
 }
@@ -212,4 +216,20 @@ fn cargo_fuzz() -> Result<()> {
     }
     println!("xtask: installing cargo-fuzz (about 60 s)");
     cmd::run(cmd::cargo().args(["install", "--locked", "cargo-fuzz@0.13.2"]))
+}
+
+/// cargo-deb, which `cargo xtask package` (and the ops_package test) builds the .deb with.
+fn cargo_deb() -> Result<()> {
+    let present = cmd::output(cmd::cargo().args(["deb", "--version"]))
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(CARGO_DEB_VERSION));
+    if present {
+        println!("xtask: cargo-deb {CARGO_DEB_VERSION} present");
+        return Ok(());
+    }
+    println!("xtask: installing cargo-deb {CARGO_DEB_VERSION} (about 60 s)");
+    cmd::run(
+        cmd::cargo()
+            .args(["install", "--locked"])
+            .arg(format!("cargo-deb@{CARGO_DEB_VERSION}")),
+    )
 }
