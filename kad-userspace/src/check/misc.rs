@@ -4,9 +4,9 @@
 //! (keepalived.conf(5)): 0 up with the weight unchanged, 1 down, 2..=255 up with weight
 //! `code - 2`.
 
-use std::{process::Stdio, time::Duration};
+use std::time::Duration;
 
-use crate::scripts::{self, RunAs, split_words};
+use crate::scripts::{self, RunAs};
 
 use super::{Pass, ProbeError};
 
@@ -37,28 +37,11 @@ pub fn judge(code: Option<i32>, dynamic: bool) -> Result<Pass, ProbeError> {
 
 /// Runs the script once.
 pub async fn probe(spec: &MiscSpec) -> Result<Pass, ProbeError> {
-    let words = split_words(&spec.command);
-    let Some((program, args)) = words.split_first() else {
-        return Err(ProbeError::Check("empty misc_path".into()));
-    };
-    let mut command = tokio::process::Command::new(program);
-    command
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    scripts::apply(command.as_std_mut(), spec.run_as);
-    let mut child = command
-        .spawn()
-        .map_err(|e| ProbeError::Check(format!("cannot run {program}: {e}")))?;
-    match tokio::time::timeout(spec.timeout, child.wait()).await {
-        Ok(Ok(status)) => judge(status.code(), spec.dynamic),
-        Ok(Err(err)) => Err(ProbeError::io(err)),
-        Err(_) => {
-            let _ = child.kill().await;
-            Err(ProbeError::Timeout("misc_timeout"))
-        }
+    match scripts::run_with_timeout(&spec.command, spec.run_as, spec.timeout).await {
+        Ok(status) => judge(status.code(), spec.dynamic),
+        Err(scripts::RunError::Empty) => Err(ProbeError::Check("empty misc_path".into())),
+        Err(scripts::RunError::TimedOut) => Err(ProbeError::Timeout("misc_timeout")),
+        Err(err) => Err(ProbeError::Check(err.to_string())),
     }
 }
 

@@ -1,8 +1,6 @@
 //! `vrrp_script`: runs the script every `interval`, kills it after `timeout`, and reports a
 //! change of status after `rise` successes or `fall` failures in a row.
 
-use std::process::Stdio;
-
 use tokio::sync::mpsc;
 
 use crate::{
@@ -57,39 +55,21 @@ impl Debounce {
 
 /// Runs `spec` forever, sending changes of status for tracker `index`.
 pub async fn run(index: TrackerIndex, spec: ScriptSpec, updates: mpsc::Sender<TrackerUpdate>) {
-    let words = split_words(&spec.command);
-    let Some((program, args)) = words.split_first() else {
+    if split_words(&spec.command).is_empty() {
         tracing::error!(script = %spec.name, "vrrp_script has an empty command");
         return;
-    };
+    }
     let mut state = Debounce::new(spec.rise, spec.fall, spec.init_fail);
     let mut ticker = tokio::time::interval(spec.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let mut command = tokio::process::Command::new(program);
-        command
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
-        scripts::apply(command.as_std_mut(), spec.run_as);
-        let success = match command.spawn() {
-            Ok(mut child) => match tokio::time::timeout(spec.timeout, child.wait()).await {
-                Ok(Ok(status)) => status.success(),
-                Ok(Err(err)) => {
-                    tracing::warn!(script = %spec.name, error = %err, "waiting for vrrp_script");
-                    false
-                }
-                Err(_) => {
-                    tracing::warn!(script = %spec.name, timeout = ?spec.timeout, "vrrp_script timed out; killed");
-                    let _ = child.kill().await;
-                    false
-                }
-            },
+        let success = match scripts::run_with_timeout(&spec.command, spec.run_as, spec.timeout)
+            .await
+        {
+            Ok(status) => status.success(),
             Err(err) => {
-                tracing::warn!(script = %spec.name, error = %err, "cannot start vrrp_script");
+                tracing::warn!(script = %spec.name, timeout = ?spec.timeout, error = %err, "vrrp_script failed to run");
                 false
             }
         };
