@@ -372,19 +372,17 @@ fn wait_for_file(guest: &UmlGuest, running: &kad_tests::uml::Running, path: &str
     Ok(())
 }
 
-#[test]
-fn lvs_dr_traffic_reaches_the_real_servers_through_a_uml_director_and_follows_a_reload()
--> Result<()> {
-    let name =
-        "lvs_dr_traffic_reaches_the_real_servers_through_a_uml_director_and_follows_a_reload";
-    if !require(name, Need::Root) {
-        return Ok(());
-    }
-    let mut lab = kad_tests::lab::Lab::new("lvs")?;
+/// The LVS-DR segment: real servers r1 and r2 (the VIP 10.77.0.200 on `lo`, ARP for it
+/// ignored, busybox httpd serving `index.html` = "served-by-rN" and `health.html` = "ok"),
+/// a client c, and tap `tap` on the bridge for the UML director. Returns the lab and the
+/// real servers' `health.html` paths.
+fn dr_lab(tag: &str, tap: &str) -> Result<(kad_tests::lab::Lab, Vec<std::path::PathBuf>)> {
+    let mut lab = kad_tests::lab::Lab::new(tag)?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
     lab.add_host("c", 100)?;
     let busybox = std::path::Path::new("/usr/bin/busybox");
+    let mut health_pages = Vec::new();
     for r in ["r1", "r2"] {
         let host = lab.host(r)?;
         host.ns
@@ -401,12 +399,26 @@ fn lvs_dr_traffic_reaches_the_real_servers_through_a_uml_director_and_follows_a_
         let www = lab.dir().join(format!("www-{r}"));
         std::fs::create_dir_all(&www)?;
         std::fs::write(www.join("index.html"), format!("served-by-{r}\n"))?;
+        std::fs::write(www.join("health.html"), "ok\n")?;
+        health_pages.push(www.join("health.html"));
         let www = www.to_string_lossy().into_owned();
         lab.start(r, busybox, &["httpd", "-f", "-p", "80", "-h", &www])?;
     }
-    lab.switch().ip(&["tuntap", "add", "tapu", "mode", "tap"])?;
+    lab.switch().ip(&["tuntap", "add", tap, "mode", "tap"])?;
     lab.switch()
-        .ip(&["link", "set", "tapu", "master", "br0", "up"])?;
+        .ip(&["link", "set", tap, "master", "br0", "up"])?;
+    Ok((lab, health_pages))
+}
+
+#[test]
+fn lvs_dr_traffic_reaches_the_real_servers_through_a_uml_director_and_follows_a_reload()
+-> Result<()> {
+    let name =
+        "lvs_dr_traffic_reaches_the_real_servers_through_a_uml_director_and_follows_a_reload";
+    if !require(name, Need::Root) {
+        return Ok(());
+    }
+    let (lab, _) = dr_lab("lvs", "tapu")?;
 
     let guest = UmlGuest::new("dr", &kad_bin())?;
     guest.write("/etc/keepalived/keepalived.conf", DR_CONFIG)?;
@@ -654,36 +666,7 @@ fn a_real_server_failing_its_http_check_stops_receiving_connections_and_returns_
     if !require(name, Need::Root) {
         return Ok(());
     }
-    let mut lab = kad_tests::lab::Lab::new("lvh")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
-    lab.add_host("c", 100)?;
-    let busybox = std::path::Path::new("/usr/bin/busybox");
-    let mut health_pages = Vec::new();
-    for r in ["r1", "r2"] {
-        let host = lab.host(r)?;
-        host.ns
-            .ip(&["addr", "add", "10.77.0.200/32", "dev", "lo"])?;
-        let sysctl = host
-            .command("sysctl")
-            .args([
-                "-qw",
-                "net.ipv4.conf.all.arp_ignore=1",
-                "net.ipv4.conf.all.arp_announce=2",
-            ])
-            .status()?;
-        anyhow::ensure!(sysctl.success(), "sysctl arp_ignore in {r}");
-        let www = lab.dir().join(format!("www-{r}"));
-        std::fs::create_dir_all(&www)?;
-        std::fs::write(www.join("index.html"), format!("served-by-{r}\n"))?;
-        std::fs::write(www.join("health.html"), "ok\n")?;
-        health_pages.push(www.join("health.html"));
-        let www = www.to_string_lossy().into_owned();
-        lab.start(r, busybox, &["httpd", "-f", "-p", "80", "-h", &www])?;
-    }
-    lab.switch().ip(&["tuntap", "add", "tapc", "mode", "tap"])?;
-    lab.switch()
-        .ip(&["link", "set", "tapc", "master", "br0", "up"])?;
+    let (lab, health_pages) = dr_lab("lvh", "tapc")?;
 
     let guest = UmlGuest::new("hc", &kad_bin())?;
     guest.write("/etc/keepalived/keepalived.conf", CHECKED_CONFIG)?;
