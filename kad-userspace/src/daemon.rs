@@ -22,7 +22,7 @@ use tokio::{
 };
 
 use crate::{
-    check::CheckerSet,
+    check::{self, CheckerSet},
     config::{self, LoadOptions},
     lvs::control::{self as lvs_control, LvsCommand},
     net::addr::AddressControl,
@@ -97,9 +97,13 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         // The health checkers feed the LVS task; a reload replaces them, each real server
         // keeping its state.
         let lvs_health = lvs.as_ref().map(|handle| handle.health.clone());
-        let mut checkers = lvs_health
-            .as_ref()
-            .map(|health| CheckerSet::spawn(&loaded.config, health.clone()));
+        // The checkers report every probe for `kad status` on one channel, across reloads.
+        let (checker_report, checker_report_rx) = check::report::channel();
+        let mut checkers = lvs_health.as_ref().map(|health| {
+            CheckerSet::new(&loaded.config)
+                .reporting(checker_report.clone())
+                .start(health.clone())
+        });
         let (control, spec) = if vrrp {
             let control = AddressControl::connect()?;
             let spec = runtime::runtime_spec(&loaded.config, &control).await?;
@@ -118,6 +122,13 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         let mut json = signal(SignalKind::from_raw(ops::signum::json_signal()))
             .context("SIGRTMIN+2 handler")?;
         let (publisher, status) = ops::status_channel();
+        let status = match &lvs {
+            Some(handle) => status.with_balancer(ops::balancer::Sources {
+                lvs: handle.report.clone(),
+                checkers: checker_report_rx,
+            }),
+            None => status,
+        };
         let _control_socket = start_control_socket(options, &status);
         let _metrics = start_metrics(options.metrics_listen, &status).await?;
         let _ready = match (&spec, service_manager::enabled()) {
@@ -157,7 +168,11 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                             let _ = lvs.send(LvsCommand::Reload(Box::new(loaded.config.clone()))).await;
                         }
                         if let (Some(old), Some(health)) = (checkers.take(), &lvs_health) {
-                            checkers = Some(CheckerSet::new(&loaded.config).replace(old, health.clone()));
+                            checkers = Some(
+                                CheckerSet::new(&loaded.config)
+                                    .reporting(checker_report.clone())
+                                    .replace(old, health.clone()),
+                            );
                         }
                         let Some(control) = &control else {
                             service_manager::ready("reloaded");
@@ -269,9 +284,9 @@ async fn start_metrics(address: Option<SocketAddr>, status: &StatusHandle) -> Re
 /// Sends sd_notify `READY=1` once the protocol loop runs: its first published status
 /// snapshot comes after every instance has started.
 async fn notify_ready_when_running(status: StatusHandle, instances: usize) {
-    let initial = status.latest();
+    let initial = status.latest_vrrp();
     loop {
-        let snapshot = status.fresh(Duration::from_secs(1)).await;
+        let snapshot = status.fresh_vrrp(Duration::from_secs(1)).await;
         if !Arc::ptr_eq(&initial, &snapshot) {
             break;
         }

@@ -1,7 +1,8 @@
 //! Operating kad from outside, against running daemons in a namespace lab (issue 8):
 //! `kad status [--json]` over the control socket (validated against
 //! `docs/status.schema.json`), the Prometheus endpoint scraped by a real HTTP client, the
-//! keepalived dump signals and `kad --signum`.
+//! keepalived dump signals and `kad --signum`; virtual and real servers with their checkers
+//! probing real listeners in the lab (with `-C` and beside VRRP).
 
 use std::{
     collections::HashMap,
@@ -51,7 +52,15 @@ fn start_kad(
     args.extend_from_slice(extra);
     // `env` execs kad, so the daemon's pid is kad's and signals reach it.
     let kad = lab.start(host, Path::new("env"), &args)?;
-    lab.wait_until_started(kad);
+    if extra.contains(&"-C") {
+        // No VRRP: wait for the control socket instead of a state line.
+        let path = socket.clone();
+        lab.wait_for("kad -C answers", Duration::from_secs(20), || {
+            Ok(status_json(&path).is_ok())
+        })?;
+    } else {
+        lab.wait_until_started(kad);
+    }
     Ok((kad, socket))
 }
 
@@ -651,5 +660,315 @@ fn receive_errors_are_counted_per_class() -> Result<()> {
         assert!(count(&xdp["bad_checksum"]) >= 2, "{xdp}");
     }
     assert_eq!(instance(&status2, "VI_ER")?["state"], "BACKUP");
+    Ok(())
+}
+
+/// A TCP listener bound inside a lab host's namespace, accepting (and dropping) connections
+/// on its own thread until dropped.
+struct Listener {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Listener {
+    fn start(lab: &Lab, host: &str, addr: &str) -> Result<Self> {
+        let addr = addr.to_owned();
+        let listener = lab
+            .host(host)?
+            .ns
+            .run(move || Ok(std::net::TcpListener::bind(&addr)?))?;
+        listener.set_nonblocking(true)?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => drop(stream),
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A virtual server on `vip`:80 with two TCP_CHECKed real servers on 10.77.0.2: port 8081
+/// (weight 2) and port 8082 (weight 1, inhibit_on_failure), probed every second.
+fn lvs_config(vip: &str) -> String {
+    let rs = |port: u16, weight: u8, extra: &str| {
+        format!(
+            "  real_server 10.77.0.2 {port} {{\n    weight {weight}\n{extra}    TCP_CHECK {{\n      \
+             connect_timeout 1\n      retry 0\n    }}\n  }}\n"
+        )
+    };
+    format!(
+        "virtual_server {vip} 80 {{\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n{}{}}}\n",
+        rs(8081, 2, ""),
+        rs(8082, 1, "    inhibit_on_failure\n")
+    )
+}
+
+/// The real server at `address` of the virtual server called `vs`.
+fn real_server<'a>(status: &'a Value, vs: &str, address: &str) -> Result<&'a Value> {
+    status["virtual_servers"]
+        .as_array()
+        .and_then(|all| all.iter().find(|v| v["name"] == vs))
+        .and_then(|v| v["real_servers"].as_array())
+        .and_then(|all| all.iter().find(|r| r["address"] == address))
+        .with_context(|| format!("no real server {address} in {vs}: {status:#}"))
+}
+
+/// Waits until the real server at `address` of `vs` is `up` with a checker result in.
+fn wait_real_server(lab: &Lab, socket: &Path, vs: &str, address: &str, up: bool) -> Result<Value> {
+    let mut last = Value::Null;
+    lab.wait_for(
+        &format!("{address} of {vs} is {}", if up { "up" } else { "down" }),
+        Duration::from_secs(20),
+        || {
+            let Ok(status) = status_json(socket) else {
+                return Ok(false);
+            };
+            let done = real_server(&status, vs, address)
+                .is_ok_and(|rs| rs["up"] == up && rs["checkers"][0]["last_result"].is_string());
+            last = status;
+            Ok(done)
+        },
+    )?;
+    Ok(last)
+}
+
+/// The value of `name` whose labels include every pair of `labels`.
+fn sample(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    samples
+        .iter()
+        .find(|s| {
+            s.name == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|s| s.value)
+}
+
+#[test]
+fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
+    if !require(
+        "checker_mode_reports_real_servers_up_and_down_with_reasons",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let validator = schema()?;
+    let mut lab = Lab::new("lv")?;
+    lab.add_host("lb", 1)?;
+    lab.add_host("rs", 2)?;
+    let dumps = lab.dir().join("dumps");
+    let _up = Listener::start(&lab, "rs", "10.77.0.2:8081")?;
+    let (kad, socket) = start_kad(
+        &mut lab,
+        "lb",
+        &lvs_config("10.77.0.100"),
+        &["-C", "--metrics-listen", "127.0.0.1:9651"],
+        &dumps,
+    )?;
+    const VS: &str = "TCP 10.77.0.100:80";
+    let status = wait_real_server(&lab, &socket, VS, "10.77.0.2:8082", false)?;
+    let status = if real_server(&status, VS, "10.77.0.2:8081")?["checkers"][0]["last_result"]
+        .is_string()
+    {
+        status
+    } else {
+        wait_real_server(&lab, &socket, VS, "10.77.0.2:8081", true)?
+    };
+    assert_valid(&validator, &status);
+    println!("{:#}", status["virtual_servers"]);
+    assert_eq!(status["receive_path"], "none", "no VRRP side with -C");
+    assert_eq!(status["instances"], serde_json::json!([]));
+    // This kernel may or may not have IPVS; without it the checkers still run.
+    let ipvs = status["ipvs"]["state"].as_str().unwrap_or_default().to_owned();
+    assert!(ipvs == "running" || ipvs == "unavailable", "{status:#}");
+    let vs = &status["virtual_servers"][0];
+    assert_eq!(vs["name"], VS);
+    assert_eq!(vs["address"], "10.77.0.100:80");
+    assert_eq!(vs["protocol"], "TCP");
+    assert_eq!(vs["scheduler"], "rr");
+    assert_eq!(vs["forwarding"], "NAT");
+    assert_eq!(vs["alive_weight"], 2, "only 8081 (weight 2) is alive");
+    assert_eq!(vs["quorum_up"], true);
+
+    let up = real_server(&status, VS, "10.77.0.2:8081")?;
+    assert_eq!(up["up"], true);
+    assert_eq!((up["weight"].as_i64(), up["effective_weight"].as_i64()), (Some(2), Some(2)));
+    assert_eq!(up["checkers"][0]["kind"], "TCP_CHECK");
+    assert_eq!(up["checkers"][0]["target"], "10.77.0.2:8081");
+    assert_eq!(up["checkers"][0]["up"], true);
+    assert_eq!(up["checkers"][0]["last_result"], "passed");
+    let down = real_server(&status, VS, "10.77.0.2:8082")?;
+    assert_eq!(down["up"], false);
+    assert_eq!(down["weight"], 1);
+    assert_eq!(down["effective_weight"], 0, "down under inhibit_on_failure: weight 0");
+    let reason = down["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("TCP_CHECK 10.77.0.2:8082") && reason.contains("refused"), "{down:#}");
+    assert_eq!(down["checkers"][0]["up"], false);
+    assert_eq!(down["checkers"][0]["last_result"], "failed");
+    let check_reason = down["checkers"][0]["reason"].as_str().unwrap_or_default();
+    assert!(check_reason.contains("Connection refused"), "{down:#}");
+    assert_eq!(down["checkers"][0]["transitions"], 1, "up at start, then down");
+    if ipvs == "unavailable" {
+        assert!(status["ipvs"]["error"].is_string(), "{status:#}");
+        assert_eq!(vs["installed"], false);
+        assert_eq!(up["installed"], false, "nothing installed without IPVS");
+        let log = lab.daemon_log(kad)?;
+        assert!(log.contains("ERROR") && log.contains("ipvs: unavailable"), "{log}");
+    } else {
+        assert_eq!(up["installed"], true);
+    }
+
+    let (code, text) = scrape(&lab, "lb", "http://127.0.0.1:9651/metrics")?;
+    assert_eq!(code, 200, "{text}");
+    let (types, samples) = parse_exposition(&text)?;
+    for (family, kind) in [
+        ("kad_ipvs_up", "gauge"),
+        ("kad_virtual_server_quorum_up", "gauge"),
+        ("kad_virtual_server_alive_weight", "gauge"),
+        ("kad_real_server_up", "gauge"),
+        ("kad_real_server_weight", "gauge"),
+        ("kad_real_server_effective_weight", "gauge"),
+        ("kad_real_server_installed", "gauge"),
+        ("kad_checker_up", "gauge"),
+        ("kad_checker_transitions", "counter"),
+    ] {
+        assert_eq!(
+            types.get(family).map(String::as_str),
+            Some(kind),
+            "family {family}\n{text}"
+        );
+    }
+    let rs = |port: &'static str| [("virtual_server", VS), ("real_server", port)];
+    assert_eq!(sample(&samples, "kad_real_server_up", &rs("10.77.0.2:8081")), Some(1.0), "{text}");
+    assert_eq!(sample(&samples, "kad_real_server_up", &rs("10.77.0.2:8082")), Some(0.0), "{text}");
+    assert_eq!(sample(&samples, "kad_real_server_weight", &rs("10.77.0.2:8081")), Some(2.0));
+    assert_eq!(
+        sample(&samples, "kad_real_server_effective_weight", &rs("10.77.0.2:8082")),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&samples, "kad_virtual_server_alive_weight", &[("virtual_server", VS)]),
+        Some(2.0)
+    );
+    let checker = |port: &'static str| {
+        [
+            ("virtual_server", VS),
+            ("real_server", port),
+            ("checker", "TCP_CHECK"),
+            ("target", port),
+        ]
+    };
+    assert_eq!(sample(&samples, "kad_checker_up", &checker("10.77.0.2:8082")), Some(0.0));
+    assert_eq!(
+        sample(&samples, "kad_checker_transitions_total", &checker("10.77.0.2:8082")),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&samples, "kad_ipvs_up", &[]),
+        Some(if ipvs == "running" { 1.0 } else { 0.0 })
+    );
+
+    let table = Command::new(kad_bin())
+        .args(["status", "--control-socket"])
+        .arg(&socket)
+        .output()?;
+    let table = String::from_utf8_lossy(&table.stdout);
+    println!("{table}");
+    assert!(table.contains(&format!("ipvs: {ipvs}")), "{table}");
+    assert!(table.contains(&format!("virtual server {VS}: rr NAT")), "{table}");
+    let row = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("10.77.0.2:8082"))
+        .unwrap_or_default();
+    assert!(row.contains("down") && row.contains("refused"), "{table}");
+
+    // The down one comes up: a listener on 8082.
+    let before = down["since_unix_ms"].as_u64().unwrap_or(0);
+    let _healed = Listener::start(&lab, "rs", "10.77.0.2:8082")?;
+    let status = wait_real_server(&lab, &socket, VS, "10.77.0.2:8082", true)?;
+    assert_valid(&validator, &status);
+    let healed = real_server(&status, VS, "10.77.0.2:8082")?;
+    assert_eq!(healed["effective_weight"], 1);
+    assert_eq!(healed["checkers"][0]["up"], true);
+    assert_eq!(healed["checkers"][0]["last_result"], "passed");
+    assert_eq!(healed["checkers"][0]["transitions"], 2, "down, then up");
+    assert!(healed["reason"].as_str().is_some_and(|r| r.contains("passed")), "{healed:#}");
+    assert!(healed["since_unix_ms"].as_u64().unwrap_or(0) > before, "{healed:#}");
+    assert_eq!(status["virtual_servers"][0]["alive_weight"], 3);
+    let (_, text) = scrape(&lab, "lb", "http://127.0.0.1:9651/metrics")?;
+    let (_, samples) = parse_exposition(&text)?;
+    assert_eq!(sample(&samples, "kad_real_server_up", &rs("10.77.0.2:8082")), Some(1.0), "{text}");
+    assert_eq!(
+        sample(&samples, "kad_checker_transitions_total", &checker("10.77.0.2:8082")),
+        Some(2.0),
+        "{text}"
+    );
+
+    lab.daemon(kad)?.signal(signum("DATA")?)?;
+    let data = wait_file(&lab, &dumps.join("keepalived.data"), "LVS Topology")?;
+    assert!(data.contains(&format!(" Virtual Server = {VS}")), "{data}");
+    assert!(data.contains("   Real Server = 10.77.0.2:8082"), "{data}");
+    assert!(data.contains("Checker = TCP_CHECK 10.77.0.2:8082: up"), "{data}");
+    lab.daemon(kad)?.signal(signum("JSON")?)?;
+    let json = wait_file(&lab, &dumps.join("keepalived.json"), "virtual_server")?;
+    let json: Value = serde_json::from_str(&json)?;
+    assert_eq!(json[0]["virtual_server"]["name"], VS, "{json:#}");
+    Ok(())
+}
+
+#[test]
+fn status_reports_vrrp_instances_and_real_servers_together() -> Result<()> {
+    if !require(
+        "status_reports_vrrp_instances_and_real_servers_together",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let validator = schema()?;
+    let mut lab = Lab::new("lw")?;
+    lab.add_host("lb", 1)?;
+    lab.add_host("rs", 2)?;
+    let dumps = lab.dir().join("dumps");
+    let _up = Listener::start(&lab, "rs", "10.77.0.2:8081")?;
+    let config = format!(
+        "{}{}",
+        vrrp_instance("VI_LB", 51, 150, VIP, ""),
+        lvs_config(VIP)
+    );
+    let (_, socket) = start_kad(&mut lab, "lb", &config, &[], &dumps)?;
+    let vs = format!("TCP {VIP}:80");
+    wait_state(&lab, &socket, "VI_LB", "MASTER")?;
+    wait_real_server(&lab, &socket, &vs, "10.77.0.2:8082", false)?;
+    let status = wait_real_server(&lab, &socket, &vs, "10.77.0.2:8081", true)?;
+    assert_valid(&validator, &status);
+    assert_ne!(status["receive_path"], "none");
+    assert_eq!(instance(&status, "VI_LB")?["state"], "MASTER");
+    let down = real_server(&status, &vs, "10.77.0.2:8082")?;
+    assert!(
+        down["checkers"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("refused")),
+        "{down:#}"
+    );
+    assert_eq!(real_server(&status, &vs, "10.77.0.2:8081")?["up"], true);
     Ok(())
 }

@@ -34,6 +34,7 @@ pub mod notify;
 pub mod ping;
 pub mod plan;
 pub mod probe;
+pub mod report;
 pub mod schedule;
 pub mod smtp;
 pub mod state;
@@ -107,6 +108,7 @@ impl ProbeError {
 /// The checkers of one configuration, ready to run.
 pub struct CheckerSet {
     plan: plan::Plan,
+    report: Option<report::ReportSender>,
 }
 
 /// The running checkers: dropping it (or [`CheckerSetHandle::stop`]) stops every probe,
@@ -143,7 +145,14 @@ impl CheckerSet {
     pub fn new(config: &Config) -> Self {
         Self {
             plan: plan::Plan::new(config),
+            report: None,
         }
+    }
+
+    /// Reports every probe's state and last result on `report` (for `kad status`).
+    pub fn reporting(mut self, report: report::ReportSender) -> Self {
+        self.report = Some(report);
+        self
     }
 
     /// What was left out, and why.
@@ -195,10 +204,14 @@ impl CheckerSet {
         let mut tasks = JoinSet::new();
         // Unbounded: a probe never waits on the aggregator (changes are rare and small).
         let (events, receive) = mpsc::unbounded_channel();
+        if let Some(report) = &self.report {
+            report::start(report, &self.plan);
+        }
         for (index, spec) in self.plan.probes.iter().enumerate() {
             let probe = probe::Probe::new(spec.clone(), self.plan.tls.clone());
             let initial = self.plan.probe_initial_up(index);
-            tasks.spawn(schedule::run(index, probe, initial, events.clone()));
+            let reporter = report::ProbeReporter::new(self.report.clone(), index);
+            tasks.spawn(schedule::run(index, probe, initial, events.clone(), reporter));
         }
         drop(events);
         let health = HealthTable::default();

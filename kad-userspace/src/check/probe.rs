@@ -40,13 +40,7 @@ impl Probe {
 
     /// For logs and reasons: the keyword and what it targets.
     pub fn describe(&self) -> String {
-        let keyword = self.spec.kind.keyword();
-        match &self.spec.kind {
-            ProbeKind::Misc(m) => format!("{keyword} '{}'", m.command),
-            ProbeKind::File(f) => format!("{keyword} {}", f.path),
-            ProbeKind::Ping => format!("{keyword} {}", self.spec.endpoint.addr.ip()),
-            _ => format!("{keyword} {}", self.spec.endpoint.addr),
-        }
+        format!("{} {}", self.spec.kind.keyword(), target(&self.spec))
     }
 
     /// The longest one probe may take: the checker's own limits (each step within
@@ -84,6 +78,17 @@ impl Probe {
             ProbeKind::Ping => ping::probe(endpoint).await,
             ProbeKind::File(spec) => file::probe(spec).await,
         }
+    }
+}
+
+/// What a probe targets, as logs and `kad status` show it: `IP:PORT`, the address pinged,
+/// the MISC_CHECK script (quoted) or the FILE_CHECK file.
+pub fn target(spec: &ProbeSpec) -> String {
+    match &spec.kind {
+        ProbeKind::Misc(m) => format!("'{}'", m.command),
+        ProbeKind::File(f) => f.path.clone(),
+        ProbeKind::Ping => spec.endpoint.addr.ip().to_string(),
+        _ => spec.endpoint.addr.to_string(),
     }
 }
 

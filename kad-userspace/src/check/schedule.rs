@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use super::{
     Pass, ProbeError,
+    report::ProbeReporter,
     state::{ProbeState, Timing},
 };
 
@@ -39,11 +40,13 @@ pub struct ProbeEvent {
 
 /// Runs `probe` until the task is aborted or the aggregator is gone; each run is cut at
 /// the probe's hard timeout, so a hung server or script only ever holds its own task.
+/// Each run's outcome goes to `report` (for `kad status`).
 pub async fn run<P: Runner>(
     index: usize,
     probe: P,
     initial_up: bool,
     events: mpsc::UnboundedSender<ProbeEvent>,
+    report: ProbeReporter,
 ) {
     let mut state = ProbeState::new(initial_up, probe.timing());
     let mut weight = None;
@@ -63,13 +66,15 @@ pub async fn run<P: Runner>(
         if asked.is_some() {
             weight = asked;
         }
-        let reason = match &result {
+        let outcome = match &result {
             Ok(_) => match asked {
-                Some(w) => format!("{what}: passed (weight {w})"),
-                None => format!("{what}: passed"),
+                Some(w) => format!("passed (weight {w})"),
+                None => "passed".to_owned(),
             },
-            Err(err) => format!("{what}: {err}"),
+            Err(err) => err.to_string(),
         };
+        report.record(state.is_up(), result.is_ok(), &outcome);
+        let reason = format!("{what}: {outcome}");
         match (&result, step.retrying) {
             (Err(_), true) => tracing::info!(check = %what, "{reason}; retrying"),
             (Err(_), false) => tracing::debug!(check = %what, "{reason}"),
@@ -182,7 +187,7 @@ mod tests {
                 }
             }
         });
-        let task = tokio::spawn(run(0, probe, initial_up, tx));
+        let task = tokio::spawn(run(0, probe, initial_up, tx, ProbeReporter::default()));
         tokio::time::sleep_until(start + until).await;
         task.abort();
         let _ = collector.await;

@@ -6,13 +6,17 @@
 
 use std::collections::BTreeSet;
 
-use tokio::{sync::mpsc, task::JoinHandle};
+use tokio::{
+    sync::{mpsc, watch},
+    task::JoinHandle,
+};
 
 use super::{
     health::HealthUpdate,
     ipvs::{IpvsError, IpvsSocket, IpvsTable, ServiceKey, SyncDaemon, SyncState, Timeouts},
     notify,
     reconcile::{Op, diff},
+    report::{LvsReport, Reporter, View, running},
     settings::{FlushOnStop, LvsSettings, SettingsError},
     table::{Health, QuorumMemory, TableError, wanted},
 };
@@ -49,6 +53,8 @@ pub struct LvsHandle {
     pub health: mpsc::Sender<HealthUpdate>,
     /// The task; its result says whether it could start.
     pub task: JoinHandle<Result<(), LvsError>>,
+    /// Virtual and real servers as `kad status` shows them, on each change.
+    pub report: watch::Receiver<LvsReport>,
 }
 
 impl LvsHandle {
@@ -70,8 +76,9 @@ impl LvsHandle {
 pub fn spawn(config: Config) -> LvsHandle {
     let (commands, command_rx) = mpsc::channel(4);
     let (health, health_rx) = mpsc::channel(1024);
+    let (report_tx, report) = watch::channel(LvsReport::default());
     let task = tokio::spawn(async move {
-        let result = run(config, command_rx, health_rx).await;
+        let result = run(config, command_rx, health_rx, report_tx).await;
         if let Err(err) = &result {
             tracing::error!("ipvs: {err}");
         }
@@ -81,6 +88,7 @@ pub fn spawn(config: Config) -> LvsHandle {
         commands,
         health,
         task,
+        report,
     }
 }
 
@@ -136,6 +144,8 @@ struct Lvs<K> {
     quorum: QuorumMemory,
     /// The services of the last wanted table: kad's own, which it may delete.
     owned: BTreeSet<ServiceKey>,
+    /// Where each application is reported for `kad status`.
+    report: Reporter,
 }
 
 impl<K: IpvsKernel> Lvs<K> {
@@ -171,6 +181,7 @@ impl<K: IpvsKernel> Lvs<K> {
             health: Health::default(),
             quorum: QuorumMemory::default(),
             owned: BTreeSet::new(),
+            report: Reporter::default(),
         })
     }
 
@@ -205,6 +216,16 @@ impl<K: IpvsKernel> Lvs<K> {
             ops.len(),
             wanted.table.len()
         );
+        // Without failures the kernel has every wanted destination; else ask it.
+        let reread = (failed > 0).then(|| self.socket.table().unwrap_or(actual));
+        let view = View {
+            config: &self.config,
+            health: &self.health,
+            quorum: &self.quorum,
+            wanted: &wanted.table,
+            installed: reread.as_ref().unwrap_or(&wanted.table),
+        };
+        self.report.publish(&view, running());
         Ok(())
     }
 
@@ -268,14 +289,25 @@ impl<K: IpvsKernel> Lvs<K> {
     }
 }
 
-/// Runs until [`LvsCommand::Stop`] (or the daemon goes away) on the kernel's IPVS.
+/// Runs until [`LvsCommand::Stop`] (or the daemon goes away) on the kernel's IPVS,
+/// reporting on `report`. A kernel without IPVS is logged as an error and the task goes on
+/// without it ([`super::without_ipvs`]): the checkers keep running and `kad status` shows
+/// them, with `ipvs` `unavailable`.
 pub async fn run(
     config: Config,
     commands: mpsc::Receiver<LvsCommand>,
     health: mpsc::Receiver<HealthUpdate>,
+    report: watch::Sender<LvsReport>,
 ) -> Result<(), LvsError> {
-    let socket = IpvsSocket::connect()?;
-    run_on(socket, config, commands, health).await.map(drop)
+    match IpvsSocket::connect() {
+        Ok(socket) => run_reporting(socket, config, commands, health, Reporter::new(report))
+            .await
+            .map(drop),
+        Err(err) => {
+            super::without_ipvs::run(config, commands, health, Reporter::new(report), &err).await;
+            Ok(())
+        }
+    }
 }
 
 /// Runs on any [`IpvsKernel`]; returns it at the end. Health updates already queued are
@@ -283,10 +315,22 @@ pub async fn run(
 pub async fn run_on<K: IpvsKernel>(
     kernel: K,
     config: Config,
+    commands: mpsc::Receiver<LvsCommand>,
+    health: mpsc::Receiver<HealthUpdate>,
+) -> Result<K, LvsError> {
+    run_reporting(kernel, config, commands, health, Reporter::default()).await
+}
+
+/// [`run_on`], each application published on `report`.
+pub async fn run_reporting<K: IpvsKernel>(
+    kernel: K,
+    config: Config,
     mut commands: mpsc::Receiver<LvsCommand>,
     mut health: mpsc::Receiver<HealthUpdate>,
+    report: Reporter,
 ) -> Result<K, LvsError> {
     let mut lvs = Lvs::start(kernel, config)?;
+    lvs.report = report;
     lvs.reconcile("start")?;
     let mut health_open = true;
     loop {

@@ -70,6 +70,16 @@ pub struct RsHealth {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Health {
     states: BTreeMap<RealServerKey, RsHealth>,
+    notes: BTreeMap<RealServerKey, HealthNote>,
+}
+
+/// Why a real server is in its state and since when (for `kad status`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HealthNote {
+    /// The reason of the last update that changed it.
+    pub reason: String,
+    /// When its `up` last changed (its first report counts), Unix time in ms.
+    pub since_unix_ms: u64,
 }
 
 impl Health {
@@ -79,7 +89,27 @@ impl Health {
             up: update.up,
             weight: update.weight,
         };
-        self.states.insert(update.real_server, new) != Some(new)
+        let old = self.states.insert(update.real_server, new);
+        if old != Some(new) {
+            let since = match old {
+                Some(old) if old.up == new.up => self
+                    .notes
+                    .get(&update.real_server)
+                    .map(|n| n.since_unix_ms),
+                _ => None,
+            };
+            let note = HealthNote {
+                reason: update.reason.clone(),
+                since_unix_ms: since.unwrap_or_else(unix_ms_now),
+            };
+            self.notes.insert(update.real_server, note);
+        }
+        old != Some(new)
+    }
+
+    /// Why a real server is in its state, if the checkers reported on it.
+    pub fn note(&self, key: &RealServerKey) -> Option<&HealthNote> {
+        self.notes.get(key)
     }
 
     /// Forgets the real servers `config` no longer lists (after a reload).
@@ -90,6 +120,7 @@ impl Health {
             .flat_map(|vs| vs.real_servers.iter().map(move |rs| rs_key(vs, rs)))
             .collect();
         self.states.retain(|key, _| keys.contains(key));
+        self.notes.retain(|key, _| keys.contains(key));
     }
 
     /// The reported health of a real server, if any.
@@ -104,6 +135,20 @@ impl Health {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QuorumMemory {
     up: BTreeMap<String, bool>,
+}
+
+impl QuorumMemory {
+    /// Whether the virtual server named `name` (see [`vs_name`]) held quorum at the last
+    /// build.
+    pub fn has_quorum(&self, name: &str) -> Option<bool> {
+        self.up.get(name).copied()
+    }
+}
+
+fn unix_ms_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// A virtual server gaining or losing quorum.
@@ -182,7 +227,7 @@ pub fn wanted(
 }
 
 /// The port a service key carries (0 for fwmark services).
-fn key_port(key: &ServiceKey) -> u16 {
+pub(crate) fn key_port(key: &ServiceKey) -> u16 {
     match key {
         ServiceKey::Addr { addr, .. } => addr.port(),
         ServiceKey::Fwmark { .. } => 0,
@@ -203,7 +248,10 @@ fn fwmark_family(vs: &VirtualServer, given: Option<&str>) -> Family {
 }
 
 /// The services a virtual server stands for (one, or one per group address/fwmark).
-fn service_keys(config: &Config, vs: &VirtualServer) -> Result<Vec<ServiceKey>, TableError> {
+pub(crate) fn service_keys(
+    config: &Config,
+    vs: &VirtualServer,
+) -> Result<Vec<ServiceKey>, TableError> {
     let protocol = Protocol::from_keyword(&vs.protocol).unwrap_or(Protocol::Tcp);
     match &vs.address {
         VsAddress::Ip(ip, port) => Ok(vec![ServiceKey::Addr {
@@ -378,7 +426,7 @@ pub fn rs_key(vs: &VirtualServer, rs: &RealServer) -> RealServerKey {
 }
 
 /// A real server's state for this build: whether it is alive and its weight.
-fn rs_state(vs: &VirtualServer, rs: &RealServer, health: &Health) -> (bool, i32) {
+pub(crate) fn rs_state(vs: &VirtualServer, rs: &RealServer, health: &Health) -> (bool, i32) {
     match health.get(&rs_key(vs, rs)) {
         Some(h) => (h.up, h.weight.unwrap_or(rs.weight)),
         None => (rs.checkers.is_empty() || !vs.alpha, rs.weight),

@@ -4,7 +4,12 @@
 //!   a `------< VRRP Topology >------` section with, per instance, a
 //!   ` VRRP Instance = NAME` line followed by indented `Key = value` lines (state, interface,
 //!   VRID, priorities, advert interval, master, last transition, trackers, VIPs), then a
-//!   `------< VRRP Sync groups >------` section.
+//!   `------< VRRP Sync groups >------` section; with an LVS side, a
+//!   `------< LVS Topology >------` section: the IPVS state, then per virtual server a
+//!   ` Virtual Server = NAME` line with indented `Key = value` lines (scheduler, forwarding,
+//!   quorum, alive weight, sorry server, installed), and per real server an indented
+//!   `   Real Server = IP:PORT` line with its weight, effective weight, alive, reason, since,
+//!   installed and one `Checker = KIND TARGET: …` line per checker.
 //! - SIGUSR2 → `keepalived.stats`: per instance, `VRRP Instance: NAME` followed by indented
 //!   counter groups (`Advertisements:` Received/Sent, `Became master`, `Released master`,
 //!   `Packet Errors:` per class, `Authentication Errors:`, `Priority Zero:` Received/Sent),
@@ -15,7 +20,9 @@
 //!   `effective_priority`, `vips`, `last_transition`; `advert_rcvd`, `advert_sent`,
 //!   `become_master`, `release_master`, `packet_len_err`, `ip_ttl_err`,
 //!   `invalid_type_rcvd`, `advert_interval_err`, `auth_failure`, `pri_zero_rcvd`,
-//!   `pri_zero_sent`, …) plus kad's own error classes under `kad_receive_errors`.
+//!   `pri_zero_sent`, …) plus kad's own error classes under `kad_receive_errors`; with an
+//!   LVS side, one more object per virtual server, `{"virtual_server": {...}}`, its fields as
+//!   in `kad status --json` (real servers and their checkers included), after the instances.
 //!
 //! The files go to `/tmp`, as keepalived's do, or to the folder named by the environment
 //! variable [`DUMP_DIR_ENV`] (tests use it so that they never write `/tmp/keepalived.*`).
@@ -26,7 +33,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use super::Status;
+use super::{Status, status::IpvsState};
 
 /// Environment variable that moves the dump files out of `/tmp`.
 pub const DUMP_DIR_ENV: &str = "KAD_DUMP_DIR";
@@ -154,7 +161,76 @@ fn data(status: &Status) -> String {
             let _ = writeln!(out, "   monitor = {member}");
         }
     }
+    lvs_data(status, &mut out);
     out
+}
+
+fn lvs_data(status: &Status, out: &mut String) {
+    if status.ipvs.state == IpvsState::Off && status.virtual_servers.is_empty() {
+        return;
+    }
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let _ = writeln!(out, "------< LVS Topology >------");
+    let _ = writeln!(
+        out,
+        " System IPVS = {}{}",
+        status.ipvs.state.word(),
+        status
+            .ipvs
+            .error
+            .as_ref()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default()
+    );
+    for vs in &status.virtual_servers {
+        let _ = writeln!(out, " Virtual Server = {}", vs.name);
+        let _ = writeln!(out, "   Protocol = {}", vs.protocol);
+        let _ = writeln!(out, "   Scheduler = {}", vs.scheduler);
+        let _ = writeln!(out, "   Forwarding method = {}", vs.forwarding);
+        let _ = writeln!(
+            out,
+            "   Quorum = {} (hysteresis {}): {}",
+            vs.quorum,
+            vs.hysteresis,
+            if vs.quorum_up { "up" } else { "down" }
+        );
+        let _ = writeln!(out, "   Alive weight = {}", vs.alive_weight);
+        if let Some(sorry) = &vs.sorry_server {
+            let _ = writeln!(
+                out,
+                "   Sorry server = {sorry}{}",
+                if vs.sorry_server_active {
+                    " (serving)"
+                } else {
+                    ""
+                }
+            );
+        }
+        let _ = writeln!(out, "   Installed = {}", yes_no(vs.installed));
+        for rs in &vs.real_servers {
+            let _ = writeln!(out, "   Real Server = {}", rs.address);
+            let _ = writeln!(out, "     Weight = {}", rs.weight);
+            let _ = writeln!(out, "     Effective weight = {}", rs.effective_weight);
+            let _ = writeln!(out, "     Alive = {}", yes_no(rs.up));
+            let _ = writeln!(out, "     Reason = {}", rs.reason);
+            if let Some(since) = rs.since_unix_ms {
+                let _ = writeln!(out, "     Since = {:.3}", since as f64 / 1000.0);
+            }
+            let _ = writeln!(out, "     Installed = {}", yes_no(rs.installed));
+            for c in &rs.checkers {
+                let _ = writeln!(
+                    out,
+                    "     Checker = {} {}: {}, last {} ({}), {} transitions",
+                    c.kind,
+                    c.target,
+                    if c.up { "up" } else { "down" },
+                    c.last_result.as_deref().unwrap_or("none"),
+                    c.reason.as_deref().unwrap_or("no probe yet"),
+                    c.transitions
+                );
+            }
+        }
+    }
 }
 
 fn error(i: &super::status::InstanceStatus, class: &str) -> u64 {
@@ -235,6 +311,12 @@ fn json(status: &Status) -> String {
                 },
             })
         })
+        .chain(
+            status
+                .virtual_servers
+                .iter()
+                .map(|vs| serde_json::json!({ "virtual_server": vs })),
+        )
         .collect();
     serde_json::to_string_pretty(&entries).unwrap_or_else(|_| "[]".to_owned())
 }
@@ -269,6 +351,39 @@ mod tests {
         assert_eq!(json[0]["data"]["iname"], "VI_7");
         assert_eq!(json[0]["data"]["state"], 1);
         assert_eq!(json[0]["stats"]["advert_rcvd"], 5);
+    }
+
+    #[test]
+    fn dumps_carry_the_virtual_servers() {
+        use crate::ops::status::{IpvsStatus, RealServerStatus, VirtualServerStatus};
+        let mut status = status();
+        status.ipvs = IpvsStatus {
+            state: IpvsState::Running,
+            error: None,
+        };
+        status.virtual_servers = vec![VirtualServerStatus {
+            name: "TCP 10.0.0.100:80".into(),
+            real_servers: vec![RealServerStatus {
+                address: "10.0.0.2:80".into(),
+                up: true,
+                ..RealServerStatus::default()
+            }],
+            ..VirtualServerStatus::default()
+        }];
+        let data = Dump::Data.render(&status);
+        assert!(data.contains("------< LVS Topology >------"), "{data}");
+        assert!(data.contains(" Virtual Server = TCP 10.0.0.100:80"), "{data}");
+        assert!(data.contains("   Real Server = 10.0.0.2:80"), "{data}");
+        assert!(data.contains("     Alive = yes"), "{data}");
+        let json: serde_json::Value =
+            serde_json::from_str(&Dump::Json.render(&status)).unwrap_or_default();
+        assert_eq!(json[0]["data"]["iname"], "VI_7");
+        assert_eq!(json[1]["virtual_server"]["name"], "TCP 10.0.0.100:80");
+        assert_eq!(
+            json[1]["virtual_server"]["real_servers"][0]["address"],
+            "10.0.0.2:80"
+        );
+        assert!(!Dump::Data.render(&self::status()).contains("LVS Topology"));
     }
 
     #[test]

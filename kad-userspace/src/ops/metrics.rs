@@ -19,7 +19,25 @@
 //! | `kad_vrrp_sync_group_state{sync_group}` | gauge | as `kad_vrrp_state` |
 //! | `kad_xdp_packets_total{interface,reason}` | counter | the XDP program's verdicts |
 //!
-//! (`virtual_server` / `real_server` series come with the load-balancer side.)
+//!
+//! When the LVS side runs (virtual servers configured, or `-C`), every virtual server's
+//! series carry `virtual_server` (its name as logs show it: `TCP 10.0.0.1:80`, `fwmark 1`,
+//! `group NAME`), real servers' add `real_server` (`IP:PORT`), checkers' add `checker` (the
+//! keyword, e.g. `TCP_CHECK`) and `target` (what it probes):
+//!
+//! | metric | type | meaning |
+//! |---|---|---|
+//! | `kad_ipvs_up` | gauge | 1 when IPVS is reached, 0 when the kernel has none (checkers still run) |
+//! | `kad_virtual_server_quorum_up{virtual_server}` | gauge | 1 while the live weight holds `quorum` |
+//! | `kad_virtual_server_alive_weight{virtual_server}` | gauge | weight of the live real servers |
+//! | `kad_virtual_server_installed{virtual_server}` | gauge | 1 when IPVS has its service(s) |
+//! | `kad_real_server_up{virtual_server,real_server}` | gauge | 1 when every checker passes |
+//! | `kad_real_server_weight{…}` | gauge | `weight` as configured |
+//! | `kad_real_server_effective_weight{…}` | gauge | weight given in IPVS (0 when inhibited or out) |
+//! | `kad_real_server_installed{…}` | gauge | 1 when IPVS has it as a destination |
+//! | `kad_real_server_last_transition_timestamp_seconds{…}` | gauge | Unix time it entered its state |
+//! | `kad_checker_up{…,checker,target}` | gauge | 1 while the checker is up |
+//! | `kad_checker_transitions_total{…,checker,target}` | counter | checker up/down changes since start |
 
 use std::{collections::BTreeSet, net::SocketAddr, sync::atomic::AtomicU64, time::Duration};
 
@@ -33,7 +51,7 @@ use tokio::{
     net::{TcpListener, TcpStream},
 };
 
-use super::{Status, StatusHandle};
+use super::{Status, StatusHandle, status::IpvsState};
 
 type Labels = Vec<(String, String)>;
 
@@ -133,6 +151,8 @@ pub fn render(status: &Status) -> Result<String, std::fmt::Error> {
         "Packets seen by the XDP program per verdict reason, per interface",
     );
 
+    balancer(&mut registry, status);
+
     let mut xdp_done = BTreeSet::new();
     for i in &status.instances {
         let labels: Labels = vec![
@@ -204,6 +224,103 @@ pub fn render(status: &Status) -> Result<String, std::fmt::Error> {
     let mut out = String::new();
     encode(&mut out, &registry)?;
     Ok(out)
+}
+
+/// The virtual and real server series of `status` (none without an LVS side).
+fn balancer(registry: &mut Registry, status: &Status) {
+    if status.ipvs.state == IpvsState::Off && status.virtual_servers.is_empty() {
+        return;
+    }
+    let gauge = |registry: &mut Registry, name: &str, help: &str| {
+        let family = Family::<Labels, Gauge>::default();
+        registry.register(name, help, family.clone());
+        family
+    };
+    let ipvs = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
+    registry.register(
+        "kad_ipvs_up",
+        "1 when the kernel's IPVS is reached, 0 when it is unavailable",
+        ipvs.clone(),
+    );
+    let quorum = gauge(
+        registry,
+        "kad_virtual_server_quorum_up",
+        "1 while the live real servers' weight holds the virtual server's quorum",
+    );
+    let alive = gauge(
+        registry,
+        "kad_virtual_server_alive_weight",
+        "Sum of the weights of the live real servers",
+    );
+    let vs_installed = gauge(
+        registry,
+        "kad_virtual_server_installed",
+        "1 when the kernel's IPVS table has every service of the virtual server",
+    );
+    let up = gauge(
+        registry,
+        "kad_real_server_up",
+        "1 when every checker of the real server passes",
+    );
+    let weight = gauge(
+        registry,
+        "kad_real_server_weight",
+        "Real server weight as configured",
+    );
+    let effective = gauge(
+        registry,
+        "kad_real_server_effective_weight",
+        "Weight kad gives the real server in IPVS (0 when inhibited or out)",
+    );
+    let installed = gauge(
+        registry,
+        "kad_real_server_installed",
+        "1 when the kernel's IPVS table has the real server as a destination",
+    );
+    let since = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+    registry.register(
+        "kad_real_server_last_transition_timestamp_seconds",
+        "Unix time the real server entered its state (up or down)",
+        since.clone(),
+    );
+    let checker_up = gauge(registry, "kad_checker_up", "1 while the checker is up");
+    let transitions = Family::<Labels, Counter>::default();
+    registry.register(
+        "kad_checker_transitions",
+        "Checker up/down transitions since start",
+        transitions.clone(),
+    );
+    ipvs.set(i64::from(status.ipvs.state == IpvsState::Running));
+    for vs in &status.virtual_servers {
+        let labels: Labels = vec![("virtual_server".into(), vs.name.clone())];
+        quorum.get_or_create(&labels).set(i64::from(vs.quorum_up));
+        alive.get_or_create(&labels).set(vs.alive_weight);
+        vs_installed
+            .get_or_create(&labels)
+            .set(i64::from(vs.installed));
+        for rs in &vs.real_servers {
+            let mut labels = labels.clone();
+            labels.push(("real_server".into(), rs.address.clone()));
+            up.get_or_create(&labels).set(i64::from(rs.up));
+            weight.get_or_create(&labels).set(i64::from(rs.weight));
+            effective
+                .get_or_create(&labels)
+                .set(i64::from(rs.effective_weight));
+            installed
+                .get_or_create(&labels)
+                .set(i64::from(rs.installed));
+            if let Some(at) = rs.since_unix_ms {
+                since.get_or_create(&labels).set(at as f64 / 1000.0);
+            }
+            for c in &rs.checkers {
+                let mut labels = labels.clone();
+                labels.push(("checker".into(), c.kind.clone()));
+                labels.push(("target".into(), c.target.clone()));
+                checker_up.get_or_create(&labels).set(i64::from(c.up));
+                transitions.get_or_create(&labels).inc_by(c.transitions);
+            }
+        }
+    }
 }
 
 /// Binds the metrics listener.
@@ -311,5 +428,54 @@ mod tests {
             "{text}"
         );
         assert!(text.trim_end().ends_with("# EOF"));
+        assert!(!text.contains("kad_ipvs_up"), "no LVS series without an LVS side");
+    }
+
+    #[test]
+    fn renders_virtual_and_real_servers() {
+        use crate::ops::status::{
+            CheckerStatus, IpvsStatus, RealServerStatus, VirtualServerStatus,
+        };
+        let status = Status {
+            ipvs: IpvsStatus {
+                state: IpvsState::Unavailable,
+                error: None,
+            },
+            virtual_servers: vec![VirtualServerStatus {
+                name: "TCP 10.0.0.100:80".into(),
+                quorum_up: true,
+                alive_weight: 3,
+                real_servers: vec![RealServerStatus {
+                    address: "10.0.0.2:80".into(),
+                    weight: 3,
+                    effective_weight: 3,
+                    up: true,
+                    checkers: vec![CheckerStatus {
+                        kind: "HTTP_GET".into(),
+                        target: "10.0.0.2:80".into(),
+                        up: true,
+                        transitions: 2,
+                        ..CheckerStatus::default()
+                    }],
+                    ..RealServerStatus::default()
+                }],
+                ..VirtualServerStatus::default()
+            }],
+            ..Status::default()
+        };
+        let text = render(&status).unwrap_or_default();
+        let rs = r#"virtual_server="TCP 10.0.0.100:80",real_server="10.0.0.2:80""#;
+        for line in [
+            "kad_ipvs_up 0".to_owned(),
+            r#"kad_virtual_server_quorum_up{virtual_server="TCP 10.0.0.100:80"} 1"#.to_owned(),
+            format!("kad_real_server_up{{{rs}}} 1"),
+            format!("kad_real_server_effective_weight{{{rs}}} 3"),
+            format!("kad_real_server_installed{{{rs}}} 0"),
+            format!(
+                r#"kad_checker_transitions_total{{{rs},checker="HTTP_GET",target="10.0.0.2:80"}} 2"#
+            ),
+        ] {
+            assert!(text.contains(&line), "{line}\n{text}");
+        }
     }
 }

@@ -11,7 +11,13 @@
 //! The protocol loop builds a snapshot only when someone asks, between two of its events;
 //! readers wait a bounded time for it and otherwise answer with the last one, so a busy
 //! loop never makes `kad status` hang and a reader never blocks the loop.
+//!
+//! The load-balancer half publishes on its own, on change: the LVS task its virtual and
+//! real servers ([`crate::lvs::report`]), the checkers every probe's state and last result
+//! ([`crate::check::report`]). A reader joins the last of each into the snapshot
+//! ([`balancer`]); with no VRRP side (`-C`), the snapshot is that alone.
 
+pub mod balancer;
 pub mod control;
 pub mod counters;
 pub mod dump;
@@ -37,6 +43,7 @@ pub struct StatusPublisher {
 pub struct StatusHandle {
     rx: watch::Receiver<Arc<Status>>,
     refresh: Arc<Notify>,
+    balancer: Option<balancer::Sources>,
 }
 
 /// A publisher and its first handle.
@@ -48,7 +55,11 @@ pub fn status_channel() -> (StatusPublisher, StatusHandle) {
             tx,
             refresh: Arc::clone(&refresh),
         },
-        StatusHandle { rx, refresh },
+        StatusHandle {
+            rx,
+            refresh,
+            balancer: None,
+        },
     )
 }
 
@@ -65,9 +76,21 @@ impl StatusPublisher {
 }
 
 impl StatusHandle {
-    /// Asks the protocol loop for a fresh snapshot and waits up to `wait` for it; returns
-    /// the last one published if it does not come in time.
+    /// Also reports the load-balancer half: the LVS task's report and the checkers'.
+    pub fn with_balancer(mut self, sources: balancer::Sources) -> Self {
+        self.balancer = Some(sources);
+        self
+    }
+
+    /// Asks the protocol loop for a fresh snapshot and waits up to `wait` for it (the last
+    /// one published if it does not come in time), the load balancer's last report joined.
     pub async fn fresh(&self, wait: Duration) -> Arc<Status> {
+        self.join(self.fresh_vrrp(wait).await)
+    }
+
+    /// The protocol loop's own snapshot, fresh as [`StatusHandle::fresh`] gets it; the same
+    /// `Arc` until the loop publishes again.
+    pub async fn fresh_vrrp(&self, wait: Duration) -> Arc<Status> {
         let mut rx = self.rx.clone();
         rx.borrow_and_update();
         self.refresh.notify_one();
@@ -75,8 +98,20 @@ impl StatusHandle {
         Arc::clone(&rx.borrow())
     }
 
+    /// The protocol loop's last snapshot, without asking for a new one.
+    pub fn latest_vrrp(&self) -> Arc<Status> {
+        Arc::clone(&self.rx.borrow())
+    }
+
     /// The last snapshot published, without asking for a new one.
     pub fn latest(&self) -> Arc<Status> {
-        Arc::clone(&self.rx.borrow())
+        self.join(Arc::clone(&self.rx.borrow()))
+    }
+
+    fn join(&self, vrrp: Arc<Status>) -> Arc<Status> {
+        match &self.balancer {
+            None => vrrp,
+            Some(sources) => Arc::new(sources.join(&vrrp)),
+        }
     }
 }

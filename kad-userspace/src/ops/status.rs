@@ -1,6 +1,7 @@
 //! What `kad status` reports: a snapshot of every VRRP instance and sync group, built by the
-//! protocol loop on request and served by the control socket, the metrics endpoint and the
-//! signal dumps. Its JSON form is described by `docs/status.schema.json`.
+//! protocol loop on request, and of every virtual and real server, published by the LVS task
+//! and the health checkers when they change; served by the control socket, the metrics
+//! endpoint and the signal dumps. Its JSON form is described by `docs/status.schema.json`.
 
 use std::{collections::BTreeMap, fmt::Write as _};
 
@@ -23,9 +24,124 @@ pub struct Status {
     pub instances: Vec<InstanceStatus>,
     /// Every `vrrp_sync_group`.
     pub sync_groups: Vec<SyncGroupStatus>,
-    /// `virtual_server`s with their real servers: filled by the load-balancer side (empty
-    /// until it runs).
-    pub virtual_servers: Vec<serde_json::Value>,
+    /// The LVS side: whether it runs and whether it reaches the kernel's IPVS.
+    pub ipvs: IpvsStatus,
+    /// Every `virtual_server` with its real servers (empty when the LVS side does not run).
+    pub virtual_servers: Vec<VirtualServerStatus>,
+}
+
+/// Whether the LVS side runs and has IPVS.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IpvsState {
+    /// No LVS side (`-P`, or no `virtual_server` configured).
+    #[default]
+    Off,
+    /// The IPVS table is kept in step with the checkers.
+    Running,
+    /// The kernel has no IPVS (or it cannot be reached): the checkers run and are reported,
+    /// nothing is installed.
+    Unavailable,
+}
+
+impl IpvsState {
+    /// The word used in the JSON and the table.
+    pub const fn word(self) -> &'static str {
+        match self {
+            IpvsState::Off => "off",
+            IpvsState::Running => "running",
+            IpvsState::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// The LVS side's state (status JSON `ipvs`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpvsStatus {
+    /// `off`, `running` or `unavailable`.
+    pub state: IpvsState,
+    /// Why IPVS is unavailable.
+    pub error: Option<String>,
+}
+
+/// One `virtual_server` (keepalived.conf(5) "LVS CONFIGURATION").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualServerStatus {
+    /// As logs name it: `TCP 10.0.0.1:80`, `fwmark 1`, `group NAME`.
+    pub name: String,
+    /// `virtual_server IP PORT`: `IP:PORT` (null for fwmark and group).
+    pub address: Option<String>,
+    /// `virtual_server fwmark N`.
+    pub fwmark: Option<u32>,
+    /// `virtual_server group NAME`.
+    pub group: Option<String>,
+    /// `protocol`: `TCP`, `UDP` or `SCTP`.
+    pub protocol: String,
+    /// `lvs_sched` / `lb_algo`.
+    pub scheduler: String,
+    /// `lvs_method` / `lb_kind`: `NAT`, `DR` or `TUN`.
+    pub forwarding: String,
+    /// `quorum`.
+    pub quorum: u32,
+    /// `hysteresis`.
+    pub hysteresis: u32,
+    /// Whether the live weight holds quorum (keepalived: `quorum_up` ran last).
+    pub quorum_up: bool,
+    /// Sum of the weights of the live real servers.
+    pub alive_weight: i64,
+    /// `sorry_server` (`IP:PORT`).
+    pub sorry_server: Option<String>,
+    /// Whether the sorry server serves (quorum lost).
+    pub sorry_server_active: bool,
+    /// Whether every IPVS service of this virtual server is in the kernel's table.
+    pub installed: bool,
+    /// Its real servers, in configuration order.
+    pub real_servers: Vec<RealServerStatus>,
+}
+
+/// One `real_server` of a virtual server.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RealServerStatus {
+    /// `IP:PORT` (the virtual server's port when none is given).
+    pub address: String,
+    /// `weight` as configured.
+    pub weight: i32,
+    /// The weight kad gives it in IPVS: its weight (or the one `misc_dynamic` / FILE_CHECK
+    /// set) while it serves, 0 while it is down under `inhibit_on_failure` or out.
+    pub effective_weight: i32,
+    /// Every checker passes (keepalived: the real server is alive).
+    pub up: bool,
+    /// Why it is in this state: the checker result that last changed it.
+    pub reason: String,
+    /// When it entered this state (Unix time, ms; its first report counts).
+    pub since_unix_ms: Option<u64>,
+    /// Whether the kernel's IPVS table has it as a destination of every service of its
+    /// virtual server (as of the last application).
+    pub installed: bool,
+    /// Its checkers (empty: no checker, always up).
+    pub checkers: Vec<CheckerStatus>,
+}
+
+/// One health checker of a real server.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckerStatus {
+    /// The keepalived.conf keyword: `TCP_CHECK`, `HTTP_GET`, `SSL_GET`, `MISC_CHECK`, …
+    pub kind: String,
+    /// What it probes: `IP:PORT`, a script, a file.
+    pub target: String,
+    /// Whether the checker is up (after `retry`).
+    pub up: bool,
+    /// The last probe: `passed`, `failed`, or null before the first.
+    pub last_result: Option<String>,
+    /// The last probe's outcome in words: `passed`, `connect: Connection refused (os error
+    /// 111)`, `timeout (connect)`, `status 500 on /health`, `digest mismatch on /`, …
+    pub reason: Option<String>,
+    /// When the last probe's outcome changed (Unix time, ms).
+    pub result_since_unix_ms: Option<u64>,
+    /// When the checker last went up or down (Unix time, ms; null: not since start).
+    pub last_transition_unix_ms: Option<u64>,
+    /// Up/down transitions since start.
+    pub transitions: u64,
 }
 
 /// One `vrrp_instance`.
@@ -190,21 +306,8 @@ impl Status {
                 i.vips_held.len().to_string(),
             ]);
         }
-        let widths: Vec<usize> = (0..header.len())
-            .map(|col| {
-                rows.iter()
-                    .map(|row| row.get(col).map_or(0, String::len))
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        for row in &rows {
-            let line: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .map(|(cell, width)| format!("{cell:<width$}"))
-                .collect();
-            let _ = writeln!(out, "{}", line.join("  ").trim_end());
+        if !self.instances.is_empty() || self.virtual_servers.is_empty() {
+            columns(&mut out, "", &rows);
         }
         for group in &self.sync_groups {
             let _ = writeln!(
@@ -223,10 +326,104 @@ impl Status {
                 .collect();
             let _ = writeln!(out, "{} tracks: {}", i.name, trackers.join(", "));
         }
-        if !self.virtual_servers.is_empty() {
-            let _ = writeln!(out, "{} virtual servers", self.virtual_servers.len());
-        }
+        self.balancer_table(&mut out);
         out
+    }
+
+    /// The virtual servers part of [`Status::to_table`].
+    fn balancer_table(&self, out: &mut String) {
+        if self.ipvs.state == IpvsState::Off && self.virtual_servers.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "ipvs: {}{}",
+            self.ipvs.state.word(),
+            self.ipvs
+                .error
+                .as_ref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        );
+        let age = |at: Option<u64>| {
+            at.map(|at| {
+                let ms = self.generated_unix_ms.saturating_sub(at);
+                format!("{:.1}s", ms as f64 / 1000.0)
+            })
+            .unwrap_or_else(|| "-".to_owned())
+        };
+        let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
+        for vs in &self.virtual_servers {
+            let _ = writeln!(
+                out,
+                "virtual server {}: {} {}, quorum {} (alive weight {} of {}), in IPVS: {}{}",
+                vs.name,
+                vs.scheduler,
+                vs.forwarding,
+                if vs.quorum_up { "up" } else { "down" },
+                vs.alive_weight,
+                vs.quorum,
+                yes_no(vs.installed),
+                match (&vs.sorry_server, vs.sorry_server_active) {
+                    (Some(sorry), true) => format!(", sorry server {sorry} serving"),
+                    _ => String::new(),
+                }
+            );
+            let mut rows: Vec<Vec<String>> = vec![
+                ["REAL SERVER", "STATE", "WEIGHT", "EFFECTIVE", "IPVS", "SINCE", "REASON"]
+                    .iter()
+                    .map(|h| (*h).to_owned())
+                    .collect(),
+            ];
+            for rs in &vs.real_servers {
+                rows.push(vec![
+                    rs.address.clone(),
+                    if rs.up { "up" } else { "down" }.to_owned(),
+                    rs.weight.to_string(),
+                    rs.effective_weight.to_string(),
+                    yes_no(rs.installed),
+                    age(rs.since_unix_ms),
+                    rs.reason.clone(),
+                ]);
+            }
+            columns(out, "  ", &rows);
+            for rs in vs.real_servers.iter().filter(|rs| !rs.checkers.is_empty()) {
+                for c in &rs.checkers {
+                    let _ = writeln!(
+                        out,
+                        "  {} {} {}: {}, last {} ({}) for {}",
+                        rs.address,
+                        c.kind,
+                        c.target,
+                        if c.up { "up" } else { "down" },
+                        c.last_result.as_deref().unwrap_or("none"),
+                        c.reason.as_deref().unwrap_or("no probe yet"),
+                        age(c.result_since_unix_ms),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Writes `rows` as left-aligned columns, each line starting with `indent`.
+fn columns(out: &mut String, indent: &str, rows: &[Vec<String>]) {
+    let count = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..count)
+        .map(|col| {
+            rows.iter()
+                .map(|row| row.get(col).map_or(0, String::len))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        let _ = writeln!(out, "{indent}{}", line.join("  ").trim_end());
     }
 }
 
@@ -257,5 +454,50 @@ mod tests {
         let row = table.lines().nth(2).unwrap_or_default();
         assert!(row.starts_with("VI_1"), "{table}");
         assert!(row.contains("MASTER") && row.contains("self"), "{table}");
+    }
+
+    #[test]
+    fn table_shows_real_servers_and_their_checkers() {
+        let status = Status {
+            generated_unix_ms: 10_000,
+            ipvs: IpvsStatus {
+                state: IpvsState::Unavailable,
+                error: Some("no IPVS".into()),
+            },
+            virtual_servers: vec![VirtualServerStatus {
+                name: "TCP 10.0.0.100:80".into(),
+                scheduler: "rr".into(),
+                forwarding: "NAT".into(),
+                real_servers: vec![RealServerStatus {
+                    address: "10.0.0.2:81".into(),
+                    weight: 1,
+                    reason: "TCP_CHECK 10.0.0.2:81: connect: refused".into(),
+                    since_unix_ms: Some(7_500),
+                    checkers: vec![CheckerStatus {
+                        kind: "TCP_CHECK".into(),
+                        target: "10.0.0.2:81".into(),
+                        last_result: Some("failed".into()),
+                        reason: Some("connect: refused".into()),
+                        ..CheckerStatus::default()
+                    }],
+                    ..RealServerStatus::default()
+                }],
+                ..VirtualServerStatus::default()
+            }],
+            ..Status::default()
+        };
+        let table = status.to_table();
+        assert!(table.contains("ipvs: unavailable (no IPVS)"), "{table}");
+        assert!(table.contains("virtual server TCP 10.0.0.100:80: rr NAT"), "{table}");
+        let row = table
+            .lines()
+            .find(|l| l.trim_start().starts_with("10.0.0.2:81"))
+            .unwrap_or_default();
+        assert!(row.contains("down") && row.contains("2.5s"), "{table}");
+        assert!(
+            table.contains("TCP_CHECK 10.0.0.2:81: down, last failed (connect: refused)"),
+            "{table}"
+        );
+        assert!(!table.contains("INSTANCE"), "no VRRP table without instances: {table}");
     }
 }
