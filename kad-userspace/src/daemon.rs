@@ -202,14 +202,17 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
             (Some(spec), lvs) => {
                 runtime::run_with_status(spec, run_options, controls, Some(publisher)).await?;
                 signals.abort();
-                // Beside VRRP, an LVS side that cannot run (no IPVS) was logged and does
-                // not fail the daemon, as keepalived's VRRP process outlives its checker.
+                // Beside VRRP, an LVS side that cannot run was logged and does not fail
+                // the daemon, as keepalived's VRRP process outlives its checker. (Without
+                // IPVS it runs on: checkers reported, nothing installed; see
+                // `lvs::without_ipvs`.)
                 if let Some(handle) = lvs {
                     let _ = handle.stop().await;
                 }
                 Ok(())
             }
-            // -C: no VRRP runtime; wait for the stop, or for the LVS task to fail.
+            // -C: no VRRP runtime; wait for the stop, or for the LVS task to fail (a
+            // kernel without IPVS does not make it fail).
             (None, Some(mut handle)) => {
                 drop(publisher);
                 let ended = tokio::select! {

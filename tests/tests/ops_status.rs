@@ -785,19 +785,21 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
     )?;
     const VS: &str = "TCP 10.77.0.100:80";
     let status = wait_real_server(&lab, &socket, VS, "10.77.0.2:8082", false)?;
-    let status = if real_server(&status, VS, "10.77.0.2:8081")?["checkers"][0]["last_result"]
-        .is_string()
-    {
-        status
-    } else {
-        wait_real_server(&lab, &socket, VS, "10.77.0.2:8081", true)?
-    };
+    let status =
+        if real_server(&status, VS, "10.77.0.2:8081")?["checkers"][0]["last_result"].is_string() {
+            status
+        } else {
+            wait_real_server(&lab, &socket, VS, "10.77.0.2:8081", true)?
+        };
     assert_valid(&validator, &status);
     println!("{:#}", status["virtual_servers"]);
     assert_eq!(status["receive_path"], "none", "no VRRP side with -C");
     assert_eq!(status["instances"], serde_json::json!([]));
     // This kernel may or may not have IPVS; without it the checkers still run.
-    let ipvs = status["ipvs"]["state"].as_str().unwrap_or_default().to_owned();
+    let ipvs = status["ipvs"]["state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(ipvs == "running" || ipvs == "unavailable", "{status:#}");
     let vs = &status["virtual_servers"][0];
     assert_eq!(vs["name"], VS);
@@ -810,7 +812,10 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
 
     let up = real_server(&status, VS, "10.77.0.2:8081")?;
     assert_eq!(up["up"], true);
-    assert_eq!((up["weight"].as_i64(), up["effective_weight"].as_i64()), (Some(2), Some(2)));
+    assert_eq!(
+        (up["weight"].as_i64(), up["effective_weight"].as_i64()),
+        (Some(2), Some(2))
+    );
     assert_eq!(up["checkers"][0]["kind"], "TCP_CHECK");
     assert_eq!(up["checkers"][0]["target"], "10.77.0.2:8081");
     assert_eq!(up["checkers"][0]["up"], true);
@@ -818,20 +823,32 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
     let down = real_server(&status, VS, "10.77.0.2:8082")?;
     assert_eq!(down["up"], false);
     assert_eq!(down["weight"], 1);
-    assert_eq!(down["effective_weight"], 0, "down under inhibit_on_failure: weight 0");
+    assert_eq!(
+        down["effective_weight"], 0,
+        "down under inhibit_on_failure: weight 0"
+    );
     let reason = down["reason"].as_str().unwrap_or_default();
-    assert!(reason.contains("TCP_CHECK 10.77.0.2:8082") && reason.contains("refused"), "{down:#}");
+    assert!(
+        reason.contains("TCP_CHECK 10.77.0.2:8082") && reason.contains("refused"),
+        "{down:#}"
+    );
     assert_eq!(down["checkers"][0]["up"], false);
     assert_eq!(down["checkers"][0]["last_result"], "failed");
     let check_reason = down["checkers"][0]["reason"].as_str().unwrap_or_default();
     assert!(check_reason.contains("Connection refused"), "{down:#}");
-    assert_eq!(down["checkers"][0]["transitions"], 1, "up at start, then down");
+    assert_eq!(
+        down["checkers"][0]["transitions"], 1,
+        "up at start, then down"
+    );
     if ipvs == "unavailable" {
         assert!(status["ipvs"]["error"].is_string(), "{status:#}");
         assert_eq!(vs["installed"], false);
         assert_eq!(up["installed"], false, "nothing installed without IPVS");
         let log = lab.daemon_log(kad)?;
-        assert!(log.contains("ERROR") && log.contains("ipvs: unavailable"), "{log}");
+        assert!(
+            log.contains("ERROR") && log.contains("ipvs: unavailable"),
+            "{log}"
+        );
     } else {
         assert_eq!(up["installed"], true);
     }
@@ -857,15 +874,34 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
         );
     }
     let rs = |port: &'static str| [("virtual_server", VS), ("real_server", port)];
-    assert_eq!(sample(&samples, "kad_real_server_up", &rs("10.77.0.2:8081")), Some(1.0), "{text}");
-    assert_eq!(sample(&samples, "kad_real_server_up", &rs("10.77.0.2:8082")), Some(0.0), "{text}");
-    assert_eq!(sample(&samples, "kad_real_server_weight", &rs("10.77.0.2:8081")), Some(2.0));
     assert_eq!(
-        sample(&samples, "kad_real_server_effective_weight", &rs("10.77.0.2:8082")),
+        sample(&samples, "kad_real_server_up", &rs("10.77.0.2:8081")),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&samples, "kad_real_server_up", &rs("10.77.0.2:8082")),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&samples, "kad_real_server_weight", &rs("10.77.0.2:8081")),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(
+            &samples,
+            "kad_real_server_effective_weight",
+            &rs("10.77.0.2:8082")
+        ),
         Some(0.0)
     );
     assert_eq!(
-        sample(&samples, "kad_virtual_server_alive_weight", &[("virtual_server", VS)]),
+        sample(
+            &samples,
+            "kad_virtual_server_alive_weight",
+            &[("virtual_server", VS)]
+        ),
         Some(2.0)
     );
     let checker = |port: &'static str| {
@@ -876,9 +912,16 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
             ("target", port),
         ]
     };
-    assert_eq!(sample(&samples, "kad_checker_up", &checker("10.77.0.2:8082")), Some(0.0));
     assert_eq!(
-        sample(&samples, "kad_checker_transitions_total", &checker("10.77.0.2:8082")),
+        sample(&samples, "kad_checker_up", &checker("10.77.0.2:8082")),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &samples,
+            "kad_checker_transitions_total",
+            &checker("10.77.0.2:8082")
+        ),
         Some(1.0),
         "{text}"
     );
@@ -894,7 +937,10 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
     let table = String::from_utf8_lossy(&table.stdout);
     println!("{table}");
     assert!(table.contains(&format!("ipvs: {ipvs}")), "{table}");
-    assert!(table.contains(&format!("virtual server {VS}: rr NAT")), "{table}");
+    assert!(
+        table.contains(&format!("virtual server {VS}: rr NAT")),
+        "{table}"
+    );
     let row = table
         .lines()
         .find(|l| l.trim_start().starts_with("10.77.0.2:8082"))
@@ -911,14 +957,30 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
     assert_eq!(healed["checkers"][0]["up"], true);
     assert_eq!(healed["checkers"][0]["last_result"], "passed");
     assert_eq!(healed["checkers"][0]["transitions"], 2, "down, then up");
-    assert!(healed["reason"].as_str().is_some_and(|r| r.contains("passed")), "{healed:#}");
-    assert!(healed["since_unix_ms"].as_u64().unwrap_or(0) > before, "{healed:#}");
+    assert!(
+        healed["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("passed")),
+        "{healed:#}"
+    );
+    assert!(
+        healed["since_unix_ms"].as_u64().unwrap_or(0) > before,
+        "{healed:#}"
+    );
     assert_eq!(status["virtual_servers"][0]["alive_weight"], 3);
     let (_, text) = scrape(&lab, "lb", "http://127.0.0.1:9651/metrics")?;
     let (_, samples) = parse_exposition(&text)?;
-    assert_eq!(sample(&samples, "kad_real_server_up", &rs("10.77.0.2:8082")), Some(1.0), "{text}");
     assert_eq!(
-        sample(&samples, "kad_checker_transitions_total", &checker("10.77.0.2:8082")),
+        sample(&samples, "kad_real_server_up", &rs("10.77.0.2:8082")),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &samples,
+            "kad_checker_transitions_total",
+            &checker("10.77.0.2:8082")
+        ),
         Some(2.0),
         "{text}"
     );
@@ -927,7 +989,10 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
     let data = wait_file(&lab, &dumps.join("keepalived.data"), "LVS Topology")?;
     assert!(data.contains(&format!(" Virtual Server = {VS}")), "{data}");
     assert!(data.contains("   Real Server = 10.77.0.2:8082"), "{data}");
-    assert!(data.contains("Checker = TCP_CHECK 10.77.0.2:8082: up"), "{data}");
+    assert!(
+        data.contains("Checker = TCP_CHECK 10.77.0.2:8082: up"),
+        "{data}"
+    );
     lab.daemon(kad)?.signal(signum("JSON")?)?;
     let json = wait_file(&lab, &dumps.join("keepalived.json"), "virtual_server")?;
     let json: Value = serde_json::from_str(&json)?;

@@ -211,7 +211,13 @@ impl CheckerSet {
             let probe = probe::Probe::new(spec.clone(), self.plan.tls.clone());
             let initial = self.plan.probe_initial_up(index);
             let reporter = report::ProbeReporter::new(self.report.clone(), index);
-            tasks.spawn(schedule::run(index, probe, initial, events.clone(), reporter));
+            tasks.spawn(schedule::run(
+                index,
+                probe,
+                initial,
+                events.clone(),
+                reporter,
+            ));
         }
         drop(events);
         let health = HealthTable::default();

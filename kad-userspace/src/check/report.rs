@@ -164,10 +164,16 @@ mod tests {
 
         let probe = ProbeReporter::new(Some(tx.clone()), 1);
         probe.record(true, false, "connect: refused");
-        assert!(rx.has_changed().unwrap_or(false), "a new result wakes readers");
+        assert!(
+            rx.has_changed().unwrap_or(false),
+            "a new result wakes readers"
+        );
         rx.borrow_and_update();
         probe.record(true, false, "connect: refused");
-        assert!(!rx.has_changed().unwrap_or(true), "the same result does not");
+        assert!(
+            !rx.has_changed().unwrap_or(true),
+            "the same result does not"
+        );
         probe.record(false, false, "connect: refused");
         let down = rx.borrow_and_update().of("10.0.0.2:8080");
         assert!(!down[0].up);
@@ -175,7 +181,10 @@ mod tests {
         assert_eq!(down[0].last_result.as_deref(), Some("failed"));
         assert_eq!(down[0].reason.as_deref(), Some("connect: refused"));
         assert!(down[0].last_transition_unix_ms.is_some());
-        assert!(rx.borrow().of("10.0.0.1:80")[0].up, "the other probe is untouched");
+        assert!(
+            rx.borrow().of("10.0.0.1:80")[0].up,
+            "the other probe is untouched"
+        );
 
         // A reload with the same checker keeps its history.
         start(&tx, &plan(CONF));

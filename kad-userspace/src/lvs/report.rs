@@ -201,13 +201,18 @@ mod tests {
         let config = parse_str(CONF, &LoadOptions::with_config_id("t")).config;
         let mut health = Health::default();
         health.apply(&HealthUpdate {
-            real_server: rs_key(&config.virtual_servers[0], &config.virtual_servers[0].real_servers[1]),
+            real_server: rs_key(
+                &config.virtual_servers[0],
+                &config.virtual_servers[0].real_servers[1],
+            ),
             up: false,
             weight: None,
             reason: "TCP_CHECK 10.0.0.2:80: connect: refused".into(),
         });
         let mut quorum = QuorumMemory::default();
-        let table = wanted(&config, &health, &mut quorum).unwrap_or_default().table;
+        let table = wanted(&config, &health, &mut quorum)
+            .unwrap_or_default()
+            .table;
         let view = View {
             config: &config,
             health: &health,
@@ -218,7 +223,10 @@ mod tests {
         let vs = &build(&view)[0];
         assert_eq!(vs.name, "TCP 10.9.9.9:80");
         assert_eq!(vs.address.as_deref(), Some("10.9.9.9:80"));
-        assert_eq!((vs.scheduler.as_str(), vs.forwarding.as_str()), ("wrr", "DR"));
+        assert_eq!(
+            (vs.scheduler.as_str(), vs.forwarding.as_str()),
+            ("wrr", "DR")
+        );
         assert_eq!(vs.alive_weight, 2);
         assert!(vs.quorum_up, "live weight 2 holds quorum 2");
         assert!(!vs.installed, "nothing in the kernel");
@@ -226,7 +234,11 @@ mod tests {
         assert!(a.up && a.effective_weight == 2 && a.reason.contains("no report"));
         assert_eq!(b.address, "10.0.0.2:80");
         assert!(!b.up);
-        assert_eq!((b.weight, b.effective_weight), (3, 0), "inhibited: weight 0");
+        assert_eq!(
+            (b.weight, b.effective_weight),
+            (3, 0),
+            "inhibited: weight 0"
+        );
         assert!(b.reason.contains("refused") && b.since_unix_ms.is_some());
 
         let installed = View {

@@ -92,10 +92,9 @@ impl Health {
         let old = self.states.insert(update.real_server, new);
         if old != Some(new) {
             let since = match old {
-                Some(old) if old.up == new.up => self
-                    .notes
-                    .get(&update.real_server)
-                    .map(|n| n.since_unix_ms),
+                Some(old) if old.up == new.up => {
+                    self.notes.get(&update.real_server).map(|n| n.since_unix_ms)
+                }
                 _ => None,
             };
             let note = HealthNote {

@@ -372,7 +372,10 @@ mod tests {
         }];
         let data = Dump::Data.render(&status);
         assert!(data.contains("------< LVS Topology >------"), "{data}");
-        assert!(data.contains(" Virtual Server = TCP 10.0.0.100:80"), "{data}");
+        assert!(
+            data.contains(" Virtual Server = TCP 10.0.0.100:80"),
+            "{data}"
+        );
         assert!(data.contains("   Real Server = 10.0.0.2:80"), "{data}");
         assert!(data.contains("     Alive = yes"), "{data}");
         let json: serde_json::Value =

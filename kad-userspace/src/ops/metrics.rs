@@ -428,7 +428,10 @@ mod tests {
             "{text}"
         );
         assert!(text.trim_end().ends_with("# EOF"));
-        assert!(!text.contains("kad_ipvs_up"), "no LVS series without an LVS side");
+        assert!(
+            !text.contains("kad_ipvs_up"),
+            "no LVS series without an LVS side"
+        );
     }
 
     #[test]

@@ -356,13 +356,13 @@ impl Status {
         for vs in &self.virtual_servers {
             let _ = writeln!(
                 out,
-                "virtual server {}: {} {}, quorum {} (alive weight {} of {}), in IPVS: {}{}",
+                "virtual server {}: {} {}, quorum {} {} (alive weight {}), in IPVS: {}{}",
                 vs.name,
                 vs.scheduler,
                 vs.forwarding,
+                vs.quorum,
                 if vs.quorum_up { "up" } else { "down" },
                 vs.alive_weight,
-                vs.quorum,
                 yes_no(vs.installed),
                 match (&vs.sorry_server, vs.sorry_server_active) {
                     (Some(sorry), true) => format!(", sorry server {sorry} serving"),
@@ -370,10 +370,18 @@ impl Status {
                 }
             );
             let mut rows: Vec<Vec<String>> = vec![
-                ["REAL SERVER", "STATE", "WEIGHT", "EFFECTIVE", "IPVS", "SINCE", "REASON"]
-                    .iter()
-                    .map(|h| (*h).to_owned())
-                    .collect(),
+                [
+                    "REAL SERVER",
+                    "STATE",
+                    "WEIGHT",
+                    "EFFECTIVE",
+                    "IPVS",
+                    "SINCE",
+                    "REASON",
+                ]
+                .iter()
+                .map(|h| (*h).to_owned())
+                .collect(),
             ];
             for rs in &vs.real_servers {
                 rows.push(vec![
@@ -389,15 +397,21 @@ impl Status {
             columns(out, "  ", &rows);
             for rs in vs.real_servers.iter().filter(|rs| !rs.checkers.is_empty()) {
                 for c in &rs.checkers {
+                    let last = match (&c.last_result, &c.reason) {
+                        (Some(result), Some(reason)) if reason.starts_with(result.as_str()) => {
+                            reason.clone()
+                        }
+                        (Some(result), Some(reason)) => format!("{result}: {reason}"),
+                        _ => "no probe yet".to_owned(),
+                    };
                     let _ = writeln!(
                         out,
-                        "  {} {} {}: {}, last {} ({}) for {}",
+                        "  {} {} {}: {}, last probe {} (since {})",
                         rs.address,
                         c.kind,
                         c.target,
                         if c.up { "up" } else { "down" },
-                        c.last_result.as_deref().unwrap_or("none"),
-                        c.reason.as_deref().unwrap_or("no probe yet"),
+                        last,
                         age(c.result_since_unix_ms),
                     );
                 }
@@ -488,16 +502,22 @@ mod tests {
         };
         let table = status.to_table();
         assert!(table.contains("ipvs: unavailable (no IPVS)"), "{table}");
-        assert!(table.contains("virtual server TCP 10.0.0.100:80: rr NAT"), "{table}");
+        assert!(
+            table.contains("virtual server TCP 10.0.0.100:80: rr NAT"),
+            "{table}"
+        );
         let row = table
             .lines()
             .find(|l| l.trim_start().starts_with("10.0.0.2:81"))
             .unwrap_or_default();
         assert!(row.contains("down") && row.contains("2.5s"), "{table}");
         assert!(
-            table.contains("TCP_CHECK 10.0.0.2:81: down, last failed (connect: refused)"),
+            table.contains("TCP_CHECK 10.0.0.2:81: down, last probe failed: connect: refused"),
             "{table}"
         );
-        assert!(!table.contains("INSTANCE"), "no VRRP table without instances: {table}");
+        assert!(
+            !table.contains("INSTANCE"),
+            "no VRRP table without instances: {table}"
+        );
     }
 }
