@@ -26,7 +26,7 @@ use crate::{
     config::{self, LoadOptions},
     lvs::control::{self as lvs_control, LvsCommand},
     net::addr::AddressControl,
-    ops::{self, StatusHandle, control::ControlSocket, dump::Dump},
+    ops::{self, StatusHandle, dump::Dump},
     runtime::{self, Control},
     service_manager,
 };
@@ -129,8 +129,16 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
             }),
             None => status,
         };
-        let _control_socket = start_control_socket(options, &status);
-        let _metrics = start_metrics(options.metrics_listen, &status).await?;
+        let _readers = ops::server::Readers::start(
+            ops::server::Listen {
+                control_socket: options
+                    .control_socket
+                    .clone()
+                    .unwrap_or_else(|| ops::control::default_path(options.config_id.as_deref())),
+                metrics: options.metrics_listen,
+            },
+            status.clone(),
+        )?;
         let _ready = match (&spec, service_manager::enabled()) {
             (_, false) => None,
             (Some(spec), true) => Some(Task(tokio::spawn(notify_ready_when_running(
@@ -247,41 +255,6 @@ impl Drop for Task {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-/// Binds the control socket and serves it; a socket that cannot be bound is logged and
-/// the daemon runs without it (VRRP matters more than `kad status`).
-fn start_control_socket(options: &DaemonOptions, status: &StatusHandle) -> Option<Task> {
-    let path = options
-        .control_socket
-        .clone()
-        .unwrap_or_else(|| ops::control::default_path(options.config_id.as_deref()));
-    match ControlSocket::bind(&path) {
-        Ok(socket) => {
-            tracing::info!(path = %path.display(), "control socket ready");
-            Some(Task(tokio::spawn(socket.serve(status.clone()))))
-        }
-        Err(err) => {
-            tracing::warn!(error = %err, "running without a control socket");
-            None
-        }
-    }
-}
-
-/// Binds `--metrics-listen` and serves it; an address asked for that cannot be bound stops
-/// the start.
-async fn start_metrics(address: Option<SocketAddr>, status: &StatusHandle) -> Result<Option<Task>> {
-    let Some(address) = address else {
-        return Ok(None);
-    };
-    let listener = ops::metrics::bind(address)
-        .await
-        .with_context(|| format!("--metrics-listen {address}"))?;
-    tracing::info!(%address, "serving Prometheus metrics at /metrics");
-    Ok(Some(Task(tokio::spawn(ops::metrics::serve(
-        listener,
-        status.clone(),
-    )))))
 }
 
 /// Sends sd_notify `READY=1` once the protocol loop runs: its first published status

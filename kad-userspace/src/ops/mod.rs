@@ -16,12 +16,16 @@
 //! real servers ([`crate::lvs::report`]), the checkers every probe's state and last result
 //! ([`crate::check::report`]). A reader joins the last of each into the snapshot
 //! ([`balancer`]); with no VRRP side (`-C`), the snapshot is that alone.
+//!
+//! The control socket and the metrics endpoint run on a thread of their own
+//! ([`server`]), so they answer while the protocol loop is busy.
 
 pub mod balancer;
 pub mod control;
 pub mod counters;
 pub mod dump;
 pub mod metrics;
+pub mod server;
 pub mod signum;
 pub mod status;
 
