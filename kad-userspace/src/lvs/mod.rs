@@ -1,7 +1,7 @@
 //! The load-balancer half of keepalived: the health of real servers (`health`), fed by the
 //! checkers, drives the kernel's IPVS table: `table` builds the wanted table from the
 //! configuration and the health, `reconcile` diffs it against the kernel's, `ipvs` speaks
-//! to the kernel.
+//! to the kernel; `sync` runs the connection-sync daemon as a VRRP instance's state says.
 
 pub mod control;
 pub mod health;
@@ -9,4 +9,5 @@ pub mod ipvs;
 pub mod notify;
 pub mod reconcile;
 pub mod settings;
+pub mod sync;
 pub mod table;
