@@ -104,17 +104,6 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         let mut checkers = lvs_health
             .as_ref()
             .map(|health| CheckerSet::spawn(&loaded.config, health.clone()));
-        // keepalived.conf lvs_sync_daemon: the IPVS sync daemon follows a VRRP instance.
-        let (states, sync) = if vrrp {
-            let (states, state_rx) = mpsc::unbounded_channel();
-            match lvs_sync::spawn(&loaded.config, state_rx) {
-                Some(sync) => (Some(states), Some(sync)),
-                None => (None, None),
-            }
-        } else {
-            (None, None)
-        };
-        let sync_commands = sync.as_ref().map(|handle| handle.commands.clone());
         let (control, spec) = if vrrp {
             let control = AddressControl::connect()?;
             let spec = runtime::runtime_spec(&loaded.config, &control).await?;
@@ -125,6 +114,14 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         } else {
             (None, None)
         };
+        // keepalived.conf lvs_sync_daemon: the IPVS sync daemon follows a VRRP instance.
+        let (states, sync) = if vrrp {
+            let (states, state_rx) = mpsc::unbounded_channel();
+            (Some(states), Some(lvs_sync::spawn(&loaded.config, state_rx)))
+        } else {
+            (None, None)
+        };
+        let sync_commands = sync.as_ref().map(|handle| handle.commands.clone());
         let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
         let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
         let mut hangup = signal(SignalKind::hangup()).context("SIGHUP handler")?;

@@ -81,14 +81,11 @@ pub async fn run(
         }
     }
     while let Some(event) = events.recv().await {
-        // The weight this event asks for anew, if any: with several checkers setting
-        // weights (MISC_CHECK misc_dynamic, FILE_CHECK), the latest request wins, as in
-        // keepalived where each one sets the real server's weight when it changes.
-        let mut asked = None;
+        // The weight this event asks for, if any: with several checkers setting weights
+        // (MISC_CHECK misc_dynamic, FILE_CHECK), the latest request wins, as in keepalived
+        // where each run that asks for a weight sets the real server's.
+        let asked = event.asked.filter(|_| event.up);
         if let Some(slot) = probes.get_mut(event.probe) {
-            if event.up && event.weight.is_some() && (event.weight != slot.1 || !slot.0) {
-                asked = event.weight;
-            }
             *slot = (event.up, event.weight);
         }
         let Some(servers) = plan.probe_servers.get(event.probe) else {

@@ -135,26 +135,27 @@ impl<K: SyncKernel> SyncFollower<K> {
                 state,
                 ..setting.daemon.clone()
             };
-            tracing::info!(
-                "ipvs: start {} sync daemon on {} id {} (vrrp_instance {})",
-                word(state),
-                daemon.interface,
-                daemon.sync_id,
-                setting.instance
-            );
             match self.kernel.start_daemon(&daemon) {
-                Ok(()) => self.running = Some(state),
+                Ok(()) => {
+                    tracing::info!(
+                        "ipvs: started {} sync daemon on {} id {} (vrrp_instance {})",
+                        word(state),
+                        daemon.interface,
+                        daemon.sync_id,
+                        setting.instance
+                    );
+                    self.running = Some(state);
+                }
                 Err(err) => tracing::error!("ipvs: {err}"),
             }
         }
     }
 
     fn stop_one(&mut self, state: SyncState) {
-        tracing::info!("ipvs: stop {} sync daemon", word(state));
-        if let Err(err) = self.kernel.stop_daemon(state)
-            && !not_running(&err)
-        {
-            tracing::error!("ipvs: {err}");
+        match self.kernel.stop_daemon(state) {
+            Ok(()) => tracing::info!("ipvs: stopped {} sync daemon", word(state)),
+            Err(err) if not_running(&err) => {}
+            Err(err) => tracing::error!("ipvs: {err}"),
         }
     }
 
@@ -224,31 +225,48 @@ impl SyncHandle {
     }
 }
 
-/// Starts the follower on the current tokio runtime when `config` has a sync daemon;
-/// `states` carries the VRRP runtime's state changes. Without IPVS in the kernel the error
-/// is logged and the task ends (VRRP runs on).
-pub fn spawn(
-    config: &Config,
-    states: mpsc::UnboundedReceiver<InstanceState>,
-) -> Option<SyncHandle> {
-    let setting = match SyncSetting::from_config(config) {
-        Ok(Some(setting)) => setting,
-        Ok(None) => return None,
-        Err(err) => {
-            tracing::error!("ipvs: {err}; no sync daemon");
-            return None;
+/// The IPVS socket, opened at the first request: a configuration without a sync daemon
+/// never needs IPVS, and one added by a reload gets it then.
+#[derive(Default)]
+pub struct LazyIpvs(Option<IpvsSocket>);
+
+impl LazyIpvs {
+    fn socket(&mut self) -> Result<&mut IpvsSocket, IpvsError> {
+        if self.0.is_none() {
+            self.0 = Some(IpvsSocket::connect()?);
         }
-    };
+        self.0.as_mut().ok_or(IpvsError::NoFamily)
+    }
+}
+
+impl SyncKernel for LazyIpvs {
+    fn start_daemon(&mut self, daemon: &SyncDaemon) -> Result<(), IpvsError> {
+        self.socket()?.start_daemon(daemon)
+    }
+
+    fn stop_daemon(&mut self, state: SyncState) -> Result<(), IpvsError> {
+        self.socket()?.stop_daemon(state)
+    }
+}
+
+/// The setting of `config`, an unusable one logged and taken as none.
+fn setting_of(config: &Config) -> Option<SyncSetting> {
+    SyncSetting::from_config(config).unwrap_or_else(|err| {
+        tracing::error!("ipvs: {err}; no sync daemon");
+        None
+    })
+}
+
+/// Starts the follower on the current tokio runtime; `states` carries the VRRP runtime's
+/// state changes. Without IPVS in the kernel, each request fails and is logged (VRRP runs
+/// on).
+pub fn spawn(config: &Config, states: mpsc::UnboundedReceiver<InstanceState>) -> SyncHandle {
     let (commands, command_rx) = mpsc::channel(4);
+    let setting = setting_of(config);
     let task = tokio::spawn(async move {
-        match IpvsSocket::connect() {
-            Ok(socket) => {
-                run_on(socket, Some(setting), command_rx, states).await;
-            }
-            Err(err) => tracing::error!("ipvs: lvs_sync_daemon not started: {err}"),
-        }
+        run_on(LazyIpvs::default(), setting, command_rx, states).await;
     });
-    Some(SyncHandle { commands, task })
+    SyncHandle { commands, task }
 }
 
 /// Follows `states` on any [`SyncKernel`] until [`SyncCommand::Stop`] (or the daemon goes
@@ -269,10 +287,7 @@ pub async fn run_on<K: SyncKernel>(
                 None => states_open = false,
             },
             command = commands.recv() => match command {
-                Some(SyncCommand::Reload(config)) => match SyncSetting::from_config(&config) {
-                    Ok(setting) => follower.reload(setting),
-                    Err(err) => tracing::error!("ipvs: reload of lvs_sync_daemon refused: {err}"),
-                },
+                Some(SyncCommand::Reload(config)) => follower.reload(setting_of(&config)),
                 Some(SyncCommand::Stop) | None => break,
             },
         }

@@ -69,13 +69,16 @@ fn state(instance: &str, state: State) -> InstanceState {
     }
 }
 
-/// Which daemons run: (master's interface and id, backup's).
-fn running(kernel: &Daemons) -> (Option<(String, u32)>, Option<(String, u32)>) {
+/// A running daemon's interface and sync id.
+type Running = Option<(String, u32)>;
+
+/// Which daemons run: (master, backup).
+fn running(kernel: &Daemons) -> (Running, Running) {
     let of = |d: &Option<SyncDaemon>| d.as_ref().map(|d| (d.interface.clone(), d.sync_id));
     (of(&kernel.master), of(&kernel.backup))
 }
 
-fn on(name: &str, id: u32) -> Option<(String, u32)> {
+fn on(name: &str, id: u32) -> Running {
     Some((name.to_owned(), id))
 }
 
@@ -129,16 +132,18 @@ fn backup_at_start_master_while_master_backup_again_after_and_nothing_at_stop() 
 
 #[test]
 fn a_daemon_left_by_a_crashed_run_is_replaced() {
-    let mut kernel = Daemons::default();
-    kernel.master = Some(SyncDaemon {
-        state: SyncState::Master,
-        interface: "old0".into(),
-        sync_id: 1,
-        maxlen: None,
-        port: None,
-        ttl: None,
-        group: None,
-    });
+    let kernel = Daemons {
+        master: Some(SyncDaemon {
+            state: SyncState::Master,
+            interface: "old0".into(),
+            sync_id: 1,
+            maxlen: None,
+            port: None,
+            ttl: None,
+            group: None,
+        }),
+        ..Daemons::default()
+    };
     let follower = SyncFollower::start(kernel, setting(CONF));
     assert_eq!(running(&follower.kernel), (None, on("eth1", 9)));
 }
