@@ -830,5 +830,22 @@ fn the_sync_daemon_follows_the_vrrp_instance_in_a_uml_guest() -> Result<()> {
     assert!(daemon("backup", &again), "{again}\n{context}");
     assert_eq!(read("/out/exit.txt")?, "exit 0", "{context}");
     assert_eq!(read("/out/after.txt")?, "", "{context}");
+    // Every start and stop was accepted by the kernel (stopping a daemon that does not run,
+    // as at start, is expected and not reported).
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("ipvs") && (l.contains("ERROR") || l.contains("WARN"))),
+        "{context}"
+    );
+    assert_eq!(
+        log.matches("started master sync daemon").count(),
+        1,
+        "{context}"
+    );
+    assert_eq!(
+        log.matches("started backup sync daemon").count(),
+        2,
+        "{context}"
+    );
     Ok(())
 }

@@ -164,7 +164,9 @@ impl<K: SyncKernel> SyncFollower<K> {
         let Some(setting) = &self.setting else {
             return;
         };
-        if *change.instance != *setting.instance {
+        // An instance stops (Initialize) only at exit or when a reload restarts it: the
+        // daemon stays as it is until then (no backup started just to be stopped).
+        if *change.instance != *setting.instance || change.state == State::Initialize {
             return;
         }
         self.master = change.state == State::Master;

@@ -179,7 +179,8 @@ fn a_reload_restarts_with_new_parameters_in_the_current_role() {
 async fn the_task_follows_queued_state_changes_then_stops_both() {
     let (command_tx, command_rx) = mpsc::channel(4);
     let (state_tx, state_rx) = mpsc::unbounded_channel();
-    for s in [State::Backup, State::Master] {
+    // At exit the instance goes to Initialize: no backup daemon is started for that.
+    for s in [State::Backup, State::Master, State::Initialize] {
         state_tx.send(state("VI", s)).unwrap();
     }
     command_tx.send(SyncCommand::Stop).await.unwrap();
