@@ -2,7 +2,8 @@
 //! and runs until SIGTERM or SIGINT, then stops as keepalived does (priority-0 adverts, VIPs
 //! removed, `notify_stop`). Beside VRRP, the LVS task (`lvs::control`) keeps the IPVS
 //! table when the configuration has virtual servers, fed by the health checkers (`check`);
-//! `-P` runs VRRP only, `-C` LVS only. Beside them run the control socket (`kad status`),
+//! `-P` runs VRRP only, `-C` LVS only. With VRRP runs the IPVS connection-sync daemon's
+//! follower (`lvs_sync_daemon`, [`crate::lvs::sync`]), fed the instances' state changes. Beside them run the control socket (`kad status`),
 //! the metrics endpoint (`--metrics-listen`) and keepalived's dump signals (SIGUSR1 data,
 //! SIGUSR2 stats, SIGRTMIN+2 JSON; see [`crate::ops::dump`]). Under systemd it reports
 //! readiness, reloads and stopping through sd_notify ([`crate::service_manager`]).
@@ -24,7 +25,10 @@ use tokio::{
 use crate::{
     check::{self, CheckerSet},
     config::{self, LoadOptions},
-    lvs::control::{self as lvs_control, LvsCommand},
+    lvs::{
+        control::{self as lvs_control, LvsCommand},
+        sync::{self as lvs_sync, SyncCommand},
+    },
     net::addr::AddressControl,
     ops::{self, StatusHandle, dump::Dump},
     runtime::{self, Control},
@@ -114,6 +118,14 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         } else {
             (None, None)
         };
+        // keepalived.conf lvs_sync_daemon: the IPVS sync daemon follows a VRRP instance.
+        let (states, sync) = if vrrp {
+            let (states, state_rx) = mpsc::unbounded_channel();
+            (Some(states), Some(lvs_sync::spawn(&loaded.config, state_rx)))
+        } else {
+            (None, None)
+        };
+        let sync_commands = sync.as_ref().map(|handle| handle.commands.clone());
         let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
         let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
         let mut hangup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
@@ -175,6 +187,9 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                         if let Some(lvs) = &lvs_commands {
                             let _ = lvs.send(LvsCommand::Reload(Box::new(loaded.config.clone()))).await;
                         }
+                        if let Some(sync) = &sync_commands {
+                            let _ = sync.send(SyncCommand::Reload(Box::new(loaded.config.clone()))).await;
+                        }
                         if let (Some(old), Some(health)) = (checkers.take(), &lvs_health) {
                             checkers = Some(
                                 CheckerSet::new(&loaded.config)
@@ -208,8 +223,16 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         });
         match (spec, lvs) {
             (Some(spec), lvs) => {
-                runtime::run_with_status(spec, run_options, controls, Some(publisher)).await?;
+                let observers = runtime::Observers {
+                    status: Some(publisher),
+                    states,
+                };
+                let result = runtime::run_observed(spec, run_options, controls, observers).await;
                 signals.abort();
+                if let Some(sync) = sync {
+                    sync.stop().await;
+                }
+                result?;
                 // Beside VRRP, an LVS side that cannot run was logged and does not fail
                 // the daemon, as keepalived's VRRP process outlives its checker. (Without
                 // IPVS it runs on: checkers reported, nothing installed; see

@@ -1215,3 +1215,60 @@ fn link_local_targets_are_reached_through_bind_if() -> Result<()> {
         })
     })
 }
+
+/// keepalived.conf misc_dynamic with two MISC_CHECKs on one real server: each sets the
+/// weight when its exit code asks for a new one, so the latest request wins; the real
+/// server is up only while both pass, and keeps its weight while down.
+#[tokio::test]
+async fn with_two_dynamic_checkers_the_latest_weight_request_wins() -> Result<()> {
+    let dir = scratch("misc2")?;
+    let mut checks = String::new();
+    let mut codes = Vec::new();
+    for name in ["a", "b"] {
+        let code = dir.join(format!("code-{name}"));
+        std::fs::write(&code, "0")?;
+        let script = dir.join(format!("check-{name}.sh"));
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\nexit $(cat {})\n", code.display()),
+        )?;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+        checks += &format!(
+            "    MISC_CHECK {{\n      misc_path \"{}\"\n      misc_timeout 2\n      misc_dynamic\n      retry 0\n      warmup 0\n    }}\n",
+            script.display()
+        );
+        codes.push(code);
+    }
+    let text = SCRIPT_SECURITY.to_owned()
+        + &vs(
+            "10.9.9.9 80",
+            "0.2",
+            &format!("  real_server 10.0.0.1 80 {{\n    weight 5\n{checks}  }}"),
+        );
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config(&text)?, tx);
+    assert!(initial(&mut rx, 1).await?[0].up);
+    let set = |i: usize, code: &str| std::fs::write(&codes[i], code);
+    // a asks for 10.
+    set(0, "12")?;
+    let u = next(&mut rx, Duration::from_secs(3)).await?;
+    assert_eq!((u.up, u.weight), (true, Some(10)), "{u:?}");
+    // b asks for 5 later: 5, though a still says 10.
+    set(1, "7")?;
+    let u = next(&mut rx, Duration::from_secs(3)).await?;
+    assert_eq!((u.up, u.weight), (true, Some(5)), "{u:?}");
+    // a asks for 7: 7.
+    set(0, "9")?;
+    let u = next(&mut rx, Duration::from_secs(3)).await?;
+    assert_eq!((u.up, u.weight), (true, Some(7)), "{u:?}");
+    // b fails: down, weight kept.
+    set(1, "1")?;
+    let u = next(&mut rx, Duration::from_secs(3)).await?;
+    assert_eq!((u.up, u.weight), (false, Some(7)), "{u:?}");
+    // b passes with exit 0 (weight unchanged for itself): up, weight 7 still.
+    set(1, "0")?;
+    let u = next(&mut rx, Duration::from_secs(3)).await?;
+    assert_eq!((u.up, u.weight), (true, Some(7)), "{u:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

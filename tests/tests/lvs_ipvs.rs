@@ -288,9 +288,9 @@ fn kad_builds_the_keepalived_table_in_real_ipvs_and_a_reload_changes_one_entry()
 }
 
 /// The director's configuration: LVS-DR round robin over the two real servers, the
-/// connection-sync daemon on the director's interface (started as backup: kad does not
-/// yet switch it with the VRRP instance's state), and a VRRP instance: the director runs
-/// kad in its default mode, VRRP beside IPVS in one daemon.
+/// connection-sync daemon on the director's interface (backup at start, master once the
+/// VRRP instance it follows is MASTER), and a VRRP instance: the director runs kad in its
+/// default mode, VRRP beside IPVS in one daemon.
 const DR_CONFIG: &str = r#"
 global_defs {
     lvs_sync_daemon vec0 VI id 7 maxlen 1400 port 8850 ttl 2 group 224.0.0.82
@@ -325,8 +325,11 @@ KAD=$!
 wait_log() { i=0; until grep -q "$1" /out/kad.log || [ $i -ge 300 ]; do sleep 0.1; i=$((i+1)); done; }
 wait_for() { i=0; until [ -e "$1" ] || [ $i -ge 600 ]; do sleep 0.1; i=$((i+1)); done; }
 wait_log "table applied (start)"
+wait_log "started backup sync daemon"
 ipvsadm -L --daemon > /out/daemon.txt
 wait_log "Entering MASTER STATE"
+wait_log "started master sync daemon"
+ipvsadm -L --daemon > /out/daemon-master.txt
 echo ready > /out/ready
 wait_for /tmp/hup
 cp /etc/keepalived/reload.conf /etc/keepalived/keepalived.conf
@@ -437,6 +440,13 @@ fn lvs_dr_traffic_reaches_the_real_servers_through_a_uml_director_and_follows_a_
     assert_eq!(
         guest.read("/out/daemon.txt")?.trim(),
         "backup sync daemon (mcast=vec0, syncid=7, maxlen=1400, group=224.0.0.82, port=8850, ttl=2)",
+        "{}",
+        guest.read("/out/kad.log")?
+    );
+    // The instance is MASTER (no peer): the master daemon replaced the backup one.
+    assert_eq!(
+        guest.read("/out/daemon-master.txt")?.trim(),
+        "master sync daemon (mcast=vec0, syncid=7, maxlen=1400, group=224.0.0.82, port=8850, ttl=2)",
         "{}",
         guest.read("/out/kad.log")?
     );
@@ -728,5 +738,114 @@ fn a_real_server_failing_its_http_check_stops_receiving_connections_and_returns_
 
     guest.write("/tmp/stop", "")?;
     running.wait(Duration::from_secs(60))?;
+    Ok(())
+}
+
+/// keepalived.conf lvs_sync_daemon following its VRRP instance, with no virtual server at
+/// all: the instance starts in FAULT (a track_file of weight 0 reading 1), so the backup
+/// daemon runs; the file cleared, the instance becomes MASTER (no peer on the segment) and
+/// the master daemon replaces it; FAULT again brings the backup daemon back; SIGTERM stops
+/// both. The deprecated per-instance `lvs_sync_daemon_interface` names the interface, the
+/// sync id defaulting to the instance's virtual_router_id.
+const SYNC_CONFIG: &str = r#"
+vrrp_track_file down {
+    file /tmp/fault
+    weight 0
+}
+
+vrrp_instance VI {
+    interface vec0
+    lvs_sync_daemon_interface vec0
+    virtual_router_id 61
+    priority 100
+    advert_int 0.2
+    track_file {
+        down
+    }
+    virtual_ipaddress {
+        10.77.0.211
+    }
+}
+"#;
+
+const SYNC_SCRIPT: &str = r#"
+ip link set vec0 up
+ip addr add 10.77.0.60/24 dev vec0
+echo 1 > /tmp/fault
+/sbin/kad --no-xdp -P -f /etc/keepalived/keepalived.conf > /out/kad.log 2>&1 &
+KAD=$!
+wait_count() { i=0; until [ "$(grep -c "$1" /out/kad.log)" -ge "$2" ] || [ $i -ge 300 ]; do sleep 0.1; i=$((i+1)); done; }
+wait_count "Entering FAULT STATE" 1
+wait_count "started backup sync daemon" 1
+ipvsadm -L --daemon > /out/fault.txt
+echo 0 > /tmp/fault
+wait_count "Entering MASTER STATE" 1
+wait_count "started master sync daemon" 1
+ipvsadm -L --daemon > /out/master.txt
+echo 1 > /tmp/fault
+wait_count "Entering FAULT STATE" 2
+wait_count "started backup sync daemon" 2
+ipvsadm -L --daemon > /out/fault-again.txt
+kill -TERM $KAD
+wait $KAD
+echo "exit $?" > /out/exit.txt
+ipvsadm -L --daemon > /out/after.txt
+"#;
+
+#[test]
+fn the_sync_daemon_follows_the_vrrp_instance_in_a_uml_guest() -> Result<()> {
+    let name = "the_sync_daemon_follows_the_vrrp_instance_in_a_uml_guest";
+    if !require(name, Need::Root) {
+        return Ok(());
+    }
+    // A segment for the guest's interface: VRRP needs a link with an address.
+    let lab = kad_tests::lab::Lab::new("syn")?;
+    lab.switch().ip(&["tuntap", "add", "taps", "mode", "tap"])?;
+    lab.switch()
+        .ip(&["link", "set", "taps", "master", "br0", "up"])?;
+
+    let guest = UmlGuest::new("sync", &kad_bin())?;
+    guest.write("/etc/keepalived/keepalived.conf", SYNC_CONFIG)?;
+    let running = guest.start(
+        SYNC_SCRIPT,
+        &["vec0:transport=tap,ifname=taps".to_owned()],
+        Some(lab.switch().name()),
+    )?;
+    let console = running.wait(Duration::from_secs(90))?;
+    let log = guest.read("/out/kad.log").unwrap_or_default();
+    let context = format!("console:\n{console}\nkad log:\n{log}");
+    let read = |path: &str| -> Result<String> { Ok(guest.read(path)?.trim().to_owned()) };
+    // ipvsadm prints the kernel's defaults for maxlen, group, port and ttl after these.
+    let daemon = |role: &str, text: &str| {
+        let head = format!("{role} sync daemon (mcast=vec0, syncid=61");
+        text.lines().count() == 1
+            && text.starts_with(&head)
+            && matches!(text[head.len()..].chars().next(), Some(')' | ','))
+    };
+    let fault = read("/out/fault.txt")?;
+    assert!(daemon("backup", &fault), "{fault}\n{context}");
+    let master = read("/out/master.txt")?;
+    assert!(daemon("master", &master), "{master}\n{context}");
+    let again = read("/out/fault-again.txt")?;
+    assert!(daemon("backup", &again), "{again}\n{context}");
+    assert_eq!(read("/out/exit.txt")?, "exit 0", "{context}");
+    assert_eq!(read("/out/after.txt")?, "", "{context}");
+    // Every start and stop was accepted by the kernel (stopping a daemon that does not run,
+    // as at start, is expected and not reported).
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("ipvs") && (l.contains("ERROR") || l.contains("WARN"))),
+        "{context}"
+    );
+    assert_eq!(
+        log.matches("started master sync daemon").count(),
+        1,
+        "{context}"
+    );
+    assert_eq!(
+        log.matches("started backup sync daemon").count(),
+        2,
+        "{context}"
+    );
     Ok(())
 }

@@ -26,10 +26,23 @@ struct Mail {
 }
 
 impl Mail {
-    fn subject(&self) -> Option<&str> {
-        self.data
+    /// The Subject header, unfolded (RFC 5322 §2.2.3: a long one spans several lines).
+    fn subject(&self) -> Option<String> {
+        let mut lines = self
+            .data
             .lines()
-            .find_map(|line| line.strip_prefix("Subject: "))
+            .skip_while(|l| !l.starts_with("Subject: "));
+        let mut subject = lines.next()?.strip_prefix("Subject: ")?.to_owned();
+        for more in lines.take_while(|l| l.starts_with([' ', '\t'])) {
+            subject.push_str(more);
+        }
+        Some(subject)
+    }
+
+    /// The body with quoted-printable soft line breaks and `=3D` decoded (lettre encodes
+    /// long lines so).
+    fn text(&self) -> String {
+        self.data.replace("=\r\n", "").replace("=3D", "=")
     }
 }
 
@@ -120,10 +133,11 @@ fn smtp_alerts_arrive_with_keepalived_subjects() -> Result<()> {
             &format!("a mail with subject {subject:?}"),
             Duration::from_secs(10),
             || {
-                found = mails
-                    .lock()
-                    .ok()
-                    .and_then(|all| all.iter().find(|m| m.subject() == Some(subject)).cloned());
+                found = mails.lock().ok().and_then(|all| {
+                    all.iter()
+                        .find(|m| m.subject().as_deref() == Some(subject))
+                        .cloned()
+                });
                 Ok(found.is_some())
             },
         )?;
@@ -154,4 +168,200 @@ fn smtp_alerts_arrive_with_keepalived_subjects() -> Result<()> {
         "kad logs each delivery:\n{log}"
     );
     Ok(())
+}
+
+/// Issue 7: `smtp_alert` for the health checkers. In a namespace of its own, a virtual
+/// server whose two real servers refuse their TCP_CHECK: the virtual server asks for
+/// alerts, one real server turns them off for itself. Exactly one mail arrives, for the
+/// other, with keepalived's subject; the real SMTP listener is in the same namespace.
+#[test]
+fn a_real_server_going_down_is_mailed_with_keepalived_s_subject() -> Result<()> {
+    if !require(
+        "a_real_server_going_down_is_mailed_with_keepalived_s_subject",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let ns = kad_tests::netns::NetNs::new("smc")?;
+    ns.run(|| {
+        let mails: Arc<Mutex<Vec<Mail>>> = Arc::default();
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let smtp_port = listener.local_addr()?.port();
+        let received = Arc::clone(&mails);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = session(stream, &received);
+            }
+        });
+        // Two ports that refuse: bound, then closed.
+        let refusing = || -> Result<u16> { Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port()) };
+        let (quiet, loud) = (refusing()?, refusing()?);
+        let text = format!(
+            "global_defs {{\n  router_id lb-test\n  notification_email {{\n    ops@example.net\n  }}\n  \
+             notification_email_from kad@example.net\n  smtp_server 127.0.0.1 {smtp_port}\n}}\n\
+             virtual_server 127.0.0.1 80 {{\n  delay_loop 0.2\n  lvs_sched rr\n  lvs_method NAT\n  protocol TCP\n  smtp_alert\n  \
+             real_server 127.0.0.1 {loud} {{\n    TCP_CHECK {{\n      retry 0\n      warmup 0\n    }}\n  }}\n  \
+             real_server 127.0.0.1 {quiet} {{\n    smtp_alert off\n    TCP_CHECK {{\n      retry 0\n      warmup 0\n    }}\n  }}\n}}\n"
+        );
+        let loaded = kad::config::parse_str(&text, &kad::config::LoadOptions::with_config_id("t"));
+        anyhow::ensure!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+            let _checkers = kad::check::CheckerSet::spawn(&loaded.config, tx);
+            // Both start up, then both go down.
+            let mut down = Vec::new();
+            while down.len() < 2 {
+                let update = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                    .await?
+                    .context("checkers stopped")?;
+                if !update.up {
+                    down.push(update.real_server.addr.port());
+                }
+            }
+            down.sort_unstable();
+            let mut want = vec![quiet, loud];
+            want.sort_unstable();
+            anyhow::ensure!(down == want, "{down:?}");
+            let subject = format!(
+                "[lb-test] Realserver [127.0.0.1]:tcp:{loud} of virtual server [127.0.0.1]:tcp:80 - DOWN"
+            );
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let found = mails
+                    .lock()
+                    .map(|all| all.iter().any(|m| m.subject().as_deref() == Some(subject.as_str())))
+                    .unwrap_or(false);
+                if found {
+                    break;
+                }
+                anyhow::ensure!(
+                    tokio::time::Instant::now() < deadline,
+                    "no mail {subject:?}; got {:?}",
+                    mails.lock().map(|m| m.clone()).unwrap_or_default()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            // Time for a mail about the quiet one to arrive, if one were sent.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok::<_, anyhow::Error>(())
+        })?;
+        let all = mails.lock().map(|m| m.clone()).unwrap_or_default();
+        assert_eq!(all.len(), 1, "only the real server with alerts: {all:?}");
+        assert_eq!(all[0].recipients, ["<ops@example.net>"]);
+        assert!(
+            all[0].text().contains("=> CHECK failed on service : TCP_CHECK"),
+            "{:?}",
+            all[0]
+        );
+        Ok(())
+    })
+}
+
+/// An IPVS table that accepts everything and stays empty: the LVS task's quorum logic runs
+/// without a kernel IPVS (this machine has none).
+struct NoTable;
+
+impl kad::lvs::control::IpvsKernel for NoTable {
+    fn table(&mut self) -> Result<kad::lvs::ipvs::IpvsTable, kad::lvs::ipvs::IpvsError> {
+        Ok(kad::lvs::ipvs::IpvsTable::new())
+    }
+    fn apply(&mut self, _: &kad::lvs::reconcile::Op) -> Result<(), kad::lvs::ipvs::IpvsError> {
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<(), kad::lvs::ipvs::IpvsError> {
+        Ok(())
+    }
+    fn set_timeouts(
+        &mut self,
+        _: kad::lvs::ipvs::Timeouts,
+    ) -> Result<(), kad::lvs::ipvs::IpvsError> {
+        Ok(())
+    }
+}
+
+/// `smtp_alert` on a virtual server's quorum: losing it (a real server reported down,
+/// live weight 1 below quorum 2) and gaining it back are mailed to a real SMTP listener in
+/// a namespace, with keepalived's subjects.
+#[test]
+fn quorum_loss_and_gain_are_mailed() -> Result<()> {
+    if !require("quorum_loss_and_gain_are_mailed", Need::Root) {
+        return Ok(());
+    }
+    let ns = kad_tests::netns::NetNs::new("smq")?;
+    ns.run(|| {
+        let mails: Arc<Mutex<Vec<Mail>>> = Arc::default();
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let smtp_port = listener.local_addr()?.port();
+        let received = Arc::clone(&mails);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = session(stream, &received);
+            }
+        });
+        let text = format!(
+            "global_defs {{\n  router_id lb-test\n  notification_email {{\n    ops@example.net\n  }}\n  \
+             smtp_alert_checker\n  smtp_server 127.0.0.1 {smtp_port}\n}}\n\
+             virtual_server 10.0.0.1 80 {{\n  protocol TCP\n  lvs_sched rr\n  lvs_method NAT\n  quorum 2\n  \
+             real_server 10.0.0.2 80 {{\n    TCP_CHECK {{\n    }}\n  }}\n  \
+             real_server 10.0.0.3 80 {{\n    TCP_CHECK {{\n    }}\n  }}\n}}\n"
+        );
+        let loaded = kad::config::parse_str(&text, &kad::config::LoadOptions::with_config_id("t"));
+        anyhow::ensure!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let wait_subject = |subject: String| {
+            let mails = Arc::clone(&mails);
+            async move {
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+                loop {
+                    let found = mails
+                        .lock()
+                        .map(|all| all.iter().any(|m| m.subject().as_deref() == Some(subject.as_str())))
+                        .unwrap_or(false);
+                    if found {
+                        return Ok(());
+                    }
+                    anyhow::ensure!(
+                        tokio::time::Instant::now() < deadline,
+                        "no mail {subject:?}; got {:?}",
+                        mails.lock().map(|m| m.clone()).unwrap_or_default()
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
+        runtime.block_on(async {
+            let (commands, command_rx) = tokio::sync::mpsc::channel(4);
+            let (health, health_rx) = tokio::sync::mpsc::channel(4);
+            let task = tokio::spawn(kad::lvs::control::run_on(
+                NoTable,
+                loaded.config.clone(),
+                command_rx,
+                health_rx,
+            ));
+            let update = |up| kad::lvs::health::HealthUpdate {
+                real_server: kad::lvs::health::RealServerKey {
+                    addr: "10.0.0.3:80".parse().expect("address"),
+                },
+                up,
+                weight: None,
+                reason: "test".into(),
+            };
+            health.send(update(false)).await?;
+            wait_subject("[lb-test] Virtualserver [10.0.0.1]:tcp:80 - DOWN".into()).await?;
+            health.send(update(true)).await?;
+            wait_subject("[lb-test] Virtualserver [10.0.0.1]:tcp:80 - UP".into()).await?;
+            commands.send(kad::lvs::control::LvsCommand::Stop).await?;
+            task.await?.map_err(|err| anyhow::anyhow!("{err}"))?;
+            Ok::<_, anyhow::Error>(())
+        })?;
+        let all = mails.lock().map(|m| m.clone()).unwrap_or_default();
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert!(all[0].text().contains("=> Lost quorum 1 < 2"), "{:?}", all[0]);
+        Ok(())
+    })
 }

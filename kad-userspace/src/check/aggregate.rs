@@ -5,7 +5,13 @@
 
 use tokio::sync::mpsc;
 
-use crate::{lvs::health::HealthUpdate, runtime::fifo::FifoWriter};
+use crate::{
+    lvs::health::HealthUpdate,
+    runtime::{
+        fifo::FifoWriter,
+        smtp::{Alert, Mailer},
+    },
+};
 
 use super::{HealthTable, ServerHealth, notify, plan::Plan, schedule::ProbeEvent};
 
@@ -43,6 +49,8 @@ pub async fn run(
                 .ok()
         })
         .collect();
+    // keepalived.conf smtp_alert (real servers): one mail per listing that asks for it.
+    let mailer = plan.smtp.clone().map(Mailer::start);
     let mut probes: Vec<(bool, Option<i32>)> = (0..plan.probes.len())
         .map(|p| (plan.probe_initial_up(p), None))
         .collect();
@@ -73,6 +81,10 @@ pub async fn run(
         }
     }
     while let Some(event) = events.recv().await {
+        // The weight this event asks for, if any: with several checkers setting weights
+        // (MISC_CHECK misc_dynamic, FILE_CHECK), the latest request wins, as in keepalived
+        // where each run that asks for a weight sets the real server's.
+        let asked = event.asked.filter(|_| event.up);
         if let Some(slot) = probes.get_mut(event.probe) {
             *slot = (event.up, event.weight);
         }
@@ -84,11 +96,11 @@ pub async fn run(
             else {
                 continue;
             };
-            let states = server.probes.iter().filter_map(|&p| probes.get(p));
+            let mut states = server.probes.iter().filter_map(|&p| probes.get(p));
             // A weight stays until a checker asks for another.
             let now = Reported {
-                up: states.clone().all(|(up, _)| *up),
-                weight: states.filter_map(|(_, w)| *w).next().or(last.weight),
+                up: states.all(|(up, _)| *up),
+                weight: asked.or(last.weight),
             };
             if now == *last {
                 continue;
@@ -112,10 +124,22 @@ pub async fn run(
                 for script in run {
                     notify::run(script);
                 }
-                for vs in &server.virtual_servers {
+                for (i, vs) in server.virtual_servers.iter().enumerate() {
                     let line = notify::fifo_line(&server.fifo_name, vs, now.up);
                     for fifo in &mut fifos {
                         fifo.write_line(&line);
+                    }
+                    if let Some(mailer) = mailer
+                        .as_ref()
+                        .filter(|_| server.smtp_alert.get(i).copied().unwrap_or(false))
+                    {
+                        mailer.send(Alert::real_server(
+                            &mailer.spec().router_id,
+                            &server.fifo_name,
+                            vs,
+                            now.up,
+                            &event.reason,
+                        ));
                     }
                 }
             }

@@ -15,7 +15,10 @@ use rustls::ClientConfig;
 use crate::{
     config::model::{Checker, Config, GlobalDefs, RealServer, Script, VirtualServer, VsAddress},
     lvs::health::RealServerKey,
-    runtime::FifoSpec,
+    runtime::{
+        FifoSpec,
+        smtp::{SmtpSpec, checker_alerts_enabled},
+    },
     scripts::{self, RunAs, ScriptCommand},
 };
 
@@ -121,6 +124,10 @@ pub struct ServerPlan {
     pub notify_down: Vec<ScriptCommand>,
     /// The virtual servers listing it, as FIFO lines name them.
     pub virtual_servers: Vec<String>,
+    /// For each of those listings, whether its transitions are mailed (keepalived.conf
+    /// `smtp_alert` of the real server, else of the virtual server, else global
+    /// `smtp_alert_checker`, else `smtp_alert`).
+    pub smtp_alert: Vec<bool>,
     /// Itself as FIFO lines name it (the protocol of the first virtual server listing it).
     pub fifo_name: String,
 }
@@ -138,6 +145,8 @@ pub struct Plan {
     pub tls: Option<Arc<ClientConfig>>,
     /// global `notify_fifo` and `lvs_notify_fifo`.
     pub fifos: Vec<FifoSpec>,
+    /// Where `smtp_alert` mails go (`None`: no `smtp_server` or no `notification_email`).
+    pub smtp: Option<SmtpSpec>,
     /// Checkers left out, and why.
     pub warnings: Vec<String>,
 }
@@ -184,6 +193,7 @@ impl Plan {
             }
         }
         plan.fifos = fifos(&config.global, &mut plan.warnings);
+        plan.smtp = SmtpSpec::from_global(&config.global);
         for vs in &config.virtual_servers {
             for rs in &vs.real_servers {
                 let port = rs.port.or(vs_port(vs)).unwrap_or(0);
@@ -202,6 +212,7 @@ impl Plan {
                         notify_up: Vec::new(),
                         notify_down: Vec::new(),
                         virtual_servers: Vec::new(),
+                        smtp_alert: Vec::new(),
                     });
                     plan.servers.len() - 1
                 });
@@ -227,6 +238,11 @@ impl Plan {
                     .notify_down
                     .extend(down.filter(|c| !entry.notify_down.contains(c)));
                 entry.virtual_servers.push(vs_name(vs));
+                entry.smtp_alert.push(checker_alerts_enabled(
+                    &config.global,
+                    vs.smtp_alert,
+                    rs.smtp_alert,
+                ));
                 for checker in &rs.checkers {
                     let spec = match probe_spec(config, vs, rs, port, checker) {
                         Ok(spec) => spec,

@@ -34,6 +34,9 @@ pub struct ProbeEvent {
     pub up: bool,
     /// The weight it last asked for (MISC_CHECK `misc_dynamic`, FILE_CHECK).
     pub weight: Option<i32>,
+    /// The weight the run that sent this event asked for (`None`: it asked for none, e.g.
+    /// MISC_CHECK exit 0, "weight unchanged").
+    pub asked: Option<i32>,
     /// Why, for humans.
     pub reason: String,
 }
@@ -88,6 +91,7 @@ pub async fn run<P: Runner>(
                 probe: index,
                 up: state.is_up(),
                 weight,
+                asked,
                 reason,
             };
             if events.send(event).is_err() {

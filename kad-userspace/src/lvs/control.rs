@@ -2,7 +2,7 @@
 //! the kernel's table and applies the difference (after `lvs_flush` if set); on each
 //! health update and each reload (SIGHUP) it recomputes the wanted table and applies only
 //! the difference; at stop it honours `lvs_flush_on_stop`. Every operation is logged as
-//! `ipvs: <operation>`.
+//! `ipvs: <operation>`. (The connection-sync daemon follows VRRP: [`super::sync`].)
 
 use std::collections::BTreeSet;
 
@@ -13,14 +13,17 @@ use tokio::{
 
 use super::{
     health::HealthUpdate,
-    ipvs::{IpvsError, IpvsSocket, IpvsTable, ServiceKey, SyncDaemon, SyncState, Timeouts},
+    ipvs::{IpvsError, IpvsSocket, IpvsTable, ServiceKey, Timeouts},
     notify,
     reconcile::{Op, diff},
     report::{LvsReport, Reporter, View, running},
     settings::{FlushOnStop, LvsSettings, SettingsError},
     table::{Health, QuorumMemory, TableError, wanted},
 };
-use crate::config::Config;
+use crate::{
+    config::Config,
+    runtime::smtp::{Mailer, SmtpSpec},
+};
 
 /// What stops the LVS task from starting or a reload from applying.
 #[derive(Debug, thiserror::Error)]
@@ -103,10 +106,6 @@ pub trait IpvsKernel {
     fn flush(&mut self) -> Result<(), IpvsError>;
     /// Connection timeouts.
     fn set_timeouts(&mut self, timeouts: Timeouts) -> Result<(), IpvsError>;
-    /// Starts the sync daemon.
-    fn start_daemon(&mut self, daemon: &SyncDaemon) -> Result<(), IpvsError>;
-    /// Stops the sync daemon.
-    fn stop_daemon(&mut self, state: SyncState) -> Result<(), IpvsError>;
 }
 
 impl IpvsKernel for IpvsSocket {
@@ -125,14 +124,6 @@ impl IpvsKernel for IpvsSocket {
     fn set_timeouts(&mut self, timeouts: Timeouts) -> Result<(), IpvsError> {
         IpvsSocket::set_timeouts(self, timeouts)
     }
-
-    fn start_daemon(&mut self, daemon: &SyncDaemon) -> Result<(), IpvsError> {
-        IpvsSocket::start_daemon(self, daemon)
-    }
-
-    fn stop_daemon(&mut self, state: SyncState) -> Result<(), IpvsError> {
-        IpvsSocket::stop_daemon(self, state)
-    }
 }
 
 /// The state the task keeps between applications.
@@ -146,6 +137,8 @@ struct Lvs<K> {
     owned: BTreeSet<ServiceKey>,
     /// Where each application is reported for `kad status`.
     report: Reporter,
+    /// keepalived.conf smtp_alert: quorum changes mailed.
+    mailer: Option<Mailer>,
 }
 
 impl<K: IpvsKernel> Lvs<K> {
@@ -164,24 +157,15 @@ impl<K: IpvsKernel> Lvs<K> {
             );
             socket.set_timeouts(timeouts)?;
         }
-        if let Some(daemon) = &settings.sync_daemon {
-            tracing::info!(
-                "ipvs: start sync daemon backup on {} id {}",
-                daemon.interface,
-                daemon.sync_id
-            );
-            if let Err(err) = socket.start_daemon(daemon) {
-                tracing::error!("ipvs: {err}");
-            }
-        }
         Ok(Self {
             socket,
-            config,
             settings,
             health: Health::default(),
             quorum: QuorumMemory::default(),
             owned: BTreeSet::new(),
             report: Reporter::default(),
+            mailer: SmtpSpec::from_global(&config.global).map(Mailer::start),
+            config,
         })
     }
 
@@ -199,6 +183,7 @@ impl<K: IpvsKernel> Lvs<K> {
             if let Some(script) = notify::quorum_script(&self.config, change) {
                 notify::spawn(&script);
             }
+            notify::quorum_alert(&self.config, change, self.mailer.as_ref());
         }
         let actual = self.socket.table()?;
         let ops = diff(&wanted.table, &actual, &self.owned);
@@ -244,6 +229,10 @@ impl<K: IpvsKernel> Lvs<K> {
             return;
         }
         self.health.retain_configured(&self.config);
+        let smtp = SmtpSpec::from_global(&self.config.global);
+        if self.mailer.as_ref().map(Mailer::spec) != smtp.as_ref() {
+            self.mailer = smtp.map(Mailer::start);
+        }
         if let Some(timeouts) = settings
             .timeouts
             .filter(|t| Some(*t) != self.settings.timeouts)
@@ -262,12 +251,6 @@ impl<K: IpvsKernel> Lvs<K> {
     }
 
     fn stop(&mut self) {
-        if let Some(daemon) = &self.settings.sync_daemon {
-            tracing::info!("ipvs: stop sync daemon");
-            if let Err(err) = self.socket.stop_daemon(daemon.state) {
-                tracing::error!("ipvs: {err}");
-            }
-        }
         match self.settings.flush_on_stop {
             FlushOnStop::No => {}
             FlushOnStop::All => {
@@ -358,7 +341,11 @@ pub async fn run_reporting<K: IpvsKernel>(
             },
         }
     }
+    // keepalived.conf omega: quorum_down and notify_down of what goes away with kad.
+    let omega = notify::omega_scripts(&lvs.config, &lvs.health, &lvs.quorum);
+    let scripts = notify::run_and_wait(&omega);
     lvs.stop();
+    scripts.await;
     Ok(lvs.socket)
 }
 

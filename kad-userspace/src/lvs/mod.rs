@@ -2,7 +2,8 @@
 //! checkers, drives the kernel's IPVS table: `table` builds the wanted table from the
 //! configuration and the health, `reconcile` diffs it against the kernel's, `ipvs` speaks
 //! to the kernel; `report` publishes virtual and real servers for `kad status`;
-//! `without_ipvs` keeps the health and the report going on a kernel without IPVS.
+//! `without_ipvs` keeps the health and the report going on a kernel without IPVS; `sync`
+//! runs the connection-sync daemon as a VRRP instance's state says.
 
 pub mod control;
 pub mod health;
@@ -11,5 +12,6 @@ pub mod notify;
 pub mod reconcile;
 pub mod report;
 pub mod settings;
+pub mod sync;
 pub mod table;
 pub mod without_ipvs;

@@ -1,12 +1,16 @@
 //! keepalived.conf `quorum_up` / `quorum_down`: the scripts a virtual server runs when it
 //! gains or loses quorum, started as child processes the LVS task never waits for, each
-//! killed if it outlives [`SCRIPT_TIMEOUT`].
+//! killed if it outlives [`SCRIPT_TIMEOUT`]; with `smtp_alert`, a mail too. And `omega`:
+//! at shutdown, the virtual server runs `quorum_down` (when it held quorum) and the
+//! `notify_down` of each of its live real servers, which kad waits for (bounded) before
+//! it exits.
 
 use std::{process::Stdio, time::Duration};
 
-use super::table::{QuorumChange, vs_name};
+use super::table::{Health, QuorumChange, QuorumMemory, rs_alive, vs_name};
 use crate::{
     config::{Config, Script},
+    runtime::smtp::{Alert, Mailer, checker_alerts_enabled},
     scripts::{self, ScriptCommand, split_words},
 };
 
@@ -25,6 +29,12 @@ pub fn quorum_script(config: &Config, change: &QuorumChange) -> Option<ScriptCom
     } else {
         vs.quorum_down.as_ref()?
     };
+    script_command(config, script, "quorum script")
+}
+
+/// Who runs `script`: its own user, else `script_user`, else keepalived's default user;
+/// `None` (logged) when `enable_script_security` refuses it.
+fn script_command(config: &Config, script: &Script, what: &str) -> Option<ScriptCommand> {
     let global = &config.global;
     let run_as = scripts::resolve(
         script.user.as_deref().map(|u| (u, script.group.as_deref())),
@@ -41,8 +51,66 @@ pub fn quorum_script(config: &Config, change: &QuorumChange) -> Option<ScriptCom
             run_as,
         }),
         Err(err) => {
-            tracing::warn!(script = %script.command, "quorum script not run: {err}");
+            tracing::warn!(script = %script.command, "{what} not run: {err}");
             None
+        }
+    }
+}
+
+/// keepalived.conf `smtp_alert` for a quorum change: mailed when the virtual server's own
+/// `smtp_alert`, else global `smtp_alert_checker`, else `smtp_alert` says so.
+pub fn quorum_alert(config: &Config, change: &QuorumChange, mailer: Option<&Mailer>) {
+    let Some(mailer) = mailer else {
+        return;
+    };
+    let Some(vs) = config
+        .virtual_servers
+        .iter()
+        .find(|vs| vs_name(vs) == change.vs)
+    else {
+        return;
+    };
+    if checker_alerts_enabled(&config.global, vs.smtp_alert, None) {
+        mailer.send(Alert::quorum(
+            &mailer.spec().router_id,
+            &crate::check::plan::vs_name(vs),
+            change.up,
+            change.alive_weight,
+            vs.quorum,
+        ));
+    }
+}
+
+/// keepalived.conf `omega`: the scripts a stopping kad runs for each virtual server that
+/// has it: `quorum_down` if it held quorum, and `notify_down` of every live real server.
+pub fn omega_scripts(
+    config: &Config,
+    health: &Health,
+    quorum: &QuorumMemory,
+) -> Vec<ScriptCommand> {
+    let mut out = Vec::new();
+    for vs in config.virtual_servers.iter().filter(|vs| vs.omega) {
+        if quorum.holds(&vs_name(vs)) == Some(true)
+            && let Some(script) = &vs.quorum_down
+        {
+            out.extend(script_command(config, script, "quorum_down (omega)"));
+        }
+        for rs in vs.real_servers.iter().filter(|rs| rs_alive(vs, rs, health)) {
+            if let Some(script) = &rs.notify_down {
+                out.extend(script_command(config, script, "notify_down (omega)"));
+            }
+        }
+    }
+    out
+}
+
+/// Starts `scripts` now; the future it returns resolves when they have all ended (each
+/// killed after [`SCRIPT_TIMEOUT`]).
+pub fn run_and_wait(scripts: &[ScriptCommand]) -> impl std::future::Future<Output = ()> + use<> {
+    let tasks: Vec<_> = scripts.iter().filter_map(spawn).collect();
+    async move {
+        for task in tasks {
+            let _ = task.await;
         }
     }
 }

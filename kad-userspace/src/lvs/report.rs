@@ -106,7 +106,7 @@ pub fn build(view: &View<'_>) -> Vec<VirtualServerStatus> {
                 .sum();
             let quorum_up = view
                 .quorum
-                .has_quorum(&name)
+                .holds(&name)
                 .unwrap_or(alive_weight >= i64::from(vs.quorum));
             let real_servers = vs
                 .real_servers

@@ -1,9 +1,13 @@
 //! The global_defs keywords of the LVS side (keepalived.conf(5), "GLOBAL DEFINITIONS"):
-//! `lvs_flush`, `lvs_flush_on_stop`, `lvs_timeouts`, `lvs_sync_daemon`.
+//! `lvs_flush`, `lvs_flush_on_stop`, `lvs_timeouts`, and `lvs_sync_daemon` (which the VRRP
+//! side drives: [`super::sync`]).
 
 use std::net::IpAddr;
 
-use super::ipvs::{SyncDaemon, SyncState, Timeouts};
+use super::{
+    ipvs::{SyncDaemon, SyncState, Timeouts},
+    sync::SyncSetting,
+};
 use crate::config::Config;
 
 /// What `lvs_flush_on_stop` asks for when kad stops.
@@ -26,9 +30,6 @@ pub struct LvsSettings {
     pub flush_on_stop: FlushOnStop,
     /// keepalived.conf: lvs_timeouts [tcp N] [tcpfin N] [udp N].
     pub timeouts: Option<Timeouts>,
-    /// keepalived.conf: lvs_sync_daemon IF INSTANCE [id N] [maxlen N] [port N] [ttl N]
-    /// [group IP]; started as backup (the VRRP instance's state does not drive it yet).
-    pub sync_daemon: Option<SyncDaemon>,
 }
 
 /// Why an LVS global keyword cannot be used.
@@ -69,17 +70,10 @@ impl LvsSettings {
             },
         };
         let timeouts = other.get("lvs_timeouts").map(|w| timeouts(w)).transpose()?;
-        let sync_daemon = config
-            .global
-            .lvs_sync_daemon
-            .as_ref()
-            .map(|w| sync_daemon(config, w))
-            .transpose()?;
         Ok(Self {
             flush: other.contains_key("lvs_flush"),
             flush_on_stop,
             timeouts,
-            sync_daemon,
         })
     }
 }
@@ -114,21 +108,39 @@ fn timeouts(words: &[String]) -> Result<Timeouts, SettingsError> {
 }
 
 /// keepalived.conf: lvs_sync_daemon INTERFACE VRRP_INSTANCE [id N] [maxlen N] [port N]
-/// [ttl N] [group IP]; the sync id defaults to the instance's virtual_router_id.
-fn sync_daemon(config: &Config, words: &[String]) -> Result<SyncDaemon, SettingsError> {
+/// [ttl N] [group IP] in global_defs, else the deprecated `lvs_sync_daemon_interface IF` of
+/// a vrrp_instance (the first one that has it; the instance is that one). The sync id
+/// defaults to the instance's virtual_router_id. The instance must exist.
+pub fn sync_daemon(config: &Config) -> Result<Option<SyncSetting>, SettingsError> {
     const KW: &str = "lvs_sync_daemon";
+    let words: Vec<String> = match &config.global.lvs_sync_daemon {
+        Some(words) => words.clone(),
+        None => {
+            let mut with = config
+                .vrrp_instances
+                .iter()
+                .filter_map(|i| Some((i.lvs_sync_daemon_interface.as_ref()?, &i.name)));
+            let Some((interface, instance)) = with.next() else {
+                return Ok(None);
+            };
+            if let Some((_, other)) = with.next() {
+                tracing::warn!(
+                    "lvs_sync_daemon_interface: vrrp_instance {instance} is followed, {other} ignored"
+                );
+            }
+            vec![interface.clone(), instance.clone()]
+        }
+    };
     let (Some(interface), Some(instance)) = (words.first(), words.get(1)) else {
         return Err(error(KW, "needs an interface and a vrrp_instance"));
+    };
+    let Some(vrrp) = config.vrrp_instances.iter().find(|i| &i.name == instance) else {
+        return Err(error(KW, format!("vrrp_instance {instance} not found")));
     };
     let mut daemon = SyncDaemon {
         state: SyncState::Backup,
         interface: interface.clone(),
-        sync_id: config
-            .vrrp_instances
-            .iter()
-            .find(|i| &i.name == instance)
-            .and_then(|i| i.virtual_router_id)
-            .map_or(0, u32::from),
+        sync_id: vrrp.virtual_router_id.map_or(0, u32::from),
         maxlen: None,
         port: None,
         ttl: None,
@@ -137,16 +149,19 @@ fn sync_daemon(config: &Config, words: &[String]) -> Result<SyncDaemon, Settings
     let mut i = 2;
     while i < words.len() {
         match words[i].as_str() {
-            "id" => daemon.sync_id = number(KW, words, i)?,
-            "maxlen" => daemon.maxlen = Some(number(KW, words, i)?),
-            "port" => daemon.port = Some(number(KW, words, i)?),
-            "ttl" => daemon.ttl = Some(number(KW, words, i)?),
-            "group" => daemon.group = Some(number::<IpAddr>(KW, words, i)?),
+            "id" => daemon.sync_id = number(KW, &words, i)?,
+            "maxlen" => daemon.maxlen = Some(number(KW, &words, i)?),
+            "port" => daemon.port = Some(number(KW, &words, i)?),
+            "ttl" => daemon.ttl = Some(number(KW, &words, i)?),
+            "group" => daemon.group = Some(number::<IpAddr>(KW, &words, i)?),
             other => return Err(error(KW, format!("unknown option {other}"))),
         }
         i += 2;
     }
-    Ok(daemon)
+    Ok(Some(SyncSetting {
+        instance: instance.clone(),
+        daemon,
+    }))
 }
 
 #[cfg(test)]
@@ -168,7 +183,6 @@ mod tests {
         assert!(!s.flush);
         assert_eq!(s.flush_on_stop, FlushOnStop::No);
         assert_eq!(s.timeouts, None);
-        assert_eq!(s.sync_daemon, None);
     }
 
     #[test]
@@ -190,18 +204,57 @@ mod tests {
         );
     }
 
+    fn sync(global: &str, instance_extra: &str) -> Result<Option<SyncSetting>, SettingsError> {
+        let text = format!(
+            "global_defs {{\n{global}\n}}\nvrrp_instance VI {{\n interface eth0\n virtual_router_id 51\n priority 100\n{instance_extra}\n virtual_ipaddress {{\n 10.0.0.100\n }}\n}}\n"
+        );
+        let loaded = parse_str(&text, &LoadOptions::with_config_id("t"));
+        sync_daemon(&loaded.config)
+    }
+
     #[test]
     fn sync_daemon_id_defaults_to_the_instances_vrid() {
-        let s = settings(" lvs_sync_daemon eth0 VI maxlen 1400 ttl 2");
-        let d = s.sync_daemon.unwrap();
+        let s = sync(" lvs_sync_daemon eth0 VI maxlen 1400 ttl 2", "")
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.instance, "VI");
+        let d = s.daemon;
         assert_eq!(d.interface, "eth0");
         assert_eq!(d.sync_id, 51);
         assert_eq!(d.maxlen, Some(1400));
         assert_eq!(d.ttl, Some(2));
         assert_eq!(d.state, SyncState::Backup);
-        let s = settings(" lvs_sync_daemon eth0 VI id 7 group 224.0.0.81");
-        let d = s.sync_daemon.unwrap();
+        let d = sync(" lvs_sync_daemon eth0 VI id 7 group 224.0.0.81", "")
+            .unwrap()
+            .unwrap()
+            .daemon;
         assert_eq!(d.sync_id, 7);
         assert_eq!(d.group, Some("224.0.0.81".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_deprecated_instance_keyword_follows_its_own_instance() {
+        let s = sync("", " lvs_sync_daemon_interface eth1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.instance, "VI");
+        assert_eq!(s.daemon.interface, "eth1");
+        assert_eq!(s.daemon.sync_id, 51);
+        // The global keyword wins over the instance's.
+        let s = sync(
+            " lvs_sync_daemon eth2 VI id 3",
+            " lvs_sync_daemon_interface eth1",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((s.daemon.interface.as_str(), s.daemon.sync_id), ("eth2", 3));
+        assert_eq!(sync("", "").unwrap(), None);
+    }
+
+    #[test]
+    fn a_sync_daemon_on_an_unknown_instance_is_refused() {
+        let err = sync(" lvs_sync_daemon eth0 NOPE", "").unwrap_err();
+        assert!(err.message.contains("NOPE"), "{err}");
+        assert!(sync(" lvs_sync_daemon eth0 VI ttl", "").is_err());
     }
 }

@@ -137,9 +137,9 @@ pub struct QuorumMemory {
 }
 
 impl QuorumMemory {
-    /// Whether the virtual server named `name` (see [`vs_name`]) held quorum at the last
-    /// build.
-    pub fn has_quorum(&self, name: &str) -> Option<bool> {
+    /// Whether the virtual server named `name` ([`vs_name`]) holds quorum (`None`: not
+    /// built yet).
+    pub fn holds(&self, name: &str) -> Option<bool> {
         self.up.get(name).copied()
     }
 }
@@ -422,6 +422,12 @@ pub fn rs_key(vs: &VirtualServer, rs: &RealServer) -> RealServerKey {
     RealServerKey {
         addr: SocketAddr::new(rs.addr, rs_port(vs, rs)),
     }
+}
+
+/// Whether a real server is alive: as the checkers last reported, else up when it has no
+/// checker or its virtual server has no `alpha`.
+pub fn rs_alive(vs: &VirtualServer, rs: &RealServer, health: &Health) -> bool {
+    rs_state(vs, rs, health).0
 }
 
 /// A real server's state for this build: whether it is alive and its weight.

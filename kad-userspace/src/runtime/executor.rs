@@ -20,8 +20,10 @@ use crate::{
     },
 };
 
+use tokio::sync::mpsc;
+
 use super::{
-    Slot,
+    InstanceState, Slot,
     fifo::{self, FifoWriter},
     kernel::{KernelOp, KernelWorker, Owner},
     notify,
@@ -50,6 +52,8 @@ pub(crate) struct Executor {
     notifies: Vec<tokio::task::JoinHandle<()>>,
     /// `smtp_alert` delivery, when configured.
     mailer: Option<super::smtp::Mailer>,
+    /// Where instance state changes go (the IPVS sync daemon follows one).
+    states: Option<mpsc::UnboundedSender<InstanceState>>,
 }
 
 impl Executor {
@@ -60,7 +64,13 @@ impl Executor {
             fifos,
             notifies: Vec::new(),
             mailer: None,
+            states: None,
         }
+    }
+
+    /// Sends every instance state change to `states` from now on.
+    pub(crate) fn set_state_sink(&mut self, states: Option<mpsc::UnboundedSender<InstanceState>>) {
+        self.states = states;
     }
 
     /// Writes a notify to every FIFO.
@@ -225,6 +235,13 @@ impl Executor {
                 Action::StateChanged { from, to, reason } => {
                     slot.counters.transition(from, to);
                     tracing::info!(instance = %name, vrid, ?from, ?reason, "Entering {} STATE", notify_state(to));
+                    if let Some(states) = &self.states {
+                        // A closed receiver only means nobody follows states any more.
+                        let _ = states.send(InstanceState {
+                            instance: Arc::clone(&name),
+                            state: to,
+                        });
+                    }
                 }
                 Action::PriorityChanged { from, to } => {
                     tracing::info!(instance = %name, vrid, from, to, "effective priority changed");

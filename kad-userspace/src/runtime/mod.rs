@@ -418,9 +418,48 @@ pub async fn run(
 pub async fn run_with_status(
     spec: RuntimeSpec,
     options: RunOptions,
-    mut control: mpsc::Receiver<Control>,
+    control: mpsc::Receiver<Control>,
     status: Option<crate::ops::StatusPublisher>,
 ) -> Result<(), RuntimeError> {
+    run_observed(
+        spec,
+        options,
+        control,
+        Observers {
+            status,
+            states: None,
+        },
+    )
+    .await
+}
+
+/// A VRRP instance entered a state (sent on every transition, start and stop included).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceState {
+    /// `vrrp_instance NAME`.
+    pub instance: Arc<str>,
+    /// The state it entered.
+    pub state: crate::vrrp::fsm::State,
+}
+
+/// Who watches the protocol loop from outside.
+#[derive(Debug, Default)]
+pub struct Observers {
+    /// Status snapshots, on request (see [`run_with_status`]).
+    pub status: Option<crate::ops::StatusPublisher>,
+    /// Every instance state change, as it happens (keepalived.conf `lvs_sync_daemon`
+    /// follows one instance).
+    pub states: Option<mpsc::UnboundedSender<InstanceState>>,
+}
+
+/// [`run`] with its [`Observers`].
+pub async fn run_observed(
+    spec: RuntimeSpec,
+    options: RunOptions,
+    mut control: mpsc::Receiver<Control>,
+    observers: Observers,
+) -> Result<(), RuntimeError> {
+    let Observers { status, states } = observers;
     let netlink = AddressControl::connect()?;
     let links_control = netlink.clone();
     let mut links = link_monitor::subscribe().map_err(RuntimeError::LinkMonitor)?;
@@ -455,6 +494,7 @@ pub async fn run_with_status(
     };
     engine.set_trackers(io.start_trackers(&spec.trackers));
     engine.executor.set_mail(spec.smtp.clone());
+    engine.executor.set_state_sink(states);
     let mut trackers = spec.trackers.clone();
     // The running configuration, for restarts that are not reloads (re-created interfaces).
     let mut current = spec.clone();

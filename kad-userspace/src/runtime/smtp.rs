@@ -6,7 +6,9 @@
 //! Subject and body follow keepalived's, so that existing mail filters keep working:
 //! `[ROUTER_ID] VRRP Instance NAME - Entering MASTER state` with the body
 //! `=> VRRP Instance is now owning VRRP VIPs <=` (and the BACKUP / FAULT / STOP variants;
-//! `VRRP Group` for sync groups).
+//! `VRRP Group` for sync groups). The checkers' alerts (real servers up/down, virtual
+//! servers gaining/losing quorum) follow keepalived's too: [`Alert::real_server`],
+//! [`Alert::quorum`].
 
 use std::time::Duration;
 
@@ -77,6 +79,21 @@ pub fn alerts_enabled(global: &GlobalDefs, own: Option<bool>) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether a real server's transitions are mailed (keepalived.conf(5)): its own
+/// `smtp_alert`, else its virtual server's, else global `smtp_alert_checker`, else global
+/// `smtp_alert`. For a virtual server's quorum, pass `None` as `real_server`.
+pub fn checker_alerts_enabled(
+    global: &GlobalDefs,
+    virtual_server: Option<bool>,
+    real_server: Option<bool>,
+) -> bool {
+    real_server
+        .or(virtual_server)
+        .or(global.smtp_alert_checker)
+        .or(global.smtp_alert)
+        .unwrap_or(false)
+}
+
 /// One mail.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Alert {
@@ -128,6 +145,59 @@ impl Alert {
             subject: format!("[{router_id}] VRRP {what} {name} - Entering {state} state"),
             body: format!("{body}\r\n"),
         })
+    }
+}
+
+impl Alert {
+    /// keepalived's alert for a real server (`[10.0.0.2]:tcp:80`) of a virtual server
+    /// (`[10.0.0.1]:tcp:80`) going up or down: subject
+    /// `[ROUTER_ID] Realserver RS of virtual server VS - UP|DOWN`, the body saying which
+    /// check decided.
+    pub fn real_server(
+        router_id: &str,
+        real_server: &str,
+        virtual_server: &str,
+        up: bool,
+        reason: &str,
+    ) -> Self {
+        let (state, body) = if up {
+            ("UP", format!("=> CHECK succeed on service : {reason} <="))
+        } else {
+            ("DOWN", format!("=> CHECK failed on service : {reason} <="))
+        };
+        Self {
+            subject: format!(
+                "[{router_id}] Realserver {real_server} of virtual server {virtual_server} - {state}"
+            ),
+            body: format!("{body}\r\n"),
+        }
+    }
+
+    /// keepalived's alert for a virtual server gaining or losing quorum: subject
+    /// `[ROUTER_ID] Virtualserver VS - UP|DOWN`, the body giving the live weight against
+    /// `quorum`.
+    pub fn quorum(
+        router_id: &str,
+        virtual_server: &str,
+        up: bool,
+        alive_weight: i64,
+        quorum: u32,
+    ) -> Self {
+        let (state, body) = if up {
+            (
+                "UP",
+                format!("=> Gained quorum {alive_weight} >= {quorum} for VS {virtual_server} <="),
+            )
+        } else {
+            (
+                "DOWN",
+                format!("=> Lost quorum {alive_weight} < {quorum} for VS {virtual_server} <="),
+            )
+        };
+        Self {
+            subject: format!("[{router_id}] Virtualserver {virtual_server} - {state}"),
+            body: format!("{body}\r\n"),
+        }
     }
 }
 
@@ -276,5 +346,36 @@ mod tests {
         let spec = SmtpSpec::from_global(&global);
         assert_eq!(spec.as_ref().map(|s| s.router_id.as_str()), Some("lb1"));
         assert!(spec.is_some_and(|s| s.from.starts_with("keepalived@")));
+    }
+
+    #[test]
+    fn checker_subjects_are_keepalived_s_and_the_settings_inherit() {
+        let down = Alert::real_server(
+            "lb1",
+            "[10.0.0.2]:tcp:80",
+            "[10.0.0.1]:tcp:80",
+            false,
+            "TCP_CHECK: connect: refused",
+        );
+        assert_eq!(
+            down.subject,
+            "[lb1] Realserver [10.0.0.2]:tcp:80 of virtual server [10.0.0.1]:tcp:80 - DOWN"
+        );
+        assert!(
+            down.body
+                .starts_with("=> CHECK failed on service : TCP_CHECK")
+        );
+        let lost = Alert::quorum("lb1", "[10.0.0.1]:tcp:80", false, 1, 2);
+        assert_eq!(lost.subject, "[lb1] Virtualserver [10.0.0.1]:tcp:80 - DOWN");
+
+        let mut global = GlobalDefs::default();
+        assert!(!checker_alerts_enabled(&global, None, None));
+        global.smtp_alert = Some(true);
+        assert!(checker_alerts_enabled(&global, None, None));
+        global.smtp_alert_checker = Some(false);
+        assert!(!checker_alerts_enabled(&global, None, None));
+        assert!(checker_alerts_enabled(&global, Some(true), None));
+        assert!(!checker_alerts_enabled(&global, Some(true), Some(false)));
+        assert!(checker_alerts_enabled(&global, Some(false), Some(true)));
     }
 }

@@ -57,14 +57,6 @@ impl IpvsKernel for Memory {
     fn set_timeouts(&mut self, _: Timeouts) -> Result<(), IpvsError> {
         Ok(())
     }
-
-    fn start_daemon(&mut self, _: &SyncDaemon) -> Result<(), IpvsError> {
-        Ok(())
-    }
-
-    fn stop_daemon(&mut self, _: SyncState) -> Result<(), IpvsError> {
-        Ok(())
-    }
 }
 
 const CONF: &str = "global_defs {\n lvs_flush_on_stop VS\n}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n lvs_sched rr\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n real_server 10.0.0.3 80 {\n inhibit_on_failure\n TCP_CHECK {\n }\n }\n}\n";
@@ -147,4 +139,40 @@ async fn a_reload_keeps_health_and_changes_only_what_the_configuration_changed()
             "del service TCP 10.0.0.1:80",
         ]
     );
+}
+
+#[tokio::test]
+async fn omega_runs_quorum_down_and_the_live_real_servers_notify_down_at_stop() {
+    let dir = std::env::temp_dir().join(format!("kad-omega-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let touch = |name: &str| format!("\"/bin/touch {}\"", dir.join(name).display());
+    let text = |omega: &str| {
+        format!(
+            "virtual_server 10.0.0.1 80 {{\n protocol TCP\n {omega}\n quorum_down {}\n real_server 10.0.0.2 80 {{\n notify_down {}\n TCP_CHECK {{\n }}\n }}\n real_server 10.0.0.3 80 {{\n notify_down {}\n TCP_CHECK {{\n }}\n }}\n}}\n",
+            touch("quorum_down"),
+            touch("down-2"),
+            touch("down-3"),
+        )
+    };
+    let run = |text: String| async move {
+        let (command_tx, command_rx) = mpsc::channel(8);
+        let (health_tx, health_rx) = mpsc::channel(8);
+        // 10.0.0.3 failed before the stop: its notify_down already ran then, not again.
+        health_tx.send(update("10.0.0.3:80", false)).await.unwrap();
+        command_tx.send(LvsCommand::Stop).await.unwrap();
+        run_on(Memory::default(), config(&text), command_rx, health_rx)
+            .await
+            .unwrap();
+    };
+    let ran = |name: &str| dir.join(name).exists();
+
+    run(text("")).await;
+    assert!(!ran("quorum_down") && !ran("down-2") && !ran("down-3"));
+
+    run(text("omega")).await;
+    // The scripts have ended when the task returns.
+    assert!(ran("quorum_down"), "quorum_down (quorum held at stop)");
+    assert!(ran("down-2"), "notify_down of the live real server");
+    assert!(!ran("down-3"), "not for a real server already down");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -318,3 +318,46 @@ fn a_reply_with_statistics_keeps_them_aside() {
     let genl = GenlMessage::<IpvsMessage>::parse_with_param(&bytes[16..], 28).expect("genl parse");
     assert_eq!(genl.payload, decoded);
 }
+
+#[test]
+fn the_master_sync_daemon_request_has_the_kernels_layout() {
+    // keepalived.conf lvs_sync_daemon vec0 VI id 7, the instance MASTER.
+    let daemon = SyncDaemon {
+        state: SyncState::Master,
+        interface: "vec0".into(),
+        sync_id: 7,
+        maxlen: None,
+        port: None,
+        ttl: None,
+        group: None,
+    };
+    let bytes = wire(IpvsMessage::new(
+        cmd::NEW_DAEMON,
+        vec![CmdAttr::Daemon(daemon.attrs())],
+    ));
+    // netlink header (16) + genl header: IPVS_CMD_NEW_DAEMON, version 1.
+    assert_eq!(bytes[16..18], [9, 1]);
+    let mut expected = vec![32, 0, 3, 0x80]; // IPVS_CMD_ATTR_DAEMON, nested, 28 bytes inside
+    expected.extend([8, 0, 1, 0]); // IPVS_DAEMON_ATTR_STATE
+    expected.extend(1u32.to_ne_bytes()); // IP_VS_STATE_MASTER
+    expected.extend([9, 0, 2, 0]); // IPVS_DAEMON_ATTR_MCAST_IFN, NUL-terminated
+    expected.extend(b"vec0\0\0\0\0");
+    expected.extend([8, 0, 3, 0]); // IPVS_DAEMON_ATTR_SYNC_ID
+    expected.extend(7u32.to_ne_bytes());
+    assert_eq!(bytes[20..], expected[..]);
+
+    // Stopping the backup one names only its state.
+    let stop = wire(IpvsMessage::new(
+        cmd::DEL_DAEMON,
+        vec![CmdAttr::Daemon(vec![DaemonAttr::State(
+            SyncState::Backup.number(),
+        )])],
+    ));
+    assert_eq!(stop[16], 10);
+    let mut expected = vec![12, 0, 3, 0x80, 8, 0, 1, 0];
+    expected.extend(2u32.to_ne_bytes());
+    assert_eq!(stop[20..], expected[..]);
+    // And a reply in that layout reads back as the same attributes.
+    let decoded = unwire(&bytes);
+    assert_eq!(decoded.attrs, vec![CmdAttr::Daemon(daemon.attrs())]);
+}
