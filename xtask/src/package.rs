@@ -36,6 +36,29 @@ pub fn man() -> Result<()> {
     Ok(())
 }
 
+/// Writes docs/keywords.md from the keyword tables (the `kad-keywords` example).
+pub fn keywords() -> Result<()> {
+    let out = cmd::output(
+        cmd::cargo()
+            .args([
+                "run",
+                "--quiet",
+                "-p",
+                "kad-userspace",
+                "--example",
+                "kad-keywords",
+            ])
+            .stderr(std::process::Stdio::inherit()),
+    )?;
+    if !out.status.success() {
+        bail!("the kad-keywords example failed: {}", out.status);
+    }
+    let page = cmd::workspace_root().join("docs").join("keywords.md");
+    std::fs::write(&page, &out.stdout).with_context(|| format!("writing {}", page.display()))?;
+    println!("xtask: wrote {}", page.display());
+    Ok(())
+}
+
 /// Builds kad (release), its man pages, then the Debian package; prints the .deb's path.
 pub fn package() -> Result<PathBuf> {
     cmd::run(cmd::cargo().args(["build", "--release", "-p", "kad-userspace", "--bin", "kad"]))?;
