@@ -17,7 +17,7 @@ fn target_dir() -> PathBuf {
 }
 
 /// Where the man pages go: beside the release binary, where the package's assets
-/// (`target/release/man/*.8`) expect them.
+/// (`target/release/man/*.8.gz`, gzipped by `cargo xtask package`) expect them.
 pub fn man_dir() -> PathBuf {
     target_dir().join("release").join("man")
 }

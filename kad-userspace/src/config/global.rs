@@ -395,7 +395,7 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ("vmac_addr_prefix", Spec::One, IGNORED),
     ("random_seed", Spec::Int(0, u32::MAX as i64), IGNORED),
     ("reload_check_config", Spec::OptOne, RELOAD),
-    ("include_check", Spec::Any, RELOAD),
+    ("include_check", Spec::Any, IGNORED),
     ("reload_time_file", Spec::One, RELOAD),
     ("reload_repeat", Spec::Flag, RELOAD),
     ("reload_file", Spec::OptOne, RELOAD),
