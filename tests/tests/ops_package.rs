@@ -1,9 +1,11 @@
 //! The Debian package (issue 8, "Must show"): build it the way `cargo xtask package` does,
-//! `dpkg -i` it on this machine, check what it installed, `kad -t` the packaged default
-//! configuration, then start the installed binary — with the command line of the packaged
-//! systemd unit and /etc/default/kad, but without systemctl — inside a fresh network
-//! namespace, see it report READY=1 and answer `kad status`, and stop it with SIGTERM.
-//! The package is purged afterwards whatever happens.
+//! `dpkg -i` it on this machine (its maintainer scripts must succeed here, where systemd is
+//! not PID 1), check what it installed (gzipped man pages and documents, conffiles, the
+//! unit enabled), `kad -t` the packaged default configuration, then start the installed
+//! binary — with the command line of the packaged systemd unit and /etc/default/kad, but
+//! without systemctl — inside a fresh network namespace, see it report READY=1 and answer
+//! `kad status`, and stop it with SIGTERM. Then `dpkg -r` (configuration kept) and
+//! `dpkg --purge` (/etc/kad gone). The package is purged afterwards whatever happens.
 //!
 //! Building reuses the release build of `KAD_BIN` when it is `<target>/release/kad`.
 
@@ -81,12 +83,40 @@ fn run(program: &str, args: &[&str]) -> Result<String> {
 struct Installed;
 
 impl Installed {
-    fn install(deb: &Path) -> Result<Self> {
+    /// `dpkg -i`; returns the guard and what dpkg (and the maintainer scripts) printed.
+    fn install(deb: &Path) -> Result<(Self, String)> {
         let guard = Self;
-        run("dpkg", &["-i", &deb.to_string_lossy()])?;
-        Ok(guard)
+        let out = Command::new("dpkg")
+            .args(["-i", &deb.to_string_lossy()])
+            .stdin(Stdio::null())
+            .output()
+            .context("starting dpkg")?;
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ensure!(out.status.success(), "dpkg -i: {}\n{said}", out.status);
+        Ok((guard, said))
     }
 }
+
+/// dpkg's status of the package kad (`install ok installed`, `deinstall ok config-files`...).
+fn package_status() -> String {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", "kad"])
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// `gzip -dc FILE`.
+fn gunzip(path: &str) -> Result<String> {
+    run("gzip", &["-dc", path])
+}
+
+/// Where deb-systemd-helper records that the unit is enabled (multi-user.target's wants).
+const WANTS_LINK: &str = "/etc/systemd/system/multi-user.target.wants/kad.service";
 
 impl Drop for Installed {
     fn drop(&mut self) {
@@ -174,13 +204,39 @@ fn debian_package_installs_and_its_binary_runs_the_default_config() -> Result<()
         return Ok(());
     }
     let deb = build_package()?;
-    let _installed = Installed::install(&deb)?;
+    let (_installed, said) = Installed::install(&deb)?;
+
+    // The maintainer scripts ran, without complaint, and left the package configured.
+    assert_eq!(
+        package_status(),
+        "install ok installed",
+        "dpkg -i said:\n{said}"
+    );
+    assert!(
+        !said.to_lowercase().contains("error") && !said.contains("warning"),
+        "dpkg -i (maintainer scripts included) complained:\n{said}"
+    );
+    // postinst enabled the unit although systemd is not running here: the link
+    // deb-systemd-helper makes.
+    let wants = std::fs::read_link(WANTS_LINK).with_context(|| format!("{WANTS_LINK}: {said}"))?;
+    // (deb-systemd-helper names /lib/systemd/system, the same directory on a merged /usr.)
+    assert_eq!(
+        std::fs::canonicalize(&wants)?,
+        std::fs::canonicalize("/usr/lib/systemd/system/kad.service")?,
+        "{WANTS_LINK} -> {}",
+        wants.display()
+    );
 
     let files = run("dpkg", &["-L", "kad"])?;
     for path in [
         "/usr/sbin/kad",
         "/usr/lib/systemd/system/kad.service",
-        "/usr/share/man/man8/kad.8",
+        "/usr/share/man/man8/kad.8.gz",
+        "/usr/share/man/man8/kad-status.8.gz",
+        "/usr/share/doc/kad/README.md.gz",
+        "/usr/share/doc/kad/keywords.md.gz",
+        "/usr/share/doc/kad/config-compat.md.gz",
+        "/usr/share/doc/kad/copyright",
         "/etc/kad/kad.conf",
         "/etc/default/kad",
     ] {
@@ -194,10 +250,20 @@ fn debian_package_installs_and_its_binary_runs_the_default_config() -> Result<()
         conffiles.contains("/etc/kad/kad.conf"),
         "the default config is a conffile: {conffiles}"
     );
-    let man = std::fs::read_to_string("/usr/share/man/man8/kad.8")?;
+    assert!(
+        !files.lines().any(|l| l.ends_with(".8")),
+        "man pages are gzipped (Debian policy 12.1):\n{files}"
+    );
+    let man = gunzip("/usr/share/man/man8/kad.8.gz")?;
     assert!(
         man.contains(".TH kad 8") && man.contains("config\\-test"),
         "kad.8 is a section-8 page listing the options"
+    );
+    // The keyword page shipped is the one generated from this build's keyword tables.
+    assert_eq!(
+        gunzip("/usr/share/doc/kad/keywords.md.gz")?,
+        kad::config::catalogue::markdown(),
+        "/usr/share/doc/kad/keywords.md.gz is current"
     );
 
     // systemd's own check of the installed unit: directives, capabilities, the ExecStart
@@ -286,5 +352,34 @@ fn debian_package_installs_and_its_binary_runs_the_default_config() -> Result<()
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(exit.code(), Some(0), "exit after SIGTERM\n{}", logs());
+
+    // Remove: the configuration stays (conffiles and what the administrator added).
+    std::fs::write("/etc/kad/local.conf", "# added by the administrator\n")?;
+    run("dpkg", &["-r", "kad"])?;
+    assert_eq!(package_status(), "deinstall ok config-files");
+    assert!(
+        !Path::new("/usr/sbin/kad").exists(),
+        "the binary is removed"
+    );
+    assert!(Path::new("/etc/kad/kad.conf").exists() && Path::new("/etc/default/kad").exists());
+    assert!(Path::new("/etc/kad/local.conf").exists());
+    // Purge: /etc/kad goes, with the administrator's file; the enablement is forgotten.
+    let purged = run("dpkg", &["--purge", "kad"])?;
+    let status = package_status();
+    assert!(
+        status.is_empty() || status.ends_with("not-installed"),
+        "dpkg forgot kad: {status} ({purged})"
+    );
+    for gone in [
+        "/etc/kad",
+        "/etc/default/kad",
+        WANTS_LINK,
+        "/etc/systemd/system/kad.service",
+    ] {
+        assert!(
+            std::fs::symlink_metadata(gone).is_err(),
+            "{gone} is left after purge ({purged})"
+        );
+    }
     Ok(())
 }

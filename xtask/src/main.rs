@@ -58,6 +58,9 @@ enum Task {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// Write docs/keywords.md (every keepalived.conf keyword kad parses, with its status)
+    /// from the parser's keyword tables.
+    Keywords,
     /// Write kad's man pages (generated from its command line) into
     /// `<target>/release/man/`.
     Man,
@@ -81,6 +84,7 @@ fn main() -> Result<()> {
         Task::Run { release, args } => run::run(release, &args),
         Task::Test { fuzz_seconds } => test::run(fuzz_seconds),
         Task::Bench { which, args } => bench::run(&which, &args),
+        Task::Keywords => package::keywords(),
         Task::Man => package::man(),
         Task::Package => package::package().map(|_| ()),
         Task::Fuzz { target, seconds } => {

@@ -4,7 +4,8 @@
 use super::{
     error::Severity,
     keywords::{
-        Ctx, HasPlaces, Keyword, Places, kw, parse_bool, parse_int, parse_ip, parse_timer, script,
+        Ctx, HasPlaces, Keyword, Places, Status, ignored, kw, parse_bool, parse_int, parse_ip,
+        parse_timer, partial, script,
     },
     model::GlobalDefs,
     tree::Node,
@@ -58,19 +59,28 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("smtp_alert_vrrp", |g, n, c| {
         g.smtp_alert_vrrp = c.flag(n, 0)
     }),
-    kw("smtp_alert_checker", |g, n, c| {
-        g.smtp_alert_checker = c.flag(n, 0)
-    }),
-    kw("vrrp_mcast_group4", |g, n, c| {
-        if let Some(ip) = c.ip(n, 0) {
-            g.vrrp_mcast_group4 = ip;
-        }
-    }),
-    kw("vrrp_mcast_group6", |g, n, c| {
-        if let Some(ip) = c.ip(n, 0) {
-            g.vrrp_mcast_group6 = ip;
-        }
-    }),
+    ignored(
+        "health checkers send no emails (VRRP state emails only)",
+        kw("smtp_alert_checker", |g, n, c| {
+            g.smtp_alert_checker = c.flag(n, 0)
+        }),
+    ),
+    ignored(
+        "adverts always go to 224.0.0.18 (RFC 5798 §5.1.1.2)",
+        kw("vrrp_mcast_group4", |g, n, c| {
+            if let Some(ip) = c.ip(n, 0) {
+                g.vrrp_mcast_group4 = ip;
+            }
+        }),
+    ),
+    ignored(
+        "adverts always go to ff02::12 (RFC 5798 §5.1.2.2)",
+        kw("vrrp_mcast_group6", |g, n, c| {
+            if let Some(ip) = c.ip(n, 0) {
+                g.vrrp_mcast_group6 = ip;
+            }
+        }),
+    ),
     kw("default_interface", |g, n, c| {
         g.default_interface = c.string(n, 0, "an interface name")
     }),
@@ -114,14 +124,20 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
             g.vrrp_gna_interval = v;
         }
     }),
-    kw("vrrp_min_garp", |g, n, c| {
-        if let Some(v) = c.flag(n, 0) {
-            g.vrrp_min_garp = v;
-        }
-    }),
-    kw("vrrp_garp_extra_if", |g, n, c| {
-        g.vrrp_garp_extra_if = garp_extra_if(c, n)
-    }),
+    ignored(
+        UNUSED,
+        kw("vrrp_min_garp", |g, n, c| {
+            if let Some(v) = c.flag(n, 0) {
+                g.vrrp_min_garp = v;
+            }
+        }),
+    ),
+    ignored(
+        "no gratuitous ARP/NA is sent on other interfaces",
+        kw("vrrp_garp_extra_if", |g, n, c| {
+            g.vrrp_garp_extra_if = garp_extra_if(c, n)
+        }),
+    ),
     kw("vrrp_down_timer_adverts", |g, n, c| {
         if let Some(v) = c.int(n, 0, 1, 100) {
             g.vrrp_down_timer_adverts = u32_of(v);
@@ -142,17 +158,23 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("vrrp_check_unicast_src", |g, _, _| {
         g.vrrp_check_unicast_src = true
     }),
-    kw("vrrp_skip_check_adv_addr", |g, _, _| {
-        g.vrrp_skip_check_adv_addr = true
-    }),
+    ignored(
+        UNUSED,
+        kw("vrrp_skip_check_adv_addr", |g, _, _| {
+            g.vrrp_skip_check_adv_addr = true
+        }),
+    ),
     kw("vrrp_notify_priority_changes", |g, n, c| {
         g.vrrp_notify_priority_changes = c.flag(n, 0);
     }),
-    kw("vrrp_startup_delay", |g, n, c| {
-        if let Some(v) = c.timer(n, 0, 0.0, 1e6) {
-            g.vrrp_startup_delay = v;
-        }
-    }),
+    ignored(
+        "instances start at once",
+        kw("vrrp_startup_delay", |g, n, c| {
+            if let Some(v) = c.timer(n, 0, 0.0, 1e6) {
+                g.vrrp_startup_delay = v;
+            }
+        }),
+    ),
     kw("enable_script_security", |g, _, _| {
         g.enable_script_security = true
     }),
@@ -167,20 +189,32 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("vrrp_track_process_terminate_delay", |g, n, c| {
         g.vrrp_track_process_terminate_delay = c.timer(n, 0, 0.0, 1e6)
     }),
-    kw("dynamic_interfaces", |g, n, _| {
-        g.dynamic_interfaces = Some(n.arg(0).is_some_and(|w| w.as_str() == "allow_if_changes"));
-    }),
-    kw("lvs_sync_daemon", |g, n, c| {
-        if c.need(n, 0, "an interface name").is_some() {
-            g.lvs_sync_daemon = Some(n.args.iter().map(|w| w.text.clone()).collect());
-        }
-    }),
-    kw("startup_script", |g, n, c| {
-        g.startup_script = script(c, n, 0)
-    }),
-    kw("shutdown_script", |g, n, c| {
-        g.shutdown_script = script(c, n, 0)
-    }),
+    ignored(
+        UNUSED,
+        kw("dynamic_interfaces", |g, n, _| {
+            g.dynamic_interfaces = Some(n.arg(0).is_some_and(|w| w.as_str() == "allow_if_changes"));
+        }),
+    ),
+    partial(
+        "the IPVS sync daemon is started as backup; VRRP state changes do not switch it to master",
+        kw("lvs_sync_daemon", |g, n, c| {
+            if c.need(n, 0, "an interface name").is_some() {
+                g.lvs_sync_daemon = Some(n.args.iter().map(|w| w.text.clone()).collect());
+            }
+        }),
+    ),
+    ignored(
+        "not run",
+        kw("startup_script", |g, n, c| {
+            g.startup_script = script(c, n, 0)
+        }),
+    ),
+    ignored(
+        "not run",
+        kw("shutdown_script", |g, n, c| {
+            g.shutdown_script = script(c, n, 0)
+        }),
+    ),
     kw("notify_fifo", fifo),
     kw("notify_fifo_script", fifo),
     kw("vrrp_notify_fifo", fifo),
@@ -220,137 +254,182 @@ pub enum Spec {
     List,
 }
 
-/// Every other global_defs keyword of keepalived.conf(5), with how its value is checked.
-/// kad parses these but does not act on them at runtime yet.
-pub const GENERIC: &[(&str, Spec)] = &[
-    ("tmp_config_directory", Spec::One),
-    ("config_save_dir", Spec::One),
-    ("process_names", Spec::Flag),
-    ("process_name", Spec::One),
-    ("vrrp_process_name", Spec::One),
-    ("checker_process_name", Spec::One),
-    ("bfd_process_name", Spec::One),
-    ("checker_log_all_failures", Spec::OptBool),
-    ("no_email_faults", Spec::Flag),
-    ("lvs_timeouts", Spec::Some),
-    ("lvs_flush", Spec::Flag),
-    ("lvs_flush_on_stop", Spec::OptOne),
-    ("nftables", Spec::OptOne),
+/// Why a keyword is ignored: kad does not implement it yet.
+pub const UNUSED: &str = "not implemented: the value is checked, then unused";
+/// Why the SNMP keywords are ignored.
+const SNMP: Status = Status::Ignored("SNMP (AgentX) is not implemented");
+/// Why the DBus keywords are ignored.
+const DBUS: Status = Status::Ignored("DBus is not implemented");
+/// Why the firewall keywords are ignored.
+const FIREWALL: Status = Status::Ignored(
+    "kad sets no nftables/iptables/ipsets rules; its XDP program drops traffic to virtual addresses under no_accept / vrrp_strict instead",
+);
+/// Why the process scheduling keywords are ignored.
+const SCHED: Status = Status::Ignored(
+    "process priority, CPU affinity, memory locking and rlimits are not applied (use the systemd unit's settings)",
+);
+/// Why the netlink buffer keywords are ignored.
+const BUFS: Status = Status::Ignored("kad sizes its own netlink and receive buffers");
+/// Why the process name keywords are ignored.
+const ONE_PROCESS: Status =
+    Status::Ignored("kad is one process (no VRRP/checker/BFD children to name)");
+/// Why net_namespace is ignored.
+const NETNS: Status = Status::Ignored(
+    "kad runs in the namespace it is started in (start it with `ip netns exec NAME`); `kad -t` then skips interface and script file checks",
+);
+/// Why the reload keywords are ignored.
+const RELOAD: Status = Status::Ignored(
+    "on SIGHUP kad re-reads and checks the configuration itself and keeps the running one when the new one cannot run",
+);
+/// Shorthand: [`UNUSED`] as a status.
+const IGNORED: Status = Status::Ignored(UNUSED);
+
+/// Every other global_defs keyword of keepalived.conf(5), with how its value is checked
+/// and what kad does with it; their words are kept in `GlobalDefs::other`.
+pub const GENERIC: &[(&str, Spec, Status)] = &[
+    ("tmp_config_directory", Spec::One, RELOAD),
+    ("config_save_dir", Spec::One, RELOAD),
+    ("process_names", Spec::Flag, ONE_PROCESS),
+    ("process_name", Spec::One, ONE_PROCESS),
+    ("vrrp_process_name", Spec::One, ONE_PROCESS),
+    ("checker_process_name", Spec::One, ONE_PROCESS),
+    ("bfd_process_name", Spec::One, ONE_PROCESS),
+    ("checker_log_all_failures", Spec::OptBool, IGNORED),
+    ("no_email_faults", Spec::Flag, IGNORED),
+    ("lvs_timeouts", Spec::Some, Status::Supported),
+    ("lvs_flush", Spec::Flag, Status::Supported),
+    ("lvs_flush_on_stop", Spec::OptOne, Status::Supported),
+    ("nftables", Spec::OptOne, FIREWALL),
     (
         "nftables_priority",
         Spec::Int(i32::MIN as i64, i32::MAX as i64),
+        FIREWALL,
     ),
-    ("nftables_counters", Spec::Flag),
-    ("nftables_ifindex", Spec::Flag),
-    ("nftables_ipvs", Spec::OptOne),
+    ("nftables_counters", Spec::Flag, FIREWALL),
+    ("nftables_ifindex", Spec::Flag, FIREWALL),
+    ("nftables_ipvs", Spec::OptOne, FIREWALL),
     (
         "nftables_ipvs_priority",
         Spec::Int(i32::MIN as i64, i32::MAX as i64),
+        FIREWALL,
     ),
-    ("nftables_ipvs_start_fwmark", Spec::Int(0, u32::MAX as i64)),
-    ("vrrp_iptables", Spec::Any),
-    ("vrrp_ipsets", Spec::Any),
-    ("disable_local_igmp", Spec::Flag),
-    ("min_auto_priority_delay", Spec::Int(0, i64::MAX)),
-    ("vrrp_priority", Spec::Int(-20, 19)),
-    ("checker_priority", Spec::Int(-20, 19)),
-    ("bfd_priority", Spec::Int(-20, 19)),
-    ("vrrp_no_swap", Spec::Flag),
-    ("checker_no_swap", Spec::Flag),
-    ("bfd_no_swap", Spec::Flag),
-    ("vrrp_cpu_affinity", Spec::Some),
-    ("checker_cpu_affinity", Spec::Some),
-    ("bfd_cpu_affinity", Spec::Some),
-    ("vrrp_rt_priority", Spec::Int(1, 99)),
-    ("checker_rt_priority", Spec::Int(1, 99)),
-    ("bfd_rt_priority", Spec::Int(1, 99)),
-    ("vrrp_rlimit_rttime", Spec::Int(1, i64::MAX)),
-    ("checker_rlimit_rttime", Spec::Int(1, i64::MAX)),
-    ("bfd_rlimit_rttime", Spec::Int(1, i64::MAX)),
-    ("vrrp_rlimit_rtime", Spec::Int(1, i64::MAX)),
-    ("checker_rlimit_rtime", Spec::Int(1, i64::MAX)),
-    ("bfd_rlimit_rtime", Spec::Int(1, i64::MAX)),
-    ("snmp_socket", Spec::One),
-    ("enable_snmp_vrrp", Spec::Flag),
-    ("enable_snmp_keepalived", Spec::Flag),
-    ("enable_snmp_checker", Spec::Flag),
-    ("enable_snmp_rfc", Spec::Flag),
-    ("enable_snmp_rfcv2", Spec::Flag),
-    ("enable_snmp_rfcv3", Spec::Flag),
-    ("enable_traps", Spec::Flag),
-    ("enable_dbus", Spec::Flag),
-    ("dbus_service_name", Spec::One),
-    ("fifo_write_vrrp_states_on_reload", Spec::Flag),
-    ("vrrp_netlink_cmd_rcv_bufs", Spec::Int(0, u32::MAX as i64)),
-    ("vrrp_netlink_cmd_rcv_bufs_force", Spec::OptBool),
+    (
+        "nftables_ipvs_start_fwmark",
+        Spec::Int(0, u32::MAX as i64),
+        FIREWALL,
+    ),
+    ("vrrp_iptables", Spec::Any, FIREWALL),
+    ("vrrp_ipsets", Spec::Any, FIREWALL),
+    ("disable_local_igmp", Spec::Flag, IGNORED),
+    ("min_auto_priority_delay", Spec::Int(0, i64::MAX), SCHED),
+    ("vrrp_priority", Spec::Int(-20, 19), SCHED),
+    ("checker_priority", Spec::Int(-20, 19), SCHED),
+    ("bfd_priority", Spec::Int(-20, 19), SCHED),
+    ("vrrp_no_swap", Spec::Flag, SCHED),
+    ("checker_no_swap", Spec::Flag, SCHED),
+    ("bfd_no_swap", Spec::Flag, SCHED),
+    ("vrrp_cpu_affinity", Spec::Some, SCHED),
+    ("checker_cpu_affinity", Spec::Some, SCHED),
+    ("bfd_cpu_affinity", Spec::Some, SCHED),
+    ("vrrp_rt_priority", Spec::Int(1, 99), SCHED),
+    ("checker_rt_priority", Spec::Int(1, 99), SCHED),
+    ("bfd_rt_priority", Spec::Int(1, 99), SCHED),
+    ("vrrp_rlimit_rttime", Spec::Int(1, i64::MAX), SCHED),
+    ("checker_rlimit_rttime", Spec::Int(1, i64::MAX), SCHED),
+    ("bfd_rlimit_rttime", Spec::Int(1, i64::MAX), SCHED),
+    ("vrrp_rlimit_rtime", Spec::Int(1, i64::MAX), SCHED),
+    ("checker_rlimit_rtime", Spec::Int(1, i64::MAX), SCHED),
+    ("bfd_rlimit_rtime", Spec::Int(1, i64::MAX), SCHED),
+    ("snmp_socket", Spec::One, SNMP),
+    ("enable_snmp_vrrp", Spec::Flag, SNMP),
+    ("enable_snmp_keepalived", Spec::Flag, SNMP),
+    ("enable_snmp_checker", Spec::Flag, SNMP),
+    ("enable_snmp_rfc", Spec::Flag, SNMP),
+    ("enable_snmp_rfcv2", Spec::Flag, SNMP),
+    ("enable_snmp_rfcv3", Spec::Flag, SNMP),
+    ("enable_traps", Spec::Flag, SNMP),
+    ("enable_dbus", Spec::Flag, DBUS),
+    ("dbus_service_name", Spec::One, DBUS),
+    ("fifo_write_vrrp_states_on_reload", Spec::Flag, IGNORED),
+    (
+        "vrrp_netlink_cmd_rcv_bufs",
+        Spec::Int(0, u32::MAX as i64),
+        BUFS,
+    ),
+    ("vrrp_netlink_cmd_rcv_bufs_force", Spec::OptBool, BUFS),
     (
         "vrrp_netlink_monitor_rcv_bufs",
         Spec::Int(0, u32::MAX as i64),
+        BUFS,
     ),
-    ("vrrp_netlink_monitor_rcv_bufs_force", Spec::OptBool),
-    ("lvs_netlink_cmd_rcv_bufs", Spec::Int(0, u32::MAX as i64)),
-    ("lvs_netlink_cmd_rcv_bufs_force", Spec::OptBool),
+    ("vrrp_netlink_monitor_rcv_bufs_force", Spec::OptBool, BUFS),
+    (
+        "lvs_netlink_cmd_rcv_bufs",
+        Spec::Int(0, u32::MAX as i64),
+        BUFS,
+    ),
+    ("lvs_netlink_cmd_rcv_bufs_force", Spec::OptBool, BUFS),
     (
         "lvs_netlink_monitor_rcv_bufs",
         Spec::Int(0, u32::MAX as i64),
+        BUFS,
     ),
-    ("lvs_netlink_monitor_rcv_bufs_force", Spec::OptBool),
-    ("process_monitor_rcv_bufs", Spec::Int(0, u32::MAX as i64)),
-    ("process_monitor_rcv_bufs_force", Spec::OptBool),
-    ("vrrp_rx_bufs_policy", Spec::Some),
-    ("vrrp_rx_bufs_multiplier", Spec::Int(1, u32::MAX as i64)),
-    ("rs_init_notifies", Spec::Flag),
-    ("no_checker_emails", Spec::Flag),
-    ("umask", Spec::Some),
-    ("log_unknown_vrids", Spec::Flag),
-    ("vmac_prefix", Spec::One),
-    ("vmac_addr_prefix", Spec::One),
-    ("random_seed", Spec::Int(0, u32::MAX as i64)),
-    ("reload_check_config", Spec::OptOne),
-    ("include_check", Spec::Any),
-    ("reload_time_file", Spec::One),
-    ("reload_repeat", Spec::Flag),
-    ("reload_file", Spec::OptOne),
-    ("data_use_instance", Spec::OptBool),
-    ("net_namespace", Spec::One),
-    ("net_namespace_ipvs", Spec::OptOne),
-    ("namespace_with_ipsets", Spec::Flag),
-    ("instance", Spec::One),
-    ("use_pid_dir", Spec::Flag),
-    ("linkbeat_use_polling", Spec::Flag),
-    ("vrrp_garp_lower_prio_no_advert", Spec::OptBool),
-    ("vrrp_lower_prio_dont_send_advert", Spec::OptBool),
-    ("checker_notify_fifo", Spec::Some),
-    ("bfd_nice_priority", Spec::Int(-20, 19)),
-    ("vrrp_nice_priority", Spec::Int(-20, 19)),
-    ("checker_nice_priority", Spec::Int(-20, 19)),
-    ("vrrp_socket_priority", Spec::Int(0, 7)),
-    ("max_auto_priority", Spec::Int(-1, 99)),
-    ("script_security", Spec::Flag),
-    ("lvs_id", Spec::One),
-    ("lvs_sync_daemon_interface", Spec::One),
-    ("vrrp_ipvs_sync_daemon", Spec::Any),
-    ("smtp_alert_vrrp_instance", Spec::OptBool),
-    ("vrrp_dont_release_vips", Spec::Flag),
-    ("no_notify_if_not_running", Spec::Flag),
-    ("bfd_rlimit_time", Spec::Int(1, i64::MAX)),
-    ("vrrp_startup_delay_allow_zero", Spec::Flag),
-    ("lvs_flush_onstop", Spec::OptOne),
-    ("checker_process_monitor", Spec::Flag),
-    ("snmp_socket_path", Spec::One),
-    ("child_wait_time", Spec::Timer(0.0, 1e6)),
-    ("vrrp_min_garp_interval", Spec::Timer(0.0, 1.0)),
-    ("vrrp_mcast_group", Spec::Ip),
-    ("notification_email_list", Spec::List),
-];
-
-/// The [`GENERIC`] keywords kad does act on, read from `GlobalDefs::other` by the LVS side
-/// (`lvs::settings`).
-pub const ACTED_ON: &[&str] = &[
-    "lvs_flush",
-    "lvs_flush_on_stop",
-    "lvs_flush_onstop",
-    "lvs_timeouts",
+    ("lvs_netlink_monitor_rcv_bufs_force", Spec::OptBool, BUFS),
+    (
+        "process_monitor_rcv_bufs",
+        Spec::Int(0, u32::MAX as i64),
+        BUFS,
+    ),
+    ("process_monitor_rcv_bufs_force", Spec::OptBool, BUFS),
+    ("vrrp_rx_bufs_policy", Spec::Some, BUFS),
+    (
+        "vrrp_rx_bufs_multiplier",
+        Spec::Int(1, u32::MAX as i64),
+        BUFS,
+    ),
+    ("rs_init_notifies", Spec::Flag, IGNORED),
+    ("no_checker_emails", Spec::Flag, IGNORED),
+    ("umask", Spec::Some, IGNORED),
+    ("log_unknown_vrids", Spec::Flag, IGNORED),
+    ("vmac_prefix", Spec::One, IGNORED),
+    ("vmac_addr_prefix", Spec::One, IGNORED),
+    ("random_seed", Spec::Int(0, u32::MAX as i64), IGNORED),
+    ("reload_check_config", Spec::OptOne, RELOAD),
+    ("include_check", Spec::Any, IGNORED),
+    ("reload_time_file", Spec::One, RELOAD),
+    ("reload_repeat", Spec::Flag, RELOAD),
+    ("reload_file", Spec::OptOne, RELOAD),
+    ("data_use_instance", Spec::OptBool, IGNORED),
+    ("net_namespace", Spec::One, NETNS),
+    ("net_namespace_ipvs", Spec::OptOne, NETNS),
+    ("namespace_with_ipsets", Spec::Flag, FIREWALL),
+    ("instance", Spec::One, IGNORED),
+    ("use_pid_dir", Spec::Flag, IGNORED),
+    ("linkbeat_use_polling", Spec::Flag, IGNORED),
+    ("vrrp_garp_lower_prio_no_advert", Spec::OptBool, IGNORED),
+    ("vrrp_lower_prio_dont_send_advert", Spec::OptBool, IGNORED),
+    ("checker_notify_fifo", Spec::Some, IGNORED),
+    ("bfd_nice_priority", Spec::Int(-20, 19), SCHED),
+    ("vrrp_nice_priority", Spec::Int(-20, 19), SCHED),
+    ("checker_nice_priority", Spec::Int(-20, 19), SCHED),
+    ("vrrp_socket_priority", Spec::Int(0, 7), IGNORED),
+    ("max_auto_priority", Spec::Int(-1, 99), SCHED),
+    ("script_security", Spec::Flag, IGNORED),
+    ("lvs_id", Spec::One, IGNORED),
+    ("lvs_sync_daemon_interface", Spec::One, IGNORED),
+    ("vrrp_ipvs_sync_daemon", Spec::Any, IGNORED),
+    ("smtp_alert_vrrp_instance", Spec::OptBool, IGNORED),
+    ("vrrp_dont_release_vips", Spec::Flag, IGNORED),
+    ("no_notify_if_not_running", Spec::Flag, IGNORED),
+    ("bfd_rlimit_time", Spec::Int(1, i64::MAX), SCHED),
+    ("vrrp_startup_delay_allow_zero", Spec::Flag, IGNORED),
+    ("lvs_flush_onstop", Spec::OptOne, Status::Supported),
+    ("checker_process_monitor", Spec::Flag, IGNORED),
+    ("snmp_socket_path", Spec::One, SNMP),
+    ("child_wait_time", Spec::Timer(0.0, 1e6), IGNORED),
+    ("vrrp_min_garp_interval", Spec::Timer(0.0, 1.0), IGNORED),
+    ("vrrp_mcast_group", Spec::Ip, IGNORED),
+    ("notification_email_list", Spec::List, IGNORED),
 ];
 
 /// keepalived.conf: global_defs { ... }.
@@ -363,7 +442,8 @@ pub fn global_defs(g: &mut GlobalDefs, node: &Node, ctx: &mut Ctx) {
                 .map_or_else(|| child.place().clone(), |w| w.place.clone());
             g.places.insert(name.to_owned(), place);
             (row.handler)(g, child, ctx);
-        } else if let Some((_, spec)) = GENERIC.iter().find(|(k, _)| *k == name) {
+            ctx.not_acted_on(child, row.status);
+        } else if let Some((_, spec, status)) = GENERIC.iter().find(|(k, ..)| *k == name) {
             if check_spec(ctx, child, *spec) {
                 let place = child
                     .arg(0)
@@ -378,13 +458,7 @@ pub fn global_defs(g: &mut GlobalDefs, node: &Node, ctx: &mut Ctx) {
                         .map(|w| w.text.clone()),
                 );
                 g.other.insert(name.to_owned(), words);
-                if !ACTED_ON.contains(&name) {
-                    ctx.report(
-                        Severity::Note,
-                        child.place(),
-                        format!("{name}: parsed, but kad does not act on it at runtime yet"),
-                    );
-                }
+                ctx.not_acted_on(child, *status);
             }
         } else {
             ctx.unknown(child);

@@ -22,17 +22,61 @@ pub trait HasPlaces {
 /// A keyword handler: reads `node` into the block's model.
 pub type Handler<T> = fn(&mut T, &Node, &mut Ctx);
 
+/// What kad does with a keyword it parses (docs/keywords.md is generated from these).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Parsed, checked and acted on as keepalived.conf(5) describes.
+    Supported,
+    /// Acted on in part; the text says what is missing.
+    Partial(&'static str),
+    /// Parsed and checked (so `kad -t` reports bad values) but not acted on; the text
+    /// says why. Using it is reported as a note.
+    Ignored(&'static str),
+}
+
+impl Status {
+    /// The reason of a partial or ignored keyword.
+    pub const fn reason(self) -> Option<&'static str> {
+        match self {
+            Self::Supported => None,
+            Self::Partial(why) | Self::Ignored(why) => Some(why),
+        }
+    }
+}
+
+/// A keyword of a block parsed without a [`Keyword`] table (checkers, url, authentication),
+/// with its status.
+pub type Listed = (&'static str, Status);
+
 /// One row of a block's keyword table.
 pub struct Keyword<T: 'static> {
     /// The keyword as written in keepalived.conf.
     pub name: &'static str,
     /// Its parser.
     pub handler: Handler<T>,
+    /// What kad does with it.
+    pub status: Status,
 }
 
-/// Shorthand for a table row.
+/// Shorthand for a table row of a supported keyword.
 pub const fn kw<T>(name: &'static str, handler: Handler<T>) -> Keyword<T> {
-    Keyword { name, handler }
+    Keyword {
+        name,
+        handler,
+        status: Status::Supported,
+    }
+}
+
+/// A table row of a keyword kad parses and checks but does not act on, because `why`.
+pub const fn ignored<T>(why: &'static str, mut row: Keyword<T>) -> Keyword<T> {
+    row.status = Status::Ignored(why);
+    row
+}
+
+/// A table row of a keyword kad acts on in part; `why` says what is missing.
+pub const fn partial<T>(why: &'static str, mut row: Keyword<T>) -> Keyword<T> {
+    row.status = Status::Partial(why);
+    row
 }
 
 /// What handlers share: the diagnostics so far.
@@ -52,6 +96,7 @@ pub fn apply<T: HasPlaces>(target: &mut T, table: &[Keyword<T>], nodes: &[Node],
                     .map_or_else(|| node.place().clone(), |w| w.place.clone());
                 target.places_mut().insert(keyword.name.to_owned(), place);
                 (keyword.handler)(target, node, ctx);
+                ctx.not_acted_on(node, keyword.status);
             }
             None => ctx.unknown(node),
         }
@@ -77,6 +122,20 @@ impl Ctx {
             node.place(),
             format!("Unknown keyword '{}'", node.keyword()),
         );
+    }
+
+    /// A note when `node`'s keyword is parsed but ignored (its [`Status`] says why).
+    pub fn not_acted_on(&mut self, node: &Node, status: Status) {
+        if let Status::Ignored(why) = status {
+            self.report(
+                Severity::Note,
+                node.place(),
+                format!(
+                    "{}: parsed, but kad does not act on it: {why}",
+                    node.keyword()
+                ),
+            );
+        }
     }
 
     /// A bad value for `node`'s keyword: error with the text and what was expected.

@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use super::{
     error::{Severity, ValueError},
+    global::UNUSED,
     keywords::{
-        Ctx, HasPlaces, Keyword, Places, apply, kw, parse_int, parse_ip, parse_port, script,
+        Ctx, HasPlaces, Keyword, Listed, Places, Status, apply, ignored, kw, parse_int, parse_ip,
+        parse_port, script,
     },
     model::{
         CheckTiming, Checker, LvsMethod, RealServer, SslConfig, Url, VirtualServer,
@@ -169,16 +171,22 @@ pub const VIRTUAL_SERVER: &[Keyword<VirtualServer>] = &[
             v.protocol = p;
         }
     }),
-    kw("ha_suspend", |v, _, _| v.ha_suspend = true),
-    kw("smtp_alert", |v, n, c| v.smtp_alert = c.flag(n, 0)),
+    ignored(UNUSED, kw("ha_suspend", |v, _, _| v.ha_suspend = true)),
+    ignored(
+        "health checkers send no emails",
+        kw("smtp_alert", |v, n, c| v.smtp_alert = c.flag(n, 0)),
+    ),
     kw("virtualhost", |v, n, c| {
         v.virtualhost = c.string(n, 0, "a host name")
     }),
-    kw("snmp_name", |v, n, c| {
-        v.snmp_name = c.string(n, 0, "a name")
-    }),
+    ignored(
+        "SNMP is not implemented",
+        kw("snmp_name", |v, n, c| {
+            v.snmp_name = c.string(n, 0, "a name")
+        }),
+    ),
     kw("alpha", |v, _, _| v.alpha = true),
-    kw("omega", |v, _, _| v.omega = true),
+    ignored(UNUSED, kw("omega", |v, _, _| v.omega = true)),
     kw("quorum", |v, n, c| {
         if let Some(q) = c.int(n, 0, 1, i64::from(u32::MAX)) {
             v.quorum = u32_of(q);
@@ -326,16 +334,22 @@ pub const REAL_SERVER: &[Keyword<RealServer>] = &[
     kw("lthreshold", |r, n, c| {
         r.lthreshold = c.int(n, 0, 0, i64::from(u32::MAX)).map(u32_of)
     }),
-    kw("smtp_alert", |r, n, c| r.smtp_alert = c.flag(n, 0)),
+    ignored(
+        "health checkers send no emails",
+        kw("smtp_alert", |r, n, c| r.smtp_alert = c.flag(n, 0)),
+    ),
     kw("virtualhost", |r, n, c| {
         r.virtualhost = c.string(n, 0, "a host name")
     }),
     kw("inhibit_on_failure", |r, n, c| {
         r.inhibit_on_failure = c.flag(n, 0)
     }),
-    kw("snmp_name", |r, n, c| {
-        r.snmp_name = c.string(n, 0, "a name")
-    }),
+    ignored(
+        "SNMP is not implemented",
+        kw("snmp_name", |r, n, c| {
+            r.snmp_name = c.string(n, 0, "a name")
+        }),
+    ),
     kw("connect_timeout", rs_timing),
     kw("retry", rs_timing),
     kw("delay_before_retry", rs_timing),
@@ -351,7 +365,10 @@ pub const REAL_SERVER: &[Keyword<RealServer>] = &[
     kw("PING_CHECK", rs_checker),
     kw("ICMP_CHECK", rs_checker),
     kw("FILE_CHECK", rs_checker),
-    kw("BFD_CHECK", rs_checker),
+    ignored(
+        "BFD is not implemented; the checker is left out",
+        kw("BFD_CHECK", rs_checker),
+    ),
 ];
 
 fn rs_timing(r: &mut RealServer, n: &Node, c: &mut Ctx) {
@@ -391,29 +408,108 @@ fn real_server(c: &mut Ctx, n: &Node) -> Option<RealServer> {
     Some(rs)
 }
 
-/// Checker-specific keywords kept as words, per checker (keepalived.conf(5)).
-fn checker_specific(kind: &str) -> &'static [&'static str] {
+/// Keywords every checker block takes (keepalived.conf(5) "checker common").
+pub const CHECKER_COMMON: &[Listed] = &[
+    ("connect_ip", Status::Supported),
+    ("connect_port", Status::Supported),
+    ("bindto", Status::Supported),
+    ("bind_port", Status::Supported),
+    ("bind_if", Status::Supported),
+    ("fwmark", Status::Supported),
+    ("connect_timeout", Status::Supported),
+    ("retry", Status::Supported),
+    ("nb_get_retry", Status::Supported),
+    ("delay_before_retry", Status::Supported),
+    ("warmup", Status::Supported),
+    ("delay_loop", Status::Supported),
+];
+
+/// The checker blocks of real_server.
+pub const CHECKERS: &[&str] = &[
+    "TCP_CHECK",
+    "HTTP_GET",
+    "SSL_GET",
+    "SMTP_CHECK",
+    "DNS_CHECK",
+    "MISC_CHECK",
+    "UDP_CHECK",
+    "PING_CHECK",
+    "ICMP_CHECK",
+    "FILE_CHECK",
+    "BFD_CHECK",
+];
+
+/// Keywords of one checker beyond [`CHECKER_COMMON`] (keepalived.conf(5)); those without a
+/// field of their own are kept as words in `Checker::other`.
+pub fn checker_specific(kind: &str) -> &'static [Listed] {
+    const BFD: Status = Status::Ignored("BFD is not implemented");
     match kind {
         "HTTP_GET" | "SSL_GET" => &[
-            "virtualhost",
-            "enable_sni",
-            "tls_compliant",
-            "fast_recovery",
-            "http_protocol",
+            ("url", Status::Supported),
+            ("virtualhost", Status::Supported),
+            ("enable_sni", Status::Supported),
+            ("tls_compliant", Status::Ignored(UNUSED)),
+            ("fast_recovery", Status::Ignored(UNUSED)),
+            (
+                "http_protocol",
+                Status::Ignored("requests are HTTP/1.1 (hyper)"),
+            ),
         ],
-        "SMTP_CHECK" => &["helo_name", "host"],
-        "DNS_CHECK" => &["type", "name"],
-        "MISC_CHECK" => &["user"],
+        "SMTP_CHECK" => &[
+            ("helo_name", Status::Supported),
+            (
+                "host",
+                Status::Ignored("the real server's address (or connect_ip) is checked"),
+            ),
+        ],
+        "DNS_CHECK" => &[("type", Status::Supported), ("name", Status::Supported)],
+        "MISC_CHECK" => &[
+            ("misc_path", Status::Supported),
+            ("misc_timeout", Status::Supported),
+            ("misc_dynamic", Status::Supported),
+            ("user", Status::Supported),
+        ],
         "UDP_CHECK" => &[
-            "payload",
-            "require_reply",
-            "min_reply_length",
-            "max_reply_length",
+            ("payload", Status::Supported),
+            ("require_reply", Status::Supported),
+            ("min_reply_length", Status::Supported),
+            ("max_reply_length", Status::Supported),
         ],
-        "FILE_CHECK" => &["track_file", "weight", "dynamic"],
-        "BFD_CHECK" => &["name", "weight"],
+        "FILE_CHECK" => &[
+            ("track_file", Status::Supported),
+            ("weight", Status::Supported),
+            ("dynamic", Status::Supported),
+        ],
+        "BFD_CHECK" => &[("name", BFD), ("weight", BFD)],
         _ => &[],
     }
+}
+
+/// The keywords of an HTTP_GET/SSL_GET `url { ... }` block.
+pub const URL: &[Listed] = &[
+    ("path", Status::Supported),
+    ("digest", Status::Supported),
+    ("status_code", Status::Supported),
+    ("virtualhost", Status::Supported),
+    ("regex", Status::Supported),
+    ("regex_no_match", Status::Supported),
+    (
+        "regex_options",
+        Status::Ignored("regexes use the regex crate's defaults"),
+    ),
+    (
+        "regex_stack",
+        Status::Ignored("regexes use the regex crate's defaults"),
+    ),
+    ("regex_min_offset", Status::Ignored(UNUSED)),
+    ("regex_max_offset", Status::Ignored(UNUSED)),
+];
+
+/// The status of `keyword` in `list` (Supported when absent: the parser handled it).
+fn status_in(list: &[Listed], keyword: &str) -> Status {
+    list.iter()
+        .find(|(name, _)| *name == keyword)
+        .map_or(Status::Supported, |(_, status)| *status)
 }
 
 /// A checker block (TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, DNS_CHECK, MISC_CHECK,
@@ -458,7 +554,7 @@ pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
             "misc_path" if misc => ck.misc_path = script(c, child, 0),
             "misc_timeout" if misc => ck.misc_timeout = c.timer(child, 0, 0.000_001, 1e9),
             "misc_dynamic" if misc => ck.misc_dynamic = true,
-            other if checker_specific(kind).contains(&other) => {
+            other if checker_specific(kind).iter().any(|(k, _)| *k == other) => {
                 let mut words: Vec<String> = child.args.iter().map(|w| w.text.clone()).collect();
                 words.extend(
                     child
@@ -468,6 +564,7 @@ pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
                         .map(|w| w.text.clone()),
                 );
                 ck.other.insert(other.to_owned(), words);
+                c.not_acted_on(child, status_in(checker_specific(kind), other));
             }
             _ => c.unknown(child),
         }
@@ -537,6 +634,7 @@ fn url(c: &mut Ctx, n: &Node) -> Url {
                     child.keyword().to_owned(),
                     child.args.iter().map(|w| w.text.clone()).collect(),
                 );
+                c.not_acted_on(child, status_in(URL, child.keyword()));
             }
             _ => c.unknown(child),
         }
@@ -625,9 +723,12 @@ pub fn virtual_server_group(c: &mut Ctx, n: &Node) -> Option<VirtualServerGroup>
 
 /// The keyword table of SSL.
 pub const SSL: &[Keyword<SslConfig>] = &[
-    kw("password", |s, n, c| {
-        s.password = c.string(n, 0, "a password")
-    }),
+    ignored(
+        "encrypted keys are not supported; the key file must be unencrypted",
+        kw("password", |s, n, c| {
+            s.password = c.string(n, 0, "a password")
+        }),
+    ),
     kw("ca", |s, n, c| s.ca = c.string(n, 0, "a file path")),
     kw("certificate", |s, n, c| {
         s.certificate = c.string(n, 0, "a file path")

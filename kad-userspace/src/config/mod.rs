@@ -7,6 +7,7 @@
 //! [`validate`] (across blocks and against this machine) → [`dump`].
 
 pub mod bfd;
+pub mod catalogue;
 pub mod dump;
 pub mod error;
 pub mod global;
@@ -29,7 +30,8 @@ pub use place::{Place, Word};
 pub use preprocess::{FileSource, FsSource, NoFiles};
 pub use validate::{AssumeAllExist, Environment, SystemEnvironment};
 
-use keywords::{Ctx, Keyword, kw};
+use global::UNUSED;
+use keywords::{Ctx, Keyword, ignored, kw};
 use tree::Node;
 
 /// keepalived's default configuration file.
@@ -166,7 +168,10 @@ pub fn load_text(
     let mut config = Config::default();
     for node in &nodes {
         match TOP.iter().find(|k| k.name == node.keyword()) {
-            Some(row) => (row.handler)(&mut config, node, &mut ctx),
+            Some(row) => {
+                (row.handler)(&mut config, node, &mut ctx);
+                ctx.not_acted_on(node, row.status);
+            }
             None => ctx.unknown(node),
         }
     }
@@ -213,13 +218,19 @@ pub const TOP: &[Keyword<Config>] = &[
     kw("static_rules", |c, n, x| {
         c.static_rules.extend(net::rules(x, n))
     }),
-    kw("linkbeat_interfaces", |c, n, x| {
-        c.linkbeat_interfaces
-            .extend(x.list(n).into_iter().map(|w| w.text));
-    }),
-    kw("track_group", |c, n, x| {
-        c.track_groups.push(vrrp::track_group(x, n))
-    }),
+    ignored(
+        "kad follows links through netlink",
+        kw("linkbeat_interfaces", |c, n, x| {
+            c.linkbeat_interfaces
+                .extend(x.list(n).into_iter().map(|w| w.text));
+        }),
+    ),
+    ignored(
+        UNUSED,
+        kw("track_group", |c, n, x| {
+            c.track_groups.push(vrrp::track_group(x, n))
+        }),
+    ),
     kw("vrrp_script", |c, n, x| {
         c.vrrp_scripts.push(vrrp::vrrp_script(x, n))
     }),
@@ -241,9 +252,12 @@ pub const TOP: &[Keyword<Config>] = &[
     kw("vrrp_instance", |c, n, x| {
         c.vrrp_instances.push(vrrp::vrrp_instance(x, n))
     }),
-    kw("bfd_instance", |c, n, x| {
-        c.bfd_instances.extend(bfd::bfd_instance(x, n))
-    }),
+    ignored(
+        "BFD is not implemented",
+        kw("bfd_instance", |c, n, x| {
+            c.bfd_instances.extend(bfd::bfd_instance(x, n))
+        }),
+    ),
     kw("SSL", |c, n, x| c.ssl = Some(lvs::ssl(x, n))),
     kw("virtual_server_group", |c, n, x| {
         c.virtual_server_groups
@@ -252,13 +266,43 @@ pub const TOP: &[Keyword<Config>] = &[
     kw("virtual_server", |c, n, x| {
         c.virtual_servers.extend(lvs::virtual_server(x, n))
     }),
-    kw("net_namespace", top_global),
-    kw("net_namespace_ipvs", top_global),
-    kw("namespace_with_ipsets", top_global),
-    kw("instance", top_global),
-    kw("use_pid_dir", top_global),
-    kw("linkbeat_use_polling", top_global),
+    top_global_kw("net_namespace"),
+    top_global_kw("net_namespace_ipvs"),
+    top_global_kw("namespace_with_ipsets"),
+    top_global_kw("instance"),
+    top_global_kw("use_pid_dir"),
+    top_global_kw("linkbeat_use_polling"),
 ];
+
+/// A global_defs keyword keepalived also accepts at the top level, with global_defs' status.
+const fn top_global_kw(name: &'static str) -> Keyword<Config> {
+    let mut row = kw(name, top_global);
+    let mut i = 0;
+    while i < global::GENERIC.len() {
+        let (generic, _, status) = global::GENERIC[i];
+        if const_eq(generic, name) {
+            row.status = status;
+        }
+        i += 1;
+    }
+    row
+}
+
+/// `a == b` in a const fn.
+const fn const_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
 
 /// keepalived accepts a few global keywords outside global_defs.
 fn top_global(c: &mut Config, n: &Node, _: &mut Ctx) {

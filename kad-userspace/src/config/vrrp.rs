@@ -3,7 +3,11 @@
 
 use super::{
     error::{Severity, ValueError},
-    keywords::{Ctx, HasPlaces, Keyword, Places, apply, kw, parse_int, script},
+    global::UNUSED,
+    keywords::{
+        Ctx, HasPlaces, Keyword, Listed, Places, Status, apply, ignored, kw, parse_int, partial,
+        script,
+    },
     model::{
         AuthType, Authentication, GarpExtraIf, GarpGroup, InitialState, Notify, SyncGroup,
         TrackFile, TrackGroup, TrackProcess, TrackRef, Tracking, UnicastPeer, Vmac, VrrpInstance,
@@ -129,45 +133,60 @@ fn u32_of(v: i64) -> u32 {
 
 /// The keyword table of vrrp_instance (keepalived.conf(5) "VRRP instance(s)").
 pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
-    kw("state", |i, n, c| {
-        if let Some(v) = c.value(n, 0, "MASTER or BACKUP", |s| match s {
-            "MASTER" => Ok(InitialState::Master),
-            "BACKUP" => Ok(InitialState::Backup),
-            _ => Err(ValueError::new(s, "MASTER or BACKUP")),
-        }) {
-            if i.state == InitialState::Master && v == InitialState::Backup {
-                c.report(
-                    Severity::Warning,
-                    n.place(),
-                    format!(
-                        "({}) state previously set as MASTER - ignoring BACKUP",
-                        i.name
-                    ),
-                );
-            } else {
-                i.state = v;
+    partial(
+        "only `state MASTER` without `priority` (address owner, priority 255) changes anything; otherwise every instance starts as BACKUP (RFC 5798 §6.4.1)",
+        kw("state", |i, n, c| {
+            if let Some(v) = c.value(n, 0, "MASTER or BACKUP", |s| match s {
+                "MASTER" => Ok(InitialState::Master),
+                "BACKUP" => Ok(InitialState::Backup),
+                _ => Err(ValueError::new(s, "MASTER or BACKUP")),
+            }) {
+                if i.state == InitialState::Master && v == InitialState::Backup {
+                    c.report(
+                        Severity::Warning,
+                        n.place(),
+                        format!(
+                            "({}) state previously set as MASTER - ignoring BACKUP",
+                            i.name
+                        ),
+                    );
+                } else {
+                    i.state = v;
+                }
             }
-        }
-    }),
+        }),
+    ),
     kw("interface", |i, n, c| {
         i.interface = c.string(n, 0, "an interface name")
     }),
-    kw("vrf", |i, n, c| {
-        i.vrf = c.string(n, 0, "a VRF interface name")
-    }),
+    ignored(
+        UNUSED,
+        kw("vrf", |i, n, c| {
+            i.vrf = c.string(n, 0, "a VRF interface name")
+        }),
+    ),
     kw("use_vmac", |i, n, _| {
         i.use_vmac = Some(Vmac {
             name: n.arg(0).map(|w| w.text.clone()),
             mac: n.arg(1).map(|w| w.text.clone()),
         });
     }),
-    kw("use_vmac_addr", |i, _, _| i.use_vmac_addr = true),
+    ignored(
+        UNUSED,
+        kw("use_vmac_addr", |i, _, _| i.use_vmac_addr = true),
+    ),
     kw("vmac_xmit_base", |i, _, _| i.vmac_xmit_base = true),
-    kw("use_ipvlan", |i, n, _| {
-        i.use_ipvlan = Some(n.args.iter().map(|w| w.text.clone()).collect());
-    }),
-    kw("native_ipv6", |i, _, _| i.native_ipv6 = true),
-    kw("dont_track_primary", |i, _, _| i.dont_track_primary = true),
+    ignored(
+        "ipvlan interfaces are not created",
+        kw("use_ipvlan", |i, n, _| {
+            i.use_ipvlan = Some(n.args.iter().map(|w| w.text.clone()).collect());
+        }),
+    ),
+    ignored(UNUSED, kw("native_ipv6", |i, _, _| i.native_ipv6 = true)),
+    ignored(
+        UNUSED,
+        kw("dont_track_primary", |i, _, _| i.dont_track_primary = true),
+    ),
     kw("track_interface", |i, n, c| {
         i.tracking.interfaces.extend(track_list(c, n, -253, 253));
     }),
@@ -180,21 +199,27 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("track_process", |i, n, c| {
         i.tracking.processes.extend(track_list(c, n, -254, 254));
     }),
-    kw("track_bfd", |i, n, c| {
-        i.tracking.bfds.extend(track_list(c, n, -253, 253))
-    }),
+    ignored(
+        "BFD is not implemented (a warning at start)",
+        kw("track_bfd", |i, n, c| {
+            i.tracking.bfds.extend(track_list(c, n, -253, 253))
+        }),
+    ),
     kw("mcast_src_ip", |i, n, c| i.mcast_src_ip = c.ip(n, 0)),
     kw("unicast_src_ip", |i, n, c| i.unicast_src_ip = c.ip(n, 0)),
-    kw("mcast_dst_ip", |i, n, c| {
-        if let Some(ip) = c.ip(n, 0) {
-            if ip.is_multicast() {
-                i.mcast_dst_ip = Some(ip);
-            } else if let Some(w) = n.arg(0) {
-                c.bad(n, w, &ValueError::new(w.as_str(), "a multicast address"));
+    ignored(
+        "adverts always go to 224.0.0.18 / ff02::12",
+        kw("mcast_dst_ip", |i, n, c| {
+            if let Some(ip) = c.ip(n, 0) {
+                if ip.is_multicast() {
+                    i.mcast_dst_ip = Some(ip);
+                } else if let Some(w) = n.arg(0) {
+                    c.bad(n, w, &ValueError::new(w.as_str(), "a multicast address"));
+                }
             }
-        }
-    }),
-    kw("track_src_ip", |i, _, _| i.track_src_ip = true),
+        }),
+    ),
+    ignored(UNUSED, kw("track_src_ip", |i, _, _| i.track_src_ip = true)),
     kw("version", |i, n, c| {
         if let Some(v) = c.int(n, 0, 2, 3) {
             i.version = u8_of(v);
@@ -204,17 +229,26 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("unicast_peer", |i, n, c| {
         i.unicast_peers.extend(unicast_peers(c, n))
     }),
-    kw("unicast_fault_no_peer", |i, _, _| {
-        i.unicast_fault_no_peer = true
-    }),
-    kw("unicast_ttl", |i, n, c| {
-        if let Some(v) = c.int(n, 0, 0, 255) {
-            i.unicast_ttl = u8_of(v);
-        }
-    }),
-    kw("old_unicast_checksum", |i, n, _| {
-        i.old_unicast_checksum = Some(n.arg(0).is_some_and(|w| w.as_str() == "never"));
-    }),
+    ignored(
+        UNUSED,
+        kw("unicast_fault_no_peer", |i, _, _| {
+            i.unicast_fault_no_peer = true
+        }),
+    ),
+    ignored(
+        "unicast adverts are sent with TTL 255 (RFC 5798 §5.1.1.3)",
+        kw("unicast_ttl", |i, n, c| {
+            if let Some(v) = c.int(n, 0, 0, 255) {
+                i.unicast_ttl = u8_of(v);
+            }
+        }),
+    ),
+    ignored(
+        UNUSED,
+        kw("old_unicast_checksum", |i, n, _| {
+            i.old_unicast_checksum = Some(n.arg(0).is_some_and(|w| w.as_str() == "never"));
+        }),
+    ),
     kw("garp_master_delay", |i, n, c| {
         if let Some(v) = c.timer(n, 0, 0.0, 86400.0) {
             i.garp_master_delay = v;
@@ -245,9 +279,12 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             i.garp_master_refresh_repeat = u32_of(v);
         }
     }),
-    kw("garp_extra_if", |i, n, c| {
-        i.garp_extra_if = garp_extra_if(c, n)
-    }),
+    ignored(
+        "no gratuitous ARP/NA is sent on other interfaces",
+        kw("garp_extra_if", |i, n, c| {
+            i.garp_extra_if = garp_extra_if(c, n)
+        }),
+    ),
     kw("down_timer_adverts", |i, n, c| {
         if let Some(v) = c.int(n, 0, 1, 100) {
             i.down_timer_adverts = u32_of(v);
@@ -287,9 +324,12 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("virtual_ipaddress_excluded", |i, n, c| {
         i.virtual_ipaddress_excluded.extend(net::addresses(c, n));
     }),
-    kw("promote_secondaries", |i, _, _| {
-        i.promote_secondaries = true
-    }),
+    ignored(
+        UNUSED,
+        kw("promote_secondaries", |i, _, _| {
+            i.promote_secondaries = true
+        }),
+    ),
     kw("virtual_routes", |i, n, c| {
         i.virtual_routes.extend(net::routes(c, n))
     }),
@@ -305,49 +345,69 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             i.preempt_delay = v;
         }
     }),
-    kw("skip_check_adv_addr", |i, n, c| {
-        if let Some(v) = c.flag(n, 0) {
-            i.skip_check_adv_addr = v;
-        }
-    }),
+    ignored(
+        UNUSED,
+        kw("skip_check_adv_addr", |i, n, c| {
+            if let Some(v) = c.flag(n, 0) {
+                i.skip_check_adv_addr = v;
+            }
+        }),
+    ),
     kw("strict_mode", |i, n, c| {
         if let Some(v) = c.flag(n, 0) {
             i.strict_mode = v;
         }
     }),
-    kw("debug", |i, n, c| {
-        if let Some(v) = c.int(n, 0, 0, 4) {
-            i.debug = u8_of(v);
-        }
-    }),
+    ignored(
+        "use `kad -D` for detailed logs",
+        kw("debug", |i, n, c| {
+            if let Some(v) = c.int(n, 0, 0, 4) {
+                i.debug = u8_of(v);
+            }
+        }),
+    ),
     kw("notify_master", |i, n, c| i.notify.master = script(c, n, 0)),
     kw("notify_backup", |i, n, c| i.notify.backup = script(c, n, 0)),
     kw("notify_fault", |i, n, c| i.notify.fault = script(c, n, 0)),
     kw("notify_stop", |i, n, c| i.notify.stop = script(c, n, 0)),
-    kw("notify_deleted", |i, n, c| {
-        i.notify.deleted = Some(if n.arg(0).is_some() {
-            script(c, n, 0)
-        } else {
-            None
-        });
-    }),
+    ignored(
+        "the script is not run",
+        kw("notify_deleted", |i, n, c| {
+            i.notify.deleted = Some(if n.arg(0).is_some() {
+                script(c, n, 0)
+            } else {
+                None
+            });
+        }),
+    ),
     kw("notify", |i, n, c| i.notify.any = script(c, n, 0)),
-    kw("notify_master_rx_lower_pri", |i, n, c| {
-        i.notify.master_rx_lower_pri = script(c, n, 0);
-    }),
+    ignored(
+        "the script is not run (the generic `notify` script gets MASTER_RX_LOWER_PRI)",
+        kw("notify_master_rx_lower_pri", |i, n, c| {
+            i.notify.master_rx_lower_pri = script(c, n, 0);
+        }),
+    ),
     kw("notify_priority_changes", |i, n, c| {
         i.notify_priority_changes = c.flag(n, 0)
     }),
     kw("smtp_alert", |i, n, c| i.smtp_alert = c.flag(n, 0)),
-    kw("kernel_rx_buf_size", |i, n, c| {
-        i.kernel_rx_buf_size = c.int(n, 0, 0, i64::MAX).and_then(|v| u64::try_from(v).ok());
-    }),
-    kw("linkbeat_use_polling", |i, _, _| {
-        i.linkbeat_use_polling = true
-    }),
-    kw("lvs_sync_daemon_interface", |i, n, c| {
-        i.lvs_sync_daemon_interface = c.string(n, 0, "an interface name");
-        c.report(
+    ignored(
+        UNUSED,
+        kw("kernel_rx_buf_size", |i, n, c| {
+            i.kernel_rx_buf_size = c.int(n, 0, 0, i64::MAX).and_then(|v| u64::try_from(v).ok());
+        }),
+    ),
+    ignored(
+        "kad follows links through netlink",
+        kw("linkbeat_use_polling", |i, _, _| {
+            i.linkbeat_use_polling = true
+        }),
+    ),
+    ignored(
+        "deprecated in keepalived; use global `lvs_sync_daemon`",
+        kw("lvs_sync_daemon_interface", |i, n, c| {
+            i.lvs_sync_daemon_interface = c.string(n, 0, "an interface name");
+            c.report(
             Severity::Warning,
             n.place(),
             format!(
@@ -355,7 +415,8 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
                 i.name
             ),
         );
-    }),
+        }),
+    ),
 ];
 
 /// keepalived.conf: (vrrp_)garp_extra_if [all] SECS.
@@ -418,6 +479,12 @@ fn unicast_peers(c: &mut Ctx, n: &Node) -> Vec<UnicastPeer> {
     }
     peers
 }
+
+/// The keywords of vrrp_instance's `authentication { ... }` block.
+pub const AUTHENTICATION: &[Listed] = &[
+    ("auth_type", Status::Supported),
+    ("auth_pass", Status::Supported),
+];
 
 fn authentication(c: &mut Ctx, n: &Node) -> Authentication {
     let mut auth = Authentication {
@@ -528,24 +595,33 @@ pub const SYNC_GROUP: &[Keyword<SyncGroup>] = &[
     kw("track_process", |g, n, c| {
         g.tracking.processes.extend(track_list(c, n, -254, 254))
     }),
-    kw("track_bfd", |g, n, c| {
-        g.tracking.bfds.extend(track_list(c, n, -253, 253))
-    }),
+    ignored(
+        "BFD is not implemented (a warning at start)",
+        kw("track_bfd", |g, n, c| {
+            g.tracking.bfds.extend(track_list(c, n, -253, 253))
+        }),
+    ),
     kw("notify_master", |g, n, c| g.notify.master = script(c, n, 0)),
     kw("notify_backup", |g, n, c| g.notify.backup = script(c, n, 0)),
     kw("notify_fault", |g, n, c| g.notify.fault = script(c, n, 0)),
     kw("notify_stop", |g, n, c| g.notify.stop = script(c, n, 0)),
-    kw("notify_deleted", |g, n, c| {
-        g.notify.deleted = Some(if n.arg(0).is_some() {
-            script(c, n, 0)
-        } else {
-            None
-        });
-    }),
+    ignored(
+        "the script is not run",
+        kw("notify_deleted", |g, n, c| {
+            g.notify.deleted = Some(if n.arg(0).is_some() {
+                script(c, n, 0)
+            } else {
+                None
+            });
+        }),
+    ),
     kw("notify", |g, n, c| g.notify.any = script(c, n, 0)),
-    kw("notify_priority_changes", |g, n, c| {
-        g.notify_priority_changes = c.flag(n, 0)
-    }),
+    ignored(
+        "only the instances' own `notify_priority_changes` is used",
+        kw("notify_priority_changes", |g, n, c| {
+            g.notify_priority_changes = c.flag(n, 0)
+        }),
+    ),
     kw("smtp_alert", |g, n, c| g.smtp_alert = c.flag(n, 0)),
     kw("global_tracking", |g, _, _| g.global_tracking = true),
     kw("sync_group_tracking_weight", |g, _, _| {
@@ -757,9 +833,12 @@ pub fn track_process(ctx: &mut Ctx, node: &Node) -> TrackProcess {
 }
 
 /// The keyword table of track_group.
-pub const TRACK_GROUP: &[Keyword<TrackGroup>] = &[kw("group", |g, n, c| {
-    g.group.extend(c.list(n).into_iter().map(|w| w.text));
-})];
+pub const TRACK_GROUP: &[Keyword<TrackGroup>] = &[ignored(
+    UNUSED,
+    kw("group", |g, n, c| {
+        g.group.extend(c.list(n).into_iter().map(|w| w.text));
+    }),
+)];
 
 /// keepalived.conf: track_group NAME { group { ... } }.
 pub fn track_group(ctx: &mut Ctx, node: &Node) -> TrackGroup {
