@@ -5,7 +5,7 @@ use super::{
     error::Severity,
     keywords::{
         Ctx, HasPlaces, Keyword, Places, Status, ignored, kw, parse_bool, parse_int, parse_ip,
-        parse_timer, partial, script,
+        parse_timer, script,
     },
     model::GlobalDefs,
     tree::Node,
@@ -59,12 +59,9 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("smtp_alert_vrrp", |g, n, c| {
         g.smtp_alert_vrrp = c.flag(n, 0)
     }),
-    ignored(
-        "health checkers send no emails (VRRP state emails only)",
-        kw("smtp_alert_checker", |g, n, c| {
-            g.smtp_alert_checker = c.flag(n, 0)
-        }),
-    ),
+    kw("smtp_alert_checker", |g, n, c| {
+        g.smtp_alert_checker = c.flag(n, 0)
+    }),
     ignored(
         "adverts always go to 224.0.0.18 (RFC 5798 §5.1.1.2)",
         kw("vrrp_mcast_group4", |g, n, c| {
@@ -195,14 +192,11 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
             g.dynamic_interfaces = Some(n.arg(0).is_some_and(|w| w.as_str() == "allow_if_changes"));
         }),
     ),
-    partial(
-        "the IPVS sync daemon is started as backup; VRRP state changes do not switch it to master",
-        kw("lvs_sync_daemon", |g, n, c| {
-            if c.need(n, 0, "an interface name").is_some() {
-                g.lvs_sync_daemon = Some(n.args.iter().map(|w| w.text.clone()).collect());
-            }
-        }),
-    ),
+    kw("lvs_sync_daemon", |g, n, c| {
+        if c.need(n, 0, "an interface name").is_some() {
+            g.lvs_sync_daemon = Some(n.args.iter().map(|w| w.text.clone()).collect());
+        }
+    }),
     ignored(
         "not run",
         kw("startup_script", |g, n, c| {

@@ -172,10 +172,7 @@ pub const VIRTUAL_SERVER: &[Keyword<VirtualServer>] = &[
         }
     }),
     ignored(UNUSED, kw("ha_suspend", |v, _, _| v.ha_suspend = true)),
-    ignored(
-        "health checkers send no emails",
-        kw("smtp_alert", |v, n, c| v.smtp_alert = c.flag(n, 0)),
-    ),
+    kw("smtp_alert", |v, n, c| v.smtp_alert = c.flag(n, 0)),
     kw("virtualhost", |v, n, c| {
         v.virtualhost = c.string(n, 0, "a host name")
     }),
@@ -186,7 +183,7 @@ pub const VIRTUAL_SERVER: &[Keyword<VirtualServer>] = &[
         }),
     ),
     kw("alpha", |v, _, _| v.alpha = true),
-    ignored(UNUSED, kw("omega", |v, _, _| v.omega = true)),
+    kw("omega", |v, _, _| v.omega = true),
     kw("quorum", |v, n, c| {
         if let Some(q) = c.int(n, 0, 1, i64::from(u32::MAX)) {
             v.quorum = u32_of(q);
@@ -334,10 +331,7 @@ pub const REAL_SERVER: &[Keyword<RealServer>] = &[
     kw("lthreshold", |r, n, c| {
         r.lthreshold = c.int(n, 0, 0, i64::from(u32::MAX)).map(u32_of)
     }),
-    ignored(
-        "health checkers send no emails",
-        kw("smtp_alert", |r, n, c| r.smtp_alert = c.flag(n, 0)),
-    ),
+    kw("smtp_alert", |r, n, c| r.smtp_alert = c.flag(n, 0)),
     kw("virtualhost", |r, n, c| {
         r.virtualhost = c.string(n, 0, "a host name")
     }),

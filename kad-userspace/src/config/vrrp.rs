@@ -403,11 +403,9 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             i.linkbeat_use_polling = true
         }),
     ),
-    ignored(
-        "deprecated in keepalived; use global `lvs_sync_daemon`",
-        kw("lvs_sync_daemon_interface", |i, n, c| {
-            i.lvs_sync_daemon_interface = c.string(n, 0, "an interface name");
-            c.report(
+    kw("lvs_sync_daemon_interface", |i, n, c| {
+        i.lvs_sync_daemon_interface = c.string(n, 0, "an interface name");
+        c.report(
             Severity::Warning,
             n.place(),
             format!(
@@ -415,8 +413,7 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
                 i.name
             ),
         );
-        }),
-    ),
+    }),
 ];
 
 /// keepalived.conf: (vrrp_)garp_extra_if [all] SECS.
