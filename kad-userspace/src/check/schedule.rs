@@ -63,7 +63,9 @@ pub async fn run<P: Runner>(
         if asked.is_some() {
             weight = asked;
         }
-        let reason = match &result {
+        // The reason is only built when it is logged or sent: a passing probe that changes
+        // nothing (nearly every probe) allocates nothing.
+        let reason = || match &result {
             Ok(_) => match asked {
                 Some(w) => format!("{what}: passed (weight {w})"),
                 None => format!("{what}: passed"),
@@ -71,11 +73,12 @@ pub async fn run<P: Runner>(
             Err(err) => format!("{what}: {err}"),
         };
         match (&result, step.retrying) {
-            (Err(_), true) => tracing::info!(check = %what, "{reason}; retrying"),
-            (Err(_), false) => tracing::debug!(check = %what, "{reason}"),
-            (Ok(_), _) => tracing::trace!(check = %what, "{reason}"),
+            (Err(_), true) => tracing::info!(check = %what, "{}; retrying", reason()),
+            (Err(_), false) => tracing::debug!(check = %what, "{}", reason()),
+            (Ok(_), _) => tracing::trace!(check = %what, "{}", reason()),
         }
         if step.changed.is_some() || (state.is_up() && weight_changed) {
+            let reason = reason();
             if let Some(up) = step.changed {
                 tracing::info!(check = %what, up, "{reason}");
             }
