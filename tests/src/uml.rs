@@ -141,7 +141,8 @@ fn install_program(root: &Path, program: &Path, dest: &str) -> Result<()> {
     Ok(())
 }
 
-fn which(program: &str) -> Result<PathBuf> {
+/// A system program's path (`/usr/sbin`, `/usr/bin`, `/sbin`, `/bin`).
+pub fn which(program: &str) -> Result<PathBuf> {
     for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
         let path = Path::new(dir).join(program);
         if path.exists() {
@@ -154,6 +155,7 @@ fn which(program: &str) -> Result<PathBuf> {
 /// One guest: its hostfs root (removed on drop) and what the last boot printed.
 pub struct UmlGuest {
     root: PathBuf,
+    memory: String,
 }
 
 impl UmlGuest {
@@ -168,7 +170,10 @@ impl UmlGuest {
             .join("uml")
             .join(format!("root-{}-{id}-{tag}", std::process::id()));
         let _ = fs::remove_dir_all(&root);
-        let guest = Self { root };
+        let guest = Self {
+            root,
+            memory: "256M".to_owned(),
+        };
         let root = &guest.root;
         for dir in [
             "bin",
@@ -195,6 +200,18 @@ impl UmlGuest {
         }
         place(&modules.join("modules.order"), &root.join("modules.order"))?;
         Ok(guest)
+    }
+
+    /// The guest's memory (UML `mem=`, e.g. `"1G"`; 256M unless set).
+    pub fn with_memory(mut self, memory: &str) -> Self {
+        memory.clone_into(&mut self.memory);
+        self
+    }
+
+    /// Puts one more host program (and the shared libraries it links) into the guest, at
+    /// `dest` as the guest sees it (e.g. `/sbin/keepalived`).
+    pub fn install(&self, program: &Path, dest: &str) -> Result<()> {
+        install_program(&self.root, program, dest)
     }
 
     /// The guest's root folder on the host.
@@ -255,8 +272,8 @@ impl UmlGuest {
             None => Command::new(LINUX_UML),
         };
         let child = command
+            .arg(format!("mem={}", self.memory))
             .args([
-                "mem=256M",
                 "root=/dev/root",
                 "rootfstype=hostfs",
                 &format!("hostfs={}", self.root.display()),

@@ -30,13 +30,19 @@ pub fn run(which: &str, args: &[String]) -> Result<()> {
                 .args(args),
         ),
         "scale" | "flood" => load(which, args),
+        "checkers" => {
+            // The real servers inside the UML guest.
+            release_bin("kad-tcp-sink")?;
+            load(which, args)
+        }
         other => bail!("unknown benchmark {other}"),
     }
 }
 
 /// `scale` and `flood` (issue 6): release kad and `kad-load`, which runs kad beside
 /// keepalived in a namespace lab and prints (and with `--record` writes into BENCHMARKS.md)
-/// CPU, memory and transitions. `--quick` shortens the windows.
+/// CPU, memory and transitions. `checkers` (issue 7): `kad -C` and `keepalived -C` with
+/// 10,000 TCP_CHECKed real servers in a UML guest (real IPVS). `--quick` shortens the windows.
 fn load(which: &str, args: &[String]) -> Result<()> {
     let kad = run::build_kad(true)?;
     let bench = release_bin("kad-load")?;

@@ -44,11 +44,13 @@ enum Task {
     /// Benchmarks: `failover` (kad vs keepalived, client-observed outage in a namespace lab),
     /// `criterion` (the codec, state machine and config parser micro-benchmarks), `xdp` (ns
     /// per packet of the XDP program under BPF_PROG_TEST_RUN), `scale` (255 instances at
-    /// 0.01 s, CPU and memory beside keepalived) and `flood` (a Backup flooded with hostile
-    /// adverts). `scale`/`flood` take `-- --quick` and `-- --record`.
+    /// 0.01 s, CPU and memory beside keepalived), `flood` (a Backup flooded with hostile
+    /// adverts) and `checkers` (10,000 TCP_CHECKed real servers, kad -C vs keepalived -C in a
+    /// UML guest with real IPVS). `scale`/`flood`/`checkers` take `-- --quick` and
+    /// `-- --record`.
     Bench {
         /// Which benchmark.
-        #[arg(value_parser = ["failover", "criterion", "xdp", "scale", "flood"])]
+        #[arg(value_parser = ["failover", "criterion", "xdp", "scale", "flood", "checkers"])]
         which: String,
         /// Arguments passed on. failover: `--trials N` (default 5, paired: kad and
         /// keepalived get the same fault phases), `--quick` (sub-second rows only), `--out

@@ -29,17 +29,18 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// A socket of `ty`/`protocol` in the family of the target, with the bind options set.
+    /// A non-blocking socket of `ty`/`protocol` in the family of the target, with the bind
+    /// options set. Created non-blocking (`SOCK_NONBLOCK`) rather than switched afterwards:
+    /// two `fcntl(2)` calls fewer per probe, which at thousands of checks a second counts.
     pub fn socket(&self, ty: Type, protocol: Option<Protocol>) -> Result<Socket, ProbeError> {
         let domain = Domain::for_address(self.addr);
-        let socket = Socket::new(domain, ty, protocol).map_err(ProbeError::socket)?;
+        let socket = Socket::new(domain, ty.nonblocking(), protocol).map_err(ProbeError::socket)?;
         self.prepare(&socket)?;
         Ok(socket)
     }
 
     /// Sets SO_MARK, SO_BINDTODEVICE and the local address on `socket`.
     pub fn prepare(&self, socket: &Socket) -> Result<(), ProbeError> {
-        socket.set_nonblocking(true).map_err(ProbeError::socket)?;
         if let Some(mark) = self.fwmark {
             socket.set_mark(mark).map_err(ProbeError::socket)?;
         }
@@ -112,5 +113,25 @@ impl Endpoint {
             .await
             .map_err(|e| ProbeError::Connect(e.to_string()))?;
         Ok(socket)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sockets_are_created_non_blocking() {
+        let endpoint = Endpoint {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 9)),
+            bind: None,
+            bind_if: None,
+            fwmark: None,
+            connect_timeout: Duration::from_secs(1),
+        };
+        for (ty, protocol) in [(Type::STREAM, Protocol::TCP), (Type::DGRAM, Protocol::UDP)] {
+            let socket = endpoint.socket(ty, Some(protocol)).expect("socket");
+            assert!(socket.nonblocking().expect("flags"), "{ty:?}");
+        }
     }
 }

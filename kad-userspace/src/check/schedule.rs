@@ -3,7 +3,7 @@
 //! `delay_before_retry` while a failure is being retried), counted from the end of the
 //! previous run as keepalived does. Changes go to the aggregator.
 
-use std::{future::Future, time::Duration};
+use std::{borrow::Cow, future::Future, time::Duration};
 
 use tokio::sync::mpsc;
 
@@ -69,21 +69,24 @@ pub async fn run<P: Runner>(
         if asked.is_some() {
             weight = asked;
         }
-        let outcome = match &result {
+        // The outcome in words; a passing probe (nearly every probe) allocates nothing,
+        // and the log line is only built when it is logged or sent.
+        let outcome: Cow<'static, str> = match &result {
             Ok(_) => match asked {
-                Some(w) => format!("passed (weight {w})"),
-                None => "passed".to_owned(),
+                Some(w) => format!("passed (weight {w})").into(),
+                None => "passed".into(),
             },
-            Err(err) => err.to_string(),
+            Err(err) => err.to_string().into(),
         };
         report.record(state.is_up(), result.is_ok(), &outcome);
-        let reason = format!("{what}: {outcome}");
+        let reason = || format!("{what}: {outcome}");
         match (&result, step.retrying) {
-            (Err(_), true) => tracing::info!(check = %what, "{reason}; retrying"),
-            (Err(_), false) => tracing::debug!(check = %what, "{reason}"),
-            (Ok(_), _) => tracing::trace!(check = %what, "{reason}"),
+            (Err(_), true) => tracing::info!(check = %what, "{}; retrying", reason()),
+            (Err(_), false) => tracing::debug!(check = %what, "{}", reason()),
+            (Ok(_), _) => tracing::trace!(check = %what, "{}", reason()),
         }
         if step.changed.is_some() || (state.is_up() && weight_changed) {
+            let reason = reason();
             if let Some(up) = step.changed {
                 tracing::info!(check = %what, up, "{reason}");
             }

@@ -293,8 +293,17 @@ pub async fn run(
     }
 }
 
+/// The most queued health updates applied before one reconcile.
+const HEALTH_BATCH: usize = 4096;
+
 /// Runs on any [`IpvsKernel`]; returns it at the end. Health updates already queued are
 /// applied before a command (a stop or a reload) is taken.
+///
+/// Updates that are already queued when one arrives are applied together, then the table
+/// is reconciled once: a reconcile reads the kernel's whole table and rebuilds the wanted
+/// one, so one per update made a burst (every real server's initial state at start, a
+/// rack of real servers failing at once) cost O(N²): 10,000 real servers took minutes of
+/// CPU to start. An update that arrives alone still gets its own reconcile at once.
 pub async fn run_on<K: IpvsKernel>(
     kernel: K,
     config: Config,
@@ -320,17 +329,14 @@ pub async fn run_reporting<K: IpvsKernel>(
         tokio::select! {
             biased;
             update = health.recv(), if health_open => match update {
-                Some(update) => {
-                    if lvs.health.apply(&update) {
-                        tracing::info!(
-                            "ipvs: real server {} {} ({})",
-                            update.real_server.addr,
-                            if update.up { "up" } else { "down" },
-                            update.reason
-                        );
-                        if let Err(err) = lvs.reconcile("health") {
-                            tracing::error!("ipvs: {err}");
-                        }
+                Some(first) => {
+                    let mut changed = apply_update(&mut lvs, &first);
+                    for _ in 1..HEALTH_BATCH {
+                        let Ok(update) = health.try_recv() else { break };
+                        changed |= apply_update(&mut lvs, &update);
+                    }
+                    if changed && let Err(err) = lvs.reconcile("health") {
+                        tracing::error!("ipvs: {err}");
                     }
                 }
                 None => health_open = false,
@@ -347,6 +353,21 @@ pub async fn run_reporting<K: IpvsKernel>(
     lvs.stop();
     scripts.await;
     Ok(lvs.socket)
+}
+
+/// Records one health update (logged when it changes the real server's state); whether it
+/// did.
+fn apply_update<K: IpvsKernel>(lvs: &mut Lvs<K>, update: &HealthUpdate) -> bool {
+    let changed = lvs.health.apply(update);
+    if changed {
+        tracing::info!(
+            "ipvs: real server {} {} ({})",
+            update.real_server.addr,
+            if update.up { "up" } else { "down" },
+            update.reason
+        );
+    }
+    changed
 }
 
 #[cfg(test)]

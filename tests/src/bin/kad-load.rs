@@ -9,6 +9,10 @@
 //!   raw sockets, keepalived), and a generator flooding the Backup with lower-priority and
 //!   invalid adverts as fast as it can.
 //!
+//! - `kad-load checkers`: 10,000 real servers with a TCP_CHECK each, `kad -C` then
+//!   `keepalived -C` on the same keepalived.conf in a User-Mode Linux guest (real IPVS):
+//!   checks per second the real servers saw, CPU and memory of each daemon, the IPVS table.
+//!
 //! Prints a Markdown table, writes JSON to `<target>/bench/{scale,flood}.json`, and with
 //! `--record` writes the table into BENCHMARKS.md between its markers.
 
@@ -18,6 +22,8 @@ use anyhow::{Context as _, Result, bail};
 use kad_tests::{
     load::{
         KadReceive,
+        checkers::{self, CheckersSetup, Daemon},
+        checkers_report,
         flood::{self, Backup, FloodSetup},
         flood_frames::Mix,
         report,
@@ -27,8 +33,8 @@ use kad_tests::{
     repo_root,
 };
 
-const USAGE: &str = "usage: kad-load scale|flood [--quick] [--record] [--window S] [--settle S] \
-                     [--instances N] [--seconds S] [--threads N] [--advert-int S] [--nice N] [--receive xdp|raw] [--kad master|backup] [--mix both|lower|invalid] [--no-capture] [--backlog]";
+const USAGE: &str = "usage: kad-load scale|flood|checkers [--quick] [--record] [--window S] [--settle S] \
+                     [--instances N] [--seconds S] [--threads N] [--advert-int S] [--nice N] [--receive xdp|raw] [--kad master|backup] [--mix both|lower|invalid] [--no-capture] [--backlog] [--delay-loop S[,S…]] [--rounds N] [--warmup S] [--virtual-servers N] [--per-virtual-server N] [--only kad|keepalived]";
 
 struct Options {
     which: String,
@@ -46,6 +52,12 @@ struct Options {
     mix: Mix,
     capture: bool,
     backlog: bool,
+    delay_loops: Vec<u32>,
+    rounds: Option<usize>,
+    warmup: Option<f64>,
+    virtual_servers: usize,
+    per_virtual_server: usize,
+    daemons: Vec<Daemon>,
 }
 
 fn parse() -> Result<Options> {
@@ -67,6 +79,12 @@ fn parse() -> Result<Options> {
         mix: Mix::Both,
         capture: true,
         backlog: false,
+        delay_loops: vec![1, 10],
+        rounds: None,
+        warmup: None,
+        virtual_servers: 100,
+        per_virtual_server: 100,
+        daemons: vec![Daemon::Kad, Daemon::Keepalived],
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -81,6 +99,23 @@ fn parse() -> Result<Options> {
             "--seconds" => options.seconds = Some(value()?.parse()?),
             "--threads" => options.threads = value()?.parse()?,
             "--advert-int" => options.advert_int = Some(value()?),
+            "--delay-loop" => {
+                options.delay_loops = value()?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?
+            }
+            "--rounds" => options.rounds = Some(value()?.parse()?),
+            "--warmup" => options.warmup = Some(value()?.parse()?),
+            "--virtual-servers" => options.virtual_servers = value()?.parse()?,
+            "--per-virtual-server" => options.per_virtual_server = value()?.parse()?,
+            "--only" => {
+                options.daemons = match value()?.as_str() {
+                    "kad" => vec![Daemon::Kad],
+                    "keepalived" => vec![Daemon::Keepalived],
+                    other => bail!("--only {other}: kad or keepalived"),
+                }
+            }
             "--nice" => options.nice = Some(value()?.parse()?),
             "--receive" => {
                 options.receive = match value()?.as_str() {
@@ -286,6 +321,127 @@ fn flood(options: &Options) -> Result<()> {
     Ok(())
 }
 
+/// A binary built beside this one (`kad-tcp-sink`).
+fn sibling(name: &str) -> Result<PathBuf> {
+    let me = std::env::current_exe().context("this program's path")?;
+    let path = me.with_file_name(name);
+    if !path.exists() {
+        bail!(
+            "{} missing (cargo build --release -p kad-tests --bin {name})",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+fn uml_kernel() -> String {
+    kad_tests::uml::kernel_version().unwrap_or_else(|_| "?".to_owned())
+}
+
+fn keepalived_version() -> String {
+    std::process::Command::new("keepalived")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|out| {
+            let text = String::from_utf8_lossy(&out.stderr).into_owned()
+                + &String::from_utf8_lossy(&out.stdout);
+            text.lines().next().map(str::to_owned)
+        })
+        .unwrap_or_else(|| "keepalived ?".to_owned())
+}
+
+fn checkers(options: &Options) -> Result<()> {
+    let (warmup, window, rounds) = if options.quick {
+        (5.0, 10.0, 1)
+    } else {
+        (10.0, 20.0, 3)
+    };
+    let warmup = Duration::from_secs_f64(options.warmup.unwrap_or(warmup));
+    let window = Duration::from_secs_f64(options.window.unwrap_or(window));
+    let rounds = options.rounds.unwrap_or(rounds);
+    let kad = std::env::var_os("KAD_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(kad_tests::kad_bin);
+    let sink = sibling("kad-tcp-sink")?;
+    let mut machine = kad_tests::bench::machine::Machine::now();
+    let started = std::time::Instant::now();
+    let mut outcomes = Vec::new();
+    for &delay_loop in &options.delay_loops {
+        let setup = CheckersSetup {
+            virtual_servers: options.virtual_servers,
+            per_virtual_server: options.per_virtual_server,
+            delay_loop,
+            rounds,
+            daemons: options.daemons.clone(),
+            warmup,
+            window,
+            memory: "1G".to_owned(),
+            open_files: 65_536,
+            kad: kad.clone(),
+            sink: sink.clone(),
+        };
+        eprintln!(
+            "kad-load checkers: {} real servers ({} virtual servers), delay_loop {delay_loop} s, {rounds} round(s) of {:?} after {:?} warm-up",
+            setup.servers(),
+            setup.virtual_servers,
+            window,
+            warmup
+        );
+        let outcome = checkers::run(&setup)?;
+        eprintln!("{}", checkers_report::table(std::slice::from_ref(&outcome)));
+        outcomes.push(outcome);
+    }
+    let heading = format!(
+        "{} real servers ({} TCP virtual servers × {}, rr, NAT), each with a TCP_CHECK \
+         (connect_timeout 3), checked by `kad -C` and by `{}` `-C` from the same \
+         keepalived.conf, one daemon at a time, in one User-Mode Linux guest (kernel {}, \
+         `mem=1G`, one CPU, real IPVS; `ulimit -n` {} for both); real servers are addresses \
+         127.1.x.y:{} served by one `kad-tcp-sink` in the guest, which counts the checks each \
+         one gets. {} round(s) per daemon (order alternating), each a {:.0} s window {:.0} s \
+         after the IPVS table held every real server; medians over rounds. CPU: utime+stime \
+         from the guest's /proc (kad: its process; keepalived: parent + checker child), in % of \
+         the guest's CPU; RSS summed likewise. Run {}, host {}; {:.0} s in all.\n",
+        options.virtual_servers * options.per_virtual_server,
+        options.virtual_servers,
+        options.per_virtual_server,
+        keepalived_version(),
+        uml_kernel(),
+        outcomes
+            .first()
+            .map_or_else(|| "?".to_owned(), |o| o.open_files.clone()),
+        kad_tests::load::check_conf::PORT,
+        rounds,
+        window.as_secs_f64(),
+        warmup.as_secs_f64(),
+        machine.date,
+        {
+            machine.loadavg_end = kad_tests::bench::machine::loadavg();
+            machine.describe()
+        },
+        started.elapsed().as_secs_f64(),
+    );
+    let table = format!("{heading}\n{}", checkers_report::table(&outcomes));
+    println!("{table}");
+    let json = bench_dir().join("checkers.json");
+    report::write_json(&json, &checkers_report::json(&outcomes))?;
+    println!("JSON: {}", json.display());
+    if options.record {
+        let command = format!(
+            "Command: `cargo xtask bench checkers{}`.\n\n",
+            passed_args()
+        );
+        report::record(
+            &repo_root().join("BENCHMARKS.md"),
+            "checkers",
+            "Checkers at scale: 10,000 TCP_CHECKed real servers (`cargo xtask bench checkers`)",
+            &format!("{command}{table}"),
+        )?;
+        println!("recorded in BENCHMARKS.md");
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     if !is_root() {
         bail!("the load benchmarks build network namespaces: run them as root");
@@ -294,6 +450,7 @@ fn main() -> Result<()> {
     match options.which.as_str() {
         "scale" => scale(&options),
         "flood" => flood(&options),
+        "checkers" => checkers(&options),
         other => bail!("unknown benchmark {other:?}\n{USAGE}"),
     }
 }

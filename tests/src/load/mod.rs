@@ -1,9 +1,13 @@
 //! Load measurements for issue 6 (the XDP dataplane), kad beside keepalived 2.2.7 in one lab:
 //! many instances at a short advert interval ([`scale`]) and floods of hostile adverts at a
-//! Backup ([`flood`]). Shared by the `kad-load` benchmark binary (figures for BENCHMARKS.md)
+//! Backup ([`flood`]); and for issue 7, thousands of TCP_CHECKed real servers in a UML guest
+//! with real IPVS ([`checkers`]). Shared by the `kad-load` benchmark binary (figures for BENCHMARKS.md)
 //! and the CI tests in `tests/tests/xdp_scale.rs` (which assert behaviour, never timings).
 
 pub mod advert_gaps;
+pub mod check_conf;
+pub mod checkers;
+pub mod checkers_report;
 pub mod conf;
 pub mod daemon_log;
 pub mod flood;
@@ -12,6 +16,7 @@ pub mod generator;
 pub mod procfs;
 pub mod report;
 pub mod scale;
+pub mod sink;
 pub mod xdp_counters;
 
 use std::{process::Command, time::Duration};
