@@ -294,7 +294,7 @@ pub async fn run(
 }
 
 /// The most queued health updates applied before one reconcile.
-const HEALTH_BATCH: usize = 4096;
+pub(super) const HEALTH_BATCH: usize = 4096;
 
 /// Runs on any [`IpvsKernel`]; returns it at the end. Health updates already queued are
 /// applied before a command (a stop or a reload) is taken.

@@ -11,7 +11,7 @@
 use tokio::sync::mpsc;
 
 use super::{
-    control::LvsCommand,
+    control::{HEALTH_BATCH, LvsCommand},
     health::HealthUpdate,
     ipvs::{IpvsError, IpvsTable},
     report::{Reporter, View},
@@ -74,14 +74,15 @@ pub async fn run(
         tokio::select! {
             biased;
             update = updates.recv(), if updates_open => match update {
-                Some(update) => {
-                    if health.apply(&update) {
-                        tracing::info!(
-                            "ipvs: real server {} {} ({}); IPVS unavailable: not installed",
-                            update.real_server.addr,
-                            if update.up { "up" } else { "down" },
-                            update.reason
-                        );
+                Some(first) => {
+                    // A burst (every real server's initial state at start) is applied
+                    // whole, then published once, as the IPVS task reconciles once.
+                    let mut changed = note(&mut health, &first);
+                    for _ in 1..HEALTH_BATCH {
+                        let Ok(update) = updates.try_recv() else { break };
+                        changed |= note(&mut health, &update);
+                    }
+                    if changed {
                         publish(&config, &health, &mut quorum);
                     }
                 }
@@ -97,6 +98,20 @@ pub async fn run(
             },
         }
     }
+}
+
+/// Applies one update; logs it and returns true when it changed the real server's health.
+fn note(health: &mut Health, update: &HealthUpdate) -> bool {
+    let changed = health.apply(update);
+    if changed {
+        tracing::info!(
+            "ipvs: real server {} {} ({}); IPVS unavailable: not installed",
+            update.real_server.addr,
+            if update.up { "up" } else { "down" },
+            update.reason
+        );
+    }
+    changed
 }
 
 #[cfg(test)]
