@@ -275,6 +275,10 @@ impl Plan {
                 }
             }
         }
+        // Kept while the checkers run: no spare room from the vectors' doubling.
+        plan.probes.shrink_to_fit();
+        plan.probe_servers.shrink_to_fit();
+        plan.servers.shrink_to_fit();
         plan
     }
 

@@ -311,6 +311,8 @@ pub fn virtual_server(c: &mut Ctx, n: &Node) -> Option<VirtualServer> {
         places: Places::new(),
     };
     apply(&mut vs, VIRTUAL_SERVER, n.children(), c);
+    // Kept for the daemon's life: no spare room from the vector's doubling.
+    vs.real_servers.shrink_to_fit();
     Some(vs)
 }
 
@@ -370,7 +372,12 @@ fn rs_timing(r: &mut RealServer, n: &Node, c: &mut Ctx) {
 }
 
 fn rs_checker(r: &mut RealServer, n: &Node, c: &mut Ctx) {
-    r.checkers.extend(checker(c, n));
+    if let Some(checker) = checker(c, n) {
+        // Most real servers have one checker: room for exactly one more, not the four a
+        // first push reserves (with 10,000 real servers that is 11 MB less).
+        r.checkers.reserve_exact(1);
+        r.checkers.push(checker);
+    }
 }
 
 fn real_server(c: &mut Ctx, n: &Node) -> Option<RealServer> {

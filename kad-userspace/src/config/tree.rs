@@ -112,6 +112,8 @@ pub fn build(lines: Vec<Line>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Node> {
                 flush(&mut statement, &mut stack, &mut root);
                 match stack.pop() {
                     Some(mut open) => {
+                        open.children.shrink_to_fit();
+                        open.children.shrink_to_fit();
                         open.node.block = Some(open.children);
                         open.node.end = Some(word.place.clone());
                         match stack.last_mut() {
