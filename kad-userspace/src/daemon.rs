@@ -322,19 +322,7 @@ fn load(options: &DaemonOptions) -> Result<config::Loaded> {
     if loaded.exit_status() == config::exit::CANNOT_RUN {
         bail!("{}: the configuration cannot run", options.config.display());
     }
-    release_freed_heap();
     Ok(loaded)
-}
-
-/// Hands the heap freed after a load back to the system. Parsing builds a syntax tree a few
-/// times the size of the model it leaves (tens of MB for 10,000 real servers); glibc keeps
-/// freed memory for reuse, so without this the daemon would hold its peak for ever.
-fn release_freed_heap() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim has no preconditions; it only returns free heap pages.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// keepalived's `-p` pid file: written at start, removed at exit.
