@@ -234,3 +234,22 @@ async fn an_update_that_changes_nothing_reads_nothing() {
     // Start, then the first update; the repeat is not a change.
     assert_eq!(kernel.reads, 2);
 }
+
+#[tokio::test]
+async fn a_health_change_that_leaves_the_table_as_it_was_reads_nothing() {
+    // Each real server's first report confirms its initial state (up): its health changes,
+    // the wanted table does not, so the kernel is read only at start.
+    let kernel = run_one_by_one(vec![
+        update("10.0.0.2:80", true),
+        update("10.0.0.3:80", true),
+    ])
+    .await;
+    assert_eq!(kernel.reads, 1);
+    // A change that does move the table reads the kernel again.
+    let kernel = run_one_by_one(vec![
+        update("10.0.0.2:80", true),
+        update("10.0.0.2:80", false),
+    ])
+    .await;
+    assert_eq!(kernel.reads, 2);
+}
