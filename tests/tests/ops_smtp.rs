@@ -46,6 +46,19 @@ impl Mail {
     }
 }
 
+/// Serves SMTP on `listener` from a thread; each mail received is appended to the list
+/// returned.
+fn serve_smtp(listener: TcpListener) -> Arc<Mutex<Vec<Mail>>> {
+    let mails: Arc<Mutex<Vec<Mail>>> = Arc::default();
+    let received = Arc::clone(&mails);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let _ = session(stream, &received);
+        }
+    });
+    mails
+}
+
 /// Speaks enough SMTP (RFC 5321: greeting, EHLO/HELO, MAIL, RCPT, DATA, QUIT) for one
 /// client session and appends what it received to `mails`.
 fn session(stream: TcpStream, mails: &Mutex<Vec<Mail>>) -> Result<()> {
@@ -108,17 +121,11 @@ fn smtp_alerts_arrive_with_keepalived_subjects() -> Result<()> {
     let mut lab = Lab::new("sm")?;
     lab.add_host("r1", 1)?;
     lab.add_host("mx", 25)?;
-    let mails: Arc<Mutex<Vec<Mail>>> = Arc::default();
     let listener = lab
         .host("mx")?
         .ns
         .run(|| Ok(TcpListener::bind("10.77.0.25:2525")?))?;
-    let received = Arc::clone(&mails);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let _ = session(stream, &received);
-        }
-    });
+    let mails = serve_smtp(listener);
 
     let config = format!(
         "global_defs {{\n  router_id lab-r1\n  notification_email {{\n    ops@example.net\n    \
@@ -184,15 +191,9 @@ fn a_real_server_going_down_is_mailed_with_keepalived_s_subject() -> Result<()> 
     }
     let ns = kad_tests::netns::NetNs::new("smc")?;
     ns.run(|| {
-        let mails: Arc<Mutex<Vec<Mail>>> = Arc::default();
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let smtp_port = listener.local_addr()?.port();
-        let received = Arc::clone(&mails);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let _ = session(stream, &received);
-            }
-        });
+        let mails = serve_smtp(listener);
         // Two ports that refuse: bound, then closed.
         let refusing = || -> Result<u16> { Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port()) };
         let (quiet, loud) = (refusing()?, refusing()?);
@@ -292,15 +293,9 @@ fn quorum_loss_and_gain_are_mailed() -> Result<()> {
     }
     let ns = kad_tests::netns::NetNs::new("smq")?;
     ns.run(|| {
-        let mails: Arc<Mutex<Vec<Mail>>> = Arc::default();
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let smtp_port = listener.local_addr()?.port();
-        let received = Arc::clone(&mails);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let _ = session(stream, &received);
-            }
-        });
+        let mails = serve_smtp(listener);
         let text = format!(
             "global_defs {{\n  router_id lb-test\n  notification_email {{\n    ops@example.net\n  }}\n  \
              smtp_alert_checker\n  smtp_server 127.0.0.1 {smtp_port}\n}}\n\

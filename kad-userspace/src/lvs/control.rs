@@ -381,10 +381,16 @@ pub async fn run_reporting<K: IpvsKernel>(
 /// Records one health update (logged when it changes the real server's state); whether it
 /// did.
 fn apply_update<K: IpvsKernel>(lvs: &mut Lvs<K>, update: &HealthUpdate) -> bool {
-    let changed = lvs.health.apply(update);
+    record_health(&mut lvs.health, update, "")
+}
+
+/// Records `update` in `health`; logs the change, `note` appended, and returns whether the
+/// real server's health changed.
+pub(super) fn record_health(health: &mut Health, update: &HealthUpdate, note: &str) -> bool {
+    let changed = health.apply(update);
     if changed {
         tracing::info!(
-            "ipvs: real server {} {} ({})",
+            "ipvs: real server {} {} ({}){note}",
             update.real_server.addr,
             if update.up { "up" } else { "down" },
             update.reason

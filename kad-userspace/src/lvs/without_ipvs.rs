@@ -11,7 +11,7 @@
 use tokio::sync::mpsc;
 
 use super::{
-    control::{HEALTH_BATCH, LvsCommand},
+    control::{HEALTH_BATCH, LvsCommand, record_health},
     health::HealthUpdate,
     ipvs::{IpvsError, IpvsTable},
     report::{Reporter, View},
@@ -102,16 +102,7 @@ pub async fn run(
 
 /// Applies one update; logs it and returns true when it changed the real server's health.
 fn note(health: &mut Health, update: &HealthUpdate) -> bool {
-    let changed = health.apply(update);
-    if changed {
-        tracing::info!(
-            "ipvs: real server {} {} ({}); IPVS unavailable: not installed",
-            update.real_server.addr,
-            if update.up { "up" } else { "down" },
-            update.reason
-        );
-    }
-    changed
+    record_health(health, update, "; IPVS unavailable: not installed")
 }
 
 #[cfg(test)]
