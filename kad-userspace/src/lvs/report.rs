@@ -10,7 +10,9 @@ use tokio::sync::watch;
 
 use super::{
     ipvs::{IpvsTable, ServiceKey},
-    table::{Health, QuorumMemory, key_port, rs_key, rs_state, service_keys, vs_name},
+    table::{
+        Health, QuorumMemory, alive_weight, key_port, rs_key, rs_state, service_keys, vs_name,
+    },
 };
 use crate::{
     config::{
@@ -99,11 +101,7 @@ pub fn build(view: &View<'_>) -> Vec<VirtualServerStatus> {
                 .iter()
                 .map(|rs| rs_state(vs, rs, view.health))
                 .collect();
-            let alive_weight: i64 = states
-                .iter()
-                .filter(|(up, _)| *up)
-                .map(|(_, w)| i64::from(*w))
-                .sum();
+            let alive_weight = alive_weight(&states);
             let quorum_up = view
                 .quorum
                 .holds(&name)

@@ -430,6 +430,16 @@ pub fn rs_alive(vs: &VirtualServer, rs: &RealServer, health: &Health) -> bool {
     rs_state(vs, rs, health).0
 }
 
+/// The weight of the live real servers of a virtual server, from their [`rs_state`]s
+/// (keepalived.conf: quorum compares it with `quorum`).
+pub(crate) fn alive_weight(states: &[(bool, i32)]) -> i64 {
+    states
+        .iter()
+        .filter(|(up, _)| *up)
+        .map(|(_, w)| i64::from(*w))
+        .sum()
+}
+
 /// A real server's state for this build: whether it is alive and its weight.
 pub(crate) fn rs_state(vs: &VirtualServer, rs: &RealServer, health: &Health) -> (bool, i32) {
     match health.get(&rs_key(vs, rs)) {
@@ -464,11 +474,7 @@ fn real_server_dests(
         .iter()
         .map(|rs| rs_state(vs, rs, health))
         .collect();
-    let alive_weight: i64 = states
-        .iter()
-        .filter(|(up, _)| *up)
-        .map(|(_, w)| i64::from(*w))
-        .sum();
+    let alive_weight = alive_weight(&states);
     let q = i64::from(vs.quorum);
     let h = i64::from(vs.hysteresis);
     let previous = quorum.up.get(name).copied();
