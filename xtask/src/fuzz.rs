@@ -1,5 +1,11 @@
 //! Bounded fuzz runs with cargo-fuzz (libFuzzer, nightly). New corpus entries go to a scratch
 //! folder so a run never dirties the repository's seed corpus in `fuzz/corpus/`.
+//!
+//! The targets are built without a sanitizer (`--sanitizer none`): the code they reach is safe
+//! Rust, whose bounds and overflow checks (debug assertions stay on) already turn a memory or
+//! arithmetic fault into a panic, which libFuzzer reports. AddressSanitizer's allocator and
+//! stack depot made the config target ~15 times slower (42 against ~600 execs/s on this
+//! machine) and found nothing the checks would not.
 
 use std::process::Command;
 
@@ -47,7 +53,16 @@ fn run_one(target: &str, seconds: u32) -> Result<()> {
     let mut command = Command::new("rustup");
     command
         .current_dir(&root)
-        .args(["run", "nightly", "cargo", "fuzz", "run", target])
+        .args([
+            "run",
+            "nightly",
+            "cargo",
+            "fuzz",
+            "run",
+            "--sanitizer",
+            "none",
+            target,
+        ])
         .arg(&scratch);
     if seeds.is_dir() {
         command.arg(&seeds);

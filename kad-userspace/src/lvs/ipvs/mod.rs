@@ -4,12 +4,14 @@
 //! netlink-packet-generic (the `genlmsghdr` framing, nlctrl family lookup) and
 //! netlink-packet-core (attributes, netlink header): [`uapi`] holds the kernel's numbers,
 //! [`attr`] the attributes at each nesting level, [`message`] the generic netlink payload,
-//! [`model`] services and destinations as kad reasons about them, and [`socket`] the
+//! [`model`] services and destinations as kad reasons about them, [`reply`] the reading of
+//! what the kernel answers, and [`socket`] the
 //! operations (`ipvsadm -A/-E/-D/-a/-e/-d/-C/-L`, `--set`, `--start-daemon`).
 
 pub mod attr;
 pub mod message;
 pub mod model;
+pub mod reply;
 pub mod socket;
 pub mod uapi;
 

@@ -5,8 +5,8 @@
 use std::{io, net::SocketAddr};
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NetlinkDeserializable, NetlinkHeader,
-    NetlinkMessage, NetlinkPayload, NetlinkSerializable,
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkDeserializable, NetlinkHeader, NetlinkMessage,
+    NetlinkPayload, NetlinkSerializable,
 };
 use netlink_packet_generic::{
     GenlFamily as _, GenlMessage,
@@ -18,6 +18,7 @@ use super::{
     attr::CmdAttr,
     message::IpvsMessage,
     model::{Dest, IpvsTable, Service, ServiceEntry, ServiceKey, SyncDaemon, SyncState, Timeouts},
+    reply,
     uapi::cmd,
 };
 
@@ -118,45 +119,10 @@ impl IpvsSocket {
                     "a {length}-byte reply does not fit the receive buffer"
                 )));
             }
-            let mut offset = 0;
-            while offset < data.len() {
-                let bytes = &data[offset..];
-                let length = NetlinkBuffer::new_checked(bytes)
-                    .map_err(|err| IpvsError::Decode(err.to_string()))?
-                    .length() as usize;
-                let Some(one) = bytes.get(..length).filter(|one| one.len() >= 16) else {
-                    return Err(IpvsError::Decode(format!(
-                        "netlink message of {length} bytes in a {}-byte read",
-                        bytes.len()
-                    )));
-                };
-                let reply = NetlinkMessage::<T>::deserialize(one)
-                    .map_err(|err| IpvsError::Decode(err.to_string()))?;
-                offset += (length + 3) & !3;
-                if reply.header.sequence_number != self.seq {
-                    continue;
-                }
-                match reply.payload {
-                    NetlinkPayload::InnerMessage(inner) => {
-                        replies.push(inner);
-                        if reply.header.flags & netlink_packet_core::NLM_F_MULTIPART == 0
-                            && flags & NLM_F_ACK == 0
-                        {
-                            return Ok(replies);
-                        }
-                    }
-                    NetlinkPayload::Done(_) => return Ok(replies),
-                    NetlinkPayload::Error(err) => {
-                        return match err.code {
-                            None => Ok(replies),
-                            Some(code) => Err(IpvsError::Kernel {
-                                what: String::new(),
-                                source: io::Error::from_raw_os_error(-code.get()),
-                            }),
-                        };
-                    }
-                    _ => {}
-                }
+            let batch = reply::decode_batch::<T>(&data, self.seq, flags & NLM_F_ACK != 0)?;
+            replies.extend(batch.replies);
+            if batch.done {
+                return Ok(replies);
             }
         }
     }
@@ -189,15 +155,7 @@ impl IpvsSocket {
     /// Every virtual service (`IPVS_CMD_GET_SERVICE`, dump).
     pub fn services(&mut self) -> Result<Vec<Service>, IpvsError> {
         let replies = self.ipvs("list services", cmd::GET_SERVICE, Vec::new(), NLM_F_DUMP)?;
-        let mut services = Vec::new();
-        for reply in replies {
-            for attr in reply.attrs {
-                if let CmdAttr::Service(attrs) = attr {
-                    services.push(Service::from_attrs(&attrs).map_err(IpvsError::Decode)?);
-                }
-            }
-        }
-        Ok(services)
+        reply::services(replies.into_iter().map(|reply| reply.attrs).collect())
     }
 
     /// The destinations of one service (`IPVS_CMD_GET_DEST`, dump).
@@ -208,15 +166,10 @@ impl IpvsSocket {
             vec![CmdAttr::Service(key.attrs())],
             NLM_F_DUMP,
         )?;
-        let mut dests = Vec::new();
-        for reply in replies {
-            for attr in reply.attrs {
-                if let CmdAttr::Dest(attrs) = attr {
-                    dests.push(Dest::from_attrs(&attrs, key.family()).map_err(IpvsError::Decode)?);
-                }
-            }
-        }
-        Ok(dests)
+        reply::dests(
+            replies.into_iter().map(|reply| reply.attrs).collect(),
+            key.family(),
+        )
     }
 
     /// The whole table: services with their destinations.

@@ -361,3 +361,92 @@ fn the_master_sync_daemon_request_has_the_kernels_layout() {
     let decoded = unwire(&bytes);
     assert_eq!(decoded.attrs, vec![CmdAttr::Daemon(daemon.attrs())]);
 }
+
+/// A dump part (`NLM_F_MULTIPART`) answering request `seq`, carrying one service.
+fn dump_part(seq: u32, service: &Service) -> Vec<u8> {
+    let mut genl = GenlMessage::from_payload(IpvsMessage::new(
+        cmd::NEW_SERVICE,
+        vec![CmdAttr::Service(service.attrs())],
+    ));
+    genl.set_resolved_family_id(28);
+    let mut header = NetlinkHeader::default();
+    header.flags = netlink_packet_core::NLM_F_MULTIPART;
+    header.sequence_number = seq;
+    let mut message = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(genl));
+    message.finalize();
+    let mut buffer = vec![0u8; message.buffer_len()];
+    message.serialize(&mut buffer);
+    buffer
+}
+
+/// `NLMSG_DONE` (type 3) for request `seq`, with its 4-byte payload.
+fn done(seq: u32) -> Vec<u8> {
+    let mut bytes = vec![0u8; 20];
+    bytes[0..4].copy_from_slice(&20u32.to_ne_bytes());
+    bytes[4..6].copy_from_slice(&3u16.to_ne_bytes());
+    bytes[6..8].copy_from_slice(&netlink_packet_core::NLM_F_MULTIPART.to_ne_bytes());
+    bytes[8..12].copy_from_slice(&seq.to_ne_bytes());
+    bytes
+}
+
+fn tcp_service(addr: &str) -> Service {
+    Service {
+        key: ServiceKey::Addr {
+            protocol: Protocol::Tcp,
+            addr: sa(addr),
+        },
+        scheduler: "wlc".into(),
+        flags: 0,
+        timeout: 0,
+        netmask: u32::MAX,
+        pe_name: None,
+    }
+}
+
+#[test]
+fn a_dump_batch_skips_stale_replies_and_ends_at_done() {
+    use super::reply::{decode_batch, services};
+    let mine = tcp_service("10.0.0.1:80");
+    let stale = tcp_service("10.0.0.9:80");
+    let mut data = dump_part(6, &stale);
+    data.extend(dump_part(7, &mine));
+    let partial = decode_batch::<GenlMessage<IpvsMessage>>(&data, 7, false).unwrap();
+    assert!(!partial.done, "a multipart reply alone does not end a dump");
+    assert_eq!(partial.replies.len(), 1);
+    data.extend(done(7));
+    let batch = decode_batch::<GenlMessage<IpvsMessage>>(&data, 7, false).unwrap();
+    assert!(batch.done);
+    let attrs = batch.replies.into_iter().map(|r| r.payload.attrs).collect();
+    assert_eq!(services(attrs).unwrap(), vec![mine]);
+}
+
+#[test]
+fn a_truncated_or_undersized_message_is_a_decode_error_not_a_panic() {
+    use super::reply::decode_batch;
+    let whole = dump_part(7, &tcp_service("10.0.0.1:80"));
+    for cut in [1, 15, 16, whole.len() - 1] {
+        let result = decode_batch::<GenlMessage<IpvsMessage>>(&whole[..cut], 7, false);
+        assert!(result.is_err(), "{cut} bytes read as a reply");
+    }
+    // A header claiming fewer bytes than a header.
+    let mut tiny = whole.clone();
+    tiny[0..4].copy_from_slice(&8u32.to_ne_bytes());
+    assert!(decode_batch::<GenlMessage<IpvsMessage>>(&tiny, 7, false).is_err());
+}
+
+#[test]
+fn an_error_reply_carrying_i32_min_is_read_without_overflow() {
+    use super::reply::decode_batch;
+    // NLMSG_ERROR (type 2) for seq 7: error code, then the offending request's header.
+    let mut bytes = vec![0u8; 16 + 4 + 16];
+    bytes[0..4].copy_from_slice(&36u32.to_ne_bytes());
+    bytes[4..6].copy_from_slice(&2u16.to_ne_bytes());
+    bytes[8..12].copy_from_slice(&7u32.to_ne_bytes());
+    bytes[16..20].copy_from_slice(&i32::MIN.to_ne_bytes());
+    bytes[20..24].copy_from_slice(&16u32.to_ne_bytes());
+    let result = decode_batch::<GenlMessage<IpvsMessage>>(&bytes, 7, true);
+    assert!(
+        matches!(result, Err(super::IpvsError::Kernel { .. })),
+        "{result:?}"
+    );
+}
