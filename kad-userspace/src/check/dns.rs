@@ -55,25 +55,40 @@ pub async fn probe(endpoint: &Endpoint, query: &DnsQuery) -> Result<Pass, ProbeE
     loop {
         let n = socket.recv(&mut buf).await.map_err(ProbeError::io)?;
         let Some(data) = buf.get(..n) else { continue };
-        let Ok(answer) = Message::from_vec(data) else {
-            continue;
-        };
-        if answer.id() != id || answer.message_type() != MessageType::Response {
-            continue;
+        match judge(data, id, rtype, &query.name) {
+            Answer::NotOurs => continue,
+            Answer::Judged(result) => return result,
         }
-        if answer.response_code() != ResponseCode::NoError {
-            return Err(ProbeError::Check(format!(
-                "{rtype} {} answered {}",
-                query.name,
-                answer.response_code()
-            )));
-        }
-        if answer.answer_count() == 0 {
-            return Err(ProbeError::Check(format!(
-                "no answer to {rtype} {}",
-                query.name
-            )));
-        }
-        return Ok(Pass::default());
     }
+}
+
+/// What a datagram received on the query's socket says.
+#[derive(Debug)]
+pub enum Answer {
+    /// Not a response to our query (malformed, another id, or a query): keep waiting.
+    NotOurs,
+    /// The answer to our query, and whether the server passes.
+    Judged(Result<Pass, ProbeError>),
+}
+
+/// Judges one datagram as the answer to query `id` for `rtype name`.
+pub fn judge(data: &[u8], id: u16, rtype: RecordType, name: &str) -> Answer {
+    let Ok(answer) = Message::from_vec(data) else {
+        return Answer::NotOurs;
+    };
+    if answer.id() != id || answer.message_type() != MessageType::Response {
+        return Answer::NotOurs;
+    }
+    if answer.response_code() != ResponseCode::NoError {
+        return Answer::Judged(Err(ProbeError::Check(format!(
+            "{rtype} {name} answered {}",
+            answer.response_code()
+        ))));
+    }
+    if answer.answer_count() == 0 {
+        return Answer::Judged(Err(ProbeError::Check(format!(
+            "no answer to {rtype} {name}"
+        ))));
+    }
+    Answer::Judged(Ok(Pass::default()))
 }

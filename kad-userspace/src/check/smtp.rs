@@ -21,8 +21,17 @@ pub async fn probe(endpoint: &Endpoint, helo: &str) -> Result<Pass, ProbeError> 
 }
 
 async fn converse(stream: tokio::net::TcpStream, helo: &str) -> Result<Pass, ProbeError> {
-    let (read, mut write) = stream.into_split();
-    let mut read = BufReader::new(read);
+    let (read, write) = stream.into_split();
+    conversation(BufReader::new(read), write, helo).await
+}
+
+/// The conversation itself over any byte streams (the fuzz target `checker_reply` plays the
+/// server with arbitrary bytes).
+pub async fn conversation<R, W>(mut read: R, mut write: W, helo: &str) -> Result<Pass, ProbeError>
+where
+    R: tokio::io::AsyncBufRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
     let greeting = reply(&mut read).await?;
     if greeting != 220 {
         return Err(ProbeError::Check(format!(

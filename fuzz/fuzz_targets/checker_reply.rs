@@ -1,0 +1,53 @@
+//! Fuzzes what real servers answer kad's health checkers: the first byte picks the checker,
+//! the rest is the server's reply. SMTP_CHECK's conversation reads it as the server's side of
+//! the stream; DNS_CHECK judges it as the datagram answering query id 0x4b41; UDP_CHECK
+//! judges it against a `require_reply` pattern and length bounds also taken from the input.
+//! None of them may panic, whatever a real server sends.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use kad::check::{dns, smtp, udp};
+use libfuzzer_sys::fuzz_target;
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime without IO or timers builds")
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&which, reply)) = data.split_first() else {
+        return;
+    };
+    match which % 3 {
+        0 => {
+            let _ = runtime().block_on(smtp::conversation(reply, tokio::io::sink(), "fuzz"));
+        }
+        1 => {
+            let Ok((_, rtype)) = dns::DnsQuery::parse("SOA", ".") else {
+                return;
+            };
+            let _ = dns::judge(reply, 0x4b41, rtype, ".");
+        }
+        _ => {
+            // [min, max, pattern length, pattern bytes (value, mask)…, reply…]
+            let [min, max, count, rest @ ..] = reply else {
+                return;
+            };
+            let split = (usize::from(*count) * 2).min(rest.len());
+            let (pattern, reply) = rest.split_at(split);
+            let spec = udp::UdpSpec {
+                payload: None,
+                require_reply: true,
+                reply_pattern: Some(pattern.chunks(2).map(|p| (p[0], p[p.len() - 1])).collect()),
+                min_reply: usize::from(*min),
+                max_reply: usize::from(*max),
+            };
+            let _ = udp::judge(&spec, reply);
+        }
+    }
+});
