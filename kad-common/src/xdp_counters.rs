@@ -44,9 +44,10 @@ pub enum XdpReason {
     /// protocol (AH), or auth type or PASS data that differ from the instance's: dropped (and,
     /// for a configured instance, an `EVENT_AUTH_FAILURE` event sent, at most one per second).
     BadAuth = 10,
-    /// keepalived `vrrp_strict` / unicast: an advert from a source that is not a configured
-    /// peer, a multicast advert for a unicast instance or a unicast one for a multicast
-    /// instance, or the instance's own advert looped back: dropped.
+    /// keepalived `check_unicast_src` / unicast: an advert from a source that is not a
+    /// configured peer (when the instance checks peers, `FLAG_CHECK_PEERS`), a multicast
+    /// advert for a unicast instance or a unicast one for a multicast instance, or the
+    /// instance's own advert looped back: dropped.
     NotPeer = 11,
     /// A valid advert for a configured instance, recorded in `KAD_VRRP_SEEN` with nothing
     /// changed: dropped here, userspace not woken.

@@ -92,7 +92,7 @@ pub const fn vrrp_index(slot: u32, family: u8, vrid: u8) -> u32 {
 pub const INTERFACE_MARKER_VRID: u8 = 0;
 
 /// Name of the unicast-peer hash map, written by userspace: [`VrrpPeerKey`] → `u8` (1). Read
-/// only for instances with both [`FLAG_UNICAST`] and [`FLAG_STRICT`].
+/// only for instances with both [`FLAG_UNICAST`] and [`FLAG_CHECK_PEERS`].
 pub const VRRP_PEERS_MAP: &str = "KAD_VRRP_PEERS";
 /// Most (instance, peer) pairs in [`VRRP_PEERS_MAP`].
 pub const MAX_VRRP_PEERS: u32 = 4096;
@@ -141,10 +141,11 @@ pub const ROLE_MASTER: u8 = 1;
 /// [`VrrpConfig::flags`]: VRRPv3 over IPv4 checksummed without the pseudo-header
 /// (keepalived global `vrrp_v3_checksum_as_v2`); both forms are accepted, as keepalived does.
 pub const FLAG_CHECKSUM_AS_V2: u8 = 1 << 0;
-/// [`VrrpConfig::flags`]: keepalived `vrrp_strict`: with [`FLAG_UNICAST`], adverts from a
-/// source that is not in [`VRRP_PEERS_MAP`] for the instance are dropped (`NotPeer`), as
-/// keepalived's `check_unicast_src` does. Without [`FLAG_UNICAST`] it changes nothing here.
-pub const FLAG_STRICT: u8 = 1 << 1;
+/// [`VrrpConfig::flags`]: keepalived `check_unicast_src` (or `vrrp_check_unicast_src`, a
+/// peer TTL range, or `vrrp_strict` with unicast peers; userspace's accept policy decides):
+/// with [`FLAG_UNICAST`], adverts from a source that is not in [`VRRP_PEERS_MAP`] for the
+/// instance are dropped (`NotPeer`). Without [`FLAG_UNICAST`] it changes nothing here.
+pub const FLAG_CHECK_PEERS: u8 = 1 << 1;
 /// [`VrrpConfig::flags`]: the instance uses `unicast_peer`. As keepalived's `vrrp_in_chk`
 /// ("Expected unicast packet but received multicast" and the converse), an advert whose
 /// destination is multicast is dropped for an instance with this flag, and one whose

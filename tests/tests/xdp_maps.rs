@@ -18,7 +18,7 @@ use kad_common::{
     xdp_counters::XdpReason,
     xdp_maps::{
         EVENT_AUTH_FAILURE, EVENT_INTERVAL, EVENT_NEW_SENDER, EVENT_PREEMPTED, EVENT_PRIORITY,
-        FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_PREEMPT, FLAG_STRICT, FLAG_TO_SOCKET,
+        FAMILY_V4, FAMILY_V6, FLAG_CHECK_PEERS, FLAG_CHECKSUM_AS_V2, FLAG_PREEMPT, FLAG_TO_SOCKET,
         FLAG_UNICAST, ROLE_BACKUP, ROLE_MASTER, VrrpConfig, VrrpEvent, VrrpKey,
     },
 };
@@ -553,27 +553,32 @@ fn unicast_instances_take_adverts_from_their_peers_only() -> Result<()> {
         XdpReason::NotPeer,
         "multicast to unicast",
     )?;
-    h.expect_event(&unicast.frame()?, "unicast, not strict")?;
+    h.dataplane
+        .set_unicast_peers(key, &["10.77.0.3".parse()?])?;
+    h.expect_event(&unicast.frame()?, "unicast, peers not checked")?;
 
+    // keepalived `check_unicast_src` (or strict with unicast peers): FLAG_CHECK_PEERS. A
+    // forged priority-254 advert at a Master would preempt it if it were accepted.
     h.configure(
         key,
         &VrrpConfig {
-            flags: FLAG_UNICAST | FLAG_STRICT,
+            flags: FLAG_UNICAST | FLAG_CHECK_PEERS,
+            role: ROLE_MASTER,
+            own_priority: 200,
             ..config
         },
     )?;
-    h.dataplane
-        .set_unicast_peers(key, &["10.77.0.3".parse()?])?;
-    h.expect(&unicast.frame()?, XdpReason::NotPeer, "strict, not a peer")?;
+    let forged = unicast.priority(254);
+    h.expect(&forged.frame()?, XdpReason::NotPeer, "checked, not a peer")?;
     let from_peer = Advert {
         src: "10.77.0.3".parse()?,
         ..unicast.clone()
     };
-    h.expect_event(&from_peer.frame()?, "strict, from the peer")?;
+    h.expect_event(&from_peer.frame()?, "checked, from the peer")?;
     h.dataplane
         .set_unicast_peers(key, &["10.77.0.1".parse()?])?;
     h.expect(&from_peer.frame()?, XdpReason::NotPeer, "peer replaced")?;
-    h.expect_event(&unicast.frame()?, "strict, from the new peer")?;
+    h.expect_event(&unicast.frame()?, "checked, from the new peer")?;
     assert!(
         h.dataplane
             .set_unicast_peers(key, &["fe80::1".parse()?])

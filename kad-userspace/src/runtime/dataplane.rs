@@ -21,9 +21,8 @@ use std::{
 
 use aya::maps::{MapData, RingBuf};
 use kad_common::xdp_maps::{
-    EVENT_AUTH_FAILURE, FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_PREEMPT, FLAG_STRICT,
-    FLAG_TO_SOCKET, FLAG_UNICAST, ROLE_BACKUP, ROLE_MASTER, VrrpConfig, VrrpEvent, VrrpKey,
-    VrrpSeen,
+    EVENT_AUTH_FAILURE, FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_PREEMPT, ROLE_BACKUP,
+    ROLE_MASTER, VrrpConfig, VrrpEvent, VrrpKey, VrrpSeen,
 };
 use tokio::{
     io::unix::AsyncFd,
@@ -40,7 +39,7 @@ use crate::{
     xdp::{AttachMode, LoadOptions, XdpDataplane, parse_event},
 };
 
-use super::{Inbound, InstanceSpec, Slot, clock::Clock};
+use super::{Inbound, InstanceSpec, Slot, accept::AcceptPolicy, clock::Clock};
 
 /// How the runtime receives adverts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -439,22 +438,13 @@ fn config_of(spec: &InstanceSpec, master: bool, priority: u8) -> VrrpConfig {
         AuthConfig::Pass(pass) => (1, pass),
         AuthConfig::Ah(_) => (2, [0; 8]),
     };
-    let mut flags = 0;
+    // Sources and TTLs: the rule the socket path applies, as flags.
+    let mut flags = AcceptPolicy::of(spec).xdp_flags();
     if spec.checksum == ChecksumMode::AsV2 {
         flags |= FLAG_CHECKSUM_AS_V2;
     }
-    if spec.strict {
-        flags |= FLAG_STRICT;
-    }
-    if !spec.unicast_peers.is_empty() {
-        flags |= FLAG_UNICAST;
-    }
     if !spec.fsm.nopreempt && spec.fsm.preempt_delay.is_zero() {
         flags |= FLAG_PREEMPT;
-    }
-    if !spec.unicast_rx.ttl_ranges.is_empty() {
-        // keepalived's per-peer TTL ranges are applied by the socket path.
-        flags |= FLAG_TO_SOCKET;
     }
     VrrpConfig {
         version: match spec.fsm.version {
