@@ -6,8 +6,8 @@
 //! XDP ──KAD_VRRP_SEEN[vrrp_index(..)] = VrrpSeen──▶ userspace (last advert: time, sender, priority; no wake-up)
 //! XDP ──KAD_VRRP_EVENTS (ring buffer) VrrpEvent──▶ userspace (only when something changed)
 //! XDP ──KAD_XDP_IF_COUNTERS[slot * XdpReason::COUNT + reason]──▶ userspace (per interface)
-//! userspace ──KAD_VRRP_PEERS[(key, address)]──▶ XDP (unicast peers of `vrrp_strict` instances)
-//! userspace ──KAD_VIP_V4 / KAD_VIP_V6[address]──▶ XDP (virtual addresses not to accept)
+//! userspace ──KAD_VRRP_PEERS[(key, address)]──▶ XDP (unicast peers, checked under FLAG_CHECK_PEERS)
+//! userspace ──KAD_VIP_V4 / KAD_VIP_V6[(ifindex, address)]──▶ XDP (virtual addresses not to accept)
 //! ```
 //!
 //! # What XDP does with an advert
@@ -62,12 +62,35 @@ pub const MAX_IFINDEX: u32 = 16384;
 /// Name of the per-CPU counter array indexed by `slot * XdpReason::COUNT + reason`.
 pub const IF_COUNTERS_MAP: &str = "KAD_XDP_IF_COUNTERS";
 
-/// Name of the hash map of IPv4 virtual addresses whose traffic XDP drops: address octets
-/// (`[u8; 4]`) → `u8` (1). Filled by userspace with the VIPs of instances that do not accept
-/// (keepalived `no_accept` or `vrrp_strict`, and not the address owner).
+/// Name of the hash map of IPv4 virtual addresses whose traffic XDP drops on one interface:
+/// [`VipV4Key`] → `u8` (1). Filled by userspace with the VIPs of instances that do not accept
+/// (keepalived `no_accept` or `vrrp_strict`, and not the address owner), keyed by the
+/// interface the instance receives on, and only while the instance holds them (Master), as
+/// keepalived installs its iptables/nftables drop rules on becoming Master and removes them
+/// on leaving it.
 pub const VIP_V4_MAP: &str = "KAD_VIP_V4";
-/// Like [`VIP_V4_MAP`] for IPv6: address octets (`[u8; 16]`) → `u8` (1).
+/// Like [`VIP_V4_MAP`] for IPv6: [`VipV6Key`] → `u8` (1).
 pub const VIP_V6_MAP: &str = "KAD_VIP_V6";
+
+/// Key of [`VIP_V4_MAP`]: traffic to `addr` arriving on `ifindex` is dropped.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct VipV4Key {
+    /// The ingress interface (`ingress_ifindex`: the receive interface of the instance).
+    pub ifindex: u32,
+    /// The virtual address's octets.
+    pub addr: [u8; 4],
+}
+
+/// Key of [`VIP_V6_MAP`]: traffic to `addr` arriving on `ifindex` is dropped.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct VipV6Key {
+    /// The ingress interface (`ingress_ifindex`: the receive interface of the instance).
+    pub ifindex: u32,
+    /// The virtual address's octets.
+    pub addr: [u8; 16],
+}
 /// Most virtual addresses per family in [`VIP_V4_MAP`] / [`VIP_V6_MAP`].
 pub const MAX_VIPS: u32 = 4096;
 
@@ -271,8 +294,11 @@ pub struct VrrpEvent {
 
 #[cfg(feature = "user")]
 mod pod {
-    // SAFETY: all five are #[repr(C)], contain only integers and byte arrays, and have
-    // explicit padding fields, so every bit pattern is a valid value.
+    // SAFETY: all seven are #[repr(C)], contain only integers and byte arrays, and have
+    // explicit padding fields (the VIP keys need none: a u32 then bytes), so every bit
+    // pattern is a valid value.
+    unsafe impl aya::Pod for super::VipV4Key {}
+    unsafe impl aya::Pod for super::VipV6Key {}
     unsafe impl aya::Pod for super::VrrpKey {}
     unsafe impl aya::Pod for super::VrrpPeerKey {}
     unsafe impl aya::Pod for super::VrrpConfig {}
@@ -295,6 +321,8 @@ mod tests {
         assert_eq!(size_of::<VrrpSeen>(), 8 + 8 + 16 + 8);
         assert_eq!(size_of::<VrrpEvent>(), 8 + 8 + 8 + 16 + 8);
         assert_eq!(size_of::<VrrpPeerKey>(), 8 + 16);
+        assert_eq!(size_of::<VipV4Key>(), 4 + 4);
+        assert_eq!(size_of::<VipV6Key>(), 4 + 16);
     }
 
     #[test]

@@ -106,8 +106,10 @@ pub(crate) struct XdpPath {
     attached: HashMap<u32, Option<(AttachMode, u32)>>,
     /// Keys written to `KAD_VRRP_CONFIG`, with the value written.
     written: HashMap<VrrpKey, VrrpConfig>,
-    /// VIPs written to `KAD_VIP_V4/V6`.
-    vips: Vec<IpAddr>,
+    /// The VIPs each instance wants filtered: those of a Master without `accept`.
+    vip_filters: HashMap<VrrpKey, Vec<IpAddr>>,
+    /// (ifindex, VIP) pairs written to `KAD_VIP_V4/V6`.
+    vips: Vec<(u32, IpAddr)>,
     routes: watch::Sender<Arc<EventRoutes>>,
     events: JoinHandle<()>,
     /// `-D`: the program's aya-log records are forwarded to kad's log.
@@ -155,6 +157,7 @@ impl XdpPath {
             dataplane,
             attached: HashMap::new(),
             written: HashMap::new(),
+            vip_filters: HashMap::new(),
             vips: Vec::new(),
             routes,
             events,
@@ -203,7 +206,7 @@ impl XdpPath {
             generation,
             slots: HashMap::new(),
         };
-        let mut wanted_vips = Vec::new();
+        let mut vip_filters = HashMap::new();
         for (index, slot) in slots.iter_mut().enumerate() {
             slot.xdp = None;
             let Some(receive_ifindex) = self.attach(&slot.spec.receive_interface) else {
@@ -233,8 +236,14 @@ impl XdpPath {
             {
                 tracing::warn!(instance = %slot.spec.fsm.name, vrid = slot.spec.fsm.vrid, error = %err, "writing XDP unicast peers");
             }
-            if !slot.spec.fsm.accept && slot.spec.fsm.priority != 255 {
-                wanted_vips.extend(slot.spec.fsm.virtuals.installed());
+            // A kept instance that was Master keeps its filters, for its (possibly reloaded)
+            // VIPs; `update` corrects them at its next state change.
+            if self
+                .vip_filters
+                .get(&key)
+                .is_some_and(|vips| !vips.is_empty())
+            {
+                vip_filters.insert(key, vip_filters_of(&slot.spec, true));
             }
         }
         // Configuration for keys no slot uses any more goes first, so a reload that moves a
@@ -251,20 +260,35 @@ impl XdpPath {
             }
             self.written.remove(&key);
         }
-        for vip in std::mem::take(&mut self.vips) {
-            if !wanted_vips.contains(&vip)
-                && let Err(err) = self.dataplane.set_vip(vip, false)
-            {
-                tracing::warn!(%vip, error = %err, "removing XDP VIP filter");
-            }
-        }
-        for vip in &wanted_vips {
-            if let Err(err) = self.dataplane.set_vip(*vip, true) {
-                tracing::warn!(%vip, error = %err, "adding XDP VIP filter (no_accept)");
-            }
-        }
-        self.vips = wanted_vips;
+        self.vip_filters = vip_filters;
+        self.write_vips();
         self.routes.send_replace(Arc::new(routes));
+    }
+
+    /// Makes `KAD_VIP_V4/V6` hold the union of the instances' wanted filters, each on the
+    /// interface its instance receives on.
+    fn write_vips(&mut self) {
+        let mut wanted: Vec<(u32, IpAddr)> = Vec::new();
+        for (key, vips) in &self.vip_filters {
+            for vip in vips {
+                if !wanted.contains(&(key.ifindex, *vip)) {
+                    wanted.push((key.ifindex, *vip));
+                }
+            }
+        }
+        for (ifindex, vip) in std::mem::take(&mut self.vips) {
+            if !wanted.contains(&(ifindex, vip))
+                && let Err(err) = self.dataplane.set_vip(ifindex, vip, false)
+            {
+                tracing::warn!(%vip, ifindex, error = %err, "removing XDP VIP filter");
+            }
+        }
+        for (ifindex, vip) in &wanted {
+            if let Err(err) = self.dataplane.set_vip(*ifindex, *vip, true) {
+                tracing::warn!(%vip, ifindex, error = %err, "adding XDP VIP filter (no_accept)");
+            }
+        }
+        self.vips = wanted;
     }
 
     /// Writes `slot`'s expectations for its current role and priority, if they changed.
@@ -285,6 +309,12 @@ impl XdpPath {
         };
         let key = xdp.key;
         self.write_config(&slot.spec, key, config);
+        let filters = vip_filters_of(&slot.spec, instance.state() == State::Master);
+        if self.vip_filters.get(&key).map_or(&[][..], Vec::as_slice) != filters.as_slice() {
+            tracing::debug!(instance = %slot.spec.fsm.name, vrid = key.vrid, vips = filters.len(), "XDP VIP filters (no_accept) follow the state");
+            self.vip_filters.insert(key, filters);
+            self.write_vips();
+        }
     }
 
     /// The last advert XDP recorded for `slot`, if newer than what the core was last given,
@@ -427,6 +457,18 @@ fn key_of(spec: &InstanceSpec, ifindex: u32) -> VrrpKey {
             FAMILY_V4
         },
         pad: [0; 2],
+    }
+}
+
+/// keepalived `no_accept` (or `vrrp_strict`, not the address owner): the VIPs whose traffic
+/// XDP drops for `spec`'s instance, on its receive interface. Only while it is Master (holds
+/// them), as keepalived sets its firewall drop rules on becoming Master and removes them on
+/// leaving it (`vrrp_handle_accept_mode`).
+fn vip_filters_of(spec: &InstanceSpec, master: bool) -> Vec<IpAddr> {
+    if master && !spec.fsm.accept && spec.fsm.priority != 255 {
+        spec.fsm.virtuals.installed().collect()
+    } else {
+        Vec::new()
     }
 }
 
