@@ -1,7 +1,8 @@
 //! keepalived `no_accept` in kad's XDP program, with real daemons: traffic to the VIPs is
 //! dropped only by the Master (which holds them), on the instance's interface, as keepalived
 //! sets its firewall drop rules on becoming Master and removes them on leaving it. A Backup
-//! leaves traffic to the VIPs to its kernel.
+//! leaves traffic to the VIPs to its kernel; a reload keeps a Master's filters; a Backup
+//! that becomes Master starts filtering.
 
 use std::{net::Ipv4Addr, time::Duration};
 
@@ -64,22 +65,40 @@ fn only_the_master_drops_traffic_to_no_accept_vips() -> Result<()> {
     assert!(!lab.host("r2")?.has_address(VIP)?, "r2 is backup");
 
     let to_vip = udp_frame(Ipv4Addr::new(10, 77, 0, 66), Ipv4Addr::new(10, 77, 0, 100))?;
-    for host in ["r1", "r2"] {
+    let frame_to = |lab: &Lab, host: &str| -> Result<Vec<u8>> {
         let mut frame = to_vip.clone();
         frame[..6].copy_from_slice(&lab.host(host)?.mac()?);
-        send(lab.host("g")?, frame, FRAMES)?;
+        Ok(frame)
+    };
+    // r1 Master, r2 Backup.
+    for host in ["r1", "r2"] {
+        send(lab.host("g")?, frame_to(&lab, host)?, FRAMES)?;
     }
+    // A reload (SIGHUP, same configuration) keeps the Master's filters.
+    lab.daemon(r1)?.signal(libc::SIGHUP)?;
+    std::thread::sleep(Duration::from_millis(500));
+    send(lab.host("g")?, frame_to(&lab, "r1")?, FRAMES)?;
     std::thread::sleep(Duration::from_millis(200));
-    let (master, backup) = (vip_drops(&mut lab, r1)?, vip_drops(&mut lab, r2)?);
+    let master = vip_drops(&mut lab, r1)?;
     assert!(
-        master >= FRAMES,
-        "the Master drops traffic to its no_accept VIP: {master} of {FRAMES}\n{}",
+        master >= 2 * FRAMES,
+        "the Master drops traffic to its no_accept VIP, before and after a reload: {master} \
+         of {}\n{}",
+        2 * FRAMES,
         lab.logs()
     );
-    assert_eq!(
-        backup,
-        0,
-        "a Backup does not hold the VIP and filters nothing\n{}",
+    // r1 has stopped: r2 becomes Master and starts filtering.
+    lab.wait_for("r2 becomes master", Duration::from_secs(10), || {
+        lab.host("r2")?.has_address(VIP)
+    })?;
+    std::thread::sleep(Duration::from_millis(100));
+    send(lab.host("g")?, frame_to(&lab, "r2")?, FRAMES)?;
+    std::thread::sleep(Duration::from_millis(200));
+    let backup_then_master = vip_drops(&mut lab, r2)?;
+    assert!(
+        (FRAMES..2 * FRAMES).contains(&backup_then_master),
+        "r2 dropped nothing while Backup and every frame once Master: {backup_then_master} \
+         (expected {FRAMES})\n{}",
         lab.logs()
     );
     Ok(())
