@@ -10,7 +10,7 @@
 //! (AH-authenticated adverts, interfaces without XDP).
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
     sync::{
         Arc,
@@ -109,7 +109,7 @@ pub(crate) struct XdpPath {
     /// The VIPs each instance wants filtered: those of a Master without `accept`.
     vip_filters: HashMap<VrrpKey, Vec<IpAddr>>,
     /// (ifindex, VIP) pairs written to `KAD_VIP_V4/V6`.
-    vips: Vec<(u32, IpAddr)>,
+    vips: HashSet<(u32, IpAddr)>,
     routes: watch::Sender<Arc<EventRoutes>>,
     events: JoinHandle<()>,
     /// `-D`: the program's aya-log records are forwarded to kad's log.
@@ -158,7 +158,7 @@ impl XdpPath {
             attached: HashMap::new(),
             written: HashMap::new(),
             vip_filters: HashMap::new(),
-            vips: Vec::new(),
+            vips: HashSet::new(),
             routes,
             events,
             debug_log: options.xdp_debug_log,
@@ -266,29 +266,37 @@ impl XdpPath {
     }
 
     /// Makes `KAD_VIP_V4/V6` hold the union of the instances' wanted filters, each on the
-    /// interface its instance receives on.
+    /// interface its instance receives on: removes what is no longer wanted and adds what is
+    /// missing (an entry that could not be written is tried again on the next call).
     fn write_vips(&mut self) {
-        let mut wanted: Vec<(u32, IpAddr)> = Vec::new();
-        for (key, vips) in &self.vip_filters {
-            for vip in vips {
-                if !wanted.contains(&(key.ifindex, *vip)) {
-                    wanted.push((key.ifindex, *vip));
+        let wanted: HashSet<(u32, IpAddr)> = self
+            .vip_filters
+            .iter()
+            .flat_map(|(key, vips)| vips.iter().map(|vip| (key.ifindex, *vip)))
+            .collect();
+        let mut written = HashSet::new();
+        for (ifindex, vip) in std::mem::take(&mut self.vips) {
+            if wanted.contains(&(ifindex, vip)) {
+                written.insert((ifindex, vip));
+            } else if let Err(err) = self.dataplane.set_vip(ifindex, vip, false) {
+                tracing::warn!(%vip, ifindex, error = %err, "removing XDP VIP filter");
+                written.insert((ifindex, vip));
+            }
+        }
+        for (ifindex, vip) in wanted {
+            if written.contains(&(ifindex, vip)) {
+                continue;
+            }
+            match self.dataplane.set_vip(ifindex, vip, true) {
+                Ok(()) => {
+                    written.insert((ifindex, vip));
+                }
+                Err(err) => {
+                    tracing::warn!(%vip, ifindex, error = %err, "adding XDP VIP filter (no_accept)");
                 }
             }
         }
-        for (ifindex, vip) in std::mem::take(&mut self.vips) {
-            if !wanted.contains(&(ifindex, vip))
-                && let Err(err) = self.dataplane.set_vip(ifindex, vip, false)
-            {
-                tracing::warn!(%vip, ifindex, error = %err, "removing XDP VIP filter");
-            }
-        }
-        for (ifindex, vip) in &wanted {
-            if let Err(err) = self.dataplane.set_vip(*ifindex, *vip, true) {
-                tracing::warn!(%vip, ifindex, error = %err, "adding XDP VIP filter (no_accept)");
-            }
-        }
-        self.vips = wanted;
+        self.vips = written;
     }
 
     /// Writes `slot`'s expectations for its current role and priority, if they changed.
