@@ -44,9 +44,10 @@ pub enum XdpReason {
     /// protocol (AH), or auth type or PASS data that differ from the instance's: dropped (and,
     /// for a configured instance, an `EVENT_AUTH_FAILURE` event sent, at most one per second).
     BadAuth = 10,
-    /// keepalived `vrrp_strict` / unicast: an advert from a source that is not a configured
-    /// peer, a multicast advert for a unicast instance or a unicast one for a multicast
-    /// instance, or the instance's own advert looped back: dropped.
+    /// keepalived `check_unicast_src` / unicast: an advert from a source that is not a
+    /// configured peer (when the instance checks peers, `FLAG_CHECK_PEERS`), a multicast
+    /// advert for a unicast instance or a unicast one for a multicast instance, or the
+    /// instance's own advert looped back: dropped.
     NotPeer = 11,
     /// A valid advert for a configured instance, recorded in `KAD_VRRP_SEEN` with nothing
     /// changed: dropped here, userspace not woken.
@@ -55,9 +56,10 @@ pub enum XdpReason {
     /// userspace as a `KAD_VRRP_EVENTS` record, and dropped here.
     Event = 13,
     /// An IP packet addressed to a virtual address of an instance without `accept`
-    /// (keepalived `no_accept`, or `vrrp_strict`), listed in `KAD_VIP_V4`/`KAD_VIP_V6`:
-    /// dropped, as keepalived's iptables/nftables rules do. IPv6 neighbour solicitations and
-    /// advertisements (ICMPv6 135/136) to a VIP pass, so neighbour discovery keeps working.
+    /// (keepalived `no_accept`, or `vrrp_strict`), listed in `KAD_VIP_V4`/`KAD_VIP_V6` for
+    /// the ingress interface while the instance is Master: dropped, as keepalived's
+    /// iptables/nftables rules do. IPv6 neighbour solicitations and advertisements (ICMPv6
+    /// 135/136) to a VIP pass, so neighbour discovery keeps working.
     VipNoAccept = 14,
     /// RFC 5798 §5.2.7 / RFC 3768 §5.3.7: an advert interval of 0 (the state machine would
     /// divide by it): dropped.
@@ -66,11 +68,15 @@ pub enum XdpReason {
     /// that preempts at once: discarded without waking userspace or touching
     /// `KAD_VRRP_SEEN` (a flood of forged lower-priority senders stays in the kernel).
     Discarded = 16,
+    /// An IEEE 802.1Q / 802.1ad tagged frame: passed untouched. It belongs to a VLAN
+    /// sub-interface (`eth0.100`), whose own instances, VIPs and program (if any) judge it;
+    /// the parent's program neither records nor drops it.
+    VlanTagged = 17,
 }
 
 impl XdpReason {
     /// Number of reasons, i.e. the size of [`XDP_COUNTERS_MAP`].
-    pub const COUNT: u32 = 17;
+    pub const COUNT: u32 = 18;
 
     /// Every reason, in counter-index order.
     pub const ALL: [XdpReason; Self::COUNT as usize] = [
@@ -91,6 +97,7 @@ impl XdpReason {
         XdpReason::VipNoAccept,
         XdpReason::BadInterval,
         XdpReason::Discarded,
+        XdpReason::VlanTagged,
     ];
 
     /// Stable, snake_case name for status output and metrics labels.
@@ -113,6 +120,7 @@ impl XdpReason {
             XdpReason::VipNoAccept => "vip_no_accept",
             XdpReason::BadInterval => "bad_interval",
             XdpReason::Discarded => "discarded",
+            XdpReason::VlanTagged => "vlan_tagged",
         }
     }
 
@@ -122,7 +130,7 @@ impl XdpReason {
     pub const fn drops(self) -> bool {
         !matches!(
             self,
-            XdpReason::NotVrrp | XdpReason::VrrpV2 | XdpReason::VrrpV3
+            XdpReason::NotVrrp | XdpReason::VrrpV2 | XdpReason::VrrpV3 | XdpReason::VlanTagged
         )
     }
 }

@@ -6,8 +6,8 @@
 //! XDP ──KAD_VRRP_SEEN[vrrp_index(..)] = VrrpSeen──▶ userspace (last advert: time, sender, priority; no wake-up)
 //! XDP ──KAD_VRRP_EVENTS (ring buffer) VrrpEvent──▶ userspace (only when something changed)
 //! XDP ──KAD_XDP_IF_COUNTERS[slot * XdpReason::COUNT + reason]──▶ userspace (per interface)
-//! userspace ──KAD_VRRP_PEERS[(key, address)]──▶ XDP (unicast peers of `vrrp_strict` instances)
-//! userspace ──KAD_VIP_V4 / KAD_VIP_V6[address]──▶ XDP (virtual addresses not to accept)
+//! userspace ──KAD_VRRP_PEERS[(key, address)]──▶ XDP (unicast peers, checked under FLAG_CHECK_PEERS)
+//! userspace ──KAD_VIP_V4 / KAD_VIP_V6[(ifindex, address)]──▶ XDP (virtual addresses not to accept)
 //! ```
 //!
 //! # What XDP does with an advert
@@ -62,12 +62,35 @@ pub const MAX_IFINDEX: u32 = 16384;
 /// Name of the per-CPU counter array indexed by `slot * XdpReason::COUNT + reason`.
 pub const IF_COUNTERS_MAP: &str = "KAD_XDP_IF_COUNTERS";
 
-/// Name of the hash map of IPv4 virtual addresses whose traffic XDP drops: address octets
-/// (`[u8; 4]`) → `u8` (1). Filled by userspace with the VIPs of instances that do not accept
-/// (keepalived `no_accept` or `vrrp_strict`, and not the address owner).
+/// Name of the hash map of IPv4 virtual addresses whose traffic XDP drops on one interface:
+/// [`VipV4Key`] → `u8` (1). Filled by userspace with the VIPs of instances that do not accept
+/// (keepalived `no_accept` or `vrrp_strict`, and not the address owner), keyed by the
+/// interface the instance receives on, and only while the instance holds them (Master), as
+/// keepalived installs its iptables/nftables drop rules on becoming Master and removes them
+/// on leaving it.
 pub const VIP_V4_MAP: &str = "KAD_VIP_V4";
-/// Like [`VIP_V4_MAP`] for IPv6: address octets (`[u8; 16]`) → `u8` (1).
+/// Like [`VIP_V4_MAP`] for IPv6: [`VipV6Key`] → `u8` (1).
 pub const VIP_V6_MAP: &str = "KAD_VIP_V6";
+
+/// Key of [`VIP_V4_MAP`]: traffic to `addr` arriving on `ifindex` is dropped.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct VipV4Key {
+    /// The ingress interface (`ingress_ifindex`: the receive interface of the instance).
+    pub ifindex: u32,
+    /// The virtual address's octets.
+    pub addr: [u8; 4],
+}
+
+/// Key of [`VIP_V6_MAP`]: traffic to `addr` arriving on `ifindex` is dropped.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct VipV6Key {
+    /// The ingress interface (`ingress_ifindex`: the receive interface of the instance).
+    pub ifindex: u32,
+    /// The virtual address's octets.
+    pub addr: [u8; 16],
+}
 /// Most virtual addresses per family in [`VIP_V4_MAP`] / [`VIP_V6_MAP`].
 pub const MAX_VIPS: u32 = 4096;
 
@@ -92,7 +115,7 @@ pub const fn vrrp_index(slot: u32, family: u8, vrid: u8) -> u32 {
 pub const INTERFACE_MARKER_VRID: u8 = 0;
 
 /// Name of the unicast-peer hash map, written by userspace: [`VrrpPeerKey`] → `u8` (1). Read
-/// only for instances with both [`FLAG_UNICAST`] and [`FLAG_STRICT`].
+/// only for instances with both [`FLAG_UNICAST`] and [`FLAG_CHECK_PEERS`].
 pub const VRRP_PEERS_MAP: &str = "KAD_VRRP_PEERS";
 /// Most (instance, peer) pairs in [`VRRP_PEERS_MAP`].
 pub const MAX_VRRP_PEERS: u32 = 4096;
@@ -141,10 +164,11 @@ pub const ROLE_MASTER: u8 = 1;
 /// [`VrrpConfig::flags`]: VRRPv3 over IPv4 checksummed without the pseudo-header
 /// (keepalived global `vrrp_v3_checksum_as_v2`); both forms are accepted, as keepalived does.
 pub const FLAG_CHECKSUM_AS_V2: u8 = 1 << 0;
-/// [`VrrpConfig::flags`]: keepalived `vrrp_strict`: with [`FLAG_UNICAST`], adverts from a
-/// source that is not in [`VRRP_PEERS_MAP`] for the instance are dropped (`NotPeer`), as
-/// keepalived's `check_unicast_src` does. Without [`FLAG_UNICAST`] it changes nothing here.
-pub const FLAG_STRICT: u8 = 1 << 1;
+/// [`VrrpConfig::flags`]: keepalived `check_unicast_src` (or `vrrp_check_unicast_src`, a
+/// peer TTL range, or `vrrp_strict` with unicast peers; userspace's accept policy decides):
+/// with [`FLAG_UNICAST`], adverts from a source that is not in [`VRRP_PEERS_MAP`] for the
+/// instance are dropped (`NotPeer`). Without [`FLAG_UNICAST`] it changes nothing here.
+pub const FLAG_CHECK_PEERS: u8 = 1 << 1;
 /// [`VrrpConfig::flags`]: the instance uses `unicast_peer`. As keepalived's `vrrp_in_chk`
 /// ("Expected unicast packet but received multicast" and the converse), an advert whose
 /// destination is multicast is dropped for an instance with this flag, and one whose
@@ -270,8 +294,11 @@ pub struct VrrpEvent {
 
 #[cfg(feature = "user")]
 mod pod {
-    // SAFETY: all five are #[repr(C)], contain only integers and byte arrays, and have
-    // explicit padding fields, so every bit pattern is a valid value.
+    // SAFETY: all seven are #[repr(C)], contain only integers and byte arrays, and have
+    // explicit padding fields (the VIP keys need none: a u32 then bytes), so every bit
+    // pattern is a valid value.
+    unsafe impl aya::Pod for super::VipV4Key {}
+    unsafe impl aya::Pod for super::VipV6Key {}
     unsafe impl aya::Pod for super::VrrpKey {}
     unsafe impl aya::Pod for super::VrrpPeerKey {}
     unsafe impl aya::Pod for super::VrrpConfig {}
@@ -294,6 +321,8 @@ mod tests {
         assert_eq!(size_of::<VrrpSeen>(), 8 + 8 + 16 + 8);
         assert_eq!(size_of::<VrrpEvent>(), 8 + 8 + 8 + 16 + 8);
         assert_eq!(size_of::<VrrpPeerKey>(), 8 + 16);
+        assert_eq!(size_of::<VipV4Key>(), 4 + 4);
+        assert_eq!(size_of::<VipV6Key>(), 4 + 16);
     }
 
     #[test]

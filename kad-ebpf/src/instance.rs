@@ -9,7 +9,7 @@ use kad_common::{
     xdp_counters::XdpReason,
     xdp_maps::{
         AUTH_FAILURE_EVENT_GAP_NS, EVENT_AUTH_FAILURE, EVENT_INTERVAL, EVENT_NEW_SENDER,
-        EVENT_PREEMPTED, EVENT_PRIORITY, FLAG_PREEMPT, FLAG_STRICT, FLAG_UNICAST, ROLE_MASTER,
+        EVENT_PREEMPTED, EVENT_PRIORITY, FLAG_CHECK_PEERS, FLAG_PREEMPT, FLAG_UNICAST, ROLE_MASTER,
         VrrpConfig, VrrpEvent, VrrpKey, VrrpSeen,
     },
 };
@@ -77,7 +77,8 @@ fn authentic(
 }
 
 /// keepalived's source rules: not our own advert; multicast exactly when the instance has no
-/// unicast peers; with `vrrp_strict` and unicast peers, from one of them.
+/// unicast peers; when the instance checks its peers (`check_unicast_src`, decided by
+/// userspace's accept policy: `FLAG_CHECK_PEERS`), from one of them.
 #[inline(always)]
 fn check_source(packet: &VrrpPacket, key: &VrrpKey, config: &VrrpConfig) -> Result<(), XdpReason> {
     if packet.src == own_addr(config) {
@@ -87,7 +88,8 @@ fn check_source(packet: &VrrpPacket, key: &VrrpKey, config: &VrrpConfig) -> Resu
     if packet.dst.is_multicast(packet.family) == unicast {
         return Err(XdpReason::NotPeer);
     }
-    if unicast && config.flags & FLAG_STRICT != 0 && !maps::is_peer(key, packet.src.to_bytes()) {
+    if unicast && config.flags & FLAG_CHECK_PEERS != 0 && !maps::is_peer(key, packet.src.to_bytes())
+    {
         return Err(XdpReason::NotPeer);
     }
     Ok(())

@@ -11,8 +11,8 @@ use kad_common::{
     xdp_counters::XdpReason,
     xdp_maps::{
         EVENTS_RING_BYTES, INTERFACE_MARKER_VRID, MAX_IFINDEX, MAX_INTERFACES, MAX_VIPS,
-        MAX_VRRP_KEYS, MAX_VRRP_PEERS, VRRP_ENTRIES, VrrpConfig, VrrpKey, VrrpPeerKey, VrrpSeen,
-        vrrp_index,
+        MAX_VRRP_KEYS, MAX_VRRP_PEERS, VRRP_ENTRIES, VipV4Key, VipV6Key, VrrpConfig, VrrpKey,
+        VrrpPeerKey, VrrpSeen, vrrp_index,
     },
 };
 
@@ -52,13 +52,13 @@ static KAD_VRRP_PEERS: HashMap<VrrpPeerKey, u8> = HashMap::with_max_entries(MAX_
 pub static KAD_VRRP_AUTH_FAILURES: HashMap<VrrpKey, u64> =
     HashMap::with_max_entries(MAX_VRRP_KEYS, 0);
 
-/// IPv4 virtual addresses to drop traffic for (`VIP_V4_MAP`), written by userspace.
+/// (interface, IPv4 virtual address) to drop traffic for (`VIP_V4_MAP`), written by userspace.
 #[map(name = "KAD_VIP_V4")]
-pub static KAD_VIP_V4: HashMap<[u8; 4], u8> = HashMap::with_max_entries(MAX_VIPS, 0);
+pub static KAD_VIP_V4: HashMap<VipV4Key, u8> = HashMap::with_max_entries(MAX_VIPS, 0);
 
-/// IPv6 virtual addresses to drop traffic for (`VIP_V6_MAP`), written by userspace.
+/// (interface, IPv6 virtual address) to drop traffic for (`VIP_V6_MAP`), written by userspace.
 #[map(name = "KAD_VIP_V6")]
-pub static KAD_VIP_V6: HashMap<[u8; 16], u8> = HashMap::with_max_entries(MAX_VIPS, 0);
+pub static KAD_VIP_V6: HashMap<VipV6Key, u8> = HashMap::with_max_entries(MAX_VIPS, 0);
 
 /// The counter slot of the interface the frame arrived on (0: none, or an index beyond the
 /// slot array).

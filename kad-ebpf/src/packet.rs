@@ -1,4 +1,5 @@
-//! The layers under VRRP: Ethernet (IEEE 802.3, at most one IEEE 802.1Q / 802.1ad tag),
+//! The layers under VRRP: Ethernet (IEEE 802.3; a frame with an IEEE 802.1Q / 802.1ad tag
+//! belongs to a VLAN sub-interface and is only recognised, never read further),
 //! IPv4 (RFC 791, options allowed; or followed by an RFC 2402 AH, keepalived `auth_type AH`)
 //! and IPv6 (RFC 8200, no extension headers: RFC 5798 §5.1.2 adverts carry none).
 
@@ -6,7 +7,7 @@ use aya_ebpf::programs::XdpContext;
 use kad_common::{
     vrrp_wire::{
         ETH_HEADER_LEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, IPPROTO_AH, IPPROTO_VRRP,
-        IPV4_HEADER_LEN, IPV6_HEADER_LEN, VLAN_TAG_LEN, VRRP_AH_LEN, VRRP_TTL,
+        IPV4_HEADER_LEN, IPV6_HEADER_LEN, VRRP_AH_LEN, VRRP_TTL,
     },
     xdp_counters::XdpReason,
     xdp_maps::{FAMILY_V4, FAMILY_V6},
@@ -39,7 +40,7 @@ pub fn window<const N: usize>(ctx: &XdpContext, off: usize) -> Result<&[u8; N], 
 
 /// The 16 bits at even offset `at` of a window, in memory (native) byte order, as one load.
 ///
-/// Windows start at even offsets of the frame (Ethernet 14, VLAN tag 4, IPv4 IHL × 4, AH 24,
+/// Windows start at even offsets of the frame (Ethernet 14, IPv4 IHL × 4, AH 24,
 /// IPv6 40, VRRP words of 4), and the kernel starts XDP frame data at an even address
 /// (`XDP_PACKET_HEADROOM`, 256, plus `NET_IP_ALIGN`, 0 or 2; the verifier's strict-alignment
 /// mode checks packet loads against that same model, and refuses pointer arithmetic that
@@ -205,6 +206,10 @@ pub struct OtherIp {
 pub enum Frame {
     /// Not IPv4/IPv6, or too short to tell.
     NotIp,
+    /// IEEE 802.1Q / 802.1ad tagged: traffic of a VLAN sub-interface (`eth0.100`), whose
+    /// instances are not this interface's (their VRIDs may repeat the parent's) and whose
+    /// VIPs are not listed for it. Passed untouched.
+    Tagged,
     /// IP, but not VRRP.
     OtherIp(OtherIp),
     /// VRRP, with sane IP headers and TTL / hop limit 255.
@@ -215,21 +220,22 @@ pub enum Frame {
     VrrpLowTtl(VrrpPacket),
 }
 
-/// Reads the Ethernet header (and one VLAN tag) and dispatches on the EtherType. Errors are
-/// the drop reasons of VRRP packets whose IP layer is broken (`Truncated`).
+/// Reads the Ethernet header and dispatches on the EtherType. Errors are the drop reasons
+/// of VRRP packets whose IP layer is broken (`Truncated`).
+///
+/// A tagged frame seen here arrived on the parent of a VLAN: the kernel hands it to the VLAN
+/// device after this program, so keying it by the parent's ifindex would judge a VLAN's
+/// advert against the parent's instances (an instance on `eth0.100` would never hear its
+/// peer, and a VRID used on both would be recorded against the wrong one).
 #[inline(always)]
 pub fn parse(ctx: &XdpContext) -> Result<Frame, XdpReason> {
     let Ok(eth) = window::<ETH_HEADER_LEN>(ctx, 0) else {
         return Ok(Frame::NotIp);
     };
-    let mut l3 = ETH_HEADER_LEN;
-    let mut ethertype = be16(eth, 12);
+    let l3 = ETH_HEADER_LEN;
+    let ethertype = be16(eth, 12);
     if ethertype == ETH_P_8021Q || ethertype == ETH_P_8021AD {
-        let Ok(tag) = window::<VLAN_TAG_LEN>(ctx, ETH_HEADER_LEN) else {
-            return Ok(Frame::NotIp);
-        };
-        ethertype = be16(tag, 2);
-        l3 += VLAN_TAG_LEN;
+        return Ok(Frame::Tagged);
     }
     match ethertype {
         ETH_P_IP => ipv4(ctx, l3),

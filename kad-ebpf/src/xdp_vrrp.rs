@@ -1,8 +1,9 @@
 //! `kad_xdp`: classify every frame on a VRRP interface. Adverts that break RFC 3768 §7.1 /
 //! RFC 5798 §7.1 are dropped; adverts for a configured instance are recorded in
 //! `KAD_VRRP_SEEN` and dropped, waking userspace through `KAD_VRRP_EVENTS` only when
-//! something changed; traffic to non-accepting virtual addresses is dropped; everything else
-//! passes. Every verdict is counted per reason, globally and per interface.
+//! something changed; traffic to non-accepting virtual addresses is dropped; VLAN-tagged
+//! frames (a sub-interface's) and everything else pass. Every verdict is counted per reason,
+//! globally and per interface.
 
 use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
 use aya_log_ebpf::debug;
@@ -39,7 +40,8 @@ pub fn kad_xdp(ctx: XdpContext) -> u32 {
 fn classify(ctx: &XdpContext, slot: u32) -> XdpReason {
     match packet::parse(ctx) {
         Ok(Frame::NotIp) => XdpReason::NotVrrp,
-        Ok(Frame::OtherIp(other)) => vip::filter(&other),
+        Ok(Frame::Tagged) => XdpReason::VlanTagged,
+        Ok(Frame::OtherIp(other)) => vip::filter(ctx.ingress_ifindex() as u32, &other),
         Ok(Frame::Vrrp(packet)) => vrrp(ctx, slot, &packet).unwrap_or_else(|reason| reason),
         Ok(Frame::VrrpLowTtl(packet)) => low_ttl(ctx, slot, &packet),
         Err(reason) => reason,

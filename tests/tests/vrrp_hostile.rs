@@ -29,6 +29,39 @@ fn config(priority: u8) -> String {
 
 /// A valid VRRPv3 advert in an Ethernet frame, as a peer at `source` would send it.
 fn advert_frame(source: Ipv4Addr, vrid: u8, priority: u8) -> Result<Vec<u8>> {
+    let mut frame = vec![
+        0x01, 0x00, 0x5e, 0x00, 0x00, 0x12, 0x02, 0, 0, 0, 0, 0x66, 0x08, 0x00,
+    ];
+    frame.extend_from_slice(&advert_packet(
+        source,
+        Ipv4Addr::new(224, 0, 0, 18),
+        vrid,
+        priority,
+    )?);
+    Ok(frame)
+}
+
+/// A valid unicast VRRPv3 advert (TTL 255, checksum right) from `source` to `destination`,
+/// in an Ethernet frame to `mac`.
+fn unicast_advert_frame(
+    source: Ipv4Addr,
+    destination: Ipv4Addr,
+    mac: [u8; 6],
+    priority: u8,
+) -> Result<Vec<u8>> {
+    let mut frame = mac.to_vec();
+    frame.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x66, 0x08, 0x00]);
+    frame.extend_from_slice(&advert_packet(source, destination, 51, priority)?);
+    Ok(frame)
+}
+
+/// A VRRPv3 advert for the lab VIP as an IPv4 packet.
+fn advert_packet(
+    source: Ipv4Addr,
+    destination: Ipv4Addr,
+    vrid: u8,
+    priority: u8,
+) -> Result<Vec<u8>> {
     let vip = [IpAddr::V4(Ipv4Addr::new(10, 77, 0, 100))];
     let spec = AdvertSpec {
         version: Version::V3,
@@ -39,15 +72,10 @@ fn advert_frame(source: Ipv4Addr, vrid: u8, priority: u8) -> Result<Vec<u8>> {
         auth: AuthConfig::None,
         ah_seq: 0,
         src: IpAddr::V4(source),
-        dst: IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)),
+        dst: IpAddr::V4(destination),
         checksum: ChecksumMode::PseudoHeader,
     };
-    let packet = encode_ipv4_vec(&spec, &Ipv4Options::keepalived(7))?;
-    let mut frame = vec![
-        0x01, 0x00, 0x5e, 0x00, 0x00, 0x12, 0x02, 0, 0, 0, 0, 0x66, 0x08, 0x00,
-    ];
-    frame.extend_from_slice(&packet);
-    Ok(frame)
+    Ok(encode_ipv4_vec(&spec, &Ipv4Options::keepalived(7))?)
 }
 
 /// Rewrites the IPv4 header checksum (the kernel drops frames whose header checksum is
@@ -299,5 +327,124 @@ fn garbage_does_not_keep_a_dead_master_alive() -> Result<()> {
         lab.logs()
     );
     eprintln!("r2 took over {took:?} after r1 was killed, under forged adverts");
+    Ok(())
+}
+
+/// How a unicast instance in [`forged_unicast_adverts_from_non_peers_are_refused`] is told to
+/// check its sources.
+#[derive(Clone, Copy)]
+enum SourceCheck {
+    /// keepalived.conf `check_unicast_src`.
+    CheckUnicastSrc,
+    /// global `vrrp_strict` (kad checks peers for a strict unicast instance).
+    VrrpStrict,
+}
+
+#[test]
+fn forged_unicast_adverts_from_non_peers_are_refused_xdp() -> Result<()> {
+    forged_unicast_adverts_from_non_peers_are_refused(
+        "forged_unicast_adverts_from_non_peers_are_refused_xdp",
+        false,
+        SourceCheck::CheckUnicastSrc,
+    )
+}
+
+#[test]
+fn forged_unicast_adverts_from_non_peers_are_refused_raw() -> Result<()> {
+    forged_unicast_adverts_from_non_peers_are_refused(
+        "forged_unicast_adverts_from_non_peers_are_refused_raw",
+        true,
+        SourceCheck::CheckUnicastSrc,
+    )
+}
+
+#[test]
+fn strict_unicast_refuses_non_peers_xdp() -> Result<()> {
+    forged_unicast_adverts_from_non_peers_are_refused(
+        "strict_unicast_refuses_non_peers_xdp",
+        false,
+        SourceCheck::VrrpStrict,
+    )
+}
+
+#[test]
+fn strict_unicast_refuses_non_peers_raw() -> Result<()> {
+    forged_unicast_adverts_from_non_peers_are_refused(
+        "strict_unicast_refuses_non_peers_raw",
+        true,
+        SourceCheck::VrrpStrict,
+    )
+}
+
+/// keepalived `check_unicast_src` (and kad's reading of `vrrp_strict` with unicast peers):
+/// a MASTER whose one peer is 10.77.0.2 ignores valid priority-254 unicast adverts (TTL 255,
+/// checksum right) that a third host sends to its address from 10.77.0.66, on both receive
+/// paths. The same advert claiming the peer's address then preempts it, which shows the
+/// forged ones reached kad and were refused for their source alone.
+fn forged_unicast_adverts_from_non_peers_are_refused(
+    test: &str,
+    no_xdp: bool,
+    check: SourceCheck,
+) -> Result<()> {
+    if !require(test, Need::Root) {
+        return Ok(());
+    }
+    let mut lab = Lab::new("hu")?;
+    if no_xdp {
+        lab.kad_args.push("--no-xdp".into());
+    }
+    lab.add_host("r1", 1)?;
+    lab.add_host("g", 66)?;
+    let (global, check_line) = match check {
+        SourceCheck::CheckUnicastSrc => ("", "  check_unicast_src\n"),
+        SourceCheck::VrrpStrict => ("global_defs {\n  vrrp_strict\n}\n", ""),
+    };
+    let extra = format!("  unicast_peer {{\n    10.77.0.2\n  }}\n{check_line}");
+    let config = format!("{global}{}", vrrp_instance("LAB", 51, 200, VIP, &extra));
+    let r1 = lab.start_kad("r1", &config)?;
+    lab.wait_for("r1 becomes master", Duration::from_secs(10), || {
+        lab.host("r1")?.has_address(VIP)
+    })?;
+    let before = transitions(&mut lab, r1)?;
+    let mac = lab.host("r1")?.mac()?;
+    let kad_address = Ipv4Addr::new(10, 77, 0, 1);
+    let forged = unicast_advert_frame(Ipv4Addr::new(10, 77, 0, 66), kad_address, mac, 254)?;
+    let generator = lab.host("g")?;
+    for _ in 0..20 {
+        flood(generator, std::slice::from_ref(&forged), 1)?;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        lab.host("r1")?.has_address(VIP)?,
+        "a forged advert from a non-peer must not make r1 give up the VIP\n{}",
+        lab.logs()
+    );
+    assert_eq!(
+        transitions(&mut lab, r1)?,
+        before,
+        "no state transition\n{}",
+        lab.logs()
+    );
+    if no_xdp {
+        let log = lab.daemon(r1)?.log();
+        assert!(
+            log.contains("not a configured unicast_peer"),
+            "the refusal is reported\n{log}"
+        );
+    }
+
+    // The same advert from the peer's address is accepted: r1 steps down.
+    let from_peer = unicast_advert_frame(Ipv4Addr::new(10, 77, 0, 2), kad_address, mac, 254)?;
+    let generator = lab.host("g")?;
+    let stop = Instant::now() + Duration::from_millis(800);
+    while Instant::now() < stop {
+        flood(generator, std::slice::from_ref(&from_peer), 1)?;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !lab.host("r1")?.has_address(VIP)?,
+        "the peer's priority-254 advert preempts r1\n{}",
+        lab.logs()
+    );
     Ok(())
 }

@@ -18,7 +18,7 @@ use kad_common::{
     xdp_counters::XdpReason,
     xdp_maps::{
         EVENT_AUTH_FAILURE, EVENT_INTERVAL, EVENT_NEW_SENDER, EVENT_PREEMPTED, EVENT_PRIORITY,
-        FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_PREEMPT, FLAG_STRICT, FLAG_TO_SOCKET,
+        FAMILY_V4, FAMILY_V6, FLAG_CHECK_PEERS, FLAG_CHECKSUM_AS_V2, FLAG_PREEMPT, FLAG_TO_SOCKET,
         FLAG_UNICAST, ROLE_BACKUP, ROLE_MASTER, VrrpConfig, VrrpEvent, VrrpKey,
     },
 };
@@ -553,27 +553,32 @@ fn unicast_instances_take_adverts_from_their_peers_only() -> Result<()> {
         XdpReason::NotPeer,
         "multicast to unicast",
     )?;
-    h.expect_event(&unicast.frame()?, "unicast, not strict")?;
+    h.dataplane
+        .set_unicast_peers(key, &["10.77.0.3".parse()?])?;
+    h.expect_event(&unicast.frame()?, "unicast, peers not checked")?;
 
+    // keepalived `check_unicast_src` (or strict with unicast peers): FLAG_CHECK_PEERS. A
+    // forged priority-254 advert at a Master would preempt it if it were accepted.
     h.configure(
         key,
         &VrrpConfig {
-            flags: FLAG_UNICAST | FLAG_STRICT,
+            flags: FLAG_UNICAST | FLAG_CHECK_PEERS,
+            role: ROLE_MASTER,
+            own_priority: 200,
             ..config
         },
     )?;
-    h.dataplane
-        .set_unicast_peers(key, &["10.77.0.3".parse()?])?;
-    h.expect(&unicast.frame()?, XdpReason::NotPeer, "strict, not a peer")?;
+    let forged = unicast.priority(254);
+    h.expect(&forged.frame()?, XdpReason::NotPeer, "checked, not a peer")?;
     let from_peer = Advert {
         src: "10.77.0.3".parse()?,
         ..unicast.clone()
     };
-    h.expect_event(&from_peer.frame()?, "strict, from the peer")?;
+    h.expect_event(&from_peer.frame()?, "checked, from the peer")?;
     h.dataplane
         .set_unicast_peers(key, &["10.77.0.1".parse()?])?;
     h.expect(&from_peer.frame()?, XdpReason::NotPeer, "peer replaced")?;
-    h.expect_event(&unicast.frame()?, "strict, from the new peer")?;
+    h.expect_event(&unicast.frame()?, "checked, from the new peer")?;
     assert!(
         h.dataplane
             .set_unicast_peers(key, &["fe80::1".parse()?])
@@ -607,26 +612,41 @@ fn traffic_to_non_accepting_vips_is_dropped() -> Result<()> {
     let to_vip = udp_frame(client, vip)?;
     let elsewhere = udp_frame(client, Ipv4Addr::new(10, 77, 0, 101))?;
     h.expect(&to_vip, XdpReason::NotVrrp, "no VIP listed")?;
-    h.dataplane.set_vip(IpAddr::V4(vip), true)?;
+    // An instance on another interface (index 4000) filters its VIP there, not on lo.
+    h.dataplane.set_vip(4_000, IpAddr::V4(vip), true)?;
+    h.expect(
+        &to_vip,
+        XdpReason::NotVrrp,
+        "VIP listed for another interface",
+    )?;
+    h.dataplane.set_vip(LO, IpAddr::V4(vip), true)?;
     h.expect(&to_vip, XdpReason::VipNoAccept, "listed VIP")?;
     h.expect(&elsewhere, XdpReason::NotVrrp, "another address")?;
     h.expect(
         &vlan_tagged(&to_vip, 42),
-        XdpReason::VipNoAccept,
-        "listed VIP, tagged",
+        XdpReason::VlanTagged,
+        "listed VIP, tagged: the VLAN sub-interface's traffic",
     )?;
+    h.dataplane.set_vip(4_000, IpAddr::V4(vip), false)?;
+    h.expect(&to_vip, XdpReason::VipNoAccept, "still listed for lo")?;
     h.expect(
         &Advert::v3("10.77.0.1", 51, 200).frame()?,
         XdpReason::VrrpV3,
         "adverts still pass",
     )?;
-    h.dataplane.set_vip(IpAddr::V4(vip), false)?;
+    h.dataplane.set_vip(LO, IpAddr::V4(vip), false)?;
     h.expect(&to_vip, XdpReason::NotVrrp, "VIP removed")?;
-    h.dataplane.set_vip(IpAddr::V4(vip), false)?;
+    h.dataplane.set_vip(LO, IpAddr::V4(vip), false)?;
 
     let vip6 = addr("fd77::100");
     let client6 = addr("fd77::10");
-    h.dataplane.set_vip("fd77::100".parse()?, true)?;
+    h.dataplane.set_vip(4_000, "fd77::100".parse()?, true)?;
+    h.expect(
+        &icmpv6_frame(client6, vip6, 128)?,
+        XdpReason::NotVrrp,
+        "ping6 to a VIP listed for another interface",
+    )?;
+    h.dataplane.set_vip(LO, "fd77::100".parse()?, true)?;
     h.expect(
         &icmpv6_frame(client6, vip6, 128)?,
         XdpReason::VipNoAccept,
@@ -647,19 +667,39 @@ fn traffic_to_non_accepting_vips_is_dropped() -> Result<()> {
     Ok(())
 }
 
+/// A tagged frame on the parent's program belongs to a VLAN sub-interface (`eth0.100`): it is
+/// neither judged against the parent's instances (a VRID reused on the parent would record
+/// the VLAN's master against the parent's instance; any other VRID would be dropped as
+/// `unknown_vrid`, so an instance on the VLAN never hears its peer) nor dropped.
 #[test]
-fn vlan_tagged_adverts_are_recorded() -> Result<()> {
-    need_root!("vlan_tagged_adverts_are_recorded");
+fn vlan_tagged_frames_are_left_to_the_sub_interface() -> Result<()> {
+    need_root!("vlan_tagged_frames_are_left_to_the_sub_interface");
     let mut h = Harness::new()?;
     let advert = Advert::v3("10.77.0.1", 51, 200);
     let key = h.configure(advert.key(LO), &backup_config(&advert, "10.77.0.2"))?;
     let tagged = vlan_tagged(&advert.frame()?, 42);
-    h.expect_event(&tagged, "tagged, first")?;
-    h.expect(&tagged, XdpReason::Recorded, "tagged, again")?;
+    h.expect(&tagged, XdpReason::VlanTagged, "tagged, the parent's VRID")?;
     let mut qinq = tagged.clone();
     qinq[12..14].copy_from_slice(&[0x88, 0xa8]);
-    h.expect(&qinq, XdpReason::Recorded, "802.1ad tag")?;
-    assert_eq!(h.seen(&key)?.count, 3);
+    h.expect(&qinq, XdpReason::VlanTagged, "802.1ad tag")?;
+    let other_vrid = vlan_tagged(&Advert::v3("10.77.0.1", 52, 200).frame()?, 42);
+    h.expect(
+        &other_vrid,
+        XdpReason::VlanTagged,
+        "tagged, a VLAN-only VRID",
+    )?;
+    let mut broken = tagged.clone();
+    broken[L3 + 4 + 20 + 6] ^= 0xff;
+    h.expect(&broken, XdpReason::VlanTagged, "tagged, bad checksum")?;
+    assert!(h.events().is_empty(), "no event for tagged frames");
+    assert!(
+        h.dataplane
+            .vrrp_seen(&key)?
+            .is_none_or(|seen| seen.count == 0),
+        "nothing recorded against the parent's instance"
+    );
+    // The same advert untagged is the parent's.
+    h.expect_event(&advert.frame()?, "untagged")?;
     Ok(())
 }
 

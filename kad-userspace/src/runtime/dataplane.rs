@@ -10,7 +10,7 @@
 //! (AH-authenticated adverts, interfaces without XDP).
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
     sync::{
         Arc,
@@ -21,9 +21,8 @@ use std::{
 
 use aya::maps::{MapData, RingBuf};
 use kad_common::xdp_maps::{
-    EVENT_AUTH_FAILURE, FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_PREEMPT, FLAG_STRICT,
-    FLAG_TO_SOCKET, FLAG_UNICAST, ROLE_BACKUP, ROLE_MASTER, VrrpConfig, VrrpEvent, VrrpKey,
-    VrrpSeen,
+    EVENT_AUTH_FAILURE, FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_PREEMPT, ROLE_BACKUP,
+    ROLE_MASTER, VrrpConfig, VrrpEvent, VrrpKey, VrrpSeen,
 };
 use tokio::{
     io::unix::AsyncFd,
@@ -40,7 +39,7 @@ use crate::{
     xdp::{AttachMode, LoadOptions, XdpDataplane, parse_event},
 };
 
-use super::{Inbound, InstanceSpec, Slot, clock::Clock};
+use super::{Inbound, InstanceSpec, Slot, accept::AcceptPolicy, clock::Clock};
 
 /// How the runtime receives adverts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -107,8 +106,10 @@ pub(crate) struct XdpPath {
     attached: HashMap<u32, Option<(AttachMode, u32)>>,
     /// Keys written to `KAD_VRRP_CONFIG`, with the value written.
     written: HashMap<VrrpKey, VrrpConfig>,
-    /// VIPs written to `KAD_VIP_V4/V6`.
-    vips: Vec<IpAddr>,
+    /// The VIPs each instance wants filtered: those of a Master without `accept`.
+    vip_filters: HashMap<VrrpKey, Vec<IpAddr>>,
+    /// (ifindex, VIP) pairs written to `KAD_VIP_V4/V6`.
+    vips: HashSet<(u32, IpAddr)>,
     routes: watch::Sender<Arc<EventRoutes>>,
     events: JoinHandle<()>,
     /// `-D`: the program's aya-log records are forwarded to kad's log.
@@ -156,7 +157,8 @@ impl XdpPath {
             dataplane,
             attached: HashMap::new(),
             written: HashMap::new(),
-            vips: Vec::new(),
+            vip_filters: HashMap::new(),
+            vips: HashSet::new(),
             routes,
             events,
             debug_log: options.xdp_debug_log,
@@ -204,7 +206,7 @@ impl XdpPath {
             generation,
             slots: HashMap::new(),
         };
-        let mut wanted_vips = Vec::new();
+        let mut vip_filters = HashMap::new();
         for (index, slot) in slots.iter_mut().enumerate() {
             slot.xdp = None;
             let Some(receive_ifindex) = self.attach(&slot.spec.receive_interface) else {
@@ -234,8 +236,14 @@ impl XdpPath {
             {
                 tracing::warn!(instance = %slot.spec.fsm.name, vrid = slot.spec.fsm.vrid, error = %err, "writing XDP unicast peers");
             }
-            if !slot.spec.fsm.accept && slot.spec.fsm.priority != 255 {
-                wanted_vips.extend(slot.spec.fsm.virtuals.installed());
+            // A kept instance that was Master keeps its filters, for its (possibly reloaded)
+            // VIPs; `update` corrects them at its next state change.
+            if self
+                .vip_filters
+                .get(&key)
+                .is_some_and(|vips| !vips.is_empty())
+            {
+                vip_filters.insert(key, vip_filters_of(&slot.spec, true));
             }
         }
         // Configuration for keys no slot uses any more goes first, so a reload that moves a
@@ -252,20 +260,43 @@ impl XdpPath {
             }
             self.written.remove(&key);
         }
-        for vip in std::mem::take(&mut self.vips) {
-            if !wanted_vips.contains(&vip)
-                && let Err(err) = self.dataplane.set_vip(vip, false)
-            {
-                tracing::warn!(%vip, error = %err, "removing XDP VIP filter");
-            }
-        }
-        for vip in &wanted_vips {
-            if let Err(err) = self.dataplane.set_vip(*vip, true) {
-                tracing::warn!(%vip, error = %err, "adding XDP VIP filter (no_accept)");
-            }
-        }
-        self.vips = wanted_vips;
+        self.vip_filters = vip_filters;
+        self.write_vips();
         self.routes.send_replace(Arc::new(routes));
+    }
+
+    /// Makes `KAD_VIP_V4/V6` hold the union of the instances' wanted filters, each on the
+    /// interface its instance receives on: removes what is no longer wanted and adds what is
+    /// missing (an entry that could not be written is tried again on the next call).
+    fn write_vips(&mut self) {
+        let wanted: HashSet<(u32, IpAddr)> = self
+            .vip_filters
+            .iter()
+            .flat_map(|(key, vips)| vips.iter().map(|vip| (key.ifindex, *vip)))
+            .collect();
+        let mut written = HashSet::new();
+        for (ifindex, vip) in std::mem::take(&mut self.vips) {
+            if wanted.contains(&(ifindex, vip)) {
+                written.insert((ifindex, vip));
+            } else if let Err(err) = self.dataplane.set_vip(ifindex, vip, false) {
+                tracing::warn!(%vip, ifindex, error = %err, "removing XDP VIP filter");
+                written.insert((ifindex, vip));
+            }
+        }
+        for (ifindex, vip) in wanted {
+            if written.contains(&(ifindex, vip)) {
+                continue;
+            }
+            match self.dataplane.set_vip(ifindex, vip, true) {
+                Ok(()) => {
+                    written.insert((ifindex, vip));
+                }
+                Err(err) => {
+                    tracing::warn!(%vip, ifindex, error = %err, "adding XDP VIP filter (no_accept)");
+                }
+            }
+        }
+        self.vips = written;
     }
 
     /// Writes `slot`'s expectations for its current role and priority, if they changed.
@@ -286,6 +317,12 @@ impl XdpPath {
         };
         let key = xdp.key;
         self.write_config(&slot.spec, key, config);
+        let filters = vip_filters_of(&slot.spec, instance.state() == State::Master);
+        if self.vip_filters.get(&key).map_or(&[][..], Vec::as_slice) != filters.as_slice() {
+            tracing::debug!(instance = %slot.spec.fsm.name, vrid = key.vrid, vips = filters.len(), "XDP VIP filters (no_accept) follow the state");
+            self.vip_filters.insert(key, filters);
+            self.write_vips();
+        }
     }
 
     /// The last advert XDP recorded for `slot`, if newer than what the core was last given,
@@ -431,6 +468,18 @@ fn key_of(spec: &InstanceSpec, ifindex: u32) -> VrrpKey {
     }
 }
 
+/// keepalived `no_accept` (or `vrrp_strict`, not the address owner): the VIPs whose traffic
+/// XDP drops for `spec`'s instance, on its receive interface. Only while it is Master (holds
+/// them), as keepalived sets its firewall drop rules on becoming Master and removes them on
+/// leaving it (`vrrp_handle_accept_mode`).
+fn vip_filters_of(spec: &InstanceSpec, master: bool) -> Vec<IpAddr> {
+    if master && !spec.fsm.accept && spec.fsm.priority != 255 {
+        spec.fsm.virtuals.installed().collect()
+    } else {
+        Vec::new()
+    }
+}
+
 /// What XDP must expect for `spec` while the instance is (`master`) or is not Master, with
 /// effective priority `priority`.
 fn config_of(spec: &InstanceSpec, master: bool, priority: u8) -> VrrpConfig {
@@ -439,22 +488,13 @@ fn config_of(spec: &InstanceSpec, master: bool, priority: u8) -> VrrpConfig {
         AuthConfig::Pass(pass) => (1, pass),
         AuthConfig::Ah(_) => (2, [0; 8]),
     };
-    let mut flags = 0;
+    // Sources and TTLs: the rule the socket path applies, as flags.
+    let mut flags = AcceptPolicy::of(spec).xdp_flags();
     if spec.checksum == ChecksumMode::AsV2 {
         flags |= FLAG_CHECKSUM_AS_V2;
     }
-    if spec.strict {
-        flags |= FLAG_STRICT;
-    }
-    if !spec.unicast_peers.is_empty() {
-        flags |= FLAG_UNICAST;
-    }
     if !spec.fsm.nopreempt && spec.fsm.preempt_delay.is_zero() {
         flags |= FLAG_PREEMPT;
-    }
-    if !spec.unicast_rx.ttl_ranges.is_empty() {
-        // keepalived's per-peer TTL ranges are applied by the socket path.
-        flags |= FLAG_TO_SOCKET;
     }
     VrrpConfig {
         version: match spec.fsm.version {

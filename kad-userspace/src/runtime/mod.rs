@@ -12,6 +12,7 @@
 //!                                                  └ Notify ─▶ notify processes
 //! ```
 
+mod accept;
 mod clock;
 mod dataplane;
 mod engine;

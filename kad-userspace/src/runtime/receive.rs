@@ -11,7 +11,7 @@ use std::{
 use tokio::sync::mpsc;
 
 use crate::{
-    net::vrrp_socket::VrrpSocket,
+    net::vrrp_socket::{Received, SocketError, VrrpSocket},
     ops::counters::{ErrorClass, InstanceCounters, peek_vrid},
     vrrp::{
         fsm::Advert,
@@ -19,7 +19,10 @@ use crate::{
     },
 };
 
-use super::{Inbound, InstanceSpec, UnicastRx};
+use super::{
+    Inbound, InstanceSpec,
+    accept::{AcceptPolicy, Refusal},
+};
 
 /// Where adverts for one VRID on a socket go, and how they are checked.
 pub(crate) struct Route {
@@ -29,9 +32,8 @@ pub(crate) struct Route {
     auth: AuthConfig,
     options: DecodeOptions,
     replay: ReplayGuard,
-    /// `unicast_peer` addresses (empty: a multicast instance).
-    peers: Vec<IpAddr>,
-    unicast: UnicastRx,
+    /// Sources and TTLs accepted (the rule XDP applies too).
+    policy: AcceptPolicy,
     /// The instance's counters (receive errors, adverts received).
     counters: Arc<InstanceCounters>,
 }
@@ -48,52 +50,58 @@ impl Route {
                 ..DecodeOptions::default()
             },
             replay: ReplayGuard::default(),
-            peers: spec.unicast_peers.clone(),
-            unicast: spec.unicast_rx.clone(),
+            policy: AcceptPolicy::of(spec),
             counters,
         }
     }
 
-    /// RFC 5798 §7.1 TTL / hop limit 255 for multicast instances; for unicast ones,
-    /// keepalived's rules: a peer's `min_ttl`..`max_ttl` range when given, no TTL check
-    /// otherwise, and with `check_unicast_src` only configured peers.
+    /// The instance's [`AcceptPolicy`], with the counter class of a refusal.
     fn admits(&self, source: IpAddr, ttl: u8) -> Result<(), (ErrorClass, String)> {
-        if self.peers.is_empty() {
-            if ttl != kad_common::vrrp_wire::VRRP_TTL {
-                return Err((
-                    ErrorClass::Ttl,
-                    format!("TTL/hop limit {ttl}, expected 255"),
-                ));
-            }
-            return Ok(());
-        }
-        if let Some((_, min, max)) = self
-            .unicast
-            .ttl_ranges
-            .iter()
-            .find(|(peer, _, _)| *peer == source)
-            && !(*min..=*max).contains(&ttl)
-        {
-            return Err((
-                ErrorClass::Ttl,
-                format!("TTL/hop limit {ttl} outside this peer's min_ttl {min} .. max_ttl {max}"),
-            ));
-        }
-        if self.unicast.check_source && !self.peers.contains(&source) {
-            return Err((
-                ErrorClass::NotPeer,
-                "not a configured unicast_peer (check_unicast_src)".to_owned(),
-            ));
-        }
-        Ok(())
+        self.policy.admits(source, ttl).map_err(|refusal| {
+            let class = match refusal {
+                Refusal::Ttl { .. } | Refusal::TtlRange { .. } => ErrorClass::Ttl,
+                Refusal::NotPeer => ErrorClass::NotPeer,
+            };
+            (class, refusal.to_string())
+        })
     }
 }
 
 /// At most one warning per this period per socket, so a flood cannot flood the log.
 const WARN_EVERY: Duration = Duration::from_secs(10);
 
-pub(crate) async fn run(
-    socket: Arc<VrrpSocket>,
+/// Where a receive task reads datagrams: a VRRP raw socket (a test double in tests).
+pub(crate) trait Datagrams: Send + Sync + 'static {
+    /// The interface the datagrams arrive on (for logs).
+    fn ifindex(&self) -> u32;
+    /// The next datagram, written into `buf`.
+    fn recv(
+        &self,
+        buf: &mut [u8],
+    ) -> impl std::future::Future<Output = Result<Received, SocketError>> + Send;
+}
+
+impl Datagrams for VrrpSocket {
+    fn ifindex(&self) -> u32 {
+        VrrpSocket::ifindex(self)
+    }
+
+    async fn recv(&self, buf: &mut [u8]) -> Result<Received, SocketError> {
+        VrrpSocket::recv(self, buf).await
+    }
+}
+
+/// First pause after a failed `recvmsg`; doubled after each further failure in a row.
+const RETRY_FIRST: Duration = Duration::from_millis(10);
+/// Longest pause between two `recvmsg` attempts that keep failing.
+const RETRY_MOST: Duration = Duration::from_secs(1);
+
+/// Reads `socket` until the protocol loop stops: decodes, judges and forwards each datagram.
+/// A failed receive is logged (at most once per [`WARN_EVERY`]) and retried after a pause
+/// that grows from [`RETRY_FIRST`] to [`RETRY_MOST`], so a transient error never leaves the
+/// instance deaf.
+pub(crate) async fn run<S: Datagrams>(
+    socket: Arc<S>,
     ipv6: bool,
     mut routes: Vec<Route>,
     generation: u64,
@@ -103,6 +111,8 @@ pub(crate) async fn run(
     let mut buf = vec![0u8; 65_536];
     let mut last_warning: Option<Instant> = None;
     let mut suppressed = 0u64;
+    let mut retry = RETRY_FIRST;
+    let mut last_error: Option<Instant> = None;
     // TTL is judged per route after the VRID is known (unicast peers may sit behind routers).
     let default_options = DecodeOptions {
         check_ttl: false,
@@ -113,10 +123,19 @@ pub(crate) async fn run(
     };
     loop {
         let received = match socket.recv(&mut buf).await {
-            Ok(received) => received,
+            Ok(received) => {
+                retry = RETRY_FIRST;
+                received
+            }
             Err(err) => {
-                tracing::error!(ifindex = socket.ifindex(), error = %err, "VRRP receive failed; stopping this socket");
-                return;
+                let now = Instant::now();
+                if last_error.is_none_or(|at| now.duration_since(at) >= WARN_EVERY) {
+                    last_error = Some(now);
+                    tracing::error!(ifindex = socket.ifindex(), error = %err, retry_ms = retry.as_millis() as u64, "VRRP receive failed; retrying");
+                }
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).min(RETRY_MOST);
+                continue;
             }
         };
         stats
@@ -213,8 +232,10 @@ fn source_of(advert: &crate::vrrp::packet::Advertisement<'_>, fallback: IpAddr) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::UnicastRx;
 
-    fn route(peers: &[&str], unicast: UnicastRx) -> Route {
+    fn route(peers: &[&str], unicast: UnicastRx, strict: bool) -> Route {
+        let peers: Vec<IpAddr> = peers.iter().filter_map(|p| p.parse().ok()).collect();
         Route {
             slot: 0,
             name: Arc::from("T"),
@@ -222,8 +243,7 @@ mod tests {
             auth: AuthConfig::None,
             options: DecodeOptions::default(),
             replay: ReplayGuard::default(),
-            peers: peers.iter().filter_map(|p| p.parse().ok()).collect(),
-            unicast,
+            policy: AcceptPolicy::from_parts(&peers, &unicast, strict),
             counters: Arc::default(),
         }
     }
@@ -233,36 +253,113 @@ mod tests {
             .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
     }
 
+    /// Fails the first `failures` receives, then yields one valid advert, then nothing.
+    struct Flaky {
+        failures: std::sync::atomic::AtomicUsize,
+        advert: Vec<u8>,
+        delivered: std::sync::atomic::AtomicBool,
+    }
+
+    impl Datagrams for Flaky {
+        fn ifindex(&self) -> u32 {
+            7
+        }
+
+        async fn recv(&self, buf: &mut [u8]) -> Result<Received, SocketError> {
+            use std::sync::atomic::Ordering;
+            if self
+                .failures
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                return Err(SocketError {
+                    ifindex: 7,
+                    op: "recv",
+                    source: std::io::Error::from_raw_os_error(libc::ENOBUFS),
+                });
+            }
+            if self.delivered.swap(true, Ordering::SeqCst) {
+                std::future::pending::<()>().await;
+            }
+            let len = self.advert.len();
+            buf.get_mut(..len)
+                .ok_or_else(|| SocketError {
+                    ifindex: 7,
+                    op: "recv",
+                    source: std::io::Error::from_raw_os_error(libc::EMSGSIZE),
+                })?
+                .copy_from_slice(&self.advert);
+            Ok(Received {
+                len,
+                source: ip("10.0.0.2"),
+                destination: None,
+                hop_limit: None,
+            })
+        }
+    }
+
+    /// A failed `recvmsg` (here three ENOBUFS in a row) is retried: the advert that follows
+    /// still reaches the protocol loop.
+    #[tokio::test]
+    async fn a_receive_error_does_not_end_the_task() {
+        use crate::vrrp::packet::{
+            AdvertSpec, ChecksumMode, Ipv4Options, Version, encode_ipv4_vec,
+        };
+        let vip = [ip("10.0.0.100")];
+        let spec = AdvertSpec {
+            version: Version::V3,
+            vrid: 1,
+            priority: 200,
+            interval_cs: 100,
+            addresses: &vip,
+            auth: AuthConfig::None,
+            ah_seq: 0,
+            src: ip("10.0.0.2"),
+            dst: ip("224.0.0.18"),
+            checksum: ChecksumMode::PseudoHeader,
+        };
+        let advert = match encode_ipv4_vec(&spec, &Ipv4Options::keepalived(1)) {
+            Ok(advert) => advert,
+            Err(err) => panic!("encoding the test advert: {err}"),
+        };
+        let socket = Arc::new(Flaky {
+            failures: 3.into(),
+            advert,
+            delivered: false.into(),
+        });
+        let (tx, mut rx) = mpsc::channel(4);
+        let task = tokio::spawn(run(
+            socket,
+            false,
+            vec![route(&[], UnicastRx::default(), false)],
+            9,
+            tx,
+            Arc::default(),
+        ));
+        let got = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
+        task.abort();
+        match got {
+            Ok(Some(inbound)) => {
+                assert_eq!((inbound.generation, inbound.slot), (9, 0));
+                assert_eq!(inbound.advert.priority, 200);
+            }
+            Ok(None) => panic!("the receive task ended on a receive error"),
+            Err(_) => panic!("the advert after the errors never arrived"),
+        }
+    }
+
     #[test]
-    fn multicast_needs_ttl_255() {
-        let r = route(&[], UnicastRx::default());
+    fn refusals_are_counted_by_class() {
+        let r = route(&[], UnicastRx::default(), false);
+        assert!(matches!(
+            r.admits(ip("10.0.0.2"), 254),
+            Err((ErrorClass::Ttl, _))
+        ));
+        let r = route(&["10.0.0.2"], UnicastRx::default(), true);
+        assert!(matches!(
+            r.admits(ip("10.0.0.9"), 255),
+            Err((ErrorClass::NotPeer, _))
+        ));
         assert!(r.admits(ip("10.0.0.2"), 255).is_ok());
-        assert!(r.admits(ip("10.0.0.2"), 254).is_err());
-    }
-
-    #[test]
-    fn unicast_without_range_takes_any_ttl_from_anyone() {
-        let r = route(&["10.0.0.2"], UnicastRx::default());
-        assert!(r.admits(ip("10.0.0.2"), 61).is_ok());
-        assert!(r.admits(ip("10.0.0.9"), 255).is_ok());
-    }
-
-    #[test]
-    fn unicast_ttl_range_and_source_check() {
-        let r = route(
-            &["10.0.0.2", "10.0.0.3"],
-            UnicastRx {
-                check_source: true,
-                ttl_ranges: vec![(ip("10.0.0.2"), 60, 64)],
-            },
-        );
-        assert!(r.admits(ip("10.0.0.2"), 62).is_ok());
-        assert!(r.admits(ip("10.0.0.2"), 255).is_err());
-        assert!(r.admits(ip("10.0.0.2"), 59).is_err());
-        assert!(
-            r.admits(ip("10.0.0.3"), 255).is_ok(),
-            "no range for this peer"
-        );
-        assert!(r.admits(ip("10.0.0.9"), 255).is_err(), "not a peer");
     }
 }

@@ -14,8 +14,8 @@ use kad_common::{
     xdp_maps::{
         AUTH_FAILURES_MAP, FAMILY_V4, FAMILY_V6, IF_COUNTERS_MAP, IF_SLOTS_MAP,
         INTERFACE_MARKER_VRID, MAX_IFINDEX, MAX_INTERFACES, VIP_V4_MAP, VIP_V6_MAP,
-        VRRP_CONFIG_MAP, VRRP_EVENTS_MAP, VRRP_PEERS_MAP, VRRP_SEEN_MAP, VrrpConfig, VrrpEvent,
-        VrrpKey, VrrpPeerKey, VrrpSeen, vrrp_index,
+        VRRP_CONFIG_MAP, VRRP_EVENTS_MAP, VRRP_PEERS_MAP, VRRP_SEEN_MAP, VipV4Key, VipV6Key,
+        VrrpConfig, VrrpEvent, VrrpKey, VrrpPeerKey, VrrpSeen, vrrp_index,
     },
 };
 
@@ -245,16 +245,29 @@ impl XdpDataplane {
     }
 
     /// keepalived `no_accept` / `vrrp_strict`: with `drop`, XDP drops IP traffic addressed to
-    /// `address` (reason `VipNoAccept`); without, it stops doing so.
-    pub fn set_vip(&mut self, address: IpAddr, drop: bool) -> Result<(), XdpError> {
+    /// `address` that arrives on interface `ifindex` (reason `VipNoAccept`); without, it stops
+    /// doing so. Other interfaces are not affected.
+    pub fn set_vip(&mut self, ifindex: u32, address: IpAddr, drop: bool) -> Result<(), XdpError> {
         match address {
-            IpAddr::V4(v4) => self.set_flag(VIP_V4_MAP, v4.octets(), drop),
-            IpAddr::V6(v6) => self.set_flag(VIP_V6_MAP, v6.octets(), drop),
+            IpAddr::V4(v4) => {
+                let key = VipV4Key {
+                    ifindex,
+                    addr: v4.octets(),
+                };
+                self.set_flag(VIP_V4_MAP, key, drop)
+            }
+            IpAddr::V6(v6) => {
+                let key = VipV6Key {
+                    ifindex,
+                    addr: v6.octets(),
+                };
+                self.set_flag(VIP_V6_MAP, key, drop)
+            }
         }
     }
 
-    /// keepalived `unicast_peer` under `vrrp_strict`: replaces the peers XDP accepts adverts
-    /// from for `key` (read only when its configuration has `FLAG_UNICAST | FLAG_STRICT`).
+    /// keepalived `unicast_peer`: replaces the peers XDP accepts adverts from for `key` (read
+    /// only when its configuration has `FLAG_UNICAST | FLAG_CHECK_PEERS`).
     /// Every peer must be of `key`'s family.
     pub fn set_unicast_peers(&mut self, key: VrrpKey, peers: &[IpAddr]) -> Result<(), XdpError> {
         check_key(&key)?;
