@@ -11,7 +11,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    net::IpAddr,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -21,8 +21,8 @@ use std::{
 
 use aya::maps::{MapData, RingBuf};
 use kad_common::xdp_maps::{
-    EVENT_AUTH_FAILURE, FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_PREEMPT, ROLE_BACKUP,
-    ROLE_MASTER, VrrpConfig, VrrpEvent, VrrpKey, VrrpSeen,
+    FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_PREEMPT, ROLE_BACKUP, ROLE_MASTER, VrrpConfig,
+    VrrpKey, VrrpSeen,
 };
 use tokio::{
     io::unix::AsyncFd,
@@ -36,7 +36,10 @@ use crate::{
         fsm::{Advert, Instance, State, Timestamp},
         packet::{AuthConfig, ChecksumMode, Version},
     },
-    xdp::{AttachMode, LoadOptions, XdpDataplane, parse_event},
+    xdp::{
+        self, AttachMode, LoadOptions, XdpDataplane,
+        event::{XdpEvent, address, version},
+    },
 };
 
 use super::{Inbound, InstanceSpec, Slot, accept::AcceptPolicy, clock::Clock};
@@ -524,22 +527,6 @@ fn octets(address: IpAddr) -> [u8; 16] {
     out
 }
 
-fn address(family: u8, bytes: &[u8; 16]) -> IpAddr {
-    if family == FAMILY_V6 {
-        IpAddr::V6(Ipv6Addr::from(*bytes))
-    } else {
-        IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]))
-    }
-}
-
-fn version(wire: u8) -> Option<Version> {
-    match wire {
-        2 => Some(Version::V2),
-        3 => Some(Version::V3),
-        _ => None,
-    }
-}
-
 /// CLOCK_MONOTONIC now, in ns (the clock `bpf_ktime_get_ns` reads).
 fn monotonic_ns() -> u64 {
     let mut now = libc::timespec {
@@ -576,7 +563,7 @@ async fn read_events(
     inbound: mpsc::Sender<Inbound>,
     stats: Arc<ReceiveStats>,
 ) {
-    let mut batch: Vec<VrrpEvent> = Vec::with_capacity(64);
+    let mut batch: Vec<XdpEvent> = Vec::with_capacity(64);
     let mut last_warning: Option<Instant> = None;
     loop {
         let mut guard = match ring.readable_mut().await {
@@ -589,7 +576,7 @@ async fn read_events(
         stats.xdp_wakeups.fetch_add(1, Ordering::Relaxed);
         let buffer = guard.get_inner_mut();
         while let Some(item) = buffer.next() {
-            if let Some(event) = parse_event(&item) {
+            if let Some(event) = xdp::event::decode(&item) {
                 batch.push(event);
             }
         }
@@ -599,32 +586,30 @@ async fn read_events(
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         let table = Arc::clone(&routes.borrow());
         for event in batch.drain(..) {
-            let Some((slot, name)) = table.slots.get(&event.key) else {
-                continue;
-            };
-            if event.kind & EVENT_AUTH_FAILURE != 0 {
-                let now = Instant::now();
-                if last_warning.is_none_or(|at| now.duration_since(at) >= WARN_EVERY) {
-                    last_warning = Some(now);
-                    tracing::warn!(instance = %name, vrid = event.key.vrid, sender = %address(event.key.family, &event.sender), "XDP dropped an advert: authentication failed");
+            let advert = match event {
+                XdpEvent::AuthFailure { key, sender } => {
+                    let Some((_, name)) = table.slots.get(&key) else {
+                        continue;
+                    };
+                    let now = Instant::now();
+                    if last_warning.is_none_or(|at| now.duration_since(at) >= WARN_EVERY) {
+                        last_warning = Some(now);
+                        tracing::warn!(instance = %name, vrid = key.vrid, %sender, "XDP dropped an advert: authentication failed");
+                    }
+                    continue;
                 }
-                continue;
-            }
-            let Some(version) = version(event.version) else {
-                continue;
+                XdpEvent::Advert { key, advert } => {
+                    let Some((slot, _)) = table.slots.get(&key) else {
+                        continue;
+                    };
+                    Inbound {
+                        generation: table.generation,
+                        slot: *slot,
+                        advert,
+                    }
+                }
             };
-            let message = Inbound {
-                generation: table.generation,
-                slot: *slot,
-                advert: Advert {
-                    source: address(event.key.family, &event.sender),
-                    version,
-                    vrid: event.key.vrid,
-                    priority: event.priority,
-                    interval_cs: event.interval_cs,
-                },
-            };
-            if inbound.send(message).await.is_err() {
+            if inbound.send(advert).await.is_err() {
                 return;
             }
         }
@@ -649,7 +634,7 @@ mod tests {
 
     #[test]
     fn addresses_round_trip() {
-        let v4 = IpAddr::V4(Ipv4Addr::new(10, 77, 0, 2));
+        let v4 = IpAddr::V4(std::net::Ipv4Addr::new(10, 77, 0, 2));
         assert_eq!(address(FAMILY_V4, &octets(v4)), v4);
         let v6: IpAddr = "fe80::1".parse().unwrap_or(v4);
         assert_eq!(address(FAMILY_V6, &octets(v6)), v6);

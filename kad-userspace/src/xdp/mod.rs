@@ -3,6 +3,7 @@
 //! on crafted packets (`BPF_PROG_TEST_RUN`, `test_run.rs`).
 
 mod counters;
+pub mod event;
 mod maps;
 mod probe;
 mod seen_view;
