@@ -296,14 +296,22 @@ async fn notify_ready_when_running(status: StatusHandle, instances: usize) {
     service_manager::ready(&format!("{instances} VRRP instances running"));
 }
 
-/// Writes a signal dump from a fresh snapshot.
+/// Writes a signal dump from a fresh snapshot, on tokio's blocking pool: file IO in a
+/// folder anyone can write to never runs on the protocol loop's thread.
 async fn write_dump(dump: Dump, status: &StatusHandle) {
     let snapshot = status.fresh(Duration::from_millis(100)).await;
     let dir = ops::dump::dump_dir();
-    match ops::dump::write(dump, &snapshot, &dir) {
-        Ok(path) => tracing::info!(path = %path.display(), "status dump written"),
-        Err(err) => {
+    let written = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || ops::dump::write(dump, &snapshot, &dir)).await
+    };
+    match written {
+        Ok(Ok(path)) => tracing::info!(path = %path.display(), "status dump written"),
+        Ok(Err(err)) => {
             tracing::error!(dir = %dir.display(), file = dump.file_name(), error = %err, "status dump failed")
+        }
+        Err(err) => {
+            tracing::error!(file = dump.file_name(), error = %err, "status dump task failed")
         }
     }
 }
