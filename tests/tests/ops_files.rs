@@ -448,3 +448,23 @@ fn kad_started_by_nsenter_without_its_sysfs_runs() -> Result<()> {
     drop(kad);
     Ok(())
 }
+
+/// Issue 13 item 2: the packaged unit gives kad its own /tmp (where the signal dumps go)
+/// and the umask kad defaults to, and still says why in its comments.
+#[test]
+fn the_unit_has_a_private_tmp_and_umask_0077() -> Result<()> {
+    let path = kad_tests::repo_root().join("packaging/kad.service");
+    let unit = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+    let settings: Vec<&str> = unit
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.starts_with('#'))
+        .collect();
+    assert!(settings.contains(&"PrivateTmp=yes"), "{unit}");
+    assert!(settings.contains(&"UMask=0077"), "{unit}");
+    assert!(
+        unit.contains("/tmp/systemd-private-*-kad.service-*/tmp/"),
+        "the unit says where the dumps are"
+    );
+    Ok(())
+}
