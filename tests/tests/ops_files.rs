@@ -428,6 +428,21 @@ fn kad_started_by_nsenter_without_its_sysfs_runs() -> Result<()> {
         "kad -t under nsenter: {status}\n{text}"
     );
     assert!(status.success(), "kad -t under nsenter: {status}\n{text}");
+    // And an interface only the machine's namespace has (its sysfs shows it) is missing.
+    let host_only = std::fs::read_dir("/sys/class/net")?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .find(|name| !["lo", "eth0", iface, "kadnsx1"].contains(&name.as_str()));
+    if let Some(other) = host_only {
+        let elsewhere = dir.join("elsewhere.conf");
+        std::fs::write(&elsewhere, config.replace(iface, &other))?;
+        let elsewhere = elsewhere.to_string_lossy().into_owned();
+        nsenter(&ns, &[&bin, "-t", "-f", &elsewhere], &test_log)?.status()?;
+        let text = std::fs::read_to_string(&test_log)?;
+        assert!(
+            text.contains(&format!("interface {other} ")) && text.contains("doesn't exist"),
+            "kad -t under nsenter must not see the machine's {other}:\n{text}"
+        );
+    }
 
     let log = dir.join("kad-ns.log");
     let child = nsenter(
