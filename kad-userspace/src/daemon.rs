@@ -91,18 +91,6 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         .into_iter()
         .map(|path| PidFile::create(path))
         .collect::<Result<Vec<_>>>()?;
-    // Without pid files, the control socket tells: a second kad on the same configuration
-    // (same -i, same socket) stops here, before it touches any interface or IPVS.
-    let control_socket = options
-        .control_socket
-        .clone()
-        .unwrap_or_else(|| ops::control::default_path(options.config_id.as_deref()));
-    if std::os::unix::net::UnixStream::connect(&control_socket).is_ok() {
-        bail!(
-            "kad is already running: its control socket {} answers",
-            control_socket.display()
-        );
-    }
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
