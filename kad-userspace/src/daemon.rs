@@ -79,9 +79,16 @@ pub fn run(options: &DaemonOptions) -> ExitCode {
 
 fn run_inner(options: &DaemonOptions) -> Result<()> {
     let loaded = load(options)?;
-    let _pids = options
-        .pid_files
-        .iter()
+    apply_umask(&loaded.config);
+    let mut pid_paths: Vec<&PathBuf> = Vec::new();
+    for path in &options.pid_files {
+        // `-p X -r X`: one file, locked once.
+        if !pid_paths.contains(&path) {
+            pid_paths.push(path);
+        }
+    }
+    let _pids = pid_paths
+        .into_iter()
         .map(|path| PidFile::create(path))
         .collect::<Result<Vec<_>>>()?;
 
@@ -180,7 +187,10 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                         tracing::info!("SIGHUP: reloading {}", options.config.display());
                         service_manager::reloading();
                         let loaded = match load(&options) {
-                            Ok(loaded) => loaded,
+                            Ok(loaded) => {
+                                apply_umask(&loaded.config);
+                                loaded
+                            }
                             Err(err) => {
                                 tracing::error!("reload refused, running configuration kept: {err:#}");
                                 service_manager::ready("reload refused, running configuration kept");
@@ -296,14 +306,22 @@ async fn notify_ready_when_running(status: StatusHandle, instances: usize) {
     service_manager::ready(&format!("{instances} VRRP instances running"));
 }
 
-/// Writes a signal dump from a fresh snapshot.
+/// Writes a signal dump from a fresh snapshot, on tokio's blocking pool: file IO in a
+/// folder anyone can write to never runs on the protocol loop's thread.
 async fn write_dump(dump: Dump, status: &StatusHandle) {
     let snapshot = status.fresh(Duration::from_millis(100)).await;
     let dir = ops::dump::dump_dir();
-    match ops::dump::write(dump, &snapshot, &dir) {
-        Ok(path) => tracing::info!(path = %path.display(), "status dump written"),
-        Err(err) => {
+    let written = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || ops::dump::write(dump, &snapshot, &dir)).await
+    };
+    match written {
+        Ok(Ok(path)) => tracing::info!(path = %path.display(), "status dump written"),
+        Ok(Err(err)) => {
             tracing::error!(dir = %dir.display(), file = dump.file_name(), error = %err, "status dump failed")
+        }
+        Err(err) => {
+            tracing::error!(file = dump.file_name(), error = %err, "status dump task failed")
         }
     }
 }
@@ -325,19 +343,76 @@ fn load(options: &DaemonOptions) -> Result<config::Loaded> {
     Ok(loaded)
 }
 
-/// keepalived's `-p` pid file: written at start, removed at exit.
-struct PidFile(PathBuf);
+/// keepalived.conf `umask` (global_defs), else [`config::global::DEFAULT_UMASK`]: the
+/// process umask, for what kad and the scripts it runs create.
+fn apply_umask(config: &config::model::Config) {
+    let mask = config.global.umask.unwrap_or(config::global::DEFAULT_UMASK);
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+    tracing::debug!(umask = format!("0{mask:03o}"), "process umask set");
+}
+
+/// keepalived's `-p`/`-r` pid file: taken at start, removed at exit. The file is locked
+/// (`flock`) for the daemon's life, so a second kad given the same pid file refuses to run
+/// (keepalived: "daemon is already running") whatever a crashed one left behind; it is
+/// opened without following a symlink and written 0644 (keepalived's mode).
+struct PidFile {
+    path: PathBuf,
+    _file: std::fs::File,
+}
+
+/// Mode of pid files (keepalived's `S_IRUSR|S_IWUSR|S_IRGRP|S_IROTH`, whatever the umask).
+const PID_FILE_MODE: u32 = 0o644;
 
 impl PidFile {
     fn create(path: &Path) -> Result<Self> {
-        std::fs::write(path, format!("{}\n", std::process::id()))
-            .with_context(|| format!("writing pid file {}", path.display()))?;
-        Ok(Self(path.to_path_buf()))
+        use std::{
+            io::{Read as _, Seek as _, Write as _},
+            os::{fd::AsRawFd as _, unix::fs::OpenOptionsExt as _},
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(PID_FILE_MODE)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+            .open(path)
+            .with_context(|| format!("opening pid file {}", path.display()))?;
+        if !file.metadata().is_ok_and(|m| m.file_type().is_file()) {
+            bail!("pid file {} is not a regular file", path.display());
+        }
+        // SAFETY: flock(2) on a descriptor this function owns; no memory is passed.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+                let mut text = String::new();
+                let _ = (&file).take(32).read_to_string(&mut text);
+                let running = text.trim();
+                bail!(
+                    "kad is already running: pid file {} is held by pid {}",
+                    path.display(),
+                    if running.is_empty() { "?" } else { running }
+                );
+            }
+            return Err(err).with_context(|| format!("locking pid file {}", path.display()));
+        }
+        let written = file
+            .set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| writeln!(file, "{}", std::process::id()))
+            .and_then(|()| {
+                file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(PID_FILE_MODE))
+            });
+        written.with_context(|| format!("writing pid file {}", path.display()))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            _file: file,
+        })
     }
 }
 
 impl Drop for PidFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_file(&self.path);
     }
 }

@@ -9,8 +9,6 @@
 
 use std::time::Duration;
 
-use crate::track::file::parse_value;
-
 use super::{Pass, ProbeError};
 
 /// How often the file is read (the same bound as `track_file` for VRRP).
@@ -57,10 +55,11 @@ pub fn judge(spec: &FileSpec, value: i64) -> Result<Pass, ProbeError> {
 
 /// Reads the file once.
 pub async fn probe(spec: &FileSpec) -> Result<Pass, ProbeError> {
-    let value = match tokio::fs::read_to_string(&spec.path).await {
-        Ok(text) => parse_value(&text),
-        Err(_) => 0,
-    };
+    // A regular file's first bytes, off the loop; a missing file (or a FIFO or device,
+    // never opened for reading) reads 0, as for track_file.
+    let value = crate::track::file::read_value(&spec.path)
+        .await
+        .unwrap_or(0);
     judge(spec, value)
 }
 

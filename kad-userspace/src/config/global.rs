@@ -209,6 +209,18 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
             g.shutdown_script = script(c, n, 0)
         }),
     ),
+    kw("umask", |g, n, c| {
+        let words: Vec<&str> = n.args.iter().map(|w| w.text.as_str()).collect();
+        match parse_umask(&words) {
+            Ok(mask) => g.umask = Some(mask),
+            Err(err) => match n.arg(0) {
+                Some(word) => c.bad(n, word, &err),
+                None => {
+                    c.need(n, 0, "a umask");
+                }
+            },
+        }
+    }),
     kw("notify_fifo", fifo),
     kw("notify_fifo_script", fifo),
     kw("vrrp_notify_fifo", fifo),
@@ -216,6 +228,73 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("lvs_notify_fifo", fifo),
     kw("lvs_notify_fifo_script", fifo),
 ];
+
+/// The process umask when the configuration sets none: what kad creates is its own
+/// (keepalived's is 0177, which would also make directories unsearchable).
+pub const DEFAULT_UMASK: u32 = 0o077;
+
+/// keepalived.conf `umask`: a number as C's `strtol(…, 0)` reads it (`0027` octal, `0x17`
+/// hex, `23` decimal), or permission bits `IRUSR IWUSR IXUSR IRGRP IWGRP IXGRP IROTH IWOTH
+/// IXOTH` joined by `|` (spaces allowed around it), as keepalived 2.2.7 parses it.
+pub fn parse_umask(words: &[&str]) -> Result<u32, super::error::ValueError> {
+    use super::error::ValueError;
+    let all = words.join(" ");
+    let first = words.first().copied().unwrap_or("");
+    if first.starts_with(|c: char| c.is_ascii_digit()) {
+        let number = if words.len() != 1 {
+            None
+        } else if let Some(hex) = first
+            .strip_prefix("0x")
+            .or_else(|| first.strip_prefix("0X"))
+        {
+            u32::from_str_radix(hex, 16).ok()
+        } else if first.len() > 1 && first.starts_with('0') {
+            u32::from_str_radix(&first[1..], 8).ok()
+        } else {
+            first.parse::<u32>().ok()
+        };
+        return number
+            .filter(|mask| mask & !0o777 == 0)
+            .ok_or_else(|| ValueError::new(&all, "a umask in 0..=0777"));
+    }
+    const BITS: [(&str, u32); 9] = [
+        ("IRUSR", 0o400),
+        ("IWUSR", 0o200),
+        ("IXUSR", 0o100),
+        ("IRGRP", 0o040),
+        ("IWGRP", 0o020),
+        ("IXGRP", 0o010),
+        ("IROTH", 0o004),
+        ("IWOTH", 0o002),
+        ("IXOTH", 0o001),
+    ];
+    let expected = "a number or bits such as IWGRP|IWOTH";
+    let mut mask = 0;
+    let mut need_or = false;
+    for word in words {
+        let mut rest = *word;
+        while !rest.is_empty() {
+            if need_or {
+                rest = rest
+                    .strip_prefix('|')
+                    .ok_or_else(|| ValueError::new(&all, expected))?;
+                need_or = false;
+                continue;
+            }
+            let (name, bit) = BITS
+                .iter()
+                .find(|(name, _)| rest.starts_with(name))
+                .ok_or_else(|| ValueError::new(&all, expected))?;
+            mask |= bit;
+            rest = &rest[name.len()..];
+            need_or = true;
+        }
+    }
+    if !need_or {
+        return Err(ValueError::new(&all, expected));
+    }
+    Ok(mask)
+}
 
 fn fifo(g: &mut GlobalDefs, n: &Node, c: &mut Ctx) {
     if let Some(s) = script(c, n, 0) {
@@ -383,7 +462,6 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ),
     ("rs_init_notifies", Spec::Flag, IGNORED),
     ("no_checker_emails", Spec::Flag, IGNORED),
-    ("umask", Spec::Some, IGNORED),
     ("log_unknown_vrids", Spec::Flag, IGNORED),
     ("vmac_prefix", Spec::One, IGNORED),
     ("vmac_addr_prefix", Spec::One, IGNORED),
@@ -504,5 +582,35 @@ fn check_spec(ctx: &mut Ctx, node: &Node, spec: Spec) -> bool {
             false
         }
         (Err(_), None) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn umask_reads_numbers_and_bits_like_keepalived() {
+        use super::parse_umask;
+        assert_eq!(parse_umask(&["0027"]), Ok(0o027));
+        assert_eq!(parse_umask(&["0x12"]), Ok(0o022));
+        assert_eq!(
+            parse_umask(&["18"]),
+            Ok(0o022),
+            "decimal, as strtol(..., 0)"
+        );
+        assert_eq!(parse_umask(&["IWGRP|IWOTH"]), Ok(0o022));
+        assert_eq!(parse_umask(&["IWGRP", "|", "IWOTH", "|IXOTH"]), Ok(0o023));
+        for bad in [
+            &["0999"][..],
+            &["01000"],
+            &["7a"],
+            &["IWGRP|"],
+            &["|IWGRP"],
+            &["IWGRP", "IWOTH"],
+            &["FOO"],
+            &[],
+            &["022", "x"],
+        ] {
+            assert!(parse_umask(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -151,6 +151,9 @@ pub struct GlobalDefs {
     pub shutdown_script: Option<Script>,
     /// keepalived.conf: notify_fifo / vrrp_notify_fifo / lvs_notify_fifo and their scripts.
     pub fifos: BTreeMap<String, Script>,
+    /// keepalived.conf: umask (octal/decimal/hex number or `IWGRP|IWOTH...`); `None`: kad's
+    /// default, [`crate::config::global::DEFAULT_UMASK`].
+    pub umask: Option<u32>,
     /// Every other global_defs keyword, checked against its table row and kept as words.
     pub other: BTreeMap<String, Vec<String>>,
     /// Where each keyword was set.
@@ -160,6 +163,7 @@ pub struct GlobalDefs {
 impl Default for GlobalDefs {
     fn default() -> Self {
         Self {
+            umask: None,
             router_id: None,
             notification_email: Vec::new(),
             notification_email_from: None,

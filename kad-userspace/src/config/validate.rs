@@ -52,17 +52,15 @@ pub trait Environment {
     }
 }
 
-/// The running system: `/sys/class/net` and `PATH`.
+/// The running system: its network interfaces and `PATH`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemEnvironment;
 
 impl Environment for SystemEnvironment {
+    /// Asked of the kernel in kad's own network namespace (not `/sys/class/net`, which
+    /// shows the namespace sysfs was mounted in).
     fn interface_exists(&self, name: &str) -> bool {
-        !name.is_empty()
-            && !name.contains('/')
-            && name != "."
-            && name != ".."
-            && Path::new("/sys/class/net").join(name).exists()
+        crate::net::interface::exists(name)
     }
 
     fn program_exists(&self, program: &str) -> bool {

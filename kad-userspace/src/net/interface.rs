@@ -1,4 +1,8 @@
-//! Interface names, indexes and hardware addresses.
+//! Interface names, indexes, hardware addresses and flags, asked of the kernel through a
+//! socket (`if_nametoindex`, `SIOCGIFHWADDR`, `SIOCGIFFLAGS`), never read from
+//! `/sys/class/net`: sysfs shows the network namespace it was mounted in, which is not
+//! kad's when kad was started by `nsenter -n`, `unshare --net` or a container runtime that
+//! does not remount `/sys`. A socket always belongs to the calling thread's namespace.
 
 use std::ffi::CString;
 
@@ -13,7 +17,7 @@ pub enum InterfaceError {
     /// The name cannot be an interface name (contains NUL or is too long).
     #[error("{0:?} is not a valid interface name")]
     BadName(String),
-    /// Reading the hardware address from sysfs failed.
+    /// Asking the kernel for the hardware address failed.
     #[error("reading the MAC address of {name}: {source}")]
     Mac {
         /// Interface name.
@@ -37,23 +41,81 @@ pub fn ifindex(name: &str) -> Result<u32, InterfaceError> {
     }
 }
 
-/// The Ethernet address of interface `name` (from `/sys/class/net/NAME/address`).
-pub fn mac_address(name: &str) -> Result<[u8; 6], InterfaceError> {
-    if name.contains('/') || name.starts_with('.') {
+/// Whether interface `name` exists in the calling thread's network namespace.
+pub fn exists(name: &str) -> bool {
+    ifindex(name).is_ok()
+}
+
+/// `struct ifreq` (linux/if.h): the name, then a 24-byte union (here: a `sockaddr` for
+/// `SIOCGIFHWADDR`, a `short` for `SIOCGIFFLAGS`).
+#[repr(C)]
+struct IfReq {
+    name: [libc::c_char; libc::IFNAMSIZ],
+    data: [u8; 24],
+}
+
+/// Runs the `SIOCGIF*` ioctl `request` for interface `name` on a datagram socket of the
+/// calling thread's network namespace; returns the union's bytes.
+fn ifreq_ioctl(name: &str, request: libc::c_ulong) -> Result<[u8; 24], InterfaceError> {
+    let bytes = name.as_bytes();
+    if bytes.is_empty() || bytes.len() >= libc::IFNAMSIZ || bytes.contains(&0) {
         return Err(InterfaceError::BadName(name.to_owned()));
     }
-    let path = format!("/sys/class/net/{name}/address");
-    let text = std::fs::read_to_string(&path).map_err(|source| InterfaceError::Mac {
+    let mac_error = |source| InterfaceError::Mac {
         name: name.to_owned(),
         source,
-    })?;
-    parse_mac(text.trim()).ok_or_else(|| InterfaceError::Mac {
-        name: name.to_owned(),
-        source: std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("{:?} is not an Ethernet address", text.trim()),
-        ),
-    })
+    };
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)
+        .map_err(mac_error)?;
+    let mut request_block = IfReq {
+        name: [0; libc::IFNAMSIZ],
+        data: [0; 24],
+    };
+    for (slot, byte) in request_block.name.iter_mut().zip(bytes) {
+        *slot = *byte as libc::c_char;
+    }
+    // SAFETY: `request_block` is a properly sized `struct ifreq` that lives across the call;
+    // the kernel writes at most its 40 bytes.
+    let rc = unsafe {
+        libc::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(&socket),
+            request as _,
+            &mut request_block as *mut IfReq,
+        )
+    };
+    if rc != 0 {
+        let err = std::io::Error::last_os_error();
+        return Err(match err.raw_os_error() {
+            Some(libc::ENODEV) => InterfaceError::NotFound(name.to_owned()),
+            _ => mac_error(err),
+        });
+    }
+    Ok(request_block.data)
+}
+
+/// The Ethernet address of interface `name` (`SIOCGIFHWADDR`).
+pub fn mac_address(name: &str) -> Result<[u8; 6], InterfaceError> {
+    let data = ifreq_ioctl(name, libc::SIOCGIFHWADDR)?;
+    // struct sockaddr: sa_family (2 bytes), then the address.
+    let family = u16::from_ne_bytes([data[0], data[1]]);
+    if family != libc::ARPHRD_ETHER {
+        return Err(InterfaceError::Mac {
+            name: name.to_owned(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("hardware type {family} is not Ethernet"),
+            ),
+        });
+    }
+    let mut mac = [0u8; 6];
+    mac.copy_from_slice(&data[2..8]);
+    Ok(mac)
+}
+
+/// Interface `name`'s flags (`SIOCGIFFLAGS`: `IFF_UP`, `IFF_RUNNING`, ...).
+pub fn flags(name: &str) -> Result<u32, InterfaceError> {
+    let data = ifreq_ioctl(name, libc::SIOCGIFFLAGS)?;
+    Ok(u32::from(u16::from_ne_bytes([data[0], data[1]])))
 }
 
 /// Parses `aa:bb:cc:dd:ee:ff`.
@@ -90,14 +152,22 @@ mod tests {
         ));
         assert!(matches!(ifindex("nul\0x"), Err(InterfaceError::BadName(_))));
         assert!(matches!(
-            mac_address("../etc"),
+            mac_address("nul\0x"),
             Err(InterfaceError::BadName(_))
+        ));
+        assert!(matches!(
+            mac_address("kadnosuchif0"),
+            Err(InterfaceError::NotFound(_))
         ));
     }
 
     #[test]
     fn loopback_exists_and_unknown_names_do_not() {
         assert!(ifindex("lo").is_ok());
+        assert!(exists("lo"));
+        assert!(!exists("kadnosuchif0"));
+        let lo = flags("lo").unwrap_or(0);
+        assert_ne!(lo & libc::IFF_LOOPBACK as u32, 0, "lo flags 0x{lo:x}");
         assert!(matches!(
             ifindex("kadnosuchif0"),
             Err(InterfaceError::NotFound(_))

@@ -25,15 +25,13 @@ pub struct LinkEvent {
     pub deleted: bool,
 }
 
-/// Whether interface `name` is up with carrier now (sysfs `operstate`; `unknown`, which
-/// drivers without carrier reporting show, counts as up).
+/// Whether interface `name` is up with carrier now: `IFF_UP` and `IFF_RUNNING` from
+/// `SIOCGIFFLAGS` in kad's own network namespace (the kernel sets `IFF_RUNNING` for
+/// operstate `up` and `unknown`, which drivers without carrier reporting show), the same
+/// test as the link events below.
 pub fn is_up(name: &str) -> bool {
-    if name.contains('/') {
-        return false;
-    }
-    std::fs::read_to_string(format!("/sys/class/net/{name}/operstate"))
-        .map(|state| matches!(state.trim(), "up" | "unknown"))
-        .unwrap_or(false)
+    let wanted = (libc::IFF_UP | libc::IFF_RUNNING) as u32;
+    super::interface::flags(name).is_ok_and(|flags| flags & wanted == wanted)
 }
 
 fn name_of(link: &rtnetlink::packet_route::link::LinkMessage) -> Option<String> {

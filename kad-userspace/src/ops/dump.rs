@@ -26,10 +26,18 @@
 //!
 //! The files go to `/tmp`, as keepalived's do, or to the folder named by the environment
 //! variable [`DUMP_DIR_ENV`] (tests use it so that they never write `/tmp/keepalived.*`).
-//! Each file is written under a temporary name and renamed, so a reader never sees half.
+//! Each file is written under a fresh temporary name and renamed, so a reader never sees
+//! half. `/tmp` is writable by everyone, so nothing planted there is trusted: the temporary
+//! file is created with `O_CREAT|O_EXCL|O_NOFOLLOW` and mode 0600 under a name with a random
+//! part (a symlink, FIFO or file already at a name is never opened, only skipped), and the
+//! rename replaces whatever sits at the final name without following it. The daemon calls
+//! [`write`] off the protocol loop's thread.
 
 use std::{
     fmt::Write as _,
+    fs::{File, OpenOptions},
+    io::{self, Write as _},
+    os::unix::fs::OpenOptionsExt as _,
     path::{Path, PathBuf},
 };
 
@@ -76,13 +84,56 @@ pub fn dump_dir() -> PathBuf {
         .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from)
 }
 
-/// Writes `dump` of `status` into `dir`; returns the file's path.
-pub fn write(dump: Dump, status: &Status, dir: &Path) -> std::io::Result<PathBuf> {
+/// Mode of the dump files (keepalived creates them for root only too).
+pub const FILE_MODE: u32 = 0o600;
+
+/// How many temporary names [`write`] tries before giving up (each one taken means someone
+/// planted a file at a random name; one is enough in practice).
+const NAME_ATTEMPTS: u32 = 16;
+
+/// Writes `dump` of `status` into `dir`; returns the file's path. Blocking: call it off the
+/// protocol loop.
+pub fn write(dump: Dump, status: &Status, dir: &Path) -> io::Result<PathBuf> {
     let path = dir.join(dump.file_name());
-    let temporary = dir.join(format!(".{}.{}", dump.file_name(), std::process::id()));
-    std::fs::write(&temporary, dump.render(status))?;
-    std::fs::rename(&temporary, &path)?;
+    let (temporary, mut file) = create_private(dir, dump.file_name())?;
+    let written = file
+        .write_all(dump.render(status).as_bytes())
+        .and_then(|()| std::fs::rename(&temporary, &path));
+    if let Err(err) = written {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(err);
+    }
     Ok(path)
+}
+
+/// Creates a new file `.NAME.PID.RANDOM` in `dir`, mode [`FILE_MODE`], that did not exist
+/// before (never a symlink, FIFO or file someone else placed there).
+fn create_private(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+    for _ in 0..NAME_ATTEMPTS {
+        let temporary = dir.join(format!(
+            ".{name}.{}.{:016x}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(FILE_MODE)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+            .open(&temporary)
+        {
+            Ok(file) => return Ok((temporary, file)),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(err) => return Err(err),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!(
+            "{NAME_ATTEMPTS} temporary names for {name} in {} were taken",
+            dir.display()
+        ),
+    ))
 }
 
 fn data(status: &Status) -> String {
@@ -400,6 +451,69 @@ mod tests {
                 .unwrap_or_default()
                 .contains("VI_7")
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Issue 13 item 2: what someone planted at the names kad writes is never opened: a
+    /// symlink's target is untouched, a FIFO does not block the write, and the dump is 0600.
+    #[test]
+    fn planted_symlinks_and_fifos_are_never_opened() {
+        use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _};
+
+        let dir = std::env::temp_dir().join(format!("kad-dump-plant-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(std::fs::create_dir_all(&dir).is_ok());
+        let victim = dir.join("victim");
+        assert!(std::fs::write(&victim, "precious\n").is_ok());
+        let pid = std::process::id();
+        // The names an earlier kad used for its temporary files, and the final names.
+        let planted_link = dir.join(format!(".keepalived.data.{pid}"));
+        assert!(std::os::unix::fs::symlink(&victim, &planted_link).is_ok());
+        let planted_fifo = dir.join(format!(".keepalived.stats.{pid}"));
+        assert!(
+            nix::unistd::mkfifo(
+                &planted_fifo,
+                nix::sys::stat::Mode::from_bits_truncate(0o666)
+            )
+            .is_ok()
+        );
+        assert!(std::os::unix::fs::symlink(&victim, dir.join("keepalived.json")).is_ok());
+
+        let (done, finished) = std::sync::mpsc::channel();
+        let writer_dir = dir.clone();
+        std::thread::spawn(move || {
+            let status = status();
+            let results = [Dump::Data, Dump::Stats, Dump::Json]
+                .map(|dump| write(dump, &status, &writer_dir).map_err(|e| e.to_string()));
+            let _ = done.send(results);
+        });
+        let results = finished.recv_timeout(std::time::Duration::from_secs(5));
+        let Ok(results) = results else {
+            // Unblock the writer stuck in open(2) on the FIFO before failing.
+            let _ = std::fs::File::open(&planted_fifo);
+            panic!("writing the dumps blocked on a planted FIFO");
+        };
+        for result in &results {
+            assert!(result.is_ok(), "{results:?}");
+        }
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap_or_default(),
+            "precious\n",
+            "a planted symlink was followed"
+        );
+        assert!(
+            std::fs::symlink_metadata(&planted_fifo).is_ok_and(|m| m.file_type().is_fifo()),
+            "the planted FIFO is left alone"
+        );
+        for name in ["keepalived.data", "keepalived.stats", "keepalived.json"] {
+            let meta = std::fs::symlink_metadata(dir.join(name));
+            assert!(
+                meta.as_ref().is_ok_and(|m| m.file_type().is_file()),
+                "{name}: {meta:?}"
+            );
+            let mode = meta.map(|m| m.permissions().mode() & 0o7777).unwrap_or(0);
+            assert_eq!(mode, FILE_MODE, "{name} is 0{mode:o}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -115,8 +115,15 @@ pub async fn runtime_spec(
                 command(&config.global, &script.cloned()).map_err(|what| BuildError::Global {
                     what: format!("{keyword}_script: {what}"),
                 })?;
+            // keepalived.conf `notify_fifo FILE [USER [GROUP]]`: the FIFO's owner.
+            let owner = command(&config.global, &Some(fifo.clone()))
+                .map_err(|what| BuildError::Global {
+                    what: format!("{keyword}: {what}"),
+                })?
+                .map_or(crate::scripts::RunAs::ROOT, |c| c.run_as);
             notify_fifos.push(FifoSpec {
                 path: fifo.command.clone().into(),
+                owner,
                 script,
             });
         }
