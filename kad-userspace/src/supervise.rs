@@ -34,6 +34,21 @@ pub fn restarts() -> u64 {
     RESTARTS.load(Ordering::Relaxed)
 }
 
+/// Replaces the default panic hook (once per process) by one that logs the panic as one
+/// `tracing` error line (thread, message, location) and nothing more. The default hook,
+/// with `RUST_BACKTRACE` set, symbolises a backtrace on the panicking thread: measured
+/// here, a checker's panic then stalled the protocol loop (same thread) for 300 ms, ten
+/// advert intervals at 10 ms. Called when the VRRP runtime starts.
+pub fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let thread = std::thread::current();
+            tracing::error!(thread = thread.name().unwrap_or("unnamed"), "panic: {info}");
+        }));
+    });
+}
+
 /// Which family a supervised task belongs to (for logs and the test hook).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Family {

@@ -463,6 +463,8 @@ pub async fn run_observed(
     observers: Observers,
 ) -> Result<(), RuntimeError> {
     let Observers { status, states } = observers;
+    // A panic in a task beside the loop (a checker, a tracker) must not stall it.
+    crate::supervise::install_panic_hook();
     let netlink = AddressControl::connect()?;
     let links_control = netlink.clone();
     let mut links = link_monitor::subscribe().map_err(RuntimeError::LinkMonitor)?;
