@@ -237,6 +237,27 @@ mod tests {
         );
     }
 
+    /// The panic policy rests on unwinding: `panic = "abort"` in a profile would turn any
+    /// checker's panic into the whole daemon's death.
+    #[test]
+    fn no_profile_aborts_on_panic() {
+        let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap_or_default();
+        assert!(text.contains("[workspace]"), "{}", manifest.display());
+        let mut section = String::new();
+        for line in text.lines().map(str::trim) {
+            if line.starts_with('[') {
+                section = line.to_owned();
+            } else if line.replace(' ', "").starts_with("panic=\"abort\"") {
+                // The eBPF program cannot unwind; the daemon must.
+                assert!(
+                    section.contains("kad-ebpf"),
+                    "{section} sets panic = \"abort\""
+                );
+            }
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_task_that_ends_is_not_restarted() {
         let runs = Arc::new(AtomicU64::new(0));

@@ -3,7 +3,8 @@
 //!
 //! Protocol: the client sends one line, `status`, and reads the daemon's answer (the status
 //! as one JSON document, see `docs/status.schema.json`) until the daemon closes the
-//! connection. Any other request is answered with `{"error": "..."}`.
+//! connection. Any other request is answered with `{"error": "..."}`. The socket serves
+//! within [`LIMITS`] (see [`super::limits`]).
 
 use std::{
     io::{Read as _, Write as _},

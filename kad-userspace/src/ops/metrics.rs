@@ -1,5 +1,7 @@
 //! Prometheus metrics (`--metrics-listen ADDR`, off by default): the status snapshot as
-//! OpenMetrics text, served over plain HTTP at `/metrics` by a small tokio handler.
+//! OpenMetrics text, served over plain HTTP at `/metrics` by a small tokio handler, within
+//! [`LIMITS`] (connections at once, read and write deadlines, answers built at most 10
+//! times a second; see [`super::limits`]).
 //!
 //! Every VRRP series carries the labels `instance`, `vrid`, `interface` and `family`
 //! (`ipv4`/`ipv6`):
