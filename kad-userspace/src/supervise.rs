@@ -108,8 +108,8 @@ where
 }
 
 /// Test-only fault injection (cargo feature `test-hooks`, which the lab tests enable and no
-/// release or package build does): [`inject::arm`] makes the next supervised task of a
-/// family panic. Without the feature, [`inject::wrap`] is the task itself and nothing can
+/// release or package build does): `inject::arm` makes the next supervised task of a
+/// family panic. Without the feature, `inject::wrap` is the task itself and nothing can
 /// make a task panic.
 pub mod inject {
     use std::future::Future;
