@@ -13,6 +13,7 @@ pub mod ops;
 pub mod runtime;
 pub mod scripts;
 pub mod service_manager;
+pub mod supervise;
 pub mod syslog;
 pub mod track;
 pub mod vrrp;

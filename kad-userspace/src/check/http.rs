@@ -2,11 +2,19 @@
 //! over rustls for SSL_GET) with `Host: virtualhost` and judge the answer: `status_code`
 //! ranges (default 200-299), `digest` (MD5 of the body, as `genhash` prints it), `regex`
 //! on the body (`regex_no_match`: the regex must not match). All urls must pass.
+//!
+//! The body is read only as far as the url needs it (issue 13): with neither `digest` nor
+//! `regex` not at all (the status line decides; the connection is closed after the
+//! headers); with `digest` streamed through MD5, nothing kept; with `regex` kept, up to
+//! [`MAX_BODY`]. keepalived 2.2.7 streams the body through a fixed buffer (MD5 updated as
+//! it goes, the regex matched piecewise) but always reads it to the end of the stream, so
+//! a body that never ends keeps its checker waiting; here the url's whole exchange is
+//! bounded by `connect_timeout`.
 
 use std::{net::SocketAddr, sync::Arc};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt as _, Empty, Limited};
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt as _, Empty};
 use hyper_util::rt::TokioIo;
 use md5::{Digest as _, Md5};
 use rustls::ClientConfig;
@@ -14,7 +22,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{Pass, ProbeError, endpoint::Endpoint, tls};
 
-/// The largest body read (keepalived digests whole pages; a health page is small).
+/// The largest body kept for a `regex` (a health page is small; `digest` streams and keeps
+/// nothing).
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// One `url { }` block, resolved.
@@ -57,17 +66,39 @@ pub struct HttpProbe {
 pub struct Page {
     /// The status code.
     pub status: u16,
-    /// The body.
+    /// The body, when it was kept ([`BodyUse::keep`]); else empty.
     pub body: Bytes,
+    /// The MD5 of the whole body, when it was computed ([`BodyUse::digest`]).
+    pub digest: Option<[u8; 16]>,
 }
 
 impl Page {
-    /// keepalived's `digest` / genhash: the MD5 of the body, lower-case hex.
+    /// keepalived's `digest` / genhash: the MD5 of the body, lower-case hex (of the body
+    /// streamed, or else of the body kept).
     pub fn md5_hex(&self) -> String {
-        Md5::digest(&self.body)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        let digest: [u8; 16] = self
+            .digest
+            .unwrap_or_else(|| Md5::digest(&self.body).into());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// What a url needs of the body.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BodyUse {
+    /// Stream it through MD5 (keepalived.conf `digest`, genhash).
+    pub digest: bool,
+    /// Keep it, up to [`MAX_BODY`] (keepalived.conf `regex`).
+    pub keep: bool,
+}
+
+impl BodyUse {
+    /// What `url` needs.
+    pub fn of(url: &UrlSpec) -> Self {
+        Self {
+            digest: url.digest.is_some(),
+            keep: url.regex.is_some(),
+        }
     }
 }
 
@@ -102,12 +133,13 @@ impl HttpProbe {
             } else {
                 None
             };
-            let page = fetch(
+            let page = fetch_for(
                 endpoint,
                 self.tls.as_ref(),
                 sni,
                 url.virtualhost.as_deref(),
                 &url.path,
+                BodyUse::of(url),
             )
             .await?;
             judge(url, regex.as_ref(), &page)
@@ -151,13 +183,30 @@ pub fn judge(
 }
 
 /// GETs `path` from the endpoint within its `connect_timeout` (connection, TLS handshake,
-/// request and whole body). `Host` is `host`, else the address.
+/// request and whole body), the body streamed through MD5 (genhash). `Host` is `host`,
+/// else the address.
 pub async fn fetch(
     endpoint: &Endpoint,
     tls: Option<&Arc<ClientConfig>>,
     sni: Option<&str>,
     host: Option<&str>,
     path: &str,
+) -> Result<Page, ProbeError> {
+    let digest = BodyUse {
+        digest: true,
+        keep: false,
+    };
+    fetch_for(endpoint, tls, sni, host, path, digest).await
+}
+
+/// [`fetch`], reading the body only as far as `body` needs.
+pub async fn fetch_for(
+    endpoint: &Endpoint,
+    tls: Option<&Arc<ClientConfig>>,
+    sni: Option<&str>,
+    host: Option<&str>,
+    path: &str,
+    body: BodyUse,
 ) -> Result<Page, ProbeError> {
     let deadline = tokio::time::Instant::now() + endpoint.connect_timeout;
     let stream = endpoint.connect_tcp().await?;
@@ -170,9 +219,9 @@ pub async fn fetch(
                     .connect(name, stream)
                     .await
                     .map_err(|e| ProbeError::Check(format!("TLS handshake: {e}")))?;
-                get(stream, &host, path).await
+                get(stream, &host, path, body).await
             }
-            None => get(stream, &host, path).await,
+            None => get(stream, &host, path, body).await,
         }
     };
     match tokio::time::timeout_at(deadline, exchange).await {
@@ -188,7 +237,7 @@ fn host_of(addr: SocketAddr) -> String {
     }
 }
 
-async fn get<S>(stream: S, host: &str, path: &str) -> Result<Page, ProbeError>
+async fn get<S>(stream: S, host: &str, path: &str, body: BodyUse) -> Result<Page, ProbeError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -207,12 +256,13 @@ where
     let exchange = async {
         let response = sender.send_request(request).await.map_err(http)?;
         let status = response.status().as_u16();
-        let body = Limited::new(response.into_body(), MAX_BODY)
-            .collect()
+        read_body(response.into_body(), body)
             .await
-            .map_err(|e| ProbeError::Check(format!("reading the body: {e}")))?
-            .to_bytes();
-        Ok(Page { status, body })
+            .map(|(body, digest)| Page {
+                status,
+                body,
+                digest,
+            })
     };
     let mut exchange = std::pin::pin!(exchange);
     let mut conn = std::pin::pin!(conn);
@@ -223,6 +273,37 @@ where
             Err(err) => Err(http(err)),
         },
     }
+}
+
+/// Reads as much of `incoming` as `need` asks: nothing, or through MD5, or kept up to
+/// [`MAX_BODY`].
+async fn read_body(
+    mut incoming: hyper::body::Incoming,
+    need: BodyUse,
+) -> Result<(Bytes, Option<[u8; 16]>), ProbeError> {
+    if !need.digest && !need.keep {
+        return Ok((Bytes::new(), None));
+    }
+    let mut md5 = need.digest.then(Md5::new);
+    let mut kept = BytesMut::new();
+    while let Some(frame) = incoming.frame().await {
+        let frame = frame.map_err(|e| ProbeError::Check(format!("reading the body: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        if let Some(md5) = md5.as_mut() {
+            md5.update(&data);
+        }
+        if need.keep {
+            if kept.len() + data.len() > MAX_BODY {
+                return Err(ProbeError::Check(format!(
+                    "body longer than {MAX_BODY} bytes"
+                )));
+            }
+            kept.extend_from_slice(&data);
+        }
+    }
+    Ok((kept.freeze(), md5.map(|md5| md5.finalize().into())))
 }
 
 #[cfg(test)]
@@ -244,7 +325,101 @@ mod tests {
         Page {
             status,
             body: Bytes::from_static(body.as_bytes()),
+            digest: None,
         }
+    }
+
+    /// A server that answers one GET with `200 OK`, no length, and then `chunks` × 64 KiB
+    /// of body (until the client goes); returns the bytes of body it managed to send.
+    async fn endless_server(chunks: usize) -> (SocketAddr, tokio::task::JoinHandle<usize>) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|err| panic!("bind: {err}"));
+        let address = listener.local_addr().unwrap_or_else(|err| panic!("{err}"));
+        let task = tokio::spawn(async move {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return 0;
+            };
+            let mut head = [0u8; 1024];
+            let _ = stream.read(&mut head).await;
+            if stream
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n",
+                )
+                .await
+                .is_err()
+            {
+                return 0;
+            }
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut sent = 0;
+            for _ in 0..chunks {
+                match stream.write_all(&chunk).await {
+                    Ok(()) => sent += chunk.len(),
+                    Err(_) => break,
+                }
+            }
+            sent
+        });
+        (address, task)
+    }
+
+    fn endpoint(addr: SocketAddr) -> Endpoint {
+        Endpoint {
+            addr,
+            bind: None,
+            bind_if: None,
+            fwmark: None,
+            connect_timeout: std::time::Duration::from_secs(10),
+        }
+    }
+
+    /// Issue 13: a url with only `status_code` passes on the status line against a server
+    /// whose body never ends (1 GiB here), and reads no more of it than the socket buffers
+    /// hold (before, up to 16 MiB was buffered, then the check failed).
+    #[tokio::test(flavor = "current_thread")]
+    async fn status_only_urls_read_no_body() {
+        let (address, server) = endless_server(16 * 1024).await;
+        let probe = HttpProbe::new(
+            &HttpSpec {
+                tls: false,
+                sni: false,
+                urls: vec![url()],
+            },
+            None,
+        )
+        .unwrap_or_else(|err| panic!("{err}"));
+        let started = std::time::Instant::now();
+        let result = probe.probe(&endpoint(address)).await;
+        let took = started.elapsed();
+        let sent = server.await.unwrap_or(usize::MAX);
+        assert_eq!(result, Ok(Pass::default()));
+        assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
+        assert!(
+            sent < 8 * 1024 * 1024,
+            "the server got {sent} bytes of body out before the checker closed"
+        );
+    }
+
+    /// Issue 13: `digest` streams the body through MD5, keeping none of it: a 32 MiB page
+    /// (twice the old buffering limit) is digested.
+    #[tokio::test(flavor = "current_thread")]
+    async fn digest_streams_a_body_larger_than_the_buffer_limit() {
+        let chunks = 512;
+        let (address, server) = endless_server(chunks).await;
+        let mut md5 = Md5::new();
+        for _ in 0..chunks {
+            md5.update(vec![b'x'; 64 * 1024]);
+        }
+        let want: String = md5.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        // `fetch` is genhash's: the digest and nothing else.
+        let page = fetch(&endpoint(address), None, None, None, "/")
+            .await
+            .unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(server.await.unwrap_or(0), chunks * 64 * 1024);
+        assert!(page.body.is_empty(), "nothing kept");
+        assert_eq!(page.md5_hex(), want);
     }
 
     #[test]

@@ -3,9 +3,19 @@
 //! `delay_before_retry` while a failure is being retried), counted from the end of the
 //! previous run as keepalived does. Changes go to the aggregator.
 
-use std::{borrow::Cow, future::Future, time::Duration};
+use std::{
+    borrow::Cow,
+    future::Future,
+    sync::{
+        Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use tokio::sync::mpsc;
+
+use crate::supervise::{Family, supervise};
 
 use super::{
     Pass, ProbeError,
@@ -43,7 +53,9 @@ pub struct ProbeEvent {
 
 /// Runs `probe` until the task is aborted or the aggregator is gone; each run is cut at
 /// the probe's hard timeout, so a hung server or script only ever holds its own task.
-/// Each run's outcome goes to `report` (for `kad status`).
+/// Each run's outcome goes to `report` (for `kad status`). A panic in the probe or the loop
+/// is logged and the loop starts again from the state it had reached
+/// ([`crate::supervise`]), so one faulty checker never stops the others or VRRP.
 pub async fn run<P: Runner>(
     index: usize,
     probe: P,
@@ -51,10 +63,49 @@ pub async fn run<P: Runner>(
     events: mpsc::UnboundedSender<ProbeEvent>,
     report: ProbeReporter,
 ) {
-    let mut state = ProbeState::new(initial_up, probe.timing());
-    let mut weight = None;
     let what = probe.describe();
-    tokio::time::sleep(state.first_delay(fastrand::f64())).await;
+    let carried = Carried {
+        up: AtomicBool::new(initial_up),
+        weight: Mutex::new(None),
+    };
+    supervise(Family::Checker, &what, |run| {
+        probe_loop(index, &probe, &what, run > 0, &carried, &events, &report)
+    })
+    .await;
+}
+
+/// What a restarted loop takes over from the one that panicked.
+struct Carried {
+    up: AtomicBool,
+    weight: Mutex<Option<i32>>,
+}
+
+impl Carried {
+    fn weight(&self) -> Option<i32> {
+        *self.weight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_weight(&self, weight: Option<i32>) {
+        *self.weight.lock().unwrap_or_else(|p| p.into_inner()) = weight;
+    }
+}
+
+/// The probe loop proper; `restarted`: after a panic (no warmup wait, the state and weight
+/// as `carried` holds them).
+async fn probe_loop<P: Runner>(
+    index: usize,
+    probe: &P,
+    what: &str,
+    restarted: bool,
+    carried: &Carried,
+    events: &mpsc::UnboundedSender<ProbeEvent>,
+    report: &ProbeReporter,
+) {
+    let mut state = ProbeState::new(carried.up.load(Ordering::Relaxed), probe.timing());
+    let mut weight = carried.weight();
+    if !restarted {
+        tokio::time::sleep(state.first_delay(fastrand::f64())).await;
+    }
     loop {
         let result = match tokio::time::timeout(probe.hard_timeout(), probe.run()).await {
             Ok(result) => result,
@@ -68,7 +119,9 @@ pub async fn run<P: Runner>(
         let weight_changed = asked.is_some() && asked != weight;
         if asked.is_some() {
             weight = asked;
+            carried.set_weight(weight);
         }
+        carried.up.store(state.is_up(), Ordering::Relaxed);
         // The outcome in words; a passing probe (nearly every probe) allocates nothing,
         // and the log line is only built when it is logged or sent.
         let outcome: Cow<'static, str> = match &result {
@@ -118,23 +171,29 @@ mod tests {
 
     use super::*;
 
-    /// A scripted checker: `Some(true)` passes, `Some(false)` fails, `None` hangs.
+    /// A scripted checker: `Some(true)` passes, `Some(false)` fails, `None` hangs; the
+    /// call numbered `panic_at` (from 0) panics.
     struct Scripted {
         results: Mutex<VecDeque<Option<bool>>>,
         calls: Arc<Mutex<Vec<Instant>>>,
         timing: Timing,
+        panic_at: Option<usize>,
     }
 
     impl Runner for Scripted {
         fn run(&self) -> impl Future<Output = Result<Pass, ProbeError>> + Send {
+            let call = self.calls.lock().map(|calls| calls.len()).unwrap_or(0);
+            if let Ok(mut calls) = self.calls.lock() {
+                calls.push(Instant::now());
+            }
+            if self.panic_at == Some(call) {
+                panic!("scripted panic");
+            }
             let next = self
                 .results
                 .lock()
                 .map(|mut r| r.pop_front())
                 .unwrap_or_default();
-            if let Ok(mut calls) = self.calls.lock() {
-                calls.push(Instant::now());
-            }
             async move {
                 match next {
                     Some(Some(true)) => Ok(Pass::default()),
@@ -177,12 +236,24 @@ mod tests {
         initial_up: bool,
         until: Duration,
     ) -> (Vec<Duration>, Vec<(Duration, bool)>) {
+        drive_panicking(script, None, timing, initial_up, until).await
+    }
+
+    /// [`drive`], the call numbered `panic_at` panicking.
+    async fn drive_panicking(
+        script: &[Option<bool>],
+        panic_at: Option<usize>,
+        timing: Timing,
+        initial_up: bool,
+        until: Duration,
+    ) -> (Vec<Duration>, Vec<(Duration, bool)>) {
         let start = Instant::now();
         let calls = Arc::new(Mutex::new(Vec::new()));
         let probe = Scripted {
             results: Mutex::new(script.iter().copied().collect()),
             calls: calls.clone(),
             timing,
+            panic_at,
         };
         let (tx, mut rx) = mpsc::unbounded_channel::<ProbeEvent>();
         let events = Arc::new(Mutex::new(Vec::new()));
@@ -229,6 +300,42 @@ mod tests {
             vec![secs(0), secs(10), secs(13), secs(16), secs(26), secs(36)]
         );
         assert_eq!(events, vec![(secs(16), false), (secs(36), true)]);
+    }
+
+    /// Issue 13 (crash isolation): a probe that panics is logged and its loop restarted
+    /// 1 s later with the state it had reached; it goes on probing and reports changes
+    /// (before, the panic ended the task and the checker never ran again).
+    #[tokio::test(start_paused = true)]
+    async fn a_panicking_probe_is_restarted_with_its_state() {
+        let (calls, events) = drive_panicking(
+            &[
+                Some(true),
+                Some(false),
+                Some(false),
+                Some(false),
+                Some(true),
+            ],
+            Some(1),
+            timing(0),
+            true,
+            secs(40),
+        )
+        .await;
+        // 0: pass; 10: panics; restarted at 11 (up, as it was): fail; retries at 14 and
+        // 17, down at 17; 27: pass, up; 37: probing on.
+        assert_eq!(
+            calls,
+            vec![
+                secs(0),
+                secs(10),
+                secs(11),
+                secs(14),
+                secs(17),
+                secs(27),
+                secs(37)
+            ]
+        );
+        assert_eq!(events, vec![(secs(17), false), (secs(27), true)]);
     }
 
     #[tokio::test(start_paused = true)]

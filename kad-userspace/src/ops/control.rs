@@ -3,12 +3,14 @@
 //!
 //! Protocol: the client sends one line, `status`, and reads the daemon's answer (the status
 //! as one JSON document, see `docs/status.schema.json`) until the daemon closes the
-//! connection. Any other request is answered with `{"error": "..."}`.
+//! connection. Any other request is answered with `{"error": "..."}`. The socket serves
+//! within [`LIMITS`] (see [`super::limits`]).
 
 use std::{
     io::{Read as _, Write as _},
     os::unix::fs::PermissionsExt as _,
     path::{Path, PathBuf},
+    sync::Arc,
     time::Duration,
 };
 
@@ -18,7 +20,10 @@ use tokio::{
     net::{UnixListener, UnixStream},
 };
 
-use super::StatusHandle;
+use super::{
+    StatusHandle,
+    limits::{Cached, ConnectionCap, Limits, Refused},
+};
 
 /// Folder of the default control socket.
 pub const DEFAULT_DIR: &str = "/run/kad";
@@ -26,6 +31,16 @@ pub const DEFAULT_DIR: &str = "/run/kad";
 /// How long the daemon waits for the protocol loop's fresh snapshot before answering with
 /// the last one (the answer must come within 10 ms even while the loop is busy).
 pub const FRESH_WAIT: Duration = Duration::from_millis(5);
+
+/// The control socket's bounds: `kad status` and a monitoring agent or two are the expected
+/// load; a client that sends nothing is cut after 2 s (as before), one that does not read
+/// after 5 s, and a snapshot is asked of the protocol loop at most 20 times a second.
+pub const LIMITS: Limits = Limits {
+    max_connections: 16,
+    read_timeout: Duration::from_secs(2),
+    write_timeout: Duration::from_secs(5),
+    refresh_every: Duration::from_millis(50),
+};
 
 /// What can go wrong with the control socket.
 #[derive(Debug, Error)]
@@ -114,13 +129,33 @@ impl ControlSocket {
         &self.path
     }
 
-    /// Answers clients until the task is dropped; each connection is served by its own task.
+    /// Answers clients within [`LIMITS`] until the task is dropped; each connection is
+    /// served by its own task.
     pub async fn serve(self, status: StatusHandle) {
+        self.serve_limited(status, LIMITS).await;
+    }
+
+    /// [`ControlSocket::serve`] within `limits`.
+    pub async fn serve_limited(self, status: StatusHandle, limits: Limits) {
+        let cap = ConnectionCap::new(limits.max_connections);
+        let cache = Arc::new(Cached::new(limits.refresh_every));
+        let mut refused = Refused::default();
         loop {
             match self.listener.accept().await {
-                Ok((stream, _)) => {
-                    tokio::spawn(answer(stream, status.clone()));
-                }
+                Ok((stream, _)) => match cap.admit() {
+                    Some(permit) => {
+                        let (status, cache) = (status.clone(), Arc::clone(&cache));
+                        tokio::spawn(async move {
+                            answer(stream, &status, &cache, limits).await;
+                            drop(permit);
+                        });
+                    }
+                    None => refused.note(
+                        &self.path.display().to_string(),
+                        limits.max_connections,
+                        "control socket",
+                    ),
+                },
                 Err(err) => {
                     tracing::warn!(path = %self.path.display(), error = %err, "control socket accept failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -139,24 +174,38 @@ impl Drop for ControlSocket {
 /// Longest request line accepted.
 const MAX_REQUEST: u64 = 256;
 
-async fn answer(stream: UnixStream, status: StatusHandle) {
+async fn answer(stream: UnixStream, status: &StatusHandle, cache: &Cached<String>, limits: Limits) {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     let mut reader = BufReader::new(tokio::io::AsyncReadExt::take(read, MAX_REQUEST));
-    let read = tokio::time::timeout(Duration::from_secs(2), reader.read_line(&mut line)).await;
+    let read = tokio::time::timeout(limits.read_timeout, reader.read_line(&mut line)).await;
     let body = match read {
         Ok(Ok(_)) if line.trim() == "status" => {
-            let snapshot = status.fresh(FRESH_WAIT).await;
-            serde_json::to_string(&*snapshot).unwrap_or_else(|err| error_json(&err.to_string()))
+            cache
+                .get(|| async {
+                    let snapshot = status.fresh(FRESH_WAIT).await;
+                    serde_json::to_string(&*snapshot)
+                        .unwrap_or_else(|err| error_json(&err.to_string()))
+                })
+                .await
         }
-        Ok(Ok(_)) => error_json(&format!("unknown request {:?}", line.trim())),
-        Ok(Err(err)) => error_json(&err.to_string()),
-        Err(_) => error_json("no request within 2 s"),
+        Ok(Ok(_)) => Arc::new(error_json(&format!("unknown request {:?}", line.trim()))),
+        Ok(Err(err)) => Arc::new(error_json(&err.to_string())),
+        Err(_) => Arc::new(error_json(&format!(
+            "no request within {} ms",
+            limits.read_timeout.as_millis()
+        ))),
     };
-    if let Err(err) = write.write_all(body.as_bytes()).await {
-        tracing::debug!(error = %err, "control socket client left early");
+    let written = tokio::time::timeout(limits.write_timeout, async {
+        write.write_all(body.as_bytes()).await?;
+        write.shutdown().await
+    })
+    .await;
+    match written {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::debug!(error = %err, "control socket client left early"),
+        Err(_) => tracing::debug!("control socket client did not read its answer in time; cut off"),
     }
-    let _ = write.shutdown().await;
 }
 
 fn error_json(message: &str) -> String {
@@ -194,6 +243,121 @@ mod tests {
             Path::new("/run/kad/kad-lb1.sock")
         );
         assert_eq!(default_path(Some("a/b")), Path::new("/run/kad/kad.sock"));
+    }
+
+    fn scratch(test: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("kad-control-{test}-{}", std::process::id()))
+    }
+
+    /// A status whose JSON is far larger than a Unix socket's buffers (≈ 2 MB).
+    fn big_status() -> super::super::Status {
+        super::super::Status {
+            instances: (0..3000)
+                .map(|n| super::super::status::InstanceStatus {
+                    name: format!("VI_{n}"),
+                    state: "MASTER".into(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Issue 13: a client that asks and never reads is cut off at the write timeout (before,
+    /// it held its connection for ever).
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_client_that_never_reads_is_cut_off() {
+        let dir = scratch("slow");
+        let path = dir.join("t.sock");
+        let socket = ControlSocket::bind(&path).unwrap_or_else(|err| panic!("bind: {err}"));
+        let (publisher, handle) = super::super::status_channel();
+        let status = big_status();
+        let full = serde_json::to_string(&status).map(|s| s.len()).unwrap_or(0);
+        publisher.publish(status);
+        let server = tokio::spawn(socket.serve(handle));
+        let mut client = std::os::unix::net::UnixStream::connect(&path)
+            .unwrap_or_else(|err| panic!("connect: {err}"));
+        client
+            .write_all(b"status\n")
+            .unwrap_or_else(|err| panic!("{err}"));
+        client
+            .set_nonblocking(true)
+            .unwrap_or_else(|err| panic!("{err}"));
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 65536];
+        // The first bytes: the answer is built (slow on a loaded machine) and being written.
+        let building = std::time::Instant::now() + Duration::from_secs(60);
+        while got.is_empty() && std::time::Instant::now() < building {
+            match client.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(buf.get(..n).unwrap_or_default()),
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+        tokio::time::sleep(LIMITS.write_timeout + Duration::from_secs(2)).await;
+        // Now read: a server still writing would hand over the whole answer.
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while std::time::Instant::now() < deadline {
+            match client.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(buf.get(..n).unwrap_or_default()),
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(_) => break,
+            }
+        }
+        server.abort();
+        let _ = server.await;
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(full > 1_000_000, "the answer is large: {full} bytes");
+        assert!(
+            got.len() < full,
+            "the answer was cut off: {} of {full} bytes",
+            got.len()
+        );
+    }
+
+    /// Issue 13: past the cap a connection is closed as soon as it is accepted.
+    #[tokio::test(flavor = "current_thread")]
+    async fn connections_over_the_cap_are_closed_at_once() {
+        let dir = scratch("cap");
+        let path = dir.join("t.sock");
+        let socket = ControlSocket::bind(&path).unwrap_or_else(|err| panic!("bind: {err}"));
+        let (_publisher, handle) = super::super::status_channel();
+        let server = tokio::spawn(socket.serve(handle));
+        let total = LIMITS.max_connections + 10;
+        let mut clients = Vec::new();
+        for _ in 0..total {
+            clients.push(
+                tokio::net::UnixStream::connect(&path)
+                    .await
+                    .unwrap_or_else(|err| panic!("connect: {err}")),
+            );
+        }
+        let closed = futures::future::join_all(clients.iter_mut().map(|client| async {
+            let mut byte = [0u8; 1];
+            matches!(
+                tokio::time::timeout(
+                    Duration::from_secs(1),
+                    tokio::io::AsyncReadExt::read(client, &mut byte)
+                )
+                .await,
+                Ok(Ok(0) | Err(_))
+            )
+        }))
+        .await
+        .into_iter()
+        .filter(|closed| *closed)
+        .count();
+        server.abort();
+        let _ = server.await;
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            closed,
+            total - LIMITS.max_connections,
+            "every connection over the cap is closed within 1 s, none under it"
+        );
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -1,5 +1,7 @@
 //! Prometheus metrics (`--metrics-listen ADDR`, off by default): the status snapshot as
-//! OpenMetrics text, served over plain HTTP at `/metrics` by a small tokio handler.
+//! OpenMetrics text, served over plain HTTP at `/metrics` by a small tokio handler, within
+//! [`LIMITS`] (connections at once, read and write deadlines, answers built at most 10
+//! times a second; see [`super::limits`]).
 //!
 //! Every VRRP series carries the labels `instance`, `vrid`, `interface` and `family`
 //! (`ipv4`/`ipv6`):
@@ -39,7 +41,12 @@
 //! | `kad_checker_up{…,checker,target}` | gauge | 1 while the checker is up |
 //! | `kad_checker_transitions_total{…,checker,target}` | counter | checker up/down changes since start |
 
-use std::{collections::BTreeSet, net::SocketAddr, sync::atomic::AtomicU64, time::Duration};
+use std::{
+    collections::BTreeSet,
+    net::SocketAddr,
+    sync::{Arc, atomic::AtomicU64},
+    time::Duration,
+};
 
 use prometheus_client::{
     encoding::text::encode,
@@ -51,7 +58,11 @@ use tokio::{
     net::{TcpListener, TcpStream},
 };
 
-use super::{Status, StatusHandle, status::IpvsState};
+use super::{
+    Status, StatusHandle,
+    limits::{Cached, ConnectionCap, Limits, Refused},
+    status::IpvsState,
+};
 
 type Labels = Vec<(String, String)>;
 
@@ -328,13 +339,39 @@ pub async fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(address).await
 }
 
-/// Serves `GET /metrics` (anything else: 404) until the task is dropped.
+/// The metrics endpoint's bounds: a scraper or two is the expected load; a client that
+/// sends nothing is cut after 2 s, one that does not read after 5 s, and the exposition is
+/// built at most 10 times a second (one snapshot from the protocol loop each time).
+pub const LIMITS: Limits = Limits {
+    max_connections: 64,
+    read_timeout: Duration::from_secs(2),
+    write_timeout: Duration::from_secs(5),
+    refresh_every: Duration::from_millis(100),
+};
+
+/// Serves `GET /metrics` (anything else: 404) within [`LIMITS`] until the task is dropped.
 pub async fn serve(listener: TcpListener, status: StatusHandle) {
+    serve_limited(listener, status, LIMITS).await;
+}
+
+/// [`serve`] within `limits`.
+pub async fn serve_limited(listener: TcpListener, status: StatusHandle, limits: Limits) {
+    let cap = ConnectionCap::new(limits.max_connections);
+    let cache = Arc::new(Cached::new(limits.refresh_every));
+    let mut refused = Refused::default();
     loop {
         match listener.accept().await {
-            Ok((stream, _)) => {
-                tokio::spawn(answer(stream, status.clone()));
-            }
+            Ok((stream, peer)) => match cap.admit() {
+                Some(permit) => {
+                    let (status, cache) = (status.clone(), Arc::clone(&cache));
+                    tokio::spawn(async move {
+                        answer(stream, &status, &cache, limits).await;
+                        drop(permit);
+                    });
+                }
+                // Closed at once: over the cap, a connection holds no descriptor.
+                None => refused.note(&peer.to_string(), limits.max_connections, "metrics"),
+            },
             Err(err) => {
                 tracing::warn!(error = %err, "metrics accept failed");
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -346,10 +383,15 @@ pub async fn serve(listener: TcpListener, status: StatusHandle) {
 /// Longest request head read.
 const MAX_HEAD: usize = 8192;
 
-async fn answer(mut stream: TcpStream, status: StatusHandle) {
+async fn answer(
+    mut stream: TcpStream,
+    status: &StatusHandle,
+    cache: &Cached<String>,
+    limits: Limits,
+) {
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
-    let read = tokio::time::timeout(Duration::from_secs(5), async {
+    let read = tokio::time::timeout(limits.read_timeout, async {
         while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_HEAD {
             match stream.read(&mut buf).await {
                 Ok(0) | Err(_) => return false,
@@ -367,24 +409,34 @@ async fn answer(mut stream: TcpStream, status: StatusHandle) {
     let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
     let path = target.split('?').next().unwrap_or("");
     let response = if method != "GET" {
-        reply("405 Method Not Allowed", "text/plain", "only GET\n")
+        Arc::new(reply("405 Method Not Allowed", "text/plain", "only GET\n"))
     } else if path != "/metrics" {
-        reply("404 Not Found", "text/plain", "see /metrics\n")
+        Arc::new(reply("404 Not Found", "text/plain", "see /metrics\n"))
     } else {
-        let snapshot = status.fresh(FRESH_WAIT).await;
-        match render(&snapshot) {
-            Ok(body) => reply(
-                "200 OK",
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                &body,
-            ),
-            Err(_) => reply("500 Internal Server Error", "text/plain", "encoding\n"),
-        }
+        cache
+            .get(|| async {
+                let snapshot = status.fresh(FRESH_WAIT).await;
+                match render(&snapshot) {
+                    Ok(body) => reply(
+                        "200 OK",
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        &body,
+                    ),
+                    Err(_) => reply("500 Internal Server Error", "text/plain", "encoding\n"),
+                }
+            })
+            .await
     };
-    if let Err(err) = stream.write_all(response.as_bytes()).await {
-        tracing::debug!(error = %err, "metrics client left early");
+    let write = tokio::time::timeout(limits.write_timeout, async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+    match write {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::debug!(error = %err, "metrics client left early"),
+        Err(_) => tracing::debug!("metrics client did not read its answer in time; cut off"),
     }
-    let _ = stream.shutdown().await;
 }
 
 fn reply(status: &str, content_type: &str, body: &str) -> String {
@@ -398,6 +450,127 @@ fn reply(status: &str, content_type: &str, body: &str) -> String {
 mod tests {
     use super::*;
     use crate::ops::status::InstanceStatus;
+
+    /// A snapshot whose exposition is far larger than a socket's buffers (≈ 9 MB; TCP send
+    /// buffers grow to 4 MB).
+    fn big_status() -> Status {
+        Status {
+            instances: (0..8000)
+                .map(|n| InstanceStatus {
+                    name: format!("VI_{n}"),
+                    vrid: 1,
+                    interface: "eth0".into(),
+                    family: "ipv4".into(),
+                    state: "MASTER".into(),
+                    ..InstanceStatus::default()
+                })
+                .collect(),
+            ..Status::default()
+        }
+    }
+
+    async fn server() -> (
+        SocketAddr,
+        crate::ops::StatusPublisher,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap_or_else(|err| panic!("bind: {err}"));
+        let address = listener.local_addr().unwrap_or_else(|err| panic!("{err}"));
+        let (publisher, status) = crate::ops::status_channel();
+        (address, publisher, tokio::spawn(serve(listener, status)))
+    }
+
+    /// Issue 13: a client that sends its request and never reads held its connection (a
+    /// descriptor and a task) for ever; now it is cut off at the write timeout, with only
+    /// part of the answer sent.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_client_that_never_reads_is_cut_off() {
+        let (address, publisher, server) = server().await;
+        let status = big_status();
+        let full = render(&status).map(|body| body.len()).unwrap_or(0);
+        publisher.publish(status);
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .unwrap_or_else(|err| panic!("{err}"));
+        socket
+            .set_recv_buffer_size(4096)
+            .unwrap_or_else(|err| panic!("{err}"));
+        socket
+            .connect(&address.into())
+            .unwrap_or_else(|err| panic!("connect: {err}"));
+        let mut client = std::net::TcpStream::from(socket);
+        std::io::Write::write_all(&mut client, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap_or_else(|err| panic!("{err}"));
+        client
+            .set_nonblocking(true)
+            .unwrap_or_else(|err| panic!("{err}"));
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 65536];
+        // The first bytes: the answer is built (slow on a loaded machine) and being written.
+        let building = std::time::Instant::now() + Duration::from_secs(60);
+        while got.is_empty() && std::time::Instant::now() < building {
+            match std::io::Read::read(&mut client, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(buf.get(..n).unwrap_or_default()),
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+        tokio::time::sleep(LIMITS.write_timeout + Duration::from_secs(2)).await;
+        // Now read: a server still writing would hand over the whole answer.
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        while std::time::Instant::now() < deadline {
+            match std::io::Read::read(&mut client, &mut buf) {
+                Ok(0) | Err(_) if got.len() >= full => break,
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(buf.get(..n).unwrap_or_default()),
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(_) => break,
+            }
+        }
+        server.abort();
+        assert!(full > 6_000_000, "the answer is large: {full} bytes");
+        assert!(
+            got.len() < full,
+            "the answer was cut off: {} of {full} bytes",
+            got.len()
+        );
+    }
+
+    /// Issue 13: past the cap a connection is closed as soon as it is accepted (before, every
+    /// idle client held a descriptor until the read timeout).
+    #[tokio::test(flavor = "current_thread")]
+    async fn connections_over_the_cap_are_closed_at_once() {
+        let (address, _publisher, server) = server().await;
+        let total = LIMITS.max_connections + 40;
+        let mut clients = Vec::new();
+        for _ in 0..total {
+            clients.push(
+                tokio::net::TcpStream::connect(address)
+                    .await
+                    .unwrap_or_else(|err| panic!("connect: {err}")),
+            );
+        }
+        let closed = futures::future::join_all(clients.iter_mut().map(|client| async {
+            let mut byte = [0u8; 1];
+            matches!(
+                tokio::time::timeout(Duration::from_secs(1), client.read(&mut byte)).await,
+                Ok(Ok(0) | Err(_))
+            )
+        }))
+        .await
+        .into_iter()
+        .filter(|closed| *closed)
+        .count();
+        server.abort();
+        assert_eq!(
+            closed,
+            total - LIMITS.max_connections,
+            "every connection over the cap is closed within 1 s, none under it"
+        );
+    }
 
     #[test]
     fn renders_state_and_counters_with_labels() {

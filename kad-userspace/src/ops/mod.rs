@@ -24,6 +24,7 @@ pub mod balancer;
 pub mod control;
 pub mod counters;
 pub mod dump;
+pub mod limits;
 pub mod metrics;
 pub mod server;
 pub mod signum;

@@ -236,19 +236,21 @@ impl Io {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             match source {
                 TrackerSource::Script(script) => {
-                    self.trackers.push(tokio::spawn(track::script::run(
-                        index,
-                        script.clone(),
-                        self.updates.clone(),
-                    )));
+                    self.trackers
+                        .push(tokio::spawn(track::supervised::script_task(
+                            index,
+                            script.clone(),
+                            self.updates.clone(),
+                        )));
                 }
                 TrackerSource::File { name, path } => {
-                    self.trackers.push(tokio::spawn(track::file::run(
-                        index,
-                        name.clone(),
-                        path.clone(),
-                        self.updates.clone(),
-                    )));
+                    self.trackers
+                        .push(tokio::spawn(track::supervised::file_task(
+                            index,
+                            name.clone(),
+                            path.clone(),
+                            self.updates.clone(),
+                        )));
                 }
                 TrackerSource::Process(spec) => processes.push((index, spec.clone())),
                 TrackerSource::Interface { name, ifindex } => {
@@ -275,10 +277,11 @@ impl Io {
         }
         // One task (one subscription to the kernel's process events) for every block.
         if !processes.is_empty() {
-            self.trackers.push(tokio::spawn(track::process::run(
-                processes,
-                self.updates.clone(),
-            )));
+            self.trackers
+                .push(tokio::spawn(track::supervised::process_task(
+                    processes,
+                    self.updates.clone(),
+                )));
         }
         StartedTrackers { links, statuses }
     }
@@ -461,6 +464,8 @@ pub async fn run_observed(
     observers: Observers,
 ) -> Result<(), RuntimeError> {
     let Observers { status, states } = observers;
+    // A panic in a task beside the loop (a checker, a tracker) must not stall it.
+    crate::supervise::install_panic_hook();
     let netlink = AddressControl::connect()?;
     let links_control = netlink.clone();
     let mut links = link_monitor::subscribe().map_err(RuntimeError::LinkMonitor)?;
@@ -527,6 +532,9 @@ pub async fn run_observed(
             .timers
             .next()
             .map(|(deadline, _)| engine.clock.instant(deadline));
+        // `biased`: polled in this order. Reload/stop first, then what the protocol's timing
+        // depends on (timers, adverts, trackers, links), and status readers last: a flood of
+        // status requests (each one a snapshot of every instance) never delays an advert.
         tokio::select! {
             biased;
             message = control.recv() => match message {
@@ -542,11 +550,7 @@ pub async fn run_observed(
                 }
                 Some(Control::Stop) | None => break,
             },
-            () = status_requested(status.as_ref()) => {
-                if let Some(publisher) = &status {
-                    publisher.publish(engine.status(&trackers));
-                }
-            }
+            () = sleep_until(next) => engine.timeouts(),
             Some(message) = inbound.recv() => {
                 if message.generation == io.generation {
                     engine.advert(message.slot, message.advert);
@@ -566,10 +570,14 @@ pub async fn run_observed(
             Some(removed) = removed_addresses.recv() => {
                 follow_primary(&mut engine, &mut current, &addresses_control, removed).await;
             }
-            () = sleep_until(next) => engine.timeouts(),
             _ = log_tick.tick(), if xdp_debug => {
                 if let Some(xdp) = engine.xdp.as_mut() {
                     xdp.flush_log();
+                }
+            }
+            () = status_requested(status.as_ref()) => {
+                if let Some(publisher) = &status {
+                    publisher.publish(engine.status(&trackers));
                 }
             }
         }

@@ -1,10 +1,12 @@
 //! Tracked objects (keepalived.conf `vrrp_script`, `track_file`, `track_interface`,
 //! `vrrp_track_process`): tasks that watch each object and report its status to the protocol
 //! loop, which turns a change into `Event::Tracker` for every instance that tracks it.
+//! The runtime starts them through [`supervised`], which restarts a watcher that panics.
 
 pub mod file;
 pub mod process;
 pub mod script;
+pub mod supervised;
 
 use std::time::Duration;
 
