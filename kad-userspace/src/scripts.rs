@@ -24,6 +24,10 @@ use std::{
 
 use thiserror::Error;
 
+pub mod run;
+
+pub use run::{RunError, run_with_timeout};
+
 /// The user keepalived runs scripts as by default, when it exists.
 pub const DEFAULT_USER: &str = "keepalived_script";
 
@@ -142,71 +146,6 @@ pub fn apply(command: &mut std::process::Command, run_as: RunAs) {
     use std::os::unix::process::CommandExt as _;
     if nix::unistd::geteuid().is_root() {
         command.uid(run_as.uid).gid(run_as.gid);
-    }
-}
-
-/// Why [`run_with_timeout`] has no exit status.
-#[derive(Debug, Error)]
-pub enum RunError {
-    /// The command line has no words.
-    #[error("empty command")]
-    Empty,
-    /// The program could not be started.
-    #[error("cannot run {program}: {source}")]
-    Spawn {
-        /// The program.
-        program: String,
-        /// The system error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Waiting for it failed.
-    #[error("waiting for {program}: {source}")]
-    Wait {
-        /// The program.
-        program: String,
-        /// The system error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// It outlived its timeout and was killed.
-    #[error("timed out; killed")]
-    TimedOut,
-}
-
-/// Runs `command` (split as keepalived does, see [`split_words`]) as `run_as`, with no
-/// standard input or output, and kills it if it runs longer than `timeout`: the way
-/// `vrrp_script` and `MISC_CHECK` scripts run.
-pub async fn run_with_timeout(
-    command: &str,
-    run_as: RunAs,
-    timeout: std::time::Duration,
-) -> Result<std::process::ExitStatus, RunError> {
-    use std::process::Stdio;
-    let words = split_words(command);
-    let (program, args) = words.split_first().ok_or(RunError::Empty)?;
-    let mut child = tokio::process::Command::new(program);
-    child
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    apply(child.as_std_mut(), run_as);
-    let mut child = child.spawn().map_err(|source| RunError::Spawn {
-        program: program.clone(),
-        source,
-    })?;
-    match tokio::time::timeout(timeout, child.wait()).await {
-        Ok(Ok(status)) => Ok(status),
-        Ok(Err(source)) => Err(RunError::Wait {
-            program: program.clone(),
-            source,
-        }),
-        Err(_) => {
-            let _ = child.kill().await;
-            Err(RunError::TimedOut)
-        }
     }
 }
 
