@@ -47,7 +47,14 @@ impl Route {
                 checksum: spec.checksum,
                 ..DecodeOptions::default()
             },
-            replay: ReplayGuard::default(),
+            // RFC 3768 §6.1: a peer silent for Master_Down_Interval counts as gone, so its
+            // AH sequence may start again (it restarted).
+            replay: ReplayGuard::with_restart_after(crate::vrrp::fsm::master_down_interval(
+                spec.fsm.version,
+                spec.fsm.priority,
+                spec.fsm.advert_interval,
+                spec.fsm.down_timer_adverts,
+            )),
             peers: spec.unicast_peers.clone(),
             unicast: spec.unicast_rx.clone(),
             counters,
@@ -172,7 +179,7 @@ pub(crate) async fn run(
             ));
             continue;
         }
-        if let Err(err) = advert.authenticate(&route.auth, &mut route.replay) {
+        if let Err(err) = advert.authenticate(&route.auth, &mut route.replay, Instant::now()) {
             route.counters.error(ErrorClass::of(&err));
             warn(format!(
                 "({}) VRID {}: dropped advert from {}: {err}",
