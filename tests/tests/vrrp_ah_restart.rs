@@ -82,5 +82,10 @@ fn a_restarted_ah_master_is_accepted_again_and_the_backup_steps_down() -> Result
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(holds(&lab, "r1")?, "r1 lost the VIP\n{}", lab.logs());
+    let log = lab.daemon_log(backup)?;
+    assert!(
+        log.contains("AH sequence restarted"),
+        "r2 did not log the restart\n{log}"
+    );
     Ok(())
 }

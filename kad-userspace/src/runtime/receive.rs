@@ -179,7 +179,11 @@ pub(crate) async fn run(
             ));
             continue;
         }
-        if let Err(err) = advert.authenticate(&route.auth, &mut route.replay, Instant::now()) {
+        let now = Instant::now();
+        let restarted = advert
+            .ah()
+            .is_some_and(|ah| route.replay.is_restart(advert.src(), ah.sequence(), now));
+        if let Err(err) = advert.authenticate(&route.auth, &mut route.replay, now) {
             route.counters.error(ErrorClass::of(&err));
             warn(format!(
                 "({}) VRID {}: dropped advert from {}: {err}",
@@ -188,6 +192,9 @@ pub(crate) async fn run(
                 advert.src()
             ));
             continue;
+        }
+        if restarted {
+            tracing::info!(instance = %route.name, vrid = route.vrid, sender = %advert.src(), "AH sequence restarted after Master_Down_Interval of silence: the peer restarted");
         }
         route.counters.received();
         let version = advert.version();
