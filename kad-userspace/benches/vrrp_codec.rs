@@ -109,7 +109,8 @@ fn bench(c: &mut Criterion) {
             let adv = decode_ipv4(black_box(&v2_ah), &opts).expect("valid");
             // A fresh guard each time: the bench measures the checks, not a replay reject.
             let mut guard = ReplayGuard::new();
-            adv.authenticate(&ah, &mut guard).expect("auth");
+            adv.authenticate(&ah, &mut guard, std::time::Instant::now())
+                .expect("auth");
             black_box(adv.priority())
         })
     });

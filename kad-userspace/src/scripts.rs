@@ -9,9 +9,15 @@
 //! - Whether: a script that would run as root (uid or gid 0, or a set-uid/set-gid root
 //!   file) must not be replaceable by anyone but root: neither the file nor any directory on
 //!   its path may be owned by a non-root user, nor be writable by a non-root group or by
-//!   everyone (a directory with the sticky bit, like `/tmp`, is allowed to be). Both the path
-//!   as written (directories resolved) and the file a symlink points at are checked. With
-//!   `enable_script_security` such a script is refused; without it, it runs and is reported.
+//!   everyone (a directory with the sticky bit, like `/tmp`, is allowed to be). Three paths
+//!   are checked: the path as written (every component, a symlinked directory by its owner
+//!   and the directory holding it), the path with its directories resolved, and the file a
+//!   symlink points at. With `enable_script_security` such a script is refused; without it,
+//!   it runs and is reported.
+//! - What runs: the path with its directories resolved ([`Checked::program`]), which
+//!   replaces the first word of the command line ([`with_program`]) as keepalived replaces
+//!   argv[0]: a symlinked directory on the written path swapped after the check changes
+//!   nothing.
 //!
 //! These checks run when the configuration is loaded (`kad -t`, start, reload), as
 //! keepalived makes them at startup; [`check`] does them against the file system.
@@ -23,6 +29,10 @@ use std::{
 };
 
 use thiserror::Error;
+
+pub mod run;
+
+pub use run::{RunError, run_with_timeout};
 
 /// The user keepalived runs scripts as by default, when it exists.
 pub const DEFAULT_USER: &str = "keepalived_script";
@@ -145,71 +155,6 @@ pub fn apply(command: &mut std::process::Command, run_as: RunAs) {
     }
 }
 
-/// Why [`run_with_timeout`] has no exit status.
-#[derive(Debug, Error)]
-pub enum RunError {
-    /// The command line has no words.
-    #[error("empty command")]
-    Empty,
-    /// The program could not be started.
-    #[error("cannot run {program}: {source}")]
-    Spawn {
-        /// The program.
-        program: String,
-        /// The system error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Waiting for it failed.
-    #[error("waiting for {program}: {source}")]
-    Wait {
-        /// The program.
-        program: String,
-        /// The system error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// It outlived its timeout and was killed.
-    #[error("timed out; killed")]
-    TimedOut,
-}
-
-/// Runs `command` (split as keepalived does, see [`split_words`]) as `run_as`, with no
-/// standard input or output, and kills it if it runs longer than `timeout`: the way
-/// `vrrp_script` and `MISC_CHECK` scripts run.
-pub async fn run_with_timeout(
-    command: &str,
-    run_as: RunAs,
-    timeout: std::time::Duration,
-) -> Result<std::process::ExitStatus, RunError> {
-    use std::process::Stdio;
-    let words = split_words(command);
-    let (program, args) = words.split_first().ok_or(RunError::Empty)?;
-    let mut child = tokio::process::Command::new(program);
-    child
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    apply(child.as_std_mut(), run_as);
-    let mut child = child.spawn().map_err(|source| RunError::Spawn {
-        program: program.clone(),
-        source,
-    })?;
-    match tokio::time::timeout(timeout, child.wait()).await {
-        Ok(Ok(status)) => Ok(status),
-        Ok(Err(source)) => Err(RunError::Wait {
-            program: program.clone(),
-            source,
-        }),
-        Err(_) => {
-            let _ = child.kill().await;
-            Err(RunError::TimedOut)
-        }
-    }
-}
-
 /// A script that passed [`check`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checked {
@@ -325,15 +270,22 @@ pub fn check(program: &str, run_as: RunAs, script_security: bool) -> Result<Chec
         || (meta.gid() == 0 && mode & 0o2010 == 0o2010);
     let mut insecure = None;
     if privileged {
-        for path in [&named, &real] {
+        // The path as written (relative to the working directory if it is relative).
+        let written = if given.is_absolute() {
+            given.clone()
+        } else {
+            std::env::current_dir()
+                .map_err(|e| not_found(e.to_string()))?
+                .join(&given)
+        };
+        let mut paths = vec![&written, &named, &real];
+        paths.dedup();
+        for path in paths {
             if let Some(found) = unsafe_component(path)? {
                 if script_security {
                     return Err(Refusal::Unsafe(found));
                 }
                 insecure.get_or_insert(found);
-            }
-            if named == real {
-                break;
             }
         }
     }
@@ -345,7 +297,9 @@ pub fn check(program: &str, run_as: RunAs, script_security: bool) -> Result<Chec
 }
 
 /// The first component of absolute `path` (from `/` down) that a non-root user could use
-/// to replace what `path` names.
+/// to replace what `path` names. Each component is looked at itself (not followed): a
+/// symlink (to a directory before the last component) counts by its owner, and what it
+/// points at is reached by the next components.
 pub fn unsafe_component(path: &Path) -> Result<Option<Unsafe>, Refusal> {
     let mut prefix = PathBuf::new();
     let components: Vec<Component<'_>> = path.components().collect();
@@ -358,7 +312,7 @@ pub fn unsafe_component(path: &Path) -> Result<Option<Unsafe>, Refusal> {
         })?;
         let kind = meta.file_type();
         let right_type = if index < last {
-            kind.is_dir()
+            kind.is_dir() || kind.is_symlink()
         } else {
             kind.is_file() || kind.is_symlink()
         };
@@ -373,6 +327,36 @@ pub fn unsafe_component(path: &Path) -> Result<Option<Unsafe>, Refusal> {
         }
     }
     Ok(None)
+}
+
+/// keepalived's `replace_cmd_name`: `command` with its first word replaced by `program`
+/// (the path [`check`] checked), quoted so that [`split_words`] gives back the same words.
+pub fn with_program(command: &str, program: &Path) -> String {
+    let mut words = split_words(command);
+    match words.first_mut() {
+        Some(first) => *first = program.to_string_lossy().into_owned(),
+        None => return command.to_owned(),
+    }
+    words
+        .iter()
+        .map(|word| quote_word(word))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One word written so that [`split_words`] reads it back unchanged.
+fn quote_word(word: &str) -> String {
+    if word.is_empty() {
+        return "''".to_owned();
+    }
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        if c.is_whitespace() || matches!(c, '\\' | '"' | '\'') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Whether a file or directory with this owner, group and mode lets a non-root user replace
@@ -601,6 +585,77 @@ mod tests {
             }))
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_symlinked_directory_on_the_written_path_is_checked_and_resolved() {
+        if !is_root() {
+            eprintln!("skipped: needs root-owned files (run as root)");
+            return;
+        }
+        let dir = scratch("link");
+        let safe = dir.join("safe");
+        std::fs::create_dir(&safe).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::set_permissions(&safe, std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("{e}"));
+        script(&safe.join("s.sh"), 0o755);
+        // A root-owned symlink to the safe directory, in a safe place: runs, and what runs
+        // is the resolved path (no symlink left for anyone to swap).
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&safe, &link).unwrap_or_else(|e| panic!("{e}"));
+        let checked = check(&link.join("s.sh").to_string_lossy(), RunAs::ROOT, true);
+        assert_eq!(
+            checked
+                .as_ref()
+                .map(|c| (c.program.clone(), c.insecure.clone())),
+            Ok((safe.join("s.sh"), None)),
+            "{checked:?}"
+        );
+        // The same symlink inside a world-writable directory: anyone could point it
+        // elsewhere, so the path as written is unsafe although its target is not.
+        let open = dir.join("open");
+        std::fs::create_dir(&open).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let swappable = open.join("link");
+        std::os::unix::fs::symlink(&safe, &swappable).unwrap_or_else(|e| panic!("{e}"));
+        let written = swappable.join("s.sh");
+        assert_eq!(
+            check(&written.to_string_lossy(), RunAs::ROOT, true),
+            Err(Refusal::Unsafe(Unsafe {
+                path: open.clone(),
+                reason: UnsafeReason::WorldWritable
+            }))
+        );
+        let flagged = check(&written.to_string_lossy(), RunAs::ROOT, false);
+        assert!(
+            matches!(&flagged, Ok(Checked { insecure: Some(u), .. }) if u.path == open),
+            "{flagged:?}"
+        );
+        // A symlinked directory owned by someone else.
+        let theirs = dir.join("theirs");
+        std::os::unix::fs::symlink(&safe, &theirs).unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::lchown(&theirs, Some(65534), None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            check(&theirs.join("s.sh").to_string_lossy(), RunAs::ROOT, true),
+            Err(Refusal::Unsafe(Unsafe {
+                path: theirs.clone(),
+                reason: UnsafeReason::Owner(65534)
+            }))
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_checked_program_replaces_the_first_word_only() {
+        let program = Path::new("/opt/my scripts/it's.sh");
+        let line = with_program(r#"/etc/link/x.sh "two words" 'a"b' plain"#, program);
+        assert_eq!(
+            split_words(&line),
+            ["/opt/my scripts/it's.sh", "two words", "a\"b", "plain"]
+        );
+        assert_eq!(split_words(&with_program("x ''", program))[1], "");
+        assert_eq!(with_program("  ", program), "  ");
     }
 
     #[test]

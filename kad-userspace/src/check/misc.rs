@@ -58,4 +58,54 @@ mod tests {
         assert!(judge(Some(7), false).is_err());
         assert!(judge(None, true).is_err());
     }
+
+    /// Whether `pid` is a live process (a reaped orphan's /proc entry is gone; a zombie
+    /// counts as dead).
+    fn alive(pid: i32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .is_some_and(|state| state != "Z" && state != "X")
+        })
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_timed_out_misc_check_leaves_no_child_behind() {
+        let dir = std::env::temp_dir().join(format!("kad-misc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let pidfile = dir.join("child.pid");
+        let spec = MiscSpec {
+            command: format!(
+                "/bin/sh -c 'sleep 1000 & echo $! > {}; sleep 1000'",
+                pidfile.display()
+            ),
+            run_as: RunAs {
+                uid: nix::unistd::geteuid().as_raw(),
+                gid: nix::unistd::getegid().as_raw(),
+            },
+            timeout: Duration::from_millis(500),
+            dynamic: false,
+        };
+        assert_eq!(probe(&spec).await, Err(ProbeError::Timeout("misc_timeout")));
+        let child: i32 = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no pid written"));
+        let mut gone = false;
+        for _ in 0..100 {
+            if !alive(child) {
+                gone = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if !gone {
+            let pid = nix::unistd::Pid::from_raw(child);
+            if let Ok(group) = nix::unistd::getpgid(Some(pid)) {
+                let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(gone, "the MISC_CHECK's child {child} outlived misc_timeout");
+    }
 }

@@ -87,11 +87,18 @@ impl Probe {
     }
 }
 
-/// What a probe targets, as logs and `kad status` show it: `IP:PORT`, the address pinged,
-/// the MISC_CHECK script (quoted) or the FILE_CHECK file.
+/// What a probe targets, as logs, `kad status`, the dumps and the metrics labels show it:
+/// `IP:PORT`, the address pinged, the MISC_CHECK program (quoted; its arguments may hold
+/// secrets, so they are left out) or the FILE_CHECK file.
 pub fn target(spec: &ProbeSpec) -> String {
     match &spec.kind {
-        ProbeKind::Misc(m) => format!("'{}'", m.command),
+        ProbeKind::Misc(m) => format!(
+            "'{}'",
+            crate::scripts::split_words(&m.command)
+                .first()
+                .map(String::as_str)
+                .unwrap_or_default()
+        ),
         ProbeKind::File(f) => f.path.clone(),
         ProbeKind::Ping => spec.endpoint.addr.ip().to_string(),
         _ => spec.endpoint.addr.to_string(),

@@ -775,12 +775,14 @@ enum Outcome {
 }
 
 /// One script: who runs it (keepalived.conf `user`, `script_user`, the default user) and
-/// whether it may run (`enable_script_security`).
+/// whether it may run (`enable_script_security`). A script that may run has its program
+/// replaced by the path that was checked ([`scripts::with_program`], keepalived's
+/// `replace_cmd_name`), so that path is the one executed.
 fn check_script(
     v: &mut V<'_>,
     tally: &mut Tally,
     global: &GlobalDefs,
-    command: &str,
+    command: &mut String,
     own: Option<(&str, Option<&str>)>,
     places: ScriptPlaces<'_>,
     role: ScriptRole<'_>,
@@ -829,21 +831,15 @@ fn check_script(
             return Outcome::NoUser;
         }
     };
-    // With net_namespace, keepalived -t leaves the script files alone (as the interfaces):
-    // they are only counted when they exist.
-    let checked = if v.skip_interfaces {
-        Ok(v.env.program_exists(program).then(|| Checked {
-            program: program.into(),
-            searched: false,
-            insecure: None,
-        }))
-    } else {
-        v.env.check_script(program, run_as, security)
-    };
-    match checked {
+    // Scripts run in kad's own mount namespace whatever `net_namespace` says, so they are
+    // checked with it too (interfaces of the other namespace are not).
+    match v.env.check_script(program, run_as, security) {
         Ok(None) => Outcome::Keep,
         Ok(Some(checked)) => {
             tally.scripts = true;
+            if checked.program.as_os_str() != std::ffi::OsStr::new(program.as_str()) {
+                *command = scripts::with_program(command, &checked.program);
+            }
             if matches!(role, ScriptRole::Other) {
                 tally.insecure |= checked.insecure.is_some();
                 return Outcome::Keep;
@@ -921,8 +917,8 @@ fn check_scripts(config: &mut Config, v: &mut V<'_>) -> bool {
 
     let mut dropped = BTreeSet::new();
     let mut unknown = BTreeSet::new();
-    config.vrrp_scripts.retain(|s| {
-        let Some(script) = &s.script else {
+    config.vrrp_scripts.retain_mut(|s| {
+        let Some(script) = &mut s.script else {
             return true;
         };
         let own = s.user.as_ref().map(|(u, g)| (u.as_str(), g.as_deref()));
@@ -931,7 +927,7 @@ fn check_scripts(config: &mut Config, v: &mut V<'_>) -> bool {
             v,
             &mut tally,
             &global,
-            &script.command,
+            &mut script.command,
             own,
             ScriptPlaces {
                 user: user_place,
@@ -980,23 +976,38 @@ fn check_scripts(config: &mut Config, v: &mut V<'_>) -> bool {
             || one_script(v, &mut tally, &global, script, ScriptRole::Notify) == Outcome::Keep
     });
 
-    for vs in &config.virtual_servers {
-        let mut others: Vec<&Script> = vs.quorum_up.iter().chain(vs.quorum_down.iter()).collect();
-        for rs in &vs.real_servers {
-            others.extend(rs.notify_up.iter().chain(rs.notify_down.iter()));
-            for ck in &rs.checkers {
-                others.extend(ck.misc_path.iter());
+    // keepalived's check_check_script_security: quorum_up/quorum_down and the real
+    // servers' notify_up/notify_down are dropped when they may not run, like notify
+    // scripts (so neither a quorum change nor `omega` at stop runs them).
+    for vs in &mut config.virtual_servers {
+        let mut notify: Vec<&mut Option<Script>> = vec![&mut vs.quorum_up, &mut vs.quorum_down];
+        let mut misc = Vec::new();
+        for rs in &mut vs.real_servers {
+            notify.push(&mut rs.notify_up);
+            notify.push(&mut rs.notify_down);
+            misc.extend(
+                rs.checkers
+                    .iter_mut()
+                    .filter_map(|ck| ck.misc_path.as_mut()),
+            );
+        }
+        for slot in notify {
+            if let Some(script) = slot.as_mut()
+                && one_script(v, &mut tally, &global, script, ScriptRole::Notify) != Outcome::Keep
+            {
+                *slot = None;
             }
         }
-        for script in others {
+        // MISC_CHECK: the checker refuses a script that may not run when it is built.
+        for script in misc {
             one_script(v, &mut tally, &global, script, ScriptRole::Other);
         }
     }
-    for script in global
-        .startup_script
-        .iter()
-        .chain(global.shutdown_script.iter())
-    {
+    let global_scripts = [
+        config.global.startup_script.as_mut(),
+        config.global.shutdown_script.as_mut(),
+    ];
+    for script in global_scripts.into_iter().flatten() {
         one_script(v, &mut tally, &global, script, ScriptRole::Other);
     }
 
@@ -1022,7 +1033,7 @@ fn one_script(
     v: &mut V<'_>,
     tally: &mut Tally,
     global: &GlobalDefs,
-    script: &Script,
+    script: &mut Script,
     role: ScriptRole<'_>,
 ) -> Outcome {
     let own = script
@@ -1033,7 +1044,7 @@ fn one_script(
         v,
         tally,
         global,
-        &script.command,
+        &mut script.command,
         own,
         ScriptPlaces {
             user: &script.place,
@@ -1058,7 +1069,7 @@ fn notify_scripts(v: &mut V<'_>, tally: &mut Tally, global: &GlobalDefs, notify:
         slots.push(deleted);
     }
     for slot in slots {
-        if let Some(script) = slot.as_ref()
+        if let Some(script) = slot.as_mut()
             && one_script(v, tally, global, script, ScriptRole::Notify) != Outcome::Keep
         {
             *slot = None;

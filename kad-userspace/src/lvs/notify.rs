@@ -5,13 +5,13 @@
 //! `notify_down` of each of its live real servers, which kad waits for (bounded) before
 //! it exits.
 
-use std::{process::Stdio, time::Duration};
+use std::time::Duration;
 
 use super::table::{Health, QuorumChange, QuorumMemory, rs_alive, vs_name};
 use crate::{
     config::{Config, Script},
     runtime::smtp::{Alert, Mailer, checker_alerts_enabled},
-    scripts::{self, ScriptCommand, split_words},
+    scripts::{self, ScriptCommand},
 };
 
 /// How long a quorum script may run before it is killed.
@@ -116,33 +116,9 @@ pub fn run_and_wait(scripts: &[ScriptCommand]) -> impl std::future::Future<Outpu
 }
 
 /// Starts a script on the current tokio runtime; returns its task, or None if it could
-/// not start (logged).
+/// not start (logged). After [`SCRIPT_TIMEOUT`] it is killed with its process group.
 pub fn spawn(script: &ScriptCommand) -> Option<tokio::task::JoinHandle<()>> {
-    let words = split_words(&script.command);
-    let (program, args) = words.split_first()?;
-    let mut command = tokio::process::Command::new(program);
-    command.args(args).stdin(Stdio::null()).kill_on_drop(true);
-    scripts::apply(command.as_std_mut(), script.run_as);
-    let text = script.command.clone();
-    match command.spawn() {
-        Ok(mut child) => Some(tokio::spawn(async move {
-            match tokio::time::timeout(SCRIPT_TIMEOUT, child.wait()).await {
-                Ok(Ok(status)) if !status.success() => {
-                    tracing::warn!(script = text, %status, "quorum script failed")
-                }
-                Ok(Ok(_)) => {}
-                Ok(Err(err)) => tracing::warn!(script = text, error = %err, "quorum script"),
-                Err(_) => {
-                    tracing::warn!(script = text, "quorum script timed out; killed");
-                    let _ = child.kill().await;
-                }
-            }
-        })),
-        Err(err) => {
-            tracing::warn!(script = text, error = %err, "cannot start quorum script");
-            None
-        }
-    }
+    scripts::run::spawn_logged(script, &[], SCRIPT_TIMEOUT, "quorum script")
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::{
     os::fd::AsRawFd as _,
 };
 
-use kad_common::vrrp_wire::{IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_MCAST_V6, VRRP_TTL};
+use kad_common::vrrp_wire::{IPPROTO_AH, IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_MCAST_V6, VRRP_TTL};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use thiserror::Error;
 use tokio::io::unix::AsyncFd;
@@ -63,7 +63,7 @@ impl VrrpSocket {
     /// Opens the IPv4 socket on `interface` (`ifindex`) and joins 224.0.0.18 there.
     pub fn open_v4(interface: &str, ifindex: u32) -> Result<Self, SocketError> {
         let err = error_at(ifindex);
-        let socket = raw_socket(Domain::IPV4, interface, ifindex)?;
+        let socket = raw_socket(Domain::IPV4, interface, ifindex, IPPROTO_VRRP)?;
         socket
             .set_header_included_v4(true)
             .map_err(err("IP_HDRINCL"))?;
@@ -86,11 +86,31 @@ impl VrrpSocket {
         })
     }
 
+    /// keepalived.conf `auth_type AH`: opens a receive-only raw IP protocol 51 socket on
+    /// `interface` (`ifindex`) in 224.0.0.18: AH-protected adverts (RFC 2402 §2: the IPv4
+    /// header's protocol is AH, not VRRP) never reach the protocol 112 socket. Adverts are
+    /// sent on the protocol 112 socket, whose header kad writes itself.
+    pub fn open_v4_ah(interface: &str, ifindex: u32) -> Result<Self, SocketError> {
+        let err = error_at(ifindex);
+        let socket = raw_socket(Domain::IPV4, interface, ifindex, IPPROTO_AH)?;
+        socket
+            .join_multicast_v4_n(
+                &Ipv4Addr::from(VRRP_MCAST_V4),
+                &InterfaceIndexOrAddress::Index(ifindex),
+            )
+            .map_err(err("IP_ADD_MEMBERSHIP"))?;
+        Ok(Self {
+            fd: register(socket).map_err(err("register with tokio"))?,
+            ifindex,
+            ipv6: false,
+        })
+    }
+
     /// Opens the IPv6 socket on `interface` (`ifindex`), sending from `source` (the
     /// interface's link-local address, RFC 5798 §5.1.2.1), and joins ff02::12 there.
     pub fn open_v6(interface: &str, ifindex: u32, source: Ipv6Addr) -> Result<Self, SocketError> {
         let err = error_at(ifindex);
-        let socket = raw_socket(Domain::IPV6, interface, ifindex)?;
+        let socket = raw_socket(Domain::IPV6, interface, ifindex, IPPROTO_VRRP)?;
         set_int(
             &socket,
             libc::IPPROTO_IPV6,
@@ -269,15 +289,16 @@ fn error_at(ifindex: u32) -> impl Fn(&'static str) -> Box<dyn FnOnce(io::Error) 
     }
 }
 
-/// A non-blocking raw IP protocol 112 socket bound to `interface`.
-fn raw_socket(domain: Domain, interface: &str, ifindex: u32) -> Result<Socket, SocketError> {
+/// A non-blocking raw IP socket for `protocol` (112 VRRP, 51 AH) bound to `interface`.
+fn raw_socket(
+    domain: Domain,
+    interface: &str,
+    ifindex: u32,
+    protocol: u8,
+) -> Result<Socket, SocketError> {
     let err = error_at(ifindex);
-    let socket = Socket::new(
-        domain,
-        Type::RAW,
-        Some(Protocol::from(i32::from(IPPROTO_VRRP))),
-    )
-    .map_err(err("socket"))?;
+    let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(i32::from(protocol))))
+        .map_err(err("socket"))?;
     socket.set_nonblocking(true).map_err(err("O_NONBLOCK"))?;
     socket
         .bind_device(Some(interface.as_bytes()))

@@ -144,6 +144,9 @@ pub enum Control {
 /// tracker tasks.
 struct Io {
     sockets: HashMap<(String, bool), Arc<VrrpSocket>>,
+    /// keepalived.conf `auth_type AH`: the receive-only IP protocol 51 socket of each
+    /// interface with an AH instance (AH adverts never reach the protocol 112 socket).
+    ah_sockets: HashMap<String, Arc<VrrpSocket>>,
     receivers: Vec<JoinHandle<()>>,
     trackers: Vec<JoinHandle<()>>,
     generation: u64,
@@ -175,6 +178,13 @@ impl Io {
                 socket
             }
         };
+        if matches!(spec.auth, crate::vrrp::packet::AuthConfig::Ah(_))
+            && spec.fsm.primary_address.is_ipv4()
+            && !self.ah_sockets.contains_key(&interface)
+        {
+            let socket = VrrpSocket::open_v4_ah(&interface, if_index)?;
+            self.ah_sockets.insert(interface.clone(), Arc::new(socket));
+        }
         let frames = FrameSender::open(if_index).map_err(|source| RuntimeError::PacketSocket {
             interface: interface.clone(),
             source,
@@ -210,6 +220,26 @@ impl Io {
                 &slot.spec,
                 Arc::clone(&slot.counters),
             ));
+        }
+        // AH adverts arrive on their own socket; its routes are those of the interface's
+        // IPv4 instances (each task keeps its own AH replay state).
+        for (interface, socket) in &self.ah_sockets {
+            let routes = slots
+                .iter()
+                .enumerate()
+                .filter(|(_, slot)| {
+                    slot.spec.interface == *interface && !slot.spec.fsm.primary_address.is_ipv6()
+                })
+                .map(|(index, slot)| Route::new(index, &slot.spec, Arc::clone(&slot.counters)))
+                .collect();
+            self.receivers.push(tokio::spawn(receive::run(
+                Arc::clone(socket),
+                false,
+                routes,
+                self.generation,
+                self.inbound.clone(),
+                Arc::clone(&self.stats),
+            )));
         }
         for (key, socket) in &self.sockets {
             let routes = routes.remove(key).unwrap_or_default();
@@ -478,6 +508,7 @@ pub async fn run_observed(
     let xdp = dataplane::XdpPath::start(options, inbound_tx.clone(), Arc::clone(&stats));
     let mut io = Io {
         sockets: HashMap::new(),
+        ah_sockets: HashMap::new(),
         receivers: Vec::new(),
         trackers: Vec::new(),
         generation: 0,
@@ -679,6 +710,7 @@ fn restart_on_recreated(
         tracing::warn!(instance = %member.fsm.name, vrid = member.fsm.vrid, interface, "interface re-created: the VMAC went with it; restart kad to rebuild it");
     }
     io.sockets.retain(|(name, _), _| name != interface);
+    io.ah_sockets.retain(|name, _| name != interface);
     reload_restarting(engine, io, trackers, spec.clone(), |identity| {
         identity.members.iter().any(on_it) && identity.members.iter().all(|m| m.vmac.is_none())
     })

@@ -2,10 +2,10 @@
 //! `notify_stop`, `notify`), run as child processes that the protocol loop never waits for,
 //! each killed if it outlives [`NOTIFY_TIMEOUT`].
 
-use std::{process::Stdio, time::Duration};
+use std::time::Duration;
 
 use crate::{
-    scripts::{self, ScriptCommand, split_words},
+    scripts::{self, ScriptCommand},
     vrrp::fsm::{NotifyKind, NotifyTarget},
 };
 
@@ -57,38 +57,5 @@ pub(crate) fn run(
 }
 
 fn spawn(script: &ScriptCommand, extra: &[&str]) -> Option<tokio::task::JoinHandle<()>> {
-    let words = split_words(&script.command);
-    let Some((program, args)) = words.split_first() else {
-        tracing::warn!(script = %script.command, "empty notify script");
-        return None;
-    };
-    let mut command = tokio::process::Command::new(program);
-    command
-        .args(args)
-        .args(extra)
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    scripts::apply(command.as_std_mut(), script.run_as);
-    let script = script.command.clone();
-    match command.spawn() {
-        Ok(mut child) => Some(tokio::spawn(async move {
-            match tokio::time::timeout(NOTIFY_TIMEOUT, child.wait()).await {
-                Ok(Ok(status)) if !status.success() => {
-                    tracing::warn!(script, %status, "notify script failed");
-                }
-                Ok(Ok(_)) => {}
-                Ok(Err(err)) => {
-                    tracing::warn!(script, error = %err, "waiting for notify script")
-                }
-                Err(_) => {
-                    tracing::warn!(script, "notify script timed out; killed");
-                    let _ = child.kill().await;
-                }
-            }
-        })),
-        Err(err) => {
-            tracing::warn!(script, error = %err, "cannot start notify script");
-            None
-        }
-    }
+    scripts::run::spawn_logged(script, extra, NOTIFY_TIMEOUT, "notify script")
 }

@@ -49,7 +49,14 @@ impl Route {
                 checksum: spec.checksum,
                 ..DecodeOptions::default()
             },
-            replay: ReplayGuard::default(),
+            // RFC 3768 §6.1: a peer silent for Master_Down_Interval counts as gone, so its
+            // AH sequence may start again (it restarted).
+            replay: ReplayGuard::with_restart_after(crate::vrrp::fsm::master_down_interval(
+                spec.fsm.version,
+                spec.fsm.priority,
+                spec.fsm.advert_interval,
+                spec.fsm.down_timer_adverts,
+            )),
             policy: AcceptPolicy::of(spec),
             counters,
         }
@@ -191,7 +198,11 @@ pub(crate) async fn run<S: Datagrams>(
             ));
             continue;
         }
-        if let Err(err) = advert.authenticate(&route.auth, &mut route.replay) {
+        let now = Instant::now();
+        let restarted = advert
+            .ah()
+            .is_some_and(|ah| route.replay.is_restart(advert.src(), ah.sequence(), now));
+        if let Err(err) = advert.authenticate(&route.auth, &mut route.replay, now) {
             route.counters.error(ErrorClass::of(&err));
             warn(format!(
                 "({}) VRID {}: dropped advert from {}: {err}",
@@ -200,6 +211,9 @@ pub(crate) async fn run<S: Datagrams>(
                 advert.src()
             ));
             continue;
+        }
+        if restarted {
+            tracing::info!(instance = %route.name, vrid = route.vrid, sender = %advert.src(), "AH sequence restarted after Master_Down_Interval of silence: the peer restarted");
         }
         route.counters.received();
         let version = advert.version();

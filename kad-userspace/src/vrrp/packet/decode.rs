@@ -172,15 +172,17 @@ impl<'a> Advertisement<'a> {
     }
 
     /// [`Advertisement::verify_auth`], then for AH adverts RFC 2402 §3.4.3 anti-replay:
-    /// the sequence number must rise per sender; it is recorded only once the ICV is good.
+    /// the sequence number must rise per sender (or start again after the sender's silence,
+    /// see [`ReplayGuard`]); it is recorded, as received at `now`, only once the ICV is good.
     pub fn authenticate(
         &self,
         config: &AuthConfig,
         replay: &mut ReplayGuard,
+        now: std::time::Instant,
     ) -> Result<(), DecodeError> {
         self.verify_auth(config)?;
         if let Some(ah) = self.ah {
-            replay.check_and_record(self.meta.src, ah.sequence())?;
+            replay.check_and_record(self.meta.src, ah.sequence(), now)?;
         }
         Ok(())
     }

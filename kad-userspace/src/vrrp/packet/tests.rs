@@ -257,10 +257,11 @@ fn ah_round_trip_verifies_and_rejects_replay() {
         })
     );
 
+    let now = std::time::Instant::now();
     let mut guard = ReplayGuard::new();
-    assert_eq!(adv.authenticate(&auth, &mut guard), Ok(()));
+    assert_eq!(adv.authenticate(&auth, &mut guard, now), Ok(()));
     assert_eq!(
-        adv.authenticate(&auth, &mut guard),
+        adv.authenticate(&auth, &mut guard, now),
         Err(DecodeError::Replayed {
             seq: 41,
             highest: 41
@@ -274,7 +275,7 @@ fn ah_round_trip_verifies_and_rejects_replay() {
     assert_eq!(
         decode_ipv4(&next, &opts())
             .unwrap()
-            .authenticate(&auth, &mut guard),
+            .authenticate(&auth, &mut guard, now),
         Ok(())
     );
     // A bad ICV is not recorded: the sequence number stays free for the real sender.
@@ -285,7 +286,7 @@ fn ah_round_trip_verifies_and_rejects_replay() {
     .unwrap();
     let adv = decode_ipv4(&forged, &opts()).unwrap();
     assert_eq!(
-        adv.authenticate(&AuthConfig::ah(b"wrong"), &mut guard),
+        adv.authenticate(&AuthConfig::ah(b"wrong"), &mut guard, now),
         Err(DecodeError::AuthMismatch)
     );
     assert_eq!(guard.highest(ip(R1)), Some(42));
