@@ -151,28 +151,28 @@ impl AddressControl {
             if message.header.index != ifindex {
                 continue;
             }
-            let address = message
-                .attributes
-                .iter()
-                .find_map(|attribute| match attribute {
-                    AddressAttribute::Local(address) => Some(*address),
-                    _ => None,
-                });
-            let address = address.or_else(|| {
-                message
-                    .attributes
-                    .iter()
-                    .find_map(|attribute| match attribute {
-                        AddressAttribute::Address(address) => Some(*address),
-                        _ => None,
-                    })
-            });
+            let address = interface_address(&message);
             if let Some(address) = address {
                 found.push((address, message.header.prefix_len));
             }
         }
         Ok(found)
     }
+}
+
+/// The interface's own address in an address message: `IFA_LOCAL` when present
+/// (`IFA_ADDRESS` is the peer's on point-to-point links), else `IFA_ADDRESS`.
+pub fn interface_address(message: &AddressMessage) -> Option<IpAddr> {
+    let local = message.attributes.iter().find_map(|a| match a {
+        AddressAttribute::Local(address) => Some(*address),
+        _ => None,
+    });
+    local.or_else(|| {
+        message.attributes.iter().find_map(|a| match a {
+            AddressAttribute::Address(address) => Some(*address),
+            _ => None,
+        })
+    })
 }
 
 fn family(address: IpAddr) -> AddressFamily {

@@ -52,21 +52,11 @@ pub fn subscribe() -> io::Result<mpsc::UnboundedReceiver<LinkEvent>> {
     let (events, receiver) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Some((message, _)) = messages.next().await {
-            let event = match message.payload {
-                NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link)) => LinkEvent {
-                    ifindex: link.header.index,
-                    up: link.header.flags.contains(LinkFlags::Up)
-                        && link.header.flags.contains(LinkFlags::Running),
-                    name: name_of(&link),
-                    deleted: false,
-                },
-                NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(link)) => LinkEvent {
-                    ifindex: link.header.index,
-                    up: false,
-                    name: name_of(&link),
-                    deleted: true,
-                },
-                _ => continue,
+            let NetlinkPayload::InnerMessage(message) = message.payload else {
+                continue;
+            };
+            let Some(event) = link_event(&message) else {
+                continue;
             };
             if events.send(event).is_err() {
                 return;
@@ -74,6 +64,26 @@ pub fn subscribe() -> io::Result<mpsc::UnboundedReceiver<LinkEvent>> {
         }
     });
     Ok(receiver)
+}
+
+/// The link change an rtnetlink message reports (`RTM_NEWLINK`, `RTM_DELLINK`), if any.
+pub fn link_event(message: &RouteNetlinkMessage) -> Option<LinkEvent> {
+    match message {
+        RouteNetlinkMessage::NewLink(link) => Some(LinkEvent {
+            ifindex: link.header.index,
+            up: link.header.flags.contains(LinkFlags::Up)
+                && link.header.flags.contains(LinkFlags::Running),
+            name: name_of(link),
+            deleted: false,
+        }),
+        RouteNetlinkMessage::DelLink(link) => Some(LinkEvent {
+            ifindex: link.header.index,
+            up: false,
+            name: name_of(link),
+            deleted: true,
+        }),
+        _ => None,
+    }
 }
 
 /// An address removed from an interface (`RTM_DELADDR`, what `ip monitor address` shows).
@@ -88,8 +98,6 @@ pub struct AddressRemoved {
 /// Subscribes to address removals in the calling thread's network namespace (IPv4 and IPv6),
 /// so an instance can follow its interface's primary address as keepalived does.
 pub fn subscribe_address_removals() -> io::Result<mpsc::UnboundedReceiver<AddressRemoved>> {
-    use rtnetlink::packet_route::address::AddressAttribute;
-
     let (connection, _handle, mut messages) = rtnetlink::new_multicast_connection(&[
         MulticastGroup::Ipv4Ifaddr,
         MulticastGroup::Ipv6Ifaddr,
@@ -98,27 +106,11 @@ pub fn subscribe_address_removals() -> io::Result<mpsc::UnboundedReceiver<Addres
     let (events, receiver) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Some((message, _)) = messages.next().await {
-            let NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(removed)) =
-                message.payload
-            else {
+            let NetlinkPayload::InnerMessage(message) = message.payload else {
                 continue;
             };
-            // IFA_LOCAL is the interface's own address (IFA_ADDRESS is the peer's on
-            // point-to-point links); take it when present.
-            let local = removed.attributes.iter().find_map(|a| match a {
-                AddressAttribute::Local(address) => Some(*address),
-                _ => None,
-            });
-            let any = removed.attributes.iter().find_map(|a| match a {
-                AddressAttribute::Address(address) => Some(*address),
-                _ => None,
-            });
-            let Some(address) = local.or(any) else {
+            let Some(event) = address_removed(&message) else {
                 continue;
-            };
-            let event = AddressRemoved {
-                ifindex: removed.header.index,
-                address,
             };
             if events.send(event).is_err() {
                 return;
@@ -126,4 +118,79 @@ pub fn subscribe_address_removals() -> io::Result<mpsc::UnboundedReceiver<Addres
         }
     });
     Ok(receiver)
+}
+
+/// The address an rtnetlink message reports removed (`RTM_DELADDR`), if any.
+pub fn address_removed(message: &RouteNetlinkMessage) -> Option<AddressRemoved> {
+    let RouteNetlinkMessage::DelAddress(removed) = message else {
+        return None;
+    };
+    Some(AddressRemoved {
+        ifindex: removed.header.index,
+        address: super::addr::interface_address(removed)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use rtnetlink::packet_route::{
+        address::{AddressAttribute, AddressMessage},
+        link::{LinkAttribute, LinkMessage},
+    };
+
+    use super::*;
+
+    #[test]
+    fn a_removed_address_is_the_local_one_when_both_are_given() {
+        let mut message = AddressMessage::default();
+        message.header.index = 4;
+        message
+            .attributes
+            .push(AddressAttribute::Address("10.0.0.2".parse().unwrap()));
+        let only_peer = RouteNetlinkMessage::DelAddress(message.clone());
+        assert_eq!(
+            address_removed(&only_peer).map(|r| r.address),
+            Some("10.0.0.2".parse().unwrap())
+        );
+        message
+            .attributes
+            .push(AddressAttribute::Local("10.0.0.1".parse().unwrap()));
+        let removed = address_removed(&RouteNetlinkMessage::DelAddress(message.clone()));
+        assert_eq!(
+            removed,
+            Some(AddressRemoved {
+                ifindex: 4,
+                address: "10.0.0.1".parse().unwrap()
+            })
+        );
+        assert_eq!(
+            address_removed(&RouteNetlinkMessage::NewAddress(message)),
+            None
+        );
+    }
+
+    #[test]
+    fn a_link_is_up_with_both_flags_and_down_when_deleted() {
+        let mut link = LinkMessage::default();
+        link.header.index = 3;
+        link.header.flags = LinkFlags::Up | LinkFlags::Running;
+        link.attributes.push(LinkAttribute::IfName("eth0".into()));
+        let event = link_event(&RouteNetlinkMessage::NewLink(link.clone()));
+        assert_eq!(
+            event,
+            Some(LinkEvent {
+                ifindex: 3,
+                up: true,
+                name: Some("eth0".into()),
+                deleted: false
+            })
+        );
+        link.header.flags = LinkFlags::Up;
+        assert_eq!(
+            link_event(&RouteNetlinkMessage::NewLink(link.clone())).map(|e| e.up),
+            Some(false)
+        );
+        let gone = link_event(&RouteNetlinkMessage::DelLink(link));
+        assert_eq!(gone.map(|e| (e.up, e.deleted)), Some((false, true)));
+    }
 }
