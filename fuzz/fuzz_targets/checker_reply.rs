@@ -1,13 +1,15 @@
 //! Fuzzes what real servers answer kad's health checkers: the first byte picks the checker,
-//! the rest is the server's reply. SMTP_CHECK's conversation reads it as the server's side of
-//! the stream; DNS_CHECK judges it as the datagram answering query id 0x4b41; UDP_CHECK
+//! the rest is the server's reply. HTTP_GET's exchange (hyper's parser, then kad's body
+//! reading and judging) and SMTP_CHECK's conversation read it as the server's side of the
+//! stream; DNS_CHECK judges it as the datagram answering query id 0x4b41; UDP_CHECK
 //! judges it against a `require_reply` pattern and length bounds also taken from the input.
 //! None of them may panic, whatever a real server sends.
 #![no_main]
 
 use std::sync::OnceLock;
 
-use kad::check::{dns, smtp, udp};
+use kad::check::{dns, http, smtp, udp};
+use tokio::io::AsyncWriteExt as _;
 use libfuzzer_sys::fuzz_target;
 
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -23,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, reply)) = data.split_first() else {
         return;
     };
-    match which % 3 {
+    match which % 4 {
         0 => {
             let _ = runtime().block_on(smtp::conversation(reply, tokio::io::sink(), "fuzz"));
         }
@@ -32,6 +34,33 @@ fuzz_target!(|data: &[u8]| {
                 return;
             };
             let _ = dns::judge(reply, 0x4b41, rtype, ".");
+        }
+        3 => {
+            let reply = reply.to_vec();
+            let page = runtime().block_on(async move {
+                let (client, mut server) = tokio::io::duplex(4096);
+                tokio::spawn(async move {
+                    let _ = server.write_all(&reply).await;
+                    let _ = server.shutdown().await;
+                });
+                let need = http::BodyUse {
+                    digest: true,
+                    keep: true,
+                };
+                http::get(client, "10.0.0.1:80", "/", need).await
+            });
+            if let Ok(page) = page {
+                let url = http::UrlSpec {
+                    path: "/".into(),
+                    digest: Some("00112233445566778899aabbccddeeff".into()),
+                    status: vec![(200, 299)],
+                    virtualhost: None,
+                    regex: None,
+                    regex_no_match: false,
+                };
+                let _ = http::judge(&url, None, &page);
+                let _ = page.md5_hex();
+            }
         }
         _ => {
             // [min, max, pattern length, pattern bytes (value, mask)…, reply…]

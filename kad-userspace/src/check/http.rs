@@ -237,7 +237,9 @@ fn host_of(addr: SocketAddr) -> String {
     }
 }
 
-async fn get<S>(stream: S, host: &str, path: &str, body: BodyUse) -> Result<Page, ProbeError>
+/// One GET over an established stream, reading as much of the body as `body` asks (the fuzz
+/// target `checker_reply` plays the server with arbitrary bytes).
+pub async fn get<S>(stream: S, host: &str, path: &str, body: BodyUse) -> Result<Page, ProbeError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

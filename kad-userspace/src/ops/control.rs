@@ -174,13 +174,29 @@ impl Drop for ControlSocket {
 /// Longest request line accepted.
 const MAX_REQUEST: u64 = 256;
 
+/// What a control-socket client may ask: one line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// `status`: the whole status snapshot as JSON (`kad status`).
+    Status,
+}
+
+/// Reads one request line (blanks around it ignored); the error is the JSON answer to send.
+pub fn parse_request(line: &[u8]) -> Result<Request, String> {
+    let text = String::from_utf8_lossy(line);
+    match text.trim() {
+        "status" => Ok(Request::Status),
+        other => Err(error_json(&format!("unknown request {other:?}"))),
+    }
+}
+
 async fn answer(stream: UnixStream, status: &StatusHandle, cache: &Cached<String>, limits: Limits) {
     let (read, mut write) = stream.into_split();
-    let mut line = String::new();
+    let mut line = Vec::new();
     let mut reader = BufReader::new(tokio::io::AsyncReadExt::take(read, MAX_REQUEST));
-    let read = tokio::time::timeout(limits.read_timeout, reader.read_line(&mut line)).await;
-    let body = match read {
-        Ok(Ok(_)) if line.trim() == "status" => {
+    let read = tokio::time::timeout(limits.read_timeout, reader.read_until(b'\n', &mut line)).await;
+    let body = match read.map(|read| read.map(|_| parse_request(&line))) {
+        Ok(Ok(Ok(Request::Status))) => {
             cache
                 .get(|| async {
                     let snapshot = status.fresh(FRESH_WAIT).await;
@@ -189,7 +205,7 @@ async fn answer(stream: UnixStream, status: &StatusHandle, cache: &Cached<String
                 })
                 .await
         }
-        Ok(Ok(_)) => Arc::new(error_json(&format!("unknown request {:?}", line.trim()))),
+        Ok(Ok(Err(refusal))) => Arc::new(refusal),
         Ok(Err(err)) => Arc::new(error_json(&err.to_string())),
         Err(_) => Arc::new(error_json(&format!(
             "no request within {} ms",
