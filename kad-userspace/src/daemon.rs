@@ -68,6 +68,8 @@ pub struct DaemonOptions {
 /// Runs the daemon to completion; the exit code follows keepalived's (non-zero when the
 /// configuration cannot run).
 pub fn run(options: &DaemonOptions) -> ExitCode {
+    // For every mode (`-C` runs no VRRP runtime, which installs it too).
+    crate::supervise::install_panic_hook();
     match run_inner(options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -91,6 +93,11 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         .into_iter()
         .map(|path| PidFile::create(path))
         .collect::<Result<Vec<_>>>()?;
+    // VRRP on one configuration twice would fight over its addresses; `-P` beside `-C` on
+    // one file is keepalived's split into two processes, so `-C` takes no lock.
+    let _config_lock = (options.subsystems != Subsystems::CheckersOnly)
+        .then(|| ConfigLock::take(&options.config))
+        .transpose()?;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -415,4 +422,50 @@ impl Drop for PidFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// One VRRP daemon per configuration: the main configuration file is locked (`flock`) for
+/// the daemon's life, so a second kad running VRRP on the same file refuses to run, with or
+/// without pid files (keepalived refuses a second daemon through its default pid file; kad
+/// has none by default, so that kads in different network namespaces can run side by side,
+/// each on its own configuration). `kad -t` and `kad -C` take no lock.
+struct ConfigLock {
+    _file: std::fs::File,
+}
+
+impl ConfigLock {
+    fn take(path: &Path) -> Result<Self> {
+        use std::os::{fd::AsRawFd as _, linux::fs::MetadataExt as _};
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("opening {} to lock it", path.display()))?;
+        // SAFETY: flock(2) on a descriptor this function owns; no memory is passed.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(Self { _file: file });
+        }
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(err).with_context(|| format!("locking {}", path.display()));
+        }
+        let holder = file
+            .metadata()
+            .ok()
+            .and_then(|meta| lock_holder(meta.st_ino()))
+            .map_or_else(|| "?".to_owned(), |pid| pid.to_string());
+        bail!(
+            "kad is already running on configuration {}: held by pid {holder}",
+            path.display()
+        )
+    }
+}
+
+/// The pid holding a `flock` on the file with inode `inode`, from `/proc/locks`
+/// (`N: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE START END`).
+fn lock_holder(inode: u64) -> Option<u32> {
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    locks.lines().find_map(|line| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let (kind, pid, place) = (words.get(1)?, words.get(4)?, words.get(5)?);
+        let held = place.rsplit(':').next()?.parse::<u64>().ok()?;
+        (*kind == "FLOCK" && held == inode).then(|| pid.parse().ok())?
+    })
 }

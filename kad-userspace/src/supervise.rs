@@ -38,7 +38,7 @@ pub fn restarts() -> u64 {
 /// `tracing` error line (thread, message, location) and nothing more. The default hook,
 /// with `RUST_BACKTRACE` set, symbolises a backtrace on the panicking thread: measured
 /// here, a checker's panic then stalled the protocol loop (same thread) for 300 ms, ten
-/// advert intervals at 10 ms. Called when the VRRP runtime starts.
+/// advert intervals at 10 ms. Called when the daemon and when the VRRP runtime start.
 pub fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {

@@ -292,6 +292,48 @@ fn a_second_kad_with_the_same_pid_file_refuses_to_run() -> Result<()> {
     Ok(())
 }
 
+/// Issue 13 item 9: two kads on one configuration file, without pid files: the second
+/// refuses to run, naming the file and the first kad's pid; the first keeps running.
+#[test]
+fn a_second_kad_on_the_same_configuration_refuses_to_run() -> Result<()> {
+    if !require(
+        "a_second_kad_on_the_same_configuration_refuses_to_run",
+        Need::Root,
+    ) {
+        return Ok(());
+    }
+    let mut lab = Lab::new("cf")?;
+    lab.add_host("r1", 1)?;
+    lab.add_host("r2", 2)?;
+    let conf = lab.dir().join("shared.conf");
+    std::fs::write(&conf, vrrp_instance("VI_CF", 82, 150, VIP, ""))?;
+    let conf = conf.to_string_lossy().into_owned();
+    let bin = kad_bin();
+    let mut start = |lab: &mut Lab, host: &str| -> Result<usize> {
+        let socket = lab.dir().join(format!("{host}.sock"));
+        let socket = socket.to_string_lossy().into_owned();
+        let kad = lab.start(host, &bin, &["-f", &conf, "--control-socket", &socket])?;
+        lab.wait_until_started(kad);
+        Ok(kad)
+    };
+    let first = start(&mut lab, "r1")?;
+    wait_master(&lab, first)?;
+    let first_pid = lab.daemon(first)?.pid();
+
+    let second = start(&mut lab, "r2")?;
+    let exited = lab.daemon(second)?.wait_exit(Duration::from_secs(10))?;
+    let log = lab.daemon_log(second)?;
+    assert!(exited, "the second kad runs\n{}", lab.logs());
+    assert!(
+        log.contains("already running")
+            && log.contains(&conf)
+            && log.contains(&first_pid.to_string()),
+        "{log}"
+    );
+    assert!(lab.daemon(first)?.is_running(), "{}", lab.logs());
+    Ok(())
+}
+
 /// Issue 13 item 9: a FIFO as `track_file` (with no writer) does not stall VRRP: kad
 /// becomes MASTER, keeps advertising, and stops at once on SIGTERM.
 #[test]
