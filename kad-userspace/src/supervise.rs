@@ -152,14 +152,16 @@ pub mod inject {
     /// The task, raced against an armed panic.
     #[cfg(feature = "test-hooks")]
     pub(super) async fn wrap(family: Family, task: impl Future<Output = ()>) {
-        let hook = async {
+        // Boxed, so that the hook adds a pointer, not its timer, to every supervised task
+        // (check::probe's task-size test runs with this feature on in the workspace build).
+        let hook = Box::pin(async {
             loop {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 if take(family) {
                     panic!("test hook: injected {family:?} panic");
                 }
             }
-        };
+        });
         tokio::select! {
             () = task => {}
             () = hook => {}
