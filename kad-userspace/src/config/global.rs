@@ -348,7 +348,7 @@ const ONE_PROCESS: Status =
     Status::Ignored("kad is one process (no VRRP/checker/BFD children to name)");
 /// Why net_namespace is ignored.
 const NETNS: Status = Status::Ignored(
-    "kad runs in the namespace it is started in (start it with `ip netns exec NAME`); `kad -t` then skips interface checks (scripts are still checked)",
+    "kad runs in the namespace it is started in (start it with `ip netns exec NAME`); `kad -t` then skips interface checks (scripts are still checked for safety; a missing one is kept, as keepalived -t keeps it)",
 );
 /// Why the reload keywords are ignored.
 const RELOAD: Status = Status::Ignored(

@@ -864,6 +864,10 @@ fn check_script(
             }
             Outcome::Keep
         }
+        // With net_namespace, keepalived -t says nothing of a script it cannot find (as of
+        // the namespace's interfaces); it is kept, and fails when run. A script found
+        // unsafe is refused as anywhere else.
+        Err(Refusal::NotFound { .. }) if v.skip_interfaces => Outcome::Keep,
         Err(refusal) => {
             tally.scripts |= refusal.found();
             match role {
