@@ -21,7 +21,7 @@ fn check(adv: &Advertisement<'_>, opts: &DecodeOptions) {
         AuthConfig::pass(b"nltest51"),
         AuthConfig::ah(b"nltest51"),
     ] {
-        let _ = adv.authenticate(&config, &mut guard);
+        let _ = adv.authenticate(&config, &mut guard, std::time::Instant::now());
     }
     let auth = match (adv.auth_type(), adv.auth_data()) {
         (AuthType::Ah, _) => return,
