@@ -7,6 +7,7 @@
 pub mod check;
 pub mod config;
 pub mod daemon;
+pub mod file_kind;
 pub mod lvs;
 pub mod net;
 pub mod ops;

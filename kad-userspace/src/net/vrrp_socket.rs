@@ -73,17 +73,7 @@ impl VrrpSocket {
         socket
             .set_multicast_ttl_v4(u32::from(VRRP_TTL))
             .map_err(err("IP_MULTICAST_TTL"))?;
-        socket
-            .join_multicast_v4_n(
-                &Ipv4Addr::from(VRRP_MCAST_V4),
-                &InterfaceIndexOrAddress::Index(ifindex),
-            )
-            .map_err(err("IP_ADD_MEMBERSHIP"))?;
-        Ok(Self {
-            fd: register(socket).map_err(err("register with tokio"))?,
-            ifindex,
-            ipv6: false,
-        })
+        Self::joined_v4(socket, ifindex)
     }
 
     /// keepalived.conf `auth_type AH`: opens a receive-only raw IP protocol 51 socket on
@@ -91,8 +81,13 @@ impl VrrpSocket {
     /// header's protocol is AH, not VRRP) never reach the protocol 112 socket. Adverts are
     /// sent on the protocol 112 socket, whose header kad writes itself.
     pub fn open_v4_ah(interface: &str, ifindex: u32) -> Result<Self, SocketError> {
-        let err = error_at(ifindex);
         let socket = raw_socket(Domain::IPV4, interface, ifindex, IPPROTO_AH)?;
+        Self::joined_v4(socket, ifindex)
+    }
+
+    /// `socket` in 224.0.0.18 on `ifindex`, registered with tokio.
+    fn joined_v4(socket: Socket, ifindex: u32) -> Result<Self, SocketError> {
+        let err = error_at(ifindex);
         socket
             .join_multicast_v4_n(
                 &Ipv4Addr::from(VRRP_MCAST_V4),

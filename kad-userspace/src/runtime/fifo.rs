@@ -223,20 +223,9 @@ fn open_trusted(spec: &FifoSpec) -> Result<File, FifoError> {
 fn check(path: &Path, meta: &std::fs::Metadata, owner: RunAs) -> Result<(), FifoError> {
     let kind = meta.file_type();
     if !kind.is_fifo() {
-        let kind = if kind.is_symlink() {
-            "a symbolic link"
-        } else if kind.is_file() {
-            "a regular file"
-        } else if kind.is_dir() {
-            "a directory"
-        } else if kind.is_char_device() || kind.is_block_device() {
-            "a device"
-        } else {
-            "a socket"
-        };
         return Err(FifoError::NotFifo {
             path: path.to_path_buf(),
-            kind,
+            kind: crate::file_kind::describe(kind),
         });
     }
     let uid = meta.uid();

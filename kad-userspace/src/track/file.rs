@@ -46,16 +46,7 @@ pub fn read_value_blocking(path: &Path) -> Result<i64, TrackFileError> {
         .open(path)?;
     let kind = file.metadata()?.file_type();
     if !kind.is_file() {
-        use std::os::unix::fs::FileTypeExt as _;
-        return Err(TrackFileError::NotRegular(if kind.is_fifo() {
-            "a FIFO"
-        } else if kind.is_dir() {
-            "a directory"
-        } else if kind.is_char_device() || kind.is_block_device() {
-            "a device"
-        } else {
-            "a socket"
-        }));
+        return Err(TrackFileError::NotRegular(crate::file_kind::describe(kind)));
     }
     let mut text = Vec::new();
     file.take(MAX_BYTES).read_to_end(&mut text)?;
