@@ -309,7 +309,7 @@ fn a_second_kad_on_the_same_configuration_refuses_to_run() -> Result<()> {
     std::fs::write(&conf, vrrp_instance("VI_CF", 82, 150, VIP, ""))?;
     let conf = conf.to_string_lossy().into_owned();
     let bin = kad_bin();
-    let mut start = |lab: &mut Lab, host: &str| -> Result<usize> {
+    let start = |lab: &mut Lab, host: &str| -> Result<usize> {
         let socket = lab.dir().join(format!("{host}.sock"));
         let socket = socket.to_string_lossy().into_owned();
         let kad = lab.start(host, &bin, &["-f", &conf, "--control-socket", &socket])?;
