@@ -79,8 +79,19 @@ enum Task {
     },
 }
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    // The error chain only: CI shows the tail of the log, and a backtrace of xtask's own
+    // frames would push the failure's name out of it.
+    match run_task(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_task(cli: Cli) -> Result<()> {
     match cli.task {
         Task::Setup => setup::run(),
         Task::Run { release, args } => run::run(release, &args),

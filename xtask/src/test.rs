@@ -28,8 +28,10 @@ pub fn run(fuzz_seconds: u32) -> Result<()> {
     let mut child = test.spawn().context("cannot start cargo test")?;
     let stdout = child.stdout.take().context("cargo test stdout")?;
     let mut totals = Totals::default();
-    for line in BufReader::new(stdout).lines() {
-        let line = line?;
+    // Lossy: a test may print bytes that are not UTF-8; that must not end the run.
+    for line in BufReader::new(stdout).split(b'\n') {
+        let line =
+            String::from_utf8_lossy(&line.context("reading cargo test's output")?).into_owned();
         println!("{line}");
         totals.add_result_line(&line);
     }
@@ -59,6 +61,13 @@ pub fn run(fuzz_seconds: u32) -> Result<()> {
         "xtask: cargo test passed {} tests (of which {} skipped for a missing kernel feature or privilege), ignored {}; {} fuzz target(s) x {} s",
         totals.passed, skipped, totals.ignored, fuzz_targets, fuzz_seconds
     );
+    // Last, so that the tail of a CI log names what failed.
+    for failure in &totals.failures {
+        println!("xtask: FAILED {failure}");
+    }
+    if let Err(error) = &fuzz_result {
+        println!("xtask: FAILED fuzzing: {error:#}");
+    }
     println!(
         "summary: {} passed, {} failed, {} skipped",
         totals.passed.saturating_sub(skipped),
@@ -77,10 +86,24 @@ struct Totals {
     passed: usize,
     failed: usize,
     ignored: usize,
+    /// Failed tests as `binary: test`, and test binaries that did not finish.
+    failures: Vec<String>,
+    /// The test binary whose output is being read (`Running tests/x.rs (...)`).
+    binary: String,
 }
 
 impl Totals {
     fn add_result_line(&mut self, line: &str) {
+        let trimmed = line.trim();
+        if let Some(running) = trimmed.strip_prefix("Running ") {
+            self.binary = running.split(" (").next().unwrap_or(running).to_string();
+        }
+        if let Some(name) = trimmed
+            .strip_prefix("test ")
+            .and_then(|rest| rest.strip_suffix(" ... FAILED"))
+        {
+            self.failures.push(format!("{}: {name}", self.binary));
+        }
         let Some(rest) = line.trim().strip_prefix("test result: ") else {
             return;
         };
@@ -115,5 +138,26 @@ mod tests {
         totals.add_result_line("test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured");
         totals.add_result_line("running 5 tests");
         assert_eq!((totals.passed, totals.failed, totals.ignored), (15, 2, 1));
+    }
+
+    #[test]
+    fn names_failed_tests_with_their_binary() {
+        let mut totals = Totals::default();
+        for line in [
+            "     Running tests/ops_load.rs (target/debug/deps/ops_load-792d762a122239ea)",
+            "test metrics_load_leaves_adverts_and_checkers_alone ... FAILED",
+            "test other ... ok",
+            "     Running unittests src/lib.rs (target/debug/deps/kad-1)",
+            "test vrrp::fsm::tests::x ... FAILED",
+        ] {
+            totals.add_result_line(line);
+        }
+        assert_eq!(
+            totals.failures,
+            [
+                "tests/ops_load.rs: metrics_load_leaves_adverts_and_checkers_alone",
+                "unittests src/lib.rs: vrrp::fsm::tests::x"
+            ]
+        );
     }
 }
