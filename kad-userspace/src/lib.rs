@@ -17,5 +17,7 @@ pub mod service_manager;
 pub mod supervise;
 pub mod syslog;
 pub mod track;
-pub mod vrrp;
 pub mod xdp;
+
+/// The VRRP protocol core (codec, state machine, sync groups): the `kad-vrrp` crate.
+pub use kad_vrrp as vrrp;

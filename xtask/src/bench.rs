@@ -26,7 +26,13 @@ pub fn run(which: &str, args: &[String]) -> Result<()> {
         "xdp" => cmd::run(Command::new(release_bin("kad-xdp-bench")?).args(args)),
         "criterion" => cmd::run(
             cmd::cargo()
-                .args(["bench", "--package", "kad-userspace"])
+                .args([
+                    "bench",
+                    "--package",
+                    "kad-vrrp",
+                    "--package",
+                    "kad-userspace",
+                ])
                 .args(args),
         ),
         "scale" | "flood" => load(which, args),

@@ -21,7 +21,7 @@
 
 use std::time::Duration;
 
-use kad::vrrp::fsm::{Advert, Centis, Reason, State, Timestamp, Version};
+use kad_vrrp::fsm::{Advert, Centis, Reason, State, Timestamp, Version};
 
 use super::{NetProfile, Scenario, Sim, Violation, dur, scenario::settle_time};
 

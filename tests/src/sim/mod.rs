@@ -1,4 +1,4 @@
-//! A deterministic simulator for the sans-IO VRRP core (`kad::vrrp::fsm`).
+//! A deterministic simulator for the sans-IO VRRP core (`kad_vrrp::fsm`).
 //!
 //! N routers (2..=5, each running one or two VRIDs) share one virtual L2 segment and a
 //! virtual clock. Everything random (the scenario, packet loss, delay and so reordering,
@@ -17,7 +17,7 @@ pub mod scenario;
 use std::{cmp::Reverse, collections::BinaryHeap, fmt, net::IpAddr, time::Duration};
 
 use fastrand::Rng;
-use kad::vrrp::fsm::{
+use kad_vrrp::fsm::{
     Action, Advert, Event, InjectedBug, Instance, InstanceConfig, State, SyncGroup,
     SyncGroupConfig, Timestamp,
 };

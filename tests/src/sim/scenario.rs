@@ -6,7 +6,7 @@ use std::{
 };
 
 use fastrand::Rng;
-use kad::vrrp::fsm::{Centis, InstanceConfig, Version, master_down_interval};
+use kad_vrrp::fsm::{Centis, InstanceConfig, Version, master_down_interval};
 
 /// How the segment behaves during a phase.
 #[derive(Clone, Copy, Debug, PartialEq)]

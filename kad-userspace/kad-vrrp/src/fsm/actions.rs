@@ -21,7 +21,7 @@ pub enum State {
 }
 
 /// The fields of an advertisement to send. The runtime encodes them with
-/// `crate::vrrp::packet` (adding checksum, TTL 255, auth data) and sends it.
+/// `crate::packet` (adding checksum, TTL 255, auth data) and sends it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdvertOut {
     /// Version field.

@@ -20,7 +20,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::vrrp::packet::DecodeError;
+use crate::packet::DecodeError;
 
 /// What the guard remembers of one sender.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

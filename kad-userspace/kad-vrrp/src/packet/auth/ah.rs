@@ -14,7 +14,7 @@ use md5::Md5;
 
 use kad_common::vrrp_wire::{IPPROTO_VRRP, VRRP_AH_LEN, VRRP_V2_AUTH_DATA_LEN};
 
-use crate::vrrp::packet::DecodeError;
+use crate::packet::DecodeError;
 
 /// RFC 2403: length of the HMAC-MD5-96 ICV.
 pub const ICV_LEN: usize = 12;

@@ -1,10 +1,10 @@
 //! Cost of the VRRP state machine handling one advertisement (virtual time, no IO).
-//! `cargo bench -p kad-userspace --bench vrrp_fsm`; figures in BENCHMARKS.md.
+//! `cargo bench -p kad-vrrp --bench vrrp_fsm`; figures in BENCHMARKS.md.
 
 use std::{hint::black_box, net::IpAddr, time::Duration};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kad::vrrp::fsm::{Action, Advert, Event, Instance, InstanceConfig, Timestamp, Version};
+use kad_vrrp::fsm::{Action, Advert, Event, Instance, InstanceConfig, Timestamp, Version};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().expect("address")

@@ -1,14 +1,14 @@
 //! Criterion benchmarks of the VRRP codec: decode + validate (what the receive path does
 //! per advert) and encode. The packets are built by the encoder with the values of the
 //! keepalived captures in tests/vectors (the vectors test shows these bytes are identical).
-//! Run: `cargo bench -p kad-userspace --bench vrrp_codec`; figures go to BENCHMARKS.md.
+//! Run: `cargo bench -p kad-vrrp --bench vrrp_codec`; figures go to BENCHMARKS.md.
 
 use std::hint::black_box;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kad::vrrp::packet::{
+use kad_vrrp::packet::{
     AdvertSpec, AuthConfig, ChecksumMode, DecodeOptions, Ipv4Options, ReplayGuard, RxMeta, Version,
     decode_ethernet, decode_ipv4, decode_vrrp, encode_ipv4, encode_ipv4_vec, encode_vrrp_vec,
 };

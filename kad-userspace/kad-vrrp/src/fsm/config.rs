@@ -11,7 +11,7 @@ use super::{priority::TrackedObject, timers::Centis};
 
 /// VRRP protocol version (keepalived.conf `version` / global `vrrp_version`, default 2; IPv6
 /// instances always use 3): the codec's type, so the core and the wire share one definition.
-pub use crate::vrrp::packet::Version;
+pub use crate::packet::Version;
 
 /// Opaque handle of a virtual route or rule; the runtime keeps the table it points into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
