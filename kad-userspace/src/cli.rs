@@ -369,7 +369,7 @@ fn config_check(args: &Args) -> ExitCode {
     let config_id = args
         .config_id
         .clone()
-        .unwrap_or_else(config::default_config_id);
+        .unwrap_or_else(kad::host_checks::default_config_id);
     let options = config::LoadOptions::with_config_id(&config_id);
     let mut report: Box<dyn std::io::Write> = match args.config_test.as_deref() {
         Some(file) if !file.is_empty() => match std::fs::File::create(file) {
@@ -381,7 +381,7 @@ fn config_check(args: &Args) -> ExitCode {
         },
         _ => Box::new(std::io::stderr()),
     };
-    let loaded = match config::load(&path, &options) {
+    let loaded = match kad::host_checks::load(&path, &options) {
         Ok(loaded) => loaded,
         Err(err) => {
             let _ = writeln!(report, "fatal: {err}");

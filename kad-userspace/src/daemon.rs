@@ -24,7 +24,7 @@ use tokio::{
 
 use crate::{
     check::{self, CheckerSet},
-    config::{self, LoadOptions},
+    config, host_checks,
     lvs::{
         control::{self as lvs_control, LvsCommand},
         sync::{self as lvs_sync, SyncCommand},
@@ -335,11 +335,11 @@ async fn write_dump(dump: Dump, status: &StatusHandle) {
 
 /// Loads and checks the configuration, logging every diagnostic.
 fn load(options: &DaemonOptions) -> Result<config::Loaded> {
-    let mut load_options = LoadOptions::default();
+    let mut load_options = host_checks::load_options();
     if let Some(id) = &options.config_id {
         load_options.config_id = id.clone();
     }
-    let loaded = config::load(&options.config, &load_options)
+    let loaded = host_checks::load(&options.config, &load_options)
         .with_context(|| format!("reading {}", options.config.display()))?;
     for diagnostic in &loaded.diagnostics {
         tracing::warn!("{diagnostic}");

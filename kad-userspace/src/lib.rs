@@ -5,9 +5,9 @@
 //! (executes actions) → kernel (`xdp`, netlink, sockets).
 
 pub mod check;
-pub mod config;
 pub mod daemon;
 pub mod file_kind;
+pub mod host_checks;
 pub mod lvs;
 pub mod net;
 pub mod ops;
@@ -21,3 +21,7 @@ pub mod xdp;
 
 /// The VRRP protocol core (codec, state machine, sync groups): the `kad-vrrp` crate.
 pub use kad_vrrp as vrrp;
+
+/// keepalived.conf: lexer → preprocessor → tree → keyword tables → typed model → validation
+/// (the `kad-config` crate; the host checks it asks for are [`host_checks`]).
+pub use kad_config as config;

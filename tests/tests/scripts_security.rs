@@ -16,7 +16,8 @@ use std::{
 
 use anyhow::Result;
 use kad::{
-    config::{self, FsSource, LoadOptions, SystemEnvironment},
+    config::{self, FsSource, LoadOptions},
+    host_checks::SystemEnvironment,
     lvs::{notify::quorum_script, table::QuorumChange},
 };
 use kad_tests::{

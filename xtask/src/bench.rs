@@ -24,15 +24,11 @@ pub fn run(which: &str, args: &[String]) -> Result<()> {
             )
         }
         "xdp" => cmd::run(Command::new(release_bin("kad-xdp-bench")?).args(args)),
+        // The criterion benches of the codec and state machine (kad-vrrp) and the parser
+        // (kad-config).
         "criterion" => cmd::run(
             cmd::cargo()
-                .args([
-                    "bench",
-                    "--package",
-                    "kad-vrrp",
-                    "--package",
-                    "kad-userspace",
-                ])
+                .args(["bench", "--package", "kad-vrrp", "--package", "kad-config"])
                 .args(args),
         ),
         "scale" | "flood" => load(which, args),

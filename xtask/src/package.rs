@@ -119,7 +119,7 @@ pub fn keywords() -> Result<()> {
                 "run",
                 "--quiet",
                 "-p",
-                "kad-userspace",
+                "kad-config",
                 "--example",
                 "kad-keywords",
             ])

@@ -4,7 +4,8 @@
 //! Stages, one module each: [`lexer`] (words of a line) → [`preprocess`] (include,
 //! `@conditionals`, `$DEFINES`, `~SEQ`) → [`tree`] (blocks) → keyword tables per block
 //! ([`global`], [`vrrp`], [`net`], [`lvs`], [`bfd`]) filling the [`model`] →
-//! [`validate`] (across blocks and against this machine) → [`dump`].
+//! [`validate`] (across blocks, and against the machine through [`Environment`], which the
+//! daemon implements) → [`dump`]. [`scripts`]: who runs a script and what its checks found.
 
 pub mod bfd;
 pub mod catalogue;
@@ -18,6 +19,7 @@ pub mod model;
 pub mod net;
 pub mod place;
 pub mod preprocess;
+pub mod scripts;
 pub mod tree;
 pub mod validate;
 pub mod vrrp;
@@ -28,7 +30,7 @@ pub use error::{Diagnostic, LoadError, Severity, ValueError};
 pub use model::*;
 pub use place::{Place, Word};
 pub use preprocess::{FileSource, FsSource, NoFiles};
-pub use validate::{AssumeAllExist, Environment, SystemEnvironment};
+pub use validate::{AssumeAllExist, Environment};
 
 use global::UNUSED;
 use keywords::{Ctx, Keyword, ignored, kw};
@@ -47,15 +49,6 @@ pub struct LoadOptions {
     pub max_lines: usize,
 }
 
-impl Default for LoadOptions {
-    fn default() -> Self {
-        Self {
-            config_id: default_config_id(),
-            max_lines: preprocess::DEFAULT_MAX_LINES,
-        }
-    }
-}
-
 impl LoadOptions {
     /// Options with `config_id` (keepalived `-i`) and the default limits.
     pub fn with_config_id(config_id: &str) -> Self {
@@ -64,19 +57,6 @@ impl LoadOptions {
             max_lines: preprocess::DEFAULT_MAX_LINES,
         }
     }
-}
-
-/// keepalived: the config-id defaults to the first part of the node name.
-pub fn default_config_id() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most buf.len() bytes into a valid buffer.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return String::new();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    let name = String::from_utf8_lossy(buf.get(..end).unwrap_or(&[])).into_owned();
-    name.split('.').next().unwrap_or("").to_owned()
 }
 
 /// A loaded configuration: the model, everything said about it, and the verdict.
@@ -132,8 +112,13 @@ impl Loaded {
     }
 }
 
-/// Loads and validates the configuration file `path` against this machine.
-pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
+/// Loads and validates the configuration file `path`; interfaces and scripts are checked
+/// through `env` (the running system, in the daemon).
+pub fn load(
+    path: &Path,
+    options: &LoadOptions,
+    env: &dyn Environment,
+) -> Result<Loaded, LoadError> {
     let text = FsSource.read(path).map_err(|source| LoadError::Read {
         path: path.display().to_string(),
         source,
@@ -143,7 +128,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
         &text,
         options,
         &FsSource,
-        &SystemEnvironment,
+        env,
     ))
 }
 

@@ -152,7 +152,7 @@ pub struct GlobalDefs {
     /// keepalived.conf: notify_fifo / vrrp_notify_fifo / lvs_notify_fifo and their scripts.
     pub fifos: BTreeMap<String, Script>,
     /// keepalived.conf: umask (octal/decimal/hex number or `IWGRP|IWOTH...`); `None`: kad's
-    /// default, [`crate::config::global::DEFAULT_UMASK`].
+    /// default, [`crate::global::DEFAULT_UMASK`].
     pub umask: Option<u32>,
     /// Every other global_defs keyword, checked against its table row and kept as words.
     pub other: BTreeMap<String, Vec<String>>,

@@ -2,7 +2,7 @@
 //! virtual_servers (each with two real servers and a checker), generated.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kad::config::{AssumeAllExist, FsSource, LoadOptions, load_text};
+use kad_config::{AssumeAllExist, FsSource, LoadOptions, load_text};
 use std::{fmt::Write as _, hint::black_box};
 
 /// A configuration of `n` vrrp_instances and `n` virtual_servers.

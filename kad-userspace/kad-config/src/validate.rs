@@ -4,7 +4,6 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    path::Path,
     time::Duration,
 };
 
@@ -20,7 +19,8 @@ use super::{
     vrrp::place_of,
 };
 
-/// What validation may ask of the machine it runs on.
+/// What validation may ask of the machine it runs on (the checks `keepalived -t` makes
+/// against the host). The daemon implements it for the running system.
 pub trait Environment {
     /// Whether a network interface of that name exists.
     fn interface_exists(&self, name: &str) -> bool;
@@ -35,7 +35,7 @@ pub trait Environment {
             gid: id(group.unwrap_or(user)),
         })
     }
-    /// keepalived's script checks ([`scripts::check`]) for `program` run as `run_as`. By
+    /// keepalived's script checks (the daemon's `scripts::check`) for `program` run as `run_as`. By
     /// default a script passes when [`Environment::program_exists`] says it exists, and
     /// is not counted as a script otherwise.
     fn check_script(
@@ -49,39 +49,6 @@ pub trait Environment {
             searched: false,
             insecure: None,
         }))
-    }
-}
-
-/// The running system: its network interfaces and `PATH`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemEnvironment;
-
-impl Environment for SystemEnvironment {
-    /// Asked of the kernel in kad's own network namespace (not `/sys/class/net`, which
-    /// shows the namespace sysfs was mounted in).
-    fn interface_exists(&self, name: &str) -> bool {
-        crate::net::interface::exists(name)
-    }
-
-    fn program_exists(&self, program: &str) -> bool {
-        if program.contains('/') {
-            return Path::new(program).is_file();
-        }
-        std::env::var_os("PATH")
-            .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
-    }
-
-    fn script_user(&self, user: &str, group: Option<&str>) -> Result<RunAs, UserError> {
-        scripts::lookup(user, group)
-    }
-
-    fn check_script(
-        &self,
-        program: &str,
-        run_as: RunAs,
-        script_security: bool,
-    ) -> Result<Option<Checked>, Refusal> {
-        scripts::check(program, run_as, script_security).map(Some)
     }
 }
 

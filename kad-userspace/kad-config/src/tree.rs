@@ -173,7 +173,7 @@ fn flush(statement: &mut Vec<Word>, stack: &mut [Open], root: &mut Vec<Node>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::preprocess::{FsSource, Preprocessor};
+    use crate::preprocess::{FsSource, Preprocessor};
 
     fn tree(text: &str) -> (Vec<Node>, Vec<Diagnostic>) {
         let mut pre = Preprocessor::new(&FsSource, "x");
