@@ -12,8 +12,8 @@ use crate::scripts::{self, Checked, Refusal, ResolveError, RunAs, UserError};
 use super::{
     error::{Diagnostic, Severity},
     model::{
-        AuthType, Config, GlobalDefs, InitialState, LvsMethod, Notify, Route, Script, TrackRef,
-        VirtualAddress, VsAddress,
+        AuthType, Config, GlobalDefs, InitialState, LvsMethod, Notify, RealServer, Route, Script,
+        TrackRef, Tracking, VirtualAddress, VirtualServer, VrrpInstance, VsAddress,
     },
     place::Place,
     vrrp::place_of,
@@ -136,6 +136,10 @@ fn vs_name(address: &VsAddress) -> String {
 }
 
 /// Validates `config` in place; returns what the exit status needs beyond diagnostics.
+///
+/// Sections in keepalived's order (the order of the diagnostics): static addresses and
+/// routes, trackers, vrrp_instances, vrrp_sync_groups, virtual_servers, then (unless an
+/// interface is missing, where `keepalived -t` stops) scripts and script security.
 pub fn validate(
     config: &mut Config,
     env: &dyn Environment,
@@ -150,8 +154,34 @@ pub fn validate(
     };
     v.addresses(&config.static_ipaddress);
     v.routes(&config.static_routes, false);
+    drop_incomplete_trackers(config, &mut v);
+    let known = Trackers::of(config);
+    let names = vrrp_instances(config, &known, &mut v);
+    sync_groups(config, &names, &known, &mut v);
+    virtual_servers(config, &mut v);
 
-    // vrrp_script, track_file, vrrp_track_process without their required keyword are removed.
+    // keepalived -t stops at a missing interface, before looking at scripts.
+    if v.missing_interface {
+        v.global(
+            Severity::Warning,
+            "Non-existent interface specified in configuration".to_owned(),
+        );
+        return Verdict {
+            script_security_violation: false,
+            missing_interface: true,
+        };
+    }
+
+    // Scripts and script security (keepalived.conf(5) "SCRIPTS").
+    let violation = check_scripts(config, &mut v);
+    Verdict {
+        script_security_violation: violation,
+        missing_interface: false,
+    }
+}
+
+/// vrrp_script, track_file, vrrp_track_process without their required keyword are removed.
+fn drop_incomplete_trackers(config: &mut Config, v: &mut V<'_>) {
     config.vrrp_scripts.retain(|s| {
         if s.script.is_none() {
             v.at(
@@ -164,330 +194,42 @@ pub fn validate(
     });
     config.track_files.retain(|t| t.file.is_some());
     config.track_processes.retain(|t| t.process.is_some());
+}
 
-    let scripts: BTreeSet<String> = config.vrrp_scripts.iter().map(|s| s.name.clone()).collect();
-    let files: BTreeSet<String> = config.track_files.iter().map(|s| s.name.clone()).collect();
-    let procs: BTreeSet<String> = config
-        .track_processes
-        .iter()
-        .map(|s| s.name.clone())
-        .collect();
-    let bfds: BTreeSet<String> = config
-        .bfd_instances
-        .iter()
-        .map(|s| s.name.clone())
-        .collect();
+/// The names of the configured trackers a `track_*` block may refer to.
+struct Trackers {
+    scripts: BTreeSet<String>,
+    files: BTreeSet<String>,
+    processes: BTreeSet<String>,
+    bfds: BTreeSet<String>,
+}
 
-    let global = config.global.clone();
-    let mut names: BTreeSet<String> = BTreeSet::new();
-    let mut vrids: BTreeMap<(String, bool, u8), String> = BTreeMap::new();
-    let mut kept = Vec::with_capacity(config.vrrp_instances.len());
-    for mut inst in std::mem::take(&mut config.vrrp_instances) {
-        let name = inst.name.clone();
-        if !names.insert(name.clone()) {
-            v.at(
-                Severity::Error,
-                &inst.place,
-                format!("vrrp instance {name} already defined"),
-            );
-            continue;
+impl Trackers {
+    fn of(config: &Config) -> Self {
+        Trackers {
+            scripts: config.vrrp_scripts.iter().map(|s| s.name.clone()).collect(),
+            files: config.track_files.iter().map(|s| s.name.clone()).collect(),
+            processes: config
+                .track_processes
+                .iter()
+                .map(|s| s.name.clone())
+                .collect(),
+            bfds: config
+                .bfd_instances
+                .iter()
+                .map(|s| s.name.clone())
+                .collect(),
         }
-        let placed = inst.places.clone();
-        let set = |k: &str| placed.contains_key(k);
-        // Global defaults (keepalived.conf(5): "default: global ...").
-        if !set("strict_mode") {
-            inst.strict_mode = global.vrrp_strict;
-        }
-        if !set("garp_master_delay") {
-            inst.garp_master_delay = global.vrrp_garp_master_delay;
-        }
-        if !set("garp_master_repeat") {
-            inst.garp_master_repeat = global.vrrp_garp_master_repeat;
-        }
-        if !set("garp_lower_prio_delay") {
-            inst.garp_lower_prio_delay = if set("garp_master_delay") {
-                inst.garp_master_delay
-            } else {
-                global.vrrp_garp_lower_prio_delay
-            };
-        }
-        if !set("garp_lower_prio_repeat") {
-            inst.garp_lower_prio_repeat = if set("garp_master_repeat") {
-                inst.garp_master_repeat
-            } else {
-                global.vrrp_garp_lower_prio_repeat
-            };
-        }
-        if !set("garp_master_refresh") {
-            inst.garp_master_refresh = global.vrrp_garp_master_refresh;
-        }
-        if !set("garp_master_refresh_repeat") {
-            inst.garp_master_refresh_repeat = global.vrrp_garp_master_refresh_repeat;
-        }
-        if !set("garp_extra_if") {
-            inst.garp_extra_if = global.vrrp_garp_extra_if;
-        }
-        if !set("down_timer_adverts") {
-            inst.down_timer_adverts = global.vrrp_down_timer_adverts;
-        }
-        if !set("lower_prio_no_advert") {
-            inst.lower_prio_no_advert =
-                global.vrrp_lower_prio_no_advert.unwrap_or(inst.strict_mode);
-        }
-        if !set("higher_prio_send_advert") {
-            inst.higher_prio_send_advert = global.vrrp_higher_prio_send_advert.unwrap_or(false);
-        }
-        if !set("skip_check_adv_addr") {
-            inst.skip_check_adv_addr = global.vrrp_skip_check_adv_addr;
-        }
-        if !set("check_unicast_src") {
-            inst.check_unicast_src = global.vrrp_check_unicast_src;
-        }
-        if !set("notify_priority_changes") {
-            inst.notify_priority_changes = global.vrrp_notify_priority_changes;
-        }
-        if !set("smtp_alert") {
-            inst.smtp_alert = global.smtp_alert_vrrp.or(global.smtp_alert);
-        }
-        if !set("accept") && !set("no_accept") {
-            inst.accept = !inst.strict_mode;
-        }
-        if !set("version") {
-            inst.version = global.vrrp_version;
-        }
-        // keepalived: an initial MASTER without a configured priority is the address owner.
-        if !set("priority") && inst.state == InitialState::Master {
-            inst.priority = 255;
-        }
+    }
 
-        // Interface.
-        if inst.interface.is_none() {
-            inst.interface = global.default_interface.clone();
-        }
-        match inst.interface.clone() {
-            None => v.at(
-                Severity::Error,
-                &inst.place,
-                format!("({name}) Unknown interface!"),
-            ),
-            Some(ifname) => {
-                let place = place_of(&inst.places, "interface", &inst.place).clone();
-                if ifname == "lo" {
-                    v.at(
-                        Severity::Error,
-                        &place,
-                        format!(
-                            "({name}) cannot use a loopback interface (lo) for vrrp - ignoring"
-                        ),
-                    );
-                    inst.interface = None;
-                } else {
-                    v.check_if(&ifname, &place, &format!("vrrp_instance {name}"));
-                }
-            }
-        }
-
-        // VIPs: one family per instance (from the first address).
-        if let Some(v6) = inst.is_ipv6() {
-            let mut addrs = std::mem::take(&mut inst.virtual_ipaddress);
-            addrs.retain(|a| {
-                let ok = a.addr.is_ipv6() == v6;
-                if !ok {
-                    v.at(
-                        Severity::Error,
-                        &a.place,
-                        format!(
-                            "({name}): address family must match VRRP instance [{}] - ignoring",
-                            a.addr
-                        ),
-                    );
-                }
-                ok
-            });
-            inst.virtual_ipaddress = addrs;
-            if v6 {
-                inst.version = 3;
-            }
-        } else {
-            v.at(
-                Severity::Warning,
-                &inst.place,
-                format!("({name}) No VIP specified; at least one is sensible"),
-            );
-        }
-        v.addresses(&inst.virtual_ipaddress);
-        v.addresses(&inst.virtual_ipaddress_excluded);
-        v.routes(&inst.virtual_routes, true);
-
-        // VRID.
-        match inst.virtual_router_id {
-            None => {
-                v.at(
-                    Severity::Error,
-                    &inst.place,
-                    format!("({name}) the virtual router id must be set"),
-                );
-                continue;
-            }
-            Some(vrid) => {
-                if let Some(ifname) = &inst.interface {
-                    let key = (ifname.clone(), inst.is_ipv6().unwrap_or(false), vrid);
-                    if let Some(other) = vrids.get(&key) {
-                        let place =
-                            place_of(&inst.places, "virtual_router_id", &inst.place).clone();
-                        v.at(
-                            Severity::Error,
-                            &place,
-                            format!(
-                                "{other} and {name} both use VRID {vrid} with {} on interface {ifname}",
-                                if key.1 { "IPv6" } else { "IPv4" }
-                            ),
-                        );
-                    } else {
-                        vrids.insert(key, name.clone());
-                    }
-                }
-            }
-        }
-
-        // advert_int for VRRPv2 must be whole seconds.
-        if inst.version == 2 && inst.advert_int.subsec_micros() != 0 {
-            let place = place_of(&inst.places, "advert_int", &inst.place).clone();
-            let secs = inst.advert_int.as_secs_f64().round().max(1.0);
-            v.at(
-                Severity::Warning,
-                &place,
-                format!(
-                    "({name}) VRRPv2 advertisement interval {:.6}s must be an integer. rounding",
-                    inst.advert_int.as_secs_f64()
-                ),
-            );
-            inst.advert_int = Duration::from_secs_f64(secs);
-        }
-
-        // Preemption against the initial state (keepalived's order of checks).
-        if inst.priority == 255 && !inst.preempt {
-            let place = place_of(&inst.places, "nopreempt", &inst.place).clone();
-            v.at(
-                Severity::Warning,
-                &place,
-                format!(
-                    "({name}) nopreempt is incompatible with priority 255. resetting nopreempt"
-                ),
-            );
-            inst.preempt = true;
-        }
-        if inst.state == InitialState::Master && !inst.preempt {
-            let place = place_of(&inst.places, "nopreempt", &inst.place).clone();
-            v.at(
-                Severity::Warning,
-                &place,
-                format!("({name}) Warning - nopreempt will not work with initial state MASTER - clearing"),
-            );
-            inst.preempt = true;
-        }
-        if inst.state == InitialState::Master && !inst.preempt_delay.is_zero() {
-            let place = place_of(&inst.places, "preempt_delay", &inst.place).clone();
-            v.at(
-                Severity::Warning,
-                &place,
-                format!("({name}) Warning - preempt delay will not work with initial state MASTER - clearing"),
-            );
-            inst.preempt_delay = Duration::ZERO;
-        }
-
-        // Authentication.
-        if let Some(auth) = inst.authentication.clone() {
-            let drop = if inst.version == 3 {
-                v.at(
-                    Severity::Warning,
-                    &auth.place,
-                    format!("({name}) VRRP version 3 does not support authentication. Ignoring."),
-                );
-                true
-            } else if inst.strict_mode {
-                v.at(
-                    Severity::Warning,
-                    &auth.place,
-                    format!("({name}) Strict mode does not support authentication. Ignoring."),
-                );
-                true
-            } else if auth.auth_pass.is_none() {
-                v.at(
-                    Severity::Warning,
-                    &auth.place,
-                    format!("({name}) Authentication specified but no password given. Ignoring"),
-                );
-                true
-            } else if auth.auth_type.is_none() {
-                v.at(
-                    Severity::Warning,
-                    &auth.place,
-                    format!("({name}) Authentication specified but no auth_type given. Ignoring"),
-                );
-                true
-            } else {
-                if auth.auth_type == Some(AuthType::Ah)
-                    && inst.state == InitialState::Master
-                    && inst.priority != 255
-                {
-                    v.at(
-                        Severity::Warning,
-                        &inst.place,
-                        format!("({name}) Initial state master is incompatible with AH authentication - clearing"),
-                    );
-                    inst.state = InitialState::Backup;
-                }
-                false
-            };
-            if drop {
-                inst.authentication = None;
-            }
-        }
-        if let Some(v6) = inst.is_ipv6() {
-            for peer in &inst.unicast_peers {
-                if peer.addr.is_ipv6() != v6 {
-                    v.at(
-                        Severity::Error,
-                        &peer.place,
-                        format!(
-                            "({name}) unicast peer {} does not match the instance's address family",
-                            peer.addr
-                        ),
-                    );
-                }
-            }
-        }
-
-        if inst.use_vmac.is_some() && !inst.unicast_peers.is_empty() && !inst.vmac_xmit_base {
-            v.at(
-                Severity::Warning,
-                &inst.end,
-                format!("({name}) unicast with use_vmac requires vmac_xmit_base - setting"),
-            );
-            inst.vmac_xmit_base = true;
-        }
-
-        // Tracked things must exist.
-        let mut ifs = std::mem::take(&mut inst.tracking.interfaces);
-        ifs.retain(|t| {
-            let ok = v.interface_exists(&t.name);
-            if !ok {
-                v.missing_interface = true;
-                v.at(
-                    Severity::Warning,
-                    &t.place,
-                    format!("({name}) tracked interface {} doesn't exist", t.name),
-                );
-            }
-            ok
-        });
-        inst.tracking.interfaces = ifs;
+    /// track_script, track_file, track_process, track_bfd of instance or sync group
+    /// `owner`: references to trackers that are not configured are dropped.
+    fn retain_known(&self, tracking: &mut Tracking, owner: &str, v: &mut V<'_>) {
         for (list, known, what) in [
-            (&mut inst.tracking.scripts, &scripts, "track script"),
-            (&mut inst.tracking.files, &files, "track file"),
-            (&mut inst.tracking.processes, &procs, "track process"),
-            (&mut inst.tracking.bfds, &bfds, "track bfd"),
+            (&mut tracking.scripts, &self.scripts, "track script"),
+            (&mut tracking.files, &self.files, "track file"),
+            (&mut tracking.processes, &self.processes, "track process"),
+            (&mut tracking.bfds, &self.bfds, "track bfd"),
         ] {
             list.retain(|t| {
                 let ok = known.contains(&t.name);
@@ -495,20 +237,374 @@ pub fn validate(
                     v.at(
                         Severity::Warning,
                         &t.place,
-                        format!("({name}) {what} {} not found, ignoring...", t.name),
+                        format!("({owner}) {what} {} not found, ignoring...", t.name),
                     );
                 }
                 ok
             });
         }
+    }
+}
+
+/// vrrp_instance: each checked, completed with the global defaults, or dropped (a duplicate
+/// name, no virtual_router_id). Returns the names of the instances defined.
+fn vrrp_instances(config: &mut Config, known: &Trackers, v: &mut V<'_>) -> BTreeSet<String> {
+    let instances = std::mem::take(&mut config.vrrp_instances);
+    let global = &config.global;
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    let mut vrids: BTreeMap<(String, bool, u8), String> = BTreeMap::new();
+    let mut kept = Vec::with_capacity(instances.len());
+    for mut inst in instances {
+        if !names.insert(inst.name.clone()) {
+            v.at(
+                Severity::Error,
+                &inst.place,
+                format!("vrrp instance {} already defined", inst.name),
+            );
+            continue;
+        }
+        apply_global_defaults(&mut inst, global);
+        instance_interface(&mut inst, global, v);
+        instance_addresses(&mut inst, v);
+        if !instance_vrid(&inst, &mut vrids, v) {
+            continue;
+        }
+        instance_advert_int(&mut inst, v);
+        instance_preemption(&mut inst, v);
+        instance_authentication(&mut inst, v);
+        instance_unicast(&mut inst, v);
+        instance_tracking(&mut inst, known, v);
         kept.push(inst);
     }
     config.vrrp_instances = kept;
+    names
+}
 
-    // Sync groups.
+/// Global defaults (keepalived.conf(5): "default: global ...") for what the instance does
+/// not set itself.
+fn apply_global_defaults(inst: &mut VrrpInstance, global: &GlobalDefs) {
+    let placed = inst.places.clone();
+    let set = |k: &str| placed.contains_key(k);
+    if !set("strict_mode") {
+        inst.strict_mode = global.vrrp_strict;
+    }
+    if !set("garp_master_delay") {
+        inst.garp_master_delay = global.vrrp_garp_master_delay;
+    }
+    if !set("garp_master_repeat") {
+        inst.garp_master_repeat = global.vrrp_garp_master_repeat;
+    }
+    if !set("garp_lower_prio_delay") {
+        inst.garp_lower_prio_delay = if set("garp_master_delay") {
+            inst.garp_master_delay
+        } else {
+            global.vrrp_garp_lower_prio_delay
+        };
+    }
+    if !set("garp_lower_prio_repeat") {
+        inst.garp_lower_prio_repeat = if set("garp_master_repeat") {
+            inst.garp_master_repeat
+        } else {
+            global.vrrp_garp_lower_prio_repeat
+        };
+    }
+    if !set("garp_master_refresh") {
+        inst.garp_master_refresh = global.vrrp_garp_master_refresh;
+    }
+    if !set("garp_master_refresh_repeat") {
+        inst.garp_master_refresh_repeat = global.vrrp_garp_master_refresh_repeat;
+    }
+    if !set("garp_extra_if") {
+        inst.garp_extra_if = global.vrrp_garp_extra_if;
+    }
+    if !set("down_timer_adverts") {
+        inst.down_timer_adverts = global.vrrp_down_timer_adverts;
+    }
+    if !set("lower_prio_no_advert") {
+        inst.lower_prio_no_advert = global.vrrp_lower_prio_no_advert.unwrap_or(inst.strict_mode);
+    }
+    if !set("higher_prio_send_advert") {
+        inst.higher_prio_send_advert = global.vrrp_higher_prio_send_advert.unwrap_or(false);
+    }
+    if !set("skip_check_adv_addr") {
+        inst.skip_check_adv_addr = global.vrrp_skip_check_adv_addr;
+    }
+    if !set("check_unicast_src") {
+        inst.check_unicast_src = global.vrrp_check_unicast_src;
+    }
+    if !set("notify_priority_changes") {
+        inst.notify_priority_changes = global.vrrp_notify_priority_changes;
+    }
+    if !set("smtp_alert") {
+        inst.smtp_alert = global.smtp_alert_vrrp.or(global.smtp_alert);
+    }
+    if !set("accept") && !set("no_accept") {
+        inst.accept = !inst.strict_mode;
+    }
+    if !set("version") {
+        inst.version = global.vrrp_version;
+    }
+    // keepalived: an initial MASTER without a configured priority is the address owner.
+    if !set("priority") && inst.state == InitialState::Master {
+        inst.priority = 255;
+    }
+}
+
+/// `interface` (else global `default_interface`): set, not loopback, and present.
+fn instance_interface(inst: &mut VrrpInstance, global: &GlobalDefs, v: &mut V<'_>) {
+    let name = &inst.name;
+    if inst.interface.is_none() {
+        inst.interface = global.default_interface.clone();
+    }
+    match inst.interface.clone() {
+        None => v.at(
+            Severity::Error,
+            &inst.place,
+            format!("({name}) Unknown interface!"),
+        ),
+        Some(ifname) => {
+            let place = place_of(&inst.places, "interface", &inst.place).clone();
+            if ifname == "lo" {
+                v.at(
+                    Severity::Error,
+                    &place,
+                    format!("({name}) cannot use a loopback interface (lo) for vrrp - ignoring"),
+                );
+                inst.interface = None;
+            } else {
+                v.check_if(&ifname, &place, &format!("vrrp_instance {name}"));
+            }
+        }
+    }
+}
+
+/// `virtual_ipaddress`: one family per instance (from the first address; IPv6 means
+/// VRRPv3); the interfaces of addresses and routes exist.
+fn instance_addresses(inst: &mut VrrpInstance, v: &mut V<'_>) {
+    let name = &inst.name;
+    if let Some(v6) = inst.is_ipv6() {
+        inst.virtual_ipaddress.retain(|a| {
+            let ok = a.addr.is_ipv6() == v6;
+            if !ok {
+                v.at(
+                    Severity::Error,
+                    &a.place,
+                    format!(
+                        "({name}): address family must match VRRP instance [{}] - ignoring",
+                        a.addr
+                    ),
+                );
+            }
+            ok
+        });
+        if v6 {
+            inst.version = 3;
+        }
+    } else {
+        v.at(
+            Severity::Warning,
+            &inst.place,
+            format!("({name}) No VIP specified; at least one is sensible"),
+        );
+    }
+    v.addresses(&inst.virtual_ipaddress);
+    v.addresses(&inst.virtual_ipaddress_excluded);
+    v.routes(&inst.virtual_routes, true);
+}
+
+/// `virtual_router_id`: required (false: the instance is dropped) and unique per interface
+/// and family (`vrids` holds those seen so far).
+fn instance_vrid(
+    inst: &VrrpInstance,
+    vrids: &mut BTreeMap<(String, bool, u8), String>,
+    v: &mut V<'_>,
+) -> bool {
+    let name = &inst.name;
+    let Some(vrid) = inst.virtual_router_id else {
+        v.at(
+            Severity::Error,
+            &inst.place,
+            format!("({name}) the virtual router id must be set"),
+        );
+        return false;
+    };
+    if let Some(ifname) = &inst.interface {
+        let key = (ifname.clone(), inst.is_ipv6().unwrap_or(false), vrid);
+        if let Some(other) = vrids.get(&key) {
+            let place = place_of(&inst.places, "virtual_router_id", &inst.place).clone();
+            v.at(
+                Severity::Error,
+                &place,
+                format!(
+                    "{other} and {name} both use VRID {vrid} with {} on interface {ifname}",
+                    if key.1 { "IPv6" } else { "IPv4" }
+                ),
+            );
+        } else {
+            vrids.insert(key, name.clone());
+        }
+    }
+    true
+}
+
+/// `advert_int` for VRRPv2 must be whole seconds (RFC 3768 §5.3.7).
+fn instance_advert_int(inst: &mut VrrpInstance, v: &mut V<'_>) {
+    if inst.version == 2 && inst.advert_int.subsec_micros() != 0 {
+        let place = place_of(&inst.places, "advert_int", &inst.place).clone();
+        let secs = inst.advert_int.as_secs_f64().round().max(1.0);
+        v.at(
+            Severity::Warning,
+            &place,
+            format!(
+                "({}) VRRPv2 advertisement interval {:.6}s must be an integer. rounding",
+                inst.name,
+                inst.advert_int.as_secs_f64()
+            ),
+        );
+        inst.advert_int = Duration::from_secs_f64(secs);
+    }
+}
+
+/// `nopreempt` / `preempt_delay` against priority and the initial state (keepalived's
+/// order of checks).
+fn instance_preemption(inst: &mut VrrpInstance, v: &mut V<'_>) {
+    let name = &inst.name;
+    if inst.priority == 255 && !inst.preempt {
+        let place = place_of(&inst.places, "nopreempt", &inst.place).clone();
+        v.at(
+            Severity::Warning,
+            &place,
+            format!("({name}) nopreempt is incompatible with priority 255. resetting nopreempt"),
+        );
+        inst.preempt = true;
+    }
+    if inst.state == InitialState::Master && !inst.preempt {
+        let place = place_of(&inst.places, "nopreempt", &inst.place).clone();
+        v.at(
+            Severity::Warning,
+            &place,
+            format!(
+                "({name}) Warning - nopreempt will not work with initial state MASTER - clearing"
+            ),
+        );
+        inst.preempt = true;
+    }
+    if inst.state == InitialState::Master && !inst.preempt_delay.is_zero() {
+        let place = place_of(&inst.places, "preempt_delay", &inst.place).clone();
+        v.at(
+            Severity::Warning,
+            &place,
+            format!("({name}) Warning - preempt delay will not work with initial state MASTER - clearing"),
+        );
+        inst.preempt_delay = Duration::ZERO;
+    }
+}
+
+/// `authentication` (RFC 3768 §5.3.6; none in VRRPv3 or strict mode): dropped when it
+/// cannot apply; AH clears an initial MASTER state.
+fn instance_authentication(inst: &mut VrrpInstance, v: &mut V<'_>) {
+    let name = &inst.name;
+    let Some(auth) = &inst.authentication else {
+        return;
+    };
+    let drop = if inst.version == 3 {
+        v.at(
+            Severity::Warning,
+            &auth.place,
+            format!("({name}) VRRP version 3 does not support authentication. Ignoring."),
+        );
+        true
+    } else if inst.strict_mode {
+        v.at(
+            Severity::Warning,
+            &auth.place,
+            format!("({name}) Strict mode does not support authentication. Ignoring."),
+        );
+        true
+    } else if auth.auth_pass.is_none() {
+        v.at(
+            Severity::Warning,
+            &auth.place,
+            format!("({name}) Authentication specified but no password given. Ignoring"),
+        );
+        true
+    } else if auth.auth_type.is_none() {
+        v.at(
+            Severity::Warning,
+            &auth.place,
+            format!("({name}) Authentication specified but no auth_type given. Ignoring"),
+        );
+        true
+    } else {
+        if auth.auth_type == Some(AuthType::Ah)
+            && inst.state == InitialState::Master
+            && inst.priority != 255
+        {
+            v.at(
+                Severity::Warning,
+                &inst.place,
+                format!("({name}) Initial state master is incompatible with AH authentication - clearing"),
+            );
+            inst.state = InitialState::Backup;
+        }
+        false
+    };
+    if drop {
+        inst.authentication = None;
+    }
+}
+
+/// `unicast_peer`: of the instance's family; with `use_vmac`, `vmac_xmit_base` is set.
+fn instance_unicast(inst: &mut VrrpInstance, v: &mut V<'_>) {
+    let name = &inst.name;
+    if let Some(v6) = inst.is_ipv6() {
+        for peer in &inst.unicast_peers {
+            if peer.addr.is_ipv6() != v6 {
+                v.at(
+                    Severity::Error,
+                    &peer.place,
+                    format!(
+                        "({name}) unicast peer {} does not match the instance's address family",
+                        peer.addr
+                    ),
+                );
+            }
+        }
+    }
+    if inst.use_vmac.is_some() && !inst.unicast_peers.is_empty() && !inst.vmac_xmit_base {
+        v.at(
+            Severity::Warning,
+            &inst.end,
+            format!("({name}) unicast with use_vmac requires vmac_xmit_base - setting"),
+        );
+        inst.vmac_xmit_base = true;
+    }
+}
+
+/// Tracked interfaces and trackers must exist; the others are dropped.
+fn instance_tracking(inst: &mut VrrpInstance, known: &Trackers, v: &mut V<'_>) {
+    let name = &inst.name;
+    inst.tracking.interfaces.retain(|t| {
+        let ok = v.interface_exists(&t.name);
+        if !ok {
+            v.missing_interface = true;
+            v.at(
+                Severity::Warning,
+                &t.place,
+                format!("({name}) tracked interface {} doesn't exist", t.name),
+            );
+        }
+        ok
+    });
+    known.retain_known(&mut inst.tracking, name, v);
+}
+
+/// vrrp_sync_group: members exist and belong to one group only, trackers exist; a group
+/// left empty is removed.
+fn sync_groups(config: &mut Config, names: &BTreeSet<String>, known: &Trackers, v: &mut V<'_>) {
     let mut grouped: BTreeMap<String, String> = BTreeMap::new();
     for group in &mut config.sync_groups {
-        let gname = group.name.clone();
+        let gname = &group.name;
         group.group.retain(|(member, place)| {
             if !names.contains(member) {
                 v.at(
@@ -542,130 +638,26 @@ pub fn validate(
                 ),
             );
         }
-        for (list, known, what) in [
-            (&mut group.tracking.scripts, &scripts, "track script"),
-            (&mut group.tracking.files, &files, "track file"),
-            (&mut group.tracking.processes, &procs, "track process"),
-            (&mut group.tracking.bfds, &bfds, "track bfd"),
-        ] {
-            list.retain(|t| {
-                let ok = known.contains(&t.name);
-                if !ok {
-                    v.at(
-                        Severity::Warning,
-                        &t.place,
-                        format!("({gname}) {what} {} not found, ignoring...", t.name),
-                    );
-                }
-                ok
-            });
-        }
+        known.retain_known(&mut group.tracking, gname, v);
     }
-
     config.sync_groups.retain(|g| !g.group.is_empty());
+}
 
-    // Virtual servers.
+/// virtual_server: keepalived's defaults reported, the address checked, real servers of the
+/// wrong family (or link-local without `bind_if` checkers) dropped.
+fn virtual_servers(config: &mut Config, v: &mut V<'_>) {
     let groups: BTreeSet<String> = config
         .virtual_server_groups
         .iter()
         .map(|g| g.name.clone())
         .collect();
     for vs in &mut config.virtual_servers {
-        let is_fwmark = matches!(vs.address, VsAddress::Fwmark(_));
-        if !is_fwmark && !vs.places.contains_key("protocol") {
-            v.at(
-                Severity::Warning,
-                &vs.place,
-                format!(
-                    "Virtual server {}: no protocol set - defaulting to UDP",
-                    vs_name(&vs.address)
-                ),
-            );
-            vs.protocol = "UDP".to_owned();
-        }
-        if !vs.places.contains_key("lb_algo") && !vs.places.contains_key("lvs_sched") {
-            v.at(
-                Severity::Warning,
-                &vs.place,
-                format!(
-                    "Virtual server {}: no scheduler set, setting default 'wlc'",
-                    vs_name(&vs.address)
-                ),
-            );
-        }
-        if !vs.places.contains_key("lb_kind") && !vs.places.contains_key("lvs_method") {
-            v.at(
-                Severity::Warning,
-                &vs.place,
-                format!(
-                    "Virtual server {}: no forwarding method set, setting default NAT",
-                    vs_name(&vs.address)
-                ),
-            );
-        }
-        match &vs.address {
-            VsAddress::Fwmark(mark) => {
-                if let Some(place) = vs.places.get("protocol").cloned() {
-                    v.at(
-                        Severity::Warning,
-                        &place,
-                        format!("Warning: Virtual server FWM {mark}: protocol specified for fwmark - protocol will be ignored"),
-                    );
-                }
-            }
-            VsAddress::Group(g) if !groups.contains(g) => v.at(
-                Severity::Error,
-                &vs.place,
-                format!("Virtual server group {g} specified but not configured - ignoring virtual server"),
-            ),
-            VsAddress::Ip(_, None) if vs.persistence_timeout.is_none() => v.at(
-                Severity::Error,
-                &vs.place,
-                "Virtual server without a port must be persistent (persistence_timeout) - ignoring".to_owned(),
-            ),
-            _ => {}
-        }
+        virtual_server_defaults(vs, v);
+        virtual_server_address(vs, &groups, v);
         for rs in &mut vs.real_servers {
-            let addr = rs.addr;
-            let link_local =
-                matches!(addr, std::net::IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80);
-            if link_local {
-                rs.checkers.retain(|ck| {
-                    let ok = ck.bind_if.is_some()
-                        || matches!(ck.kind.as_str(), "MISC_CHECK" | "FILE_CHECK" | "BFD_CHECK");
-                    if !ok {
-                        v.at(
-                            Severity::Error,
-                            &ck.end,
-                            format!("Checker link local address {addr} requires a bind_if"),
-                        );
-                    }
-                    ok
-                });
-            }
+            link_local_checkers(rs, v);
         }
-        if let VsAddress::Ip(vip, _) = &vs.address {
-            let vs_method = vs.lvs_method.clone();
-            let vip = *vip;
-            vs.real_servers.retain(|rs| {
-                let tunnel = matches!(
-                    rs.lvs_method.as_ref().unwrap_or(&vs_method),
-                    LvsMethod::Tun { .. }
-                );
-                let ok = tunnel || rs.addr.is_ipv6() == vip.is_ipv6();
-                if !ok {
-                    v.at(
-                        Severity::Error,
-                        &rs.end,
-                        format!(
-                            "Address family of virtual server and real server {} don't match - skipping real server.",
-                            rs.addr
-                        ),
-                    );
-                }
-                ok
-            });
-        }
+        real_server_families(vs, v);
         if vs.real_servers.is_empty() && vs.sorry_server.is_none() {
             v.at(
                 Severity::Warning,
@@ -677,24 +669,117 @@ pub fn validate(
             );
         }
     }
+}
 
-    // keepalived -t stops at a missing interface, before looking at scripts.
-    if v.missing_interface {
-        v.global(
+/// `protocol` (UDP), `lb_algo` (wlc) and `lb_kind` (NAT) when not set, as keepalived says.
+fn virtual_server_defaults(vs: &mut VirtualServer, v: &mut V<'_>) {
+    let is_fwmark = matches!(vs.address, VsAddress::Fwmark(_));
+    if !is_fwmark && !vs.places.contains_key("protocol") {
+        v.at(
             Severity::Warning,
-            "Non-existent interface specified in configuration".to_owned(),
+            &vs.place,
+            format!(
+                "Virtual server {}: no protocol set - defaulting to UDP",
+                vs_name(&vs.address)
+            ),
         );
-        return Verdict {
-            script_security_violation: false,
-            missing_interface: true,
-        };
+        vs.protocol = "UDP".to_owned();
     }
+    if !vs.places.contains_key("lb_algo") && !vs.places.contains_key("lvs_sched") {
+        v.at(
+            Severity::Warning,
+            &vs.place,
+            format!(
+                "Virtual server {}: no scheduler set, setting default 'wlc'",
+                vs_name(&vs.address)
+            ),
+        );
+    }
+    if !vs.places.contains_key("lb_kind") && !vs.places.contains_key("lvs_method") {
+        v.at(
+            Severity::Warning,
+            &vs.place,
+            format!(
+                "Virtual server {}: no forwarding method set, setting default NAT",
+                vs_name(&vs.address)
+            ),
+        );
+    }
+}
 
-    // Scripts and script security (keepalived.conf(5) "SCRIPTS").
-    let violation = check_scripts(config, &mut v);
-    Verdict {
-        script_security_violation: violation,
-        missing_interface: false,
+/// The virtual server's address: no protocol with a fwmark, a configured group, a port
+/// or persistence.
+fn virtual_server_address(vs: &VirtualServer, groups: &BTreeSet<String>, v: &mut V<'_>) {
+    match &vs.address {
+        VsAddress::Fwmark(mark) => {
+            if let Some(place) = vs.places.get("protocol") {
+                v.at(
+                    Severity::Warning,
+                    place,
+                    format!("Warning: Virtual server FWM {mark}: protocol specified for fwmark - protocol will be ignored"),
+                );
+            }
+        }
+        VsAddress::Group(g) if !groups.contains(g) => v.at(
+            Severity::Error,
+            &vs.place,
+            format!(
+                "Virtual server group {g} specified but not configured - ignoring virtual server"
+            ),
+        ),
+        VsAddress::Ip(_, None) if vs.persistence_timeout.is_none() => v.at(
+            Severity::Error,
+            &vs.place,
+            "Virtual server without a port must be persistent (persistence_timeout) - ignoring"
+                .to_owned(),
+        ),
+        _ => {}
+    }
+}
+
+/// A link-local real server: its network checkers need `bind_if`; the others are dropped.
+fn link_local_checkers(rs: &mut RealServer, v: &mut V<'_>) {
+    let addr = rs.addr;
+    let link_local = matches!(addr, std::net::IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80);
+    if link_local {
+        rs.checkers.retain(|ck| {
+            let ok = ck.bind_if.is_some()
+                || matches!(ck.kind.as_str(), "MISC_CHECK" | "FILE_CHECK" | "BFD_CHECK");
+            if !ok {
+                v.at(
+                    Severity::Error,
+                    &ck.end,
+                    format!("Checker link local address {addr} requires a bind_if"),
+                );
+            }
+            ok
+        });
+    }
+}
+
+/// Real servers of the virtual server's address family (any family through a tunnel).
+fn real_server_families(vs: &mut VirtualServer, v: &mut V<'_>) {
+    if let VsAddress::Ip(vip, _) = &vs.address {
+        let vs_method = &vs.lvs_method;
+        let vip = *vip;
+        vs.real_servers.retain(|rs| {
+            let tunnel = matches!(
+                rs.lvs_method.as_ref().unwrap_or(vs_method),
+                LvsMethod::Tun { .. }
+            );
+            let ok = tunnel || rs.addr.is_ipv6() == vip.is_ipv6();
+            if !ok {
+                v.at(
+                    Severity::Error,
+                    &rs.end,
+                    format!(
+                        "Address family of virtual server and real server {} don't match - skipping real server.",
+                        rs.addr
+                    ),
+                );
+            }
+            ok
+        });
     }
 }
 
