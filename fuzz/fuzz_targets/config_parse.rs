@@ -3,7 +3,7 @@
 //! The parser must never panic on any input.
 #![no_main]
 
-use kad::config::{AssumeAllExist, LoadOptions, NoFiles, dump, load_text};
+use kad_config::{AssumeAllExist, LoadOptions, NoFiles, dump, load_text};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

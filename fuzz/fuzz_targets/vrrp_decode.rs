@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use kad::vrrp::packet::{
+use kad_vrrp::packet::{
     AdvertSpec, Advertisement, AuthConfig, AuthType, ChecksumMode, DecodeOptions, ReplayGuard,
     RxMeta, decode_ethernet, decode_ipv4, decode_vrrp, encode_vrrp_vec,
 };
