@@ -9,8 +9,8 @@
 use std::sync::OnceLock;
 
 use kad::check::{dns, http, smtp, udp};
-use tokio::io::AsyncWriteExt as _;
 use libfuzzer_sys::fuzz_target;
+use tokio::io::AsyncWriteExt as _;
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();

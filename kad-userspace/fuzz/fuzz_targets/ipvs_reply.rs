@@ -12,11 +12,15 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let acked = flags & 1 != 0;
-    let family = if flags & 2 != 0 { Family::Inet6 } else { Family::Inet };
+    let family = if flags & 2 != 0 {
+        Family::Inet6
+    } else {
+        Family::Inet
+    };
     let seq = u32::from(flags >> 2);
-    let Ok(batch) = reply::decode_batch::<GenlMessage<kad::lvs::ipvs::message::IpvsMessage>>(
-        bytes, seq, acked,
-    ) else {
+    let Ok(batch) =
+        reply::decode_batch::<GenlMessage<kad::lvs::ipvs::message::IpvsMessage>>(bytes, seq, acked)
+    else {
         return;
     };
     let attrs: Vec<_> = batch.replies.into_iter().map(|r| r.payload.attrs).collect();
