@@ -6,7 +6,7 @@
 
 use std::{ops::Add, time::Duration};
 
-use super::config::Version;
+use crate::packet::Version;
 
 /// A point on a monotonic clock, in microseconds since an arbitrary origin chosen by the
 /// runtime (or the simulator's virtual clock). Only differences are meaningful.
