@@ -1,8 +1,9 @@
 //! The keyword table of bfd_instance (keepalived.conf(5) "BFD CONFIGURATION").
 
 use super::{
-    keywords::{Ctx, HasPlaces, Keyword, Places, apply, ignored, kw},
+    keywords::{Ctx, HasPlaces, Keyword, apply, ignored, kw},
     model::BfdInstance,
+    place::Places,
     tree::Node,
 };
 

@@ -4,10 +4,11 @@
 use super::{
     error::Severity,
     keywords::{
-        Ctx, HasPlaces, Keyword, Places, Status, ignored, kw, parse_bool, parse_int, parse_ip,
+        Ctx, HasPlaces, Keyword, Status, UNUSED, ignored, kw, parse_bool, parse_int, parse_ip,
         parse_timer, script,
     },
     model::GlobalDefs,
+    place::Places,
     tree::Node,
     vrrp::garp_extra_if,
 };
@@ -327,8 +328,6 @@ pub enum Spec {
     List,
 }
 
-/// Why a keyword is ignored: kad does not implement it yet.
-pub const UNUSED: &str = "not implemented: the value is checked, then unused";
 /// Why the SNMP keywords are ignored.
 const SNMP: Status = Status::Ignored("SNMP (AgentX) is not implemented");
 /// Why the DBus keywords are ignored.

@@ -1,17 +1,13 @@
 //! Grammar as data: each block is a table of `keyword → handler`; helpers that read and
 //! check values and report errors with the offending text, its place and what was expected.
 
-use std::{collections::BTreeMap, net::IpAddr, time::Duration};
+use std::{net::IpAddr, time::Duration};
 
 use super::{
     error::{Diagnostic, Severity, ValueError},
-    place::{Place, Word},
+    place::{Place, Places, Word},
     tree::Node,
 };
-
-/// Places of the keywords set in one block: keyword → place of its value (or of the
-/// keyword when it has none). keepalived.conf values keep their `file:line:col` here.
-pub type Places = BTreeMap<String, Place>;
 
 /// A model item whose keyword places are recorded.
 pub trait HasPlaces {
@@ -21,6 +17,9 @@ pub trait HasPlaces {
 
 /// A keyword handler: reads `node` into the block's model.
 pub type Handler<T> = fn(&mut T, &Node, &mut Ctx);
+
+/// Why a keyword is ignored: kad does not implement it yet.
+pub const UNUSED: &str = "not implemented: the value is checked, then unused";
 
 /// What kad does with a keyword it parses (docs/keywords.md is generated from these).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

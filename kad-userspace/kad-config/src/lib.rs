@@ -32,8 +32,7 @@ pub use place::{Place, Word};
 pub use preprocess::{FileSource, FsSource, NoFiles};
 pub use validate::{AssumeAllExist, Environment};
 
-use global::UNUSED;
-use keywords::{Ctx, Keyword, ignored, kw};
+use keywords::{Ctx, Keyword, UNUSED, ignored, kw};
 use tree::Node;
 
 /// keepalived's default configuration file.

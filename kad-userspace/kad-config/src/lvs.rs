@@ -5,15 +5,15 @@ use std::time::Duration;
 
 use super::{
     error::{Severity, ValueError},
-    global::UNUSED,
     keywords::{
-        Ctx, HasPlaces, Keyword, Listed, Places, Status, apply, ignored, kw, parse_int, parse_ip,
+        Ctx, HasPlaces, Keyword, Listed, Status, UNUSED, apply, ignored, kw, parse_int, parse_ip,
         parse_port, script,
     },
     model::{
         CheckTiming, Checker, LvsMethod, RealServer, SslConfig, Url, VirtualServer,
         VirtualServerGroup, VsAddress, VsgEntry,
     },
+    place::Places,
     tree::Node,
 };
 

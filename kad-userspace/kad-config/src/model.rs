@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, net::IpAddr, time::Duration};
 
 use serde::Serialize;
 
-use super::{keywords::Places, place::Place};
+use super::place::{Place, Places};
 
 /// The whole resolved configuration (keepalived.conf top level).
 #[derive(Clone, Debug, Default, Serialize)]
@@ -71,7 +71,7 @@ pub struct GlobalDefs {
     /// keepalived.conf: smtp_helo_name.
     pub smtp_helo_name: Option<String>,
     /// keepalived.conf: smtp_connect_timeout (default 30 s).
-    #[serde(serialize_with = "super::dump::secs")]
+    #[serde(serialize_with = "secs")]
     pub smtp_connect_timeout: Duration,
     /// keepalived.conf: smtp_alert.
     pub smtp_alert: Option<bool>,
@@ -86,25 +86,25 @@ pub struct GlobalDefs {
     /// keepalived.conf: default_interface.
     pub default_interface: Option<String>,
     /// keepalived.conf: vrrp_garp_master_delay (default 5 s).
-    #[serde(serialize_with = "super::dump::secs")]
+    #[serde(serialize_with = "secs")]
     pub vrrp_garp_master_delay: Duration,
     /// keepalived.conf: vrrp_garp_master_repeat (default 5).
     pub vrrp_garp_master_repeat: u32,
     /// keepalived.conf: vrrp_garp_lower_prio_delay (default vrrp_garp_master_delay).
-    #[serde(serialize_with = "super::dump::secs")]
+    #[serde(serialize_with = "secs")]
     pub vrrp_garp_lower_prio_delay: Duration,
     /// keepalived.conf: vrrp_garp_lower_prio_repeat (default vrrp_garp_master_repeat).
     pub vrrp_garp_lower_prio_repeat: u32,
     /// keepalived.conf: vrrp_garp_master_refresh (default 0: no refresh).
-    #[serde(serialize_with = "super::dump::secs")]
+    #[serde(serialize_with = "secs")]
     pub vrrp_garp_master_refresh: Duration,
     /// keepalived.conf: vrrp_garp_master_refresh_repeat (default 1).
     pub vrrp_garp_master_refresh_repeat: u32,
     /// keepalived.conf: vrrp_garp_interval (default 0).
-    #[serde(serialize_with = "super::dump::secs")]
+    #[serde(serialize_with = "secs")]
     pub vrrp_garp_interval: Duration,
     /// keepalived.conf: vrrp_gna_interval (default 0).
-    #[serde(serialize_with = "super::dump::secs")]
+    #[serde(serialize_with = "secs")]
     pub vrrp_gna_interval: Duration,
     /// keepalived.conf: vrrp_min_garp.
     pub vrrp_min_garp: bool,
@@ -127,7 +127,7 @@ pub struct GlobalDefs {
     /// keepalived.conf: vrrp_notify_priority_changes.
     pub vrrp_notify_priority_changes: Option<bool>,
     /// keepalived.conf: vrrp_startup_delay (default 0).
-    #[serde(serialize_with = "super::dump::secs")]
+    #[serde(serialize_with = "secs")]
     pub vrrp_startup_delay: Duration,
     /// keepalived.conf: enable_script_security.
     pub enable_script_security: bool,
@@ -135,11 +135,11 @@ pub struct GlobalDefs {
     pub script_user: Option<(String, Option<String>)>,
     /// kad: vrrp_track_process_fork_delay, the default `fork_delay` of vrrp_track_process
     /// blocks (keepalived 2.2.7 does not know this keyword).
-    #[serde(serialize_with = "super::dump::opt_secs")]
+    #[serde(serialize_with = "opt_secs")]
     pub vrrp_track_process_fork_delay: Option<Duration>,
     /// kad: vrrp_track_process_terminate_delay, the default `terminate_delay` of
     /// vrrp_track_process blocks (keepalived 2.2.7 does not know this keyword).
-    #[serde(serialize_with = "super::dump::opt_secs")]
+    #[serde(serialize_with = "opt_secs")]
     pub vrrp_track_process_terminate_delay: Option<Duration>,
     /// keepalived.conf: dynamic_interfaces [allow_if_changes].
     pub dynamic_interfaces: Option<bool>,
@@ -214,7 +214,7 @@ impl Default for GlobalDefs {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct GarpExtraIf {
     /// Refresh interval (0 disables).
-    #[serde(serialize_with = "super::dump::secs")]
+    #[serde(serialize_with = "secs")]
     pub interval: Duration,
     /// `all`: every interface of the instance, not only VMACs.
     pub all: bool,
@@ -324,10 +324,10 @@ pub struct VrrpScript {
     /// keepalived.conf: script (required).
     pub script: Option<Script>,
     /// keepalived.conf: interval (default 1 s).
-    #[serde(serialize_with = "super::dump::secs")]
+    #[serde(serialize_with = "secs")]
     pub interval: Duration,
     /// keepalived.conf: timeout (default: interval).
-    #[serde(serialize_with = "super::dump::opt_secs")]
+    #[serde(serialize_with = "opt_secs")]
     pub timeout: Option<Duration>,
     /// keepalived.conf: weight -253..253 (default 0) [reverse].
     pub weight: i32,
@@ -387,13 +387,13 @@ pub struct TrackProcess {
     /// keepalived.conf: quorum_max.
     pub quorum_max: Option<u32>,
     /// keepalived.conf: fork_delay.
-    #[serde(serialize_with = "super::dump::opt_secs")]
+    #[serde(serialize_with = "opt_secs")]
     pub fork_delay: Option<Duration>,
     /// keepalived.conf: terminate_delay.
-    #[serde(serialize_with = "super::dump::opt_secs")]
+    #[serde(serialize_with = "opt_secs")]
     pub terminate_delay: Option<Duration>,
     /// keepalived.conf: delay (both of the above).
-    #[serde(serialize_with = "super::dump::opt_secs")]
+    #[serde(serialize_with = "opt_secs")]
     pub delay: Option<Duration>,
     /// keepalived.conf: full_command.
     pub full_command: bool,
@@ -496,10 +496,10 @@ pub struct SyncGroup {
 #[derive(Clone, Debug, Serialize)]
 pub struct GarpGroup {
     /// keepalived.conf: garp_interval.
-    #[serde(serialize_with = "super::dump::opt_secs")]
+    #[serde(serialize_with = "opt_secs")]
     pub garp_interval: Option<Duration>,
     /// keepalived.conf: gna_interval.
-    #[serde(serialize_with = "super::dump::opt_secs")]
+    #[serde(serialize_with = "opt_secs")]
     pub gna_interval: Option<Duration>,
     /// keepalived.conf: interface.
     pub interface: Option<String>,
@@ -608,17 +608,17 @@ pub struct VrrpInstance {
     /// keepalived.conf: old_unicast_checksum [never] (Some(true): never).
     pub old_unicast_checksum: Option<bool>,
     /// keepalived.conf: garp_master_delay (default: global vrrp_garp_master_delay).
-    #[serde(serialize_with = "super::dump::secs")]
+    #[serde(serialize_with = "secs")]
     pub garp_master_delay: Duration,
     /// keepalived.conf: garp_master_repeat (default: global vrrp_garp_master_repeat).
     pub garp_master_repeat: u32,
     /// keepalived.conf: garp_lower_prio_delay (default: global).
-    #[serde(serialize_with = "super::dump::secs")]
+    #[serde(serialize_with = "secs")]
     pub garp_lower_prio_delay: Duration,
     /// keepalived.conf: garp_lower_prio_repeat (default: global).
     pub garp_lower_prio_repeat: u32,
     /// keepalived.conf: garp_master_refresh (default: global, 0 = none).
-    #[serde(serialize_with = "super::dump::secs")]
+    #[serde(serialize_with = "secs")]
     pub garp_master_refresh: Duration,
     /// keepalived.conf: garp_master_refresh_repeat (default: global, 1).
     pub garp_master_refresh_repeat: u32,
@@ -635,7 +635,7 @@ pub struct VrrpInstance {
     /// keepalived.conf: priority 1..255 (default 100).
     pub priority: u8,
     /// keepalived.conf: advert_int (default 1 s; 0.01..255; integer for VRRPv2).
-    #[serde(serialize_with = "super::dump::secs")]
+    #[serde(serialize_with = "secs")]
     pub advert_int: Duration,
     /// keepalived.conf: authentication { ... }.
     pub authentication: Option<Authentication>,
@@ -654,7 +654,7 @@ pub struct VrrpInstance {
     /// keepalived.conf: nopreempt / preempt (default preempt).
     pub preempt: bool,
     /// keepalived.conf: preempt_delay 0..1000 s (default 0).
-    #[serde(serialize_with = "super::dump::secs")]
+    #[serde(serialize_with = "secs")]
     pub preempt_delay: Duration,
     /// keepalived.conf: skip_check_adv_addr (default: global vrrp_skip_check_adv_addr).
     pub skip_check_adv_addr: bool,
@@ -913,18 +913,18 @@ pub struct VirtualServer {
     /// keepalived.conf: sorry_server_lvs_method.
     pub sorry_server_lvs_method: Option<LvsMethod>,
     /// keepalived.conf: connect_timeout (default 5 s).
-    #[serde(serialize_with = "super::dump::secs")]
+    #[serde(serialize_with = "secs")]
     pub connect_timeout: Duration,
     /// keepalived.conf: retry.
     pub retry: Option<u32>,
     /// keepalived.conf: delay_before_retry.
-    #[serde(serialize_with = "super::dump::opt_secs")]
+    #[serde(serialize_with = "opt_secs")]
     pub delay_before_retry: Option<Duration>,
     /// keepalived.conf: warmup (default: delay_loop).
-    #[serde(serialize_with = "super::dump::opt_secs")]
+    #[serde(serialize_with = "opt_secs")]
     pub warmup: Option<Duration>,
     /// keepalived.conf: delay_loop (default 60 s).
-    #[serde(serialize_with = "super::dump::secs")]
+    #[serde(serialize_with = "secs")]
     pub delay_loop: Duration,
     /// keepalived.conf: inhibit_on_failure.
     pub inhibit_on_failure: bool,
@@ -981,18 +981,18 @@ pub struct RealServer {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct CheckTiming {
     /// keepalived.conf: connect_timeout.
-    #[serde(serialize_with = "super::dump::opt_secs")]
+    #[serde(serialize_with = "opt_secs")]
     pub connect_timeout: Option<Duration>,
     /// keepalived.conf: retry (nb_get_retry).
     pub retry: Option<u32>,
     /// keepalived.conf: delay_before_retry.
-    #[serde(serialize_with = "super::dump::opt_secs")]
+    #[serde(serialize_with = "opt_secs")]
     pub delay_before_retry: Option<Duration>,
     /// keepalived.conf: warmup.
-    #[serde(serialize_with = "super::dump::opt_secs")]
+    #[serde(serialize_with = "opt_secs")]
     pub warmup: Option<Duration>,
     /// keepalived.conf: delay_loop.
-    #[serde(serialize_with = "super::dump::opt_secs")]
+    #[serde(serialize_with = "opt_secs")]
     pub delay_loop: Option<Duration>,
 }
 
@@ -1042,7 +1042,7 @@ pub struct Checker {
     /// keepalived.conf: misc_path (MISC_CHECK).
     pub misc_path: Option<Script>,
     /// keepalived.conf: misc_timeout (MISC_CHECK).
-    #[serde(serialize_with = "super::dump::opt_secs")]
+    #[serde(serialize_with = "opt_secs")]
     pub misc_timeout: Option<Duration>,
     /// keepalived.conf: misc_dynamic (MISC_CHECK).
     pub misc_dynamic: bool,
@@ -1052,4 +1052,20 @@ pub struct Checker {
     pub place: Place,
     /// Where the checker block ends.
     pub end: Place,
+}
+
+/// Durations as seconds (keepalived.conf `<TIMER>` values) in the JSON dump.
+fn secs<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// Optional durations as seconds in the JSON dump.
+fn opt_secs<S: serde::Serializer>(
+    d: &Option<std::time::Duration>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&d.as_secs_f64()),
+        None => s.serialize_none(),
+    }
 }

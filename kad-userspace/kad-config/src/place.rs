@@ -1,8 +1,12 @@
 //! Places in the configuration text: `file:line:col`, kept for every value.
 
-use std::{fmt, sync::Arc};
+use std::{collections::BTreeMap, fmt, sync::Arc};
 
 use serde::{Serialize, Serializer};
+
+/// Places of the keywords set in one block: keyword → place of its value (or of the
+/// keyword when it has none). keepalived.conf values keep their `file:line:col` here.
+pub type Places = BTreeMap<String, Place>;
 
 /// Where a word or a line came from: file, 1-based line and 1-based column.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]

@@ -3,9 +3,8 @@
 
 use super::{
     error::{Severity, ValueError},
-    global::UNUSED,
     keywords::{
-        Ctx, HasPlaces, Keyword, Listed, Places, Status, apply, ignored, kw, parse_int, partial,
+        Ctx, HasPlaces, Keyword, Listed, Status, UNUSED, apply, ignored, kw, parse_int, partial,
         script,
     },
     model::{
@@ -14,7 +13,7 @@ use super::{
         VrrpScript,
     },
     net,
-    place::Place,
+    place::{Place, Places},
     tree::Node,
 };
 
