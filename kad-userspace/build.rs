@@ -3,7 +3,7 @@
 //!
 //! The eBPF side is compiled by Debian's `rustc-web`, which ships a prebuilt `core` for the
 //! BPF targets (package `libstd-rust-web-dev-bpf`); `cargo xtask setup` links it into rustup as
-//! the toolchain named below. See README.md, "Toolchain".
+//! the toolchain named below. See docs/development.md, "Toolchain".
 //!
 //! Written by hand rather than with `aya_build::build_ebpf` (which this replaces) for two
 //! reasons: aya-build compiles into `OUT_DIR`, which differs per feature set and profile, so
