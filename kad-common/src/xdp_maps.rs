@@ -294,15 +294,22 @@ pub struct VrrpEvent {
 
 #[cfg(feature = "user")]
 mod pod {
-    // SAFETY: all seven are #[repr(C)], contain only integers and byte arrays, and have
-    // explicit padding fields (the VIP keys need none: a u32 then bytes), so every bit
-    // pattern is a valid value.
+    // All seven are #[repr(C)], contain only integers and byte arrays, and have explicit
+    // padding fields (the VIP keys need none: a u32 then bytes), so every bit pattern is a
+    // valid value.
+    // SAFETY: repr(C), a u32 then bytes: no padding, every bit pattern valid.
     unsafe impl aya::Pod for super::VipV4Key {}
+    // SAFETY: repr(C), a u32 then bytes: no padding, every bit pattern valid.
     unsafe impl aya::Pod for super::VipV6Key {}
+    // SAFETY: repr(C), integers with explicit padding fields: every bit pattern valid.
     unsafe impl aya::Pod for super::VrrpKey {}
+    // SAFETY: repr(C), integers with explicit padding fields: every bit pattern valid.
     unsafe impl aya::Pod for super::VrrpPeerKey {}
+    // SAFETY: repr(C), integers with explicit padding fields: every bit pattern valid.
     unsafe impl aya::Pod for super::VrrpConfig {}
+    // SAFETY: repr(C), integers with explicit padding fields: every bit pattern valid.
     unsafe impl aya::Pod for super::VrrpSeen {}
+    // SAFETY: repr(C), integers with explicit padding fields: every bit pattern valid.
     unsafe impl aya::Pod for super::VrrpEvent {}
 }
 

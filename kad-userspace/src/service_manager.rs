@@ -35,7 +35,7 @@ pub fn stopping() {
     send(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
 }
 
-fn send(states: &[NotifyState]) {
+fn send(states: &[NotifyState<'_>]) {
     if !enabled() {
         return;
     }

@@ -56,3 +56,17 @@ fn describe(command: &Command) -> String {
     }
     shown
 }
+
+/// Runs one named step of a task, framed by a line before and a line after with how long it
+/// took, so a long first run reads as a list of steps.
+pub fn step<T>(name: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    println!("xtask: ── {name} …");
+    let started = std::time::Instant::now();
+    let result = work();
+    let took = started.elapsed().as_secs_f64();
+    match &result {
+        Ok(_) => println!("xtask: ── {name}: done in {took:.1} s"),
+        Err(_) => println!("xtask: ── {name}: FAILED after {took:.1} s"),
+    }
+    result
+}

@@ -33,8 +33,11 @@ pub fn doc_dir() -> PathBuf {
 const DOCS: &[&str] = &[
     "README.md",
     "docs/config-compat.md",
+    "docs/features.md",
     "docs/keywords.md",
     "docs/lvs.md",
+    "docs/operations.md",
+    "docs/security.md",
     "docs/status.schema.json",
 ];
 

@@ -7,8 +7,12 @@ use anyhow::{Result, bail};
 use crate::{cmd, setup};
 
 pub fn run(release: bool, args: &[String]) -> Result<()> {
-    setup::run()?;
-    let kad = build_kad(release)?;
+    cmd::step("setup: system packages, bpf-linker, toolchains", setup::run)?;
+    let profile = if release { "release" } else { "debug" };
+    let kad = cmd::step(
+        &format!("build kad ({profile}, with its eBPF object)"),
+        || build_kad(release),
+    )?;
     if args.is_empty() {
         return demo(&kad);
     }
@@ -38,7 +42,9 @@ pub fn build_kad(release: bool) -> Result<std::path::PathBuf> {
 /// The no-argument demo (`tests/src/bin/kad-demo.rs`): two kad routers and a client in
 /// network namespaces, election, failures, and the client's outage in milliseconds.
 fn demo(kad: &std::path::Path) -> Result<()> {
-    cmd::run(cmd::cargo().args(["build", "--package", "kad-tests", "--bin", "kad-demo"]))?;
+    cmd::step("build the demo (tests/src/bin/kad-demo.rs)", || {
+        cmd::run(cmd::cargo().args(["build", "--package", "kad-tests", "--bin", "kad-demo"]))
+    })?;
     let target = kad
         .parent()
         .map(std::path::Path::to_path_buf)

@@ -15,7 +15,10 @@ use crate::cmd;
 /// Debian packages kad's build and tests need, with the reason for each.
 const APT_PACKAGES: &[(&str, &str)] = &[
     ("rustc-web", "Debian's rustc, the compiler of the eBPF side"),
-    ("cargo-web", "Debian's cargo, driven by aya-build"),
+    (
+        "cargo-web",
+        "Debian's cargo, driven by kad-userspace/build.rs",
+    ),
     (
         "libstd-rust-web-dev-bpf",
         "prebuilt core for bpfel-unknown-none",
@@ -47,10 +50,10 @@ const APT_PACKAGES: &[(&str, &str)] = &[
 /// cargo-deb release that `cargo xtask package` uses.
 const CARGO_DEB_VERSION: &str = "3.8.0";
 
-/// bpf-linker release that builds against llvm-22 (see README, "Toolchain").
+/// bpf-linker release that builds against llvm-22 (see docs/development.md, "Toolchain").
 const BPF_LINKER_VERSION: &str = "0.13.0";
 
-/// Rustup name under which Debian's compiler is linked for aya-build (kad-userspace/build.rs).
+/// Rustup name under which Debian's compiler is linked for kad-userspace/build.rs.
 const BPF_TOOLCHAIN: &str = "kad-bpf";
 
 pub fn run() -> Result<()> {
@@ -152,7 +155,7 @@ fn bpf_linker() -> Result<()> {
     )
 }
 
-/// Links Debian's rustc/cargo into rustup as `kad-bpf`: aya-build runs `rustup run kad-bpf
+/// Links Debian's rustc/cargo into rustup as `kad-bpf`: build.rs runs `rustup run kad-bpf
 /// cargo build --target bpfel-unknown-none`, and Debian's compiler has the prebuilt BPF core.
 fn bpf_toolchain() -> Result<()> {
     if bpf_toolchain_usable() {

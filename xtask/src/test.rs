@@ -12,10 +12,12 @@ use anyhow::{Context as _, Result, bail};
 use crate::{cmd, fuzz, run, setup};
 
 pub fn run(fuzz_seconds: u32) -> Result<()> {
-    setup::run()?;
+    cmd::step("setup: system packages, bpf-linker, toolchains", setup::run)?;
     // The daemon under test is the release build, as users run it: the lab tests time
     // elections at advert_int 0.01 s on a shared 2-core machine.
-    let kad = run::build_kad(true)?;
+    let kad = cmd::step("build kad (release, with its eBPF object)", || {
+        run::build_kad(true)
+    })?;
     let skip_log = std::env::temp_dir().join(format!("kad-skips-{}.log", std::process::id()));
     let _ = std::fs::remove_file(&skip_log);
 
@@ -24,7 +26,8 @@ pub fn run(fuzz_seconds: u32) -> Result<()> {
         .env("KAD_BIN", &kad)
         .env("KAD_SKIP_LOG", &skip_log)
         .stdout(Stdio::piped());
-    println!("xtask: $ cargo test --workspace --all-targets");
+    println!("xtask: ── cargo test --workspace --all-targets (unit, kernel and lab tests) …");
+    let tests_started = std::time::Instant::now();
     let mut child = test.spawn().context("cannot start cargo test")?;
     let stdout = child.stdout.take().context("cargo test stdout")?;
     let mut totals = Totals::default();
@@ -36,6 +39,11 @@ pub fn run(fuzz_seconds: u32) -> Result<()> {
         totals.add_result_line(&line);
     }
     let status = child.wait()?;
+    println!(
+        "xtask: ── cargo test: {} in {:.1} s",
+        if status.success() { "done" } else { "FAILED" },
+        tests_started.elapsed().as_secs_f64()
+    );
 
     let skips = std::fs::read_to_string(&skip_log).unwrap_or_default();
     let _ = std::fs::remove_file(&skip_log);
@@ -48,7 +56,9 @@ pub fn run(fuzz_seconds: u32) -> Result<()> {
         println!("xtask: fuzzing skipped (--fuzz-seconds 0)");
         Ok(())
     } else {
-        fuzz::run(None, fuzz_seconds)
+        cmd::step(&format!("fuzz every target for {fuzz_seconds} s"), || {
+            fuzz::run(None, fuzz_seconds)
+        })
     };
     let fuzz_targets = fuzz::targets().map(|t| t.len()).unwrap_or(0);
     match &fuzz_result {
