@@ -23,16 +23,17 @@ use tokio::{
 };
 
 use crate::{
-    check::{self, CheckerSet},
+    check::CheckerSet,
     config::{self, LoadOptions},
     lvs::{
         control::{self as lvs_control, LvsCommand},
         sync::{self as lvs_sync, SyncCommand},
     },
     net::addr::AddressControl,
-    ops::{self, StatusHandle, dump::Dump},
+    ops::{self, dump::Dump},
     runtime::{self, Control},
     service_manager,
+    status::{self, StatusHandle},
 };
 
 /// Which subsystems run (keepalived: `-P/--vrrp`, `-C/--check`).
@@ -116,7 +117,7 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         // keeping its state.
         let lvs_health = lvs.as_ref().map(|handle| handle.health.clone());
         // The checkers report every probe for `kad status` on one channel, across reloads.
-        let (checker_report, checker_report_rx) = check::report::channel();
+        let (checker_report, checker_report_rx) = status::report::checker_channel();
         let mut checkers = lvs_health.as_ref().map(|health| {
             CheckerSet::new(&loaded.config)
                 .reporting(checker_report.clone())
@@ -150,9 +151,9 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         let mut stats = signal(SignalKind::user_defined2()).context("SIGUSR2 handler")?;
         let mut json = signal(SignalKind::from_raw(ops::signum::json_signal()))
             .context("SIGRTMIN+2 handler")?;
-        let (publisher, status) = ops::status_channel();
+        let (publisher, status) = status::status_channel();
         let status = match &lvs {
-            Some(handle) => status.with_balancer(ops::balancer::Sources {
+            Some(handle) => status.with_balancer(status::balancer::Sources {
                 lvs: handle.report.clone(),
                 checkers: checker_report_rx,
             }),

@@ -7,6 +7,7 @@
 pub mod check;
 pub mod config;
 pub mod daemon;
+pub mod exec;
 pub mod file_kind;
 pub mod lvs;
 pub mod net;
@@ -14,6 +15,7 @@ pub mod ops;
 pub mod runtime;
 pub mod scripts;
 pub mod service_manager;
+pub mod status;
 pub mod supervise;
 pub mod syslog;
 pub mod track;

@@ -14,12 +14,12 @@ use rustls::ClientConfig;
 
 use crate::{
     config::model::{Checker, Config, GlobalDefs, RealServer, Script, VirtualServer, VsAddress},
-    lvs::health::RealServerKey,
-    runtime::{
-        FifoSpec,
+    exec::{
+        fifo::FifoSpec,
         smtp::{SmtpSpec, checker_alerts_enabled},
     },
     scripts::{self, RunAs, ScriptCommand},
+    status::health::RealServerKey,
 };
 
 use super::{

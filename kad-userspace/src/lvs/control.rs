@@ -12,17 +12,17 @@ use tokio::{
 };
 
 use super::{
-    health::HealthUpdate,
     ipvs::{IpvsError, IpvsSocket, IpvsTable, ServiceKey, Timeouts},
     notify,
     reconcile::{Op, diff},
-    report::{LvsReport, Reporter, View, running},
+    report::{Reporter, View, running},
     settings::{FlushOnStop, LvsSettings, SettingsError},
     table::{Health, QuorumMemory, TableError, wanted},
 };
 use crate::{
     config::Config,
-    runtime::smtp::{Mailer, SmtpSpec},
+    exec::smtp::{Mailer, SmtpSpec},
+    status::{health::HealthUpdate, report::LvsReport},
 };
 
 /// What stops the LVS task from starting or a reload from applying.

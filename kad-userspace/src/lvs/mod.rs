@@ -1,12 +1,11 @@
-//! The load-balancer half of keepalived: the health of real servers (`health`), fed by the
-//! checkers, drives the kernel's IPVS table: `table` builds the wanted table from the
+//! The load-balancer half of keepalived: the health of real servers
+//! ([`crate::status::health`]), fed by the checkers, drives the kernel's IPVS table: `table` builds the wanted table from the
 //! configuration and the health, `reconcile` diffs it against the kernel's, `ipvs` speaks
 //! to the kernel; `report` publishes virtual and real servers for `kad status`;
 //! `without_ipvs` keeps the health and the report going on a kernel without IPVS; `sync`
 //! runs the connection-sync daemon as a VRRP instance's state says.
 
 pub mod control;
-pub mod health;
 pub mod ipvs;
 pub mod notify;
 pub mod reconcile;

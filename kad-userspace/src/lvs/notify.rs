@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::table::{Health, QuorumChange, QuorumMemory, rs_alive, vs_name};
 use crate::{
     config::{Config, Script},
-    runtime::smtp::{Alert, Mailer, checker_alerts_enabled},
+    exec::smtp::{Alert, Mailer, checker_alerts_enabled},
     scripts::{self, ScriptCommand},
 };
 

@@ -7,7 +7,7 @@
 //! master daemon stops and the backup one starts again; at stop both are stopped.
 //!
 //! The task reads the VRRP runtime's instance state changes
-//! ([`crate::runtime::InstanceState`]); it belongs to the VRRP side, so it runs whenever
+//! ([`crate::status::InstanceState`]); it belongs to the VRRP side, so it runs whenever
 //! VRRP does (`-P` included), virtual servers or not.
 
 use tokio::{sync::mpsc, task::JoinHandle};
@@ -16,7 +16,7 @@ use super::{
     ipvs::{IpvsError, IpvsSocket, SyncDaemon, SyncState},
     settings::{SettingsError, sync_daemon},
 };
-use crate::{config::Config, runtime::InstanceState, vrrp::fsm::State};
+use crate::{config::Config, status::InstanceState, vrrp::fsm::State};
 
 /// What the sync daemon follower needs from the kernel (the IPVS socket, or a recorder in
 /// tests).

@@ -7,17 +7,17 @@ use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
 };
 
-use super::{
-    health::{HealthUpdate, RealServerKey},
-    ipvs::{
-        Dest, Family, Forwarding, IpvsTable, Protocol, Service, ServiceEntry, ServiceKey,
-        TunnelCsum, TunnelKind, uapi::svc_flags,
-    },
+use super::ipvs::{
+    Dest, Family, Forwarding, IpvsTable, Protocol, Service, ServiceEntry, ServiceKey, TunnelCsum,
+    TunnelKind, uapi::svc_flags,
 };
-use crate::config::{
-    Config,
-    lvs::SCHEDULERS,
-    model::{LvsMethod, RealServer, VirtualServer, VsAddress, VsgEntry},
+use crate::{
+    config::{
+        Config,
+        lvs::SCHEDULERS,
+        model::{LvsMethod, RealServer, VirtualServer, VsAddress, VsgEntry},
+    },
+    status::health::{HealthUpdate, RealServerKey},
 };
 
 /// Why a virtual server cannot be turned into IPVS services.

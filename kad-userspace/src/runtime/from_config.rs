@@ -31,11 +31,11 @@ use crate::{
     },
 };
 
-use super::fifo::FifoSpec;
 use super::routing::{self, Origin};
 use super::spec::{
     GarpSpacing, GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec, StaticSpec, UnicastRx,
 };
+use crate::exec::fifo::FifoSpec;
 
 /// A `vrrp_instance` the runtime cannot run on this machine.
 #[derive(Debug, Error)]
@@ -134,7 +134,7 @@ pub async fn runtime_spec(
         trackers: trackers.sources,
         notify_fifos,
         statics: static_spec(config)?,
-        smtp: super::smtp::SmtpSpec::from_global(&config.global),
+        smtp: crate::exec::smtp::SmtpSpec::from_global(&config.global),
     })
 }
 
@@ -651,7 +651,7 @@ fn notify_spec(
     smtp_alert: Option<bool>,
 ) -> Result<NotifySpec, String> {
     Ok(NotifySpec {
-        smtp_alert: super::smtp::alerts_enabled(global, smtp_alert),
+        smtp_alert: crate::exec::smtp::alerts_enabled(global, smtp_alert),
         master: command(global, &notify.master)?,
         backup: command(global, &notify.backup)?,
         fault: command(global, &notify.fault)?,

@@ -17,20 +17,17 @@ mod clock;
 mod dataplane;
 mod engine;
 mod executor;
-pub(crate) mod fifo;
 mod from_config;
 mod kernel;
 mod notify;
 mod receive;
 mod routing;
-pub mod smtp;
 mod spec;
 mod status;
 mod timers;
 
 pub use clock::Clock;
 pub use dataplane::{ReceivePath, ReceiveStats, RunOptions};
-pub use fifo::FifoSpec;
 pub use from_config::{BuildError, runtime_spec};
 pub use spec::{
     GarpSpacing, GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec, StaticSpec, UnicastRx,
@@ -42,6 +39,7 @@ use thiserror::Error;
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use crate::{
+    exec::fifo::{FifoSpec, FifoWriter},
     net::{
         addr::{AddressControl, AddressError},
         garp::FrameSender,
@@ -49,6 +47,7 @@ use crate::{
         link_monitor,
         vrrp_socket::{SocketError, VrrpSocket},
     },
+    status::InstanceState,
     track::{self, TrackerSource, TrackerUpdate},
     vrrp::fsm::{ConfigError, Instance, SyncGroup, TrackerStatus},
 };
@@ -127,7 +126,7 @@ pub(crate) struct Slot {
     /// Set while XDP receives this instance's adverts.
     pub(crate) xdp: Option<dataplane::XdpSlot>,
     /// Adverts, errors and transitions counted for status and metrics.
-    pub(crate) counters: Arc<crate::ops::counters::InstanceCounters>,
+    pub(crate) counters: Arc<crate::status::counters::InstanceCounters>,
 }
 
 /// What the daemon asks of a running runtime.
@@ -453,7 +452,7 @@ pub async fn run_with_status(
     spec: RuntimeSpec,
     options: RunOptions,
     control: mpsc::Receiver<Control>,
-    status: Option<crate::ops::StatusPublisher>,
+    status: Option<crate::status::StatusPublisher>,
 ) -> Result<(), RuntimeError> {
     run_observed(
         spec,
@@ -467,20 +466,11 @@ pub async fn run_with_status(
     .await
 }
 
-/// A VRRP instance entered a state (sent on every transition, start and stop included).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InstanceState {
-    /// `vrrp_instance NAME`.
-    pub instance: Arc<str>,
-    /// The state it entered.
-    pub state: crate::vrrp::fsm::State,
-}
-
 /// Who watches the protocol loop from outside.
 #[derive(Debug, Default)]
 pub struct Observers {
     /// Status snapshots, on request (see [`run_with_status`]).
-    pub status: Option<crate::ops::StatusPublisher>,
+    pub status: Option<crate::status::StatusPublisher>,
     /// Every instance state change, as it happens (keepalived.conf `lvs_sync_daemon`
     /// follows one instance).
     pub states: Option<mpsc::UnboundedSender<InstanceState>>,
@@ -884,10 +874,10 @@ async fn follow_primary(
 }
 
 /// Opens the notify FIFOs; one that cannot be opened is reported and skipped.
-fn open_fifos(specs: &[FifoSpec]) -> Vec<fifo::FifoWriter> {
+fn open_fifos(specs: &[FifoSpec]) -> Vec<FifoWriter> {
     specs
         .iter()
-        .filter_map(|spec| match fifo::FifoWriter::open(spec) {
+        .filter_map(|spec| match FifoWriter::open(spec) {
             Ok(writer) => Some(writer),
             Err(err) => {
                 tracing::error!(fifo = %spec.path.display(), error = %err, "cannot open notify FIFO");
@@ -898,7 +888,7 @@ fn open_fifos(specs: &[FifoSpec]) -> Vec<fifo::FifoWriter> {
 }
 
 /// Resolves when a status reader asks for a snapshot (never without a publisher).
-async fn status_requested(publisher: Option<&crate::ops::StatusPublisher>) {
+async fn status_requested(publisher: Option<&crate::status::StatusPublisher>) {
     match publisher {
         Some(publisher) => publisher.requested().await,
         None => std::future::pending().await,
