@@ -19,7 +19,10 @@ use crate::{
         smtp::{SmtpSpec, checker_alerts_enabled},
     },
     scripts::{self, RunAs, ScriptCommand},
-    status::health::RealServerKey,
+    status::{
+        health::RealServerKey,
+        names::{fifo_name, vs_fifo_name},
+    },
 };
 
 use super::{
@@ -122,7 +125,7 @@ pub struct ServerPlan {
     pub notify_up: Vec<ScriptCommand>,
     /// keepalived.conf `notify_down` of each listing.
     pub notify_down: Vec<ScriptCommand>,
-    /// The virtual servers listing it, as FIFO lines name them.
+    /// The virtual servers listing it, as FIFO lines name them ([`vs_fifo_name`]).
     pub virtual_servers: Vec<String>,
     /// For each of those listings, whether its transitions are mailed (keepalived.conf
     /// `smtp_alert` of the real server, else of the virtual server, else global
@@ -149,22 +152,6 @@ pub struct Plan {
     pub smtp: Option<SmtpSpec>,
     /// Checkers left out, and why.
     pub warnings: Vec<String>,
-}
-
-/// keepalived.conf(5) `lvs_notify_fifo` names servers as `[ADDRESS]:PROTOCOL:PORT`, e.g.
-/// `[192.168.201.15]:tcp:80`.
-pub fn fifo_name(ip: IpAddr, protocol: &str, port: u16) -> String {
-    format!("[{ip}]:{}:{port}", protocol.to_ascii_lowercase())
-}
-
-/// A virtual server as FIFO lines name it: [`fifo_name`]; a fwmark service (not shown by
-/// keepalived.conf(5)) as `FWM N`, a group as `[GROUP]:PROTOCOL`.
-pub fn vs_name(vs: &VirtualServer) -> String {
-    match &vs.address {
-        VsAddress::Ip(ip, port) => fifo_name(*ip, &vs.protocol, port.unwrap_or(0)),
-        VsAddress::Fwmark(mark) => format!("FWM {mark}"),
-        VsAddress::Group(name) => format!("[{name}]:{}", vs.protocol.to_ascii_lowercase()),
-    }
 }
 
 fn vs_port(vs: &VirtualServer) -> Option<u16> {
@@ -237,7 +224,7 @@ impl Plan {
                 entry
                     .notify_down
                     .extend(down.filter(|c| !entry.notify_down.contains(c)));
-                entry.virtual_servers.push(vs_name(vs));
+                entry.virtual_servers.push(vs_fifo_name(vs));
                 entry.smtp_alert.push(checker_alerts_enabled(
                     &config.global,
                     vs.smtp_alert,

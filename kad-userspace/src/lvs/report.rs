@@ -10,9 +10,7 @@ use tokio::sync::watch;
 
 use super::{
     ipvs::{IpvsTable, ServiceKey},
-    table::{
-        Health, QuorumMemory, alive_weight, key_port, rs_key, rs_state, service_keys, vs_name,
-    },
+    table::{Health, QuorumMemory, alive_weight, key_port, rs_key, rs_state, service_keys},
 };
 use crate::{
     config::{
@@ -20,6 +18,7 @@ use crate::{
         model::{LvsMethod, VsAddress},
     },
     status::{
+        names::vs_name,
         report::LvsReport,
         snapshot::{IpvsState, IpvsStatus, RealServerStatus, VirtualServerStatus},
     },

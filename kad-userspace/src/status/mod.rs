@@ -23,6 +23,7 @@ pub mod balancer;
 pub mod channel;
 pub mod counters;
 pub mod health;
+pub mod names;
 pub mod report;
 pub mod snapshot;
 
