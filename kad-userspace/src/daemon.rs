@@ -1,6 +1,6 @@
 //! `kad -f CONF`: the daemon. Loads the configuration, builds the runtime's view of it,
 //! and runs until SIGTERM or SIGINT, then stops as keepalived does (priority-0 adverts, VIPs
-//! removed, `notify_stop`). Beside VRRP, the LVS task (`lvs::control`) keeps the IPVS
+//! removed, `notify_stop`). Beside VRRP, the LVS task (`lvs::task`) keeps the IPVS
 //! table when the configuration has virtual servers, fed by the health checkers (`check`);
 //! `-P` runs VRRP only, `-C` LVS only. With VRRP runs the IPVS connection-sync daemon's
 //! follower (`lvs_sync_daemon`, [`crate::lvs::sync`]), fed the instances' state changes. Beside them run the control socket (`kad status`),
@@ -26,7 +26,8 @@ use crate::{
     check::CheckerSet,
     config::{self, LoadOptions},
     lvs::{
-        control::{self as lvs_control, LvsCommand},
+        self,
+        control::LvsCommand,
         sync::{self as lvs_sync, SyncCommand},
     },
     net::addr::AddressControl,
@@ -108,9 +109,9 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         let vrrp = options.subsystems != Subsystems::CheckersOnly;
         let lvs = match options.subsystems {
             Subsystems::VrrpOnly => None,
-            Subsystems::CheckersOnly => Some(lvs_control::spawn(loaded.config.clone())),
+            Subsystems::CheckersOnly => Some(lvs::task::spawn(loaded.config.clone())),
             Subsystems::All => (!loaded.config.virtual_servers.is_empty())
-                .then(|| lvs_control::spawn(loaded.config.clone())),
+                .then(|| lvs::task::spawn(loaded.config.clone())),
         };
         let lvs_commands = lvs.as_ref().map(|handle| handle.commands.clone());
         // The health checkers feed the LVS task; a reload replaces them, each real server
