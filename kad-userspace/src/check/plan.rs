@@ -105,6 +105,26 @@ pub struct ProbeSpec {
     pub timing: Timing,
 }
 
+impl ProbeSpec {
+    /// What a probe targets, as logs, `kad status`, the dumps and the metrics labels show it:
+    /// `IP:PORT`, the address pinged, the MISC_CHECK program (quoted; its arguments may hold
+    /// secrets, so they are left out) or the FILE_CHECK file.
+    pub fn target(&self) -> String {
+        match &self.kind {
+            ProbeKind::Misc(m) => format!(
+                "'{}'",
+                crate::scripts::split_words(&m.command)
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or_default()
+            ),
+            ProbeKind::File(f) => f.path.clone(),
+            ProbeKind::Ping => self.endpoint.addr.ip().to_string(),
+            _ => self.endpoint.addr.to_string(),
+        }
+    }
+}
+
 /// One real server (all virtual servers listing it merged).
 #[derive(Clone, Debug)]
 pub struct ServerPlan {

@@ -40,7 +40,7 @@ impl Probe {
 
     /// For logs and reasons: the keyword and what it targets.
     pub fn describe(&self) -> String {
-        format!("{} {}", self.spec.kind.keyword(), target(&self.spec))
+        format!("{} {}", self.spec.kind.keyword(), self.spec.target())
     }
 
     /// The longest one probe may take: the checker's own limits (each step within
@@ -84,24 +84,6 @@ impl Probe {
             ProbeKind::Ping => Box::pin(ping::probe(endpoint)).await,
             ProbeKind::File(spec) => Box::pin(file::probe(spec)).await,
         }
-    }
-}
-
-/// What a probe targets, as logs, `kad status`, the dumps and the metrics labels show it:
-/// `IP:PORT`, the address pinged, the MISC_CHECK program (quoted; its arguments may hold
-/// secrets, so they are left out) or the FILE_CHECK file.
-pub fn target(spec: &ProbeSpec) -> String {
-    match &spec.kind {
-        ProbeKind::Misc(m) => format!(
-            "'{}'",
-            crate::scripts::split_words(&m.command)
-                .first()
-                .map(String::as_str)
-                .unwrap_or_default()
-        ),
-        ProbeKind::File(f) => f.path.clone(),
-        ProbeKind::Ping => spec.endpoint.addr.ip().to_string(),
-        _ => spec.endpoint.addr.to_string(),
     }
 }
 

@@ -9,7 +9,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{plan::Plan, probe};
+use super::plan::Plan;
 use crate::status::{
     report::{CheckerReport, ReportSender},
     snapshot::CheckerStatus,
@@ -22,7 +22,7 @@ fn for_plan(plan: &Plan, previous: &CheckerReport) -> CheckerReport {
     for (index, spec) in plan.probes.iter().enumerate() {
         report.probes.push(CheckerStatus {
             kind: spec.kind.keyword().to_owned(),
-            target: probe::target(spec),
+            target: spec.target(),
             up: plan.probe_initial_up(index),
             ..CheckerStatus::default()
         });
