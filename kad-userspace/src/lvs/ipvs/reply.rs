@@ -10,8 +10,8 @@ use netlink_packet_core::{
 
 use super::{
     attr::CmdAttr,
+    error::IpvsError,
     model::{Dest, Family, Service},
-    socket::IpvsError,
 };
 
 /// Smallest netlink message: its header (`struct nlmsghdr`).
