@@ -147,7 +147,7 @@ impl CheckerSet {
     /// by [`CheckerSet::warnings`]).
     pub fn new(config: &Config) -> Self {
         Self {
-            plan: plan::Plan::new(config),
+            plan: plan::Plan::from_config(config),
             report: None,
         }
     }

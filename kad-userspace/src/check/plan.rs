@@ -183,7 +183,7 @@ fn vs_port(vs: &VirtualServer) -> Option<u16> {
 
 impl Plan {
     /// Plans `config`.
-    pub fn new(config: &Config) -> Self {
+    pub fn from_config(config: &Config) -> Self {
         let mut plan = Plan::default();
         let mut server_index: HashMap<RealServerKey, usize> = HashMap::new();
         let mut probe_index: HashMap<ProbeSpec, usize> = HashMap::new();
@@ -200,7 +200,7 @@ impl Plan {
             }
         }
         plan.fifos = fifos(&config.global, &mut plan.warnings);
-        plan.smtp = SmtpSpec::from_global(&config.global);
+        plan.smtp = SmtpSpec::from_config(config);
         for vs in &config.virtual_servers {
             for rs in &vs.real_servers {
                 let port = rs.port.or(vs_port(vs)).unwrap_or(0);
@@ -567,7 +567,7 @@ mod tests {
     use crate::config::{LoadOptions, parse_str};
 
     fn plan(text: &str) -> Plan {
-        Plan::new(&parse_str(text, &LoadOptions::with_config_id("t")).config)
+        Plan::from_config(&parse_str(text, &LoadOptions::with_config_id("t")).config)
     }
 
     #[test]

@@ -110,7 +110,7 @@ mod tests {
     use crate::config::{LoadOptions, parse_str};
 
     fn plan(text: &str) -> Plan {
-        Plan::new(&parse_str(text, &LoadOptions::with_config_id("t")).config)
+        Plan::from_config(&parse_str(text, &LoadOptions::with_config_id("t")).config)
     }
 
     const CONF: &str = "virtual_server 10.9.9.9 80 {\n real_server 10.0.0.1 80 {\n TCP_CHECK { }\n }\n \

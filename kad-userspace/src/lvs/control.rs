@@ -121,7 +121,7 @@ impl<K: IpvsKernel> Lvs<K> {
             owned: BTreeSet::new(),
             report: Reporter::default(),
             applied: None,
-            mailer: SmtpSpec::from_global(&config.global).map(Mailer::start),
+            mailer: SmtpSpec::from_config(&config).map(Mailer::start),
             config,
         })
     }
@@ -203,7 +203,7 @@ impl<K: IpvsKernel> Lvs<K> {
             return;
         }
         self.health.retain_configured(&self.config);
-        let smtp = SmtpSpec::from_global(&self.config.global);
+        let smtp = SmtpSpec::from_config(&self.config);
         if self.mailer.as_ref().map(Mailer::spec) != smtp.as_ref() {
             self.mailer = smtp.map(Mailer::start);
         }

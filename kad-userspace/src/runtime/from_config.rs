@@ -134,7 +134,7 @@ pub async fn runtime_spec(
         trackers: trackers.sources,
         notify_fifos,
         statics: static_spec(config)?,
-        smtp: crate::exec::smtp::SmtpSpec::from_global(&config.global),
+        smtp: crate::exec::smtp::SmtpSpec::from_config(config),
     })
 }
 
