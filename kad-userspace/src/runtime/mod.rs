@@ -18,9 +18,11 @@ mod dataplane;
 mod engine;
 mod executor;
 mod from_config;
+mod interfaces;
 mod kernel;
 mod notify;
 mod receive;
+mod resolve;
 mod routing;
 mod spec;
 mod status;
@@ -28,7 +30,8 @@ mod timers;
 
 pub use clock::Clock;
 pub use dataplane::{ReceivePath, ReceiveStats, RunOptions};
-pub use from_config::{BuildError, runtime_spec};
+pub use from_config::{BuildError, SpecError};
+pub use resolve::runtime_spec;
 pub use spec::{
     GarpSpacing, GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec, StaticSpec, UnicastRx,
 };
@@ -827,13 +830,8 @@ async fn follow_primary(
         .iter()
         .flat_map(|slot| slot.spec.addresses.iter().map(|a| a.address))
         .collect();
-    let next = match from_config::primary_address_excluding(
-        control,
-        removed.ifindex,
-        false,
-        &virtuals,
-    )
-    .await
+    let next = match resolve::primary_address_excluding(control, removed.ifindex, false, &virtuals)
+        .await
     {
         Ok(Some(next)) => next,
         Ok(None) => {
