@@ -33,6 +33,7 @@ pub mod misc;
 pub mod notify;
 pub mod ping;
 pub mod plan;
+pub mod plan_error;
 pub mod probe;
 pub mod report;
 pub mod schedule;

@@ -31,6 +31,7 @@ use super::{
     file::{self, FileSpec},
     http::{HttpSpec, UrlSpec},
     misc::MiscSpec,
+    plan_error::PlanError,
     smtp,
     state::Timing,
     tls,
@@ -350,7 +351,7 @@ fn command(
     global: &GlobalDefs,
     script: &Script,
     user: Option<&[String]>,
-) -> Result<ScriptCommand, String> {
+) -> Result<ScriptCommand, PlanError> {
     let own = match user {
         Some([user, rest @ ..]) => Some((user.as_str(), rest.first().map(String::as_str))),
         _ => script.user.as_deref().map(|u| (u, script.group.as_deref())),
@@ -365,11 +366,11 @@ fn command(
         global.enable_script_security,
         scripts::lookup,
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| PlanError::Script(e.to_string()))?;
     let words = scripts::split_words(&script.command);
-    let program = words.first().ok_or("empty script")?;
+    let program = words.first().ok_or(PlanError::Missing("empty script"))?;
     let checked = scripts::check(program, run_as, global.enable_script_security)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| PlanError::Script(e.to_string()))?;
     if let Some(insecure) = checked.insecure {
         tracing::warn!(script = %script.command, "script runs as root and is unsafe: {insecure}");
     }
@@ -387,11 +388,13 @@ fn word<'a>(checker: &'a Checker, keyword: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
-fn number(checker: &Checker, keyword: &str) -> Result<Option<usize>, String> {
+fn number(checker: &Checker, keyword: &str) -> Result<Option<usize>, PlanError> {
     word(checker, keyword)
         .map(|w| {
-            w.parse()
-                .map_err(|_| format!("{keyword} '{w}' is not a number"))
+            w.parse().map_err(|_| PlanError::NotANumber {
+                keyword: keyword.to_owned(),
+                word: w.to_owned(),
+            })
         })
         .transpose()
 }
@@ -403,7 +406,7 @@ pub fn probe_spec(
     rs: &RealServer,
     port: u16,
     checker: &Checker,
-) -> Result<ProbeSpec, String> {
+) -> Result<ProbeSpec, PlanError> {
     let (ct, rt) = (&checker.timing, &rs.timing);
     let delay_loop = ct.delay_loop.or(rt.delay_loop).unwrap_or(vs.delay_loop);
     let mut timing = Timing {
@@ -483,7 +486,10 @@ pub fn probe_spec(
             ProbeKind::Dns(query)
         }
         "MISC_CHECK" => {
-            let script = checker.misc_path.as_ref().ok_or("no misc_path")?;
+            let script = checker
+                .misc_path
+                .as_ref()
+                .ok_or(PlanError::Missing("no misc_path"))?;
             let command = command(
                 &config.global,
                 script,
@@ -516,21 +522,22 @@ pub fn probe_spec(
         }),
         "PING_CHECK" => ProbeKind::Ping,
         "FILE_CHECK" => {
-            let name = word(checker, "track_file").ok_or("no track_file")?;
+            let name = word(checker, "track_file").ok_or(PlanError::Missing("no track_file"))?;
             let track = config
                 .track_files
                 .iter()
                 .find(|t| t.name == name)
-                .ok_or_else(|| format!("track_file {name} is not defined"))?;
+                .ok_or_else(|| PlanError::UndefinedTrackFile(name.to_owned()))?;
             let path = track
                 .file
                 .clone()
-                .ok_or_else(|| format!("track_file {name} has no file"))?;
+                .ok_or_else(|| PlanError::TrackFileWithoutFile(name.to_owned()))?;
             let words = checker.other.get("weight").filter(|w| !w.is_empty());
             let weight = match words.and_then(|w| w.first()) {
-                Some(w) => w
-                    .parse()
-                    .map_err(|_| format!("weight '{w}' is not a number"))?,
+                Some(w) => w.parse().map_err(|_| PlanError::NotANumber {
+                    keyword: "weight".to_owned(),
+                    word: w.clone(),
+                })?,
                 None => track.weight,
             };
             let reverse = match words {
@@ -549,7 +556,7 @@ pub fn probe_spec(
                 dynamic: checker.other.contains_key("dynamic"),
             })
         }
-        other => return Err(format!("{other} is not supported")),
+        other => return Err(PlanError::Unsupported(other.to_owned())),
     };
     if let ProbeKind::Http(http) = &kind {
         super::http::HttpProbe::new(http, None)?;

@@ -11,6 +11,7 @@ use super::{
     http::HttpProbe,
     misc, ping,
     plan::{ProbeKind, ProbeSpec},
+    plan_error::PlanError,
     schedule::Runner,
     smtp,
     state::Timing,
@@ -20,7 +21,7 @@ use super::{
 /// A planned probe with what it needs at run time (compiled regexes, the TLS client).
 pub struct Probe {
     spec: ProbeSpec,
-    http: Option<Result<HttpProbe, String>>,
+    http: Option<Result<HttpProbe, PlanError>>,
 }
 
 impl Probe {
@@ -74,7 +75,7 @@ impl Probe {
             ProbeKind::Tcp => tcp::probe(endpoint).await,
             ProbeKind::Http(_) => match &self.http {
                 Some(Ok(http)) => Box::pin(http.probe(endpoint)).await,
-                Some(Err(why)) => Err(ProbeError::Check(why.clone())),
+                Some(Err(why)) => Err(ProbeError::Check(why.to_string())),
                 None => Err(ProbeError::Check("no HTTP client".into())),
             },
             ProbeKind::Smtp(helo) => Box::pin(smtp::probe(endpoint, helo)).await,
