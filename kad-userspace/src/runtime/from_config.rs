@@ -22,7 +22,7 @@ use crate::{
     scripts::{self, ResolveError, RunAs, ScriptCommand},
     track::{
         ScriptSpec, TrackerSource,
-        process::{ParamMatch, ProcessSpec},
+        process::rules::{ParamMatch, ProcessSpec},
     },
     vrrp::{
         fsm::{

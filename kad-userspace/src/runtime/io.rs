@@ -179,7 +179,7 @@ impl Io {
             let specs: Vec<_> = processes.iter().map(|(_, spec)| spec.clone()).collect();
             for ((index, _), up) in processes
                 .iter()
-                .zip(track::process::current_statuses(&specs))
+                .zip(track::process::scan::current_statuses(&specs))
             {
                 let status = if up {
                     TrackerStatus::Up
