@@ -22,4 +22,29 @@ pub enum IpvsError {
     /// A reply kad could not read.
     #[error("IPVS reply: {0}")]
     Decode(String),
+    /// A service or destination in a reply kad could not read.
+    #[error("IPVS reply: {0}")]
+    Attr(#[from] AttrError),
+}
+
+/// A service or destination in a kernel reply that kad cannot read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AttrError {
+    /// A required attribute is absent (the message says which).
+    #[error("{0}")]
+    Missing(&'static str),
+    /// An address family kad does not know.
+    #[error("{what} family {af}")]
+    Family {
+        /// `service` or `dest`.
+        what: &'static str,
+        /// `IPVS_SVC_ATTR_AF` / `IPVS_DEST_ATTR_ADDR_FAMILY`.
+        af: u16,
+    },
+    /// `IPVS_SVC_ATTR_PROTOCOL` that is not TCP, UDP or SCTP.
+    #[error("service protocol {0}")]
+    Protocol(u16),
+    /// `IPVS_DEST_ATTR_FWD_METHOD` kad does not know.
+    #[error("dest forwarding method {0}")]
+    Forwarding(u32),
 }
