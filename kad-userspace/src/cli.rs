@@ -273,7 +273,7 @@ fn status(args: &Args, json: bool) -> ExitCode {
         let _ = writeln!(out, "{answer}");
         return ExitCode::SUCCESS;
     }
-    match serde_json::from_value::<kad::ops::Status>(value) {
+    match serde_json::from_value::<kad::status::Status>(value) {
         Ok(status) => {
             let _ = write!(out, "{}", status.to_table());
             ExitCode::SUCCESS

@@ -1,6 +1,6 @@
 //! `kad -f CONF`: the daemon. Loads the configuration, builds the runtime's view of it,
 //! and runs until SIGTERM or SIGINT, then stops as keepalived does (priority-0 adverts, VIPs
-//! removed, `notify_stop`). Beside VRRP, the LVS task (`lvs::control`) keeps the IPVS
+//! removed, `notify_stop`). Beside VRRP, the LVS task (`lvs::task`) keeps the IPVS
 //! table when the configuration has virtual servers, fed by the health checkers (`check`);
 //! `-P` runs VRRP only, `-C` LVS only. With VRRP runs the IPVS connection-sync daemon's
 //! follower (`lvs_sync_daemon`, [`crate::lvs::sync`]), fed the instances' state changes. Beside them run the control socket (`kad status`),
@@ -23,16 +23,18 @@ use tokio::{
 };
 
 use crate::{
-    check::{self, CheckerSet},
+    check::CheckerSet,
     config, host_checks,
     lvs::{
-        control::{self as lvs_control, LvsCommand},
+        self,
+        control::LvsCommand,
         sync::{self as lvs_sync, SyncCommand},
     },
     net::addr::AddressControl,
-    ops::{self, StatusHandle, dump::Dump},
+    ops::{self, dump::Dump},
     runtime::{self, Control},
     service_manager,
+    status::{self, StatusHandle},
 };
 
 /// Which subsystems run (keepalived: `-P/--vrrp`, `-C/--check`).
@@ -107,16 +109,16 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         let vrrp = options.subsystems != Subsystems::CheckersOnly;
         let lvs = match options.subsystems {
             Subsystems::VrrpOnly => None,
-            Subsystems::CheckersOnly => Some(lvs_control::spawn(loaded.config.clone())),
+            Subsystems::CheckersOnly => Some(lvs::task::spawn(loaded.config.clone())),
             Subsystems::All => (!loaded.config.virtual_servers.is_empty())
-                .then(|| lvs_control::spawn(loaded.config.clone())),
+                .then(|| lvs::task::spawn(loaded.config.clone())),
         };
         let lvs_commands = lvs.as_ref().map(|handle| handle.commands.clone());
         // The health checkers feed the LVS task; a reload replaces them, each real server
         // keeping its state.
         let lvs_health = lvs.as_ref().map(|handle| handle.health.clone());
         // The checkers report every probe for `kad status` on one channel, across reloads.
-        let (checker_report, checker_report_rx) = check::report::channel();
+        let (checker_report, checker_report_rx) = status::report::checker_channel();
         let mut checkers = lvs_health.as_ref().map(|health| {
             CheckerSet::new(&loaded.config)
                 .reporting(checker_report.clone())
@@ -150,9 +152,9 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         let mut stats = signal(SignalKind::user_defined2()).context("SIGUSR2 handler")?;
         let mut json = signal(SignalKind::from_raw(ops::signum::json_signal()))
             .context("SIGRTMIN+2 handler")?;
-        let (publisher, status) = ops::status_channel();
+        let (publisher, status) = status::status_channel();
         let status = match &lvs {
-            Some(handle) => status.with_balancer(ops::balancer::Sources {
+            Some(handle) => status.with_balancer(status::balancer::Sources {
                 lvs: handle.report.clone(),
                 checkers: checker_report_rx,
             }),

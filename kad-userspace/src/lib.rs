@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod daemon;
+pub mod exec;
 pub mod file_kind;
 pub mod host_checks;
 pub mod lvs;
@@ -14,6 +15,7 @@ pub mod ops;
 pub mod runtime;
 pub mod scripts;
 pub mod service_manager;
+pub mod status;
 pub mod supervise;
 pub mod syslog;
 pub mod track;

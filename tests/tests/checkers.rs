@@ -16,7 +16,7 @@ use anyhow::{Context as _, Result, bail};
 use kad::{
     check::CheckerSet,
     config::{LoadOptions, model::Config, parse_str},
-    lvs::health::HealthUpdate,
+    status::health::HealthUpdate,
 };
 use md5::{Digest as _, Md5};
 use tokio::{
@@ -965,7 +965,7 @@ async fn a_reload_keeps_each_real_servers_state() -> Result<()> {
     assert!(rx.try_recv().is_err(), "no flap after the reload");
     assert_eq!(
         new.health()
-            .get(&kad::lvs::health::RealServerKey {
+            .get(&kad::status::health::RealServerKey {
                 addr: addr(refused)
             })
             .map(|h| h.up),

@@ -23,10 +23,9 @@ use anyhow::{Context as _, Result, bail};
 use kad::{
     check::CheckerSet,
     config::{LoadOptions, parse_str},
-    lvs::health::HealthUpdate,
     net::addr::AddressControl,
-    ops::{StatusHandle, status_channel},
     runtime::{self, Control, ReceivePath, RunOptions},
+    status::{StatusHandle, health::HealthUpdate, status_channel},
     supervise::{self, Family},
 };
 use kad_tests::{

@@ -338,8 +338,8 @@ fn quorum_loss_and_gain_are_mailed() -> Result<()> {
                 command_rx,
                 health_rx,
             ));
-            let update = |up| kad::lvs::health::HealthUpdate {
-                real_server: kad::lvs::health::RealServerKey {
+            let update = |up| kad::status::health::HealthUpdate {
+                real_server: kad::status::health::RealServerKey {
                     addr: "10.0.0.3:80".parse().expect("address"),
                 },
                 up,

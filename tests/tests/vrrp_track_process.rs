@@ -308,7 +308,7 @@ fn proc_connector_reports_exec_and_exit_of_a_child() -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let connector = match kad::track::process::Connector::open() {
+        let connector = match kad::track::process::connector::Connector::open() {
             Ok(connector) => connector,
             Err(err) => {
                 record_skip(test, &format!("no proc connector here: {err}"));
@@ -329,8 +329,12 @@ fn proc_connector_reports_exec_and_exit_of_a_child() -> Result<()> {
                 };
             for event in events {
                 match event {
-                    kad::track::process::ProcEvent::Exec { pid: p } if p == pid => exec = true,
-                    kad::track::process::ProcEvent::Exit { pid: p } if p == pid => exit = true,
+                    kad::track::process::monitor::ProcEvent::Exec { pid: p } if p == pid => {
+                        exec = true
+                    }
+                    kad::track::process::monitor::ProcEvent::Exit { pid: p } if p == pid => {
+                        exit = true
+                    }
                     _ => {}
                 }
             }
@@ -347,7 +351,7 @@ fn process_tracker_follows_kernel_events_outside_any_lab() -> Result<()> {
         return Ok(());
     }
     use kad::{
-        track::{TrackerUpdate, process::ProcessSpec},
+        track::{TrackerUpdate, process::rules::ProcessSpec},
         vrrp::fsm::TrackerStatus,
     };
     let scratch = tempdir("events")?;
@@ -357,7 +361,7 @@ fn process_tracker_follows_kernel_events_outside_any_lab() -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        if let Err(err) = kad::track::process::Connector::open() {
+        if let Err(err) = kad::track::process::connector::Connector::open() {
             record_skip(test, &format!("no proc connector here: {err}"));
             return Ok::<(), anyhow::Error>(());
         }

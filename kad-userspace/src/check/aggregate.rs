@@ -6,11 +6,11 @@
 use tokio::sync::mpsc;
 
 use crate::{
-    lvs::health::HealthUpdate,
-    runtime::{
+    exec::{
         fifo::FifoWriter,
         smtp::{Alert, Mailer},
     },
+    status::health::HealthUpdate,
 };
 
 use super::{HealthTable, ServerHealth, notify, plan::Plan, schedule::ProbeEvent};

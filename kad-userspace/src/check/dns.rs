@@ -7,7 +7,7 @@ use hickory_proto::{
     rr::{Name, RecordType},
 };
 
-use super::{Pass, ProbeError, endpoint::Endpoint};
+use super::{Pass, ProbeError, endpoint::Endpoint, plan_error::PlanError};
 
 /// keepalived's default query type.
 pub const DEFAULT_TYPE: &str = "SOA";
@@ -25,19 +25,23 @@ pub struct DnsQuery {
 
 impl DnsQuery {
     /// Checks `type` and `name`.
-    pub fn parse(rtype: &str, name: &str) -> Result<(Name, RecordType), String> {
+    pub fn parse(rtype: &str, name: &str) -> Result<(Name, RecordType), PlanError> {
         let rtype: RecordType = rtype
             .to_ascii_uppercase()
             .parse()
-            .map_err(|_| format!("DNS_CHECK: unknown query type '{rtype}'"))?;
-        let name = Name::from_ascii(name).map_err(|e| format!("DNS_CHECK: name '{name}': {e}"))?;
+            .map_err(|_| PlanError::DnsType(rtype.to_owned()))?;
+        let name = Name::from_ascii(name).map_err(|e| PlanError::DnsName {
+            name: name.to_owned(),
+            why: e.to_string(),
+        })?;
         Ok((name, rtype))
     }
 }
 
 /// One query, one answer.
 pub async fn probe(endpoint: &Endpoint, query: &DnsQuery) -> Result<Pass, ProbeError> {
-    let (name, rtype) = DnsQuery::parse(&query.rtype, &query.name).map_err(ProbeError::Check)?;
+    let (name, rtype) =
+        DnsQuery::parse(&query.rtype, &query.name).map_err(|e| ProbeError::Check(e.to_string()))?;
     let id = fastrand::u16(..);
     let mut message = Message::new();
     message

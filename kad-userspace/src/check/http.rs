@@ -20,7 +20,7 @@ use md5::{Digest as _, Md5};
 use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::{Pass, ProbeError, endpoint::Endpoint, tls};
+use super::{Pass, ProbeError, endpoint::Endpoint, plan_error::PlanError, tls};
 
 /// The largest body kept for a `regex` (a health page is small; `digest` streams and keeps
 /// nothing).
@@ -104,7 +104,7 @@ impl BodyUse {
 
 impl HttpProbe {
     /// Compiles the regexes; `tls` is the client for SSL_GET.
-    pub fn new(spec: &HttpSpec, tls: Option<Arc<ClientConfig>>) -> Result<Self, String> {
+    pub fn new(spec: &HttpSpec, tls: Option<Arc<ClientConfig>>) -> Result<Self, PlanError> {
         let urls = spec
             .urls
             .iter()
@@ -114,10 +114,13 @@ impl HttpProbe {
                     .as_deref()
                     .map(regex::bytes::Regex::new)
                     .transpose()
-                    .map_err(|e| format!("url {}: regex: {e}", url.path))?;
+                    .map_err(|e| PlanError::Regex {
+                        path: url.path.clone(),
+                        why: e.to_string(),
+                    })?;
                 Ok((url.clone(), regex))
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, PlanError>>()?;
         Ok(Self {
             urls,
             tls: if spec.tls { tls } else { None },

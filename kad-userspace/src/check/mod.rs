@@ -1,7 +1,7 @@
 //! The health checkers of keepalived's LVS half (keepalived.conf(5) "real_server" checkers):
 //! every checker of every real server probes on its own tokio task, on keepalived's
 //! schedule, and a real server's health (up when all its checkers are) goes out as
-//! [`HealthUpdate`](crate::lvs::health::HealthUpdate)s for the IPVS control.
+//! [`HealthUpdate`](crate::status::health::HealthUpdate)s for the IPVS control.
 //!
 //! - [`plan`]: configuration → one probe per distinct (target, checker), shared by every
 //!   virtual server that lists the same real server with the same checker;
@@ -33,6 +33,7 @@ pub mod misc;
 pub mod notify;
 pub mod ping;
 pub mod plan;
+pub mod plan_error;
 pub mod probe;
 pub mod report;
 pub mod schedule;
@@ -52,7 +53,10 @@ use tokio::{sync::mpsc, task::JoinSet};
 
 use crate::{
     config::model::Config,
-    lvs::health::{HealthUpdate, RealServerKey},
+    status::{
+        health::{HealthUpdate, RealServerKey},
+        report::ReportSender,
+    },
 };
 
 /// A real server's last reported health.
@@ -108,7 +112,7 @@ impl ProbeError {
 /// The checkers of one configuration, ready to run.
 pub struct CheckerSet {
     plan: plan::Plan,
-    report: Option<report::ReportSender>,
+    report: Option<ReportSender>,
 }
 
 /// The running checkers: dropping it (or [`CheckerSetHandle::stop`]) stops every probe,
@@ -144,13 +148,13 @@ impl CheckerSet {
     /// by [`CheckerSet::warnings`]).
     pub fn new(config: &Config) -> Self {
         Self {
-            plan: plan::Plan::new(config),
+            plan: plan::Plan::from_config(config),
             report: None,
         }
     }
 
     /// Reports every probe's state and last result on `report` (for `kad status`).
-    pub fn reporting(mut self, report: report::ReportSender) -> Self {
+    pub fn reporting(mut self, report: ReportSender) -> Self {
         self.report = Some(report);
         self
     }

@@ -14,12 +14,15 @@ use rustls::ClientConfig;
 
 use crate::{
     config::model::{Checker, Config, GlobalDefs, RealServer, Script, VirtualServer, VsAddress},
-    lvs::health::RealServerKey,
-    runtime::{
-        FifoSpec,
+    exec::{
+        fifo::FifoSpec,
         smtp::{SmtpSpec, checker_alerts_enabled},
     },
     scripts::{self, RunAs, ScriptCommand},
+    status::{
+        health::RealServerKey,
+        names::{fifo_name, vs_fifo_name},
+    },
 };
 
 use super::{
@@ -28,6 +31,7 @@ use super::{
     file::{self, FileSpec},
     http::{HttpSpec, UrlSpec},
     misc::MiscSpec,
+    plan_error::PlanError,
     smtp,
     state::Timing,
     tls,
@@ -102,6 +106,26 @@ pub struct ProbeSpec {
     pub timing: Timing,
 }
 
+impl ProbeSpec {
+    /// What a probe targets, as logs, `kad status`, the dumps and the metrics labels show it:
+    /// `IP:PORT`, the address pinged, the MISC_CHECK program (quoted; its arguments may hold
+    /// secrets, so they are left out) or the FILE_CHECK file.
+    pub fn target(&self) -> String {
+        match &self.kind {
+            ProbeKind::Misc(m) => format!(
+                "'{}'",
+                crate::scripts::split_words(&m.command)
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or_default()
+            ),
+            ProbeKind::File(f) => f.path.clone(),
+            ProbeKind::Ping => self.endpoint.addr.ip().to_string(),
+            _ => self.endpoint.addr.to_string(),
+        }
+    }
+}
+
 /// One real server (all virtual servers listing it merged).
 #[derive(Clone, Debug)]
 pub struct ServerPlan {
@@ -122,7 +146,7 @@ pub struct ServerPlan {
     pub notify_up: Vec<ScriptCommand>,
     /// keepalived.conf `notify_down` of each listing.
     pub notify_down: Vec<ScriptCommand>,
-    /// The virtual servers listing it, as FIFO lines name them.
+    /// The virtual servers listing it, as FIFO lines name them ([`vs_fifo_name`]).
     pub virtual_servers: Vec<String>,
     /// For each of those listings, whether its transitions are mailed (keepalived.conf
     /// `smtp_alert` of the real server, else of the virtual server, else global
@@ -151,22 +175,6 @@ pub struct Plan {
     pub warnings: Vec<String>,
 }
 
-/// keepalived.conf(5) `lvs_notify_fifo` names servers as `[ADDRESS]:PROTOCOL:PORT`, e.g.
-/// `[192.168.201.15]:tcp:80`.
-pub fn fifo_name(ip: IpAddr, protocol: &str, port: u16) -> String {
-    format!("[{ip}]:{}:{port}", protocol.to_ascii_lowercase())
-}
-
-/// A virtual server as FIFO lines name it: [`fifo_name`]; a fwmark service (not shown by
-/// keepalived.conf(5)) as `FWM N`, a group as `[GROUP]:PROTOCOL`.
-pub fn vs_name(vs: &VirtualServer) -> String {
-    match &vs.address {
-        VsAddress::Ip(ip, port) => fifo_name(*ip, &vs.protocol, port.unwrap_or(0)),
-        VsAddress::Fwmark(mark) => format!("FWM {mark}"),
-        VsAddress::Group(name) => format!("[{name}]:{}", vs.protocol.to_ascii_lowercase()),
-    }
-}
-
 fn vs_port(vs: &VirtualServer) -> Option<u16> {
     match &vs.address {
         VsAddress::Ip(_, port) => *port,
@@ -176,7 +184,7 @@ fn vs_port(vs: &VirtualServer) -> Option<u16> {
 
 impl Plan {
     /// Plans `config`.
-    pub fn new(config: &Config) -> Self {
+    pub fn from_config(config: &Config) -> Self {
         let mut plan = Plan::default();
         let mut server_index: HashMap<RealServerKey, usize> = HashMap::new();
         let mut probe_index: HashMap<ProbeSpec, usize> = HashMap::new();
@@ -193,7 +201,7 @@ impl Plan {
             }
         }
         plan.fifos = fifos(&config.global, &mut plan.warnings);
-        plan.smtp = SmtpSpec::from_global(&config.global);
+        plan.smtp = SmtpSpec::from_config(config);
         for vs in &config.virtual_servers {
             for rs in &vs.real_servers {
                 let port = rs.port.or(vs_port(vs)).unwrap_or(0);
@@ -237,7 +245,7 @@ impl Plan {
                 entry
                     .notify_down
                     .extend(down.filter(|c| !entry.notify_down.contains(c)));
-                entry.virtual_servers.push(vs_name(vs));
+                entry.virtual_servers.push(vs_fifo_name(vs));
                 entry.smtp_alert.push(checker_alerts_enabled(
                     &config.global,
                     vs.smtp_alert,
@@ -343,7 +351,7 @@ fn command(
     global: &GlobalDefs,
     script: &Script,
     user: Option<&[String]>,
-) -> Result<ScriptCommand, String> {
+) -> Result<ScriptCommand, PlanError> {
     let own = match user {
         Some([user, rest @ ..]) => Some((user.as_str(), rest.first().map(String::as_str))),
         _ => script.user.as_deref().map(|u| (u, script.group.as_deref())),
@@ -358,11 +366,11 @@ fn command(
         global.enable_script_security,
         scripts::lookup,
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| PlanError::Script(e.to_string()))?;
     let words = scripts::split_words(&script.command);
-    let program = words.first().ok_or("empty script")?;
+    let program = words.first().ok_or(PlanError::Missing("empty script"))?;
     let checked = scripts::check(program, run_as, global.enable_script_security)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| PlanError::Script(e.to_string()))?;
     if let Some(insecure) = checked.insecure {
         tracing::warn!(script = %script.command, "script runs as root and is unsafe: {insecure}");
     }
@@ -380,11 +388,13 @@ fn word<'a>(checker: &'a Checker, keyword: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
-fn number(checker: &Checker, keyword: &str) -> Result<Option<usize>, String> {
+fn number(checker: &Checker, keyword: &str) -> Result<Option<usize>, PlanError> {
     word(checker, keyword)
         .map(|w| {
-            w.parse()
-                .map_err(|_| format!("{keyword} '{w}' is not a number"))
+            w.parse().map_err(|_| PlanError::NotANumber {
+                keyword: keyword.to_owned(),
+                word: w.to_owned(),
+            })
         })
         .transpose()
 }
@@ -396,7 +406,7 @@ pub fn probe_spec(
     rs: &RealServer,
     port: u16,
     checker: &Checker,
-) -> Result<ProbeSpec, String> {
+) -> Result<ProbeSpec, PlanError> {
     let (ct, rt) = (&checker.timing, &rs.timing);
     let delay_loop = ct.delay_loop.or(rt.delay_loop).unwrap_or(vs.delay_loop);
     let mut timing = Timing {
@@ -476,7 +486,10 @@ pub fn probe_spec(
             ProbeKind::Dns(query)
         }
         "MISC_CHECK" => {
-            let script = checker.misc_path.as_ref().ok_or("no misc_path")?;
+            let script = checker
+                .misc_path
+                .as_ref()
+                .ok_or(PlanError::Missing("no misc_path"))?;
             let command = command(
                 &config.global,
                 script,
@@ -509,21 +522,22 @@ pub fn probe_spec(
         }),
         "PING_CHECK" => ProbeKind::Ping,
         "FILE_CHECK" => {
-            let name = word(checker, "track_file").ok_or("no track_file")?;
+            let name = word(checker, "track_file").ok_or(PlanError::Missing("no track_file"))?;
             let track = config
                 .track_files
                 .iter()
                 .find(|t| t.name == name)
-                .ok_or_else(|| format!("track_file {name} is not defined"))?;
+                .ok_or_else(|| PlanError::UndefinedTrackFile(name.to_owned()))?;
             let path = track
                 .file
                 .clone()
-                .ok_or_else(|| format!("track_file {name} has no file"))?;
+                .ok_or_else(|| PlanError::TrackFileWithoutFile(name.to_owned()))?;
             let words = checker.other.get("weight").filter(|w| !w.is_empty());
             let weight = match words.and_then(|w| w.first()) {
-                Some(w) => w
-                    .parse()
-                    .map_err(|_| format!("weight '{w}' is not a number"))?,
+                Some(w) => w.parse().map_err(|_| PlanError::NotANumber {
+                    keyword: "weight".to_owned(),
+                    word: w.clone(),
+                })?,
                 None => track.weight,
             };
             let reverse = match words {
@@ -542,7 +556,7 @@ pub fn probe_spec(
                 dynamic: checker.other.contains_key("dynamic"),
             })
         }
-        other => return Err(format!("{other} is not supported")),
+        other => return Err(PlanError::Unsupported(other.to_owned())),
     };
     if let ProbeKind::Http(http) = &kind {
         super::http::HttpProbe::new(http, None)?;
@@ -560,7 +574,7 @@ mod tests {
     use crate::config::{LoadOptions, parse_str};
 
     fn plan(text: &str) -> Plan {
-        Plan::new(&parse_str(text, &LoadOptions::with_config_id("t")).config)
+        Plan::from_config(&parse_str(text, &LoadOptions::with_config_id("t")).config)
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::{
     http::HttpProbe,
     misc, ping,
     plan::{ProbeKind, ProbeSpec},
+    plan_error::PlanError,
     schedule::Runner,
     smtp,
     state::Timing,
@@ -20,7 +21,7 @@ use super::{
 /// A planned probe with what it needs at run time (compiled regexes, the TLS client).
 pub struct Probe {
     spec: ProbeSpec,
-    http: Option<Result<HttpProbe, String>>,
+    http: Option<Result<HttpProbe, PlanError>>,
 }
 
 impl Probe {
@@ -40,7 +41,7 @@ impl Probe {
 
     /// For logs and reasons: the keyword and what it targets.
     pub fn describe(&self) -> String {
-        format!("{} {}", self.spec.kind.keyword(), target(&self.spec))
+        format!("{} {}", self.spec.kind.keyword(), self.spec.target())
     }
 
     /// The longest one probe may take: the checker's own limits (each step within
@@ -74,7 +75,7 @@ impl Probe {
             ProbeKind::Tcp => tcp::probe(endpoint).await,
             ProbeKind::Http(_) => match &self.http {
                 Some(Ok(http)) => Box::pin(http.probe(endpoint)).await,
-                Some(Err(why)) => Err(ProbeError::Check(why.clone())),
+                Some(Err(why)) => Err(ProbeError::Check(why.to_string())),
                 None => Err(ProbeError::Check("no HTTP client".into())),
             },
             ProbeKind::Smtp(helo) => Box::pin(smtp::probe(endpoint, helo)).await,
@@ -84,24 +85,6 @@ impl Probe {
             ProbeKind::Ping => Box::pin(ping::probe(endpoint)).await,
             ProbeKind::File(spec) => Box::pin(file::probe(spec)).await,
         }
-    }
-}
-
-/// What a probe targets, as logs, `kad status`, the dumps and the metrics labels show it:
-/// `IP:PORT`, the address pinged, the MISC_CHECK program (quoted; its arguments may hold
-/// secrets, so they are left out) or the FILE_CHECK file.
-pub fn target(spec: &ProbeSpec) -> String {
-    match &spec.kind {
-        ProbeKind::Misc(m) => format!(
-            "'{}'",
-            crate::scripts::split_words(&m.command)
-                .first()
-                .map(String::as_str)
-                .unwrap_or_default()
-        ),
-        ProbeKind::File(f) => f.path.clone(),
-        ProbeKind::Ping => spec.endpoint.addr.ip().to_string(),
-        _ => spec.endpoint.addr.to_string(),
     }
 }
 

@@ -2,89 +2,54 @@
 //! result, in a `tokio::sync::watch` channel. A probe writes only when its outcome or its
 //! state changes, so a steady checker costs a comparison per run and wakes no reader.
 //!
-//! The daemon makes one channel ([`channel`]) and hands its sender to every checker set
+//! The daemon makes one channel ([`crate::status::report::checker_channel`]) and hands its sender to every checker set
 //! ([`super::CheckerSet::reporting`]); a reload replaces the probes in the report, each
 //! keeping its history when the new configuration has the same checker on the same real
 //! server.
 
-use std::{
-    collections::BTreeMap,
-    sync::Arc,
-    time::{SystemTime, UNIX_EPOCH},
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::plan::Plan;
+use crate::status::{
+    report::{CheckerReport, ReportSender},
+    snapshot::CheckerStatus,
 };
 
-use tokio::sync::watch;
-
-use super::{plan::Plan, probe};
-use crate::ops::status::CheckerStatus;
-
-/// Every probe of the running checker set and the real servers they serve.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CheckerReport {
-    /// Per real server (its address as `RealServerStatus::address` shows it, `IP:PORT`),
-    /// its probes: indexes into [`CheckerReport::probes`].
-    pub servers: BTreeMap<String, Vec<usize>>,
-    /// Every distinct probe (a probe shared by several real servers is listed once).
-    pub probes: Vec<CheckerStatus>,
-}
-
-impl CheckerReport {
-    /// The checkers of the real server at `address` (`IP:PORT`).
-    pub fn of(&self, address: &str) -> Vec<CheckerStatus> {
-        self.servers
-            .get(address)
-            .into_iter()
-            .flatten()
-            .filter_map(|&p| self.probes.get(p))
-            .cloned()
-            .collect()
+/// The report of a newly planned set: each probe as it starts, or as `previous`
+/// knew it when the same real server had a checker of the same kind and target.
+fn for_plan(plan: &Plan, previous: &CheckerReport) -> CheckerReport {
+    let mut report = CheckerReport::default();
+    for (index, spec) in plan.probes.iter().enumerate() {
+        report.probes.push(CheckerStatus {
+            kind: spec.kind.keyword().to_owned(),
+            target: spec.target(),
+            up: plan.probe_initial_up(index),
+            ..CheckerStatus::default()
+        });
     }
-
-    /// The report of a newly planned set: each probe as it starts, or as `previous`
-    /// knew it when the same real server had a checker of the same kind and target.
-    fn for_plan(plan: &Plan, previous: &CheckerReport) -> Self {
-        let mut report = CheckerReport::default();
-        for (index, spec) in plan.probes.iter().enumerate() {
-            report.probes.push(CheckerStatus {
-                kind: spec.kind.keyword().to_owned(),
-                target: probe::target(spec),
-                up: plan.probe_initial_up(index),
-                ..CheckerStatus::default()
-            });
-        }
-        for server in &plan.servers {
-            let address = server.key.addr.to_string();
-            let before = previous.of(&address);
-            for &p in &server.probes {
-                if let Some(status) = report.probes.get_mut(p)
-                    && let Some(old) = before
-                        .iter()
-                        .find(|old| old.kind == status.kind && old.target == status.target)
-                {
-                    *status = CheckerStatus {
-                        up: status.up,
-                        ..old.clone()
-                    };
-                }
+    for server in &plan.servers {
+        let address = server.key.addr.to_string();
+        let before = previous.of(&address);
+        for &p in &server.probes {
+            if let Some(status) = report.probes.get_mut(p)
+                && let Some(old) = before
+                    .iter()
+                    .find(|old| old.kind == status.kind && old.target == status.target)
+            {
+                *status = CheckerStatus {
+                    up: status.up,
+                    ..old.clone()
+                };
             }
-            report.servers.insert(address, server.probes.clone());
         }
-        report
+        report.servers.insert(address, server.probes.clone());
     }
-}
-
-/// The sending side, shared by the probes of a set.
-pub type ReportSender = Arc<watch::Sender<CheckerReport>>;
-
-/// A report channel: the daemon keeps the receiver for `kad status`.
-pub fn channel() -> (ReportSender, watch::Receiver<CheckerReport>) {
-    let (tx, rx) = watch::channel(CheckerReport::default());
-    (Arc::new(tx), rx)
+    report
 }
 
 /// Publishes the initial report of `plan` on `report`.
 pub(super) fn start(report: &ReportSender, plan: &Plan) {
-    let fresh = CheckerReport::for_plan(plan, &report.borrow());
+    let fresh = for_plan(plan, &report.borrow());
     report.send_replace(fresh);
 }
 
@@ -145,7 +110,7 @@ mod tests {
     use crate::config::{LoadOptions, parse_str};
 
     fn plan(text: &str) -> Plan {
-        Plan::new(&parse_str(text, &LoadOptions::with_config_id("t")).config)
+        Plan::from_config(&parse_str(text, &LoadOptions::with_config_id("t")).config)
     }
 
     const CONF: &str = "virtual_server 10.9.9.9 80 {\n real_server 10.0.0.1 80 {\n TCP_CHECK { }\n }\n \
@@ -153,7 +118,7 @@ mod tests {
 
     #[test]
     fn records_changes_only_and_wakes_readers_then() {
-        let (tx, mut rx) = channel();
+        let (tx, mut rx) = crate::status::report::checker_channel();
         start(&tx, &plan(CONF));
         rx.borrow_and_update();
         let first = rx.borrow().of("10.0.0.2:8080");

@@ -6,7 +6,7 @@
 //! answers with an ICMP error (port, host or net unreachable), seen as a receive error on
 //! the connected socket.
 
-use super::{Pass, ProbeError, endpoint::Endpoint};
+use super::{Pass, ProbeError, endpoint::Endpoint, plan_error::PlanError};
 
 /// keepalived.conf(5): `max_reply_length` default.
 pub const DEFAULT_MAX_REPLY: usize = 255;
@@ -29,12 +29,15 @@ pub struct UdpSpec {
 /// keepalived's free-format HEX_STR, as (value, mask) nibble pairs: blank-separated groups,
 /// two digits per byte, a group's odd last digit a byte of its own (`Ab12f 3` is AB 12 0F
 /// 03); with `wildcards`, `X`/`x` is a nibble that matches anything.
-fn parse(text: &str, wildcards: bool) -> Result<Vec<(u8, u8)>, String> {
-    let nibble = |c: char| -> Result<(u8, u8), String> {
+fn parse(text: &str, wildcards: bool) -> Result<Vec<(u8, u8)>, PlanError> {
+    let nibble = |c: char| -> Result<(u8, u8), PlanError> {
         match c.to_digit(16) {
             Some(d) => Ok((d as u8, 0xf)),
             None if wildcards && (c == 'x' || c == 'X') => Ok((0, 0)),
-            None => Err(format!("UDP_CHECK '{text}': '{c}' is not a hex digit")),
+            None => Err(PlanError::NotHex {
+                text: text.to_owned(),
+                digit: c,
+            }),
         }
     };
     let mut bytes = Vec::new();
@@ -53,12 +56,12 @@ fn parse(text: &str, wildcards: bool) -> Result<Vec<(u8, u8)>, String> {
 }
 
 /// Decodes `payload HEX_STR`.
-pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+pub fn parse_hex(text: &str) -> Result<Vec<u8>, PlanError> {
     Ok(parse(text, false)?.into_iter().map(|(v, _)| v).collect())
 }
 
 /// Decodes `require_reply HEX_STR` (with `X` wildcards).
-pub fn parse_pattern(text: &str) -> Result<Vec<(u8, u8)>, String> {
+pub fn parse_pattern(text: &str) -> Result<Vec<(u8, u8)>, PlanError> {
     parse(text, true)
 }
 

@@ -1,4 +1,5 @@
-//! The LVS task: keeps the kernel's IPVS table equal to the wanted one. At start it reads
+//! The LVS task on the kernel's IPVS (started by [`super::task`]): keeps the kernel's IPVS
+//! table equal to the wanted one. At start it reads
 //! the kernel's table and applies the difference (after `lvs_flush` if set); on each
 //! health update and each reload (SIGHUP) it recomputes the wanted table and applies only
 //! the difference; at stop it honours `lvs_flush_on_stop`. Every operation is logged as
@@ -6,23 +7,20 @@
 
 use std::collections::BTreeSet;
 
-use tokio::{
-    sync::{mpsc, watch},
-    task::JoinHandle,
-};
+use tokio::sync::mpsc;
 
 use super::{
-    health::HealthUpdate,
     ipvs::{IpvsError, IpvsSocket, IpvsTable, ServiceKey, Timeouts},
     notify,
     reconcile::{Op, diff},
-    report::{LvsReport, Reporter, View, running},
+    report::{Reporter, View, running},
     settings::{FlushOnStop, LvsSettings, SettingsError},
     table::{Health, QuorumMemory, TableError, wanted},
 };
 use crate::{
     config::Config,
-    runtime::smtp::{Mailer, SmtpSpec},
+    exec::smtp::{Mailer, SmtpSpec},
+    status::health::HealthUpdate,
 };
 
 /// What stops the LVS task from starting or a reload from applying.
@@ -46,53 +44,6 @@ pub enum LvsCommand {
     Reload(Box<Config>),
     /// SIGTERM/SIGINT.
     Stop,
-}
-
-/// The running LVS task.
-pub struct LvsHandle {
-    /// Reloads and stop.
-    pub commands: mpsc::Sender<LvsCommand>,
-    /// Where the checkers send their results.
-    pub health: mpsc::Sender<HealthUpdate>,
-    /// The task; its result says whether it could start.
-    pub task: JoinHandle<Result<(), LvsError>>,
-    /// Virtual and real servers as `kad status` shows them, on each change.
-    pub report: watch::Receiver<LvsReport>,
-}
-
-impl LvsHandle {
-    /// Asks the task to stop and waits for it.
-    pub async fn stop(self) -> Result<(), LvsError> {
-        let _ = self.commands.send(LvsCommand::Stop).await;
-        drop(self.health);
-        match self.task.await {
-            Ok(result) => result,
-            Err(err) => {
-                tracing::error!("ipvs: LVS task ended abnormally: {err}");
-                Ok(())
-            }
-        }
-    }
-}
-
-/// Starts the LVS task on the current tokio runtime.
-pub fn spawn(config: Config) -> LvsHandle {
-    let (commands, command_rx) = mpsc::channel(4);
-    let (health, health_rx) = mpsc::channel(1024);
-    let (report_tx, report) = watch::channel(LvsReport::default());
-    let task = tokio::spawn(async move {
-        let result = run(config, command_rx, health_rx, report_tx).await;
-        if let Err(err) = &result {
-            tracing::error!("ipvs: {err}");
-        }
-        result
-    });
-    LvsHandle {
-        commands,
-        health,
-        task,
-        report,
-    }
 }
 
 /// What the LVS task needs from the kernel: the IPVS socket, or a table in memory in
@@ -170,7 +121,7 @@ impl<K: IpvsKernel> Lvs<K> {
             owned: BTreeSet::new(),
             report: Reporter::default(),
             applied: None,
-            mailer: SmtpSpec::from_global(&config.global).map(Mailer::start),
+            mailer: SmtpSpec::from_config(&config).map(Mailer::start),
             config,
         })
     }
@@ -252,7 +203,7 @@ impl<K: IpvsKernel> Lvs<K> {
             return;
         }
         self.health.retain_configured(&self.config);
-        let smtp = SmtpSpec::from_global(&self.config.global);
+        let smtp = SmtpSpec::from_config(&self.config);
         if self.mailer.as_ref().map(Mailer::spec) != smtp.as_ref() {
             self.mailer = smtp.map(Mailer::start);
         }
@@ -291,27 +242,6 @@ impl<K: IpvsKernel> Lvs<K> {
                     }
                 }
             }
-        }
-    }
-}
-
-/// Runs until [`LvsCommand::Stop`] (or the daemon goes away) on the kernel's IPVS,
-/// reporting on `report`. A kernel without IPVS is logged as an error and the task goes on
-/// without it ([`super::without_ipvs`]): the checkers keep running and `kad status` shows
-/// them, with `ipvs` `unavailable`.
-pub async fn run(
-    config: Config,
-    commands: mpsc::Receiver<LvsCommand>,
-    health: mpsc::Receiver<HealthUpdate>,
-    report: watch::Sender<LvsReport>,
-) -> Result<(), LvsError> {
-    match IpvsSocket::connect() {
-        Ok(socket) => run_reporting(socket, config, commands, health, Reporter::new(report))
-            .await
-            .map(drop),
-        Err(err) => {
-            super::without_ipvs::run(config, commands, health, Reporter::new(report), &err).await;
-            Ok(())
         }
     }
 }

@@ -7,11 +7,12 @@
 
 use std::time::Duration;
 
-use super::table::{Health, QuorumChange, QuorumMemory, rs_alive, vs_name};
+use super::table::{Health, QuorumChange, QuorumMemory, rs_alive};
 use crate::{
     config::{Config, Script},
-    runtime::smtp::{Alert, Mailer, checker_alerts_enabled},
+    exec::smtp::{Alert, Mailer, checker_alerts_enabled},
     scripts::{self, ScriptCommand},
+    status::names::{vs_fifo_name, vs_name},
 };
 
 /// How long a quorum script may run before it is killed.
@@ -73,7 +74,7 @@ pub fn quorum_alert(config: &Config, change: &QuorumChange, mailer: Option<&Mail
     if checker_alerts_enabled(&config.global, vs.smtp_alert, None) {
         mailer.send(Alert::quorum(
             &mailer.spec().router_id,
-            &crate::check::plan::vs_name(vs),
+            &vs_fifo_name(vs),
             change.up,
             change.alive_weight,
             vs.quorum,

@@ -2,7 +2,7 @@
 //! servers (health, weights, quorum, what the kernel's IPVS table has), published in a
 //! `tokio::sync::watch` channel each time the task applies a change, so that readers never
 //! ask the task anything. The real servers' checkers come from the checkers' own report
-//! ([`crate::check::report`]); `ops` joins the two.
+//! ([`crate::status::report::CheckerReport`]); `ops` joins the two.
 
 use std::net::SocketAddr;
 
@@ -10,26 +10,19 @@ use tokio::sync::watch;
 
 use super::{
     ipvs::{IpvsTable, ServiceKey},
-    table::{
-        Health, QuorumMemory, alive_weight, key_port, rs_key, rs_state, service_keys, vs_name,
-    },
+    table::{Health, QuorumMemory, alive_weight, key_port, rs_key, rs_state, service_keys},
 };
 use crate::{
     config::{
         Config,
         model::{LvsMethod, VsAddress},
     },
-    ops::status::{IpvsState, IpvsStatus, RealServerStatus, VirtualServerStatus},
+    status::{
+        names::vs_name,
+        report::LvsReport,
+        snapshot::{IpvsState, IpvsStatus, RealServerStatus, VirtualServerStatus},
+    },
 };
-
-/// The LVS side at its last application.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LvsReport {
-    /// Whether IPVS is reached.
-    pub ipvs: IpvsStatus,
-    /// Every virtual server (their real servers' `checkers` left empty).
-    pub virtual_servers: Vec<VirtualServerStatus>,
-}
 
 /// The LVS task's side of the report channel (none: tests, nothing published).
 #[derive(Debug, Default)]
@@ -184,10 +177,8 @@ mod tests {
     use super::*;
     use crate::{
         config::{LoadOptions, parse_str},
-        lvs::{
-            health::HealthUpdate,
-            table::{QuorumMemory, wanted},
-        },
+        lvs::table::{QuorumMemory, wanted},
+        status::health::HealthUpdate,
     };
 
     const CONF: &str = "virtual_server 10.9.9.9 80 {\n lb_algo wrr\n lb_kind DR\n protocol TCP\n quorum 2\n \

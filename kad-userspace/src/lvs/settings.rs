@@ -1,13 +1,10 @@
 //! The global_defs keywords of the LVS side (keepalived.conf(5), "GLOBAL DEFINITIONS"):
 //! `lvs_flush`, `lvs_flush_on_stop`, `lvs_timeouts`, and `lvs_sync_daemon` (which the VRRP
-//! side drives: [`super::sync`]).
+//! side drives: `super::sync` follows the instance it names).
 
 use std::net::IpAddr;
 
-use super::{
-    ipvs::{SyncDaemon, SyncState, Timeouts},
-    sync::SyncSetting,
-};
+use super::ipvs::{SyncDaemon, SyncState, Timeouts};
 use crate::config::Config;
 
 /// What `lvs_flush_on_stop` asks for when kad stops.
@@ -75,6 +72,23 @@ impl LvsSettings {
             flush_on_stop,
             timeouts,
         })
+    }
+}
+
+/// The configured sync daemon: which instance it follows and its parameters (`state` is
+/// set by the follower).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncSetting {
+    /// The `vrrp_instance` whose MASTER state makes this director the sync master.
+    pub instance: String,
+    /// Interface, sync id and the optional multicast parameters.
+    pub daemon: SyncDaemon,
+}
+
+impl SyncSetting {
+    /// The setting of `config`, if any (`Err` when it names no instance it can follow).
+    pub fn from_config(config: &Config) -> Result<Option<Self>, SettingsError> {
+        sync_daemon(config)
     }
 }
 

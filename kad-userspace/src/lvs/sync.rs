@@ -7,16 +7,16 @@
 //! master daemon stops and the backup one starts again; at stop both are stopped.
 //!
 //! The task reads the VRRP runtime's instance state changes
-//! ([`crate::runtime::InstanceState`]); it belongs to the VRRP side, so it runs whenever
+//! ([`crate::status::InstanceState`]); it belongs to the VRRP side, so it runs whenever
 //! VRRP does (`-P` included), virtual servers or not.
 
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use super::{
     ipvs::{IpvsError, IpvsSocket, SyncDaemon, SyncState},
-    settings::{SettingsError, sync_daemon},
+    settings::SyncSetting,
 };
-use crate::{config::Config, runtime::InstanceState, vrrp::fsm::State};
+use crate::{config::Config, status::InstanceState, vrrp::fsm::State};
 
 /// What the sync daemon follower needs from the kernel (the IPVS socket, or a recorder in
 /// tests).
@@ -34,23 +34,6 @@ impl SyncKernel for IpvsSocket {
 
     fn stop_daemon(&mut self, state: SyncState) -> Result<(), IpvsError> {
         IpvsSocket::stop_daemon(self, state)
-    }
-}
-
-/// The configured sync daemon: which instance it follows and its parameters (`state` is
-/// set by the follower).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SyncSetting {
-    /// The `vrrp_instance` whose MASTER state makes this director the sync master.
-    pub instance: String,
-    /// Interface, sync id and the optional multicast parameters.
-    pub daemon: SyncDaemon,
-}
-
-impl SyncSetting {
-    /// The setting of `config`, if any (`Err` when it names no instance it can follow).
-    pub fn from_config(config: &Config) -> Result<Option<Self>, SettingsError> {
-        sync_daemon(config)
     }
 }
 

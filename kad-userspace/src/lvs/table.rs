@@ -7,17 +7,20 @@ use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
 };
 
-use super::{
-    health::{HealthUpdate, RealServerKey},
-    ipvs::{
-        Dest, Family, Forwarding, IpvsTable, Protocol, Service, ServiceEntry, ServiceKey,
-        TunnelCsum, TunnelKind, uapi::svc_flags,
-    },
+use super::ipvs::{
+    Dest, Family, Forwarding, IpvsTable, Protocol, Service, ServiceEntry, ServiceKey, TunnelCsum,
+    TunnelKind, uapi::svc_flags,
 };
-use crate::config::{
-    Config,
-    lvs::SCHEDULERS,
-    model::{LvsMethod, RealServer, VirtualServer, VsAddress, VsgEntry},
+use crate::{
+    config::{
+        Config,
+        lvs::SCHEDULERS,
+        model::{LvsMethod, RealServer, VirtualServer, VsAddress, VsgEntry},
+    },
+    status::{
+        health::{HealthUpdate, RealServerKey},
+        names::vs_name,
+    },
 };
 
 /// Why a virtual server cannot be turned into IPVS services.
@@ -168,21 +171,6 @@ pub struct Wanted {
     pub table: IpvsTable,
     /// Virtual servers whose quorum changed in this build.
     pub quorum_changes: Vec<QuorumChange>,
-}
-
-/// How a virtual server is named in logs: `TCP 10.0.0.1:80`, `fwmark 1`, `group NAME`.
-pub fn vs_name(vs: &VirtualServer) -> String {
-    match &vs.address {
-        VsAddress::Ip(ip, port) => {
-            format!(
-                "{} {}",
-                vs.protocol,
-                SocketAddr::new(*ip, port.unwrap_or(0))
-            )
-        }
-        VsAddress::Fwmark(mark) => format!("fwmark {mark}"),
-        VsAddress::Group(name) => format!("group {name}"),
-    }
 }
 
 /// Builds the wanted table from the configuration and the real servers' health.

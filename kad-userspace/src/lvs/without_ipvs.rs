@@ -12,14 +12,16 @@ use tokio::sync::mpsc;
 
 use super::{
     control::{HEALTH_BATCH, LvsCommand, record_health},
-    health::HealthUpdate,
     ipvs::{IpvsError, IpvsTable},
     report::{Reporter, View},
     table::{Health, QuorumMemory, wanted},
 };
 use crate::{
     config::Config,
-    ops::status::{IpvsState, IpvsStatus},
+    status::{
+        health::HealthUpdate,
+        snapshot::{IpvsState, IpvsStatus},
+    },
 };
 
 /// Runs until [`LvsCommand::Stop`] or until the daemon goes away.
@@ -112,7 +114,7 @@ mod tests {
     use super::*;
     use crate::{
         config::{LoadOptions, parse_str},
-        lvs::{health::RealServerKey, report::LvsReport},
+        status::{health::RealServerKey, report::LvsReport},
     };
 
     #[tokio::test(flavor = "current_thread")]

@@ -20,10 +20,8 @@ use tokio::{
     net::{UnixListener, UnixStream},
 };
 
-use super::{
-    StatusHandle,
-    limits::{Cached, ConnectionCap, Limits, Refused},
-};
+use super::limits::{Cached, ConnectionCap, Limits, Refused};
+use crate::status::StatusHandle;
 
 /// Folder of the default control socket.
 pub const DEFAULT_DIR: &str = "/run/kad";
@@ -266,10 +264,10 @@ mod tests {
     }
 
     /// A status whose JSON is far larger than a Unix socket's buffers (≈ 2 MB).
-    fn big_status() -> super::super::Status {
-        super::super::Status {
+    fn big_status() -> crate::status::Status {
+        crate::status::Status {
             instances: (0..3000)
-                .map(|n| super::super::status::InstanceStatus {
+                .map(|n| crate::status::snapshot::InstanceStatus {
                     name: format!("VI_{n}"),
                     state: "MASTER".into(),
                     ..Default::default()
@@ -286,7 +284,7 @@ mod tests {
         let dir = scratch("slow");
         let path = dir.join("t.sock");
         let socket = ControlSocket::bind(&path).unwrap_or_else(|err| panic!("bind: {err}"));
-        let (publisher, handle) = super::super::status_channel();
+        let (publisher, handle) = crate::status::status_channel();
         let status = big_status();
         let full = serde_json::to_string(&status).map(|s| s.len()).unwrap_or(0);
         publisher.publish(status);
@@ -340,7 +338,7 @@ mod tests {
         let dir = scratch("cap");
         let path = dir.join("t.sock");
         let socket = ControlSocket::bind(&path).unwrap_or_else(|err| panic!("bind: {err}"));
-        let (_publisher, handle) = super::super::status_channel();
+        let (_publisher, handle) = crate::status::status_channel();
         let server = tokio::spawn(socket.serve(handle));
         let total = LIMITS.max_connections + 10;
         let mut clients = Vec::new();
@@ -388,8 +386,8 @@ mod tests {
             .map(|m| m.permissions().mode() & 0o777)
             .unwrap_or(0);
         assert_eq!(mode, 0o600);
-        let (publisher, handle) = super::super::status_channel();
-        publisher.publish(super::super::Status {
+        let (publisher, handle) = crate::status::status_channel();
+        publisher.publish(crate::status::Status {
             version: "test".into(),
             ..Default::default()
         });

@@ -41,7 +41,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use super::{Status, status::IpvsState};
+use crate::status::{Status, snapshot::IpvsState};
 
 /// Environment variable that moves the dump files out of `/tmp`.
 pub const DUMP_DIR_ENV: &str = "KAD_DUMP_DIR";
@@ -284,7 +284,7 @@ fn lvs_data(status: &Status, out: &mut String) {
     }
 }
 
-fn error(i: &super::status::InstanceStatus, class: &str) -> u64 {
+fn error(i: &crate::status::snapshot::InstanceStatus, class: &str) -> u64 {
     i.counters.receive_errors.get(class).copied().unwrap_or(0)
 }
 
@@ -375,7 +375,7 @@ fn json(status: &Status) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::status::InstanceStatus;
+    use crate::status::snapshot::InstanceStatus;
 
     fn status() -> Status {
         let mut instance = InstanceStatus {
@@ -406,7 +406,7 @@ mod tests {
 
     #[test]
     fn dumps_carry_the_virtual_servers() {
-        use crate::ops::status::{IpvsStatus, RealServerStatus, VirtualServerStatus};
+        use crate::status::snapshot::{IpvsStatus, RealServerStatus, VirtualServerStatus};
         let mut status = status();
         status.ipvs = IpvsStatus {
             state: IpvsState::Running,

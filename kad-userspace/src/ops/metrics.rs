@@ -58,11 +58,8 @@ use tokio::{
     net::{TcpListener, TcpStream},
 };
 
-use super::{
-    Status, StatusHandle,
-    limits::{Cached, ConnectionCap, Limits, Refused},
-    status::IpvsState,
-};
+use super::limits::{Cached, ConnectionCap, Limits, Refused};
+use crate::status::{Status, StatusHandle, snapshot::IpvsState};
 
 type Labels = Vec<(String, String)>;
 
@@ -449,7 +446,7 @@ fn reply(status: &str, content_type: &str, body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::status::InstanceStatus;
+    use crate::status::snapshot::InstanceStatus;
 
     /// A snapshot whose exposition is far larger than a socket's buffers (≈ 9 MB; TCP send
     /// buffers grow to 4 MB).
@@ -471,14 +468,14 @@ mod tests {
 
     async fn server() -> (
         SocketAddr,
-        crate::ops::StatusPublisher,
+        crate::status::StatusPublisher,
         tokio::task::JoinHandle<()>,
     ) {
         let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .unwrap_or_else(|err| panic!("bind: {err}"));
         let address = listener.local_addr().unwrap_or_else(|err| panic!("{err}"));
-        let (publisher, status) = crate::ops::status_channel();
+        let (publisher, status) = crate::status::status_channel();
         (address, publisher, tokio::spawn(serve(listener, status)))
     }
 
@@ -609,7 +606,7 @@ mod tests {
 
     #[test]
     fn renders_virtual_and_real_servers() {
-        use crate::ops::status::{
+        use crate::status::snapshot::{
             CheckerStatus, IpvsStatus, RealServerStatus, VirtualServerStatus,
         };
         let status = Status {

@@ -13,7 +13,8 @@ use std::{net::SocketAddr, path::PathBuf, sync::mpsc, thread};
 use thiserror::Error;
 use tokio::sync::oneshot;
 
-use super::{StatusHandle, control::ControlSocket, metrics};
+use super::{control::ControlSocket, metrics};
+use crate::status::StatusHandle;
 
 /// What the readers' thread could not start.
 #[derive(Debug, Error)]
@@ -155,7 +156,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::ops::status_channel;
+    use crate::status::status_channel;
 
     #[test]
     fn answers_while_the_caller_thread_is_blocked_and_removes_its_socket() {

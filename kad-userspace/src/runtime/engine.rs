@@ -65,7 +65,21 @@ pub(crate) struct Engine {
     pub(crate) refresh_scratch: Vec<usize>,
 }
 
+/// What the engine learns from (re)starting the tracker tasks.
+pub(crate) struct StartedTrackers {
+    /// Tracked interfaces: (tracker index, ifindex, up now).
+    pub(crate) links: Vec<(u32, u32, bool)>,
+    /// Statuses known now (tracked processes).
+    pub(crate) statuses: HashMap<u32, TrackerStatus>,
+}
+
 impl Engine {
+    /// Takes what the IO reports after (re)starting the tracker tasks.
+    pub(crate) fn set_trackers(&mut self, started: StartedTrackers) {
+        self.tracked_links = started.links;
+        self.tracker_status = started.statuses;
+    }
+
     /// Hands `event` to one member of `unit` (`Some`) or to the whole unit (`None`), executes
     /// what comes out and re-arms the unit's timer.
     pub(crate) fn handle(&mut self, unit: usize, member: Option<usize>, event: Event) {

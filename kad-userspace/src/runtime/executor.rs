@@ -10,10 +10,12 @@ use std::{
 use kad_common::vrrp_wire::{VRRP_MCAST_V4, VRRP_MCAST_V6};
 
 use crate::{
+    exec::fifo::{self, FifoWriter},
     net::{
         garp::{gratuitous_arp, unsolicited_na},
         vrrp_socket::VrrpSocket,
     },
+    status::InstanceState,
     vrrp::{
         fsm::{Action, AdvertOut, NotifyKind, NotifyTarget, VirtualSet},
         packet::{AdvertSpec, AuthConfig, Ipv4Options, encode_ipv4_vec, encode_vrrp_vec},
@@ -23,8 +25,7 @@ use crate::{
 use tokio::sync::mpsc;
 
 use super::{
-    InstanceState, Slot,
-    fifo::{self, FifoWriter},
+    Slot,
     kernel::{KernelOp, KernelWorker, Owner},
     notify,
     spec::{NotifySpec, StaticSpec},
@@ -51,7 +52,7 @@ pub(crate) struct Executor {
     /// Notify scripts still running (awaited, bounded, at shutdown).
     notifies: Vec<tokio::task::JoinHandle<()>>,
     /// `smtp_alert` delivery, when configured.
-    mailer: Option<super::smtp::Mailer>,
+    mailer: Option<crate::exec::smtp::Mailer>,
     /// Where instance state changes go (the IPVS sync daemon follows one).
     states: Option<mpsc::UnboundedSender<InstanceState>>,
 }
@@ -256,9 +257,9 @@ impl Executor {
 
     /// Uses `spec` for `smtp_alert` mails from now on (start and reload): the delivery
     /// task is replaced only when the settings changed.
-    pub(crate) fn set_mail(&mut self, spec: Option<super::smtp::SmtpSpec>) {
-        if self.mailer.as_ref().map(super::smtp::Mailer::spec) != spec.as_ref() {
-            self.mailer = spec.map(super::smtp::Mailer::start);
+    pub(crate) fn set_mail(&mut self, spec: Option<crate::exec::smtp::SmtpSpec>) {
+        if self.mailer.as_ref().map(crate::exec::smtp::Mailer::spec) != spec.as_ref() {
+            self.mailer = spec.map(crate::exec::smtp::Mailer::start);
         }
     }
 
@@ -268,7 +269,7 @@ impl Executor {
             return;
         };
         if let Some(alert) =
-            super::smtp::Alert::state_change(&mailer.spec().router_id, target, kind)
+            crate::exec::smtp::Alert::state_change(&mailer.spec().router_id, target, kind)
         {
             mailer.send(alert);
         }

@@ -1,6 +1,8 @@
-//! From the keepalived.conf model to what the runtime runs: resolves interfaces and each
-//! instance's primary address against the running kernel, and maps keepalived's keywords to
-//! the core's settings.
+//! From the keepalived.conf model to what the VRRP runtime runs, as pure mapping:
+//! keepalived's keywords to the core's settings, tracked objects listed once, notify
+//! scripts with who runs them. What only the kernel knows is asked through [`Interfaces`]
+//! (interface indexes); the primary addresses and the `use_vmac` interfaces are the async
+//! resolver's ([`super::resolve`]), which calls into this module around them.
 
 use std::{collections::HashMap, net::IpAddr, time::Duration};
 
@@ -11,36 +13,153 @@ use crate::{
         AuthType, Config, GlobalDefs, Notify, Script, TrackProcess, TrackRef, Tracking,
         VirtualAddress, VrrpInstance,
     },
+    exec::{fifo::FifoSpec, smtp::SmtpSpec},
     net::{
-        addr::{AddressControl, AddressError, InterfaceAddress, Scope},
-        interface::{InterfaceError, ifindex},
-        vmac,
+        addr::{AddressError, InterfaceAddress, Scope},
+        interface::InterfaceError,
+        vmac::{self, VmacError},
     },
-    scripts::{self, RunAs, ScriptCommand},
+    scripts::{self, ResolveError, RunAs, ScriptCommand},
     track::{
         ScriptSpec, TrackerSource,
-        process::{ParamMatch, ProcessSpec},
+        process::rules::{ParamMatch, ProcessSpec},
     },
-    vrrp::fsm::SyncGroupConfig,
     vrrp::{
         fsm::{
-            Centis, GarpConfig, InstanceConfig, TrackedObject, TrackerId, TrackerKind,
-            TrackerStatus, Version,
+            Centis, ConfigError, GarpConfig, InstanceConfig, SyncGroupConfig, TrackedObject,
+            TrackerId, TrackerKind, TrackerStatus, Version,
         },
         packet::{AuthConfig, ChecksumMode},
     },
 };
 
-use super::fifo::FifoSpec;
-use super::routing::{self, Origin};
-use super::spec::{
-    GarpSpacing, GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec, StaticSpec, UnicastRx,
+use super::interfaces::Interfaces;
+use super::{
+    routing::{self, Origin, RoutingError},
+    spec::{GarpSpacing, GroupSpec, InstanceSpec, NotifySpec, StaticSpec, UnicastRx},
 };
+
+/// Why a part of the configuration cannot become what the runtime runs.
+#[derive(Debug, Error)]
+pub enum SpecError {
+    /// keepalived.conf `vrrp_instance` without `interface`.
+    #[error("no `interface`")]
+    NoInterface,
+    /// keepalived.conf `vrrp_instance` without `virtual_router_id`.
+    #[error("no `virtual_router_id`")]
+    NoVirtualRouterId,
+    /// The instance's interface is not there.
+    #[error(transparent)]
+    Interface(#[from] InterfaceError),
+    /// RFC 5798 §5.1.2.1: no address to send adverts from.
+    #[error("interface {interface} has no {family} address to send adverts from")]
+    NoPrimary {
+        /// The instance's interface.
+        interface: String,
+        /// `IPv4` or `IPv6 link-local`.
+        family: &'static str,
+    },
+    /// keepalived.conf `advert_int` beyond what a VRRP advert carries.
+    #[error("advert_int {0:?} is out of range")]
+    AdvertInt(Duration),
+    /// The core refuses the instance's settings.
+    #[error(transparent)]
+    Core(#[from] ConfigError),
+    /// A `virtual_routes`/`virtual_rules`/`static_routes`/`static_rules` entry.
+    #[error(transparent)]
+    Routing(#[from] RoutingError),
+    /// keepalived.conf `use_vmac [NAME] [MAC]` with a MAC that is not one.
+    #[error("use_vmac: bad MAC address {0:?}")]
+    VmacAddress(String),
+    /// The `use_vmac` interface could not be made.
+    #[error(transparent)]
+    Vmac(#[from] VmacError),
+    /// A `virtual_ipaddress`/`static_ipaddress` on an interface that is not there.
+    #[error("virtual_ipaddress {address}: {source}")]
+    AddressInterface {
+        /// The address.
+        address: IpAddr,
+        /// Why.
+        source: InterfaceError,
+    },
+    /// keepalived.conf `scope` that `ip addr` does not know.
+    #[error("virtual_ipaddress {address}: unsupported scope {scope:?}")]
+    AddressScope {
+        /// The address.
+        address: IpAddr,
+        /// The scope as written.
+        scope: String,
+    },
+    /// keepalived.conf `track_interface` naming an interface that is not there.
+    #[error("track_interface {name}: {source}")]
+    TrackInterface {
+        /// The interface.
+        name: String,
+        /// Why.
+        source: InterfaceError,
+    },
+    /// A tracked `vrrp_script`, `track_file` or `vrrp_track_process` that is not defined.
+    #[error("{kind} {name} is not defined")]
+    Undefined {
+        /// `vrrp_script`, `track_file` or `vrrp_track_process`.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// A tracked object without its required keyword.
+    #[error("{kind} {name} has no `{keyword}`")]
+    Incomplete {
+        /// `vrrp_script`, `track_file` or `vrrp_track_process`.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+        /// The keyword it lacks.
+        keyword: &'static str,
+    },
+    /// More tracked objects than a tracker id counts.
+    #[error("too many tracked objects")]
+    TooManyTrackers,
+    /// keepalived.conf `vrrp_script` `user` (or `script_user`) that cannot run it.
+    #[error("vrrp_script {name}: {source}")]
+    ScriptUser {
+        /// The vrrp_script.
+        name: String,
+        /// Why.
+        source: ResolveError,
+    },
+    /// A notify or FIFO script's user that cannot run it.
+    #[error("script '{command}': {source}")]
+    CommandUser {
+        /// The script as written.
+        command: String,
+        /// Why.
+        source: ResolveError,
+    },
+    /// keepalived.conf `vrrp_sync_group` `group { NAME }` naming no instance.
+    #[error("vrrp_sync_group member {0} is not a vrrp_instance")]
+    NotAnInstance(String),
+    /// keepalived.conf `notify_fifo`/`vrrp_notify_fifo` (+ `_script`).
+    #[error("{keyword}: {source}")]
+    Fifo {
+        /// The keyword.
+        keyword: String,
+        /// Why.
+        source: Box<SpecError>,
+    },
+    /// keepalived.conf `static_ipaddress`.
+    #[error("{place}: static_ipaddress: {source}")]
+    StaticAddress {
+        /// Where the entry is (file:line:col).
+        place: String,
+        /// Why.
+        source: Box<SpecError>,
+    },
+}
 
 /// A `vrrp_instance` the runtime cannot run on this machine.
 #[derive(Debug, Error)]
 pub enum BuildError {
-    /// The instance names something that is not there or cannot work.
+    /// The instance (or sync group) names something that is not there or cannot work.
     #[error("{place}: vrrp_instance {instance}: {what}")]
     Instance {
         /// Where the instance is declared (file:line:col).
@@ -48,11 +167,11 @@ pub enum BuildError {
         /// Its name.
         instance: String,
         /// What is wrong.
-        what: String,
+        what: Box<SpecError>,
     },
     /// A `static_ipaddress`, `static_routes` or `static_rules` entry cannot be installed.
-    #[error("{0}")]
-    Static(String),
+    #[error(transparent)]
+    Static(Box<SpecError>),
     /// Reading the interface's addresses failed.
     #[error(transparent)]
     Netlink(#[from] AddressError),
@@ -60,40 +179,37 @@ pub enum BuildError {
     #[error("global_defs: {what}")]
     Global {
         /// What is wrong.
-        what: String,
+        what: Box<SpecError>,
     },
 }
 
-/// Builds the runtime's view of every `vrrp_instance` in `config`.
-pub async fn runtime_spec(
-    config: &Config,
-    control: &AddressControl,
-) -> Result<RuntimeSpec, BuildError> {
-    let mut instances = Vec::with_capacity(config.vrrp_instances.len());
-    let mut trackers = TrackerTable::new(config);
-    for instance in &config.vrrp_instances {
-        let mut spec = instance_spec(instance, control, &mut trackers).await?;
-        spec.garp_spacing = garp_spacing(config, instance.interface.as_deref().unwrap_or_default());
-        instances.push(spec);
+impl BuildError {
+    /// `what` went wrong in `instance` (a `vrrp_instance` or `vrrp_sync_group`).
+    pub fn instance(place: &impl ToString, instance: &str, what: SpecError) -> Self {
+        Self::Instance {
+            place: place.to_string(),
+            instance: instance.to_owned(),
+            what: Box::new(what),
+        }
     }
+}
+
+/// keepalived.conf `vrrp_sync_group`s: members by index into `vrrp_instances`, tracking,
+/// notify scripts.
+pub fn groups(
+    config: &Config,
+    trackers: &mut TrackerTable<'_>,
+) -> Result<Vec<GroupSpec>, BuildError> {
     let mut groups = Vec::with_capacity(config.sync_groups.len());
     for group in &config.sync_groups {
-        let fail = |what: String| BuildError::Instance {
-            place: group.place.to_string(),
-            instance: group.name.clone(),
-            what,
-        };
+        let fail = |what: SpecError| BuildError::instance(&group.place, &group.name, what);
         let mut members = Vec::new();
         for (name, _) in &group.group {
             let index = config
                 .vrrp_instances
                 .iter()
                 .position(|instance| instance.name == *name)
-                .ok_or_else(|| {
-                    fail(format!(
-                        "vrrp_sync_group member {name} is not a vrrp_instance"
-                    ))
-                })?;
+                .ok_or_else(|| fail(SpecError::NotAnInstance(name.clone())))?;
             members.push(index);
         }
         let mut sync = SyncGroupConfig::new(&group.name);
@@ -107,20 +223,32 @@ pub async fn runtime_spec(
             notify: notify_spec(&config.global, &group.notify, group.smtp_alert).map_err(fail)?,
         });
     }
+    Ok(groups)
+}
+
+/// keepalived.conf global `notify_fifo` and `vrrp_notify_fifo` (+ `_script`).
+pub fn notify_fifos(config: &Config) -> Result<Vec<FifoSpec>, BuildError> {
     let mut notify_fifos = Vec::new();
     for keyword in ["notify_fifo", "vrrp_notify_fifo"] {
         if let Some(fifo) = config.global.fifos.get(keyword) {
-            let script = config.global.fifos.get(&format!("{keyword}_script"));
+            let script_keyword = format!("{keyword}_script");
+            let script = config.global.fifos.get(&script_keyword);
             let script =
-                command(&config.global, &script.cloned()).map_err(|what| BuildError::Global {
-                    what: format!("{keyword}_script: {what}"),
+                command(&config.global, &script.cloned()).map_err(|source| BuildError::Global {
+                    what: Box::new(SpecError::Fifo {
+                        keyword: script_keyword,
+                        source: Box::new(source),
+                    }),
                 })?;
             // keepalived.conf `notify_fifo FILE [USER [GROUP]]`: the FIFO's owner.
             let owner = command(&config.global, &Some(fifo.clone()))
-                .map_err(|what| BuildError::Global {
-                    what: format!("{keyword}: {what}"),
+                .map_err(|source| BuildError::Global {
+                    what: Box::new(SpecError::Fifo {
+                        keyword: keyword.to_owned(),
+                        source: Box::new(source),
+                    }),
                 })?
-                .map_or(crate::scripts::RunAs::ROOT, |c| c.run_as);
+                .map_or(RunAs::ROOT, |c| c.run_as);
             notify_fifos.push(FifoSpec {
                 path: fifo.command.clone().into(),
                 owner,
@@ -128,84 +256,289 @@ pub async fn runtime_spec(
             });
         }
     }
-    Ok(RuntimeSpec {
-        instances,
-        groups,
-        trackers: trackers.sources,
-        notify_fifos,
-        statics: static_spec(config)?,
-        smtp: super::smtp::SmtpSpec::from_global(&config.global),
-    })
+    Ok(notify_fifos)
+}
+
+/// keepalived.conf global_defs `smtp_*`, `notification_email*`: the mail settings.
+pub fn smtp(config: &Config) -> Option<SmtpSpec> {
+    SmtpSpec::from_config(config)
+}
+
+/// keepalived.conf `vrrp_instance` `interface`.
+pub fn interface_of(instance: &VrrpInstance) -> Result<&str, SpecError> {
+    instance.interface.as_deref().ok_or(SpecError::NoInterface)
+}
+
+/// keepalived.conf `vrrp_instance` `virtual_router_id`.
+pub fn vrid_of(instance: &VrrpInstance) -> Result<u8, SpecError> {
+    instance
+        .virtual_router_id
+        .ok_or(SpecError::NoVirtualRouterId)
+}
+
+/// Whether the instance is IPv6 (its first virtual address is).
+pub fn is_ipv6(instance: &VrrpInstance) -> bool {
+    instance
+        .virtual_ipaddress
+        .first()
+        .is_some_and(|vip| vip.addr.is_ipv6())
+}
+
+/// keepalived.conf `use_vmac [NAME] [MAC]`: the macvlan the resolver makes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmacPlan {
+    /// Its name (`vrrp.VRID` unless named).
+    pub name: String,
+    /// Its MAC (RFC 5798 §7.3 virtual MAC unless given).
+    pub mac: [u8; 6],
+}
+
+/// One `vrrp_instance` as the runtime runs it, sent from `primary`, without its addresses
+/// (they wait for the `use_vmac` interface: [`vip_addresses`]); with the macvlan to make,
+/// if any.
+pub fn instance_spec(
+    instance: &VrrpInstance,
+    primary: IpAddr,
+    trackers: &mut TrackerTable<'_>,
+) -> Result<(InstanceSpec, Option<VmacPlan>), SpecError> {
+    let interface = interface_of(instance)?.to_owned();
+    let vrid = vrid_of(instance)?;
+    let ipv6 = is_ipv6(instance);
+    let mut fsm = InstanceConfig::new(&instance.name, vrid, primary);
+    fsm.version = if ipv6 || instance.version == 3 {
+        Version::V3
+    } else {
+        Version::V2
+    };
+    fsm.priority = instance.priority;
+    let centis = u16::try_from(instance.advert_int.as_millis() / 10).unwrap_or(u16::MAX);
+    fsm.advert_interval = Centis::new(centis).ok_or(SpecError::AdvertInt(instance.advert_int))?;
+    fsm.nopreempt = !instance.preempt;
+    fsm.preempt_delay = instance.preempt_delay;
+    fsm.accept = instance.accept;
+    fsm.down_timer_adverts = u8::try_from(instance.down_timer_adverts).unwrap_or(u8::MAX);
+    fsm.higher_prio_send_advert = instance.higher_prio_send_advert;
+    fsm.lower_prio_no_advert = instance.lower_prio_no_advert;
+    fsm.notify_priority_changes = instance.notify_priority_changes.unwrap_or(false);
+    fsm.garp = GarpConfig {
+        master_delay: instance.garp_master_delay,
+        master_repeat: instance.garp_master_repeat,
+        master_refresh: instance.garp_master_refresh,
+        master_refresh_repeat: instance.garp_master_refresh_repeat,
+        lower_prio_delay: instance.garp_lower_prio_delay,
+        lower_prio_repeat: instance.garp_lower_prio_repeat,
+    };
+    fsm.virtuals.addresses = instance
+        .virtual_ipaddress
+        .iter()
+        .map(|vip| vip.addr)
+        .collect();
+    fsm.virtuals.excluded = instance
+        .virtual_ipaddress_excluded
+        .iter()
+        .map(|vip| vip.addr)
+        .collect();
+    fsm.validate()?;
+
+    fsm.tracked = trackers.tracked(&instance.tracking, &instance.name)?;
+    let origin = |block| Origin {
+        block,
+        instance: Some(&instance.name),
+        vrid: Some(vrid),
+        interfaces: trackers.interfaces,
+    };
+    let routes = routing::ip_routes(&instance.virtual_routes, &origin("virtual_routes"))?;
+    let rules = routing::ip_rules(&instance.virtual_rules, &origin("virtual_rules"))?;
+    let tracked_routes = instance.virtual_routes.iter().any(|r| !r.no_track)
+        || instance.virtual_rules.iter().any(|r| !r.no_track);
+    if tracked_routes {
+        tracing::warn!(
+            instance = %instance.name,
+            vrid,
+            "virtual_routes/virtual_rules: kad does not watch them for deletion by others \
+             (keepalived leaves MASTER when a route or rule without no_track disappears); \
+             they are reinstated at the next transition to MASTER"
+        );
+    }
+
+    // use_vmac: adverts, VIPs and gratuitous ARPs move to a macvlan carrying the virtual MAC.
+    let (socket_interface, vmac) = match &instance.use_vmac {
+        Some(vmac) => {
+            let name = vmac.name.clone().unwrap_or_else(|| format!("vrrp.{vrid}"));
+            let mac = match &vmac.mac {
+                Some(text) => {
+                    parse_vmac(text, vrid).ok_or_else(|| SpecError::VmacAddress(text.clone()))?
+                }
+                None => vmac::virtual_mac(vrid, ipv6),
+            };
+            let socket = if instance.vmac_xmit_base {
+                interface.clone()
+            } else {
+                name.clone()
+            };
+            (socket, Some(VmacPlan { name, mac }))
+        }
+        None => (interface.clone(), None),
+    };
+
+    let auth = match &instance.authentication {
+        Some(auth) if fsm.version == Version::V2 => {
+            let pass = auth.auth_pass.as_deref().unwrap_or_default().as_bytes();
+            match auth.auth_type {
+                Some(AuthType::Pass) => AuthConfig::pass(pass),
+                Some(AuthType::Ah) => AuthConfig::ah(pass),
+                None => AuthConfig::None,
+            }
+        }
+        _ => AuthConfig::None,
+    };
+
+    let spec = InstanceSpec {
+        fsm,
+        interface: socket_interface,
+        vmac: vmac.as_ref().map(|v| v.name.clone()),
+        addresses: Vec::new(),
+        auth,
+        unicast_peers: instance
+            .unicast_peers
+            .iter()
+            .map(|peer| peer.addr)
+            .collect(),
+        checksum: ChecksumMode::PseudoHeader,
+        notify: notify_spec(
+            &trackers.config.global,
+            &instance.notify,
+            instance.smtp_alert,
+        )?,
+        receive_interface: interface.clone(),
+        strict: instance.strict_mode,
+        primary_auto: instance.mcast_src_ip.or(instance.unicast_src_ip).is_none(),
+        unicast_rx: unicast_rx(instance),
+        garp_spacing: garp_spacing(trackers.config, &interface),
+        routes,
+        rules,
+    };
+    Ok((spec, vmac))
+}
+
+/// keepalived.conf `virtual_ipaddress` and `virtual_ipaddress_excluded` of an instance as
+/// `ip addr add` requests: on `vip_interface` (the instance's interface, or its
+/// `use_vmac` one), or on the address's own `dev`.
+pub fn vip_addresses(
+    instance: &VrrpInstance,
+    vip_interface: &str,
+    interfaces: &dyn Interfaces,
+) -> Result<Vec<InterfaceAddress>, SpecError> {
+    let interface = interface_of(instance)?;
+    let vrid = vrid_of(instance)?;
+    let mut addresses = Vec::new();
+    for vip in instance
+        .virtual_ipaddress
+        .iter()
+        .chain(instance.virtual_ipaddress_excluded.iter())
+    {
+        warn_unsupported_address_options(vip, "virtual_ipaddress", Some((&instance.name, vrid)));
+        // keepalived: a VIP whose `dev` is the instance's own interface goes on the VMAC too.
+        let dev = match vip.dev.as_deref() {
+            None => vip_interface,
+            Some(dev) if dev == interface => vip_interface,
+            Some(dev) => dev,
+        };
+        addresses.push(interface_address(vip, dev, interfaces)?);
+    }
+    Ok(addresses)
 }
 
 /// keepalived.conf `static_ipaddress`, `static_routes`, `static_rules`. An address without
 /// `dev` goes on `default_interface` (keepalived.conf(5); default eth0).
-fn static_spec(config: &Config) -> Result<StaticSpec, BuildError> {
+pub fn static_spec(config: &Config, interfaces: &dyn Interfaces) -> Result<StaticSpec, SpecError> {
     let default_dev = config.global.default_interface.as_deref().unwrap_or("eth0");
     let mut addresses = Vec::with_capacity(config.static_ipaddress.len());
     for address in &config.static_ipaddress {
         let dev = address.dev.as_deref().unwrap_or(default_dev);
         warn_unsupported_address_options(address, "static_ipaddress", None);
-        addresses.push(interface_address(address, dev).map_err(|what| {
-            BuildError::Static(format!("{}: static_ipaddress: {what}", address.place))
-        })?);
+        addresses.push(
+            interface_address(address, dev, interfaces).map_err(|source| {
+                SpecError::StaticAddress {
+                    place: address.place.to_string(),
+                    source: Box::new(source),
+                }
+            })?,
+        );
     }
     let origin = |block| Origin {
         block,
         instance: None,
         vrid: None,
+        interfaces,
     };
     Ok(StaticSpec {
         addresses,
-        routes: routing::ip_routes(&config.static_routes, &origin("static_routes"))
-            .map_err(BuildError::Static)?,
-        rules: routing::ip_rules(&config.static_rules, &origin("static_rules"))
-            .map_err(BuildError::Static)?,
+        routes: routing::ip_routes(&config.static_routes, &origin("static_routes"))?,
+        rules: routing::ip_rules(&config.static_rules, &origin("static_rules"))?,
     })
 }
 
 /// Tracked objects by kind and name, each listed once however many instances track it.
-struct TrackerTable<'a> {
+pub struct TrackerTable<'a> {
     config: &'a Config,
+    interfaces: &'a dyn Interfaces,
     sources: Vec<TrackerSource>,
     index: HashMap<(TrackerKind, String), u32>,
 }
 
 impl<'a> TrackerTable<'a> {
-    fn new(config: &'a Config) -> Self {
+    /// An empty table for `config`.
+    pub fn new(config: &'a Config, interfaces: &'a dyn Interfaces) -> Self {
         Self {
             config,
+            interfaces,
             sources: Vec::new(),
             index: HashMap::new(),
         }
+    }
+
+    /// The tracked objects, in [`TrackerId`] order.
+    pub fn into_sources(self) -> Vec<TrackerSource> {
+        self.sources
     }
 
     fn intern(
         &mut self,
         kind: TrackerKind,
         name: &str,
-        make: impl FnOnce() -> Result<TrackerSource, String>,
-    ) -> Result<TrackerId, String> {
+        make: impl FnOnce() -> Result<TrackerSource, SpecError>,
+    ) -> Result<TrackerId, SpecError> {
         if let Some(index) = self.index.get(&(kind, name.to_owned())) {
             return Ok(TrackerId(*index));
         }
-        let index =
-            u32::try_from(self.sources.len()).map_err(|_| "too many tracked objects".to_owned())?;
+        let index = u32::try_from(self.sources.len()).map_err(|_| SpecError::TooManyTrackers)?;
         self.sources.push(make()?);
         self.index.insert((kind, name.to_owned()), index);
         Ok(TrackerId(index))
     }
 
     /// `track_script`, `track_interface` and `track_file` entries of an instance or group.
-    fn tracked(&mut self, tracking: &Tracking, owner: &str) -> Result<Vec<TrackedObject>, String> {
+    pub fn tracked(
+        &mut self,
+        tracking: &Tracking,
+        owner: &str,
+    ) -> Result<Vec<TrackedObject>, SpecError> {
         let mut tracked = Vec::new();
         for reference in &tracking.scripts {
             tracked.push(self.script(reference)?);
         }
         for reference in &tracking.interfaces {
             let name = reference.name.clone();
+            let interfaces = self.interfaces;
             let id = self.intern(TrackerKind::Interface, &reference.name, || {
-                let ifindex = ifindex(&name).map_err(|e| format!("track_interface {name}: {e}"))?;
+                let ifindex =
+                    interfaces
+                        .ifindex(&name)
+                        .map_err(|source| SpecError::TrackInterface {
+                            name: name.clone(),
+                            source,
+                        })?;
                 Ok(TrackerSource::Interface { name, ifindex })
             })?;
             let weight = reference.weight.unwrap_or(0);
@@ -223,12 +556,16 @@ impl<'a> TrackerTable<'a> {
                 .iter()
                 .find(|f| f.name == reference.name)
             else {
-                return Err(format!("track_file {} is not defined", reference.name));
+                return Err(SpecError::Undefined {
+                    kind: "track_file",
+                    name: reference.name.clone(),
+                });
             };
-            let path = file
-                .file
-                .clone()
-                .ok_or_else(|| format!("track_file {} has no `file`", file.name))?;
+            let path = file.file.clone().ok_or_else(|| SpecError::Incomplete {
+                kind: "track_file",
+                name: file.name.clone(),
+                keyword: "file",
+            })?;
             let name = file.name.clone();
             let id = self.intern(TrackerKind::File, &file.name, || {
                 Ok(TrackerSource::File { name, path })
@@ -258,17 +595,17 @@ impl<'a> TrackerTable<'a> {
     }
 
     /// keepalived.conf `track_process { NAME [weight N] [reverse] }`.
-    fn process(&mut self, reference: &TrackRef) -> Result<TrackedObject, String> {
+    fn process(&mut self, reference: &TrackRef) -> Result<TrackedObject, SpecError> {
         let Some(block) = self
             .config
             .track_processes
             .iter()
             .find(|p| p.name == reference.name)
         else {
-            return Err(format!(
-                "vrrp_track_process {} is not defined",
-                reference.name
-            ));
+            return Err(SpecError::Undefined {
+                kind: "vrrp_track_process",
+                name: reference.name.clone(),
+            });
         };
         let spec = process_spec(block, &self.config.global)?;
         let id = self.intern(TrackerKind::Process, &block.name, || {
@@ -283,26 +620,35 @@ impl<'a> TrackerTable<'a> {
         ))
     }
 
-    fn script(&mut self, reference: &TrackRef) -> Result<TrackedObject, String> {
+    fn script(&mut self, reference: &TrackRef) -> Result<TrackedObject, SpecError> {
         let Some(script) = self
             .config
             .vrrp_scripts
             .iter()
             .find(|s| s.name == reference.name)
         else {
-            return Err(format!("vrrp_script {} is not defined", reference.name));
+            return Err(SpecError::Undefined {
+                kind: "vrrp_script",
+                name: reference.name.clone(),
+            });
         };
         let command = script
             .script
             .as_ref()
             .map(|s| s.command.clone())
-            .ok_or_else(|| format!("vrrp_script {} has no `script`", script.name))?;
+            .ok_or_else(|| SpecError::Incomplete {
+                kind: "vrrp_script",
+                name: script.name.clone(),
+                keyword: "script",
+            })?;
         let own = script
             .user
             .as_ref()
             .map(|(user, group)| (user.as_str(), group.as_deref()));
-        let run_as = run_as(&self.config.global, own)
-            .map_err(|e| format!("vrrp_script {}: {e}", script.name))?;
+        let run_as = run_as(&self.config.global, own).map_err(|source| SpecError::ScriptUser {
+            name: script.name.clone(),
+            source,
+        })?;
         let spec = ScriptSpec {
             name: script.name.clone(),
             command,
@@ -337,7 +683,7 @@ impl<'a> TrackerTable<'a> {
 /// Who runs a script: keepalived.conf `user` (or the words after a notify script), else
 /// `script_user`, else keepalived's default user (see [`crate::scripts`]). Validation has
 /// already dropped the scripts for which this fails.
-fn run_as(global: &GlobalDefs, own: Option<(&str, Option<&str>)>) -> Result<RunAs, String> {
+fn run_as(global: &GlobalDefs, own: Option<(&str, Option<&str>)>) -> Result<RunAs, ResolveError> {
     let global_user = global
         .script_user
         .as_ref()
@@ -348,19 +694,18 @@ fn run_as(global: &GlobalDefs, own: Option<(&str, Option<&str>)>) -> Result<RunA
         global.enable_script_security,
         scripts::lookup,
     )
-    .map_err(|e| e.to_string())
 }
 
 /// keepalived.conf `vrrp_track_process` → what the process tracker follows. `delay` sets
 /// both delays; global `vrrp_track_process_fork_delay`/`_terminate_delay` are the defaults.
-fn process_spec(block: &TrackProcess, global: &GlobalDefs) -> Result<ProcessSpec, String> {
-    let words = block
-        .process
-        .as_ref()
-        .ok_or_else(|| format!("vrrp_track_process {} has no `process`", block.name))?;
-    let (process, params) = words
-        .split_first()
-        .ok_or_else(|| format!("vrrp_track_process {} has no `process`", block.name))?;
+fn process_spec(block: &TrackProcess, global: &GlobalDefs) -> Result<ProcessSpec, SpecError> {
+    let incomplete = || SpecError::Incomplete {
+        kind: "vrrp_track_process",
+        name: block.name.clone(),
+        keyword: "process",
+    };
+    let words = block.process.as_ref().ok_or_else(incomplete)?;
+    let (process, params) = words.split_first().ok_or_else(incomplete)?;
     let param_match = match block.param_match.as_deref() {
         Some("initial") => ParamMatch::Initial,
         Some("partial") => ParamMatch::Partial,
@@ -390,186 +735,8 @@ fn process_spec(block: &TrackProcess, global: &GlobalDefs) -> Result<ProcessSpec
     })
 }
 
-async fn instance_spec(
-    instance: &VrrpInstance,
-    control: &AddressControl,
-    trackers: &mut TrackerTable<'_>,
-) -> Result<InstanceSpec, BuildError> {
-    let fail = |what: String| BuildError::Instance {
-        place: instance.place.to_string(),
-        instance: instance.name.clone(),
-        what,
-    };
-    let interface = instance
-        .interface
-        .clone()
-        .ok_or_else(|| fail("no `interface`".into()))?;
-    let if_index = ifindex(&interface).map_err(|e: InterfaceError| fail(e.to_string()))?;
-    let vrid = instance
-        .virtual_router_id
-        .ok_or_else(|| fail("no `virtual_router_id`".into()))?;
-    let ipv6 = instance
-        .virtual_ipaddress
-        .first()
-        .is_some_and(|vip| vip.addr.is_ipv6());
-
-    let primary = match instance.mcast_src_ip.or(instance.unicast_src_ip) {
-        Some(address) => address,
-        None => primary_address(control, if_index, ipv6)
-            .await?
-            .ok_or_else(|| {
-                fail(format!(
-                    "interface {interface} has no {} address to send adverts from",
-                    if ipv6 { "IPv6 link-local" } else { "IPv4" }
-                ))
-            })?,
-    };
-
-    let mut fsm = InstanceConfig::new(&instance.name, vrid, primary);
-    fsm.version = if ipv6 || instance.version == 3 {
-        Version::V3
-    } else {
-        Version::V2
-    };
-    fsm.priority = instance.priority;
-    let centis = u16::try_from(instance.advert_int.as_millis() / 10).unwrap_or(u16::MAX);
-    fsm.advert_interval = Centis::new(centis).ok_or_else(|| {
-        fail(format!(
-            "advert_int {:?} is out of range",
-            instance.advert_int
-        ))
-    })?;
-    fsm.nopreempt = !instance.preempt;
-    fsm.preempt_delay = instance.preempt_delay;
-    fsm.accept = instance.accept;
-    fsm.down_timer_adverts = u8::try_from(instance.down_timer_adverts).unwrap_or(u8::MAX);
-    fsm.higher_prio_send_advert = instance.higher_prio_send_advert;
-    fsm.lower_prio_no_advert = instance.lower_prio_no_advert;
-    fsm.notify_priority_changes = instance.notify_priority_changes.unwrap_or(false);
-    fsm.garp = GarpConfig {
-        master_delay: instance.garp_master_delay,
-        master_repeat: instance.garp_master_repeat,
-        master_refresh: instance.garp_master_refresh,
-        master_refresh_repeat: instance.garp_master_refresh_repeat,
-        lower_prio_delay: instance.garp_lower_prio_delay,
-        lower_prio_repeat: instance.garp_lower_prio_repeat,
-    };
-    fsm.virtuals.addresses = instance
-        .virtual_ipaddress
-        .iter()
-        .map(|vip| vip.addr)
-        .collect();
-    fsm.virtuals.excluded = instance
-        .virtual_ipaddress_excluded
-        .iter()
-        .map(|vip| vip.addr)
-        .collect();
-    fsm.validate().map_err(|e| fail(e.to_string()))?;
-
-    fsm.tracked = trackers
-        .tracked(&instance.tracking, &instance.name)
-        .map_err(fail)?;
-    let origin = |block| Origin {
-        block,
-        instance: Some(&instance.name),
-        vrid: Some(vrid),
-    };
-    let routes =
-        routing::ip_routes(&instance.virtual_routes, &origin("virtual_routes")).map_err(fail)?;
-    let rules =
-        routing::ip_rules(&instance.virtual_rules, &origin("virtual_rules")).map_err(fail)?;
-    let tracked_routes = instance.virtual_routes.iter().any(|r| !r.no_track)
-        || instance.virtual_rules.iter().any(|r| !r.no_track);
-    if tracked_routes {
-        tracing::warn!(
-            instance = %instance.name,
-            vrid,
-            "virtual_routes/virtual_rules: kad does not watch them for deletion by others \
-             (keepalived leaves MASTER when a route or rule without no_track disappears); \
-             they are reinstated at the next transition to MASTER"
-        );
-    }
-
-    // use_vmac: adverts, VIPs and gratuitous ARPs move to a macvlan carrying the virtual MAC.
-    let (socket_interface, vip_interface, vmac_name) = match &instance.use_vmac {
-        Some(vmac) => {
-            let name = vmac.name.clone().unwrap_or_else(|| format!("vrrp.{vrid}"));
-            let mac = match &vmac.mac {
-                Some(text) => parse_vmac(text, vrid)
-                    .ok_or_else(|| fail(format!("use_vmac: bad MAC address {text:?}")))?,
-                None => vmac::virtual_mac(vrid, ipv6),
-            };
-            vmac::ensure(control, &name, if_index, mac, ipv6)
-                .await
-                .map_err(|e| fail(e.to_string()))?;
-            let socket = if instance.vmac_xmit_base {
-                interface.clone()
-            } else {
-                name.clone()
-            };
-            (socket, name.clone(), Some(name))
-        }
-        None => (interface.clone(), interface.clone(), None),
-    };
-
-    let mut addresses = Vec::new();
-    for vip in instance
-        .virtual_ipaddress
-        .iter()
-        .chain(instance.virtual_ipaddress_excluded.iter())
-    {
-        warn_unsupported_address_options(vip, "virtual_ipaddress", Some((&instance.name, vrid)));
-        // keepalived: a VIP whose `dev` is the instance's own interface goes on the VMAC too.
-        let dev = match vip.dev.as_deref() {
-            None => vip_interface.as_str(),
-            Some(dev) if dev == interface => vip_interface.as_str(),
-            Some(dev) => dev,
-        };
-        addresses.push(interface_address(vip, dev).map_err(fail)?);
-    }
-
-    let auth = match &instance.authentication {
-        Some(auth) if fsm.version == Version::V2 => {
-            let pass = auth.auth_pass.as_deref().unwrap_or_default().as_bytes();
-            match auth.auth_type {
-                Some(AuthType::Pass) => AuthConfig::pass(pass),
-                Some(AuthType::Ah) => AuthConfig::ah(pass),
-                None => AuthConfig::None,
-            }
-        }
-        _ => AuthConfig::None,
-    };
-
-    Ok(InstanceSpec {
-        fsm,
-        interface: socket_interface,
-        vmac: vmac_name,
-        addresses,
-        auth,
-        unicast_peers: instance
-            .unicast_peers
-            .iter()
-            .map(|peer| peer.addr)
-            .collect(),
-        checksum: ChecksumMode::PseudoHeader,
-        notify: notify_spec(
-            &trackers.config.global,
-            &instance.notify,
-            instance.smtp_alert,
-        )
-        .map_err(fail)?,
-        receive_interface: interface.clone(),
-        strict: instance.strict_mode,
-        primary_auto: instance.mcast_src_ip.or(instance.unicast_src_ip).is_none(),
-        unicast_rx: unicast_rx(instance),
-        garp_spacing: GarpSpacing::default(),
-        routes,
-        rules,
-    })
-}
-
 /// The GARP/NA spacing on `interface`: its `garp_group`, else the global intervals.
-fn garp_spacing(config: &Config, interface: &str) -> GarpSpacing {
+pub fn garp_spacing(config: &Config, interface: &str) -> GarpSpacing {
     let global = GarpSpacing {
         arp: config.global.vrrp_garp_interval,
         na: config.global.vrrp_gna_interval,
@@ -645,13 +812,15 @@ fn parse_vmac(text: &str, vrid: u8) -> Option<[u8; 6]> {
     }
 }
 
+/// keepalived.conf `notify_master`/`_backup`/`_fault`/`_stop`, `notify` and `smtp_alert` of
+/// an instance or sync group.
 fn notify_spec(
     global: &GlobalDefs,
     notify: &Notify,
     smtp_alert: Option<bool>,
-) -> Result<NotifySpec, String> {
+) -> Result<NotifySpec, SpecError> {
     Ok(NotifySpec {
-        smtp_alert: super::smtp::alerts_enabled(global, smtp_alert),
+        smtp_alert: crate::exec::smtp::alerts_enabled(global, smtp_alert),
         master: command(global, &notify.master)?,
         backup: command(global, &notify.backup)?,
         fault: command(global, &notify.fault)?,
@@ -661,7 +830,10 @@ fn notify_spec(
 }
 
 /// A notify or FIFO script with who runs it.
-fn command(global: &GlobalDefs, script: &Option<Script>) -> Result<Option<ScriptCommand>, String> {
+fn command(
+    global: &GlobalDefs,
+    script: &Option<Script>,
+) -> Result<Option<ScriptCommand>, SpecError> {
     let Some(script) = script else {
         return Ok(None);
     };
@@ -669,45 +841,28 @@ fn command(global: &GlobalDefs, script: &Option<Script>) -> Result<Option<Script
         .user
         .as_deref()
         .map(|user| (user, script.group.as_deref()));
-    let run_as = run_as(global, own).map_err(|e| format!("script '{}': {e}", script.command))?;
+    let run_as = run_as(global, own).map_err(|source| SpecError::CommandUser {
+        command: script.command.clone(),
+        source,
+    })?;
     Ok(Some(ScriptCommand {
         command: script.command.clone(),
         run_as,
     }))
 }
 
-/// The address kad sends adverts from on `if_index`: its first IPv4 address, or its first
-/// IPv6 link-local one (RFC 5798 §5.1.2.1), leaving out `exclude` (virtual addresses kad
-/// itself holds).
-pub(crate) async fn primary_address_excluding(
-    control: &AddressControl,
-    if_index: u32,
-    ipv6: bool,
-    exclude: &[IpAddr],
-) -> Result<Option<IpAddr>, BuildError> {
-    let addresses = control.list(if_index).await?;
-    Ok(addresses
-        .into_iter()
-        .map(|(address, _)| address)
-        .filter(|address| !exclude.contains(address))
-        .find(|address| match address {
-            IpAddr::V4(_) => !ipv6,
-            IpAddr::V6(v6) => ipv6 && v6.is_unicast_link_local(),
-        }))
-}
-
-/// [`primary_address_excluding`] with nothing left out (at start).
-async fn primary_address(
-    control: &AddressControl,
-    if_index: u32,
-    ipv6: bool,
-) -> Result<Option<IpAddr>, BuildError> {
-    primary_address_excluding(control, if_index, ipv6, &[]).await
-}
-
 /// keepalived.conf `virtual_ipaddress` entry → an `ip addr add` request on `dev`.
-fn interface_address(vip: &VirtualAddress, dev: &str) -> Result<InterfaceAddress, String> {
-    let if_index = ifindex(dev).map_err(|e| format!("virtual_ipaddress {}: {e}", vip.addr))?;
+fn interface_address(
+    vip: &VirtualAddress,
+    dev: &str,
+    interfaces: &dyn Interfaces,
+) -> Result<InterfaceAddress, SpecError> {
+    let if_index = interfaces
+        .ifindex(dev)
+        .map_err(|source| SpecError::AddressInterface {
+            address: vip.addr,
+            source,
+        })?;
     let scope = match vip.scope.as_deref() {
         None | Some("global") | Some("universe") => Scope::Global,
         Some("site") => Scope::Site,
@@ -715,10 +870,10 @@ fn interface_address(vip: &VirtualAddress, dev: &str) -> Result<InterfaceAddress
         Some("host") => Scope::Host,
         Some("nowhere") => Scope::Nowhere,
         Some(other) => {
-            return Err(format!(
-                "virtual_ipaddress {}: unsupported scope {other:?}",
-                vip.addr
-            ));
+            return Err(SpecError::AddressScope {
+                address: vip.addr,
+                scope: other.to_owned(),
+            });
         }
     };
     let broadcast = match vip.broadcast {
@@ -734,3 +889,6 @@ fn interface_address(vip: &VirtualAddress, dev: &str) -> Result<InterfaceAddress
         label: vip.label.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -16,95 +16,57 @@ mod accept;
 mod clock;
 mod dataplane;
 mod engine;
+mod error;
 mod executor;
-pub(crate) mod fifo;
 mod from_config;
+mod interfaces;
+mod io;
 mod kernel;
 mod notify;
+mod primary;
 mod receive;
+mod reload;
+mod resolve;
 mod routing;
-pub mod smtp;
 mod spec;
 mod status;
 mod timers;
+mod units;
 
 pub use clock::Clock;
 pub use dataplane::{ReceivePath, ReceiveStats, RunOptions};
-pub use fifo::FifoSpec;
-pub use from_config::{BuildError, runtime_spec};
+pub use error::RuntimeError;
+pub use from_config::{BuildError, SpecError};
+pub use resolve::runtime_spec;
 pub use spec::{
     GarpSpacing, GroupSpec, InstanceSpec, NotifySpec, RuntimeSpec, StaticSpec, UnicastRx,
 };
 
-use std::{collections::HashMap, net::IpAddr, sync::Arc};
+use std::{collections::HashMap, sync::Arc};
 
-use thiserror::Error;
-use tokio::{sync::mpsc, task::JoinHandle};
+use tokio::sync::mpsc;
 
 use crate::{
-    net::{
-        addr::{AddressControl, AddressError},
-        garp::FrameSender,
-        interface::{InterfaceError, ifindex, mac_address},
-        link_monitor,
-        vrrp_socket::{SocketError, VrrpSocket},
-    },
-    track::{self, TrackerSource, TrackerUpdate},
-    vrrp::fsm::{ConfigError, Instance, SyncGroup, TrackerStatus},
+    exec::fifo::{FifoSpec, FifoWriter},
+    net::{addr::AddressControl, garp::FrameSender, link_monitor, vrrp_socket::VrrpSocket},
+    status::InstanceState,
+    track::TrackerUpdate,
 };
 
 use self::{
-    engine::{Engine, Machine, Unit, UnitIdentity},
+    engine::Engine,
     executor::Executor,
+    io::Io,
     kernel::KernelWorker,
-    receive::Route,
+    primary::follow_primary,
+    reload::{reload, restart_on_recreated},
     timers::Timers,
+    units::{add_units, unit_plans},
 };
 
 /// Longest a stopping kad waits for successors to take its addresses over (the release
 /// window of an instance is 1.25 advert intervals; this caps long intervals).
 const RELEASE_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// Why the runtime could not start (once running, it logs and carries on).
-#[derive(Debug, Error)]
-pub enum RuntimeError {
-    /// An instance's settings cannot run.
-    #[error("vrrp_instance {instance}: {source}")]
-    Instance {
-        /// Instance name.
-        instance: String,
-        /// What is wrong.
-        #[source]
-        source: ConfigError,
-    },
-    /// An interface named in the configuration is missing.
-    #[error("vrrp_instance {instance}: {source}")]
-    Interface {
-        /// Instance name.
-        instance: String,
-        /// What is wrong.
-        #[source]
-        source: InterfaceError,
-    },
-    /// A VRRP socket could not be opened.
-    #[error(transparent)]
-    Socket(#[from] SocketError),
-    /// The link monitor could not be opened.
-    #[error("subscribing to link changes: {0}")]
-    LinkMonitor(#[source] std::io::Error),
-    /// The rtnetlink connection could not be opened.
-    #[error(transparent)]
-    Netlink(#[from] AddressError),
-    /// The packet socket for gratuitous ARP could not be opened.
-    #[error("packet socket on {interface}: {source}")]
-    PacketSocket {
-        /// Interface name.
-        interface: String,
-        /// The system error.
-        #[source]
-        source: std::io::Error,
-    },
-}
 
 /// A received, validated advert for one instance.
 pub(crate) struct Inbound {
@@ -127,7 +89,7 @@ pub(crate) struct Slot {
     /// Set while XDP receives this instance's adverts.
     pub(crate) xdp: Option<dataplane::XdpSlot>,
     /// Adverts, errors and transitions counted for status and metrics.
-    pub(crate) counters: Arc<crate::ops::counters::InstanceCounters>,
+    pub(crate) counters: Arc<crate::status::counters::InstanceCounters>,
 }
 
 /// What the daemon asks of a running runtime.
@@ -138,300 +100,6 @@ pub enum Control {
     Reload(Box<RuntimeSpec>),
     /// SIGTERM/SIGINT: stop every instance and return.
     Stop,
-}
-
-/// Sockets (shared by the instances of one interface and family), receive tasks and
-/// tracker tasks.
-struct Io {
-    sockets: HashMap<(String, bool), Arc<VrrpSocket>>,
-    /// keepalived.conf `auth_type AH`: the receive-only IP protocol 51 socket of each
-    /// interface with an AH instance (AH adverts never reach the protocol 112 socket).
-    ah_sockets: HashMap<String, Arc<VrrpSocket>>,
-    receivers: Vec<JoinHandle<()>>,
-    trackers: Vec<JoinHandle<()>>,
-    generation: u64,
-    inbound: mpsc::Sender<Inbound>,
-    updates: mpsc::Sender<TrackerUpdate>,
-    stats: Arc<ReceiveStats>,
-}
-
-impl Io {
-    /// Opens (or reuses) what instance `spec` needs and returns its slot.
-    fn slot(&mut self, spec: InstanceSpec) -> Result<Slot, RuntimeError> {
-        let name = spec.fsm.name.to_string();
-        let interface = spec.interface.clone();
-        let interface_error = |source| RuntimeError::Interface {
-            instance: name.clone(),
-            source,
-        };
-        let if_index = ifindex(&interface).map_err(interface_error)?;
-        let mac = mac_address(&interface).map_err(interface_error)?;
-        let key = (interface.clone(), spec.fsm.primary_address.is_ipv6());
-        let socket = match self.sockets.get(&key) {
-            Some(socket) => Arc::clone(socket),
-            None => {
-                let socket = Arc::new(match spec.fsm.primary_address {
-                    IpAddr::V4(_) => VrrpSocket::open_v4(&interface, if_index)?,
-                    IpAddr::V6(source) => VrrpSocket::open_v6(&interface, if_index, source)?,
-                });
-                self.sockets.insert(key, Arc::clone(&socket));
-                socket
-            }
-        };
-        if matches!(spec.auth, crate::vrrp::packet::AuthConfig::Ah(_))
-            && spec.fsm.primary_address.is_ipv4()
-            && !self.ah_sockets.contains_key(&interface)
-        {
-            let socket = VrrpSocket::open_v4_ah(&interface, if_index)?;
-            self.ah_sockets.insert(interface.clone(), Arc::new(socket));
-        }
-        let frames = FrameSender::open(if_index).map_err(|source| RuntimeError::PacketSocket {
-            interface: interface.clone(),
-            source,
-        })?;
-        Ok(Slot {
-            spec,
-            socket,
-            frames: Arc::new(frames),
-            mac,
-            ifindex: if_index,
-            link_up: link_monitor::is_up(&interface),
-            ah_seq: 0,
-            ip_id: 0,
-            xdp: None,
-            counters: Arc::default(),
-        })
-    }
-
-    /// (Re)starts one receive task per socket, routing by VRID to `slots`.
-    fn start_receivers(&mut self, slots: &[Slot]) {
-        for task in self.receivers.drain(..) {
-            task.abort();
-        }
-        self.generation += 1;
-        let mut routes: HashMap<(String, bool), Vec<Route>> = HashMap::new();
-        for (index, slot) in slots.iter().enumerate() {
-            let key = (
-                slot.spec.interface.clone(),
-                slot.spec.fsm.primary_address.is_ipv6(),
-            );
-            routes.entry(key).or_default().push(Route::new(
-                index,
-                &slot.spec,
-                Arc::clone(&slot.counters),
-            ));
-        }
-        // AH adverts arrive on their own socket; its routes are those of the interface's
-        // IPv4 instances (each task keeps its own AH replay state).
-        for (interface, socket) in &self.ah_sockets {
-            let routes = slots
-                .iter()
-                .enumerate()
-                .filter(|(_, slot)| {
-                    slot.spec.interface == *interface && !slot.spec.fsm.primary_address.is_ipv6()
-                })
-                .map(|(index, slot)| Route::new(index, &slot.spec, Arc::clone(&slot.counters)))
-                .collect();
-            self.receivers.push(tokio::spawn(receive::run(
-                Arc::clone(socket),
-                false,
-                routes,
-                self.generation,
-                self.inbound.clone(),
-                Arc::clone(&self.stats),
-            )));
-        }
-        for (key, socket) in &self.sockets {
-            let routes = routes.remove(key).unwrap_or_default();
-            self.receivers.push(tokio::spawn(receive::run(
-                Arc::clone(socket),
-                key.1,
-                routes,
-                self.generation,
-                self.inbound.clone(),
-                Arc::clone(&self.stats),
-            )));
-        }
-    }
-
-    /// (Re)starts the tracker tasks; returns the tracked interfaces for the link monitor and
-    /// the statuses read now (tracked processes), for units about to start.
-    fn start_trackers(&mut self, sources: &[TrackerSource]) -> StartedTrackers {
-        for task in self.trackers.drain(..) {
-            task.abort();
-        }
-        let mut links = Vec::new();
-        let mut processes = Vec::new();
-        for (index, source) in sources.iter().enumerate() {
-            let index = u32::try_from(index).unwrap_or(u32::MAX);
-            match source {
-                TrackerSource::Script(script) => {
-                    self.trackers
-                        .push(tokio::spawn(track::supervised::script_task(
-                            index,
-                            script.clone(),
-                            self.updates.clone(),
-                        )));
-                }
-                TrackerSource::File { name, path } => {
-                    self.trackers
-                        .push(tokio::spawn(track::supervised::file_task(
-                            index,
-                            name.clone(),
-                            path.clone(),
-                            self.updates.clone(),
-                        )));
-                }
-                TrackerSource::Process(spec) => processes.push((index, spec.clone())),
-                TrackerSource::Interface { name, ifindex } => {
-                    links.push((index, *ifindex, link_monitor::is_up(name)));
-                }
-            }
-        }
-        // Read now, so that units start with it (keepalived reads /proc before its instances
-        // start); the task reports any later change.
-        let mut statuses = HashMap::new();
-        if !processes.is_empty() {
-            let specs: Vec<_> = processes.iter().map(|(_, spec)| spec.clone()).collect();
-            for ((index, _), up) in processes
-                .iter()
-                .zip(track::process::current_statuses(&specs))
-            {
-                let status = if up {
-                    TrackerStatus::Up
-                } else {
-                    TrackerStatus::Down
-                };
-                statuses.insert(*index, status);
-            }
-        }
-        // One task (one subscription to the kernel's process events) for every block.
-        if !processes.is_empty() {
-            self.trackers
-                .push(tokio::spawn(track::supervised::process_task(
-                    processes,
-                    self.updates.clone(),
-                )));
-        }
-        StartedTrackers { links, statuses }
-    }
-}
-
-/// What the engine learns from (re)starting the tracker tasks.
-struct StartedTrackers {
-    /// Tracked interfaces: (tracker index, ifindex, up now).
-    links: Vec<(u32, u32, bool)>,
-    /// Statuses known now (tracked processes).
-    statuses: HashMap<u32, TrackerStatus>,
-}
-
-impl Engine {
-    /// Takes what [`Io::start_trackers`] reports.
-    fn set_trackers(&mut self, started: StartedTrackers) {
-        self.tracked_links = started.links;
-        self.tracker_status = started.statuses;
-    }
-}
-
-/// The scheduling units of `spec`: each sync group, and each instance in no group.
-fn unit_plans(spec: &RuntimeSpec) -> Vec<(UnitIdentity, Vec<usize>)> {
-    let mut grouped = vec![false; spec.instances.len()];
-    let mut plans = Vec::new();
-    for group in &spec.groups {
-        let members: Vec<usize> = group
-            .members
-            .iter()
-            .copied()
-            .filter(|m| *m < spec.instances.len())
-            .collect();
-        for member in &members {
-            if let Some(flag) = grouped.get_mut(*member) {
-                *flag = true;
-            }
-        }
-        let identity = UnitIdentity {
-            members: members
-                .iter()
-                .filter_map(|m| spec.instances.get(*m).cloned())
-                .collect(),
-            group: Some(group.clone()),
-        };
-        plans.push((identity, members));
-    }
-    for (index, instance) in spec.instances.iter().enumerate() {
-        if !grouped.get(index).copied().unwrap_or(false) {
-            plans.push((
-                UnitIdentity {
-                    members: vec![instance.clone()],
-                    group: None,
-                },
-                vec![index],
-            ));
-        }
-    }
-    plans
-}
-
-/// Builds a unit's machine from its identity.
-fn machine(identity: &UnitIdentity) -> Result<Machine, RuntimeError> {
-    let instance_error = |name: &str| {
-        let name = name.to_owned();
-        move |source| RuntimeError::Instance {
-            instance: name,
-            source,
-        }
-    };
-    match &identity.group {
-        None => {
-            let spec = identity
-                .members
-                .first()
-                .ok_or_else(|| RuntimeError::Instance {
-                    instance: String::new(),
-                    source: ConfigError::Vrid,
-                })?;
-            let instance =
-                Instance::new(spec.fsm.clone()).map_err(instance_error(&spec.fsm.name))?;
-            Ok(Machine::Single(Box::new(instance)))
-        }
-        Some(group) => {
-            let members = identity.members.iter().map(|m| m.fsm.clone()).collect();
-            let sync = SyncGroup::new(group.config.clone(), members)
-                .map_err(instance_error(&group.config.name))?;
-            Ok(Machine::Group {
-                group: sync,
-                notify: Box::new(group.notify.clone()),
-            })
-        }
-    }
-}
-
-/// Adds the units of `plans` (not in `keep`) to `engine`, opening their IO.
-fn add_units(
-    engine: &mut Engine,
-    io: &mut Io,
-    plans: Vec<(UnitIdentity, Vec<usize>)>,
-) -> Result<Vec<usize>, RuntimeError> {
-    let mut added = Vec::new();
-    for (identity, _) in plans {
-        let machine = machine(&identity)?;
-        let unit = engine.units.len();
-        let mut slots = Vec::new();
-        for (member, spec) in identity.members.iter().enumerate() {
-            let slot = io.slot(spec.clone())?;
-            engine.executor.remove_stale(&slot);
-            slots.push(engine.slots.len());
-            engine.owner.push((unit, member));
-            engine.slots.push(slot);
-        }
-        engine.units.push(Unit {
-            machine,
-            slots,
-            identity,
-        });
-        added.push(unit);
-    }
-    Ok(added)
 }
 
 /// Runs every instance of `spec` until [`Control::Stop`] (or the control channel closes),
@@ -453,7 +121,7 @@ pub async fn run_with_status(
     spec: RuntimeSpec,
     options: RunOptions,
     control: mpsc::Receiver<Control>,
-    status: Option<crate::ops::StatusPublisher>,
+    status: Option<crate::status::StatusPublisher>,
 ) -> Result<(), RuntimeError> {
     run_observed(
         spec,
@@ -467,20 +135,11 @@ pub async fn run_with_status(
     .await
 }
 
-/// A VRRP instance entered a state (sent on every transition, start and stop included).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InstanceState {
-    /// `vrrp_instance NAME`.
-    pub instance: Arc<str>,
-    /// The state it entered.
-    pub state: crate::vrrp::fsm::State,
-}
-
 /// Who watches the protocol loop from outside.
 #[derive(Debug, Default)]
 pub struct Observers {
     /// Status snapshots, on request (see [`run_with_status`]).
-    pub status: Option<crate::ops::StatusPublisher>,
+    pub status: Option<crate::status::StatusPublisher>,
     /// Every instance state change, as it happens (keepalived.conf `lvs_sync_daemon`
     /// follows one instance).
     pub states: Option<mpsc::UnboundedSender<InstanceState>>,
@@ -663,231 +322,11 @@ pub async fn run_observed(
     Ok(())
 }
 
-/// Swaps in `spec`: units whose identity (member settings, group settings, and the tracked
-/// objects they use) did not change keep running as they are; the others are stopped as
-/// on SIGTERM and the new ones started. Returns (kept, started).
-fn reload(
-    engine: &mut Engine,
-    io: &mut Io,
-    trackers: &mut Vec<TrackerSource>,
-    spec: RuntimeSpec,
-) -> Result<(usize, usize), RuntimeError> {
-    reload_restarting(engine, io, trackers, spec, |_| false)
-}
-
-/// An interface an instance runs on was deleted and created again (a new ifindex): its
-/// units restart on the new interface (new sockets, XDP attached again), the others keep
-/// running. Instances with a VMAC on it are left in FAULT: their macvlan went with the old
-/// interface, and only a restart of kad rebuilds it.
-fn restart_on_recreated(
-    engine: &mut Engine,
-    io: &mut Io,
-    trackers: &mut Vec<TrackerSource>,
-    spec: &mut RuntimeSpec,
-    interface: &str,
-    ifindex: u32,
-) -> Result<(usize, usize), RuntimeError> {
-    // Addresses and routes were resolved to the old index: point them at the new one.
-    let old: Vec<u32> = engine
-        .slots
-        .iter()
-        .filter(|slot| slot.spec.interface == interface && slot.ifindex != ifindex)
-        .map(|slot| slot.ifindex)
-        .collect();
-    for member in &mut spec.instances {
-        for old in &old {
-            member.renumber_interface(*old, ifindex);
-        }
-    }
-    let on_it = |member: &InstanceSpec| {
-        member.interface == interface || member.receive_interface == interface
-    };
-    for member in spec
-        .instances
-        .iter()
-        .filter(|m| on_it(m) && m.vmac.is_some())
-    {
-        tracing::warn!(instance = %member.fsm.name, vrid = member.fsm.vrid, interface, "interface re-created: the VMAC went with it; restart kad to rebuild it");
-    }
-    io.sockets.retain(|(name, _), _| name != interface);
-    io.ah_sockets.retain(|name, _| name != interface);
-    reload_restarting(engine, io, trackers, spec.clone(), |identity| {
-        identity.members.iter().any(on_it) && identity.members.iter().all(|m| m.vmac.is_none())
-    })
-}
-
-/// [`reload`], restarting the units `restart` picks even when their settings are unchanged.
-fn reload_restarting(
-    engine: &mut Engine,
-    io: &mut Io,
-    trackers: &mut Vec<TrackerSource>,
-    spec: RuntimeSpec,
-    restart: impl Fn(&UnitIdentity) -> bool,
-) -> Result<(usize, usize), RuntimeError> {
-    engine.executor.set_mail(spec.smtp.clone());
-    let trackers_changed = *trackers != spec.trackers;
-    let uses_trackers = |identity: &UnitIdentity| {
-        identity.members.iter().any(|m| !m.fsm.tracked.is_empty())
-            || identity
-                .group
-                .as_ref()
-                .is_some_and(|g| !g.config.tracked.is_empty())
-    };
-    let mut plans = unit_plans(&spec);
-    // Which old units survive, and which new plans they stand for.
-    let mut kept_old = Vec::new();
-    plans.retain(|(identity, _)| {
-        let same = engine.units.iter().position(|unit| {
-            unit.identity == *identity
-                && !(trackers_changed && uses_trackers(identity))
-                && !restart(identity)
-        });
-        match same {
-            Some(old) if !kept_old.contains(&old) => {
-                kept_old.push(old);
-                false
-            }
-            _ => true,
-        }
-    });
-    for old in 0..engine.units.len() {
-        if !kept_old.contains(&old) {
-            engine.stop_unit(old);
-        }
-    }
-
-    // Rebuild the tables: kept units first (state untouched), then the new ones.
-    let old_units = std::mem::take(&mut engine.units);
-    let mut old_slots: Vec<Option<Slot>> = std::mem::take(&mut engine.slots)
-        .into_iter()
-        .map(Some)
-        .collect();
-    engine.owner.clear();
-    for (old_index, mut unit) in old_units.into_iter().enumerate() {
-        if !kept_old.contains(&old_index) {
-            continue;
-        }
-        let index = engine.units.len();
-        let mut slots = Vec::new();
-        for (member, old_slot) in unit.slots.iter().enumerate() {
-            if let Some(slot) = old_slots.get_mut(*old_slot).and_then(Option::take) {
-                slots.push(engine.slots.len());
-                engine.owner.push((index, member));
-                engine.slots.push(slot);
-            }
-        }
-        unit.slots = slots;
-        engine.units.push(unit);
-    }
-    let kept = engine.units.len();
-    engine.timers = Timers::new(kept + plans.len());
-    for (index, unit) in engine.units.iter().enumerate() {
-        let deadline = match &unit.machine {
-            Machine::Single(instance) => instance.next_deadline(),
-            Machine::Group { group, .. } => group.next_deadline(),
-        };
-        engine.timers.set(index, deadline);
-    }
-    if trackers_changed {
-        engine.set_trackers(io.start_trackers(&spec.trackers));
-        *trackers = spec.trackers.clone();
-    }
-    if let Some(xdp) = engine.xdp.as_mut() {
-        xdp.prepare(&spec.instances);
-    }
-    let added = add_units(engine, io, plans)?;
-    io.start_receivers(&engine.slots);
-    if let Some(xdp) = engine.xdp.as_mut() {
-        xdp.sync(&mut engine.slots, io.generation);
-    }
-    let started = added.len();
-    for unit in added {
-        engine.start_unit(unit);
-    }
-    Ok((kept, started))
-}
-
-/// keepalived follows an interface's primary address: when the address an instance sends
-/// adverts from (chosen by kad, not configured) is removed, the instance carries on from the
-/// interface's next address, without a state change. IPv4 only: an IPv6 instance's socket is
-/// bound to its link-local source and keeps it.
-async fn follow_primary(
-    engine: &mut Engine,
-    current: &mut RuntimeSpec,
-    control: &AddressControl,
-    removed: link_monitor::AddressRemoved,
-) {
-    let affected: Vec<usize> = engine
-        .slots
-        .iter()
-        .enumerate()
-        .filter(|(_, slot)| {
-            slot.spec.primary_auto
-                && slot.ifindex == removed.ifindex
-                && slot.spec.fsm.primary_address == removed.address
-                && removed.address.is_ipv4()
-        })
-        .map(|(index, _)| index)
-        .collect();
-    if affected.is_empty() {
-        return;
-    }
-    let virtuals: Vec<IpAddr> = engine
-        .slots
-        .iter()
-        .flat_map(|slot| slot.spec.addresses.iter().map(|a| a.address))
-        .collect();
-    let next = match from_config::primary_address_excluding(
-        control,
-        removed.ifindex,
-        false,
-        &virtuals,
-    )
-    .await
-    {
-        Ok(Some(next)) => next,
-        Ok(None) => {
-            tracing::warn!(address = %removed.address, ifindex = removed.ifindex, "primary address removed and none left on the interface; adverts keep the old source");
-            return;
-        }
-        Err(err) => {
-            tracing::warn!(error = %err, "primary address removed; cannot list the interface's addresses");
-            return;
-        }
-    };
-    for slot in affected {
-        let Some((unit, member)) = engine.owner.get(slot).copied() else {
-            continue;
-        };
-        let Some(entry) = engine.slots.get_mut(slot) else {
-            continue;
-        };
-        tracing::info!(instance = %entry.spec.fsm.name, vrid = entry.spec.fsm.vrid, old = %removed.address, new = %next, "primary address removed; sending adverts from the next one");
-        entry.spec.fsm.primary_address = next;
-        let name = std::sync::Arc::clone(&entry.spec.fsm.name);
-        if let Some(spec) = engine
-            .units
-            .get_mut(unit)
-            .and_then(|u| u.identity.members.get_mut(member))
-        {
-            spec.fsm.primary_address = next;
-        }
-        if let Some(spec) = current.instances.iter_mut().find(|i| i.fsm.name == name) {
-            spec.fsm.primary_address = next;
-        }
-        engine.handle(
-            unit,
-            Some(member),
-            crate::vrrp::fsm::Event::PrimaryAddress(next),
-        );
-    }
-}
-
 /// Opens the notify FIFOs; one that cannot be opened is reported and skipped.
-fn open_fifos(specs: &[FifoSpec]) -> Vec<fifo::FifoWriter> {
+fn open_fifos(specs: &[FifoSpec]) -> Vec<FifoWriter> {
     specs
         .iter()
-        .filter_map(|spec| match fifo::FifoWriter::open(spec) {
+        .filter_map(|spec| match FifoWriter::open(spec) {
             Ok(writer) => Some(writer),
             Err(err) => {
                 tracing::error!(fifo = %spec.path.display(), error = %err, "cannot open notify FIFO");
@@ -898,7 +337,7 @@ fn open_fifos(specs: &[FifoSpec]) -> Vec<fifo::FifoWriter> {
 }
 
 /// Resolves when a status reader asks for a snapshot (never without a publisher).
-async fn status_requested(publisher: Option<&crate::ops::StatusPublisher>) {
+async fn status_requested(publisher: Option<&crate::status::StatusPublisher>) {
     match publisher {
         Some(publisher) => publisher.requested().await,
         None => std::future::pending().await,

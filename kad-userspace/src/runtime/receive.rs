@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::{
     net::vrrp_socket::{Received, SocketError, VrrpSocket},
-    ops::counters::{ErrorClass, InstanceCounters, peek_vrid},
+    status::counters::{ErrorClass, InstanceCounters, peek_vrid},
     vrrp::{
         fsm::Advert,
         packet::{AuthConfig, DecodeOptions, ReplayGuard, RxMeta, decode_ipv4, decode_vrrp},

@@ -15,13 +15,13 @@ use std::{
 
 use rtnetlink::packet_route::route::{RouteMetric, RoutePreference, RouteRealm};
 
+use super::interfaces::Interfaces;
 use crate::{
     config::{
         model::{Route, Rule},
         place::Place,
     },
     net::{
-        interface::ifindex,
         names::{NameTable, lookup, parse_number},
         route::{AddMode, IpRoute, NextHop, RouteKind},
         rule::{IpRule, RuleAction},
@@ -30,7 +30,7 @@ use crate::{
 
 /// Where entries come from, for messages: a block, and the instance owning it (none for the
 /// `static_*` blocks).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub(crate) struct Origin<'a> {
     /// `virtual_routes`, `static_rules`, ...
     pub(crate) block: &'static str,
@@ -38,6 +38,20 @@ pub(crate) struct Origin<'a> {
     pub(crate) instance: Option<&'a str>,
     /// Its VRID.
     pub(crate) vrid: Option<u8>,
+    /// Where `dev` names are looked up.
+    pub(crate) interfaces: &'a dyn Interfaces,
+}
+
+/// An entry that cannot be installed as written: where, in which block, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{place}: {block}: {what}")]
+pub struct RoutingError {
+    /// Where the entry is (file:line:col).
+    pub place: String,
+    /// `virtual_routes`, `static_rules`, ...
+    pub block: &'static str,
+    /// What is wrong.
+    pub what: String,
 }
 
 impl Origin<'_> {
@@ -50,14 +64,21 @@ impl Origin<'_> {
         );
     }
 
-    fn error(&self, place: &Place, what: impl Display) -> String {
-        format!("{place}: {}: {what}", self.block)
+    fn error(&self, place: &Place, what: impl Display) -> RoutingError {
+        RoutingError {
+            place: place.to_string(),
+            block: self.block,
+            what: what.to_string(),
+        }
     }
 }
 
 /// Every route of a block; an entry that cannot be installed as written is an error, one the
 /// kernel has no equivalent for (`encap`) is skipped with a warning.
-pub(crate) fn ip_routes(routes: &[Route], origin: &Origin<'_>) -> Result<Vec<IpRoute>, String> {
+pub(crate) fn ip_routes(
+    routes: &[Route],
+    origin: &Origin<'_>,
+) -> Result<Vec<IpRoute>, RoutingError> {
     let mut out = Vec::with_capacity(routes.len());
     for route in routes {
         if let Some(route) = ip_route(route, origin)? {
@@ -68,7 +89,7 @@ pub(crate) fn ip_routes(routes: &[Route], origin: &Origin<'_>) -> Result<Vec<IpR
 }
 
 /// Every rule of a block (as [`ip_routes`]).
-pub(crate) fn ip_rules(rules: &[Rule], origin: &Origin<'_>) -> Result<Vec<IpRule>, String> {
+pub(crate) fn ip_rules(rules: &[Rule], origin: &Origin<'_>) -> Result<Vec<IpRule>, RoutingError> {
     let mut out = Vec::with_capacity(rules.len());
     for rule in rules {
         if let Some(rule) = ip_rule(rule, origin)? {
@@ -103,7 +124,10 @@ impl<'a> Words<'a> {
 }
 
 /// One keepalived.conf route entry; `Ok(None)`: skipped with a warning.
-pub(crate) fn ip_route(route: &Route, origin: &Origin<'_>) -> Result<Option<IpRoute>, String> {
+pub(crate) fn ip_route(
+    route: &Route,
+    origin: &Origin<'_>,
+) -> Result<Option<IpRoute>, RoutingError> {
     let place = &route.place;
     let fail = |what: String| origin.error(place, what);
     let kind = match route.route_type.as_deref() {
@@ -147,7 +171,12 @@ pub(crate) fn ip_route(route: &Route, origin: &Origin<'_>) -> Result<Option<IpRo
         );
     }
     let dev = match &route.dev {
-        Some(dev) => Some(ifindex(dev).map_err(|e| fail(format!("dev {dev}: {e}")))?),
+        Some(dev) => Some(
+            origin
+                .interfaces
+                .ifindex(dev)
+                .map_err(|e| fail(format!("dev {dev}: {e}")))?,
+        ),
         None => None,
     };
     match route.via.as_slice() {
@@ -365,7 +394,7 @@ fn next_hops(
     words: &[String],
     origin: &Origin<'_>,
     place: &Place,
-) -> Result<Option<Vec<NextHop>>, String> {
+) -> Result<Option<Vec<NextHop>>, RoutingError> {
     let fail = |what: String| origin.error(place, what);
     let mut hops: Vec<NextHop> = Vec::new();
     let mut words = Words::new(words);
@@ -394,8 +423,12 @@ fn next_hops(
             }
             "dev" => {
                 let dev = words.value(word).map_err(fail)?;
-                hop.ifindex =
-                    Some(ifindex(dev).map_err(|e| fail(format!("nexthop dev {dev}: {e}")))?);
+                hop.ifindex = Some(
+                    origin
+                        .interfaces
+                        .ifindex(dev)
+                        .map_err(|e| fail(format!("nexthop dev {dev}: {e}")))?,
+                );
             }
             "weight" => {
                 let value = words.value(word).map_err(fail)?;
@@ -425,7 +458,7 @@ fn next_hops(
 }
 
 /// One keepalived.conf rule entry; `Ok(None)`: skipped with a warning.
-pub(crate) fn ip_rule(rule: &Rule, origin: &Origin<'_>) -> Result<Option<IpRule>, String> {
+pub(crate) fn ip_rule(rule: &Rule, origin: &Origin<'_>) -> Result<Option<IpRule>, RoutingError> {
     let place = &rule.place;
     let fail = |what: String| origin.error(place, what);
     let from_v6 = rule.from.map(|(address, _)| address.is_ipv6());
@@ -594,6 +627,7 @@ mod tests {
         block: "static_routes",
         instance: None,
         vrid: None,
+        interfaces: &crate::runtime::interfaces::KernelInterfaces,
     };
 
     fn config(body: &str) -> crate::config::model::Config {
@@ -602,12 +636,12 @@ mod tests {
 
     fn routes(lines: &str) -> Result<Vec<IpRoute>, String> {
         let config = config(&format!("static_routes {{\n{lines}\n}}\n"));
-        ip_routes(&config.static_routes, &ORIGIN)
+        ip_routes(&config.static_routes, &ORIGIN).map_err(|e| e.to_string())
     }
 
     fn rules(lines: &str) -> Result<Vec<IpRule>, String> {
         let config = config(&format!("static_rules {{\n{lines}\n}}\n"));
-        ip_rules(&config.static_rules, &ORIGIN)
+        ip_rules(&config.static_rules, &ORIGIN).map_err(|e| e.to_string())
     }
 
     fn v4(text: &str) -> IpAddr {

@@ -25,11 +25,11 @@ pub struct RuntimeSpec {
     /// Tracked objects; a `TrackedObject::id` is an index into this list.
     pub trackers: Vec<TrackerSource>,
     /// global `notify_fifo` / `vrrp_notify_fifo` (opened at start; a reload keeps them).
-    pub notify_fifos: Vec<super::fifo::FifoSpec>,
+    pub notify_fifos: Vec<crate::exec::fifo::FifoSpec>,
     /// `static_ipaddress`, `static_routes`, `static_rules`.
     pub statics: StaticSpec,
     /// Where `smtp_alert` mails go (`None`: no `smtp_server` or no `notification_email`).
-    pub smtp: Option<super::smtp::SmtpSpec>,
+    pub smtp: Option<crate::exec::smtp::SmtpSpec>,
 }
 
 /// keepalived.conf `static_ipaddress`, `static_routes`, `static_rules`: "NOT moved by

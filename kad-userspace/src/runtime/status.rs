@@ -1,7 +1,7 @@
-//! Builds the status snapshot (`crate::ops::Status`) from the protocol loop's state: every
+//! Builds the status snapshot (`crate::status::Status`) from the protocol loop's state: every
 //! unit's machines, their slots' counters, the trackers' last statuses and, in XDP mode,
 //! the kernel's per-instance seen counts and per-interface counters. Runs inside the loop,
-//! only when a reader asked (`crate::ops::StatusPublisher`), and touches nothing.
+//! only when a reader asked (`crate::status::StatusPublisher`), and touches nothing.
 
 use std::{
     collections::HashMap,
@@ -10,7 +10,7 @@ use std::{
 };
 
 use crate::{
-    ops::status::{
+    status::snapshot::{
         InstanceStatus, MasterStatus, Status, SyncGroupStatus, TimersStatus, TrackerStatus,
         TransitionStatus, XdpStatus,
     },

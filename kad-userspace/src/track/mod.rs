@@ -37,7 +37,7 @@ pub enum TrackerSource {
         path: String,
     },
     /// `vrrp_track_process NAME { process … quorum … }`: enough matching processes run.
-    Process(process::ProcessSpec),
+    Process(process::rules::ProcessSpec),
     /// `track_interface`: link up with carrier.
     Interface {
         /// Interface name.

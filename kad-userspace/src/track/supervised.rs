@@ -68,7 +68,7 @@ pub async fn file_task(
 
 /// keepalived.conf `vrrp_track_process` (every block in one task), supervised.
 pub async fn process_task(
-    trackers: Vec<(TrackerIndex, process::ProcessSpec)>,
+    trackers: Vec<(TrackerIndex, process::rules::ProcessSpec)>,
     updates: mpsc::Sender<TrackerUpdate>,
 ) {
     supervise(Family::Tracker, "vrrp_track_process", |run| {
@@ -77,7 +77,7 @@ pub async fn process_task(
         async move {
             if run > 0 {
                 let specs: Vec<_> = trackers.iter().map(|(_, spec)| spec.clone()).collect();
-                let now = process::current_statuses(&specs);
+                let now = process::scan::current_statuses(&specs);
                 for ((index, _), up) in trackers.iter().zip(now) {
                     let update = TrackerUpdate {
                         index: *index,

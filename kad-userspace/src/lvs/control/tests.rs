@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use super::*;
 use crate::{
     config::{LoadOptions, parse_str},
-    lvs::{health::RealServerKey, ipvs::ServiceEntry},
+    lvs::ipvs::ServiceEntry,
+    status::health::{HealthUpdate, RealServerKey},
 };
 
 /// An IPVS table in memory that records every operation as kad logs it.

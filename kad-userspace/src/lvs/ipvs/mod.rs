@@ -5,10 +5,11 @@
 //! netlink-packet-core (attributes, netlink header): [`uapi`] holds the kernel's numbers,
 //! [`attr`] the attributes at each nesting level, [`message`] the generic netlink payload,
 //! [`model`] services and destinations as kad reasons about them, [`reply`] the reading of
-//! what the kernel answers, and [`socket`] the
+//! what the kernel answers, [`error`] what can fail, and [`socket`] the
 //! operations (`ipvsadm -A/-E/-D/-a/-e/-d/-C/-L`, `--set`, `--start-daemon`).
 
 pub mod attr;
+pub mod error;
 pub mod message;
 pub mod model;
 pub mod reply;
@@ -18,8 +19,9 @@ pub mod uapi;
 #[cfg(test)]
 mod tests;
 
+pub use error::IpvsError;
 pub use model::{
     Dest, Family, Forwarding, IpvsTable, Protocol, Service, ServiceEntry, ServiceKey, SyncDaemon,
     SyncState, Timeouts, TunnelCsum, TunnelKind,
 };
-pub use socket::{IpvsError, IpvsSocket};
+pub use socket::IpvsSocket;

@@ -9,6 +9,7 @@ use std::{
 
 use super::{
     attr::{DaemonAttr, DestAttr, SvcAttr},
+    error::AttrError,
     uapi::{self, AF_INET, AF_INET6, fwd, svc_flags, tunnel},
 };
 
@@ -207,7 +208,7 @@ impl Service {
     }
 
     /// Reads a service from the kernel's attributes (a `GET_SERVICE` reply).
-    pub fn from_attrs(attrs: &[SvcAttr]) -> Result<Self, String> {
+    pub fn from_attrs(attrs: &[SvcAttr]) -> Result<Self, AttrError> {
         let mut af = None;
         let mut protocol = None;
         let mut addr = None;
@@ -233,18 +234,26 @@ impl Service {
                 SvcAttr::PeName(_) | SvcAttr::Other(_) => {}
             }
         }
-        let af = af.ok_or("service without address family")?;
-        let family = Family::from_af(af).ok_or_else(|| format!("service family {af}"))?;
+        let af = af.ok_or(AttrError::Missing("service without address family"))?;
+        let family = Family::from_af(af).ok_or(AttrError::Family {
+            what: "service",
+            af,
+        })?;
         let key = match fwmark.filter(|&m| m != 0) {
             Some(mark) => ServiceKey::Fwmark { family, mark },
             None => {
-                let number = protocol.ok_or("service without protocol")?;
-                let protocol = Protocol::from_number(number)
-                    .ok_or_else(|| format!("service protocol {number}"))?;
-                let ip = ip_from_bytes(family, &addr.ok_or("service without address")?);
+                let number = protocol.ok_or(AttrError::Missing("service without protocol"))?;
+                let protocol = Protocol::from_number(number).ok_or(AttrError::Protocol(number))?;
+                let ip = ip_from_bytes(
+                    family,
+                    &addr.ok_or(AttrError::Missing("service without address"))?,
+                );
                 ServiceKey::Addr {
                     protocol,
-                    addr: SocketAddr::new(ip, port.ok_or("service without port")?),
+                    addr: SocketAddr::new(
+                        ip,
+                        port.ok_or(AttrError::Missing("service without port"))?,
+                    ),
                 }
             }
         };
@@ -255,7 +264,7 @@ impl Service {
         };
         Ok(Self {
             key,
-            scheduler: scheduler.ok_or("service without scheduler")?,
+            scheduler: scheduler.ok_or(AttrError::Missing("service without scheduler"))?,
             flags,
             timeout,
             netmask,
@@ -380,7 +389,7 @@ impl Dest {
 
     /// Reads a destination from the kernel's attributes; `service_family` is used when
     /// the reply carries no `ADDR_FAMILY` (kernels before 3.18).
-    pub fn from_attrs(attrs: &[DestAttr], service_family: Family) -> Result<Self, String> {
+    pub fn from_attrs(attrs: &[DestAttr], service_family: Family) -> Result<Self, AttrError> {
         let mut family = service_family;
         let mut addr = None;
         let mut port = None;
@@ -394,7 +403,10 @@ impl Dest {
         for attr in attrs {
             match attr {
                 DestAttr::AddrFamily(af) => {
-                    family = Family::from_af(*af).ok_or_else(|| format!("dest family {af}"))?
+                    family = Family::from_af(*af).ok_or(AttrError::Family {
+                        what: "dest",
+                        af: *af,
+                    })?
                 }
                 DestAttr::Addr(v) => addr = Some(*v),
                 DestAttr::Port(v) => port = Some(*v),
@@ -408,7 +420,7 @@ impl Dest {
                 _ => {}
             }
         }
-        let forwarding = match method.ok_or("dest without forwarding method")? {
+        let forwarding = match method.ok_or(AttrError::Missing("dest without forwarding method"))? {
             fwd::MASQ => Forwarding::Masq,
             fwd::LOCALNODE => Forwarding::Local,
             fwd::DROUTE => Forwarding::DirectRoute,
@@ -428,11 +440,14 @@ impl Dest {
                 };
                 Forwarding::Tunnel(kind, csum)
             }
-            other => return Err(format!("dest forwarding method {other}")),
+            other => return Err(AttrError::Forwarding(other)),
         };
-        let ip = ip_from_bytes(family, &addr.ok_or("dest without address")?);
+        let ip = ip_from_bytes(
+            family,
+            &addr.ok_or(AttrError::Missing("dest without address"))?,
+        );
         Ok(Self {
-            addr: SocketAddr::new(ip, port.ok_or("dest without port")?),
+            addr: SocketAddr::new(ip, port.ok_or(AttrError::Missing("dest without port"))?),
             forwarding,
             weight,
             u_threshold,

@@ -10,8 +10,8 @@ use netlink_packet_core::{
 
 use super::{
     attr::CmdAttr,
+    error::IpvsError,
     model::{Dest, Family, Service},
-    socket::IpvsError,
 };
 
 /// Smallest netlink message: its header (`struct nlmsghdr`).
@@ -91,7 +91,7 @@ pub fn services(replies: Vec<Vec<CmdAttr>>) -> Result<Vec<Service>, IpvsError> {
     let mut services = Vec::new();
     for attr in replies.into_iter().flatten() {
         if let CmdAttr::Service(attrs) = attr {
-            services.push(Service::from_attrs(&attrs).map_err(IpvsError::Decode)?);
+            services.push(Service::from_attrs(&attrs)?);
         }
     }
     Ok(services)
@@ -103,7 +103,7 @@ pub fn dests(replies: Vec<Vec<CmdAttr>>, family: Family) -> Result<Vec<Dest>, Ip
     let mut dests = Vec::new();
     for attr in replies.into_iter().flatten() {
         if let CmdAttr::Dest(attrs) = attr {
-            dests.push(Dest::from_attrs(&attrs, family).map_err(IpvsError::Decode)?);
+            dests.push(Dest::from_attrs(&attrs, family)?);
         }
     }
     Ok(dests)

@@ -2,7 +2,7 @@
 //! sends one request at a time and reads its acknowledgement or dump. Requests are
 //! answered by the kernel synchronously, so the socket is a plain blocking one.
 
-use std::{io, net::SocketAddr};
+use std::net::SocketAddr;
 
 use netlink_packet_core::{
     NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkDeserializable, NetlinkHeader, NetlinkMessage,
@@ -16,6 +16,7 @@ use netlink_sys::{Socket, SocketAddr as NlAddr, protocols::NETLINK_GENERIC};
 
 use super::{
     attr::CmdAttr,
+    error::IpvsError,
     message::IpvsMessage,
     model::{Dest, IpvsTable, Service, ServiceEntry, ServiceKey, SyncDaemon, SyncState, Timeouts},
     reply,
@@ -24,28 +25,6 @@ use super::{
 
 /// Receive buffer size.
 const RECV_BUFFER: usize = 64 * 1024;
-
-/// What can go wrong talking to IPVS.
-#[derive(Debug, thiserror::Error)]
-pub enum IpvsError {
-    /// The socket itself failed.
-    #[error("IPVS netlink socket: {0}")]
-    Io(#[from] io::Error),
-    /// No "IPVS" generic netlink family: the ip_vs module is not loaded.
-    #[error("no IPVS generic netlink family in this kernel (is ip_vs loaded?)")]
-    NoFamily,
-    /// The kernel refused a request.
-    #[error("IPVS {what}: {source}")]
-    Kernel {
-        /// The operation.
-        what: String,
-        /// The kernel's errno.
-        source: io::Error,
-    },
-    /// A reply kad could not read.
-    #[error("IPVS reply: {0}")]
-    Decode(String),
-}
 
 /// A connected IPVS control socket.
 pub struct IpvsSocket {

@@ -20,7 +20,7 @@ use lettre::{
 use tokio::sync::mpsc;
 
 use crate::{
-    config::model::GlobalDefs,
+    config::model::{Config, GlobalDefs},
     vrrp::fsm::{NotifyKind, NotifyTarget},
 };
 
@@ -46,9 +46,11 @@ pub struct SmtpSpec {
 }
 
 impl SmtpSpec {
-    /// The mail settings of `global`, if alerts can be sent at all (a server and at least
-    /// one recipient).
-    pub fn from_global(global: &GlobalDefs) -> Option<Self> {
+    /// keepalived.conf global_defs `smtp_server`, `notification_email`,
+    /// `notification_email_from`, `smtp_helo_name`, `smtp_connect_timeout`, `router_id`: the
+    /// mail settings, if alerts can be sent at all (a server and at least one recipient).
+    pub fn from_config(config: &Config) -> Option<Self> {
+        let global = &config.global;
         let server = global.smtp_server.clone()?;
         if global.notification_email.is_empty() {
             return None;
@@ -336,14 +338,17 @@ mod tests {
 
     #[test]
     fn alerts_need_a_server_and_a_recipient() {
-        let mut global = GlobalDefs {
-            smtp_server: Some(("127.0.0.1".into(), 2525)),
-            ..GlobalDefs::default()
+        let mut config = Config {
+            global: GlobalDefs {
+                smtp_server: Some(("127.0.0.1".into(), 2525)),
+                ..GlobalDefs::default()
+            },
+            ..Config::default()
         };
-        assert_eq!(SmtpSpec::from_global(&global), None);
-        global.notification_email = vec!["ops@example.net".into()];
-        global.router_id = Some("lb1".into());
-        let spec = SmtpSpec::from_global(&global);
+        assert_eq!(SmtpSpec::from_config(&config), None);
+        config.global.notification_email = vec!["ops@example.net".into()];
+        config.global.router_id = Some("lb1".into());
+        let spec = SmtpSpec::from_config(&config);
         assert_eq!(spec.as_ref().map(|s| s.router_id.as_str()), Some("lb1"));
         assert!(spec.is_some_and(|s| s.from.starts_with("keepalived@")));
     }

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
 use super::Status;
-use crate::{check::report::CheckerReport, lvs::report::LvsReport};
+use super::report::{CheckerReport, LvsReport};
 
 /// What the daemon hands the status readers when the LVS side runs.
 #[derive(Clone, Debug)]
@@ -50,7 +50,7 @@ impl Sources {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::status::{
+    use crate::status::snapshot::{
         CheckerStatus, IpvsState, IpvsStatus, RealServerStatus, VirtualServerStatus,
     };
 

@@ -1,0 +1,202 @@
+//! The runtime's IO: VRRP sockets (one per interface and family), the receive tasks and
+//! the tracker tasks, (re)started as instances come and go.
+
+use std::{collections::HashMap, net::IpAddr, sync::Arc};
+
+use tokio::{sync::mpsc, task::JoinHandle};
+
+use crate::{
+    net::{
+        garp::FrameSender,
+        interface::{ifindex, mac_address},
+        link_monitor,
+        vrrp_socket::VrrpSocket,
+    },
+    track::{self, TrackerSource, TrackerUpdate},
+    vrrp::fsm::TrackerStatus,
+};
+
+use super::{
+    Inbound, RuntimeError, Slot,
+    dataplane::ReceiveStats,
+    engine::StartedTrackers,
+    receive::{self, Route},
+    spec::InstanceSpec,
+};
+
+/// Sockets (shared by the instances of one interface and family), receive tasks and
+/// tracker tasks.
+pub(super) struct Io {
+    pub(super) sockets: HashMap<(String, bool), Arc<VrrpSocket>>,
+    /// keepalived.conf `auth_type AH`: the receive-only IP protocol 51 socket of each
+    /// interface with an AH instance (AH adverts never reach the protocol 112 socket).
+    pub(super) ah_sockets: HashMap<String, Arc<VrrpSocket>>,
+    pub(super) receivers: Vec<JoinHandle<()>>,
+    pub(super) trackers: Vec<JoinHandle<()>>,
+    pub(super) generation: u64,
+    pub(super) inbound: mpsc::Sender<Inbound>,
+    pub(super) updates: mpsc::Sender<TrackerUpdate>,
+    pub(super) stats: Arc<ReceiveStats>,
+}
+
+impl Io {
+    /// Opens (or reuses) what instance `spec` needs and returns its slot.
+    pub(super) fn slot(&mut self, spec: InstanceSpec) -> Result<Slot, RuntimeError> {
+        let name = spec.fsm.name.to_string();
+        let interface = spec.interface.clone();
+        let interface_error = |source| RuntimeError::Interface {
+            instance: name.clone(),
+            source,
+        };
+        let if_index = ifindex(&interface).map_err(interface_error)?;
+        let mac = mac_address(&interface).map_err(interface_error)?;
+        let key = (interface.clone(), spec.fsm.primary_address.is_ipv6());
+        let socket = match self.sockets.get(&key) {
+            Some(socket) => Arc::clone(socket),
+            None => {
+                let socket = Arc::new(match spec.fsm.primary_address {
+                    IpAddr::V4(_) => VrrpSocket::open_v4(&interface, if_index)?,
+                    IpAddr::V6(source) => VrrpSocket::open_v6(&interface, if_index, source)?,
+                });
+                self.sockets.insert(key, Arc::clone(&socket));
+                socket
+            }
+        };
+        if matches!(spec.auth, crate::vrrp::packet::AuthConfig::Ah(_))
+            && spec.fsm.primary_address.is_ipv4()
+            && !self.ah_sockets.contains_key(&interface)
+        {
+            let socket = VrrpSocket::open_v4_ah(&interface, if_index)?;
+            self.ah_sockets.insert(interface.clone(), Arc::new(socket));
+        }
+        let frames = FrameSender::open(if_index).map_err(|source| RuntimeError::PacketSocket {
+            interface: interface.clone(),
+            source,
+        })?;
+        Ok(Slot {
+            spec,
+            socket,
+            frames: Arc::new(frames),
+            mac,
+            ifindex: if_index,
+            link_up: link_monitor::is_up(&interface),
+            ah_seq: 0,
+            ip_id: 0,
+            xdp: None,
+            counters: Arc::default(),
+        })
+    }
+
+    /// (Re)starts one receive task per socket, routing by VRID to `slots`.
+    pub(super) fn start_receivers(&mut self, slots: &[Slot]) {
+        for task in self.receivers.drain(..) {
+            task.abort();
+        }
+        self.generation += 1;
+        let mut routes: HashMap<(String, bool), Vec<Route>> = HashMap::new();
+        for (index, slot) in slots.iter().enumerate() {
+            let key = (
+                slot.spec.interface.clone(),
+                slot.spec.fsm.primary_address.is_ipv6(),
+            );
+            routes.entry(key).or_default().push(Route::new(
+                index,
+                &slot.spec,
+                Arc::clone(&slot.counters),
+            ));
+        }
+        // AH adverts arrive on their own socket; its routes are those of the interface's
+        // IPv4 instances (each task keeps its own AH replay state).
+        for (interface, socket) in &self.ah_sockets {
+            let routes = slots
+                .iter()
+                .enumerate()
+                .filter(|(_, slot)| {
+                    slot.spec.interface == *interface && !slot.spec.fsm.primary_address.is_ipv6()
+                })
+                .map(|(index, slot)| Route::new(index, &slot.spec, Arc::clone(&slot.counters)))
+                .collect();
+            self.receivers.push(tokio::spawn(receive::run(
+                Arc::clone(socket),
+                false,
+                routes,
+                self.generation,
+                self.inbound.clone(),
+                Arc::clone(&self.stats),
+            )));
+        }
+        for (key, socket) in &self.sockets {
+            let routes = routes.remove(key).unwrap_or_default();
+            self.receivers.push(tokio::spawn(receive::run(
+                Arc::clone(socket),
+                key.1,
+                routes,
+                self.generation,
+                self.inbound.clone(),
+                Arc::clone(&self.stats),
+            )));
+        }
+    }
+
+    /// (Re)starts the tracker tasks; returns the tracked interfaces for the link monitor and
+    /// the statuses read now (tracked processes), for units about to start.
+    pub(super) fn start_trackers(&mut self, sources: &[TrackerSource]) -> StartedTrackers {
+        for task in self.trackers.drain(..) {
+            task.abort();
+        }
+        let mut links = Vec::new();
+        let mut processes = Vec::new();
+        for (index, source) in sources.iter().enumerate() {
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            match source {
+                TrackerSource::Script(script) => {
+                    self.trackers
+                        .push(tokio::spawn(track::supervised::script_task(
+                            index,
+                            script.clone(),
+                            self.updates.clone(),
+                        )));
+                }
+                TrackerSource::File { name, path } => {
+                    self.trackers
+                        .push(tokio::spawn(track::supervised::file_task(
+                            index,
+                            name.clone(),
+                            path.clone(),
+                            self.updates.clone(),
+                        )));
+                }
+                TrackerSource::Process(spec) => processes.push((index, spec.clone())),
+                TrackerSource::Interface { name, ifindex } => {
+                    links.push((index, *ifindex, link_monitor::is_up(name)));
+                }
+            }
+        }
+        // Read now, so that units start with it (keepalived reads /proc before its instances
+        // start); the task reports any later change.
+        let mut statuses = HashMap::new();
+        if !processes.is_empty() {
+            let specs: Vec<_> = processes.iter().map(|(_, spec)| spec.clone()).collect();
+            for ((index, _), up) in processes
+                .iter()
+                .zip(track::process::scan::current_statuses(&specs))
+            {
+                let status = if up {
+                    TrackerStatus::Up
+                } else {
+                    TrackerStatus::Down
+                };
+                statuses.insert(*index, status);
+            }
+        }
+        // One task (one subscription to the kernel's process events) for every block.
+        if !processes.is_empty() {
+            self.trackers
+                .push(tokio::spawn(track::supervised::process_task(
+                    processes,
+                    self.updates.clone(),
+                )));
+        }
+        StartedTrackers { links, statuses }
+    }
+}
