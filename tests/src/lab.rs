@@ -490,7 +490,7 @@ impl Lab {
         if !kad_args.iter().any(|a| a == "--control-socket") {
             args.extend(["--control-socket", socket.as_str()]);
         }
-        let kad = self.start(host, &crate::kad_bin(), &args)?;
+        let kad = self.start(host, &crate::kad_bin()?, &args)?;
         self.wait_until_started(kad);
         Ok(kad)
     }

@@ -5,6 +5,7 @@ pub mod advert_watch;
 pub mod bench;
 pub mod capture;
 pub mod conf;
+pub mod daemon_binary;
 pub mod lab;
 pub mod load;
 pub mod netns;
@@ -16,6 +17,8 @@ pub mod uml;
 pub mod xdp_frames;
 
 use std::path::PathBuf;
+
+pub use daemon_binary::kad_bin;
 
 /// The repository's root folder.
 pub fn repo_root() -> PathBuf {
@@ -29,16 +32,4 @@ pub fn repo_root() -> PathBuf {
 /// vectors; see `tests/vectors/README.md`).
 pub fn vectors_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors")
-}
-
-/// Path of the `kad` binary under test: `$KAD_BIN` if set (`cargo xtask test` sets it after
-/// building), else `debug/kad` in the cargo target folder.
-pub fn kad_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("KAD_BIN") {
-        return PathBuf::from(path);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"));
-    target.join("debug").join("kad")
 }

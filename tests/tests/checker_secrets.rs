@@ -21,7 +21,7 @@ use serde_json::Value;
 const SECRET: &str = "s3cret";
 
 fn status_json(socket: &Path) -> Result<Value> {
-    let out = Command::new(kad_bin())
+    let out = Command::new(kad_bin()?)
         .args(["status", "--json", "--control-socket"])
         .arg(socket)
         .output()?;
@@ -35,7 +35,7 @@ fn status_json(socket: &Path) -> Result<Value> {
 }
 
 fn status_text(socket: &Path) -> Result<String> {
-    let out = Command::new(kad_bin())
+    let out = Command::new(kad_bin()?)
         .args(["status", "--control-socket"])
         .arg(socket)
         .output()?;
@@ -60,7 +60,7 @@ fn scrape(lab: &Lab, host: &str, url: &str) -> Result<String> {
 }
 
 fn signum(name: &str) -> Result<i32> {
-    let out = Command::new(kad_bin()).args(["--signum", name]).output()?;
+    let out = Command::new(kad_bin()?).args(["--signum", name]).output()?;
     Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
 }
 
@@ -106,7 +106,7 @@ fn misc_check_arguments_stay_out_of_metrics_status_and_dumps() -> Result<()> {
     std::fs::write(&conf, &config)?;
     let socket = lab.dir().join("lb.sock");
     let env_dir = format!("KAD_DUMP_DIR={}", dumps.display());
-    let bin = kad_bin().to_string_lossy().into_owned();
+    let bin = kad_bin()?.to_string_lossy().into_owned();
     let conf = conf.to_string_lossy().into_owned();
     let sock = socket.to_string_lossy().into_owned();
     let args = [

@@ -780,7 +780,7 @@ fn genhash_prints_the_md5_of_the_page() -> Result<()> {
     let server = std::thread::spawn(move || {
         runtime.block_on(async { tokio::time::sleep(Duration::from_secs(10)).await });
     });
-    let output = std::process::Command::new(kad_tests::kad_bin())
+    let output = std::process::Command::new(kad_tests::kad_bin()?)
         .args(["genhash", "-s", "127.0.0.1", "-p", &port.to_string()])
         .args(["-u", "/page", "-V", "www.test"])
         .output()
@@ -1124,7 +1124,7 @@ fn genhash_over_tls_sends_the_virtualhost_as_sni() -> Result<()> {
     let server = std::thread::spawn(move || {
         runtime.block_on(async { tokio::time::sleep(Duration::from_secs(10)).await });
     });
-    let output = std::process::Command::new(kad_tests::kad_bin())
+    let output = std::process::Command::new(kad_tests::kad_bin()?)
         .args(["genhash", "-S", "-s", "127.0.0.1", "-p", &port.to_string()])
         .args(["-u", "/tls", "-V", "check.test"])
         .output()

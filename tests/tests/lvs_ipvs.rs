@@ -217,7 +217,7 @@ fn kad_builds_the_keepalived_table_in_real_ipvs_and_a_reload_changes_one_entry()
     ) {
         return Ok(());
     }
-    let guest = UmlGuest::new("table", &kad_bin())?;
+    let guest = UmlGuest::new("table", &kad_bin()?)?;
     guest.write("/etc/keepalived/keepalived.conf", CONFIG)?;
     let reloaded = CONFIG.replacen(
         "real_server 192.168.1.3 8080 {\n        weight 2",
@@ -423,7 +423,7 @@ fn lvs_dr_traffic_reaches_the_real_servers_through_a_uml_director_and_follows_a_
     }
     let (lab, _) = dr_lab("lvs", "tapu")?;
 
-    let guest = UmlGuest::new("dr", &kad_bin())?;
+    let guest = UmlGuest::new("dr", &kad_bin()?)?;
     guest.write("/etc/keepalived/keepalived.conf", DR_CONFIG)?;
     let reloaded = DR_CONFIG.replacen(
         "real_server 10.77.0.2 80 {\n",
@@ -539,7 +539,7 @@ fn kad_starts_on_a_live_table_by_applying_only_the_difference() -> Result<()> {
     ) {
         return Ok(());
     }
-    let guest = UmlGuest::new("live", &kad_bin())?;
+    let guest = UmlGuest::new("live", &kad_bin()?)?;
     guest.write("/etc/keepalived/keepalived.conf", LIVE_CONFIG)?;
     let console = guest.boot(LIVE_SCRIPT, Duration::from_secs(120))?;
     let log = guest.read("/out/kad.log").unwrap_or_default();
@@ -581,7 +581,7 @@ fn kad_vrrp_only_leaves_ipvs_alone() -> Result<()> {
     if !require("kad_vrrp_only_leaves_ipvs_alone", Need::Root) {
         return Ok(());
     }
-    let guest = UmlGuest::new("vrrponly", &kad_bin())?;
+    let guest = UmlGuest::new("vrrponly", &kad_bin()?)?;
     guest.write("/etc/keepalived/keepalived.conf", LIVE_CONFIG)?;
     let script = r#"
 # run MARKER ARGS: start kad and wait for MARKER in its log.
@@ -678,7 +678,7 @@ fn a_real_server_failing_its_http_check_stops_receiving_connections_and_returns_
     }
     let (lab, health_pages) = dr_lab("lvh", "tapc")?;
 
-    let guest = UmlGuest::new("hc", &kad_bin())?;
+    let guest = UmlGuest::new("hc", &kad_bin()?)?;
     guest.write("/etc/keepalived/keepalived.conf", CHECKED_CONFIG)?;
     let running = guest.start(
         CHECKED_SCRIPT,
@@ -804,7 +804,7 @@ fn the_sync_daemon_follows_the_vrrp_instance_in_a_uml_guest() -> Result<()> {
     lab.switch()
         .ip(&["link", "set", "taps", "master", "br0", "up"])?;
 
-    let guest = UmlGuest::new("sync", &kad_bin())?;
+    let guest = UmlGuest::new("sync", &kad_bin()?)?;
     guest.write("/etc/keepalived/keepalived.conf", SYNC_CONFIG)?;
     let running = guest.start(
         SYNC_SCRIPT,

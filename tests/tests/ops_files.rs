@@ -33,7 +33,7 @@ fn start_kad(
     let conf = lab.dir().join(format!("kad-{host}.conf"));
     std::fs::write(&conf, config)?;
     let socket = lab.dir().join(format!("{host}.sock"));
-    let bin = kad_bin().to_string_lossy().into_owned();
+    let bin = kad_bin()?.to_string_lossy().into_owned();
     let conf = conf.to_string_lossy().into_owned();
     let sock = socket.to_string_lossy().into_owned();
     let mut args: Vec<&str> = env_vars.to_vec();
@@ -171,7 +171,7 @@ fn signal_dumps_ignore_planted_files_and_keep_adverts_flowing() -> Result<()> {
 fn config_test(dir: &Path, name: &str, config: &str) -> Result<(i32, String)> {
     let path = dir.join(name);
     std::fs::write(&path, config)?;
-    let out = Command::new(kad_bin())
+    let out = Command::new(kad_bin()?)
         .arg("-t")
         .arg("-f")
         .arg(&path)
@@ -308,7 +308,7 @@ fn a_second_kad_on_the_same_configuration_refuses_to_run() -> Result<()> {
     let conf = lab.dir().join("shared.conf");
     std::fs::write(&conf, vrrp_instance("VI_CF", 82, 150, VIP, ""))?;
     let conf = conf.to_string_lossy().into_owned();
-    let bin = kad_bin();
+    let bin = kad_bin()?;
     let start = |lab: &mut Lab, host: &str| -> Result<usize> {
         let socket = lab.dir().join(format!("{host}.sock"));
         let socket = socket.to_string_lossy().into_owned();
@@ -447,7 +447,7 @@ fn kad_started_by_nsenter_without_its_sysfs_runs() -> Result<()> {
     let dir = lab.dir().to_path_buf();
     let conf = dir.join("ns.conf");
     std::fs::write(&conf, &config)?;
-    let bin = kad_bin().to_string_lossy().into_owned();
+    let bin = kad_bin()?.to_string_lossy().into_owned();
     let conf_arg = conf.to_string_lossy().into_owned();
     let socket = dir.join("ns.sock").to_string_lossy().into_owned();
 

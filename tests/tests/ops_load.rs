@@ -154,7 +154,7 @@ fn metrics_load_leaves_adverts_and_checkers_alone() -> Result<()> {
     let conf = lab.dir().join("kad-r1.conf");
     std::fs::write(&conf, config())?;
     let socket = lab.dir().join("r1.sock");
-    let bin = kad_bin().to_string_lossy().into_owned();
+    let bin = kad_bin()?.to_string_lossy().into_owned();
     let conf = conf.to_string_lossy().into_owned();
     let sock = socket.to_string_lossy().into_owned();
     // prlimit execs kad: the daemon's pid is kad's, with a service's usual 1024 descriptors.

@@ -66,7 +66,7 @@ fn kad_reports_ready_reloading_and_stopping_to_systemd() -> Result<()> {
     let config = lab.dir().join("kad.conf");
     std::fs::write(&config, vrrp_instance("SDN", 51, 200, VIP, ""))?;
     let control = lab.dir().join("kad.sock");
-    let kad_bin = kad_tests::kad_bin();
+    let kad_bin = kad_tests::kad_bin()?;
     let env_notify = format!("NOTIFY_SOCKET={}", notify_path.display());
     let args = [
         env_notify.as_str(),

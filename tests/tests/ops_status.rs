@@ -38,7 +38,7 @@ fn start_kad(
     let socket = lab.dir().join(format!("{host}.sock"));
     std::fs::create_dir_all(dumps)?;
     let env_dir = format!("KAD_DUMP_DIR={}", dumps.display());
-    let bin = kad_bin().to_string_lossy().into_owned();
+    let bin = kad_bin()?.to_string_lossy().into_owned();
     let conf = conf.to_string_lossy().into_owned();
     let sock = socket.to_string_lossy().into_owned();
     let mut args = vec![
@@ -66,7 +66,7 @@ fn start_kad(
 
 /// `kad status --json` against `socket`, parsed.
 fn status_json(socket: &Path) -> Result<Value> {
-    let out = Command::new(kad_bin())
+    let out = Command::new(kad_bin()?)
         .args(["status", "--json", "--control-socket"])
         .arg(socket)
         .output()
@@ -215,7 +215,7 @@ fn status_shows_master_and_backup_with_growing_counters() -> Result<()> {
         assert!(recorded > 0, "XDP recorded the master's adverts: {b2:#}");
     }
 
-    let table = Command::new(kad_bin())
+    let table = Command::new(kad_bin()?)
         .args(["status", "--control-socket"])
         .arg(&s1)
         .output()?;
@@ -508,7 +508,7 @@ fn wait_file(lab: &Lab, path: &Path, needle: &str) -> Result<String> {
 }
 
 fn signum(name: &str) -> Result<i32> {
-    let out = Command::new(kad_bin()).args(["--signum", name]).output()?;
+    let out = Command::new(kad_bin()?).args(["--signum", name]).output()?;
     if !out.status.success() {
         bail!(
             "kad --signum {name}: {}",
@@ -930,7 +930,7 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
         Some(if ipvs == "running" { 1.0 } else { 0.0 })
     );
 
-    let table = Command::new(kad_bin())
+    let table = Command::new(kad_bin()?)
         .args(["status", "--control-socket"])
         .arg(&socket)
         .output()?;

@@ -72,7 +72,7 @@ fn run(test: &str, version: u8, family: Family) -> Result<()> {
     let conf = lab.dir().join("kad.conf");
     std::fs::write(&conf, kad_config(200, version, family))?;
     let conf = conf.to_string_lossy().into_owned();
-    let kad = lab.start("r1", &kad_bin(), &["-f", &conf])?;
+    let kad = lab.start("r1", &kad_bin()?, &["-f", &conf])?;
     lab.wait_until_started(kad);
     lab.wait_for("kad (priority 200) preempts FRR", takeover, || {
         lab.host("r1")?.has_address(vip)

@@ -305,7 +305,7 @@ fn keepalived_command_line_runs_unchanged_and_pid_files_come_and_go() -> Result<
     let text = |path: &std::path::Path| path.to_string_lossy().into_owned();
     let kad = lab.start(
         "r1",
-        &kad_tests::kad_bin(),
+        &kad_tests::kad_bin()?,
         &[
             "-n",
             "-l",
@@ -366,7 +366,7 @@ fn logs_reach_syslog_with_keepalived_facility() -> Result<()> {
          ln -s {sock} /dev/log; exec {kad} -f {conf} -S 3",
         old = olddev.display(),
         sock = socket_path.display(),
-        kad = kad_tests::kad_bin().display(),
+        kad = kad_tests::kad_bin()?.display(),
         conf = config.display(),
     );
     lab.start(

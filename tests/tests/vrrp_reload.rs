@@ -37,7 +37,7 @@ fn sighup_keeps_an_unchanged_instance_running_without_losing_a_probe() -> Result
         + &instance("MOVING", 52, 200, "10.77.0.101", "");
     std::fs::write(&conf, &before)?;
     let conf_arg = conf.to_string_lossy().into_owned();
-    let kad = lab.start("r1", &kad_bin(), &["-f", &conf_arg])?;
+    let kad = lab.start("r1", &kad_bin()?, &["-f", &conf_arg])?;
     lab.wait_until_started(kad);
     lab.wait_for("kad holds both VIPs", Duration::from_secs(10), || {
         Ok(lab.host("r1")?.has_address("10.77.0.100")?
@@ -144,7 +144,7 @@ fn sync_group_moves_both_instances_when_one_faults() -> Result<()> {
     let conf = lab.dir().join("kad.conf");
     std::fs::write(&conf, config)?;
     let conf = conf.to_string_lossy().into_owned();
-    let kad = lab.start("r1", &kad_bin(), &["-f", &conf])?;
+    let kad = lab.start("r1", &kad_bin()?, &["-f", &conf])?;
     lab.wait_until_started(kad);
     let both_on = |router: &str| -> Result<bool> {
         let host = lab.host(router)?;

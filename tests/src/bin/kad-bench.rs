@@ -70,7 +70,7 @@ fn settled_lab(daemon: Daemon, row: Row) -> Result<(Lab, usize, usize)> {
                 let conf = lab.dir().join(format!("{router}.conf"));
                 std::fs::write(&conf, config(row, priority))?;
                 let conf = conf.to_string_lossy().into_owned();
-                lab.start(router, &kad_bin(), &["-f", &conf])
+                lab.start(router, &kad_bin()?, &["-f", &conf])
             }
         }
     };

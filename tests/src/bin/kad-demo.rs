@@ -36,7 +36,7 @@ fn main() -> Result<()> {
     if !is_root() {
         bail!("the demo builds network namespaces: run it as root");
     }
-    let kad = kad_bin();
+    let kad = kad_bin()?;
     if !kad.exists() {
         bail!(
             "{} not found: build it first (cargo xtask run does)",
