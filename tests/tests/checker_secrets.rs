@@ -11,11 +11,7 @@ use std::{
 };
 
 use anyhow::{Context as _, Result, bail};
-use kad_tests::{
-    kad_bin,
-    lab::Lab,
-    privilege::{Need, require},
-};
+use kad_tests::{kad_bin, lab::Lab};
 use serde_json::Value;
 
 const SECRET: &str = "s3cret";
@@ -79,10 +75,7 @@ fn wait_file(lab: &Lab, path: &Path, needle: &str) -> Result<String> {
 
 #[test]
 fn misc_check_arguments_stay_out_of_metrics_status_and_dumps() -> Result<()> {
-    const NAME: &str = "misc_check_arguments_stay_out_of_metrics_status_and_dumps";
-    if !require(NAME, Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     // The check script in a root-owned 0755 folder (under sticky /tmp).
     let dir: PathBuf = std::env::temp_dir().join(format!("kad-secret-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -819,12 +819,7 @@ async fn peer_recorder() -> Result<(u16, Arc<Mutex<Vec<SocketAddr>>>)> {
 
 #[tokio::test]
 async fn bindto_bind_port_bind_if_and_fwmark_shape_the_probe_socket() -> Result<()> {
-    if !kad_tests::privilege::require(
-        "bindto_bind_port_bind_if_and_fwmark_shape_the_probe_socket",
-        kad_tests::privilege::Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let (port, peers) = peer_recorder().await?;
     let bind_port = refusing_port().await?;
     let text = vs(
@@ -978,10 +973,7 @@ async fn a_reload_keeps_each_real_servers_state() -> Result<()> {
 /// TCP SYNs and ICMP echoes go unanswered, so the probes end at their connect_timeout.
 #[test]
 fn silent_hosts_fail_tcp_and_ping_checks_at_connect_timeout() -> Result<()> {
-    let test = "silent_hosts_fail_tcp_and_ping_checks_at_connect_timeout";
-    if !kad_tests::privilege::require(test, kad_tests::privilege::Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let ns = kad_tests::netns::NetNs::new("chk")?;
     ns.ip(&[
         "link", "add", "sink", "type", "veth", "peer", "name", "sinkp",
@@ -1152,10 +1144,7 @@ fn genhash_over_tls_sends_the_virtualhost_as_sni() -> Result<()> {
 /// `bind_if lb`.
 #[test]
 fn link_local_targets_are_reached_through_bind_if() -> Result<()> {
-    let test = "link_local_targets_are_reached_through_bind_if";
-    if !kad_tests::privilege::require(test, kad_tests::privilege::Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let ns = kad_tests::netns::NetNs::new("ll")?;
     ns.ip(&["link", "add", "la", "type", "veth", "peer", "name", "lb"])?;
     ns.ip(&["-6", "addr", "add", "fe80::a/64", "dev", "la", "nodad"])?;

@@ -29,11 +29,7 @@ use kad::{
     runtime::{self, Control, ReceivePath, RunOptions},
     supervise::{self, Family},
 };
-use kad_tests::{
-    lab::Lab,
-    load::advert_gaps::Capture,
-    privilege::{Need, require},
-};
+use kad_tests::{lab::Lab, load::advert_gaps::Capture};
 use tokio::sync::mpsc;
 
 const ADVERT: Duration = Duration::from_millis(10);
@@ -138,12 +134,7 @@ async fn drive(
 
 #[test]
 fn a_panicking_checker_or_tracker_is_restarted_and_vrrp_goes_on() -> Result<()> {
-    if !require(
-        "a_panicking_checker_or_tracker_is_restarted_and_vrrp_goes_on",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("ci")?;
     lab.add_host("r1", 1)?;
     lab.add_host("rs", 2)?;

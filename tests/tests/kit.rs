@@ -69,3 +69,33 @@ fn the_daemon_under_test_runs() -> Result<()> {
     assert!(String::from_utf8_lossy(&out.stdout).contains("kad"));
     Ok(())
 }
+
+#[test]
+fn the_skip_guard_names_the_test_it_stands_in() {
+    assert_eq!(
+        kad_tests::test_name!(),
+        "the_skip_guard_names_the_test_it_stands_in"
+    );
+    let in_closure = || kad_tests::test_name!();
+    assert_eq!(in_closure(), "the_skip_guard_names_the_test_it_stands_in");
+}
+
+#[tokio::test]
+async fn the_skip_guard_names_an_async_test_too() {
+    let name = async { kad_tests::test_name!() }.await;
+    assert_eq!(name, "the_skip_guard_names_an_async_test_too");
+    assert_eq!(
+        kad_tests::test_name!(),
+        "the_skip_guard_names_an_async_test_too"
+    );
+}
+
+mod nested {
+    #[test]
+    fn the_skip_guard_names_a_test_in_a_module_by_its_path() {
+        assert_eq!(
+            kad_tests::test_name!(),
+            "nested::the_skip_guard_names_a_test_in_a_module_by_its_path"
+        );
+    }
+}

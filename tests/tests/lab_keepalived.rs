@@ -5,10 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use kad_tests::{
-    lab::Lab,
-    privilege::{Need, require},
-};
+use kad_tests::lab::Lab;
 
 const VIP: &str = "10.77.0.100";
 
@@ -23,12 +20,7 @@ fn keepalived_conf(router: &str, priority: u8) -> String {
 
 #[test]
 fn keepalived_pair_elects_one_master_and_hands_over_on_sigterm() -> Result<()> {
-    if !require(
-        "keepalived_pair_elects_one_master_and_hands_over_on_sigterm",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("ka")?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;

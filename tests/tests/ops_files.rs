@@ -11,13 +11,7 @@ use std::{
 };
 
 use anyhow::{Context as _, Result, bail};
-use kad_tests::{
-    advert_watch::AdvertWatch,
-    conf::vrrp_instance,
-    kad_bin,
-    lab::Lab,
-    privilege::{Need, require},
-};
+use kad_tests::{advert_watch::AdvertWatch, conf::vrrp_instance, kad_bin, lab::Lab};
 
 const VIP: &str = "10.77.0.100";
 
@@ -86,12 +80,7 @@ fn mkfifo(path: &Path) -> Result<()> {
 /// a regular file of mode 0600.
 #[test]
 fn signal_dumps_ignore_planted_files_and_keep_adverts_flowing() -> Result<()> {
-    if !require(
-        "signal_dumps_ignore_planted_files_and_keep_adverts_flowing",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("fd")?;
     lab.add_host("r1", 1)?;
     let dumps = lab.dir().join("dumps");
@@ -188,12 +177,7 @@ fn config_test(dir: &Path, name: &str, config: &str) -> Result<(i32, String)> {
 /// scripts create get it.
 #[test]
 fn umask_keyword_is_checked_and_sets_the_mode_of_created_files() -> Result<()> {
-    if !require(
-        "umask_keyword_is_checked_and_sets_the_mode_of_created_files",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("um")?;
     let dir = lab.dir().to_path_buf();
     for good in ["0027", "IWGRP|IWOTH", "IWGRP | IWOTH", "0x12"] {
@@ -250,12 +234,7 @@ fn umask_keyword_is_checked_and_sets_the_mode_of_created_files() -> Result<()> {
 /// the pid file and the running pid; the first runs on.
 #[test]
 fn a_second_kad_with_the_same_pid_file_refuses_to_run() -> Result<()> {
-    if !require(
-        "a_second_kad_with_the_same_pid_file_refuses_to_run",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("pf")?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
@@ -296,12 +275,7 @@ fn a_second_kad_with_the_same_pid_file_refuses_to_run() -> Result<()> {
 /// refuses to run, naming the file and the first kad's pid; the first keeps running.
 #[test]
 fn a_second_kad_on_the_same_configuration_refuses_to_run() -> Result<()> {
-    if !require(
-        "a_second_kad_on_the_same_configuration_refuses_to_run",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("cf")?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
@@ -338,9 +312,7 @@ fn a_second_kad_on_the_same_configuration_refuses_to_run() -> Result<()> {
 /// becomes MASTER, keeps advertising, and stops at once on SIGTERM.
 #[test]
 fn a_fifo_as_track_file_does_not_stall_vrrp() -> Result<()> {
-    if !require("a_fifo_as_track_file_does_not_stall_vrrp", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("tf")?;
     lab.add_host("r1", 1)?;
     let fifo = lab.dir().join("level.fifo");
@@ -423,9 +395,7 @@ fn nsenter(ns: &str, args: &[&str], log: &Path) -> Result<Command> {
 /// MASTER and adds its VIP; `kad -t` there finds the interface too.
 #[test]
 fn kad_started_by_nsenter_without_its_sysfs_runs() -> Result<()> {
-    if !require("kad_started_by_nsenter_without_its_sysfs_runs", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("ne")?;
     let ns = lab.add_host("r1", 1)?.ns.name().to_owned();
     // An interface whose name the machine's own namespace does not have.

@@ -17,13 +17,7 @@ use std::{
 };
 
 use anyhow::{Context as _, Result};
-use kad_tests::{
-    conf::vrrp_instance,
-    kad_bin,
-    lab::Lab,
-    load::advert_gaps::Capture,
-    privilege::{Need, require},
-};
+use kad_tests::{conf::vrrp_instance, kad_bin, lab::Lab, load::advert_gaps::Capture};
 use serde_json::Value;
 
 const INSTANCES: u8 = 50;
@@ -141,9 +135,7 @@ fn open_descriptors(pid: u32) -> usize {
 
 #[test]
 fn metrics_load_leaves_adverts_and_checkers_alone() -> Result<()> {
-    if !require("metrics_load_leaves_adverts_and_checkers_alone", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("ml")?;
     lab.add_host("r1", 1)?;
     lab.add_host("rs", 2)?;

@@ -17,10 +17,7 @@ use std::{
 };
 
 use anyhow::{Context as _, Result, bail, ensure};
-use kad_tests::{
-    lab::Lab,
-    privilege::{Need, require},
-};
+use kad_tests::lab::Lab;
 
 /// The cargo target directory holding kad's release build.
 fn target_dir() -> PathBuf {
@@ -197,12 +194,7 @@ fn wait_notify(
 
 #[test]
 fn debian_package_installs_and_its_binary_runs_the_default_config() -> Result<()> {
-    if !require(
-        "debian_package_installs_and_its_binary_runs_the_default_config",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let deb = build_package()?;
     let (_installed, said) = Installed::install(&deb)?;
 

@@ -11,11 +11,7 @@ use std::{
 };
 
 use anyhow::{Context as _, Result, bail};
-use kad_tests::{
-    conf::vrrp_instance,
-    lab::Lab,
-    privilege::{Need, require},
-};
+use kad_tests::{conf::vrrp_instance, lab::Lab};
 
 const VIP: &str = "10.77.0.100";
 
@@ -50,12 +46,7 @@ fn wait_for_line(socket: &UnixDatagram, line: &str, timeout: Duration) -> Result
 
 #[test]
 fn kad_reports_ready_reloading_and_stopping_to_systemd() -> Result<()> {
-    if !require(
-        "kad_reports_ready_reloading_and_stopping_to_systemd",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("sdn")?;
     lab.add_host("r1", 1)?;
     let notify_path = lab.dir().join("notify.sock");

@@ -10,11 +10,7 @@ use std::{
 };
 
 use anyhow::{Context as _, Result};
-use kad_tests::{
-    conf::vrrp_instance,
-    lab::Lab,
-    privilege::{Need, require},
-};
+use kad_tests::{conf::vrrp_instance, lab::Lab};
 
 const VIP: &str = "10.77.0.100";
 
@@ -115,9 +111,7 @@ fn session(stream: TcpStream, mails: &Mutex<Vec<Mail>>) -> Result<()> {
 
 #[test]
 fn smtp_alerts_arrive_with_keepalived_subjects() -> Result<()> {
-    if !require("smtp_alerts_arrive_with_keepalived_subjects", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("sm")?;
     lab.add_host("r1", 1)?;
     lab.add_host("mx", 25)?;
@@ -183,12 +177,7 @@ fn smtp_alerts_arrive_with_keepalived_subjects() -> Result<()> {
 /// other, with keepalived's subject; the real SMTP listener is in the same namespace.
 #[test]
 fn a_real_server_going_down_is_mailed_with_keepalived_s_subject() -> Result<()> {
-    if !require(
-        "a_real_server_going_down_is_mailed_with_keepalived_s_subject",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let ns = kad_tests::netns::NetNs::new("smc")?;
     ns.run(|| {
         let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -288,9 +277,7 @@ impl kad::lvs::control::IpvsKernel for NoTable {
 /// a namespace, with keepalived's subjects.
 #[test]
 fn quorum_loss_and_gain_are_mailed() -> Result<()> {
-    if !require("quorum_loss_and_gain_are_mailed", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let ns = kad_tests::netns::NetNs::new("smq")?;
     ns.run(|| {
         let listener = TcpListener::bind("127.0.0.1:0")?;

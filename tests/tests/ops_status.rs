@@ -12,13 +12,7 @@ use std::{
 };
 
 use anyhow::{Context as _, Result, bail};
-use kad_tests::{
-    conf::vrrp_instance,
-    kad_bin,
-    lab::Lab,
-    privilege::{Need, require},
-    repo_root,
-};
+use kad_tests::{conf::vrrp_instance, kad_bin, lab::Lab, repo_root};
 use serde_json::Value;
 
 const VIP: &str = "10.77.0.100";
@@ -135,12 +129,7 @@ fn assert_valid(validator: &jsonschema::Validator, status: &Value) {
 
 #[test]
 fn status_shows_master_and_backup_with_growing_counters() -> Result<()> {
-    if !require(
-        "status_shows_master_and_backup_with_growing_counters",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let validator = schema()?;
     let mut lab = Lab::new("st")?;
     lab.add_host("r1", 1)?;
@@ -246,12 +235,7 @@ fn status_shows_master_and_backup_with_growing_counters() -> Result<()> {
 
 #[test]
 fn status_answers_while_50_instances_advertise_every_10ms() -> Result<()> {
-    if !require(
-        "status_answers_while_50_instances_advertise_every_10ms",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let validator = schema()?;
     let mut lab = Lab::new("sb")?;
     lab.add_host("r1", 1)?;
@@ -394,12 +378,7 @@ fn scrape(lab: &Lab, host: &str, url: &str) -> Result<(u16, String)> {
 
 #[test]
 fn metrics_endpoint_serves_vrrp_families_with_labels() -> Result<()> {
-    if !require(
-        "metrics_endpoint_serves_vrrp_families_with_labels",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("me")?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
@@ -520,12 +499,7 @@ fn signum(name: &str) -> Result<i32> {
 
 #[test]
 fn signals_write_keepalived_dumps_and_signum_names_them() -> Result<()> {
-    if !require(
-        "signals_write_keepalived_dumps_and_signum_names_them",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     assert_eq!(signum("DATA")?, libc::SIGUSR1);
     assert_eq!(signum("STATS")?, libc::SIGUSR2);
     assert_eq!(signum("JSON")?, libc::SIGRTMIN() + 2);
@@ -595,9 +569,7 @@ fn signals_write_keepalived_dumps_and_signum_names_them() -> Result<()> {
 
 #[test]
 fn receive_errors_are_counted_per_class() -> Result<()> {
-    if !require("receive_errors_are_counted_per_class", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     use kad_tests::xdp_frames::{Advert, L3, fix_ipv4_checksum};
     let mut lab = Lab::new("er")?;
     lab.add_host("r1", 1)?;
@@ -764,12 +736,7 @@ fn sample(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64
 
 #[test]
 fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
-    if !require(
-        "checker_mode_reports_real_servers_up_and_down_with_reasons",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let validator = schema()?;
     let mut lab = Lab::new("lv")?;
     lab.add_host("lb", 1)?;
@@ -1002,12 +969,7 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
 
 #[test]
 fn status_reports_vrrp_instances_and_real_servers_together() -> Result<()> {
-    if !require(
-        "status_reports_vrrp_instances_and_real_servers_together",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let validator = schema()?;
     let mut lab = Lab::new("lw")?;
     lab.add_host("lb", 1)?;

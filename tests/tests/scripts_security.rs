@@ -19,11 +19,7 @@ use kad::{
     config::{self, FsSource, LoadOptions, SystemEnvironment},
     lvs::{notify::quorum_script, table::QuorumChange},
 };
-use kad_tests::{
-    conf::vrrp_instance,
-    lab::Lab,
-    privilege::{Need, require},
-};
+use kad_tests::{conf::vrrp_instance, lab::Lab};
 
 fn script(path: &Path, body: &str, mode: u32) -> Result<()> {
     std::fs::write(path, format!("#!/bin/sh\n{body}\n"))?;
@@ -62,12 +58,7 @@ fn messages(loaded: &config::Loaded) -> String {
 
 #[test]
 fn quorum_and_real_server_notify_scripts_in_a_world_writable_folder_are_refused() -> Result<()> {
-    if !require(
-        "quorum_and_real_server_notify_scripts_in_a_world_writable_folder_are_refused",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let dir = tempdir("quorum")?;
     let open = dir.join("open");
     for name in ["up.sh", "down.sh", "rs_down.sh"] {
@@ -123,12 +114,7 @@ fn quorum_and_real_server_notify_scripts_in_a_world_writable_folder_are_refused(
 
 #[test]
 fn net_namespace_does_not_switch_script_checks_off() -> Result<()> {
-    if !require(
-        "net_namespace_does_not_switch_script_checks_off",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let dir = tempdir("netns")?;
     let open = dir.join("open");
     let notify = open.join("notify.sh");
@@ -184,11 +170,7 @@ fn net_namespace_does_not_switch_script_checks_off() -> Result<()> {
 
 #[test]
 fn the_script_kad_runs_is_the_one_it_checked_after_a_symlinked_folder_is_swapped() -> Result<()> {
-    const NAME: &str =
-        "the_script_kad_runs_is_the_one_it_checked_after_a_symlinked_folder_is_swapped";
-    if !require(NAME, Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     // dir/good/check.sh counts its runs; dir/evil/check.sh marks that it ran. The
     // configuration names dir/link/check.sh, dir/link -> good.
     let dir = tempdir("swap")?;

@@ -7,10 +7,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use kad_tests::{
-    lab::Lab,
-    privilege::{Need, require},
-};
+use kad_tests::lab::Lab;
 
 const VIP: &str = "10.77.0.100";
 
@@ -25,10 +22,7 @@ fn config(priority: u8) -> String {
 
 #[test]
 fn a_restarted_ah_master_is_accepted_again_and_the_backup_steps_down() -> Result<()> {
-    const NAME: &str = "a_restarted_ah_master_is_accepted_again_and_the_backup_steps_down";
-    if !require(NAME, Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("ah")?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;

@@ -113,15 +113,15 @@ fn run(test: &str, version: u8, family: Family) -> Result<()> {
 
 #[test]
 fn v3_kad_preempts_frr_and_hands_back_on_stop() -> Result<()> {
-    run("v3_kad_preempts_frr_and_hands_back_on_stop", 3, IPV4)
+    run(kad_tests::test_name!(), 3, IPV4)
 }
 
 #[test]
 fn v3_ipv6_kad_preempts_frr_and_hands_back_on_stop() -> Result<()> {
-    run("v3_ipv6_kad_preempts_frr_and_hands_back_on_stop", 3, IPV6)
+    run(kad_tests::test_name!(), 3, IPV6)
 }
 
 #[test]
 fn v2_kad_preempts_frr_and_hands_back_on_stop() -> Result<()> {
-    run("v2_kad_preempts_frr_and_hands_back_on_stop", 2, IPV4)
+    run(kad_tests::test_name!(), 2, IPV4)
 }

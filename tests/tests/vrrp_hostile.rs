@@ -190,12 +190,12 @@ fn flood(generator: &Host, frames: &[Vec<u8>], total: usize) -> Result<Duration>
 
 #[test]
 fn malformed_and_flooded_adverts_never_move_state_xdp() -> Result<()> {
-    malformed_and_flooded("malformed_and_flooded_adverts_never_move_state_xdp", false)
+    malformed_and_flooded(kad_tests::test_name!(), false)
 }
 
 #[test]
 fn malformed_and_flooded_adverts_never_move_state_raw() -> Result<()> {
-    malformed_and_flooded("malformed_and_flooded_adverts_never_move_state_raw", true)
+    malformed_and_flooded(kad_tests::test_name!(), true)
 }
 
 fn malformed_and_flooded(test: &str, no_xdp: bool) -> Result<()> {
@@ -299,9 +299,7 @@ fn malformed_and_flooded(test: &str, no_xdp: bool) -> Result<()> {
 
 #[test]
 fn garbage_does_not_keep_a_dead_master_alive() -> Result<()> {
-    if !require("garbage_does_not_keep_a_dead_master_alive", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let _one = ONE_FLOOD_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -343,7 +341,7 @@ enum SourceCheck {
 #[test]
 fn forged_unicast_adverts_from_non_peers_are_refused_xdp() -> Result<()> {
     forged_unicast_adverts_from_non_peers_are_refused(
-        "forged_unicast_adverts_from_non_peers_are_refused_xdp",
+        kad_tests::test_name!(),
         false,
         SourceCheck::CheckUnicastSrc,
     )
@@ -352,7 +350,7 @@ fn forged_unicast_adverts_from_non_peers_are_refused_xdp() -> Result<()> {
 #[test]
 fn forged_unicast_adverts_from_non_peers_are_refused_raw() -> Result<()> {
     forged_unicast_adverts_from_non_peers_are_refused(
-        "forged_unicast_adverts_from_non_peers_are_refused_raw",
+        kad_tests::test_name!(),
         true,
         SourceCheck::CheckUnicastSrc,
     )
@@ -361,7 +359,7 @@ fn forged_unicast_adverts_from_non_peers_are_refused_raw() -> Result<()> {
 #[test]
 fn strict_unicast_refuses_non_peers_xdp() -> Result<()> {
     forged_unicast_adverts_from_non_peers_are_refused(
-        "strict_unicast_refuses_non_peers_xdp",
+        kad_tests::test_name!(),
         false,
         SourceCheck::VrrpStrict,
     )
@@ -370,7 +368,7 @@ fn strict_unicast_refuses_non_peers_xdp() -> Result<()> {
 #[test]
 fn strict_unicast_refuses_non_peers_raw() -> Result<()> {
     forged_unicast_adverts_from_non_peers_are_refused(
-        "strict_unicast_refuses_non_peers_raw",
+        kad_tests::test_name!(),
         true,
         SourceCheck::VrrpStrict,
     )

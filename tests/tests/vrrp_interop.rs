@@ -299,7 +299,7 @@ macro_rules! matrix {
             $(
                 #[test]
                 fn $name() -> Result<()> {
-                    $run(concat!("xdp::", stringify!($name)), $flavour, Receive::Xdp)
+                    $run(kad_tests::test_name!(), $flavour, Receive::Xdp)
                 }
             )*
         }
@@ -309,7 +309,7 @@ macro_rules! matrix {
             $(
                 #[test]
                 fn $name() -> Result<()> {
-                    $run(concat!("raw::", stringify!($name)), $flavour, Receive::Raw)
+                    $run(kad_tests::test_name!(), $flavour, Receive::Raw)
                 }
             )*
         }
@@ -331,10 +331,7 @@ matrix! {
 /// be; it takes over only when keepalived stops.
 #[test]
 fn v3_kad_nopreempt_leaves_a_lower_priority_keepalived_master() -> Result<()> {
-    let test = "v3_kad_nopreempt_leaves_a_lower_priority_keepalived_master";
-    if !require(test, Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let vip = V3.vip();
     let mut lab = lab(Receive::Xdp)?;
     let keepalived = lab.start_keepalived("r2", &V3.config("r2", 100, false))?;

@@ -5,11 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use kad_tests::{
-    conf::vrrp_instance,
-    lab::Lab,
-    privilege::{Need, require},
-};
+use kad_tests::{conf::vrrp_instance, lab::Lab};
 
 const VIP: &str = "10.77.0.100";
 
@@ -29,9 +25,7 @@ fn instance(priority: u8, extra: &str) -> String {
 
 #[test]
 fn restart_after_kill_9_removes_the_stale_vip() -> Result<()> {
-    if !require("restart_after_kill_9_removes_the_stale_vip", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("k9")?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
@@ -81,9 +75,7 @@ fn restart_after_kill_9_removes_the_stale_vip() -> Result<()> {
 
 #[test]
 fn unicast_peers_elect_and_hand_over() -> Result<()> {
-    if !require("unicast_peers_elect_and_hand_over", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("uc")?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
@@ -139,9 +131,7 @@ fn client_mac_for(lab: &Lab, ip: &str) -> Result<String> {
 
 #[test]
 fn use_vmac_moves_the_virtual_mac_with_the_vip() -> Result<()> {
-    if !require("use_vmac_moves_the_virtual_mac_with_the_vip", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("vm")?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
@@ -209,12 +199,7 @@ const VIP6: &str = "fd77::100";
 
 #[test]
 fn ipv6_use_vmac_moves_the_virtual_mac_with_the_vip() -> Result<()> {
-    if !require(
-        "ipv6_use_vmac_moves_the_virtual_mac_with_the_vip",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("v6")?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
@@ -290,12 +275,7 @@ fn ipv6_use_vmac_moves_the_virtual_mac_with_the_vip() -> Result<()> {
 
 #[test]
 fn keepalived_command_line_runs_unchanged_and_pid_files_come_and_go() -> Result<()> {
-    if !require(
-        "keepalived_command_line_runs_unchanged_and_pid_files_come_and_go",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("cl")?;
     lab.add_host("r1", 1)?;
     let conf = lab.dir().join("kad.conf");
@@ -348,9 +328,7 @@ fn keepalived_command_line_runs_unchanged_and_pid_files_come_and_go() -> Result<
 /// a private mount namespace whose `/dev/log` is this test's datagram socket.
 #[test]
 fn logs_reach_syslog_with_keepalived_facility() -> Result<()> {
-    if !require("logs_reach_syslog_with_keepalived_facility", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("sl")?;
     lab.add_host("r1", 1)?;
     let socket_path = lab.dir().join("log");
@@ -407,9 +385,7 @@ fn logs_reach_syslog_with_keepalived_facility() -> Result<()> {
 /// taken when 255 is in the range and dropped, with a log line naming the range, when not.
 #[test]
 fn unicast_peer_ttl_range_is_enforced() -> Result<()> {
-    if !require("unicast_peer_ttl_range_is_enforced", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     for (range, accepted) in [
         ("min_ttl 250 max_ttl 255", true),
         ("min_ttl 1 max_ttl 64", false),
@@ -446,9 +422,7 @@ fn unicast_peer_ttl_range_is_enforced() -> Result<()> {
 /// (`garp_group` overrides it per interface); without it they go back to back.
 #[test]
 fn gratuitous_arps_are_spaced_by_garp_interval() -> Result<()> {
-    if !require("gratuitous_arps_are_spaced_by_garp_interval", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     for (global, expect_gap) in [
         ("", None),
         (
@@ -530,9 +504,7 @@ fn gratuitous_arps_are_spaced_by_garp_interval() -> Result<()> {
 /// instance on it (new socket, XDP attached again) and preempts again.
 #[test]
 fn a_re_created_interface_gets_its_instance_back() -> Result<()> {
-    if !require("a_re_created_interface_gets_its_instance_back", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("rc")?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
@@ -572,12 +544,7 @@ fn a_re_created_interface_gets_its_instance_back() -> Result<()> {
 /// keepalived keeps hearing it.
 #[test]
 fn adverts_follow_the_primary_address_when_it_is_removed() -> Result<()> {
-    if !require(
-        "adverts_follow_the_primary_address_when_it_is_removed",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("pa")?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;

@@ -3,12 +3,7 @@
 use std::{os::unix::fs::PermissionsExt as _, time::Duration};
 
 use anyhow::{Context as _, Result};
-use kad_tests::{
-    conf::vrrp_instance,
-    kad_bin,
-    lab::Lab,
-    privilege::{Need, require},
-};
+use kad_tests::{conf::vrrp_instance, kad_bin, lab::Lab};
 
 fn instance(name: &str, vrid: u8, priority: u8, vip: &str, extra: &str) -> String {
     vrrp_instance(name, vrid, priority, vip, extra)
@@ -24,12 +19,7 @@ fn lab() -> Result<Lab> {
 
 #[test]
 fn sighup_keeps_an_unchanged_instance_running_without_losing_a_probe() -> Result<()> {
-    if !require(
-        "sighup_keeps_an_unchanged_instance_running_without_losing_a_probe",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = lab()?;
     lab.start_keepalived("r2", &instance("STEADY", 51, 100, "10.77.0.100", ""))?;
     let conf = lab.dir().join("kad.conf");
@@ -109,12 +99,7 @@ fn sighup_keeps_an_unchanged_instance_running_without_losing_a_probe() -> Result
 
 #[test]
 fn sync_group_moves_both_instances_when_one_faults() -> Result<()> {
-    if !require(
-        "sync_group_moves_both_instances_when_one_faults",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = lab()?;
     lab.host("r1")?.add_local_link("uplink0", "uplink1")?;
     let log = lab.dir().join("group-notify.log");

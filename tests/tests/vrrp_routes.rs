@@ -12,7 +12,6 @@ use anyhow::{Context as _, Result, bail};
 use kad_tests::{
     conf::vrrp_instance,
     lab::{Host, Lab},
-    privilege::{Need, require},
 };
 use serde_json::Value;
 
@@ -237,12 +236,7 @@ fn kad_log_is_clean(lab: &mut Lab, kad: usize) -> Result<()> {
 
 #[test]
 fn virtual_routes_and_rules_follow_mastership_and_statics_stay_while_kad_runs() -> Result<()> {
-    if !require(
-        "virtual_routes_and_rules_follow_mastership_and_statics_stay_while_kad_runs",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("vr")?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
@@ -319,12 +313,7 @@ fn virtual_routes_and_rules_follow_mastership_and_statics_stay_while_kad_runs() 
 
 #[test]
 fn kill_9_then_restart_leaves_no_stale_or_duplicate_routes_and_rules() -> Result<()> {
-    if !require(
-        "kill_9_then_restart_leaves_no_stale_or_duplicate_routes_and_rules",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("vk")?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
@@ -386,12 +375,7 @@ fn kill_9_then_restart_leaves_no_stale_or_duplicate_routes_and_rules() -> Result
 
 #[test]
 fn sighup_applies_the_static_diff_and_new_virtual_routes() -> Result<()> {
-    if !require(
-        "sighup_applies_the_static_diff_and_new_virtual_routes",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("vh")?;
     lab.add_host("r1", 1)?;
     let kad = lab.start_kad("r1", &kad_config(100))?;

@@ -11,11 +11,7 @@ use std::{
 };
 
 use anyhow::Result;
-use kad_tests::{
-    conf::vrrp_instance,
-    lab::Lab,
-    privilege::{Need, require},
-};
+use kad_tests::{conf::vrrp_instance, lab::Lab};
 
 const VIP: &str = "10.77.0.100";
 
@@ -35,18 +31,9 @@ fn tempdir(tag: &str) -> Result<PathBuf> {
 
 #[test]
 fn scripts_run_as_script_user_and_insecure_root_scripts_are_refused() -> Result<()> {
-    if !require(
-        "scripts_run_as_script_user_and_insecure_root_scripts_are_refused",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let Some(nobody) = nix_nobody() else {
-        kad_tests::privilege::record_skip(
-            "scripts_run_as_script_user_and_insecure_root_scripts_are_refused",
-            "no user `nobody` on this machine",
-        );
-        return Ok(());
+        kad_tests::skip!("no user `nobody` on this machine");
     };
     // Scripts in a root-owned 0755 folder (under sticky /tmp); results in a folder anyone
     // may write to.

@@ -16,11 +16,7 @@ use std::{
 };
 
 use anyhow::{Context as _, Result, bail};
-use kad_tests::{
-    conf::vrrp_instance,
-    lab::Lab,
-    privilege::{Need, record_skip, require},
-};
+use kad_tests::{conf::vrrp_instance, lab::Lab, privilege::record_skip};
 
 const VIP: &str = "10.77.0.100";
 const LIMIT: Duration = Duration::from_secs(5);
@@ -128,12 +124,7 @@ fn holds_throughout(
 
 #[test]
 fn track_process_weight_moves_mastership_both_ways() -> Result<()> {
-    if !require(
-        "track_process_weight_moves_mastership_both_ways",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     // full_command: argv[0] set with `exec -a` (the process name stays "sleep"), and the
     // parameter must match exactly.
     let argv0 = unique("w");
@@ -187,12 +178,7 @@ fn track_process_weight_moves_mastership_both_ways() -> Result<()> {
 
 #[test]
 fn track_process_quorum_range_with_weight_zero_means_fault_outside_it() -> Result<()> {
-    if !require(
-        "track_process_quorum_range_with_weight_zero_means_fault_outside_it",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let scratch = tempdir("quorum")?;
     let name = unique("q");
     let program = named_sleep(&scratch, &name)?;
@@ -245,12 +231,7 @@ fn track_process_quorum_range_with_weight_zero_means_fault_outside_it() -> Resul
 
 #[test]
 fn track_process_terminate_delay_rides_out_a_restart() -> Result<()> {
-    if !require(
-        "track_process_terminate_delay_rides_out_a_restart",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let scratch = tempdir("delay")?;
     let name = unique("d");
     let program = named_sleep(&scratch, &name)?;
@@ -300,10 +281,7 @@ fn track_process_terminate_delay_rides_out_a_restart() -> Result<()> {
 
 #[test]
 fn proc_connector_reports_exec_and_exit_of_a_child() -> Result<()> {
-    let test = "proc_connector_reports_exec_and_exit_of_a_child";
-    if !require(test, Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -311,8 +289,7 @@ fn proc_connector_reports_exec_and_exit_of_a_child() -> Result<()> {
         let connector = match kad::track::process::Connector::open() {
             Ok(connector) => connector,
             Err(err) => {
-                record_skip(test, &format!("no proc connector here: {err}"));
-                return Ok(());
+                kad_tests::skip!("no proc connector here: {err}");
             }
         };
         let child = std::process::Command::new("sleep").arg("0.2").spawn()?;
@@ -342,10 +319,7 @@ fn proc_connector_reports_exec_and_exit_of_a_child() -> Result<()> {
 
 #[test]
 fn process_tracker_follows_kernel_events_outside_any_lab() -> Result<()> {
-    let test = "process_tracker_follows_kernel_events_outside_any_lab";
-    if !require(test, Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     use kad::{
         track::{TrackerUpdate, process::ProcessSpec},
         vrrp::fsm::TrackerStatus,
@@ -358,7 +332,10 @@ fn process_tracker_follows_kernel_events_outside_any_lab() -> Result<()> {
         .build()?;
     runtime.block_on(async {
         if let Err(err) = kad::track::process::Connector::open() {
-            record_skip(test, &format!("no proc connector here: {err}"));
+            record_skip(
+                kad_tests::test_name!(),
+                &format!("no proc connector here: {err}"),
+            );
             return Ok::<(), anyhow::Error>(());
         }
         let (updates, mut received) = tokio::sync::mpsc::channel(16);
@@ -381,7 +358,10 @@ fn process_tracker_follows_kernel_events_outside_any_lab() -> Result<()> {
         let down_after = killed.elapsed();
         child.wait()?;
         tracker.abort();
-        eprintln!("{test}: up after {up_after:?}, down after {down_after:?}");
+        eprintln!(
+            "{}: up after {up_after:?}, down after {down_after:?}",
+            kad_tests::test_name!()
+        );
         Ok(())
     })?;
     let _ = std::fs::remove_dir_all(&scratch);

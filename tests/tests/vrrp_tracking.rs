@@ -5,11 +5,7 @@
 use std::{os::unix::fs::PermissionsExt as _, path::Path, time::Duration};
 
 use anyhow::Result;
-use kad_tests::{
-    conf::vrrp_instance,
-    lab::Lab,
-    privilege::{Need, require},
-};
+use kad_tests::{conf::vrrp_instance, lab::Lab};
 
 const VIP: &str = "10.77.0.100";
 
@@ -45,9 +41,7 @@ const LIMIT: Duration = Duration::from_secs(5);
 
 #[test]
 fn track_script_weight_moves_mastership_both_ways() -> Result<()> {
-    if !require("track_script_weight_moves_mastership_both_ways", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let scratch = tempdir("script")?;
     let flag = scratch.join("healthy");
     std::fs::write(&flag, "")?;
@@ -84,9 +78,7 @@ fn track_script_weight_moves_mastership_both_ways() -> Result<()> {
 
 #[test]
 fn track_file_value_times_weight_moves_mastership() -> Result<()> {
-    if !require("track_file_value_times_weight_moves_mastership", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let scratch = tempdir("file")?;
     let file = scratch.join("prio");
     std::fs::write(&file, "0\n")?;
@@ -110,12 +102,7 @@ fn track_file_value_times_weight_moves_mastership() -> Result<()> {
 
 #[test]
 fn track_interface_down_puts_kad_in_fault_and_up_brings_it_back() -> Result<()> {
-    if !require(
-        "track_interface_down_puts_kad_in_fault_and_up_brings_it_back",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("ti")?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;
@@ -153,9 +140,7 @@ fn track_interface_down_puts_kad_in_fault_and_up_brings_it_back() -> Result<()> 
 
 #[test]
 fn notify_scripts_run_with_keepalived_arguments() -> Result<()> {
-    if !require("notify_scripts_run_with_keepalived_arguments", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let scratch = tempdir("notify")?;
     let log = scratch.join("notify.log");
     let generic = scratch.join("notify.sh");
@@ -199,9 +184,7 @@ fn tempdir(tag: &str) -> Result<std::path::PathBuf> {
 
 #[test]
 fn notify_fifo_script_receives_keepalived_lines() -> Result<()> {
-    if !require("notify_fifo_script_receives_keepalived_lines", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let scratch = tempdir("fifo")?;
     let fifo = scratch.join("vrrp.fifo");
     let log = scratch.join("fifo.log");

@@ -11,7 +11,6 @@ use kad::net::{garp::FrameSender, interface::ifindex};
 use kad_tests::{
     conf::vrrp_instance,
     lab::{Host, Lab},
-    privilege::{Need, require},
     xdp_frames::udp_frame,
 };
 
@@ -46,12 +45,7 @@ fn vip_drops(lab: &mut Lab, daemon: usize) -> Result<u64> {
 
 #[test]
 fn only_the_master_drops_traffic_to_no_accept_vips() -> Result<()> {
-    if !require(
-        "only_the_master_drops_traffic_to_no_accept_vips",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("na")?;
     lab.add_host("r1", 1)?;
     lab.add_host("r2", 2)?;

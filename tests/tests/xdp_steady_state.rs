@@ -74,7 +74,7 @@ fn field(stats: &BTreeMap<String, u64>, name: &str) -> u64 {
 
 #[test]
 fn xdp_backup_is_not_woken_by_steady_adverts() -> Result<()> {
-    let Some(stats) = steady_backup("xdp_backup_is_not_woken_by_steady_adverts", false)? else {
+    let Some(stats) = steady_backup(kad_tests::test_name!(), false)? else {
         return Ok(());
     };
     assert_eq!(
@@ -95,7 +95,7 @@ fn xdp_backup_is_not_woken_by_steady_adverts() -> Result<()> {
 
 #[test]
 fn raw_socket_backup_is_woken_by_every_advert() -> Result<()> {
-    let Some(stats) = steady_backup("raw_socket_backup_is_woken_by_every_advert", true)? else {
+    let Some(stats) = steady_backup(kad_tests::test_name!(), true)? else {
         return Ok(());
     };
     let packets = field(&stats, "socket_packets");
