@@ -9,3 +9,9 @@ pub fn vrrp_instance(name: &str, vrid: u8, priority: u8, vip: &str, extra: &str)
          \x20 virtual_ipaddress {{\n    {vip}/24 dev eth0\n  }}\n}}\n"
     )
 }
+
+/// The lab's usual instance: `LAB`, VRID 51, VIP [`crate::lab::VIP`], at `priority`, with
+/// `extra` lines inside the block (see [`vrrp_instance`]).
+pub fn lab_instance(priority: u8, extra: &str) -> String {
+    vrrp_instance("LAB", 51, priority, crate::lab::VIP, extra)
+}

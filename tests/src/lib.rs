@@ -12,6 +12,7 @@ pub mod netns;
 pub mod packet_socket;
 pub mod privilege;
 pub mod probe;
+pub mod scratch;
 pub mod sim;
 pub mod uml;
 pub mod xdp_frames;

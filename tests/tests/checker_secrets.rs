@@ -85,8 +85,7 @@ fn misc_check_arguments_stay_out_of_metrics_status_and_dumps() -> Result<()> {
     std::fs::write(&check, "#!/bin/sh\nexit 0\n")?;
     std::fs::set_permissions(&check, std::fs::Permissions::from_mode(0o755))?;
 
-    let mut lab = Lab::new("sc")?;
-    lab.add_host("lb", 1)?;
+    let mut lab = Lab::with_hosts("sc", &[("lb", 1)])?;
     let dumps = lab.dir().join("dumps");
     std::fs::create_dir_all(&dumps)?;
     let config = format!(

@@ -135,9 +135,7 @@ async fn drive(
 #[test]
 fn a_panicking_checker_or_tracker_is_restarted_and_vrrp_goes_on() -> Result<()> {
     kad_tests::skip_unless!(Root);
-    let mut lab = Lab::new("ci")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("rs", 2)?;
+    let lab = Lab::with_hosts("ci", &[("r1", 1), ("rs", 2)])?;
     let track_file = lab.dir().join("tf");
     std::fs::write(&track_file, "0\n")?;
     let text = config(&track_file.to_string_lossy());

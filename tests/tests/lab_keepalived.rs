@@ -5,9 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use kad_tests::lab::Lab;
-
-const VIP: &str = "10.77.0.100";
+use kad_tests::lab::{Lab, ROUTERS_AND_CLIENT, VIP};
 
 fn keepalived_conf(router: &str, priority: u8) -> String {
     format!(
@@ -21,23 +19,20 @@ fn keepalived_conf(router: &str, priority: u8) -> String {
 #[test]
 fn keepalived_pair_elects_one_master_and_hands_over_on_sigterm() -> Result<()> {
     kad_tests::skip_unless!(Root);
-    let mut lab = Lab::new("ka")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
-    lab.add_host("c", 10)?;
+    let mut lab = Lab::with_hosts("ka", ROUTERS_AND_CLIENT)?;
     let r1 = lab.start_keepalived("r1", &keepalived_conf("r1", 200))?;
     lab.start_keepalived("r2", &keepalived_conf("r2", 100))?;
 
     lab.wait_for(
         "r1 (priority 200) holds the VIP",
         Duration::from_secs(10),
-        || lab.host("r1")?.has_address(VIP),
+        || lab.holds("r1", VIP),
     )?;
     lab.wait_for("the client reaches the VIP", Duration::from_secs(5), || {
         Ok(lab.host("c")?.ping_once(VIP))
     })?;
     assert!(
-        !lab.host("r2")?.has_address(VIP)?,
+        !lab.holds("r2", VIP)?,
         "backup r2 must not hold the VIP\n{}",
         lab.logs()
     );
@@ -46,17 +41,14 @@ fn keepalived_pair_elects_one_master_and_hands_over_on_sigterm() -> Result<()> {
     let took = lab.wait_for(
         "r2 takes the VIP after r1's SIGTERM",
         Duration::from_secs(5),
-        || lab.host("r2")?.has_address(VIP),
+        || lab.holds("r2", VIP),
     )?;
     eprintln!("keepalived handover after SIGTERM: VIP on r2 after {took:?}");
     assert!(
         lab.daemon(r1)?.wait_exit(Duration::from_secs(5))?,
         "keepalived r1 did not exit"
     );
-    assert!(
-        !lab.host("r1")?.has_address(VIP)?,
-        "r1 removed the VIP on stop"
-    );
+    assert!(!lab.holds("r1", VIP)?, "r1 removed the VIP on stop");
     lab.wait_for(
         "the client reaches the VIP on r2",
         Duration::from_secs(5),

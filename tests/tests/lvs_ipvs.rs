@@ -371,10 +371,7 @@ fn wait_for_file(guest: &UmlGuest, running: &kad_tests::uml::Running, path: &str
 /// a client c, and tap `tap` on the bridge for the UML director. Returns the lab and the
 /// real servers' `health.html` paths.
 fn dr_lab(tag: &str, tap: &str) -> Result<(kad_tests::lab::Lab, Vec<std::path::PathBuf>)> {
-    let mut lab = kad_tests::lab::Lab::new(tag)?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
-    lab.add_host("c", 100)?;
+    let mut lab = kad_tests::lab::Lab::with_hosts(tag, &[("r1", 1), ("r2", 2), ("c", 100)])?;
     let busybox = std::path::Path::new("/usr/bin/busybox");
     let mut health_pages = Vec::new();
     for r in ["r1", "r2"] {

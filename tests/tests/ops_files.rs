@@ -11,9 +11,12 @@ use std::{
 };
 
 use anyhow::{Context as _, Result, bail};
-use kad_tests::{advert_watch::AdvertWatch, conf::vrrp_instance, kad_bin, lab::Lab};
-
-const VIP: &str = "10.77.0.100";
+use kad_tests::{
+    advert_watch::AdvertWatch,
+    conf::vrrp_instance,
+    kad_bin,
+    lab::{Lab, ROUTERS, VIP},
+};
 
 /// Starts kad on `host` with `config` (written to the lab folder) through `env`, so that
 /// the daemon's pid is kad's; `env_vars` are `NAME=VALUE` words. Returns its index.
@@ -81,8 +84,7 @@ fn mkfifo(path: &Path) -> Result<()> {
 #[test]
 fn signal_dumps_ignore_planted_files_and_keep_adverts_flowing() -> Result<()> {
     kad_tests::skip_unless!(Root);
-    let mut lab = Lab::new("fd")?;
-    lab.add_host("r1", 1)?;
+    let mut lab = Lab::with_hosts("fd", &[("r1", 1)])?;
     let dumps = lab.dir().join("dumps");
     std::fs::create_dir_all(&dumps)?;
     std::fs::set_permissions(&dumps, std::fs::Permissions::from_mode(0o1777))?;
@@ -235,9 +237,7 @@ fn umask_keyword_is_checked_and_sets_the_mode_of_created_files() -> Result<()> {
 #[test]
 fn a_second_kad_with_the_same_pid_file_refuses_to_run() -> Result<()> {
     kad_tests::skip_unless!(Root);
-    let mut lab = Lab::new("pf")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
+    let mut lab = Lab::with_hosts("pf", ROUTERS)?;
     let pid_file = lab.dir().join("kad.pid");
     let pid_arg = pid_file.to_string_lossy().into_owned();
     let config = vrrp_instance("VI_PID", 81, 150, VIP, "");
@@ -276,9 +276,7 @@ fn a_second_kad_with_the_same_pid_file_refuses_to_run() -> Result<()> {
 #[test]
 fn a_second_kad_on_the_same_configuration_refuses_to_run() -> Result<()> {
     kad_tests::skip_unless!(Root);
-    let mut lab = Lab::new("cf")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
+    let mut lab = Lab::with_hosts("cf", ROUTERS)?;
     let conf = lab.dir().join("shared.conf");
     std::fs::write(&conf, vrrp_instance("VI_CF", 82, 150, VIP, ""))?;
     let conf = conf.to_string_lossy().into_owned();
@@ -313,8 +311,7 @@ fn a_second_kad_on_the_same_configuration_refuses_to_run() -> Result<()> {
 #[test]
 fn a_fifo_as_track_file_does_not_stall_vrrp() -> Result<()> {
     kad_tests::skip_unless!(Root);
-    let mut lab = Lab::new("tf")?;
-    lab.add_host("r1", 1)?;
+    let mut lab = Lab::with_hosts("tf", &[("r1", 1)])?;
     let fifo = lab.dir().join("level.fifo");
     mkfifo(&fifo)?;
     let config = format!(

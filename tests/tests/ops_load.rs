@@ -136,9 +136,7 @@ fn open_descriptors(pid: u32) -> usize {
 #[test]
 fn metrics_load_leaves_adverts_and_checkers_alone() -> Result<()> {
     kad_tests::skip_unless!(Root);
-    let mut lab = Lab::new("ml")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("rs", 2)?;
+    let mut lab = Lab::with_hosts("ml", &[("r1", 1), ("rs", 2)])?;
     let _servers = REAL_SERVERS
         .iter()
         .map(|port| Listener::start(&lab, "rs", &format!("10.77.0.2:{port}")))

@@ -286,8 +286,7 @@ fn debian_package_installs_and_its_binary_runs_the_default_config() -> Result<()
     );
 
     // The unit's command line, systemctl-less, in a fresh namespace.
-    let mut lab = Lab::new("pkg")?;
-    lab.add_host("r1", 1)?;
+    let lab = Lab::with_hosts("pkg", &[("r1", 1)])?;
     let notify_path = lab.dir().join("notify.sock");
     let notify = UnixDatagram::bind(&notify_path)?;
     notify.set_read_timeout(Some(Duration::from_millis(200)))?;

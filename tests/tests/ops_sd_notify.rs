@@ -11,9 +11,10 @@ use std::{
 };
 
 use anyhow::{Context as _, Result, bail};
-use kad_tests::{conf::vrrp_instance, lab::Lab};
-
-const VIP: &str = "10.77.0.100";
+use kad_tests::{
+    conf::vrrp_instance,
+    lab::{Lab, VIP},
+};
 
 /// Reads notification datagrams until one contains `line` (as a whole line) or `timeout`
 /// passes; returns every message read, the matching one last.
@@ -47,8 +48,7 @@ fn wait_for_line(socket: &UnixDatagram, line: &str, timeout: Duration) -> Result
 #[test]
 fn kad_reports_ready_reloading_and_stopping_to_systemd() -> Result<()> {
     kad_tests::skip_unless!(Root);
-    let mut lab = Lab::new("sdn")?;
-    lab.add_host("r1", 1)?;
+    let mut lab = Lab::with_hosts("sdn", &[("r1", 1)])?;
     let notify_path = lab.dir().join("notify.sock");
     let socket = UnixDatagram::bind(&notify_path)
         .with_context(|| format!("binding {}", notify_path.display()))?;

@@ -10,9 +10,10 @@ use std::{
 };
 
 use anyhow::{Context as _, Result};
-use kad_tests::{conf::vrrp_instance, lab::Lab};
-
-const VIP: &str = "10.77.0.100";
+use kad_tests::{
+    conf::lab_instance,
+    lab::{Lab, VIP},
+};
 
 /// One mail as the listener received it: envelope recipients and the DATA text.
 #[derive(Clone, Debug, Default)]
@@ -112,9 +113,7 @@ fn session(stream: TcpStream, mails: &Mutex<Vec<Mail>>) -> Result<()> {
 #[test]
 fn smtp_alerts_arrive_with_keepalived_subjects() -> Result<()> {
     kad_tests::skip_unless!(Root);
-    let mut lab = Lab::new("sm")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("mx", 25)?;
+    let mut lab = Lab::with_hosts("sm", &[("r1", 1), ("mx", 25)])?;
     let listener = lab
         .host("mx")?
         .ns
@@ -125,7 +124,7 @@ fn smtp_alerts_arrive_with_keepalived_subjects() -> Result<()> {
         "global_defs {{\n  router_id lab-r1\n  notification_email {{\n    ops@example.net\n    \
          noc@example.net\n  }}\n  notification_email_from kad@example.net\n  smtp_server \
          10.77.0.25 2525\n  smtp_connect_timeout 5\n}}\n{}",
-        vrrp_instance("LAB", 51, 200, VIP, "  smtp_alert\n")
+        lab_instance(200, "  smtp_alert\n")
     );
     let kad = lab.start_kad("r1", &config)?;
     let subject_arrives = |lab: &Lab, subject: &str| -> Result<Mail> {
@@ -157,7 +156,7 @@ fn smtp_alerts_arrive_with_keepalived_subjects() -> Result<()> {
         "{master:?}"
     );
     assert!(master.data.contains("From: kad@example.net"), "{master:?}");
-    assert!(lab.host("r1")?.has_address(VIP)?);
+    assert!(lab.holds("r1", VIP)?);
 
     lab.daemon(kad)?.signal(libc::SIGTERM)?;
     assert!(lab.daemon(kad)?.wait_exit(Duration::from_secs(10))?);

@@ -12,10 +12,13 @@ use std::{
 };
 
 use anyhow::{Context as _, Result, bail};
-use kad_tests::{conf::vrrp_instance, kad_bin, lab::Lab, repo_root};
+use kad_tests::{
+    conf::vrrp_instance,
+    kad_bin,
+    lab::{Lab, ROUTERS, VIP},
+    repo_root,
+};
 use serde_json::Value;
-
-const VIP: &str = "10.77.0.100";
 
 /// Starts kad on `host` with `config`, its control socket in the lab folder, dumps going
 /// to `dumps` (through `KAD_DUMP_DIR`, so no test writes /tmp/keepalived.*), and `extra`
@@ -131,9 +134,7 @@ fn assert_valid(validator: &jsonschema::Validator, status: &Value) {
 fn status_shows_master_and_backup_with_growing_counters() -> Result<()> {
     kad_tests::skip_unless!(Root);
     let validator = schema()?;
-    let mut lab = Lab::new("st")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
+    let mut lab = Lab::with_hosts("st", ROUTERS)?;
     let dumps = lab.dir().join("dumps");
     let track = "  track_interface {\n    eth0\n  }\n";
     let (k1, s1) = start_kad(
@@ -237,8 +238,7 @@ fn status_shows_master_and_backup_with_growing_counters() -> Result<()> {
 fn status_answers_while_50_instances_advertise_every_10ms() -> Result<()> {
     kad_tests::skip_unless!(Root);
     let validator = schema()?;
-    let mut lab = Lab::new("sb")?;
-    lab.add_host("r1", 1)?;
+    let mut lab = Lab::with_hosts("sb", &[("r1", 1)])?;
     let config: String = (1..=50u8)
         .map(|vrid| {
             vrrp_instance(
@@ -379,9 +379,7 @@ fn scrape(lab: &Lab, host: &str, url: &str) -> Result<(u16, String)> {
 #[test]
 fn metrics_endpoint_serves_vrrp_families_with_labels() -> Result<()> {
     kad_tests::skip_unless!(Root);
-    let mut lab = Lab::new("me")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
+    let mut lab = Lab::with_hosts("me", ROUTERS)?;
     let dumps = lab.dir().join("dumps");
     let listen = ["--metrics-listen", "127.0.0.1:9650"];
     let (_, s1) = start_kad(
@@ -507,8 +505,7 @@ fn signals_write_keepalived_dumps_and_signum_names_them() -> Result<()> {
     assert_eq!(signum("RELOAD")?, libc::SIGHUP);
     assert!(signum("NOPE").is_err());
 
-    let mut lab = Lab::new("sg")?;
-    lab.add_host("r1", 1)?;
+    let mut lab = Lab::with_hosts("sg", &[("r1", 1)])?;
     let dumps = lab.dir().join("dumps");
     // Two instances in a sync group, so that groups show in the status and the dumps.
     let config = format!(
@@ -571,10 +568,7 @@ fn signals_write_keepalived_dumps_and_signum_names_them() -> Result<()> {
 fn receive_errors_are_counted_per_class() -> Result<()> {
     kad_tests::skip_unless!(Root);
     use kad_tests::xdp_frames::{Advert, L3, fix_ipv4_checksum};
-    let mut lab = Lab::new("er")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
-    lab.add_host("x", 9)?;
+    let mut lab = Lab::with_hosts("er", &[("r1", 1), ("r2", 2), ("x", 9)])?;
     let dumps = lab.dir().join("dumps");
     // r1 receives on raw sockets (errors counted per instance), r2 through XDP (errors
     // counted per interface by the program).
@@ -738,9 +732,7 @@ fn sample(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64
 fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
     kad_tests::skip_unless!(Root);
     let validator = schema()?;
-    let mut lab = Lab::new("lv")?;
-    lab.add_host("lb", 1)?;
-    lab.add_host("rs", 2)?;
+    let mut lab = Lab::with_hosts("lv", &[("lb", 1), ("rs", 2)])?;
     let dumps = lab.dir().join("dumps");
     let _up = Listener::start(&lab, "rs", "10.77.0.2:8081")?;
     let (kad, socket) = start_kad(
@@ -971,9 +963,7 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
 fn status_reports_vrrp_instances_and_real_servers_together() -> Result<()> {
     kad_tests::skip_unless!(Root);
     let validator = schema()?;
-    let mut lab = Lab::new("lw")?;
-    lab.add_host("lb", 1)?;
-    lab.add_host("rs", 2)?;
+    let mut lab = Lab::with_hosts("lw", &[("lb", 1), ("rs", 2)])?;
     let dumps = lab.dir().join("dumps");
     let _up = Listener::start(&lab, "rs", "10.77.0.2:8081")?;
     let config = format!(

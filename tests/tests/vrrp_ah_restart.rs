@@ -7,9 +7,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use kad_tests::lab::Lab;
-
-const VIP: &str = "10.77.0.100";
+use kad_tests::lab::{Lab, ROUTERS, VIP};
 
 fn config(priority: u8) -> String {
     format!(
@@ -23,9 +21,7 @@ fn config(priority: u8) -> String {
 #[test]
 fn a_restarted_ah_master_is_accepted_again_and_the_backup_steps_down() -> Result<()> {
     kad_tests::skip_unless!(Root);
-    let mut lab = Lab::new("ah")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
+    let mut lab = Lab::with_hosts("ah", ROUTERS)?;
     let master = lab.start_kad("r1", &config(200))?;
     let backup = lab.start_kad("r2", &config(100))?;
     let holds = |lab: &Lab, host: &str| lab.host(host).and_then(|h| h.has_address(VIP));

@@ -16,26 +16,18 @@ use std::{
 };
 
 use anyhow::{Context as _, Result, bail};
-use kad_tests::{conf::vrrp_instance, lab::Lab, privilege::record_skip};
+use kad_tests::{
+    conf::lab_instance,
+    lab::{Lab, ROUTERS, VIP},
+    privilege::record_skip,
+    scratch,
+};
 
-const VIP: &str = "10.77.0.100";
 const LIMIT: Duration = Duration::from_secs(5);
-
-fn instance(priority: u8, extra: &str) -> String {
-    vrrp_instance("LAB", 51, priority, VIP, extra)
-}
 
 /// A per-test process name (at most 15 bytes: the kernel's limit for a process name).
 fn unique(tag: &str) -> String {
     format!("kadtp{tag}{}", std::process::id() % 100_000)
-}
-
-/// A scratch folder for one test (under the system temp folder).
-fn tempdir(tag: &str) -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("kad-tp-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
 
 /// A copy of `sleep` called `name`: processes started from it have that process name.
@@ -97,10 +89,6 @@ impl Drop for Procs {
     }
 }
 
-fn holds(lab: &Lab, host: &str) -> Result<bool> {
-    lab.host(host)?.has_address(VIP)
-}
-
 /// Fails if `condition` stops holding at any poll during `span`.
 fn holds_throughout(
     lab: &Lab,
@@ -131,11 +119,9 @@ fn track_process_weight_moves_mastership_both_ways() -> Result<()> {
     let start = format!("exec -a {argv0} sleep 1000");
     let config = format!(
         "vrrp_track_process daemon {{\n  process {argv0} 1000\n  weight -150\n}}\n{}",
-        instance(200, "  track_process {\n    daemon\n  }\n")
+        lab_instance(200, "  track_process {\n    daemon\n  }\n")
     );
-    let mut lab = Lab::new("tp")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
+    let mut lab = Lab::with_hosts("tp", ROUTERS)?;
     let mut procs = Procs::default();
     procs.start(&lab, "r1", "bash", &["-c", &start])?;
     // The same name with another parameter is not counted.
@@ -145,29 +131,29 @@ fn track_process_weight_moves_mastership_both_ways() -> Result<()> {
         "bash",
         &["-c", &format!("exec -a {argv0} sleep 999")],
     )?;
-    lab.start_keepalived("r2", &instance(100, ""))?;
+    lab.start_keepalived("r2", &lab_instance(100, ""))?;
     let kad = lab.start_kad("r1", &config)?;
     lab.wait_for(
         "kad (200, process running) is master",
         Duration::from_secs(10),
-        || holds(&lab, "r1"),
+        || lab.holds("r1", VIP),
     )?;
-    lab.wait_for("keepalived is backup", LIMIT, || Ok(!holds(&lab, "r2")?))?;
+    lab.wait_for("keepalived is backup", LIMIT, || Ok(!lab.holds("r2", VIP)?))?;
 
     // Kill the counted one (the first started); the other keeps running.
     procs.kill(0)?;
     lab.wait_for(
         "process gone: 200-150 = 50 < 100, keepalived preempts",
         LIMIT,
-        || holds(&lab, "r2"),
+        || lab.holds("r2", VIP),
     )?;
-    lab.wait_for("kad gives the VIP up", LIMIT, || Ok(!holds(&lab, "r1")?))?;
+    lab.wait_for("kad gives the VIP up", LIMIT, || Ok(!lab.holds("r1", VIP)?))?;
 
     procs.start(&lab, "r1", "bash", &["-c", &start])?;
     lab.wait_for("process back: kad (200) preempts", LIMIT, || {
-        holds(&lab, "r1")
+        lab.holds("r1", VIP)
     })?;
-    lab.wait_for("keepalived backs off", LIMIT, || Ok(!holds(&lab, "r2")?))?;
+    lab.wait_for("keepalived backs off", LIMIT, || Ok(!lab.holds("r2", VIP)?))?;
     let log = lab.daemon(kad)?.log();
     assert!(
         log.contains("quorum lost") && log.contains("quorum gained"),
@@ -179,16 +165,15 @@ fn track_process_weight_moves_mastership_both_ways() -> Result<()> {
 #[test]
 fn track_process_quorum_range_with_weight_zero_means_fault_outside_it() -> Result<()> {
     kad_tests::skip_unless!(Root);
-    let scratch = tempdir("quorum")?;
+    let scratch = scratch::dir("quorum")?;
     let name = unique("q");
     let program = named_sleep(&scratch, &name)?;
     let program = program.to_string_lossy().into_owned();
     let config = format!(
         "vrrp_track_process workers {{\n  process {name}\n  quorum 2\n  quorum_max 3\n  weight 0\n}}\n{}",
-        instance(200, "  track_process {\n    workers\n  }\n")
+        lab_instance(200, "  track_process {\n    workers\n  }\n")
     );
-    let mut lab = Lab::new("tq")?;
-    lab.add_host("r1", 1)?;
+    let mut lab = Lab::with_hosts("tq", &[("r1", 1)])?;
     let mut procs = Procs::default();
     procs.start(&lab, "r1", &program, &["1000"])?;
     lab.start_kad("r1", &config)?;
@@ -202,29 +187,31 @@ fn track_process_quorum_range_with_weight_zero_means_fault_outside_it() -> Resul
         &lab,
         "no VIP while in FAULT",
         Duration::from_secs(1),
-        || Ok(!holds(&lab, "r1")?),
+        || Ok(!lab.holds("r1", VIP)?),
     )?;
 
     procs.start(&lab, "r1", &program, &["1000"])?;
     lab.wait_for("two workers: out of FAULT, master", LIMIT, || {
-        holds(&lab, "r1")
+        lab.holds("r1", VIP)
     })?;
     procs.start(&lab, "r1", &program, &["1000"])?;
     holds_throughout(
         &lab,
         "three workers: still master",
         Duration::from_millis(500),
-        || holds(&lab, "r1"),
+        || lab.holds("r1", VIP),
     )?;
     procs.start(&lab, "r1", &program, &["1000"])?;
     lab.wait_for("four workers > quorum_max 3: FAULT", LIMIT, || {
-        Ok(!holds(&lab, "r1")?)
+        Ok(!lab.holds("r1", VIP)?)
     })?;
     procs.kill_last()?;
-    lab.wait_for("back to three: master again", LIMIT, || holds(&lab, "r1"))?;
+    lab.wait_for("back to three: master again", LIMIT, || {
+        lab.holds("r1", VIP)
+    })?;
     procs.kill_last()?;
     procs.kill_last()?;
-    lab.wait_for("one left: FAULT", LIMIT, || Ok(!holds(&lab, "r1")?))?;
+    lab.wait_for("one left: FAULT", LIMIT, || Ok(!lab.holds("r1", VIP)?))?;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }
@@ -232,23 +219,21 @@ fn track_process_quorum_range_with_weight_zero_means_fault_outside_it() -> Resul
 #[test]
 fn track_process_terminate_delay_rides_out_a_restart() -> Result<()> {
     kad_tests::skip_unless!(Root);
-    let scratch = tempdir("delay")?;
+    let scratch = scratch::dir("delay")?;
     let name = unique("d");
     let program = named_sleep(&scratch, &name)?;
     let program = program.to_string_lossy().into_owned();
     let config = format!(
         "vrrp_track_process svc {{\n  process {name}\n  weight -150\n  terminate_delay 2\n}}\n{}",
-        instance(200, "  track_process {\n    svc\n  }\n")
+        lab_instance(200, "  track_process {\n    svc\n  }\n")
     );
-    let mut lab = Lab::new("td")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
+    let mut lab = Lab::with_hosts("td", ROUTERS)?;
     let mut procs = Procs::default();
     procs.start(&lab, "r1", &program, &["1000"])?;
-    lab.start_keepalived("r2", &instance(100, ""))?;
+    lab.start_keepalived("r2", &lab_instance(100, ""))?;
     lab.start_kad("r1", &config)?;
     lab.wait_for("kad is master", Duration::from_secs(10), || {
-        holds(&lab, "r1")
+        lab.holds("r1", VIP)
     })?;
 
     // A restart well within terminate_delay: no failover.
@@ -259,7 +244,7 @@ fn track_process_terminate_delay_rides_out_a_restart() -> Result<()> {
         &lab,
         "restart within terminate_delay: kad stays master",
         Duration::from_millis(3000),
-        || holds(&lab, "r1"),
+        || lab.holds("r1", VIP),
     )?;
 
     // Gone for good: down after the delay, not before.
@@ -268,7 +253,7 @@ fn track_process_terminate_delay_rides_out_a_restart() -> Result<()> {
     lab.wait_for(
         "down after terminate_delay: keepalived preempts",
         LIMIT,
-        || holds(&lab, "r2"),
+        || lab.holds("r2", VIP),
     )?;
     assert!(
         gone.elapsed() >= Duration::from_millis(1900),
@@ -324,7 +309,7 @@ fn process_tracker_follows_kernel_events_outside_any_lab() -> Result<()> {
         track::{TrackerUpdate, process::ProcessSpec},
         vrrp::fsm::TrackerStatus,
     };
-    let scratch = tempdir("events")?;
+    let scratch = scratch::dir("events")?;
     let name = unique("e");
     let program = named_sleep(&scratch, &name)?;
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -9,12 +9,11 @@ use std::{collections::BTreeMap, time::Duration};
 
 use anyhow::{Context as _, Result};
 use kad_tests::{
-    lab::Lab,
+    lab::{Lab, ROUTERS, VIP},
     load::daemon_log,
     privilege::{Need, require},
 };
 
-const VIP: &str = "10.77.0.100";
 const STEADY: Duration = Duration::from_secs(10);
 
 fn config(router: &str, priority: u8) -> String {
@@ -38,20 +37,18 @@ fn steady_backup(test: &str, no_xdp: bool) -> Result<Option<BTreeMap<String, u64
     if !require(test, Need::Root) {
         return Ok(None);
     }
-    let mut lab = Lab::new("ss")?;
+    let mut lab = Lab::with_hosts("ss", ROUTERS)?;
     if no_xdp {
         lab.kad_args.push("--no-xdp".into());
     }
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
     let keepalived = lab.start_keepalived("r2", &config("r2", 200))?;
     lab.wait_for("keepalived becomes master", Duration::from_secs(10), || {
-        lab.host("r2")?.has_address(VIP)
+        lab.holds("r2", VIP)
     })?;
     let kad = lab.start_kad("r1", &config("r1", 100))?;
     std::thread::sleep(STEADY);
     assert!(
-        !lab.host("r1")?.has_address(VIP)?,
+        !lab.holds("r1", VIP)?,
         "kad must stay Backup under a live Master\n{}",
         lab.logs()
     );
@@ -59,7 +56,7 @@ fn steady_backup(test: &str, no_xdp: bool) -> Result<Option<BTreeMap<String, u64
     lab.wait_for(
         "kad takes over from a silent master",
         Duration::from_secs(2),
-        || lab.host("r1")?.has_address(VIP),
+        || lab.holds("r1", VIP),
     )?;
     lab.daemon(kad)?.signal(libc::SIGTERM)?;
     assert!(lab.daemon(kad)?.wait_exit(Duration::from_secs(5))?);
