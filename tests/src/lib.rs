@@ -6,6 +6,7 @@ pub mod bench;
 pub mod capture;
 pub mod conf;
 pub mod daemon_binary;
+pub mod fake;
 pub mod lab;
 pub mod load;
 pub mod netns;
