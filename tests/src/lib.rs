@@ -10,6 +10,7 @@ pub mod fake;
 pub mod lab;
 pub mod load;
 pub mod netns;
+pub mod ops;
 pub mod packet_socket;
 pub mod privilege;
 pub mod probe;

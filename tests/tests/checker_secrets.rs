@@ -6,72 +6,18 @@
 use std::{
     os::unix::fs::PermissionsExt as _,
     path::{Path, PathBuf},
-    process::Command,
     time::Duration,
 };
 
-use anyhow::{Context as _, Result, bail};
-use kad_tests::{kad_bin, lab::Lab};
+use anyhow::Result;
+use kad_tests::{
+    kad_bin,
+    lab::Lab,
+    ops::{http_get, signum, status_json, status_text, wait_file},
+};
 use serde_json::Value;
 
 const SECRET: &str = "s3cret";
-
-fn status_json(socket: &Path) -> Result<Value> {
-    let out = Command::new(kad_bin()?)
-        .args(["status", "--json", "--control-socket"])
-        .arg(socket)
-        .output()?;
-    if !out.status.success() {
-        bail!(
-            "kad status --json failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    serde_json::from_slice(&out.stdout).context("kad status --json is not JSON")
-}
-
-fn status_text(socket: &Path) -> Result<String> {
-    let out = Command::new(kad_bin()?)
-        .args(["status", "--control-socket"])
-        .arg(socket)
-        .output()?;
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// GET `url` from inside `lab`'s host `host`.
-fn scrape(lab: &Lab, host: &str, url: &str) -> Result<String> {
-    let url = url.to_owned();
-    lab.host(host)?.ns.run(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        runtime.block_on(async move {
-            let client = reqwest::Client::builder()
-                .no_proxy()
-                .timeout(Duration::from_secs(5))
-                .build()?;
-            Ok(client.get(&url).send().await?.text().await?)
-        })
-    })
-}
-
-fn signum(name: &str) -> Result<i32> {
-    let out = Command::new(kad_bin()?).args(["--signum", name]).output()?;
-    Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
-}
-
-fn wait_file(lab: &Lab, path: &Path, needle: &str) -> Result<String> {
-    let mut text = String::new();
-    lab.wait_for(
-        &format!("{} with {needle:?}", path.display()),
-        Duration::from_secs(5),
-        || {
-            text = std::fs::read_to_string(path).unwrap_or_default();
-            Ok(text.contains(needle))
-        },
-    )?;
-    Ok(text)
-}
 
 #[test]
 fn misc_check_arguments_stay_out_of_metrics_status_and_dumps() -> Result<()> {
@@ -138,7 +84,7 @@ fn misc_check_arguments_stay_out_of_metrics_status_and_dumps() -> Result<()> {
     let text = status_text(&socket)?;
     assert!(!text.contains(SECRET), "kad status: {text}");
 
-    let metrics = scrape(&lab, "lb", "http://127.0.0.1:9653/metrics")?;
+    let metrics = http_get(&lab, "lb", "http://127.0.0.1:9653/metrics")?.1;
     assert!(metrics.contains("MISC_CHECK"), "{metrics}");
     assert!(!metrics.contains(SECRET), "/metrics: {metrics}");
 

@@ -17,7 +17,9 @@ use std::{
 };
 
 use anyhow::{Context as _, Result};
-use kad_tests::{conf::vrrp_instance, kad_bin, lab::Lab, load::advert_gaps::Capture};
+use kad_tests::{
+    conf::vrrp_instance, fake::tcp::NsListener, kad_bin, lab::Lab, load::advert_gaps::Capture,
+};
 use serde_json::Value;
 
 const INSTANCES: u8 = 50;
@@ -51,46 +53,6 @@ fn config() -> String {
     }
     text.push_str("}\n");
     text
-}
-
-/// Accepts (and drops) connections on `addr` inside `host` until dropped.
-struct Listener {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Listener {
-    fn start(lab: &Lab, host: &str, addr: &str) -> Result<Self> {
-        let addr = addr.to_owned();
-        let listener = lab
-            .host(host)?
-            .ns
-            .run(move || Ok(std::net::TcpListener::bind(&addr)?))?;
-        listener.set_nonblocking(true)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((stream, _)) => drop(stream),
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        Ok(Self {
-            stop,
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }
 
 fn status(socket: &Path) -> Result<Value> {
@@ -139,7 +101,7 @@ fn metrics_load_leaves_adverts_and_checkers_alone() -> Result<()> {
     let mut lab = Lab::with_hosts("ml", &[("r1", 1), ("rs", 2)])?;
     let _servers = REAL_SERVERS
         .iter()
-        .map(|port| Listener::start(&lab, "rs", &format!("10.77.0.2:{port}")))
+        .map(|port| NsListener::start(&lab, "rs", &format!("10.77.0.2:{port}")))
         .collect::<Result<Vec<_>>>()?;
     let conf = lab.dir().join("kad-r1.conf");
     std::fs::write(&conf, config())?;

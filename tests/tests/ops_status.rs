@@ -14,8 +14,10 @@ use std::{
 use anyhow::{Context as _, Result, bail};
 use kad_tests::{
     conf::vrrp_instance,
+    fake::tcp::NsListener,
     kad_bin,
     lab::{Lab, ROUTERS, VIP},
+    ops::{http_get, signum, status_json, wait_file},
     repo_root,
 };
 use serde_json::Value;
@@ -59,22 +61,6 @@ fn start_kad(
         lab.wait_until_started(kad);
     }
     Ok((kad, socket))
-}
-
-/// `kad status --json` against `socket`, parsed.
-fn status_json(socket: &Path) -> Result<Value> {
-    let out = Command::new(kad_bin()?)
-        .args(["status", "--json", "--control-socket"])
-        .arg(socket)
-        .output()
-        .context("running kad status")?;
-    if !out.status.success() {
-        bail!(
-            "kad status --json failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    serde_json::from_slice(&out.stdout).context("kad status --json is not JSON")
 }
 
 /// The instance called `name` in a status document.
@@ -357,25 +343,6 @@ fn parse_exposition(text: &str) -> Result<(HashMap<String, String>, Vec<Sample>)
     Ok((types, samples))
 }
 
-/// GET `url` with reqwest from inside `lab`'s host `host` (its namespace's loopback).
-fn scrape(lab: &Lab, host: &str, url: &str) -> Result<(u16, String)> {
-    let url = url.to_owned();
-    lab.host(host)?.ns.run(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        runtime.block_on(async move {
-            let client = reqwest::Client::builder()
-                .no_proxy()
-                .timeout(Duration::from_secs(5))
-                .build()?;
-            let response = client.get(&url).send().await?;
-            let status = response.status().as_u16();
-            Ok((status, response.text().await?))
-        })
-    })
-}
-
 #[test]
 fn metrics_endpoint_serves_vrrp_families_with_labels() -> Result<()> {
     kad_tests::skip_unless!(Root);
@@ -409,7 +376,7 @@ fn metrics_endpoint_serves_vrrp_families_with_labels() -> Result<()> {
     };
     let mut by_router = Vec::new();
     for host in ["r1", "r2"] {
-        let (code, text) = scrape(&lab, host, "http://127.0.0.1:9650/metrics")?;
+        let (code, text) = http_get(&lab, host, "http://127.0.0.1:9650/metrics")?;
         assert_eq!(code, 200, "{text}");
         let (types, samples) = parse_exposition(&text)?;
         for (family, kind) in [
@@ -453,7 +420,7 @@ fn metrics_endpoint_serves_vrrp_families_with_labels() -> Result<()> {
                 .any(|s| s.labels.get("class").map(String::as_str) == Some("auth")),
             "{host}: error classes as a label\n{text}"
         );
-        let (missing, _) = scrape(&lab, host, "http://127.0.0.1:9650/nothing")?;
+        let (missing, _) = http_get(&lab, host, "http://127.0.0.1:9650/nothing")?;
         assert_eq!(missing, 404);
     }
     println!("{by_router:?}");
@@ -469,30 +436,6 @@ fn metrics_endpoint_serves_vrrp_families_with_labels() -> Result<()> {
         "r2 counted adverts on its raw socket"
     );
     Ok(())
-}
-
-fn wait_file(lab: &Lab, path: &Path, needle: &str) -> Result<String> {
-    let mut text = String::new();
-    lab.wait_for(
-        &format!("{} with {needle:?}", path.display()),
-        Duration::from_secs(5),
-        || {
-            text = std::fs::read_to_string(path).unwrap_or_default();
-            Ok(text.contains(needle))
-        },
-    )?;
-    Ok(text)
-}
-
-fn signum(name: &str) -> Result<i32> {
-    let out = Command::new(kad_bin()?).args(["--signum", name]).output()?;
-    if !out.status.success() {
-        bail!(
-            "kad --signum {name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
 }
 
 #[test]
@@ -629,47 +572,6 @@ fn receive_errors_are_counted_per_class() -> Result<()> {
     Ok(())
 }
 
-/// A TCP listener bound inside a lab host's namespace, accepting (and dropping) connections
-/// on its own thread until dropped.
-struct Listener {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Listener {
-    fn start(lab: &Lab, host: &str, addr: &str) -> Result<Self> {
-        let addr = addr.to_owned();
-        let listener = lab
-            .host(host)?
-            .ns
-            .run(move || Ok(std::net::TcpListener::bind(&addr)?))?;
-        listener.set_nonblocking(true)?;
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((stream, _)) => drop(stream),
-                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
-                }
-            }
-        });
-        Ok(Self {
-            stop,
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 /// A virtual server on `vip`:80 with two TCP_CHECKed real servers on 10.77.0.2: port 8081
 /// (weight 2) and port 8082 (weight 1, inhibit_on_failure), probed every second.
 fn lvs_config(vip: &str) -> String {
@@ -734,7 +636,7 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
     let validator = schema()?;
     let mut lab = Lab::with_hosts("lv", &[("lb", 1), ("rs", 2)])?;
     let dumps = lab.dir().join("dumps");
-    let _up = Listener::start(&lab, "rs", "10.77.0.2:8081")?;
+    let _up = NsListener::start(&lab, "rs", "10.77.0.2:8081")?;
     let (kad, socket) = start_kad(
         &mut lab,
         "lb",
@@ -812,7 +714,7 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
         assert_eq!(up["installed"], true);
     }
 
-    let (code, text) = scrape(&lab, "lb", "http://127.0.0.1:9651/metrics")?;
+    let (code, text) = http_get(&lab, "lb", "http://127.0.0.1:9651/metrics")?;
     assert_eq!(code, 200, "{text}");
     let (types, samples) = parse_exposition(&text)?;
     for (family, kind) in [
@@ -908,7 +810,7 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
 
     // The down one comes up: a listener on 8082.
     let before = down["since_unix_ms"].as_u64().unwrap_or(0);
-    let _healed = Listener::start(&lab, "rs", "10.77.0.2:8082")?;
+    let _healed = NsListener::start(&lab, "rs", "10.77.0.2:8082")?;
     let status = wait_real_server(&lab, &socket, VS, "10.77.0.2:8082", true)?;
     assert_valid(&validator, &status);
     let healed = real_server(&status, VS, "10.77.0.2:8082")?;
@@ -927,7 +829,7 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
         "{healed:#}"
     );
     assert_eq!(status["virtual_servers"][0]["alive_weight"], 3);
-    let (_, text) = scrape(&lab, "lb", "http://127.0.0.1:9651/metrics")?;
+    let (_, text) = http_get(&lab, "lb", "http://127.0.0.1:9651/metrics")?;
     let (_, samples) = parse_exposition(&text)?;
     assert_eq!(
         sample(&samples, "kad_real_server_up", &rs("10.77.0.2:8082")),
@@ -965,7 +867,7 @@ fn status_reports_vrrp_instances_and_real_servers_together() -> Result<()> {
     let validator = schema()?;
     let mut lab = Lab::with_hosts("lw", &[("lb", 1), ("rs", 2)])?;
     let dumps = lab.dir().join("dumps");
-    let _up = Listener::start(&lab, "rs", "10.77.0.2:8081")?;
+    let _up = NsListener::start(&lab, "rs", "10.77.0.2:8081")?;
     let config = format!(
         "{}{}",
         vrrp_instance("VI_LB", 51, 150, VIP, ""),

@@ -71,3 +71,46 @@ pub async fn peer_recorder() -> Result<(u16, Arc<Mutex<Vec<SocketAddr>>>)> {
     });
     Ok((port, seen))
 }
+
+/// A TCP listener bound inside a lab host's namespace, accepting (and dropping) connections
+/// on its own thread until dropped: a real server a TCP_CHECK finds up.
+pub struct NsListener {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl NsListener {
+    /// Listens on `addr` (`IP:PORT`) inside `lab`'s host `host`.
+    pub fn start(lab: &crate::lab::Lab, host: &str, addr: &str) -> Result<Self> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let addr = addr.to_owned();
+        let listener = lab
+            .host(host)?
+            .ns
+            .run(move || Ok(std::net::TcpListener::bind(&addr)?))?;
+        listener.set_nonblocking(true)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => drop(stream),
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                }
+            }
+        });
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for NsListener {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

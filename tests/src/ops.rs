@@ -1,0 +1,83 @@
+//! kad's operator interfaces as lab tests drive them: `kad status` over a control socket,
+//! `kad --signum`, an HTTP GET (the metrics endpoint) from inside a lab host, and files kad
+//! writes (dumps).
+
+use std::{path::Path, process::Command, time::Duration};
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::Value;
+
+use crate::{kad_bin, lab::Lab};
+
+/// `kad status --json` against `socket`, parsed.
+pub fn status_json(socket: &Path) -> Result<Value> {
+    let out = Command::new(kad_bin()?)
+        .args(["status", "--json", "--control-socket"])
+        .arg(socket)
+        .output()
+        .context("running kad status")?;
+    if !out.status.success() {
+        bail!(
+            "kad status --json failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    serde_json::from_slice(&out.stdout).context("kad status --json is not JSON")
+}
+
+/// `kad status` (the table) against `socket`.
+pub fn status_text(socket: &Path) -> Result<String> {
+    let out = Command::new(kad_bin()?)
+        .args(["status", "--control-socket"])
+        .arg(socket)
+        .output()
+        .context("running kad status")?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `kad --signum NAME`: the signal keepalived's `--signum` names (DATA, STATS, JSON, STOP,
+/// RELOAD); an error for a name it does not know.
+pub fn signum(name: &str) -> Result<i32> {
+    let out = Command::new(kad_bin()?).args(["--signum", name]).output()?;
+    if !out.status.success() {
+        bail!(
+            "kad --signum {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
+}
+
+/// GET `url` with reqwest from inside `lab`'s host `host` (its namespace's loopback):
+/// the status code and the body.
+pub fn http_get(lab: &Lab, host: &str, url: &str) -> Result<(u16, String)> {
+    let url = url.to_owned();
+    lab.host(host)?.ns.run(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async move {
+            let client = reqwest::Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_secs(5))
+                .build()?;
+            let response = client.get(&url).send().await?;
+            let status = response.status().as_u16();
+            Ok((status, response.text().await?))
+        })
+    })
+}
+
+/// Waits up to 5 s until the file at `path` contains `needle`; returns its text.
+pub fn wait_file(lab: &Lab, path: &Path, needle: &str) -> Result<String> {
+    let mut text = String::new();
+    lab.wait_for(
+        &format!("{} with {needle:?}", path.display()),
+        Duration::from_secs(5),
+        || {
+            text = std::fs::read_to_string(path).unwrap_or_default();
+            Ok(text.contains(needle))
+        },
+    )?;
+    Ok(text)
+}
