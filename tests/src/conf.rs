@@ -15,3 +15,20 @@ pub fn vrrp_instance(name: &str, vrid: u8, priority: u8, vip: &str, extra: &str)
 pub fn lab_instance(priority: u8, extra: &str) -> String {
     vrrp_instance("LAB", 51, priority, crate::lab::VIP, extra)
 }
+
+/// `count` instances `VI_1`, `VI_2`, … (VRID = their number, priority 150, VIP
+/// 10.77.0.(100 + number)) advertising every 10 ms: load for status and metrics tests.
+pub fn fast_instances(count: u8) -> String {
+    (1..=count)
+        .map(|vrid| {
+            vrrp_instance(
+                &format!("VI_{vrid}"),
+                vrid,
+                150,
+                &format!("10.77.0.{}", 100 + u32::from(vrid)),
+                "",
+            )
+            .replace("advert_int 0.1", "advert_int 0.01")
+        })
+        .collect()
+}

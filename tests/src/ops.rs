@@ -2,12 +2,52 @@
 //! `kad --signum`, an HTTP GET (the metrics endpoint) from inside a lab host, and files kad
 //! writes (dumps).
 
-use std::{path::Path, process::Command, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    time::Duration,
+};
 
 use anyhow::{Context as _, Result, bail};
 use serde_json::Value;
 
 use crate::{kad_bin, lab::Lab};
+
+/// Starts kad on `host` with `config` (written to the lab folder) through env(1) with
+/// `env` (`NAME=value` words; env execs kad, so the daemon's pid is kad's and signals reach
+/// it), its control socket at `<lab folder>/<host>.sock` unless `extra` names one, and the
+/// `extra` arguments. Waits until kad runs its instances, or with `-C` (no VRRP) until its
+/// control socket answers. Returns the daemon's index and the control socket's path.
+pub fn start_kad(
+    lab: &mut Lab,
+    host: &str,
+    config: &str,
+    env: &[&str],
+    extra: &[&str],
+) -> Result<(usize, PathBuf)> {
+    let conf = lab.dir().join(format!("kad-{host}.conf"));
+    std::fs::write(&conf, config)?;
+    let socket = lab.dir().join(format!("{host}.sock"));
+    let bin = kad_bin()?.to_string_lossy().into_owned();
+    let conf = conf.to_string_lossy().into_owned();
+    let sock = socket.to_string_lossy().into_owned();
+    let mut args: Vec<&str> = env.to_vec();
+    args.extend([bin.as_str(), "-f", conf.as_str()]);
+    if !extra.contains(&"--control-socket") {
+        args.extend(["--control-socket", sock.as_str()]);
+    }
+    args.extend_from_slice(extra);
+    let kad = lab.start(host, Path::new("env"), &args)?;
+    if extra.contains(&"-C") {
+        let path = socket.clone();
+        lab.wait_for("kad -C answers", Duration::from_secs(20), || {
+            Ok(status_json(&path).is_ok())
+        })?;
+    } else {
+        lab.wait_until_started(kad);
+    }
+    Ok((kad, socket))
+}
 
 /// `kad status --json` against `socket`, parsed.
 pub fn status_json(socket: &Path) -> Result<Value> {

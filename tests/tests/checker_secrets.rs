@@ -3,17 +3,12 @@
 //! neither the Prometheus labels, `kad status --json`, nor the world-readable dumps
 //! (`keepalived.json`, `keepalived.data`) carry the arguments.
 
-use std::{
-    os::unix::fs::PermissionsExt as _,
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::time::Duration;
 
 use anyhow::Result;
 use kad_tests::{
-    kad_bin,
     lab::Lab,
-    ops::{http_get, signum, status_json, status_text, wait_file},
+    ops::{self, http_get, signum, status_json, status_text, wait_file},
 };
 use serde_json::Value;
 
@@ -23,13 +18,9 @@ const SECRET: &str = "s3cret";
 fn misc_check_arguments_stay_out_of_metrics_status_and_dumps() -> Result<()> {
     kad_tests::skip_unless!(Root);
     // The check script in a root-owned 0755 folder (under sticky /tmp).
-    let dir: PathBuf = std::env::temp_dir().join(format!("kad-secret-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
+    let dir = kad_tests::scratch::dir("secret")?;
     let check = dir.join("check");
-    std::fs::write(&check, "#!/bin/sh\nexit 0\n")?;
-    std::fs::set_permissions(&check, std::fs::Permissions::from_mode(0o755))?;
+    kad_tests::scratch::script(&check, "exit 0", 0o755)?;
 
     let mut lab = Lab::with_hosts("sc", &[("lb", 1)])?;
     let dumps = lab.dir().join("dumps");
@@ -40,26 +31,14 @@ fn misc_check_arguments_stay_out_of_metrics_status_and_dumps() -> Result<()> {
          \x20 real_server 10.77.0.2 8081 {{\n    MISC_CHECK {{\n      misc_path \"{} --password {SECRET}\"\n    }}\n  }}\n}}\n",
         check.display()
     );
-    let conf = lab.dir().join("kad-lb.conf");
-    std::fs::write(&conf, &config)?;
-    let socket = lab.dir().join("lb.sock");
     let env_dir = format!("KAD_DUMP_DIR={}", dumps.display());
-    let bin = kad_bin()?.to_string_lossy().into_owned();
-    let conf = conf.to_string_lossy().into_owned();
-    let sock = socket.to_string_lossy().into_owned();
-    let args = [
-        env_dir.as_str(),
-        bin.as_str(),
-        "-f",
-        conf.as_str(),
-        "--control-socket",
-        sock.as_str(),
-        "-C",
-        "--metrics-listen",
-        "127.0.0.1:9653",
-    ];
-    // `env` execs kad, so the daemon's pid is kad's and signals reach it.
-    let kad = lab.start("lb", Path::new("env"), &args)?;
+    let (kad, socket) = ops::start_kad(
+        &mut lab,
+        "lb",
+        &config,
+        &[env_dir.as_str()],
+        &["-C", "--metrics-listen", "127.0.0.1:9653"],
+    )?;
     let mut status = Value::Null;
     lab.wait_for(
         "the MISC_CHECK has a result",

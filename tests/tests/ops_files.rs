@@ -16,34 +16,11 @@ use kad_tests::{
     conf::vrrp_instance,
     kad_bin,
     lab::{Lab, ROUTERS, VIP},
+    ops,
 };
 
 /// Starts kad on `host` with `config` (written to the lab folder) through `env`, so that
 /// the daemon's pid is kad's; `env_vars` are `NAME=VALUE` words. Returns its index.
-fn start_kad(
-    lab: &mut Lab,
-    host: &str,
-    config: &str,
-    env_vars: &[&str],
-    extra: &[&str],
-) -> Result<usize> {
-    let conf = lab.dir().join(format!("kad-{host}.conf"));
-    std::fs::write(&conf, config)?;
-    let socket = lab.dir().join(format!("{host}.sock"));
-    let bin = kad_bin()?.to_string_lossy().into_owned();
-    let conf = conf.to_string_lossy().into_owned();
-    let sock = socket.to_string_lossy().into_owned();
-    let mut args: Vec<&str> = env_vars.to_vec();
-    args.extend([bin.as_str(), "-f", conf.as_str()]);
-    if !extra.contains(&"--control-socket") {
-        args.extend(["--control-socket", sock.as_str()]);
-    }
-    args.extend_from_slice(extra);
-    let kad = lab.start(host, Path::new("env"), &args)?;
-    lab.wait_until_started(kad);
-    Ok(kad)
-}
-
 fn wait_master(lab: &Lab, kad: usize) -> Result<()> {
     lab.wait_for("kad is MASTER", Duration::from_secs(15), || {
         Ok(lab.daemon_log(kad)?.contains("Entering MASTER STATE"))
@@ -89,13 +66,14 @@ fn signal_dumps_ignore_planted_files_and_keep_adverts_flowing() -> Result<()> {
     std::fs::create_dir_all(&dumps)?;
     std::fs::set_permissions(&dumps, std::fs::Permissions::from_mode(0o1777))?;
     let env_dir = format!("KAD_DUMP_DIR={}", dumps.display());
-    let kad = start_kad(
+    let kad = ops::start_kad(
         &mut lab,
         "r1",
         &vrrp_instance("VI_DUMP", 61, 150, VIP, ""),
         &[env_dir.as_str()],
         &[],
-    )?;
+    )?
+    .0;
     wait_master(&lab, kad)?;
     let pid = lab.daemon(kad)?.pid();
 
@@ -218,8 +196,8 @@ fn umask_keyword_is_checked_and_sets_the_mode_of_created_files() -> Result<()> {
         "global_defs {{\n{security}}}\n{}",
         vrrp_instance("VI_U2", 72, 150, "10.77.0.101", &notify("default"))
     );
-    start_kad(&mut lab, "r1", &with_umask, &[], &[])?;
-    start_kad(&mut lab, "r2", &without, &[], &[])?;
+    ops::start_kad(&mut lab, "r1", &with_umask, &[], &[])?;
+    ops::start_kad(&mut lab, "r2", &without, &[], &[])?;
     for (tag, want) in [("set", 0o640), ("default", 0o600)] {
         let made = dir.join(format!("made-{tag}"));
         lab.wait_for(
@@ -241,7 +219,7 @@ fn a_second_kad_with_the_same_pid_file_refuses_to_run() -> Result<()> {
     let pid_file = lab.dir().join("kad.pid");
     let pid_arg = pid_file.to_string_lossy().into_owned();
     let config = vrrp_instance("VI_PID", 81, 150, VIP, "");
-    let first = start_kad(&mut lab, "r1", &config, &[], &["-p", &pid_arg])?;
+    let first = ops::start_kad(&mut lab, "r1", &config, &[], &["-p", &pid_arg])?.0;
     wait_master(&lab, first)?;
     let first_pid = lab.daemon(first)?.pid();
     assert_eq!(
@@ -251,7 +229,7 @@ fn a_second_kad_with_the_same_pid_file_refuses_to_run() -> Result<()> {
     assert_eq!(mode(&pid_file), 0o644);
 
     // Another namespace, another control socket: only the pid file is shared.
-    let second = start_kad(&mut lab, "r2", &config, &[], &["-p", &pid_arg])?;
+    let second = ops::start_kad(&mut lab, "r2", &config, &[], &["-p", &pid_arg])?.0;
     let exited = lab.daemon(second)?.wait_exit(Duration::from_secs(10))?;
     let log = lab.daemon_log(second)?;
     assert!(exited, "the second kad runs\n{}", lab.logs());
@@ -319,7 +297,7 @@ fn a_fifo_as_track_file_does_not_stall_vrrp() -> Result<()> {
         fifo.display(),
         vrrp_instance("VI_TF", 91, 150, VIP, "  track_file {\n    level\n  }\n")
     );
-    let kad = start_kad(&mut lab, "r1", &config, &[], &[])?;
+    let kad = ops::start_kad(&mut lab, "r1", &config, &[], &[])?.0;
     wait_master(&lab, kad)?;
     let watch = AdvertWatch::open(lab.switch(), &Lab::port("r1"))?;
     watch.drain();

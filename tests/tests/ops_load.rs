@@ -18,7 +18,7 @@ use std::{
 
 use anyhow::{Context as _, Result};
 use kad_tests::{
-    conf::vrrp_instance, fake::tcp::NsListener, kad_bin, lab::Lab, load::advert_gaps::Capture,
+    conf::fast_instances, fake::tcp::NsListener, kad_bin, lab::Lab, load::advert_gaps::Capture,
 };
 use serde_json::Value;
 
@@ -31,18 +31,7 @@ const LOAD: Duration = Duration::from_secs(10);
 const REAL_SERVERS: [u16; 4] = [8081, 8082, 8083, 8084];
 
 fn config() -> String {
-    let mut text: String = (1..=INSTANCES)
-        .map(|vrid| {
-            vrrp_instance(
-                &format!("VI_{vrid}"),
-                vrid,
-                150,
-                &format!("10.77.0.{}", 100 + u32::from(vrid)),
-                "",
-            )
-            .replace("advert_int 0.1", "advert_int 0.01")
-        })
-        .collect();
+    let mut text: String = fast_instances(INSTANCES);
     text.push_str(
         "virtual_server 10.77.0.200 80 {\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n",
     );

@@ -13,18 +13,17 @@ use std::{
 
 use anyhow::{Context as _, Result, bail};
 use kad_tests::{
-    conf::vrrp_instance,
+    conf::{fast_instances, vrrp_instance},
     fake::tcp::NsListener,
     kad_bin,
     lab::{Lab, ROUTERS, VIP},
-    ops::{http_get, signum, status_json, wait_file},
+    ops::{self, http_get, signum, status_json, wait_file},
     repo_root,
 };
 use serde_json::Value;
 
-/// Starts kad on `host` with `config`, its control socket in the lab folder, dumps going
-/// to `dumps` (through `KAD_DUMP_DIR`, so no test writes /tmp/keepalived.*), and `extra`
-/// arguments. Returns the daemon's index and its control socket's path.
+/// Starts kad on `host` (see [`ops::start_kad`]) with dumps going to `dumps` (through
+/// `KAD_DUMP_DIR`, so no test writes /tmp/keepalived.*).
 fn start_kad(
     lab: &mut Lab,
     host: &str,
@@ -32,35 +31,9 @@ fn start_kad(
     extra: &[&str],
     dumps: &Path,
 ) -> Result<(usize, PathBuf)> {
-    let conf = lab.dir().join(format!("kad-{host}.conf"));
-    std::fs::write(&conf, config)?;
-    let socket = lab.dir().join(format!("{host}.sock"));
     std::fs::create_dir_all(dumps)?;
     let env_dir = format!("KAD_DUMP_DIR={}", dumps.display());
-    let bin = kad_bin()?.to_string_lossy().into_owned();
-    let conf = conf.to_string_lossy().into_owned();
-    let sock = socket.to_string_lossy().into_owned();
-    let mut args = vec![
-        env_dir.as_str(),
-        bin.as_str(),
-        "-f",
-        conf.as_str(),
-        "--control-socket",
-        sock.as_str(),
-    ];
-    args.extend_from_slice(extra);
-    // `env` execs kad, so the daemon's pid is kad's and signals reach it.
-    let kad = lab.start(host, Path::new("env"), &args)?;
-    if extra.contains(&"-C") {
-        // No VRRP: wait for the control socket instead of a state line.
-        let path = socket.clone();
-        lab.wait_for("kad -C answers", Duration::from_secs(20), || {
-            Ok(status_json(&path).is_ok())
-        })?;
-    } else {
-        lab.wait_until_started(kad);
-    }
-    Ok((kad, socket))
+    ops::start_kad(lab, host, config, &[env_dir.as_str()], extra)
 }
 
 /// The instance called `name` in a status document.
@@ -225,18 +198,7 @@ fn status_answers_while_50_instances_advertise_every_10ms() -> Result<()> {
     kad_tests::skip_unless!(Root);
     let validator = schema()?;
     let mut lab = Lab::with_hosts("sb", &[("r1", 1)])?;
-    let config: String = (1..=50u8)
-        .map(|vrid| {
-            vrrp_instance(
-                &format!("VI_{vrid}"),
-                vrid,
-                150,
-                &format!("10.77.0.{}", 100 + u32::from(vrid)),
-                "",
-            )
-            .replace("advert_int 0.1", "advert_int 0.01")
-        })
-        .collect();
+    let config = fast_instances(50);
     let dumps = lab.dir().join("dumps");
     let (_, socket) = start_kad(&mut lab, "r1", &config, &[], &dumps)?;
     lab.wait_for(
