@@ -32,3 +32,21 @@ pub fn fast_instances(count: u8) -> String {
         })
         .collect()
 }
+
+/// `global_defs { router_id ROUTER }`: names the router in keepalived's and kad's logs.
+pub fn router_id(router: &str) -> String {
+    format!("global_defs {{\n  router_id {router}\n}}\n")
+}
+
+/// What the configuration checks are told of the machine: every interface exists, no script
+/// program does (so script security stays quiet).
+pub struct EveryInterfaceNoProgram;
+
+impl kad::config::Environment for EveryInterfaceNoProgram {
+    fn interface_exists(&self, _: &str) -> bool {
+        true
+    }
+    fn program_exists(&self, _: &str) -> bool {
+        false
+    }
+}

@@ -3,23 +3,12 @@
 //! exactly when the page says kad ignores it.
 
 use kad::config::{
-    Environment, LoadOptions, Loaded, NoFiles,
+    LoadOptions, Loaded, NoFiles,
     catalogue::{self, Block},
     keywords::Status,
     load_text,
 };
-
-/// Every interface exists; no script program does (so script security stays quiet).
-struct Lab;
-
-impl Environment for Lab {
-    fn interface_exists(&self, _: &str) -> bool {
-        true
-    }
-    fn program_exists(&self, _: &str) -> bool {
-        false
-    }
-}
+use kad_tests::conf::EveryInterfaceNoProgram;
 
 fn load(text: &str) -> Loaded {
     load_text(
@@ -27,7 +16,7 @@ fn load(text: &str) -> Loaded {
         text,
         &LoadOptions::with_config_id("test"),
         &NoFiles,
-        &Lab,
+        &EveryInterfaceNoProgram,
     )
 }
 

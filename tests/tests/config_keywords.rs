@@ -1,21 +1,8 @@
 //! Table-driven tests, one table per keepalived.conf keyword family: the value parsed, the
 //! default when the keyword is absent, and a bad value with its exact message and place.
 
-use kad::config::{
-    Config, Environment, LoadOptions, Loaded, NoFiles, Severity, VsAddress, load_text,
-};
-
-/// Every interface exists; no script program does (so script security stays quiet).
-struct Lab;
-
-impl Environment for Lab {
-    fn interface_exists(&self, _: &str) -> bool {
-        true
-    }
-    fn program_exists(&self, _: &str) -> bool {
-        false
-    }
-}
+use kad::config::{Config, LoadOptions, Loaded, NoFiles, Severity, VsAddress, load_text};
+use kad_tests::conf::EveryInterfaceNoProgram;
 
 /// One keyword of a family.
 struct Case {
@@ -39,7 +26,7 @@ fn load(text: &str) -> Loaded {
         text,
         &LoadOptions::with_config_id("test"),
         &NoFiles,
-        &Lab,
+        &EveryInterfaceNoProgram,
     )
 }
 

@@ -5,15 +5,13 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use kad_tests::lab::{Lab, ROUTERS_AND_CLIENT, VIP};
+use kad_tests::{
+    conf::{lab_instance, router_id},
+    lab::{Lab, ROUTERS_AND_CLIENT, VIP},
+};
 
 fn keepalived_conf(router: &str, priority: u8) -> String {
-    format!(
-        "global_defs {{\n  router_id {router}\n}}\n\
-         vrrp_instance LAB {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n\
-         \x20 priority {priority}\n  advert_int 0.1\n  version 3\n\
-         \x20 virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n}}\n"
-    )
+    router_id(router) + &lab_instance(priority, "")
 }
 
 #[test]

@@ -9,6 +9,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use anyhow::{Context as _, Result};
 use kad_tests::{
+    conf::{router_id, vrrp_instance},
     lab::{Lab, ROUTERS, VIP},
     load::daemon_log,
     privilege::{Need, require},
@@ -17,12 +18,9 @@ use kad_tests::{
 const STEADY: Duration = Duration::from_secs(10);
 
 fn config(router: &str, priority: u8) -> String {
-    format!(
-        "global_defs {{\n  router_id {router}\n}}\n\
-         vrrp_instance STEADY {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 61\n\
-         \x20 priority {priority}\n  advert_int 0.01\n  version 3\n\
-         \x20 virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n}}\n"
-    )
+    router_id(router)
+        + &vrrp_instance("STEADY", 61, priority, VIP, "")
+            .replace("advert_int 0.1", "advert_int 0.01")
 }
 
 /// The `receive statistics` fields kad logs when it stops.
