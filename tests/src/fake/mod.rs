@@ -3,6 +3,7 @@
 
 pub mod dns;
 pub mod http;
+pub mod mail;
 pub mod smtp;
 pub mod tcp;
 pub mod udp;
