@@ -50,3 +50,15 @@ impl kad::config::Environment for EveryInterfaceNoProgram {
         false
     }
 }
+
+/// Loads `text` as `t.conf` the way the configuration tests want it: no includes resolved,
+/// every interface present, no script program (see [`EveryInterfaceNoProgram`]).
+pub fn load_isolated(text: &str) -> kad::config::Loaded {
+    kad::config::load_text(
+        "t.conf",
+        text,
+        &kad::config::LoadOptions::with_config_id("test"),
+        &kad::config::NoFiles,
+        &EveryInterfaceNoProgram,
+    )
+}

@@ -3,22 +3,10 @@
 //! exactly when the page says kad ignores it.
 
 use kad::config::{
-    LoadOptions, Loaded, NoFiles,
     catalogue::{self, Block},
     keywords::Status,
-    load_text,
 };
-use kad_tests::conf::EveryInterfaceNoProgram;
-
-fn load(text: &str) -> Loaded {
-    load_text(
-        "t.conf",
-        text,
-        &LoadOptions::with_config_id("test"),
-        &NoFiles,
-        &EveryInterfaceNoProgram,
-    )
-}
+use kad_tests::conf::load_isolated;
 
 /// A configuration with `line` inside the block `title` names.
 fn wrap(title: &str, line: &str) -> String {
@@ -78,7 +66,7 @@ const VALUES: &[&str] = &[
 ];
 
 fn messages(text: &str) -> Vec<String> {
-    load(text)
+    load_isolated(text)
         .diagnostics
         .iter()
         .map(ToString::to_string)
