@@ -1,5 +1,18 @@
-//! Shared helpers for kad's end-to-end tests: where the `kad` binary and the captured test
-//! vectors are, reading captures, and what the running kernel lets a test do.
+//! The test kit of kad's end-to-end tests; each helper a test needs exists once, here.
+//!
+//! - the daemon under test: [`kad_bin`] is `$KAD_BIN` or the debug build of the current
+//!   source, built once per test process ([`daemon_binary`]): no test runs a stale daemon;
+//! - skipping: [`skip_unless!`]`(Root)` and [`skip!`]`("why")` name the test from its function
+//!   ([`test_name!`], [`privilege`]);
+//! - labs and namespaces: [`lab::Lab`] (`Lab::with_hosts(tag, lab::ROUTERS)`, `lab::VIP`,
+//!   `Lab::holds`), [`netns`], User-Mode Linux guests for IPVS ([`uml`]);
+//! - configuration text: [`conf`] (`lab_instance`, `vrrp_instance`, `router_id`,
+//!   `fast_instances`, `load_isolated`);
+//! - fake servers that record what they saw: [`fake`] (HTTP, TLS, SMTP, mail, DNS, UDP, TCP);
+//! - the operator interfaces: [`ops`] (`start_kad` with env and control socket,
+//!   `status_json`, `signum`, `http_get` from a lab host, `wait_file`);
+//! - scratch folders and scripts: [`scratch`]; captures and frames: [`capture`],
+//!   [`xdp_frames`], [`advert_watch`], [`probe`]; load and benchmarks: [`load`], [`bench`](mod@bench).
 
 pub mod advert_watch;
 pub mod bench;
