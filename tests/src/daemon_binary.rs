@@ -47,14 +47,12 @@ const SET_FOR_THE_TEST_CRATE: &[&str] = &[
     "OUT_DIR",
 ];
 
-/// Runs `cargo build -p kad-userspace --bin kad` in the workspace (the cargo that runs the
-/// tests, with the same target folder) and returns the binary cargo reports.
-fn build_current_kad() -> Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(&cargo);
-    // What cargo set for this test crate is not the nested build's: a build script that
-    // declares `rerun-if-env-changed=CARGO_MANIFEST_DIR` (ring does) would otherwise rebuild,
-    // and the next `cargo test` would rebuild it back.
+/// The cargo that runs the tests, in the workspace root, without what cargo set for this
+/// test crate: a nested build then shares the outer one's artifacts instead of rebuilding
+/// them (a build script that declares `rerun-if-env-changed=CARGO_MANIFEST_DIR`, as ring
+/// does, would otherwise rebuild, and the next `cargo test` would rebuild it back).
+pub fn cargo() -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
         if SET_FOR_THE_TEST_CRATE.contains(&name.as_ref())
@@ -64,8 +62,14 @@ fn build_current_kad() -> Result<PathBuf> {
             command.env_remove(name.as_ref());
         }
     }
-    let out = command
-        .current_dir(crate::repo_root())
+    command.current_dir(crate::repo_root());
+    command
+}
+
+/// Runs `cargo build -p kad-userspace --bin kad` in the workspace (the cargo that runs the
+/// tests, with the same target folder) and returns the binary cargo reports.
+fn build_current_kad() -> Result<PathBuf> {
+    let out = cargo()
         .args([
             "build",
             "--package",
@@ -76,7 +80,7 @@ fn build_current_kad() -> Result<PathBuf> {
         ])
         .stdin(Stdio::null())
         .output()
-        .with_context(|| format!("starting {} build", cargo.to_string_lossy()))?;
+        .context("starting cargo build")?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(40).collect();

@@ -34,9 +34,7 @@ fn target_dir() -> PathBuf {
 
 /// `cargo xtask package`; returns the .deb it printed.
 fn build_package() -> Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(kad_tests::repo_root())
+    let out = kad_tests::daemon_binary::cargo()
         .env("CARGO_TARGET_DIR", target_dir())
         .args(["xtask", "package"])
         .stdin(Stdio::null())
