@@ -20,6 +20,18 @@ use crate::netns::NetNs;
 /// The segment's IPv4 prefix length.
 pub const PREFIX_LEN: u8 = 24;
 
+/// The IPv4 virtual address lab tests elect a holder for (VRID 51).
+pub const VIP: &str = "10.77.0.100";
+
+/// The IPv6 virtual address lab tests elect a holder for.
+pub const VIP6: &str = "fd77::100";
+
+/// Two routers: `r1` (10.77.0.1) and `r2` (10.77.0.2), for [`Lab::with_hosts`].
+pub const ROUTERS: &[(&str, u8)] = &[("r1", 1), ("r2", 2)];
+
+/// Two routers and a client `c` (10.77.0.10), for [`Lab::with_hosts`].
+pub const ROUTERS_AND_CLIENT: &[(&str, u8)] = &[("r1", 1), ("r2", 2), ("c", 10)];
+
 /// One namespace on the lab segment, with its interface `eth0`.
 pub struct Host {
     /// Short name (`r1`, `c`, …).
@@ -215,6 +227,20 @@ impl Lab {
             nice: None,
             napi_threads: false,
         })
+    }
+
+    /// A segment with `hosts` (name, last octet) added in order (see [`Lab::add_host`]).
+    pub fn with_hosts(tag: &str, hosts: &[(&str, u8)]) -> Result<Self> {
+        let mut lab = Self::new(tag)?;
+        for (name, octet) in hosts {
+            lab.add_host(name, *octet)?;
+        }
+        Ok(lab)
+    }
+
+    /// Whether host `host` has `addr` configured (holds the VIP).
+    pub fn holds(&self, host: &str, addr: &str) -> Result<bool> {
+        self.host(host)?.has_address(addr)
     }
 
     /// Scratch folder for this lab's configs, pid files and logs (removed on drop).
@@ -490,7 +516,7 @@ impl Lab {
         if !kad_args.iter().any(|a| a == "--control-socket") {
             args.extend(["--control-socket", socket.as_str()]);
         }
-        let kad = self.start(host, &crate::kad_bin(), &args)?;
+        let kad = self.start(host, &crate::kad_bin()?, &args)?;
         self.wait_until_started(kad);
         Ok(kad)
     }

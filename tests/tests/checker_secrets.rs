@@ -3,97 +3,26 @@
 //! neither the Prometheus labels, `kad status --json`, nor the world-readable dumps
 //! (`keepalived.json`, `keepalived.data`) carry the arguments.
 
-use std::{
-    os::unix::fs::PermissionsExt as _,
-    path::{Path, PathBuf},
-    process::Command,
-    time::Duration,
-};
+use std::time::Duration;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::Result;
 use kad_tests::{
-    kad_bin,
     lab::Lab,
-    privilege::{Need, require},
+    ops::{self, http_get, signum, status_json, status_text, wait_file},
 };
 use serde_json::Value;
 
 const SECRET: &str = "s3cret";
 
-fn status_json(socket: &Path) -> Result<Value> {
-    let out = Command::new(kad_bin())
-        .args(["status", "--json", "--control-socket"])
-        .arg(socket)
-        .output()?;
-    if !out.status.success() {
-        bail!(
-            "kad status --json failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    serde_json::from_slice(&out.stdout).context("kad status --json is not JSON")
-}
-
-fn status_text(socket: &Path) -> Result<String> {
-    let out = Command::new(kad_bin())
-        .args(["status", "--control-socket"])
-        .arg(socket)
-        .output()?;
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// GET `url` from inside `lab`'s host `host`.
-fn scrape(lab: &Lab, host: &str, url: &str) -> Result<String> {
-    let url = url.to_owned();
-    lab.host(host)?.ns.run(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        runtime.block_on(async move {
-            let client = reqwest::Client::builder()
-                .no_proxy()
-                .timeout(Duration::from_secs(5))
-                .build()?;
-            Ok(client.get(&url).send().await?.text().await?)
-        })
-    })
-}
-
-fn signum(name: &str) -> Result<i32> {
-    let out = Command::new(kad_bin()).args(["--signum", name]).output()?;
-    Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
-}
-
-fn wait_file(lab: &Lab, path: &Path, needle: &str) -> Result<String> {
-    let mut text = String::new();
-    lab.wait_for(
-        &format!("{} with {needle:?}", path.display()),
-        Duration::from_secs(5),
-        || {
-            text = std::fs::read_to_string(path).unwrap_or_default();
-            Ok(text.contains(needle))
-        },
-    )?;
-    Ok(text)
-}
-
 #[test]
 fn misc_check_arguments_stay_out_of_metrics_status_and_dumps() -> Result<()> {
-    const NAME: &str = "misc_check_arguments_stay_out_of_metrics_status_and_dumps";
-    if !require(NAME, Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     // The check script in a root-owned 0755 folder (under sticky /tmp).
-    let dir: PathBuf = std::env::temp_dir().join(format!("kad-secret-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
+    let dir = kad_tests::scratch::dir("secret")?;
     let check = dir.join("check");
-    std::fs::write(&check, "#!/bin/sh\nexit 0\n")?;
-    std::fs::set_permissions(&check, std::fs::Permissions::from_mode(0o755))?;
+    kad_tests::scratch::script(&check, "exit 0", 0o755)?;
 
-    let mut lab = Lab::new("sc")?;
-    lab.add_host("lb", 1)?;
+    let mut lab = Lab::with_hosts("sc", &[("lb", 1)])?;
     let dumps = lab.dir().join("dumps");
     std::fs::create_dir_all(&dumps)?;
     let config = format!(
@@ -102,26 +31,14 @@ fn misc_check_arguments_stay_out_of_metrics_status_and_dumps() -> Result<()> {
          \x20 real_server 10.77.0.2 8081 {{\n    MISC_CHECK {{\n      misc_path \"{} --password {SECRET}\"\n    }}\n  }}\n}}\n",
         check.display()
     );
-    let conf = lab.dir().join("kad-lb.conf");
-    std::fs::write(&conf, &config)?;
-    let socket = lab.dir().join("lb.sock");
     let env_dir = format!("KAD_DUMP_DIR={}", dumps.display());
-    let bin = kad_bin().to_string_lossy().into_owned();
-    let conf = conf.to_string_lossy().into_owned();
-    let sock = socket.to_string_lossy().into_owned();
-    let args = [
-        env_dir.as_str(),
-        bin.as_str(),
-        "-f",
-        conf.as_str(),
-        "--control-socket",
-        sock.as_str(),
-        "-C",
-        "--metrics-listen",
-        "127.0.0.1:9653",
-    ];
-    // `env` execs kad, so the daemon's pid is kad's and signals reach it.
-    let kad = lab.start("lb", Path::new("env"), &args)?;
+    let (kad, socket) = ops::start_kad(
+        &mut lab,
+        "lb",
+        &config,
+        &[env_dir.as_str()],
+        &["-C", "--metrics-listen", "127.0.0.1:9653"],
+    )?;
     let mut status = Value::Null;
     lab.wait_for(
         "the MISC_CHECK has a result",
@@ -146,7 +63,7 @@ fn misc_check_arguments_stay_out_of_metrics_status_and_dumps() -> Result<()> {
     let text = status_text(&socket)?;
     assert!(!text.contains(SECRET), "kad status: {text}");
 
-    let metrics = scrape(&lab, "lb", "http://127.0.0.1:9653/metrics")?;
+    let metrics = http_get(&lab, "lb", "http://127.0.0.1:9653/metrics")?.1;
     assert!(metrics.contains("MISC_CHECK"), "{metrics}");
     assert!(!metrics.contains(SECRET), "/metrics: {metrics}");
 

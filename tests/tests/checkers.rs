@@ -18,9 +18,15 @@ use kad::{
     config::{LoadOptions, model::Config, parse_str},
     status::health::HealthUpdate,
 };
+use kad_tests::fake::{
+    dns::dns_server,
+    http::{http_server, http_server_on, http_state, lock, tls_server},
+    smtp::smtp_server,
+    tcp::{blackhole, count, peer_recorder, refusing_port, tcp_counter},
+    udp::udp_echo,
+};
 use md5::{Digest as _, Md5};
 use tokio::{
-    io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader},
     net::{TcpListener, UdpSocket},
     sync::mpsc,
 };
@@ -60,14 +66,6 @@ fn vs(vip: &str, delay_loop: &str, real_servers: &str) -> String {
     )
 }
 
-fn scratch(tag: &str) -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("kad-checkers-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
-    Ok(dir)
-}
-
 /// Waits for the next update within `limit`.
 async fn next(rx: &mut mpsc::Receiver<HealthUpdate>, limit: Duration) -> Result<HealthUpdate> {
     tokio::time::timeout(limit, rx.recv())
@@ -91,162 +89,11 @@ fn addr(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
-/// What the HTTP server answers and what it saw.
-#[derive(Default)]
-struct HttpState {
-    status: u16,
-    body: String,
-    /// Every request: (when, status served, Host header).
-    requests: Vec<(Instant, u16, String)>,
-    /// Every TLS server name seen (SNI).
-    sni: Vec<Option<String>>,
-}
-
-type Shared = Arc<Mutex<HttpState>>;
-
-fn http_state(status: u16, body: &str) -> Shared {
-    Arc::new(Mutex::new(HttpState {
-        status,
-        body: body.to_owned(),
-        ..HttpState::default()
-    }))
-}
-
-fn lock(state: &Shared) -> std::sync::MutexGuard<'_, HttpState> {
-    state.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Serves one HTTP/1.1 request on `stream`.
-async fn serve_http<S>(stream: S, state: Shared)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    let (read, mut write) = tokio::io::split(stream);
-    let mut read = BufReader::new(read);
-    let mut host = String::new();
-    loop {
-        let mut line = String::new();
-        match read.read_line(&mut line).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
-        if let Some(h) = line
-            .strip_prefix("Host: ")
-            .or_else(|| line.strip_prefix("host: "))
-        {
-            host = h.trim().to_owned();
-        }
-        if line == "\r\n" {
-            break;
-        }
-    }
-    let (status, body) = {
-        let mut s = lock(&state);
-        let answer = (s.status, s.body.clone());
-        s.requests.push((Instant::now(), answer.0, host));
-        answer
-    };
-    let response = format!(
-        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = write.write_all(response.as_bytes()).await;
-    let _ = write.shutdown().await;
-}
-
-async fn http_server(state: Shared) -> Result<u16> {
-    http_server_on("127.0.0.1:0", state).await
-}
-
-async fn http_server_on(bind: &str, state: Shared) -> Result<u16> {
-    let listener = TcpListener::bind(bind).await?;
-    let port = listener.local_addr()?.port();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(serve_http(stream, state.clone()));
-        }
-    });
-    Ok(port)
-}
-
-async fn tls_server(state: Shared) -> Result<u16> {
-    let cert = rcgen::generate_simple_self_signed(vec!["check.test".to_owned()])?;
-    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.key_pair.serialize_der())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_no_client_auth()
-    .with_single_cert(vec![cert.cert.der().clone()], key)?;
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let port = listener.local_addr()?.port();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            let state = state.clone();
-            tokio::spawn(async move {
-                if let Ok(tls) = acceptor.accept(stream).await {
-                    let sni = tls.get_ref().1.server_name().map(str::to_owned);
-                    lock(&state).sni.push(sni);
-                    serve_http(tls, state).await;
-                }
-            });
-        }
-    });
-    Ok(port)
-}
-
-/// Accepts and holds every connection, never answering; counts them.
-async fn blackhole() -> Result<(u16, Arc<Mutex<Vec<Instant>>>)> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let port = listener.local_addr()?.port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((stream, _)) = listener.accept().await {
-            log.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(Instant::now());
-            held.push(stream);
-        }
-    });
-    Ok((port, seen))
-}
-
-/// A TCP port nobody listens on (bound, then closed).
-async fn refusing_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    Ok(listener.local_addr()?.port())
-}
-
-/// Counts accepted TCP connections (and closes them).
-async fn tcp_counter() -> Result<(u16, Arc<Mutex<Vec<Instant>>>)> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let port = listener.local_addr()?.port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((_stream, _)) = listener.accept().await {
-            log.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(Instant::now());
-        }
-    });
-    Ok((port, seen))
-}
-
-fn count(log: &Arc<Mutex<Vec<Instant>>>) -> usize {
-    log.lock().unwrap_or_else(|e| e.into_inner()).len()
-}
-
 #[tokio::test]
 async fn http_get_goes_down_after_exactly_retry_attempts_and_up_after_one_success() -> Result<()> {
     let state = http_state(200, PAGE);
     let port = http_server(state.clone()).await?;
-    let dir = scratch("http")?;
+    let dir = kad_tests::scratch::dir("http")?;
     let notify = dir.join("notify.log");
     let fifo = dir.join("lvs.fifo");
     let script = |word: &str| -> Result<PathBuf> {
@@ -517,95 +364,6 @@ async fn a_hung_server_never_stalls_other_checks_and_times_out_as_configured() -
     Ok(())
 }
 
-/// An SMTP listener: `greeting` first, `250` to HELO; records the HELO lines.
-async fn smtp_server(greeting: &'static str) -> Result<(u16, Arc<Mutex<Vec<String>>>)> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let port = listener.local_addr()?.port();
-    let helos = Arc::new(Mutex::new(Vec::new()));
-    let log = helos.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let log = log.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = stream.into_split();
-                let mut read = BufReader::new(read);
-                let _ = write.write_all(greeting.as_bytes()).await;
-                let mut line = String::new();
-                if read.read_line(&mut line).await.is_ok() && line.starts_with("HELO ") {
-                    log.lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(line.trim_end().to_owned());
-                    let _ = write.write_all(b"250 hello\r\n").await;
-                    let mut quit = String::new();
-                    let _ = read.read_line(&mut quit).await;
-                    let _ = write.write_all(b"221 bye\r\n").await;
-                }
-            });
-        }
-    });
-    Ok((port, helos))
-}
-
-/// A DNS responder: an A record for `ok.test.`, NXDOMAIN otherwise; counts queries.
-async fn dns_server() -> Result<(u16, Arc<Mutex<usize>>)> {
-    use hickory_proto::{
-        op::{Message, MessageType, ResponseCode},
-        rr::{RData, Record, rdata::A},
-    };
-    let socket = UdpSocket::bind("127.0.0.1:0").await?;
-    let port = socket.local_addr()?.port();
-    let queries = Arc::new(Mutex::new(0));
-    let seen = queries.clone();
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 1500];
-        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
-            let Ok(query) = Message::from_vec(&buf[..n]) else {
-                continue;
-            };
-            *seen.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-            let mut answer = Message::new();
-            answer
-                .set_id(query.id())
-                .set_message_type(MessageType::Response)
-                .add_queries(query.queries().to_vec());
-            match query.queries().first() {
-                Some(q) if q.name().to_ascii() == "ok.test." => {
-                    answer.add_answer(Record::from_rdata(
-                        q.name().clone(),
-                        60,
-                        RData::A(A::new(192, 0, 2, 1)),
-                    ));
-                }
-                _ => {
-                    answer.set_response_code(ResponseCode::NXDomain);
-                }
-            }
-            if let Ok(bytes) = answer.to_vec() {
-                let _ = socket.send_to(&bytes, from).await;
-            }
-        }
-    });
-    Ok((port, queries))
-}
-
-/// Echoes every UDP datagram; counts them.
-async fn udp_echo() -> Result<(u16, Arc<Mutex<Vec<Vec<u8>>>>)> {
-    let socket = UdpSocket::bind("127.0.0.1:0").await?;
-    let port = socket.local_addr()?.port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 1500];
-        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
-            log.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(buf[..n].to_vec());
-            let _ = socket.send_to(&buf[..n], from).await;
-        }
-    });
-    Ok((port, seen))
-}
-
 #[tokio::test]
 async fn smtp_dns_udp_and_ping_checks_judge_their_servers() -> Result<()> {
     let (smtp_ok, helos) = smtp_server("220 mail ESMTP\r\n").await?;
@@ -692,7 +450,7 @@ async fn smtp_dns_udp_and_ping_checks_judge_their_servers() -> Result<()> {
 
 #[tokio::test]
 async fn misc_dynamic_exit_codes_set_up_down_and_weight() -> Result<()> {
-    let dir = scratch("misc")?;
+    let dir = kad_tests::scratch::dir("misc")?;
     let code = dir.join("code");
     std::fs::write(&code, "12")?;
     let script = dir.join("check.sh");
@@ -780,7 +538,7 @@ fn genhash_prints_the_md5_of_the_page() -> Result<()> {
     let server = std::thread::spawn(move || {
         runtime.block_on(async { tokio::time::sleep(Duration::from_secs(10)).await });
     });
-    let output = std::process::Command::new(kad_tests::kad_bin())
+    let output = std::process::Command::new(kad_tests::kad_bin()?)
         .args(["genhash", "-s", "127.0.0.1", "-p", &port.to_string()])
         .args(["-u", "/page", "-V", "www.test"])
         .output()
@@ -803,28 +561,9 @@ fn genhash_prints_the_md5_of_the_page() -> Result<()> {
     Ok(())
 }
 
-/// Records the peer address of every TCP connection.
-async fn peer_recorder() -> Result<(u16, Arc<Mutex<Vec<SocketAddr>>>)> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let port = listener.local_addr()?.port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((_stream, peer)) = listener.accept().await {
-            log.lock().unwrap_or_else(|e| e.into_inner()).push(peer);
-        }
-    });
-    Ok((port, seen))
-}
-
 #[tokio::test]
 async fn bindto_bind_port_bind_if_and_fwmark_shape_the_probe_socket() -> Result<()> {
-    if !kad_tests::privilege::require(
-        "bindto_bind_port_bind_if_and_fwmark_shape_the_probe_socket",
-        kad_tests::privilege::Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let (port, peers) = peer_recorder().await?;
     let bind_port = refusing_port().await?;
     let text = vs(
@@ -860,7 +599,7 @@ async fn bindto_bind_port_bind_if_and_fwmark_shape_the_probe_socket() -> Result<
 
 #[tokio::test]
 async fn file_check_and_udp_without_reply_follow_keepalived() -> Result<()> {
-    let dir = scratch("file")?;
+    let dir = kad_tests::scratch::dir("file")?;
     let value = dir.join("value");
     std::fs::write(&value, "3\n")?;
     let (echo, _) = udp_echo().await?;
@@ -978,10 +717,7 @@ async fn a_reload_keeps_each_real_servers_state() -> Result<()> {
 /// TCP SYNs and ICMP echoes go unanswered, so the probes end at their connect_timeout.
 #[test]
 fn silent_hosts_fail_tcp_and_ping_checks_at_connect_timeout() -> Result<()> {
-    let test = "silent_hosts_fail_tcp_and_ping_checks_at_connect_timeout";
-    if !kad_tests::privilege::require(test, kad_tests::privilege::Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let ns = kad_tests::netns::NetNs::new("chk")?;
     ns.ip(&[
         "link", "add", "sink", "type", "veth", "peer", "name", "sinkp",
@@ -1124,7 +860,7 @@ fn genhash_over_tls_sends_the_virtualhost_as_sni() -> Result<()> {
     let server = std::thread::spawn(move || {
         runtime.block_on(async { tokio::time::sleep(Duration::from_secs(10)).await });
     });
-    let output = std::process::Command::new(kad_tests::kad_bin())
+    let output = std::process::Command::new(kad_tests::kad_bin()?)
         .args(["genhash", "-S", "-s", "127.0.0.1", "-p", &port.to_string()])
         .args(["-u", "/tls", "-V", "check.test"])
         .output()
@@ -1152,10 +888,7 @@ fn genhash_over_tls_sends_the_virtualhost_as_sni() -> Result<()> {
 /// `bind_if lb`.
 #[test]
 fn link_local_targets_are_reached_through_bind_if() -> Result<()> {
-    let test = "link_local_targets_are_reached_through_bind_if";
-    if !kad_tests::privilege::require(test, kad_tests::privilege::Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let ns = kad_tests::netns::NetNs::new("ll")?;
     ns.ip(&["link", "add", "la", "type", "veth", "peer", "name", "lb"])?;
     ns.ip(&["-6", "addr", "add", "fe80::a/64", "dev", "la", "nodad"])?;
@@ -1221,7 +954,7 @@ fn link_local_targets_are_reached_through_bind_if() -> Result<()> {
 /// server is up only while both pass, and keeps its weight while down.
 #[tokio::test]
 async fn with_two_dynamic_checkers_the_latest_weight_request_wins() -> Result<()> {
-    let dir = scratch("misc2")?;
+    let dir = kad_tests::scratch::dir("misc2")?;
     let mut checks = String::new();
     let mut codes = Vec::new();
     for name in ["a", "b"] {

@@ -3,33 +3,10 @@
 //! exactly when the page says kad ignores it.
 
 use kad::config::{
-    Environment, LoadOptions, Loaded, NoFiles,
     catalogue::{self, Block},
     keywords::Status,
-    load_text,
 };
-
-/// Every interface exists; no script program does (so script security stays quiet).
-struct Lab;
-
-impl Environment for Lab {
-    fn interface_exists(&self, _: &str) -> bool {
-        true
-    }
-    fn program_exists(&self, _: &str) -> bool {
-        false
-    }
-}
-
-fn load(text: &str) -> Loaded {
-    load_text(
-        "t.conf",
-        text,
-        &LoadOptions::with_config_id("test"),
-        &NoFiles,
-        &Lab,
-    )
-}
+use kad_tests::conf::load_isolated;
 
 /// A configuration with `line` inside the block `title` names.
 fn wrap(title: &str, line: &str) -> String {
@@ -89,7 +66,7 @@ const VALUES: &[&str] = &[
 ];
 
 fn messages(text: &str) -> Vec<String> {
-    load(text)
+    load_isolated(text)
         .diagnostics
         .iter()
         .map(ToString::to_string)

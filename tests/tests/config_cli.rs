@@ -26,7 +26,7 @@ impl Drop for Scratch {
 }
 
 fn kad(args: &[&str]) -> (i32, String, String) {
-    let bin = kad_tests::kad_bin();
+    let bin = kad_tests::kad_bin().unwrap_or_else(|e| panic!("the kad binary under test: {e:#}"));
     assert!(
         bin.exists(),
         "{} missing: cargo build -p kad-userspace --bin kad",

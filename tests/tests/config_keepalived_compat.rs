@@ -289,7 +289,7 @@ fn kad_flags_what_keepalived_flags_on_hand_written_mistakes() {
         keepalived.exists(),
         "keepalived is not installed: apt-get install keepalived"
     );
-    let kad = kad_tests::kad_bin();
+    let kad = kad_tests::kad_bin().unwrap_or_else(|e| panic!("the kad binary under test: {e:#}"));
     assert!(
         kad.exists(),
         "{} missing: cargo build -p kad-userspace --bin kad",

@@ -1,21 +1,8 @@
 //! Table-driven tests, one table per keepalived.conf keyword family: the value parsed, the
 //! default when the keyword is absent, and a bad value with its exact message and place.
 
-use kad::config::{
-    Config, Environment, LoadOptions, Loaded, NoFiles, Severity, VsAddress, load_text,
-};
-
-/// Every interface exists; no script program does (so script security stays quiet).
-struct Lab;
-
-impl Environment for Lab {
-    fn interface_exists(&self, _: &str) -> bool {
-        true
-    }
-    fn program_exists(&self, _: &str) -> bool {
-        false
-    }
-}
+use kad::config::{Config, Severity, VsAddress};
+use kad_tests::conf::load_isolated;
 
 /// One keyword of a family.
 struct Case {
@@ -33,19 +20,9 @@ struct Case {
     error: &'static str,
 }
 
-fn load(text: &str) -> Loaded {
-    load_text(
-        "t.conf",
-        text,
-        &LoadOptions::with_config_id("test"),
-        &NoFiles,
-        &Lab,
-    )
-}
-
 /// Runs every case of a family; `wrap` puts a line into a minimal valid configuration.
 fn run_family(family: &str, wrap: fn(&str) -> String, cases: &[Case]) {
-    let clean = load(&wrap(""));
+    let clean = load_isolated(&wrap(""));
     let clean_errors: Vec<String> = clean
         .diagnostics
         .iter()
@@ -57,7 +34,7 @@ fn run_family(family: &str, wrap: fn(&str) -> String, cases: &[Case]) {
         "{family}: wrapper not clean: {clean_errors:?}"
     );
     for case in cases {
-        let with = load(&wrap(case.line));
+        let with = load_isolated(&wrap(case.line));
         let diags: Vec<String> = with.diagnostics.iter().map(ToString::to_string).collect();
         assert!(
             with.diagnostics
@@ -78,7 +55,7 @@ fn run_family(family: &str, wrap: fn(&str) -> String, cases: &[Case]) {
             "{family}: default for '{}'",
             case.line
         );
-        let bad = load(&wrap(case.bad));
+        let bad = load_isolated(&wrap(case.bad));
         let got: Vec<String> = bad.diagnostics.iter().map(ToString::to_string).collect();
         assert!(
             got.iter().any(|d| d == case.error),
@@ -241,7 +218,7 @@ fn vrrp_instance_keywords() {
 
 #[test]
 fn vrrp_instance_flags_and_lists() {
-    let c = load(&vrrp(
+    let c = load_isolated(&vrrp(
         "nopreempt\n    no_accept\n    use_vmac vrrp1\n    vmac_xmit_base\n    dont_track_primary\n    track_interface {\n        eth1 weight -10 reverse\n    }\n    unicast_peer {\n        10.0.0.2 min_ttl 3\n    }\n    authentication {\n        auth_type PASS\n        auth_pass secret12345\n    }",
     ));
     let i = inst(&c.config);
@@ -338,7 +315,7 @@ fn virtual_ipaddress_syntax() {
 
 #[test]
 fn virtual_routes_and_rules_syntax() {
-    let c = load(&vrrp(
+    let c = load_isolated(&vrrp(
         "virtual_routes {\n        src 10.0.0.1 192.168.109.0/24 via 192.168.200.254 dev eth1 table 100 metric 5\n        blackhole 192.168.113.1/32 no_track\n    }\n    virtual_rules {\n        from 192.168.2.0/24 table 1 preference 100\n    }",
     ));
     let i = inst(&c.config);
@@ -370,7 +347,7 @@ fn virtual_routes_and_rules_syntax() {
     );
     assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
 
-    let bad = load(&vrrp(
+    let bad = load_isolated(&vrrp(
         "virtual_routes {\n        10.1.0.0/16 via 10.0.0.300 dev eth0\n        10.2.0.0/16 via 10.0.0.1\n    }\n    virtual_rules {\n        to 10.0.0./8 table 2\n        from 10.0.0.0/8 table 2\n    }",
     ));
     let d: Vec<String> = bad.diagnostics.iter().map(ToString::to_string).collect();
@@ -465,7 +442,7 @@ fn global_defs_keywords() {
 
 #[test]
 fn global_defaults_flow_into_instances() {
-    let c = load(
+    let c = load_isolated(
         "global_defs {\n    vrrp_garp_master_delay 2\n    vrrp_strict\n    vrrp_version 3\n}\nvrrp_instance VI {\n    interface eth0\n    virtual_router_id 1\n    garp_master_repeat 2\n    virtual_ipaddress {\n        10.0.0.1\n    }\n}\n",
     );
     let i = inst(&c.config);
@@ -632,7 +609,7 @@ fn sync_group_members_and_unknown_references() {
         "{}vrrp_sync_group G {{\n    group {{\n        VI\n        NOPE\n    }}\n}}\n",
         vrrp("track_script {\n        missing\n    }")
     );
-    let c = load(&text);
+    let c = load_isolated(&text);
     assert_eq!(c.config.sync_groups.first().map(|g| g.group.len()), Some(1));
     assert!(inst(&c.config).tracking.scripts.is_empty());
     let d: Vec<String> = c.diagnostics.iter().map(ToString::to_string).collect();
@@ -822,7 +799,7 @@ fn real_server_and_checker_keywords() {
 
 #[test]
 fn virtual_server_groups_and_forms() {
-    let c = load(
+    let c = load_isolated(
         "virtual_server_group G {\n    10.0.0.1-20 80\n    fwmark 7 inet6\n}\nvirtual_server group G {\n    protocol TCP\n    lb_algo rr\n    lb_kind NAT\n    persistence_timeout\n    real_server 10.1.0.1 80 {\n    }\n}\nvirtual_server fwmark 3 {\n    lb_algo rr\n    lb_kind DR\n    sorry_server 10.1.0.9 80\n}\n",
     );
     let g = c
@@ -843,7 +820,7 @@ fn virtual_server_groups_and_forms() {
         Some(&VsAddress::Fwmark(3))
     );
     assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics);
-    let bad = load(
+    let bad = load_isolated(
         "virtual_server group NOPE {\n    protocol TCP\n    lb_algo rr\n    lb_kind NAT\n    real_server 10.1.0.1 80 {\n    }\n}\n",
     );
     let d: Vec<String> = bad.diagnostics.iter().map(ToString::to_string).collect();
@@ -857,7 +834,7 @@ fn virtual_server_groups_and_forms() {
 
 #[test]
 fn ssl_block() {
-    let c = load(
+    let c = load_isolated(
         "SSL {\n    password pw\n    ca /etc/ca.pem\n    certificate /etc/c.pem\n    key /etc/k.pem\n    cipher x\n}\n",
     );
     let ssl = c
@@ -879,19 +856,19 @@ fn ssl_block() {
 #[test]
 fn cross_block_validation() {
     let two = format!("{}{}", vrrp(""), vrrp("").replace("VI {", "VJ {"));
-    let c = load(&two);
+    let c = load_isolated(&two);
     let d: Vec<String> = c.diagnostics.iter().map(ToString::to_string).collect();
     assert_eq!(
         d,
         vec!["t.conf:11:23: error: VI and VJ both use VRID 1 with IPv4 on interface eth0"]
     );
-    let dup = load(&format!("{}{}", vrrp(""), vrrp("")));
+    let dup = load_isolated(&format!("{}{}", vrrp(""), vrrp("")));
     let d: Vec<String> = dup.diagnostics.iter().map(ToString::to_string).collect();
     assert_eq!(
         d,
         vec!["t.conf:9:1: error: vrrp instance VI already defined"]
     );
-    let v2 = load(&vrrp("advert_int 0.5"));
+    let v2 = load_isolated(&vrrp("advert_int 0.5"));
     let d: Vec<String> = v2.diagnostics.iter().map(ToString::to_string).collect();
     assert_eq!(
         d,
@@ -900,9 +877,9 @@ fn cross_block_validation() {
         ]
     );
     assert_eq!(inst(&v2.config).advert_int.as_secs(), 1);
-    let v3 = load(&vrrp("advert_int 0.5\n    version 3"));
+    let v3 = load_isolated(&vrrp("advert_int 0.5\n    version 3"));
     assert!(v3.diagnostics.is_empty(), "{:?}", v3.diagnostics);
-    let novrid = load(
+    let novrid = load_isolated(
         "vrrp_instance X {\n    interface eth0\n    virtual_ipaddress {\n        10.0.0.1\n    }\n}\n",
     );
     let d: Vec<String> = novrid.diagnostics.iter().map(ToString::to_string).collect();
@@ -915,7 +892,7 @@ fn cross_block_validation() {
 
 #[test]
 fn unknown_keywords_warn_and_the_rest_loads() {
-    let c = load(&vrrp("frobnicate 3\n    priority 200"));
+    let c = load_isolated(&vrrp("frobnicate 3\n    priority 200"));
     let d: Vec<String> = c.diagnostics.iter().map(ToString::to_string).collect();
     assert_eq!(d, vec!["t.conf:7:5: warning: Unknown keyword 'frobnicate'"]);
     assert_eq!(inst(&c.config).priority, 200);
@@ -924,7 +901,7 @@ fn unknown_keywords_warn_and_the_rest_loads() {
 
 #[test]
 fn every_value_keeps_its_place() {
-    let c = load(&vrrp("priority 150"));
+    let c = load_isolated(&vrrp("priority 150"));
     let i = inst(&c.config);
     assert_eq!(
         i.places.get("priority").map(ToString::to_string).as_deref(),
@@ -948,7 +925,8 @@ fn every_value_keeps_its_place() {
 
 #[test]
 fn virtual_server_defaults_warn_like_keepalived() {
-    let c = load("virtual_server 10.0.0.1 80 {\n    real_server 10.0.1.1 80 {\n    }\n}\n");
+    let c =
+        load_isolated("virtual_server 10.0.0.1 80 {\n    real_server 10.0.1.1 80 {\n    }\n}\n");
     let v = vs0(&c.config);
     assert_eq!(
         (v.lvs_sched.as_str(), &v.lvs_method, v.protocol.as_str()),

@@ -105,7 +105,7 @@ fn keepalived_bin() -> PathBuf {
 }
 
 fn compare(file: &Path, config_id: Option<&str>, failures: &mut Vec<String>) {
-    let kad = kad_tests::kad_bin();
+    let kad = kad_tests::kad_bin().unwrap_or_else(|e| panic!("the kad binary under test: {e:#}"));
     assert!(
         kad.exists(),
         "{} missing: cargo build -p kad-userspace --bin kad",

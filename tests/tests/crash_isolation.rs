@@ -31,7 +31,6 @@ use kad::{
 use kad_tests::{
     lab::Lab,
     load::advert_gaps::{Capture, master_down_interval},
-    privilege::{Need, require},
 };
 use tokio::sync::mpsc;
 
@@ -139,15 +138,8 @@ async fn drive(
 
 #[test]
 fn a_panicking_checker_or_tracker_is_restarted_and_vrrp_goes_on() -> Result<()> {
-    if !require(
-        "a_panicking_checker_or_tracker_is_restarted_and_vrrp_goes_on",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("ci")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("rs", 2)?;
+    kad_tests::skip_unless!(Root);
+    let lab = Lab::with_hosts("ci", &[("r1", 1), ("rs", 2)])?;
     let track_file = lab.dir().join("tf");
     std::fs::write(&track_file, "0\n")?;
     let text = config(&track_file.to_string_lossy());

@@ -6,46 +6,31 @@ use std::time::Duration;
 
 use anyhow::Result;
 use kad_tests::{
-    lab::Lab,
-    privilege::{Need, require},
+    conf::{lab_instance, router_id},
+    lab::{Lab, ROUTERS_AND_CLIENT, VIP},
 };
 
-const VIP: &str = "10.77.0.100";
-
 fn keepalived_conf(router: &str, priority: u8) -> String {
-    format!(
-        "global_defs {{\n  router_id {router}\n}}\n\
-         vrrp_instance LAB {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n\
-         \x20 priority {priority}\n  advert_int 0.1\n  version 3\n\
-         \x20 virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n}}\n"
-    )
+    router_id(router) + &lab_instance(priority, "")
 }
 
 #[test]
 fn keepalived_pair_elects_one_master_and_hands_over_on_sigterm() -> Result<()> {
-    if !require(
-        "keepalived_pair_elects_one_master_and_hands_over_on_sigterm",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("ka")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
-    lab.add_host("c", 10)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("ka", ROUTERS_AND_CLIENT)?;
     let r1 = lab.start_keepalived("r1", &keepalived_conf("r1", 200))?;
     lab.start_keepalived("r2", &keepalived_conf("r2", 100))?;
 
     lab.wait_for(
         "r1 (priority 200) holds the VIP",
         Duration::from_secs(10),
-        || lab.host("r1")?.has_address(VIP),
+        || lab.holds("r1", VIP),
     )?;
     lab.wait_for("the client reaches the VIP", Duration::from_secs(5), || {
         Ok(lab.host("c")?.ping_once(VIP))
     })?;
     assert!(
-        !lab.host("r2")?.has_address(VIP)?,
+        !lab.holds("r2", VIP)?,
         "backup r2 must not hold the VIP\n{}",
         lab.logs()
     );
@@ -54,17 +39,14 @@ fn keepalived_pair_elects_one_master_and_hands_over_on_sigterm() -> Result<()> {
     let took = lab.wait_for(
         "r2 takes the VIP after r1's SIGTERM",
         Duration::from_secs(5),
-        || lab.host("r2")?.has_address(VIP),
+        || lab.holds("r2", VIP),
     )?;
     eprintln!("keepalived handover after SIGTERM: VIP on r2 after {took:?}");
     assert!(
         lab.daemon(r1)?.wait_exit(Duration::from_secs(5))?,
         "keepalived r1 did not exit"
     );
-    assert!(
-        !lab.host("r1")?.has_address(VIP)?,
-        "r1 removed the VIP on stop"
-    );
+    assert!(!lab.holds("r1", VIP)?, "r1 removed the VIP on stop");
     lab.wait_for(
         "the client reaches the VIP on r2",
         Duration::from_secs(5),

@@ -6,11 +6,7 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use kad_tests::{
-    kad_bin,
-    privilege::{Need, require},
-    uml::UmlGuest,
-};
+use kad_tests::{kad_bin, uml::UmlGuest};
 
 /// Several virtual servers: an address VS (NAT, rr, with `alpha`: its checked real servers
 /// start down, one kept at weight 0 by `inhibit_on_failure`), a fwmark VS (DR, wlc,
@@ -211,13 +207,8 @@ ipvsadm -Ln --sort > /out/stop.txt
 
 #[test]
 fn kad_builds_the_keepalived_table_in_real_ipvs_and_a_reload_changes_one_entry() -> Result<()> {
-    if !require(
-        "kad_builds_the_keepalived_table_in_real_ipvs_and_a_reload_changes_one_entry",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
-    let guest = UmlGuest::new("table", &kad_bin())?;
+    kad_tests::skip_unless!(Root);
+    let guest = UmlGuest::new("table", &kad_bin()?)?;
     guest.write("/etc/keepalived/keepalived.conf", CONFIG)?;
     let reloaded = CONFIG.replacen(
         "real_server 192.168.1.3 8080 {\n        weight 2",
@@ -380,10 +371,7 @@ fn wait_for_file(guest: &UmlGuest, running: &kad_tests::uml::Running, path: &str
 /// a client c, and tap `tap` on the bridge for the UML director. Returns the lab and the
 /// real servers' `health.html` paths.
 fn dr_lab(tag: &str, tap: &str) -> Result<(kad_tests::lab::Lab, Vec<std::path::PathBuf>)> {
-    let mut lab = kad_tests::lab::Lab::new(tag)?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
-    lab.add_host("c", 100)?;
+    let mut lab = kad_tests::lab::Lab::with_hosts(tag, &[("r1", 1), ("r2", 2), ("c", 100)])?;
     let busybox = std::path::Path::new("/usr/bin/busybox");
     let mut health_pages = Vec::new();
     for r in ["r1", "r2"] {
@@ -416,14 +404,10 @@ fn dr_lab(tag: &str, tap: &str) -> Result<(kad_tests::lab::Lab, Vec<std::path::P
 #[test]
 fn lvs_dr_traffic_reaches_the_real_servers_through_a_uml_director_and_follows_a_reload()
 -> Result<()> {
-    let name =
-        "lvs_dr_traffic_reaches_the_real_servers_through_a_uml_director_and_follows_a_reload";
-    if !require(name, Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let (lab, _) = dr_lab("lvs", "tapu")?;
 
-    let guest = UmlGuest::new("dr", &kad_bin())?;
+    let guest = UmlGuest::new("dr", &kad_bin()?)?;
     guest.write("/etc/keepalived/keepalived.conf", DR_CONFIG)?;
     let reloaded = DR_CONFIG.replacen(
         "real_server 10.77.0.2 80 {\n",
@@ -533,13 +517,8 @@ ipvsadm -Ln --sort > /out/stop.txt
 /// stays, and without `lvs_flush_on_stop` the table outlives kad.
 #[test]
 fn kad_starts_on_a_live_table_by_applying_only_the_difference() -> Result<()> {
-    if !require(
-        "kad_starts_on_a_live_table_by_applying_only_the_difference",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
-    let guest = UmlGuest::new("live", &kad_bin())?;
+    kad_tests::skip_unless!(Root);
+    let guest = UmlGuest::new("live", &kad_bin()?)?;
     guest.write("/etc/keepalived/keepalived.conf", LIVE_CONFIG)?;
     let console = guest.boot(LIVE_SCRIPT, Duration::from_secs(120))?;
     let log = guest.read("/out/kad.log").unwrap_or_default();
@@ -578,10 +557,8 @@ TCP  10.9.9.9:25 wlc
 /// configured; the same configuration without `-P` installs them.
 #[test]
 fn kad_vrrp_only_leaves_ipvs_alone() -> Result<()> {
-    if !require("kad_vrrp_only_leaves_ipvs_alone", Need::Root) {
-        return Ok(());
-    }
-    let guest = UmlGuest::new("vrrponly", &kad_bin())?;
+    kad_tests::skip_unless!(Root);
+    let guest = UmlGuest::new("vrrponly", &kad_bin()?)?;
     guest.write("/etc/keepalived/keepalived.conf", LIVE_CONFIG)?;
     let script = r#"
 # run MARKER ARGS: start kad and wait for MARKER in its log.
@@ -671,14 +648,10 @@ wait $KAD
 #[test]
 fn a_real_server_failing_its_http_check_stops_receiving_connections_and_returns_healed()
 -> Result<()> {
-    let name =
-        "a_real_server_failing_its_http_check_stops_receiving_connections_and_returns_healed";
-    if !require(name, Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let (lab, health_pages) = dr_lab("lvh", "tapc")?;
 
-    let guest = UmlGuest::new("hc", &kad_bin())?;
+    let guest = UmlGuest::new("hc", &kad_bin()?)?;
     guest.write("/etc/keepalived/keepalived.conf", CHECKED_CONFIG)?;
     let running = guest.start(
         CHECKED_SCRIPT,
@@ -794,17 +767,14 @@ ipvsadm -L --daemon > /out/after.txt
 
 #[test]
 fn the_sync_daemon_follows_the_vrrp_instance_in_a_uml_guest() -> Result<()> {
-    let name = "the_sync_daemon_follows_the_vrrp_instance_in_a_uml_guest";
-    if !require(name, Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     // A segment for the guest's interface: VRRP needs a link with an address.
     let lab = kad_tests::lab::Lab::new("syn")?;
     lab.switch().ip(&["tuntap", "add", "taps", "mode", "tap"])?;
     lab.switch()
         .ip(&["link", "set", "taps", "master", "br0", "up"])?;
 
-    let guest = UmlGuest::new("sync", &kad_bin())?;
+    let guest = UmlGuest::new("sync", &kad_bin()?)?;
     guest.write("/etc/keepalived/keepalived.conf", SYNC_CONFIG)?;
     let running = guest.start(
         SYNC_SCRIPT,

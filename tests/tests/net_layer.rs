@@ -20,7 +20,6 @@ use kad::{
 use kad_tests::{
     capture::read_frames,
     netns::{NetNs, veth_pair},
-    privilege::{Need, require},
     vectors_dir,
 };
 
@@ -103,12 +102,7 @@ async fn receive(socket: &VrrpSocket, buf: &mut [u8]) -> Result<Received> {
 
 #[test]
 fn ipv4_vrrp_sockets_carry_multicast_and_unicast_adverts() -> Result<()> {
-    if !require(
-        "ipv4_vrrp_sockets_carry_multicast_and_unicast_adverts",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let lab = pair()?;
     let rt = runtime()?;
     let tx = open(&lab.a, &rt, None)?;
@@ -141,12 +135,7 @@ fn ipv4_vrrp_sockets_carry_multicast_and_unicast_adverts() -> Result<()> {
 
 #[test]
 fn ipv6_vrrp_sockets_report_hop_limit_and_destination() -> Result<()> {
-    if !require(
-        "ipv6_vrrp_sockets_report_hop_limit_and_destination",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let lab = pair()?;
     let rt = runtime()?;
     let a_ll: Ipv6Addr = "fe80::a".parse()?;
@@ -171,12 +160,7 @@ fn ipv6_vrrp_sockets_report_hop_limit_and_destination() -> Result<()> {
 
 #[test]
 fn addresses_are_added_with_attributes_listed_and_removed_idempotently() -> Result<()> {
-    if !require(
-        "addresses_are_added_with_attributes_listed_and_removed_idempotently",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let lab = pair()?;
     let show = |ns: &NetNs| -> Result<String> {
         let out = std::process::Command::new("ip")

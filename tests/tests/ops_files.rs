@@ -15,38 +15,12 @@ use kad_tests::{
     advert_watch::AdvertWatch,
     conf::vrrp_instance,
     kad_bin,
-    lab::Lab,
-    privilege::{Need, require},
+    lab::{Lab, ROUTERS, VIP},
+    ops,
 };
-
-const VIP: &str = "10.77.0.100";
 
 /// Starts kad on `host` with `config` (written to the lab folder) through `env`, so that
 /// the daemon's pid is kad's; `env_vars` are `NAME=VALUE` words. Returns its index.
-fn start_kad(
-    lab: &mut Lab,
-    host: &str,
-    config: &str,
-    env_vars: &[&str],
-    extra: &[&str],
-) -> Result<usize> {
-    let conf = lab.dir().join(format!("kad-{host}.conf"));
-    std::fs::write(&conf, config)?;
-    let socket = lab.dir().join(format!("{host}.sock"));
-    let bin = kad_bin().to_string_lossy().into_owned();
-    let conf = conf.to_string_lossy().into_owned();
-    let sock = socket.to_string_lossy().into_owned();
-    let mut args: Vec<&str> = env_vars.to_vec();
-    args.extend([bin.as_str(), "-f", conf.as_str()]);
-    if !extra.contains(&"--control-socket") {
-        args.extend(["--control-socket", sock.as_str()]);
-    }
-    args.extend_from_slice(extra);
-    let kad = lab.start(host, Path::new("env"), &args)?;
-    lab.wait_until_started(kad);
-    Ok(kad)
-}
-
 fn wait_master(lab: &Lab, kad: usize) -> Result<()> {
     lab.wait_for("kad is MASTER", Duration::from_secs(15), || {
         Ok(lab.daemon_log(kad)?.contains("Entering MASTER STATE"))
@@ -86,25 +60,20 @@ fn mkfifo(path: &Path) -> Result<()> {
 /// a regular file of mode 0600.
 #[test]
 fn signal_dumps_ignore_planted_files_and_keep_adverts_flowing() -> Result<()> {
-    if !require(
-        "signal_dumps_ignore_planted_files_and_keep_adverts_flowing",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("fd")?;
-    lab.add_host("r1", 1)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("fd", &[("r1", 1)])?;
     let dumps = lab.dir().join("dumps");
     std::fs::create_dir_all(&dumps)?;
     std::fs::set_permissions(&dumps, std::fs::Permissions::from_mode(0o1777))?;
     let env_dir = format!("KAD_DUMP_DIR={}", dumps.display());
-    let kad = start_kad(
+    let kad = ops::start_kad(
         &mut lab,
         "r1",
         &vrrp_instance("VI_DUMP", 61, 150, VIP, ""),
         &[env_dir.as_str()],
         &[],
-    )?;
+    )?
+    .0;
     wait_master(&lab, kad)?;
     let pid = lab.daemon(kad)?.pid();
 
@@ -171,7 +140,7 @@ fn signal_dumps_ignore_planted_files_and_keep_adverts_flowing() -> Result<()> {
 fn config_test(dir: &Path, name: &str, config: &str) -> Result<(i32, String)> {
     let path = dir.join(name);
     std::fs::write(&path, config)?;
-    let out = Command::new(kad_bin())
+    let out = Command::new(kad_bin()?)
         .arg("-t")
         .arg("-f")
         .arg(&path)
@@ -188,12 +157,7 @@ fn config_test(dir: &Path, name: &str, config: &str) -> Result<(i32, String)> {
 /// scripts create get it.
 #[test]
 fn umask_keyword_is_checked_and_sets_the_mode_of_created_files() -> Result<()> {
-    if !require(
-        "umask_keyword_is_checked_and_sets_the_mode_of_created_files",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("um")?;
     let dir = lab.dir().to_path_buf();
     for good in ["0027", "IWGRP|IWOTH", "IWGRP | IWOTH", "0x12"] {
@@ -232,8 +196,8 @@ fn umask_keyword_is_checked_and_sets_the_mode_of_created_files() -> Result<()> {
         "global_defs {{\n{security}}}\n{}",
         vrrp_instance("VI_U2", 72, 150, "10.77.0.101", &notify("default"))
     );
-    start_kad(&mut lab, "r1", &with_umask, &[], &[])?;
-    start_kad(&mut lab, "r2", &without, &[], &[])?;
+    ops::start_kad(&mut lab, "r1", &with_umask, &[], &[])?;
+    ops::start_kad(&mut lab, "r2", &without, &[], &[])?;
     for (tag, want) in [("set", 0o640), ("default", 0o600)] {
         let made = dir.join(format!("made-{tag}"));
         lab.wait_for(
@@ -250,19 +214,12 @@ fn umask_keyword_is_checked_and_sets_the_mode_of_created_files() -> Result<()> {
 /// the pid file and the running pid; the first runs on.
 #[test]
 fn a_second_kad_with_the_same_pid_file_refuses_to_run() -> Result<()> {
-    if !require(
-        "a_second_kad_with_the_same_pid_file_refuses_to_run",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("pf")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("pf", ROUTERS)?;
     let pid_file = lab.dir().join("kad.pid");
     let pid_arg = pid_file.to_string_lossy().into_owned();
     let config = vrrp_instance("VI_PID", 81, 150, VIP, "");
-    let first = start_kad(&mut lab, "r1", &config, &[], &["-p", &pid_arg])?;
+    let first = ops::start_kad(&mut lab, "r1", &config, &[], &["-p", &pid_arg])?.0;
     wait_master(&lab, first)?;
     let first_pid = lab.daemon(first)?.pid();
     assert_eq!(
@@ -272,7 +229,7 @@ fn a_second_kad_with_the_same_pid_file_refuses_to_run() -> Result<()> {
     assert_eq!(mode(&pid_file), 0o644);
 
     // Another namespace, another control socket: only the pid file is shared.
-    let second = start_kad(&mut lab, "r2", &config, &[], &["-p", &pid_arg])?;
+    let second = ops::start_kad(&mut lab, "r2", &config, &[], &["-p", &pid_arg])?.0;
     let exited = lab.daemon(second)?.wait_exit(Duration::from_secs(10))?;
     let log = lab.daemon_log(second)?;
     assert!(exited, "the second kad runs\n{}", lab.logs());
@@ -296,19 +253,12 @@ fn a_second_kad_with_the_same_pid_file_refuses_to_run() -> Result<()> {
 /// refuses to run, naming the file and the first kad's pid; the first keeps running.
 #[test]
 fn a_second_kad_on_the_same_configuration_refuses_to_run() -> Result<()> {
-    if !require(
-        "a_second_kad_on_the_same_configuration_refuses_to_run",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("cf")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("cf", ROUTERS)?;
     let conf = lab.dir().join("shared.conf");
     std::fs::write(&conf, vrrp_instance("VI_CF", 82, 150, VIP, ""))?;
     let conf = conf.to_string_lossy().into_owned();
-    let bin = kad_bin();
+    let bin = kad_bin()?;
     let start = |lab: &mut Lab, host: &str| -> Result<usize> {
         let socket = lab.dir().join(format!("{host}.sock"));
         let socket = socket.to_string_lossy().into_owned();
@@ -338,11 +288,8 @@ fn a_second_kad_on_the_same_configuration_refuses_to_run() -> Result<()> {
 /// becomes MASTER, keeps advertising, and stops at once on SIGTERM.
 #[test]
 fn a_fifo_as_track_file_does_not_stall_vrrp() -> Result<()> {
-    if !require("a_fifo_as_track_file_does_not_stall_vrrp", Need::Root) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("tf")?;
-    lab.add_host("r1", 1)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("tf", &[("r1", 1)])?;
     let fifo = lab.dir().join("level.fifo");
     mkfifo(&fifo)?;
     let config = format!(
@@ -350,7 +297,7 @@ fn a_fifo_as_track_file_does_not_stall_vrrp() -> Result<()> {
         fifo.display(),
         vrrp_instance("VI_TF", 91, 150, VIP, "  track_file {\n    level\n  }\n")
     );
-    let kad = start_kad(&mut lab, "r1", &config, &[], &[])?;
+    let kad = ops::start_kad(&mut lab, "r1", &config, &[], &[])?.0;
     wait_master(&lab, kad)?;
     let watch = AdvertWatch::open(lab.switch(), &Lab::port("r1"))?;
     watch.drain();
@@ -423,9 +370,7 @@ fn nsenter(ns: &str, args: &[&str], log: &Path) -> Result<Command> {
 /// MASTER and adds its VIP; `kad -t` there finds the interface too.
 #[test]
 fn kad_started_by_nsenter_without_its_sysfs_runs() -> Result<()> {
-    if !require("kad_started_by_nsenter_without_its_sysfs_runs", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = Lab::new("ne")?;
     let ns = lab.add_host("r1", 1)?.ns.name().to_owned();
     // An interface whose name the machine's own namespace does not have.
@@ -447,7 +392,7 @@ fn kad_started_by_nsenter_without_its_sysfs_runs() -> Result<()> {
     let dir = lab.dir().to_path_buf();
     let conf = dir.join("ns.conf");
     std::fs::write(&conf, &config)?;
-    let bin = kad_bin().to_string_lossy().into_owned();
+    let bin = kad_bin()?.to_string_lossy().into_owned();
     let conf_arg = conf.to_string_lossy().into_owned();
     let socket = dir.join("ns.sock").to_string_lossy().into_owned();
 

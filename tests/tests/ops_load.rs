@@ -21,11 +21,11 @@ use std::{
 
 use anyhow::{Context as _, Result};
 use kad_tests::{
-    conf::vrrp_instance,
+    conf::fast_instances,
+    fake::tcp::NsListener,
     kad_bin,
     lab::Lab,
     load::advert_gaps::{Capture, master_down_interval},
-    privilege::{Need, require},
 };
 use serde_json::Value;
 
@@ -40,18 +40,7 @@ const LOAD: Duration = Duration::from_secs(10);
 const REAL_SERVERS: [u16; 4] = [8081, 8082, 8083, 8084];
 
 fn config() -> String {
-    let mut text: String = (1..=INSTANCES)
-        .map(|vrid| {
-            vrrp_instance(
-                &format!("VI_{vrid}"),
-                vrid,
-                150,
-                &format!("10.77.0.{}", 100 + u32::from(vrid)),
-                "",
-            )
-            .replace("advert_int 0.1", "advert_int 0.05")
-        })
-        .collect();
+    let mut text: String = fast_instances(INSTANCES, "0.05");
     text.push_str(
         "virtual_server 10.77.0.200 80 {\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n",
     );
@@ -62,46 +51,6 @@ fn config() -> String {
     }
     text.push_str("}\n");
     text
-}
-
-/// Accepts (and drops) connections on `addr` inside `host` until dropped.
-struct Listener {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Listener {
-    fn start(lab: &Lab, host: &str, addr: &str) -> Result<Self> {
-        let addr = addr.to_owned();
-        let listener = lab
-            .host(host)?
-            .ns
-            .run(move || Ok(std::net::TcpListener::bind(&addr)?))?;
-        listener.set_nonblocking(true)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((stream, _)) => drop(stream),
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        Ok(Self {
-            stop,
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }
 
 fn status(socket: &Path) -> Result<Value> {
@@ -146,20 +95,16 @@ fn open_descriptors(pid: u32) -> usize {
 
 #[test]
 fn metrics_load_leaves_adverts_and_checkers_alone() -> Result<()> {
-    if !require("metrics_load_leaves_adverts_and_checkers_alone", Need::Root) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("ml")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("rs", 2)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("ml", &[("r1", 1), ("rs", 2)])?;
     let _servers = REAL_SERVERS
         .iter()
-        .map(|port| Listener::start(&lab, "rs", &format!("10.77.0.2:{port}")))
+        .map(|port| NsListener::start(&lab, "rs", &format!("10.77.0.2:{port}")))
         .collect::<Result<Vec<_>>>()?;
     let conf = lab.dir().join("kad-r1.conf");
     std::fs::write(&conf, config())?;
     let socket = lab.dir().join("r1.sock");
-    let bin = kad_bin().to_string_lossy().into_owned();
+    let bin = kad_bin()?.to_string_lossy().into_owned();
     let conf = conf.to_string_lossy().into_owned();
     let sock = socket.to_string_lossy().into_owned();
     // prlimit execs kad: the daemon's pid is kad's, with a service's usual 1024 descriptors.

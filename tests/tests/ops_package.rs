@@ -17,10 +17,7 @@ use std::{
 };
 
 use anyhow::{Context as _, Result, bail, ensure};
-use kad_tests::{
-    lab::Lab,
-    privilege::{Need, require},
-};
+use kad_tests::lab::Lab;
 
 /// The cargo target directory holding kad's release build.
 fn target_dir() -> PathBuf {
@@ -37,9 +34,7 @@ fn target_dir() -> PathBuf {
 
 /// `cargo xtask package`; returns the .deb it printed.
 fn build_package() -> Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(kad_tests::repo_root())
+    let out = kad_tests::daemon_binary::cargo()
         .env("CARGO_TARGET_DIR", target_dir())
         .args(["xtask", "package"])
         .stdin(Stdio::null())
@@ -197,12 +192,7 @@ fn wait_notify(
 
 #[test]
 fn debian_package_installs_and_its_binary_runs_the_default_config() -> Result<()> {
-    if !require(
-        "debian_package_installs_and_its_binary_runs_the_default_config",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let deb = build_package()?;
     let (_installed, said) = Installed::install(&deb)?;
 
@@ -294,8 +284,7 @@ fn debian_package_installs_and_its_binary_runs_the_default_config() -> Result<()
     );
 
     // The unit's command line, systemctl-less, in a fresh namespace.
-    let mut lab = Lab::new("pkg")?;
-    lab.add_host("r1", 1)?;
+    let lab = Lab::with_hosts("pkg", &[("r1", 1)])?;
     let notify_path = lab.dir().join("notify.sock");
     let notify = UnixDatagram::bind(&notify_path)?;
     notify.set_read_timeout(Some(Duration::from_millis(200)))?;

@@ -13,11 +13,8 @@ use std::{
 use anyhow::{Context as _, Result, bail};
 use kad_tests::{
     conf::vrrp_instance,
-    lab::Lab,
-    privilege::{Need, require},
+    lab::{Lab, VIP},
 };
-
-const VIP: &str = "10.77.0.100";
 
 /// Reads notification datagrams until one contains `line` (as a whole line) or `timeout`
 /// passes; returns every message read, the matching one last.
@@ -50,14 +47,8 @@ fn wait_for_line(socket: &UnixDatagram, line: &str, timeout: Duration) -> Result
 
 #[test]
 fn kad_reports_ready_reloading_and_stopping_to_systemd() -> Result<()> {
-    if !require(
-        "kad_reports_ready_reloading_and_stopping_to_systemd",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("sdn")?;
-    lab.add_host("r1", 1)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("sdn", &[("r1", 1)])?;
     let notify_path = lab.dir().join("notify.sock");
     let socket = UnixDatagram::bind(&notify_path)
         .with_context(|| format!("binding {}", notify_path.display()))?;
@@ -66,7 +57,7 @@ fn kad_reports_ready_reloading_and_stopping_to_systemd() -> Result<()> {
     let config = lab.dir().join("kad.conf");
     std::fs::write(&config, vrrp_instance("SDN", 51, 200, VIP, ""))?;
     let control = lab.dir().join("kad.sock");
-    let kad_bin = kad_tests::kad_bin();
+    let kad_bin = kad_tests::kad_bin()?;
     let env_notify = format!("NOTIFY_SOCKET={}", notify_path.display());
     let args = [
         env_notify.as_str(),

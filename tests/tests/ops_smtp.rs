@@ -2,125 +2,19 @@
 //! lab segment) with keepalived's subject, body, sender and recipients when kad's instance
 //! becomes Master.
 
-use std::{
-    io::{BufRead as _, BufReader, Write as _},
-    net::{TcpListener, TcpStream},
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use anyhow::{Context as _, Result};
 use kad_tests::{
-    conf::vrrp_instance,
-    lab::Lab,
-    privilege::{Need, require},
+    conf::lab_instance,
+    fake::mail::{Mail, serve_smtp},
+    lab::{Lab, VIP},
 };
-
-const VIP: &str = "10.77.0.100";
-
-/// One mail as the listener received it: envelope recipients and the DATA text.
-#[derive(Clone, Debug, Default)]
-struct Mail {
-    recipients: Vec<String>,
-    data: String,
-}
-
-impl Mail {
-    /// The Subject header, unfolded (RFC 5322 §2.2.3: a long one spans several lines).
-    fn subject(&self) -> Option<String> {
-        let mut lines = self
-            .data
-            .lines()
-            .skip_while(|l| !l.starts_with("Subject: "));
-        let mut subject = lines.next()?.strip_prefix("Subject: ")?.to_owned();
-        for more in lines.take_while(|l| l.starts_with([' ', '\t'])) {
-            subject.push_str(more);
-        }
-        Some(subject)
-    }
-
-    /// The body with quoted-printable soft line breaks and `=3D` decoded (lettre encodes
-    /// long lines so).
-    fn text(&self) -> String {
-        self.data.replace("=\r\n", "").replace("=3D", "=")
-    }
-}
-
-/// Serves SMTP on `listener` from a thread; each mail received is appended to the list
-/// returned.
-fn serve_smtp(listener: TcpListener) -> Arc<Mutex<Vec<Mail>>> {
-    let mails: Arc<Mutex<Vec<Mail>>> = Arc::default();
-    let received = Arc::clone(&mails);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let _ = session(stream, &received);
-        }
-    });
-    mails
-}
-
-/// Speaks enough SMTP (RFC 5321: greeting, EHLO/HELO, MAIL, RCPT, DATA, QUIT) for one
-/// client session and appends what it received to `mails`.
-fn session(stream: TcpStream, mails: &Mutex<Vec<Mail>>) -> Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut out = stream.try_clone()?;
-    let mut lines = BufReader::new(stream);
-    out.write_all(b"220 test.lab ESMTP\r\n")?;
-    let mut mail = Mail::default();
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if lines.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        let command = line.trim_end().to_ascii_uppercase();
-        if command.starts_with("EHLO") || command.starts_with("HELO") {
-            out.write_all(b"250 test.lab\r\n")?;
-        } else if command.starts_with("MAIL FROM") {
-            mail = Mail::default();
-            out.write_all(b"250 OK\r\n")?;
-        } else if command.starts_with("RCPT TO") {
-            mail.recipients.push(
-                line.trim_end()
-                    .get(8..)
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned(),
-            );
-            out.write_all(b"250 OK\r\n")?;
-        } else if command == "DATA" {
-            out.write_all(b"354 go ahead\r\n")?;
-            loop {
-                line.clear();
-                if lines.read_line(&mut line)? == 0 {
-                    return Ok(());
-                }
-                if line.trim_end() == "." {
-                    break;
-                }
-                mail.data.push_str(&line);
-            }
-            if let Ok(mut all) = mails.lock() {
-                all.push(std::mem::take(&mut mail));
-            }
-            out.write_all(b"250 queued\r\n")?;
-        } else if command == "QUIT" {
-            out.write_all(b"221 bye\r\n")?;
-            return Ok(());
-        } else {
-            out.write_all(b"250 OK\r\n")?;
-        }
-    }
-}
 
 #[test]
 fn smtp_alerts_arrive_with_keepalived_subjects() -> Result<()> {
-    if !require("smtp_alerts_arrive_with_keepalived_subjects", Need::Root) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("sm")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("mx", 25)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("sm", &[("r1", 1), ("mx", 25)])?;
     let listener = lab
         .host("mx")?
         .ns
@@ -131,7 +25,7 @@ fn smtp_alerts_arrive_with_keepalived_subjects() -> Result<()> {
         "global_defs {{\n  router_id lab-r1\n  notification_email {{\n    ops@example.net\n    \
          noc@example.net\n  }}\n  notification_email_from kad@example.net\n  smtp_server \
          10.77.0.25 2525\n  smtp_connect_timeout 5\n}}\n{}",
-        vrrp_instance("LAB", 51, 200, VIP, "  smtp_alert\n")
+        lab_instance(200, "  smtp_alert\n")
     );
     let kad = lab.start_kad("r1", &config)?;
     let subject_arrives = |lab: &Lab, subject: &str| -> Result<Mail> {
@@ -163,7 +57,7 @@ fn smtp_alerts_arrive_with_keepalived_subjects() -> Result<()> {
         "{master:?}"
     );
     assert!(master.data.contains("From: kad@example.net"), "{master:?}");
-    assert!(lab.host("r1")?.has_address(VIP)?);
+    assert!(lab.holds("r1", VIP)?);
 
     lab.daemon(kad)?.signal(libc::SIGTERM)?;
     assert!(lab.daemon(kad)?.wait_exit(Duration::from_secs(10))?);
@@ -183,12 +77,7 @@ fn smtp_alerts_arrive_with_keepalived_subjects() -> Result<()> {
 /// other, with keepalived's subject; the real SMTP listener is in the same namespace.
 #[test]
 fn a_real_server_going_down_is_mailed_with_keepalived_s_subject() -> Result<()> {
-    if !require(
-        "a_real_server_going_down_is_mailed_with_keepalived_s_subject",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let ns = kad_tests::netns::NetNs::new("smc")?;
     ns.run(|| {
         let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -288,9 +177,7 @@ impl kad::lvs::control::IpvsKernel for NoTable {
 /// a namespace, with keepalived's subjects.
 #[test]
 fn quorum_loss_and_gain_are_mailed() -> Result<()> {
-    if !require("quorum_loss_and_gain_are_mailed", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let ns = kad_tests::netns::NetNs::new("smq")?;
     ns.run(|| {
         let listener = TcpListener::bind("127.0.0.1:0")?;

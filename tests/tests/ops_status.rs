@@ -13,19 +13,17 @@ use std::{
 
 use anyhow::{Context as _, Result, bail};
 use kad_tests::{
-    conf::vrrp_instance,
+    conf::{fast_instances, vrrp_instance},
+    fake::tcp::NsListener,
     kad_bin,
-    lab::Lab,
-    privilege::{Need, require},
+    lab::{Lab, ROUTERS, VIP},
+    ops::{self, http_get, signum, status_json, wait_file},
     repo_root,
 };
 use serde_json::Value;
 
-const VIP: &str = "10.77.0.100";
-
-/// Starts kad on `host` with `config`, its control socket in the lab folder, dumps going
-/// to `dumps` (through `KAD_DUMP_DIR`, so no test writes /tmp/keepalived.*), and `extra`
-/// arguments. Returns the daemon's index and its control socket's path.
+/// Starts kad on `host` (see [`ops::start_kad`]) with dumps going to `dumps` (through
+/// `KAD_DUMP_DIR`, so no test writes /tmp/keepalived.*).
 fn start_kad(
     lab: &mut Lab,
     host: &str,
@@ -33,51 +31,9 @@ fn start_kad(
     extra: &[&str],
     dumps: &Path,
 ) -> Result<(usize, PathBuf)> {
-    let conf = lab.dir().join(format!("kad-{host}.conf"));
-    std::fs::write(&conf, config)?;
-    let socket = lab.dir().join(format!("{host}.sock"));
     std::fs::create_dir_all(dumps)?;
     let env_dir = format!("KAD_DUMP_DIR={}", dumps.display());
-    let bin = kad_bin().to_string_lossy().into_owned();
-    let conf = conf.to_string_lossy().into_owned();
-    let sock = socket.to_string_lossy().into_owned();
-    let mut args = vec![
-        env_dir.as_str(),
-        bin.as_str(),
-        "-f",
-        conf.as_str(),
-        "--control-socket",
-        sock.as_str(),
-    ];
-    args.extend_from_slice(extra);
-    // `env` execs kad, so the daemon's pid is kad's and signals reach it.
-    let kad = lab.start(host, Path::new("env"), &args)?;
-    if extra.contains(&"-C") {
-        // No VRRP: wait for the control socket instead of a state line.
-        let path = socket.clone();
-        lab.wait_for("kad -C answers", Duration::from_secs(20), || {
-            Ok(status_json(&path).is_ok())
-        })?;
-    } else {
-        lab.wait_until_started(kad);
-    }
-    Ok((kad, socket))
-}
-
-/// `kad status --json` against `socket`, parsed.
-fn status_json(socket: &Path) -> Result<Value> {
-    let out = Command::new(kad_bin())
-        .args(["status", "--json", "--control-socket"])
-        .arg(socket)
-        .output()
-        .context("running kad status")?;
-    if !out.status.success() {
-        bail!(
-            "kad status --json failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    serde_json::from_slice(&out.stdout).context("kad status --json is not JSON")
+    ops::start_kad(lab, host, config, &[env_dir.as_str()], extra)
 }
 
 /// The instance called `name` in a status document.
@@ -135,16 +91,9 @@ fn assert_valid(validator: &jsonschema::Validator, status: &Value) {
 
 #[test]
 fn status_shows_master_and_backup_with_growing_counters() -> Result<()> {
-    if !require(
-        "status_shows_master_and_backup_with_growing_counters",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let validator = schema()?;
-    let mut lab = Lab::new("st")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
+    let mut lab = Lab::with_hosts("st", ROUTERS)?;
     let dumps = lab.dir().join("dumps");
     let track = "  track_interface {\n    eth0\n  }\n";
     let (k1, s1) = start_kad(
@@ -215,7 +164,7 @@ fn status_shows_master_and_backup_with_growing_counters() -> Result<()> {
         assert!(recorded > 0, "XDP recorded the master's adverts: {b2:#}");
     }
 
-    let table = Command::new(kad_bin())
+    let table = Command::new(kad_bin()?)
         .args(["status", "--control-socket"])
         .arg(&s1)
         .output()?;
@@ -246,27 +195,10 @@ fn status_shows_master_and_backup_with_growing_counters() -> Result<()> {
 
 #[test]
 fn status_answers_while_50_instances_advertise_every_10ms() -> Result<()> {
-    if !require(
-        "status_answers_while_50_instances_advertise_every_10ms",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let validator = schema()?;
-    let mut lab = Lab::new("sb")?;
-    lab.add_host("r1", 1)?;
-    let config: String = (1..=50u8)
-        .map(|vrid| {
-            vrrp_instance(
-                &format!("VI_{vrid}"),
-                vrid,
-                150,
-                &format!("10.77.0.{}", 100 + u32::from(vrid)),
-                "",
-            )
-            .replace("advert_int 0.1", "advert_int 0.01")
-        })
-        .collect();
+    let mut lab = Lab::with_hosts("sb", &[("r1", 1)])?;
+    let config = fast_instances(50, "0.01");
     let dumps = lab.dir().join("dumps");
     let (_, socket) = start_kad(&mut lab, "r1", &config, &[], &dumps)?;
     lab.wait_for(
@@ -373,36 +305,10 @@ fn parse_exposition(text: &str) -> Result<(HashMap<String, String>, Vec<Sample>)
     Ok((types, samples))
 }
 
-/// GET `url` with reqwest from inside `lab`'s host `host` (its namespace's loopback).
-fn scrape(lab: &Lab, host: &str, url: &str) -> Result<(u16, String)> {
-    let url = url.to_owned();
-    lab.host(host)?.ns.run(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        runtime.block_on(async move {
-            let client = reqwest::Client::builder()
-                .no_proxy()
-                .timeout(Duration::from_secs(5))
-                .build()?;
-            let response = client.get(&url).send().await?;
-            let status = response.status().as_u16();
-            Ok((status, response.text().await?))
-        })
-    })
-}
-
 #[test]
 fn metrics_endpoint_serves_vrrp_families_with_labels() -> Result<()> {
-    if !require(
-        "metrics_endpoint_serves_vrrp_families_with_labels",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("me")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("me", ROUTERS)?;
     let dumps = lab.dir().join("dumps");
     let listen = ["--metrics-listen", "127.0.0.1:9650"];
     let (_, s1) = start_kad(
@@ -432,7 +338,7 @@ fn metrics_endpoint_serves_vrrp_families_with_labels() -> Result<()> {
     };
     let mut by_router = Vec::new();
     for host in ["r1", "r2"] {
-        let (code, text) = scrape(&lab, host, "http://127.0.0.1:9650/metrics")?;
+        let (code, text) = http_get(&lab, host, "http://127.0.0.1:9650/metrics")?;
         assert_eq!(code, 200, "{text}");
         let (types, samples) = parse_exposition(&text)?;
         for (family, kind) in [
@@ -476,7 +382,7 @@ fn metrics_endpoint_serves_vrrp_families_with_labels() -> Result<()> {
                 .any(|s| s.labels.get("class").map(String::as_str) == Some("auth")),
             "{host}: error classes as a label\n{text}"
         );
-        let (missing, _) = scrape(&lab, host, "http://127.0.0.1:9650/nothing")?;
+        let (missing, _) = http_get(&lab, host, "http://127.0.0.1:9650/nothing")?;
         assert_eq!(missing, 404);
     }
     println!("{by_router:?}");
@@ -494,38 +400,9 @@ fn metrics_endpoint_serves_vrrp_families_with_labels() -> Result<()> {
     Ok(())
 }
 
-fn wait_file(lab: &Lab, path: &Path, needle: &str) -> Result<String> {
-    let mut text = String::new();
-    lab.wait_for(
-        &format!("{} with {needle:?}", path.display()),
-        Duration::from_secs(5),
-        || {
-            text = std::fs::read_to_string(path).unwrap_or_default();
-            Ok(text.contains(needle))
-        },
-    )?;
-    Ok(text)
-}
-
-fn signum(name: &str) -> Result<i32> {
-    let out = Command::new(kad_bin()).args(["--signum", name]).output()?;
-    if !out.status.success() {
-        bail!(
-            "kad --signum {name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
-}
-
 #[test]
 fn signals_write_keepalived_dumps_and_signum_names_them() -> Result<()> {
-    if !require(
-        "signals_write_keepalived_dumps_and_signum_names_them",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     assert_eq!(signum("DATA")?, libc::SIGUSR1);
     assert_eq!(signum("STATS")?, libc::SIGUSR2);
     assert_eq!(signum("JSON")?, libc::SIGRTMIN() + 2);
@@ -533,8 +410,7 @@ fn signals_write_keepalived_dumps_and_signum_names_them() -> Result<()> {
     assert_eq!(signum("RELOAD")?, libc::SIGHUP);
     assert!(signum("NOPE").is_err());
 
-    let mut lab = Lab::new("sg")?;
-    lab.add_host("r1", 1)?;
+    let mut lab = Lab::with_hosts("sg", &[("r1", 1)])?;
     let dumps = lab.dir().join("dumps");
     // Two instances in a sync group, so that groups show in the status and the dumps.
     let config = format!(
@@ -595,14 +471,9 @@ fn signals_write_keepalived_dumps_and_signum_names_them() -> Result<()> {
 
 #[test]
 fn receive_errors_are_counted_per_class() -> Result<()> {
-    if !require("receive_errors_are_counted_per_class", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     use kad_tests::xdp_frames::{Advert, L3, fix_ipv4_checksum};
-    let mut lab = Lab::new("er")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
-    lab.add_host("x", 9)?;
+    let mut lab = Lab::with_hosts("er", &[("r1", 1), ("r2", 2), ("x", 9)])?;
     let dumps = lab.dir().join("dumps");
     // r1 receives on raw sockets (errors counted per instance), r2 through XDP (errors
     // counted per interface by the program).
@@ -661,47 +532,6 @@ fn receive_errors_are_counted_per_class() -> Result<()> {
     }
     assert_eq!(instance(&status2, "VI_ER")?["state"], "BACKUP");
     Ok(())
-}
-
-/// A TCP listener bound inside a lab host's namespace, accepting (and dropping) connections
-/// on its own thread until dropped.
-struct Listener {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Listener {
-    fn start(lab: &Lab, host: &str, addr: &str) -> Result<Self> {
-        let addr = addr.to_owned();
-        let listener = lab
-            .host(host)?
-            .ns
-            .run(move || Ok(std::net::TcpListener::bind(&addr)?))?;
-        listener.set_nonblocking(true)?;
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((stream, _)) => drop(stream),
-                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
-                }
-            }
-        });
-        Ok(Self {
-            stop,
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }
 
 /// A virtual server on `vip`:80 with two TCP_CHECKed real servers on 10.77.0.2: port 8081
@@ -764,18 +594,11 @@ fn sample(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64
 
 #[test]
 fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
-    if !require(
-        "checker_mode_reports_real_servers_up_and_down_with_reasons",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let validator = schema()?;
-    let mut lab = Lab::new("lv")?;
-    lab.add_host("lb", 1)?;
-    lab.add_host("rs", 2)?;
+    let mut lab = Lab::with_hosts("lv", &[("lb", 1), ("rs", 2)])?;
     let dumps = lab.dir().join("dumps");
-    let _up = Listener::start(&lab, "rs", "10.77.0.2:8081")?;
+    let _up = NsListener::start(&lab, "rs", "10.77.0.2:8081")?;
     let (kad, socket) = start_kad(
         &mut lab,
         "lb",
@@ -853,7 +676,7 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
         assert_eq!(up["installed"], true);
     }
 
-    let (code, text) = scrape(&lab, "lb", "http://127.0.0.1:9651/metrics")?;
+    let (code, text) = http_get(&lab, "lb", "http://127.0.0.1:9651/metrics")?;
     assert_eq!(code, 200, "{text}");
     let (types, samples) = parse_exposition(&text)?;
     for (family, kind) in [
@@ -930,7 +753,7 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
         Some(if ipvs == "running" { 1.0 } else { 0.0 })
     );
 
-    let table = Command::new(kad_bin())
+    let table = Command::new(kad_bin()?)
         .args(["status", "--control-socket"])
         .arg(&socket)
         .output()?;
@@ -949,7 +772,7 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
 
     // The down one comes up: a listener on 8082.
     let before = down["since_unix_ms"].as_u64().unwrap_or(0);
-    let _healed = Listener::start(&lab, "rs", "10.77.0.2:8082")?;
+    let _healed = NsListener::start(&lab, "rs", "10.77.0.2:8082")?;
     let status = wait_real_server(&lab, &socket, VS, "10.77.0.2:8082", true)?;
     assert_valid(&validator, &status);
     let healed = real_server(&status, VS, "10.77.0.2:8082")?;
@@ -968,7 +791,7 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
         "{healed:#}"
     );
     assert_eq!(status["virtual_servers"][0]["alive_weight"], 3);
-    let (_, text) = scrape(&lab, "lb", "http://127.0.0.1:9651/metrics")?;
+    let (_, text) = http_get(&lab, "lb", "http://127.0.0.1:9651/metrics")?;
     let (_, samples) = parse_exposition(&text)?;
     assert_eq!(
         sample(&samples, "kad_real_server_up", &rs("10.77.0.2:8082")),
@@ -1002,18 +825,11 @@ fn checker_mode_reports_real_servers_up_and_down_with_reasons() -> Result<()> {
 
 #[test]
 fn status_reports_vrrp_instances_and_real_servers_together() -> Result<()> {
-    if !require(
-        "status_reports_vrrp_instances_and_real_servers_together",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let validator = schema()?;
-    let mut lab = Lab::new("lw")?;
-    lab.add_host("lb", 1)?;
-    lab.add_host("rs", 2)?;
+    let mut lab = Lab::with_hosts("lw", &[("lb", 1), ("rs", 2)])?;
     let dumps = lab.dir().join("dumps");
-    let _up = Listener::start(&lab, "rs", "10.77.0.2:8081")?;
+    let _up = NsListener::start(&lab, "rs", "10.77.0.2:8081")?;
     let config = format!(
         "{}{}",
         vrrp_instance("VI_LB", 51, 150, VIP, ""),

@@ -20,24 +20,12 @@ use kad::{
     host_checks::SystemEnvironment,
     lvs::{notify::quorum_script, table::QuorumChange},
 };
-use kad_tests::{
-    conf::vrrp_instance,
-    lab::Lab,
-    privilege::{Need, require},
-};
-
-fn script(path: &Path, body: &str, mode: u32) -> Result<()> {
-    std::fs::write(path, format!("#!/bin/sh\n{body}\n"))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-    Ok(())
-}
+use kad_tests::{conf::vrrp_instance, lab::Lab, scratch};
 
 /// A root-owned 0755 scratch folder (under sticky /tmp), with `open/` (0777) inside.
 fn tempdir(tag: &str) -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("kad-ss-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("open"))?;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
+    let dir = scratch::dir(tag)?;
+    std::fs::create_dir(dir.join("open"))?;
     std::fs::set_permissions(dir.join("open"), std::fs::Permissions::from_mode(0o777))?;
     Ok(dir)
 }
@@ -63,19 +51,14 @@ fn messages(loaded: &config::Loaded) -> String {
 
 #[test]
 fn quorum_and_real_server_notify_scripts_in_a_world_writable_folder_are_refused() -> Result<()> {
-    if !require(
-        "quorum_and_real_server_notify_scripts_in_a_world_writable_folder_are_refused",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let dir = tempdir("quorum")?;
     let open = dir.join("open");
     for name in ["up.sh", "down.sh", "rs_down.sh"] {
-        script(&open.join(name), "exit 0", 0o755)?;
+        scratch::script(&open.join(name), "exit 0", 0o755)?;
     }
     let safe = dir.join("safe_down.sh");
-    script(&safe, "exit 0", 0o755)?;
+    scratch::script(&safe, "exit 0", 0o755)?;
     let text = |quorum_down: &Path| {
         format!(
             "global_defs {{\n  enable_script_security\n  script_user root\n}}\n\
@@ -124,19 +107,14 @@ fn quorum_and_real_server_notify_scripts_in_a_world_writable_folder_are_refused(
 
 #[test]
 fn net_namespace_does_not_switch_script_checks_off() -> Result<()> {
-    if !require(
-        "net_namespace_does_not_switch_script_checks_off",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let dir = tempdir("netns")?;
     let open = dir.join("open");
     let notify = open.join("notify.sh");
     let quorum = open.join("quorum.sh");
     let track = open.join("track.sh");
     for path in [&notify, &quorum, &track] {
-        script(path, "exit 0", 0o755)?;
+        scratch::script(path, "exit 0", 0o755)?;
     }
     let text = format!(
         "global_defs {{\n  enable_script_security\n  script_user root\n  net_namespace kad-no-such-ns\n}}\n\
@@ -185,11 +163,7 @@ fn net_namespace_does_not_switch_script_checks_off() -> Result<()> {
 
 #[test]
 fn the_script_kad_runs_is_the_one_it_checked_after_a_symlinked_folder_is_swapped() -> Result<()> {
-    const NAME: &str =
-        "the_script_kad_runs_is_the_one_it_checked_after_a_symlinked_folder_is_swapped";
-    if !require(NAME, Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     // dir/good/check.sh counts its runs; dir/evil/check.sh marks that it ran. The
     // configuration names dir/link/check.sh, dir/link -> good.
     let dir = tempdir("swap")?;
@@ -202,12 +176,12 @@ fn the_script_kad_runs_is_the_one_it_checked_after_a_symlinked_folder_is_swapped
     }
     let runs = out.join("good.runs");
     let evil_ran = out.join("evil.ran");
-    script(
+    scratch::script(
         &good.join("check.sh"),
         &format!("echo run >> {}\nexit 0", runs.display()),
         0o755,
     )?;
-    script(
+    scratch::script(
         &evil.join("check.sh"),
         &format!("touch {}\nexit 0", evil_ran.display()),
         0o755,
@@ -227,8 +201,7 @@ fn the_script_kad_runs_is_the_one_it_checked_after_a_symlinked_folder_is_swapped
             "  track_script {\n    chk\n  }\n"
         )
     );
-    let mut lab = Lab::new("ss")?;
-    lab.add_host("r1", 1)?;
+    let mut lab = Lab::with_hosts("ss", &[("r1", 1)])?;
     let kad = lab.start_kad("r1", &config)?;
     let count = || {
         std::fs::read_to_string(&runs)

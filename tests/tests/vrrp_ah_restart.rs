@@ -7,12 +7,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use kad_tests::{
-    lab::Lab,
-    privilege::{Need, require},
-};
-
-const VIP: &str = "10.77.0.100";
+use kad_tests::lab::{Lab, ROUTERS, VIP};
 
 fn config(priority: u8) -> String {
     format!(
@@ -25,13 +20,8 @@ fn config(priority: u8) -> String {
 
 #[test]
 fn a_restarted_ah_master_is_accepted_again_and_the_backup_steps_down() -> Result<()> {
-    const NAME: &str = "a_restarted_ah_master_is_accepted_again_and_the_backup_steps_down";
-    if !require(NAME, Need::Root) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("ah")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("ah", ROUTERS)?;
     let master = lab.start_kad("r1", &config(200))?;
     let backup = lab.start_kad("r2", &config(100))?;
     let holds = |lab: &Lab, host: &str| lab.host(host).and_then(|h| h.has_address(VIP));

@@ -55,10 +55,7 @@ fn run(test: &str, version: u8, family: Family) -> Result<()> {
     }
     let advert_ms = if version == 2 { 1000 } else { 100 };
     let takeover = Duration::from_secs(if version == 2 { 6 } else { 2 });
-    let mut lab = Lab::new("fr")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r3", 3)?;
-    lab.add_host("c", 10)?;
+    let mut lab = Lab::with_hosts("fr", &[("r1", 1), ("r3", 3), ("c", 10)])?;
     lab.start_frr("r3", 150, version, advert_ms)?;
     lab.wait_for("FRR becomes master", Duration::from_secs(15), || {
         frr_is_master(lab.host("r3")?, family)
@@ -72,10 +69,10 @@ fn run(test: &str, version: u8, family: Family) -> Result<()> {
     let conf = lab.dir().join("kad.conf");
     std::fs::write(&conf, kad_config(200, version, family))?;
     let conf = conf.to_string_lossy().into_owned();
-    let kad = lab.start("r1", &kad_bin(), &["-f", &conf])?;
+    let kad = lab.start("r1", &kad_bin()?, &["-f", &conf])?;
     lab.wait_until_started(kad);
     lab.wait_for("kad (priority 200) preempts FRR", takeover, || {
-        lab.host("r1")?.has_address(vip)
+        lab.holds("r1", vip)
     })?;
     lab.wait_for("FRR backs off", Duration::from_secs(3), || {
         Ok(!frr_is_master(lab.host("r3")?, family)?)
@@ -100,7 +97,7 @@ fn run(test: &str, version: u8, family: Family) -> Result<()> {
     )?;
     // kad keeps the VIP until it hears FRR's first advert as Master, then lets it go.
     lab.wait_for("kad removes its VIP", Duration::from_secs(2), || {
-        Ok(!lab.host("r1")?.has_address(vip)?)
+        Ok(!lab.holds("r1", vip)?)
     })?;
     lab.wait_for(
         "the client reaches the VIP on FRR again",
@@ -113,15 +110,15 @@ fn run(test: &str, version: u8, family: Family) -> Result<()> {
 
 #[test]
 fn v3_kad_preempts_frr_and_hands_back_on_stop() -> Result<()> {
-    run("v3_kad_preempts_frr_and_hands_back_on_stop", 3, IPV4)
+    run(kad_tests::test_name!(), 3, IPV4)
 }
 
 #[test]
 fn v3_ipv6_kad_preempts_frr_and_hands_back_on_stop() -> Result<()> {
-    run("v3_ipv6_kad_preempts_frr_and_hands_back_on_stop", 3, IPV6)
+    run(kad_tests::test_name!(), 3, IPV6)
 }
 
 #[test]
 fn v2_kad_preempts_frr_and_hands_back_on_stop() -> Result<()> {
-    run("v2_kad_preempts_frr_and_hands_back_on_stop", 2, IPV4)
+    run(kad_tests::test_name!(), 2, IPV4)
 }

@@ -16,15 +16,13 @@ use kad::{
     },
 };
 use kad_tests::{
-    conf::vrrp_instance,
-    lab::{Host, Lab},
+    conf::lab_instance,
+    lab::{Host, Lab, VIP},
     privilege::{Need, require},
 };
 
-const VIP: &str = "10.77.0.100";
-
 fn config(priority: u8) -> String {
-    vrrp_instance("LAB", 51, priority, VIP, "")
+    lab_instance(priority, "")
 }
 
 /// A valid VRRPv3 advert in an Ethernet frame, as a peer at `source` would send it.
@@ -142,17 +140,14 @@ fn hostile_frames(source: Ipv4Addr) -> Result<Vec<(&'static str, Vec<u8>)>> {
 static ONE_FLOOD_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn lab_with_two_kads(no_xdp: bool) -> Result<(Lab, usize, usize)> {
-    let mut lab = Lab::new("ho")?;
+    let mut lab = Lab::with_hosts("ho", &[("r1", 1), ("r2", 2), ("g", 66)])?;
     if no_xdp {
         lab.kad_args.push("--no-xdp".into());
     }
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
-    lab.add_host("g", 66)?;
     let r1 = lab.start_kad("r1", &config(200))?;
     let r2 = lab.start_kad("r2", &config(100))?;
     lab.wait_for("r1 becomes master", Duration::from_secs(10), || {
-        lab.host("r1")?.has_address(VIP)
+        lab.holds("r1", VIP)
     })?;
     // Let r2 hear a few of r1's adverts before anything is counted.
     std::thread::sleep(Duration::from_millis(500));
@@ -190,12 +185,12 @@ fn flood(generator: &Host, frames: &[Vec<u8>], total: usize) -> Result<Duration>
 
 #[test]
 fn malformed_and_flooded_adverts_never_move_state_xdp() -> Result<()> {
-    malformed_and_flooded("malformed_and_flooded_adverts_never_move_state_xdp", false)
+    malformed_and_flooded(kad_tests::test_name!(), false)
 }
 
 #[test]
 fn malformed_and_flooded_adverts_never_move_state_raw() -> Result<()> {
-    malformed_and_flooded("malformed_and_flooded_adverts_never_move_state_raw", true)
+    malformed_and_flooded(kad_tests::test_name!(), true)
 }
 
 fn malformed_and_flooded(test: &str, no_xdp: bool) -> Result<()> {
@@ -229,16 +224,8 @@ fn malformed_and_flooded(test: &str, no_xdp: bool) -> Result<()> {
         "kad r2 survives\n{}",
         lab.logs()
     );
-    assert!(
-        lab.host("r1")?.has_address(VIP)?,
-        "r1 stays master\n{}",
-        lab.logs()
-    );
-    assert!(
-        !lab.host("r2")?.has_address(VIP)?,
-        "r2 stays backup\n{}",
-        lab.logs()
-    );
+    assert!(lab.holds("r1", VIP)?, "r1 stays master\n{}", lab.logs());
+    assert!(!lab.holds("r2", VIP)?, "r2 stays backup\n{}", lab.logs());
     let after = (transitions(&mut lab, r1)?, transitions(&mut lab, r2)?);
     assert_eq!(
         before,
@@ -264,7 +251,7 @@ fn malformed_and_flooded(test: &str, no_xdp: bool) -> Result<()> {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(
-        !lab.host("r1")?.has_address(VIP)?,
+        !lab.holds("r1", VIP)?,
         "a valid priority-250 advert preempts r1\n{}",
         lab.logs()
     );
@@ -299,9 +286,7 @@ fn malformed_and_flooded(test: &str, no_xdp: bool) -> Result<()> {
 
 #[test]
 fn garbage_does_not_keep_a_dead_master_alive() -> Result<()> {
-    if !require("garbage_does_not_keep_a_dead_master_alive", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let _one = ONE_FLOOD_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -316,13 +301,13 @@ fn garbage_does_not_keep_a_dead_master_alive() -> Result<()> {
     while killed.elapsed() < Duration::from_millis(1500) {
         flood(generator, &frames, frames.len())?;
         std::thread::sleep(Duration::from_millis(20));
-        if lab.host("r2")?.has_address(VIP)? {
+        if lab.holds("r2", VIP)? {
             break;
         }
     }
     let took = killed.elapsed();
     assert!(
-        lab.host("r2")?.has_address(VIP)?,
+        lab.holds("r2", VIP)?,
         "r2 takes over from the dead master despite the forged adverts\n{}",
         lab.logs()
     );
@@ -343,7 +328,7 @@ enum SourceCheck {
 #[test]
 fn forged_unicast_adverts_from_non_peers_are_refused_xdp() -> Result<()> {
     forged_unicast_adverts_from_non_peers_are_refused(
-        "forged_unicast_adverts_from_non_peers_are_refused_xdp",
+        kad_tests::test_name!(),
         false,
         SourceCheck::CheckUnicastSrc,
     )
@@ -352,7 +337,7 @@ fn forged_unicast_adverts_from_non_peers_are_refused_xdp() -> Result<()> {
 #[test]
 fn forged_unicast_adverts_from_non_peers_are_refused_raw() -> Result<()> {
     forged_unicast_adverts_from_non_peers_are_refused(
-        "forged_unicast_adverts_from_non_peers_are_refused_raw",
+        kad_tests::test_name!(),
         true,
         SourceCheck::CheckUnicastSrc,
     )
@@ -361,7 +346,7 @@ fn forged_unicast_adverts_from_non_peers_are_refused_raw() -> Result<()> {
 #[test]
 fn strict_unicast_refuses_non_peers_xdp() -> Result<()> {
     forged_unicast_adverts_from_non_peers_are_refused(
-        "strict_unicast_refuses_non_peers_xdp",
+        kad_tests::test_name!(),
         false,
         SourceCheck::VrrpStrict,
     )
@@ -370,7 +355,7 @@ fn strict_unicast_refuses_non_peers_xdp() -> Result<()> {
 #[test]
 fn strict_unicast_refuses_non_peers_raw() -> Result<()> {
     forged_unicast_adverts_from_non_peers_are_refused(
-        "strict_unicast_refuses_non_peers_raw",
+        kad_tests::test_name!(),
         true,
         SourceCheck::VrrpStrict,
     )
@@ -389,21 +374,19 @@ fn forged_unicast_adverts_from_non_peers_are_refused(
     if !require(test, Need::Root) {
         return Ok(());
     }
-    let mut lab = Lab::new("hu")?;
+    let mut lab = Lab::with_hosts("hu", &[("r1", 1), ("g", 66)])?;
     if no_xdp {
         lab.kad_args.push("--no-xdp".into());
     }
-    lab.add_host("r1", 1)?;
-    lab.add_host("g", 66)?;
     let (global, check_line) = match check {
         SourceCheck::CheckUnicastSrc => ("", "  check_unicast_src\n"),
         SourceCheck::VrrpStrict => ("global_defs {\n  vrrp_strict\n}\n", ""),
     };
     let extra = format!("  unicast_peer {{\n    10.77.0.2\n  }}\n{check_line}");
-    let config = format!("{global}{}", vrrp_instance("LAB", 51, 200, VIP, &extra));
+    let config = format!("{global}{}", lab_instance(200, &extra));
     let r1 = lab.start_kad("r1", &config)?;
     lab.wait_for("r1 becomes master", Duration::from_secs(10), || {
-        lab.host("r1")?.has_address(VIP)
+        lab.holds("r1", VIP)
     })?;
     let before = transitions(&mut lab, r1)?;
     let mac = lab.host("r1")?.mac()?;
@@ -415,7 +398,7 @@ fn forged_unicast_adverts_from_non_peers_are_refused(
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(
-        lab.host("r1")?.has_address(VIP)?,
+        lab.holds("r1", VIP)?,
         "a forged advert from a non-peer must not make r1 give up the VIP\n{}",
         lab.logs()
     );
@@ -442,7 +425,7 @@ fn forged_unicast_adverts_from_non_peers_are_refused(
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(
-        !lab.host("r1")?.has_address(VIP)?,
+        !lab.holds("r1", VIP)?,
         "the peer's priority-254 advert preempts r1\n{}",
         lab.logs()
     );

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use kad_tests::{
-    lab::Lab,
+    lab::{Lab, ROUTERS_AND_CLIENT},
     privilege::{Need, require},
 };
 
@@ -80,13 +80,10 @@ enum Receive {
 }
 
 fn lab(receive: Receive) -> Result<Lab> {
-    let mut lab = Lab::new("io")?;
+    let mut lab = Lab::with_hosts("io", ROUTERS_AND_CLIENT)?;
     if receive == Receive::Raw {
         lab.kad_args.push("--no-xdp".into());
     }
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
-    lab.add_host("c", 10)?;
     Ok(lab)
 }
 
@@ -105,10 +102,6 @@ fn assert_receive_path(lab: &mut Lab, kad: usize, receive: Receive) -> Result<()
         ),
     }
     Ok(())
-}
-
-fn holds(lab: &Lab, router: &str, vip: &str) -> Result<bool> {
-    lab.host(router)?.has_address(vip)
 }
 
 /// Lines in keepalived's log that show it found fault with what it received.
@@ -154,18 +147,18 @@ fn kad_preempts_keepalived_then_hands_back(
     let mut lab = lab(receive)?;
     let keepalived = lab.start_keepalived("r2", &flavour.config("r2", 100, false))?;
     lab.wait_for("keepalived becomes master", Duration::from_secs(10), || {
-        holds(&lab, "r2", vip)
+        lab.holds("r2", vip)
     })?;
     let kad = lab.start_kad("r1", &flavour.config("r1", 200, false))?;
     lab.wait_for(
         "kad (priority 200) preempts",
         flavour.takeover_limit(),
-        || holds(&lab, "r1", vip),
+        || lab.holds("r1", vip),
     )?;
     lab.wait_for(
         "keepalived gives the VIP up",
         Duration::from_secs(2),
-        || Ok(!holds(&lab, "r2", vip)?),
+        || Ok(!lab.holds("r2", vip)?),
     )?;
     lab.wait_for(
         "the client reaches the VIP on kad",
@@ -179,7 +172,7 @@ fn kad_preempts_keepalived_then_hands_back(
         600
     }));
     assert!(
-        !holds(&lab, "r2", vip)?,
+        !lab.holds("r2", vip)?,
         "keepalived stays backup\n{}",
         lab.logs()
     );
@@ -194,16 +187,13 @@ fn kad_preempts_keepalived_then_hands_back(
     let took = lab.wait_for(
         "keepalived takes over after kad's priority-0 advert",
         Duration::from_secs(3),
-        || holds(&lab, "r2", vip),
+        || lab.holds("r2", vip),
     )?;
     assert!(
         lab.daemon(kad)?.wait_exit(Duration::from_secs(5))?,
         "kad exits on SIGTERM"
     );
-    assert!(
-        !holds(&lab, "r1", vip)?,
-        "kad removed its VIP on the way out"
-    );
+    assert!(!lab.holds("r1", vip)?, "kad removed its VIP on the way out");
     lab.wait_for(
         "the client reaches the VIP on keepalived",
         Duration::from_secs(5),
@@ -227,16 +217,16 @@ fn keepalived_preempts_kad_then_hands_back(
     let mut lab = lab(receive)?;
     let kad = lab.start_kad("r1", &flavour.config("r1", 100, false))?;
     lab.wait_for("kad becomes master", Duration::from_secs(10), || {
-        holds(&lab, "r1", vip)
+        lab.holds("r1", vip)
     })?;
     let keepalived = lab.start_keepalived("r2", &flavour.config("r2", 200, false))?;
     lab.wait_for(
         "keepalived (priority 200) preempts",
         flavour.takeover_limit(),
-        || holds(&lab, "r2", vip),
+        || lab.holds("r2", vip),
     )?;
     lab.wait_for("kad gives the VIP up", Duration::from_secs(2), || {
-        Ok(!holds(&lab, "r1", vip)?)
+        Ok(!lab.holds("r1", vip)?)
     })?;
     lab.wait_for(
         "the client reaches the VIP on keepalived",
@@ -249,7 +239,7 @@ fn keepalived_preempts_kad_then_hands_back(
         600
     }));
     assert!(
-        !holds(&lab, "r1", vip)?,
+        !lab.holds("r1", vip)?,
         "kad stays backup under a higher priority\n{}",
         lab.logs()
     );
@@ -259,7 +249,7 @@ fn keepalived_preempts_kad_then_hands_back(
     let took = lab.wait_for(
         "kad takes over after keepalived's priority-0 advert",
         Duration::from_secs(3),
-        || holds(&lab, "r1", vip),
+        || lab.holds("r1", vip),
     )?;
     lab.wait_for(
         "the client reaches the VIP on kad",
@@ -299,7 +289,7 @@ macro_rules! matrix {
             $(
                 #[test]
                 fn $name() -> Result<()> {
-                    $run(concat!("xdp::", stringify!($name)), $flavour, Receive::Xdp)
+                    $run(kad_tests::test_name!(), $flavour, Receive::Xdp)
                 }
             )*
         }
@@ -309,7 +299,7 @@ macro_rules! matrix {
             $(
                 #[test]
                 fn $name() -> Result<()> {
-                    $run(concat!("raw::", stringify!($name)), $flavour, Receive::Raw)
+                    $run(kad_tests::test_name!(), $flavour, Receive::Raw)
                 }
             )*
         }
@@ -331,29 +321,26 @@ matrix! {
 /// be; it takes over only when keepalived stops.
 #[test]
 fn v3_kad_nopreempt_leaves_a_lower_priority_keepalived_master() -> Result<()> {
-    let test = "v3_kad_nopreempt_leaves_a_lower_priority_keepalived_master";
-    if !require(test, Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let vip = V3.vip();
     let mut lab = lab(Receive::Xdp)?;
     let keepalived = lab.start_keepalived("r2", &V3.config("r2", 100, false))?;
     lab.wait_for("keepalived becomes master", Duration::from_secs(10), || {
-        holds(&lab, "r2", vip)
+        lab.holds("r2", vip)
     })?;
     lab.start_kad("r1", &V3.config("r1", 200, true))?;
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
-        !holds(&lab, "r1", vip)?,
+        !lab.holds("r1", vip)?,
         "nopreempt: kad must not take over\n{}",
         lab.logs()
     );
-    assert!(holds(&lab, "r2", vip)?, "keepalived keeps the VIP");
+    assert!(lab.holds("r2", vip)?, "keepalived keeps the VIP");
     lab.daemon(keepalived)?.signal(libc::SIGTERM)?;
     lab.wait_for(
         "kad takes over when keepalived stops",
         Duration::from_secs(3),
-        || holds(&lab, "r1", vip),
+        || lab.holds("r1", vip),
     )?;
     Ok(())
 }

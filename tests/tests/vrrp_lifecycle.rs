@@ -6,12 +6,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 use kad_tests::{
-    conf::vrrp_instance,
-    lab::Lab,
-    privilege::{Need, require},
+    conf::lab_instance,
+    lab::{Lab, ROUTERS, ROUTERS_AND_CLIENT, VIP, VIP6},
 };
-
-const VIP: &str = "10.77.0.100";
 
 /// Whether `host`'s eth0 has an XDP program attached (`ip -d link` shows `prog/xdp`).
 fn has_xdp(lab: &Lab, host: &str) -> Result<bool> {
@@ -23,22 +20,14 @@ fn has_xdp(lab: &Lab, host: &str) -> Result<bool> {
     Ok(String::from_utf8_lossy(&output.stdout).contains("prog/xdp"))
 }
 
-fn instance(priority: u8, extra: &str) -> String {
-    vrrp_instance("LAB", 51, priority, VIP, extra)
-}
-
 #[test]
 fn restart_after_kill_9_removes_the_stale_vip() -> Result<()> {
-    if !require("restart_after_kill_9_removes_the_stale_vip", Need::Root) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("k9")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
-    lab.start_keepalived("r2", &instance(100, ""))?;
-    let kad = lab.start_kad("r1", &instance(200, ""))?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("k9", ROUTERS)?;
+    lab.start_keepalived("r2", &lab_instance(100, ""))?;
+    let kad = lab.start_kad("r1", &lab_instance(200, ""))?;
     lab.wait_for("kad is master", Duration::from_secs(10), || {
-        lab.host("r1")?.has_address(VIP)
+        lab.holds("r1", VIP)
     })?;
     assert!(has_xdp(&lab, "r1")?, "kad runs its XDP program on eth0");
 
@@ -46,10 +35,10 @@ fn restart_after_kill_9_removes_the_stale_vip() -> Result<()> {
     lab.wait_for(
         "keepalived takes over from the dead kad",
         Duration::from_secs(3),
-        || lab.host("r2")?.has_address(VIP),
+        || lab.holds("r2", VIP),
     )?;
     assert!(
-        lab.host("r1")?.has_address(VIP)?,
+        lab.holds("r1", VIP)?,
         "kill -9 leaves the VIP on r1 (as with keepalived)"
     );
     // ...but not its XDP program: the link dies with the process (nothing is pinned).
@@ -61,47 +50,36 @@ fn restart_after_kill_9_removes_the_stale_vip() -> Result<()> {
 
     // Restart with a lower priority: kad stays backup, so the VIP on r1 can only go away
     // through the start-up clean-up.
-    lab.start_kad("r1", &instance(50, ""))?;
+    lab.start_kad("r1", &lab_instance(50, ""))?;
     lab.wait_for(
         "the restarted kad removes the stale VIP",
         Duration::from_secs(3),
-        || Ok(!lab.host("r1")?.has_address(VIP)?),
+        || Ok(!lab.holds("r1", VIP)?),
     )?;
     std::thread::sleep(Duration::from_millis(500));
-    assert!(
-        lab.host("r2")?.has_address(VIP)?,
-        "keepalived keeps the VIP"
-    );
-    assert!(
-        !lab.host("r1")?.has_address(VIP)?,
-        "kad (priority 50) stays backup"
-    );
+    assert!(lab.holds("r2", VIP)?, "keepalived keeps the VIP");
+    assert!(!lab.holds("r1", VIP)?, "kad (priority 50) stays backup");
     Ok(())
 }
 
 #[test]
 fn unicast_peers_elect_and_hand_over() -> Result<()> {
-    if !require("unicast_peers_elect_and_hand_over", Need::Root) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("uc")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
-    lab.add_host("c", 10)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("uc", ROUTERS_AND_CLIENT)?;
     let unicast = |me: &str, peer: &str| {
         format!("  unicast_src_ip {me}\n  unicast_peer {{\n    {peer}\n  }}\n")
     };
     let keepalived =
-        lab.start_keepalived("r2", &instance(100, &unicast("10.77.0.2", "10.77.0.1")))?;
-    let kad = lab.start_kad("r1", &instance(200, &unicast("10.77.0.1", "10.77.0.2")))?;
+        lab.start_keepalived("r2", &lab_instance(100, &unicast("10.77.0.2", "10.77.0.1")))?;
+    let kad = lab.start_kad("r1", &lab_instance(200, &unicast("10.77.0.1", "10.77.0.2")))?;
     lab.wait_for(
         "kad is master over unicast",
         Duration::from_secs(10),
-        || lab.host("r1")?.has_address(VIP),
+        || lab.holds("r1", VIP),
     )?;
     std::thread::sleep(Duration::from_millis(600));
     assert!(
-        !lab.host("r2")?.has_address(VIP)?,
+        !lab.holds("r2", VIP)?,
         "keepalived hears kad's unicast adverts\n{}",
         lab.logs()
     );
@@ -113,7 +91,7 @@ fn unicast_peers_elect_and_hand_over() -> Result<()> {
     lab.wait_for(
         "keepalived takes over on kad's unicast priority 0",
         Duration::from_secs(2),
-        || lab.host("r2")?.has_address(VIP),
+        || lab.holds("r2", VIP),
     )?;
     let log = lab.daemon(keepalived)?.log().to_ascii_lowercase();
     assert!(
@@ -139,20 +117,15 @@ fn client_mac_for(lab: &Lab, ip: &str) -> Result<String> {
 
 #[test]
 fn use_vmac_moves_the_virtual_mac_with_the_vip() -> Result<()> {
-    if !require("use_vmac_moves_the_virtual_mac_with_the_vip", Need::Root) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("vm")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
-    lab.add_host("c", 10)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("vm", ROUTERS_AND_CLIENT)?;
     let vmac = "  use_vmac\n";
-    lab.start_keepalived("r2", &instance(100, vmac))?;
-    let kad = lab.start_kad("r1", &instance(200, vmac))?;
+    lab.start_keepalived("r2", &lab_instance(100, vmac))?;
+    let kad = lab.start_kad("r1", &lab_instance(200, vmac))?;
     lab.wait_for(
         "kad holds the VIP on its VMAC",
         Duration::from_secs(10),
-        || lab.host("r1")?.has_address(VIP),
+        || lab.holds("r1", VIP),
     )?;
     let link = std::process::Command::new("ip")
         .args([
@@ -180,7 +153,7 @@ fn use_vmac_moves_the_virtual_mac_with_the_vip() -> Result<()> {
 
     lab.daemon(kad)?.signal(libc::SIGTERM)?;
     lab.wait_for("keepalived takes over", Duration::from_secs(2), || {
-        lab.host("r2")?.has_address(VIP)
+        lab.holds("r2", VIP)
     })?;
     lab.wait_for(
         "the client reaches the VIP on keepalived",
@@ -205,27 +178,17 @@ fn ipv6_instance(priority: u8, extra: &str) -> String {
     )
 }
 
-const VIP6: &str = "fd77::100";
-
 #[test]
 fn ipv6_use_vmac_moves_the_virtual_mac_with_the_vip() -> Result<()> {
-    if !require(
-        "ipv6_use_vmac_moves_the_virtual_mac_with_the_vip",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("v6")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
-    lab.add_host("c", 10)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("v6", ROUTERS_AND_CLIENT)?;
     let vmac = "  use_vmac\n";
     let keepalived = lab.start_keepalived("r2", &ipv6_instance(100, vmac))?;
     let kad = lab.start_kad("r1", &ipv6_instance(200, vmac))?;
     lab.wait_for(
         "kad holds the IPv6 VIP on its VMAC",
         Duration::from_secs(10),
-        || lab.host("r1")?.has_address(VIP6),
+        || lab.holds("r1", VIP6),
     )?;
     let show = |args: &[&str]| -> Result<String> {
         let out = std::process::Command::new("ip")
@@ -265,14 +228,14 @@ fn ipv6_use_vmac_moves_the_virtual_mac_with_the_vip() -> Result<()> {
         "the client learnt the IPv6 virtual MAC"
     );
     assert!(
-        !lab.host("r2")?.has_address(VIP6)?,
+        !lab.holds("r2", VIP6)?,
         "keepalived hears kad's adverts from the VMAC and stays Backup\n{}",
         lab.logs()
     );
 
     lab.daemon(kad)?.signal(libc::SIGTERM)?;
     lab.wait_for("keepalived takes over", Duration::from_secs(2), || {
-        lab.host("r2")?.has_address(VIP6)
+        lab.holds("r2", VIP6)
     })?;
     lab.wait_for(
         "the client reaches the IPv6 VIP on keepalived",
@@ -290,22 +253,16 @@ fn ipv6_use_vmac_moves_the_virtual_mac_with_the_vip() -> Result<()> {
 
 #[test]
 fn keepalived_command_line_runs_unchanged_and_pid_files_come_and_go() -> Result<()> {
-    if !require(
-        "keepalived_command_line_runs_unchanged_and_pid_files_come_and_go",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("cl")?;
-    lab.add_host("r1", 1)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("cl", &[("r1", 1)])?;
     let conf = lab.dir().join("kad.conf");
-    std::fs::write(&conf, instance(200, ""))?;
+    std::fs::write(&conf, lab_instance(200, ""))?;
     let pid = |kind: &str| lab.dir().join(format!("{kind}.pid"));
     let (main_pid, vrrp_pid, check_pid) = (pid("main"), pid("vrrp"), pid("check"));
     let text = |path: &std::path::Path| path.to_string_lossy().into_owned();
     let kad = lab.start(
         "r1",
-        &kad_tests::kad_bin(),
+        &kad_tests::kad_bin()?,
         &[
             "-n",
             "-l",
@@ -324,7 +281,7 @@ fn keepalived_command_line_runs_unchanged_and_pid_files_come_and_go() -> Result<
     lab.wait_for(
         "kad runs as keepalived would",
         Duration::from_secs(10),
-        || lab.host("r1")?.has_address(VIP),
+        || lab.holds("r1", VIP),
     )?;
     let daemon_pid = lab.daemon(kad)?.pid().to_string();
     for file in [&main_pid, &vrrp_pid] {
@@ -348,16 +305,13 @@ fn keepalived_command_line_runs_unchanged_and_pid_files_come_and_go() -> Result<
 /// a private mount namespace whose `/dev/log` is this test's datagram socket.
 #[test]
 fn logs_reach_syslog_with_keepalived_facility() -> Result<()> {
-    if !require("logs_reach_syslog_with_keepalived_facility", Need::Root) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("sl")?;
-    lab.add_host("r1", 1)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("sl", &[("r1", 1)])?;
     let socket_path = lab.dir().join("log");
     let listener = std::os::unix::net::UnixDatagram::bind(&socket_path)?;
     listener.set_read_timeout(Some(Duration::from_millis(200)))?;
     let config = lab.dir().join("kad.conf");
-    std::fs::write(&config, instance(200, ""))?;
+    std::fs::write(&config, lab_instance(200, ""))?;
     let olddev = lab.dir().join("olddev");
     let script = format!(
         "set -e; mount --make-rprivate /; mkdir -p {old}; mount --bind /dev {old}; \
@@ -366,7 +320,7 @@ fn logs_reach_syslog_with_keepalived_facility() -> Result<()> {
          ln -s {sock} /dev/log; exec {kad} -f {conf} -S 3",
         old = olddev.display(),
         sock = socket_path.display(),
-        kad = kad_tests::kad_bin().display(),
+        kad = kad_tests::kad_bin()?.display(),
         conf = config.display(),
     );
     lab.start(
@@ -407,27 +361,23 @@ fn logs_reach_syslog_with_keepalived_facility() -> Result<()> {
 /// taken when 255 is in the range and dropped, with a log line naming the range, when not.
 #[test]
 fn unicast_peer_ttl_range_is_enforced() -> Result<()> {
-    if !require("unicast_peer_ttl_range_is_enforced", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     for (range, accepted) in [
         ("min_ttl 250 max_ttl 255", true),
         ("min_ttl 1 max_ttl 64", false),
     ] {
-        let mut lab = Lab::new("ut")?;
-        lab.add_host("r1", 1)?;
-        lab.add_host("r2", 2)?;
+        let mut lab = Lab::with_hosts("ut", ROUTERS)?;
         let keepalived_side =
             "  unicast_src_ip 10.77.0.2\n  unicast_peer {\n    10.77.0.1\n  }\n".to_owned();
         let kad_side =
             format!("  unicast_src_ip 10.77.0.1\n  unicast_peer {{\n    10.77.0.2 {range}\n  }}\n");
-        lab.start_keepalived("r2", &instance(200, &keepalived_side))?;
+        lab.start_keepalived("r2", &lab_instance(200, &keepalived_side))?;
         lab.wait_for("keepalived is master", Duration::from_secs(10), || {
-            lab.host("r2")?.has_address(VIP)
+            lab.holds("r2", VIP)
         })?;
-        let kad = lab.start_kad("r1", &instance(100, &kad_side))?;
+        let kad = lab.start_kad("r1", &lab_instance(100, &kad_side))?;
         std::thread::sleep(Duration::from_secs(5));
-        let kad_master = lab.host("r1")?.has_address(VIP)?;
+        let kad_master = lab.holds("r1", VIP)?;
         let log = lab.daemon(kad)?.log();
         if accepted {
             assert!(!kad_master, "{range}: kad must hear keepalived\n{log}");
@@ -446,9 +396,7 @@ fn unicast_peer_ttl_range_is_enforced() -> Result<()> {
 /// (`garp_group` overrides it per interface); without it they go back to back.
 #[test]
 fn gratuitous_arps_are_spaced_by_garp_interval() -> Result<()> {
-    if !require("gratuitous_arps_are_spaced_by_garp_interval", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     for (global, expect_gap) in [
         ("", None),
         (
@@ -456,9 +404,7 @@ fn gratuitous_arps_are_spaced_by_garp_interval() -> Result<()> {
             Some(Duration::from_millis(95)),
         ),
     ] {
-        let mut lab = Lab::new("ga")?;
-        lab.add_host("r1", 1)?;
-        lab.add_host("c", 10)?;
+        let mut lab = Lab::with_hosts("ga", &[("r1", 1), ("c", 10)])?;
         let pcap = lab.dir().join("arp.pcap");
         let pcap_text = pcap.to_string_lossy().into_owned();
         let tcpdump = lab.start(
@@ -480,11 +426,11 @@ fn gratuitous_arps_are_spaced_by_garp_interval() -> Result<()> {
         std::thread::sleep(Duration::from_millis(500));
         let config = format!(
             "{global}{}",
-            instance(200, "  garp_master_repeat 4\n  garp_master_delay 0\n")
+            lab_instance(200, "  garp_master_repeat 4\n  garp_master_delay 0\n")
         );
         lab.start_kad("r1", &config)?;
         lab.wait_for("kad is master", Duration::from_secs(10), || {
-            lab.host("r1")?.has_address(VIP)
+            lab.holds("r1", VIP)
         })?;
         std::thread::sleep(Duration::from_millis(800));
         lab.daemon(tcpdump)?.signal(libc::SIGTERM)?;
@@ -530,33 +476,28 @@ fn gratuitous_arps_are_spaced_by_garp_interval() -> Result<()> {
 /// instance on it (new socket, XDP attached again) and preempts again.
 #[test]
 fn a_re_created_interface_gets_its_instance_back() -> Result<()> {
-    if !require("a_re_created_interface_gets_its_instance_back", Need::Root) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("rc")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
-    lab.add_host("c", 10)?;
-    lab.start_keepalived("r2", &instance(100, ""))?;
-    let kad = lab.start_kad("r1", &instance(200, ""))?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("rc", ROUTERS_AND_CLIENT)?;
+    lab.start_keepalived("r2", &lab_instance(100, ""))?;
+    let kad = lab.start_kad("r1", &lab_instance(200, ""))?;
     lab.wait_for("kad is master", Duration::from_secs(10), || {
-        lab.host("r1")?.has_address(VIP)
+        lab.holds("r1", VIP)
     })?;
     lab.host("r1")?.ns.ip(&["link", "del", "eth0"])?;
     lab.wait_for(
         "keepalived takes over from kad without an interface",
         Duration::from_secs(5),
-        || lab.host("r2")?.has_address(VIP),
+        || lab.holds("r2", VIP),
     )?;
     std::thread::sleep(Duration::from_millis(300));
     lab.replug_host_back("r1", 1)?;
     lab.wait_for(
         "kad (priority 200) is master again on the new interface",
         Duration::from_secs(10),
-        || lab.host("r1")?.has_address(VIP),
+        || lab.holds("r1", VIP),
     )?;
     lab.wait_for("keepalived backs off", Duration::from_secs(3), || {
-        Ok(!lab.host("r2")?.has_address(VIP)?)
+        Ok(!lab.holds("r2", VIP)?)
     })?;
     lab.wait_for("the client reaches the VIP", Duration::from_secs(5), || {
         Ok(lab.host("c")?.ping_once(VIP))
@@ -572,15 +513,8 @@ fn a_re_created_interface_gets_its_instance_back() -> Result<()> {
 /// keepalived keeps hearing it.
 #[test]
 fn adverts_follow_the_primary_address_when_it_is_removed() -> Result<()> {
-    if !require(
-        "adverts_follow_the_primary_address_when_it_is_removed",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("pa")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("pa", ROUTERS)?;
     let r1 = lab.host("r1")?;
     // As keepalived recommends: the secondaries (the next address, the VIP) survive the
     // primary's removal.
@@ -588,10 +522,10 @@ fn adverts_follow_the_primary_address_when_it_is_removed() -> Result<()> {
         .args(["-qw", "net.ipv4.conf.eth0.promote_secondaries=1"])
         .status()?;
     r1.ns.ip(&["addr", "add", "10.77.0.51/24", "dev", "eth0"])?;
-    lab.start_keepalived("r2", &instance(100, ""))?;
-    let kad = lab.start_kad("r1", &instance(200, ""))?;
+    lab.start_keepalived("r2", &lab_instance(100, ""))?;
+    let kad = lab.start_kad("r1", &lab_instance(200, ""))?;
     lab.wait_for("kad is master", Duration::from_secs(10), || {
-        lab.host("r1")?.has_address(VIP)
+        lab.holds("r1", VIP)
     })?;
     std::thread::sleep(Duration::from_millis(500));
     let transitions = lab.daemon(kad)?.log().matches("Entering").count();
@@ -609,9 +543,9 @@ fn adverts_follow_the_primary_address_when_it_is_removed() -> Result<()> {
         transitions,
         "no state change\n{log}"
     );
-    assert!(lab.host("r1")?.has_address(VIP)?, "kad stays master");
+    assert!(lab.holds("r1", VIP)?, "kad stays master");
     assert!(
-        !lab.host("r2")?.has_address(VIP)?,
+        !lab.holds("r2", VIP)?,
         "keepalived hears kad's adverts from the new source\n{}",
         lab.logs()
     );

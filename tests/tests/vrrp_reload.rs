@@ -6,42 +6,28 @@ use anyhow::{Context as _, Result};
 use kad_tests::{
     conf::vrrp_instance,
     kad_bin,
-    lab::Lab,
-    privilege::{Need, require},
+    lab::{Lab, ROUTERS_AND_CLIENT},
 };
 
-fn instance(name: &str, vrid: u8, priority: u8, vip: &str, extra: &str) -> String {
-    vrrp_instance(name, vrid, priority, vip, extra)
-}
-
 fn lab() -> Result<Lab> {
-    let mut lab = Lab::new("rl")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
-    lab.add_host("c", 10)?;
+    let lab = Lab::with_hosts("rl", ROUTERS_AND_CLIENT)?;
     Ok(lab)
 }
 
 #[test]
 fn sighup_keeps_an_unchanged_instance_running_without_losing_a_probe() -> Result<()> {
-    if !require(
-        "sighup_keeps_an_unchanged_instance_running_without_losing_a_probe",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = lab()?;
-    lab.start_keepalived("r2", &instance("STEADY", 51, 100, "10.77.0.100", ""))?;
+    lab.start_keepalived("r2", &vrrp_instance("STEADY", 51, 100, "10.77.0.100", ""))?;
     let conf = lab.dir().join("kad.conf");
-    let before = instance("STEADY", 51, 200, "10.77.0.100", "")
-        + &instance("MOVING", 52, 200, "10.77.0.101", "");
+    let before = vrrp_instance("STEADY", 51, 200, "10.77.0.100", "")
+        + &vrrp_instance("MOVING", 52, 200, "10.77.0.101", "");
     std::fs::write(&conf, &before)?;
     let conf_arg = conf.to_string_lossy().into_owned();
-    let kad = lab.start("r1", &kad_bin(), &["-f", &conf_arg])?;
+    let kad = lab.start("r1", &kad_bin()?, &["-f", &conf_arg])?;
     lab.wait_until_started(kad);
     lab.wait_for("kad holds both VIPs", Duration::from_secs(10), || {
-        Ok(lab.host("r1")?.has_address("10.77.0.100")?
-            && lab.host("r1")?.has_address("10.77.0.101")?)
+        Ok(lab.holds("r1", "10.77.0.100")? && lab.holds("r1", "10.77.0.101")?)
     })?;
     lab.wait_for(
         "the client reaches the steady VIP",
@@ -56,18 +42,15 @@ fn sighup_keeps_an_unchanged_instance_running_without_losing_a_probe() -> Result
         .args(["-n", "-q", "-i", "0.002", "-c", "1500", "10.77.0.100"])
         .output_async()?;
     std::thread::sleep(Duration::from_millis(800));
-    let after = instance("STEADY", 51, 200, "10.77.0.100", "")
-        + &instance("MOVING", 52, 200, "10.77.0.102", "");
+    let after = vrrp_instance("STEADY", 51, 200, "10.77.0.100", "")
+        + &vrrp_instance("MOVING", 52, 200, "10.77.0.102", "");
     std::fs::write(&conf, &after)?;
     let transitions_before = lab.daemon(kad)?.log().matches("Entering").count();
     lab.daemon(kad)?.signal(libc::SIGHUP)?;
     lab.wait_for(
         "the changed instance moves to its new VIP",
         Duration::from_secs(5),
-        || {
-            Ok(lab.host("r1")?.has_address("10.77.0.102")?
-                && !lab.host("r1")?.has_address("10.77.0.101")?)
-        },
+        || Ok(lab.holds("r1", "10.77.0.102")? && !lab.holds("r1", "10.77.0.101")?),
     )?;
     let output = probe.wait_with_output().context("ping")?;
     let summary = String::from_utf8_lossy(&output.stdout);
@@ -97,7 +80,7 @@ fn sighup_keeps_an_unchanged_instance_running_without_losing_a_probe() -> Result
         log.matches("Entering").count() > transitions_before,
         "the changed instance restarted"
     );
-    assert!(lab.host("r1")?.has_address("10.77.0.100")?);
+    assert!(lab.holds("r1", "10.77.0.100")?);
     // XDP (the default) stays attached across the reload: its maps are updated in place.
     assert_eq!(
         log.matches("XDP program attached").count(),
@@ -109,12 +92,7 @@ fn sighup_keeps_an_unchanged_instance_running_without_losing_a_probe() -> Result
 
 #[test]
 fn sync_group_moves_both_instances_when_one_faults() -> Result<()> {
-    if !require(
-        "sync_group_moves_both_instances_when_one_faults",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let mut lab = lab()?;
     lab.host("r1")?.add_local_link("uplink0", "uplink1")?;
     let log = lab.dir().join("group-notify.log");
@@ -127,24 +105,25 @@ fn sync_group_moves_both_instances_when_one_faults() -> Result<()> {
 
     lab.start_keepalived(
         "r2",
-        &(instance("A", 51, 100, "10.77.0.100", "") + &instance("B", 52, 100, "10.77.0.101", "")),
+        &(vrrp_instance("A", 51, 100, "10.77.0.100", "")
+            + &vrrp_instance("B", 52, 100, "10.77.0.101", "")),
     )?;
     let config = format!(
         "vrrp_sync_group G {{\n  group {{\n    A\n    B\n  }}\n  notify \"{}\"\n}}\n{}{}",
         notify.display(),
-        instance(
+        vrrp_instance(
             "A",
             51,
             200,
             "10.77.0.100",
             "  track_interface {\n    uplink0\n  }\n"
         ),
-        instance("B", 52, 200, "10.77.0.101", "")
+        vrrp_instance("B", 52, 200, "10.77.0.101", "")
     );
     let conf = lab.dir().join("kad.conf");
     std::fs::write(&conf, config)?;
     let conf = conf.to_string_lossy().into_owned();
-    let kad = lab.start("r1", &kad_bin(), &["-f", &conf])?;
+    let kad = lab.start("r1", &kad_bin()?, &["-f", &conf])?;
     lab.wait_until_started(kad);
     let both_on = |router: &str| -> Result<bool> {
         let host = lab.host(router)?;
@@ -160,7 +139,7 @@ fn sync_group_moves_both_instances_when_one_faults() -> Result<()> {
         both_on("r2")
     })?;
     assert!(
-        !lab.host("r1")?.has_address("10.77.0.101")?,
+        !lab.holds("r1", "10.77.0.101")?,
         "B left MASTER with A\n{}",
         lab.logs()
     );

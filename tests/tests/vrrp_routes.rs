@@ -10,13 +10,11 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use kad_tests::{
-    conf::vrrp_instance,
-    lab::{Host, Lab},
-    privilege::{Need, require},
+    conf::lab_instance,
+    lab::{Host, Lab, ROUTERS, VIP},
 };
 use serde_json::Value;
 
-const VIP: &str = "10.77.0.100";
 const LIMIT: Duration = Duration::from_secs(5);
 
 /// kad's configuration: statics at the top level (the static address has no `dev`, so it
@@ -36,15 +34,12 @@ fn kad_config(priority: u8) -> String {
          \x20   from 10.77.0.100/32 table 100 preference 1000\n\
          \x20   to 10.92.0.0/24 table 100 priority 1001\n\
          \x20 }\n";
-    format!(
-        "{statics}{}",
-        vrrp_instance("LAB", 51, priority, VIP, virtuals)
-    )
+    format!("{statics}{}", lab_instance(priority, virtuals))
 }
 
 /// The peer: same instance, no routes.
 fn keepalived_config(priority: u8) -> String {
-    vrrp_instance("LAB", 51, priority, VIP, "")
+    lab_instance(priority, "")
 }
 
 /// One route or rule kad must install, as `ip -j` shows it.
@@ -237,18 +232,11 @@ fn kad_log_is_clean(lab: &mut Lab, kad: usize) -> Result<()> {
 
 #[test]
 fn virtual_routes_and_rules_follow_mastership_and_statics_stay_while_kad_runs() -> Result<()> {
-    if !require(
-        "virtual_routes_and_rules_follow_mastership_and_statics_stay_while_kad_runs",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("vr")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("vr", ROUTERS)?;
     let kad = lab.start_kad("r1", &kad_config(100))?;
     lab.wait_for("kad alone becomes master", Duration::from_secs(10), || {
-        lab.host("r1")?.has_address(VIP)
+        lab.holds("r1", VIP)
     })?;
     lab.wait_for(
         "master kad installs its virtual routes and rules",
@@ -265,9 +253,7 @@ fn virtual_routes_and_rules_follow_mastership_and_statics_stay_while_kad_runs() 
 
     // A higher-priority keepalived preempts: kad turns backup.
     let keepalived = lab.start_keepalived("r2", &keepalived_config(200))?;
-    lab.wait_for("keepalived (200) preempts", LIMIT, || {
-        lab.host("r2")?.has_address(VIP)
-    })?;
+    lab.wait_for("keepalived (200) preempts", LIMIT, || lab.holds("r2", VIP))?;
     wait_none(
         &lab,
         "backup kad removes its virtual routes and rules",
@@ -319,15 +305,8 @@ fn virtual_routes_and_rules_follow_mastership_and_statics_stay_while_kad_runs() 
 
 #[test]
 fn kill_9_then_restart_leaves_no_stale_or_duplicate_routes_and_rules() -> Result<()> {
-    if !require(
-        "kill_9_then_restart_leaves_no_stale_or_duplicate_routes_and_rules",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("vk")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("vk", ROUTERS)?;
     let first = lab.start_kad("r1", &kad_config(100))?;
     lab.wait_for(
         "kad is master with everything installed",
@@ -349,9 +328,7 @@ fn kill_9_then_restart_leaves_no_stale_or_duplicate_routes_and_rules() -> Result
     // keepalived (200) takes the VIP; the restarted kad (100) stays backup, so its virtual
     // entries can only go away through the start-up clean-up.
     let keepalived = lab.start_keepalived("r2", &keepalived_config(200))?;
-    lab.wait_for("keepalived takes over", LIMIT, || {
-        lab.host("r2")?.has_address(VIP)
-    })?;
+    lab.wait_for("keepalived takes over", LIMIT, || lab.holds("r2", VIP))?;
     let second = lab.start_kad("r1", &kad_config(100))?;
     wait_none(
         &lab,
@@ -386,14 +363,8 @@ fn kill_9_then_restart_leaves_no_stale_or_duplicate_routes_and_rules() -> Result
 
 #[test]
 fn sighup_applies_the_static_diff_and_new_virtual_routes() -> Result<()> {
-    if !require(
-        "sighup_applies_the_static_diff_and_new_virtual_routes",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("vh")?;
-    lab.add_host("r1", 1)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("vh", &[("r1", 1)])?;
     let kad = lab.start_kad("r1", &kad_config(100))?;
     lab.wait_for(
         "kad is master with everything installed",

@@ -4,60 +4,31 @@
 //! a world-writable one that would run as root is refused: logged with its path, and dropped
 //! from the instance as keepalived drops it (its weight 0 would otherwise mean FAULT).
 
-use std::{
-    os::unix::fs::PermissionsExt as _,
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::{os::unix::fs::PermissionsExt as _, time::Duration};
 
 use anyhow::Result;
 use kad_tests::{
     conf::vrrp_instance,
-    lab::Lab,
-    privilege::{Need, require},
+    lab::{Lab, VIP},
+    scratch,
 };
-
-const VIP: &str = "10.77.0.100";
-
-fn script(path: &Path, body: &str, mode: u32) -> Result<()> {
-    std::fs::write(path, format!("#!/bin/sh\n{body}\n"))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-    Ok(())
-}
-
-fn tempdir(tag: &str) -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("kad-su-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
-    Ok(dir)
-}
 
 #[test]
 fn scripts_run_as_script_user_and_insecure_root_scripts_are_refused() -> Result<()> {
-    if !require(
-        "scripts_run_as_script_user_and_insecure_root_scripts_are_refused",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let Some(nobody) = nix_nobody() else {
-        kad_tests::privilege::record_skip(
-            "scripts_run_as_script_user_and_insecure_root_scripts_are_refused",
-            "no user `nobody` on this machine",
-        );
-        return Ok(());
+        kad_tests::skip!("no user `nobody` on this machine");
     };
     // Scripts in a root-owned 0755 folder (under sticky /tmp); results in a folder anyone
     // may write to.
-    let dir = tempdir("scripts")?;
+    let dir = scratch::dir("scripts")?;
     let out = dir.join("out");
     std::fs::create_dir(&out)?;
     std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o777))?;
     let o = |name: &str| out.join(name);
 
     let as_user = dir.join("as_user.sh");
-    script(
+    scratch::script(
         &as_user,
         &format!(
             "id -u > {}\nid -G > {}\nexit 0",
@@ -67,19 +38,19 @@ fn scripts_run_as_script_user_and_insecure_root_scripts_are_refused() -> Result<
         0o755,
     )?;
     let as_root = dir.join("as_root.sh");
-    script(
+    scratch::script(
         &as_root,
         &format!("id -u > {}\nexit 0", o("root.uid").display()),
         0o755,
     )?;
     let open = dir.join("open.sh");
-    script(
+    scratch::script(
         &open,
         &format!("touch {}\nexit 1", o("open.ran").display()),
         0o777,
     )?;
     let notify = dir.join("notify.sh");
-    script(
+    scratch::script(
         &notify,
         &format!("id -u > {}", o("notify.uid").display()),
         0o755,
@@ -104,13 +75,12 @@ fn scripts_run_as_script_user_and_insecure_root_scripts_are_refused() -> Result<
             )
         )
     );
-    let mut lab = Lab::new("su")?;
-    lab.add_host("r1", 1)?;
+    let mut lab = Lab::with_hosts("su", &[("r1", 1)])?;
     let kad = lab.start_kad("r1", &config)?;
     lab.wait_for(
         "kad is master (the refused script does not count)",
         Duration::from_secs(10),
-        || lab.host("r1")?.has_address(VIP),
+        || lab.holds("r1", VIP),
     )?;
     let read = |name: &str| {
         std::fs::read_to_string(o(name))

@@ -17,29 +17,17 @@ use std::{
 
 use anyhow::{Context as _, Result, bail};
 use kad_tests::{
-    conf::vrrp_instance,
-    lab::Lab,
-    privilege::{Need, record_skip, require},
+    conf::lab_instance,
+    lab::{Lab, ROUTERS, VIP},
+    privilege::record_skip,
+    scratch,
 };
 
-const VIP: &str = "10.77.0.100";
 const LIMIT: Duration = Duration::from_secs(5);
-
-fn instance(priority: u8, extra: &str) -> String {
-    vrrp_instance("LAB", 51, priority, VIP, extra)
-}
 
 /// A per-test process name (at most 15 bytes: the kernel's limit for a process name).
 fn unique(tag: &str) -> String {
     format!("kadtp{tag}{}", std::process::id() % 100_000)
-}
-
-/// A scratch folder for one test (under the system temp folder).
-fn tempdir(tag: &str) -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("kad-tp-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
 
 /// A copy of `sleep` called `name`: processes started from it have that process name.
@@ -101,10 +89,6 @@ impl Drop for Procs {
     }
 }
 
-fn holds(lab: &Lab, host: &str) -> Result<bool> {
-    lab.host(host)?.has_address(VIP)
-}
-
 /// Fails if `condition` stops holding at any poll during `span`.
 fn holds_throughout(
     lab: &Lab,
@@ -128,23 +112,16 @@ fn holds_throughout(
 
 #[test]
 fn track_process_weight_moves_mastership_both_ways() -> Result<()> {
-    if !require(
-        "track_process_weight_moves_mastership_both_ways",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     // full_command: argv[0] set with `exec -a` (the process name stays "sleep"), and the
     // parameter must match exactly.
     let argv0 = unique("w");
     let start = format!("exec -a {argv0} sleep 1000");
     let config = format!(
         "vrrp_track_process daemon {{\n  process {argv0} 1000\n  weight -150\n}}\n{}",
-        instance(200, "  track_process {\n    daemon\n  }\n")
+        lab_instance(200, "  track_process {\n    daemon\n  }\n")
     );
-    let mut lab = Lab::new("tp")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
+    let mut lab = Lab::with_hosts("tp", ROUTERS)?;
     let mut procs = Procs::default();
     procs.start(&lab, "r1", "bash", &["-c", &start])?;
     // The same name with another parameter is not counted.
@@ -154,29 +131,29 @@ fn track_process_weight_moves_mastership_both_ways() -> Result<()> {
         "bash",
         &["-c", &format!("exec -a {argv0} sleep 999")],
     )?;
-    lab.start_keepalived("r2", &instance(100, ""))?;
+    lab.start_keepalived("r2", &lab_instance(100, ""))?;
     let kad = lab.start_kad("r1", &config)?;
     lab.wait_for(
         "kad (200, process running) is master",
         Duration::from_secs(10),
-        || holds(&lab, "r1"),
+        || lab.holds("r1", VIP),
     )?;
-    lab.wait_for("keepalived is backup", LIMIT, || Ok(!holds(&lab, "r2")?))?;
+    lab.wait_for("keepalived is backup", LIMIT, || Ok(!lab.holds("r2", VIP)?))?;
 
     // Kill the counted one (the first started); the other keeps running.
     procs.kill(0)?;
     lab.wait_for(
         "process gone: 200-150 = 50 < 100, keepalived preempts",
         LIMIT,
-        || holds(&lab, "r2"),
+        || lab.holds("r2", VIP),
     )?;
-    lab.wait_for("kad gives the VIP up", LIMIT, || Ok(!holds(&lab, "r1")?))?;
+    lab.wait_for("kad gives the VIP up", LIMIT, || Ok(!lab.holds("r1", VIP)?))?;
 
     procs.start(&lab, "r1", "bash", &["-c", &start])?;
     lab.wait_for("process back: kad (200) preempts", LIMIT, || {
-        holds(&lab, "r1")
+        lab.holds("r1", VIP)
     })?;
-    lab.wait_for("keepalived backs off", LIMIT, || Ok(!holds(&lab, "r2")?))?;
+    lab.wait_for("keepalived backs off", LIMIT, || Ok(!lab.holds("r2", VIP)?))?;
     let log = lab.daemon(kad)?.log();
     assert!(
         log.contains("quorum lost") && log.contains("quorum gained"),
@@ -187,22 +164,16 @@ fn track_process_weight_moves_mastership_both_ways() -> Result<()> {
 
 #[test]
 fn track_process_quorum_range_with_weight_zero_means_fault_outside_it() -> Result<()> {
-    if !require(
-        "track_process_quorum_range_with_weight_zero_means_fault_outside_it",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
-    let scratch = tempdir("quorum")?;
+    kad_tests::skip_unless!(Root);
+    let scratch = scratch::dir("quorum")?;
     let name = unique("q");
     let program = named_sleep(&scratch, &name)?;
     let program = program.to_string_lossy().into_owned();
     let config = format!(
         "vrrp_track_process workers {{\n  process {name}\n  quorum 2\n  quorum_max 3\n  weight 0\n}}\n{}",
-        instance(200, "  track_process {\n    workers\n  }\n")
+        lab_instance(200, "  track_process {\n    workers\n  }\n")
     );
-    let mut lab = Lab::new("tq")?;
-    lab.add_host("r1", 1)?;
+    let mut lab = Lab::with_hosts("tq", &[("r1", 1)])?;
     let mut procs = Procs::default();
     procs.start(&lab, "r1", &program, &["1000"])?;
     lab.start_kad("r1", &config)?;
@@ -216,58 +187,53 @@ fn track_process_quorum_range_with_weight_zero_means_fault_outside_it() -> Resul
         &lab,
         "no VIP while in FAULT",
         Duration::from_secs(1),
-        || Ok(!holds(&lab, "r1")?),
+        || Ok(!lab.holds("r1", VIP)?),
     )?;
 
     procs.start(&lab, "r1", &program, &["1000"])?;
     lab.wait_for("two workers: out of FAULT, master", LIMIT, || {
-        holds(&lab, "r1")
+        lab.holds("r1", VIP)
     })?;
     procs.start(&lab, "r1", &program, &["1000"])?;
     holds_throughout(
         &lab,
         "three workers: still master",
         Duration::from_millis(500),
-        || holds(&lab, "r1"),
+        || lab.holds("r1", VIP),
     )?;
     procs.start(&lab, "r1", &program, &["1000"])?;
     lab.wait_for("four workers > quorum_max 3: FAULT", LIMIT, || {
-        Ok(!holds(&lab, "r1")?)
+        Ok(!lab.holds("r1", VIP)?)
     })?;
     procs.kill_last()?;
-    lab.wait_for("back to three: master again", LIMIT, || holds(&lab, "r1"))?;
+    lab.wait_for("back to three: master again", LIMIT, || {
+        lab.holds("r1", VIP)
+    })?;
     procs.kill_last()?;
     procs.kill_last()?;
-    lab.wait_for("one left: FAULT", LIMIT, || Ok(!holds(&lab, "r1")?))?;
+    lab.wait_for("one left: FAULT", LIMIT, || Ok(!lab.holds("r1", VIP)?))?;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }
 
 #[test]
 fn track_process_terminate_delay_rides_out_a_restart() -> Result<()> {
-    if !require(
-        "track_process_terminate_delay_rides_out_a_restart",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
-    let scratch = tempdir("delay")?;
+    kad_tests::skip_unless!(Root);
+    let scratch = scratch::dir("delay")?;
     let name = unique("d");
     let program = named_sleep(&scratch, &name)?;
     let program = program.to_string_lossy().into_owned();
     let config = format!(
         "vrrp_track_process svc {{\n  process {name}\n  weight -150\n  terminate_delay 2\n}}\n{}",
-        instance(200, "  track_process {\n    svc\n  }\n")
+        lab_instance(200, "  track_process {\n    svc\n  }\n")
     );
-    let mut lab = Lab::new("td")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
+    let mut lab = Lab::with_hosts("td", ROUTERS)?;
     let mut procs = Procs::default();
     procs.start(&lab, "r1", &program, &["1000"])?;
-    lab.start_keepalived("r2", &instance(100, ""))?;
+    lab.start_keepalived("r2", &lab_instance(100, ""))?;
     lab.start_kad("r1", &config)?;
     lab.wait_for("kad is master", Duration::from_secs(10), || {
-        holds(&lab, "r1")
+        lab.holds("r1", VIP)
     })?;
 
     // A restart well within terminate_delay: no failover.
@@ -278,7 +244,7 @@ fn track_process_terminate_delay_rides_out_a_restart() -> Result<()> {
         &lab,
         "restart within terminate_delay: kad stays master",
         Duration::from_millis(3000),
-        || holds(&lab, "r1"),
+        || lab.holds("r1", VIP),
     )?;
 
     // Gone for good: down after the delay, not before.
@@ -287,7 +253,7 @@ fn track_process_terminate_delay_rides_out_a_restart() -> Result<()> {
     lab.wait_for(
         "down after terminate_delay: keepalived preempts",
         LIMIT,
-        || holds(&lab, "r2"),
+        || lab.holds("r2", VIP),
     )?;
     assert!(
         gone.elapsed() >= Duration::from_millis(1900),
@@ -300,10 +266,7 @@ fn track_process_terminate_delay_rides_out_a_restart() -> Result<()> {
 
 #[test]
 fn proc_connector_reports_exec_and_exit_of_a_child() -> Result<()> {
-    let test = "proc_connector_reports_exec_and_exit_of_a_child";
-    if !require(test, Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -311,8 +274,7 @@ fn proc_connector_reports_exec_and_exit_of_a_child() -> Result<()> {
         let connector = match kad::track::process::connector::Connector::open() {
             Ok(connector) => connector,
             Err(err) => {
-                record_skip(test, &format!("no proc connector here: {err}"));
-                return Ok(());
+                kad_tests::skip!("no proc connector here: {err}");
             }
         };
         let child = std::process::Command::new("sleep").arg("0.2").spawn()?;
@@ -346,15 +308,12 @@ fn proc_connector_reports_exec_and_exit_of_a_child() -> Result<()> {
 
 #[test]
 fn process_tracker_follows_kernel_events_outside_any_lab() -> Result<()> {
-    let test = "process_tracker_follows_kernel_events_outside_any_lab";
-    if !require(test, Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     use kad::{
         track::{TrackerUpdate, process::rules::ProcessSpec},
         vrrp::fsm::TrackerStatus,
     };
-    let scratch = tempdir("events")?;
+    let scratch = scratch::dir("events")?;
     let name = unique("e");
     let program = named_sleep(&scratch, &name)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -362,7 +321,10 @@ fn process_tracker_follows_kernel_events_outside_any_lab() -> Result<()> {
         .build()?;
     runtime.block_on(async {
         if let Err(err) = kad::track::process::connector::Connector::open() {
-            record_skip(test, &format!("no proc connector here: {err}"));
+            record_skip(
+                kad_tests::test_name!(),
+                &format!("no proc connector here: {err}"),
+            );
             return Ok::<(), anyhow::Error>(());
         }
         let (updates, mut received) = tokio::sync::mpsc::channel(16);
@@ -385,7 +347,10 @@ fn process_tracker_follows_kernel_events_outside_any_lab() -> Result<()> {
         let down_after = killed.elapsed();
         child.wait()?;
         tracker.abort();
-        eprintln!("{test}: up after {up_after:?}, down after {down_after:?}");
+        eprintln!(
+            "{}: up after {up_after:?}, down after {down_after:?}",
+            kad_tests::test_name!()
+        );
         Ok(())
     })?;
     let _ = std::fs::remove_dir_all(&scratch);

@@ -11,7 +11,6 @@ use kad_tests::{
     capture::{capture_files, read_frames},
     netns::{NetNs, veth_pair},
     packet_socket::send_frame,
-    privilege::{Need, require},
     vectors_dir,
     xdp_frames::{Advert, L3, fix_ipv4_checksum},
 };
@@ -65,12 +64,7 @@ fn assert_only_moved(before: &XdpCounters, after: &XdpCounters, reason: XdpReaso
 
 #[test]
 fn test_run_passes_and_classifies_every_captured_frame() -> Result<()> {
-    if !require(
-        "test_run_passes_and_classifies_every_captured_frame",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let dataplane = load()?;
     let files = capture_files(&vectors_dir())?;
     assert!(
@@ -116,12 +110,7 @@ fn set_ip_total_len(frame: &mut [u8], len: u16) {
 
 #[test]
 fn test_run_drops_each_malformed_class_under_its_own_counter() -> Result<()> {
-    if !require(
-        "test_run_drops_each_malformed_class_under_its_own_counter",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let dataplane = load()?;
     let v6_frame = read_frames(&vectors_dir().join("single/v3-ipv6-prio200-2vips.pcap"))?
         .into_iter()
@@ -245,12 +234,7 @@ fn corrupt(mut frame: Vec<u8>, at: usize) -> Vec<u8> {
 
 #[test]
 fn test_run_drops_broken_checksums_intervals_and_auth_types() -> Result<()> {
-    if !require(
-        "test_run_drops_broken_checksums_intervals_and_auth_types",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let dataplane = load()?;
     let v3 = Advert::v3("10.77.0.1", 51, 200);
     let v2 = Advert::v2("10.77.0.1", 51, 200, AuthConfig::pass(b"nltest51"));
@@ -368,9 +352,7 @@ fn ones_complement_add(sum: u16, old: u16) -> u16 {
 
 #[test]
 fn test_run_skips_ipv4_options() -> Result<()> {
-    if !require("test_run_skips_ipv4_options", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let dataplane = load()?;
     // RFC 2113 Router Alert (4 bytes) after the fixed header: IHL 6, total length + 4.
     let mut frame = Advert::v3("10.77.0.1", 51, 200).frame()?;
@@ -402,12 +384,7 @@ fn test_run_skips_ipv4_options() -> Result<()> {
 
 #[test]
 fn test_run_passes_vlan_tagged_frames_untouched_and_ignores_other_traffic() -> Result<()> {
-    if !require(
-        "test_run_passes_vlan_tagged_frames_untouched_and_ignores_other_traffic",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let dataplane = load()?;
     let tagged = probe_with(|f| {
         f.splice(12..12, [0x81, 0x00, 0x00, 0x2a]);
@@ -459,9 +436,7 @@ fn test_run_passes_vlan_tagged_frames_untouched_and_ignores_other_traffic() -> R
 
 #[test]
 fn attached_program_counts_frames_crossing_a_veth() -> Result<()> {
-    if !require("attached_program_counts_frames_crossing_a_veth", Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let sender = NetNs::new("tx")?;
     let receiver = NetNs::new("rx")?;
     veth_pair(&sender, "ktx0", &receiver, "krx0")?;

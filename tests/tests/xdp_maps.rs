@@ -24,7 +24,6 @@ use kad_common::{
 };
 use kad_tests::{
     capture::{capture_files, read_frames},
-    privilege::{Need, require},
     vectors_dir,
     xdp_frames::{
         Advert, L3, LO, backup_config, fix_ipv4_checksum, icmpv6_frame, udp_frame, vlan_tagged,
@@ -122,18 +121,9 @@ fn addr(address: &str) -> [u8; 16] {
     .1
 }
 
-/// Skips (printing why) unless the test may load BPF programs.
-macro_rules! need_root {
-    ($name:literal) => {
-        if !require($name, Need::Root) {
-            return Ok(());
-        }
-    };
-}
-
 #[test]
 fn steady_adverts_are_recorded_without_waking_userspace() -> Result<()> {
-    need_root!("steady_adverts_are_recorded_without_waking_userspace");
+    kad_tests::skip_unless!(Root);
     let mut h = Harness::new()?;
     let advert = Advert::v3("10.77.0.1", 51, 200);
     let key = h.configure(advert.key(LO), &backup_config(&advert, "10.77.0.2"))?;
@@ -194,7 +184,7 @@ fn steady_adverts_are_recorded_without_waking_userspace() -> Result<()> {
 
 #[test]
 fn priority_interval_and_sender_changes_each_wake_userspace_once() -> Result<()> {
-    need_root!("priority_interval_and_sender_changes_each_wake_userspace_once");
+    kad_tests::skip_unless!(Root);
     let mut h = Harness::new()?;
     let base = Advert::v3("10.77.0.1", 51, 200);
     let key = h.configure(base.key(LO), &backup_config(&base, "10.77.0.2"))?;
@@ -239,7 +229,7 @@ fn priority_interval_and_sender_changes_each_wake_userspace_once() -> Result<()>
 
 #[test]
 fn master_is_told_of_preemption_on_every_advert() -> Result<()> {
-    need_root!("master_is_told_of_preemption_on_every_advert");
+    kad_tests::skip_unless!(Root);
     let mut h = Harness::new()?;
     let higher = Advert::v3("10.77.0.1", 51, 200);
     let config = VrrpConfig {
@@ -304,7 +294,7 @@ fn master_is_told_of_preemption_on_every_advert() -> Result<()> {
 
 #[test]
 fn pass_authentication_is_checked_in_the_kernel() -> Result<()> {
-    need_root!("pass_authentication_is_checked_in_the_kernel");
+    kad_tests::skip_unless!(Root);
     let mut h = Harness::new()?;
     let good = Advert::v2("10.77.0.1", 51, 200, AuthConfig::pass(b"nltest51"));
     let key = h.configure(good.key(LO), &backup_config(&good, "10.77.0.2"))?;
@@ -365,7 +355,7 @@ fn pass_authentication_is_checked_in_the_kernel() -> Result<()> {
 
 #[test]
 fn ah_adverts_are_passed_to_userspace() -> Result<()> {
-    need_root!("ah_adverts_are_passed_to_userspace");
+    kad_tests::skip_unless!(Root);
     let mut h = Harness::new()?;
     let ah = Advert::v2("10.77.0.1", 51, 200, AuthConfig::ah(b"nltest51"));
     let frame = ah.frame()?;
@@ -399,7 +389,7 @@ fn ah_adverts_are_passed_to_userspace() -> Result<()> {
 
 #[test]
 fn other_vrids_are_dropped_only_on_managed_interfaces() -> Result<()> {
-    need_root!("other_vrids_are_dropped_only_on_managed_interfaces");
+    kad_tests::skip_unless!(Root);
     let mut h = Harness::new()?;
     let ours = Advert::v3("10.77.0.1", 51, 200);
     let theirs = Advert::v3("10.77.0.1", 52, 200);
@@ -445,7 +435,7 @@ fn other_vrids_are_dropped_only_on_managed_interfaces() -> Result<()> {
 
 #[test]
 fn adverts_of_the_other_version_are_dropped() -> Result<()> {
-    need_root!("adverts_of_the_other_version_are_dropped");
+    kad_tests::skip_unless!(Root);
     let mut h = Harness::new()?;
     let v2 = Advert::v2("10.77.0.1", 51, 200, AuthConfig::None);
     let v3 = Advert::v3("10.77.0.1", 52, 200);
@@ -475,7 +465,7 @@ fn adverts_of_the_other_version_are_dropped() -> Result<()> {
 
 #[test]
 fn v3_checksum_as_v2_is_accepted_only_when_configured() -> Result<()> {
-    need_root!("v3_checksum_as_v2_is_accepted_only_when_configured");
+    kad_tests::skip_unless!(Root);
     let mut h = Harness::new()?;
     let pseudo = Advert::v3("10.77.0.1", 51, 200);
     let as_v2 = Advert {
@@ -536,7 +526,7 @@ fn v3_checksum_as_v2_is_accepted_only_when_configured() -> Result<()> {
 
 #[test]
 fn unicast_instances_take_adverts_from_their_peers_only() -> Result<()> {
-    need_root!("unicast_instances_take_adverts_from_their_peers_only");
+    kad_tests::skip_unless!(Root);
     let mut h = Harness::new()?;
     let multicast = Advert::v3("10.77.0.1", 51, 200);
     let unicast = Advert {
@@ -605,7 +595,7 @@ fn unicast_instances_take_adverts_from_their_peers_only() -> Result<()> {
 
 #[test]
 fn traffic_to_non_accepting_vips_is_dropped() -> Result<()> {
-    need_root!("traffic_to_non_accepting_vips_is_dropped");
+    kad_tests::skip_unless!(Root);
     let mut h = Harness::new()?;
     let client = Ipv4Addr::new(10, 77, 0, 10);
     let vip = Ipv4Addr::new(10, 77, 0, 100);
@@ -673,7 +663,7 @@ fn traffic_to_non_accepting_vips_is_dropped() -> Result<()> {
 /// `unknown_vrid`, so an instance on the VLAN never hears its peer) nor dropped.
 #[test]
 fn vlan_tagged_frames_are_left_to_the_sub_interface() -> Result<()> {
-    need_root!("vlan_tagged_frames_are_left_to_the_sub_interface");
+    kad_tests::skip_unless!(Root);
     let mut h = Harness::new()?;
     let advert = Advert::v3("10.77.0.1", 51, 200);
     let key = h.configure(advert.key(LO), &backup_config(&advert, "10.77.0.2"))?;
@@ -705,7 +695,7 @@ fn vlan_tagged_frames_are_left_to_the_sub_interface() -> Result<()> {
 
 #[test]
 fn per_interface_counters_follow_the_slot() -> Result<()> {
-    need_root!("per_interface_counters_follow_the_slot");
+    kad_tests::skip_unless!(Root);
     let mut h = Harness::new()?;
     let frame = Advert::v3("10.77.0.1", 51, 200).frame()?;
     let mut bad_ttl = frame.clone();
@@ -752,7 +742,7 @@ fn per_interface_counters_follow_the_slot() -> Result<()> {
 
 #[test]
 fn a_full_event_ring_loses_no_change() -> Result<()> {
-    need_root!("a_full_event_ring_loses_no_change");
+    kad_tests::skip_unless!(Root);
     let mut h = Harness::new()?;
     let advert = Advert::v3("10.77.0.1", 51, 200);
     let key = h.configure(advert.key(LO), &backup_config(&advert, "10.77.0.2"))?;
@@ -820,7 +810,7 @@ impl Model {
 
 #[test]
 fn captured_conversations_replay_against_configured_instances() -> Result<()> {
-    need_root!("captured_conversations_replay_against_configured_instances");
+    kad_tests::skip_unless!(Root);
     let mut h = Harness::new()?;
     h.dataplane.set_interface_slot(LO, 1)?;
     let files = capture_files(&vectors_dir())?;
@@ -931,7 +921,7 @@ fn captured_conversations_replay_against_configured_instances() -> Result<()> {
 
 #[test]
 fn instances_belong_to_their_interface_slot() -> Result<()> {
-    need_root!("instances_belong_to_their_interface_slot");
+    kad_tests::skip_unless!(Root);
     let mut h = Harness::new()?;
     let advert = Advert::v3("10.77.0.1", 51, 200);
     let config = backup_config(&advert, "10.77.0.2");
@@ -976,7 +966,7 @@ fn instances_belong_to_their_interface_slot() -> Result<()> {
 /// preempt (`nopreempt`, `preempt_delay`) must hear them, since they are its Master's.
 #[test]
 fn preempting_backup_discards_lower_priority_adverts() -> Result<()> {
-    need_root!("preempting_backup_discards_lower_priority_adverts");
+    kad_tests::skip_unless!(Root);
     let mut h = Harness::new()?;
     let lower = Advert::v3("10.77.0.1", 51, 50);
     let config = VrrpConfig {
@@ -1005,7 +995,7 @@ fn preempting_backup_discards_lower_priority_adverts() -> Result<()> {
 /// even TTL 255 goes to the socket, where the ranges are applied.
 #[test]
 fn unicast_instances_take_any_ttl_and_ranges_go_to_the_socket() -> Result<()> {
-    need_root!("unicast_instances_take_any_ttl_and_ranges_go_to_the_socket");
+    kad_tests::skip_unless!(Root);
     let mut h = Harness::new()?;
     let mut advert = Advert::v3("10.77.0.1", 51, 200);
     advert.dst = "10.77.0.2".parse()?;

@@ -10,12 +10,10 @@ use anyhow::{Context as _, Result};
 use kad::net::{garp::FrameSender, interface::ifindex};
 use kad_tests::{
     conf::vrrp_instance,
-    lab::{Host, Lab},
-    privilege::{Need, require},
+    lab::{Host, Lab, VIP},
     xdp_frames::udp_frame,
 };
 
-const VIP: &str = "10.77.0.100";
 /// Frames sent to each router.
 const FRAMES: u64 = 200;
 
@@ -46,23 +44,15 @@ fn vip_drops(lab: &mut Lab, daemon: usize) -> Result<u64> {
 
 #[test]
 fn only_the_master_drops_traffic_to_no_accept_vips() -> Result<()> {
-    if !require(
-        "only_the_master_drops_traffic_to_no_accept_vips",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
-    let mut lab = Lab::new("na")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
-    lab.add_host("g", 66)?;
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("na", &[("r1", 1), ("r2", 2), ("g", 66)])?;
     let r1 = lab.start_kad("r1", &vrrp_instance("NA", 51, 200, VIP, "  no_accept\n"))?;
     let r2 = lab.start_kad("r2", &vrrp_instance("NA", 51, 100, VIP, "  no_accept\n"))?;
     lab.wait_for("r1 becomes master", Duration::from_secs(10), || {
-        lab.host("r1")?.has_address(VIP)
+        lab.holds("r1", VIP)
     })?;
     std::thread::sleep(Duration::from_millis(500));
-    assert!(!lab.host("r2")?.has_address(VIP)?, "r2 is backup");
+    assert!(!lab.holds("r2", VIP)?, "r2 is backup");
 
     let to_vip = udp_frame(Ipv4Addr::new(10, 77, 0, 66), Ipv4Addr::new(10, 77, 0, 100))?;
     let frame_to = |lab: &Lab, host: &str| -> Result<Vec<u8>> {
@@ -89,7 +79,7 @@ fn only_the_master_drops_traffic_to_no_accept_vips() -> Result<()> {
     );
     // r1 has stopped: r2 becomes Master and starts filtering.
     lab.wait_for("r2 becomes master", Duration::from_secs(10), || {
-        lab.host("r2")?.has_address(VIP)
+        lab.holds("r2", VIP)
     })?;
     std::thread::sleep(Duration::from_millis(100));
     send(lab.host("g")?, frame_to(&lab, "r2")?, FRAMES)?;

@@ -32,7 +32,7 @@ use kad_tests::{
         scale::{self, ScaleOutcome, ScaleSetup, advert_interval},
         xdp_counters,
     },
-    privilege::{Need, record_skip, require},
+    privilege::record_skip,
 };
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -69,10 +69,7 @@ fn ms(duration: Duration) -> f64 {
 
 #[test]
 fn kad_masters_255_instances_at_10ms_beside_keepalived() -> Result<()> {
-    let test = "kad_masters_255_instances_at_10ms_beside_keepalived";
-    if !require(test, Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let _one = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -99,7 +96,7 @@ fn kad_masters_255_instances_at_10ms_beside_keepalived() -> Result<()> {
         ms(limit)
     );
     record_skip(
-        test,
+        kad_tests::test_name!(),
         &format!(
             "keepalived's Backup took over {} time(s) although kad's largest gap was {:.1} ms \
              (< {:.1} ms; capture lost {}): keepalived is starved on this machine now",
@@ -114,10 +111,7 @@ fn kad_masters_255_instances_at_10ms_beside_keepalived() -> Result<()> {
 
 #[test]
 fn kad_backs_up_128_keepalived_instances_at_10ms_from_the_kernel() -> Result<()> {
-    let test = "kad_backs_up_128_keepalived_instances_at_10ms_from_the_kernel";
-    if !require(test, Need::Root) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let _one = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -134,7 +128,7 @@ fn kad_backs_up_128_keepalived_instances_at_10ms_from_the_kernel() -> Result<()>
     if o.kad_transitions > 0 || o.keepalived_transitions > 0 {
         let (gap, vrid) = adverts.max_gap();
         record_skip(
-            test,
+            kad_tests::test_name!(),
             &format!(
                 "keepalived's Master fell silent for up to {:.1} ms (VRID {vrid}; limit {:.1} ms; \
                  {:.0} of {:.0} adverts/s alone) and kad took over as the RFC says: the machine \
@@ -223,12 +217,7 @@ fn flood_run(mix: Mix) -> Result<FloodOutcome> {
 
 #[test]
 fn invalid_advert_flood_at_a_kad_backup_never_wakes_it() -> Result<()> {
-    if !require(
-        "invalid_advert_flood_at_a_kad_backup_never_wakes_it",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let _one = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -243,12 +232,7 @@ fn invalid_advert_flood_at_a_kad_backup_never_wakes_it() -> Result<()> {
 
 #[test]
 fn forged_lower_priority_and_invalid_flood_at_a_kad_backup_moves_nothing() -> Result<()> {
-    if !require(
-        "forged_lower_priority_and_invalid_flood_at_a_kad_backup_moves_nothing",
-        Need::Root,
-    ) {
-        return Ok(());
-    }
+    kad_tests::skip_unless!(Root);
     let _one = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);

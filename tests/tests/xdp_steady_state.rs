@@ -9,21 +9,18 @@ use std::{collections::BTreeMap, time::Duration};
 
 use anyhow::{Context as _, Result};
 use kad_tests::{
-    lab::Lab,
+    conf::{router_id, vrrp_instance},
+    lab::{Lab, ROUTERS, VIP},
     load::daemon_log,
     privilege::{Need, require},
 };
 
-const VIP: &str = "10.77.0.100";
 const STEADY: Duration = Duration::from_secs(10);
 
 fn config(router: &str, priority: u8) -> String {
-    format!(
-        "global_defs {{\n  router_id {router}\n}}\n\
-         vrrp_instance STEADY {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 61\n\
-         \x20 priority {priority}\n  advert_int 0.01\n  version 3\n\
-         \x20 virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n}}\n"
-    )
+    router_id(router)
+        + &vrrp_instance("STEADY", 61, priority, VIP, "")
+            .replace("advert_int 0.1", "advert_int 0.01")
 }
 
 /// The `receive statistics` fields kad logs when it stops.
@@ -38,20 +35,18 @@ fn steady_backup(test: &str, no_xdp: bool) -> Result<Option<BTreeMap<String, u64
     if !require(test, Need::Root) {
         return Ok(None);
     }
-    let mut lab = Lab::new("ss")?;
+    let mut lab = Lab::with_hosts("ss", ROUTERS)?;
     if no_xdp {
         lab.kad_args.push("--no-xdp".into());
     }
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
     let keepalived = lab.start_keepalived("r2", &config("r2", 200))?;
     lab.wait_for("keepalived becomes master", Duration::from_secs(10), || {
-        lab.host("r2")?.has_address(VIP)
+        lab.holds("r2", VIP)
     })?;
     let kad = lab.start_kad("r1", &config("r1", 100))?;
     std::thread::sleep(STEADY);
     assert!(
-        !lab.host("r1")?.has_address(VIP)?,
+        !lab.holds("r1", VIP)?,
         "kad must stay Backup under a live Master\n{}",
         lab.logs()
     );
@@ -59,7 +54,7 @@ fn steady_backup(test: &str, no_xdp: bool) -> Result<Option<BTreeMap<String, u64
     lab.wait_for(
         "kad takes over from a silent master",
         Duration::from_secs(2),
-        || lab.host("r1")?.has_address(VIP),
+        || lab.holds("r1", VIP),
     )?;
     lab.daemon(kad)?.signal(libc::SIGTERM)?;
     assert!(lab.daemon(kad)?.wait_exit(Duration::from_secs(5))?);
@@ -74,7 +69,7 @@ fn field(stats: &BTreeMap<String, u64>, name: &str) -> u64 {
 
 #[test]
 fn xdp_backup_is_not_woken_by_steady_adverts() -> Result<()> {
-    let Some(stats) = steady_backup("xdp_backup_is_not_woken_by_steady_adverts", false)? else {
+    let Some(stats) = steady_backup(kad_tests::test_name!(), false)? else {
         return Ok(());
     };
     assert_eq!(
@@ -95,7 +90,7 @@ fn xdp_backup_is_not_woken_by_steady_adverts() -> Result<()> {
 
 #[test]
 fn raw_socket_backup_is_woken_by_every_advert() -> Result<()> {
-    let Some(stats) = steady_backup("raw_socket_backup_is_woken_by_every_advert", true)? else {
+    let Some(stats) = steady_backup(kad_tests::test_name!(), true)? else {
         return Ok(());
     };
     let packets = field(&stats, "socket_packets");

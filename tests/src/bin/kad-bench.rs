@@ -24,7 +24,7 @@ use kad_tests::{
         plot, record, settle, table, trials,
     },
     kad_bin,
-    lab::{Host, Lab},
+    lab::{Host, Lab, ROUTERS_AND_CLIENT},
     privilege::is_root,
     probe::{Prober, STEADY_SPACING, unix_now},
     repo_root,
@@ -59,10 +59,7 @@ struct Logs<'a> {
 /// VIP, and r2 listening as backup for a whole Master_Down_Interval (see `bench::settle`).
 /// Returns the lab and the indices of the master's and the backup's daemons.
 fn settled_lab(daemon: Daemon, row: Row) -> Result<(Lab, usize, usize)> {
-    let mut lab = Lab::new("bf")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
-    lab.add_host("c", 10)?;
+    let mut lab = Lab::with_hosts("bf", ROUTERS_AND_CLIENT)?;
     let start = |lab: &mut Lab, router: &str, priority: u8| -> Result<usize> {
         match daemon {
             Daemon::Keepalived => lab.start_keepalived(router, &config(row, priority)),
@@ -70,7 +67,7 @@ fn settled_lab(daemon: Daemon, row: Row) -> Result<(Lab, usize, usize)> {
                 let conf = lab.dir().join(format!("{router}.conf"));
                 std::fs::write(&conf, config(row, priority))?;
                 let conf = conf.to_string_lossy().into_owned();
-                lab.start(router, &kad_bin(), &["-f", &conf])
+                lab.start(router, &kad_bin()?, &["-f", &conf])
             }
         }
     };

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use kad_tests::{
     kad_bin,
-    lab::Lab,
+    lab::{Lab, ROUTERS_AND_CLIENT},
     privilege::is_root,
     probe::{Prober, unix_now},
 };
@@ -36,7 +36,7 @@ fn main() -> Result<()> {
     if !is_root() {
         bail!("the demo builds network namespaces: run it as root");
     }
-    let kad = kad_bin();
+    let kad = kad_bin()?;
     if !kad.exists() {
         bail!(
             "{} not found: build it first (cargo xtask run does)",
@@ -49,10 +49,7 @@ fn main() -> Result<()> {
     println!(
         "          VRRPv3, advert_int 0.1 s, VIP {VIP}; each router runs `kad -f` in its own namespace\n"
     );
-    let mut lab = Lab::new("demo")?;
-    lab.add_host("r1", 1)?;
-    lab.add_host("r2", 2)?;
-    lab.add_host("c", 10)?;
+    let mut lab = Lab::with_hosts("demo", ROUTERS_AND_CLIENT)?;
     let start = |lab: &mut Lab, router: &str, priority: u8| -> Result<usize> {
         let conf = lab.dir().join(format!("{router}.conf"));
         std::fs::write(&conf, config(router, priority))?;

@@ -360,9 +360,7 @@ fn checkers(options: &Options) -> Result<()> {
     let warmup = Duration::from_secs_f64(options.warmup.unwrap_or(warmup));
     let window = Duration::from_secs_f64(options.window.unwrap_or(window));
     let rounds = options.rounds.unwrap_or(rounds);
-    let kad = std::env::var_os("KAD_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(kad_tests::kad_bin);
+    let kad = kad_tests::kad_bin()?;
     let sink = sibling("kad-tcp-sink")?;
     let mut machine = kad_tests::bench::machine::Machine::now();
     let started = std::time::Instant::now();
