@@ -125,9 +125,10 @@ impl AdvertWatch {
             if unsafe { libc::poll(&raw mut poll, 1, millis) } <= 0 {
                 continue;
             }
-            // SAFETY: recvfrom(2) into buffers of the lengths given.
+            // SAFETY: sockaddr_ll is plain old data; all zeroes is a valid value.
             let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
             let mut from_len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            // SAFETY: recvfrom(2) into buffers of the lengths given.
             let read = unsafe {
                 libc::recvfrom(
                     self.fd.as_raw_fd(),

@@ -325,8 +325,8 @@ fn debian_package_installs_and_its_binary_runs_the_default_config() -> Result<()
         logs()
     );
 
-    // SAFETY: kill(2) on our own child's pid.
     let pid = i32::try_from(kad.0.id())?;
+    // SAFETY: kill(2) on our own child's pid.
     ensure!(unsafe { libc::kill(pid, libc::SIGTERM) } == 0, "kill");
     let deadline = Instant::now() + Duration::from_secs(10);
     let exit = loop {

@@ -1,6 +1,12 @@
 //! keepalived.conf parsing and validation at scale: 1,000 vrrp_instances and 1,000
 //! virtual_servers (each with two real servers and a checker), generated.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark's fixtures: a panic is a broken benchmark, not a crash of kad"
+)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use kad_config::{AssumeAllExist, FsSource, LoadOptions, load_text};
 use std::{fmt::Write as _, hint::black_box};

@@ -3,6 +3,12 @@
 //! keepalived captures in tests/vectors (the vectors test shows these bytes are identical).
 //! Run: `cargo bench -p kad-vrrp --bench vrrp_codec`; figures go to BENCHMARKS.md.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark's fixtures: a panic is a broken benchmark, not a crash of kad"
+)]
+
 use std::hint::black_box;
 use std::net::IpAddr;
 use std::time::Duration;

@@ -1,6 +1,12 @@
 //! Cost of the VRRP state machine handling one advertisement (virtual time, no IO).
 //! `cargo bench -p kad-vrrp --bench vrrp_fsm`; figures in BENCHMARKS.md.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark's fixtures: a panic is a broken benchmark, not a crash of kad"
+)]
+
 use std::{hint::black_box, net::IpAddr, time::Duration};
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -148,10 +148,10 @@ impl PacketSocket {
             })
             .collect();
         let mut address = self.address;
-        // SAFETY: mmsghdr is plain old data; zero is valid.
         let mut messages: Vec<libc::mmsghdr> = iovecs
             .iter_mut()
             .map(|iov| {
+                // SAFETY: mmsghdr is plain old data; all zeroes is a valid value.
                 let mut message: libc::mmsghdr = unsafe { std::mem::zeroed() };
                 message.msg_hdr.msg_name = (&raw mut address).cast();
                 message.msg_hdr.msg_namelen = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
