@@ -7,6 +7,8 @@
 //! [`validate`] (across blocks, and against the machine through [`Environment`], which the
 //! daemon implements) → [`dump`]. [`scripts`]: who runs a script and what its checks found.
 
+#![forbid(unsafe_code)]
+
 pub mod bfd;
 pub mod catalogue;
 pub mod dump;
