@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::{
     config::{self, Environment, LoadOptions},
-    scripts::{self, Checked, Refusal, RunAs, UserError},
+    exec::scripts::{self, Checked, Refusal, RunAs, UserError},
 };
 
 /// The running system: its network interfaces and `PATH`.

@@ -13,7 +13,6 @@ pub mod lvs;
 pub mod net;
 pub mod ops;
 pub mod runtime;
-pub mod scripts;
 pub mod service_manager;
 pub mod status;
 pub mod supervise;

@@ -1,12 +1,12 @@
 //! keepalived.conf `MISC_CHECK`: run `misc_path` (as its `user`, else `script_user`, with
-//! `enable_script_security`'s checks: see [`crate::scripts`]), killed after `misc_timeout`
+//! `enable_script_security`'s checks: see [`crate::exec::scripts`]), killed after `misc_timeout`
 //! (default `delay_loop`). Exit 0 is up, anything else down; with `misc_dynamic`
 //! (keepalived.conf(5)): 0 up with the weight unchanged, 1 down, 2..=255 up with weight
 //! `code - 2`.
 
 use std::time::Duration;
 
-use crate::scripts::{self, RunAs};
+use crate::exec::scripts::{self, RunAs};
 
 use super::{Pass, ProbeError};
 

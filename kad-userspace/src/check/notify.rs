@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::scripts::{self, ScriptCommand};
+use crate::exec::scripts::{self, ScriptCommand};
 
 /// How long a notify script may run.
 pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);

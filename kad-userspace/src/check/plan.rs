@@ -14,11 +14,11 @@ use rustls::ClientConfig;
 
 use crate::{
     config::model::{Checker, Config, GlobalDefs, RealServer, Script, VirtualServer, VsAddress},
+    exec::scripts::{self, RunAs, ScriptCommand},
     exec::{
         fifo::FifoSpec,
         smtp::{SmtpSpec, checker_alerts_enabled},
     },
-    scripts::{self, RunAs, ScriptCommand},
     status::{
         health::RealServerKey,
         names::{fifo_name, vs_fifo_name},
@@ -114,7 +114,7 @@ impl ProbeSpec {
         match &self.kind {
             ProbeKind::Misc(m) => format!(
                 "'{}'",
-                crate::scripts::split_words(&m.command)
+                crate::exec::scripts::split_words(&m.command)
                     .first()
                     .map(String::as_str)
                     .unwrap_or_default()
@@ -346,7 +346,7 @@ fn fifos(global: &GlobalDefs, warnings: &mut Vec<String>) -> Vec<FifoSpec> {
 }
 
 /// Who runs `script` and whether it may run (keepalived's script security, see
-/// [`crate::scripts`]). `user` overrides the script's own user (MISC_CHECK `user`).
+/// [`crate::exec::scripts`]). `user` overrides the script's own user (MISC_CHECK `user`).
 fn command(
     global: &GlobalDefs,
     script: &Script,

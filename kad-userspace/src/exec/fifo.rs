@@ -21,7 +21,7 @@ use std::{
 
 use thiserror::Error;
 
-use crate::scripts::{self, RunAs, ScriptCommand, split_words};
+use crate::exec::scripts::{self, RunAs, ScriptCommand, split_words};
 
 /// Mode a created FIFO asks for (keepalived's `S_IRUSR|S_IWUSR|S_IRGRP|S_IROTH`), less
 /// the process umask.

@@ -10,8 +10,8 @@ use std::time::Duration;
 use super::table::{Health, QuorumChange, QuorumMemory, rs_alive};
 use crate::{
     config::{Config, Script},
+    exec::scripts::{self, ScriptCommand},
     exec::smtp::{Alert, Mailer, checker_alerts_enabled},
-    scripts::{self, ScriptCommand},
     status::names::{vs_fifo_name, vs_name},
 };
 

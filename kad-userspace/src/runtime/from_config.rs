@@ -13,13 +13,13 @@ use crate::{
         AuthType, Config, GlobalDefs, Notify, Script, TrackProcess, TrackRef, Tracking,
         VirtualAddress, VrrpInstance,
     },
+    exec::scripts::{self, ResolveError, RunAs, ScriptCommand},
     exec::{fifo::FifoSpec, smtp::SmtpSpec},
     net::{
         addr::{AddressError, InterfaceAddress, Scope},
         interface::InterfaceError,
         vmac::{self, VmacError},
     },
-    scripts::{self, ResolveError, RunAs, ScriptCommand},
     track::{
         ScriptSpec, TrackerSource,
         process::rules::{ParamMatch, ProcessSpec},
@@ -681,7 +681,7 @@ impl<'a> TrackerTable<'a> {
 }
 
 /// Who runs a script: keepalived.conf `user` (or the words after a notify script), else
-/// `script_user`, else keepalived's default user (see [`crate::scripts`]). Validation has
+/// `script_user`, else keepalived's default user (see [`crate::exec::scripts`]). Validation has
 /// already dropped the scripts for which this fails.
 fn run_as(global: &GlobalDefs, own: Option<(&str, Option<&str>)>) -> Result<RunAs, ResolveError> {
     let global_user = global

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::{
-    scripts::{self, ScriptCommand},
+    exec::scripts::{self, ScriptCommand},
     vrrp::fsm::{NotifyKind, NotifyTarget},
 };
 

@@ -6,8 +6,8 @@
 use std::net::IpAddr;
 
 use crate::{
+    exec::scripts::ScriptCommand,
     net::{addr::InterfaceAddress, route::IpRoute, rule::IpRule},
-    scripts::ScriptCommand,
     track::TrackerSource,
     vrrp::{
         fsm::{InstanceConfig, SyncGroupConfig},

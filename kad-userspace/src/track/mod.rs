@@ -10,7 +10,7 @@ pub mod supervised;
 
 use std::time::Duration;
 
-use crate::{scripts::RunAs, vrrp::fsm::TrackerStatus};
+use crate::{exec::scripts::RunAs, vrrp::fsm::TrackerStatus};
 
 /// Index of a tracked object in [`TrackerSource`]s (the runtime's `TrackerId`).
 pub type TrackerIndex = u32;

@@ -4,7 +4,7 @@
 use tokio::sync::mpsc;
 
 use crate::{
-    scripts::{self, split_words},
+    exec::scripts::{self, split_words},
     vrrp::fsm::TrackerStatus,
 };
 

@@ -35,9 +35,13 @@ pub async fn script_task(
         let updates = updates.clone();
         async move {
             if run > 0 {
-                let up = crate::scripts::run_with_timeout(&spec.command, spec.run_as, spec.timeout)
-                    .await
-                    .is_ok_and(|exit| exit.success());
+                let up = crate::exec::scripts::run_with_timeout(
+                    &spec.command,
+                    spec.run_as,
+                    spec.timeout,
+                )
+                .await
+                .is_ok_and(|exit| exit.success());
                 let update = TrackerUpdate {
                     index,
                     status: status(up),
