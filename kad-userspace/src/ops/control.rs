@@ -297,30 +297,8 @@ mod tests {
         client
             .set_nonblocking(true)
             .unwrap_or_else(|err| panic!("{err}"));
-        let mut got = Vec::new();
-        let mut buf = vec![0u8; 65536];
-        // The first bytes: the answer is built (slow on a loaded machine) and being written.
-        let building = std::time::Instant::now() + Duration::from_secs(60);
-        while got.is_empty() && std::time::Instant::now() < building {
-            match client.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => got.extend_from_slice(buf.get(..n).unwrap_or_default()),
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-            }
-        }
-        tokio::time::sleep(LIMITS.write_timeout + Duration::from_secs(2)).await;
-        // Now read: a server still writing would hand over the whole answer.
-        let deadline = std::time::Instant::now() + Duration::from_secs(3);
-        while std::time::Instant::now() < deadline {
-            match client.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => got.extend_from_slice(buf.get(..n).unwrap_or_default()),
-                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                Err(_) => break,
-            }
-        }
+        let got =
+            super::super::limits::read_as_a_stalled_client(&mut client, LIMITS.write_timeout).await;
         server.abort();
         let _ = server.await;
         let _ = std::fs::remove_dir_all(&dir);

@@ -123,6 +123,41 @@ impl<T> Cached<T> {
     }
 }
 
+/// For the tests of the servers that use these limits: reads `client` (non-blocking) as a
+/// client that asked and then stalled: the first bytes once the answer is being written, then
+/// nothing for `write_timeout` + 2 s, then whatever is left for 3 s. Returns what it read.
+#[cfg(test)]
+pub(crate) async fn read_as_a_stalled_client(
+    client: &mut impl std::io::Read,
+    write_timeout: Duration,
+) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    // The first bytes: the answer is built (slow on a loaded machine) and being written.
+    let building = std::time::Instant::now() + Duration::from_secs(60);
+    while got.is_empty() && std::time::Instant::now() < building {
+        match client.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+    tokio::time::sleep(write_timeout + Duration::from_secs(2)).await;
+    // Now read: a server still writing would hand over the whole answer.
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while std::time::Instant::now() < deadline {
+        match client.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            Err(_) => break,
+        }
+    }
+    got
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
