@@ -161,55 +161,12 @@ pub async fn run_observed(
     let mut removed_addresses =
         link_monitor::subscribe_address_removals().map_err(RuntimeError::LinkMonitor)?;
     let addresses_control = links_control.clone();
-    let (inbound_tx, mut inbound) = mpsc::channel::<Inbound>(1024);
-    let (updates_tx, mut updates) = mpsc::channel::<TrackerUpdate>(256);
-    let stats = Arc::new(ReceiveStats::default());
-    let xdp = dataplane::XdpPath::start(options, inbound_tx.clone(), Arc::clone(&stats));
-    let mut io = Io {
-        sockets: HashMap::new(),
-        ah_sockets: HashMap::new(),
-        receivers: Vec::new(),
-        trackers: Vec::new(),
-        generation: 0,
-        inbound: inbound_tx,
-        updates: updates_tx,
-        stats: Arc::clone(&stats),
-    };
-    let mut engine = Engine {
-        clock: Clock::new(),
-        executor: Executor::new(KernelWorker::start(netlink), open_fifos(&spec.notify_fifos)),
-        slots: Vec::new(),
-        units: Vec::new(),
-        owner: Vec::new(),
-        timers: Timers::new(0),
-        tracked_links: Vec::new(),
-        xdp,
-        stats,
-        tracker_status: HashMap::new(),
-        refresh_scratch: Vec::new(),
-    };
-    engine.set_trackers(io.start_trackers(&spec.trackers));
-    engine.executor.set_mail(spec.smtp.clone());
-    engine.executor.set_state_sink(states);
+    let (mut engine, mut io, mut inbound, mut updates) = assemble(&spec, options, netlink, states);
     let mut trackers = spec.trackers.clone();
     // The running configuration, for restarts that are not reloads (re-created interfaces).
     let mut current = spec.clone();
-    let plans = unit_plans(&spec);
-    engine.timers = Timers::new(plans.len());
-    if let Some(xdp) = engine.xdp.as_mut() {
-        xdp.prepare(&spec.instances);
-    }
-    let added = add_units(&mut engine, &mut io, plans)?;
+    start_units(&mut engine, &mut io, &spec)?;
     let mut statics = spec.statics;
-    engine.executor.install_statics(&statics);
-    io.start_receivers(&engine.slots);
-    if let Some(xdp) = engine.xdp.as_mut() {
-        xdp.sync(&mut engine.slots, io.generation);
-    }
-    for unit in added {
-        engine.start_unit(unit);
-    }
-
     // `-D`: the XDP program's debug records are forwarded ten times a second.
     let xdp_debug = engine
         .xdp
@@ -274,8 +231,87 @@ pub async fn run_observed(
         engine.executor.send_adverts();
     }
 
-    // Planned stop: Masters send priority 0 and keep their addresses until the successor's
-    // first advert (or their release window ends), so the hand-over leaves no gap.
+    hand_over_and_stop(engine, &io, &mut inbound, &statics, &links_control).await;
+    Ok(())
+}
+
+/// The protocol loop's state and its IO: the engine (instances, timers, executor) and the
+/// sockets, receive and tracker tasks that feed it, with the channels they feed.
+fn assemble(
+    spec: &RuntimeSpec,
+    options: RunOptions,
+    netlink: AddressControl,
+    states: Option<mpsc::UnboundedSender<InstanceState>>,
+) -> (
+    Engine,
+    Io,
+    mpsc::Receiver<Inbound>,
+    mpsc::Receiver<TrackerUpdate>,
+) {
+    let (inbound_tx, inbound) = mpsc::channel::<Inbound>(1024);
+    let (updates_tx, updates) = mpsc::channel::<TrackerUpdate>(256);
+    let stats = Arc::new(ReceiveStats::default());
+    let xdp = dataplane::XdpPath::start(options, inbound_tx.clone(), Arc::clone(&stats));
+    let mut io = Io {
+        sockets: HashMap::new(),
+        ah_sockets: HashMap::new(),
+        receivers: Vec::new(),
+        trackers: Vec::new(),
+        generation: 0,
+        inbound: inbound_tx,
+        updates: updates_tx,
+        stats: Arc::clone(&stats),
+    };
+    let mut engine = Engine {
+        clock: Clock::new(),
+        executor: Executor::new(KernelWorker::start(netlink), open_fifos(&spec.notify_fifos)),
+        slots: Vec::new(),
+        units: Vec::new(),
+        owner: Vec::new(),
+        timers: Timers::new(0),
+        tracked_links: Vec::new(),
+        xdp,
+        stats,
+        tracker_status: HashMap::new(),
+        refresh_scratch: Vec::new(),
+    };
+    engine.set_trackers(io.start_trackers(&spec.trackers));
+    engine.executor.set_mail(spec.smtp.clone());
+    engine.executor.set_state_sink(states);
+    (engine, io, inbound, updates)
+}
+
+/// Prepares the XDP maps, adds every instance and sync group, installs the static
+/// addresses/routes/rules, starts the receivers and then the instances.
+fn start_units(engine: &mut Engine, io: &mut Io, spec: &RuntimeSpec) -> Result<(), RuntimeError> {
+    let plans = unit_plans(spec);
+    engine.timers = Timers::new(plans.len());
+    if let Some(xdp) = engine.xdp.as_mut() {
+        xdp.prepare(&spec.instances);
+    }
+    let added = add_units(engine, io, plans)?;
+    engine.executor.install_statics(&spec.statics);
+    io.start_receivers(&engine.slots);
+    if let Some(xdp) = engine.xdp.as_mut() {
+        xdp.sync(&mut engine.slots, io.generation);
+    }
+    for unit in added {
+        engine.start_unit(unit);
+    }
+
+    Ok(())
+}
+
+/// The planned stop (SIGTERM): Masters send priority 0 and keep their addresses until the
+/// successor's first advert (or [`RELEASE_LIMIT`]), so the hand-over leaves no gap; then
+/// everything kad installed is removed and the XDP program detached.
+async fn hand_over_and_stop(
+    mut engine: Engine,
+    io: &Io,
+    inbound: &mut mpsc::Receiver<Inbound>,
+    statics: &StaticSpec,
+    links_control: &AddressControl,
+) {
     for unit in 0..engine.units.len() {
         engine.handle(unit, None, crate::vrrp::fsm::Event::GracefulShutdown);
     }
@@ -304,11 +340,11 @@ pub async fn run_observed(
     }
     engine.executor.send_adverts();
     // keepalived's stop_vrrp clears its static entries at exit too.
-    engine.executor.remove_statics(&statics);
+    engine.executor.remove_statics(statics);
     engine.executor.finish().await;
     for slot in &engine.slots {
         if let Some(name) = &slot.spec.vmac
-            && let Err(err) = crate::net::vmac::remove(&links_control, name).await
+            && let Err(err) = crate::net::vmac::remove(links_control, name).await
         {
             tracing::warn!(error = %err, "leaving VMAC behind");
         }
@@ -319,7 +355,6 @@ pub async fn run_observed(
     }
     // Dropping the program's links detaches it from every interface (nothing is pinned).
     drop(engine.xdp.take());
-    Ok(())
 }
 
 /// Opens the notify FIFOs; one that cannot be opened is reported and skipped.
