@@ -20,6 +20,7 @@ use crate::{
     config::{
         model::{Route, Rule},
         place::Place,
+        route_options::time_rtt,
     },
     net::{
         names::{NameTable, lookup, parse_number},
@@ -222,26 +223,6 @@ enum Handled {
     Ignored(&'static str),
     /// Not expressible, and the entry would do something else without it: not installed.
     Skip(&'static str),
-}
-
-/// `rtt`, `rttvar` and `rto_min` take times: `N` as the kernel's raw unit, or with `s`/`ms`.
-/// Returns (milliseconds or raw value, whether it was raw), as iproute2's `get_time_rtt`.
-fn time_rtt(text: &str) -> Option<(u32, bool)> {
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().ok()?;
-    let scale = match unit.to_ascii_lowercase().as_str() {
-        "" if !number.contains('.') => return parse_number(number).map(|n| (n, true)),
-        "s" | "sec" | "secs" => 1000.0,
-        "ms" | "msec" | "msecs" => 1.0,
-        _ => return None,
-    };
-    let ms = (value * scale).ceil();
-    (0.0..=f64::from(u32::MAX))
-        .contains(&ms)
-        .then_some((ms as u32, false))
 }
 
 fn parse_u32(keyword: &str, text: &str) -> Result<u32, String> {
@@ -787,14 +768,5 @@ mod tests {
             Ok(Vec::new())
         );
         assert!(rules("from 10.0.0.0/8 to fd00::/8 table 1 preference 3").is_err());
-    }
-
-    #[test]
-    fn rtt_times_follow_iproute2() {
-        assert_eq!(time_rtt("102"), Some((102, true)));
-        assert_eq!(time_rtt("10ms"), Some((10, false)));
-        assert_eq!(time_rtt("0.5s"), Some((500, false)));
-        assert_eq!(time_rtt("1.5"), None);
-        assert_eq!(time_rtt("3parsecs"), None);
     }
 }
