@@ -140,8 +140,8 @@ fn bad_route_and_rule_options_are_reported_with_their_place() {
     assert_eq!(
         stderr.trim(),
         format!(
-            "{path}:2:33: error: static_routes: mtu: invalid value 'big': expected a number\n\
-             {path}:5:51: error: static_rules: sport: invalid value '70000': expected N or N-M"
+            "{path}:2:33: error: static_routes: mtu: invalid value 'big': expected a number - skipping route\n\
+             {path}:5:51: error: static_rules: sport: invalid value '70000': expected N or N-M - skipping rule"
         )
     );
     assert_eq!(status, 5);

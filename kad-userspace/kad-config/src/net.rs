@@ -9,7 +9,7 @@ use super::{
     keywords::{Ctx, parse_int, parse_ip},
     model::{Route, Rule, VirtualAddress},
     place::Word,
-    route_options::{self, OptionError, ROUTE_METRICS},
+    route_options::{self, OptionError, ROUTE_METRICS, RuleOptions},
     tree::Node,
 };
 
@@ -198,16 +198,22 @@ const ROUTE_TYPES: &[&str] = &[
     "nat",
 ];
 
-/// Reports bad `ip route` / `ip rule` option values as errors at their place; the entry is
-/// kept as written, so the daemon refuses it at start as before.
-fn report_option_errors(ctx: &mut Ctx, block: &str, errors: Vec<OptionError<'_>>) {
+/// Reports bad `ip route` / `ip rule` option values as errors at their place, the entry
+/// skipped as keepalived does; whether there was one.
+fn report_option_errors(
+    ctx: &mut Ctx,
+    block: &str,
+    what: &str,
+    errors: &[OptionError<'_>],
+) -> bool {
     for error in errors {
         ctx.report(
             Severity::Error,
             &error.word.place,
-            format!("{block}: {}", error.message),
+            format!("{block}: {} - skipping {what}", error.message),
         );
     }
+    !errors.is_empty()
 }
 
 /// keepalived.conf: virtual_routes / static_routes.
@@ -399,7 +405,9 @@ pub fn route(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Route> {
         );
         return None;
     };
-    report_option_errors(ctx, block, route_options::check_route(&options));
+    if report_option_errors(ctx, block, "route", &route_options::check_route(&options)) {
+        return None;
+    }
     Some(Route {
         route_type,
         dest,
@@ -433,7 +441,7 @@ pub fn rule(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Rule> {
         table: None,
         preference: None,
         no_track: false,
-        options: Vec::new(),
+        options: RuleOptions::default(),
         place: first.place.clone(),
     };
     let mut options: Vec<Word> = Vec::new();
@@ -513,8 +521,11 @@ pub fn rule(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Rule> {
             }
         }
     }
-    report_option_errors(ctx, block, route_options::check_rule(&options));
-    rule.options = options.into_iter().map(|word| word.text).collect();
+    let (parsed, errors) = route_options::parse_rule(&options);
+    if report_option_errors(ctx, block, "rule", &errors) {
+        return None;
+    }
+    rule.options = parsed;
     if rule.preference.is_none() {
         ctx.report(
             Severity::Warning,

@@ -4,7 +4,9 @@
 //! iproute2 tables (`table`, `protocol`, `realms`, `tos`, `scope`, `suppress_ifgroup`,
 //! `ipproto`) and `dev` names are left to the daemon, which alone can read them.
 
-use std::net::IpAddr;
+use std::{fmt, net::IpAddr};
+
+use serde::Serialize;
 
 use super::{error::ValueError, place::Word};
 
@@ -199,64 +201,236 @@ pub fn check_route(words: &[Word]) -> Vec<OptionError<'_>> {
     words.errors
 }
 
-/// `N` or `N-M`, each fitting `T`.
-fn is_range<T: TryFrom<u32>>(text: &str) -> bool {
-    let number = |part: &str| parse_number(part).is_some_and(|n| T::try_from(n).is_ok());
-    match text.split_once('-') {
-        Some((start, end)) => number(start) && number(end),
-        None => number(text),
+/// A value written as a number or as a name from one of the host's iproute2 tables
+/// (`rt_tables`, `rt_protos`, `rt_realms`, `rt_dsfield`, `group`, /etc/protocols): only the
+/// daemon reads those, so a name stays a name here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum NameOrNumber {
+    /// A name to look up on the host.
+    Name(String),
+    /// A number (decimal or `0x` hexadecimal).
+    Number(u32),
+}
+
+impl NameOrNumber {
+    /// `text` as a number no greater than `max`, else as a name; a number above `max` is an
+    /// error.
+    pub fn parse(text: &str, max: u32) -> Result<Self, ValueError> {
+        match parse_number(text) {
+            Some(number) if number <= max => Ok(Self::Number(number)),
+            Some(_) => Err(ValueError::new(
+                text,
+                format!("a name or a number in 0..={max}"),
+            )),
+            None => Ok(Self::Name(text.to_owned())),
+        }
     }
 }
 
-/// Checks the option words of an `ip rule` entry (everything but `from`, `to`, `table` and
-/// the preference, which the caller reads).
-pub fn check_rule(words: &[Word]) -> Vec<OptionError<'_>> {
+impl fmt::Display for NameOrNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Name(name) => f.write_str(name),
+            Self::Number(number) => write!(f, "{number}"),
+        }
+    }
+}
+
+/// ip-route(8) / ip-rule(8) `realms [FROM/]TO` (names from `rt_realms`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Realms {
+    /// The source realm (0 when absent).
+    pub from: Option<NameOrNumber>,
+    /// The destination realm.
+    pub to: NameOrNumber,
+}
+
+impl Realms {
+    /// `[FROM/]TO`, each a realm name or a number in 0..=65535.
+    pub fn parse(text: &str) -> Result<Self, ValueError> {
+        let realm = |part: &str| {
+            NameOrNumber::parse(part, u32::from(u16::MAX)).map_err(|_| {
+                ValueError::new(text, "[FROM/]TO, realm names or numbers in 0..=65535")
+            })
+        };
+        Ok(match text.split_once('/') {
+            Some((from, to)) => Self {
+                from: Some(realm(from)?),
+                to: realm(to)?,
+            },
+            None => Self {
+                from: None,
+                to: realm(text)?,
+            },
+        })
+    }
+}
+
+/// ip-rule(8) `goto` and `type`: what a rule does instead of looking up its `table`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleAction {
+    /// `goto N`: jump to the rule of preference N.
+    Goto(u32),
+    /// `type blackhole`.
+    Blackhole,
+    /// `type unreachable`.
+    Unreachable,
+    /// `type prohibit`.
+    Prohibit,
+    /// `type nop`.
+    Nop,
+}
+
+/// The `ip rule` options of a keepalived.conf `virtual_rules` / `static_rules` entry beyond
+/// `from`, `to`, `table` and the preference (ip-rule(8)).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RuleOptions {
+    /// `not`: invert the match.
+    pub not: bool,
+    /// `l3mdev`.
+    pub l3mdev: bool,
+    /// `inet6` written: an IPv6 rule when neither `from` nor `to` says so.
+    pub inet6: bool,
+    /// `iif` / `dev`.
+    pub iif: Option<String>,
+    /// `oif`.
+    pub oif: Option<String>,
+    /// `fwmark MARK[/MASK]`.
+    pub fwmark: Option<(u32, Option<u32>)>,
+    /// `tos` / `dsfield` (names from `rt_dsfield`).
+    pub tos: Option<NameOrNumber>,
+    /// `realms [FROM/]TO`.
+    pub realms: Option<Realms>,
+    /// The last `goto` or `type` written (`type unicast` changes nothing).
+    pub action: Option<RuleAction>,
+    /// `suppress_prefixlength N`.
+    pub suppress_prefixlength: Option<u32>,
+    /// `suppress_ifgroup GROUP` (names from `group`).
+    pub suppress_ifgroup: Option<NameOrNumber>,
+    /// `uidrange START-END`.
+    pub uidrange: Option<(u32, u32)>,
+    /// `sport N[-M]`.
+    pub sport: Option<(u16, u16)>,
+    /// `dport N[-M]`.
+    pub dport: Option<(u16, u16)>,
+    /// `ipproto` / `ip_proto` (names from /etc/protocols).
+    pub ip_proto: Option<NameOrNumber>,
+    /// `protocol` (names from `rt_protos`).
+    pub protocol: Option<NameOrNumber>,
+    /// `tun_id N`.
+    pub tun_id: Option<u64>,
+    /// `nat ADDR`, `map-to ADDR` or `type nat` written (Linux dropped NAT rules in 2.6): the
+    /// daemon does not install the rule.
+    pub nat: bool,
+}
+
+/// `N` or `N-M`, each fitting `T`.
+fn range<T: TryFrom<u32>>(text: &str) -> Option<(T, T)> {
+    let number = |part: &str| parse_number(part).and_then(|n| T::try_from(n).ok());
+    match text.split_once('-') {
+        Some((start, end)) => Some((number(start)?, number(end)?)),
+        None => Some((number(text)?, number(text)?)),
+    }
+}
+
+/// Reads the option words of an `ip rule` entry (everything but `from`, `to`, `table` and
+/// the preference, which the caller reads); bad values are returned as errors and left out.
+pub fn parse_rule(words: &[Word]) -> (RuleOptions, Vec<OptionError<'_>>) {
+    let mut out = RuleOptions::default();
     let mut words = Words {
         words: words.iter(),
         errors: Vec::new(),
     };
     while let Some(word) = words.words.next() {
         let keyword = word.as_str();
-        if matches!(keyword, "not" | "l3mdev" | "inet" | "inet6") {
-            continue;
-        }
-        let Some(value) = words.value(word) else {
-            break;
-        };
-        let text = value.as_str();
         match keyword {
-            "fwmark" => {
-                let ok = match text.split_once('/') {
-                    Some((mark, mask)) => {
-                        parse_number(mark).is_some() && parse_number(mask).is_some()
-                    }
-                    None => parse_number(text).is_some(),
+            "not" => out.not = true,
+            "l3mdev" => out.l3mdev = true,
+            "inet" => {}
+            "inet6" => out.inet6 = true,
+            _ => {
+                let Some(value) = words.value(word) else {
+                    break;
                 };
-                words.check(keyword, value, ok, "MARK or MARK/MASK");
+                rule_option(&mut out, &mut words, keyword, value);
             }
-            "goto" | "suppress_prefixlength" => words.number(keyword, value),
-            "uidrange" => words.check(keyword, value, is_range::<u32>(text), "N or N-M"),
-            "sport" | "dport" => words.check(keyword, value, is_range::<u16>(text), "N or N-M"),
-            "tun_id" => {
-                let ok = text.parse::<u64>().is_ok();
-                words.check(keyword, value, ok, "a number");
-            }
-            "type" => {
-                let ok = matches!(
-                    text,
-                    "unicast" | "blackhole" | "unreachable" | "prohibit" | "nop" | "nat"
-                );
-                words.check(
-                    keyword,
-                    value,
-                    ok,
-                    "unicast, blackhole, unreachable, prohibit, nop or nat",
-                );
-            }
-            _ => {}
         }
     }
-    words.errors
+    (out, words.errors)
+}
+
+/// One `KEYWORD VALUE` option of an `ip rule` entry.
+fn rule_option<'a>(out: &mut RuleOptions, words: &mut Words<'a>, keyword: &str, value: &'a Word) {
+    let text = value.as_str();
+    let mut report = |expected: &str| words.check(keyword, value, false, expected);
+    let named = |max: u32| NameOrNumber::parse(text, max);
+    match keyword {
+        "iif" | "dev" => out.iif = Some(text.to_owned()),
+        "oif" => out.oif = Some(text.to_owned()),
+        "fwmark" => {
+            let parsed = match text.split_once('/') {
+                Some((mark, mask)) => parse_number(mark).zip(parse_number(mask).map(Some)),
+                None => parse_number(text).map(|mark| (mark, None)),
+            };
+            match parsed {
+                Some(fwmark) => out.fwmark = Some(fwmark),
+                None => report("MARK or MARK/MASK"),
+            }
+        }
+        "goto" => match parse_number(text) {
+            Some(n) => out.action = Some(RuleAction::Goto(n)),
+            None => report("a number"),
+        },
+        "suppress_prefixlength" => match parse_number(text) {
+            Some(n) => out.suppress_prefixlength = Some(n),
+            None => report("a number"),
+        },
+        "uidrange" => match range(text) {
+            Some(r) => out.uidrange = Some(r),
+            None => report("N or N-M"),
+        },
+        "sport" | "dport" => match range(text) {
+            Some(r) if keyword == "sport" => out.sport = Some(r),
+            Some(r) => out.dport = Some(r),
+            None => report("N or N-M"),
+        },
+        "tun_id" => match text.parse() {
+            Ok(n) => out.tun_id = Some(n),
+            Err(_) => report("a number"),
+        },
+        "type" => match text {
+            "unicast" => {}
+            "blackhole" => out.action = Some(RuleAction::Blackhole),
+            "unreachable" => out.action = Some(RuleAction::Unreachable),
+            "prohibit" => out.action = Some(RuleAction::Prohibit),
+            "nop" => out.action = Some(RuleAction::Nop),
+            "nat" => out.nat = true,
+            _ => report("unicast, blackhole, unreachable, prohibit, nop or nat"),
+        },
+        "nat" | "map-to" => out.nat = true,
+        "tos" | "dsfield" => match named(u32::from(u8::MAX)) {
+            Ok(tos) => out.tos = Some(tos),
+            Err(err) => report(&err.expected),
+        },
+        "protocol" => match named(u32::from(u8::MAX)) {
+            Ok(protocol) => out.protocol = Some(protocol),
+            Err(err) => report(&err.expected),
+        },
+        "ipproto" | "ip_proto" => match named(u32::from(u8::MAX)) {
+            Ok(proto) => out.ip_proto = Some(proto),
+            Err(err) => report(&err.expected),
+        },
+        "suppress_ifgroup" => match named(u32::MAX) {
+            Ok(group) => out.suppress_ifgroup = Some(group),
+            Err(err) => report(&err.expected),
+        },
+        "realms" => match Realms::parse(text) {
+            Ok(realms) => out.realms = Some(realms),
+            Err(err) => report(&err.expected),
+        },
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -293,7 +467,8 @@ mod tests {
 
     fn rule(line: &str) -> Vec<(u32, String)> {
         let words = words(line);
-        check_rule(&words)
+        parse_rule(&words)
+            .1
             .into_iter()
             .map(|e| (e.word.place.col, e.message))
             .collect()
@@ -414,6 +589,67 @@ mod tests {
     }
 
     #[test]
+    fn rule_options_are_typed_names_left_for_the_host() {
+        let words = words(
+            "not iif eth0 fwmark 0x10/0xff goto 40 type prohibit tos 0x04 protocol bird \
+             ipproto tcp realms cosmos/7 suppress_ifgroup 3 uidrange 1-2 dport 443 inet6 nat 1.2.3.4",
+        );
+        let (options, errors) = parse_rule(&words);
+        assert!(errors.is_empty());
+        assert_eq!(
+            options,
+            RuleOptions {
+                not: true,
+                inet6: true,
+                iif: Some("eth0".to_owned()),
+                fwmark: Some((16, Some(255))),
+                action: Some(RuleAction::Prohibit),
+                tos: Some(NameOrNumber::Number(4)),
+                protocol: Some(NameOrNumber::Name("bird".to_owned())),
+                ip_proto: Some(NameOrNumber::Name("tcp".to_owned())),
+                realms: Some(Realms {
+                    from: Some(NameOrNumber::Name("cosmos".to_owned())),
+                    to: NameOrNumber::Number(7),
+                }),
+                suppress_ifgroup: Some(NameOrNumber::Number(3)),
+                uidrange: Some((1, 2)),
+                dport: Some((443, 443)),
+                nat: true,
+                ..RuleOptions::default()
+            }
+        );
+    }
+
+    #[test]
+    fn numbers_beyond_their_field_are_errors_names_are_not() {
+        assert_eq!(
+            rule("tos 300 protocol 0x100 realms 1/70000 ipproto 256"),
+            vec![
+                (
+                    5,
+                    "tos: invalid value '300': expected a name or a number in 0..=255".to_owned()
+                ),
+                (
+                    18,
+                    "protocol: invalid value '0x100': expected a name or a number in 0..=255"
+                        .to_owned()
+                ),
+                (
+                    31,
+                    "realms: invalid value '1/70000': expected [FROM/]TO, realm names or \
+                     numbers in 0..=65535"
+                        .to_owned()
+                ),
+                (
+                    47,
+                    "ipproto: invalid value '256': expected a name or a number in 0..=255"
+                        .to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn bad_rule_options_are_reported_at_their_value() {
         assert_eq!(
             rule("fwmark 1/x goto far sport 70000 uidrange 5-y tun_id -1 type drop"),
@@ -449,7 +685,7 @@ mod tests {
     }
 
     #[test]
-    fn a_loaded_configuration_reports_bad_options_at_their_place_and_keeps_the_entries() {
+    fn a_loaded_configuration_reports_bad_options_at_their_place_and_skips_the_entries() {
         let loaded = crate::parse_str(
             "static_routes {\n  10.1.0.0/16 nexthop via 10.0.0.1 weight 0\n}\n\
              static_rules {\n  to 10.1.0.0/16 type drop preference 3\n}\n",
@@ -460,14 +696,14 @@ mod tests {
             messages,
             vec![
                 "<string>:2:43: error: static_routes: nexthop weight: invalid value '0': \
-                 expected an integer in 1..=256",
+                 expected an integer in 1..=256 - skipping route",
                 "<string>:5:23: error: static_rules: type: invalid value 'drop': expected \
-                 unicast, blackhole, unreachable, prohibit, nop or nat",
+                 unicast, blackhole, unreachable, prohibit, nop or nat - skipping rule",
             ]
         );
         assert!(loaded.has_errors());
-        assert_eq!(loaded.config.static_routes.len(), 1);
-        assert_eq!(loaded.config.static_rules.len(), 1);
+        assert!(loaded.config.static_routes.is_empty());
+        assert!(loaded.config.static_rules.is_empty());
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::{
     config::{
         model::{Route, Rule},
         place::Place,
-        route_options::time_rtt,
+        route_options::{self as config, NameOrNumber, Realms, RuleOptions, time_rtt},
     },
     net::{
         names::{NameTable, lookup, parse_number},
@@ -444,7 +444,7 @@ pub(crate) fn ip_rule(rule: &Rule, origin: &Origin<'_>) -> Result<Option<IpRule>
     let fail = |what: String| origin.error(place, what);
     let from_v6 = rule.from.map(|(address, _)| address.is_ipv6());
     let to_v6 = rule.to.map(|(address, _)| address.is_ipv6());
-    let said_v6 = rule.options.iter().any(|w| w == "inet6");
+    let said_v6 = rule.options.inet6;
     let ipv6 = match (from_v6, to_v6) {
         (Some(a), Some(b)) if a != b => {
             return Err(fail("'from' and 'to' are of different families".into()));
@@ -462,32 +462,15 @@ pub(crate) fn ip_rule(rule: &Rule, origin: &Origin<'_>) -> Result<Option<IpRule>
                 .ok_or_else(|| fail(format!("unknown routing table '{table}'")))?,
         );
     }
-    let mut words = Words::new(&rule.options);
-    while let Some(word) = words.next() {
-        match rule_option(&mut out, word, &mut words) {
-            Ok(Handled::Yes) => {}
-            Ok(Handled::Ignored(why)) => origin.warn(place, format!("'{word}' {why} - ignored")),
-            Ok(Handled::Skip(why)) => {
-                origin.warn(place, format!("'{word}' {why} - rule {out} not installed"));
-                return Ok(None);
-            }
-            Err(what) => return Err(fail(what)),
-        }
+    if rule.options.nat {
+        origin.warn(
+            place,
+            format!("'nat' (Linux dropped NAT rules in 2.6) - rule {out} not installed"),
+        );
+        return Ok(None);
     }
+    rule_options(&mut out, &rule.options).map_err(fail)?;
     Ok(Some(out))
-}
-
-/// `N` or `N-M`.
-fn range<T: TryFrom<u32>>(keyword: &str, text: &str) -> Result<(T, T), String> {
-    let number = |part: &str| {
-        parse_number(part)
-            .and_then(|n| T::try_from(n).ok())
-            .ok_or_else(|| format!("{keyword}: '{text}' is not N or N-M"))
-    };
-    match text.split_once('-') {
-        Some((start, end)) => Ok((number(start)?, number(end)?)),
-        None => Ok((number(text)?, number(text)?)),
-    }
 }
 
 /// An IP protocol by number or name (`tcp`, `UDP`, ... as in /etc/protocols).
@@ -522,77 +505,74 @@ fn ip_protocol(text: &str) -> Option<u8> {
     })
 }
 
-/// One `ip rule` option of `options`.
-fn rule_option(out: &mut IpRule, word: &str, words: &mut Words<'_>) -> Result<Handled, String> {
-    match word {
-        "not" => out.invert = true,
-        "l3mdev" => out.l3mdev = true,
-        "inet" | "inet6" => {}
-        "iif" | "dev" => out.iif = Some(words.value(word)?.to_owned()),
-        "oif" => out.oif = Some(words.value(word)?.to_owned()),
-        "fwmark" => {
-            let value = words.value(word)?;
-            let (mark, mask) = match value.split_once('/') {
-                Some((mark, mask)) => (mark, Some(mask)),
-                None => (value, None),
-            };
-            let mask = match mask {
-                Some(mask) => Some(parse_u32(word, mask)?),
-                None => None,
-            };
-            out.fwmark = Some((parse_u32(word, mark)?, mask));
-        }
-        "tos" | "dsfield" => out.tos = dsfield(words.value(word)?)?,
-        "realms" => out.realm = Some(parse_realm(words.value(word)?)?),
-        "goto" => out.action = RuleAction::Goto(parse_u32(word, words.value(word)?)?),
-        "suppress_prefixlength" => {
-            out.suppress_prefixlen = Some(parse_u32(word, words.value(word)?)?);
-        }
-        "suppress_ifgroup" => {
-            let value = words.value(word)?;
-            out.suppress_ifgroup = Some(
-                lookup(NameTable::Groups, value)
-                    .ok_or_else(|| format!("unknown interface group '{value}'"))?,
-            );
-        }
-        "uidrange" => out.uid_range = Some(range(word, words.value(word)?)?),
-        "sport" => out.sport = Some(range(word, words.value(word)?)?),
-        "dport" => out.dport = Some(range(word, words.value(word)?)?),
-        "ipproto" | "ip_proto" => {
-            let value = words.value(word)?;
-            out.ip_proto =
-                Some(ip_protocol(value).ok_or_else(|| format!("unknown IP protocol '{value}'"))?);
-        }
-        "protocol" => {
-            let value = words.value(word)?;
-            out.protocol = lookup(NameTable::Protocols, value)
-                .and_then(|n| u8::try_from(n).ok())
-                .ok_or_else(|| format!("unknown protocol '{value}'"))?;
-        }
-        "tun_id" => {
-            let value = words.value(word)?;
-            out.tun_id = Some(
-                value
-                    .parse()
-                    .map_err(|_| format!("tun_id: '{value}' is not a number"))?,
-            );
-        }
-        "type" => match words.value(word)? {
-            "unicast" => {}
-            "blackhole" => out.action = RuleAction::Blackhole,
-            "unreachable" => out.action = RuleAction::Unreachable,
-            "prohibit" => out.action = RuleAction::Prohibit,
-            "nop" => out.action = RuleAction::Nop,
-            "nat" => return Ok(Handled::Skip("nat (Linux dropped NAT rules in 2.6)")),
-            other => return Err(format!("unknown rule type '{other}'")),
-        },
-        "nat" | "map-to" => {
-            words.next();
-            return Ok(Handled::Skip("(Linux dropped NAT rules in 2.6)"));
-        }
-        _ => return Ok(Handled::Ignored("is not a rule option kad supports")),
+/// A value of one of the host's iproute2 tables (`table`), as a number that fits `T`.
+fn named<T: TryFrom<u32>>(table: NameTable, value: &NameOrNumber) -> Option<T> {
+    let number = match value {
+        NameOrNumber::Number(number) => Some(*number),
+        NameOrNumber::Name(name) => lookup(table, name),
+    };
+    number.and_then(|n| T::try_from(n).ok())
+}
+
+/// The typed `ip rule` options of an entry, names resolved.
+fn rule_options(out: &mut IpRule, options: &RuleOptions) -> Result<(), String> {
+    out.invert = options.not;
+    out.l3mdev = options.l3mdev;
+    out.iif.clone_from(&options.iif);
+    out.oif.clone_from(&options.oif);
+    out.fwmark = options.fwmark;
+    if let Some(tos) = &options.tos {
+        out.tos = named(NameTable::DsField, tos)
+            .ok_or_else(|| format!("tos: '{tos}' is not a TOS value"))?;
     }
-    Ok(Handled::Yes)
+    if let Some(realms) = &options.realms {
+        out.realm = Some(realm(realms)?);
+    }
+    match options.action {
+        None => {}
+        Some(config::RuleAction::Goto(n)) => out.action = RuleAction::Goto(n),
+        Some(config::RuleAction::Blackhole) => out.action = RuleAction::Blackhole,
+        Some(config::RuleAction::Unreachable) => out.action = RuleAction::Unreachable,
+        Some(config::RuleAction::Prohibit) => out.action = RuleAction::Prohibit,
+        Some(config::RuleAction::Nop) => out.action = RuleAction::Nop,
+    }
+    out.suppress_prefixlen = options.suppress_prefixlength;
+    if let Some(group) = &options.suppress_ifgroup {
+        out.suppress_ifgroup = Some(
+            named(NameTable::Groups, group)
+                .ok_or_else(|| format!("unknown interface group '{group}'"))?,
+        );
+    }
+    out.uid_range = options.uidrange;
+    out.sport = options.sport;
+    out.dport = options.dport;
+    if let Some(proto) = &options.ip_proto {
+        let number = match proto {
+            NameOrNumber::Number(n) => u8::try_from(*n).ok(),
+            NameOrNumber::Name(name) => ip_protocol(name),
+        };
+        out.ip_proto = Some(number.ok_or_else(|| format!("unknown IP protocol '{proto}'"))?);
+    }
+    if let Some(protocol) = &options.protocol {
+        out.protocol = named(NameTable::Protocols, protocol)
+            .ok_or_else(|| format!("unknown protocol '{protocol}'"))?;
+    }
+    out.tun_id = options.tun_id;
+    Ok(())
+}
+
+/// `realms [FROM/]TO` with names from rt_realms.
+fn realm(realms: &Realms) -> Result<RouteRealm, String> {
+    let one = |value: &NameOrNumber| {
+        named(NameTable::Realms, value).ok_or_else(|| format!("realms: unknown realm '{value}'"))
+    };
+    Ok(RouteRealm {
+        source: match &realms.from {
+            Some(from) => one(from)?,
+            None => 0,
+        },
+        destination: one(&realms.to)?,
+    })
 }
 
 #[cfg(test)]
