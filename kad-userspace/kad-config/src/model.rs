@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{
     place::{Place, Places},
-    route_options::RuleOptions,
+    route_options::{RouteOptions, RuleOptions},
 };
 
 /// The whole resolved configuration (keepalived.conf top level).
@@ -281,8 +281,8 @@ pub struct Route {
     pub scope: Option<String>,
     /// keepalived.conf: no_track.
     pub no_track: bool,
-    /// Other `ip route` options, as words.
-    pub options: Vec<String>,
+    /// The other `ip route` options.
+    pub options: RouteOptions,
     /// Where the route is written.
     pub place: Place,
 }

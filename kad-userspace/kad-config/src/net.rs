@@ -405,7 +405,8 @@ pub fn route(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Route> {
         );
         return None;
     };
-    if report_option_errors(ctx, block, "route", &route_options::check_route(&options)) {
+    let (parsed, errors) = route_options::parse_route(&options);
+    if report_option_errors(ctx, block, "route", &errors) {
         return None;
     }
     Some(Route {
@@ -418,7 +419,7 @@ pub fn route(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Route> {
         metric,
         scope,
         no_track,
-        options: options.into_iter().map(|word| word.text).collect(),
+        options: parsed,
         place: first.place.clone(),
     })
 }

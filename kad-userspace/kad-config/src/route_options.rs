@@ -93,55 +93,195 @@ impl<'a> Words<'a> {
             });
         }
     }
-
-    fn number(&mut self, keyword: &str, value: &'a Word) {
-        let ok = parse_number(value.as_str()).is_some();
-        self.check(keyword, value, ok, "a number");
-    }
 }
 
-/// Checks the option words of an `ip route` entry (everything but the destination, `src`,
+/// ip-route(8) `rtt`, `rttvar`, `rto_min`: a time as written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct RttTime {
+    /// Milliseconds, or the kernel's raw unit when `raw`.
+    pub value: u32,
+    /// Written without a unit.
+    pub raw: bool,
+}
+
+/// ip-route(8) `METRIC [lock] VALUE`, `features`, `quickack`, `fastopen_no_cookie`: the
+/// route metrics (RTAX_*).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteMetric {
+    /// `mtu`.
+    Mtu(u32),
+    /// `window`.
+    Window(u32),
+    /// `rtt`.
+    Rtt(RttTime),
+    /// `rttvar`.
+    RttVar(RttTime),
+    /// `ssthresh`.
+    SsThresh(u32),
+    /// `cwnd`.
+    Cwnd(u32),
+    /// `advmss`.
+    Advmss(u32),
+    /// `reordering`.
+    Reordering(u32),
+    /// `hoplimit`.
+    Hoplimit(u32),
+    /// `initcwnd`.
+    InitCwnd(u32),
+    /// `rto_min`.
+    RtoMin(RttTime),
+    /// `initrwnd`.
+    InitRwnd(u32),
+    /// `congctl`.
+    CongCtl(String),
+    /// `features` (`ecn` is 1).
+    Features(u32),
+    /// `quickack`.
+    QuickAck(u32),
+    /// `fastopen_no_cookie`.
+    FastopenNoCookie(u32),
+}
+
+/// A metric and whether it was written `lock`ed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Metric {
+    /// The metric and its value.
+    pub metric: RouteMetric,
+    /// `NAME lock VALUE`: the kernel may not change it.
+    pub lock: bool,
+}
+
+/// ip-route(8) `pref`: the IPv6 router preference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoutePref {
+    /// `low`.
+    Low,
+    /// `medium`.
+    Medium,
+    /// `high`.
+    High,
+}
+
+/// keepalived.conf `add`, `append`, `prepend`: how a route goes beside routes with the same
+/// destination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AddMode {
+    /// `add`: only when no route matches.
+    Add,
+    /// `append`: after matching routes.
+    Append,
+    /// `prepend`: before matching routes.
+    Prepend,
+}
+
+/// ip-route(8) `nexthop via ADDR dev DEV weight N onlink realms R`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Nexthop {
+    /// `via [inet|inet6] ADDR`.
+    pub via: Option<IpAddr>,
+    /// `dev` (an interface name, resolved by the daemon).
+    pub dev: Option<String>,
+    /// `weight` 1..=256 (default 1).
+    pub weight: u16,
+    /// `onlink`.
+    pub onlink: bool,
+    /// `realms`.
+    pub realms: Option<Realms>,
+    /// `encap` written: kad cannot install the route.
+    pub encap: bool,
+    /// Words kad does not act on (the daemon warns about them).
+    pub unsupported: Vec<String>,
+}
+
+/// The `ip route` options of a keepalived.conf `virtual_routes` / `static_routes` entry
+/// beyond the destination, `src`, `via`, `dev`, `table`, `metric` and `scope` (ip-route(8)).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RouteOptions {
+    /// `protocol` (names from `rt_protos`).
+    pub protocol: Option<NameOrNumber>,
+    /// `realms [FROM/]TO`.
+    pub realms: Option<Realms>,
+    /// `tos` / `dsfield` (names from `rt_dsfield`).
+    pub tos: Option<NameOrNumber>,
+    /// The metrics, in the order written.
+    pub metrics: Vec<Metric>,
+    /// `pref`.
+    pub pref: Option<RoutePref>,
+    /// `expires`.
+    pub expires: Option<u32>,
+    /// `ttl-propagate enabled|disabled`.
+    pub ttl_propagate: Option<bool>,
+    /// `onlink`.
+    pub onlink: bool,
+    /// `pervasive`.
+    pub pervasive: bool,
+    /// `inet6` written: a `default` route is IPv6.
+    pub inet6: bool,
+    /// The last of `add`, `append`, `prepend` written.
+    pub mode: Option<AddMode>,
+    /// `encap` written: kad cannot install the route.
+    pub encap: bool,
+    /// `weight` written outside a `nexthop` (the daemon warns it means nothing there).
+    pub stray_weight: bool,
+    /// `nexthop ...` groups.
+    pub nexthops: Vec<Nexthop>,
+}
+
+/// A metric's value after `NAME [lock]`.
+fn metric(keyword: &str, text: &str) -> Result<RouteMetric, &'static str> {
+    let number = || parse_number(text).ok_or("a number");
+    let time = || {
+        time_rtt(text)
+            .map(|(value, raw)| RttTime { value, raw })
+            .ok_or("a time (N, Nms or Ns)")
+    };
+    Ok(match keyword {
+        "mtu" => RouteMetric::Mtu(number()?),
+        "window" => RouteMetric::Window(number()?),
+        "rtt" => RouteMetric::Rtt(time()?),
+        "rttvar" => RouteMetric::RttVar(time()?),
+        "ssthresh" => RouteMetric::SsThresh(number()?),
+        "cwnd" => RouteMetric::Cwnd(number()?),
+        "advmss" => RouteMetric::Advmss(number()?),
+        "reordering" => RouteMetric::Reordering(number()?),
+        "hoplimit" => RouteMetric::Hoplimit(number()?),
+        "initcwnd" => RouteMetric::InitCwnd(number()?),
+        "rto_min" => RouteMetric::RtoMin(time()?),
+        "initrwnd" => RouteMetric::InitRwnd(number()?),
+        _ => RouteMetric::CongCtl(text.to_owned()),
+    })
+}
+
+/// Reads the option words of an `ip route` entry (everything but the destination, `src`,
 /// `via`, `dev`, `table`, `metric` and `scope`, which the caller reads), from the first
-/// option to the end of the line, `nexthop` groups included.
-pub fn check_route(words: &[Word]) -> Vec<OptionError<'_>> {
+/// option to the end of the line, `nexthop` groups included; bad values are returned as
+/// errors and left out.
+pub fn parse_route(words: &[Word]) -> (RouteOptions, Vec<OptionError<'_>>) {
+    let mut out = RouteOptions::default();
     let mut words = Words {
         words: words.iter(),
         errors: Vec::new(),
     };
-    let mut in_nexthop = false;
     while let Some(word) = words.words.next() {
         let keyword = word.as_str();
         if keyword == "nexthop" {
-            in_nexthop = true;
+            out.nexthops.push(Nexthop {
+                via: None,
+                dev: None,
+                weight: 1,
+                onlink: false,
+                realms: None,
+                encap: false,
+                unsupported: Vec::new(),
+            });
             continue;
         }
-        if in_nexthop {
-            match keyword {
-                "via" => {
-                    let Some(mut value) = words.value(word) else {
-                        break;
-                    };
-                    if matches!(value.as_str(), "inet" | "inet6") {
-                        let Some(address) = words.value(word) else {
-                            break;
-                        };
-                        value = address;
-                    }
-                    let ok = value.as_str().parse::<IpAddr>().is_ok();
-                    words.check("nexthop via", value, ok, "an IPv4 or IPv6 address");
-                }
-                "weight" => {
-                    let Some(value) = words.value(word) else {
-                        break;
-                    };
-                    let ok = parse_number(value.as_str()).is_some_and(|n| (1..=256).contains(&n));
-                    words.check("nexthop weight", value, ok, "an integer in 1..=256");
-                }
-                "dev" | "realms" => {
-                    words.value(word);
-                }
-                "encap" => break,
-                _ => {}
+        if let Some(hop) = out.nexthops.last_mut() {
+            if !nexthop_option(hop, &mut words, word) {
+                break;
             }
             continue;
         }
@@ -149,56 +289,161 @@ pub fn check_route(words: &[Word]) -> Vec<OptionError<'_>> {
             let Some(mut value) = words.value(word) else {
                 break;
             };
-            if value.as_str() == "lock" {
+            let lock = value.as_str() == "lock";
+            if lock {
                 let Some(locked) = words.value(word) else {
                     break;
                 };
                 value = locked;
             }
-            match keyword {
-                "rtt" | "rttvar" | "rto_min" => {
-                    let ok = time_rtt(value.as_str()).is_some();
-                    words.check(keyword, value, ok, "a time (N, Nms or Ns)");
-                }
-                "congctl" => {}
-                _ => words.number(keyword, value),
+            match metric(keyword, value.as_str()) {
+                Ok(metric) => out.metrics.push(Metric { metric, lock }),
+                Err(expected) => words.check(keyword, value, false, expected),
             }
             continue;
         }
         match keyword {
-            "features" => {
-                if let Some(value) = words.value(word) {
-                    let ok = value.as_str() == "ecn" || parse_number(value.as_str()).is_some();
-                    words.check(keyword, value, ok, "ecn or a number");
-                }
+            "onlink" => out.onlink = true,
+            "pervasive" => out.pervasive = true,
+            "inet" => {}
+            "inet6" => out.inet6 = true,
+            "add" => out.mode = Some(AddMode::Add),
+            "append" => out.mode = Some(AddMode::Append),
+            "prepend" => out.mode = Some(AddMode::Prepend),
+            // The rest of the line belongs to the encapsulation, which kad cannot install.
+            "encap" => {
+                out.encap = true;
+                break;
             }
-            "quickack" | "fastopen_no_cookie" | "expires" => {
-                if let Some(value) = words.value(word) {
-                    words.number(keyword, value);
-                }
+            _ => {
+                let Some(value) = words.value(word) else {
+                    break;
+                };
+                route_option(&mut out, &mut words, keyword, value);
             }
-            "pref" => {
-                if let Some(value) = words.value(word) {
-                    let ok = matches!(value.as_str(), "low" | "medium" | "high");
-                    words.check(keyword, value, ok, "low, medium or high");
-                }
-            }
-            "ttl-propagate" => {
-                if let Some(value) = words.value(word) {
-                    let ok = matches!(value.as_str(), "enabled" | "disabled");
-                    words.check(keyword, value, ok, "enabled or disabled");
-                }
-            }
-            // Looked up in the host's tables by the daemon.
-            "protocol" | "realms" | "tos" | "dsfield" | "weight" => {
-                words.value(word);
-            }
-            // The rest of the line belongs to the encapsulation, which kad skips.
-            "encap" => break,
-            _ => {}
         }
     }
-    words.errors
+    (out, words.errors)
+}
+
+/// One `KEYWORD VALUE` option of an `ip route` entry outside `nexthop` groups.
+fn route_option<'a>(out: &mut RouteOptions, words: &mut Words<'a>, keyword: &str, value: &'a Word) {
+    let text = value.as_str();
+    let mut report = |expected: &str| words.check(keyword, value, false, expected);
+    let number = |push: fn(u32) -> RouteMetric| {
+        parse_number(text).map(|n| Metric {
+            metric: push(n),
+            lock: false,
+        })
+    };
+    match keyword {
+        "features" => {
+            let features = if text == "ecn" {
+                Some(1)
+            } else {
+                parse_number(text)
+            };
+            match features {
+                Some(n) => out.metrics.push(Metric {
+                    metric: RouteMetric::Features(n),
+                    lock: false,
+                }),
+                None => report("ecn or a number"),
+            }
+        }
+        "quickack" | "fastopen_no_cookie" => {
+            let push = if keyword == "quickack" {
+                RouteMetric::QuickAck
+            } else {
+                RouteMetric::FastopenNoCookie
+            };
+            match number(push) {
+                Some(metric) => out.metrics.push(metric),
+                None => report("a number"),
+            }
+        }
+        "expires" => match parse_number(text) {
+            Some(n) => out.expires = Some(n),
+            None => report("a number"),
+        },
+        "pref" => match text {
+            "low" => out.pref = Some(RoutePref::Low),
+            "medium" => out.pref = Some(RoutePref::Medium),
+            "high" => out.pref = Some(RoutePref::High),
+            _ => report("low, medium or high"),
+        },
+        "ttl-propagate" => match text {
+            "enabled" => out.ttl_propagate = Some(true),
+            "disabled" => out.ttl_propagate = Some(false),
+            _ => report("enabled or disabled"),
+        },
+        "protocol" => match NameOrNumber::parse(text, u32::from(u8::MAX)) {
+            Ok(protocol) => out.protocol = Some(protocol),
+            Err(err) => report(&err.expected),
+        },
+        "tos" | "dsfield" => match NameOrNumber::parse(text, u32::from(u8::MAX)) {
+            Ok(tos) => out.tos = Some(tos),
+            Err(err) => report(&err.expected),
+        },
+        "realms" => match Realms::parse(text) {
+            Ok(realms) => out.realms = Some(realms),
+            Err(err) => report(&err.expected),
+        },
+        "weight" => out.stray_weight = true,
+        _ => {}
+    }
+}
+
+/// One word of a `nexthop` group; false: the rest of the line is not read (a missing value,
+/// or `encap`).
+fn nexthop_option<'a>(hop: &mut Nexthop, words: &mut Words<'a>, word: &'a Word) -> bool {
+    let keyword = word.as_str();
+    match keyword {
+        "onlink" => hop.onlink = true,
+        "encap" => {
+            hop.encap = true;
+            return false;
+        }
+        "via" | "dev" | "weight" | "realms" => {
+            let Some(mut value) = words.value(word) else {
+                return false;
+            };
+            match keyword {
+                "via" => {
+                    if matches!(value.as_str(), "inet" | "inet6") {
+                        let Some(address) = words.value(word) else {
+                            return false;
+                        };
+                        value = address;
+                    }
+                    match value.as_str().parse::<IpAddr>() {
+                        Ok(address) => hop.via = Some(address),
+                        Err(_) => {
+                            words.check("nexthop via", value, false, "an IPv4 or IPv6 address")
+                        }
+                    }
+                }
+                "dev" => hop.dev = Some(value.text.clone()),
+                "weight" => {
+                    match parse_number(value.as_str())
+                        .and_then(|n| u16::try_from(n).ok())
+                        .filter(|n| (1..=256).contains(n))
+                    {
+                        Some(weight) => hop.weight = weight,
+                        None => {
+                            words.check("nexthop weight", value, false, "an integer in 1..=256")
+                        }
+                    }
+                }
+                _ => match Realms::parse(value.as_str()) {
+                    Ok(realms) => hop.realms = Some(realms),
+                    Err(err) => words.check("nexthop realms", value, false, &err.expected),
+                },
+            }
+        }
+        other => hop.unsupported.push(other.to_owned()),
+    }
+    true
 }
 
 /// A value written as a number or as a name from one of the host's iproute2 tables
@@ -459,7 +704,8 @@ mod tests {
     /// (column, message) of each error.
     fn route(line: &str) -> Vec<(u32, String)> {
         let words = words(line);
-        check_route(&words)
+        parse_route(&words)
+            .1
             .into_iter()
             .map(|e| (e.word.place.col, e.message))
             .collect()
@@ -484,6 +730,85 @@ mod tests {
                  nexthop via inet6 fd00::1 dev eth0 weight 256 onlink nexthop via 10.0.0.1 weight 1"
             ),
             Vec::new()
+        );
+    }
+
+    #[test]
+    fn route_options_are_typed_in_the_order_written() {
+        let words = words(
+            "ssthresh lock 107 rtt 10ms features ecn congctl lock cubic protocol bird tos 0x04 \
+             realms 1/0x14 pref low expires 5 ttl-propagate disabled onlink inet6 add append \
+             nexthop via inet6 fd00::1 dev eth0 weight 2 onlink realms 3 bogus nexthop encap",
+        );
+        let (options, errors) = parse_route(&words);
+        assert!(errors.is_empty());
+        let metric = |metric, lock| Metric { metric, lock };
+        assert_eq!(
+            options.metrics,
+            vec![
+                metric(RouteMetric::SsThresh(107), true),
+                metric(
+                    RouteMetric::Rtt(RttTime {
+                        value: 10,
+                        raw: false
+                    }),
+                    false
+                ),
+                metric(RouteMetric::Features(1), false),
+                metric(RouteMetric::CongCtl("cubic".to_owned()), true),
+            ]
+        );
+        assert_eq!(
+            (
+                &options.protocol,
+                &options.tos,
+                options.pref,
+                options.expires,
+                options.ttl_propagate,
+                options.mode
+            ),
+            (
+                &Some(NameOrNumber::Name("bird".to_owned())),
+                &Some(NameOrNumber::Number(4)),
+                Some(RoutePref::Low),
+                Some(5),
+                Some(false),
+                Some(AddMode::Append)
+            )
+        );
+        assert!(options.onlink && options.inet6 && !options.encap);
+        assert_eq!(
+            options.realms,
+            Some(Realms {
+                from: Some(NameOrNumber::Number(1)),
+                to: NameOrNumber::Number(20)
+            })
+        );
+        assert_eq!(
+            options.nexthops,
+            vec![
+                Nexthop {
+                    via: "fd00::1".parse().ok(),
+                    dev: Some("eth0".to_owned()),
+                    weight: 2,
+                    onlink: true,
+                    realms: Some(Realms {
+                        from: None,
+                        to: NameOrNumber::Number(3)
+                    }),
+                    encap: false,
+                    unsupported: vec!["bogus".to_owned()],
+                },
+                Nexthop {
+                    via: None,
+                    dev: None,
+                    weight: 1,
+                    onlink: false,
+                    realms: None,
+                    encap: true,
+                    unsupported: Vec::new(),
+                },
+            ]
         );
     }
 
