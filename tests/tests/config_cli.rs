@@ -127,3 +127,22 @@ fn dump_config_text_names_the_model() {
         "{stdout}"
     );
 }
+
+#[test]
+fn bad_route_and_rule_options_are_reported_with_their_place() {
+    let s = Scratch::new("routes");
+    let main = s.write(
+        "k.conf",
+        "static_routes {\n    10.8.0.0/24 dev lo mtu lock big\n}\nstatic_rules {\n    from 10.8.0.0/24 table 100 preference 7 sport 70000\n}\n",
+    );
+    let path = main.display().to_string();
+    let (status, _, stderr) = kad(&["-t", "-f", &path]);
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "{path}:2:33: error: static_routes: mtu: invalid value 'big': expected a number - skipping route\n\
+             {path}:5:51: error: static_rules: sport: invalid value '70000': expected N or N-M - skipping rule"
+        )
+    );
+    assert_eq!(status, 5);
+}

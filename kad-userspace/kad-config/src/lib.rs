@@ -21,6 +21,7 @@ pub mod model;
 pub mod net;
 pub mod place;
 pub mod preprocess;
+pub mod route_options;
 pub mod scripts;
 pub mod tree;
 pub mod validate;

@@ -5,7 +5,10 @@ use std::{collections::BTreeMap, net::IpAddr, time::Duration};
 
 use serde::Serialize;
 
-use super::place::{Place, Places};
+use super::{
+    place::{Place, Places},
+    route_options::{RouteOptions, RuleOptions},
+};
 
 /// The whole resolved configuration (keepalived.conf top level).
 #[derive(Clone, Debug, Default, Serialize)]
@@ -278,8 +281,8 @@ pub struct Route {
     pub scope: Option<String>,
     /// keepalived.conf: no_track.
     pub no_track: bool,
-    /// Other `ip route` options, as words.
-    pub options: Vec<String>,
+    /// The other `ip route` options.
+    pub options: RouteOptions,
     /// Where the route is written.
     pub place: Place,
 }
@@ -297,8 +300,8 @@ pub struct Rule {
     pub preference: Option<u32>,
     /// keepalived.conf: no_track.
     pub no_track: bool,
-    /// Other `ip rule` options, as words.
-    pub options: Vec<String>,
+    /// The other `ip rule` options.
+    pub options: RuleOptions,
     /// Where the rule is written.
     pub place: Place,
 }

@@ -9,6 +9,7 @@ use super::{
     keywords::{Ctx, parse_int, parse_ip},
     model::{Route, Rule, VirtualAddress},
     place::Word,
+    route_options::{self, OptionError, ROUTE_METRICS, RuleOptions},
     tree::Node,
 };
 
@@ -197,22 +198,23 @@ const ROUTE_TYPES: &[&str] = &[
     "nat",
 ];
 
-/// `ip route` metrics that may be written `NAME lock VALUE`.
-const ROUTE_METRICS: &[&str] = &[
-    "mtu",
-    "advmss",
-    "rtt",
-    "rttvar",
-    "reordering",
-    "window",
-    "cwnd",
-    "ssthresh",
-    "initcwnd",
-    "initrwnd",
-    "hoplimit",
-    "rto_min",
-    "congctl",
-];
+/// Reports bad `ip route` / `ip rule` option values as errors at their place, the entry
+/// skipped as keepalived does; whether there was one.
+fn report_option_errors(
+    ctx: &mut Ctx,
+    block: &str,
+    what: &str,
+    errors: &[OptionError<'_>],
+) -> bool {
+    for error in errors {
+        ctx.report(
+            Severity::Error,
+            &error.word.place,
+            format!("{block}: {} - skipping {what}", error.message),
+        );
+    }
+    !errors.is_empty()
+}
 
 /// keepalived.conf: virtual_routes / static_routes.
 pub fn routes(ctx: &mut Ctx, node: &Node) -> Vec<Route> {
@@ -235,19 +237,19 @@ pub fn route(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Route> {
     let mut metric = None;
     let mut scope = None;
     let mut no_track = false;
-    let mut options = Vec::new();
+    let mut options: Vec<Word> = Vec::new();
     let mut iter = words.iter();
     while let Some(word) = iter.next() {
         let w = word.as_str();
         if w == "nexthop" {
             // `nexthop NH [nexthop NH]...` ends an `ip route` line: keep its words together
             // for the runtime to read (via, dev, weight, onlink, realms per hop).
-            options.push(word.text.clone());
+            options.push(word.clone());
             for rest in iter.by_ref() {
                 if rest.as_str() == "no_track" {
                     no_track = true;
                 } else {
-                    options.push(rest.text.clone());
+                    options.push(rest.clone());
                 }
             }
             break;
@@ -300,7 +302,7 @@ pub fn route(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Route> {
                 _ => false,
             };
             let qualifier = if qualified {
-                let qualifier = value.map(|v| v.text.clone());
+                let qualifier = value.cloned();
                 value = iter.next();
                 qualifier
             } else {
@@ -356,9 +358,9 @@ pub fn route(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Route> {
                 }
                 "scope" => scope = Some(value.text.clone()),
                 _ => {
-                    options.push(word.text.clone());
+                    options.push(word.clone());
                     options.extend(qualifier);
-                    options.push(value.text.clone());
+                    options.push(value.clone());
                 }
             }
             continue;
@@ -367,7 +369,7 @@ pub fn route(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Route> {
             "no_track" => no_track = true,
             "to" => {}
             "onlink" | "pervasive" | "inet" | "inet6" | "add" | "append" | "prepend" => {
-                options.push(word.text.clone());
+                options.push(word.clone());
             }
             t if dest.is_none() && route_type.is_none() && ROUTE_TYPES.contains(&t) => {
                 route_type = Some(word.text.clone());
@@ -403,6 +405,10 @@ pub fn route(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Route> {
         );
         return None;
     };
+    let (parsed, errors) = route_options::parse_route(&options);
+    if report_option_errors(ctx, block, "route", &errors) {
+        return None;
+    }
     Some(Route {
         route_type,
         dest,
@@ -413,7 +419,7 @@ pub fn route(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Route> {
         metric,
         scope,
         no_track,
-        options,
+        options: parsed,
         place: first.place.clone(),
     })
 }
@@ -436,15 +442,16 @@ pub fn rule(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Rule> {
         table: None,
         preference: None,
         no_track: false,
-        options: Vec::new(),
+        options: RuleOptions::default(),
         place: first.place.clone(),
     };
+    let mut options: Vec<Word> = Vec::new();
     let mut iter = words.iter();
     while let Some(word) = iter.next() {
         let w = word.as_str();
         match w {
             "no_track" => rule.no_track = true,
-            "not" | "l3mdev" | "inet" | "inet6" => rule.options.push(word.text.clone()),
+            "not" | "l3mdev" | "inet" | "inet6" => options.push(word.clone()),
             _ => {
                 let Some(value) = iter.next() else {
                     ctx.report(
@@ -500,8 +507,8 @@ pub fn rule(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Rule> {
                     | "map-to"
                     | "type"
                     | "tun_id" => {
-                        rule.options.push(word.text.clone());
-                        rule.options.push(value.text.clone());
+                        options.push(word.clone());
+                        options.push(value.clone());
                     }
                     _ => {
                         ctx.report(
@@ -515,6 +522,11 @@ pub fn rule(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Rule> {
             }
         }
     }
+    let (parsed, errors) = route_options::parse_rule(&options);
+    if report_option_errors(ctx, block, "rule", &errors) {
+        return None;
+    }
+    rule.options = parsed;
     if rule.preference.is_none() {
         ctx.report(
             Severity::Warning,

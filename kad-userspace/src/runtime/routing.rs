@@ -20,6 +20,9 @@ use crate::{
     config::{
         model::{Route, Rule},
         place::Place,
+        route_options::{
+            self as config, NameOrNumber, Realms, RouteOptions, RoutePref, RttTime, RuleOptions,
+        },
     },
     net::{
         names::{NameTable, lookup, parse_number},
@@ -99,30 +102,6 @@ pub(crate) fn ip_rules(rules: &[Rule], origin: &Origin<'_>) -> Result<Vec<IpRule
     Ok(out)
 }
 
-/// The words of an entry's options, read one at a time.
-struct Words<'a> {
-    words: &'a [String],
-    at: usize,
-}
-
-impl<'a> Words<'a> {
-    fn new(words: &'a [String]) -> Self {
-        Self { words, at: 0 }
-    }
-
-    fn next(&mut self) -> Option<&'a str> {
-        let word = self.words.get(self.at)?;
-        self.at += 1;
-        Some(word.as_str())
-    }
-
-    /// The value after `keyword`.
-    fn value(&mut self, keyword: &str) -> Result<&'a str, String> {
-        self.next()
-            .ok_or_else(|| format!("'{keyword}' needs a value"))
-    }
-}
-
 /// One keepalived.conf route entry; `Ok(None)`: skipped with a warning.
 pub(crate) fn ip_route(
     route: &Route,
@@ -135,12 +114,8 @@ pub(crate) fn ip_route(
         Some(word) => RouteKind::from_keyword(word)
             .ok_or_else(|| fail(format!("unknown route type '{word}'")))?,
     };
-    let (top, nexthop_words) = match route.options.iter().position(|w| w == "nexthop") {
-        Some(at) => route.options.split_at(at),
-        None => (route.options.as_slice(), &[][..]),
-    };
-    let nexthops = next_hops(nexthop_words, origin, place)?;
-    let Some(mut nexthops) = nexthops else {
+    let options = &route.options;
+    let Some(mut nexthops) = next_hops(&options.nexthops, origin, place)? else {
         return Ok(None);
     };
 
@@ -151,7 +126,7 @@ pub(crate) fn ip_route(
             .first()
             .or(route.src.as_ref())
             .or_else(|| nexthops.iter().find_map(|hop| hop.gateway.as_ref()));
-        if top.iter().any(|w| w == "inet6") || first_address.is_some_and(IpAddr::is_ipv6) {
+        if options.inet6 || first_address.is_some_and(IpAddr::is_ipv6) {
             destination = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
         }
     }
@@ -198,263 +173,164 @@ pub(crate) fn ip_route(
     }
     out.nexthops = nexthops;
 
-    let mut words = Words::new(top);
-    while let Some(word) = words.next() {
-        let result = route_option(&mut out, word, &mut words);
-        match result {
-            Ok(Handled::Yes) => {}
-            Ok(Handled::Ignored(why)) => origin.warn(place, format!("'{word}' {why} - ignored")),
-            Ok(Handled::Skip(why)) => {
-                origin.warn(place, format!("'{word}' {why} - route {out} not installed"));
-                return Ok(None);
-            }
-            Err(what) => return Err(fail(what)),
-        }
+    if options.encap {
+        origin.warn(
+            place,
+            format!(
+                "'encap' (lightweight tunnel encapsulation) is not supported by kad - route {out} not installed"
+            ),
+        );
+        return Ok(None);
     }
+    if options.stray_weight {
+        origin.warn(place, "'weight' outside a nexthop has no meaning - ignored");
+    }
+    route_options(&mut out, options).map_err(fail)?;
     Ok(Some(out))
 }
 
-/// What an option did.
-enum Handled {
-    /// Carried into the request.
-    Yes,
-    /// Not expressible; the entry goes on without it.
-    Ignored(&'static str),
-    /// Not expressible, and the entry would do something else without it: not installed.
-    Skip(&'static str),
-}
-
-/// `rtt`, `rttvar` and `rto_min` take times: `N` as the kernel's raw unit, or with `s`/`ms`.
-/// Returns (milliseconds or raw value, whether it was raw), as iproute2's `get_time_rtt`.
-fn time_rtt(text: &str) -> Option<(u32, bool)> {
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().ok()?;
-    let scale = match unit.to_ascii_lowercase().as_str() {
-        "" if !number.contains('.') => return parse_number(number).map(|n| (n, true)),
-        "s" | "sec" | "secs" => 1000.0,
-        "ms" | "msec" | "msecs" => 1.0,
-        _ => return None,
-    };
-    let ms = (value * scale).ceil();
-    (0.0..=f64::from(u32::MAX))
-        .contains(&ms)
-        .then_some((ms as u32, false))
-}
-
-fn parse_u32(keyword: &str, text: &str) -> Result<u32, String> {
-    parse_number(text).ok_or_else(|| format!("{keyword}: '{text}' is not a number"))
-}
-
-/// `realms [FROM/]TO` (names from rt_realms or numbers).
-fn parse_realm(text: &str) -> Result<RouteRealm, String> {
-    let realm = |word: &str| {
-        lookup(NameTable::Realms, word)
-            .and_then(|n| u16::try_from(n).ok())
-            .ok_or_else(|| format!("realms: unknown realm '{word}'"))
-    };
-    Ok(match text.split_once('/') {
-        Some((from, to)) => RouteRealm {
-            source: realm(from)?,
-            destination: realm(to)?,
-        },
-        None => RouteRealm {
-            source: 0,
-            destination: realm(text)?,
-        },
-    })
-}
-
-fn dsfield(text: &str) -> Result<u8, String> {
-    lookup(NameTable::DsField, text)
-        .and_then(|n| u8::try_from(n).ok())
-        .ok_or_else(|| format!("tos: '{text}' is not a TOS value"))
-}
-
-/// One top-level `ip route` option of `options`.
-fn route_option(out: &mut IpRoute, word: &str, words: &mut Words<'_>) -> Result<Handled, String> {
-    // RTAX_* numbers: the lock bit of a metric is 1 << its number.
-    let metric_number = |name: &str| -> Option<u32> {
-        Some(match name {
-            "mtu" => 2,
-            "window" => 3,
-            "rtt" => 4,
-            "rttvar" => 5,
-            "ssthresh" => 6,
-            "cwnd" => 7,
-            "advmss" => 8,
-            "reordering" => 9,
-            "hoplimit" => 10,
-            "initcwnd" => 11,
-            "rto_min" => 13,
-            "initrwnd" => 14,
-            "congctl" => 16,
-            _ => return None,
-        })
-    };
-    if let Some(number) = metric_number(word) {
-        let mut value = words.value(word)?;
-        if value == "lock" {
-            out.locked |= 1 << number;
-            value = words.value(word)?;
+/// The typed `ip route` options of an entry, names resolved.
+fn route_options(out: &mut IpRoute, options: &RouteOptions) -> Result<(), String> {
+    for metric in &options.metrics {
+        if metric.lock {
+            out.locked |= 1 << metric_number(&metric.metric);
         }
-        let time = || time_rtt(value).ok_or_else(|| format!("{word}: '{value}' is not a time"));
-        let metric = match word {
-            "mtu" => RouteMetric::Mtu(parse_u32(word, value)?),
-            "window" => RouteMetric::Window(parse_u32(word, value)?),
-            "rtt" => RouteMetric::Rtt(match time()? {
-                (raw, true) => raw,
-                (ms, false) => ms.saturating_mul(8),
-            }),
-            "rttvar" => RouteMetric::RttVar(match time()? {
-                (raw, true) => raw,
-                (ms, false) => ms.saturating_mul(4),
-            }),
-            "ssthresh" => RouteMetric::SsThresh(parse_u32(word, value)?),
-            "cwnd" => RouteMetric::Cwnd(parse_u32(word, value)?),
-            "advmss" => RouteMetric::Advmss(parse_u32(word, value)?),
-            "reordering" => RouteMetric::Reordering(parse_u32(word, value)?),
-            "hoplimit" => RouteMetric::Hoplimit(parse_u32(word, value)?),
-            "initcwnd" => RouteMetric::InitCwnd(parse_u32(word, value)?),
-            "rto_min" => RouteMetric::RtoMin(time()?.0),
-            "initrwnd" => RouteMetric::InitRwnd(parse_u32(word, value)?),
-            _ => RouteMetric::CcAlgo(value.to_owned()),
-        };
-        out.metrics.push(metric);
-        return Ok(Handled::Yes);
+        out.metrics.push(route_metric(&metric.metric));
     }
-    match word {
-        "protocol" => {
-            let value = words.value(word)?;
-            out.protocol = lookup(NameTable::Protocols, value)
-                .and_then(|n| u8::try_from(n).ok())
-                .ok_or_else(|| format!("unknown protocol '{value}'"))?;
-        }
-        "realms" => out.realm = Some(parse_realm(words.value(word)?)?),
-        "tos" | "dsfield" => out.tos = dsfield(words.value(word)?)?,
-        "features" => {
-            let value = words.value(word)?;
-            let features = match value {
-                "ecn" => 1, // RTAX_FEATURE_ECN
-                other => parse_u32(word, other)?,
-            };
-            out.metrics.push(RouteMetric::Features(features));
-        }
-        "quickack" => {
-            let value = parse_u32(word, words.value(word)?)?;
-            out.metrics.push(RouteMetric::QuickAck(value));
-        }
-        "fastopen_no_cookie" => {
-            let value = parse_u32(word, words.value(word)?)?;
-            out.metrics.push(RouteMetric::FastopenNoCookie(value));
-        }
-        "pref" => {
-            let value = words.value(word)?;
-            out.preference = Some(match value {
-                "low" => RoutePreference::Low,
-                "medium" => RoutePreference::Medium,
-                "high" => RoutePreference::High,
-                other => return Err(format!("pref: '{other}' is not low|medium|high")),
-            });
-        }
-        "expires" => out.expires = Some(parse_u32(word, words.value(word)?)?),
-        "ttl-propagate" => {
-            out.ttl_propagate = Some(match words.value(word)? {
-                "enabled" => true,
-                "disabled" => false,
-                other => return Err(format!("ttl-propagate: '{other}' is not enabled|disabled")),
-            });
-        }
-        "encap" => {
-            words.next();
-            return Ok(Handled::Skip(
-                "(lightweight tunnel encapsulation) is not supported by kad",
-            ));
-        }
-        "weight" => {
-            words.next();
-            return Ok(Handled::Ignored("outside a nexthop has no meaning"));
-        }
-        "onlink" => out.onlink = true,
-        "pervasive" => out.pervasive = true,
-        "inet" | "inet6" => {}
-        "add" => out.mode = AddMode::Exclusive,
-        "append" => out.mode = AddMode::Append,
-        "prepend" => out.mode = AddMode::Prepend,
-        _ => return Ok(Handled::Ignored("is not a route option kad supports")),
+    if let Some(protocol) = &options.protocol {
+        out.protocol = named(NameTable::Protocols, protocol)
+            .ok_or_else(|| format!("unknown protocol '{protocol}'"))?;
     }
-    Ok(Handled::Yes)
+    if let Some(realms) = &options.realms {
+        out.realm = Some(realm(realms)?);
+    }
+    if let Some(tos) = &options.tos {
+        out.tos = named(NameTable::DsField, tos)
+            .ok_or_else(|| format!("tos: '{tos}' is not a TOS value"))?;
+    }
+    if let Some(pref) = options.pref {
+        out.preference = Some(match pref {
+            RoutePref::Low => RoutePreference::Low,
+            RoutePref::Medium => RoutePreference::Medium,
+            RoutePref::High => RoutePreference::High,
+        });
+    }
+    if options.expires.is_some() {
+        out.expires = options.expires;
+    }
+    if options.ttl_propagate.is_some() {
+        out.ttl_propagate = options.ttl_propagate;
+    }
+    out.onlink |= options.onlink;
+    out.pervasive |= options.pervasive;
+    match options.mode {
+        None => {}
+        Some(config::AddMode::Add) => out.mode = AddMode::Exclusive,
+        Some(config::AddMode::Append) => out.mode = AddMode::Append,
+        Some(config::AddMode::Prepend) => out.mode = AddMode::Prepend,
+    }
+    Ok(())
 }
 
-/// `nexthop via ADDR dev DEV weight N onlink realms R [nexthop ...]`; `Ok(None)`: the route
-/// is skipped (warned).
+/// The RTAX_* number of a metric: its lock bit is 1 << it.
+fn metric_number(metric: &config::RouteMetric) -> u32 {
+    use config::RouteMetric as M;
+    match metric {
+        M::Mtu(_) => 2,
+        M::Window(_) => 3,
+        M::Rtt(_) => 4,
+        M::RttVar(_) => 5,
+        M::SsThresh(_) => 6,
+        M::Cwnd(_) => 7,
+        M::Advmss(_) => 8,
+        M::Reordering(_) => 9,
+        M::Hoplimit(_) => 10,
+        M::InitCwnd(_) => 11,
+        M::Features(_) => 12,
+        M::RtoMin(_) => 13,
+        M::InitRwnd(_) => 14,
+        M::QuickAck(_) => 15,
+        M::CongCtl(_) => 16,
+        M::FastopenNoCookie(_) => 17,
+    }
+}
+
+/// A metric as the kernel takes it: `rtt` in 1/8 ms and `rttvar` in 1/4 ms unless written
+/// raw, as iproute2 sends them.
+fn route_metric(metric: &config::RouteMetric) -> RouteMetric {
+    use config::RouteMetric as M;
+    let scaled = |time: &RttTime, scale: u32| {
+        if time.raw {
+            time.value
+        } else {
+            time.value.saturating_mul(scale)
+        }
+    };
+    match metric {
+        M::Mtu(n) => RouteMetric::Mtu(*n),
+        M::Window(n) => RouteMetric::Window(*n),
+        M::Rtt(time) => RouteMetric::Rtt(scaled(time, 8)),
+        M::RttVar(time) => RouteMetric::RttVar(scaled(time, 4)),
+        M::SsThresh(n) => RouteMetric::SsThresh(*n),
+        M::Cwnd(n) => RouteMetric::Cwnd(*n),
+        M::Advmss(n) => RouteMetric::Advmss(*n),
+        M::Reordering(n) => RouteMetric::Reordering(*n),
+        M::Hoplimit(n) => RouteMetric::Hoplimit(*n),
+        M::InitCwnd(n) => RouteMetric::InitCwnd(*n),
+        M::RtoMin(time) => RouteMetric::RtoMin(time.value),
+        M::InitRwnd(n) => RouteMetric::InitRwnd(*n),
+        M::CongCtl(name) => RouteMetric::CcAlgo(name.clone()),
+        M::Features(n) => RouteMetric::Features(*n),
+        M::QuickAck(n) => RouteMetric::QuickAck(*n),
+        M::FastopenNoCookie(n) => RouteMetric::FastopenNoCookie(*n),
+    }
+}
+
+/// The `nexthop` groups, interfaces and realms resolved; `Ok(None)`: the route is skipped
+/// (warned).
 fn next_hops(
-    words: &[String],
+    hops: &[config::Nexthop],
     origin: &Origin<'_>,
     place: &Place,
 ) -> Result<Option<Vec<NextHop>>, RoutingError> {
     let fail = |what: String| origin.error(place, what);
-    let mut hops: Vec<NextHop> = Vec::new();
-    let mut words = Words::new(words);
-    while let Some(word) = words.next() {
-        if word == "nexthop" {
-            hops.push(NextHop {
-                weight: 1,
-                ..NextHop::default()
-            });
-            continue;
-        }
-        let Some(hop) = hops.last_mut() else {
-            continue;
-        };
-        match word {
-            "via" => {
-                let mut value = words.value(word).map_err(fail)?;
-                if matches!(value, "inet" | "inet6") {
-                    value = words.value(word).map_err(fail)?;
-                }
-                hop.gateway = Some(
-                    value
-                        .parse()
-                        .map_err(|_| fail(format!("nexthop via: '{value}' is not an address")))?,
-                );
-            }
-            "dev" => {
-                let dev = words.value(word).map_err(fail)?;
-                hop.ifindex = Some(
-                    origin
-                        .interfaces
-                        .ifindex(dev)
-                        .map_err(|e| fail(format!("nexthop dev {dev}: {e}")))?,
-                );
-            }
-            "weight" => {
-                let value = words.value(word).map_err(fail)?;
-                hop.weight = parse_number(value)
-                    .and_then(|n| u16::try_from(n).ok())
-                    .filter(|n| (1..=256).contains(n))
-                    .ok_or_else(|| fail(format!("nexthop weight: '{value}' is not 1..256")))?;
-            }
-            "onlink" => hop.onlink = true,
-            "realms" => {
-                hop.realm = Some(parse_realm(words.value(word).map_err(fail)?).map_err(fail)?);
-            }
-            "encap" => {
-                origin.warn(
-                    place,
-                    "nexthop 'encap' (lightweight tunnel encapsulation) is not supported by kad - route not installed",
-                );
-                return Ok(None);
-            }
-            other => origin.warn(
-                place,
-                format!("'{other}' is not a nexthop option kad supports - ignored"),
+    let mut out = Vec::with_capacity(hops.len());
+    for hop in hops {
+        let ifindex = match &hop.dev {
+            Some(dev) => Some(
+                origin
+                    .interfaces
+                    .ifindex(dev)
+                    .map_err(|e| fail(format!("nexthop dev {dev}: {e}")))?,
             ),
+            None => None,
+        };
+        let realm = match &hop.realms {
+            Some(realms) => Some(realm(realms).map_err(fail)?),
+            None => None,
+        };
+        for word in &hop.unsupported {
+            origin.warn(
+                place,
+                format!("'{word}' is not a nexthop option kad supports - ignored"),
+            );
         }
+        if hop.encap {
+            origin.warn(
+                place,
+                "nexthop 'encap' (lightweight tunnel encapsulation) is not supported by kad - route not installed",
+            );
+            return Ok(None);
+        }
+        out.push(NextHop {
+            gateway: hop.via,
+            ifindex,
+            weight: hop.weight,
+            onlink: hop.onlink,
+            realm,
+        });
     }
-    Ok(Some(hops))
+    Ok(Some(out))
 }
 
 /// One keepalived.conf rule entry; `Ok(None)`: skipped with a warning.
@@ -463,7 +339,7 @@ pub(crate) fn ip_rule(rule: &Rule, origin: &Origin<'_>) -> Result<Option<IpRule>
     let fail = |what: String| origin.error(place, what);
     let from_v6 = rule.from.map(|(address, _)| address.is_ipv6());
     let to_v6 = rule.to.map(|(address, _)| address.is_ipv6());
-    let said_v6 = rule.options.iter().any(|w| w == "inet6");
+    let said_v6 = rule.options.inet6;
     let ipv6 = match (from_v6, to_v6) {
         (Some(a), Some(b)) if a != b => {
             return Err(fail("'from' and 'to' are of different families".into()));
@@ -481,32 +357,15 @@ pub(crate) fn ip_rule(rule: &Rule, origin: &Origin<'_>) -> Result<Option<IpRule>
                 .ok_or_else(|| fail(format!("unknown routing table '{table}'")))?,
         );
     }
-    let mut words = Words::new(&rule.options);
-    while let Some(word) = words.next() {
-        match rule_option(&mut out, word, &mut words) {
-            Ok(Handled::Yes) => {}
-            Ok(Handled::Ignored(why)) => origin.warn(place, format!("'{word}' {why} - ignored")),
-            Ok(Handled::Skip(why)) => {
-                origin.warn(place, format!("'{word}' {why} - rule {out} not installed"));
-                return Ok(None);
-            }
-            Err(what) => return Err(fail(what)),
-        }
+    if rule.options.nat {
+        origin.warn(
+            place,
+            format!("'nat' (Linux dropped NAT rules in 2.6) - rule {out} not installed"),
+        );
+        return Ok(None);
     }
+    rule_options(&mut out, &rule.options).map_err(fail)?;
     Ok(Some(out))
-}
-
-/// `N` or `N-M`.
-fn range<T: TryFrom<u32>>(keyword: &str, text: &str) -> Result<(T, T), String> {
-    let number = |part: &str| {
-        parse_number(part)
-            .and_then(|n| T::try_from(n).ok())
-            .ok_or_else(|| format!("{keyword}: '{text}' is not N or N-M"))
-    };
-    match text.split_once('-') {
-        Some((start, end)) => Ok((number(start)?, number(end)?)),
-        None => Ok((number(text)?, number(text)?)),
-    }
 }
 
 /// An IP protocol by number or name (`tcp`, `UDP`, ... as in /etc/protocols).
@@ -541,77 +400,74 @@ fn ip_protocol(text: &str) -> Option<u8> {
     })
 }
 
-/// One `ip rule` option of `options`.
-fn rule_option(out: &mut IpRule, word: &str, words: &mut Words<'_>) -> Result<Handled, String> {
-    match word {
-        "not" => out.invert = true,
-        "l3mdev" => out.l3mdev = true,
-        "inet" | "inet6" => {}
-        "iif" | "dev" => out.iif = Some(words.value(word)?.to_owned()),
-        "oif" => out.oif = Some(words.value(word)?.to_owned()),
-        "fwmark" => {
-            let value = words.value(word)?;
-            let (mark, mask) = match value.split_once('/') {
-                Some((mark, mask)) => (mark, Some(mask)),
-                None => (value, None),
-            };
-            let mask = match mask {
-                Some(mask) => Some(parse_u32(word, mask)?),
-                None => None,
-            };
-            out.fwmark = Some((parse_u32(word, mark)?, mask));
-        }
-        "tos" | "dsfield" => out.tos = dsfield(words.value(word)?)?,
-        "realms" => out.realm = Some(parse_realm(words.value(word)?)?),
-        "goto" => out.action = RuleAction::Goto(parse_u32(word, words.value(word)?)?),
-        "suppress_prefixlength" => {
-            out.suppress_prefixlen = Some(parse_u32(word, words.value(word)?)?);
-        }
-        "suppress_ifgroup" => {
-            let value = words.value(word)?;
-            out.suppress_ifgroup = Some(
-                lookup(NameTable::Groups, value)
-                    .ok_or_else(|| format!("unknown interface group '{value}'"))?,
-            );
-        }
-        "uidrange" => out.uid_range = Some(range(word, words.value(word)?)?),
-        "sport" => out.sport = Some(range(word, words.value(word)?)?),
-        "dport" => out.dport = Some(range(word, words.value(word)?)?),
-        "ipproto" | "ip_proto" => {
-            let value = words.value(word)?;
-            out.ip_proto =
-                Some(ip_protocol(value).ok_or_else(|| format!("unknown IP protocol '{value}'"))?);
-        }
-        "protocol" => {
-            let value = words.value(word)?;
-            out.protocol = lookup(NameTable::Protocols, value)
-                .and_then(|n| u8::try_from(n).ok())
-                .ok_or_else(|| format!("unknown protocol '{value}'"))?;
-        }
-        "tun_id" => {
-            let value = words.value(word)?;
-            out.tun_id = Some(
-                value
-                    .parse()
-                    .map_err(|_| format!("tun_id: '{value}' is not a number"))?,
-            );
-        }
-        "type" => match words.value(word)? {
-            "unicast" => {}
-            "blackhole" => out.action = RuleAction::Blackhole,
-            "unreachable" => out.action = RuleAction::Unreachable,
-            "prohibit" => out.action = RuleAction::Prohibit,
-            "nop" => out.action = RuleAction::Nop,
-            "nat" => return Ok(Handled::Skip("nat (Linux dropped NAT rules in 2.6)")),
-            other => return Err(format!("unknown rule type '{other}'")),
-        },
-        "nat" | "map-to" => {
-            words.next();
-            return Ok(Handled::Skip("(Linux dropped NAT rules in 2.6)"));
-        }
-        _ => return Ok(Handled::Ignored("is not a rule option kad supports")),
+/// A value of one of the host's iproute2 tables (`table`), as a number that fits `T`.
+fn named<T: TryFrom<u32>>(table: NameTable, value: &NameOrNumber) -> Option<T> {
+    let number = match value {
+        NameOrNumber::Number(number) => Some(*number),
+        NameOrNumber::Name(name) => lookup(table, name),
+    };
+    number.and_then(|n| T::try_from(n).ok())
+}
+
+/// The typed `ip rule` options of an entry, names resolved.
+fn rule_options(out: &mut IpRule, options: &RuleOptions) -> Result<(), String> {
+    out.invert = options.not;
+    out.l3mdev = options.l3mdev;
+    out.iif.clone_from(&options.iif);
+    out.oif.clone_from(&options.oif);
+    out.fwmark = options.fwmark;
+    if let Some(tos) = &options.tos {
+        out.tos = named(NameTable::DsField, tos)
+            .ok_or_else(|| format!("tos: '{tos}' is not a TOS value"))?;
     }
-    Ok(Handled::Yes)
+    if let Some(realms) = &options.realms {
+        out.realm = Some(realm(realms)?);
+    }
+    match options.action {
+        None => {}
+        Some(config::RuleAction::Goto(n)) => out.action = RuleAction::Goto(n),
+        Some(config::RuleAction::Blackhole) => out.action = RuleAction::Blackhole,
+        Some(config::RuleAction::Unreachable) => out.action = RuleAction::Unreachable,
+        Some(config::RuleAction::Prohibit) => out.action = RuleAction::Prohibit,
+        Some(config::RuleAction::Nop) => out.action = RuleAction::Nop,
+    }
+    out.suppress_prefixlen = options.suppress_prefixlength;
+    if let Some(group) = &options.suppress_ifgroup {
+        out.suppress_ifgroup = Some(
+            named(NameTable::Groups, group)
+                .ok_or_else(|| format!("unknown interface group '{group}'"))?,
+        );
+    }
+    out.uid_range = options.uidrange;
+    out.sport = options.sport;
+    out.dport = options.dport;
+    if let Some(proto) = &options.ip_proto {
+        let number = match proto {
+            NameOrNumber::Number(n) => u8::try_from(*n).ok(),
+            NameOrNumber::Name(name) => ip_protocol(name),
+        };
+        out.ip_proto = Some(number.ok_or_else(|| format!("unknown IP protocol '{proto}'"))?);
+    }
+    if let Some(protocol) = &options.protocol {
+        out.protocol = named(NameTable::Protocols, protocol)
+            .ok_or_else(|| format!("unknown protocol '{protocol}'"))?;
+    }
+    out.tun_id = options.tun_id;
+    Ok(())
+}
+
+/// `realms [FROM/]TO` with names from rt_realms.
+fn realm(realms: &Realms) -> Result<RouteRealm, String> {
+    let one = |value: &NameOrNumber| {
+        named(NameTable::Realms, value).ok_or_else(|| format!("realms: unknown realm '{value}'"))
+    };
+    Ok(RouteRealm {
+        source: match &realms.from {
+            Some(from) => one(from)?,
+            None => 0,
+        },
+        destination: one(&realms.to)?,
+    })
 }
 
 #[cfg(test)]
@@ -787,14 +643,5 @@ mod tests {
             Ok(Vec::new())
         );
         assert!(rules("from 10.0.0.0/8 to fd00::/8 table 1 preference 3").is_err());
-    }
-
-    #[test]
-    fn rtt_times_follow_iproute2() {
-        assert_eq!(time_rtt("102"), Some((102, true)));
-        assert_eq!(time_rtt("10ms"), Some((10, false)));
-        assert_eq!(time_rtt("0.5s"), Some((500, false)));
-        assert_eq!(time_rtt("1.5"), None);
-        assert_eq!(time_rtt("3parsecs"), None);
     }
 }
