@@ -212,7 +212,7 @@ impl CheckerSet {
             report::start(report, &self.plan);
         }
         for (index, spec) in self.plan.probes.iter().enumerate() {
-            let probe = probe::Probe::new(spec.clone(), self.plan.tls.clone());
+            let probe = probe::Probe::new(Arc::clone(spec), self.plan.tls.clone());
             let initial = self.plan.probe_initial_up(index);
             let reporter = report::ProbeReporter::new(self.report.clone(), index);
             tasks.spawn(schedule::run(

@@ -161,8 +161,8 @@ pub struct ServerPlan {
 pub struct Plan {
     /// The real servers.
     pub servers: Vec<ServerPlan>,
-    /// The distinct probes.
-    pub probes: Vec<ProbeSpec>,
+    /// The distinct probes, shared with their tasks ([`super::probe::Probe`]).
+    pub probes: Vec<Arc<ProbeSpec>>,
     /// For each probe, the servers it serves.
     pub probe_servers: Vec<Vec<usize>>,
     /// The TLS client for SSL_GET (built once).
@@ -187,7 +187,7 @@ impl Plan {
     pub fn from_config(config: &Config) -> Self {
         let mut plan = Plan::default();
         let mut server_index: HashMap<RealServerKey, usize> = HashMap::new();
-        let mut probe_index: HashMap<ProbeSpec, usize> = HashMap::new();
+        let mut probe_index: HashMap<Arc<ProbeSpec>, usize> = HashMap::new();
         if config
             .virtual_servers
             .iter()
@@ -265,7 +265,8 @@ impl Plan {
                     if matches!(&spec.kind, ProbeKind::Http(h) if h.tls) && plan.tls.is_none() {
                         continue;
                     }
-                    let probe = *probe_index.entry(spec.clone()).or_insert_with(|| {
+                    let spec = Arc::new(spec);
+                    let probe = *probe_index.entry(Arc::clone(&spec)).or_insert_with(|| {
                         plan.probes.push(spec);
                         plan.probe_servers.push(Vec::new());
                         plan.probes.len() - 1

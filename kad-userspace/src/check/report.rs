@@ -19,6 +19,8 @@ use crate::status::{
 /// knew it when the same real server had a checker of the same kind and target.
 fn for_plan(plan: &Plan, previous: &CheckerReport) -> CheckerReport {
     let mut report = CheckerReport::default();
+    // Kept while the checkers run: no spare room from the vector's doubling.
+    report.probes.reserve_exact(plan.probes.len());
     for (index, spec) in plan.probes.iter().enumerate() {
         report.probes.push(CheckerStatus {
             kind: spec.kind.keyword().to_owned(),

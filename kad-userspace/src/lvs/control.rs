@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 
 use super::{
     ipvs::{IpvsError, IpvsSocket, IpvsTable, ServiceKey, Timeouts},
+    kept_config::keep_what_lvs_reads,
     notify,
     reconcile::{Op, diff},
     report::{Reporter, View, running},
@@ -295,7 +296,7 @@ pub async fn run_reporting<K: IpvsKernel>(
                 None => health_open = false,
             },
             command = commands.recv() => match command {
-                Some(LvsCommand::Reload(config)) => lvs.reload(*config),
+                Some(LvsCommand::Reload(config)) => lvs.reload(keep_what_lvs_reads(*config)),
                 Some(LvsCommand::Stop) | None => break,
             },
         }

@@ -9,6 +9,7 @@ use tokio::{
 use super::{
     control::{LvsCommand, LvsError, run_reporting},
     ipvs::IpvsSocket,
+    kept_config::keep_what_lvs_reads,
     report::Reporter,
     without_ipvs,
 };
@@ -49,6 +50,7 @@ pub fn spawn(config: Config) -> LvsHandle {
     let (commands, command_rx) = mpsc::channel(4);
     let (health, health_rx) = mpsc::channel(1024);
     let (report_tx, report) = watch::channel(LvsReport::default());
+    let config = keep_what_lvs_reads(config);
     let task = tokio::spawn(async move {
         let result = run(config, command_rx, health_rx, report_tx).await;
         if let Err(err) = &result {

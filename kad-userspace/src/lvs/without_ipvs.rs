@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use super::{
     control::{HEALTH_BATCH, LvsCommand, record_health},
     ipvs::{IpvsError, IpvsTable},
+    kept_config::keep_what_lvs_reads,
     report::{Reporter, View},
     table::{Health, QuorumMemory, wanted},
 };
@@ -92,7 +93,7 @@ pub async fn run(
             },
             command = commands.recv() => match command {
                 Some(LvsCommand::Reload(new)) => {
-                    config = *new;
+                    config = keep_what_lvs_reads(*new);
                     health.retain_configured(&config);
                     publish(&config, &health, &mut quorum);
                 }
