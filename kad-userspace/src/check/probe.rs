@@ -156,6 +156,17 @@ mod tests {
             crate::check::report::ProbeReporter::default(),
         );
         let size = size_of_future(&task);
-        assert!(size <= 768, "a TCP_CHECK task's future is {size} bytes");
+        // The test-only `test-hooks` feature (on when the whole workspace is tested) wraps
+        // every supervised task in a select with its fault-injection timer; no shipped build
+        // has it.
+        let bound = if cfg!(feature = "test-hooks") {
+            1024
+        } else {
+            768
+        };
+        assert!(
+            size <= bound,
+            "a TCP_CHECK task's future is {size} bytes (bound {bound})"
+        );
     }
 }
