@@ -322,14 +322,9 @@ fn fifos(global: &GlobalDefs, warnings: &mut Vec<String>) -> Vec<FifoSpec> {
             _ => None,
         };
         // keepalived.conf `notify_fifo FILE [USER [GROUP]]`: the FIFO's owner.
-        let owner = match scripts::resolve(
+        let owner = match scripts::run_as(
+            global,
             fifo.user.as_deref().map(|u| (u, fifo.group.as_deref())),
-            global
-                .script_user
-                .as_ref()
-                .map(|(u, g)| (u.as_str(), g.as_deref())),
-            global.enable_script_security,
-            scripts::lookup,
         ) {
             Ok(owner) => owner,
             Err(e) => {

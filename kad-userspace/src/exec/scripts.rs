@@ -73,6 +73,21 @@ pub fn lookup(user: &str, group: Option<&str>) -> Result<RunAs, UserError> {
     })
 }
 
+/// Who runs a script configured with `own` (`user USER [GROUP]`, or the words after a notify
+/// script or FIFO): that user, else global `script_user`, else keepalived's default user, as
+/// this system's user database resolves them; refused under `enable_script_security` when
+/// the default user does not exist.
+pub fn run_as(
+    global: &kad_config::model::GlobalDefs,
+    own: Option<(&str, Option<&str>)>,
+) -> Result<RunAs, ResolveError> {
+    let global_user = global
+        .script_user
+        .as_ref()
+        .map(|(user, group)| (user.as_str(), group.as_deref()));
+    resolve(own, global_user, global.enable_script_security, lookup)
+}
+
 /// Sets who runs `command`: uid, gid, and no supplementary groups (std drops them when a
 /// uid is set by root). Only root can switch users; kad running as another user runs
 /// scripts as itself.

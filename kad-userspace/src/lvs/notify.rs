@@ -36,15 +36,9 @@ pub fn quorum_script(config: &Config, change: &QuorumChange) -> Option<ScriptCom
 /// Who runs `script`: its own user, else `script_user`, else keepalived's default user;
 /// `None` (logged) when `enable_script_security` refuses it.
 fn script_command(config: &Config, script: &Script, what: &str) -> Option<ScriptCommand> {
-    let global = &config.global;
-    let run_as = scripts::resolve(
+    let run_as = scripts::run_as(
+        &config.global,
         script.user.as_deref().map(|u| (u, script.group.as_deref())),
-        global
-            .script_user
-            .as_ref()
-            .map(|(u, g)| (u.as_str(), g.as_deref())),
-        global.enable_script_security,
-        scripts::lookup,
     );
     match run_as {
         Ok(run_as) => Some(ScriptCommand {

@@ -645,10 +645,11 @@ impl<'a> TrackerTable<'a> {
             .user
             .as_ref()
             .map(|(user, group)| (user.as_str(), group.as_deref()));
-        let run_as = run_as(&self.config.global, own).map_err(|source| SpecError::ScriptUser {
-            name: script.name.clone(),
-            source,
-        })?;
+        let run_as =
+            scripts::run_as(&self.config.global, own).map_err(|source| SpecError::ScriptUser {
+                name: script.name.clone(),
+                source,
+            })?;
         let spec = ScriptSpec {
             name: script.name.clone(),
             command,
@@ -678,22 +679,6 @@ impl<'a> TrackerTable<'a> {
         }
         Ok(object)
     }
-}
-
-/// Who runs a script: keepalived.conf `user` (or the words after a notify script), else
-/// `script_user`, else keepalived's default user (see [`crate::exec::scripts`]). Validation has
-/// already dropped the scripts for which this fails.
-fn run_as(global: &GlobalDefs, own: Option<(&str, Option<&str>)>) -> Result<RunAs, ResolveError> {
-    let global_user = global
-        .script_user
-        .as_ref()
-        .map(|(user, group)| (user.as_str(), group.as_deref()));
-    scripts::resolve(
-        own,
-        global_user,
-        global.enable_script_security,
-        scripts::lookup,
-    )
 }
 
 /// keepalived.conf `vrrp_track_process` → what the process tracker follows. `delay` sets
@@ -841,7 +826,7 @@ fn command(
         .user
         .as_deref()
         .map(|user| (user, script.group.as_deref()));
-    let run_as = run_as(global, own).map_err(|source| SpecError::CommandUser {
+    let run_as = scripts::run_as(global, own).map_err(|source| SpecError::CommandUser {
         command: script.command.clone(),
         source,
     })?;
