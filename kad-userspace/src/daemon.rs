@@ -349,6 +349,8 @@ fn load(options: &DaemonOptions) -> Result<config::Loaded> {
     if loaded.exit_status() == config::exit::CANNOT_RUN {
         bail!("{}: the configuration cannot run", options.config.display());
     }
+    // The loader's syntax tree is gone: its pages go back to the kernel.
+    crate::heap::release_freed();
     Ok(loaded)
 }
 

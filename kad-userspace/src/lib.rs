@@ -8,6 +8,7 @@ pub mod check;
 pub mod daemon;
 pub mod exec;
 pub mod file_kind;
+pub mod heap;
 pub mod host_checks;
 pub mod lvs;
 pub mod net;

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::{
     ipvs::{IpvsError, IpvsSocket, IpvsTable, ServiceKey, Timeouts},
-    kept_config::keep_what_lvs_reads,
+    kept_config::KeptConfig,
     notify,
     reconcile::{Op, diff},
     report::{Reporter, View, running},
@@ -81,7 +81,7 @@ impl IpvsKernel for IpvsSocket {
 /// The state the task keeps between applications.
 struct Lvs<K> {
     socket: K,
-    config: Config,
+    config: KeptConfig,
     settings: LvsSettings,
     health: Health,
     quorum: QuorumMemory,
@@ -99,8 +99,8 @@ struct Lvs<K> {
 }
 
 impl<K: IpvsKernel> Lvs<K> {
-    fn start(mut socket: K, config: Config) -> Result<Self, LvsError> {
-        let settings = LvsSettings::from_config(&config)?;
+    fn start(mut socket: K, config: KeptConfig) -> Result<Self, LvsError> {
+        let settings = LvsSettings::from_config(&config.config)?;
         if settings.flush {
             tracing::info!("ipvs: flush (lvs_flush)");
             socket.flush()?;
@@ -122,7 +122,7 @@ impl<K: IpvsKernel> Lvs<K> {
             owned: BTreeSet::new(),
             report: Reporter::default(),
             applied: None,
-            mailer: SmtpSpec::from_config(&config).map(Mailer::start),
+            mailer: SmtpSpec::from_config(&config.config).map(Mailer::start),
             config,
         })
     }
@@ -187,8 +187,8 @@ impl<K: IpvsKernel> Lvs<K> {
         Ok(())
     }
 
-    fn reload(&mut self, config: Config) {
-        let settings = match LvsSettings::from_config(&config) {
+    fn reload(&mut self, config: KeptConfig) {
+        let settings = match LvsSettings::from_config(&config.config) {
             Ok(settings) => settings,
             Err(err) => {
                 tracing::error!("ipvs: reload refused: {err}");
@@ -204,7 +204,7 @@ impl<K: IpvsKernel> Lvs<K> {
             return;
         }
         self.health.retain_configured(&self.config);
-        let smtp = SmtpSpec::from_config(&self.config);
+        let smtp = SmtpSpec::from_config(&self.config.config);
         if self.mailer.as_ref().map(Mailer::spec) != smtp.as_ref() {
             self.mailer = smtp.map(Mailer::start);
         }
@@ -264,13 +264,14 @@ pub async fn run_on<K: IpvsKernel>(
     commands: mpsc::Receiver<LvsCommand>,
     health: mpsc::Receiver<HealthUpdate>,
 ) -> Result<K, LvsError> {
+    let config = KeptConfig::new(config);
     run_reporting(kernel, config, commands, health, Reporter::default()).await
 }
 
 /// [`run_on`], each application published on `report`.
 pub async fn run_reporting<K: IpvsKernel>(
     kernel: K,
-    config: Config,
+    config: KeptConfig,
     mut commands: mpsc::Receiver<LvsCommand>,
     mut health: mpsc::Receiver<HealthUpdate>,
     report: Reporter,
@@ -296,7 +297,7 @@ pub async fn run_reporting<K: IpvsKernel>(
                 None => health_open = false,
             },
             command = commands.recv() => match command {
-                Some(LvsCommand::Reload(config)) => lvs.reload(keep_what_lvs_reads(*config)),
+                Some(LvsCommand::Reload(config)) => lvs.reload(KeptConfig::new(*config)),
                 Some(LvsCommand::Stop) | None => break,
             },
         }

@@ -7,7 +7,10 @@
 
 use std::time::Duration;
 
-use super::table::{Health, QuorumChange, QuorumMemory, rs_alive};
+use super::{
+    kept_config::KeptConfig,
+    table::{Health, QuorumChange, QuorumMemory, rs_alive},
+};
 use crate::{
     config::{Config, Script},
     exec::scripts::{self, ScriptCommand},
@@ -20,17 +23,18 @@ pub const SCRIPT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The script configured for a quorum change, with who runs it (its own user, else
 /// `script_user`, else keepalived's default user).
-pub fn quorum_script(config: &Config, change: &QuorumChange) -> Option<ScriptCommand> {
-    let vs = config
+pub fn quorum_script(kept: &KeptConfig, change: &QuorumChange) -> Option<ScriptCommand> {
+    let vs = kept
         .virtual_servers
         .iter()
+        .map(|vs| &vs.server)
         .find(|vs| vs_name(vs) == change.vs)?;
     let script: &Script = if change.up {
         vs.quorum_up.as_ref()?
     } else {
         vs.quorum_down.as_ref()?
     };
-    script_command(config, script, "quorum script")
+    script_command(&kept.config, script, "quorum script")
 }
 
 /// Who runs `script`: its own user, else `script_user`, else keepalived's default user;
@@ -54,18 +58,19 @@ fn script_command(config: &Config, script: &Script, what: &str) -> Option<Script
 
 /// keepalived.conf `smtp_alert` for a quorum change: mailed when the virtual server's own
 /// `smtp_alert`, else global `smtp_alert_checker`, else `smtp_alert` says so.
-pub fn quorum_alert(config: &Config, change: &QuorumChange, mailer: Option<&Mailer>) {
+pub fn quorum_alert(kept: &KeptConfig, change: &QuorumChange, mailer: Option<&Mailer>) {
     let Some(mailer) = mailer else {
         return;
     };
-    let Some(vs) = config
+    let Some(vs) = kept
         .virtual_servers
         .iter()
+        .map(|vs| &vs.server)
         .find(|vs| vs_name(vs) == change.vs)
     else {
         return;
     };
-    if checker_alerts_enabled(&config.global, vs.smtp_alert, None) {
+    if checker_alerts_enabled(&kept.config.global, vs.smtp_alert, None) {
         mailer.send(Alert::quorum(
             &mailer.spec().router_id,
             &vs_fifo_name(vs),
@@ -79,18 +84,24 @@ pub fn quorum_alert(config: &Config, change: &QuorumChange, mailer: Option<&Mail
 /// keepalived.conf `omega`: the scripts a stopping kad runs for each virtual server that
 /// has it: `quorum_down` if it held quorum, and `notify_down` of every live real server.
 pub fn omega_scripts(
-    config: &Config,
+    kept: &KeptConfig,
     health: &Health,
     quorum: &QuorumMemory,
 ) -> Vec<ScriptCommand> {
+    let config = &kept.config;
     let mut out = Vec::new();
-    for vs in config.virtual_servers.iter().filter(|vs| vs.omega) {
+    for kept_vs in kept.virtual_servers.iter().filter(|vs| vs.server.omega) {
+        let vs = &kept_vs.server;
         if quorum.holds(&vs_name(vs)) == Some(true)
             && let Some(script) = &vs.quorum_down
         {
             out.extend(script_command(config, script, "quorum_down (omega)"));
         }
-        for rs in vs.real_servers.iter().filter(|rs| rs_alive(vs, rs, health)) {
+        for rs in kept_vs
+            .real_servers
+            .iter()
+            .filter(|rs| rs_alive(vs, rs, health))
+        {
             if let Some(script) = &rs.notify_down {
                 out.extend(script_command(config, script, "notify_down (omega)"));
             }
@@ -130,7 +141,7 @@ mod tests {
             "virtual_server 10.0.0.1 80 {{\n protocol TCP\n quorum_down \"/bin/touch {}\"\n real_server 10.0.0.2 80 {{\n }}\n}}\n",
             marker.display()
         );
-        let config = parse_str(&text, &LoadOptions::with_config_id("t")).config;
+        let config = KeptConfig::new(parse_str(&text, &LoadOptions::with_config_id("t")).config);
         let down = QuorumChange {
             vs: "TCP 10.0.0.1:80".into(),
             up: false,

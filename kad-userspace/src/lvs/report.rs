@@ -10,13 +10,11 @@ use tokio::sync::watch;
 
 use super::{
     ipvs::{IpvsTable, ServiceKey},
+    kept_config::KeptConfig,
     table::{Health, QuorumMemory, alive_weight, key_port, rs_key, rs_state, service_keys},
 };
 use crate::{
-    config::{
-        Config,
-        model::{LvsMethod, VsAddress},
-    },
+    config::model::{LvsMethod, VsAddress},
     status::{
         names::vs_name,
         report::LvsReport,
@@ -56,7 +54,7 @@ impl Reporter {
 /// What a report is built from.
 pub struct View<'a> {
     /// The running configuration.
-    pub config: &'a Config,
+    pub config: &'a KeptConfig,
     /// The checkers' last word on each real server.
     pub health: &'a Health,
     /// Quorum held per virtual server.
@@ -86,10 +84,11 @@ pub fn build(view: &View<'_>) -> Vec<VirtualServerStatus> {
     view.config
         .virtual_servers
         .iter()
-        .map(|vs| {
+        .map(|kept| {
+            let vs = &kept.server;
             let name = vs_name(vs);
-            let keys = service_keys(view.config, vs).unwrap_or_default();
-            let states: Vec<(bool, i32)> = vs
+            let keys = service_keys(&view.config.config, kept).unwrap_or_default();
+            let states: Vec<(bool, i32)> = kept
                 .real_servers
                 .iter()
                 .map(|rs| rs_state(vs, rs, view.health))
@@ -99,7 +98,7 @@ pub fn build(view: &View<'_>) -> Vec<VirtualServerStatus> {
                 .quorum
                 .holds(&name)
                 .unwrap_or(alive_weight >= i64::from(vs.quorum));
-            let real_servers = vs
+            let real_servers = kept
                 .real_servers
                 .iter()
                 .zip(states)
@@ -122,7 +121,7 @@ pub fn build(view: &View<'_>) -> Vec<VirtualServerStatus> {
                         up,
                         reason: match note {
                             Some(note) => note.reason.clone(),
-                            None if rs.checkers.is_empty() => "no checker: always up".into(),
+                            None if !rs.checked => "no checker: always up".into(),
                             None => "no report from its checkers yet".into(),
                         },
                         since_unix_ms: note.map(|n| n.since_unix_ms),
@@ -187,11 +186,11 @@ mod tests {
 
     #[test]
     fn reports_health_weights_quorum_and_installation() {
-        let config = parse_str(CONF, &LoadOptions::with_config_id("t")).config;
+        let config = KeptConfig::new(parse_str(CONF, &LoadOptions::with_config_id("t")).config);
         let mut health = Health::default();
         health.apply(&HealthUpdate {
             real_server: rs_key(
-                &config.virtual_servers[0],
+                &config.virtual_servers[0].server,
                 &config.virtual_servers[0].real_servers[1],
             ),
             up: false,

@@ -11,11 +11,12 @@ use super::ipvs::{
     Dest, Family, Forwarding, IpvsTable, Protocol, Service, ServiceEntry, ServiceKey, TunnelCsum,
     TunnelKind, uapi::svc_flags,
 };
+use super::kept_config::{KeptConfig, KeptRealServer, KeptVirtualServer};
 use crate::{
     config::{
         Config,
         lvs::SCHEDULERS,
-        model::{LvsMethod, RealServer, VirtualServer, VsAddress, VsgEntry},
+        model::{LvsMethod, VirtualServer, VsAddress, VsgEntry},
     },
     status::{
         health::{HealthUpdate, RealServerKey},
@@ -115,11 +116,11 @@ impl Health {
     }
 
     /// Forgets the real servers `config` no longer lists (after a reload).
-    pub fn retain_configured(&mut self, config: &Config) {
+    pub fn retain_configured(&mut self, config: &KeptConfig) {
         let keys: std::collections::BTreeSet<RealServerKey> = config
             .virtual_servers
             .iter()
-            .flat_map(|vs| vs.real_servers.iter().map(move |rs| rs_key(vs, rs)))
+            .flat_map(|vs| vs.real_servers.iter().map(|rs| rs_key(&vs.server, rs)))
             .collect();
         self.states.retain(|key, _| keys.contains(key));
         self.notes.retain(|key, _| keys.contains(key));
@@ -175,15 +176,15 @@ pub struct Wanted {
 
 /// Builds the wanted table from the configuration and the real servers' health.
 pub fn wanted(
-    config: &Config,
+    config: &KeptConfig,
     health: &Health,
     quorum: &mut QuorumMemory,
 ) -> Result<Wanted, TableError> {
     let mut out = Wanted::default();
     let mut seen = QuorumMemory::default();
     for vs in &config.virtual_servers {
-        let name = vs_name(vs);
-        let keys = service_keys(config, vs)?;
+        let name = vs_name(&vs.server);
+        let keys = service_keys(&config.config, vs)?;
         let template = service_options(vs, &name)?;
         let (dests_of, change) = real_server_dests(vs, &name, health, quorum);
         if let Some(change) = change {
@@ -223,8 +224,8 @@ pub(crate) fn key_port(key: &ServiceKey) -> u16 {
 
 /// The family of a fwmark service: `inet6` when given (entry or `ip_family`), else that
 /// of the first real server, else IPv4.
-fn fwmark_family(vs: &VirtualServer, given: Option<&str>) -> Family {
-    match given.or(vs.ip_family.as_deref()) {
+fn fwmark_family(vs: &KeptVirtualServer, given: Option<&str>) -> Family {
+    match given.or(vs.server.ip_family.as_deref()) {
         Some("inet6") => Family::Inet6,
         Some(_) => Family::Inet,
         None => vs
@@ -237,10 +238,10 @@ fn fwmark_family(vs: &VirtualServer, given: Option<&str>) -> Family {
 /// The services a virtual server stands for (one, or one per group address/fwmark).
 pub(crate) fn service_keys(
     config: &Config,
-    vs: &VirtualServer,
+    vs: &KeptVirtualServer,
 ) -> Result<Vec<ServiceKey>, TableError> {
-    let protocol = Protocol::from_keyword(&vs.protocol).unwrap_or(Protocol::Tcp);
-    match &vs.address {
+    let protocol = Protocol::from_keyword(&vs.server.protocol).unwrap_or(Protocol::Tcp);
+    match &vs.server.address {
         VsAddress::Ip(ip, port) => Ok(vec![ServiceKey::Addr {
             protocol,
             addr: SocketAddr::new(*ip, port.unwrap_or(0)),
@@ -319,7 +320,8 @@ fn expand_range(group: &str, first: IpAddr, last: Option<u32>) -> Result<Vec<IpA
 }
 
 /// The service options of a virtual server (everything but its key).
-fn service_options(vs: &VirtualServer, name: &str) -> Result<Service, TableError> {
+fn service_options(kept: &KeptVirtualServer, name: &str) -> Result<Service, TableError> {
+    let vs = &kept.server;
     if !SCHEDULERS.contains(&vs.lvs_sched.as_str()) {
         return Err(TableError::UnknownScheduler {
             vs: name.to_owned(),
@@ -328,7 +330,7 @@ fn service_options(vs: &VirtualServer, name: &str) -> Result<Service, TableError
     }
     let family = match &vs.address {
         VsAddress::Ip(ip, _) => Family::of(*ip),
-        _ => fwmark_family(vs, None),
+        _ => fwmark_family(kept, None),
     };
     let mut flags = 0;
     for flag in &vs.sched_flags {
@@ -398,7 +400,7 @@ pub fn forwarding(method: &LvsMethod) -> Forwarding {
 }
 
 /// The port a real server is reached on: its own, else its virtual server's.
-fn rs_port(vs: &VirtualServer, rs: &RealServer) -> u16 {
+fn rs_port(vs: &VirtualServer, rs: &KeptRealServer) -> u16 {
     rs.port.unwrap_or(match vs.address {
         VsAddress::Ip(_, port) => port.unwrap_or(0),
         _ => 0,
@@ -406,7 +408,7 @@ fn rs_port(vs: &VirtualServer, rs: &RealServer) -> u16 {
 }
 
 /// The key under which the checkers report on a real server.
-pub fn rs_key(vs: &VirtualServer, rs: &RealServer) -> RealServerKey {
+pub fn rs_key(vs: &VirtualServer, rs: &KeptRealServer) -> RealServerKey {
     RealServerKey {
         addr: SocketAddr::new(rs.addr, rs_port(vs, rs)),
     }
@@ -414,7 +416,7 @@ pub fn rs_key(vs: &VirtualServer, rs: &RealServer) -> RealServerKey {
 
 /// Whether a real server is alive: as the checkers last reported, else up when it has no
 /// checker or its virtual server has no `alpha`.
-pub fn rs_alive(vs: &VirtualServer, rs: &RealServer, health: &Health) -> bool {
+pub fn rs_alive(vs: &VirtualServer, rs: &KeptRealServer, health: &Health) -> bool {
     rs_state(vs, rs, health).0
 }
 
@@ -429,10 +431,10 @@ pub(crate) fn alive_weight(states: &[(bool, i32)]) -> i64 {
 }
 
 /// A real server's state for this build: whether it is alive and its weight.
-pub(crate) fn rs_state(vs: &VirtualServer, rs: &RealServer, health: &Health) -> (bool, i32) {
+pub(crate) fn rs_state(vs: &VirtualServer, rs: &KeptRealServer, health: &Health) -> (bool, i32) {
     match health.get(&rs_key(vs, rs)) {
         Some(h) => (h.up, h.weight.unwrap_or(rs.weight)),
-        None => (rs.checkers.is_empty() || !vs.alpha, rs.weight),
+        None => (!rs.checked || !vs.alpha, rs.weight),
     }
 }
 
@@ -452,12 +454,13 @@ struct Planned {
 /// is below `quorum` (keepalived.conf: quorum, hysteresis, sorry_server,
 /// sorry_server_inhibit). Also returns the quorum transition, if any.
 fn real_server_dests(
-    vs: &VirtualServer,
+    kept: &KeptVirtualServer,
     name: &str,
     health: &Health,
     quorum: &mut QuorumMemory,
 ) -> (impl Fn(u16) -> Vec<Dest> + use<>, Option<QuorumChange>) {
-    let states: Vec<(bool, i32)> = vs
+    let vs = &kept.server;
+    let states: Vec<(bool, i32)> = kept
         .real_servers
         .iter()
         .map(|rs| rs_state(vs, rs, health))
@@ -481,7 +484,7 @@ fn real_server_dests(
 
     let sorry_in_use = !up && vs.sorry_server.is_some();
     let mut planned = Vec::new();
-    for (rs, (alive, weight)) in vs.real_servers.iter().zip(states) {
+    for (rs, (alive, weight)) in kept.real_servers.iter().zip(states) {
         let inhibit = rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure);
         // keepalived: when quorum is lost and a sorry server takes over, the remaining
         // live real servers leave too (or drop to weight 0 under inhibit_on_failure).
@@ -496,7 +499,7 @@ fn real_server_dests(
         planned.push(Planned {
             addr: rs.addr,
             port: rs.port,
-            forwarding: forwarding(rs.lvs_method.as_ref().unwrap_or(&vs.lvs_method)),
+            forwarding: forwarding(rs.lvs_method.as_deref().unwrap_or(&vs.lvs_method)),
             weight,
             u_threshold: rs.uthreshold.unwrap_or(0),
             l_threshold: rs.lthreshold.unwrap_or(0),

@@ -9,7 +9,7 @@ use tokio::{
 use super::{
     control::{LvsCommand, LvsError, run_reporting},
     ipvs::IpvsSocket,
-    kept_config::keep_what_lvs_reads,
+    kept_config::KeptConfig,
     report::Reporter,
     without_ipvs,
 };
@@ -50,7 +50,7 @@ pub fn spawn(config: Config) -> LvsHandle {
     let (commands, command_rx) = mpsc::channel(4);
     let (health, health_rx) = mpsc::channel(1024);
     let (report_tx, report) = watch::channel(LvsReport::default());
-    let config = keep_what_lvs_reads(config);
+    let config = KeptConfig::new(config);
     let task = tokio::spawn(async move {
         let result = run(config, command_rx, health_rx, report_tx).await;
         if let Err(err) = &result {
@@ -71,7 +71,7 @@ pub fn spawn(config: Config) -> LvsHandle {
 /// without it ([`super::without_ipvs`]): the checkers keep running and `kad status` shows
 /// them, with `ipvs` `unavailable`.
 pub async fn run(
-    config: Config,
+    config: KeptConfig,
     commands: mpsc::Receiver<LvsCommand>,
     health: mpsc::Receiver<HealthUpdate>,
     report: watch::Sender<LvsReport>,

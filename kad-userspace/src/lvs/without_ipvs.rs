@@ -13,21 +13,18 @@ use tokio::sync::mpsc;
 use super::{
     control::{HEALTH_BATCH, LvsCommand, record_health},
     ipvs::{IpvsError, IpvsTable},
-    kept_config::keep_what_lvs_reads,
+    kept_config::KeptConfig,
     report::{Reporter, View},
     table::{Health, QuorumMemory, wanted},
 };
-use crate::{
-    config::Config,
-    status::{
-        health::HealthUpdate,
-        snapshot::{IpvsState, IpvsStatus},
-    },
+use crate::status::{
+    health::HealthUpdate,
+    snapshot::{IpvsState, IpvsStatus},
 };
 
 /// Runs until [`LvsCommand::Stop`] or until the daemon goes away.
 pub async fn run(
-    mut config: Config,
+    mut config: KeptConfig,
     mut commands: mpsc::Receiver<LvsCommand>,
     mut updates: mpsc::Receiver<HealthUpdate>,
     report: Reporter,
@@ -43,7 +40,7 @@ pub async fn run(
     };
     let mut health = Health::default();
     let mut quorum = QuorumMemory::default();
-    let publish = |config: &Config, health: &Health, quorum: &mut QuorumMemory| {
+    let publish = |config: &KeptConfig, health: &Health, quorum: &mut QuorumMemory| {
         let table = match wanted(config, health, quorum) {
             Ok(wanted) => {
                 for change in &wanted.quorum_changes {
@@ -93,7 +90,7 @@ pub async fn run(
             },
             command = commands.recv() => match command {
                 Some(LvsCommand::Reload(new)) => {
-                    config = keep_what_lvs_reads(*new);
+                    config = KeptConfig::new(*new);
                     health.retain_configured(&config);
                     publish(&config, &health, &mut quorum);
                 }
@@ -122,7 +119,7 @@ mod tests {
     async fn health_and_reloads_are_reported_without_ipvs() {
         let conf = "virtual_server 10.9.9.9 80 {\n protocol TCP\n \
                     real_server 10.0.0.1 80 {\n TCP_CHECK { }\n }\n}\n";
-        let config = parse_str(conf, &LoadOptions::with_config_id("t")).config;
+        let config = KeptConfig::new(parse_str(conf, &LoadOptions::with_config_id("t")).config);
         let (command_tx, commands) = mpsc::channel(4);
         let (update_tx, updates) = mpsc::channel(4);
         let (report_tx, mut report) = watch::channel(LvsReport::default());

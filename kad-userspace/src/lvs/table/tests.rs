@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use super::*;
 use crate::config::{LoadOptions, parse_str};
 
-fn config(text: &str) -> Config {
+fn config(text: &str) -> KeptConfig {
     let loaded = parse_str(text, &LoadOptions::with_config_id("t"));
     // keepalived.conf(5) defaults come with warnings (e.g. "no protocol set"); errors
     // would mean the test's configuration is wrong.
@@ -15,7 +15,7 @@ fn config(text: &str) -> Config {
         .filter(|d| d.severity >= crate::config::Severity::Error)
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
-    loaded.config
+    KeptConfig::new(loaded.config)
 }
 
 fn build(text: &str, health: &Health) -> Wanted {
@@ -263,7 +263,7 @@ fn tunnel_options_and_fwmark_family_reach_the_dest() {
 fn an_unknown_group_is_an_error() {
     // The configuration check drops such a virtual server; the table refuses one too.
     let mut config = config("virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n }\n}\n");
-    config.virtual_servers[0].address = VsAddress::Group("nope".into());
+    config.virtual_servers[0].server.address = VsAddress::Group("nope".into());
     assert_eq!(
         wanted(&config, &Health::default(), &mut QuorumMemory::default()),
         Err(TableError::UnknownGroup("nope".into()))
