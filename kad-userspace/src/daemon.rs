@@ -145,6 +145,9 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         let mut checkers = checker_set
             .zip(lvs_health.as_ref())
             .map(|(set, health)| set.start(health.clone()));
+        // What starting left behind (the model the LVS task reduced, first reports) goes
+        // back to the kernel.
+        crate::heap::release_freed_after_settling();
         let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
         let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
         let mut hangup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
@@ -198,6 +201,7 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                         let loaded = match load(&options) {
                             Ok(loaded) => {
                                 apply_umask(&loaded.config);
+                                crate::heap::release_freed_after_settling();
                                 loaded
                             }
                             Err(err) => {

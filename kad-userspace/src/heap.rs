@@ -18,3 +18,15 @@ pub fn release_freed() {
         tracing::debug!(released = released != 0, "heap: freed pages returned");
     }
 }
+
+/// How long after a load the tasks it configured are taken to have settled: started,
+/// their first probes run, their first reports built (the transient copies of a start).
+pub const SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// [`release_freed`] once [`SETTLE`] has passed, on the current tokio runtime.
+pub fn release_freed_after_settling() {
+    tokio::spawn(async {
+        tokio::time::sleep(SETTLE).await;
+        release_freed();
+    });
+}

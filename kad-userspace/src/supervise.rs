@@ -77,34 +77,76 @@ where
     F: FnMut(u64) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let mut delay = FIRST_DELAY;
+    let mut backoff = Backoff::default();
     for run in 0.. {
-        let started = tokio::time::Instant::now();
+        backoff.run_started(tokio::time::Instant::now());
         let outcome = AssertUnwindSafe(inject::wrap(family, start(run)))
             .catch_unwind()
             .await;
         let Err(panic) = outcome else {
             return;
         };
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "(no message)".to_owned());
-        if started.elapsed() >= CALM {
-            delay = FIRST_DELAY;
+        let delay = backoff.after_panic(family, &name, panic.as_ref());
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// The pause before a panicked run starts again: 1 s, doubling with each panic in a row up
+/// to 60 s, back to 1 s once a run has lasted 5 minutes. [`supervise`] keeps one per task;
+/// the checkers' scheduler one per probe that has panicked.
+#[derive(Clone, Copy, Debug)]
+pub struct Backoff {
+    delay: Duration,
+    started: Option<tokio::time::Instant>,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            delay: FIRST_DELAY,
+            started: None,
         }
+    }
+}
+
+impl Backoff {
+    /// A run starts (its length decides whether the next panic counts as "in a row").
+    pub fn run_started(&mut self, at: tokio::time::Instant) {
+        self.started = Some(at);
+    }
+
+    /// Logs `panic` of the run of `name` (`family`), counts it in [`restarts`] and returns
+    /// how long to wait before the next run.
+    pub fn after_panic(
+        &mut self,
+        family: Family,
+        name: &dyn std::fmt::Display,
+        panic: &(dyn std::any::Any + Send),
+    ) -> Duration {
+        if self.started.is_some_and(|at| at.elapsed() >= CALM) {
+            self.delay = FIRST_DELAY;
+        }
+        let delay = self.delay;
         RESTARTS.fetch_add(1, Ordering::Relaxed);
         tracing::error!(
             task = family.word(),
             name = %name,
-            panic = %message,
+            panic = %panic_message(panic),
             restart_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
             "task panicked; restarting it (the rest of kad is unaffected)"
         );
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(MAX_DELAY);
+        self.delay = (delay * 2).min(MAX_DELAY);
+        delay
     }
+}
+
+/// A panic's message (`panic!` with a literal or with a format).
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned())
 }
 
 /// Test-only fault injection (cargo feature `test-hooks`, which the lab tests enable and no
@@ -166,6 +208,19 @@ pub mod inject {
             () = task => {}
             () = hook => {}
         }
+    }
+
+    /// Whether a run of `family` that starts now is to panic (an armed panic, taken):
+    /// the checkers' scheduler asks it at each probe run.
+    #[cfg(feature = "test-hooks")]
+    pub fn take_armed(family: Family) -> bool {
+        take(family)
+    }
+
+    /// Never (no `test-hooks`).
+    #[cfg(not(feature = "test-hooks"))]
+    pub fn take_armed(_family: Family) -> bool {
+        false
     }
 
     /// The task as it is (no `test-hooks`).

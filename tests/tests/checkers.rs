@@ -517,7 +517,7 @@ async fn two_virtual_servers_sharing_a_real_server_share_one_probe() -> Result<(
     let (tx, mut rx) = mpsc::channel(16);
     let start = Instant::now();
     let handle = set.start(tx);
-    assert_eq!(handle.tasks(), 2, "one probe task + the aggregator");
+    assert_eq!(handle.probes(), 1, "one probe for the two virtual servers");
     initial(&mut rx, 1).await?;
     tokio::time::sleep(Duration::from_millis(2200)).await;
     drop(handle);

@@ -18,7 +18,7 @@ use anyhow::Result;
 use kad::{
     config::{self, FsSource, LoadOptions},
     host_checks::SystemEnvironment,
-    lvs::{notify::quorum_script, table::QuorumChange},
+    lvs::{kept_config::KeptConfig, notify::quorum_script, table::QuorumChange},
 };
 use kad_tests::{conf::vrrp_instance, lab::Lab, scratch};
 
@@ -86,8 +86,8 @@ fn quorum_and_real_server_notify_scripts_in_a_world_writable_folder_are_refused(
         up,
         alive_weight: 0,
     };
-    assert!(quorum_script(&loaded.config, &change(true)).is_none());
-    assert!(quorum_script(&loaded.config, &change(false)).is_none());
+    assert!(quorum_script(&KeptConfig::new(loaded.config.clone()), &change(true)).is_none());
+    assert!(quorum_script(&KeptConfig::new(loaded.config.clone()), &change(false)).is_none());
     let log = messages(&loaded);
     assert!(
         log.contains(&open.join("up.sh").display().to_string())
@@ -97,7 +97,7 @@ fn quorum_and_real_server_notify_scripts_in_a_world_writable_folder_are_refused(
     // The same scripts in a safe place run.
     let loaded = load(&text(&safe));
     assert!(
-        quorum_script(&loaded.config, &change(false)).is_some(),
+        quorum_script(&KeptConfig::new(loaded.config.clone()), &change(false)).is_some(),
         "{}",
         messages(&loaded)
     );

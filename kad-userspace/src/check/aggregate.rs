@@ -124,15 +124,13 @@ pub async fn run(
                 for script in run {
                     notify::run(script);
                 }
-                for (i, vs) in server.virtual_servers.iter().enumerate() {
+                for listing in &server.virtual_servers {
+                    let vs = &listing.name;
                     let line = notify::fifo_line(&server.fifo_name, vs, now.up);
                     for fifo in &mut fifos {
                         fifo.write_line(&line);
                     }
-                    if let Some(mailer) = mailer
-                        .as_ref()
-                        .filter(|_| server.smtp_alert.get(i).copied().unwrap_or(false))
-                    {
+                    if let Some(mailer) = mailer.as_ref().filter(|_| listing.smtp_alert) {
                         mailer.send(Alert::real_server(
                             &mailer.spec().router_id,
                             &server.fifo_name,

@@ -1,6 +1,6 @@
 //! The health checkers of keepalived's LVS half (keepalived.conf(5) "real_server" checkers):
-//! every checker of every real server probes on its own tokio task, on keepalived's
-//! schedule, and a real server's health (up when all its checkers are) goes out as
+//! every checker of every real server probes on keepalived's schedule (all of them from
+//! one task, [`schedule`]), and a real server's health (up when all its checkers are) goes out as
 //! [`HealthUpdate`](crate::status::health::HealthUpdate)s for the IPVS control.
 //!
 //! - [`plan`]: configuration → one probe per distinct (target, checker), shared by every
@@ -121,6 +121,7 @@ pub struct CheckerSet {
 pub struct CheckerSetHandle {
     tasks: JoinSet<()>,
     health: HealthTable,
+    probes: usize,
 }
 
 impl CheckerSetHandle {
@@ -137,9 +138,15 @@ impl CheckerSetHandle {
         self.tasks.abort_all();
     }
 
-    /// How many tasks run (one per probe, plus the aggregator).
+    /// How many tasks run: the probes' scheduler (when there is a probe) and the
+    /// aggregator.
     pub fn tasks(&self) -> usize {
         self.tasks.len()
+    }
+
+    /// How many probes run (one per distinct target and checker).
+    pub fn probes(&self) -> usize {
+        self.probes
     }
 }
 
@@ -211,22 +218,24 @@ impl CheckerSet {
         if let Some(report) = &self.report {
             report::start(report, &self.plan);
         }
-        for (index, spec) in self.plan.probes.iter().enumerate() {
-            let probe = probe::Probe::new(Arc::clone(spec), self.plan.tls.clone());
-            let initial = self.plan.probe_initial_up(index);
-            let reporter = report::ProbeReporter::new(self.report.clone(), index);
-            tasks.spawn(schedule::run(
-                index,
-                probe,
-                initial,
-                events.clone(),
-                reporter,
-            ));
+        let slots: Vec<_> = (self.plan.probes.iter().enumerate())
+            .map(|(index, spec)| {
+                let probe = probe::Probe::new(Arc::clone(spec), self.plan.tls.clone());
+                let reporter = report::ProbeReporter::new(self.report.clone(), index);
+                schedule::Slot::new(index, probe, self.plan.probe_initial_up(index), reporter)
+            })
+            .collect();
+        let probes = slots.len();
+        if probes > 0 {
+            tasks.spawn(schedule::run_all(slots, events));
         }
-        drop(events);
         let health = HealthTable::default();
         tasks.spawn(aggregate::run(self.plan, receive, updates, health.clone()));
-        CheckerSetHandle { tasks, health }
+        CheckerSetHandle {
+            tasks,
+            health,
+            probes,
+        }
     }
 
     /// [`CheckerSet::new`] then [`CheckerSet::start`].

@@ -57,25 +57,27 @@ pub fn default_delay_before_retry(kind: &str, delay_loop: Duration) -> Duration 
     }
 }
 
-/// What a probe does.
+/// What a probe does. The checkers with words of their own keep them boxed, so that a
+/// TCP_CHECK (the common case, 10,000 at a time) pays 16 bytes for its kind, not the size
+/// of the largest checker's words.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ProbeKind {
     /// TCP_CHECK.
     Tcp,
     /// HTTP_GET / SSL_GET.
-    Http(HttpSpec),
+    Http(Box<HttpSpec>),
     /// SMTP_CHECK with its `helo_name`.
-    Smtp(String),
+    Smtp(Box<str>),
     /// DNS_CHECK.
-    Dns(DnsQuery),
+    Dns(Box<DnsQuery>),
     /// MISC_CHECK.
-    Misc(MiscSpec),
+    Misc(Box<MiscSpec>),
     /// UDP_CHECK.
-    Udp(UdpSpec),
+    Udp(Box<UdpSpec>),
     /// PING_CHECK.
     Ping,
     /// FILE_CHECK.
-    File(FileSpec),
+    File(Box<FileSpec>),
 }
 
 impl ProbeKind {
@@ -146,14 +148,22 @@ pub struct ServerPlan {
     pub notify_up: Vec<ScriptCommand>,
     /// keepalived.conf `notify_down` of each listing.
     pub notify_down: Vec<ScriptCommand>,
-    /// The virtual servers listing it, as FIFO lines name them ([`vs_fifo_name`]).
-    pub virtual_servers: Vec<String>,
-    /// For each of those listings, whether its transitions are mailed (keepalived.conf
-    /// `smtp_alert` of the real server, else of the virtual server, else global
-    /// `smtp_alert_checker`, else `smtp_alert`).
-    pub smtp_alert: Vec<bool>,
+    /// The virtual servers listing it.
+    pub virtual_servers: Vec<Listing>,
     /// Itself as FIFO lines name it (the protocol of the first virtual server listing it).
-    pub fifo_name: String,
+    pub fifo_name: Box<str>,
+}
+
+/// A virtual server listing a real server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listing {
+    /// The virtual server as FIFO lines name it ([`vs_fifo_name`]; one string shared by
+    /// all its real servers).
+    pub name: Arc<str>,
+    /// Whether the real server's transitions are mailed (keepalived.conf `smtp_alert` of
+    /// the real server, else of the virtual server, else global `smtp_alert_checker`, else
+    /// `smtp_alert`).
+    pub smtp_alert: bool,
 }
 
 /// Every real server and every distinct probe of a configuration.
@@ -203,6 +213,7 @@ impl Plan {
         plan.fifos = fifos(&config.global, &mut plan.warnings);
         plan.smtp = SmtpSpec::from_config(config);
         for vs in &config.virtual_servers {
+            let vs_name: Arc<str> = vs_fifo_name(vs).into();
             for rs in &vs.real_servers {
                 let port = rs.port.or(vs_port(vs)).unwrap_or(0);
                 let key = RealServerKey {
@@ -215,12 +226,11 @@ impl Plan {
                         initial_up: true,
                         initial_weight: None,
                         carried_over: false,
-                        fifo_name: fifo_name(rs.addr, &vs.protocol, port),
+                        fifo_name: fifo_name(rs.addr, &vs.protocol, port).into(),
                         probes: Vec::new(),
                         notify_up: Vec::new(),
                         notify_down: Vec::new(),
                         virtual_servers: Vec::new(),
-                        smtp_alert: Vec::new(),
                     });
                     plan.servers.len() - 1
                 });
@@ -245,12 +255,14 @@ impl Plan {
                 entry
                     .notify_down
                     .extend(down.filter(|c| !entry.notify_down.contains(c)));
-                entry.virtual_servers.push(vs_fifo_name(vs));
-                entry.smtp_alert.push(checker_alerts_enabled(
-                    &config.global,
-                    vs.smtp_alert,
-                    rs.smtp_alert,
-                ));
+                entry.virtual_servers.push(Listing {
+                    name: Arc::clone(&vs_name),
+                    smtp_alert: checker_alerts_enabled(
+                        &config.global,
+                        vs.smtp_alert,
+                        rs.smtp_alert,
+                    ),
+                });
                 for checker in &rs.checkers {
                     let spec = match probe_spec(config, vs, rs, port, checker) {
                         Ok(spec) => spec,
@@ -447,7 +459,7 @@ pub fn probe_spec(
         .or_else(|| vs.virtualhost.clone());
     let kind = match checker.kind.as_str() {
         "TCP_CHECK" => ProbeKind::Tcp,
-        "HTTP_GET" | "SSL_GET" => ProbeKind::Http(HttpSpec {
+        "HTTP_GET" | "SSL_GET" => ProbeKind::Http(Box::new(HttpSpec {
             tls: checker.kind == "SSL_GET",
             sni: checker.other.contains_key("enable_sni"),
             urls: checker
@@ -462,12 +474,13 @@ pub fn probe_spec(
                     regex_no_match: u.regex_no_match,
                 })
                 .collect(),
-        }),
+        })),
         "SMTP_CHECK" => ProbeKind::Smtp(
             word(checker, "helo_name")
                 .map(str::to_owned)
                 .or_else(|| config.global.smtp_helo_name.clone())
-                .unwrap_or_else(|| smtp::DEFAULT_HELO.to_owned()),
+                .unwrap_or_else(|| smtp::DEFAULT_HELO.to_owned())
+                .into(),
         ),
         "DNS_CHECK" => {
             let query = DnsQuery {
@@ -479,7 +492,7 @@ pub fn probe_spec(
                     .to_owned(),
             };
             DnsQuery::parse(&query.rtype, &query.name)?;
-            ProbeKind::Dns(query)
+            ProbeKind::Dns(Box::new(query))
         }
         "MISC_CHECK" => {
             let script = checker
@@ -493,14 +506,14 @@ pub fn probe_spec(
             )?;
             let timeout = checker.misc_timeout.unwrap_or(delay_loop);
             timing.connect_timeout = timeout;
-            ProbeKind::Misc(MiscSpec {
+            ProbeKind::Misc(Box::new(MiscSpec {
                 command: command.command,
                 run_as: command.run_as,
                 timeout,
                 dynamic: checker.misc_dynamic,
-            })
+            }))
         }
-        "UDP_CHECK" => ProbeKind::Udp(UdpSpec {
+        "UDP_CHECK" => ProbeKind::Udp(Box::new(UdpSpec {
             payload: checker
                 .other
                 .get("payload")
@@ -515,7 +528,7 @@ pub fn probe_spec(
                 .transpose()?,
             min_reply: number(checker, "min_reply_length")?.unwrap_or(0),
             max_reply: number(checker, "max_reply_length")?.unwrap_or(udp::DEFAULT_MAX_REPLY),
-        }),
+        })),
         "PING_CHECK" => ProbeKind::Ping,
         "FILE_CHECK" => {
             let name = word(checker, "track_file").ok_or(PlanError::Missing("no track_file"))?;
@@ -544,13 +557,13 @@ pub fn probe_spec(
             timing.delay_loop = file::POLL_EVERY;
             timing.warmup = Duration::ZERO;
             timing.retry = 0;
-            ProbeKind::File(FileSpec {
+            ProbeKind::File(Box::new(FileSpec {
                 path,
                 weight,
                 reverse,
                 base: rs.weight,
                 dynamic: checker.other.contains_key("dynamic"),
-            })
+            }))
         }
         other => return Err(PlanError::Unsupported(other.to_owned())),
     };

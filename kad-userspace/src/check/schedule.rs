@@ -1,21 +1,24 @@
-//! The loop of one probe on its own task: the first run after a random part of `warmup`,
-//! then the [`ProbeState`] decides when the next one runs (after `delay_loop`, or after
-//! `delay_before_retry` while a failure is being retried), counted from the end of the
-//! previous run as keepalived does. Changes go to the aggregator.
+//! Every probe of a checker set on one task: a timer queue says which probe runs next, and
+//! the runs in flight are polled together. Each probe's first run comes after a random part
+//! of its `warmup`, then its [`ProbeState`] decides when the next one runs (after
+//! `delay_loop`, or after `delay_before_retry` while a failure is being retried), counted
+//! from the end of the previous run as keepalived does. Changes go to the aggregator.
+//!
+//! One task, not one per probe: with 10,000 real servers a probe's own task cost ≈ 770
+//! bytes while it slept (its future, timer and task header), 7.7 MB in all; a sleeping
+//! probe here is its [`Slot`] and a queue entry, and a run's state exists only while it
+//! runs (issue 14, `kad -C` memory). Tokio polls only the runs that were woken, as it polled
+//! only the tasks that were.
 
 use std::{
-    borrow::Cow,
-    future::Future,
-    sync::{
-        Mutex,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
+    borrow::Cow, cmp::Reverse, collections::BinaryHeap, future::Future, panic::AssertUnwindSafe,
+    pin::Pin, sync::Arc, time::Duration,
 };
 
-use tokio::sync::mpsc;
+use futures::{FutureExt as _, StreamExt as _, stream::FuturesUnordered};
+use tokio::{sync::mpsc, time::Instant};
 
-use crate::supervise::{Family, supervise};
+use crate::supervise::{Backoff, Family, inject};
 
 use super::{
     Pass, ProbeError,
@@ -51,11 +54,80 @@ pub struct ProbeEvent {
     pub reason: String,
 }
 
-/// Runs `probe` until the task is aborted or the aggregator is gone; each run is cut at
-/// the probe's hard timeout, so a hung server or script only ever holds its own task.
-/// Each run's outcome goes to `report` (for `kad status`). A panic in the probe or the loop
-/// is logged and the loop starts again from the state it had reached
-/// ([`crate::supervise`]), so one faulty checker never stops the others or VRRP.
+/// One probe as the scheduler keeps it between runs.
+pub struct Slot<P> {
+    /// Its index in the plan (events carry it).
+    index: usize,
+    /// The checker (shared with its run while one is in flight).
+    probe: Arc<P>,
+    state: ProbeState,
+    /// The weight it last asked for.
+    weight: Option<i32>,
+    /// Where each run's outcome goes (for `kad status`).
+    report: ProbeReporter,
+    /// Set once it has panicked: the pause before its next restart.
+    backoff: Option<Box<Backoff>>,
+    /// In the timer queue or running (false only between a run's end and its next
+    /// scheduling, which a panic of the scheduler itself could interrupt).
+    queued: bool,
+}
+
+impl<P: Runner> Slot<P> {
+    /// Probe `index` of the plan, starting `up` or down.
+    pub fn new(index: usize, probe: P, up: bool, report: ProbeReporter) -> Self {
+        let state = ProbeState::new(up);
+        Self {
+            index,
+            probe: Arc::new(probe),
+            state,
+            weight: None,
+            report,
+            backoff: None,
+            queued: true,
+        }
+    }
+}
+
+/// A run's end: the probe's result, or the panic that ended it.
+type RunEnd = Result<Result<Pass, ProbeError>, Box<dyn std::any::Any + Send>>;
+
+/// A run in flight: which slot, and the run (boxed: it exists only while it runs).
+type Running = Pin<Box<dyn Future<Output = (usize, RunEnd)> + Send>>;
+
+/// Runs every slot's probe until the task is aborted or the aggregator is gone; each run
+/// is cut at its probe's hard timeout, so a hung server or script only ever holds its own
+/// run. A panic in a probe ends that run only: it is logged, and the probe starts again
+/// after a pause ([`Backoff`]) from the state it had reached, while the others go on.
+pub async fn run_all<P: Runner>(slots: Vec<Slot<P>>, events: mpsc::UnboundedSender<ProbeEvent>) {
+    let now = Instant::now();
+    let mut due = BinaryHeap::with_capacity(slots.len());
+    for (at, slot) in slots.iter().enumerate() {
+        due.push(Reverse((
+            now + slot.probe.timing().first_delay(fastrand::f64()),
+            at,
+        )));
+    }
+    let mut scheduler = Scheduler {
+        slots,
+        due,
+        running: FuturesUnordered::new(),
+        events,
+    };
+    // A panic of the scheduler's own code (not of a probe's run, caught below) restarts it
+    // with every probe's state; a probe whose next run it had not yet queued is queued.
+    let mut backoff = Backoff::default();
+    loop {
+        backoff.run_started(Instant::now());
+        let Err(panic) = AssertUnwindSafe(scheduler.run()).catch_unwind().await else {
+            return;
+        };
+        let delay = backoff.after_panic(Family::Checker, &"checker scheduler", panic.as_ref());
+        tokio::time::sleep(delay).await;
+        scheduler.requeue_lost();
+    }
+}
+
+/// One probe on its own ([`run_all`] with one slot): tests, and what a probe's loop was.
 pub async fn run<P: Runner>(
     index: usize,
     probe: P,
@@ -63,108 +135,167 @@ pub async fn run<P: Runner>(
     events: mpsc::UnboundedSender<ProbeEvent>,
     report: ProbeReporter,
 ) {
-    let what = probe.describe();
-    let carried = Carried {
-        up: AtomicBool::new(initial_up),
-        weight: Mutex::new(None),
-    };
-    supervise(Family::Checker, &what, |run| {
-        probe_loop(index, &probe, &what, run > 0, &carried, &events, &report)
-    })
-    .await;
+    run_all(vec![Slot::new(index, probe, initial_up, report)], events).await;
 }
 
-/// What a restarted loop takes over from the one that panicked.
-struct Carried {
-    up: AtomicBool,
-    weight: Mutex<Option<i32>>,
+struct Scheduler<P> {
+    slots: Vec<Slot<P>>,
+    /// When each sleeping slot runs next (slot positions, earliest first).
+    due: BinaryHeap<Reverse<(Instant, usize)>>,
+    running: FuturesUnordered<Running>,
+    events: mpsc::UnboundedSender<ProbeEvent>,
 }
 
-impl Carried {
-    fn weight(&self) -> Option<i32> {
-        *self.weight.lock().unwrap_or_else(|p| p.into_inner())
+impl<P: Runner> Scheduler<P> {
+    async fn run(&mut self) {
+        let timer = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(timer);
+        loop {
+            let now = Instant::now();
+            while let Some(&Reverse((at, slot))) = self.due.peek() {
+                if at > now {
+                    break;
+                }
+                self.due.pop();
+                self.start(slot);
+            }
+            let next = self.due.peek().map(|&Reverse((at, _))| at);
+            if let Some(at) = next
+                && timer.deadline() != at
+            {
+                timer.as_mut().reset(at);
+            }
+            tokio::select! {
+                biased;
+                Some((slot, end)) = self.running.next(), if !self.running.is_empty() => {
+                    if !self.finish(slot, end) {
+                        return;
+                    }
+                }
+                () = &mut timer, if next.is_some() => {}
+                else => return,
+            }
+        }
     }
 
-    fn set_weight(&self, weight: Option<i32>) {
-        *self.weight.lock().unwrap_or_else(|p| p.into_inner()) = weight;
+    /// Queues now every slot neither queued nor running.
+    fn requeue_lost(&mut self) {
+        let now = Instant::now();
+        for (at, slot) in self.slots.iter_mut().enumerate() {
+            if !slot.queued {
+                slot.queued = true;
+                self.due.push(Reverse((now, at)));
+            }
+        }
     }
-}
 
-/// The probe loop proper; `restarted`: after a panic (no warmup wait, the state and weight
-/// as `carried` holds them).
-async fn probe_loop<P: Runner>(
-    index: usize,
-    probe: &P,
-    what: &str,
-    restarted: bool,
-    carried: &Carried,
-    events: &mpsc::UnboundedSender<ProbeEvent>,
-    report: &ProbeReporter,
-) {
-    let mut state = ProbeState::new(carried.up.load(Ordering::Relaxed), probe.timing());
-    let mut weight = carried.weight();
-    if !restarted {
-        tokio::time::sleep(state.first_delay(fastrand::f64())).await;
-    }
-    loop {
-        // The run's result and words end with this block, before the sleep: a sleeping
-        // task holds only its state.
-        let next_in = {
-            // Boxed: a probe spends nearly all its life asleep below, so the running check's
-            // state (socket, timeout timer) is allocated per run and not held by every task
-            // (10,000 tasks with 10,000 real servers); one allocation beside a connect.
-            let run = Box::pin(tokio::time::timeout(probe.hard_timeout(), probe.run()));
-            let result = match run.await {
+    /// Starts a run of slot `at`.
+    fn start(&mut self, at: usize) {
+        let Some(slot) = self.slots.get_mut(at) else {
+            return;
+        };
+        if let Some(backoff) = &mut slot.backoff {
+            backoff.run_started(Instant::now());
+        }
+        let probe = Arc::clone(&slot.probe);
+        let run = async move {
+            if inject::take_armed(Family::Checker) {
+                panic!("test hook: injected Checker panic");
+            }
+            match tokio::time::timeout(probe.hard_timeout(), probe.run()).await {
                 Ok(result) => result,
                 Err(_) => Err(ProbeError::Timeout("probe")),
-            };
-            let step = match &result {
-                Ok(_) => state.passed(),
-                Err(_) => state.failed(),
-            };
-            let asked = result.as_ref().ok().and_then(|pass| pass.weight);
-            let weight_changed = asked.is_some() && asked != weight;
-            if asked.is_some() {
-                weight = asked;
-                carried.set_weight(weight);
             }
-            carried.up.store(state.is_up(), Ordering::Relaxed);
-            // The outcome in words; a passing probe (nearly every probe) allocates nothing,
-            // and the log line is only built when it is logged or sent.
-            let outcome: Cow<'static, str> = match &result {
-                Ok(_) => match asked {
-                    Some(w) => format!("passed (weight {w})").into(),
-                    None => "passed".into(),
-                },
-                Err(err) => err.to_string().into(),
-            };
-            report.record(state.is_up(), result.is_ok(), &outcome);
-            let reason = || format!("{what}: {outcome}");
-            match (&result, step.retrying) {
-                (Err(_), true) => tracing::info!(check = %what, "{}; retrying", reason()),
-                (Err(_), false) => tracing::debug!(check = %what, "{}", reason()),
-                (Ok(_), _) => tracing::trace!(check = %what, "{}", reason()),
-            }
-            if step.changed.is_some() || (state.is_up() && weight_changed) {
-                let reason = reason();
-                if let Some(up) = step.changed {
-                    tracing::info!(check = %what, up, "{reason}");
-                }
-                let event = ProbeEvent {
-                    probe: index,
-                    up: state.is_up(),
-                    weight,
-                    asked,
-                    reason,
-                };
-                if events.send(event).is_err() {
-                    return;
-                }
-            }
-            step.next_in
         };
-        tokio::time::sleep(next_in).await;
+        self.running.push(Box::pin(
+            AssertUnwindSafe(run)
+                .catch_unwind()
+                .map(move |end| (at, end)),
+        ));
     }
+
+    /// A run of slot `at` ended: updates its state, reports, schedules its next run.
+    /// Returns false when the aggregator is gone.
+    fn finish(&mut self, at: usize, end: RunEnd) -> bool {
+        let Some(slot) = self.slots.get_mut(at) else {
+            return true;
+        };
+        slot.queued = false;
+        let next_in = match end {
+            Ok(result) => match judge(slot, result, &self.events) {
+                Some(next_in) => next_in,
+                None => return false,
+            },
+            Err(panic) => {
+                // Restarted from the state it had reached: up or down, no retry spent.
+                slot.state = ProbeState::new(slot.state.is_up());
+                let what = slot.probe.describe();
+                slot.backoff.get_or_insert_default().after_panic(
+                    Family::Checker,
+                    &what,
+                    panic.as_ref(),
+                )
+            }
+        };
+        slot.queued = true;
+        self.due.push(Reverse((Instant::now() + next_in, at)));
+        true
+    }
+}
+
+/// What one run's `result` does to `slot`: its state, weight, report, log lines and the
+/// event for the aggregator when something changed. Returns when to run it next (from
+/// now), or None when the aggregator is gone.
+fn judge<P: Runner>(
+    slot: &mut Slot<P>,
+    result: Result<Pass, ProbeError>,
+    events: &mpsc::UnboundedSender<ProbeEvent>,
+) -> Option<Duration> {
+    let state = &mut slot.state;
+    let timing = slot.probe.timing();
+    let step = match &result {
+        Ok(_) => state.passed(&timing),
+        Err(_) => state.failed(&timing),
+    };
+    let asked = result.as_ref().ok().and_then(|pass| pass.weight);
+    let weight_changed = asked.is_some() && asked != slot.weight;
+    if asked.is_some() {
+        slot.weight = asked;
+    }
+    // The outcome in words; a passing probe (nearly every probe) allocates nothing, and
+    // the log line is only built when it is logged or sent.
+    let outcome: Cow<'static, str> = match &result {
+        Ok(_) => match asked {
+            Some(w) => format!("passed (weight {w})").into(),
+            None => "passed".into(),
+        },
+        Err(err) => err.to_string().into(),
+    };
+    slot.report.record(state.is_up(), result.is_ok(), &outcome);
+    let probe = &slot.probe;
+    let reason = || format!("{}: {outcome}", probe.describe());
+    match (&result, step.retrying) {
+        (Err(_), true) => tracing::info!(check = %probe.describe(), "{}; retrying", reason()),
+        (Err(_), false) => tracing::debug!(check = %probe.describe(), "{}", reason()),
+        (Ok(_), _) => tracing::trace!(check = %probe.describe(), "{}", reason()),
+    }
+    if step.changed.is_some() || (state.is_up() && weight_changed) {
+        let reason = reason();
+        if let Some(up) = step.changed {
+            tracing::info!(check = %probe.describe(), up, "{reason}");
+        }
+        let event = ProbeEvent {
+            probe: slot.index,
+            up: state.is_up(),
+            weight: slot.weight,
+            asked,
+            reason,
+        };
+        if events.send(event).is_err() {
+            return None;
+        }
+    }
+    Some(step.next_in)
 }
 
 #[cfg(test)]

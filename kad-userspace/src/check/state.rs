@@ -36,21 +36,27 @@ pub struct Step {
     pub retrying: bool,
 }
 
+impl Timing {
+    /// The delay before the first probe: `warmup` scaled by `jitter` in `0.0..1.0`.
+    pub fn first_delay(&self, jitter: f64) -> Duration {
+        self.warmup.mul_f64(jitter.clamp(0.0, 1.0))
+    }
+}
+
 /// One checker's state: up or down, and how many retries of the current failure are spent.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// (Its [`Timing`] is its probe's: a sleeping probe holds this state, 8 bytes.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProbeState {
     up: bool,
     retries_spent: u32,
-    timing: Timing,
 }
 
 impl ProbeState {
     /// A checker starting `up` (keepalived starts real servers up, or down with `alpha`).
-    pub fn new(up: bool, timing: Timing) -> Self {
+    pub fn new(up: bool) -> Self {
         Self {
             up,
             retries_spent: 0,
-            timing,
         }
     }
 
@@ -59,31 +65,26 @@ impl ProbeState {
         self.up
     }
 
-    /// The delay before the first probe: `warmup` scaled by `jitter` in `0.0..1.0`.
-    pub fn first_delay(&self, jitter: f64) -> Duration {
-        self.timing.warmup.mul_f64(jitter.clamp(0.0, 1.0))
-    }
-
     /// A probe passed: the checker is up, the next probe after `delay_loop`.
-    pub fn passed(&mut self) -> Step {
+    pub fn passed(&mut self, timing: &Timing) -> Step {
         let changed = (!self.up).then_some(true);
         self.up = true;
         self.retries_spent = 0;
         Step {
             changed,
-            next_in: self.timing.delay_loop,
+            next_in: timing.delay_loop,
             retrying: false,
         }
     }
 
     /// A probe failed: retry after `delay_before_retry` while retries are left and the
     /// checker is up; otherwise the checker is down and the next probe after `delay_loop`.
-    pub fn failed(&mut self) -> Step {
-        if self.up && self.retries_spent < self.timing.retry {
+    pub fn failed(&mut self, timing: &Timing) -> Step {
+        if self.up && self.retries_spent < timing.retry {
             self.retries_spent += 1;
             return Step {
                 changed: None,
-                next_in: self.timing.delay_before_retry,
+                next_in: timing.delay_before_retry,
                 retrying: true,
             };
         }
@@ -92,7 +93,7 @@ impl ProbeState {
         self.retries_spent = 0;
         Step {
             changed,
-            next_in: self.timing.delay_loop,
+            next_in: timing.delay_loop,
             retrying: false,
         }
     }
@@ -119,14 +120,18 @@ mod tests {
     /// A virtual clock driving a state with scripted probe results: returns (probe time,
     /// change) for every probe.
     fn drive(
-        state: &mut ProbeState,
+        (state, timing): &mut (ProbeState, Timing),
         start: Duration,
         results: &[bool],
     ) -> Vec<(Duration, Option<bool>)> {
         let mut now = start;
         let mut out = Vec::new();
         for &ok in results {
-            let step = if ok { state.passed() } else { state.failed() };
+            let step = if ok {
+                state.passed(timing)
+            } else {
+                state.failed(timing)
+            };
             out.push((now, step.changed));
             now += step.next_in;
         }
@@ -135,16 +140,16 @@ mod tests {
 
     #[test]
     fn first_probe_is_within_warmup() {
-        let state = ProbeState::new(true, timing(1));
-        assert_eq!(state.first_delay(0.0), Duration::ZERO);
-        assert_eq!(state.first_delay(0.5), secs(3));
-        assert!(state.first_delay(0.999_999) < secs(6));
-        assert_eq!(state.first_delay(7.0), secs(6));
+        let state = (ProbeState::new(true), timing(1));
+        assert_eq!(state.1.first_delay(0.0), Duration::ZERO);
+        assert_eq!(state.1.first_delay(0.5), secs(3));
+        assert!(state.1.first_delay(0.999_999) < secs(6));
+        assert_eq!(state.1.first_delay(7.0), secs(6));
     }
 
     #[test]
     fn failures_are_retried_before_down_then_probed_every_delay_loop() {
-        let mut state = ProbeState::new(true, timing(3));
+        let mut state = (ProbeState::new(true), timing(3));
         let trace = drive(
             &mut state,
             secs(0),
@@ -168,7 +173,7 @@ mod tests {
 
     #[test]
     fn a_success_during_retries_resets_the_count() {
-        let mut state = ProbeState::new(true, timing(1));
+        let mut state = (ProbeState::new(true), timing(1));
         let trace = drive(&mut state, secs(0), &[false, true, false, false]);
         assert_eq!(
             trace,
@@ -183,15 +188,15 @@ mod tests {
 
     #[test]
     fn retry_zero_goes_down_on_the_first_failure() {
-        let mut state = ProbeState::new(true, timing(0));
+        let mut state = (ProbeState::new(true), timing(0));
         let trace = drive(&mut state, secs(5), &[false, false]);
         assert_eq!(trace, vec![(secs(5), Some(false)), (secs(15), None)]);
-        assert!(!state.is_up());
+        assert!(!state.0.is_up());
     }
 
     #[test]
     fn starting_down_alpha_one_success_brings_it_up() {
-        let mut state = ProbeState::new(false, timing(2));
+        let mut state = (ProbeState::new(false), timing(2));
         let trace = drive(&mut state, secs(0), &[false, true]);
         assert_eq!(trace, vec![(secs(0), None), (secs(10), Some(true))]);
     }
