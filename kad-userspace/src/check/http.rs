@@ -152,33 +152,58 @@ impl HttpProbe {
     }
 }
 
-/// Whether `page` satisfies `url` (the reason when it does not).
+/// How a page fails its `url` block.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PageMismatch {
+    /// keepalived.conf `status_code`: the status is none of them.
+    #[error("status {0}")]
+    Status(u16),
+    /// keepalived.conf `digest`: the body's MD5.
+    #[error("digest {got}, expected {want}")]
+    Digest {
+        /// The body's digest.
+        got: String,
+        /// The configured one.
+        want: String,
+    },
+    /// keepalived.conf `regex` with `regex_no_match`: the body matches.
+    #[error("body matches regex_no_match regex")]
+    RegexMatched,
+    /// keepalived.conf `regex`: the body does not match.
+    #[error("body does not match regex")]
+    RegexMissing,
+}
+
+/// Whether `page` satisfies `url` (how it does not, when it does not).
 pub fn judge(
     url: &UrlSpec,
     regex: Option<&regex::bytes::Regex>,
     page: &Page,
-) -> Result<(), String> {
+) -> Result<(), PageMismatch> {
     if !url.status.is_empty()
         && !url
             .status
             .iter()
             .any(|&(lo, hi)| (lo..=hi).contains(&page.status))
     {
-        return Err(format!("status {}", page.status));
+        return Err(PageMismatch::Status(page.status));
     }
     if let Some(want) = &url.digest {
         let got = page.md5_hex();
         if &got != want {
-            return Err(format!("digest {got}, expected {want}"));
+            return Err(PageMismatch::Digest {
+                got,
+                want: want.clone(),
+            });
         }
     }
     if let Some(regex) = regex {
         let matched = regex.is_match(&page.body);
         if matched == url.regex_no_match {
             return Err(if matched {
-                "body matches regex_no_match regex".to_owned()
+                PageMismatch::RegexMatched
             } else {
-                "body does not match regex".to_owned()
+                PageMismatch::RegexMissing
             });
         }
     }
@@ -433,7 +458,7 @@ mod tests {
         assert_eq!(judge(&url(), None, &ok), Ok(()));
         assert_eq!(
             judge(&url(), None, &page(500, "")),
-            Err("status 500".into())
+            Err(PageMismatch::Status(500))
         );
         let any = UrlSpec {
             status: vec![],

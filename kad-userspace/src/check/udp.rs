@@ -65,14 +65,33 @@ pub fn parse_pattern(text: &str) -> Result<Vec<(u8, u8)>, PlanError> {
     parse(text, true)
 }
 
-/// Whether `reply` satisfies the spec (the reason when it does not).
-pub fn judge(spec: &UdpSpec, reply: &[u8]) -> Result<(), String> {
+/// How a UDP_CHECK reply fails its spec.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReplyMismatch {
+    /// keepalived.conf `min_reply_length` / `max_reply_length`.
+    #[error("reply of {got} bytes, expected {min}..={max}")]
+    Length {
+        /// The reply's length.
+        got: usize,
+        /// min_reply_length.
+        min: usize,
+        /// max_reply_length.
+        max: usize,
+    },
+    /// keepalived.conf `require_reply`: the first byte that differs.
+    #[error("reply differs from require_reply at byte {0}")]
+    Pattern(usize),
+}
+
+/// Whether `reply` satisfies the spec (how it does not, when it does not).
+pub fn judge(spec: &UdpSpec, reply: &[u8]) -> Result<(), ReplyMismatch> {
     let n = reply.len();
     if n < spec.min_reply || n > spec.max_reply {
-        return Err(format!(
-            "reply of {n} bytes, expected {}..={}",
-            spec.min_reply, spec.max_reply
-        ));
+        return Err(ReplyMismatch::Length {
+            got: n,
+            min: spec.min_reply,
+            max: spec.max_reply,
+        });
     }
     if let Some(pattern) = &spec.reply_pattern
         && let Some(at) = reply
@@ -80,7 +99,7 @@ pub fn judge(spec: &UdpSpec, reply: &[u8]) -> Result<(), String> {
             .zip(pattern)
             .position(|(byte, (value, mask))| byte & mask != *value)
     {
-        return Err(format!("reply differs from require_reply at byte {at}"));
+        return Err(ReplyMismatch::Pattern(at));
     }
     Ok(())
 }
@@ -106,7 +125,8 @@ pub async fn probe(endpoint: &Endpoint, spec: &UdpSpec) -> Result<Pass, ProbeErr
     };
     match tokio::time::timeout(wait, socket.recv(&mut buf)).await {
         Ok(Ok(n)) if spec.require_reply => {
-            judge(spec, buf.get(..n).unwrap_or_default()).map_err(ProbeError::Check)?;
+            judge(spec, buf.get(..n).unwrap_or_default())
+                .map_err(|why| ProbeError::Check(why.to_string()))?;
             Ok(Pass::default())
         }
         Ok(Ok(_)) => Ok(Pass::default()),
@@ -149,7 +169,10 @@ mod tests {
             Ok(()),
             "compared over the shorter"
         );
-        assert!(judge(&spec, &[0x6b, 0xf2, 0x64]).is_err());
+        assert_eq!(
+            judge(&spec, &[0x6b, 0xf2, 0x64]),
+            Err(ReplyMismatch::Pattern(1))
+        );
         assert!(
             judge(&spec, &[0x6b]).is_err(),
             "shorter than min_reply_length"

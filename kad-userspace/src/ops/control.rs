@@ -179,12 +179,17 @@ pub enum Request {
     Status,
 }
 
-/// Reads one request line (blanks around it ignored); the error is the JSON answer to send.
-pub fn parse_request(line: &[u8]) -> Result<Request, String> {
+/// A request line that names no [`Request`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown request {0:?}")]
+pub struct UnknownRequest(pub String);
+
+/// Reads one request line (blanks around it ignored).
+pub fn parse_request(line: &[u8]) -> Result<Request, UnknownRequest> {
     let text = String::from_utf8_lossy(line);
     match text.trim() {
         "status" => Ok(Request::Status),
-        other => Err(error_json(&format!("unknown request {other:?}"))),
+        other => Err(UnknownRequest(other.to_owned())),
     }
 }
 
@@ -203,7 +208,7 @@ async fn answer(stream: UnixStream, status: &StatusHandle, cache: &Cached<String
                 })
                 .await
         }
-        Ok(Ok(Err(refusal))) => Arc::new(refusal),
+        Ok(Ok(Err(unknown))) => Arc::new(error_json(&unknown.to_string())),
         Ok(Err(err)) => Arc::new(error_json(&err.to_string())),
         Err(_) => Arc::new(error_json(&format!(
             "no request within {} ms",
@@ -248,6 +253,17 @@ pub fn query(path: &Path, timeout: Duration) -> Result<String, ControlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_is_one_word_between_blanks() {
+        assert_eq!(parse_request(b" status \n"), Ok(Request::Status));
+        let unknown = parse_request(b"stats\n");
+        assert_eq!(unknown, Err(UnknownRequest("stats".into())));
+        assert_eq!(
+            unknown.map_err(|e| e.to_string()),
+            Err("unknown request \"stats\"".into())
+        );
+    }
 
     #[test]
     fn default_path_follows_the_config_id() {
