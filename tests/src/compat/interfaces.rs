@@ -1,0 +1,190 @@
+//! The network interfaces a keepalived.conf names, so the harness can create them in the
+//! namespace it checks the file in: `interface X`, `dev X` (addresses, routes), `iif X` /
+//! `oif X` (rules), the entries of `track_interface { }`, `lvs_sync_daemon X` and
+//! `lvs_sync_daemon_interface X`. A `use_vmac` name is created by the tools themselves and is
+//! not collected; a name the kernel would refuse (longer than IFNAMSIZ − 1, or with `/`, `:`,
+//! whitespace, or a `$` definition still in it) is skipped.
+
+use std::collections::BTreeSet;
+
+/// Longest interface name the kernel takes (IFNAMSIZ 16, with its terminating NUL).
+pub const IFNAME_MAX: usize = 15;
+
+/// Keywords whose next word is an interface name.
+const NAMES_NEXT: &[&str] = &[
+    "interface",
+    "dev",
+    "iif",
+    "oif",
+    "lvs_sync_daemon",
+    "lvs_sync_daemon_interface",
+];
+
+/// The interface names `text` (one configuration file) uses, sorted.
+pub fn interface_names(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    // Depth of the `track_interface` block being read (brace depth inside it), if any.
+    let mut in_track: Option<usize> = None;
+    let mut track_pending = false;
+    for line in text.lines() {
+        let words = words(line);
+        if let Some(depth) = in_track.as_mut() {
+            if *depth == 1
+                && let Some(first) = words.first()
+                && !matches!(first.as_str(), "{" | "}")
+            {
+                add(&mut names, first);
+            }
+            for word in &words {
+                match word.as_str() {
+                    "{" => *depth += 1,
+                    "}" => *depth -= 1,
+                    _ => {}
+                }
+            }
+            if *depth == 0 {
+                in_track = None;
+            }
+            continue;
+        }
+        let mut iter = words.iter().peekable();
+        while let Some(word) = iter.next() {
+            if track_pending {
+                track_pending = false;
+                if word == "{" {
+                    in_track = Some(1);
+                    // Entries written on the opening line: `track_interface { eth0 }`.
+                    let rest: Vec<&String> = iter.by_ref().collect();
+                    if let Some(first) = rest.first().filter(|w| !matches!(w.as_str(), "{" | "}")) {
+                        add(&mut names, first);
+                    }
+                    if rest.iter().any(|w| *w == "}") {
+                        in_track = None;
+                    }
+                    break;
+                }
+            }
+            if word == "track_interface" {
+                match iter.peek() {
+                    Some(next) if next.as_str() != "{" => {
+                        add(&mut names, next);
+                    }
+                    _ => track_pending = true,
+                }
+                continue;
+            }
+            if NAMES_NEXT.contains(&word.as_str())
+                && let Some(next) = iter.peek()
+            {
+                add(&mut names, next);
+            }
+        }
+    }
+    names
+}
+
+/// The words of one line without its comment (`#` or `!` starts one), braces as words of
+/// their own.
+fn words(line: &str) -> Vec<String> {
+    let mut code = String::new();
+    let mut previous_blank = true;
+    for c in line.chars() {
+        if (c == '#' || c == '!') && previous_blank {
+            break;
+        }
+        previous_blank = c.is_whitespace();
+        match c {
+            '{' | '}' => {
+                code.push(' ');
+                code.push(c);
+                code.push(' ');
+            }
+            _ => code.push(c),
+        }
+    }
+    code.split_whitespace().map(str::to_owned).collect()
+}
+
+fn add(names: &mut BTreeSet<String>, name: &str) {
+    if is_creatable(name) {
+        names.insert(name.to_owned());
+    }
+}
+
+/// Whether the kernel takes `name` for a link (dev_valid_name) and it is a literal name.
+pub fn is_creatable(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= IFNAME_MAX
+        && name != "."
+        && name != ".."
+        && name != "lo"
+        && !name.contains(['/', ':', '$', '{', '}', '"', '\''])
+        && !name.chars().any(char::is_whitespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    #[test]
+    fn names_come_from_every_keyword_that_takes_one() {
+        let conf = "\
+global_defs {
+  lvs_sync_daemon bond0 VI_1
+}
+vrrp_sync_group G {
+  group {
+    VI_1
+  }
+  track_interface {
+    eth7
+  }
+}
+vrrp_instance VI_1 {
+  interface eth0   # the uplink
+  use_vmac vrrp.51
+  track_interface {
+    eth1 weight 10
+    eth2
+  }
+  virtual_ipaddress {
+    10.0.0.1/24 dev eth3 label eth3:1
+  }
+  virtual_routes {
+    10.1.0.0/16 via 10.0.0.254 dev eth4
+  }
+  virtual_rules {
+    from 10.0.0.0/24 iif eth5 table 100
+  }
+}
+! interface commented0
+vrrp_instance VI_2 {
+  interface ${IFACE}
+  track_interface { eth6 }
+}
+";
+        assert_eq!(
+            interface_names(conf),
+            set(&[
+                "bond0", "eth0", "eth1", "eth2", "eth3", "eth4", "eth5", "eth6", "eth7"
+            ])
+        );
+    }
+
+    #[test]
+    fn names_the_kernel_refuses_are_skipped() {
+        let conf = "vrrp_instance A {\n interface averyveryverylongname0\n}\n\
+                    vrrp_instance B {\n interface ens192{\n}\n";
+        // `ens192{` is two words: the name and the brace.
+        assert_eq!(interface_names(conf), set(&["ens192"]));
+        assert!(is_creatable("enp0s31f6.100"));
+        assert!(!is_creatable("eth0:1"));
+        assert!(!is_creatable("lo"));
+        assert!(!is_creatable(&"x".repeat(IFNAME_MAX + 1)));
+        assert!(is_creatable(&"x".repeat(IFNAME_MAX)));
+    }
+}
