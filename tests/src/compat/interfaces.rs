@@ -41,6 +41,9 @@ pub fn interface_names(text: &str) -> BTreeSet<String> {
                     "}" => *depth -= 1,
                     _ => {}
                 }
+                if *depth == 0 {
+                    break;
+                }
             }
             if *depth == 0 {
                 in_track = None;
@@ -173,6 +176,13 @@ vrrp_instance VI_2 {
                 "bond0", "eth0", "eth1", "eth2", "eth3", "eth4", "eth5", "eth6", "eth7"
             ])
         );
+    }
+
+    #[test]
+    fn a_block_closed_with_its_parent_on_one_line_ends_the_entries() {
+        let conf = "vrrp_instance A {\n interface eth0\n track_interface {\n  eth1\n } }\n\
+                    vrrp_instance B {\n interface eth2\n}\n";
+        assert_eq!(interface_names(conf), set(&["eth0", "eth1", "eth2"]));
     }
 
     #[test]
