@@ -1,11 +1,13 @@
 //! The network interfaces a keepalived.conf names, so the harness can create them in the
 //! namespace it checks the file in: `interface X`, `dev X` (addresses, routes), `iif X` /
 //! `oif X` (rules), the entries of `track_interface { }`, `lvs_sync_daemon X` and
-//! `lvs_sync_daemon_interface X`. A `use_vmac` name is created by the tools themselves and is
-//! not collected; a name the kernel would refuse (longer than IFNAMSIZ − 1, or with `/`, `:`,
-//! whitespace, or a `$` definition still in it) is skipped.
+//! `lvs_sync_daemon_interface X`. A name given by a `$NAME=value` definition of the file is
+//! substituted. A `use_vmac` / `use_ipvlan` name is created by the tools themselves and is left
+//! out (an existing link of that name would not be their macvlan); a name the kernel would
+//! refuse (longer than IFNAMSIZ − 1, or with `/`, `:`, whitespace, or an unresolved `$` in it)
+//! is skipped.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Longest interface name the kernel takes (IFNAMSIZ 16, with its terminating NUL).
 pub const IFNAME_MAX: usize = 15;
@@ -20,14 +22,31 @@ const NAMES_NEXT: &[&str] = &[
     "lvs_sync_daemon_interface",
 ];
 
+/// Keywords whose next word names an interface the tools create themselves.
+const CREATED_BY_THE_TOOLS: &[&str] = &["use_vmac", "use_ipvlan"];
+
 /// The interface names `text` (one configuration file) uses, sorted.
 pub fn interface_names(text: &str) -> BTreeSet<String> {
+    let mut definitions = BTreeMap::new();
     let mut names = BTreeSet::new();
+    let mut created = BTreeSet::new();
     // Depth of the `track_interface` block being read (brace depth inside it), if any.
     let mut in_track: Option<usize> = None;
     let mut track_pending = false;
     for line in text.lines() {
-        let words = words(line);
+        if let Some((name, value)) = definition(line) {
+            definitions.insert(name, value);
+            continue;
+        }
+        let mut words = words(line);
+        // A conditional line (`@id ...`, `@^id ...`): its words are collected whatever the id.
+        if words.first().is_some_and(|w| w.starts_with('@')) {
+            words.remove(0);
+        }
+        let words: Vec<String> = words
+            .into_iter()
+            .map(|word| substitute(&word, &definitions))
+            .collect();
         if let Some(depth) = in_track.as_mut() {
             if *depth == 1
                 && let Some(first) = words.first()
@@ -81,29 +100,64 @@ pub fn interface_names(text: &str) -> BTreeSet<String> {
             {
                 add(&mut names, next);
             }
+            if CREATED_BY_THE_TOOLS.contains(&word.as_str())
+                && let Some(next) = iter.peek()
+            {
+                created.insert(next.to_string());
+            }
         }
     }
+    names.retain(|name| !created.contains(name));
     names
 }
 
-/// The words of one line without its comment (`#` or `!` starts one), braces as words of
-/// their own.
+/// A one-line definition `$NAME=value` (keepalived.conf(5) "Parameter substitution"), in
+/// effect from its line on; a conditional one (`@id $NAME=...`) is not taken.
+fn definition(line: &str) -> Option<(String, String)> {
+    let code = line.split(['#', '!']).next().unwrap_or_default();
+    let (name, value) = code.trim_start().strip_prefix('$')?.split_once('=')?;
+    let name = name.trim();
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+    (valid && !value.trim_end().ends_with('\\')).then(|| (name.to_owned(), value.trim().to_owned()))
+}
+
+/// `word` with a whole-word `$NAME` or `${NAME}` replaced by its definition, if it has one.
+fn substitute(word: &str, definitions: &BTreeMap<String, String>) -> String {
+    let name = word
+        .strip_prefix("${")
+        .and_then(|w| w.strip_suffix('}'))
+        .or_else(|| word.strip_prefix('$'));
+    name.and_then(|name| definitions.get(name))
+        .cloned()
+        .unwrap_or_else(|| word.to_owned())
+}
+
+/// The words of one line without its comment (`#` or `!` outside quotes starts one, also
+/// inside a word, as keepalived reads `eth1#note`), braces as words of their own (except those
+/// of a `${NAME}` substitution).
 fn words(line: &str) -> Vec<String> {
     let mut code = String::new();
-    let mut previous_blank = true;
+    let mut quoted = false;
+    let mut in_substitution = false;
     for c in line.chars() {
-        if (c == '#' || c == '!') && previous_blank {
+        if (c == '#' || c == '!') && !quoted {
             break;
         }
-        previous_blank = c.is_whitespace();
+        if c == '"' {
+            quoted = !quoted;
+        }
         match c {
-            '{' | '}' => {
+            '{' if code.ends_with('$') => in_substitution = true,
+            '}' if in_substitution => in_substitution = false,
+            '{' | '}' if !in_substitution => {
                 code.push(' ');
                 code.push(c);
                 code.push(' ');
+                continue;
             }
-            _ => code.push(c),
+            _ => {}
         }
+        code.push(c);
     }
     code.split_whitespace().map(str::to_owned).collect()
 }
@@ -148,7 +202,7 @@ vrrp_sync_group G {
   }
 }
 vrrp_instance VI_1 {
-  interface eth0   # the uplink
+  interface eth0#the uplink
   use_vmac vrrp.51
   track_interface {
     eth1 weight 10
@@ -176,6 +230,31 @@ vrrp_instance VI_2 {
                 "bond0", "eth0", "eth1", "eth2", "eth3", "eth4", "eth5", "eth6", "eth7"
             ])
         );
+    }
+
+    #[test]
+    fn definitions_are_substituted_and_vmac_names_left_to_the_tools() {
+        let conf = "\
+$IF=eth9
+$IF=eth4 # the uplink
+@other $IF=eth8
+$UP = uplink0
+vrrp_instance A {
+  interface $IF
+  track_interface {
+    @^other eth5
+  }
+  use_vmac vrrp.51
+  track_interface {
+    ${UP}
+    $UNDEFINED
+  }
+  virtual_routes {
+    10.1.0.0/16 dev vrrp.51
+  }
+}
+";
+        assert_eq!(interface_names(conf), set(&["eth4", "eth5", "uplink0"]));
     }
 
     #[test]
