@@ -70,8 +70,9 @@ enum Task {
     Compat {
         /// The folder of configuration files.
         dir: std::path::PathBuf,
-        /// Arguments passed on: `--json FILE` (every result with both outputs), `--strict`
-        /// (exit 1 when a file differs), `--timeout SECONDS` (per run; default 10).
+        /// Arguments passed on: `--json FILE` (every result with both outputs), `--show` (both
+        /// outputs under each file that does not agree), `--strict` (exit 1 when a file
+        /// differs), `--timeout SECONDS` (per run; default 10).
         #[arg(last = true)]
         args: Vec<String>,
     },

@@ -4,8 +4,9 @@
 //!
 //! Prints one line per file (both exit codes, the lines each tool flags, and `agree`,
 //! `DIFFER`, `keepalived crashed` or `keepalived hung`), then `compat: N files, M agree`.
-//! `--json FILE` writes every result with both tools' output. Exits 0 when every file was
-//! checked, whatever the verdicts; `--strict` exits 1 when one differs.
+//! `--json FILE` writes every result with both tools' output; `--show` prints both outputs
+//! under each line that is not `agree`. Exits 0 when every file was checked, whatever the
+//! verdicts; `--strict` exits 1 when one differs.
 //!
 //! The kad binary is `$KAD_BIN` (set by xtask), else the debug build of the current source.
 
@@ -18,11 +19,12 @@ use kad_tests::{
     privilege::is_root,
 };
 
-const USAGE: &str = "usage: kad-compat DIR [--json FILE] [--strict] [--timeout SECONDS]";
+const USAGE: &str = "usage: kad-compat DIR [--json FILE] [--show] [--strict] [--timeout SECONDS]";
 
 struct Options {
     dir: PathBuf,
     json: Option<PathBuf>,
+    show: bool,
     strict: bool,
     limit: Duration,
 }
@@ -30,12 +32,14 @@ struct Options {
 fn parse() -> Result<Options> {
     let mut dir = None;
     let mut json = None;
+    let mut show = false;
     let mut strict = false;
     let mut limit = compat::TIME_LIMIT;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--json" => json = Some(PathBuf::from(args.next().context(USAGE)?)),
+            "--show" => show = true,
             "--strict" => strict = true,
             "--timeout" => {
                 let seconds: f64 = args.next().context(USAGE)?.parse().context(USAGE)?;
@@ -53,6 +57,7 @@ fn parse() -> Result<Options> {
     Ok(Options {
         dir: dir.context(USAGE)?,
         json,
+        show,
         strict,
         limit,
     })
@@ -75,6 +80,17 @@ fn main() -> Result<()> {
         let result = compat::check_file(&tools, &options.dir, file)
             .with_context(|| format!("checking {}", file.display()))?;
         println!("{}", result.line());
+        if options.show && result.verdict != Verdict::Agree {
+            for (tool, output) in [
+                ("keepalived", &result.keepalived.output),
+                ("kad", &result.kad.output),
+            ] {
+                println!("  --- {tool}:");
+                for line in output.lines() {
+                    println!("    {line}");
+                }
+            }
+        }
         results.push(result);
     }
     let count = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
