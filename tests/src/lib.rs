@@ -9,6 +9,7 @@
 //! - configuration text: [`conf`] (`lab_instance`, `vrrp_instance`, `router_id`,
 //!   `fast_instances`, `load_isolated`);
 //! - fake servers that record what they saw: [`fake`] (HTTP, TLS, SMTP, mail, DNS, UDP, TCP);
+//! - keepalived.conf compatibility (`kad -t` beside `keepalived -t`): [`compat`];
 //! - the operator interfaces: [`ops`] (`start_kad` with env and control socket,
 //!   `status_json`, `signum`, `http_get` from a lab host, `wait_file`);
 //! - scratch folders and scripts: [`scratch`]; captures and frames: [`capture`],
@@ -17,6 +18,7 @@
 pub mod advert_watch;
 pub mod bench;
 pub mod capture;
+pub mod compat;
 pub mod conf;
 pub mod daemon_binary;
 pub mod fake;

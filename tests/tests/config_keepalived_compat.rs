@@ -4,7 +4,9 @@
 //!
 //! Needs keepalived installed and the kad binary built, like config_samples.
 
-use std::{collections::BTreeSet, path::Path, process::Command};
+use std::{path::Path, process::Command};
+
+use kad_tests::compat::{kad_lines, keepalived_lines};
 
 /// (case name, configuration).
 const CASES: &[(&str, &str)] = &[
@@ -264,24 +266,6 @@ fn run(program: &Path, file: &Path) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
-fn lines_flagged(output: &str, file: &Path, kad: bool) -> BTreeSet<u32> {
-    let mut set = BTreeSet::new();
-    for line in output.lines() {
-        let number = if kad {
-            line.strip_prefix(&format!("{}:", file.display()))
-                .and_then(|r| r.split(':').next())
-        } else {
-            line.strip_prefix(&format!("({}: Line ", file.display()))
-                .or_else(|| line.strip_prefix("(Line "))
-                .and_then(|r| r.split(')').next())
-        };
-        if let Some(n) = number.and_then(|n| n.trim().parse().ok()) {
-            set.insert(n);
-        }
-    }
-    set
-}
-
 #[test]
 fn kad_flags_what_keepalived_flags_on_hand_written_mistakes() {
     let keepalived = Path::new("/usr/sbin/keepalived");
@@ -304,8 +288,8 @@ fn kad_flags_what_keepalived_flags_on_hand_written_mistakes() {
         std::fs::write(&file, text.replace("IFACE", &iface)).unwrap_or_else(|e| panic!("{e}"));
         let (k_status, k_out) = run(keepalived, &file);
         let (d_status, d_out) = run(&kad, &file);
-        let k_lines = lines_flagged(&k_out, &file, false);
-        let d_lines = lines_flagged(&d_out, &file, true);
+        let k_lines = keepalived_lines(&k_out, &file);
+        let d_lines = kad_lines(&d_out, &file);
         if k_status != d_status || !k_lines.is_subset(&d_lines) {
             failures.push(format!(
                 "{name}: keepalived exits {k_status} flagging {k_lines:?}; kad exits {d_status} flagging {d_lines:?}\n--- keepalived:\n{k_out}--- kad:\n{d_out}"

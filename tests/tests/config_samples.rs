@@ -6,10 +6,11 @@
 //! built (`cargo build -p kad-userspace --bin kad`). `keepalived -t` only parses.
 
 use std::{
-    collections::BTreeSet,
     path::{Path, PathBuf},
     process::Command,
 };
+
+use kad_tests::compat::{self, kad_lines, keepalived_lines};
 
 /// Where Debian installs keepalived's sample configurations.
 const SAMPLES: &str = "/usr/share/doc/keepalived/samples";
@@ -63,45 +64,9 @@ fn run(program: &Path, file: &Path, config_id: Option<&str>) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
-/// Lines keepalived flags: `(FILE: Line N) ...` or `(Line N) ...`.
-fn keepalived_lines(output: &str, file: &Path) -> BTreeSet<u32> {
-    let with_file = format!("({}: Line ", file.display());
-    let mut lines = BTreeSet::new();
-    for line in output.lines() {
-        let rest = line
-            .strip_prefix(&with_file)
-            .or_else(|| line.strip_prefix("(Line "));
-        if let Some(number) = rest.and_then(|r| r.split(')').next())
-            && let Ok(n) = number.trim().parse()
-        {
-            lines.insert(n);
-        }
-    }
-    lines
-}
-
-/// Lines kad flags: `FILE:LINE:COL: severity: ...`.
-fn kad_lines(output: &str, file: &Path) -> BTreeSet<u32> {
-    let prefix = format!("{}:", file.display());
-    output
-        .lines()
-        .filter_map(|l| l.strip_prefix(&prefix))
-        .filter_map(|r| r.split(':').next())
-        .filter_map(|n| n.parse().ok())
-        .collect()
-}
-
 fn keepalived_bin() -> PathBuf {
-    for candidate in [
-        "/usr/sbin/keepalived",
-        "/sbin/keepalived",
-        "/usr/local/sbin/keepalived",
-    ] {
-        if Path::new(candidate).exists() {
-            return PathBuf::from(candidate);
-        }
-    }
-    panic!("keepalived is not installed: apt-get install keepalived");
+    compat::keepalived_bin()
+        .unwrap_or_else(|| panic!("keepalived is not installed: apt-get install keepalived"))
 }
 
 fn compare(file: &Path, config_id: Option<&str>, failures: &mut Vec<String>) {
@@ -154,13 +119,4 @@ fn kad_and_keepalived_agree_on_every_shipped_sample() {
     }
     let _ = std::fs::remove_dir_all(&scratch);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-}
-
-#[test]
-fn flagged_line_parsers_read_both_tools_formats() {
-    let file = Path::new("/x/k.conf");
-    let k = "(/x/k.conf: Line 4) Unknown keyword 'x'\n(Line 9) Extra '}' found\nno line\n";
-    assert_eq!(keepalived_lines(k, file), BTreeSet::from([4, 9]));
-    let d = "/x/k.conf:4:3: warning: Unknown keyword 'x'\nerror: global\n/y.conf:5:1: warning: z\n";
-    assert_eq!(kad_lines(d, file), BTreeSet::from([4]));
 }

@@ -1,8 +1,10 @@
 //! `cargo xtask`: kad's developer tasks. `setup` installs what the build needs, `run` builds and
-//! runs `kad`, `test` runs every test, `fuzz` runs a fuzz target for a bounded time.
+//! runs `kad`, `test` runs every test, `fuzz` runs a fuzz target for a bounded time,
+//! `compat` compares `kad -t` with `keepalived -t` on a folder of configurations.
 
 mod bench;
 mod cmd;
+mod compat;
 mod fuzz;
 mod package;
 mod run;
@@ -60,6 +62,20 @@ enum Task {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// keepalived.conf compatibility: `kad -t` and `keepalived -t` on every file under DIR
+    /// (recursively, sorted; a file another includes is checked with its includer), each in a
+    /// throwaway network namespace with the interfaces the file names. Prints both exit
+    /// codes, the lines each flags and `agree`/`DIFFER` per file, then `compat: N files, M
+    /// agree`. Needs root.
+    Compat {
+        /// The folder of configuration files.
+        dir: std::path::PathBuf,
+        /// Arguments passed on: `--json FILE` (every result with both outputs), `--show` (both
+        /// outputs under each file that does not agree), `--strict` (exit 1 when a file
+        /// differs), `--timeout SECONDS` (per run; default 10).
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
     /// Write docs/keywords.md (every keepalived.conf keyword kad parses, with its status)
     /// from the parser's keyword tables.
     Keywords,
@@ -97,6 +113,7 @@ fn run_task(cli: Cli) -> Result<()> {
         Task::Run { release, args } => run::run(release, &args),
         Task::Test { fuzz_seconds } => test::run(fuzz_seconds),
         Task::Bench { which, args } => bench::run(&which, &args),
+        Task::Compat { dir, args } => compat::run(&dir, &args),
         Task::Keywords => package::keywords(),
         Task::Man => package::man(),
         Task::Package => package::package().map(|_| ()),
