@@ -94,19 +94,7 @@ pub async fn run(trackers: Vec<(TrackerIndex, ProcessSpec)>, updates: mpsc::Send
             (monitor.specs().get(position), monitor.quorum(position))
         {
             tracing::info!(track_process = %spec.name, processes = quorum.count(), up = quorum.is_up(), "tracked process status at start");
-            let status = if quorum.is_up() {
-                TrackerStatus::Up
-            } else {
-                TrackerStatus::Down
-            };
-            if updates
-                .send(TrackerUpdate {
-                    index: *index,
-                    status,
-                })
-                .await
-                .is_err()
-            {
+            if !send(&updates, *index, quorum.is_up()).await {
                 return;
             }
         }
@@ -168,23 +156,21 @@ pub async fn run(trackers: Vec<(TrackerIndex, ProcessSpec)>, updates: mpsc::Send
                 spec.name,
                 if up { "quorum gained" } else { "quorum lost" }
             );
-            let status = if up {
-                TrackerStatus::Up
-            } else {
-                TrackerStatus::Down
-            };
-            if updates
-                .send(TrackerUpdate {
-                    index: *index,
-                    status,
-                })
-                .await
-                .is_err()
-            {
+            if !send(&updates, *index, up).await {
                 return;
             }
         }
     }
+}
+
+/// Sends tracker `index`'s status (quorum held: up); false when the protocol loop is gone.
+async fn send(updates: &mpsc::Sender<TrackerUpdate>, index: TrackerIndex, up: bool) -> bool {
+    let status = if up {
+        TrackerStatus::Up
+    } else {
+        TrackerStatus::Down
+    };
+    updates.send(TrackerUpdate { index, status }).await.is_ok()
 }
 
 async fn receive(
