@@ -232,7 +232,15 @@ const CASES: &[(&str, &str)] = &[
         "conditional_and_defines",
         "$P=150\n@kadtest $IF=IFACE\nvrrp_instance A {\n interface ${IF}\n virtual_router_id 5\n @kadtest priority $P\n @^kadtest priority 900\n virtual_ipaddress {\n ~SEQ(N, 1, 3) 10.0.0.${N}\n }\n}\n",
     ),
+    (
+        "protocol_lower_case",
+        "virtual_server 10.0.0.1 80 {\n protocol tcp\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n}\nvirtual_server 10.0.0.1 53 {\n protocol udp\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 53 {\n TCP_CHECK {\n }\n }\n}\n",
+    ),
 ];
+
+/// Cases compared strictly: kad flags exactly the lines keepalived flags (kad's notes
+/// aside) and prints every message keepalived prints, with or without a line number.
+const STRICT: &[&str] = &["protocol_lower_case"];
 
 /// An interface that exists on this machine (not loopback).
 fn some_interface() -> String {
@@ -282,6 +290,41 @@ fn lines_flagged(output: &str, file: &Path, kad: bool) -> BTreeSet<u32> {
     set
 }
 
+/// The messages of an output, without their place: keepalived's `(FILE: Line N) ` or
+/// `(Line N) ` prefix, kad's `FILE:LINE:COL: SEVERITY: ` or `SEVERITY: ` prefix; kad's
+/// notes are left out.
+fn messages(output: &str, file: &Path, kad: bool) -> BTreeSet<String> {
+    let mut set = BTreeSet::new();
+    for line in output.lines() {
+        let message = if kad {
+            let rest = line
+                .strip_prefix(&format!("{}:", file.display()))
+                .and_then(|r| r.splitn(3, ':').nth(2))
+                .map_or(line, str::trim_start);
+            if rest.starts_with("note: ") {
+                continue;
+            }
+            ["warning: ", "error: ", "fatal: "]
+                .iter()
+                .find_map(|p| rest.strip_prefix(p))
+                .unwrap_or(rest)
+        } else {
+            line.strip_prefix('(')
+                .and_then(|r| r.split_once(") "))
+                .filter(|(place, _)| place.starts_with("Line ") || place.contains(": Line "))
+                .map_or(line, |(_, m)| m)
+        };
+        set.insert(message.trim().to_owned());
+    }
+    set
+}
+
+/// Lines flagged by kad with a warning or worse (notes left out).
+fn lines_flagged_strictly(output: &str, file: &Path) -> BTreeSet<u32> {
+    let kept: Vec<&str> = output.lines().filter(|l| !l.contains(": note: ")).collect();
+    lines_flagged(&kept.join("\n"), file, true)
+}
+
 #[test]
 fn kad_flags_what_keepalived_flags_on_hand_written_mistakes() {
     let keepalived = Path::new("/usr/sbin/keepalived");
@@ -306,7 +349,21 @@ fn kad_flags_what_keepalived_flags_on_hand_written_mistakes() {
         let (d_status, d_out) = run(&kad, &file);
         let k_lines = lines_flagged(&k_out, &file, false);
         let d_lines = lines_flagged(&d_out, &file, true);
-        if k_status != d_status || !k_lines.is_subset(&d_lines) {
+        let strict_failure = STRICT.contains(name).then(|| {
+            let exact = lines_flagged_strictly(&d_out, &file);
+            let d_messages = messages(&d_out, &file, true);
+            let missing: Vec<String> = messages(&k_out, &file, false)
+                .into_iter()
+                .filter(|m| !d_messages.contains(m))
+                .collect();
+            (exact != k_lines || !missing.is_empty())
+                .then(|| format!("(strict) kad flags {exact:?}; messages kad lacks: {missing:?}"))
+        });
+        if let Some(Some(why)) = strict_failure {
+            failures.push(format!(
+                "{name}: {why}\n--- keepalived:\n{k_out}--- kad:\n{d_out}"
+            ));
+        } else if k_status != d_status || !k_lines.is_subset(&d_lines) {
             failures.push(format!(
                 "{name}: keepalived exits {k_status} flagging {k_lines:?}; kad exits {d_status} flagging {d_lines:?}\n--- keepalived:\n{k_out}--- kad:\n{d_out}"
             ));

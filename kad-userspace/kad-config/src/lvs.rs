@@ -163,10 +163,13 @@ pub const VIRTUAL_SERVER: &[Keyword<VirtualServer>] = &[
             }
         });
     }),
+    // keepalived compares the protocol name without regard to case.
     kw("protocol", |v, n, c| {
-        if let Some(p) = c.value(n, 0, "TCP, UDP or SCTP", |s| match s {
-            "TCP" | "UDP" | "SCTP" => Ok(s.to_owned()),
-            _ => Err(ValueError::new(s, "TCP, UDP or SCTP")),
+        if let Some(p) = c.value(n, 0, "TCP, UDP or SCTP", |s| {
+            match s.to_ascii_uppercase().as_str() {
+                p @ ("TCP" | "UDP" | "SCTP") => Ok(p.to_owned()),
+                _ => Err(ValueError::new(s, "TCP, UDP or SCTP")),
+            }
         }) {
             v.protocol = p;
         }
