@@ -236,11 +236,15 @@ const CASES: &[(&str, &str)] = &[
         "protocol_lower_case",
         "virtual_server 10.0.0.1 80 {\n protocol tcp\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n}\nvirtual_server 10.0.0.1 53 {\n protocol udp\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 53 {\n TCP_CHECK {\n }\n }\n}\n",
     ),
+    (
+        "vip_broadcast_plus_minus",
+        "vrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1/24 brd + dev IFACE\n 10.0.0.2/24 broadcast -\n 10.0.0.5 brd +\n 10.0.0.6/31 brd -\n 10.0.0.7/24 brd 10.0.0.255\n }\n}\n",
+    ),
 ];
 
 /// Cases compared strictly: kad flags exactly the lines keepalived flags (kad's notes
 /// aside) and prints every message keepalived prints, with or without a line number.
-const STRICT: &[&str] = &["protocol_lower_case"];
+const STRICT: &[&str] = &["protocol_lower_case", "vip_broadcast_plus_minus"];
 
 /// An interface that exists on this machine (not loopback).
 fn some_interface() -> String {
