@@ -240,11 +240,20 @@ const CASES: &[(&str, &str)] = &[
         "vip_broadcast_plus_minus",
         "vrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1/24 brd + dev IFACE\n 10.0.0.2/24 broadcast -\n 10.0.0.5 brd +\n 10.0.0.6/31 brd -\n 10.0.0.7/24 brd 10.0.0.255\n }\n}\n",
     ),
+    (
+        "seq_bounds_as_parameters",
+        "$LO=2\n$HI=3\n$STEP=2\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n ~SEQ(N, $LO, $HI) 10.0.0.${N}00\n ~SEQ(M, ${LO}, $STEP, 5) 10.0.1.${M}00\n ~SEQ(K, $HI) 10.0.2.${K}00\n }\n}\n",
+    ),
 ];
 
 /// Cases compared strictly: kad flags exactly the lines keepalived flags (kad's notes
-/// aside) and prints every message keepalived prints, with or without a line number.
-const STRICT: &[&str] = &["protocol_lower_case", "vip_broadcast_plus_minus"];
+/// aside) and prints every message keepalived prints without a line number (with or
+/// without a place of its own).
+const STRICT: &[&str] = &[
+    "protocol_lower_case",
+    "vip_broadcast_plus_minus",
+    "seq_bounds_as_parameters",
+];
 
 /// An interface that exists on this machine (not loopback).
 fn some_interface() -> String {
@@ -294,9 +303,8 @@ fn lines_flagged(output: &str, file: &Path, kad: bool) -> BTreeSet<u32> {
     set
 }
 
-/// The messages of an output, without their place: keepalived's `(FILE: Line N) ` or
-/// `(Line N) ` prefix, kad's `FILE:LINE:COL: SEVERITY: ` or `SEVERITY: ` prefix; kad's
-/// notes are left out.
+/// The messages of an output: keepalived's that have no line number; all of kad's but its
+/// notes, without their `FILE:LINE:COL: SEVERITY: ` or `SEVERITY: ` prefix.
 fn messages(output: &str, file: &Path, kad: bool) -> BTreeSet<String> {
     let mut set = BTreeSet::new();
     for line in output.lines() {
@@ -313,10 +321,14 @@ fn messages(output: &str, file: &Path, kad: bool) -> BTreeSet<String> {
                 .find_map(|p| rest.strip_prefix(p))
                 .unwrap_or(rest)
         } else {
-            line.strip_prefix('(')
+            let numbered = line
+                .strip_prefix('(')
                 .and_then(|r| r.split_once(") "))
-                .filter(|(place, _)| place.starts_with("Line ") || place.contains(": Line "))
-                .map_or(line, |(_, m)| m)
+                .is_some_and(|(place, _)| place.starts_with("Line ") || place.contains(": Line "));
+            if numbered {
+                continue;
+            }
+            line
         };
         set.insert(message.trim().to_owned());
     }
