@@ -244,6 +244,10 @@ const CASES: &[(&str, &str)] = &[
         "seq_bounds_as_parameters",
         "$LO=2\n$HI=3\n$STEP=2\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n ~SEQ(N, $LO, $HI) 10.0.0.${N}00\n ~SEQ(M, ${LO}, $STEP, 5) 10.0.1.${M}00\n ~SEQ(K, $HI) 10.0.2.${K}00\n }\n}\n",
     ),
+    (
+        "max_auto_priority_without_value",
+        "global_defs {\n max_auto_priority\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
 ];
 
 /// Cases compared strictly: kad flags exactly the lines keepalived flags (kad's notes
@@ -253,6 +257,7 @@ const STRICT: &[&str] = &[
     "protocol_lower_case",
     "vip_broadcast_plus_minus",
     "seq_bounds_as_parameters",
+    "max_auto_priority_without_value",
 ];
 
 /// An interface that exists on this machine (not loopback).
