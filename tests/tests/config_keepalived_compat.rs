@@ -248,6 +248,10 @@ const CASES: &[(&str, &str)] = &[
         "max_auto_priority_without_value",
         "global_defs {\n max_auto_priority\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
     ),
+    (
+        "checker_log_all_failures_and_alpha",
+        "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n log_all_failures\n alpha no\n }\n HTTP_GET {\n url {\n path /\n }\n log_all_failures true\n }\n }\n real_server 10.0.0.3 80 {\n TCP_CHECK {\n log_all_failures maybe\n }\n }\n}\n",
+    ),
 ];
 
 /// Cases compared strictly: kad flags exactly the lines keepalived flags (kad's notes
@@ -258,6 +262,7 @@ const STRICT: &[&str] = &[
     "vip_broadcast_plus_minus",
     "seq_bounds_as_parameters",
     "max_auto_priority_without_value",
+    "checker_log_all_failures_and_alpha",
 ];
 
 /// An interface that exists on this machine (not loopback).

@@ -426,6 +426,8 @@ pub const CHECKER_COMMON: &[Listed] = &[
     ("delay_before_retry", Status::Supported),
     ("warmup", Status::Supported),
     ("delay_loop", Status::Supported),
+    ("alpha", Status::Ignored(UNUSED)),
+    ("log_all_failures", Status::Ignored(UNUSED)),
 ];
 
 /// The checker blocks of real_server.
@@ -537,6 +539,8 @@ pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
         misc_path: None,
         misc_timeout: None,
         misc_dynamic: false,
+        log_all_failures: None,
+        alpha: None,
         other: Default::default(),
         place: n.place().clone(),
         end: n.end_place().clone(),
@@ -558,6 +562,15 @@ pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
             "misc_path" if misc => ck.misc_path = script(c, child, 0),
             "misc_timeout" if misc => ck.misc_timeout = c.timer(child, 0, 0.000_001, 1e9),
             "misc_dynamic" if misc => ck.misc_dynamic = true,
+            "log_all_failures" | "alpha" => {
+                let value = c.flag(child, 0);
+                if child.keyword() == "alpha" {
+                    ck.alpha = value;
+                } else {
+                    ck.log_all_failures = value;
+                }
+                c.not_acted_on(child, status_in(CHECKER_COMMON, child.keyword()));
+            }
             other if checker_specific(kind).iter().any(|(k, _)| *k == other) => {
                 let mut words: Vec<String> = child.args.iter().map(|w| w.text.clone()).collect();
                 words.extend(
