@@ -252,6 +252,10 @@ const CASES: &[(&str, &str)] = &[
         "checker_log_all_failures_and_alpha",
         "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n log_all_failures\n alpha no\n }\n HTTP_GET {\n url {\n path /\n }\n log_all_failures true\n }\n }\n real_server 10.0.0.3 80 {\n TCP_CHECK {\n log_all_failures maybe\n }\n }\n}\n",
     ),
+    (
+        "nb_get_retry",
+        "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n nb_get_retry 2\n real_server 10.0.0.2 80 {\n nb_get_retry 2\n TCP_CHECK {\n nb_get_retry 3\n }\n HTTP_GET {\n url {\n path /\n }\n nb_get_retry 3\n }\n SSL_GET {\n url {\n path /\n }\n nb_get_retry x\n }\n }\n}\n",
+    ),
 ];
 
 /// Cases compared strictly: kad flags exactly the lines keepalived flags (kad's notes
@@ -263,6 +267,7 @@ const STRICT: &[&str] = &[
     "seq_bounds_as_parameters",
     "max_auto_priority_without_value",
     "checker_log_all_failures_and_alpha",
+    "nb_get_retry",
 ];
 
 /// An interface that exists on this machine (not loopback).

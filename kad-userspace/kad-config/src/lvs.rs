@@ -112,7 +112,7 @@ fn timer(c: &mut Ctx, n: &Node) -> Option<Duration> {
 fn timing(t: &mut CheckTiming, n: &Node, c: &mut Ctx) -> bool {
     match n.keyword() {
         "connect_timeout" => t.connect_timeout = timer(c, n),
-        "retry" | "nb_get_retry" => t.retry = c.int(n, 0, 0, i64::from(u32::MAX)).map(u32_of),
+        "retry" => t.retry = c.int(n, 0, 0, i64::from(u32::MAX)).map(u32_of),
         "delay_before_retry" => t.delay_before_retry = timer(c, n),
         "warmup" => t.warmup = timer(c, n),
         "delay_loop" => t.delay_loop = timer(c, n),
@@ -422,7 +422,6 @@ pub const CHECKER_COMMON: &[Listed] = &[
     ("fwmark", Status::Supported),
     ("connect_timeout", Status::Supported),
     ("retry", Status::Supported),
-    ("nb_get_retry", Status::Supported),
     ("delay_before_retry", Status::Supported),
     ("warmup", Status::Supported),
     ("delay_loop", Status::Supported),
@@ -454,6 +453,7 @@ pub fn checker_specific(kind: &str) -> &'static [Listed] {
             ("url", Status::Supported),
             ("virtualhost", Status::Supported),
             ("enable_sni", Status::Supported),
+            ("nb_get_retry", Status::Supported),
             ("tls_compliant", Status::Ignored(UNUSED)),
             ("fast_recovery", Status::Ignored(UNUSED)),
             (
@@ -562,6 +562,17 @@ pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
             "misc_path" if misc => ck.misc_path = script(c, child, 0),
             "misc_timeout" if misc => ck.misc_timeout = c.timer(child, 0, 0.000_001, 1e9),
             "misc_dynamic" if misc => ck.misc_dynamic = true,
+            // keepalived 2.2.7 knows nb_get_retry in HTTP_GET/SSL_GET only, as an error.
+            "nb_get_retry" if http => {
+                c.report(
+                    Severity::Error,
+                    child.place(),
+                    "nb_get_retry is deprecated - please use 'retry'",
+                );
+                if let Some(retry) = c.int(child, 0, 0, i64::from(u32::MAX)) {
+                    ck.timing.retry = Some(u32_of(retry));
+                }
+            }
             "log_all_failures" | "alpha" => {
                 let value = c.flag(child, 0);
                 if child.keyword() == "alpha" {
