@@ -863,7 +863,9 @@ mod tests {
             vec![
                 (3, "10.2.0.100/32".into()),
                 (5, "10.2.10.100/32".into()),
-                (6, "$U ${UNDEF}".into())
+                // Undefined: left as written, then split at its braces as keepalived
+                // does ("priority ${UNDEF}": "invalid number '$'", "Unexpected '{'").
+                (6, "$U $ { UNDEF }".into())
             ]
         );
     }
