@@ -260,6 +260,10 @@ const CASES: &[(&str, &str)] = &[
         "brace_touching_a_name",
         "vrrp_sync_group VG1{\n group {\n A\n }\n}\nvrrp_instance A{\n interface IFACE\n virtual_router_id 5\n priority 300\n virtual_ipaddress{\n 10.0.0.1}\n}\n",
     ),
+    (
+        "real_and_virtual_server_ports",
+        "virtual_server_group G {\n 10.0.0.1 80\n 10.0.0.5-9 81\n fwmark 7\n}\nvirtual_server group G {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n sorry_server 10.0.0.9 90\n}\nvirtual_server fwmark 5 {\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n sorry_server 10.0.0.9 90\n}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n sorry_server 10.0.0.9 90\n real_server 10.0.0.2 8080 {\n TCP_CHECK {\n }\n }\n real_server 10.0.0.3 {\n TCP_CHECK {\n }\n }\n}\nvirtual_server 10.0.0.1 81 {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n real_server 10.0.0.2 8080 {\n TCP_CHECK {\n }\n }\n}\n",
+    ),
 ];
 
 /// Cases compared strictly: kad flags exactly the lines keepalived flags (kad's notes
@@ -273,6 +277,7 @@ const STRICT: &[&str] = &[
     "checker_log_all_failures_and_alpha",
     "nb_get_retry",
     "brace_touching_a_name",
+    "real_and_virtual_server_ports",
 ];
 
 /// An interface that exists on this machine (not loopback).

@@ -17,6 +17,7 @@ pub mod global;
 pub mod keywords;
 pub mod lexer;
 pub mod lvs;
+pub mod lvs_checks;
 pub mod model;
 pub mod net;
 pub mod place;

@@ -7,7 +7,10 @@ use std::{
     time::Duration,
 };
 
-use crate::scripts::{self, Checked, Refusal, ResolveError, RunAs, UserError};
+use crate::{
+    lvs_checks,
+    scripts::{self, Checked, Refusal, ResolveError, RunAs, UserError},
+};
 
 use super::{
     error::{Diagnostic, Severity},
@@ -658,6 +661,14 @@ fn virtual_servers(config: &mut Config, v: &mut V<'_>) {
             link_local_checkers(rs, v);
         }
         real_server_families(vs, v);
+        // keepalived drops a virtual server without real servers before these checks.
+        if !vs.real_servers.is_empty() {
+            let group = match &vs.address {
+                VsAddress::Group(g) => config.virtual_server_groups.iter().find(|x| &x.name == g),
+                _ => None,
+            };
+            lvs_checks::ports(vs, group, v.diags);
+        }
         if vs.real_servers.is_empty() && vs.sorry_server.is_none() {
             v.at(
                 Severity::Warning,
