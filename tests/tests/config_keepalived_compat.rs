@@ -264,6 +264,10 @@ const CASES: &[(&str, &str)] = &[
         "real_and_virtual_server_ports",
         "virtual_server_group G {\n 10.0.0.1 80\n 10.0.0.5-9 81\n fwmark 7\n}\nvirtual_server group G {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n sorry_server 10.0.0.9 90\n}\nvirtual_server fwmark 5 {\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n sorry_server 10.0.0.9 90\n}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n sorry_server 10.0.0.9 90\n real_server 10.0.0.2 8080 {\n TCP_CHECK {\n }\n }\n real_server 10.0.0.3 {\n TCP_CHECK {\n }\n }\n}\nvirtual_server 10.0.0.1 81 {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n real_server 10.0.0.2 8080 {\n TCP_CHECK {\n }\n }\n}\n",
     ),
+    (
+        "quorum_out_of_reach",
+        "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n quorum 5\n hysteresis 1\n real_server 10.0.0.2 80 {\n weight 2\n TCP_CHECK {\n }\n }\n real_server 10.0.0.3 80 {\n TCP_CHECK {\n }\n }\n}\nvirtual_server 10.0.0.1 81 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n quorum 2\n hysteresis 3\n real_server 10.0.0.2 81 {\n weight 2\n TCP_CHECK {\n }\n }\n}\nvirtual_server 10.0.0.1 82 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 82 {\n weight 0\n TCP_CHECK {\n }\n }\n}\n",
+    ),
 ];
 
 /// Cases compared strictly: kad flags exactly the lines keepalived flags (kad's notes
@@ -278,6 +282,7 @@ const STRICT: &[&str] = &[
     "nb_get_retry",
     "brace_touching_a_name",
     "real_and_virtual_server_ports",
+    "quorum_out_of_reach",
 ];
 
 /// An interface that exists on this machine (not loopback).

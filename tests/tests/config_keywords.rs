@@ -625,7 +625,7 @@ fn sync_group_members_and_unknown_references() {
 
 fn vs(line: &str) -> String {
     format!(
-        "virtual_server 10.0.0.1 80 {{\n    lvs_sched wlc\n    lvs_method NAT\n    protocol TCP\n    {line}\n    real_server 10.0.1.1 80 {{\n        TCP_CHECK {{\n            connect_timeout 3\n        }}\n    }}\n}}\n"
+        "virtual_server 10.0.0.1 80 {{\n    lvs_sched wlc\n    lvs_method NAT\n    protocol TCP\n    {line}\n    real_server 10.0.1.1 80 {{\n        weight 3\n        TCP_CHECK {{\n            connect_timeout 3\n        }}\n    }}\n}}\n"
     )
 }
 

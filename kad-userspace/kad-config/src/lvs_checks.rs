@@ -1,6 +1,7 @@
 //! keepalived's checks of a virtual server against its real servers, made when it loads
-//! the checker configuration: real server ports that agree with the virtual server's
-//! (keepalived.conf(5) "Virtual server(s)"). keepalived prints these without a line
+//! the checker configuration: a `quorum` the real servers' weights can reach, a
+//! `hysteresis` below the quorum, and real server ports that agree with the virtual
+//! server's (keepalived.conf(5) "Virtual server(s)"). keepalived prints these without a line
 //! number; so does kad. What keepalived corrects is corrected here too.
 
 use std::net::IpAddr;
@@ -34,6 +35,38 @@ fn protocol(vs: &VirtualServer) -> &'static str {
         "UDP" => "udp",
         "SCTP" => "sctp",
         _ => "none",
+    }
+}
+
+/// keepalived's `quorum` and `hysteresis` checks: a quorum above the real servers' total
+/// weight is lowered to it, a hysteresis not below the quorum is set to quorum - 1.
+pub fn quorum(vs: &mut VirtualServer, diags: &mut Vec<Diagnostic>) {
+    let total: i64 = vs.real_servers.iter().map(|rs| i64::from(rs.weight)).sum();
+    let total = u32::try_from(total.max(0)).unwrap_or(u32::MAX);
+    if vs.quorum > total {
+        diags.push(Diagnostic::global(
+            Severity::Warning,
+            format!(
+                "Warning - quorum {} for {} exceeds total weight of real servers {total}, reducing quorum to {total}",
+                vs.quorum,
+                keepalived_vs_name(vs)
+            ),
+        ));
+        vs.quorum = total;
+    }
+    if vs.hysteresis >= vs.quorum {
+        // keepalived's arithmetic is unsigned: a quorum of 0 gives 4294967295.
+        let hysteresis = vs.quorum.wrapping_sub(1);
+        diags.push(Diagnostic::global(
+            Severity::Warning,
+            format!(
+                "Virtual server {}: hysteresis {} >= quorum {}; setting hysteresis to {hysteresis}",
+                keepalived_vs_name(vs),
+                vs.hysteresis,
+                vs.quorum
+            ),
+        ));
+        vs.hysteresis = hysteresis;
     }
 }
 
