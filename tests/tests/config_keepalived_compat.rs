@@ -268,6 +268,10 @@ const CASES: &[(&str, &str)] = &[
         "quorum_out_of_reach",
         "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n quorum 5\n hysteresis 1\n real_server 10.0.0.2 80 {\n weight 2\n TCP_CHECK {\n }\n }\n real_server 10.0.0.3 80 {\n TCP_CHECK {\n }\n }\n}\nvirtual_server 10.0.0.1 81 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n quorum 2\n hysteresis 3\n real_server 10.0.0.2 81 {\n weight 2\n TCP_CHECK {\n }\n }\n}\nvirtual_server 10.0.0.1 82 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 82 {\n weight 0\n TCP_CHECK {\n }\n }\n}\n",
     ),
+    (
+        "v3_advert_int_in_centiseconds",
+        "vrrp_instance A {\n interface IFACE\n virtual_router_id 7\n version 3\n advert_int 0.015\n virtual_ipaddress {\n 10.0.0.3\n }\n}\nvrrp_instance B {\n interface IFACE\n virtual_router_id 8\n version 3\n advert_int 1.234\n virtual_ipaddress {\n 10.0.0.4\n }\n}\nvrrp_instance C {\n interface IFACE\n virtual_router_id 9\n version 3\n advert_int 100\n virtual_ipaddress {\n 10.0.0.5\n }\n}\nvrrp_instance D {\n interface IFACE\n virtual_router_id 10\n version 3\n advert_int 0.05\n virtual_ipaddress {\n 10.0.0.6\n }\n}\n",
+    ),
 ];
 
 /// Cases compared strictly: kad flags exactly the lines keepalived flags (kad's notes
@@ -283,6 +287,7 @@ const STRICT: &[&str] = &[
     "brace_touching_a_name",
     "real_and_virtual_server_ports",
     "quorum_out_of_reach",
+    "v3_advert_int_in_centiseconds",
 ];
 
 /// An interface that exists on this machine (not loopback).

@@ -450,8 +450,33 @@ fn instance_vrid(
     true
 }
 
-/// `advert_int` for VRRPv2 must be whole seconds (RFC 3768 §5.3.7).
+/// `advert_int` for VRRPv2 must be whole seconds (RFC 3768 §5.3.7); for VRRPv3 a multiple
+/// of 10 ms (RFC 5798 §5.2.7, centiseconds): keepalived rounds both.
 fn instance_advert_int(inst: &mut VrrpInstance, v: &mut V<'_>) {
+    // VRRPv3's Max Adver Int field holds 12 bits of centiseconds.
+    if inst.version == 3 && inst.advert_int >= Duration::from_millis(40_960) {
+        v.global(
+            Severity::Warning,
+            format!(
+                "({}) VRRPv3 advertisement interval {:.2}s is out of range. Must be less than 40.96s. Setting to 40.95s",
+                inst.name,
+                inst.advert_int.as_secs_f64()
+            ),
+        );
+        inst.advert_int = Duration::from_millis(40_950);
+    } else if inst.version == 3 && !inst.advert_int.subsec_micros().is_multiple_of(10_000) {
+        v.global(
+            Severity::Warning,
+            format!(
+                "({}) VRRPv3 advertisement interval {:.6}s must be in units of 10ms - rounding",
+                inst.name,
+                inst.advert_int.as_secs_f64()
+            ),
+        );
+        let centis = (inst.advert_int.as_micros() + 5_000) / 10_000;
+        inst.advert_int =
+            Duration::from_millis(u64::try_from(centis.max(1) * 10).unwrap_or(u64::MAX));
+    }
     if inst.version == 2 && inst.advert_int.subsec_micros() != 0 {
         let place = place_of(&inst.places, "advert_int", &inst.place).clone();
         let secs = inst.advert_int.as_secs_f64().round().max(1.0);
