@@ -272,6 +272,10 @@ const CASES: &[(&str, &str)] = &[
         "v3_advert_int_in_centiseconds",
         "vrrp_instance A {\n interface IFACE\n virtual_router_id 7\n version 3\n advert_int 0.015\n virtual_ipaddress {\n 10.0.0.3\n }\n}\nvrrp_instance B {\n interface IFACE\n virtual_router_id 8\n version 3\n advert_int 1.234\n virtual_ipaddress {\n 10.0.0.4\n }\n}\nvrrp_instance C {\n interface IFACE\n virtual_router_id 9\n version 3\n advert_int 100\n virtual_ipaddress {\n 10.0.0.5\n }\n}\nvrrp_instance D {\n interface IFACE\n virtual_router_id 10\n version 3\n advert_int 0.05\n virtual_ipaddress {\n 10.0.0.6\n }\n}\n",
     ),
+    (
+        "strict_master_is_the_address_owner",
+        "global_defs {\n vrrp_strict\n}\nvrrp_instance A {\n interface IFACE\n state MASTER\n priority 100\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\nvrrp_instance B {\n interface IFACE\n state BACKUP\n priority 255\n virtual_router_id 6\n virtual_ipaddress {\n 10.0.0.2\n }\n}\nvrrp_instance C {\n interface IFACE\n state MASTER\n virtual_router_id 7\n virtual_ipaddress {\n 10.0.0.3\n }\n}\nvrrp_instance D {\n interface IFACE\n priority 255\n virtual_router_id 8\n virtual_ipaddress {\n 10.0.0.4\n }\n}\nvrrp_instance E {\n interface IFACE\n strict_mode off\n state MASTER\n priority 100\n virtual_router_id 9\n virtual_ipaddress {\n 10.0.0.5\n }\n}\n",
+    ),
 ];
 
 /// Cases compared strictly: kad flags exactly the lines keepalived flags (kad's notes
@@ -288,6 +292,7 @@ const STRICT: &[&str] = &[
     "real_and_virtual_server_ports",
     "quorum_out_of_reach",
     "v3_advert_int_in_centiseconds",
+    "strict_master_is_the_address_owner",
 ];
 
 /// An interface that exists on this machine (not loopback).

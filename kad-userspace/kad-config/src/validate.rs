@@ -272,6 +272,7 @@ fn vrrp_instances(config: &mut Config, known: &Trackers, v: &mut V<'_>) -> BTree
         if !instance_vrid(&inst, &mut vrids, v) {
             continue;
         }
+        instance_owner_state(&mut inst, v);
         instance_advert_int(&mut inst, v);
         instance_preemption(&mut inst, v);
         instance_authentication(&mut inst, v);
@@ -448,6 +449,30 @@ fn instance_vrid(
         }
     }
     true
+}
+
+/// In strict mode (`vrrp_strict`, `strict_mode`) an initial `state MASTER` is the address
+/// owner's (priority 255, RFC 5798 §6.4.1) and only its: keepalived reports a mismatch
+/// without a line number and takes the state from the priority.
+fn instance_owner_state(inst: &mut VrrpInstance, v: &mut V<'_>) {
+    if !inst.strict_mode || !inst.places.contains_key("state") {
+        return;
+    }
+    let owner = inst.priority == 255;
+    if (inst.state == InitialState::Master) != owner {
+        v.global(
+            Severity::Error,
+            format!(
+                "({}) State MASTER must match being address owner",
+                inst.name
+            ),
+        );
+        inst.state = if owner {
+            InitialState::Master
+        } else {
+            InitialState::Backup
+        };
+    }
 }
 
 /// `advert_int` for VRRPv2 must be whole seconds (RFC 3768 §5.3.7); for VRRPv3 a multiple
