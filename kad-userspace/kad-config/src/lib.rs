@@ -26,6 +26,7 @@ pub mod route_options;
 pub mod scripts;
 pub mod tree;
 pub mod validate;
+pub mod vrid_conflicts;
 pub mod vrrp;
 
 use std::path::Path;

@@ -10,6 +10,7 @@ use std::{
 use crate::{
     lvs_checks,
     scripts::{self, Checked, Refusal, ResolveError, RunAs, UserError},
+    vrid_conflicts::VridUses,
 };
 
 use super::{
@@ -255,7 +256,7 @@ fn vrrp_instances(config: &mut Config, known: &Trackers, v: &mut V<'_>) -> BTree
     let instances = std::mem::take(&mut config.vrrp_instances);
     let global = &config.global;
     let mut names: BTreeSet<String> = BTreeSet::new();
-    let mut vrids: BTreeMap<(String, bool, u8), String> = BTreeMap::new();
+    let mut vrids = VridUses::default();
     let mut kept = Vec::with_capacity(instances.len());
     for mut inst in instances {
         if !names.insert(inst.name.clone()) {
@@ -269,9 +270,11 @@ fn vrrp_instances(config: &mut Config, known: &Trackers, v: &mut V<'_>) -> BTree
         apply_global_defaults(&mut inst, global);
         instance_interface(&mut inst, global, v);
         instance_addresses(&mut inst, v);
-        if !instance_vrid(&inst, &mut vrids, v) {
+        instance_mcast_dst_ip(&mut inst, v);
+        if !instance_vrid(&inst, v) {
             continue;
         }
+        vrids.check(&inst, global, v.diags);
         instance_owner_state(&mut inst, v);
         instance_advert_int(&mut inst, v);
         instance_preemption(&mut inst, v);
@@ -416,39 +419,37 @@ fn instance_addresses(inst: &mut VrrpInstance, v: &mut V<'_>) {
     v.routes(&inst.virtual_routes, true);
 }
 
-/// `virtual_router_id`: required (false: the instance is dropped) and unique per interface
-/// and family (`vrids` holds those seen so far).
-fn instance_vrid(
-    inst: &VrrpInstance,
-    vrids: &mut BTreeMap<(String, bool, u8), String>,
-    v: &mut V<'_>,
-) -> bool {
-    let name = &inst.name;
-    let Some(vrid) = inst.virtual_router_id else {
+/// `virtual_router_id`: required (false: the instance is dropped); its conflicts are
+/// [`VridUses`]'.
+fn instance_vrid(inst: &VrrpInstance, v: &mut V<'_>) -> bool {
+    if inst.virtual_router_id.is_none() {
         v.at(
             Severity::Error,
             &inst.place,
-            format!("({name}) the virtual router id must be set"),
+            format!("({}) the virtual router id must be set", inst.name),
         );
         return false;
-    };
-    if let Some(ifname) = &inst.interface {
-        let key = (ifname.clone(), inst.is_ipv6().unwrap_or(false), vrid);
-        if let Some(other) = vrids.get(&key) {
-            let place = place_of(&inst.places, "virtual_router_id", &inst.place).clone();
-            v.at(
-                Severity::Error,
-                &place,
-                format!(
-                    "{other} and {name} both use VRID {vrid} with {} on interface {ifname}",
-                    if key.1 { "IPv6" } else { "IPv4" }
-                ),
-            );
-        } else {
-            vrids.insert(key, name.clone());
-        }
     }
     true
+}
+
+/// `mcast_dst_ip` of the other family than the instance's is dropped, as keepalived does.
+fn instance_mcast_dst_ip(inst: &mut VrrpInstance, v: &mut V<'_>) {
+    let (Some(ip), Some(v6)) = (inst.mcast_dst_ip, inst.is_ipv6()) else {
+        return;
+    };
+    if ip.is_ipv6() != v6 {
+        let place = place_of(&inst.places, "mcast_dst_ip", &inst.place).clone();
+        v.at(
+            Severity::Error,
+            &place,
+            format!(
+                "({}) mcast dest address {ip} MUST match VRRP instance family. Skipping...",
+                inst.name
+            ),
+        );
+        inst.mcast_dst_ip = None;
+    }
 }
 
 /// In strict mode (`vrrp_strict`, `strict_mode`) an initial `state MASTER` is the address
