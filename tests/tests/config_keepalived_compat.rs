@@ -280,6 +280,18 @@ const CASES: &[(&str, &str)] = &[
         "mcast_dst_ip_and_unicast_make_vrids_distinct",
         "vrrp_instance A {\n interface IFACE\n virtual_router_id 5\n mcast_dst_ip 224.0.0.19\n virtual_ipaddress {\n 10.0.0.1\n }\n}\nvrrp_instance B {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.2\n }\n}\nvrrp_instance C {\n interface IFACE\n virtual_router_id 5\n mcast_dst_ip 224.0.0.19\n virtual_ipaddress {\n 10.0.0.3\n }\n}\nvrrp_instance D {\n interface IFACE\n virtual_router_id 6\n mcast_dst_ip 10.0.0.9\n virtual_ipaddress {\n 10.0.0.4\n }\n}\nvrrp_instance E {\n interface IFACE\n virtual_router_id 7\n mcast_dst_ip bogus\n virtual_ipaddress {\n 10.0.0.5\n }\n}\nvrrp_instance F {\n interface IFACE\n virtual_router_id 5\n unicast_peer {\n 10.0.0.20\n }\n virtual_ipaddress {\n 10.0.0.6\n }\n}\nvrrp_instance G {\n interface IFACE\n virtual_router_id 5\n unicast_peer {\n 10.0.0.21\n }\n virtual_ipaddress {\n 10.0.0.7\n }\n}\nvrrp_instance H {\n interface IFACE\n virtual_router_id 5\n unicast_peer {\n 10.0.0.21\n 10.0.0.22\n }\n virtual_ipaddress {\n 10.0.0.8\n }\n}\nvrrp_instance I {\n interface IFACE\n virtual_router_id 8\n mcast_dst_ip ff02::13\n virtual_ipaddress {\n fe80::1\n }\n}\n",
     ),
+    (
+        "keyword_without_its_value_stops",
+        "global_defs {\n router_id\n}\nvrrp_instance A {\n interface IFACE\n priority 300\n virtual_router_id\n advert_int\n virtual_ipaddress {\n 10.0.0.1\n }\n}\nbogus\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n foo\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n}\nvrrp_instance B {\n priority 300\n}\n",
+    ),
+    (
+        "checker_keyword_without_its_value_stops",
+        "vrrp_instance A {\n priority 300\n}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n connect_port\n }\n }\n}\nbogus\nglobal_defs {\n router_id\n}\n",
+    ),
+    (
+        "global_keyword_without_its_value_stops",
+        "bogus1\nglobal_defs {\n router_id\n umask\n}\nbogus2\nvirtual_server 10.0.0.1 80 {\n protocol\n}\n",
+    ),
 ];
 
 /// Cases compared strictly: kad flags exactly the lines keepalived flags (kad's notes
@@ -298,6 +310,9 @@ const STRICT: &[&str] = &[
     "v3_advert_int_in_centiseconds",
     "strict_master_is_the_address_owner",
     "mcast_dst_ip_and_unicast_make_vrids_distinct",
+    "keyword_without_its_value_stops",
+    "checker_keyword_without_its_value_stops",
+    "global_keyword_without_its_value_stops",
 ];
 
 /// An interface that exists on this machine (not loopback).
