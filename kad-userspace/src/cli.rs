@@ -17,8 +17,9 @@ pub struct Args {
     #[arg(short = 'f', long = "use-file", value_name = "FILE")]
     pub use_file: Option<PathBuf>,
 
-    /// Check the configuration and exit: 0 ok, 4 cannot run, 5 errors, 6 scripts without
-    /// script security; the report goes to stderr, or to FILE (keepalived: -t, --config-test).
+    /// Check the configuration and exit: 0 ok, 2 a keyword without the value keepalived
+    /// stops at, 4 cannot run, 5 errors, 6 scripts without script security; the report
+    /// goes to stderr, or to FILE (keepalived: -t, --config-test).
     #[arg(
         short = 't',
         long = "config-test",

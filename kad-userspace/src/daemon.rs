@@ -350,7 +350,7 @@ fn load(options: &DaemonOptions) -> Result<config::Loaded> {
     for diagnostic in &loaded.diagnostics {
         tracing::warn!("{diagnostic}");
     }
-    if loaded.exit_status() == config::exit::CANNOT_RUN {
+    if loaded.cannot_run() {
         bail!("{}: the configuration cannot run", options.config.display());
     }
     // The loader's syntax tree is gone: its pages go back to the kernel.

@@ -4,7 +4,7 @@
 //!
 //! Needs keepalived installed and the kad binary built, like config_samples.
 
-use std::{path::Path, process::Command};
+use std::{collections::BTreeSet, path::Path, process::Command};
 
 use kad_tests::compat::{kad_lines, keepalived_lines};
 
@@ -234,6 +234,87 @@ const CASES: &[(&str, &str)] = &[
         "conditional_and_defines",
         "$P=150\n@kadtest $IF=IFACE\nvrrp_instance A {\n interface ${IF}\n virtual_router_id 5\n @kadtest priority $P\n @^kadtest priority 900\n virtual_ipaddress {\n ~SEQ(N, 1, 3) 10.0.0.${N}\n }\n}\n",
     ),
+    (
+        "protocol_lower_case",
+        "virtual_server 10.0.0.1 80 {\n protocol tcp\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n}\nvirtual_server 10.0.0.1 53 {\n protocol udp\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 53 {\n TCP_CHECK {\n }\n }\n}\n",
+    ),
+    (
+        "vip_broadcast_plus_minus",
+        "vrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1/24 brd + dev IFACE\n 10.0.0.2/24 broadcast -\n 10.0.0.5 brd +\n 10.0.0.6/31 brd -\n 10.0.0.7/24 brd 10.0.0.255\n }\n}\n",
+    ),
+    (
+        "seq_bounds_as_parameters",
+        "$LO=2\n$HI=3\n$STEP=2\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n ~SEQ(N, $LO, $HI) 10.0.0.${N}00\n ~SEQ(M, ${LO}, $STEP, 5) 10.0.1.${M}00\n ~SEQ(K, $HI) 10.0.2.${K}00\n }\n}\n",
+    ),
+    (
+        "max_auto_priority_without_value",
+        "global_defs {\n max_auto_priority\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n",
+    ),
+    (
+        "checker_log_all_failures_and_alpha",
+        "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n log_all_failures\n alpha no\n }\n HTTP_GET {\n url {\n path /\n }\n log_all_failures true\n }\n }\n real_server 10.0.0.3 80 {\n TCP_CHECK {\n log_all_failures maybe\n }\n }\n}\n",
+    ),
+    (
+        "nb_get_retry",
+        "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n nb_get_retry 2\n real_server 10.0.0.2 80 {\n nb_get_retry 2\n TCP_CHECK {\n nb_get_retry 3\n }\n HTTP_GET {\n url {\n path /\n }\n nb_get_retry 3\n }\n SSL_GET {\n url {\n path /\n }\n nb_get_retry x\n }\n }\n}\n",
+    ),
+    (
+        "brace_touching_a_name",
+        "vrrp_sync_group VG1{\n group {\n A\n }\n}\nvrrp_instance A{\n interface IFACE\n virtual_router_id 5\n priority 300\n virtual_ipaddress{\n 10.0.0.1}\n}\n",
+    ),
+    (
+        "real_and_virtual_server_ports",
+        "virtual_server_group G {\n 10.0.0.1 80\n 10.0.0.5-9 81\n fwmark 7\n}\nvirtual_server group G {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n sorry_server 10.0.0.9 90\n}\nvirtual_server fwmark 5 {\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n sorry_server 10.0.0.9 90\n}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n sorry_server 10.0.0.9 90\n real_server 10.0.0.2 8080 {\n TCP_CHECK {\n }\n }\n real_server 10.0.0.3 {\n TCP_CHECK {\n }\n }\n}\nvirtual_server 10.0.0.1 81 {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n real_server 10.0.0.2 8080 {\n TCP_CHECK {\n }\n }\n}\n",
+    ),
+    (
+        "quorum_out_of_reach",
+        "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n quorum 5\n hysteresis 1\n real_server 10.0.0.2 80 {\n weight 2\n TCP_CHECK {\n }\n }\n real_server 10.0.0.3 80 {\n TCP_CHECK {\n }\n }\n}\nvirtual_server 10.0.0.1 81 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n quorum 2\n hysteresis 3\n real_server 10.0.0.2 81 {\n weight 2\n TCP_CHECK {\n }\n }\n}\nvirtual_server 10.0.0.1 82 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 82 {\n weight 0\n TCP_CHECK {\n }\n }\n}\n",
+    ),
+    (
+        "v3_advert_int_in_centiseconds",
+        "vrrp_instance A {\n interface IFACE\n virtual_router_id 7\n version 3\n advert_int 0.015\n virtual_ipaddress {\n 10.0.0.3\n }\n}\nvrrp_instance B {\n interface IFACE\n virtual_router_id 8\n version 3\n advert_int 1.234\n virtual_ipaddress {\n 10.0.0.4\n }\n}\nvrrp_instance C {\n interface IFACE\n virtual_router_id 9\n version 3\n advert_int 100\n virtual_ipaddress {\n 10.0.0.5\n }\n}\nvrrp_instance D {\n interface IFACE\n virtual_router_id 10\n version 3\n advert_int 0.05\n virtual_ipaddress {\n 10.0.0.6\n }\n}\n",
+    ),
+    (
+        "strict_master_is_the_address_owner",
+        "global_defs {\n vrrp_strict\n}\nvrrp_instance A {\n interface IFACE\n state MASTER\n priority 100\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\nvrrp_instance B {\n interface IFACE\n state BACKUP\n priority 255\n virtual_router_id 6\n virtual_ipaddress {\n 10.0.0.2\n }\n}\nvrrp_instance C {\n interface IFACE\n state MASTER\n virtual_router_id 7\n virtual_ipaddress {\n 10.0.0.3\n }\n}\nvrrp_instance D {\n interface IFACE\n priority 255\n virtual_router_id 8\n virtual_ipaddress {\n 10.0.0.4\n }\n}\nvrrp_instance E {\n interface IFACE\n strict_mode off\n state MASTER\n priority 100\n virtual_router_id 9\n virtual_ipaddress {\n 10.0.0.5\n }\n}\n",
+    ),
+    (
+        "mcast_dst_ip_and_unicast_make_vrids_distinct",
+        "vrrp_instance A {\n interface IFACE\n virtual_router_id 5\n mcast_dst_ip 224.0.0.19\n virtual_ipaddress {\n 10.0.0.1\n }\n}\nvrrp_instance B {\n interface IFACE\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.2\n }\n}\nvrrp_instance C {\n interface IFACE\n virtual_router_id 5\n mcast_dst_ip 224.0.0.19\n virtual_ipaddress {\n 10.0.0.3\n }\n}\nvrrp_instance D {\n interface IFACE\n virtual_router_id 6\n mcast_dst_ip 10.0.0.9\n virtual_ipaddress {\n 10.0.0.4\n }\n}\nvrrp_instance E {\n interface IFACE\n virtual_router_id 7\n mcast_dst_ip bogus\n virtual_ipaddress {\n 10.0.0.5\n }\n}\nvrrp_instance F {\n interface IFACE\n virtual_router_id 5\n unicast_peer {\n 10.0.0.20\n }\n virtual_ipaddress {\n 10.0.0.6\n }\n}\nvrrp_instance G {\n interface IFACE\n virtual_router_id 5\n unicast_peer {\n 10.0.0.21\n }\n virtual_ipaddress {\n 10.0.0.7\n }\n}\nvrrp_instance H {\n interface IFACE\n virtual_router_id 5\n unicast_peer {\n 10.0.0.21\n 10.0.0.22\n }\n virtual_ipaddress {\n 10.0.0.8\n }\n}\nvrrp_instance I {\n interface IFACE\n virtual_router_id 8\n mcast_dst_ip ff02::13\n virtual_ipaddress {\n fe80::1\n }\n}\n",
+    ),
+    (
+        "keyword_without_its_value_stops",
+        "global_defs {\n router_id\n}\nvrrp_instance A {\n interface IFACE\n priority 300\n virtual_router_id\n advert_int\n virtual_ipaddress {\n 10.0.0.1\n }\n}\nbogus\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n foo\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n}\nvrrp_instance B {\n priority 300\n}\n",
+    ),
+    (
+        "checker_keyword_without_its_value_stops",
+        "vrrp_instance A {\n priority 300\n}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n connect_port\n }\n }\n}\nbogus\nglobal_defs {\n router_id\n}\n",
+    ),
+    (
+        "global_keyword_without_its_value_stops",
+        "bogus1\nglobal_defs {\n router_id\n umask\n}\nbogus2\nvirtual_server 10.0.0.1 80 {\n protocol\n}\n",
+    ),
+];
+
+/// Cases compared strictly: kad flags exactly the lines keepalived flags (kad's notes
+/// aside, and kad's placed messages that keepalived prints without a line number) and
+/// prints every message keepalived prints without a line number.
+const STRICT: &[&str] = &[
+    "protocol_lower_case",
+    "vip_broadcast_plus_minus",
+    "seq_bounds_as_parameters",
+    "max_auto_priority_without_value",
+    "checker_log_all_failures_and_alpha",
+    "nb_get_retry",
+    "brace_touching_a_name",
+    "real_and_virtual_server_ports",
+    "quorum_out_of_reach",
+    "v3_advert_int_in_centiseconds",
+    "strict_master_is_the_address_owner",
+    "mcast_dst_ip_and_unicast_make_vrids_distinct",
+    "keyword_without_its_value_stops",
+    "checker_keyword_without_its_value_stops",
+    "global_keyword_without_its_value_stops",
 ];
 
 /// An interface that exists on this machine (not loopback).
@@ -266,6 +347,57 @@ fn run(program: &Path, file: &Path) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// The messages of an output: keepalived's that have no line number; all of kad's but its
+/// notes, without their `FILE:LINE:COL: SEVERITY: ` or `SEVERITY: ` prefix.
+fn messages(output: &str, file: &Path, kad: bool) -> BTreeSet<String> {
+    let mut set = BTreeSet::new();
+    for line in output.lines() {
+        let message = if kad {
+            let rest = line
+                .strip_prefix(&format!("{}:", file.display()))
+                .and_then(|r| r.splitn(3, ':').nth(2))
+                .map_or(line, str::trim_start);
+            if rest.starts_with("note: ") {
+                continue;
+            }
+            ["warning: ", "error: ", "fatal: "]
+                .iter()
+                .find_map(|p| rest.strip_prefix(p))
+                .unwrap_or(rest)
+        } else {
+            let numbered = line
+                .strip_prefix('(')
+                .and_then(|r| r.split_once(") "))
+                .is_some_and(|(place, _)| place.starts_with("Line ") || place.contains(": Line "));
+            if numbered {
+                continue;
+            }
+            line
+        };
+        set.insert(message.trim().to_owned());
+    }
+    set
+}
+
+/// Lines flagged by kad with a warning or worse (notes left out), but for those whose
+/// message keepalived prints without a line number (`unnumbered`).
+fn lines_flagged_strictly(
+    output: &str,
+    file: &Path,
+    unnumbered: &BTreeSet<String>,
+) -> BTreeSet<u32> {
+    let kept: Vec<&str> = output
+        .lines()
+        .filter(|l| !l.contains(": note: "))
+        .filter(|l| {
+            messages(l, file, true)
+                .first()
+                .is_none_or(|m| !unnumbered.contains(m))
+        })
+        .collect();
+    kad_lines(&kept.join("\n"), file)
+}
+
 #[test]
 fn kad_flags_what_keepalived_flags_on_hand_written_mistakes() {
     let keepalived = Path::new("/usr/sbin/keepalived");
@@ -290,7 +422,22 @@ fn kad_flags_what_keepalived_flags_on_hand_written_mistakes() {
         let (d_status, d_out) = run(&kad, &file);
         let k_lines = keepalived_lines(&k_out, &file);
         let d_lines = kad_lines(&d_out, &file);
-        if k_status != d_status || !k_lines.is_subset(&d_lines) {
+        let strict_failure = STRICT.contains(name).then(|| {
+            let unnumbered = messages(&k_out, &file, false);
+            let exact = lines_flagged_strictly(&d_out, &file, &unnumbered);
+            let d_messages = messages(&d_out, &file, true);
+            let missing: Vec<&String> = unnumbered
+                .iter()
+                .filter(|m| !d_messages.contains(*m))
+                .collect();
+            (exact != k_lines || !missing.is_empty())
+                .then(|| format!("(strict) kad flags {exact:?}; messages kad lacks: {missing:?}"))
+        });
+        if let Some(Some(why)) = strict_failure {
+            failures.push(format!(
+                "{name}: {why}\n--- keepalived:\n{k_out}--- kad:\n{d_out}"
+            ));
+        } else if k_status != d_status || !k_lines.is_subset(&d_lines) {
             failures.push(format!(
                 "{name}: keepalived exits {k_status} flagging {k_lines:?}; kad exits {d_status} flagging {d_lines:?}\n--- keepalived:\n{k_out}--- kad:\n{d_out}"
             ));

@@ -320,6 +320,8 @@ pub enum Spec {
     Any,
     /// An integer in range.
     Int(i64, i64),
+    /// An optional integer in range.
+    OptInt(i64, i64),
     /// A `<TIMER>` in range.
     Timer(f64, f64),
     /// An IP address.
@@ -484,7 +486,8 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ("vrrp_nice_priority", Spec::Int(-20, 19), SCHED),
     ("checker_nice_priority", Spec::Int(-20, 19), SCHED),
     ("vrrp_socket_priority", Spec::Int(0, 7), IGNORED),
-    ("max_auto_priority", Spec::Int(-1, 99), SCHED),
+    // Without a value keepalived takes the highest SCHED_RR priority (99).
+    ("max_auto_priority", Spec::OptInt(-1, 99), SCHED),
     ("script_security", Spec::Flag, IGNORED),
     ("lvs_id", Spec::One, IGNORED),
     ("lvs_sync_daemon_interface", Spec::One, IGNORED),
@@ -548,10 +551,12 @@ fn check_spec(ctx: &mut Ctx, node: &Node, spec: Spec) -> bool {
     let first = node.arg(0);
     let result = match (spec, first) {
         (Spec::Flag, _) | (Spec::Any, _) => Ok(()),
-        (Spec::OptBool, None) | (Spec::OptOne, _) => Ok(()),
+        (Spec::OptBool | Spec::OptInt(..), None) | (Spec::OptOne, _) => Ok(()),
         (Spec::OptBool, Some(w)) => parse_bool(w.as_str()).map(|_| ()),
         (Spec::One | Spec::Some, Some(_)) => Ok(()),
-        (Spec::Int(min, max), Some(w)) => parse_int(w.as_str(), min, max).map(|_| ()),
+        (Spec::Int(min, max) | Spec::OptInt(min, max), Some(w)) => {
+            parse_int(w.as_str(), min, max).map(|_| ())
+        }
         (Spec::Timer(min, max), Some(w)) => parse_timer(w.as_str(), min, max).map(|_| ()),
         (Spec::Ip, Some(w)) => parse_ip(w.as_str()).map(|_| ()),
         (Spec::List, _) => {

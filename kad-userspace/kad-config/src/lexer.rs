@@ -1,6 +1,7 @@
 //! Splitting one configuration line into words: whitespace separates, `"`/`'` quote
 //! (quotes are removed, escapes resolved), `#` and `!` outside quotes start a comment,
-//! and an unquoted `{` or `}` at the start of a word is a word of its own.
+//! and an unquoted `{` or `}` is a word of its own wherever it is (keepalived splits a
+//! line at a brace: `vrrp_sync_group VG1{` is `vrrp_sync_group VG1 {`).
 
 /// One word of a line before places are attached.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +56,7 @@ pub fn tokenize(line: &str) -> Vec<Token> {
                     }
                 }
                 None => {
-                    if c.is_whitespace() || c == '#' || c == '!' {
+                    if c.is_whitespace() || c == '#' || c == '!' || c == '{' || c == '}' {
                         break;
                     }
                     if c == '"' || c == '\'' {
@@ -175,7 +176,9 @@ mod tests {
             tokens.get(2).map(|t| (t.text.as_str(), t.col)),
             Some(("{", 20))
         );
-        assert_eq!(texts("a {b}"), vec!["a", "{", "b}"]);
+        assert_eq!(texts("a {b}"), vec!["a", "{", "b", "}"]);
+        assert_eq!(texts("VG1{"), vec!["VG1", "{"]);
+        assert_eq!(texts(r#"a"{"}"#), vec!["a{", "}"]);
     }
 
     #[test]

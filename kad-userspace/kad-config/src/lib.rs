@@ -17,6 +17,8 @@ pub mod global;
 pub mod keywords;
 pub mod lexer;
 pub mod lvs;
+pub mod lvs_checks;
+pub mod missing_value;
 pub mod model;
 pub mod net;
 pub mod place;
@@ -25,6 +27,7 @@ pub mod route_options;
 pub mod scripts;
 pub mod tree;
 pub mod validate;
+pub mod vrid_conflicts;
 pub mod vrrp;
 
 use std::path::Path;
@@ -72,6 +75,9 @@ pub struct Loaded {
     pub script_security_violation: bool,
     /// An `includem`/`includew`/`includea` matched no file.
     pub include_check_failed: bool,
+    /// A keyword keepalived reads a value for has none: keepalived stops there
+    /// ([`missing_value`]).
+    pub missing_parameter: bool,
 }
 
 /// `keepalived -t` exit statuses, as the installed keepalived 2.2.7 returns them.
@@ -81,6 +87,9 @@ pub struct Loaded {
 pub mod exit {
     /// The configuration is fine.
     pub const OK: u8 = 0;
+    /// A keyword is missing the value keepalived reads without checking: keepalived stops
+    /// parsing there (`KEEPALIVED_EXIT_CONFIG`, see [`crate::missing_value`]).
+    pub const MISSING_PARAMETER: u8 = 2;
     /// The configuration cannot run.
     pub const CANNOT_RUN: u8 = 4;
     /// Errors, but keepalived would run after dropping what is wrong.
@@ -96,9 +105,19 @@ impl Loaded {
         self.diagnostics.iter().any(Diagnostic::counts_as_error)
     }
 
+    /// Whether the configuration cannot run at all (the daemon refuses it).
+    pub fn cannot_run(&self) -> bool {
+        matches!(
+            self.exit_status(),
+            exit::CANNOT_RUN | exit::MISSING_PARAMETER
+        )
+    }
+
     /// The `-t/--config-test` exit status (see [`exit`]).
     pub fn exit_status(&self) -> u8 {
-        if self
+        if self.missing_parameter {
+            exit::MISSING_PARAMETER
+        } else if self
             .diagnostics
             .iter()
             .any(|d| d.severity == Severity::Fatal)
@@ -148,7 +167,15 @@ pub fn load_text(
     pre.run_text(name, text);
     let include_check_failed = pre.include_check_failed();
     let (lines, mut diagnostics) = pre.finish();
-    let nodes = tree::build(lines, &mut diagnostics);
+    let mut nodes = tree::build(lines, &mut diagnostics);
+    let stop = missing_value::cut(&mut nodes, |k| missing_value::pass_of(k, first_pass));
+    if let Some(stop) = &stop {
+        diagnostics.retain(|d| {
+            !d.place
+                .as_ref()
+                .is_some_and(|p| missing_value::unread(p, stop))
+        });
+    }
     let mut ctx = Ctx {
         diagnostics: std::mem::take(&mut diagnostics),
     };
@@ -163,12 +190,49 @@ pub fn load_text(
         }
     }
     let mut diagnostics = ctx.diagnostics;
+    if let Some(stop) = stop {
+        // keepalived exits in the parser of the stopping pass: only the checkers' pass,
+        // when it ran to its end, validated what it read.
+        if stop.pass == missing_value::Pass::Vrrp {
+            let mut checkers = Config {
+                global: config.global.clone(),
+                virtual_servers: std::mem::take(&mut config.virtual_servers),
+                virtual_server_groups: std::mem::take(&mut config.virtual_server_groups),
+                ..Config::default()
+            };
+            validate::validate(&mut checkers, env, &mut diagnostics);
+            config.virtual_servers = checkers.virtual_servers;
+            config.virtual_server_groups = checkers.virtual_server_groups;
+        }
+        diagnostics.push(Diagnostic::at(
+            Severity::Fatal,
+            &stop.key.place,
+            missing_value::message(&stop.key),
+        ));
+        return Loaded {
+            config,
+            diagnostics,
+            script_security_violation: false,
+            include_check_failed,
+            missing_parameter: true,
+        };
+    }
     let verdict = validate::validate(&mut config, env, &mut diagnostics);
     Loaded {
         config,
         diagnostics,
         script_security_violation: verdict.script_security_violation,
         include_check_failed,
+        missing_parameter: false,
+    }
+}
+
+/// Whether keepalived's first pass reads the top-level keyword `keyword`: global_defs, the
+/// global keywords allowed at the top level, and unknown keywords (which it reports).
+fn first_pass(keyword: &str) -> bool {
+    match TOP.iter().find(|k| k.name == keyword) {
+        Some(_) => global::GENERIC.iter().any(|(g, ..)| *g == keyword),
+        None => true,
     }
 }
 

@@ -112,7 +112,7 @@ fn timer(c: &mut Ctx, n: &Node) -> Option<Duration> {
 fn timing(t: &mut CheckTiming, n: &Node, c: &mut Ctx) -> bool {
     match n.keyword() {
         "connect_timeout" => t.connect_timeout = timer(c, n),
-        "retry" | "nb_get_retry" => t.retry = c.int(n, 0, 0, i64::from(u32::MAX)).map(u32_of),
+        "retry" => t.retry = c.int(n, 0, 0, i64::from(u32::MAX)).map(u32_of),
         "delay_before_retry" => t.delay_before_retry = timer(c, n),
         "warmup" => t.warmup = timer(c, n),
         "delay_loop" => t.delay_loop = timer(c, n),
@@ -163,10 +163,13 @@ pub const VIRTUAL_SERVER: &[Keyword<VirtualServer>] = &[
             }
         });
     }),
+    // keepalived compares the protocol name without regard to case.
     kw("protocol", |v, n, c| {
-        if let Some(p) = c.value(n, 0, "TCP, UDP or SCTP", |s| match s {
-            "TCP" | "UDP" | "SCTP" => Ok(s.to_owned()),
-            _ => Err(ValueError::new(s, "TCP, UDP or SCTP")),
+        if let Some(p) = c.value(n, 0, "TCP, UDP or SCTP", |s| {
+            match s.to_ascii_uppercase().as_str() {
+                p @ ("TCP" | "UDP" | "SCTP") => Ok(p.to_owned()),
+                _ => Err(ValueError::new(s, "TCP, UDP or SCTP")),
+            }
         }) {
             v.protocol = p;
         }
@@ -419,10 +422,11 @@ pub const CHECKER_COMMON: &[Listed] = &[
     ("fwmark", Status::Supported),
     ("connect_timeout", Status::Supported),
     ("retry", Status::Supported),
-    ("nb_get_retry", Status::Supported),
     ("delay_before_retry", Status::Supported),
     ("warmup", Status::Supported),
     ("delay_loop", Status::Supported),
+    ("alpha", Status::Ignored(UNUSED)),
+    ("log_all_failures", Status::Ignored(UNUSED)),
 ];
 
 /// The checker blocks of real_server.
@@ -449,6 +453,7 @@ pub fn checker_specific(kind: &str) -> &'static [Listed] {
             ("url", Status::Supported),
             ("virtualhost", Status::Supported),
             ("enable_sni", Status::Supported),
+            ("nb_get_retry", Status::Supported),
             ("tls_compliant", Status::Ignored(UNUSED)),
             ("fast_recovery", Status::Ignored(UNUSED)),
             (
@@ -534,6 +539,8 @@ pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
         misc_path: None,
         misc_timeout: None,
         misc_dynamic: false,
+        log_all_failures: None,
+        alpha: None,
         other: Default::default(),
         place: n.place().clone(),
         end: n.end_place().clone(),
@@ -555,6 +562,26 @@ pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
             "misc_path" if misc => ck.misc_path = script(c, child, 0),
             "misc_timeout" if misc => ck.misc_timeout = c.timer(child, 0, 0.000_001, 1e9),
             "misc_dynamic" if misc => ck.misc_dynamic = true,
+            // keepalived 2.2.7 knows nb_get_retry in HTTP_GET/SSL_GET only, as an error.
+            "nb_get_retry" if http => {
+                c.report(
+                    Severity::Error,
+                    child.place(),
+                    "nb_get_retry is deprecated - please use 'retry'",
+                );
+                if let Some(retry) = c.int(child, 0, 0, i64::from(u32::MAX)) {
+                    ck.timing.retry = Some(u32_of(retry));
+                }
+            }
+            "log_all_failures" | "alpha" => {
+                let value = c.flag(child, 0);
+                if child.keyword() == "alpha" {
+                    ck.alpha = value;
+                } else {
+                    ck.log_all_failures = value;
+                }
+                c.not_acted_on(child, status_in(CHECKER_COMMON, child.keyword()));
+            }
             other if checker_specific(kind).iter().any(|(k, _)| *k == other) => {
                 let mut words: Vec<String> = child.args.iter().map(|w| w.text.clone()).collect();
                 words.extend(

@@ -1049,6 +1049,10 @@ pub struct Checker {
     pub misc_timeout: Option<Duration>,
     /// keepalived.conf: misc_dynamic (MISC_CHECK).
     pub misc_dynamic: bool,
+    /// keepalived.conf: log_all_failures `[<BOOL>]` (None: global checker_log_all_failures).
+    pub log_all_failures: Option<bool>,
+    /// keepalived.conf: alpha `[<BOOL>]` in a checker (None: the real server's).
+    pub alpha: Option<bool>,
     /// Every other checker keyword (helo_name, type, name, payload, track_file...), as words.
     pub other: BTreeMap<String, Vec<String>>,
     /// Where the checker block is.

@@ -99,6 +99,7 @@ pub fn address(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<VirtualAddr
         preferred_lft: None,
         place: first.place.clone(),
     };
+    let mut broadcast: Option<(Broadcast, &Word)> = None;
     let mut iter = words.iter().skip(1);
     while let Some(word) = iter.next() {
         let option = word.as_str();
@@ -122,13 +123,31 @@ pub fn address(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<VirtualAddr
             None
         };
         match (option, value) {
-            ("brd" | "broadcast", Some(v)) => match parse_ip(v.as_str()) {
-                Ok(ip) => vip.broadcast = Some(ip),
-                Err(err) => {
-                    bad(ctx, block, v, &err, "address");
+            ("brd" | "broadcast", Some(v)) => {
+                if addr.is_ipv6() {
+                    ctx.report(
+                        Severity::Error,
+                        &v.place,
+                        format!(
+                            "VRRP is trying to assign a broadcast {} to the IPv6 address {} !!?? WTF... skipping VIP...",
+                            v.as_str(),
+                            first.as_str()
+                        ),
+                    );
                     return None;
                 }
-            },
+                broadcast = match v.as_str() {
+                    "+" => Some((Broadcast::Plus, v)),
+                    "-" => Some((Broadcast::Minus, v)),
+                    text => match parse_ip(text) {
+                        Ok(ip) => Some((Broadcast::Address(ip), v)),
+                        Err(err) => {
+                            bad(ctx, block, v, &err, "address");
+                            return None;
+                        }
+                    },
+                };
+            }
             ("dev", Some(v)) => vip.dev = Some(v.text.clone()),
             ("scope", Some(v)) => match v.as_str() {
                 "host" | "link" | "site" | "global" | "nowhere" => {
@@ -181,7 +200,60 @@ pub fn address(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<VirtualAddr
             ),
         }
     }
+    if let Some((brd, word)) = broadcast {
+        vip.broadcast = broadcast_address(ctx, &vip, brd, word);
+    }
     Some(vip)
+}
+
+/// What `brd`/`broadcast` gives: an address, or `+`/`-` (all host bits set/cleared).
+#[derive(Clone, Copy)]
+enum Broadcast {
+    Address(IpAddr),
+    Plus,
+    Minus,
+}
+
+/// The broadcast address of `vip` (IPv4): none with a `peer`, `+`/`-` only up to /30
+/// (keepalived's messages otherwise; the address is kept without a broadcast).
+fn broadcast_address(
+    ctx: &mut Ctx,
+    vip: &VirtualAddress,
+    brd: Broadcast,
+    word: &Word,
+) -> Option<IpAddr> {
+    if vip.peer.is_some() {
+        ctx.report(
+            Severity::Error,
+            &word.place,
+            "Cannot specify broadcast and peer addresses - ignoring broadcast address",
+        );
+        return None;
+    }
+    let IpAddr::V4(addr) = vip.addr else {
+        return None;
+    };
+    let host_bits = match brd {
+        Broadcast::Address(ip) => return Some(ip),
+        _ if vip.prefix_len > 30 => {
+            ctx.report(
+                Severity::Error,
+                &word.place,
+                format!(
+                    "Address prefix length {} too long for broadcast",
+                    vip.prefix_len
+                ),
+            );
+            return None;
+        }
+        _ => u32::MAX.checked_shr(u32::from(vip.prefix_len)).unwrap_or(0),
+    };
+    let bits = u32::from(addr);
+    let brd = match brd {
+        Broadcast::Plus => bits | host_bits,
+        _ => bits & !host_bits,
+    };
+    Some(IpAddr::V4(brd.into()))
 }
 
 /// Route types of `ip route` that keepalived accepts before the destination.
@@ -537,4 +609,45 @@ pub fn rule(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Rule> {
         );
     }
     Some(rule)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{LoadOptions, parse_str};
+
+    fn vip_broadcasts(vips: &str) -> (Vec<Option<String>>, Vec<String>) {
+        let text = format!(
+            "vrrp_instance A {{\n interface eth0\n virtual_router_id 5\n virtual_ipaddress {{\n{vips}}}\n}}\n"
+        );
+        let loaded = parse_str(&text, &LoadOptions::with_config_id("t"));
+        let brd = loaded
+            .config
+            .vrrp_instances
+            .iter()
+            .flat_map(|i| i.virtual_ipaddress.iter())
+            .map(|a| a.broadcast.map(|b| b.to_string()))
+            .collect();
+        let diags = loaded.diagnostics.iter().map(ToString::to_string).collect();
+        (brd, diags)
+    }
+
+    #[test]
+    fn brd_plus_and_minus_set_or_clear_the_host_bits_up_to_a_slash_30() {
+        let (brd, diags) = vip_broadcasts(
+            " 10.0.0.1/24 brd +\n 10.0.0.1/24 broadcast -\n 10.0.0.9/30 brd +\n 10.0.0.5 brd +\n",
+        );
+        assert_eq!(
+            brd,
+            [
+                Some("10.0.0.255".to_owned()),
+                Some("10.0.0.0".to_owned()),
+                Some("10.0.0.11".to_owned()),
+                None
+            ]
+        );
+        assert_eq!(
+            diags,
+            ["<string>:8:15: error: Address prefix length 32 too long for broadcast"]
+        );
+    }
 }

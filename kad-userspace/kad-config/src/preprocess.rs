@@ -361,8 +361,13 @@ impl<'a> Preprocessor<'a> {
                 }
             }
         } else {
+            // keepalived substitutes parameters in the numbers (not the variable) first.
+            let spec = match self.seq_parameters(file, spec) {
+                Ok(spec) => spec,
+                Err(e) => return Some(Err(e)),
+            };
             // Values are made one at a time: nested repetitions hold no lists.
-            let seq = match parse_seq(spec, kind == "SEQx", DEFAULT_MAX_LINES) {
+            let seq = match parse_seq(&spec, kind == "SEQx", DEFAULT_MAX_LINES) {
                 Ok(seq) => seq,
                 Err(e) => return Some(Err(e)),
             };
@@ -375,6 +380,21 @@ impl<'a> Preprocessor<'a> {
             }
         }
         Some(Ok(()))
+    }
+
+    /// `var, numbers...` of a `~SEQ` with `$NAME`/`${NAME}` in the numbers replaced by their
+    /// values (keepalived.conf "Sequence blocks"; a multi-line definition is an error).
+    fn seq_parameters(&mut self, file: &FileCtx, spec: &str) -> Result<String, String> {
+        let Some((var, numbers)) = spec.split_once(',') else {
+            return Ok(spec.to_owned());
+        };
+        match self.substitute(file, numbers) {
+            None => Ok(spec.to_owned()),
+            Some(Some(lines)) if lines.len() == 1 => Ok(format!("{var},{}", lines.concat())),
+            Some(_) => Err(format!(
+                "~SEQ parameter is multiline definition '~SEQ({spec})'"
+            )),
+        }
     }
 
     /// Substitutes defined parameters in `text`; None if nothing was substituted,
@@ -405,8 +425,9 @@ impl<'a> Preprocessor<'a> {
                 let len = after
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .unwrap_or(after.len());
+                // keepalived: an unbraced name ends at a blank, ',' or ')' (or the line).
                 let next = after.get(len..).and_then(|s| s.chars().next());
-                if next.is_some_and(|c| !c.is_whitespace()) {
+                if next.is_some_and(|c| !(c == ' ' || c == '\t' || c == ',' || c == ')')) {
                     (String::new(), Vec::new(), 0)
                 } else {
                     (
@@ -842,7 +863,9 @@ mod tests {
             vec![
                 (3, "10.2.0.100/32".into()),
                 (5, "10.2.10.100/32".into()),
-                (6, "$U ${UNDEF}".into())
+                // Undefined: left as written, then split at its braces as keepalived
+                // does ("priority ${UNDEF}": "invalid number '$'", "Unexpected '{'").
+                (6, "$U $ { UNDEF }".into())
             ]
         );
     }
@@ -911,6 +934,16 @@ mod tests {
             diags.last().map(String::as_str),
             Some("error: 4000 further preprocessing diagnostics not shown (first 1000 above)")
         );
+    }
+
+    #[test]
+    fn seq_numbers_may_be_parameters() {
+        let text = "$LO=2\n$STEP=2\n$HI=6\n~SEQ(N, $LO, ${STEP}, $HI) a${N}\n~SEQ(M, $LO) b${M}\n";
+        let lines: Vec<String> = run(vec![("/k.conf", text)], "x")
+            .into_iter()
+            .map(|l| l.1)
+            .collect();
+        assert_eq!(lines, vec!["a2", "a4", "a6", "b1", "b2"]);
     }
 
     #[test]

@@ -7,7 +7,11 @@ use std::{
     time::Duration,
 };
 
-use crate::scripts::{self, Checked, Refusal, ResolveError, RunAs, UserError};
+use crate::{
+    lvs_checks,
+    scripts::{self, Checked, Refusal, ResolveError, RunAs, UserError},
+    vrid_conflicts::VridUses,
+};
 
 use super::{
     error::{Diagnostic, Severity},
@@ -252,7 +256,7 @@ fn vrrp_instances(config: &mut Config, known: &Trackers, v: &mut V<'_>) -> BTree
     let instances = std::mem::take(&mut config.vrrp_instances);
     let global = &config.global;
     let mut names: BTreeSet<String> = BTreeSet::new();
-    let mut vrids: BTreeMap<(String, bool, u8), String> = BTreeMap::new();
+    let mut vrids = VridUses::default();
     let mut kept = Vec::with_capacity(instances.len());
     for mut inst in instances {
         if !names.insert(inst.name.clone()) {
@@ -266,9 +270,12 @@ fn vrrp_instances(config: &mut Config, known: &Trackers, v: &mut V<'_>) -> BTree
         apply_global_defaults(&mut inst, global);
         instance_interface(&mut inst, global, v);
         instance_addresses(&mut inst, v);
-        if !instance_vrid(&inst, &mut vrids, v) {
+        instance_mcast_dst_ip(&mut inst, v);
+        if !instance_vrid(&inst, v) {
             continue;
         }
+        vrids.check(&inst, global, v.diags);
+        instance_owner_state(&mut inst, v);
         instance_advert_int(&mut inst, v);
         instance_preemption(&mut inst, v);
         instance_authentication(&mut inst, v);
@@ -412,43 +419,90 @@ fn instance_addresses(inst: &mut VrrpInstance, v: &mut V<'_>) {
     v.routes(&inst.virtual_routes, true);
 }
 
-/// `virtual_router_id`: required (false: the instance is dropped) and unique per interface
-/// and family (`vrids` holds those seen so far).
-fn instance_vrid(
-    inst: &VrrpInstance,
-    vrids: &mut BTreeMap<(String, bool, u8), String>,
-    v: &mut V<'_>,
-) -> bool {
-    let name = &inst.name;
-    let Some(vrid) = inst.virtual_router_id else {
+/// `virtual_router_id`: required (false: the instance is dropped); its conflicts are
+/// [`VridUses`]'.
+fn instance_vrid(inst: &VrrpInstance, v: &mut V<'_>) -> bool {
+    if inst.virtual_router_id.is_none() {
         v.at(
             Severity::Error,
             &inst.place,
-            format!("({name}) the virtual router id must be set"),
+            format!("({}) the virtual router id must be set", inst.name),
         );
         return false;
-    };
-    if let Some(ifname) = &inst.interface {
-        let key = (ifname.clone(), inst.is_ipv6().unwrap_or(false), vrid);
-        if let Some(other) = vrids.get(&key) {
-            let place = place_of(&inst.places, "virtual_router_id", &inst.place).clone();
-            v.at(
-                Severity::Error,
-                &place,
-                format!(
-                    "{other} and {name} both use VRID {vrid} with {} on interface {ifname}",
-                    if key.1 { "IPv6" } else { "IPv4" }
-                ),
-            );
-        } else {
-            vrids.insert(key, name.clone());
-        }
     }
     true
 }
 
-/// `advert_int` for VRRPv2 must be whole seconds (RFC 3768 §5.3.7).
+/// `mcast_dst_ip` of the other family than the instance's is dropped, as keepalived does.
+fn instance_mcast_dst_ip(inst: &mut VrrpInstance, v: &mut V<'_>) {
+    let (Some(ip), Some(v6)) = (inst.mcast_dst_ip, inst.is_ipv6()) else {
+        return;
+    };
+    if ip.is_ipv6() != v6 {
+        let place = place_of(&inst.places, "mcast_dst_ip", &inst.place).clone();
+        v.at(
+            Severity::Error,
+            &place,
+            format!(
+                "({}) mcast dest address {ip} MUST match VRRP instance family. Skipping...",
+                inst.name
+            ),
+        );
+        inst.mcast_dst_ip = None;
+    }
+}
+
+/// In strict mode (`vrrp_strict`, `strict_mode`) an initial `state MASTER` is the address
+/// owner's (priority 255, RFC 5798 §6.4.1) and only its: keepalived reports a mismatch
+/// without a line number and takes the state from the priority.
+fn instance_owner_state(inst: &mut VrrpInstance, v: &mut V<'_>) {
+    if !inst.strict_mode || !inst.places.contains_key("state") {
+        return;
+    }
+    let owner = inst.priority == 255;
+    if (inst.state == InitialState::Master) != owner {
+        v.global(
+            Severity::Error,
+            format!(
+                "({}) State MASTER must match being address owner",
+                inst.name
+            ),
+        );
+        inst.state = if owner {
+            InitialState::Master
+        } else {
+            InitialState::Backup
+        };
+    }
+}
+
+/// `advert_int` for VRRPv2 must be whole seconds (RFC 3768 §5.3.7); for VRRPv3 a multiple
+/// of 10 ms (RFC 5798 §5.2.7, centiseconds): keepalived rounds both.
 fn instance_advert_int(inst: &mut VrrpInstance, v: &mut V<'_>) {
+    // VRRPv3's Max Adver Int field holds 12 bits of centiseconds.
+    if inst.version == 3 && inst.advert_int >= Duration::from_millis(40_960) {
+        v.global(
+            Severity::Warning,
+            format!(
+                "({}) VRRPv3 advertisement interval {:.2}s is out of range. Must be less than 40.96s. Setting to 40.95s",
+                inst.name,
+                inst.advert_int.as_secs_f64()
+            ),
+        );
+        inst.advert_int = Duration::from_millis(40_950);
+    } else if inst.version == 3 && !inst.advert_int.subsec_micros().is_multiple_of(10_000) {
+        v.global(
+            Severity::Warning,
+            format!(
+                "({}) VRRPv3 advertisement interval {:.6}s must be in units of 10ms - rounding",
+                inst.name,
+                inst.advert_int.as_secs_f64()
+            ),
+        );
+        let centis = (inst.advert_int.as_micros() + 5_000) / 10_000;
+        inst.advert_int =
+            Duration::from_millis(u64::try_from(centis.max(1) * 10).unwrap_or(u64::MAX));
+    }
     if inst.version == 2 && inst.advert_int.subsec_micros() != 0 {
         let place = place_of(&inst.places, "advert_int", &inst.place).clone();
         let secs = inst.advert_int.as_secs_f64().round().max(1.0);
@@ -658,6 +712,15 @@ fn virtual_servers(config: &mut Config, v: &mut V<'_>) {
             link_local_checkers(rs, v);
         }
         real_server_families(vs, v);
+        // keepalived drops a virtual server without real servers before these checks.
+        if !vs.real_servers.is_empty() {
+            lvs_checks::quorum(vs, v.diags);
+            let group = match &vs.address {
+                VsAddress::Group(g) => config.virtual_server_groups.iter().find(|x| &x.name == g),
+                _ => None,
+            };
+            lvs_checks::ports(vs, group, v.diags);
+        }
         if vs.real_servers.is_empty() && vs.sorry_server.is_none() {
             v.at(
                 Severity::Warning,

@@ -1,6 +1,8 @@
 //! Keyword tables of the VRRP blocks: vrrp_instance, vrrp_script, vrrp_sync_group,
 //! garp_group, track_file, vrrp_track_process, track_group.
 
+use std::net::IpAddr;
+
 use super::{
     error::{Severity, ValueError},
     keywords::{
@@ -209,11 +211,21 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
     ignored(
         "adverts always go to 224.0.0.18 / ff02::12",
         kw("mcast_dst_ip", |i, n, c| {
+            // keepalived: IPv6 adverts go to a link-local scope group (ff02::/16 style).
             if let Some(ip) = c.ip(n, 0) {
-                if ip.is_multicast() {
+                let link_local = match ip {
+                    IpAddr::V6(a) => a.segments()[0] & 0xff0f == 0xff02,
+                    IpAddr::V4(_) => true,
+                };
+                if ip.is_multicast() && link_local {
                     i.mcast_dst_ip = Some(ip);
                 } else if let Some(w) = n.arg(0) {
-                    c.bad(n, w, &ValueError::new(w.as_str(), "a multicast address"));
+                    let expected = if ip.is_ipv6() {
+                        "a link-local multicast address"
+                    } else {
+                        "a multicast address"
+                    };
+                    c.bad(n, w, &ValueError::new(w.as_str(), expected));
                 }
             }
         }),
