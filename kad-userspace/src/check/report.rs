@@ -7,7 +7,10 @@
 //! keeping its history when the new configuration has the same checker on the same real
 //! server.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::{
+    borrow::Cow,
+    time::{SystemTime, UNIX_EPOCH},
+};
 
 use super::plan::Plan;
 use crate::status::{
@@ -23,7 +26,7 @@ fn for_plan(plan: &Plan, previous: &CheckerReport) -> CheckerReport {
     report.probes.reserve_exact(plan.probes.len());
     for (index, spec) in plan.probes.iter().enumerate() {
         report.probes.push(CheckerStatus {
-            kind: spec.kind.keyword().to_owned(),
+            kind: spec.kind.keyword().into(),
             target: spec.target(),
             up: plan.probe_initial_up(index),
             ..CheckerStatus::default()
@@ -76,7 +79,11 @@ impl ProbeReporter {
 
     /// Records a probe's run: the checker's state after it (`up`), whether it passed, and
     /// its outcome in words. Readers are woken only when something changed.
-    pub fn record(&self, up: bool, passed: bool, outcome: &str) {
+    #[expect(
+        clippy::ptr_arg,
+        reason = "stored by cloning the Cow: a static word (`passed`) stays unallocated"
+    )]
+    pub fn record(&self, up: bool, passed: bool, outcome: &Cow<'static, str>) {
         let Some(report) = &self.report else {
             return;
         };
@@ -86,7 +93,7 @@ impl ProbeReporter {
             };
             let result = if passed { "passed" } else { "failed" };
             let same_result = probe.last_result.as_deref() == Some(result)
-                && probe.reason.as_deref() == Some(outcome);
+                && probe.reason.as_deref() == Some(&**outcome);
             if probe.up == up && same_result {
                 return false;
             }
@@ -97,8 +104,8 @@ impl ProbeReporter {
                 probe.last_transition_unix_ms = Some(now);
             }
             if !same_result {
-                probe.last_result = Some(result.to_owned());
-                probe.reason = Some(outcome.to_owned());
+                probe.last_result = Some(result.into());
+                probe.reason = Some(outcome.clone());
                 probe.result_since_unix_ms = Some(now);
             }
             true
@@ -130,18 +137,18 @@ mod tests {
         assert!(first[0].up && first[0].last_result.is_none());
 
         let probe = ProbeReporter::new(Some(tx.clone()), 1);
-        probe.record(true, false, "connect: refused");
+        probe.record(true, false, &"connect: refused".into());
         assert!(
             rx.has_changed().unwrap_or(false),
             "a new result wakes readers"
         );
         rx.borrow_and_update();
-        probe.record(true, false, "connect: refused");
+        probe.record(true, false, &"connect: refused".into());
         assert!(
             !rx.has_changed().unwrap_or(true),
             "the same result does not"
         );
-        probe.record(false, false, "connect: refused");
+        probe.record(false, false, &"connect: refused".into());
         let down = rx.borrow_and_update().of("10.0.0.2:8080");
         assert!(!down[0].up);
         assert_eq!(down[0].transitions, 1);

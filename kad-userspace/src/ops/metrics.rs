@@ -322,7 +322,7 @@ fn balancer(registry: &mut Registry, status: &Status) {
             }
             for c in &rs.checkers {
                 let mut labels = labels.clone();
-                labels.push(("checker".into(), c.kind.clone()));
+                labels.push(("checker".into(), c.kind.to_string()));
                 labels.push(("target".into(), c.target.clone()));
                 checker_up.get_or_create(&labels).set(i64::from(c.up));
                 transitions.get_or_create(&labels).inc_by(c.transitions);
