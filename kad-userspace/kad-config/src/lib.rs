@@ -415,9 +415,10 @@ mod tests {
         assert!(inst.is_some_and(|i| i.notify.master.is_none() && i.notify.backup.is_some()));
         let text: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
         assert!(
-            text.iter().any(|d| d
-                .starts_with("t.conf:6:9: error: Disabling track script bad due to insecure")
-                && d.contains("'/bad.sh' is writable by everyone")),
+            text.iter().any(|d| d.starts_with(
+                "error: vrrp_script bad (defined at t.conf:5): \
+                     Disabling track script bad due to insecure"
+            ) && d.contains("'/bad.sh' is writable by everyone")),
             "{text:#?}"
         );
         assert!(
