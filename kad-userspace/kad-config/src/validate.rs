@@ -592,7 +592,20 @@ fn instance_tracking(inst: &mut VrrpInstance, known: &Trackers, v: &mut V<'_>) {
         }
         ok
     });
-    known.retain_known(&mut inst.tracking, name, v);
+    // keepalived's vrrp_complete_instance: tracking the instance's own interface is
+    // pointless (a fault there is already the instance's fault); dropped, without a line.
+    if let Some(own) = inst.interface.clone() {
+        let before = inst.tracking.interfaces.len();
+        inst.tracking.interfaces.retain(|t| t.name != own);
+        if inst.tracking.interfaces.len() != before {
+            v.instance(
+                Severity::Warning,
+                inst,
+                format!("Ignoring track_interface {own} since own interface"),
+            );
+        }
+    }
+    known.retain_known(&mut inst.tracking, &inst.name, v);
 }
 
 /// vrrp_sync_group: members exist and belong to one group only, trackers exist; a group
