@@ -29,8 +29,17 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
         g.router_id = c.string(n, 0, "a router id")
     }),
     kw("notification_email", |g, n, c| {
+        let emails = c.list(n);
+        if emails.is_empty() && n.block.is_some() {
+            // keepalived warns at the block's closing line.
+            c.report(
+                Severity::Warning,
+                n.end_place(),
+                "Warning - empty notification_email block",
+            );
+        }
         g.notification_email
-            .extend(c.list(n).into_iter().map(|w| w.text));
+            .extend(emails.into_iter().map(|w| w.text));
     }),
     kw("notification_email_from", |g, n, c| {
         g.notification_email_from = c.string(n, 0, "an email address");
