@@ -524,6 +524,7 @@ pub fn global_defs(g: &mut GlobalDefs, node: &Node, ctx: &mut Ctx) {
             (row.handler)(g, child, ctx);
             ctx.not_acted_on(child, row.status);
         } else if let Some((_, spec, status)) = GENERIC.iter().find(|(k, ..)| *k == name) {
+            flagged_by_keepalived(ctx, child);
             if check_spec(ctx, child, *spec) {
                 let place = child
                     .arg(0)
@@ -550,6 +551,20 @@ pub fn global_defs(g: &mut GlobalDefs, node: &Node, ctx: &mut Ctx) {
     if !g.places.contains_key("vrrp_garp_lower_prio_repeat") {
         g.vrrp_garp_lower_prio_repeat = g.vrrp_garp_master_repeat;
     }
+}
+
+/// Generic keywords keepalived 2.2.7 (Debian's build: nftables, no iptables or ipsets)
+/// flags at their line although kad parses them: a warning there, as keepalived's.
+fn flagged_by_keepalived(ctx: &mut Ctx, node: &Node) {
+    let message = match node.keyword() {
+        "vrrp_iptables" => {
+            "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and \
+             'vrrp_ipsets' with 'nftables' config option"
+        }
+        "vrrp_ipsets" => "vrrp_ipsets: unknown to keepalived 2.2.7 built without ipsets",
+        _ => return,
+    };
+    ctx.report(Severity::Warning, node.place(), message);
 }
 
 /// Checks a generic keyword's arguments; false when the value is bad.
