@@ -562,6 +562,9 @@ fn flagged_by_keepalived(ctx: &mut Ctx, node: &Node) {
              'vrrp_ipsets' with 'nftables' config option"
         }
         "vrrp_ipsets" => "vrrp_ipsets: unknown to keepalived 2.2.7 built without ipsets",
+        "script_security" => {
+            "script_security: unknown to keepalived 2.2.7; did you mean enable_script_security?"
+        }
         _ => return,
     };
     ctx.report(Severity::Warning, node.place(), message);
