@@ -318,6 +318,32 @@ mod tests {
 
     const GOOD: &str = "vrrp_instance A {\n interface eth0\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n";
 
+    fn messages(loaded: &Loaded) -> Vec<String> {
+        loaded.diagnostics.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_second_notify_script_is_flagged_and_the_first_kept() {
+        let text = GOOD.replace(
+            " virtual_router_id 5\n",
+            " virtual_router_id 5\n notify_master \"/bin/a x\"\n notify_master /bin/b\n",
+        );
+        let loaded = load(&text);
+        let master = loaded
+            .config
+            .vrrp_instances
+            .first()
+            .and_then(|i| i.notify.master.as_ref())
+            .map(|s| s.command.clone());
+        assert_eq!(master.as_deref(), Some("/bin/a x"));
+        assert!(
+            messages(&loaded).contains(
+                &"t.conf:5:2: error: (A) notify_master script already specified - ignoring /bin/b"
+                    .into()
+            )
+        );
+    }
+
     #[test]
     fn exit_status_follows_keepalived_precedence() {
         assert_eq!(load(GOOD).exit_status(), exit::OK);

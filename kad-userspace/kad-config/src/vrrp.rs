@@ -365,10 +365,18 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             }
         }),
     ),
-    kw("notify_master", |i, n, c| i.notify.master = script(c, n, 0)),
-    kw("notify_backup", |i, n, c| i.notify.backup = script(c, n, 0)),
-    kw("notify_fault", |i, n, c| i.notify.fault = script(c, n, 0)),
-    kw("notify_stop", |i, n, c| i.notify.stop = script(c, n, 0)),
+    kw("notify_master", |i, n, c| {
+        once(&mut i.notify.master, &format!("({})", i.name), c, n)
+    }),
+    kw("notify_backup", |i, n, c| {
+        once(&mut i.notify.backup, &format!("({})", i.name), c, n)
+    }),
+    kw("notify_fault", |i, n, c| {
+        once(&mut i.notify.fault, &format!("({})", i.name), c, n)
+    }),
+    kw("notify_stop", |i, n, c| {
+        once(&mut i.notify.stop, &format!("({})", i.name), c, n)
+    }),
     ignored(
         "the script is not run",
         kw("notify_deleted", |i, n, c| {
@@ -379,11 +387,18 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             });
         }),
     ),
-    kw("notify", |i, n, c| i.notify.any = script(c, n, 0)),
+    kw("notify", |i, n, c| {
+        once(&mut i.notify.any, &format!("({})", i.name), c, n)
+    }),
     ignored(
         "the script is not run (the generic `notify` script gets MASTER_RX_LOWER_PRI)",
         kw("notify_master_rx_lower_pri", |i, n, c| {
-            i.notify.master_rx_lower_pri = script(c, n, 0);
+            once(
+                &mut i.notify.master_rx_lower_pri,
+                &format!("({})", i.name),
+                c,
+                n,
+            );
         }),
     ),
     kw("notify_priority_changes", |i, n, c| {
@@ -552,6 +567,25 @@ pub const SCRIPT: &[Keyword<VrrpScript>] = &[
     kw("init_fail", |s, _, _| s.init_fail = true),
 ];
 
+/// A notify script of an instance or sync group (`owner` as keepalived names it in
+/// messages): the first one given is kept; keepalived ignores a second with an error at
+/// its line.
+fn once(slot: &mut Option<super::model::Script>, owner: &str, ctx: &mut Ctx, node: &Node) {
+    if slot.is_some() {
+        let given = node.arg(0).map_or("", |w| w.as_str());
+        ctx.report(
+            Severity::Error,
+            node.place(),
+            format!(
+                "{owner} {} script already specified - ignoring {given}",
+                node.keyword()
+            ),
+        );
+        return;
+    }
+    *slot = script(ctx, node, 0);
+}
+
 /// keepalived.conf: vrrp_script NAME { ... }.
 pub fn vrrp_script(ctx: &mut Ctx, node: &Node) -> VrrpScript {
     let mut s = VrrpScript {
@@ -597,10 +631,33 @@ pub const SYNC_GROUP: &[Keyword<SyncGroup>] = &[
             g.tracking.bfds.extend(track_list(c, n, -253, 253))
         }),
     ),
-    kw("notify_master", |g, n, c| g.notify.master = script(c, n, 0)),
-    kw("notify_backup", |g, n, c| g.notify.backup = script(c, n, 0)),
-    kw("notify_fault", |g, n, c| g.notify.fault = script(c, n, 0)),
-    kw("notify_stop", |g, n, c| g.notify.stop = script(c, n, 0)),
+    kw("notify_master", |g, n, c| {
+        once(
+            &mut g.notify.master,
+            &format!("vrrp group {}:", g.name),
+            c,
+            n,
+        )
+    }),
+    kw("notify_backup", |g, n, c| {
+        once(
+            &mut g.notify.backup,
+            &format!("vrrp group {}:", g.name),
+            c,
+            n,
+        )
+    }),
+    kw("notify_fault", |g, n, c| {
+        once(
+            &mut g.notify.fault,
+            &format!("vrrp group {}:", g.name),
+            c,
+            n,
+        )
+    }),
+    kw("notify_stop", |g, n, c| {
+        once(&mut g.notify.stop, &format!("vrrp group {}:", g.name), c, n)
+    }),
     ignored(
         "the script is not run",
         kw("notify_deleted", |g, n, c| {
@@ -611,7 +668,9 @@ pub const SYNC_GROUP: &[Keyword<SyncGroup>] = &[
             });
         }),
     ),
-    kw("notify", |g, n, c| g.notify.any = script(c, n, 0)),
+    kw("notify", |g, n, c| {
+        once(&mut g.notify.any, &format!("vrrp group {}:", g.name), c, n)
+    }),
     ignored(
         "only the instances' own `notify_priority_changes` is used",
         kw("notify_priority_changes", |g, n, c| {
