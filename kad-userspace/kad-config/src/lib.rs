@@ -231,13 +231,17 @@ pub const TOP: &[Keyword<Config>] = &[
         c.track_processes.push(vrrp::track_process(x, n))
     }),
     kw("vrrp_sync_group", |c, n, x| {
-        c.sync_groups.push(vrrp::sync_group(x, n))
+        let mut group = vrrp::sync_group(x, n);
+        vrrp::drop_trackers_defined_later(&mut group.tracking, &group.name, c, x);
+        c.sync_groups.push(group);
     }),
     kw("garp_group", |c, n, x| {
         c.garp_groups.push(vrrp::garp_group(x, n))
     }),
     kw("vrrp_instance", |c, n, x| {
-        c.vrrp_instances.push(vrrp::vrrp_instance(x, n))
+        let mut inst = vrrp::vrrp_instance(x, n);
+        vrrp::drop_trackers_defined_later(&mut inst.tracking, &inst.name, c, x);
+        c.vrrp_instances.push(inst);
     }),
     ignored(
         "BFD is not implemented",
@@ -320,6 +324,29 @@ mod tests {
 
     fn messages(loaded: &Loaded) -> Vec<String> {
         loaded.diagnostics.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_tracker_defined_below_its_reference_is_not_tracked() {
+        let text = "vrrp_script early {\n script /bin/true\n}\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 5\n\
+             track_script {\n early\n late\n }\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n\
+             vrrp_script late {\n script /bin/true\n}\n";
+        let loaded = load(text);
+        let tracked: Vec<&str> = loaded
+            .config
+            .vrrp_instances
+            .iter()
+            .flat_map(|i| i.tracking.scripts.iter().map(|t| t.name.as_str()))
+            .collect();
+        assert_eq!(tracked, ["early"]);
+        assert!(
+            messages(&loaded).contains(
+                &"t.conf:9:2: warning: (A) track script late not found, ignoring...".into()
+            ),
+            "{:#?}",
+            messages(&loaded)
+        );
     }
 
     #[test]

@@ -567,6 +567,55 @@ pub const SCRIPT: &[Keyword<VrrpScript>] = &[
     kw("init_fail", |s, _, _| s.init_fail = true),
 ];
 
+/// keepalived looks each `track_script`, `track_file`, `track_process` and `track_bfd`
+/// entry up when it reads it: one naming a tracker not defined above it (even if defined
+/// further down) is dropped with a warning at its line, and is not tracked.
+pub fn drop_trackers_defined_later(
+    tracking: &mut Tracking,
+    owner: &str,
+    defined: &super::model::Config,
+    ctx: &mut Ctx,
+) {
+    let scripts: Vec<&str> = defined
+        .vrrp_scripts
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    let files: Vec<&str> = defined
+        .track_files
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    let processes: Vec<&str> = defined
+        .track_processes
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    let bfds: Vec<&str> = defined
+        .bfd_instances
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    for (list, known, what) in [
+        (&mut tracking.scripts, &scripts, "track script"),
+        (&mut tracking.files, &files, "track file"),
+        (&mut tracking.processes, &processes, "track process"),
+        (&mut tracking.bfds, &bfds, "track bfd"),
+    ] {
+        list.retain(|t| {
+            let ok = known.contains(&t.name.as_str());
+            if !ok {
+                ctx.report(
+                    Severity::Warning,
+                    &t.place,
+                    format!("({owner}) {what} {} not found, ignoring...", t.name),
+                );
+            }
+            ok
+        });
+    }
+}
+
 /// A notify script of an instance or sync group (`owner` as keepalived names it in
 /// messages): the first one given is kept; keepalived ignores a second with an error at
 /// its line.
