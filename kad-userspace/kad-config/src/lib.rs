@@ -231,6 +231,10 @@ pub const TOP: &[Keyword<Config>] = &[
         c.track_processes.push(vrrp::track_process(x, n))
     }),
     kw("vrrp_sync_group", |c, n, x| {
+        if let Some(why) = vrrp::skipped_block(n, c.sync_groups.iter().map(|g| g.name.as_str())) {
+            x.report(Severity::Error, n.place(), why);
+            return;
+        }
         let mut group = vrrp::sync_group(x, n);
         vrrp::drop_trackers_defined_later(&mut group.tracking, &group.name, c, x);
         c.sync_groups.push(group);
@@ -239,6 +243,11 @@ pub const TOP: &[Keyword<Config>] = &[
         c.garp_groups.push(vrrp::garp_group(x, n))
     }),
     kw("vrrp_instance", |c, n, x| {
+        let names = c.vrrp_instances.iter().map(|i| i.name.as_str());
+        if let Some(why) = vrrp::skipped_block(n, names) {
+            x.report(Severity::Error, n.place(), why);
+            return;
+        }
         let mut inst = vrrp::vrrp_instance(x, n);
         vrrp::drop_trackers_defined_later(&mut inst.tracking, &inst.name, c, x);
         c.vrrp_instances.push(inst);
@@ -368,6 +377,22 @@ mod tests {
                 &"t.conf:5:2: error: (A) notify_master script already specified - ignoring /bin/b"
                     .into()
             )
+        );
+    }
+
+    #[test]
+    fn a_refused_instance_block_is_skipped_whole() {
+        let text = format!("{GOOD}{}", GOOD.replace(" interface eth0\n", " bogus\n"));
+        let loaded = load(&text);
+        assert_eq!(
+            messages(&loaded),
+            ["t.conf:8:1: error: vrrp instance A already defined"]
+        );
+        assert_eq!(loaded.config.vrrp_instances.len(), 1);
+        let loaded = load("vrrp_instance {\n bogus\n}\n");
+        assert_eq!(
+            messages(&loaded),
+            ["t.conf:1:1: error: vrrp_instance must have a name"]
         );
     }
 

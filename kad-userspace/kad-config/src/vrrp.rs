@@ -567,6 +567,29 @@ pub const SCRIPT: &[Keyword<VrrpScript>] = &[
     kw("init_fail", |s, _, _| s.init_fail = true),
 ];
 
+/// keepalived skips the whole block of a `vrrp_instance` or `vrrp_sync_group` without
+/// exactly one name, or with a name already defined (`defined`), after an error at its
+/// line: the message, or `None` when the block is read.
+pub fn skipped_block<'a>(
+    node: &Node,
+    mut defined: impl Iterator<Item = &'a str>,
+) -> Option<String> {
+    let (unnamed, duplicate) = match node.keyword() {
+        "vrrp_sync_group" => (
+            "vrrp_sync_group must have a name - skipping",
+            "vrrp sync group",
+        ),
+        _ => ("vrrp_instance must have a name", "vrrp instance"),
+    };
+    match node.args.as_slice() {
+        [name] if defined.any(|d| d == name.as_str()) => {
+            Some(format!("{duplicate} {} already defined", name.as_str()))
+        }
+        [_] => None,
+        _ => Some(unnamed.to_owned()),
+    }
+}
+
 /// keepalived looks each `track_script`, `track_file`, `track_process` and `track_bfd`
 /// entry up when it reads it: one naming a tracker not defined above it (even if defined
 /// further down) is dropped with a warning at its line, and is not tracked.
