@@ -441,7 +441,10 @@ pub fn garp_extra_if(c: &mut Ctx, n: &Node) -> Option<GarpExtraIf> {
 fn unicast_peers(c: &mut Ctx, n: &Node) -> Vec<UnicastPeer> {
     let mut peers = Vec::new();
     for child in n.children() {
-        let addr = match super::keywords::parse_ip(child.keyword()) {
+        // keepalived's inet_stosockaddr drops a `/prefix` or `-range` after the address.
+        let text = child.keyword();
+        let text = text.split(['/', '-']).next().unwrap_or(text);
+        let addr = match super::keywords::parse_ip(text) {
             Ok(a) => a,
             Err(err) => {
                 c.report(
