@@ -79,6 +79,9 @@ struct V<'a> {
     env: &'a dyn Environment,
     missing_interface: bool,
     skip_interfaces: bool,
+    /// keepalived's "Unable to set default user keepalived_script" was said (it says it
+    /// once, at the first script that needs that user).
+    default_user_reported: bool,
 }
 
 impl V<'_> {
@@ -165,6 +168,7 @@ pub fn validate(
         missing_interface: false,
         // Interfaces of another network namespace cannot be seen from here.
         skip_interfaces: config.global.other.contains_key("net_namespace"),
+        default_user_reported: false,
     };
     v.addresses(&config.static_ipaddress);
     v.routes(&config.static_routes, false);
@@ -893,7 +897,16 @@ fn check_script(
             if matches!(role, ScriptRole::Other) {
                 return Outcome::Keep;
             }
-            v.at(Severity::Error, at, message);
+            // keepalived flags a missing default user once (a configuration error), and a
+            // vrrp_script it removes; a notify script it cannot run as its own or the
+            // global user, or as the default user after the first time, it only logs.
+            let first_default = matches!(err, ResolveError::NoDefault) && !v.default_user_reported;
+            v.default_user_reported |= matches!(err, ResolveError::NoDefault);
+            let severity = match role {
+                ScriptRole::Notify if !first_default => Severity::Note,
+                _ => Severity::Error,
+            };
+            v.at(severity, at, message);
             return Outcome::NoUser;
         }
     };
