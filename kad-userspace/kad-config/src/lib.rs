@@ -154,13 +154,7 @@ pub fn load_text(
     };
     let mut config = Config::default();
     for node in &nodes {
-        match TOP.iter().find(|k| k.name == node.keyword()) {
-            Some(row) => {
-                (row.handler)(&mut config, node, &mut ctx);
-                ctx.not_acted_on(node, row.status);
-            }
-            None => ctx.unknown(node),
-        }
+        top_statement(&mut config, node, &mut ctx);
     }
     let mut diagnostics = ctx.diagnostics;
     let verdict = validate::validate(&mut config, env, &mut diagnostics);
@@ -169,6 +163,35 @@ pub fn load_text(
         diagnostics,
         script_security_violation: verdict.script_security_violation,
         include_check_failed,
+    }
+}
+
+/// One top-level statement, through [`TOP`].
+fn top_statement(config: &mut Config, node: &Node, ctx: &mut Ctx) {
+    match TOP.iter().find(|k| k.name == node.keyword()) {
+        Some(row) => {
+            (row.handler)(config, node, ctx);
+            ctx.not_acted_on(node, row.status);
+        }
+        None => unknown_top_block(config, node, ctx),
+    }
+}
+
+/// An unknown top-level keyword, read as keepalived reads it: "Unknown keyword"; with a
+/// block, its '{' is "Unexpected '{' - ignoring", the statements inside are read as
+/// top-level ones (each unknown one flagged, a known one used), and its '}' is "Unknown
+/// keyword '}'".
+fn unknown_top_block(config: &mut Config, node: &Node, ctx: &mut Ctx) {
+    ctx.unknown(node);
+    if node.block.is_none() {
+        return;
+    }
+    ctx.report(Severity::Warning, node.place(), "Unexpected '{' - ignoring");
+    for child in node.children() {
+        top_statement(config, child, ctx);
+    }
+    if let Some(end) = &node.end {
+        ctx.report(Severity::Warning, end, "Unknown keyword '}'");
     }
 }
 
@@ -393,6 +416,30 @@ mod tests {
         assert_eq!(
             messages(&loaded),
             ["t.conf:1:1: error: vrrp_instance must have a name"]
+        );
+    }
+
+    #[test]
+    fn an_unknown_top_level_block_is_read_line_by_line_at_the_top() {
+        let loaded = load(&format!(
+            "vrrp_scritp s {{\n script /x\n}}\nbad {{\n{GOOD}}}\n"
+        ));
+        assert_eq!(
+            messages(&loaded),
+            [
+                "t.conf:1:1: warning: Unknown keyword 'vrrp_scritp'",
+                "t.conf:1:1: warning: Unexpected '{' - ignoring",
+                "t.conf:2:2: warning: Unknown keyword 'script'",
+                "t.conf:3:1: warning: Unknown keyword '}'",
+                "t.conf:4:1: warning: Unknown keyword 'bad'",
+                "t.conf:4:1: warning: Unexpected '{' - ignoring",
+                "t.conf:12:1: warning: Unknown keyword '}'",
+            ]
+        );
+        assert_eq!(
+            loaded.config.vrrp_instances.len(),
+            1,
+            "read as a top-level block"
         );
     }
 
