@@ -123,11 +123,13 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
     }),
     kw("vrrp_garp_interval", |g, n, c| {
         if let Some(v) = c.timer(n, 0, 0.0, 86400.0) {
+            zero_refused_by_keepalived(c, n, v);
             g.vrrp_garp_interval = v;
         }
     }),
     kw("vrrp_gna_interval", |g, n, c| {
         if let Some(v) = c.timer(n, 0, 0.0, 86400.0) {
+            zero_refused_by_keepalived(c, n, v);
             g.vrrp_gna_interval = v;
         }
     }),
@@ -550,6 +552,23 @@ pub fn global_defs(g: &mut GlobalDefs, node: &Node, ctx: &mut Ctx) {
     }
     if !g.places.contains_key("vrrp_garp_lower_prio_repeat") {
         g.vrrp_garp_lower_prio_repeat = g.vrrp_garp_master_repeat;
+    }
+}
+
+/// `vrrp_garp_interval 0` / `vrrp_gna_interval 0`: keepalived.conf(5) gives 0 as the
+/// default, but keepalived 2.2.7 refuses it ("outside range [0.000001, 4294.967295]"); kad
+/// follows the manual and says so in a note (docs/config-compat.md).
+fn zero_refused_by_keepalived(ctx: &mut Ctx, node: &Node, value: std::time::Duration) {
+    if value.is_zero() {
+        ctx.report(
+            Severity::Note,
+            node.place(),
+            format!(
+                "{} 0: accepted (keepalived.conf(5): the default is 0), although keepalived \
+                 2.2.7 refuses 0 as outside range [0.000001, 4294.967295]",
+                node.keyword()
+            ),
+        );
     }
 }
 
