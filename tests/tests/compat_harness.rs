@@ -119,3 +119,41 @@ fn harness_reports_each_files_verdict_and_the_summary() {
     assert_eq!(results[2]["verdict"], "differ");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every class of difference the corpus showed (issue 15) has a small reproducer of our own
+/// in `tests/compat-cases/` (a comment on top of each says what it shows): kad -t and
+/// keepalived -t must agree on each of them.
+#[test]
+fn kad_and_keepalived_agree_on_every_compat_case() {
+    skip_unless!(Root);
+    if compat::keepalived_bin().is_none() {
+        skip!("keepalived is not installed (apt-get install keepalived)");
+    }
+    let kad = kad_bin().unwrap_or_else(|e| panic!("the kad binary under test: {e:#}"));
+    let cases = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("compat-cases");
+    let out = Command::new(env!("CARGO_BIN_EXE_kad-compat"))
+        .arg(&cases)
+        .arg("--show")
+        .env("KAD_BIN", &kad)
+        .output()
+        .unwrap_or_else(|e| panic!("running kad-compat: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let report = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "kad-compat failed:\n{report}");
+    let count = std::fs::read_dir(&cases)
+        .unwrap_or_else(|e| panic!("{}: {e}", cases.display()))
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "conf"))
+        .count();
+    assert!(count > 0, "no cases in {}", cases.display());
+    let differing: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains(".conf: keepalived ") && !l.ends_with("| agree"))
+        .collect();
+    assert!(differing.is_empty(), "{differing:#?}\n{report}");
+    assert_eq!(
+        stdout.lines().last(),
+        Some(format!("compat: {count} files, {count} agree").as_str()),
+        "{report}"
+    );
+}

@@ -360,10 +360,16 @@ fn messages(output: &str, file: &Path, kad: bool) -> BTreeSet<String> {
             if rest.starts_with("note: ") {
                 continue;
             }
-            ["warning: ", "error: ", "fatal: "]
+            let message = ["warning: ", "error: ", "fatal: "]
                 .iter()
                 .find_map(|p| rest.strip_prefix(p))
-                .unwrap_or(rest)
+                .unwrap_or(rest);
+            // A finding made once the whole file is read names its block first, where
+            // keepalived prints the bare message: `vrrp_sync_group VG1 (defined at F:1): `.
+            match message.split_once(" (defined at ") {
+                Some((_, after)) => after.split_once("): ").map_or(message, |(_, m)| m),
+                None => message,
+            }
         } else {
             let numbered = line
                 .strip_prefix('(')

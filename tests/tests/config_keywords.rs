@@ -618,8 +618,10 @@ fn sync_group_members_and_unknown_references() {
         d,
         vec![
             "t.conf:8:9: warning: (VI) track script missing not found, ignoring...",
-            "t.conf:14:9: warning: Virtual router NOPE specified in sync group G doesn't exist - ignoring",
-            "warning: Sync group G has only 1 virtual router(s) - this probably isn't what you want",
+            "warning: vrrp_sync_group G (defined at t.conf:11): \
+             Virtual router NOPE specified in sync group G doesn't exist - ignoring",
+            "warning: vrrp_sync_group G (defined at t.conf:11): \
+             Sync group G has only 1 virtual router(s) - this probably isn't what you want",
         ]
     );
 }
@@ -861,7 +863,10 @@ fn cross_block_validation() {
     let d: Vec<String> = c.diagnostics.iter().map(ToString::to_string).collect();
     assert_eq!(
         d,
-        vec!["t.conf:11:23: error: VI and VJ both use VRID 1 with IPv4 on interface eth0"]
+        vec![
+            "error: vrrp_instance VJ (defined at t.conf:9): \
+             VI and VJ both use VRID 1 with IPv4 on interface eth0"
+        ]
     );
     let dup = load_isolated(&format!("{}{}", vrrp(""), vrrp("")));
     let d: Vec<String> = dup.diagnostics.iter().map(ToString::to_string).collect();
@@ -874,7 +879,8 @@ fn cross_block_validation() {
     assert_eq!(
         d,
         vec![
-            "t.conf:7:16: warning: (VI) VRRPv2 advertisement interval 0.500000s must be an integer. rounding"
+            "warning: vrrp_instance VI (defined at t.conf:1): \
+             VRRPv2 advertisement interval 0.500000s must be an integer. rounding"
         ]
     );
     assert_eq!(inst(&v2.config).advert_int.as_secs(), 1);
@@ -886,7 +892,7 @@ fn cross_block_validation() {
     let d: Vec<String> = novrid.diagnostics.iter().map(ToString::to_string).collect();
     assert_eq!(
         d,
-        vec!["t.conf:1:1: error: (X) the virtual router id must be set"]
+        vec!["error: vrrp_instance X (defined at t.conf:1): the virtual router id must be set"]
     );
     assert!(novrid.config.vrrp_instances.is_empty());
 }
@@ -937,9 +943,12 @@ fn virtual_server_defaults_warn_like_keepalived() {
     assert_eq!(
         d,
         vec![
-            "t.conf:1:1: warning: Virtual server [10.0.0.1]:80: no protocol set - defaulting to UDP",
-            "t.conf:1:1: warning: Virtual server [10.0.0.1]:80: no scheduler set, setting default 'wlc'",
-            "t.conf:1:1: warning: Virtual server [10.0.0.1]:80: no forwarding method set, setting default NAT",
+            "warning: virtual_server (defined at t.conf:1): \
+             Virtual server [10.0.0.1]:80: no protocol set - defaulting to UDP",
+            "warning: virtual_server (defined at t.conf:1): \
+             Virtual server [10.0.0.1]:80: no scheduler set, setting default 'wlc'",
+            "warning: virtual_server (defined at t.conf:1): \
+             Virtual server [10.0.0.1]:80: no forwarding method set, setting default NAT",
         ]
     );
 }

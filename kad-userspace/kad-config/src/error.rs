@@ -61,6 +61,26 @@ impl Diagnostic {
         }
     }
 
+    /// A finding keepalived makes after it has read the whole file (`vrrp_complete_instance`,
+    /// `validate_check_config`, the script checks...) and prints without a line: no place,
+    /// as in keepalived; the message starts with the block it concerns and where that block
+    /// starts (`vrrp_instance VI_1 (defined at keepalived.conf:19): ...`) so it can be found.
+    pub fn in_block(
+        severity: Severity,
+        block: &str,
+        place: &Place,
+        message: impl std::fmt::Display,
+    ) -> Self {
+        Self {
+            severity,
+            place: None,
+            message: format!(
+                "{block} (defined at {}:{}): {message}",
+                place.file, place.line
+            ),
+        }
+    }
+
     /// Whether keepalived would count this as a configuration error under `-t`.
     pub fn counts_as_error(&self) -> bool {
         self.severity >= Severity::Warning

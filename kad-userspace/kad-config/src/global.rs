@@ -29,8 +29,17 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
         g.router_id = c.string(n, 0, "a router id")
     }),
     kw("notification_email", |g, n, c| {
+        let emails = c.list(n);
+        if emails.is_empty() && n.block.is_some() {
+            // keepalived warns at the block's closing line.
+            c.report(
+                Severity::Warning,
+                n.end_place(),
+                "Warning - empty notification_email block",
+            );
+        }
         g.notification_email
-            .extend(c.list(n).into_iter().map(|w| w.text));
+            .extend(emails.into_iter().map(|w| w.text));
     }),
     kw("notification_email_from", |g, n, c| {
         g.notification_email_from = c.string(n, 0, "an email address");
@@ -114,11 +123,13 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
     }),
     kw("vrrp_garp_interval", |g, n, c| {
         if let Some(v) = c.timer(n, 0, 0.0, 86400.0) {
+            zero_refused_by_keepalived(c, n, v);
             g.vrrp_garp_interval = v;
         }
     }),
     kw("vrrp_gna_interval", |g, n, c| {
         if let Some(v) = c.timer(n, 0, 0.0, 86400.0) {
+            zero_refused_by_keepalived(c, n, v);
             g.vrrp_gna_interval = v;
         }
     }),
@@ -518,6 +529,7 @@ pub fn global_defs(g: &mut GlobalDefs, node: &Node, ctx: &mut Ctx) {
             (row.handler)(g, child, ctx);
             ctx.not_acted_on(child, row.status);
         } else if let Some((_, spec, status)) = GENERIC.iter().find(|(k, ..)| *k == name) {
+            flagged_by_keepalived(ctx, child);
             if check_spec(ctx, child, *spec) {
                 let place = child
                     .arg(0)
@@ -544,6 +556,40 @@ pub fn global_defs(g: &mut GlobalDefs, node: &Node, ctx: &mut Ctx) {
     if !g.places.contains_key("vrrp_garp_lower_prio_repeat") {
         g.vrrp_garp_lower_prio_repeat = g.vrrp_garp_master_repeat;
     }
+}
+
+/// `vrrp_garp_interval 0` / `vrrp_gna_interval 0`: keepalived.conf(5) gives 0 as the
+/// default, but keepalived 2.2.7 refuses it ("outside range [0.000001, 4294.967295]"); kad
+/// follows the manual and says so in a note (docs/config-compat.md).
+fn zero_refused_by_keepalived(ctx: &mut Ctx, node: &Node, value: std::time::Duration) {
+    if value.is_zero() {
+        ctx.report(
+            Severity::Note,
+            node.place(),
+            format!(
+                "{} 0: accepted (keepalived.conf(5): the default is 0), although keepalived \
+                 2.2.7 refuses 0 as outside range [0.000001, 4294.967295]",
+                node.keyword()
+            ),
+        );
+    }
+}
+
+/// Generic keywords keepalived 2.2.7 (Debian's build: nftables, no iptables or ipsets)
+/// flags at their line although kad parses them: a warning there, as keepalived's.
+fn flagged_by_keepalived(ctx: &mut Ctx, node: &Node) {
+    let message = match node.keyword() {
+        "vrrp_iptables" => {
+            "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and \
+             'vrrp_ipsets' with 'nftables' config option"
+        }
+        "vrrp_ipsets" => "vrrp_ipsets: unknown to keepalived 2.2.7 built without ipsets",
+        "script_security" => {
+            "script_security: unknown to keepalived 2.2.7; did you mean enable_script_security?"
+        }
+        _ => return,
+    };
+    ctx.report(Severity::Warning, node.place(), message);
 }
 
 /// Checks a generic keyword's arguments; false when the value is bad.

@@ -181,13 +181,7 @@ pub fn load_text(
     };
     let mut config = Config::default();
     for node in &nodes {
-        match TOP.iter().find(|k| k.name == node.keyword()) {
-            Some(row) => {
-                (row.handler)(&mut config, node, &mut ctx);
-                ctx.not_acted_on(node, row.status);
-            }
-            None => ctx.unknown(node),
-        }
+        top_statement(&mut config, node, &mut ctx);
     }
     let mut diagnostics = ctx.diagnostics;
     if let Some(stop) = stop {
@@ -233,6 +227,35 @@ fn first_pass(keyword: &str) -> bool {
     match TOP.iter().find(|k| k.name == keyword) {
         Some(_) => global::GENERIC.iter().any(|(g, ..)| *g == keyword),
         None => true,
+    }
+}
+
+/// One top-level statement, through [`TOP`].
+fn top_statement(config: &mut Config, node: &Node, ctx: &mut Ctx) {
+    match TOP.iter().find(|k| k.name == node.keyword()) {
+        Some(row) => {
+            (row.handler)(config, node, ctx);
+            ctx.not_acted_on(node, row.status);
+        }
+        None => unknown_top_block(config, node, ctx),
+    }
+}
+
+/// An unknown top-level keyword, read as keepalived reads it: "Unknown keyword"; with a
+/// block, its '{' is "Unexpected '{' - ignoring", the statements inside are read as
+/// top-level ones (each unknown one flagged, a known one used), and its '}' is "Unknown
+/// keyword '}'".
+fn unknown_top_block(config: &mut Config, node: &Node, ctx: &mut Ctx) {
+    ctx.unknown(node);
+    if node.block.is_none() {
+        return;
+    }
+    ctx.report(Severity::Warning, node.place(), "Unexpected '{' - ignoring");
+    for child in node.children() {
+        top_statement(config, child, ctx);
+    }
+    if let Some(end) = &node.end {
+        ctx.report(Severity::Warning, end, "Unknown keyword '}'");
     }
 }
 
@@ -295,13 +318,26 @@ pub const TOP: &[Keyword<Config>] = &[
         c.track_processes.push(vrrp::track_process(x, n))
     }),
     kw("vrrp_sync_group", |c, n, x| {
-        c.sync_groups.push(vrrp::sync_group(x, n))
+        if let Some(why) = vrrp::skipped_block(n, c.sync_groups.iter().map(|g| g.name.as_str())) {
+            x.report(Severity::Error, n.place(), why);
+            return;
+        }
+        let mut group = vrrp::sync_group(x, n);
+        vrrp::drop_trackers_defined_later(&mut group.tracking, &group.name, c, x);
+        c.sync_groups.push(group);
     }),
     kw("garp_group", |c, n, x| {
         c.garp_groups.push(vrrp::garp_group(x, n))
     }),
     kw("vrrp_instance", |c, n, x| {
-        c.vrrp_instances.push(vrrp::vrrp_instance(x, n))
+        let names = c.vrrp_instances.iter().map(|i| i.name.as_str());
+        if let Some(why) = vrrp::skipped_block(n, names) {
+            x.report(Severity::Error, n.place(), why);
+            return;
+        }
+        let mut inst = vrrp::vrrp_instance(x, n);
+        vrrp::drop_trackers_defined_later(&mut inst.tracking, &inst.name, c, x);
+        c.vrrp_instances.push(inst);
     }),
     ignored(
         "BFD is not implemented",
@@ -381,6 +417,95 @@ mod tests {
     }
 
     const GOOD: &str = "vrrp_instance A {\n interface eth0\n virtual_router_id 5\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n";
+
+    fn messages(loaded: &Loaded) -> Vec<String> {
+        loaded.diagnostics.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_tracker_defined_below_its_reference_is_not_tracked() {
+        let text = "vrrp_script early {\n script /bin/true\n}\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 5\n\
+             track_script {\n early\n late\n }\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n\
+             vrrp_script late {\n script /bin/true\n}\n";
+        let loaded = load(text);
+        let tracked: Vec<&str> = loaded
+            .config
+            .vrrp_instances
+            .iter()
+            .flat_map(|i| i.tracking.scripts.iter().map(|t| t.name.as_str()))
+            .collect();
+        assert_eq!(tracked, ["early"]);
+        assert!(
+            messages(&loaded).contains(
+                &"t.conf:9:2: warning: (A) track script late not found, ignoring...".into()
+            ),
+            "{:#?}",
+            messages(&loaded)
+        );
+    }
+
+    #[test]
+    fn a_second_notify_script_is_flagged_and_the_first_kept() {
+        let text = GOOD.replace(
+            " virtual_router_id 5\n",
+            " virtual_router_id 5\n notify_master \"/bin/a x\"\n notify_master /bin/b\n",
+        );
+        let loaded = load(&text);
+        let master = loaded
+            .config
+            .vrrp_instances
+            .first()
+            .and_then(|i| i.notify.master.as_ref())
+            .map(|s| s.command.clone());
+        assert_eq!(master.as_deref(), Some("/bin/a x"));
+        assert!(
+            messages(&loaded).contains(
+                &"t.conf:5:2: error: (A) notify_master script already specified - ignoring /bin/b"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_refused_instance_block_is_skipped_whole() {
+        let text = format!("{GOOD}{}", GOOD.replace(" interface eth0\n", " bogus\n"));
+        let loaded = load(&text);
+        assert_eq!(
+            messages(&loaded),
+            ["t.conf:8:1: error: vrrp instance A already defined"]
+        );
+        assert_eq!(loaded.config.vrrp_instances.len(), 1);
+        let loaded = load("vrrp_instance {\n bogus\n}\n");
+        assert_eq!(
+            messages(&loaded),
+            ["t.conf:1:1: error: vrrp_instance must have a name"]
+        );
+    }
+
+    #[test]
+    fn an_unknown_top_level_block_is_read_line_by_line_at_the_top() {
+        let loaded = load(&format!(
+            "vrrp_scritp s {{\n script /x\n}}\nbad {{\n{GOOD}}}\n"
+        ));
+        assert_eq!(
+            messages(&loaded),
+            [
+                "t.conf:1:1: warning: Unknown keyword 'vrrp_scritp'",
+                "t.conf:1:1: warning: Unexpected '{' - ignoring",
+                "t.conf:2:2: warning: Unknown keyword 'script'",
+                "t.conf:3:1: warning: Unknown keyword '}'",
+                "t.conf:4:1: warning: Unknown keyword 'bad'",
+                "t.conf:4:1: warning: Unexpected '{' - ignoring",
+                "t.conf:12:1: warning: Unknown keyword '}'",
+            ]
+        );
+        assert_eq!(
+            loaded.config.vrrp_instances.len(),
+            1,
+            "read as a top-level block"
+        );
+    }
 
     #[test]
     fn exit_status_follows_keepalived_precedence() {
@@ -479,9 +604,10 @@ mod tests {
         assert!(inst.is_some_and(|i| i.notify.master.is_none() && i.notify.backup.is_some()));
         let text: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
         assert!(
-            text.iter().any(|d| d
-                .starts_with("t.conf:6:9: error: Disabling track script bad due to insecure")
-                && d.contains("'/bad.sh' is writable by everyone")),
+            text.iter().any(|d| d.starts_with(
+                "error: vrrp_script bad (defined at t.conf:5): \
+                     Disabling track script bad due to insecure"
+            ) && d.contains("'/bad.sh' is writable by everyone")),
             "{text:#?}"
         );
         assert!(

@@ -131,14 +131,18 @@ pub fn build(lines: Vec<Line>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Node> {
         }
         flush(&mut statement, &mut stack, &mut root);
     }
+    // keepalived counts the blocks left open at the end and says so without a line.
+    let missing = stack.len();
     while let Some(mut open) = stack.pop() {
-        diagnostics.push(Diagnostic::at(
+        let block = match open.node.arg(0) {
+            Some(name) => format!("{} {}", open.node.keyword(), name.as_str()),
+            None => open.node.keyword().to_owned(),
+        };
+        diagnostics.push(Diagnostic::in_block(
             Severity::Error,
+            &block,
             open.node.place(),
-            format!(
-                "missing '}}' for the block '{}' opened here",
-                open.node.keyword()
-            ),
+            format!("There are {missing} missing '}}'s or extra '{{'s: this block is not closed"),
         ));
         open.node.block = Some(open.children);
         match stack.last_mut() {
@@ -218,14 +222,15 @@ mod tests {
     }
 
     #[test]
-    fn extra_and_missing_braces_are_reported_with_places() {
+    fn extra_braces_are_reported_at_their_place_missing_ones_at_none() {
         let (_, diags) = tree("a {\n}\n}\nb {\n");
         let got: Vec<String> = diags.iter().map(ToString::to_string).collect();
         assert_eq!(
             got,
             vec![
                 "t.conf:3:1: warning: Extra '}' found",
-                "t.conf:4:1: error: missing '}' for the block 'b' opened here"
+                "error: b (defined at t.conf:4): There are 1 missing '}'s or extra '{'s: \
+                 this block is not closed"
             ]
         );
     }

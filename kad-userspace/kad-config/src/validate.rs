@@ -83,6 +83,9 @@ struct V<'a> {
     env: &'a dyn Environment,
     missing_interface: bool,
     skip_interfaces: bool,
+    /// keepalived's "Unable to set default user keepalived_script" was said (it says it
+    /// once, at the first script that needs that user).
+    default_user_reported: bool,
 }
 
 impl V<'_> {
@@ -91,6 +94,20 @@ impl V<'_> {
     }
     fn global(&mut self, severity: Severity, message: String) {
         self.diags.push(Diagnostic::global(severity, message));
+    }
+    /// A finding keepalived prints without a line (see [`Diagnostic::in_block`]).
+    fn in_block(&mut self, severity: Severity, block: &str, place: &Place, message: String) {
+        self.diags
+            .push(Diagnostic::in_block(severity, block, place, message));
+    }
+    /// A finding of keepalived's `vrrp_complete_instance` about instance `inst`: no line.
+    fn instance(&mut self, severity: Severity, inst: &VrrpInstance, message: String) {
+        let block = format!("vrrp_instance {}", inst.name);
+        self.in_block(severity, &block, &inst.place, message);
+    }
+    /// A finding of keepalived's `validate_check_config` about `vs`: no line.
+    fn virtual_server(&mut self, severity: Severity, vs: &VirtualServer, message: String) {
+        self.in_block(severity, "virtual_server", &vs.place, message);
     }
     fn interface_exists(&self, name: &str) -> bool {
         self.skip_interfaces || self.env.interface_exists(name)
@@ -155,6 +172,7 @@ pub fn validate(
         missing_interface: false,
         // Interfaces of another network namespace cannot be seen from here.
         skip_interfaces: config.global.other.contains_key("net_namespace"),
+        default_user_reported: false,
     };
     v.addresses(&config.static_ipaddress);
     v.routes(&config.static_routes, false);
@@ -364,11 +382,7 @@ fn instance_interface(inst: &mut VrrpInstance, global: &GlobalDefs, v: &mut V<'_
         inst.interface = global.default_interface.clone();
     }
     match inst.interface.clone() {
-        None => v.at(
-            Severity::Error,
-            &inst.place,
-            format!("({name}) Unknown interface!"),
-        ),
+        None => v.instance(Severity::Error, inst, "Unknown interface!".to_owned()),
         Some(ifname) => {
             let place = place_of(&inst.places, "interface", &inst.place).clone();
             if ifname == "lo" {
@@ -408,10 +422,10 @@ fn instance_addresses(inst: &mut VrrpInstance, v: &mut V<'_>) {
             inst.version = 3;
         }
     } else {
-        v.at(
+        v.instance(
             Severity::Warning,
-            &inst.place,
-            format!("({name}) No VIP specified; at least one is sensible"),
+            inst,
+            "No VIP specified; at least one is sensible".to_owned(),
         );
     }
     v.addresses(&inst.virtual_ipaddress);
@@ -423,10 +437,10 @@ fn instance_addresses(inst: &mut VrrpInstance, v: &mut V<'_>) {
 /// [`VridUses`]'.
 fn instance_vrid(inst: &VrrpInstance, v: &mut V<'_>) -> bool {
     if inst.virtual_router_id.is_none() {
-        v.at(
+        v.instance(
             Severity::Error,
-            &inst.place,
-            format!("({}) the virtual router id must be set", inst.name),
+            inst,
+            "the virtual router id must be set".to_owned(),
         );
         return false;
     }
@@ -504,14 +518,12 @@ fn instance_advert_int(inst: &mut VrrpInstance, v: &mut V<'_>) {
             Duration::from_millis(u64::try_from(centis.max(1) * 10).unwrap_or(u64::MAX));
     }
     if inst.version == 2 && inst.advert_int.subsec_micros() != 0 {
-        let place = place_of(&inst.places, "advert_int", &inst.place).clone();
         let secs = inst.advert_int.as_secs_f64().round().max(1.0);
-        v.at(
+        v.instance(
             Severity::Warning,
-            &place,
+            inst,
             format!(
-                "({}) VRRPv2 advertisement interval {:.6}s must be an integer. rounding",
-                inst.name,
+                "VRRPv2 advertisement interval {:.6}s must be an integer. rounding",
                 inst.advert_int.as_secs_f64()
             ),
         );
@@ -522,89 +534,78 @@ fn instance_advert_int(inst: &mut VrrpInstance, v: &mut V<'_>) {
 /// `nopreempt` / `preempt_delay` against priority and the initial state (keepalived's
 /// order of checks).
 fn instance_preemption(inst: &mut VrrpInstance, v: &mut V<'_>) {
-    let name = &inst.name;
     if inst.priority == 255 && !inst.preempt {
-        let place = place_of(&inst.places, "nopreempt", &inst.place).clone();
-        v.at(
+        v.instance(
             Severity::Warning,
-            &place,
-            format!("({name}) nopreempt is incompatible with priority 255. resetting nopreempt"),
+            inst,
+            "nopreempt is incompatible with priority 255. resetting nopreempt".to_owned(),
         );
         inst.preempt = true;
     }
     if inst.state == InitialState::Master && !inst.preempt {
-        let place = place_of(&inst.places, "nopreempt", &inst.place).clone();
-        v.at(
+        v.instance(
             Severity::Warning,
-            &place,
-            format!(
-                "({name}) Warning - nopreempt will not work with initial state MASTER - clearing"
-            ),
+            inst,
+            "Warning - nopreempt will not work with initial state MASTER - clearing".to_owned(),
         );
         inst.preempt = true;
     }
     if inst.state == InitialState::Master && !inst.preempt_delay.is_zero() {
-        let place = place_of(&inst.places, "preempt_delay", &inst.place).clone();
-        v.at(
+        v.instance(
             Severity::Warning,
-            &place,
-            format!("({name}) Warning - preempt delay will not work with initial state MASTER - clearing"),
+            inst,
+            "Warning - preempt delay will not work with initial state MASTER - clearing".to_owned(),
         );
         inst.preempt_delay = Duration::ZERO;
     }
 }
 
 /// `authentication` (RFC 3768 §5.3.6; none in VRRPv3 or strict mode): dropped when it
-/// cannot apply; AH clears an initial MASTER state.
+/// cannot apply; AH clears an initial MASTER state. keepalived's order of checks; without
+/// a valid `auth_type` there is no authentication and nothing to say (keepalived has
+/// already flagged a bad type at its line).
 fn instance_authentication(inst: &mut VrrpInstance, v: &mut V<'_>) {
-    let name = &inst.name;
     let Some(auth) = &inst.authentication else {
         return;
     };
-    let drop = if inst.version == 3 {
-        v.at(
-            Severity::Warning,
-            &auth.place,
-            format!("({name}) VRRP version 3 does not support authentication. Ignoring."),
-        );
-        true
+    let problem = if auth.auth_type.is_none() {
+        Some(None)
     } else if inst.strict_mode {
-        v.at(
-            Severity::Warning,
-            &auth.place,
-            format!("({name}) Strict mode does not support authentication. Ignoring."),
-        );
-        true
+        Some(Some(
+            "Strict mode does not support authentication. Ignoring.",
+        ))
+    } else if inst.version == 3 {
+        Some(Some(
+            "VRRP version 3 does not support authentication. Ignoring.",
+        ))
     } else if auth.auth_pass.is_none() {
-        v.at(
-            Severity::Warning,
-            &auth.place,
-            format!("({name}) Authentication specified but no password given. Ignoring"),
-        );
-        true
-    } else if auth.auth_type.is_none() {
-        v.at(
-            Severity::Warning,
-            &auth.place,
-            format!("({name}) Authentication specified but no auth_type given. Ignoring"),
-        );
-        true
+        Some(Some(
+            "Authentication specified but no password given. Ignoring",
+        ))
     } else {
-        if auth.auth_type == Some(AuthType::Ah)
-            && inst.state == InitialState::Master
-            && inst.priority != 255
-        {
-            v.at(
-                Severity::Warning,
-                &inst.place,
-                format!("({name}) Initial state master is incompatible with AH authentication - clearing"),
-            );
-            inst.state = InitialState::Backup;
-        }
-        false
+        None
     };
-    if drop {
-        inst.authentication = None;
+    match problem {
+        Some(message) => {
+            if let Some(message) = message {
+                v.instance(Severity::Warning, inst, message.to_owned());
+            }
+            inst.authentication = None;
+        }
+        None => {
+            if auth.auth_type == Some(AuthType::Ah)
+                && inst.state == InitialState::Master
+                && inst.priority != 255
+            {
+                v.instance(
+                    Severity::Warning,
+                    inst,
+                    "Initial state master is incompatible with AH authentication - clearing"
+                        .to_owned(),
+                );
+                inst.state = InitialState::Backup;
+            }
+        }
     }
 }
 
@@ -650,7 +651,20 @@ fn instance_tracking(inst: &mut VrrpInstance, known: &Trackers, v: &mut V<'_>) {
         }
         ok
     });
-    known.retain_known(&mut inst.tracking, name, v);
+    // keepalived's vrrp_complete_instance: tracking the instance's own interface is
+    // pointless (a fault there is already the instance's fault); dropped, without a line.
+    if let Some(own) = inst.interface.clone() {
+        let before = inst.tracking.interfaces.len();
+        inst.tracking.interfaces.retain(|t| t.name != own);
+        if inst.tracking.interfaces.len() != before {
+            v.instance(
+                Severity::Warning,
+                inst,
+                format!("Ignoring track_interface {own} since own interface"),
+            );
+        }
+    }
+    known.retain_known(&mut inst.tracking, &inst.name, v);
 }
 
 /// vrrp_sync_group: members exist and belong to one group only, trackers exist; a group
@@ -659,19 +673,24 @@ fn sync_groups(config: &mut Config, names: &BTreeSet<String>, known: &Trackers, 
     let mut grouped: BTreeMap<String, String> = BTreeMap::new();
     for group in &mut config.sync_groups {
         let gname = &group.name;
-        group.group.retain(|(member, place)| {
+        // keepalived's vrrp_sync_set_group runs after parsing: its findings have no line.
+        let block = format!("vrrp_sync_group {gname}");
+        let at = &group.place;
+        group.group.retain(|(member, _)| {
             if !names.contains(member) {
-                v.at(
+                v.in_block(
                     Severity::Warning,
-                    place,
+                    &block,
+                    at,
                     format!("Virtual router {member} specified in sync group {gname} doesn't exist - ignoring"),
                 );
                 return false;
             }
             if let Some(other) = grouped.insert(member.clone(), gname.clone()) {
-                v.at(
+                v.in_block(
                     Severity::Error,
-                    place,
+                    &block,
+                    at,
                     format!("VRRP instance {member} cannot be in sync group {gname}: already in {other}"),
                 );
                 return false;
@@ -679,13 +698,17 @@ fn sync_groups(config: &mut Config, names: &BTreeSet<String>, known: &Trackers, 
             true
         });
         if group.group.is_empty() {
-            v.global(
+            v.in_block(
                 Severity::Warning,
+                &block,
+                at,
                 format!("Sync group {gname} has no virtual router(s). removing"),
             );
         } else if group.group.len() < 2 {
-            v.global(
+            v.in_block(
                 Severity::Warning,
+                &block,
+                at,
                 format!(
                     "Sync group {gname} has only {} virtual router(s) - this probably isn't what you want",
                     group.group.len()
@@ -722,9 +745,9 @@ fn virtual_servers(config: &mut Config, v: &mut V<'_>) {
             lvs_checks::ports(vs, group, v.diags);
         }
         if vs.real_servers.is_empty() && vs.sorry_server.is_none() {
-            v.at(
+            v.virtual_server(
                 Severity::Warning,
-                &vs.place,
+                vs,
                 format!(
                     "Virtual server {} has no real servers - ignoring",
                     vs_name(&vs.address)
@@ -738,9 +761,9 @@ fn virtual_servers(config: &mut Config, v: &mut V<'_>) {
 fn virtual_server_defaults(vs: &mut VirtualServer, v: &mut V<'_>) {
     let is_fwmark = matches!(vs.address, VsAddress::Fwmark(_));
     if !is_fwmark && !vs.places.contains_key("protocol") {
-        v.at(
+        v.virtual_server(
             Severity::Warning,
-            &vs.place,
+            vs,
             format!(
                 "Virtual server {}: no protocol set - defaulting to UDP",
                 vs_name(&vs.address)
@@ -749,9 +772,9 @@ fn virtual_server_defaults(vs: &mut VirtualServer, v: &mut V<'_>) {
         vs.protocol = "UDP".to_owned();
     }
     if !vs.places.contains_key("lb_algo") && !vs.places.contains_key("lvs_sched") {
-        v.at(
+        v.virtual_server(
             Severity::Warning,
-            &vs.place,
+            vs,
             format!(
                 "Virtual server {}: no scheduler set, setting default 'wlc'",
                 vs_name(&vs.address)
@@ -759,9 +782,9 @@ fn virtual_server_defaults(vs: &mut VirtualServer, v: &mut V<'_>) {
         );
     }
     if !vs.places.contains_key("lb_kind") && !vs.places.contains_key("lvs_method") {
-        v.at(
+        v.virtual_server(
             Severity::Warning,
-            &vs.place,
+            vs,
             format!(
                 "Virtual server {}: no forwarding method set, setting default NAT",
                 vs_name(&vs.address)
@@ -774,15 +797,11 @@ fn virtual_server_defaults(vs: &mut VirtualServer, v: &mut V<'_>) {
 /// or persistence.
 fn virtual_server_address(vs: &VirtualServer, groups: &BTreeSet<String>, v: &mut V<'_>) {
     match &vs.address {
-        VsAddress::Fwmark(mark) => {
-            if let Some(place) = vs.places.get("protocol") {
-                v.at(
-                    Severity::Warning,
-                    place,
-                    format!("Warning: Virtual server FWM {mark}: protocol specified for fwmark - protocol will be ignored"),
-                );
-            }
-        }
+        VsAddress::Fwmark(mark) if vs.places.contains_key("protocol") => v.virtual_server(
+            Severity::Warning,
+            vs,
+            format!("Warning: Virtual server FWM {mark}: protocol specified for fwmark - protocol will be ignored"),
+        ),
         VsAddress::Group(g) if !groups.contains(g) => v.at(
             Severity::Error,
             &vs.place,
@@ -790,9 +809,9 @@ fn virtual_server_address(vs: &VirtualServer, groups: &BTreeSet<String>, v: &mut
                 "Virtual server group {g} specified but not configured - ignoring virtual server"
             ),
         ),
-        VsAddress::Ip(_, None) if vs.persistence_timeout.is_none() => v.at(
+        VsAddress::Ip(_, None) if vs.persistence_timeout.is_none() => v.virtual_server(
             Severity::Error,
-            &vs.place,
+            vs,
             "Virtual server without a port must be persistent (persistence_timeout) - ignoring"
                 .to_owned(),
         ),
@@ -858,8 +877,8 @@ struct Tally {
 /// What a script is, for keepalived's messages and for what is dropped.
 #[derive(Clone, Copy)]
 enum ScriptRole<'a> {
-    /// `vrrp_script NAME`: dropped (and untracked) when it cannot run.
-    Track(&'a str),
+    /// `vrrp_script NAME` defined at the place: dropped (and untracked) when it cannot run.
+    Track(&'a str, &'a Place),
     /// A notify or FIFO script: dropped when it cannot run.
     Notify,
     /// A script kad does not run yet (checkers, startup/shutdown): counted only.
@@ -930,7 +949,7 @@ fn check_script(
                     user_place,
                     format!("Unable to set uid/gid for script '{command}' - {err}"),
                 ),
-                (_, ScriptRole::Track(name)) => (
+                (_, ScriptRole::Track(name, _)) => (
                     place,
                     format!("Unable to set default user for vrrp script {name} - removing ({err})"),
                 ),
@@ -942,7 +961,16 @@ fn check_script(
             if matches!(role, ScriptRole::Other) {
                 return Outcome::Keep;
             }
-            v.at(Severity::Error, at, message);
+            // keepalived flags a missing default user once (a configuration error), and a
+            // vrrp_script it removes; a notify script it cannot run as its own or the
+            // global user, or as the default user after the first time, it only logs.
+            let first_default = matches!(err, ResolveError::NoDefault) && !v.default_user_reported;
+            v.default_user_reported |= matches!(err, ResolveError::NoDefault);
+            let severity = match role {
+                ScriptRole::Notify if !first_default => Severity::Note,
+                _ => Severity::Error,
+            };
+            v.at(severity, at, message);
             return Outcome::NoUser;
         }
     };
@@ -987,17 +1015,20 @@ fn check_script(
             tally.scripts |= refusal.found();
             match role {
                 ScriptRole::Other => return Outcome::Keep,
-                ScriptRole::Track(name) => match refusal {
-                    Refusal::NotFound { .. } => v.at(
+                // keepalived's check_vrrp_script_security runs after parsing: no line.
+                ScriptRole::Track(name, defined) => match refusal {
+                    Refusal::NotFound { .. } => v.in_block(
                         Severity::Error,
-                        script_place,
+                        &format!("vrrp_script {name}"),
+                        defined,
                         format!(
                             "Disabling track script {name} since not found/accessible: {refusal}"
                         ),
                     ),
-                    Refusal::Unsafe(_) | Refusal::WrongType { .. } => v.at(
+                    Refusal::Unsafe(_) | Refusal::WrongType { .. } => v.in_block(
                         Severity::Error,
-                        script_place,
+                        &format!("vrrp_script {name}"),
+                        defined,
                         format!("Disabling track script {name} due to insecure: {refusal}"),
                     ),
                     Refusal::NotExecutable { .. } => v.at(
@@ -1053,7 +1084,7 @@ fn check_scripts(config: &mut Config, v: &mut V<'_>) -> bool {
                 block: &s.end,
                 script: &script.place,
             },
-            ScriptRole::Track(&s.name),
+            ScriptRole::Track(&s.name, &s.place),
         );
         match outcome {
             Outcome::Keep => {}

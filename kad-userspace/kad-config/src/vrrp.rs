@@ -377,10 +377,18 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             }
         }),
     ),
-    kw("notify_master", |i, n, c| i.notify.master = script(c, n, 0)),
-    kw("notify_backup", |i, n, c| i.notify.backup = script(c, n, 0)),
-    kw("notify_fault", |i, n, c| i.notify.fault = script(c, n, 0)),
-    kw("notify_stop", |i, n, c| i.notify.stop = script(c, n, 0)),
+    kw("notify_master", |i, n, c| {
+        once(&mut i.notify.master, &format!("({})", i.name), c, n)
+    }),
+    kw("notify_backup", |i, n, c| {
+        once(&mut i.notify.backup, &format!("({})", i.name), c, n)
+    }),
+    kw("notify_fault", |i, n, c| {
+        once(&mut i.notify.fault, &format!("({})", i.name), c, n)
+    }),
+    kw("notify_stop", |i, n, c| {
+        once(&mut i.notify.stop, &format!("({})", i.name), c, n)
+    }),
     ignored(
         "the script is not run",
         kw("notify_deleted", |i, n, c| {
@@ -391,11 +399,18 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             });
         }),
     ),
-    kw("notify", |i, n, c| i.notify.any = script(c, n, 0)),
+    kw("notify", |i, n, c| {
+        once(&mut i.notify.any, &format!("({})", i.name), c, n)
+    }),
     ignored(
         "the script is not run (the generic `notify` script gets MASTER_RX_LOWER_PRI)",
         kw("notify_master_rx_lower_pri", |i, n, c| {
-            i.notify.master_rx_lower_pri = script(c, n, 0);
+            once(
+                &mut i.notify.master_rx_lower_pri,
+                &format!("({})", i.name),
+                c,
+                n,
+            );
         }),
     ),
     kw("notify_priority_changes", |i, n, c| {
@@ -438,7 +453,10 @@ pub fn garp_extra_if(c: &mut Ctx, n: &Node) -> Option<GarpExtraIf> {
 fn unicast_peers(c: &mut Ctx, n: &Node) -> Vec<UnicastPeer> {
     let mut peers = Vec::new();
     for child in n.children() {
-        let addr = match super::keywords::parse_ip(child.keyword()) {
+        // keepalived's inet_stosockaddr drops a `/prefix` or `-range` after the address.
+        let text = child.keyword();
+        let text = text.split(['/', '-']).next().unwrap_or(text);
+        let addr = match super::keywords::parse_ip(text) {
             Ok(a) => a,
             Err(err) => {
                 c.report(
@@ -564,6 +582,97 @@ pub const SCRIPT: &[Keyword<VrrpScript>] = &[
     kw("init_fail", |s, _, _| s.init_fail = true),
 ];
 
+/// keepalived skips the whole block of a `vrrp_instance` or `vrrp_sync_group` without
+/// exactly one name, or with a name already defined (`defined`), after an error at its
+/// line: the message, or `None` when the block is read.
+pub fn skipped_block<'a>(
+    node: &Node,
+    mut defined: impl Iterator<Item = &'a str>,
+) -> Option<String> {
+    let (unnamed, duplicate) = match node.keyword() {
+        "vrrp_sync_group" => (
+            "vrrp_sync_group must have a name - skipping",
+            "vrrp sync group",
+        ),
+        _ => ("vrrp_instance must have a name", "vrrp instance"),
+    };
+    match node.args.as_slice() {
+        [name] if defined.any(|d| d == name.as_str()) => {
+            Some(format!("{duplicate} {} already defined", name.as_str()))
+        }
+        [_] => None,
+        _ => Some(unnamed.to_owned()),
+    }
+}
+
+/// keepalived looks each `track_script`, `track_file`, `track_process` and `track_bfd`
+/// entry up when it reads it: one naming a tracker not defined above it (even if defined
+/// further down) is dropped with a warning at its line, and is not tracked.
+pub fn drop_trackers_defined_later(
+    tracking: &mut Tracking,
+    owner: &str,
+    defined: &super::model::Config,
+    ctx: &mut Ctx,
+) {
+    let scripts: Vec<&str> = defined
+        .vrrp_scripts
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    let files: Vec<&str> = defined
+        .track_files
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    let processes: Vec<&str> = defined
+        .track_processes
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    let bfds: Vec<&str> = defined
+        .bfd_instances
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    for (list, known, what) in [
+        (&mut tracking.scripts, &scripts, "track script"),
+        (&mut tracking.files, &files, "track file"),
+        (&mut tracking.processes, &processes, "track process"),
+        (&mut tracking.bfds, &bfds, "track bfd"),
+    ] {
+        list.retain(|t| {
+            let ok = known.contains(&t.name.as_str());
+            if !ok {
+                ctx.report(
+                    Severity::Warning,
+                    &t.place,
+                    format!("({owner}) {what} {} not found, ignoring...", t.name),
+                );
+            }
+            ok
+        });
+    }
+}
+
+/// A notify script of an instance or sync group (`owner` as keepalived names it in
+/// messages): the first one given is kept; keepalived ignores a second with an error at
+/// its line.
+fn once(slot: &mut Option<super::model::Script>, owner: &str, ctx: &mut Ctx, node: &Node) {
+    if slot.is_some() {
+        let given = node.arg(0).map_or("", |w| w.as_str());
+        ctx.report(
+            Severity::Error,
+            node.place(),
+            format!(
+                "{owner} {} script already specified - ignoring {given}",
+                node.keyword()
+            ),
+        );
+        return;
+    }
+    *slot = script(ctx, node, 0);
+}
+
 /// keepalived.conf: vrrp_script NAME { ... }.
 pub fn vrrp_script(ctx: &mut Ctx, node: &Node) -> VrrpScript {
     let mut s = VrrpScript {
@@ -609,10 +718,33 @@ pub const SYNC_GROUP: &[Keyword<SyncGroup>] = &[
             g.tracking.bfds.extend(track_list(c, n, -253, 253))
         }),
     ),
-    kw("notify_master", |g, n, c| g.notify.master = script(c, n, 0)),
-    kw("notify_backup", |g, n, c| g.notify.backup = script(c, n, 0)),
-    kw("notify_fault", |g, n, c| g.notify.fault = script(c, n, 0)),
-    kw("notify_stop", |g, n, c| g.notify.stop = script(c, n, 0)),
+    kw("notify_master", |g, n, c| {
+        once(
+            &mut g.notify.master,
+            &format!("vrrp group {}:", g.name),
+            c,
+            n,
+        )
+    }),
+    kw("notify_backup", |g, n, c| {
+        once(
+            &mut g.notify.backup,
+            &format!("vrrp group {}:", g.name),
+            c,
+            n,
+        )
+    }),
+    kw("notify_fault", |g, n, c| {
+        once(
+            &mut g.notify.fault,
+            &format!("vrrp group {}:", g.name),
+            c,
+            n,
+        )
+    }),
+    kw("notify_stop", |g, n, c| {
+        once(&mut g.notify.stop, &format!("vrrp group {}:", g.name), c, n)
+    }),
     ignored(
         "the script is not run",
         kw("notify_deleted", |g, n, c| {
@@ -623,7 +755,9 @@ pub const SYNC_GROUP: &[Keyword<SyncGroup>] = &[
             });
         }),
     ),
-    kw("notify", |g, n, c| g.notify.any = script(c, n, 0)),
+    kw("notify", |g, n, c| {
+        once(&mut g.notify.any, &format!("vrrp group {}:", g.name), c, n)
+    }),
     ignored(
         "only the instances' own `notify_priority_changes` is used",
         kw("notify_priority_changes", |g, n, c| {

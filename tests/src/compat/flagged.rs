@@ -28,12 +28,12 @@ pub fn keepalived_lines(output: &str, file: &Path) -> BTreeSet<u32> {
 
 /// Lines of `file` kad flags: `FILE:LINE:COL: severity: ...`.
 pub fn kad_lines(output: &str, file: &Path) -> BTreeSet<u32> {
-    let prefix = format!("{}:", file.display());
+    let name = file.display().to_string();
     output
         .lines()
-        .filter_map(|l| l.strip_prefix(&prefix))
-        .filter_map(|r| r.split(':').next())
-        .filter_map(|n| n.parse().ok())
+        .filter_map(file_line_col)
+        .filter(|(f, _, _)| *f == name)
+        .map(|(_, n, _)| n)
         .collect()
 }
 
@@ -76,16 +76,26 @@ pub fn kad_flags(output: &str, main: &Path, files: &[PathBuf]) -> BTreeSet<Flag>
     flags
 }
 
-/// `FILE:LINE:COL: rest` → (FILE, LINE, rest); the file is the shortest prefix before `:N:N:`.
+/// kad's severities, each as it follows a place (`FILE:LINE:COL: note: ...`).
+const SEVERITIES: [&str; 4] = [" note:", " warning:", " error:", " fatal:"];
+
+/// `FILE:LINE:COL: severity: rest` → (FILE, LINE, `severity: rest`): the place must lead the
+/// line and be followed by a severity. A line that starts with its severity (`error:
+/// vrrp_instance VI_1 (defined at k.conf:19): ...`) has no place, whatever places its
+/// message names.
 fn file_line_col(line: &str) -> Option<(&str, u32, &str)> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if SEVERITIES.iter().any(|s| line.starts_with(&s[1..])) {
+        return None;
+    }
     for (at, _) in line.match_indices(':').filter(|(at, _)| *at > 0) {
+        let file = &line[..at];
         let mut parts = line[at + 1..].splitn(3, ':');
         let (Some(n), Some(col), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
             continue;
         };
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if digits(n) && digits(col) {
-            return n.parse().ok().map(|n| (&line[..at], n, rest));
+        if digits(n) && digits(col) && SEVERITIES.iter().any(|s| rest.starts_with(s)) {
+            return n.parse().ok().map(|n| (file, n, rest));
         }
     }
     None
@@ -154,5 +164,19 @@ mod tests {
                 (PathBuf::from("/nonexistent/kad/inc/a.conf"), 2),
             ])
         );
+    }
+
+    #[test]
+    fn a_place_inside_a_message_is_not_a_flagged_line() {
+        let main = Path::new("/nonexistent/kad/m.conf");
+        let d = "warning: vrrp_instance VI_1 (defined at /nonexistent/kad/m.conf:19): No VIP\n\
+                 error: b (defined at /nonexistent/kad/m.conf:3:1: warning: x): y\n\
+                 /nonexistent/kad/m.conf:7:2: error: see /nonexistent/kad/m.conf:8:1: warning: z\n\
+                 /nonexistent/kad/m.conf:9:1:x: error: not a severity after the place\n";
+        assert_eq!(
+            kad_flags(d, main, &[]),
+            BTreeSet::from([(main.to_path_buf(), 7)])
+        );
+        assert_eq!(kad_lines(d, main), BTreeSet::from([7]));
     }
 }
