@@ -587,6 +587,7 @@ fn flagged_by_keepalived(ctx: &mut Ctx, node: &Node) {
         "script_security" => {
             "script_security: unknown to keepalived 2.2.7; did you mean enable_script_security?"
         }
+        "lvs_id" => "lvs_id: unknown to keepalived 2.2.7 (removed; router_id names the router)",
         _ => return,
     };
     ctx.report(Severity::Warning, node.place(), message);

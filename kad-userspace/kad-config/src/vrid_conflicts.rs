@@ -10,7 +10,6 @@ use std::net::IpAddr;
 use super::{
     error::{Diagnostic, Severity},
     model::{GlobalDefs, VrrpInstance},
-    vrrp::place_of,
 };
 
 /// How an instance's adverts travel.
@@ -67,10 +66,11 @@ impl VridUses {
             }
             match (&other.mode, &mode) {
                 (Mode::Multicast(a), Mode::Multicast(b)) if a == b => {
-                    let place = place_of(&inst.places, "virtual_router_id", &inst.place);
-                    diags.push(Diagnostic::at(
+                    // keepalived prints this without a line, once the file is read.
+                    diags.push(Diagnostic::in_block(
                         Severity::Error,
-                        place,
+                        &format!("vrrp_instance {name}"),
+                        &inst.place,
                         format!(
                             "{} and {name} both use VRID {vrid} with {family} on interface {interface}",
                             other.name
@@ -121,6 +121,11 @@ mod tests {
             .iter()
             .map(|d| d.message.clone())
             .filter(|m| m.contains("VRID"))
+            // Without the block's locator (`vrrp_instance I1 (defined at …): `).
+            .map(|m| match m.split_once(" (defined at ") {
+                Some((_, rest)) => rest.split_once("): ").map_or(m.clone(), |(_, m)| m.into()),
+                None => m,
+            })
             .collect()
     }
 
