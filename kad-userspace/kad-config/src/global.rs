@@ -503,8 +503,6 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ("lvs_id", Spec::One, IGNORED),
     ("lvs_sync_daemon_interface", Spec::One, IGNORED),
     ("vrrp_ipvs_sync_daemon", Spec::Any, IGNORED),
-    ("smtp_alert_vrrp_instance", Spec::OptBool, IGNORED),
-    ("vrrp_dont_release_vips", Spec::Flag, IGNORED),
     ("no_notify_if_not_running", Spec::Flag, IGNORED),
     ("bfd_rlimit_time", Spec::Int(1, i64::MAX), SCHED),
     ("vrrp_startup_delay_allow_zero", Spec::Flag, IGNORED),

@@ -484,6 +484,22 @@ mod tests {
     }
 
     #[test]
+    fn keywords_no_keepalived_release_knows_are_unknown() {
+        // Neither was ever a keepalived keyword: 2.2.7 warns and `keepalived -t` exits 5.
+        // (keepalived keeps its VIPs at exit only with the command-line option -V.)
+        let loaded = load(&format!(
+            "global_defs {{\n vrrp_dont_release_vips\n smtp_alert_vrrp_instance\n}}\n{GOOD}"
+        ));
+        assert_eq!(
+            messages(&loaded),
+            [
+                "t.conf:2:2: warning: Unknown keyword 'vrrp_dont_release_vips'",
+                "t.conf:3:2: warning: Unknown keyword 'smtp_alert_vrrp_instance'",
+            ]
+        );
+    }
+
+    #[test]
     fn an_unknown_top_level_block_is_read_line_by_line_at_the_top() {
         let loaded = load(&format!(
             "vrrp_scritp s {{\n script /x\n}}\nbad {{\n{GOOD}}}\n"
