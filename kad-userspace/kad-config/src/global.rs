@@ -380,7 +380,7 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ("checker_process_name", Spec::One, ONE_PROCESS),
     ("bfd_process_name", Spec::One, ONE_PROCESS),
     ("checker_log_all_failures", Spec::OptBool, IGNORED),
-    ("no_email_faults", Spec::Flag, IGNORED),
+    ("no_email_faults", Spec::Flag, Status::Supported),
     ("lvs_timeouts", Spec::Some, Status::Supported),
     ("lvs_flush", Spec::Flag, Status::Supported),
     ("lvs_flush_on_stop", Spec::OptOne, Status::Supported),

@@ -184,4 +184,36 @@ pub struct NotifySpec {
     /// `smtp_alert` (own, else global `smtp_alert_vrrp`, else global `smtp_alert`): state
     /// changes are mailed to `notification_email`.
     pub smtp_alert: bool,
+    /// global `no_email_faults`: entering FAULT is not mailed.
+    pub no_email_faults: bool,
+}
+
+impl NotifySpec {
+    /// Whether entering `kind` is mailed: `smtp_alert` is on, and the change is not to
+    /// FAULT under `no_email_faults` (keepalived's vrrp_smtp_notifier).
+    pub fn mails(&self, kind: crate::vrrp::fsm::NotifyKind) -> bool {
+        self.smtp_alert && !(self.no_email_faults && kind == crate::vrrp::fsm::NotifyKind::Fault)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NotifySpec;
+    use crate::vrrp::fsm::NotifyKind;
+
+    #[test]
+    fn no_email_faults_mails_every_change_but_fault() {
+        let mut notify = NotifySpec {
+            smtp_alert: true,
+            ..NotifySpec::default()
+        };
+        assert!(notify.mails(NotifyKind::Fault));
+        notify.no_email_faults = true;
+        assert!(!notify.mails(NotifyKind::Fault));
+        for kind in [NotifyKind::Master, NotifyKind::Backup, NotifyKind::Stop] {
+            assert!(notify.mails(kind), "{kind:?}");
+        }
+        notify.smtp_alert = false;
+        assert!(!notify.mails(NotifyKind::Master));
+    }
 }
