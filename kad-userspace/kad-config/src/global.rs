@@ -5,12 +5,12 @@ use super::{
     error::Severity,
     keywords::{
         Ctx, HasPlaces, Keyword, Status, UNUSED, ignored, kw, parse_bool, parse_int, parse_ip,
-        parse_timer, script,
+        parse_timer, partial, script,
     },
     model::GlobalDefs,
     place::Places,
     tree::Node,
-    vrrp::garp_extra_if,
+    vrrp::{NO_ADVERT_ADDRESS_CHECK, garp_extra_if},
 };
 
 impl HasPlaces for GlobalDefs {
@@ -167,8 +167,8 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("vrrp_check_unicast_src", |g, _, _| {
         g.vrrp_check_unicast_src = true
     }),
-    ignored(
-        UNUSED,
+    partial(
+        NO_ADVERT_ADDRESS_CHECK,
         kw("vrrp_skip_check_adv_addr", |g, _, _| {
             g.vrrp_skip_check_adv_addr = true
         }),
