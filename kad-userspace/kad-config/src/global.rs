@@ -435,7 +435,11 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ("enable_traps", Spec::Flag, SNMP),
     ("enable_dbus", Spec::Flag, DBUS),
     ("dbus_service_name", Spec::One, DBUS),
-    ("fifo_write_vrrp_states_on_reload", Spec::Flag, IGNORED),
+    (
+        "fifo_write_vrrp_states_on_reload",
+        Spec::Flag,
+        Status::Supported,
+    ),
     (
         "vrrp_netlink_cmd_rcv_bufs",
         Spec::Int(0, u32::MAX as i64),

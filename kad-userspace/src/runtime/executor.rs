@@ -75,7 +75,7 @@ impl Executor {
     }
 
     /// Writes a notify to every FIFO.
-    fn fifo_notify(&mut self, target: &NotifyTarget, kind: NotifyKind, priority: u8) {
+    pub(crate) fn fifo_notify(&mut self, target: &NotifyTarget, kind: NotifyKind, priority: u8) {
         let (scope, name) = match target {
             NotifyTarget::Instance(name) => ("INSTANCE", name),
             NotifyTarget::Group(name) => ("GROUP", name),

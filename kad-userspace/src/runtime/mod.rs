@@ -26,6 +26,7 @@ mod notify;
 mod primary;
 mod receive;
 mod reload;
+mod reload_fifo;
 mod resolve;
 mod routing;
 mod spec;

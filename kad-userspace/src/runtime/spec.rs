@@ -30,6 +30,9 @@ pub struct RuntimeSpec {
     pub statics: StaticSpec,
     /// Where `smtp_alert` mails go (`None`: no `smtp_server` or no `notification_email`).
     pub smtp: Option<crate::exec::smtp::SmtpSpec>,
+    /// global `fifo_write_vrrp_states_on_reload`: a reload writes the state of every group
+    /// and instance that kept running to the notify FIFOs.
+    pub fifo_states_on_reload: bool,
 }
 
 /// keepalived.conf `static_ipaddress`, `static_routes`, `static_rules`: "NOT moved by
