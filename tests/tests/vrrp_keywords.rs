@@ -1,12 +1,13 @@
 //! keepalived.conf keywords kad once parsed and ignored, now acted on, on a real segment
 //! with kad or keepalived 2.2.7 as r1: `fifo_write_vrrp_states_on_reload` writes the
-//! instances' states to the notify FIFO again on SIGHUP.
+//! instances' states to the notify FIFO again on SIGHUP; an instance a reload removes
+//! notifies FAULT, or DELETED under `notify_deleted`.
 
 use std::{path::Path, time::Duration};
 
 use anyhow::Result;
 use kad_tests::{
-    conf::lab_instance,
+    conf::{lab_instance, vrrp_instance},
     lab::{Lab, ROUTERS, VIP},
     scratch,
 };
@@ -149,5 +150,71 @@ fn without_fifo_write_vrrp_states_on_reload_a_reload_writes_nothing() -> Result<
         "FIFO:\n{text}\n{}",
         lab.logs()
     );
+    Ok(())
+}
+
+/// The notify lines (script arguments) written when a reload removes instance B of A and
+/// B, both Master, on `daemon` with `extra` lines in each instance.
+fn notifies_of_a_removed_instance(tag: &str, daemon: Daemon, extra: &str) -> Result<String> {
+    let scratch = scratch::dir(tag)?;
+    let log = scratch.join("notify.log");
+    let script = scratch.join("notify.sh");
+    scratch::script(&script, &format!("echo \"$*\" >> {}", log.display()), 0o755)?;
+    let lines = format!(
+        "  notify {s}\n  notify_stop \"{s} stop\"\n{extra}",
+        s = script.display()
+    );
+    let a = vrrp_instance("A", 51, 200, "10.77.0.110", &lines);
+    let b = vrrp_instance("B", 52, 200, "10.77.0.111", &lines);
+    let global = "global_defs {\n  script_user root\n  enable_script_security\n}\n";
+    let mut lab = Lab::with_hosts(tag, ROUTERS)?;
+    let (started, conf, reloaded) = match daemon {
+        Daemon::Kad => (
+            lab.start_kad("r1", &format!("{global}{a}{b}"))?,
+            "kad-r1.conf",
+            "configuration reloaded",
+        ),
+        Daemon::Keepalived => (
+            lab.start_keepalived("r1", &format!("{global}{a}{b}"))?,
+            "keepalived-r1.conf",
+            "Reload complete",
+        ),
+    };
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    lab.wait_for("both instances are master", Duration::from_secs(10), || {
+        let text = read();
+        Ok(text.contains("INSTANCE A MASTER 200") && text.contains("INSTANCE B MASTER 200"))
+    })?;
+    std::fs::write(lab.dir().join(conf), format!("{global}{a}"))?;
+    let before = read().len();
+    lab.daemon(started)?.signal(libc::SIGHUP)?;
+    lab.wait_for("the daemon reloads", LIMIT, || {
+        Ok(lab.daemon_log(started)?.contains(reloaded))
+    })?;
+    lab.wait_for("B's addresses go", LIMIT, || {
+        Ok(!lab.holds("r1", "10.77.0.111")?)
+    })?;
+    std::thread::sleep(Duration::from_millis(800));
+    Ok(read().get(before..).unwrap_or_default().to_owned())
+}
+
+#[test]
+fn an_instance_removed_by_a_reload_notifies_fault_as_keepalived_does() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let keepalived = notifies_of_a_removed_instance("dk", Daemon::Keepalived, "")?;
+    assert_eq!(keepalived, "INSTANCE B FAULT 200\n");
+    let kad = notifies_of_a_removed_instance("dd", Daemon::Kad, "")?;
+    assert_eq!(kad, keepalived, "kad's notifies, then keepalived's");
+    Ok(())
+}
+
+#[test]
+fn notify_deleted_makes_a_removed_instance_notify_deleted_as_keepalived_does() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let extra = "  notify_deleted\n";
+    let keepalived = notifies_of_a_removed_instance("nk", Daemon::Keepalived, extra)?;
+    assert_eq!(keepalived, "INSTANCE B DELETED 200\n");
+    let kad = notifies_of_a_removed_instance("nd", Daemon::Kad, extra)?;
+    assert_eq!(kad, keepalived, "kad's notifies, then keepalived's");
     Ok(())
 }

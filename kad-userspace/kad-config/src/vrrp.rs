@@ -392,8 +392,8 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("notify_stop", |i, n, c| {
         once(&mut i.notify.stop, &format!("({})", i.name), c, n)
     }),
-    ignored(
-        "the script is not run",
+    partial(
+        "an instance of a vrrp_sync_group removed by a reload still notifies STOP",
         kw("notify_deleted", |i, n, c| {
             i.notify.deleted = Some(if n.arg(0).is_some() {
                 script(c, n, 0)

@@ -811,6 +811,8 @@ fn notify_spec(
         backup: command(global, &notify.backup)?,
         fault: command(global, &notify.fault)?,
         stop: command(global, &notify.stop)?,
+        notify_deleted: notify.deleted.is_some(),
+        deleted: command(global, notify.deleted.as_ref().unwrap_or(&None))?,
         any: command(global, &notify.any)?,
     })
 }

@@ -15,6 +15,7 @@
 mod accept;
 mod clock;
 mod dataplane;
+mod deleted;
 mod engine;
 mod error;
 mod executor;

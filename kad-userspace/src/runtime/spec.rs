@@ -182,6 +182,11 @@ pub struct NotifySpec {
     pub fault: Option<ScriptCommand>,
     /// `notify_stop`.
     pub stop: Option<ScriptCommand>,
+    /// `notify_deleted`: set, an instance removed by a reload notifies DELETED (and runs
+    /// `deleted`) instead of FAULT.
+    pub notify_deleted: bool,
+    /// The script of `notify_deleted SCRIPT`.
+    pub deleted: Option<ScriptCommand>,
     /// `notify`: called with `INSTANCE|GROUP NAME STATE PRIORITY` on every change.
     pub any: Option<ScriptCommand>,
     /// `smtp_alert` (own, else global `smtp_alert_vrrp`, else global `smtp_alert`): state
