@@ -153,15 +153,17 @@ fn without_fifo_write_vrrp_states_on_reload_a_reload_writes_nothing() -> Result<
     Ok(())
 }
 
-/// The notify lines (script arguments) written when a reload removes instance B of A and
-/// B, both Master, on `daemon` with `extra` lines in each instance.
+/// The notify lines (script arguments, sorted: scripts run concurrently) written when a
+/// reload removes instance B of A and B, both Master, on `daemon` with `extra` lines in
+/// each instance (`SCRIPT` in them stands for the notify script).
 fn notifies_of_a_removed_instance(tag: &str, daemon: Daemon, extra: &str) -> Result<String> {
     let scratch = scratch::dir(tag)?;
     let log = scratch.join("notify.log");
     let script = scratch.join("notify.sh");
     scratch::script(&script, &format!("echo \"$*\" >> {}", log.display()), 0o755)?;
     let lines = format!(
-        "  notify {s}\n  notify_stop \"{s} stop\"\n{extra}",
+        "  notify {s}\n  notify_stop \"{s} stop\"\n  notify_fault \"{s} fault\"\n{}",
+        extra.replace("SCRIPT", &script.to_string_lossy()),
         s = script.display()
     );
     let a = vrrp_instance("A", 51, 200, "10.77.0.110", &lines);
@@ -195,14 +197,17 @@ fn notifies_of_a_removed_instance(tag: &str, daemon: Daemon, extra: &str) -> Res
         Ok(!lab.holds("r1", "10.77.0.111")?)
     })?;
     std::thread::sleep(Duration::from_millis(800));
-    Ok(read().get(before..).unwrap_or_default().to_owned())
+    let text = read();
+    let mut lines: Vec<&str> = text.get(before..).unwrap_or_default().lines().collect();
+    lines.sort_unstable();
+    Ok(lines.join("\n"))
 }
 
 #[test]
 fn an_instance_removed_by_a_reload_notifies_fault_as_keepalived_does() -> Result<()> {
     kad_tests::skip_unless!(Root);
     let keepalived = notifies_of_a_removed_instance("dk", Daemon::Keepalived, "")?;
-    assert_eq!(keepalived, "INSTANCE B FAULT 200\n");
+    assert_eq!(keepalived, "INSTANCE B FAULT 200");
     let kad = notifies_of_a_removed_instance("dd", Daemon::Kad, "")?;
     assert_eq!(kad, keepalived, "kad's notifies, then keepalived's");
     Ok(())
@@ -211,9 +216,9 @@ fn an_instance_removed_by_a_reload_notifies_fault_as_keepalived_does() -> Result
 #[test]
 fn notify_deleted_makes_a_removed_instance_notify_deleted_as_keepalived_does() -> Result<()> {
     kad_tests::skip_unless!(Root);
-    let extra = "  notify_deleted\n";
+    let extra = "  notify_deleted \"SCRIPT deleted\"\n";
     let keepalived = notifies_of_a_removed_instance("nk", Daemon::Keepalived, extra)?;
-    assert_eq!(keepalived, "INSTANCE B DELETED 200\n");
+    assert_eq!(keepalived, "INSTANCE B DELETED 200\ndeleted");
     let kad = notifies_of_a_removed_instance("nd", Daemon::Kad, extra)?;
     assert_eq!(kad, keepalived, "kad's notifies, then keepalived's");
     Ok(())

@@ -1,7 +1,8 @@
 //! An instance a reload removes (keepalived's clear_diff_vrrp): it stops as on SIGTERM
 //! (priority 0 from a Master, addresses removed) but its notifies say FAULT, as keepalived
-//! has always sent, or DELETED under `notify_deleted`; one already in FAULT notifies
-//! nothing unless `notify_deleted` is set. `notify_stop` is not run.
+//! has always sent (the generic `notify` and the FIFO only: keepalived runs no
+//! `notify_fault` for it), or DELETED under `notify_deleted` (with its script); one already
+//! in FAULT notifies nothing unless `notify_deleted` is set. `notify_stop` is not run.
 
 use crate::vrrp::fsm::{Action, NotifyKind, State};
 

@@ -364,7 +364,14 @@ impl Engine {
         };
         let was = instance.state();
         let mut actions = instance.handle(now, Event::Shutdown);
-        super::deleted::as_deleted(&mut actions, was, slot.spec.notify.notify_deleted);
+        let notify_deleted = slot.spec.notify.notify_deleted;
+        if !notify_deleted {
+            // keepalived picks the specific script while the state is still DELETED: the
+            // FAULT it then reports runs `notify` but not `notify_fault`. The slot goes
+            // with this reload, so its spec may change.
+            slot.spec.notify.fault = None;
+        }
+        super::deleted::as_deleted(&mut actions, was, notify_deleted);
         self.executor.execute(slot, actions);
         self.timers.set(unit, instance.next_deadline());
         self.update_dataplane(unit);
