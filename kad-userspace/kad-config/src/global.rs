@@ -5,12 +5,12 @@ use super::{
     error::Severity,
     keywords::{
         Ctx, HasPlaces, Keyword, Status, UNUSED, ignored, kw, parse_bool, parse_int, parse_ip,
-        parse_timer, script,
+        parse_timer, partial, script,
     },
     model::GlobalDefs,
     place::Places,
     tree::Node,
-    vrrp::garp_extra_if,
+    vrrp::{NO_ADVERT_ADDRESS_CHECK, garp_extra_if},
 };
 
 impl HasPlaces for GlobalDefs {
@@ -167,8 +167,8 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("vrrp_check_unicast_src", |g, _, _| {
         g.vrrp_check_unicast_src = true
     }),
-    ignored(
-        UNUSED,
+    partial(
+        NO_ADVERT_ADDRESS_CHECK,
         kw("vrrp_skip_check_adv_addr", |g, _, _| {
             g.vrrp_skip_check_adv_addr = true
         }),
@@ -380,7 +380,7 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ("checker_process_name", Spec::One, ONE_PROCESS),
     ("bfd_process_name", Spec::One, ONE_PROCESS),
     ("checker_log_all_failures", Spec::OptBool, IGNORED),
-    ("no_email_faults", Spec::Flag, IGNORED),
+    ("no_email_faults", Spec::Flag, Status::Supported),
     ("lvs_timeouts", Spec::Some, Status::Supported),
     ("lvs_flush", Spec::Flag, Status::Supported),
     ("lvs_flush_on_stop", Spec::OptOne, Status::Supported),
@@ -435,7 +435,11 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ("enable_traps", Spec::Flag, SNMP),
     ("enable_dbus", Spec::Flag, DBUS),
     ("dbus_service_name", Spec::One, DBUS),
-    ("fifo_write_vrrp_states_on_reload", Spec::Flag, IGNORED),
+    (
+        "fifo_write_vrrp_states_on_reload",
+        Spec::Flag,
+        Status::Supported,
+    ),
     (
         "vrrp_netlink_cmd_rcv_bufs",
         Spec::Int(0, u32::MAX as i64),
@@ -503,8 +507,6 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ("lvs_id", Spec::One, IGNORED),
     ("lvs_sync_daemon_interface", Spec::One, IGNORED),
     ("vrrp_ipvs_sync_daemon", Spec::Any, IGNORED),
-    ("smtp_alert_vrrp_instance", Spec::OptBool, IGNORED),
-    ("vrrp_dont_release_vips", Spec::Flag, IGNORED),
     ("no_notify_if_not_running", Spec::Flag, IGNORED),
     ("bfd_rlimit_time", Spec::Int(1, i64::MAX), SCHED),
     ("vrrp_startup_delay_allow_zero", Spec::Flag, IGNORED),

@@ -484,6 +484,37 @@ mod tests {
     }
 
     #[test]
+    fn keywords_no_keepalived_release_knows_are_unknown() {
+        // Neither was ever a keepalived keyword: 2.2.7 warns and `keepalived -t` exits 5.
+        // (keepalived keeps its VIPs at exit only with the command-line option -V.)
+        let loaded = load(&format!(
+            "global_defs {{\n vrrp_dont_release_vips\n smtp_alert_vrrp_instance\n}}\n{GOOD}"
+        ));
+        assert_eq!(
+            messages(&loaded),
+            [
+                "t.conf:2:2: warning: Unknown keyword 'vrrp_dont_release_vips'",
+                "t.conf:3:2: warning: Unknown keyword 'smtp_alert_vrrp_instance'",
+            ]
+        );
+    }
+
+    #[test]
+    fn skip_check_adv_addr_gets_no_note_as_kad_never_checks_advert_addresses() {
+        let text = format!(
+            "global_defs {{\n vrrp_skip_check_adv_addr\n}}\n{}",
+            GOOD.replace(
+                " interface eth0\n",
+                " interface eth0\n skip_check_adv_addr off\n"
+            )
+        );
+        let loaded = load(&text);
+        assert_eq!(messages(&loaded), Vec::<String>::new());
+        assert!(loaded.config.global.vrrp_skip_check_adv_addr);
+        assert!(!loaded.config.vrrp_instances[0].skip_check_adv_addr);
+    }
+
+    #[test]
     fn an_unknown_top_level_block_is_read_line_by_line_at_the_top() {
         let loaded = load(&format!(
             "vrrp_scritp s {{\n script /x\n}}\nbad {{\n{GOOD}}}\n"

@@ -132,6 +132,9 @@ fn u32_of(v: i64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
 
+/// Why `skip_check_adv_addr` / `vrrp_skip_check_adv_addr` change nothing in kad.
+pub const NO_ADVERT_ADDRESS_CHECK: &str = "kad never checks the addresses an advert lists, so it always behaves as with this keyword set; without it keepalived drops an advert whose address count or list differs from the instance's virtual_ipaddress";
+
 /// The keyword table of vrrp_instance (keepalived.conf(5) "VRRP instance(s)").
 pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
     partial(
@@ -356,8 +359,8 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             i.preempt_delay = v;
         }
     }),
-    ignored(
-        UNUSED,
+    partial(
+        NO_ADVERT_ADDRESS_CHECK,
         kw("skip_check_adv_addr", |i, n, c| {
             if let Some(v) = c.flag(n, 0) {
                 i.skip_check_adv_addr = v;
@@ -389,8 +392,8 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("notify_stop", |i, n, c| {
         once(&mut i.notify.stop, &format!("({})", i.name), c, n)
     }),
-    ignored(
-        "the script is not run",
+    partial(
+        "an instance of a vrrp_sync_group removed by a reload still notifies STOP",
         kw("notify_deleted", |i, n, c| {
             i.notify.deleted = Some(if n.arg(0).is_some() {
                 script(c, n, 0)

@@ -141,6 +141,7 @@ impl Alert {
             (NotifyKind::Stop, NotifyTarget::Group(_)) => {
                 ("STOP", "=> All VRRP group instances stopped <=")
             }
+            (NotifyKind::Deleted, _) => ("DELETED", "=> VRRP Deleted at reload <="),
             (NotifyKind::MasterRxLowerPri | NotifyKind::Priority, _) => return None,
         };
         Some(Self {

@@ -347,4 +347,33 @@ impl Engine {
     pub(crate) fn stop_unit(&mut self, unit: usize) {
         self.handle(unit, None, Event::Shutdown);
     }
+
+    /// Stops a unit a reload removed: an instance alone notifies as keepalived notifies a
+    /// deleted one ([`super::deleted::as_deleted`]); a sync group stops as on SIGTERM.
+    pub(crate) fn delete_unit(&mut self, unit: usize) {
+        let now = self.clock.now();
+        let Some(entry) = self.units.get_mut(unit) else {
+            return;
+        };
+        let Machine::Single(instance) = &mut entry.machine else {
+            self.stop_unit(unit);
+            return;
+        };
+        let Some(slot) = entry.slots.first().and_then(|s| self.slots.get_mut(*s)) else {
+            return;
+        };
+        let was = instance.state();
+        let mut actions = instance.handle(now, Event::Shutdown);
+        let notify_deleted = slot.spec.notify.notify_deleted;
+        if !notify_deleted {
+            // keepalived picks the specific script while the state is still DELETED: the
+            // FAULT it then reports runs `notify` but not `notify_fault`. The slot goes
+            // with this reload, so its spec may change.
+            slot.spec.notify.fault = None;
+        }
+        super::deleted::as_deleted(&mut actions, was, notify_deleted);
+        self.executor.execute(slot, actions);
+        self.timers.set(unit, instance.next_deadline());
+        self.update_dataplane(unit);
+    }
 }

@@ -75,7 +75,7 @@ impl Executor {
     }
 
     /// Writes a notify to every FIFO.
-    fn fifo_notify(&mut self, target: &NotifyTarget, kind: NotifyKind, priority: u8) {
+    pub(crate) fn fifo_notify(&mut self, target: &NotifyTarget, kind: NotifyKind, priority: u8) {
         let (scope, name) = match target {
             NotifyTarget::Instance(name) => ("INSTANCE", name),
             NotifyTarget::Group(name) => ("GROUP", name),
@@ -263,9 +263,9 @@ impl Executor {
         }
     }
 
-    /// Mails `target` entering `kind` if its `smtp_alert` is on and a mail server is set.
+    /// Mails `target` entering `kind` if [`NotifySpec::mails`] it and a mail server is set.
     fn mail(&self, notify: &NotifySpec, target: &NotifyTarget, kind: NotifyKind) {
-        let Some(mailer) = self.mailer.as_ref().filter(|_| notify.smtp_alert) else {
+        let Some(mailer) = self.mailer.as_ref().filter(|_| notify.mails(kind)) else {
             return;
         };
         if let Some(alert) =

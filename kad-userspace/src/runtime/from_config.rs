@@ -798,7 +798,7 @@ fn parse_vmac(text: &str, vrid: u8) -> Option<[u8; 6]> {
 }
 
 /// keepalived.conf `notify_master`/`_backup`/`_fault`/`_stop`, `notify` and `smtp_alert` of
-/// an instance or sync group.
+/// an instance or sync group (with global `no_email_faults`).
 fn notify_spec(
     global: &GlobalDefs,
     notify: &Notify,
@@ -806,10 +806,13 @@ fn notify_spec(
 ) -> Result<NotifySpec, SpecError> {
     Ok(NotifySpec {
         smtp_alert: crate::exec::smtp::alerts_enabled(global, smtp_alert),
+        no_email_faults: global.other.contains_key("no_email_faults"),
         master: command(global, &notify.master)?,
         backup: command(global, &notify.backup)?,
         fault: command(global, &notify.fault)?,
         stop: command(global, &notify.stop)?,
+        notify_deleted: notify.deleted.is_some(),
+        deleted: command(global, notify.deleted.as_ref().unwrap_or(&None))?,
         any: command(global, &notify.any)?,
     })
 }

@@ -15,6 +15,7 @@
 mod accept;
 mod clock;
 mod dataplane;
+mod deleted;
 mod engine;
 mod error;
 mod executor;
@@ -26,6 +27,7 @@ mod notify;
 mod primary;
 mod receive;
 mod reload;
+mod reload_fifo;
 mod resolve;
 mod routing;
 mod spec;

@@ -21,6 +21,7 @@ pub(crate) fn state_word(kind: NotifyKind) -> &'static str {
         NotifyKind::Backup => "BACKUP",
         NotifyKind::Fault => "FAULT",
         NotifyKind::Stop => "STOP",
+        NotifyKind::Deleted => "DELETED",
         NotifyKind::MasterRxLowerPri => "MASTER_RX_LOWER_PRI",
         NotifyKind::Priority => "PRIORITY",
     }
@@ -41,6 +42,7 @@ pub(crate) fn run(
         NotifyKind::Backup => spec.backup.as_ref(),
         NotifyKind::Fault => spec.fault.as_ref(),
         NotifyKind::Stop => spec.stop.as_ref(),
+        NotifyKind::Deleted => spec.deleted.as_ref(),
         NotifyKind::MasterRxLowerPri | NotifyKind::Priority => None,
     };
     if let Some(script) = specific {

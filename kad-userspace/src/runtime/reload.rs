@@ -5,6 +5,7 @@ use crate::track::TrackerSource;
 
 use super::{
     RuntimeError, Slot,
+    deleted::still_configured,
     engine::{Engine, Machine, UnitIdentity},
     io::Io,
     spec::{InstanceSpec, RuntimeSpec},
@@ -14,14 +15,23 @@ use super::{
 
 /// Swaps in `spec`: units whose identity (member settings, group settings, and the tracked
 /// objects they use) did not change keep running as they are; the others are stopped as
-/// on SIGTERM and the new ones started. Returns (kept, started).
+/// on SIGTERM (those no longer configured notify as deleted) and the new ones started. Under `fifo_write_vrrp_states_on_reload` the
+/// states of the kept ones are written to the notify FIFOs. Returns (kept, started).
 pub(super) fn reload(
     engine: &mut Engine,
     io: &mut Io,
     trackers: &mut Vec<TrackerSource>,
     spec: RuntimeSpec,
 ) -> Result<(usize, usize), RuntimeError> {
-    reload_restarting(engine, io, trackers, spec, |_| false)
+    let write_states = spec.fifo_states_on_reload;
+    let (kept, started) = reload_restarting(engine, io, trackers, spec, |_| false)?;
+    if write_states {
+        let units = engine.units.iter().take(kept).map(|unit| &unit.machine);
+        for (target, kind, priority) in super::reload_fifo::current_states(units) {
+            engine.executor.fifo_notify(&target, kind, priority);
+        }
+    }
+    Ok((kept, started))
 }
 
 /// An interface an instance runs on was deleted and created again (a new ifindex): its
@@ -100,7 +110,18 @@ pub(super) fn reload_restarting(
         }
     });
     for old in 0..engine.units.len() {
-        if !kept_old.contains(&old) {
+        if kept_old.contains(&old) {
+            continue;
+        }
+        let removed = engine.units.get(old).is_some_and(|unit| {
+            unit.identity
+                .members
+                .iter()
+                .all(|member| !still_configured(member, &spec.instances))
+        });
+        if removed {
+            engine.delete_unit(old);
+        } else {
             engine.stop_unit(old);
         }
     }

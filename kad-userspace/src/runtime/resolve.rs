@@ -36,6 +36,10 @@ pub async fn runtime_spec(
         statics: from_config::static_spec(config, &interfaces)
             .map_err(|e| BuildError::Static(Box::new(e)))?,
         smtp: from_config::smtp(config),
+        fifo_states_on_reload: config
+            .global
+            .other
+            .contains_key("fifo_write_vrrp_states_on_reload"),
     })
 }
 

@@ -30,6 +30,9 @@ pub struct RuntimeSpec {
     pub statics: StaticSpec,
     /// Where `smtp_alert` mails go (`None`: no `smtp_server` or no `notification_email`).
     pub smtp: Option<crate::exec::smtp::SmtpSpec>,
+    /// global `fifo_write_vrrp_states_on_reload`: a reload writes the state of every group
+    /// and instance that kept running to the notify FIFOs.
+    pub fifo_states_on_reload: bool,
 }
 
 /// keepalived.conf `static_ipaddress`, `static_routes`, `static_rules`: "NOT moved by
@@ -179,9 +182,46 @@ pub struct NotifySpec {
     pub fault: Option<ScriptCommand>,
     /// `notify_stop`.
     pub stop: Option<ScriptCommand>,
+    /// `notify_deleted`: set, an instance removed by a reload notifies DELETED (and runs
+    /// `deleted`) instead of FAULT.
+    pub notify_deleted: bool,
+    /// The script of `notify_deleted SCRIPT`.
+    pub deleted: Option<ScriptCommand>,
     /// `notify`: called with `INSTANCE|GROUP NAME STATE PRIORITY` on every change.
     pub any: Option<ScriptCommand>,
     /// `smtp_alert` (own, else global `smtp_alert_vrrp`, else global `smtp_alert`): state
     /// changes are mailed to `notification_email`.
     pub smtp_alert: bool,
+    /// global `no_email_faults`: entering FAULT is not mailed.
+    pub no_email_faults: bool,
+}
+
+impl NotifySpec {
+    /// Whether entering `kind` is mailed: `smtp_alert` is on, and the change is not to
+    /// FAULT under `no_email_faults` (keepalived's vrrp_smtp_notifier).
+    pub fn mails(&self, kind: crate::vrrp::fsm::NotifyKind) -> bool {
+        self.smtp_alert && !(self.no_email_faults && kind == crate::vrrp::fsm::NotifyKind::Fault)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NotifySpec;
+    use crate::vrrp::fsm::NotifyKind;
+
+    #[test]
+    fn no_email_faults_mails_every_change_but_fault() {
+        let mut notify = NotifySpec {
+            smtp_alert: true,
+            ..NotifySpec::default()
+        };
+        assert!(notify.mails(NotifyKind::Fault));
+        notify.no_email_faults = true;
+        assert!(!notify.mails(NotifyKind::Fault));
+        for kind in [NotifyKind::Master, NotifyKind::Backup, NotifyKind::Stop] {
+            assert!(notify.mails(kind), "{kind:?}");
+        }
+        notify.smtp_alert = false;
+        assert!(!notify.mails(NotifyKind::Master));
+    }
 }

@@ -88,6 +88,9 @@ pub enum NotifyKind {
     Fault,
     /// `notify_stop` / "STOP".
     Stop,
+    /// `notify_deleted` / "DELETED": the instance was removed by a reload (keepalived's
+    /// clear_diff_vrrp; the runtime decides, the state machine never emits it).
+    Deleted,
     /// `notify_master_rx_lower_pri` / "MASTER_RX_LOWER_PRI".
     MasterRxLowerPri,
     /// `notify_priority_changes` / "MASTER_PRIORITY" or "BACKUP_PRIORITY".

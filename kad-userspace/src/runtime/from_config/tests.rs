@@ -280,3 +280,34 @@ fn errors_say_what_is_missing() {
         "virtual_ipaddress 192.0.2.1: no interface named \"eth0\""
     );
 }
+
+#[test]
+fn no_email_faults_reaches_instances_and_groups() {
+    let text = "global_defs {\n script_user root\n smtp_alert\n no_email_faults\n}\n\
+         vrrp_sync_group G {\n group {\n A\n }\n}\n\
+         vrrp_instance A {\n interface eth0\n virtual_router_id 1\n priority 100\n \
+         virtual_ipaddress {\n 192.0.2.1\n }\n}\n";
+    let parsed = parse_str(text, &LoadOptions::with_config_id("t")).config;
+    let interfaces = Table::new(&[("eth0", 2)]);
+    let mut trackers = TrackerTable::new(&parsed, &interfaces);
+    let (instance, _) = instance_spec(
+        &parsed.vrrp_instances[0],
+        IpAddr::from(PRIMARY),
+        &mut trackers,
+    )
+    .expect("the instance maps");
+    assert!(instance.notify.smtp_alert);
+    assert!(instance.notify.no_email_faults);
+    let groups = groups(&parsed, &mut trackers).expect("the group maps");
+    assert!(groups[0].notify.no_email_faults);
+    // Without the keyword, faults are mailed.
+    let plain = config("vrrp_instance A {\n interface eth0\n virtual_router_id 1\n}\n");
+    let mut trackers = TrackerTable::new(&plain, &interfaces);
+    let (instance, _) = instance_spec(
+        &plain.vrrp_instances[0],
+        IpAddr::from(PRIMARY),
+        &mut trackers,
+    )
+    .expect("the instance maps");
+    assert!(!instance.notify.no_email_faults);
+}
