@@ -123,10 +123,17 @@ virtual_server 10.0.0.2 80 {
     protocol TCP
     lvs_sched lc
     lvs_method NAT
+    alpha
     quorum 5
     sorry_server 10.0.0.9 80
     real_server 10.0.0.10 80 {
         weight 2
+    }
+    real_server 10.0.0.11 80 {
+        weight 3
+        TCP_CHECK {
+            connect_timeout 1
+        }
     }
 }
 "#;
@@ -135,7 +142,9 @@ virtual_server 10.0.0.2 80 {
 /// and real servers sorted). Defaults from keepalived.conf(5): weight 1, a bare
 /// `persistence_timeout` is 360 s; `alpha` keeps 192.168.1.4/.5 down until their checks
 /// pass, so .4 (`inhibit_on_failure`) is at weight 0 and .5 absent; 10.0.0.2:80's live
-/// weight 2 is below `quorum 5`, so only its sorry server (weight 1) is in.
+/// weight 2 (10.0.0.11 is down until its check passes, which it never does here) is below
+/// `quorum 5`, so only its sorry server (weight 1) is in. (Its real servers' total weight, 5,
+/// reaches the quorum: keepalived lowers a quorum no weight can reach.)
 const EXPECTED: &str = "\
 IP Virtual Server version 1.2.1 (size=4096)
 Prot LocalAddress:Port Scheduler Flags
