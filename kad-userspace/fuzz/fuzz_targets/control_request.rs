@@ -9,7 +9,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     match parse_request(data) {
         Ok(Request::Status) => assert_eq!(String::from_utf8_lossy(data).trim(), "status"),
-        Err(answer) => {
+        Err(unknown) => {
+            let answer = unknown.answer();
             let parsed: Result<serde_json::Value, _> = serde_json::from_str(&answer);
             assert!(parsed.is_ok(), "refusal is not JSON: {answer}");
         }

@@ -184,6 +184,13 @@ pub enum Request {
 #[error("unknown request {0:?}")]
 pub struct UnknownRequest(pub String);
 
+impl UnknownRequest {
+    /// The JSON answer its client gets (`{"error": "unknown request …"}`).
+    pub fn answer(&self) -> String {
+        error_json(&self.to_string())
+    }
+}
+
 /// Reads one request line (blanks around it ignored).
 pub fn parse_request(line: &[u8]) -> Result<Request, UnknownRequest> {
     let text = String::from_utf8_lossy(line);
@@ -208,7 +215,7 @@ async fn answer(stream: UnixStream, status: &StatusHandle, cache: &Cached<String
                 })
                 .await
         }
-        Ok(Ok(Err(unknown))) => Arc::new(error_json(&unknown.to_string())),
+        Ok(Ok(Err(unknown))) => Arc::new(unknown.answer()),
         Ok(Err(err)) => Arc::new(error_json(&err.to_string())),
         Err(_) => Arc::new(error_json(&format!(
             "no request within {} ms",
@@ -259,6 +266,13 @@ mod tests {
         assert_eq!(parse_request(b" status \n"), Ok(Request::Status));
         let unknown = parse_request(b"stats\n");
         assert_eq!(unknown, Err(UnknownRequest("stats".into())));
+        let answer = UnknownRequest("stats".into()).answer();
+        let json: Result<serde_json::Value, _> = serde_json::from_str(&answer);
+        assert_eq!(
+            json.ok()
+                .and_then(|j| j["error"].as_str().map(str::to_owned)),
+            Some("unknown request \"stats\"".to_owned())
+        );
         assert_eq!(
             unknown.map_err(|e| e.to_string()),
             Err("unknown request \"stats\"".into())
