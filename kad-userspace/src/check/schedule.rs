@@ -502,7 +502,9 @@ mod tests {
             let (calls, events) = drive(&[Some(true)], timing(6), false, secs(7)).await;
             assert_eq!(events.len(), 1, "one success brings it up");
             let first = calls.first().copied().unwrap_or(secs(99));
-            assert!(first < secs(6), "first probe at {first:?}");
+            // Within warmup; tokio rounds a deadline up to its 1 ms tick, so a jitter within
+            // 1 ms of the end fires at the end itself.
+            assert!(first <= secs(6), "first probe at {first:?}");
         }
     }
 }
