@@ -138,12 +138,6 @@ impl CheckerSetHandle {
         self.tasks.abort_all();
     }
 
-    /// How many tasks run: the probes' scheduler (when there is a probe) and the
-    /// aggregator.
-    pub fn tasks(&self) -> usize {
-        self.tasks.len()
-    }
-
     /// How many probes run (one per distinct target and checker).
     pub fn probes(&self) -> usize {
         self.probes
