@@ -33,6 +33,7 @@ use crate::{
     net::addr::AddressControl,
     ops::{self, dump::Dump},
     runtime::{self, Control},
+    sched::{self, Scheduling},
     service_manager,
     status::{self, StatusHandle},
 };
@@ -112,6 +113,10 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
             Subsystems::CheckersOnly => true,
             Subsystems::All => !loaded.config.virtual_servers.is_empty(),
         };
+        // keepalived.conf vrrp_priority, vrrp_rt_priority, …: read before the LVS task
+        // takes the configuration, applied once the subsystems run.
+        let scheduling = Scheduling::start();
+        let mut sched_settings = sched_settings_of(&loaded.config, options.subsystems);
         // The checkers report every probe for `kad status` on one channel, across reloads.
         let (checker_report, checker_report_rx) = status::report::checker_channel();
         // The checkers' plan is built before the LVS task takes the configuration.
@@ -184,6 +189,20 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                 None
             }
         };
+        // keepalived applies them at the end of starting its VRRP (or checker) process:
+        // here once the protocol loop runs, so that loading XDP and opening sockets do
+        // not count against RLIMIT_RTTIME.
+        let _sched_start = Task(tokio::spawn({
+            let (scheduling, settings, status) =
+                (scheduling.clone(), sched_settings.clone(), status.clone());
+            let vrrp = spec.is_some();
+            async move {
+                if vrrp {
+                    vrrp_running(&status).await;
+                }
+                scheduling.apply_at_start(&settings);
+            }
+        }));
         let (commands, mut controls) = mpsc::channel(4);
         let run_options = options.run;
         let options = options.clone();
@@ -198,48 +217,57 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                     _ = hangup.recv() => {
                         tracing::info!("SIGHUP: reloading {}", options.config.display());
                         service_manager::reloading();
-                        let loaded = match load(&options) {
-                            Ok(loaded) => {
-                                apply_umask(&loaded.config);
-                                crate::heap::release_freed_after_settling();
-                                loaded
-                            }
-                            Err(err) => {
-                                tracing::error!("reload refused, running configuration kept: {err:#}");
-                                service_manager::ready("reload refused, running configuration kept");
-                                continue;
-                            }
-                        };
-                        if let Some(lvs) = &lvs_commands {
-                            let _ = lvs.send(LvsCommand::Reload(Box::new(loaded.config.clone()))).await;
-                        }
-                        if let Some(sync) = &sync_commands {
-                            let _ = sync.send(SyncCommand::Reload(Box::new(loaded.config.clone()))).await;
-                        }
-                        if let (Some(old), Some(health)) = (checkers.take(), &lvs_health) {
-                            checkers = Some(
-                                CheckerSet::new(&loaded.config)
-                                    .reporting(checker_report.clone())
-                                    .replace(old, health.clone()),
-                            );
-                        }
-                        let Some(control) = &control else {
-                            service_manager::ready("reloaded");
-                            continue;
-                        };
-                        match runtime::runtime_spec(&loaded.config, control).await {
-                            Ok(spec) => {
-                                let count = spec.instances.len();
-                                if commands.send(Control::Reload(Box::new(spec))).await.is_err() {
-                                    return;
+                        // Standard scheduling while reloading, the configuration's
+                        // again after it (keepalived's reset_process_priorities).
+                        scheduling.standard();
+                        'reload: {
+                            let loaded = match load(&options) {
+                                Ok(loaded) => {
+                                    apply_umask(&loaded.config);
+                                    crate::heap::release_freed_after_settling();
+                                    loaded
                                 }
-                                service_manager::ready(&format!("reloaded: {count} VRRP instances"));
+                                Err(err) => {
+                                    tracing::error!("reload refused, running configuration kept: {err:#}");
+                                    service_manager::ready("reload refused, running configuration kept");
+                                    break 'reload;
+                                }
+                            };
+                            sched_settings = sched_settings_of(&loaded.config, options.subsystems);
+                            if let Some(lvs) = &lvs_commands {
+                                let _ = lvs.send(LvsCommand::Reload(Box::new(loaded.config.clone()))).await;
                             }
-                            Err(err) => {
-                                tracing::error!("reload refused, running configuration kept: {err:#}");
-                                service_manager::ready("reload refused, running configuration kept");
+                            if let Some(sync) = &sync_commands {
+                                let _ = sync.send(SyncCommand::Reload(Box::new(loaded.config.clone()))).await;
+                            }
+                            if let (Some(old), Some(health)) = (checkers.take(), &lvs_health) {
+                                checkers = Some(
+                                    CheckerSet::new(&loaded.config)
+                                        .reporting(checker_report.clone())
+                                        .replace(old, health.clone()),
+                                );
+                            }
+                            let Some(control) = &control else {
+                                service_manager::ready("reloaded");
+                                break 'reload;
+                            };
+                            match runtime::runtime_spec(&loaded.config, control).await {
+                                Ok(spec) => {
+                                    let count = spec.instances.len();
+                                    if commands.send(Control::Reload(Box::new(spec))).await.is_err() {
+                                        return;
+                                    }
+                                    // The loop has taken the reload once it answers.
+                                    let _ = status.fresh_vrrp(Duration::from_secs(1)).await;
+                                    service_manager::ready(&format!("reloaded: {count} VRRP instances"));
+                                }
+                                Err(err) => {
+                                    tracing::error!("reload refused, running configuration kept: {err:#}");
+                                    service_manager::ready("reload refused, running configuration kept");
+                                }
                             }
                         }
+                        scheduling.apply(&sched_settings);
                     }
                 }
             }
@@ -306,9 +334,15 @@ impl Drop for Task {
     }
 }
 
-/// Sends sd_notify `READY=1` once the protocol loop runs: its first published status
-/// snapshot comes after every instance has started.
+/// Sends sd_notify `READY=1` once the protocol loop runs.
 async fn notify_ready_when_running(status: StatusHandle, instances: usize) {
+    vrrp_running(&status).await;
+    service_manager::ready(&format!("{instances} VRRP instances running"));
+}
+
+/// Returns once the protocol loop runs: its first published status snapshot comes after
+/// every instance has started.
+async fn vrrp_running(status: &StatusHandle) {
     let initial = status.latest_vrrp();
     loop {
         let snapshot = status.fresh_vrrp(Duration::from_secs(1)).await;
@@ -316,7 +350,28 @@ async fn notify_ready_when_running(status: StatusHandle, instances: usize) {
             break;
         }
     }
-    service_manager::ready(&format!("{instances} VRRP instances running"));
+}
+
+/// The scheduling keywords that apply to kad running `subsystems` on `config`: the
+/// checker process's (`checker_*`) when kad runs only checkers (`-C`, or a configuration
+/// with virtual servers and no VRRP instance, where keepalived starts no VRRP process),
+/// else the VRRP process's (`vrrp_*`). A value kad cannot use is logged and left out.
+fn sched_settings_of(config: &config::model::Config, subsystems: Subsystems) -> sched::Settings {
+    let role = match subsystems {
+        Subsystems::CheckersOnly => sched::Role::Checker,
+        Subsystems::All
+            if config.vrrp_instances.is_empty() && !config.virtual_servers.is_empty() =>
+        {
+            sched::Role::Checker
+        }
+        Subsystems::All | Subsystems::VrrpOnly => sched::Role::Vrrp,
+    };
+    let (settings, errors) =
+        sched::Settings::from_config(&config.global, role, sched::online_cpus());
+    for err in errors {
+        tracing::warn!(error = %err, "process scheduling keyword not applied");
+    }
+    settings
 }
 
 /// Writes a signal dump from a fresh snapshot, on tokio's blocking pool: file IO in a

@@ -14,6 +14,7 @@ pub mod lvs;
 pub mod net;
 pub mod ops;
 pub mod runtime;
+pub mod sched;
 pub mod service_manager;
 pub mod status;
 pub mod supervise;

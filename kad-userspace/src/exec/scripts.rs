@@ -90,11 +90,23 @@ pub fn run_as(
 
 /// Sets who runs `command`: uid, gid, and no supplementary groups (std drops them when a
 /// uid is set by root). Only root can switch users; kad running as another user runs
-/// scripts as itself.
+/// scripts as itself. When kad runs with the configuration's nice value or RLIMIT_RTTIME
+/// (`vrrp_priority`, `vrrp_rlimit_rttime`), the script gets the process's original ones
+/// back, as keepalived resets its priorities in every script child.
 pub fn apply(command: &mut std::process::Command, run_as: RunAs) {
     use std::os::unix::process::CommandExt as _;
     if nix::unistd::geteuid().is_root() {
         command.uid(run_as.uid).gid(run_as.gid);
+    }
+    if let Some(original) = crate::sched::for_children() {
+        // SAFETY: the closure runs between fork and exec and makes only the
+        // async-signal-safe system calls of `Original::restore_in_child`.
+        unsafe {
+            command.pre_exec(move || {
+                original.restore_in_child();
+                Ok(())
+            });
+        }
     }
 }
 
