@@ -349,9 +349,18 @@ const DBUS: Status = Status::Ignored("DBus is not implemented");
 const FIREWALL: Status = Status::Ignored(
     "kad sets no nftables/iptables/ipsets rules; its XDP program drops traffic to virtual addresses under no_accept / vrrp_strict instead",
 );
-/// Why the process scheduling keywords are ignored.
-const SCHED: Status = Status::Ignored(
-    "process priority, CPU affinity, memory locking and rlimits are not applied (use the systemd unit's settings)",
+/// The VRRP process's scheduling keywords: applied to the kad process (kad-userspace's
+/// `sched`) when it runs VRRP.
+const SCHED: Status = Status::Supported;
+/// The checker process's scheduling keywords.
+const SCHED_CHECKER: Status = Status::Partial(
+    "applied only when kad runs no VRRP (`-C`, or virtual servers without vrrp_instance); beside VRRP the one process takes the vrrp_* values",
+);
+/// The BFD process's scheduling keywords.
+const SCHED_BFD: Status = Status::Ignored("BFD is not implemented");
+/// Scheduling keywords keepalived 2.2.7 does not know.
+const SCHED_UNKNOWN: Status = Status::Ignored(
+    "not a keepalived 2.2.7 keyword (it reports it unknown); vrrp_priority / checker_priority set the nice value",
 );
 /// Why the netlink buffer keywords are ignored.
 const BUFS: Status = Status::Ignored("kad sizes its own netlink and receive buffers");
@@ -406,25 +415,37 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ("vrrp_iptables", Spec::Any, FIREWALL),
     ("vrrp_ipsets", Spec::Any, FIREWALL),
     ("disable_local_igmp", Spec::Flag, IGNORED),
-    ("min_auto_priority_delay", Spec::Int(0, i64::MAX), SCHED),
+    ("min_auto_priority_delay", Spec::Int(1, 10_000_000), SCHED),
     ("vrrp_priority", Spec::Int(-20, 19), SCHED),
-    ("checker_priority", Spec::Int(-20, 19), SCHED),
-    ("bfd_priority", Spec::Int(-20, 19), SCHED),
+    ("checker_priority", Spec::Int(-20, 19), SCHED_CHECKER),
+    ("bfd_priority", Spec::Int(-20, 19), SCHED_BFD),
     ("vrrp_no_swap", Spec::Flag, SCHED),
-    ("checker_no_swap", Spec::Flag, SCHED),
-    ("bfd_no_swap", Spec::Flag, SCHED),
+    ("checker_no_swap", Spec::Flag, SCHED_CHECKER),
+    ("bfd_no_swap", Spec::Flag, SCHED_BFD),
     ("vrrp_cpu_affinity", Spec::Some, SCHED),
-    ("checker_cpu_affinity", Spec::Some, SCHED),
-    ("bfd_cpu_affinity", Spec::Some, SCHED),
+    ("checker_cpu_affinity", Spec::Some, SCHED_CHECKER),
+    ("bfd_cpu_affinity", Spec::Some, SCHED_BFD),
     ("vrrp_rt_priority", Spec::Int(1, 99), SCHED),
-    ("checker_rt_priority", Spec::Int(1, 99), SCHED),
-    ("bfd_rt_priority", Spec::Int(1, 99), SCHED),
-    ("vrrp_rlimit_rttime", Spec::Int(1, i64::MAX), SCHED),
-    ("checker_rlimit_rttime", Spec::Int(1, i64::MAX), SCHED),
-    ("bfd_rlimit_rttime", Spec::Int(1, i64::MAX), SCHED),
-    ("vrrp_rlimit_rtime", Spec::Int(1, i64::MAX), SCHED),
-    ("checker_rlimit_rtime", Spec::Int(1, i64::MAX), SCHED),
-    ("bfd_rlimit_rtime", Spec::Int(1, i64::MAX), SCHED),
+    ("checker_rt_priority", Spec::Int(1, 99), SCHED_CHECKER),
+    ("bfd_rt_priority", Spec::Int(1, 99), SCHED_BFD),
+    ("vrrp_rlimit_rttime", Spec::Int(1, u32::MAX as i64), SCHED),
+    (
+        "checker_rlimit_rttime",
+        Spec::Int(1, u32::MAX as i64),
+        SCHED_CHECKER,
+    ),
+    (
+        "bfd_rlimit_rttime",
+        Spec::Int(1, u32::MAX as i64),
+        SCHED_BFD,
+    ),
+    ("vrrp_rlimit_rtime", Spec::Int(1, u32::MAX as i64), SCHED),
+    (
+        "checker_rlimit_rtime",
+        Spec::Int(1, u32::MAX as i64),
+        SCHED_CHECKER,
+    ),
+    ("bfd_rlimit_rtime", Spec::Int(1, u32::MAX as i64), SCHED_BFD),
     ("snmp_socket", Spec::One, SNMP),
     ("enable_snmp_vrrp", Spec::Flag, SNMP),
     ("enable_snmp_keepalived", Spec::Flag, SNMP),
@@ -497,9 +518,9 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ("vrrp_garp_lower_prio_no_advert", Spec::OptBool, IGNORED),
     ("vrrp_lower_prio_dont_send_advert", Spec::OptBool, IGNORED),
     ("checker_notify_fifo", Spec::Some, IGNORED),
-    ("bfd_nice_priority", Spec::Int(-20, 19), SCHED),
-    ("vrrp_nice_priority", Spec::Int(-20, 19), SCHED),
-    ("checker_nice_priority", Spec::Int(-20, 19), SCHED),
+    ("bfd_nice_priority", Spec::Int(-20, 19), SCHED_UNKNOWN),
+    ("vrrp_nice_priority", Spec::Int(-20, 19), SCHED_UNKNOWN),
+    ("checker_nice_priority", Spec::Int(-20, 19), SCHED_UNKNOWN),
     ("vrrp_socket_priority", Spec::Int(0, 7), IGNORED),
     // Without a value keepalived takes the highest SCHED_RR priority (99).
     ("max_auto_priority", Spec::OptInt(-1, 99), SCHED),
@@ -508,7 +529,7 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ("lvs_sync_daemon_interface", Spec::One, IGNORED),
     ("vrrp_ipvs_sync_daemon", Spec::Any, IGNORED),
     ("no_notify_if_not_running", Spec::Flag, IGNORED),
-    ("bfd_rlimit_time", Spec::Int(1, i64::MAX), SCHED),
+    ("bfd_rlimit_time", Spec::Int(1, i64::MAX), SCHED_UNKNOWN),
     ("vrrp_startup_delay_allow_zero", Spec::Flag, IGNORED),
     ("lvs_flush_onstop", Spec::OptOne, Status::Supported),
     ("checker_process_monitor", Spec::Flag, IGNORED),
