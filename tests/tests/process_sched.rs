@@ -1,0 +1,180 @@
+//! global_defs process scheduling keywords on the running daemon, read from /proc as
+//! keepalived 2.2.7's VRRP process shows them on the same lab: `vrrp_rt_priority` (SCHED_RR,
+//! the nice value `vrrp_priority` then left alone), `vrrp_no_swap` (memory locked),
+//! `vrrp_cpu_affinity`, `vrrp_rlimit_rttime` (RLIMIT_RTTIME, soft half the hard), undone by a
+//! reload that drops them; `vrrp_priority` alone (nice); `max_auto_priority` /
+//! `min_auto_priority_delay` (SCHED_RR from priority 1 up when the process ran late).
+
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use kad_tests::{
+    conf::lab_instance,
+    lab::{Lab, ROUTERS},
+};
+
+const LIMIT: Duration = Duration::from_secs(5);
+
+/// What /proc shows of a process's scheduling.
+#[derive(Debug, PartialEq, Eq)]
+struct Sched {
+    nice: i32,
+    policy: u32,
+    rt_priority: u32,
+    locked: bool,
+    cpus: String,
+    /// RLIMIT_RTTIME "soft hard".
+    rttime: String,
+}
+
+fn sched(pid: u32) -> Result<Sched> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command's closing parenthesis start at field 3 (state).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    let field = |n: usize| fields.get(n - 3).copied().context("stat field");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| v.trim().to_owned())
+            .context("status line")
+    };
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits"))?;
+    let rttime = limits
+        .lines()
+        .find(|l| l.starts_with("Max realtime timeout"))
+        .context("limits")?
+        .split_whitespace()
+        .skip(3)
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(Sched {
+        nice: field(19)?.parse()?,
+        rt_priority: field(40)?.parse()?,
+        policy: field(41)?.parse()?,
+        locked: line("VmLck:")? != "0 kB",
+        cpus: line("Cpus_allowed_list:")?,
+        rttime,
+    })
+}
+
+/// The pid of keepalived's VRRP child on `host`.
+fn keepalived_vrrp_pid(lab: &Lab, host: &str) -> Result<u32> {
+    let file = lab.keepalived_pid_file(host, "vrrp");
+    lab.wait_for("keepalived's VRRP pid file", LIMIT, || {
+        Ok(std::fs::read_to_string(&file).is_ok_and(|t| !t.trim().is_empty()))
+    })?;
+    Ok(std::fs::read_to_string(&file)?.trim().parse()?)
+}
+
+/// Whether this process has CAP_SYS_RESOURCE (bit 24 of CapEff).
+fn has_sys_resource() -> Result<bool> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let caps = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .context("CapEff")?;
+    Ok(u64::from_str_radix(caps.trim(), 16)? & (1 << 24) != 0)
+}
+
+const RT_GLOBALS: &str = "global_defs {\n  vrrp_priority -5\n  vrrp_rt_priority 10\n  vrrp_no_swap\n  \
+                          vrrp_cpu_affinity 0\n  vrrp_rlimit_rttime 10000\n}\n";
+
+#[test]
+fn realtime_locked_pinned_and_limited_like_keepalived_until_a_reload_drops_it() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("psched", ROUTERS)?;
+    let kad = lab.start_kad("r1", &format!("{RT_GLOBALS}{}", lab_instance(200, "")))?;
+    lab.start_keepalived("r2", &format!("{RT_GLOBALS}{}", lab_instance(100, "")))?;
+    let keepalived = keepalived_vrrp_pid(&lab, "r2")?;
+    let kad_pid = lab.daemon(kad)?.pid();
+    let want = Sched {
+        // keepalived sets the nice value only without a realtime priority.
+        nice: 0,
+        policy: libc::SCHED_RR as u32,
+        rt_priority: 10,
+        locked: true,
+        cpus: "0".into(),
+        rttime: "5000 10000".into(),
+    };
+    for (who, pid) in [("keepalived", keepalived), ("kad", kad_pid)] {
+        lab.wait_for(&format!("{who}'s scheduling"), LIMIT, || {
+            Ok(sched(pid)? == want)
+        })
+        .with_context(|| format!("{who}: {:?}", sched(pid)))?;
+    }
+    // A reload without them: standard scheduling, unlocked, RLIMIT_RTTIME back; the CPU
+    // affinity stays (keepalived leaves it).
+    std::fs::write(lab.dir().join("kad-r1.conf"), lab_instance(200, ""))?;
+    lab.daemon(kad)?.signal(libc::SIGHUP)?;
+    let after = Sched {
+        policy: 0,
+        rt_priority: 0,
+        locked: false,
+        // Raising a hard limit needs CAP_SYS_RESOURCE (some containers lack it; kad then
+        // warns, as keepalived does, and the limit stays, harmless under SCHED_OTHER).
+        rttime: if has_sys_resource()? {
+            "unlimited unlimited".into()
+        } else {
+            want.rttime.clone()
+        },
+        ..want
+    };
+    lab.wait_for("kad's scheduling after the reload", LIMIT, || {
+        Ok(sched(kad_pid)? == after)
+    })
+    .with_context(|| format!("kad: {:?}", sched(kad_pid)))?;
+    Ok(())
+}
+
+#[test]
+fn nice_alone_then_realtime_when_running_late() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("pauto", &ROUTERS[..1])?;
+    let kad = lab.start_kad(
+        "r1",
+        &format!(
+            "global_defs {{\n  vrrp_priority -5\n  max_auto_priority 2\n  \
+             min_auto_priority_delay 100000\n}}\n{}",
+            lab_instance(200, "")
+        ),
+    )?;
+    let pid = lab.daemon(kad)?.pid();
+    let status = |s: &Sched| (s.nice, s.policy, s.rt_priority, s.rttime.clone());
+    let unlimited = "unlimited unlimited".to_owned();
+    lab.wait_for("nice -5", LIMIT, || {
+        Ok(status(&sched(pid)?) == (-5, 0, 0, unlimited.clone()))
+    })?;
+    // The watchdog starts once the settings are applied.
+    std::thread::sleep(Duration::from_millis(300));
+    // Stopped for 0.5 s, kad's timers run 0.4 s late: SCHED_RR at 1, with the default
+    // RLIMIT_RTTIME (10 ms); then 2; then no higher than max_auto_priority.
+    for (round, rt_priority) in [1, 2, 2].into_iter().enumerate() {
+        lab.daemon(kad)?.signal(libc::SIGSTOP)?;
+        std::thread::sleep(Duration::from_millis(500));
+        lab.daemon(kad)?.signal(libc::SIGCONT)?;
+        let want = (
+            -5,
+            libc::SCHED_RR as u32,
+            rt_priority,
+            "5000 10000".to_owned(),
+        );
+        if round == 2 {
+            // Time for a raise that must not come.
+            std::thread::sleep(Duration::from_millis(300));
+            assert_eq!(status(&sched(pid)?), want, "{}", lab.logs());
+        }
+        lab.wait_for(&format!("realtime priority {rt_priority}"), LIMIT, || {
+            Ok(status(&sched(pid)?) == want)
+        })
+        .with_context(|| format!("{:?}", sched(pid)))?;
+    }
+    Ok(())
+}
