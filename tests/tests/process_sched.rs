@@ -2,7 +2,8 @@
 //! keepalived 2.2.7's VRRP process shows them on the same lab: `vrrp_rt_priority` (SCHED_RR,
 //! the nice value `vrrp_priority` then left alone), `vrrp_no_swap` (memory locked),
 //! `vrrp_cpu_affinity`, `vrrp_rlimit_rttime` (RLIMIT_RTTIME, soft half the hard), undone by a
-//! reload that drops them; `vrrp_priority` alone (nice); `max_auto_priority` /
+//! reload that drops them; `vrrp_priority` alone (nice; scripts run at the original one);
+//! `max_auto_priority` /
 //! `min_auto_priority_delay` (SCHED_RR from priority 1 up when the process ran late).
 
 use std::time::Duration;
@@ -11,6 +12,7 @@ use anyhow::{Context as _, Result};
 use kad_tests::{
     conf::lab_instance,
     lab::{Lab, ROUTERS},
+    scratch,
 };
 
 const LIMIT: Duration = Duration::from_secs(5);
@@ -137,13 +139,27 @@ fn realtime_locked_pinned_and_limited_like_keepalived_until_a_reload_drops_it() 
 #[test]
 fn nice_alone_then_realtime_when_running_late() -> Result<()> {
     kad_tests::skip_unless!(Root);
+    let scratch = scratch::dir("pauto")?;
+    // A tracking script that writes the nice value it runs at.
+    let seen = scratch.join("nice");
+    let check = scratch.join("check.sh");
+    scratch::script(
+        &check,
+        &format!(
+            "awk '{{print $19}}' /proc/$$/stat > {0}.new && mv {0}.new {0}",
+            seen.display()
+        ),
+        0o755,
+    )?;
     let mut lab = Lab::with_hosts("pauto", &ROUTERS[..1])?;
     let kad = lab.start_kad(
         "r1",
         &format!(
             "global_defs {{\n  vrrp_priority -5\n  max_auto_priority 2\n  \
-             min_auto_priority_delay 100000\n}}\n{}",
-            lab_instance(200, "")
+             min_auto_priority_delay 100000\n}}\nvrrp_script chk {{\n  script \"{}\"\n  \
+             interval 1\n}}\n{}",
+            check.display(),
+            lab_instance(200, "  track_script {\n    chk\n  }\n")
         ),
     )?;
     let pid = lab.daemon(kad)?.pid();
@@ -152,6 +168,10 @@ fn nice_alone_then_realtime_when_running_late() -> Result<()> {
     lab.wait_for("nice -5", LIMIT, || {
         Ok(status(&sched(pid)?) == (-5, 0, 0, unlimited.clone()))
     })?;
+    // Scripts run at the nice value kad had before (keepalived resets it in each child).
+    let _ = std::fs::remove_file(&seen);
+    lab.wait_for("the script's next run", LIMIT, || Ok(seen.exists()))?;
+    assert_eq!(std::fs::read_to_string(&seen)?.trim(), "0");
     // The watchdog starts once the settings are applied.
     std::thread::sleep(Duration::from_millis(300));
     // Stopped for 0.5 s, kad's timers run 0.4 s late: SCHED_RR at 1, with the default
