@@ -198,3 +198,29 @@ fn nice_alone_then_realtime_when_running_late() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn checker_values_apply_when_kad_runs_only_checkers() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("pcheck", &ROUTERS[..1])?;
+    // keepalived sets checker_priority on its checker process, which `-C` runs (without
+    // IPVS in this kernel keepalived's stops; kad's checkers run on).
+    let config = lab.dir().join("checkers.conf");
+    std::fs::write(
+        &config,
+        "global_defs {\n  vrrp_priority -5\n  checker_priority 7\n}\n\
+         virtual_server 10.77.0.50 80 {\n  protocol TCP\n  lb_algo rr\n  lb_kind DR\n  \
+         real_server 10.77.0.2 80 {\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n}\n",
+    )?;
+    let socket = lab.dir().join("checkers.sock");
+    let (config, socket) = (config.to_string_lossy(), socket.to_string_lossy());
+    let kad = lab.start(
+        "r1",
+        &kad_tests::kad_bin()?,
+        &["-C", "-f", &config, "--control-socket", &socket],
+    )?;
+    let pid = lab.daemon(kad)?.pid();
+    lab.wait_for("nice 7", LIMIT, || Ok(sched(pid)?.nice == 7))
+        .with_context(|| format!("{:?}", sched(pid)))?;
+    Ok(())
+}
