@@ -6,7 +6,9 @@
 //! follower (`lvs_sync_daemon`, [`crate::lvs::sync`]), fed the instances' state changes. Beside them run the control socket (`kad status`),
 //! the metrics endpoint (`--metrics-listen`) and keepalived's dump signals (SIGUSR1 data,
 //! SIGUSR2 stats, SIGRTMIN+2 JSON; see [`crate::ops::dump`]). Under systemd it reports
-//! readiness, reloads and stopping through sd_notify ([`crate::service_manager`]).
+//! readiness, reloads and stopping through sd_notify ([`crate::service_manager`]). The
+//! global_defs process scheduling keywords are applied once the subsystems run and again
+//! after each reload ([`crate::sched`]).
 
 use std::{
     net::SocketAddr,
