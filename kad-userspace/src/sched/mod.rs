@@ -140,7 +140,8 @@ impl Scheduling {
                     while sigxcpu.recv().await.is_some() {
                         tracing::warn!(
                             "kad has used too much CPU time at realtime priority; \
-                             vrrp_rlimit_rttime may need to be increased"
+                             vrrp_rlimit_rttime (checker_rlimit_rttime with only checkers) \
+                             may need to be increased"
                         );
                     }
                 });
