@@ -225,7 +225,7 @@ pub fn load_text(
 /// global keywords allowed at the top level, and unknown keywords (which it reports).
 fn first_pass(keyword: &str) -> bool {
     match TOP.iter().find(|k| k.name == keyword) {
-        Some(_) => global::GENERIC.iter().any(|(g, ..)| *g == keyword),
+        Some(_) => global::TOP_LEVEL.iter().any(|(g, ..)| *g == keyword),
         None => true,
     }
 }
@@ -359,15 +359,24 @@ pub const TOP: &[Keyword<Config>] = &[
     top_global_kw("instance"),
     top_global_kw("use_pid_dir"),
     top_global_kw("linkbeat_use_polling"),
+    top_global_kw("child_wait_time"),
+    ignored(
+        "kad acts on an interface's link change at once",
+        kw("interface_up_down_delays", |c, n, x| {
+            c.interface_up_down_delays
+                .extend(x.list(n).into_iter().map(|w| w.text));
+        }),
+    ),
 ];
 
-/// A global_defs keyword keepalived also accepts at the top level, with global_defs' status.
+/// A global keyword keepalived reads only at the top level ([`global::TOP_LEVEL`]), with
+/// its status there.
 const fn top_global_kw(name: &'static str) -> Keyword<Config> {
     let mut row = kw(name, top_global);
     let mut i = 0;
-    while i < global::GENERIC.len() {
-        let (generic, _, status) = global::GENERIC[i];
-        if const_eq(generic, name) {
+    while i < global::TOP_LEVEL.len() {
+        let (top, _, status) = global::TOP_LEVEL[i];
+        if const_eq(top, name) {
             row.status = status;
         }
         i += 1;
@@ -391,8 +400,18 @@ const fn const_eq(a: &str, b: &str) -> bool {
     true
 }
 
-/// keepalived accepts a few global keywords outside global_defs.
-fn top_global(c: &mut Config, n: &Node, _: &mut Ctx) {
+/// keepalived reads a few global keywords outside global_defs; their values are checked
+/// as in global_defs.
+fn top_global(c: &mut Config, n: &Node, x: &mut Ctx) {
+    let spec = global::TOP_LEVEL
+        .iter()
+        .find(|(k, ..)| *k == n.keyword())
+        .map(|(_, spec, _)| *spec);
+    if let Some(spec) = spec
+        && !global::check_spec(x, n, spec)
+    {
+        return;
+    }
     c.global
         .places
         .insert(n.keyword().to_owned(), n.place().clone());

@@ -23,6 +23,8 @@ pub struct Config {
     pub static_rules: Vec<Rule>,
     /// keepalived.conf: linkbeat_interfaces.
     pub linkbeat_interfaces: Vec<String>,
+    /// keepalived.conf: interface_up_down_delays (its entries' words).
+    pub interface_up_down_delays: Vec<String>,
     /// keepalived.conf: track_group (static track groups).
     pub track_groups: Vec<TrackGroup>,
     /// keepalived.conf: vrrp_script.

@@ -748,16 +748,6 @@ pub const SYNC_GROUP: &[Keyword<SyncGroup>] = &[
     kw("notify_stop", |g, n, c| {
         once(&mut g.notify.stop, &format!("vrrp group {}:", g.name), c, n)
     }),
-    ignored(
-        "the script is not run",
-        kw("notify_deleted", |g, n, c| {
-            g.notify.deleted = Some(if n.arg(0).is_some() {
-                script(c, n, 0)
-            } else {
-                None
-            });
-        }),
-    ),
     kw("notify", |g, n, c| {
         once(&mut g.notify.any, &format!("vrrp group {}:", g.name), c, n)
     }),
