@@ -23,6 +23,7 @@ pub mod model;
 pub mod net;
 pub mod place;
 pub mod preprocess;
+pub mod reshape;
 pub mod route_options;
 pub mod scripts;
 pub mod tree;
@@ -167,7 +168,7 @@ pub fn load_text(
     pre.run_text(name, text);
     let include_check_failed = pre.include_check_failed();
     let (lines, mut diagnostics) = pre.finish();
-    let mut nodes = tree::build(lines, &mut diagnostics);
+    let mut nodes = reshape::reshape(tree::build(lines, &mut diagnostics));
     let stop = missing_value::cut(&mut nodes, |k| missing_value::pass_of(k, first_pass));
     if let Some(stop) = &stop {
         diagnostics.retain(|d| {
@@ -237,25 +238,8 @@ fn top_statement(config: &mut Config, node: &Node, ctx: &mut Ctx) {
             (row.handler)(config, node, ctx);
             ctx.not_acted_on(node, row.status);
         }
-        None => unknown_top_block(config, node, ctx),
-    }
-}
-
-/// An unknown top-level keyword, read as keepalived reads it: "Unknown keyword"; with a
-/// block, its '{' is "Unexpected '{' - ignoring", the statements inside are read as
-/// top-level ones (each unknown one flagged, a known one used), and its '}' is "Unknown
-/// keyword '}'".
-fn unknown_top_block(config: &mut Config, node: &Node, ctx: &mut Ctx) {
-    ctx.unknown(node);
-    if node.block.is_none() {
-        return;
-    }
-    ctx.report(Severity::Warning, node.place(), "Unexpected '{' - ignoring");
-    for child in node.children() {
-        top_statement(config, child, ctx);
-    }
-    if let Some(end) = &node.end {
-        ctx.report(Severity::Warning, end, "Unknown keyword '}'");
+        // An unknown block's statements follow it at the top level ([`reshape`]).
+        None => ctx.unknown(node),
     }
 }
 
@@ -542,11 +526,11 @@ mod tests {
             messages(&loaded),
             [
                 "t.conf:1:1: warning: Unknown keyword 'vrrp_scritp'",
-                "t.conf:1:1: warning: Unexpected '{' - ignoring",
+                "t.conf:1:15: warning: Unexpected '{' - ignoring",
                 "t.conf:2:2: warning: Unknown keyword 'script'",
                 "t.conf:3:1: warning: Unknown keyword '}'",
                 "t.conf:4:1: warning: Unknown keyword 'bad'",
-                "t.conf:4:1: warning: Unexpected '{' - ignoring",
+                "t.conf:4:5: warning: Unexpected '{' - ignoring",
                 "t.conf:12:1: warning: Unknown keyword '}'",
             ]
         );
