@@ -517,6 +517,52 @@ mod tests {
         assert!(!loaded.config.vrrp_instances[0].skip_check_adv_addr);
     }
 
+    /// Every interface and program exists; no host name resolves (a namespace without DNS).
+    struct NoDns;
+
+    impl Environment for NoDns {
+        fn interface_exists(&self, _: &str) -> bool {
+            true
+        }
+        fn program_exists(&self, _: &str) -> bool {
+            true
+        }
+        fn host_resolves(&self, _: &str, _: u16) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn an_smtp_server_name_that_does_not_resolve_is_invalid_and_dropped() {
+        let text = "global_defs {\n smtp_server mail.example.com\n}\n";
+        let loaded = load_text(
+            "t.conf",
+            text,
+            &LoadOptions::with_config_id("t"),
+            &NoFiles,
+            &NoDns,
+        );
+        assert_eq!(
+            messages(&loaded),
+            ["t.conf:2:14: error: Invalid smtp server mail.example.com 25"]
+        );
+        assert_eq!(loaded.exit_status(), exit::ERRORS);
+        assert_eq!(loaded.config.global.smtp_server, None);
+        let text = "global_defs {\n smtp_server 192.0.2.25 2525\n}\n";
+        let loaded = load_text(
+            "t.conf",
+            text,
+            &LoadOptions::with_config_id("t"),
+            &NoFiles,
+            &NoDns,
+        );
+        assert_eq!(messages(&loaded), Vec::<String>::new());
+        assert_eq!(
+            loaded.config.global.smtp_server,
+            Some(("192.0.2.25".to_owned(), 2525))
+        );
+    }
+
     #[test]
     fn an_unknown_top_level_block_is_read_line_by_line_at_the_top() {
         let loaded = load(&format!(

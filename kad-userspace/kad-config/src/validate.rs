@@ -39,6 +39,12 @@ pub trait Environment {
             gid: id(group.unwrap_or(user)),
         })
     }
+    /// Whether `host` (global_defs `smtp_server`, not an IP address) resolves to an address
+    /// for `port`: keepalived resolves it (getaddrinfo) while it parses. By default every
+    /// name resolves.
+    fn host_resolves(&self, _host: &str, _port: u16) -> bool {
+        true
+    }
     /// keepalived's script checks (the daemon's `scripts::check`) for `program` run as `run_as`. By
     /// default a script passes when [`Environment::program_exists`] says it exists, and
     /// is not counted as a script otherwise.
@@ -174,6 +180,7 @@ pub fn validate(
         skip_interfaces: config.global.other.contains_key("net_namespace"),
         default_user_reported: false,
     };
+    smtp_server(config, &mut v);
     v.addresses(&config.static_ipaddress);
     v.routes(&config.static_routes, false);
     drop_incomplete_trackers(config, &mut v);
@@ -200,6 +207,25 @@ pub fn validate(
         script_security_violation: violation,
         missing_interface: false,
     }
+}
+
+/// global_defs `smtp_server HOST [PORT]`: a host name that does not resolve is "Invalid
+/// smtp server HOST PORT" at its line and dropped (keepalived 2.2.7 resolves it while
+/// parsing and then has no server: no alert is mailed).
+fn smtp_server(config: &mut Config, v: &mut V<'_>) {
+    let global = &mut config.global;
+    let Some((host, port)) = &global.smtp_server else {
+        return;
+    };
+    if host.parse::<std::net::IpAddr>().is_ok() || v.env.host_resolves(host, *port) {
+        return;
+    }
+    let message = format!("Invalid smtp server {host} {port}");
+    match global.places.get("smtp_server") {
+        Some(place) => v.at(Severity::Error, &place.clone(), message),
+        None => v.global(Severity::Error, message),
+    }
+    global.smtp_server = None;
 }
 
 /// vrrp_script, track_file, vrrp_track_process without their required keyword are removed.
