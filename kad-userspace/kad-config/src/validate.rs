@@ -185,12 +185,22 @@ pub fn validate(
     v.routes(&config.static_routes, false);
     drop_incomplete_trackers(config, &mut v);
     let known = Trackers::of(config);
-    let names = vrrp_instances(config, &known, &mut v);
-    sync_groups(config, &names, &known, &mut v);
+    let (names, vrrp_stop) = vrrp_instances(config, &known, &mut v);
+    if vrrp_stop != Some(VrrpStop::MinConfig) {
+        sync_groups(config, &names, &known, &mut v);
+    }
+    // keepalived's VRRP process exits when it stops completing the instances: none runs.
+    let stop_vrrp = |config: &mut Config| {
+        if vrrp_stop.is_some() {
+            config.vrrp_instances.clear();
+            config.sync_groups.clear();
+        }
+    };
     virtual_servers(config, &mut v);
 
     // keepalived -t stops at a missing interface, before looking at scripts.
     if v.missing_interface {
+        stop_vrrp(config);
         v.global(
             Severity::Warning,
             "Non-existent interface specified in configuration".to_owned(),
@@ -203,6 +213,7 @@ pub fn validate(
 
     // Scripts and script security (keepalived.conf(5) "SCRIPTS").
     let violation = check_scripts(config, &mut v);
+    stop_vrrp(config);
     Verdict {
         script_security_violation: violation,
         missing_interface: false,
@@ -294,14 +305,24 @@ impl Trackers {
     }
 }
 
-/// vrrp_instance: each checked, completed with the global defaults, or dropped (a duplicate
-/// name, no virtual_router_id). Returns the names of the instances defined.
-fn vrrp_instances(config: &mut Config, known: &Trackers, v: &mut V<'_>) -> BTreeSet<String> {
+/// vrrp_instance, in keepalived's two stages. What keepalived finds while reading a block
+/// (a duplicate name, the interface, address families, tracked names) is checked for every
+/// instance. Then keepalived's `vrrp_complete_init`: it stops at the first instance
+/// without `virtual_router_id` or interface (`chk_min_cfg`), or at the first that cannot
+/// be completed (no VIP where one is required), and reports nothing of the instances after
+/// it nor the VRID conflicts; kad then drops every instance (keepalived's VRRP process
+/// exits). `keepalived -t` reports none of the second stage when an interface is missing.
+/// Returns the names of the instances defined and where the second stage stopped; the
+/// instances are kept (the script checks still read them) until [`validate`] drops them.
+fn vrrp_instances(
+    config: &mut Config,
+    known: &Trackers,
+    v: &mut V<'_>,
+) -> (BTreeSet<String>, Option<VrrpStop>) {
     let instances = std::mem::take(&mut config.vrrp_instances);
     let global = &config.global;
     let mut names: BTreeSet<String> = BTreeSet::new();
-    let mut vrids = VridUses::default();
-    let mut kept = Vec::with_capacity(instances.len());
+    let mut read = Vec::with_capacity(instances.len());
     for mut inst in instances {
         if !names.insert(inst.name.clone()) {
             v.at(
@@ -315,20 +336,72 @@ fn vrrp_instances(config: &mut Config, known: &Trackers, v: &mut V<'_>) -> BTree
         instance_interface(&mut inst, global, v);
         instance_addresses(&mut inst, v);
         instance_mcast_dst_ip(&mut inst, v);
-        if !instance_vrid(&inst, v) {
-            continue;
-        }
-        vrids.check(&inst, global, v.diags);
-        instance_owner_state(&mut inst, v);
-        instance_advert_int(&mut inst, v);
-        instance_preemption(&mut inst, v);
-        instance_authentication(&mut inst, v);
-        instance_unicast(&mut inst, v);
+        instance_unicast_src_ip(&mut inst, v);
         instance_tracking(&mut inst, known, v);
-        kept.push(inst);
+        read.push(inst);
     }
-    config.vrrp_instances = kept;
-    names
+    // keepalived -t stops at a missing interface before completing the instances: their
+    // checks still run (the daemon needs them), their findings are not reported.
+    let mut found = Vec::new();
+    let quiet = v.missing_interface;
+    let mut second = V {
+        diags: &mut found,
+        env: v.env,
+        missing_interface: false,
+        skip_interfaces: v.skip_interfaces,
+        default_user_reported: v.default_user_reported,
+    };
+    let stop = complete_instances(&mut read, global, &mut second);
+    if !quiet {
+        v.diags.append(&mut found);
+    }
+    config.vrrp_instances = read;
+    (names, stop)
+}
+
+/// Where keepalived's `vrrp_complete_init` stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum VrrpStop {
+    /// At an instance without `virtual_router_id` or interface (`chk_min_cfg`), before the
+    /// sync groups.
+    MinConfig,
+    /// At an instance it could not complete.
+    Instance,
+}
+
+/// keepalived's `vrrp_complete_init` over the instances read (completed in place); where
+/// it stopped, if it did.
+fn complete_instances(
+    read: &mut [VrrpInstance],
+    global: &GlobalDefs,
+    v: &mut V<'_>,
+) -> Option<VrrpStop> {
+    for inst in read.iter() {
+        let missing = if inst.virtual_router_id.is_none() {
+            "the virtual router id must be set"
+        } else if inst.interface.is_none() {
+            "Unknown interface!"
+        } else {
+            continue;
+        };
+        v.instance(Severity::Error, inst, missing.to_owned());
+        return Some(VrrpStop::MinConfig);
+    }
+    for inst in read.iter_mut() {
+        instance_owner_state(inst, v);
+        instance_advert_int(inst, v);
+        instance_preemption(inst, v);
+        instance_authentication(inst, v);
+        instance_unicast(inst, v);
+        if !instance_has_vip(inst, v) {
+            return Some(VrrpStop::Instance);
+        }
+    }
+    let mut vrids = VridUses::default();
+    for inst in read.iter() {
+        vrids.check(inst, global, v.diags);
+    }
+    None
 }
 
 /// Global defaults (keepalived.conf(5): "default: global ...") for what the instance does
@@ -407,8 +480,9 @@ fn instance_interface(inst: &mut VrrpInstance, global: &GlobalDefs, v: &mut V<'_
     if inst.interface.is_none() {
         inst.interface = global.default_interface.clone();
     }
+    // None is keepalived's "Unknown interface!", reported by `complete_instances`.
     match inst.interface.clone() {
-        None => v.instance(Severity::Error, inst, "Unknown interface!".to_owned()),
+        None => {}
         Some(ifname) => {
             let place = place_of(&inst.places, "interface", &inst.place).clone();
             if ifname == "lo" {
@@ -447,30 +521,52 @@ fn instance_addresses(inst: &mut VrrpInstance, v: &mut V<'_>) {
         if v6 {
             inst.version = 3;
         }
-    } else {
-        v.instance(
-            Severity::Warning,
-            inst,
-            "No VIP specified; at least one is sensible".to_owned(),
-        );
     }
     v.addresses(&inst.virtual_ipaddress);
     v.addresses(&inst.virtual_ipaddress_excluded);
     v.routes(&inst.virtual_routes, true);
 }
 
-/// `virtual_router_id`: required (false: the instance is dropped); its conflicts are
-/// [`VridUses`]'.
-fn instance_vrid(inst: &VrrpInstance, v: &mut V<'_>) -> bool {
-    if inst.virtual_router_id.is_none() {
+/// No VIP: required under VRRPv3, IPv6 or strict mode (false: keepalived stops), else a
+/// warning.
+fn instance_has_vip(inst: &VrrpInstance, v: &mut V<'_>) -> bool {
+    if !inst.virtual_ipaddress.is_empty() {
+        return true;
+    }
+    if inst.version == 3 || inst.is_ipv6() == Some(true) || inst.strict_mode {
         v.instance(
             Severity::Error,
             inst,
-            "the virtual router id must be set".to_owned(),
+            "No VIP specified; at least one is required".to_owned(),
         );
         return false;
     }
+    v.instance(
+        Severity::Warning,
+        inst,
+        "No VIP specified; at least one is sensible".to_owned(),
+    );
     true
+}
+
+/// `unicast_src_ip` of the other family than the instance's is dropped.
+fn instance_unicast_src_ip(inst: &mut VrrpInstance, v: &mut V<'_>) {
+    let (Some(ip), Some(v6)) = (inst.unicast_src_ip, inst.is_ipv6()) else {
+        return;
+    };
+    if ip.is_ipv6() != v6 {
+        let place = place_of(&inst.places, "unicast_src_ip", &inst.place).clone();
+        v.at(
+            Severity::Error,
+            &place,
+            format!(
+                "Configuration error: VRRP instance[{}] and src address[{ip}] MUST be of the \
+                 same family !!! Skipping...",
+                inst.name
+            ),
+        );
+        inst.unicast_src_ip = None;
+    }
 }
 
 /// `mcast_dst_ip` of the other family than the instance's is dropped, as keepalived does.
@@ -651,6 +747,28 @@ fn instance_unicast(inst: &mut VrrpInstance, v: &mut V<'_>) {
                 );
             }
         }
+    }
+    // keepalived's VRRP_FLAG_UNICAST_CONFIGURED: any of these keywords without a peer
+    // (unicast_fault_no_peer instead makes the instance start in FAULT, without a message).
+    const UNICAST: [&str; 4] = [
+        "unicast_peer",
+        "unicast_src_ip",
+        "check_unicast_src",
+        "old_unicast_checksum",
+    ];
+    if inst.unicast_peers.is_empty()
+        && !inst.unicast_fault_no_peer
+        && UNICAST.iter().any(|k| inst.places.contains_key(*k))
+    {
+        v.instance(
+            Severity::Warning,
+            inst,
+            format!(
+                "({name}) A unicast keyword has been specified without any unicast peers. \
+                 Defaulting to multicast. This usage is deprecated - please update your \
+                 configuration."
+            ),
+        );
     }
     if inst.use_vmac.is_some() && !inst.unicast_peers.is_empty() && !inst.vmac_xmit_base {
         v.at(
