@@ -301,6 +301,7 @@ impl Trackers {
                 }
                 ok
             });
+            unique(list, owner, &what.replace(' ', "_"), v);
         }
     }
 }
@@ -351,12 +352,125 @@ fn vrrp_instances(
         skip_interfaces: v.skip_interfaces,
         default_user_reported: v.default_user_reported,
     };
-    let stop = complete_instances(&mut read, global, &mut second);
+    let weights = TrackWeights::of(config);
+    let global = &config.global;
+    let stop = complete_instances(&mut read, global, &weights, &mut second);
     if !quiet {
         v.diags.append(&mut found);
     }
     config.vrrp_instances = read;
     (names, stop)
+}
+
+/// What keepalived's vrrp_complete_instance needs to drop tracking weights: the trackers'
+/// own weights and which sync group (with or without `sync_group_tracking_weight`) each
+/// instance is in.
+struct TrackWeights {
+    scripts: BTreeMap<String, i32>,
+    files: BTreeMap<String, i32>,
+    /// Instance → its sync group's `sync_group_tracking_weight`.
+    synced: BTreeMap<String, bool>,
+}
+
+impl TrackWeights {
+    fn of(config: &Config) -> Self {
+        let mut synced = BTreeMap::new();
+        for group in &config.sync_groups {
+            for (member, _) in &group.group {
+                synced
+                    .entry(member.clone())
+                    .or_insert(group.sync_group_tracking_weight);
+            }
+        }
+        TrackWeights {
+            scripts: config
+                .vrrp_scripts
+                .iter()
+                .map(|s| (s.name.clone(), s.weight))
+                .collect(),
+            files: config
+                .track_files
+                .iter()
+                .map(|f| (f.name.clone(), f.weight))
+                .collect(),
+            synced,
+        }
+    }
+
+    /// An address owner (priority 255) ignores weighted tracking (RFC 5798 §6.1: its
+    /// priority is fixed), and so does a sync group member without
+    /// `sync_group_tracking_weight` (its group moves together): weighted interfaces and
+    /// files are made unweighted (the owner stops tracking such an interface), weighted
+    /// scripts and files are no longer tracked; each said without a line.
+    fn unweight(&self, inst: &mut VrrpInstance, v: &mut V<'_>) {
+        let sync = self
+            .synced
+            .get(&inst.name)
+            .is_some_and(|weighted| !weighted);
+        if !sync && inst.priority != 255 {
+            return;
+        }
+        let why = if sync { "SYNC group" } else { "address_owner" };
+        let name = inst.name.clone();
+        let mut said = Vec::new();
+        inst.tracking.interfaces.retain_mut(|t| {
+            if t.weight.unwrap_or(0) == 0 {
+                return true;
+            }
+            said.push(if sync {
+                format!(
+                    "({name}) ignoring {} tracked interface weight due to SYNC group",
+                    t.name
+                )
+            } else {
+                format!(
+                    "({name}) ignoring {} tracked interface due to address owner",
+                    t.name
+                )
+            });
+            t.weight = Some(0);
+            sync
+        });
+        inst.tracking.scripts.retain(|t| {
+            let weight = t.weight.or_else(|| self.scripts.get(&t.name).copied());
+            if weight.unwrap_or(0) == 0 {
+                return true;
+            }
+            said.push(format!(
+                "({name}) ignoring tracked script {} with weights due to {why}",
+                t.name
+            ));
+            false
+        });
+        inst.tracking.files.retain_mut(|t| {
+            let weight = t
+                .weight
+                .or_else(|| self.files.get(&t.name).copied())
+                .unwrap_or(0);
+            match weight {
+                0 => true,
+                1 => {
+                    said.push(format!(
+                        "({name}) ignoring weight from tracked file {} due to {why}. specify \
+                         weight 0",
+                        t.name
+                    ));
+                    t.weight = Some(0);
+                    true
+                }
+                _ => {
+                    said.push(format!(
+                        "({name}) ignoring tracked file {} with weight {weight} due to {why}",
+                        t.name
+                    ));
+                    false
+                }
+            }
+        });
+        for message in said {
+            v.instance(Severity::Error, inst, message);
+        }
+    }
 }
 
 /// Where keepalived's `vrrp_complete_init` stopped.
@@ -374,6 +488,7 @@ enum VrrpStop {
 fn complete_instances(
     read: &mut [VrrpInstance],
     global: &GlobalDefs,
+    weights: &TrackWeights,
     v: &mut V<'_>,
 ) -> Option<VrrpStop> {
     for inst in read.iter() {
@@ -393,9 +508,11 @@ fn complete_instances(
         instance_preemption(inst, v);
         instance_authentication(inst, v);
         instance_unicast(inst, v);
+        instance_own_interface(inst, v);
         if !instance_has_vip(inst, v) {
             return Some(VrrpStop::Instance);
         }
+        weights.unweight(inst, v);
     }
     let mut vrids = VridUses::default();
     for inst in read.iter() {
@@ -795,8 +912,30 @@ fn instance_tracking(inst: &mut VrrpInstance, known: &Trackers, v: &mut V<'_>) {
         }
         ok
     });
-    // keepalived's vrrp_complete_instance: tracking the instance's own interface is
-    // pointless (a fault there is already the instance's fault); dropped, without a line.
+    unique(&mut inst.tracking.interfaces, name, "track_interface", v);
+    known.retain_known(&mut inst.tracking, &inst.name, v);
+}
+
+/// A second reference to the same tracked item: "(OWNER) duplicate KEYWORD NAME -
+/// ignoring" at its line, as keepalived's parser says.
+fn unique(list: &mut Vec<TrackRef>, owner: &str, keyword: &str, v: &mut V<'_>) {
+    let mut seen = BTreeSet::new();
+    list.retain(|t| {
+        let first = seen.insert(t.name.clone());
+        if !first {
+            v.at(
+                Severity::Error,
+                &t.place,
+                format!("({owner}) duplicate {keyword} {} - ignoring", t.name),
+            );
+        }
+        first
+    });
+}
+
+/// keepalived's vrrp_complete_instance: tracking the instance's own interface is pointless
+/// (a fault there is already the instance's fault); dropped, without a line.
+fn instance_own_interface(inst: &mut VrrpInstance, v: &mut V<'_>) {
     if let Some(own) = inst.interface.clone() {
         let before = inst.tracking.interfaces.len();
         inst.tracking.interfaces.retain(|t| t.name != own);
@@ -808,7 +947,6 @@ fn instance_tracking(inst: &mut VrrpInstance, known: &Trackers, v: &mut V<'_>) {
             );
         }
     }
-    known.retain_known(&mut inst.tracking, &inst.name, v);
 }
 
 /// vrrp_sync_group: members exist and belong to one group only, trackers exist; a group
