@@ -517,6 +517,24 @@ mod tests {
         assert!(!loaded.config.vrrp_instances[0].skip_check_adv_addr);
     }
 
+    #[test]
+    fn vrrp_validation_stops_at_the_first_instance_without_a_vrid() {
+        let text = "vrrp_instance A {\n interface eth0\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n\
+                    vrrp_instance B {\n interface eth0\n virtual_router_id 6\n advert_int 0.5\n\
+                    virtual_ipaddress {\n  10.0.0.2\n }\n}\n\
+                    vrrp_instance C {\n interface eth0\n virtual_router_id 6\n\
+                    virtual_ipaddress {\n  10.0.0.3\n }\n}\n\
+                    vrrp_sync_group G {\n group {\n  B\n }\n}\n";
+        let loaded = load(text);
+        assert_eq!(
+            messages(&loaded),
+            ["error: vrrp_instance A (defined at t.conf:1): the virtual router id must be set"]
+        );
+        assert_eq!(loaded.exit_status(), exit::ERRORS);
+        assert!(loaded.config.vrrp_instances.is_empty());
+        assert!(loaded.config.sync_groups.is_empty());
+    }
+
     /// Every interface and program exists; no host name resolves (a namespace without DNS).
     struct NoDns;
 

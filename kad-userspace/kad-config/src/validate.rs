@@ -338,6 +338,7 @@ fn vrrp_instances(
         instance_addresses(&mut inst, v);
         instance_mcast_dst_ip(&mut inst, v);
         instance_unicast_src_ip(&mut inst, v);
+        instance_unicast_peers(&mut inst, v);
         instance_tracking(&mut inst, known, v);
         read.push(inst);
     }
@@ -848,8 +849,9 @@ fn instance_authentication(inst: &mut VrrpInstance, v: &mut V<'_>) {
     }
 }
 
-/// `unicast_peer`: of the instance's family; with `use_vmac`, `vmac_xmit_base` is set.
-fn instance_unicast(inst: &mut VrrpInstance, v: &mut V<'_>) {
+/// `unicast_peer`: of the instance's family; with `use_vmac`, `vmac_xmit_base` is set (both
+/// found by keepalived while reading the block).
+fn instance_unicast_peers(inst: &mut VrrpInstance, v: &mut V<'_>) {
     let name = &inst.name;
     if let Some(v6) = inst.is_ipv6() {
         for peer in &inst.unicast_peers {
@@ -865,6 +867,19 @@ fn instance_unicast(inst: &mut VrrpInstance, v: &mut V<'_>) {
             }
         }
     }
+    if inst.use_vmac.is_some() && !inst.unicast_peers.is_empty() && !inst.vmac_xmit_base {
+        v.at(
+            Severity::Warning,
+            &inst.end,
+            format!("({name}) unicast with use_vmac requires vmac_xmit_base - setting"),
+        );
+        inst.vmac_xmit_base = true;
+    }
+}
+
+/// Unicast keywords without a peer (keepalived's vrrp_complete_instance).
+fn instance_unicast(inst: &VrrpInstance, v: &mut V<'_>) {
+    let name = &inst.name;
     // keepalived's VRRP_FLAG_UNICAST_CONFIGURED: any of these keywords without a peer
     // (unicast_fault_no_peer instead makes the instance start in FAULT, without a message).
     const UNICAST: [&str; 4] = [
@@ -886,14 +901,6 @@ fn instance_unicast(inst: &mut VrrpInstance, v: &mut V<'_>) {
                  configuration."
             ),
         );
-    }
-    if inst.use_vmac.is_some() && !inst.unicast_peers.is_empty() && !inst.vmac_xmit_base {
-        v.at(
-            Severity::Warning,
-            &inst.end,
-            format!("({name}) unicast with use_vmac requires vmac_xmit_base - setting"),
-        );
-        inst.vmac_xmit_base = true;
     }
 }
 
