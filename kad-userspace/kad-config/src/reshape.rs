@@ -138,11 +138,41 @@ pub fn reshape(nodes: Vec<Node>) -> Vec<Node> {
     let mut events = Vec::new();
     flatten(nodes, &mut events);
     let mut events = events.into_iter();
-    level(&mut events, Kind::Top).0
+    level(&mut events, Kind::Top, &mut Named::default()).0
+}
+
+/// The vrrp_instance and vrrp_sync_group names read so far: keepalived skips a block whose
+/// name is taken (or missing) whole, counting braces ([`vrrp::skipped_block`]).
+#[derive(Default)]
+struct Named {
+    instances: Vec<String>,
+    groups: Vec<String>,
+}
+
+impl Named {
+    /// Whether keepalived skips top-level block `node` whole; else its name is recorded.
+    fn skips(&mut self, node: &Node) -> bool {
+        let names = match node.keyword() {
+            "vrrp_instance" => &mut self.instances,
+            "vrrp_sync_group" => &mut self.groups,
+            _ => return false,
+        };
+        if vrrp::skipped_block(node, names.iter().map(String::as_str)).is_some() {
+            return true;
+        }
+        if let Some(name) = node.arg(0) {
+            names.push(name.text.clone());
+        }
+        false
+    }
 }
 
 /// Reads the statements of one block of kind `kind` up to its `}` (returned), or to the end.
-fn level(events: &mut std::vec::IntoIter<Event>, kind: Kind) -> (Vec<Node>, Option<Place>) {
+fn level(
+    events: &mut std::vec::IntoIter<Event>,
+    kind: Kind,
+    named: &mut Named,
+) -> (Vec<Node>, Option<Place>) {
     let mut nodes = Vec::new();
     while let Some(event) = events.next() {
         match event {
@@ -168,9 +198,10 @@ fn level(events: &mut std::vec::IntoIter<Event>, kind: Kind) -> (Vec<Node>, Opti
                     nodes.push(node);
                     continue;
                 }
+                let skipped = kind == Kind::Top && named.skips(&node);
                 let (children, end) = match kind.sub(node.keyword()) {
-                    Some(sub) => level(events, sub),
-                    None => whole(events),
+                    Some(sub) if !skipped => level(events, sub, named),
+                    _ => whole(events),
                 };
                 node.block = Some(children);
                 node.end = end;
@@ -219,6 +250,17 @@ mod tests {
             .map(ToString::to_string)
             .filter(|m| m.starts_with("t.conf:"))
             .collect()
+    }
+
+    #[test]
+    fn a_block_keepalived_skips_is_skipped_whole() {
+        let text = "vrrp_instance A {\n interface eth0\n virtual_router_id 5\n \
+                    virtual_ipaddress {\n  10.0.0.1\n }\n}\n\
+                    vrrp_instance A {\n foo {\n  bar\n }\n priority 100\n}\n";
+        assert_eq!(
+            messages(text),
+            ["t.conf:8:1: error: vrrp instance A already defined"]
+        );
     }
 
     #[test]
