@@ -29,6 +29,15 @@ impl Environment for SystemEnvironment {
             .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
     }
 
+    /// getaddrinfo, as keepalived resolves `smtp_server` (std's resolver, blocking: the
+    /// configuration is loaded before the tasks start and on reload).
+    fn host_resolves(&self, host: &str, port: u16) -> bool {
+        use std::net::ToSocketAddrs as _;
+        (host, port)
+            .to_socket_addrs()
+            .is_ok_and(|mut addrs| addrs.next().is_some())
+    }
+
     fn script_user(&self, user: &str, group: Option<&str>) -> Result<RunAs, UserError> {
         scripts::lookup(user, group)
     }

@@ -155,20 +155,22 @@ fn vrrp_instance_keywords() {
                 bad: "down_timer_adverts 101",
                 error: "t.conf:7:24: error: down_timer_adverts: invalid value '101': expected an integer in 1..=100 - ignoring",
             },
+            // With a peer: without one keepalived resets unicast_ttl, and calls
+            // unicast_src_ip deprecated.
             Case {
-                line: "unicast_ttl 10",
+                line: "unicast_ttl 10\n    unicast_peer {\n        10.0.0.2\n    }",
                 get: |c| format!("{}", inst(c).unicast_ttl),
                 value: "10",
                 default: "255",
-                bad: "unicast_ttl 256",
+                bad: "unicast_ttl 256\n    unicast_peer {\n        10.0.0.2\n    }",
                 error: "t.conf:7:17: error: unicast_ttl: invalid value '256': expected an integer in 0..=255 - ignoring",
             },
             Case {
-                line: "unicast_src_ip 10.0.0.9",
+                line: "unicast_src_ip 10.0.0.9\n    unicast_peer {\n        10.0.0.2\n    }",
                 get: |c| format!("{:?}", inst(c).unicast_src_ip),
                 value: "Some(10.0.0.9)",
                 default: "None",
-                bad: "unicast_src_ip 10.0.0",
+                bad: "unicast_src_ip 10.0.0\n    unicast_peer {\n        10.0.0.2\n    }",
                 error: "t.conf:7:20: error: unicast_src_ip: invalid value '10.0.0': expected an IPv4 or IPv6 address - ignoring",
             },
             Case {

@@ -71,6 +71,37 @@ fn smtp_alerts_arrive_with_keepalived_subjects() -> Result<()> {
     Ok(())
 }
 
+/// Issue 15: `smtp_server` given as a host name is resolved while the configuration is read,
+/// as keepalived 2.2.7 does; one that does not resolve (`.invalid`, RFC 6761) is logged as
+/// keepalived's "Invalid smtp server NAME PORT" and dropped, so the daemon becomes Master
+/// without trying to mail anyone (no "SMTP alert" line at all).
+#[test]
+fn an_smtp_server_name_that_does_not_resolve_is_dropped_at_load() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("sn", &[("r1", 1)])?;
+    let config = format!(
+        "global_defs {{\n  router_id lab-r1\n  notification_email {{\n    ops@example.net\n  \
+         }}\n  smtp_server mail.kad.invalid 2525\n  smtp_connect_timeout 1\n}}\n{}",
+        lab_instance(200, "  smtp_alert\n")
+    );
+    let kad = lab.start_kad("r1", &config)?;
+    lab.wait_for("r1 to hold the VIP", Duration::from_secs(10), || {
+        lab.holds("r1", VIP)
+    })?;
+    lab.daemon(kad)?.signal(libc::SIGTERM)?;
+    assert!(lab.daemon(kad)?.wait_exit(Duration::from_secs(10))?);
+    let log = lab.daemon(kad)?.log();
+    assert!(
+        log.contains("Invalid smtp server mail.kad.invalid 2525"),
+        "the unresolved name is reported at load:\n{log}"
+    );
+    assert!(
+        !log.contains("SMTP alert"),
+        "no alert is attempted without a server:\n{log}"
+    );
+    Ok(())
+}
+
 /// Issue 7: `smtp_alert` for the health checkers. In a namespace of its own, a virtual
 /// server whose two real servers refuse their TCP_CHECK: the virtual server asks for
 /// alerts, one real server turns them off for itself. Exactly one mail arrives, for the

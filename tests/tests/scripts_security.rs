@@ -117,7 +117,7 @@ fn net_namespace_does_not_switch_script_checks_off() -> Result<()> {
         scratch::script(path, "exit 0", 0o755)?;
     }
     let text = format!(
-        "global_defs {{\n  enable_script_security\n  script_user root\n  net_namespace kad-no-such-ns\n}}\n\
+        "net_namespace kad-no-such-ns\nglobal_defs {{\n  enable_script_security\n  script_user root\n}}\n\
          vrrp_script chk {{\n  script {}\n  interval 1\n}}\n{}\
          virtual_server 10.0.0.1 80 {{\n  protocol TCP\n  quorum_up {}\n\
          \x20 real_server 10.0.0.2 80 {{\n    TCP_CHECK {{\n    }}\n  }}\n}}\n",

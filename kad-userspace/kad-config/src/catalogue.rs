@@ -87,13 +87,12 @@ pub fn blocks() -> Vec<Block> {
         ),
         block(
             "every checker",
-            "Inside each checker block of real_server.",
+            "Inside each checker block of real_server; MISC_CHECK takes only `retry`, `delay_before_retry`, `warmup`, `delay_loop`, `alpha` and `log_all_failures`, FILE_CHECK none, BFD_CHECK only `alpha` (keepalived 2.2.7).",
             lvs::CHECKER_COMMON.to_vec(),
         ),
     ];
     for kind in lvs::CHECKERS {
         let note = match *kind {
-            "ICMP_CHECK" => "Another name for PING_CHECK.",
             "PING_CHECK" | "TCP_CHECK" => "Only the common checker keywords.",
             _ => "Besides the common checker keywords.",
         };

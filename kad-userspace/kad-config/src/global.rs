@@ -358,10 +358,6 @@ const SCHED_CHECKER: Status = Status::Partial(
 );
 /// The BFD process's scheduling keywords.
 const SCHED_BFD: Status = Status::Ignored("BFD is not implemented");
-/// Scheduling keywords keepalived 2.2.7 does not know.
-const SCHED_UNKNOWN: Status = Status::Ignored(
-    "not a keepalived 2.2.7 keyword (it reports it unknown); vrrp_priority / checker_priority set the nice value",
-);
 /// Why the netlink buffer keywords are ignored.
 const BUFS: Status = Status::Ignored("kad sizes its own netlink and receive buffers");
 /// Why the process name keywords are ignored.
@@ -413,7 +409,6 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
         FIREWALL,
     ),
     ("vrrp_iptables", Spec::Any, FIREWALL),
-    ("vrrp_ipsets", Spec::Any, FIREWALL),
     ("disable_local_igmp", Spec::Flag, IGNORED),
     ("min_auto_priority_delay", Spec::Int(1, 10_000_000), SCHED),
     ("vrrp_priority", Spec::Int(-20, 19), SCHED),
@@ -509,36 +504,47 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ("reload_repeat", Spec::Flag, RELOAD),
     ("reload_file", Spec::OptOne, RELOAD),
     ("data_use_instance", Spec::OptBool, IGNORED),
+    // Without a value keepalived takes the highest SCHED_RR priority (99).
+    ("max_auto_priority", Spec::OptInt(-1, 99), SCHED),
+    ("lvs_flush_onstop", Spec::OptOne, Status::Supported),
+];
+
+/// Global keywords keepalived 2.2.7 reads only outside global_defs (keepalived.conf(5)
+/// lists them before the `global_defs` block; inside it they are unknown keywords).
+pub const TOP_LEVEL: &[(&str, Spec, Status)] = &[
     ("net_namespace", Spec::One, NETNS),
     ("net_namespace_ipvs", Spec::OptOne, NETNS),
     ("namespace_with_ipsets", Spec::Flag, FIREWALL),
     ("instance", Spec::One, IGNORED),
     ("use_pid_dir", Spec::Flag, IGNORED),
     ("linkbeat_use_polling", Spec::Flag, IGNORED),
-    ("vrrp_garp_lower_prio_no_advert", Spec::OptBool, IGNORED),
-    ("vrrp_lower_prio_dont_send_advert", Spec::OptBool, IGNORED),
-    ("checker_notify_fifo", Spec::Some, IGNORED),
-    ("bfd_nice_priority", Spec::Int(-20, 19), SCHED_UNKNOWN),
-    ("vrrp_nice_priority", Spec::Int(-20, 19), SCHED_UNKNOWN),
-    ("checker_nice_priority", Spec::Int(-20, 19), SCHED_UNKNOWN),
-    ("vrrp_socket_priority", Spec::Int(0, 7), IGNORED),
-    // Without a value keepalived takes the highest SCHED_RR priority (99).
-    ("max_auto_priority", Spec::OptInt(-1, 99), SCHED),
-    ("script_security", Spec::Flag, IGNORED),
-    ("lvs_id", Spec::One, IGNORED),
-    ("lvs_sync_daemon_interface", Spec::One, IGNORED),
-    ("vrrp_ipvs_sync_daemon", Spec::Any, IGNORED),
-    ("no_notify_if_not_running", Spec::Flag, IGNORED),
-    ("bfd_rlimit_time", Spec::Int(1, i64::MAX), SCHED_UNKNOWN),
-    ("vrrp_startup_delay_allow_zero", Spec::Flag, IGNORED),
-    ("lvs_flush_onstop", Spec::OptOne, Status::Supported),
-    ("checker_process_monitor", Spec::Flag, IGNORED),
-    ("snmp_socket_path", Spec::One, SNMP),
-    ("child_wait_time", Spec::Timer(0.0, 1e6), IGNORED),
-    ("vrrp_min_garp_interval", Spec::Timer(0.0, 1.0), IGNORED),
-    ("vrrp_mcast_group", Spec::Ip, IGNORED),
-    ("notification_email_list", Spec::List, IGNORED),
+    (
+        "child_wait_time",
+        Spec::Int(0, u32::MAX as i64),
+        ONE_PROCESS,
+    ),
 ];
+
+/// Why keepalived 2.2.7 does not know a global_defs keyword some configurations carry: a
+/// note after its "Unknown keyword" warning.
+fn unknown_hint(keyword: &str) -> Option<String> {
+    if TOP_LEVEL.iter().any(|(k, ..)| *k == keyword) {
+        return Some(format!(
+            "{keyword}: keepalived 2.2.7 reads it only outside global_defs"
+        ));
+    }
+    let hint = match keyword {
+        "script_security" => "did you mean enable_script_security?",
+        "lvs_id" => "keepalived 1.x's name of the router; router_id names it now",
+        "vrrp_mcast_group" => "the groups are vrrp_mcast_group4 and vrrp_mcast_group6",
+        "vrrp_ipsets" => "keepalived 2.2.7 is built without ipsets (Debian's build)",
+        "lvs_sync_daemon_interface" => {
+            "keepalived 1.x's keyword; lvs_sync_daemon INTERFACE VRRP_INSTANCE replaces it"
+        }
+        _ => return None,
+    };
+    Some(format!("{keyword}: {hint}"))
+}
 
 /// keepalived.conf: global_defs { ... }.
 pub fn global_defs(g: &mut GlobalDefs, node: &Node, ctx: &mut Ctx) {
@@ -571,6 +577,9 @@ pub fn global_defs(g: &mut GlobalDefs, node: &Node, ctx: &mut Ctx) {
             }
         } else {
             ctx.unknown(child);
+            if let Some(hint) = unknown_hint(name) {
+                ctx.report(Severity::Note, child.place(), hint);
+            }
         }
     }
     if !g.places.contains_key("vrrp_garp_lower_prio_delay") {
@@ -606,18 +615,13 @@ fn flagged_by_keepalived(ctx: &mut Ctx, node: &Node) {
             "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and \
              'vrrp_ipsets' with 'nftables' config option"
         }
-        "vrrp_ipsets" => "vrrp_ipsets: unknown to keepalived 2.2.7 built without ipsets",
-        "script_security" => {
-            "script_security: unknown to keepalived 2.2.7; did you mean enable_script_security?"
-        }
-        "lvs_id" => "lvs_id: unknown to keepalived 2.2.7 (removed; router_id names the router)",
         _ => return,
     };
     ctx.report(Severity::Warning, node.place(), message);
 }
 
 /// Checks a generic keyword's arguments; false when the value is bad.
-fn check_spec(ctx: &mut Ctx, node: &Node, spec: Spec) -> bool {
+pub(crate) fn check_spec(ctx: &mut Ctx, node: &Node, spec: Spec) -> bool {
     let first = node.arg(0);
     let result = match (spec, first) {
         (Spec::Flag, _) | (Spec::Any, _) => Ok(()),

@@ -121,6 +121,9 @@ impl Ctx {
             node.place(),
             format!("Unknown keyword '{}'", node.keyword()),
         );
+        if let Some(open) = &node.stray_open {
+            self.report(Severity::Warning, open, "Unexpected '{' - ignoring");
+        }
     }
 
     /// A note when `node`'s keyword is parsed but ignored (its [`Status`] says why).

@@ -23,6 +23,7 @@ pub mod model;
 pub mod net;
 pub mod place;
 pub mod preprocess;
+pub mod reshape;
 pub mod route_options;
 pub mod scripts;
 pub mod tree;
@@ -167,7 +168,7 @@ pub fn load_text(
     pre.run_text(name, text);
     let include_check_failed = pre.include_check_failed();
     let (lines, mut diagnostics) = pre.finish();
-    let mut nodes = tree::build(lines, &mut diagnostics);
+    let mut nodes = reshape::reshape(tree::build(lines, &mut diagnostics));
     let stop = missing_value::cut(&mut nodes, |k| missing_value::pass_of(k, first_pass));
     if let Some(stop) = &stop {
         diagnostics.retain(|d| {
@@ -225,7 +226,7 @@ pub fn load_text(
 /// global keywords allowed at the top level, and unknown keywords (which it reports).
 fn first_pass(keyword: &str) -> bool {
     match TOP.iter().find(|k| k.name == keyword) {
-        Some(_) => global::GENERIC.iter().any(|(g, ..)| *g == keyword),
+        Some(_) => global::TOP_LEVEL.iter().any(|(g, ..)| *g == keyword),
         None => true,
     }
 }
@@ -237,25 +238,8 @@ fn top_statement(config: &mut Config, node: &Node, ctx: &mut Ctx) {
             (row.handler)(config, node, ctx);
             ctx.not_acted_on(node, row.status);
         }
-        None => unknown_top_block(config, node, ctx),
-    }
-}
-
-/// An unknown top-level keyword, read as keepalived reads it: "Unknown keyword"; with a
-/// block, its '{' is "Unexpected '{' - ignoring", the statements inside are read as
-/// top-level ones (each unknown one flagged, a known one used), and its '}' is "Unknown
-/// keyword '}'".
-fn unknown_top_block(config: &mut Config, node: &Node, ctx: &mut Ctx) {
-    ctx.unknown(node);
-    if node.block.is_none() {
-        return;
-    }
-    ctx.report(Severity::Warning, node.place(), "Unexpected '{' - ignoring");
-    for child in node.children() {
-        top_statement(config, child, ctx);
-    }
-    if let Some(end) = &node.end {
-        ctx.report(Severity::Warning, end, "Unknown keyword '}'");
+        // An unknown block's statements follow it at the top level ([`reshape`]).
+        None => ctx.unknown(node),
     }
 }
 
@@ -359,15 +343,24 @@ pub const TOP: &[Keyword<Config>] = &[
     top_global_kw("instance"),
     top_global_kw("use_pid_dir"),
     top_global_kw("linkbeat_use_polling"),
+    top_global_kw("child_wait_time"),
+    ignored(
+        "kad acts on an interface's link change at once",
+        kw("interface_up_down_delays", |c, n, x| {
+            c.interface_up_down_delays
+                .extend(x.list(n).into_iter().map(|w| w.text));
+        }),
+    ),
 ];
 
-/// A global_defs keyword keepalived also accepts at the top level, with global_defs' status.
+/// A global keyword keepalived reads only at the top level ([`global::TOP_LEVEL`]), with
+/// its status there.
 const fn top_global_kw(name: &'static str) -> Keyword<Config> {
     let mut row = kw(name, top_global);
     let mut i = 0;
-    while i < global::GENERIC.len() {
-        let (generic, _, status) = global::GENERIC[i];
-        if const_eq(generic, name) {
+    while i < global::TOP_LEVEL.len() {
+        let (top, _, status) = global::TOP_LEVEL[i];
+        if const_eq(top, name) {
             row.status = status;
         }
         i += 1;
@@ -391,8 +384,18 @@ const fn const_eq(a: &str, b: &str) -> bool {
     true
 }
 
-/// keepalived accepts a few global keywords outside global_defs.
-fn top_global(c: &mut Config, n: &Node, _: &mut Ctx) {
+/// keepalived reads a few global keywords outside global_defs; their values are checked
+/// as in global_defs.
+fn top_global(c: &mut Config, n: &Node, x: &mut Ctx) {
+    let spec = global::TOP_LEVEL
+        .iter()
+        .find(|(k, ..)| *k == n.keyword())
+        .map(|(_, spec, _)| *spec);
+    if let Some(spec) = spec
+        && !global::check_spec(x, n, spec)
+    {
+        return;
+    }
     c.global
         .places
         .insert(n.keyword().to_owned(), n.place().clone());
@@ -515,6 +518,70 @@ mod tests {
     }
 
     #[test]
+    fn vrrp_validation_stops_at_the_first_instance_without_a_vrid() {
+        let text = "vrrp_instance A {\n interface eth0\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n\
+                    vrrp_instance B {\n interface eth0\n virtual_router_id 6\n advert_int 0.5\n\
+                    virtual_ipaddress {\n  10.0.0.2\n }\n}\n\
+                    vrrp_instance C {\n interface eth0\n virtual_router_id 6\n\
+                    virtual_ipaddress {\n  10.0.0.3\n }\n}\n\
+                    vrrp_sync_group G {\n group {\n  B\n }\n}\n";
+        let loaded = load(text);
+        assert_eq!(
+            messages(&loaded),
+            ["error: vrrp_instance A (defined at t.conf:1): the virtual router id must be set"]
+        );
+        assert_eq!(loaded.exit_status(), exit::ERRORS);
+        assert!(loaded.config.vrrp_instances.is_empty());
+        assert!(loaded.config.sync_groups.is_empty());
+    }
+
+    /// Every interface and program exists; no host name resolves (a namespace without DNS).
+    struct NoDns;
+
+    impl Environment for NoDns {
+        fn interface_exists(&self, _: &str) -> bool {
+            true
+        }
+        fn program_exists(&self, _: &str) -> bool {
+            true
+        }
+        fn host_resolves(&self, _: &str, _: u16) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn an_smtp_server_name_that_does_not_resolve_is_invalid_and_dropped() {
+        let text = "global_defs {\n smtp_server mail.example.com\n}\n";
+        let loaded = load_text(
+            "t.conf",
+            text,
+            &LoadOptions::with_config_id("t"),
+            &NoFiles,
+            &NoDns,
+        );
+        assert_eq!(
+            messages(&loaded),
+            ["t.conf:2:14: error: Invalid smtp server mail.example.com 25"]
+        );
+        assert_eq!(loaded.exit_status(), exit::ERRORS);
+        assert_eq!(loaded.config.global.smtp_server, None);
+        let text = "global_defs {\n smtp_server 192.0.2.25 2525\n}\n";
+        let loaded = load_text(
+            "t.conf",
+            text,
+            &LoadOptions::with_config_id("t"),
+            &NoFiles,
+            &NoDns,
+        );
+        assert_eq!(messages(&loaded), Vec::<String>::new());
+        assert_eq!(
+            loaded.config.global.smtp_server,
+            Some(("192.0.2.25".to_owned(), 2525))
+        );
+    }
+
+    #[test]
     fn an_unknown_top_level_block_is_read_line_by_line_at_the_top() {
         let loaded = load(&format!(
             "vrrp_scritp s {{\n script /x\n}}\nbad {{\n{GOOD}}}\n"
@@ -523,11 +590,11 @@ mod tests {
             messages(&loaded),
             [
                 "t.conf:1:1: warning: Unknown keyword 'vrrp_scritp'",
-                "t.conf:1:1: warning: Unexpected '{' - ignoring",
+                "t.conf:1:15: warning: Unexpected '{' - ignoring",
                 "t.conf:2:2: warning: Unknown keyword 'script'",
                 "t.conf:3:1: warning: Unknown keyword '}'",
                 "t.conf:4:1: warning: Unknown keyword 'bad'",
-                "t.conf:4:1: warning: Unexpected '{' - ignoring",
+                "t.conf:4:5: warning: Unexpected '{' - ignoring",
                 "t.conf:12:1: warning: Unknown keyword '}'",
             ]
         );

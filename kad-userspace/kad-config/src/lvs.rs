@@ -327,7 +327,6 @@ pub const REAL_SERVER: &[Keyword<RealServer>] = &[
         }
     }),
     kw("lvs_method", |r, n, c| r.lvs_method = lvs_method(c, n)),
-    kw("lb_kind", |r, n, c| r.lvs_method = lvs_method(c, n)),
     kw("notify_up", |r, n, c| r.notify_up = script(c, n, 0)),
     kw("notify_down", |r, n, c| r.notify_down = script(c, n, 0)),
     kw("uthreshold", |r, n, c| {
@@ -362,7 +361,6 @@ pub const REAL_SERVER: &[Keyword<RealServer>] = &[
     kw("MISC_CHECK", rs_checker),
     kw("UDP_CHECK", rs_checker),
     kw("PING_CHECK", rs_checker),
-    kw("ICMP_CHECK", rs_checker),
     kw("FILE_CHECK", rs_checker),
     ignored(
         "BFD is not implemented; the checker is left out",
@@ -429,6 +427,27 @@ pub const CHECKER_COMMON: &[Listed] = &[
     ("log_all_failures", Status::Ignored(UNUSED)),
 ];
 
+/// Whether checker `kind` takes the common keyword `keyword` in keepalived 2.2.7: MISC_CHECK
+/// has no connection keywords (it runs a script), FILE_CHECK none (it reads a file),
+/// BFD_CHECK only `alpha`.
+pub fn takes_common(kind: &str, keyword: &str) -> bool {
+    const CONNECTION: &[&str] = &[
+        "connect_ip",
+        "connect_port",
+        "bindto",
+        "bind_port",
+        "bind_if",
+        "fwmark",
+        "connect_timeout",
+    ];
+    match kind {
+        "MISC_CHECK" => !CONNECTION.contains(&keyword),
+        "FILE_CHECK" => false,
+        "BFD_CHECK" => keyword == "alpha",
+        _ => true,
+    }
+}
+
 /// The checker blocks of real_server.
 pub const CHECKERS: &[&str] = &[
     "TCP_CHECK",
@@ -439,7 +458,6 @@ pub const CHECKERS: &[&str] = &[
     "MISC_CHECK",
     "UDP_CHECK",
     "PING_CHECK",
-    "ICMP_CHECK",
     "FILE_CHECK",
     "BFD_CHECK",
 ];
@@ -454,7 +472,6 @@ pub fn checker_specific(kind: &str) -> &'static [Listed] {
             ("virtualhost", Status::Supported),
             ("enable_sni", Status::Supported),
             ("nb_get_retry", Status::Supported),
-            ("tls_compliant", Status::Ignored(UNUSED)),
             ("fast_recovery", Status::Ignored(UNUSED)),
             (
                 "http_protocol",
@@ -486,7 +503,7 @@ pub fn checker_specific(kind: &str) -> &'static [Listed] {
             ("weight", Status::Supported),
             ("dynamic", Status::Supported),
         ],
-        "BFD_CHECK" => &[("name", BFD), ("weight", BFD)],
+        "BFD_CHECK" => &[("name", BFD)],
         _ => &[],
     }
 }
@@ -521,11 +538,7 @@ fn status_in(list: &[Listed], keyword: &str) -> Status {
 /// A checker block (TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, DNS_CHECK, MISC_CHECK,
 /// UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK); None when it lacks what it needs.
 pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
-    let kind = if n.keyword() == "ICMP_CHECK" {
-        "PING_CHECK"
-    } else {
-        n.keyword()
-    };
+    let kind = n.keyword();
     let mut ck = Checker {
         kind: kind.to_owned(),
         connect_ip: None,
@@ -548,6 +561,11 @@ pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
     let http = matches!(kind, "HTTP_GET" | "SSL_GET");
     let misc = kind == "MISC_CHECK";
     for child in n.children() {
+        let keyword = child.keyword();
+        if CHECKER_COMMON.iter().any(|(k, _)| *k == keyword) && !takes_common(kind, keyword) {
+            c.unknown(child);
+            continue;
+        }
         if timing(&mut ck.timing, child, c) {
             continue;
         }

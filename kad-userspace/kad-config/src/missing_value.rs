@@ -209,7 +209,6 @@ pub fn stops(block: &str, keyword: &str) -> bool {
     let checker = match block {
         "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "DNS_CHECK" | "UDP_CHECK"
         | "PING_CHECK" => CONNECTION.contains(&keyword) || CHECK_TIMING.contains(&keyword),
-        "ICMP_CHECK" => keyword == "connect_timeout" || CHECK_TIMING.contains(&keyword),
         "MISC_CHECK" => CHECK_TIMING.contains(&keyword),
         _ => false,
     };

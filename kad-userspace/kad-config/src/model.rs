@@ -23,6 +23,8 @@ pub struct Config {
     pub static_rules: Vec<Rule>,
     /// keepalived.conf: linkbeat_interfaces.
     pub linkbeat_interfaces: Vec<String>,
+    /// keepalived.conf: interface_up_down_delays (its entries' words).
+    pub interface_up_down_delays: Vec<String>,
     /// keepalived.conf: track_group (static track groups).
     pub track_groups: Vec<TrackGroup>,
     /// keepalived.conf: vrrp_script.
@@ -586,6 +588,10 @@ pub struct VrrpInstance {
     pub use_ipvlan: Option<Vec<String>>,
     /// keepalived.conf: native_ipv6.
     pub native_ipv6: bool,
+    /// The address family (true: IPv6) fixed by the first of `virtual_ipaddress`,
+    /// `unicast_peer`, `unicast_src_ip`, `mcast_dst_ip` and `native_ipv6` in the block, as
+    /// keepalived fixes it while reading; None when none of them gave an address.
+    pub family_ipv6: Option<bool>,
     /// keepalived.conf: dont_track_primary.
     pub dont_track_primary: bool,
     /// keepalived.conf: track_interface, track_script, track_file, track_process, track_bfd.
@@ -698,6 +704,7 @@ impl VrrpInstance {
             vmac_xmit_base: false,
             use_ipvlan: None,
             native_ipv6: false,
+            family_ipv6: None,
             dont_track_primary: false,
             tracking: Tracking::default(),
             mcast_src_ip: None,
@@ -747,9 +754,11 @@ impl VrrpInstance {
         }
     }
 
-    /// The address family of the instance (from its first VIP), None without VIPs.
+    /// The address family of the instance ([`VrrpInstance::family_ipv6`], else its first
+    /// VIP's), None when nothing fixed it.
     pub fn is_ipv6(&self) -> Option<bool> {
-        self.virtual_ipaddress.first().map(|a| a.addr.is_ipv6())
+        self.family_ipv6
+            .or_else(|| self.virtual_ipaddress.first().map(|a| a.addr.is_ipv6()))
     }
 }
 

@@ -22,6 +22,11 @@ pub struct Node {
     pub block: Option<Vec<Node>>,
     /// Where the block's closing `}` is (or the keyword's place when unclosed).
     pub end: Option<Place>,
+    /// Where the block's `{` is.
+    pub open: Option<Place>,
+    /// The `{` of a keyword its block does not know: keepalived reads the statements after
+    /// it in the enclosing block ([`crate::reshape`]) and says "Unexpected '{'".
+    pub stray_open: Option<Place>,
 }
 
 impl Node {
@@ -98,12 +103,16 @@ pub fn build(lines: Vec<Line>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Node> {
                                 args: Vec::new(),
                                 block: None,
                                 end: None,
+                                open: None,
+                                stray_open: None,
                             }
                         }
                     }
                 } else {
                     statement_node(std::mem::take(&mut statement))
                 };
+                let mut node = node;
+                node.open = Some(word.place.clone());
                 stack.push(Open {
                     node,
                     children: Vec::new(),
@@ -112,7 +121,6 @@ pub fn build(lines: Vec<Line>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Node> {
                 flush(&mut statement, &mut stack, &mut root);
                 match stack.pop() {
                     Some(mut open) => {
-                        open.children.shrink_to_fit();
                         open.children.shrink_to_fit();
                         open.node.block = Some(open.children);
                         open.node.end = Some(word.place.clone());
@@ -160,6 +168,8 @@ fn statement_node(mut words: Vec<Word>) -> Node {
         args: words,
         block: None,
         end: None,
+        open: None,
+        stray_open: None,
     }
 }
 

@@ -39,6 +39,12 @@ pub trait Environment {
             gid: id(group.unwrap_or(user)),
         })
     }
+    /// Whether `host` (global_defs `smtp_server`, not an IP address) resolves to an address
+    /// for `port`: keepalived resolves it (getaddrinfo) while it parses. By default every
+    /// name resolves.
+    fn host_resolves(&self, _host: &str, _port: u16) -> bool {
+        true
+    }
     /// keepalived's script checks (the daemon's `scripts::check`) for `program` run as `run_as`. By
     /// default a script passes when [`Environment::program_exists`] says it exists, and
     /// is not counted as a script otherwise.
@@ -174,16 +180,27 @@ pub fn validate(
         skip_interfaces: config.global.other.contains_key("net_namespace"),
         default_user_reported: false,
     };
+    smtp_server(config, &mut v);
     v.addresses(&config.static_ipaddress);
     v.routes(&config.static_routes, false);
     drop_incomplete_trackers(config, &mut v);
     let known = Trackers::of(config);
-    let names = vrrp_instances(config, &known, &mut v);
-    sync_groups(config, &names, &known, &mut v);
+    let (names, vrrp_stop) = vrrp_instances(config, &known, &mut v);
+    if vrrp_stop != Some(VrrpStop::MinConfig) {
+        sync_groups(config, &names, &known, &mut v);
+    }
+    // keepalived's VRRP process exits when it stops completing the instances: none runs.
+    let stop_vrrp = |config: &mut Config| {
+        if vrrp_stop.is_some() {
+            config.vrrp_instances.clear();
+            config.sync_groups.clear();
+        }
+    };
     virtual_servers(config, &mut v);
 
     // keepalived -t stops at a missing interface, before looking at scripts.
     if v.missing_interface {
+        stop_vrrp(config);
         v.global(
             Severity::Warning,
             "Non-existent interface specified in configuration".to_owned(),
@@ -196,10 +213,30 @@ pub fn validate(
 
     // Scripts and script security (keepalived.conf(5) "SCRIPTS").
     let violation = check_scripts(config, &mut v);
+    stop_vrrp(config);
     Verdict {
         script_security_violation: violation,
         missing_interface: false,
     }
+}
+
+/// global_defs `smtp_server HOST [PORT]`: a host name that does not resolve is "Invalid
+/// smtp server HOST PORT" at its line and dropped (keepalived 2.2.7 resolves it while
+/// parsing and then has no server: no alert is mailed).
+fn smtp_server(config: &mut Config, v: &mut V<'_>) {
+    let global = &mut config.global;
+    let Some((host, port)) = &global.smtp_server else {
+        return;
+    };
+    if host.parse::<std::net::IpAddr>().is_ok() || v.env.host_resolves(host, *port) {
+        return;
+    }
+    let message = format!("Invalid smtp server {host} {port}");
+    match global.places.get("smtp_server") {
+        Some(place) => v.at(Severity::Error, &place.clone(), message),
+        None => v.global(Severity::Error, message),
+    }
+    global.smtp_server = None;
 }
 
 /// vrrp_script, track_file, vrrp_track_process without their required keyword are removed.
@@ -264,18 +301,29 @@ impl Trackers {
                 }
                 ok
             });
+            unique(list, owner, &what.replace(' ', "_"), v);
         }
     }
 }
 
-/// vrrp_instance: each checked, completed with the global defaults, or dropped (a duplicate
-/// name, no virtual_router_id). Returns the names of the instances defined.
-fn vrrp_instances(config: &mut Config, known: &Trackers, v: &mut V<'_>) -> BTreeSet<String> {
+/// vrrp_instance, in keepalived's two stages. What keepalived finds while reading a block
+/// (a duplicate name, the interface, address families, tracked names) is checked for every
+/// instance. Then keepalived's `vrrp_complete_init`: it stops at the first instance
+/// without `virtual_router_id` or interface (`chk_min_cfg`), or at the first that cannot
+/// be completed (no VIP where one is required), and reports nothing of the instances after
+/// it nor the VRID conflicts; kad then drops every instance (keepalived's VRRP process
+/// exits). `keepalived -t` reports none of the second stage when an interface is missing.
+/// Returns the names of the instances defined and where the second stage stopped; the
+/// instances are kept (the script checks still read them) until [`validate`] drops them.
+fn vrrp_instances(
+    config: &mut Config,
+    known: &Trackers,
+    v: &mut V<'_>,
+) -> (BTreeSet<String>, Option<VrrpStop>) {
     let instances = std::mem::take(&mut config.vrrp_instances);
     let global = &config.global;
     let mut names: BTreeSet<String> = BTreeSet::new();
-    let mut vrids = VridUses::default();
-    let mut kept = Vec::with_capacity(instances.len());
+    let mut read = Vec::with_capacity(instances.len());
     for mut inst in instances {
         if !names.insert(inst.name.clone()) {
             v.at(
@@ -289,20 +337,189 @@ fn vrrp_instances(config: &mut Config, known: &Trackers, v: &mut V<'_>) -> BTree
         instance_interface(&mut inst, global, v);
         instance_addresses(&mut inst, v);
         instance_mcast_dst_ip(&mut inst, v);
-        if !instance_vrid(&inst, v) {
-            continue;
-        }
-        vrids.check(&inst, global, v.diags);
-        instance_owner_state(&mut inst, v);
-        instance_advert_int(&mut inst, v);
-        instance_preemption(&mut inst, v);
-        instance_authentication(&mut inst, v);
-        instance_unicast(&mut inst, v);
+        instance_unicast_src_ip(&mut inst, v);
+        instance_unicast_peers(&mut inst, v);
         instance_tracking(&mut inst, known, v);
-        kept.push(inst);
+        read.push(inst);
     }
-    config.vrrp_instances = kept;
-    names
+    // keepalived -t stops at a missing interface before completing the instances: their
+    // checks still run (the daemon needs them), their findings are not reported.
+    let mut found = Vec::new();
+    let quiet = v.missing_interface;
+    let mut second = V {
+        diags: &mut found,
+        env: v.env,
+        missing_interface: false,
+        skip_interfaces: v.skip_interfaces,
+        default_user_reported: v.default_user_reported,
+    };
+    let weights = TrackWeights::of(config);
+    let global = &config.global;
+    let stop = complete_instances(&mut read, global, &weights, &mut second);
+    if !quiet {
+        v.diags.append(&mut found);
+    }
+    config.vrrp_instances = read;
+    (names, stop)
+}
+
+/// What keepalived's vrrp_complete_instance needs to drop tracking weights: the trackers'
+/// own weights and which sync group (with or without `sync_group_tracking_weight`) each
+/// instance is in.
+struct TrackWeights {
+    scripts: BTreeMap<String, i32>,
+    files: BTreeMap<String, i32>,
+    /// Instance → its sync group's `sync_group_tracking_weight`.
+    synced: BTreeMap<String, bool>,
+}
+
+impl TrackWeights {
+    fn of(config: &Config) -> Self {
+        let mut synced = BTreeMap::new();
+        for group in &config.sync_groups {
+            for (member, _) in &group.group {
+                synced
+                    .entry(member.clone())
+                    .or_insert(group.sync_group_tracking_weight);
+            }
+        }
+        TrackWeights {
+            scripts: config
+                .vrrp_scripts
+                .iter()
+                .map(|s| (s.name.clone(), s.weight))
+                .collect(),
+            files: config
+                .track_files
+                .iter()
+                .map(|f| (f.name.clone(), f.weight))
+                .collect(),
+            synced,
+        }
+    }
+
+    /// An address owner (priority 255) ignores weighted tracking (RFC 5798 §6.1: its
+    /// priority is fixed), and so does a sync group member without
+    /// `sync_group_tracking_weight` (its group moves together): weighted interfaces and
+    /// files are made unweighted (the owner stops tracking such an interface), weighted
+    /// scripts and files are no longer tracked; each said without a line.
+    fn unweight(&self, inst: &mut VrrpInstance, v: &mut V<'_>) {
+        let sync = self
+            .synced
+            .get(&inst.name)
+            .is_some_and(|weighted| !weighted);
+        if !sync && inst.priority != 255 {
+            return;
+        }
+        let why = if sync { "SYNC group" } else { "address_owner" };
+        let name = inst.name.clone();
+        let mut said = Vec::new();
+        inst.tracking.interfaces.retain_mut(|t| {
+            if t.weight.unwrap_or(0) == 0 {
+                return true;
+            }
+            said.push(if sync {
+                format!(
+                    "({name}) ignoring {} tracked interface weight due to SYNC group",
+                    t.name
+                )
+            } else {
+                format!(
+                    "({name}) ignoring {} tracked interface due to address owner",
+                    t.name
+                )
+            });
+            t.weight = Some(0);
+            sync
+        });
+        inst.tracking.scripts.retain(|t| {
+            let weight = t.weight.or_else(|| self.scripts.get(&t.name).copied());
+            if weight.unwrap_or(0) == 0 {
+                return true;
+            }
+            said.push(format!(
+                "({name}) ignoring tracked script {} with weights due to {why}",
+                t.name
+            ));
+            false
+        });
+        inst.tracking.files.retain_mut(|t| {
+            let weight = t
+                .weight
+                .or_else(|| self.files.get(&t.name).copied())
+                .unwrap_or(0);
+            match weight {
+                0 => true,
+                1 => {
+                    said.push(format!(
+                        "({name}) ignoring weight from tracked file {} due to {why}. specify \
+                         weight 0",
+                        t.name
+                    ));
+                    t.weight = Some(0);
+                    true
+                }
+                _ => {
+                    said.push(format!(
+                        "({name}) ignoring tracked file {} with weight {weight} due to {why}",
+                        t.name
+                    ));
+                    false
+                }
+            }
+        });
+        for message in said {
+            v.instance(Severity::Error, inst, message);
+        }
+    }
+}
+
+/// Where keepalived's `vrrp_complete_init` stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum VrrpStop {
+    /// At an instance without `virtual_router_id` or interface (`chk_min_cfg`), before the
+    /// sync groups.
+    MinConfig,
+    /// At an instance it could not complete.
+    Instance,
+}
+
+/// keepalived's `vrrp_complete_init` over the instances read (completed in place); where
+/// it stopped, if it did.
+fn complete_instances(
+    read: &mut [VrrpInstance],
+    global: &GlobalDefs,
+    weights: &TrackWeights,
+    v: &mut V<'_>,
+) -> Option<VrrpStop> {
+    for inst in read.iter() {
+        let missing = if inst.virtual_router_id.is_none() {
+            "the virtual router id must be set"
+        } else if inst.interface.is_none() {
+            "Unknown interface!"
+        } else {
+            continue;
+        };
+        v.instance(Severity::Error, inst, missing.to_owned());
+        return Some(VrrpStop::MinConfig);
+    }
+    for inst in read.iter_mut() {
+        instance_owner_state(inst, v);
+        instance_advert_int(inst, v);
+        instance_preemption(inst, v);
+        instance_authentication(inst, v);
+        instance_unicast(inst, v);
+        instance_own_interface(inst, v);
+        if !instance_has_vip(inst, v) {
+            return Some(VrrpStop::Instance);
+        }
+        weights.unweight(inst, v);
+    }
+    let mut vrids = VridUses::default();
+    for inst in read.iter() {
+        vrids.check(inst, global, v.diags);
+    }
+    None
 }
 
 /// Global defaults (keepalived.conf(5): "default: global ...") for what the instance does
@@ -381,8 +598,9 @@ fn instance_interface(inst: &mut VrrpInstance, global: &GlobalDefs, v: &mut V<'_
     if inst.interface.is_none() {
         inst.interface = global.default_interface.clone();
     }
+    // None is keepalived's "Unknown interface!", reported by `complete_instances`.
     match inst.interface.clone() {
-        None => v.instance(Severity::Error, inst, "Unknown interface!".to_owned()),
+        None => {}
         Some(ifname) => {
             let place = place_of(&inst.places, "interface", &inst.place).clone();
             if ifname == "lo" {
@@ -421,30 +639,52 @@ fn instance_addresses(inst: &mut VrrpInstance, v: &mut V<'_>) {
         if v6 {
             inst.version = 3;
         }
-    } else {
-        v.instance(
-            Severity::Warning,
-            inst,
-            "No VIP specified; at least one is sensible".to_owned(),
-        );
     }
     v.addresses(&inst.virtual_ipaddress);
     v.addresses(&inst.virtual_ipaddress_excluded);
     v.routes(&inst.virtual_routes, true);
 }
 
-/// `virtual_router_id`: required (false: the instance is dropped); its conflicts are
-/// [`VridUses`]'.
-fn instance_vrid(inst: &VrrpInstance, v: &mut V<'_>) -> bool {
-    if inst.virtual_router_id.is_none() {
+/// No VIP: required under VRRPv3, IPv6 or strict mode (false: keepalived stops), else a
+/// warning.
+fn instance_has_vip(inst: &VrrpInstance, v: &mut V<'_>) -> bool {
+    if !inst.virtual_ipaddress.is_empty() {
+        return true;
+    }
+    if inst.version == 3 || inst.is_ipv6() == Some(true) || inst.strict_mode {
         v.instance(
             Severity::Error,
             inst,
-            "the virtual router id must be set".to_owned(),
+            "No VIP specified; at least one is required".to_owned(),
         );
         return false;
     }
+    v.instance(
+        Severity::Warning,
+        inst,
+        "No VIP specified; at least one is sensible".to_owned(),
+    );
     true
+}
+
+/// `unicast_src_ip` of the other family than the instance's is dropped.
+fn instance_unicast_src_ip(inst: &mut VrrpInstance, v: &mut V<'_>) {
+    let (Some(ip), Some(v6)) = (inst.unicast_src_ip, inst.is_ipv6()) else {
+        return;
+    };
+    if ip.is_ipv6() != v6 {
+        let place = place_of(&inst.places, "unicast_src_ip", &inst.place).clone();
+        v.at(
+            Severity::Error,
+            &place,
+            format!(
+                "Configuration error: VRRP instance[{}] and src address[{ip}] MUST be of the \
+                 same family !!! Skipping...",
+                inst.name
+            ),
+        );
+        inst.unicast_src_ip = None;
+    }
 }
 
 /// `mcast_dst_ip` of the other family than the instance's is dropped, as keepalived does.
@@ -609,8 +849,9 @@ fn instance_authentication(inst: &mut VrrpInstance, v: &mut V<'_>) {
     }
 }
 
-/// `unicast_peer`: of the instance's family; with `use_vmac`, `vmac_xmit_base` is set.
-fn instance_unicast(inst: &mut VrrpInstance, v: &mut V<'_>) {
+/// `unicast_peer`: of the instance's family; with `use_vmac`, `vmac_xmit_base` is set (both
+/// found by keepalived while reading the block).
+fn instance_unicast_peers(inst: &mut VrrpInstance, v: &mut V<'_>) {
     let name = &inst.name;
     if let Some(v6) = inst.is_ipv6() {
         for peer in &inst.unicast_peers {
@@ -636,6 +877,33 @@ fn instance_unicast(inst: &mut VrrpInstance, v: &mut V<'_>) {
     }
 }
 
+/// Unicast keywords without a peer (keepalived's vrrp_complete_instance).
+fn instance_unicast(inst: &VrrpInstance, v: &mut V<'_>) {
+    let name = &inst.name;
+    // keepalived's VRRP_FLAG_UNICAST_CONFIGURED: any of these keywords without a peer
+    // (unicast_fault_no_peer instead makes the instance start in FAULT, without a message).
+    const UNICAST: [&str; 4] = [
+        "unicast_peer",
+        "unicast_src_ip",
+        "check_unicast_src",
+        "old_unicast_checksum",
+    ];
+    if inst.unicast_peers.is_empty()
+        && !inst.unicast_fault_no_peer
+        && UNICAST.iter().any(|k| inst.places.contains_key(*k))
+    {
+        v.instance(
+            Severity::Warning,
+            inst,
+            format!(
+                "({name}) A unicast keyword has been specified without any unicast peers. \
+                 Defaulting to multicast. This usage is deprecated - please update your \
+                 configuration."
+            ),
+        );
+    }
+}
+
 /// Tracked interfaces and trackers must exist; the others are dropped.
 fn instance_tracking(inst: &mut VrrpInstance, known: &Trackers, v: &mut V<'_>) {
     let name = &inst.name;
@@ -651,8 +919,30 @@ fn instance_tracking(inst: &mut VrrpInstance, known: &Trackers, v: &mut V<'_>) {
         }
         ok
     });
-    // keepalived's vrrp_complete_instance: tracking the instance's own interface is
-    // pointless (a fault there is already the instance's fault); dropped, without a line.
+    unique(&mut inst.tracking.interfaces, name, "track_interface", v);
+    known.retain_known(&mut inst.tracking, &inst.name, v);
+}
+
+/// A second reference to the same tracked item: "(OWNER) duplicate KEYWORD NAME -
+/// ignoring" at its line, as keepalived's parser says.
+fn unique(list: &mut Vec<TrackRef>, owner: &str, keyword: &str, v: &mut V<'_>) {
+    let mut seen = BTreeSet::new();
+    list.retain(|t| {
+        let first = seen.insert(t.name.clone());
+        if !first {
+            v.at(
+                Severity::Error,
+                &t.place,
+                format!("({owner}) duplicate {keyword} {} - ignoring", t.name),
+            );
+        }
+        first
+    });
+}
+
+/// keepalived's vrrp_complete_instance: tracking the instance's own interface is pointless
+/// (a fault there is already the instance's fault); dropped, without a line.
+fn instance_own_interface(inst: &mut VrrpInstance, v: &mut V<'_>) {
     if let Some(own) = inst.interface.clone() {
         let before = inst.tracking.interfaces.len();
         inst.tracking.interfaces.retain(|t| t.name != own);
@@ -664,7 +954,6 @@ fn instance_tracking(inst: &mut VrrpInstance, known: &Trackers, v: &mut V<'_>) {
             );
         }
     }
-    known.retain_known(&mut inst.tracking, &inst.name, v);
 }
 
 /// vrrp_sync_group: members exist and belong to one group only, trackers exist; a group

@@ -748,16 +748,6 @@ pub const SYNC_GROUP: &[Keyword<SyncGroup>] = &[
     kw("notify_stop", |g, n, c| {
         once(&mut g.notify.stop, &format!("vrrp group {}:", g.name), c, n)
     }),
-    ignored(
-        "the script is not run",
-        kw("notify_deleted", |g, n, c| {
-            g.notify.deleted = Some(if n.arg(0).is_some() {
-                script(c, n, 0)
-            } else {
-                None
-            });
-        }),
-    ),
     kw("notify", |g, n, c| {
         once(&mut g.notify.any, &format!("vrrp group {}:", g.name), c, n)
     }),
@@ -1002,7 +992,40 @@ pub fn vrrp_instance(ctx: &mut Ctx, node: &Node) -> VrrpInstance {
     let mut inst = VrrpInstance::new(name_of(ctx, node), node.place().clone());
     inst.end = node.end_place().clone();
     apply(&mut inst, INSTANCE, node.children(), ctx);
+    inst.family_ipv6 = family_in_order(node);
+    // keepalived's end of the block: a TTL is for unicast adverts only.
+    if inst.unicast_peers.is_empty() && inst.places.contains_key("unicast_ttl") {
+        ctx.report(
+            Severity::Error,
+            node.end_place(),
+            format!(
+                "({}): Cannot use unicast_ttl without unicast peers - resetting",
+                inst.name
+            ),
+        );
+        inst.unicast_ttl = 255;
+    }
     inst
+}
+
+/// The family the first address-giving keyword of a vrrp_instance block fixes, in the
+/// order written (keepalived sets `vrrp->family` from whichever it reads first).
+fn family_in_order(node: &Node) -> Option<bool> {
+    let address = |text: &str| -> Option<bool> {
+        let text = text.split_once('/').map_or(text, |(addr, _)| addr);
+        super::keywords::parse_ip(text).ok().map(|ip| ip.is_ipv6())
+    };
+    node.children()
+        .iter()
+        .find_map(|child| match child.keyword() {
+            "virtual_ipaddress" | "unicast_peer" => child
+                .children()
+                .iter()
+                .find_map(|entry| address(entry.keyword())),
+            "unicast_src_ip" | "mcast_dst_ip" => child.arg(0).and_then(|w| address(w.as_str())),
+            "native_ipv6" => Some(true),
+            _ => None,
+        })
 }
 
 /// The place of keyword `key` in `places`, else `fallback`.

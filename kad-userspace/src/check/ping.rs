@@ -1,4 +1,4 @@
-//! keepalived.conf `PING_CHECK` (`ICMP_CHECK`): one ICMP echo request (RFC 792) or ICMPv6
+//! keepalived.conf `PING_CHECK`: one ICMP echo request (RFC 792) or ICMPv6
 //! echo request (RFC 4443 §4.1); up when the matching echo reply arrives within
 //! `connect_timeout`. Uses an unprivileged ICMP datagram socket when
 //! `net.ipv4.ping_group_range` allows it, else a raw socket (root).
