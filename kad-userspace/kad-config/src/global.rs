@@ -141,12 +141,9 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
             }
         }),
     ),
-    ignored(
-        "no gratuitous ARP/NA is sent on other interfaces",
-        kw("vrrp_garp_extra_if", |g, n, c| {
-            g.vrrp_garp_extra_if = garp_extra_if(c, n)
-        }),
-    ),
+    kw("vrrp_garp_extra_if", |g, n, c| {
+        g.vrrp_garp_extra_if = garp_extra_if(c, n)
+    }),
     kw("vrrp_down_timer_adverts", |g, n, c| {
         if let Some(v) = c.int(n, 0, 1, 100) {
             g.vrrp_down_timer_adverts = u32_of(v);

@@ -293,12 +293,9 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             i.garp_master_refresh_repeat = u32_of(v);
         }
     }),
-    ignored(
-        "no gratuitous ARP/NA is sent on other interfaces",
-        kw("garp_extra_if", |i, n, c| {
-            i.garp_extra_if = garp_extra_if(c, n)
-        }),
-    ),
+    kw("garp_extra_if", |i, n, c| {
+        i.garp_extra_if = garp_extra_if(c, n)
+    }),
     kw("down_timer_adverts", |i, n, c| {
         if let Some(v) = c.int(n, 0, 1, 100) {
             i.down_timer_adverts = u32_of(v);

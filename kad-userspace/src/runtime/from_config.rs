@@ -327,6 +327,10 @@ pub fn instance_spec(
         master_refresh_repeat: instance.garp_master_refresh_repeat,
         lower_prio_delay: instance.garp_lower_prio_delay,
         lower_prio_repeat: instance.garp_lower_prio_repeat,
+        extra_interfaces: instance
+            .garp_extra_if
+            .map(|extra| extra.interval)
+            .unwrap_or_default(),
     };
     fsm.virtuals.addresses = instance
         .virtual_ipaddress
@@ -414,6 +418,7 @@ pub fn instance_spec(
         strict: instance.strict_mode,
         primary_auto: instance.mcast_src_ip.or(instance.unicast_src_ip).is_none(),
         unicast_rx: unicast_rx(instance),
+        garp_extra_all: instance.garp_extra_if.is_some_and(|extra| extra.all),
         garp_spacing: garp_spacing(trackers.config, &interface),
         routes,
         rules,

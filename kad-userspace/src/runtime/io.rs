@@ -8,7 +8,7 @@ use tokio::{sync::mpsc, task::JoinHandle};
 use crate::{
     net::{
         garp::FrameSender,
-        interface::{ifindex, mac_address},
+        interface::{ifindex, mac_address, name_of},
         link_monitor,
         vrrp_socket::VrrpSocket,
     },
@@ -20,6 +20,7 @@ use super::{
     Inbound, RuntimeError, Slot,
     dataplane::ReceiveStats,
     engine::StartedTrackers,
+    gratuitous::GarpLink,
     receive::{self, Route},
     spec::InstanceSpec,
 };
@@ -73,12 +74,14 @@ impl Io {
             interface: interface.clone(),
             source,
         })?;
+        let links = garp_links(&spec, if_index).map_err(interface_error)?;
         Ok(Slot {
             spec,
             socket,
             frames: Arc::new(frames),
             mac,
             ifindex: if_index,
+            links,
             link_up: link_monitor::is_up(&interface),
             ah_seq: 0,
             ip_id: 0,
@@ -199,4 +202,34 @@ impl Io {
         }
         StartedTrackers { links, statuses }
     }
+}
+
+/// The interfaces other than `own` that hold `spec`'s virtual addresses, each with its MAC
+/// and a packet socket (keepalived sends an address's gratuitous ARPs / NAs there).
+fn garp_links(
+    spec: &InstanceSpec,
+    own: u32,
+) -> Result<Vec<GarpLink>, crate::net::interface::InterfaceError> {
+    let vmac = spec.vmac.as_deref().and_then(|name| ifindex(name).ok());
+    let mut links: Vec<GarpLink> = Vec::new();
+    for placed in &spec.addresses {
+        if placed.ifindex == own || links.iter().any(|l| l.ifindex == placed.ifindex) {
+            continue;
+        }
+        let name = name_of(placed.ifindex)?;
+        let mac = mac_address(&name)?;
+        let sender = FrameSender::open(placed.ifindex).map_err(|source| {
+            crate::net::interface::InterfaceError::Mac {
+                name: name.clone(),
+                source,
+            }
+        })?;
+        links.push(GarpLink {
+            ifindex: placed.ifindex,
+            mac,
+            sender: Arc::new(sender),
+            ours: vmac == Some(placed.ifindex),
+        });
+    }
+    Ok(links)
 }

@@ -20,6 +20,7 @@ mod engine;
 mod error;
 mod executor;
 mod from_config;
+mod gratuitous;
 mod interfaces;
 mod io;
 mod kernel;
@@ -85,6 +86,8 @@ pub(crate) struct Slot {
     pub(crate) frames: Arc<FrameSender>,
     pub(crate) mac: [u8; 6],
     pub(crate) ifindex: u32,
+    /// The other interfaces holding its virtual addresses (gratuitous ARPs / NAs go there).
+    pub(crate) links: Vec<gratuitous::GarpLink>,
     pub(crate) link_up: bool,
     pub(crate) ah_seq: u32,
     pub(crate) ip_id: u16,

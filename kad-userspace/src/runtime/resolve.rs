@@ -79,6 +79,21 @@ async fn instance_spec(
     };
     spec.addresses =
         from_config::vip_addresses(instance, vip_interface, interfaces).map_err(fail)?;
+    // keepalived turns garp_extra_if off when no other interface qualifies.
+    let own = interfaces
+        .ifindex(&spec.interface)
+        .map_err(|e| fail(e.into()))?;
+    let vmac = vmac
+        .as_ref()
+        .and_then(|plan| interfaces.ifindex(&plan.name).ok());
+    if !super::gratuitous::has_extra(
+        &spec.addresses,
+        own,
+        |index| vmac == Some(index),
+        spec.garp_extra_all,
+    ) {
+        spec.fsm.garp.extra_interfaces = std::time::Duration::ZERO;
+    }
     Ok(spec)
 }
 

@@ -103,6 +103,9 @@ pub struct InstanceSpec {
     pub primary_auto: bool,
     /// Which unicast adverts are accepted (`check_unicast_src`, `min_ttl`/`max_ttl`).
     pub unicast_rx: UnicastRx,
+    /// `garp_extra_if ... all` / `vrrp_garp_extra_if ... all`: the periodic messages go on
+    /// every other interface holding a virtual address, not only on VMACs kad made.
+    pub garp_extra_all: bool,
     /// Minimum gaps between gratuitous ARPs / NAs on the instance's interface.
     pub garp_spacing: GarpSpacing,
     /// `virtual_routes`: installed after the addresses on becoming Master, removed before

@@ -51,6 +51,7 @@ pub struct Instance {
     adver_at: Option<Timestamp>,
     garp_delay_at: Option<Timestamp>,
     garp_refresh_at: Option<Timestamp>,
+    garp_extra_at: Option<Timestamp>,
     garp_lower_at: Option<Timestamp>,
     preempt_at: Option<Timestamp>,
     last_lower_reply: Option<Timestamp>,
@@ -94,6 +95,7 @@ impl Instance {
             adver_at: None,
             garp_delay_at: None,
             garp_refresh_at: None,
+            garp_extra_at: None,
             garp_lower_at: None,
             preempt_at: None,
             last_lower_reply: None,
@@ -167,6 +169,7 @@ impl Instance {
             self.adver_at,
             self.garp_delay_at,
             self.garp_refresh_at,
+            self.garp_extra_at,
             self.garp_lower_at,
             self.releasing_until,
         ]
@@ -269,6 +272,7 @@ impl Instance {
         self.adver_at = None;
         self.garp_delay_at = None;
         self.garp_refresh_at = None;
+        self.garp_extra_at = None;
         self.garp_lower_at = None;
         self.preempt_at = None;
     }
@@ -309,6 +313,9 @@ impl Instance {
         }
         if !garp.master_refresh.is_zero() && garp.master_refresh_repeat > 0 {
             self.garp_refresh_at = Some(now + garp.master_refresh);
+        }
+        if !garp.extra_interfaces.is_zero() {
+            self.garp_extra_at = Some(now + garp.extra_interfaces);
         }
         self.notify(NotifyKind::Master, out);
     }
@@ -614,6 +621,10 @@ impl Instance {
                 if self.garp_refresh_at.is_some_and(|at| at <= now) {
                     self.garp_refresh_at = Some(now + garp.master_refresh);
                     self.garp(garp.master_refresh_repeat, GarpReason::Refresh, out);
+                }
+                if self.garp_extra_at.is_some_and(|at| at <= now) {
+                    self.garp_extra_at = Some(now + garp.extra_interfaces);
+                    self.garp(1, GarpReason::ExtraInterfaces, out);
                 }
                 if self.garp_lower_at.is_some_and(|at| at <= now) {
                     self.garp_lower_at = None;

@@ -1,0 +1,143 @@
+//! Interface keywords of `kad -f` beside keepalived 2.2.7 on the same lab: `garp_extra_if`
+//! (periodic gratuitous ARPs on the other interfaces holding virtual addresses).
+
+use std::{net::Ipv4Addr, path::Path, time::Duration};
+
+use anyhow::{Context as _, Result};
+use kad_tests::lab::{Lab, VIP};
+
+/// Which daemon a lab runs.
+#[derive(Clone, Copy, Debug)]
+enum Daemon {
+    Kad,
+    Keepalived,
+}
+
+impl Daemon {
+    fn start(self, lab: &mut Lab, host: &str, config: &str) -> Result<usize> {
+        match self {
+            Daemon::Kad => lab.start_kad(host, config),
+            Daemon::Keepalived => lab.start_keepalived(host, config),
+        }
+    }
+}
+
+/// The MAC address of `interface` in `host`.
+fn mac_of(lab: &Lab, host: &str, interface: &str) -> Result<[u8; 6]> {
+    let out = lab
+        .host(host)?
+        .command("ip")
+        .args(["-o", "link", "show", interface])
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let word = text
+        .split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .with_context(|| format!("no MAC in {text:?}"))?;
+    let mut mac = [0u8; 6];
+    for (byte, part) in mac.iter_mut().zip(word.split(':')) {
+        *byte = u8::from_str_radix(part, 16)?;
+    }
+    Ok(mac)
+}
+
+/// Starts tcpdump on `interface` of `host`, writing ARP frames to `pcap`.
+fn capture_arp(lab: &mut Lab, host: &str, interface: &str, pcap: &Path) -> Result<usize> {
+    let pcap = pcap.to_string_lossy().into_owned();
+    let tcpdump = lab.start(
+        host,
+        Path::new("/usr/bin/tcpdump"),
+        &[
+            "-Z",
+            "root",
+            "--immediate-mode",
+            "-i",
+            interface,
+            "-U",
+            "-n",
+            "-w",
+            &pcap,
+            "arp",
+        ],
+    )?;
+    std::thread::sleep(Duration::from_millis(500));
+    Ok(tcpdump)
+}
+
+/// The capture times of the gratuitous ARPs for `address` from `mac` in `pcap`.
+fn garps(pcap: &Path, address: Ipv4Addr, mac: [u8; 6]) -> Result<Vec<Duration>> {
+    Ok(kad_tests::capture::read_frames(pcap)?
+        .into_iter()
+        .filter(|f| {
+            f.data.get(12..14) == Some(&[0x08, 0x06])
+                && f.data.get(6..12) == Some(&mac)
+                && f.data.get(28..32) == Some(&address.octets())
+        })
+        .map(|f| f.timestamp)
+        .collect())
+}
+
+/// The second VIP, on r1's second interface `ex0` (a veth whose peer `ex1` is captured).
+const EXTRA_VIP: &str = "10.88.0.100";
+
+/// `garp_extra_if all 1`: while Master, one gratuitous ARP a second on `ex0` for the VIP it
+/// holds, from `ex0`'s MAC, besides the burst on becoming Master — as keepalived sends.
+/// Returns the ARPs seen on ex0 in the 3.3 s after the election.
+fn extra_if_garps(daemon: Daemon, tag: &str, keyword: &str) -> Result<Vec<Duration>> {
+    let mut lab = Lab::with_hosts(tag, &[("r1", 1)])?;
+    lab.host("r1")?.add_local_link("ex0", "ex1")?;
+    let mac = mac_of(&lab, "r1", "ex0")?;
+    let pcap = lab.dir().join("ex.pcap");
+    let tcpdump = capture_arp(&mut lab, "r1", "ex1", &pcap)?;
+    let config = format!(
+        "vrrp_instance LAB {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n\
+         \x20 priority 200\n  advert_int 0.1\n  version 3\n  garp_master_delay 0\n\
+         \x20 garp_master_repeat 1\n{keyword}  virtual_ipaddress {{\n    {VIP}/24 dev eth0\n\
+         \x20   {EXTRA_VIP}/24 dev ex0\n  }}\n}}\n"
+    );
+    daemon.start(&mut lab, "r1", &config)?;
+    lab.wait_for("master", Duration::from_secs(10), || lab.holds("r1", VIP))?;
+    std::thread::sleep(Duration::from_millis(3300));
+    lab.daemon(tcpdump)?.signal(libc::SIGTERM)?;
+    lab.daemon(tcpdump)?.wait_exit(Duration::from_secs(5))?;
+    let times = garps(&pcap, EXTRA_VIP.parse()?, mac)?;
+    if times.is_empty() {
+        eprintln!("{daemon:?}: no ARP on ex0\n{}", lab.logs());
+    }
+    Ok(times)
+}
+
+#[test]
+fn garp_extra_if_all_refreshes_the_other_interface_as_keepalived_does() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    for (daemon, tag) in [(Daemon::Keepalived, "gxk"), (Daemon::Kad, "gxd")] {
+        let times = extra_if_garps(daemon, tag, "  garp_extra_if all 1\n")?;
+        // The burst on becoming Master, then one a second: 4 in 3.3 s.
+        assert!(
+            (4..=5).contains(&times.len()),
+            "{daemon:?}: ARPs on ex0 at {times:?}"
+        );
+        let gaps: Vec<Duration> = times
+            .windows(2)
+            .map(|w| w[1].saturating_sub(w[0]))
+            .collect();
+        assert!(
+            gaps.iter()
+                .all(|g| *g >= Duration::from_millis(800) && *g <= Duration::from_millis(1300)),
+            "{daemon:?}: one a second, gaps {gaps:?}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn without_all_garp_extra_if_leaves_interfaces_kad_did_not_make() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    for (daemon, tag) in [(Daemon::Keepalived, "gnk"), (Daemon::Kad, "gnd")] {
+        let times = extra_if_garps(daemon, tag, "  garp_extra_if 1\n")?;
+        // Only the burst on becoming Master, sent on the VIP's own interface.
+        assert_eq!(times.len(), 1, "{daemon:?}: ARPs on ex0 at {times:?}");
+    }
+    Ok(())
+}
