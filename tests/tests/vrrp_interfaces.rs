@@ -141,3 +141,47 @@ fn without_all_garp_extra_if_leaves_interfaces_kad_did_not_make() -> Result<()> 
     }
     Ok(())
 }
+
+/// `net.ipv4.conf.eth0.promote_secondaries` in `host`.
+fn promote_secondaries(lab: &Lab, host: &str) -> Result<String> {
+    let out = lab
+        .host(host)?
+        .command("sysctl")
+        .args(["-n", "net.ipv4.conf.eth0.promote_secondaries"])
+        .output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// `promote_secondaries`: while the instance runs its interface promotes secondaries, so
+/// deleting the primary address of the VIP's subnet (10.88.0.1/24, not the advert source)
+/// keeps the VIP; the flag is put back to 0 at exit — as keepalived does.
+#[test]
+fn promote_secondaries_keeps_the_vip_when_the_primary_address_goes() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    for (daemon, tag) in [(Daemon::Keepalived, "psk"), (Daemon::Kad, "psd")] {
+        let mut lab = Lab::with_hosts(tag, &[("r1", 1)])?;
+        assert_eq!(promote_secondaries(&lab, "r1")?, "0");
+        lab.host("r1")?
+            .ns
+            .ip(&["addr", "add", "10.88.0.1/24", "dev", "eth0"])?;
+        let config =
+            kad_tests::conf::vrrp_instance("LAB", 51, 200, EXTRA_VIP, "  promote_secondaries\n");
+        let index = daemon.start(&mut lab, "r1", &config)?;
+        lab.wait_for("master", Duration::from_secs(10), || {
+            lab.holds("r1", EXTRA_VIP)
+        })?;
+        assert_eq!(promote_secondaries(&lab, "r1")?, "1", "{daemon:?}");
+        lab.host("r1")?
+            .ns
+            .ip(&["addr", "del", "10.88.0.1/24", "dev", "eth0"])?;
+        assert!(
+            lab.holds("r1", EXTRA_VIP)?,
+            "{daemon:?}: the VIP was promoted, not deleted\n{}",
+            lab.logs()
+        );
+        lab.daemon(index)?.signal(libc::SIGTERM)?;
+        lab.daemon(index)?.wait_exit(Duration::from_secs(10))?;
+        assert_eq!(promote_secondaries(&lab, "r1")?, "0", "{daemon:?} at exit");
+    }
+    Ok(())
+}

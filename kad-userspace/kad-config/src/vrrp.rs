@@ -335,12 +335,9 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("virtual_ipaddress_excluded", |i, n, c| {
         i.virtual_ipaddress_excluded.extend(net::addresses(c, n));
     }),
-    ignored(
-        UNUSED,
-        kw("promote_secondaries", |i, _, _| {
-            i.promote_secondaries = true
-        }),
-    ),
+    kw("promote_secondaries", |i, _, _| {
+        i.promote_secondaries = true
+    }),
     kw("virtual_routes", |i, n, c| {
         i.virtual_routes.extend(net::routes(c, n))
     }),

@@ -8,6 +8,7 @@ pub mod interface;
 pub mod link_monitor;
 pub mod names;
 mod netlink;
+pub mod promote;
 pub mod route;
 pub mod rule;
 pub mod vmac;

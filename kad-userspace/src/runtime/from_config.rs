@@ -418,6 +418,7 @@ pub fn instance_spec(
         strict: instance.strict_mode,
         primary_auto: instance.mcast_src_ip.or(instance.unicast_src_ip).is_none(),
         unicast_rx: unicast_rx(instance),
+        promote_secondaries: instance.promote_secondaries && instance.use_vmac.is_none(),
         garp_extra_all: instance.garp_extra_if.is_some_and(|extra| extra.all),
         garp_spacing: garp_spacing(trackers.config, &interface),
         routes,

@@ -38,6 +38,8 @@ pub(super) struct Io {
     pub(super) inbound: mpsc::Sender<Inbound>,
     pub(super) updates: mpsc::Sender<TrackerUpdate>,
     pub(super) stats: Arc<ReceiveStats>,
+    /// Interfaces whose `promote_secondaries` kad set (put back to 0 at exit).
+    pub(super) promoted: Vec<String>,
 }
 
 impl Io {
@@ -75,6 +77,15 @@ impl Io {
             source,
         })?;
         let links = garp_links(&spec, if_index).map_err(interface_error)?;
+        if spec.promote_secondaries && !self.promoted.contains(&interface) {
+            match crate::net::promote::enable(&interface) {
+                Ok(true) => self.promoted.push(interface.clone()),
+                Ok(false) => {}
+                Err(err) => {
+                    tracing::warn!(instance = %name, vrid = spec.fsm.vrid, %interface, error = %err, "cannot set promote_secondaries");
+                }
+            }
+        }
         Ok(Slot {
             spec,
             socket,
@@ -88,6 +99,15 @@ impl Io {
             xdp: None,
             counters: Arc::default(),
         })
+    }
+
+    /// Puts back the `promote_secondaries` flags kad set (at exit, as keepalived).
+    pub(super) fn restore_promoted(&self) {
+        for interface in &self.promoted {
+            if let Err(err) = crate::net::promote::restore(interface) {
+                tracing::warn!(%interface, error = %err, "cannot clear promote_secondaries");
+            }
+        }
     }
 
     /// (Re)starts one receive task per socket, routing by VRID to `slots`.

@@ -266,6 +266,7 @@ fn assemble(
         inbound: inbound_tx,
         updates: updates_tx,
         stats: Arc::clone(&stats),
+        promoted: Vec::new(),
     };
     let mut engine = Engine {
         clock: Clock::new(),
@@ -354,6 +355,7 @@ async fn hand_over_and_stop(
             tracing::warn!(error = %err, "leaving VMAC behind");
         }
     }
+    io.restore_promoted();
     engine.stats.log();
     if let Some(xdp) = &engine.xdp {
         xdp.log_counters();

@@ -103,6 +103,9 @@ pub struct InstanceSpec {
     pub primary_auto: bool,
     /// Which unicast adverts are accepted (`check_unicast_src`, `min_ttl`/`max_ttl`).
     pub unicast_rx: UnicastRx,
+    /// `promote_secondaries` (not with `use_vmac`, as keepalived): the interface's
+    /// `promote_secondaries` sysctl is set while kad runs.
+    pub promote_secondaries: bool,
     /// `garp_extra_if ... all` / `vrrp_garp_extra_if ... all`: the periodic messages go on
     /// every other interface holding a virtual address, not only on VMACs kad made.
     pub garp_extra_all: bool,
