@@ -185,3 +185,29 @@ fn promote_secondaries_keeps_the_vip_when_the_primary_address_goes() -> Result<(
     }
     Ok(())
 }
+
+/// global `vrrp_startup_delay 2`: the instance cannot become Master before the delay plus
+/// its Master_Down_Interval (0.32 s here) — as keepalived.
+#[test]
+fn vrrp_startup_delay_holds_the_first_election_as_keepalived_does() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    // Built before the clock starts.
+    kad_tests::kad_bin()?;
+    for (daemon, tag) in [(Daemon::Keepalived, "sdk"), (Daemon::Kad, "sdd")] {
+        let mut lab = Lab::with_hosts(tag, &[("r1", 1)])?;
+        let config = format!(
+            "global_defs {{\n  vrrp_startup_delay 2\n}}\n{}",
+            kad_tests::conf::lab_instance(200, "")
+        );
+        let started = std::time::Instant::now();
+        daemon.start(&mut lab, "r1", &config)?;
+        lab.wait_for("master", Duration::from_secs(10), || lab.holds("r1", VIP))?;
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(2300) && elapsed < Duration::from_millis(4000),
+            "{daemon:?}: master after {elapsed:?}\n{}",
+            lab.logs()
+        );
+    }
+    Ok(())
+}

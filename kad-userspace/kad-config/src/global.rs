@@ -133,14 +133,16 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
             g.vrrp_gna_interval = v;
         }
     }),
-    ignored(
-        UNUSED,
-        kw("vrrp_min_garp", |g, n, c| {
-            if let Some(v) = c.flag(n, 0) {
-                g.vrrp_min_garp = v;
+    // keepalived: one gratuitous ARP/NA on becoming Master, no second burst, no refresh —
+    // for the settings still at their default when the keyword is read (later ones win).
+    kw("vrrp_min_garp", |g, n, c| {
+        if let Some(v) = c.flag(n, 0) {
+            g.vrrp_min_garp = v;
+            if v {
+                min_garp(g);
             }
-        }),
-    ),
+        }
+    }),
     kw("vrrp_garp_extra_if", |g, n, c| {
         g.vrrp_garp_extra_if = garp_extra_if(c, n)
     }),
@@ -173,14 +175,11 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("vrrp_notify_priority_changes", |g, n, c| {
         g.vrrp_notify_priority_changes = c.flag(n, 0);
     }),
-    ignored(
-        "instances start at once",
-        kw("vrrp_startup_delay", |g, n, c| {
-            if let Some(v) = c.timer(n, 0, 0.0, 1e6) {
-                g.vrrp_startup_delay = v;
-            }
-        }),
-    ),
+    kw("vrrp_startup_delay", |g, n, c| {
+        if let Some(v) = c.timer(n, 0, 0.0, 1e6) {
+            g.vrrp_startup_delay = v;
+        }
+    }),
     kw("enable_script_security", |g, _, _| {
         g.enable_script_security = true
     }),
@@ -632,6 +631,24 @@ fn check_spec(ctx: &mut Ctx, node: &Node, spec: Spec) -> bool {
             false
         }
         (Err(_), None) => false,
+    }
+}
+
+/// keepalived.conf `vrrp_min_garp`: the global GARP settings still at keepalived's defaults
+/// take their minimum (repeat 1, delay 0, refresh 0 with repeat 0).
+fn min_garp(g: &mut GlobalDefs) {
+    let defaults = GlobalDefs::default();
+    if g.vrrp_garp_master_repeat == defaults.vrrp_garp_master_repeat {
+        g.vrrp_garp_master_repeat = 1;
+    }
+    if g.vrrp_garp_master_refresh == defaults.vrrp_garp_master_refresh {
+        g.vrrp_garp_master_refresh = std::time::Duration::ZERO;
+    }
+    if g.vrrp_garp_master_refresh_repeat == defaults.vrrp_garp_master_refresh_repeat {
+        g.vrrp_garp_master_refresh_repeat = 0;
+    }
+    if g.vrrp_garp_master_delay == defaults.vrrp_garp_master_delay {
+        g.vrrp_garp_master_delay = std::time::Duration::ZERO;
     }
 }
 

@@ -422,6 +422,34 @@ mod tests {
         loaded.diagnostics.iter().map(ToString::to_string).collect()
     }
 
+    /// keepalived `vrrp_min_garp`: the GARP settings still at their defaults take their
+    /// minimum, the lower-priority ones follow; a setting read before it keeps its value.
+    #[test]
+    fn vrrp_min_garp_sets_the_default_garp_settings_to_their_minimum() {
+        let garp = |globals: &str| {
+            let loaded = load(&format!("global_defs {{\n{globals}}}\n{GOOD}"));
+            let i = &loaded.config.vrrp_instances[0];
+            (
+                i.garp_master_repeat,
+                i.garp_master_delay.as_secs(),
+                i.garp_master_refresh_repeat,
+                i.garp_lower_prio_repeat,
+                i.garp_lower_prio_delay.as_secs(),
+            )
+        };
+        assert_eq!(garp(""), (5, 5, 1, 5, 5));
+        assert_eq!(garp(" vrrp_min_garp\n"), (1, 0, 0, 1, 0));
+        assert_eq!(garp(" vrrp_min_garp false\n"), (5, 5, 1, 5, 5));
+        assert_eq!(
+            garp(" vrrp_garp_master_repeat 3\n vrrp_min_garp\n"),
+            (3, 0, 0, 3, 0)
+        );
+        assert_eq!(
+            garp(" vrrp_min_garp\n vrrp_garp_master_delay 2\n"),
+            (1, 2, 0, 1, 2)
+        );
+    }
+
     #[test]
     fn a_tracker_defined_below_its_reference_is_not_tracked() {
         let text = "vrrp_script early {\n script /bin/true\n}\n\

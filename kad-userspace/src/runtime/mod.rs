@@ -280,6 +280,7 @@ fn assemble(
         stats,
         tracker_status: HashMap::new(),
         refresh_scratch: Vec::new(),
+        startup_hold: startup_hold(spec.startup_delay),
     };
     engine.set_trackers(io.start_trackers(&spec.trackers));
     engine.executor.set_mail(spec.smtp.clone());
@@ -362,6 +363,16 @@ async fn hand_over_and_stop(
     }
     // Dropping the program's links detaches it from every interface (nothing is pinned).
     drop(engine.xdp.take());
+}
+
+/// global `vrrp_startup_delay`: when the hold ends on the runtime's clock (`None`: no delay).
+fn startup_hold(delay: std::time::Duration) -> Option<crate::vrrp::fsm::Timestamp> {
+    if delay.is_zero() {
+        return None;
+    }
+    tracing::info!("Delaying startup for {} seconds", delay.as_secs_f64());
+    let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+    Some(crate::vrrp::fsm::Timestamp::from_micros(micros))
 }
 
 /// Opens the notify FIFOs; one that cannot be opened is reported and skipped.

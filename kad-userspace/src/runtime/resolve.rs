@@ -40,6 +40,7 @@ pub async fn runtime_spec(
             .global
             .other
             .contains_key("fifo_write_vrrp_states_on_reload"),
+        startup_delay: config.global.vrrp_startup_delay,
     })
 }
 

@@ -33,6 +33,9 @@ pub struct RuntimeSpec {
     /// global `fifo_write_vrrp_states_on_reload`: a reload writes the state of every group
     /// and instance that kept running to the notify FIFOs.
     pub fifo_states_on_reload: bool,
+    /// global `vrrp_startup_delay`: at start (not on reload), no instance becomes Master
+    /// before this delay plus its Master_Down_Interval.
+    pub startup_delay: std::time::Duration,
 }
 
 /// keepalived.conf `static_ipaddress`, `static_routes`, `static_rules`: "NOT moved by

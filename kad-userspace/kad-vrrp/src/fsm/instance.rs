@@ -54,6 +54,8 @@ pub struct Instance {
     garp_extra_at: Option<Timestamp>,
     garp_lower_at: Option<Timestamp>,
     preempt_at: Option<Timestamp>,
+    /// keepalived `vrrp_startup_delay`: no Master_Down timer of a Backup expires before.
+    startup_hold: Option<Timestamp>,
     last_lower_reply: Option<Timestamp>,
     grouped: bool,
     want_master: bool,
@@ -98,6 +100,7 @@ impl Instance {
             garp_extra_at: None,
             garp_lower_at: None,
             preempt_at: None,
+            startup_hold: None,
             last_lower_reply: None,
             grouped: false,
             want_master: false,
@@ -160,6 +163,21 @@ impl Instance {
     /// When and why the state last changed.
     pub fn last_change(&self) -> Option<(Timestamp, Reason)> {
         self.last_change
+    }
+
+    /// keepalived `vrrp_startup_delay`: until `until`, a Backup's Master_Down timer counts
+    /// from `until` instead of from now (the instance runs, but cannot become Master
+    /// before `until` plus its Master_Down_Interval).
+    pub fn hold_master_down_until(&mut self, until: Timestamp) {
+        self.startup_hold = Some(until);
+        if let Some(at) = self.master_down_at.filter(|_| self.state == State::Backup) {
+            self.master_down_at = Some(at.max(until + self.master_down_interval()));
+        }
+    }
+
+    /// Where a Backup's Master_Down timer counts from: now, or the end of the startup hold.
+    fn down_from(&self, now: Timestamp) -> Timestamp {
+        self.startup_hold.map_or(now, |hold| hold.max(now))
     }
 
     /// The earliest time at which [`Event::Timeout`] has something to do.
@@ -291,7 +309,7 @@ impl Instance {
             wait += self.cfg.preempt_delay;
         }
         self.become_backup(now, reason, out);
-        self.master_down_at = Some(now + wait);
+        self.master_down_at = Some(self.down_from(now) + wait);
         if self.priority == 255 {
             // Grouped owner: ask the group to go Master now.
             self.want_master = true;
@@ -329,7 +347,7 @@ impl Instance {
         if was_master {
             out.push(Action::RemoveVirtuals(self.virtuals.clone()));
         }
-        self.master_down_at = Some(now + self.master_down_interval());
+        self.master_down_at = Some(self.down_from(now) + self.master_down_interval());
         self.notify(NotifyKind::Backup, out);
     }
 
@@ -511,7 +529,7 @@ impl Instance {
             }
             // The Master is leaving: take over after Skew_Time only.
             self.master = None;
-            self.master_down_at = Some(now + self.skew_time());
+            self.master_down_at = Some(self.down_from(now) + self.skew_time());
             return;
         }
         let lower = advert.priority < self.priority;
@@ -534,7 +552,7 @@ impl Instance {
         }
         self.master = Some((advert.source, advert.priority));
         self.want_master = false;
-        self.master_down_at = Some(now + self.master_down_interval());
+        self.master_down_at = Some(self.down_from(now) + self.master_down_interval());
     }
 
     /// RFC 5798 §6.4.3, with keepalived's `higher_prio_send_advert`, `lower_prio_no_advert`,
@@ -597,7 +615,8 @@ impl Instance {
                         // keepalived sync groups: Master only when every member wants it.
                         self.want_master = true;
                         self.master = None;
-                        self.master_down_at = Some(now + self.master_down_interval());
+                        self.master_down_at =
+                            Some(self.down_from(now) + self.master_down_interval());
                     } else {
                         self.become_master(now, Reason::MasterDown, out);
                     }
