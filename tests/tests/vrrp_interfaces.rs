@@ -211,3 +211,99 @@ fn vrrp_startup_delay_holds_the_first_election_as_keepalived_does() -> Result<()
     }
     Ok(())
 }
+
+/// r1's macvlan interfaces as "NAME@BASE MAC ADDRESSES…", sorted.
+fn vmacs(lab: &Lab, host: &str) -> Result<Vec<String>> {
+    let out = lab
+        .host(host)?
+        .command("ip")
+        .args(["-o", "link", "show", "type", "macvlan"])
+        .output()?;
+    let mut found = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut words = line.split_whitespace();
+        let name = words.nth(1).unwrap_or_default().trim_end_matches(':');
+        let mac = words
+            .skip_while(|w| *w != "link/ether")
+            .nth(1)
+            .unwrap_or_default();
+        let dev = name.split('@').next().unwrap_or_default();
+        let addrs = lab
+            .host(host)?
+            .command("ip")
+            .args(["-o", "-4", "addr", "show", "dev", dev])
+            .output()?;
+        let addrs: Vec<String> = String::from_utf8_lossy(&addrs.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(3).map(str::to_owned))
+            .collect();
+        found.push(format!("{name} {mac} {}", addrs.join(" ")));
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// `vmac_prefix`, `vmac_addr_prefix` and `use_vmac_addr`: the instance's VMAC is named
+/// `vmac_prefix.VRID`; the VIP on `ex0` goes on a VMAC of `ex0` named with
+/// `vmac_addr_prefix` (or, without it, the next free `vmac_prefix` name) — as keepalived
+/// names and fills them.
+#[test]
+fn vmac_prefixes_and_use_vmac_addr_name_the_vmacs_as_keepalived_does() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let cases = [
+        ("  vmac_prefix vm\n  vmac_addr_prefix va\n", "va.51@ex0"),
+        ("  vmac_prefix vm\n", "vm1.51@ex0"),
+    ];
+    for (n, (globals, addr_vmac)) in cases.iter().enumerate() {
+        let mut seen = Vec::new();
+        for (daemon, tag) in [(Daemon::Keepalived, "vpk"), (Daemon::Kad, "vpd")] {
+            let mut lab = Lab::with_hosts(&format!("{tag}{n}"), &[("r1", 1)])?;
+            lab.host("r1")?.add_local_link("ex0", "ex1")?;
+            let config = format!(
+                "global_defs {{\n{globals}}}\nvrrp_instance LAB {{\n  state BACKUP\n\
+                 \x20 interface eth0\n  virtual_router_id 51\n  priority 200\n\
+                 \x20 advert_int 0.1\n  version 3\n  use_vmac\n  use_vmac_addr\n\
+                 \x20 virtual_ipaddress {{\n    {VIP}/24 dev eth0\n    {EXTRA_VIP}/24 dev ex0\n\
+                 \x20 }}\n}}\n"
+            );
+            daemon.start(&mut lab, "r1", &config)?;
+            lab.wait_for("master", Duration::from_secs(10), || {
+                lab.holds("r1", EXTRA_VIP)
+            })?;
+            let found = vmacs(&lab, "r1")?;
+            let mut expected = vec![
+                format!("{addr_vmac} 00:00:5e:00:01:33 {EXTRA_VIP}/24"),
+                format!("vm.51@eth0 00:00:5e:00:01:33 {VIP}/24"),
+            ];
+            expected.sort();
+            assert_eq!(found, expected, "{daemon:?}\n{}", lab.logs());
+            seen.push(found);
+        }
+        assert_eq!(seen[0], seen[1]);
+    }
+    Ok(())
+}
+
+/// `dont_track_primary`: the instance's interface going down leaves it Master with its VIP
+/// (without it: FAULT, the VIP removed) — as keepalived.
+#[test]
+fn dont_track_primary_ignores_the_interface_going_down_as_keepalived_does() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    for (extra, kept) in [("  dont_track_primary\n", true), ("", false)] {
+        for (daemon, tag) in [(Daemon::Keepalived, "dtk"), (Daemon::Kad, "dtd")] {
+            let mut lab = Lab::with_hosts(&format!("{tag}{}", u8::from(kept)), &[("r1", 1)])?;
+            let config = kad_tests::conf::lab_instance(200, extra);
+            daemon.start(&mut lab, "r1", &config)?;
+            lab.wait_for("master", Duration::from_secs(10), || lab.holds("r1", VIP))?;
+            lab.host("r1")?.ns.ip(&["link", "set", "eth0", "down"])?;
+            std::thread::sleep(Duration::from_millis(700));
+            assert_eq!(
+                lab.holds("r1", VIP)?,
+                kept,
+                "{daemon:?} {extra:?}\n{}",
+                lab.logs()
+            );
+        }
+    }
+    Ok(())
+}

@@ -450,6 +450,37 @@ mod tests {
         );
     }
 
+    /// keepalived `native_ipv6`: the instance is IPv6 (VRRPv3), so IPv4 VIPs after it are
+    /// refused; after IPv4 VIPs the keyword is refused.
+    #[test]
+    fn native_ipv6_makes_the_instance_ipv6_as_keepalived_does() {
+        let text = "vrrp_instance A {\n interface eth0\n virtual_router_id 5\n native_ipv6\n\
+             virtual_ipaddress {\n 10.0.0.1\n fd00::1\n }\n}\n\
+             vrrp_instance B {\n interface eth0\n virtual_router_id 6\n\
+             virtual_ipaddress {\n 10.0.0.2\n }\n native_ipv6\n}\n";
+        let loaded = load(text);
+        let a = &loaded.config.vrrp_instances[0];
+        assert_eq!(a.is_ipv6(), Some(true));
+        assert_eq!(a.version, 3);
+        let vips: Vec<String> = a
+            .virtual_ipaddress
+            .iter()
+            .map(|v| v.addr.to_string())
+            .collect();
+        assert_eq!(vips, ["fd00::1"]);
+        assert_eq!(loaded.config.vrrp_instances[1].is_ipv6(), Some(false));
+        let messages = messages(&loaded);
+        for expected in [
+            "(A): address family must match VRRP instance [10.0.0.1] - ignoring",
+            "(B) Cannot specify native_ipv6 with IPv4 addresses",
+        ] {
+            assert!(
+                messages.iter().any(|m| m.contains(expected)),
+                "{expected}: {messages:?}"
+            );
+        }
+    }
+
     #[test]
     fn a_tracker_defined_below_its_reference_is_not_tracked() {
         let text = "vrrp_script early {\n script /bin/true\n}\n\

@@ -747,8 +747,12 @@ impl VrrpInstance {
         }
     }
 
-    /// The address family of the instance (from its first VIP), None without VIPs.
+    /// The address family of the instance (IPv6 with `native_ipv6`, else from its first
+    /// VIP), None without either.
     pub fn is_ipv6(&self) -> Option<bool> {
+        if self.native_ipv6 {
+            return Some(true);
+        }
         self.virtual_ipaddress.first().map(|a| a.addr.is_ipv6())
     }
 }

@@ -175,8 +175,9 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             mac: n.arg(1).map(|w| w.text.clone()),
         });
     }),
-    ignored(
-        UNUSED,
+    partial(
+        "the address VMACs always carry the RFC 5798 MAC (a MAC given to use_vmac is not used), \
+         and a VIP's own use_vmac option is not read",
         kw("use_vmac_addr", |i, _, _| i.use_vmac_addr = true),
     ),
     kw("vmac_xmit_base", |i, _, _| i.vmac_xmit_base = true),
@@ -186,11 +187,25 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             i.use_ipvlan = Some(n.args.iter().map(|w| w.text.clone()).collect());
         }),
     ),
-    ignored(UNUSED, kw("native_ipv6", |i, _, _| i.native_ipv6 = true)),
-    ignored(
-        UNUSED,
-        kw("dont_track_primary", |i, _, _| i.dont_track_primary = true),
-    ),
+    // keepalived: the instance is IPv6 (and VRRPv3); refused after IPv4 addresses.
+    kw("native_ipv6", |i, n, c| {
+        if i.virtual_ipaddress
+            .first()
+            .is_some_and(|v| v.addr.is_ipv4())
+        {
+            c.report(
+                Severity::Error,
+                n.place(),
+                format!(
+                    "({}) Cannot specify native_ipv6 with IPv4 addresses",
+                    i.name
+                ),
+            );
+        } else {
+            i.native_ipv6 = true;
+        }
+    }),
+    kw("dont_track_primary", |i, _, _| i.dont_track_primary = true),
     kw("track_interface", |i, n, c| {
         i.tracking.interfaces.extend(track_list(c, n, -253, 253));
     }),

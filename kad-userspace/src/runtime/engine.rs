@@ -203,7 +203,11 @@ impl Engine {
             return;
         };
         for (member, slot) in slots.iter().enumerate() {
-            if self.slots.get(*slot).is_some_and(|s| !s.link_up) {
+            if self
+                .slots
+                .get(*slot)
+                .is_some_and(|s| !s.link_up && !s.spec.dont_track_primary)
+            {
                 self.handle(unit, Some(member), Event::Interface { up: false });
             }
         }
@@ -286,6 +290,10 @@ impl Engine {
                 up,
                 "link state changed"
             );
+            // keepalived.conf dont_track_primary: the interface's state changes nothing.
+            if entry.spec.dont_track_primary {
+                continue;
+            }
             if let Some((unit, member)) = self.owner.get(slot).copied() {
                 self.handle(unit, Some(member), Event::Interface { up });
             }

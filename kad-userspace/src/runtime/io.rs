@@ -230,7 +230,12 @@ fn garp_links(
     spec: &InstanceSpec,
     own: u32,
 ) -> Result<Vec<GarpLink>, crate::net::interface::InterfaceError> {
-    let vmac = spec.vmac.as_deref().and_then(|name| ifindex(name).ok());
+    let ours: Vec<u32> = spec
+        .vmac
+        .iter()
+        .chain(&spec.address_vmacs)
+        .filter_map(|name| ifindex(name).ok())
+        .collect();
     let mut links: Vec<GarpLink> = Vec::new();
     for placed in &spec.addresses {
         if placed.ifindex == own || links.iter().any(|l| l.ifindex == placed.ifindex) {
@@ -248,7 +253,7 @@ fn garp_links(
             ifindex: placed.ifindex,
             mac,
             sender: Arc::new(sender),
-            ours: vmac == Some(placed.ifindex),
+            ours: ours.contains(&placed.ifindex),
         });
     }
     Ok(links)

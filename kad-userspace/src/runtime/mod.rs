@@ -35,6 +35,7 @@ mod spec;
 mod status;
 mod timers;
 mod units;
+mod vmac_names;
 
 pub use clock::Clock;
 pub use dataplane::{ReceivePath, ReceiveStats, RunOptions};
@@ -350,10 +351,10 @@ async fn hand_over_and_stop(
     engine.executor.remove_statics(statics);
     engine.executor.finish().await;
     for slot in &engine.slots {
-        if let Some(name) = &slot.spec.vmac
-            && let Err(err) = crate::net::vmac::remove(links_control, name).await
-        {
-            tracing::warn!(error = %err, "leaving VMAC behind");
+        for name in slot.spec.vmac.iter().chain(&slot.spec.address_vmacs) {
+            if let Err(err) = crate::net::vmac::remove(links_control, name).await {
+                tracing::warn!(error = %err, "leaving VMAC behind");
+            }
         }
     }
     io.restore_promoted();

@@ -13,6 +13,7 @@ use super::{
     from_config::{self, BuildError, SpecError, TrackerTable, interface_of, is_ipv6, vrid_of},
     interfaces::{Interfaces, KernelInterfaces},
     spec::{InstanceSpec, RuntimeSpec},
+    vmac_names::vmac_name,
 };
 
 /// Builds the runtime's view of every `vrrp_instance` in `config` on the running kernel.
@@ -23,8 +24,19 @@ pub async fn runtime_spec(
     let interfaces = KernelInterfaces;
     let mut instances = Vec::with_capacity(config.vrrp_instances.len());
     let mut trackers = TrackerTable::new(config, &interfaces);
+    let mut vmacs = Vec::new();
     for instance in &config.vrrp_instances {
-        instances.push(instance_spec(instance, control, &interfaces, &mut trackers).await?);
+        instances.push(
+            instance_spec(
+                config,
+                instance,
+                control,
+                &interfaces,
+                &mut trackers,
+                &mut vmacs,
+            )
+            .await?,
+        );
     }
     let groups = from_config::groups(config, &mut trackers)?;
     let notify_fifos = from_config::notify_fifos(config)?;
@@ -47,10 +59,12 @@ pub async fn runtime_spec(
 /// One instance: its interface and primary address asked of the kernel, the mapping, its
 /// `use_vmac` interface made, then its addresses.
 async fn instance_spec(
+    config: &Config,
     instance: &VrrpInstance,
     control: &AddressControl,
     interfaces: &dyn Interfaces,
     trackers: &mut TrackerTable<'_>,
+    vmacs: &mut Vec<String>,
 ) -> Result<InstanceSpec, BuildError> {
     let fail = |what: SpecError| BuildError::instance(&instance.place, &instance.name, what);
     let interface = interface_of(instance).map_err(fail)?;
@@ -68,7 +82,22 @@ async fn instance_spec(
                 })
             })?,
     };
-    let (mut spec, vmac) = from_config::instance_spec(instance, primary, trackers).map_err(fail)?;
+    let (mut spec, mut vmac) =
+        from_config::instance_spec(instance, primary, trackers).map_err(fail)?;
+    if let Some(plan) = vmac.as_mut() {
+        // keepalived: an automatic name another instance's VMAC has is skipped.
+        if plan.auto && vmacs.contains(&plan.name) {
+            let prefix = from_config::vmac_prefix(config);
+            let vrid = spec.fsm.vrid;
+            let name = vmac_name(prefix, vrid, ipv6, |n| vmacs.iter().any(|v| v == n));
+            if spec.interface == plan.name {
+                spec.interface.clone_from(&name);
+            }
+            spec.vmac = Some(name.clone());
+            plan.name = name;
+        }
+        vmacs.push(plan.name.clone());
+    }
     let vip_interface = match &vmac {
         Some(plan) => {
             vmac::ensure(control, &plan.name, if_index, plan.mac, ipv6)
@@ -80,6 +109,11 @@ async fn instance_spec(
     };
     spec.addresses =
         from_config::vip_addresses(instance, vip_interface, interfaces).map_err(fail)?;
+    if instance.use_vmac_addr {
+        address_vmacs(config, instance, control, interfaces, vmacs, &mut spec)
+            .await
+            .map_err(fail)?;
+    }
     // keepalived turns garp_extra_if off when no other interface qualifies.
     let own = interfaces
         .ifindex(&spec.interface)
@@ -96,6 +130,61 @@ async fn instance_spec(
         spec.fsm.garp.extra_interfaces = std::time::Duration::ZERO;
     }
     Ok(spec)
+}
+
+/// keepalived.conf `use_vmac_addr`: each virtual address on another interface than the
+/// instance's (or of the other family, without `use_vmac`) goes on a VMAC of that
+/// interface (one per interface and family, named with `vmac_addr_prefix`, the RFC 5798
+/// §7.3 MAC of its family), made now and removed at exit.
+async fn address_vmacs(
+    config: &Config,
+    instance: &VrrpInstance,
+    control: &AddressControl,
+    interfaces: &dyn Interfaces,
+    vmacs: &mut Vec<String>,
+    spec: &mut InstanceSpec,
+) -> Result<(), SpecError> {
+    let own = interfaces.ifindex(interface_of(instance)?)?;
+    let ipv6 = is_ipv6(instance);
+    let vrid = spec.fsm.vrid;
+    let prefix = from_config::vmac_addr_prefix(config).to_owned();
+    let own_vmac = spec
+        .vmac
+        .as_deref()
+        .and_then(|name| interfaces.ifindex(name).ok());
+    // (base ifindex, IPv6) → the VMAC's ifindex.
+    let mut made: Vec<((u32, bool), u32)> = Vec::new();
+    let mut names = Vec::new();
+    for placed in &mut spec.addresses {
+        let family6 = placed.address.is_ipv6();
+        let elsewhere = placed.ifindex != own && Some(placed.ifindex) != own_vmac;
+        let other_family = placed.ifindex == own && family6 != ipv6 && instance.use_vmac.is_none();
+        if !(elsewhere || other_family) {
+            continue;
+        }
+        let key = (placed.ifindex, family6);
+        let index = match made.iter().find(|(k, _)| *k == key) {
+            Some((_, index)) => *index,
+            None => {
+                let name = vmac_name(&prefix, vrid, family6, |n| vmacs.iter().any(|v| v == n));
+                let index = vmac::ensure(
+                    control,
+                    &name,
+                    placed.ifindex,
+                    vmac::virtual_mac(vrid, family6),
+                    family6,
+                )
+                .await?;
+                vmacs.push(name.clone());
+                names.push(name);
+                made.push((key, index));
+                index
+            }
+        };
+        placed.ifindex = index;
+    }
+    spec.address_vmacs = names;
+    Ok(())
 }
 
 /// The address kad sends adverts from on `if_index`: its first IPv4 address, or its first

@@ -96,6 +96,9 @@ pub struct InstanceSpec {
     pub notify: NotifySpec,
     /// `use_vmac`: the macvlan kad created for this instance (removed when kad stops).
     pub vmac: Option<String>,
+    /// `use_vmac_addr`: the VMACs kad made for virtual addresses on other interfaces
+    /// (removed when kad stops).
+    pub address_vmacs: Vec<String>,
     /// Where adverts for the instance arrive from the wire: `interface` itself, or the
     /// VMAC's parent (the XDP program is attached here).
     pub receive_interface: String,
@@ -106,6 +109,8 @@ pub struct InstanceSpec {
     pub primary_auto: bool,
     /// Which unicast adverts are accepted (`check_unicast_src`, `min_ttl`/`max_ttl`).
     pub unicast_rx: UnicastRx,
+    /// `dont_track_primary`: the instance's interface going down does not put it in FAULT.
+    pub dont_track_primary: bool,
     /// `promote_secondaries` (not with `use_vmac`, as keepalived): the interface's
     /// `promote_secondaries` sysctl is set while kad runs.
     pub promote_secondaries: bool,
