@@ -307,3 +307,37 @@ fn dont_track_primary_ignores_the_interface_going_down_as_keepalived_does() -> R
     }
     Ok(())
 }
+
+/// global `dynamic_interfaces`: an instance on an interface that does not exist at start
+/// waits for it and runs once it is there (the other instances run meanwhile) — as
+/// keepalived.
+#[test]
+fn dynamic_interfaces_starts_an_instance_when_its_interface_appears() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    for (daemon, tag) in [(Daemon::Keepalived, "dik"), (Daemon::Kad, "did")] {
+        let mut lab = Lab::with_hosts(tag, &[("r1", 1)])?;
+        let config = format!(
+            "global_defs {{\n  dynamic_interfaces\n}}\n{}{}",
+            kad_tests::conf::lab_instance(200, ""),
+            kad_tests::conf::vrrp_instance("LATE", 52, 200, EXTRA_VIP, "")
+                .replace("interface eth0", "interface ex0")
+                .replace("dev eth0", "dev ex0")
+        );
+        daemon.start(&mut lab, "r1", &config)?;
+        lab.wait_for("master", Duration::from_secs(10), || lab.holds("r1", VIP))?;
+        let r1 = lab.host("r1")?;
+        r1.ns
+            .ip(&["link", "add", "ex0", "type", "veth", "peer", "name", "ex1"])?;
+        r1.ns.ip(&["addr", "add", "10.88.0.1/24", "dev", "ex0"])?;
+        r1.ns.ip(&["link", "set", "ex1", "up"])?;
+        r1.ns.ip(&["link", "set", "ex0", "up"])?;
+        lab.wait_for("the late instance", Duration::from_secs(5), || {
+            lab.holds("r1", EXTRA_VIP)
+        })?;
+        assert!(
+            lab.holds("r1", VIP)?,
+            "{daemon:?}: the first instance runs on"
+        );
+    }
+    Ok(())
+}

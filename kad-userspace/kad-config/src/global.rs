@@ -194,8 +194,10 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("vrrp_track_process_terminate_delay", |g, n, c| {
         g.vrrp_track_process_terminate_delay = c.timer(n, 0, 0.0, 1e6)
     }),
-    ignored(
-        UNUSED,
+    partial(
+        "an instance whose interface is missing at start is left out until the interface \
+         comes up, then kad reloads its configuration as on SIGHUP (keepalived shows it in \
+         FAULT meanwhile); kad always follows a re-created interface, as with allow_if_changes",
         kw("dynamic_interfaces", |g, n, _| {
             g.dynamic_interfaces = Some(n.arg(0).is_some_and(|w| w.as_str() == "allow_if_changes"));
         }),

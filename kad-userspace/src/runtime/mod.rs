@@ -218,6 +218,13 @@ pub async fn run_observed(
                         Err(err) => tracing::error!(error = %err, "restarting on the re-created interface failed"),
                     }
                 }
+                Some(name) if !event.deleted && event.up && current.waiting_interfaces.iter().any(|w| w == name) => {
+                    tracing::info!(interface = name, "interface an instance waits for is up; reloading the configuration (dynamic_interfaces)");
+                    current.waiting_interfaces.retain(|w| w != name);
+                    if let Err(err) = nix::sys::signal::raise(nix::sys::signal::Signal::SIGHUP) {
+                        tracing::error!(error = %err, "cannot ask for a reload");
+                    }
+                }
                 _ => engine.link(event.ifindex, event.up),
             },
             Some(removed) = removed_addresses.recv() => {

@@ -25,7 +25,18 @@ pub async fn runtime_spec(
     let mut instances = Vec::with_capacity(config.vrrp_instances.len());
     let mut trackers = TrackerTable::new(config, &interfaces);
     let mut vmacs = Vec::new();
+    let mut waiting_interfaces = Vec::new();
     for instance in &config.vrrp_instances {
+        // keepalived.conf dynamic_interfaces: an instance whose interface does not exist
+        // yet waits for it instead of failing the start.
+        if config.global.dynamic_interfaces.is_some()
+            && let Ok(name) = interface_of(instance)
+            && interfaces.ifindex(name).is_err()
+        {
+            tracing::warn!(instance = %instance.name, interface = name, "interface does not exist yet; the instance waits for it (dynamic_interfaces)");
+            waiting_interfaces.push(name.to_owned());
+            continue;
+        }
         instances.push(
             instance_spec(
                 config,
@@ -53,6 +64,7 @@ pub async fn runtime_spec(
             .other
             .contains_key("fifo_write_vrrp_states_on_reload"),
         startup_delay: config.global.vrrp_startup_delay,
+        waiting_interfaces,
     })
 }
 

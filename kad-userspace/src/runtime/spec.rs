@@ -36,6 +36,9 @@ pub struct RuntimeSpec {
     /// global `vrrp_startup_delay`: at start (not on reload), no instance becomes Master
     /// before this delay plus its Master_Down_Interval.
     pub startup_delay: std::time::Duration,
+    /// global `dynamic_interfaces`: interfaces missing at start that instances wait for;
+    /// when one comes up, kad reloads its configuration (as on SIGHUP) to start them.
+    pub waiting_interfaces: Vec<String>,
 }
 
 /// keepalived.conf `static_ipaddress`, `static_routes`, `static_rules`: "NOT moved by
