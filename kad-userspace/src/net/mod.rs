@@ -5,6 +5,7 @@
 pub mod addr;
 pub mod garp;
 pub mod interface;
+pub mod ipvlan;
 pub mod link_monitor;
 pub mod names;
 mod netlink;

@@ -74,6 +74,9 @@ pub enum SpecError {
     /// The `use_vmac` interface could not be made.
     #[error(transparent)]
     Vmac(#[from] VmacError),
+    /// The `use_ipvlan` interface could not be made.
+    #[error(transparent)]
+    Ipvlan(#[from] crate::net::ipvlan::IpvlanError),
     /// A `virtual_ipaddress`/`static_ipaddress` on an interface that is not there.
     #[error("virtual_ipaddress {address}: {source}")]
     AddressInterface {

@@ -110,6 +110,30 @@ async fn instance_spec(
         }
         vmacs.push(plan.name.clone());
     }
+    // use_ipvlan (not with use_vmac, which wins as in keepalived): adverts and VIPs go on
+    // an ipvlan of the interface, sent from its address.
+    let mut ipvlan_name = None;
+    if let (Some(words), None) = (&instance.use_ipvlan, &vmac) {
+        let plan = crate::net::ipvlan::plan(words).map_err(|e| fail(e.into()))?;
+        let name = match &plan.name {
+            Some(name) => name.clone(),
+            None => vmac_name(from_config::vmac_prefix(config), spec.fsm.vrid, ipv6, |n| {
+                vmacs.iter().any(|v| v == n)
+            }),
+        };
+        crate::net::ipvlan::ensure(control, &name, if_index, &plan)
+            .await
+            .map_err(|e| fail(e.into()))?;
+        if let Some((address, _)) = plan.address
+            && instance.mcast_src_ip.or(instance.unicast_src_ip).is_none()
+        {
+            spec.fsm.primary_address = address;
+        }
+        vmacs.push(name.clone());
+        spec.interface.clone_from(&name);
+        spec.vmac = Some(name.clone());
+        ipvlan_name = Some(name);
+    }
     let vip_interface = match &vmac {
         Some(plan) => {
             vmac::ensure(control, &plan.name, if_index, plan.mac, ipv6)
@@ -117,7 +141,7 @@ async fn instance_spec(
                 .map_err(|e| fail(e.into()))?;
             plan.name.as_str()
         }
-        None => interface,
+        None => ipvlan_name.as_deref().unwrap_or(interface),
     };
     spec.addresses =
         from_config::vip_addresses(instance, vip_interface, interfaces).map_err(fail)?;
