@@ -624,6 +624,52 @@ mod tests {
         assert_eq!(load("include /none/*.conf\n").exit_status(), exit::OK);
     }
 
+    /// No interface exists.
+    struct NoInterfaces;
+
+    impl Environment for NoInterfaces {
+        fn interface_exists(&self, _: &str) -> bool {
+            false
+        }
+        fn program_exists(&self, _: &str) -> bool {
+            true
+        }
+        fn check_script(
+            &self,
+            _: &str,
+            _: crate::scripts::RunAs,
+            _: bool,
+        ) -> Result<Option<crate::scripts::Checked>, crate::scripts::Refusal> {
+            Ok(None)
+        }
+    }
+
+    /// keepalived `dynamic_interfaces`: a missing interface is not reported (`keepalived
+    /// -t` exits 0 without a line); without it, a warning and exit 5.
+    #[test]
+    fn dynamic_interfaces_does_not_report_missing_interfaces() {
+        let text = |globals: &str| {
+            format!(
+                "global_defs {{\n{globals}}}\nvrrp_instance A {{\n interface ex0\n\
+                 virtual_router_id 5\n virtual_ipaddress {{\n 10.0.0.1 dev ex1\n }}\n}}\n"
+            )
+        };
+        let loaded = |globals: &str| {
+            load_text(
+                "t.conf",
+                &text(globals),
+                &LoadOptions::with_config_id("t"),
+                &NoFiles,
+                &NoInterfaces,
+            )
+        };
+        let dynamic = loaded(" dynamic_interfaces\n");
+        assert!(dynamic.diagnostics.is_empty(), "{:?}", messages(&dynamic));
+        assert_eq!(dynamic.exit_status(), exit::OK);
+        let fixed = loaded(" router_id x\n");
+        assert_eq!(fixed.exit_status(), exit::ERRORS);
+    }
+
     /// Every interface exists; `/bad.sh` is unsafe, `/gone.sh` missing, the rest fine.
     struct Scripts;
 
