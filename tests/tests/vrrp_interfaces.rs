@@ -243,18 +243,25 @@ fn vmacs(lab: &Lab, host: &str) -> Result<Vec<String>> {
     Ok(found)
 }
 
-/// `vmac_prefix`, `vmac_addr_prefix` and `use_vmac_addr`: the instance's VMAC is named
-/// `vmac_prefix.VRID`; the VIP on `ex0` goes on a VMAC of `ex0` named with
-/// `vmac_addr_prefix` (or, without it, the next free `vmac_prefix` name) — as keepalived
-/// names and fills them.
+/// `vmac_prefix`, `vmac_addr_prefix` and `use_vmac_addr` (or the VIP's own `use_vmac`):
+/// the instance's VMAC is named `vmac_prefix.VRID`; the VIP on `ex0` goes on a VMAC of
+/// `ex0` named with `vmac_addr_prefix` (or, without it, the next free `vmac_prefix` name) —
+/// as keepalived names and fills them.
 #[test]
 fn vmac_prefixes_and_use_vmac_addr_name_the_vmacs_as_keepalived_does() -> Result<()> {
     kad_tests::skip_unless!(Root);
+    // (globals, instance keyword, option of the VIP on ex0, its VMAC)
     let cases = [
-        ("  vmac_prefix vm\n  vmac_addr_prefix va\n", "va.51@ex0"),
-        ("  vmac_prefix vm\n", "vm1.51@ex0"),
+        (
+            "  vmac_prefix vm\n  vmac_addr_prefix va\n",
+            "  use_vmac_addr\n",
+            "",
+            "va.51@ex0",
+        ),
+        ("  vmac_prefix vm\n", "  use_vmac_addr\n", "", "vm1.51@ex0"),
+        ("  vmac_prefix vm\n", "", " use_vmac", "vm1.51@ex0"),
     ];
-    for (n, (globals, addr_vmac)) in cases.iter().enumerate() {
+    for (n, (globals, keyword, option, addr_vmac)) in cases.iter().enumerate() {
         let mut seen = Vec::new();
         for (daemon, tag) in [(Daemon::Keepalived, "vpk"), (Daemon::Kad, "vpd")] {
             let mut lab = Lab::with_hosts(&format!("{tag}{n}"), &[("r1", 1)])?;
@@ -262,8 +269,8 @@ fn vmac_prefixes_and_use_vmac_addr_name_the_vmacs_as_keepalived_does() -> Result
             let config = format!(
                 "global_defs {{\n{globals}}}\nvrrp_instance LAB {{\n  state BACKUP\n\
                  \x20 interface eth0\n  virtual_router_id 51\n  priority 200\n\
-                 \x20 advert_int 0.1\n  version 3\n  use_vmac\n  use_vmac_addr\n\
-                 \x20 virtual_ipaddress {{\n    {VIP}/24 dev eth0\n    {EXTRA_VIP}/24 dev ex0\n\
+                 \x20 advert_int 0.1\n  version 3\n  use_vmac\n{keyword}\
+                 \x20 virtual_ipaddress {{\n    {VIP}/24 dev eth0\n    {EXTRA_VIP}/24 dev ex0{option}\n\
                  \x20 }}\n}}\n"
             );
             daemon.start(&mut lab, "r1", &config)?;

@@ -177,11 +177,7 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             mac: n.arg(1).map(|w| w.text.clone()),
         });
     }),
-    partial(
-        "the address VMACs always carry the RFC 5798 MAC (a MAC given to use_vmac is not used), \
-         and a VIP's own use_vmac option is not read",
-        kw("use_vmac_addr", |i, _, _| i.use_vmac_addr = true),
-    ),
+    kw("use_vmac_addr", |i, _, _| i.use_vmac_addr = true),
     kw("vmac_xmit_base", |i, _, _| i.vmac_xmit_base = true),
     partial(
         "untested on a real kernel (the test kernel has no ipvlan): the netlink request \

@@ -823,7 +823,7 @@ fn warn_unsupported_address_options(
 }
 
 /// keepalived.conf `use_vmac [NAME] [MAC]`: six octets, or five with the VRID as the sixth.
-fn parse_vmac(text: &str, vrid: u8) -> Option<[u8; 6]> {
+pub(super) fn parse_vmac(text: &str, vrid: u8) -> Option<[u8; 6]> {
     let octets: Vec<u8> = text
         .split(':')
         .map(|part| u8::from_str_radix(part, 16).ok())

@@ -145,7 +145,12 @@ async fn instance_spec(
     };
     spec.addresses =
         from_config::vip_addresses(instance, vip_interface, interfaces).map_err(fail)?;
-    if instance.use_vmac_addr {
+    let vip_vmac = instance
+        .virtual_ipaddress
+        .iter()
+        .chain(&instance.virtual_ipaddress_excluded)
+        .any(|vip| vip.use_vmac);
+    if instance.use_vmac_addr || vip_vmac {
         address_vmacs(config, instance, control, interfaces, vmacs, &mut spec)
             .await
             .map_err(fail)?;
@@ -154,13 +159,16 @@ async fn instance_spec(
     let own = interfaces
         .ifindex(&spec.interface)
         .map_err(|e| fail(e.into()))?;
-    let vmac = vmac
-        .as_ref()
-        .and_then(|plan| interfaces.ifindex(&plan.name).ok());
+    let ours: Vec<u32> = spec
+        .vmac
+        .iter()
+        .chain(&spec.address_vmacs)
+        .filter_map(|name| interfaces.ifindex(name).ok())
+        .collect();
     if !super::gratuitous::has_extra(
         &spec.addresses,
         own,
-        |index| vmac == Some(index),
+        |index| ours.contains(&index),
         spec.garp_extra_all,
     ) {
         spec.fsm.garp.extra_interfaces = std::time::Duration::ZERO;
@@ -171,7 +179,8 @@ async fn instance_spec(
 /// keepalived.conf `use_vmac_addr`: each virtual address on another interface than the
 /// instance's (or of the other family, without `use_vmac`) goes on a VMAC of that
 /// interface (one per interface and family, named with `vmac_addr_prefix`, the RFC 5798
-/// §7.3 MAC of its family), made now and removed at exit.
+/// §7.3 MAC of its family or the MAC given to `use_vmac`), made now and removed at exit;
+/// so does an address with its own `use_vmac` option (unless the instance's VMAC holds it).
 async fn address_vmacs(
     config: &Config,
     instance: &VrrpInstance,
@@ -191,11 +200,25 @@ async fn address_vmacs(
     // (base ifindex, IPv6) → the VMAC's ifindex.
     let mut made: Vec<((u32, bool), u32)> = Vec::new();
     let mut names = Vec::new();
-    for placed in &mut spec.addresses {
+    // A MAC given to use_vmac is the MAC of these VMACs too (keepalived's ll_addr).
+    let given_mac = instance
+        .use_vmac
+        .as_ref()
+        .and_then(|v| v.mac.as_deref())
+        .and_then(|text| from_config::parse_vmac(text, vrid));
+    let configured = instance
+        .virtual_ipaddress
+        .iter()
+        .chain(&instance.virtual_ipaddress_excluded);
+    for (placed, vip) in spec.addresses.iter_mut().zip(configured) {
         let family6 = placed.address.is_ipv6();
         let elsewhere = placed.ifindex != own && Some(placed.ifindex) != own_vmac;
         let other_family = placed.ifindex == own && family6 != ipv6 && instance.use_vmac.is_none();
-        if !(elsewhere || other_family) {
+        // The address's own `use_vmac` option: a VMAC even on the instance's interface,
+        // unless the instance's VMAC already holds it.
+        let wanted = (instance.use_vmac_addr && (elsewhere || other_family))
+            || (vip.use_vmac && Some(placed.ifindex) != own_vmac);
+        if !wanted {
             continue;
         }
         let key = (placed.ifindex, family6);
@@ -207,7 +230,7 @@ async fn address_vmacs(
                     control,
                     &name,
                     placed.ifindex,
-                    vmac::virtual_mac(vrid, family6),
+                    given_mac.unwrap_or_else(|| vmac::virtual_mac(vrid, family6)),
                     family6,
                 )
                 .await?;
