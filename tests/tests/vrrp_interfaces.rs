@@ -87,7 +87,12 @@ const EXTRA_VIP: &str = "10.88.0.100";
 fn extra_if_garps(daemon: Daemon, tag: &str, keyword: &str) -> Result<Vec<Duration>> {
     let mut lab = Lab::with_hosts(tag, &[("r1", 1)])?;
     lab.host("r1")?.add_local_link("ex0", "ex1")?;
-    let mac = mac_of(&lab, "r1", "ex0")?;
+    // With use_vmac_addr the VIP is on a VMAC of ex0, which sends from the virtual MAC.
+    let mac = if keyword.contains("use_vmac_addr") {
+        [0, 0, 0x5e, 0, 1, 51]
+    } else {
+        mac_of(&lab, "r1", "ex0")?
+    };
     let pcap = lab.dir().join("ex.pcap");
     let tcpdump = capture_arp(&mut lab, "r1", "ex1", &pcap)?;
     let config = format!(
@@ -126,6 +131,21 @@ fn garp_extra_if_all_refreshes_the_other_interface_as_keepalived_does() -> Resul
             gaps.iter()
                 .all(|g| *g >= Duration::from_millis(800) && *g <= Duration::from_millis(1300)),
             "{daemon:?}: one a second, gaps {gaps:?}"
+        );
+    }
+    Ok(())
+}
+
+/// `garp_extra_if 1` without `all` refreshes the VMACs kad made: here the `use_vmac_addr`
+/// VMAC of ex0 — as keepalived.
+#[test]
+fn garp_extra_if_refreshes_the_address_vmacs_as_keepalived_does() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    for (daemon, tag) in [(Daemon::Keepalived, "gvk"), (Daemon::Kad, "gvd")] {
+        let times = extra_if_garps(daemon, tag, "  use_vmac_addr\n  garp_extra_if 1\n")?;
+        assert!(
+            (4..=5).contains(&times.len()),
+            "{daemon:?}: ARPs on ex0's VMAC at {times:?}"
         );
     }
     Ok(())
