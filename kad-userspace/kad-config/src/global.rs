@@ -133,20 +133,19 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
             g.vrrp_gna_interval = v;
         }
     }),
-    ignored(
-        UNUSED,
-        kw("vrrp_min_garp", |g, n, c| {
-            if let Some(v) = c.flag(n, 0) {
-                g.vrrp_min_garp = v;
+    // keepalived: one gratuitous ARP/NA on becoming Master, no second burst, no refresh —
+    // for the settings still at their default when the keyword is read (later ones win).
+    kw("vrrp_min_garp", |g, n, c| {
+        if let Some(v) = c.flag(n, 0) {
+            g.vrrp_min_garp = v;
+            if v {
+                min_garp(g);
             }
-        }),
-    ),
-    ignored(
-        "no gratuitous ARP/NA is sent on other interfaces",
-        kw("vrrp_garp_extra_if", |g, n, c| {
-            g.vrrp_garp_extra_if = garp_extra_if(c, n)
-        }),
-    ),
+        }
+    }),
+    kw("vrrp_garp_extra_if", |g, n, c| {
+        g.vrrp_garp_extra_if = garp_extra_if(c, n)
+    }),
     kw("vrrp_down_timer_adverts", |g, n, c| {
         if let Some(v) = c.int(n, 0, 1, 100) {
             g.vrrp_down_timer_adverts = u32_of(v);
@@ -176,14 +175,11 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("vrrp_notify_priority_changes", |g, n, c| {
         g.vrrp_notify_priority_changes = c.flag(n, 0);
     }),
-    ignored(
-        "instances start at once",
-        kw("vrrp_startup_delay", |g, n, c| {
-            if let Some(v) = c.timer(n, 0, 0.0, 1e6) {
-                g.vrrp_startup_delay = v;
-            }
-        }),
-    ),
+    kw("vrrp_startup_delay", |g, n, c| {
+        if let Some(v) = c.timer(n, 0, 0.0, 1e6) {
+            g.vrrp_startup_delay = v;
+        }
+    }),
     kw("enable_script_security", |g, _, _| {
         g.enable_script_security = true
     }),
@@ -198,8 +194,10 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("vrrp_track_process_terminate_delay", |g, n, c| {
         g.vrrp_track_process_terminate_delay = c.timer(n, 0, 0.0, 1e6)
     }),
-    ignored(
-        UNUSED,
+    partial(
+        "an instance whose interface is missing at start is left out until the interface \
+         comes up, then kad reloads its configuration as on SIGHUP (keepalived shows it in \
+         FAULT meanwhile); kad always follows a re-created interface, as with allow_if_changes",
         kw("dynamic_interfaces", |g, n, _| {
             g.dynamic_interfaces = Some(n.arg(0).is_some_and(|w| w.as_str() == "allow_if_changes"));
         }),
@@ -495,8 +493,8 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ("rs_init_notifies", Spec::Flag, IGNORED),
     ("no_checker_emails", Spec::Flag, IGNORED),
     ("log_unknown_vrids", Spec::Flag, IGNORED),
-    ("vmac_prefix", Spec::One, IGNORED),
-    ("vmac_addr_prefix", Spec::One, IGNORED),
+    ("vmac_prefix", Spec::One, Status::Supported),
+    ("vmac_addr_prefix", Spec::One, Status::Supported),
     ("random_seed", Spec::Int(0, u32::MAX as i64), IGNORED),
     ("reload_check_config", Spec::OptOne, RELOAD),
     ("include_check", Spec::Any, IGNORED),
@@ -660,6 +658,24 @@ pub(crate) fn check_spec(ctx: &mut Ctx, node: &Node, spec: Spec) -> bool {
             false
         }
         (Err(_), None) => false,
+    }
+}
+
+/// keepalived.conf `vrrp_min_garp`: the global GARP settings still at keepalived's defaults
+/// take their minimum (repeat 1, delay 0, refresh 0 with repeat 0).
+fn min_garp(g: &mut GlobalDefs) {
+    let defaults = GlobalDefs::default();
+    if g.vrrp_garp_master_repeat == defaults.vrrp_garp_master_repeat {
+        g.vrrp_garp_master_repeat = 1;
+    }
+    if g.vrrp_garp_master_refresh == defaults.vrrp_garp_master_refresh {
+        g.vrrp_garp_master_refresh = std::time::Duration::ZERO;
+    }
+    if g.vrrp_garp_master_refresh_repeat == defaults.vrrp_garp_master_refresh_repeat {
+        g.vrrp_garp_master_refresh_repeat = 0;
+    }
+    if g.vrrp_garp_master_delay == defaults.vrrp_garp_master_delay {
+        g.vrrp_garp_master_delay = std::time::Duration::ZERO;
     }
 }
 

@@ -425,6 +425,65 @@ mod tests {
         loaded.diagnostics.iter().map(ToString::to_string).collect()
     }
 
+    /// keepalived `vrrp_min_garp`: the GARP settings still at their defaults take their
+    /// minimum, the lower-priority ones follow; a setting read before it keeps its value.
+    #[test]
+    fn vrrp_min_garp_sets_the_default_garp_settings_to_their_minimum() {
+        let garp = |globals: &str| {
+            let loaded = load(&format!("global_defs {{\n{globals}}}\n{GOOD}"));
+            let i = &loaded.config.vrrp_instances[0];
+            (
+                i.garp_master_repeat,
+                i.garp_master_delay.as_secs(),
+                i.garp_master_refresh_repeat,
+                i.garp_lower_prio_repeat,
+                i.garp_lower_prio_delay.as_secs(),
+            )
+        };
+        assert_eq!(garp(""), (5, 5, 1, 5, 5));
+        assert_eq!(garp(" vrrp_min_garp\n"), (1, 0, 0, 1, 0));
+        assert_eq!(garp(" vrrp_min_garp false\n"), (5, 5, 1, 5, 5));
+        assert_eq!(
+            garp(" vrrp_garp_master_repeat 3\n vrrp_min_garp\n"),
+            (3, 0, 0, 3, 0)
+        );
+        assert_eq!(
+            garp(" vrrp_min_garp\n vrrp_garp_master_delay 2\n"),
+            (1, 2, 0, 1, 2)
+        );
+    }
+
+    /// keepalived `native_ipv6`: the instance is IPv6 (VRRPv3), so IPv4 VIPs after it are
+    /// refused; after IPv4 VIPs the keyword is refused.
+    #[test]
+    fn native_ipv6_makes_the_instance_ipv6_as_keepalived_does() {
+        let text = "vrrp_instance A {\n interface eth0\n virtual_router_id 5\n native_ipv6\n\
+             virtual_ipaddress {\n 10.0.0.1\n fd00::1\n }\n}\n\
+             vrrp_instance B {\n interface eth0\n virtual_router_id 6\n\
+             virtual_ipaddress {\n 10.0.0.2\n }\n native_ipv6\n}\n";
+        let loaded = load(text);
+        let a = &loaded.config.vrrp_instances[0];
+        assert_eq!(a.is_ipv6(), Some(true));
+        assert_eq!(a.version, 3);
+        let vips: Vec<String> = a
+            .virtual_ipaddress
+            .iter()
+            .map(|v| v.addr.to_string())
+            .collect();
+        assert_eq!(vips, ["fd00::1"]);
+        assert_eq!(loaded.config.vrrp_instances[1].is_ipv6(), Some(false));
+        let messages = messages(&loaded);
+        for expected in [
+            "(A): address family must match VRRP instance [10.0.0.1] - ignoring",
+            "(B) Cannot specify native_ipv6 with IPv4 addresses",
+        ] {
+            assert!(
+                messages.iter().any(|m| m.contains(expected)),
+                "{expected}: {messages:?}"
+            );
+        }
+    }
+
     #[test]
     fn a_tracker_defined_below_its_reference_is_not_tracked() {
         let text = "vrrp_script early {\n script /bin/true\n}\n\
@@ -630,6 +689,52 @@ mod tests {
             exit::SCRIPT_SECURITY
         );
         assert_eq!(load("include /none/*.conf\n").exit_status(), exit::OK);
+    }
+
+    /// No interface exists.
+    struct NoInterfaces;
+
+    impl Environment for NoInterfaces {
+        fn interface_exists(&self, _: &str) -> bool {
+            false
+        }
+        fn program_exists(&self, _: &str) -> bool {
+            true
+        }
+        fn check_script(
+            &self,
+            _: &str,
+            _: crate::scripts::RunAs,
+            _: bool,
+        ) -> Result<Option<crate::scripts::Checked>, crate::scripts::Refusal> {
+            Ok(None)
+        }
+    }
+
+    /// keepalived `dynamic_interfaces`: a missing interface is not reported (`keepalived
+    /// -t` exits 0 without a line); without it, a warning and exit 5.
+    #[test]
+    fn dynamic_interfaces_does_not_report_missing_interfaces() {
+        let text = |globals: &str| {
+            format!(
+                "global_defs {{\n{globals}}}\nvrrp_instance A {{\n interface ex0\n\
+                 virtual_router_id 5\n virtual_ipaddress {{\n 10.0.0.1 dev ex1\n }}\n}}\n"
+            )
+        };
+        let loaded = |globals: &str| {
+            load_text(
+                "t.conf",
+                &text(globals),
+                &LoadOptions::with_config_id("t"),
+                &NoFiles,
+                &NoInterfaces,
+            )
+        };
+        let dynamic = loaded(" dynamic_interfaces\n");
+        assert!(dynamic.diagnostics.is_empty(), "{:?}", messages(&dynamic));
+        assert_eq!(dynamic.exit_status(), exit::OK);
+        let fixed = loaded(" router_id x\n");
+        assert_eq!(fixed.exit_status(), exit::ERRORS);
     }
 
     /// Every interface exists; `/bad.sh` is unsafe, `/gone.sh` missing, the rest fine.

@@ -754,9 +754,12 @@ impl VrrpInstance {
         }
     }
 
-    /// The address family of the instance ([`VrrpInstance::family_ipv6`], else its first
-    /// VIP's), None when nothing fixed it.
+    /// The address family of the instance (IPv6 with `native_ipv6`, else
+    /// [`VrrpInstance::family_ipv6`], else its first VIP's), None when nothing fixed it.
     pub fn is_ipv6(&self) -> Option<bool> {
+        if self.native_ipv6 {
+            return Some(true);
+        }
         self.family_ipv6
             .or_else(|| self.virtual_ipaddress.first().map(|a| a.addr.is_ipv6()))
     }

@@ -177,7 +177,10 @@ pub fn validate(
         env,
         missing_interface: false,
         // Interfaces of another network namespace cannot be seen from here.
-        skip_interfaces: config.global.other.contains_key("net_namespace"),
+        // keepalived: with dynamic_interfaces a missing interface is created on demand, not
+        // reported.
+        skip_interfaces: config.global.other.contains_key("net_namespace")
+            || config.global.dynamic_interfaces.is_some(),
         default_user_reported: false,
     };
     smtp_server(config, &mut v);

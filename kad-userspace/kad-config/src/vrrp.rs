@@ -164,7 +164,9 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
         i.interface = c.string(n, 0, "an interface name")
     }),
     ignored(
-        UNUSED,
+        "keepalived applies vrf only to unicast instances without `interface` (their sockets \
+         bound to the VRF device); kad runs every instance on an interface, and the test \
+         kernel has no VRF",
         kw("vrf", |i, n, c| {
             i.vrf = c.string(n, 0, "a VRF interface name")
         }),
@@ -175,22 +177,34 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             mac: n.arg(1).map(|w| w.text.clone()),
         });
     }),
-    ignored(
-        UNUSED,
-        kw("use_vmac_addr", |i, _, _| i.use_vmac_addr = true),
-    ),
+    kw("use_vmac_addr", |i, _, _| i.use_vmac_addr = true),
     kw("vmac_xmit_base", |i, _, _| i.vmac_xmit_base = true),
-    ignored(
-        "ipvlan interfaces are not created",
+    partial(
+        "untested on a real kernel (the test kernel has no ipvlan): the netlink request \
+         is unit-tested as a message",
         kw("use_ipvlan", |i, n, _| {
             i.use_ipvlan = Some(n.args.iter().map(|w| w.text.clone()).collect());
         }),
     ),
-    ignored(UNUSED, kw("native_ipv6", |i, _, _| i.native_ipv6 = true)),
-    ignored(
-        UNUSED,
-        kw("dont_track_primary", |i, _, _| i.dont_track_primary = true),
-    ),
+    // keepalived: the instance is IPv6 (and VRRPv3); refused after IPv4 addresses.
+    kw("native_ipv6", |i, n, c| {
+        if i.virtual_ipaddress
+            .first()
+            .is_some_and(|v| v.addr.is_ipv4())
+        {
+            c.report(
+                Severity::Error,
+                n.place(),
+                format!(
+                    "({}) Cannot specify native_ipv6 with IPv4 addresses",
+                    i.name
+                ),
+            );
+        } else {
+            i.native_ipv6 = true;
+        }
+    }),
+    kw("dont_track_primary", |i, _, _| i.dont_track_primary = true),
     kw("track_interface", |i, n, c| {
         i.tracking.interfaces.extend(track_list(c, n, -253, 253));
     }),
@@ -293,12 +307,9 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             i.garp_master_refresh_repeat = u32_of(v);
         }
     }),
-    ignored(
-        "no gratuitous ARP/NA is sent on other interfaces",
-        kw("garp_extra_if", |i, n, c| {
-            i.garp_extra_if = garp_extra_if(c, n)
-        }),
-    ),
+    kw("garp_extra_if", |i, n, c| {
+        i.garp_extra_if = garp_extra_if(c, n)
+    }),
     kw("down_timer_adverts", |i, n, c| {
         if let Some(v) = c.int(n, 0, 1, 100) {
             i.down_timer_adverts = u32_of(v);
@@ -338,12 +349,9 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("virtual_ipaddress_excluded", |i, n, c| {
         i.virtual_ipaddress_excluded.extend(net::addresses(c, n));
     }),
-    ignored(
-        UNUSED,
-        kw("promote_secondaries", |i, _, _| {
-            i.promote_secondaries = true
-        }),
-    ),
+    kw("promote_secondaries", |i, _, _| {
+        i.promote_secondaries = true
+    }),
     kw("virtual_routes", |i, n, c| {
         i.virtual_routes.extend(net::routes(c, n))
     }),

@@ -41,6 +41,22 @@ pub fn ifindex(name: &str) -> Result<u32, InterfaceError> {
     }
 }
 
+/// The name of interface `index` in the calling thread's network namespace.
+pub fn name_of(index: u32) -> Result<String, InterfaceError> {
+    let mut buf = [0 as libc::c_char; libc::IFNAMSIZ];
+    // SAFETY: if_indextoname writes at most IFNAMSIZ bytes (NUL included) into buf.
+    let named = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
+    if named.is_null() {
+        return Err(InterfaceError::NotFound(format!("index {index}")));
+    }
+    let bytes: Vec<u8> = buf
+        .iter()
+        .take_while(|c| **c != 0)
+        .map(|c| c.to_ne_bytes()[0])
+        .collect();
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// Whether interface `name` exists in the calling thread's network namespace.
 pub fn exists(name: &str) -> bool {
     ifindex(name).is_ok()
@@ -159,6 +175,13 @@ mod tests {
             mac_address("kadnosuchif0"),
             Err(InterfaceError::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn loopback_is_named_by_its_index() {
+        let lo = ifindex("lo").expect("lo");
+        assert_eq!(name_of(lo).expect("named"), "lo");
+        assert!(name_of(u32::MAX).is_err());
     }
 
     #[test]

@@ -5,9 +5,11 @@
 pub mod addr;
 pub mod garp;
 pub mod interface;
+pub mod ipvlan;
 pub mod link_monitor;
 pub mod names;
 mod netlink;
+pub mod promote;
 pub mod route;
 pub mod rule;
 pub mod vmac;

@@ -63,6 +63,9 @@ pub(crate) struct Engine {
     pub(crate) tracker_status: HashMap<u32, TrackerStatus>,
     /// Reused by [`Engine::timeouts`] (no allocation per wake-up).
     pub(crate) refresh_scratch: Vec<usize>,
+    /// global `vrrp_startup_delay`: units started before this time cannot become Master
+    /// until it has passed plus their Master_Down_Interval.
+    pub(crate) startup_hold: Option<Timestamp>,
 }
 
 /// What the engine learns from (re)starting the tracker tasks.
@@ -187,12 +190,24 @@ impl Engine {
 
     /// Starts a unit: Startup, then the interface and tracked-link states known now.
     pub(crate) fn start_unit(&mut self, unit: usize) {
+        if let Some(hold) = self.startup_hold.filter(|hold| self.clock.now() < *hold)
+            && let Some(u) = self.units.get_mut(unit)
+        {
+            match &mut u.machine {
+                Machine::Single(instance) => instance.hold_master_down_until(hold),
+                Machine::Group { group, .. } => group.hold_master_down_until(hold),
+            }
+        }
         self.handle(unit, None, Event::Startup);
         let Some(slots) = self.units.get(unit).map(|u| u.slots.clone()) else {
             return;
         };
         for (member, slot) in slots.iter().enumerate() {
-            if self.slots.get(*slot).is_some_and(|s| !s.link_up) {
+            if self
+                .slots
+                .get(*slot)
+                .is_some_and(|s| !s.link_up && !s.spec.dont_track_primary)
+            {
                 self.handle(unit, Some(member), Event::Interface { up: false });
             }
         }
@@ -275,6 +290,10 @@ impl Engine {
                 up,
                 "link state changed"
             );
+            // keepalived.conf dont_track_primary: the interface's state changes nothing.
+            if entry.spec.dont_track_primary {
+                continue;
+            }
             if let Some((unit, member)) = self.owner.get(slot).copied() {
                 self.handle(unit, Some(member), Event::Interface { up });
             }

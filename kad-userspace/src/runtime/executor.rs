@@ -25,7 +25,7 @@ use crate::{
 use tokio::sync::mpsc;
 
 use super::{
-    Slot,
+    Slot, gratuitous,
     kernel::{KernelOp, KernelWorker, Owner},
     notify,
     spec::{NotifySpec, StaticSpec},
@@ -196,25 +196,41 @@ impl Executor {
                     reason,
                 } => {
                     tracing::debug!(instance = %name, vrid, ?reason, repeat, "sending gratuitous ARP/NA");
-                    let (mut arp, mut na) = (Vec::new(), Vec::new());
-                    for _ in 0..repeat {
-                        for address in addresses.iter() {
-                            match address {
-                                IpAddr::V4(v4) => arp.push(gratuitous_arp(slot.mac, *v4).to_vec()),
-                                IpAddr::V6(v6) => na.push(unsolicited_na(slot.mac, *v6).to_vec()),
+                    let plan = gratuitous::plan(
+                        reason,
+                        &addresses,
+                        &slot.spec.addresses,
+                        slot.ifindex,
+                        |index| slot.links.iter().any(|l| l.ifindex == index && l.ours),
+                        slot.spec.garp_extra_all,
+                    );
+                    for (ifindex, addresses) in plan {
+                        let (sender, mac) = match slot.links.iter().find(|l| l.ifindex == ifindex) {
+                            Some(link) => (&link.sender, link.mac),
+                            None => (&slot.frames, slot.mac),
+                        };
+                        let (mut arp, mut na) = (Vec::new(), Vec::new());
+                        for _ in 0..repeat {
+                            for address in &addresses {
+                                match address {
+                                    IpAddr::V4(v4) => arp.push(gratuitous_arp(mac, *v4).to_vec()),
+                                    IpAddr::V6(v6) => {
+                                        na.push(unsolicited_na(mac, *v6).to_vec());
+                                    }
+                                }
                             }
                         }
-                    }
-                    let spacing = slot.spec.garp_spacing;
-                    for (frames, spacing) in [(arp, spacing.arp), (na, spacing.na)] {
-                        if !frames.is_empty() {
-                            self.kernel.submit(KernelOp::Frames {
-                                label: Arc::clone(&name),
-                                sender: Arc::clone(&slot.frames),
-                                ifindex: slot.ifindex,
-                                frames,
-                                spacing,
-                            });
+                        let spacing = slot.spec.garp_spacing;
+                        for (frames, spacing) in [(arp, spacing.arp), (na, spacing.na)] {
+                            if !frames.is_empty() {
+                                self.kernel.submit(KernelOp::Frames {
+                                    label: Arc::clone(&name),
+                                    sender: Arc::clone(sender),
+                                    ifindex,
+                                    frames,
+                                    spacing,
+                                });
+                            }
                         }
                     }
                 }

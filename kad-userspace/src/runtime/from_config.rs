@@ -74,6 +74,9 @@ pub enum SpecError {
     /// The `use_vmac` interface could not be made.
     #[error(transparent)]
     Vmac(#[from] VmacError),
+    /// The `use_ipvlan` interface could not be made.
+    #[error(transparent)]
+    Ipvlan(#[from] crate::net::ipvlan::IpvlanError),
     /// A `virtual_ipaddress`/`static_ipaddress` on an interface that is not there.
     #[error("virtual_ipaddress {address}: {source}")]
     AddressInterface {
@@ -276,12 +279,14 @@ pub fn vrid_of(instance: &VrrpInstance) -> Result<u8, SpecError> {
         .ok_or(SpecError::NoVirtualRouterId)
 }
 
-/// Whether the instance is IPv6 (its first virtual address is).
+/// Whether the instance is IPv6: its first virtual address is, or keepalived.conf
+/// `native_ipv6` says so.
 pub fn is_ipv6(instance: &VrrpInstance) -> bool {
-    instance
-        .virtual_ipaddress
-        .first()
-        .is_some_and(|vip| vip.addr.is_ipv6())
+    instance.native_ipv6
+        || instance
+            .virtual_ipaddress
+            .first()
+            .is_some_and(|vip| vip.addr.is_ipv6())
 }
 
 /// keepalived.conf `use_vmac [NAME] [MAC]`: the macvlan the resolver makes.
@@ -291,6 +296,28 @@ pub struct VmacPlan {
     pub name: String,
     /// Its MAC (RFC 5798 §7.3 virtual MAC unless given).
     pub mac: [u8; 6],
+    /// Named by kad (`vmac_prefix`): the resolver picks the next name when it is taken.
+    pub auto: bool,
+}
+
+/// global `vmac_prefix` (default `vrrp`).
+pub fn vmac_prefix(config: &Config) -> &str {
+    config
+        .global
+        .other
+        .get("vmac_prefix")
+        .and_then(|words| words.first())
+        .map_or(super::vmac_names::DEFAULT_PREFIX, String::as_str)
+}
+
+/// global `vmac_addr_prefix` (default `vmac_prefix`): the prefix of `use_vmac_addr` VMACs.
+pub fn vmac_addr_prefix(config: &Config) -> &str {
+    config
+        .global
+        .other
+        .get("vmac_addr_prefix")
+        .and_then(|words| words.first())
+        .map_or_else(|| vmac_prefix(config), String::as_str)
 }
 
 /// One `vrrp_instance` as the runtime runs it, sent from `primary`, without its addresses
@@ -327,6 +354,10 @@ pub fn instance_spec(
         master_refresh_repeat: instance.garp_master_refresh_repeat,
         lower_prio_delay: instance.garp_lower_prio_delay,
         lower_prio_repeat: instance.garp_lower_prio_repeat,
+        extra_interfaces: instance
+            .garp_extra_if
+            .map(|extra| extra.interval)
+            .unwrap_or_default(),
     };
     fsm.virtuals.addresses = instance
         .virtual_ipaddress
@@ -364,7 +395,9 @@ pub fn instance_spec(
     // use_vmac: adverts, VIPs and gratuitous ARPs move to a macvlan carrying the virtual MAC.
     let (socket_interface, vmac) = match &instance.use_vmac {
         Some(vmac) => {
-            let name = vmac.name.clone().unwrap_or_else(|| format!("vrrp.{vrid}"));
+            let name = vmac.name.clone().unwrap_or_else(|| {
+                super::vmac_names::vmac_name(vmac_prefix(trackers.config), vrid, ipv6, |_| false)
+            });
             let mac = match &vmac.mac {
                 Some(text) => {
                     parse_vmac(text, vrid).ok_or_else(|| SpecError::VmacAddress(text.clone()))?
@@ -376,7 +409,8 @@ pub fn instance_spec(
             } else {
                 name.clone()
             };
-            (socket, Some(VmacPlan { name, mac }))
+            let auto = vmac.name.is_none();
+            (socket, Some(VmacPlan { name, mac, auto }))
         }
         None => (interface.clone(), None),
     };
@@ -397,6 +431,7 @@ pub fn instance_spec(
         fsm,
         interface: socket_interface,
         vmac: vmac.as_ref().map(|v| v.name.clone()),
+        address_vmacs: Vec::new(),
         addresses: Vec::new(),
         auth,
         unicast_peers: instance
@@ -414,6 +449,9 @@ pub fn instance_spec(
         strict: instance.strict_mode,
         primary_auto: instance.mcast_src_ip.or(instance.unicast_src_ip).is_none(),
         unicast_rx: unicast_rx(instance),
+        dont_track_primary: instance.dont_track_primary,
+        promote_secondaries: instance.promote_secondaries && instance.use_vmac.is_none(),
+        garp_extra_all: instance.garp_extra_if.is_some_and(|extra| extra.all),
         garp_spacing: garp_spacing(trackers.config, &interface),
         routes,
         rules,
@@ -785,7 +823,7 @@ fn warn_unsupported_address_options(
 }
 
 /// keepalived.conf `use_vmac [NAME] [MAC]`: six octets, or five with the VRID as the sixth.
-fn parse_vmac(text: &str, vrid: u8) -> Option<[u8; 6]> {
+pub(super) fn parse_vmac(text: &str, vrid: u8) -> Option<[u8; 6]> {
     let octets: Vec<u8> = text
         .split(':')
         .map(|part| u8::from_str_radix(part, 16).ok())

@@ -8,7 +8,7 @@ use tokio::{sync::mpsc, task::JoinHandle};
 use crate::{
     net::{
         garp::FrameSender,
-        interface::{ifindex, mac_address},
+        interface::{ifindex, mac_address, name_of},
         link_monitor,
         vrrp_socket::VrrpSocket,
     },
@@ -20,6 +20,7 @@ use super::{
     Inbound, RuntimeError, Slot,
     dataplane::ReceiveStats,
     engine::StartedTrackers,
+    gratuitous::GarpLink,
     receive::{self, Route},
     spec::InstanceSpec,
 };
@@ -37,6 +38,8 @@ pub(super) struct Io {
     pub(super) inbound: mpsc::Sender<Inbound>,
     pub(super) updates: mpsc::Sender<TrackerUpdate>,
     pub(super) stats: Arc<ReceiveStats>,
+    /// Interfaces whose `promote_secondaries` kad set (put back to 0 at exit).
+    pub(super) promoted: Vec<String>,
 }
 
 impl Io {
@@ -73,18 +76,38 @@ impl Io {
             interface: interface.clone(),
             source,
         })?;
+        let links = garp_links(&spec, if_index).map_err(interface_error)?;
+        if spec.promote_secondaries && !self.promoted.contains(&interface) {
+            match crate::net::promote::enable(&interface) {
+                Ok(true) => self.promoted.push(interface.clone()),
+                Ok(false) => {}
+                Err(err) => {
+                    tracing::warn!(instance = %name, vrid = spec.fsm.vrid, %interface, error = %err, "cannot set promote_secondaries");
+                }
+            }
+        }
         Ok(Slot {
             spec,
             socket,
             frames: Arc::new(frames),
             mac,
             ifindex: if_index,
+            links,
             link_up: link_monitor::is_up(&interface),
             ah_seq: 0,
             ip_id: 0,
             xdp: None,
             counters: Arc::default(),
         })
+    }
+
+    /// Puts back the `promote_secondaries` flags kad set (at exit, as keepalived).
+    pub(super) fn restore_promoted(&self) {
+        for interface in &self.promoted {
+            if let Err(err) = crate::net::promote::restore(interface) {
+                tracing::warn!(%interface, error = %err, "cannot clear promote_secondaries");
+            }
+        }
     }
 
     /// (Re)starts one receive task per socket, routing by VRID to `slots`.
@@ -199,4 +222,39 @@ impl Io {
         }
         StartedTrackers { links, statuses }
     }
+}
+
+/// The interfaces other than `own` that hold `spec`'s virtual addresses, each with its MAC
+/// and a packet socket (keepalived sends an address's gratuitous ARPs / NAs there).
+fn garp_links(
+    spec: &InstanceSpec,
+    own: u32,
+) -> Result<Vec<GarpLink>, crate::net::interface::InterfaceError> {
+    let ours: Vec<u32> = spec
+        .vmac
+        .iter()
+        .chain(&spec.address_vmacs)
+        .filter_map(|name| ifindex(name).ok())
+        .collect();
+    let mut links: Vec<GarpLink> = Vec::new();
+    for placed in &spec.addresses {
+        if placed.ifindex == own || links.iter().any(|l| l.ifindex == placed.ifindex) {
+            continue;
+        }
+        let name = name_of(placed.ifindex)?;
+        let mac = mac_address(&name)?;
+        let sender = FrameSender::open(placed.ifindex).map_err(|source| {
+            crate::net::interface::InterfaceError::Mac {
+                name: name.clone(),
+                source,
+            }
+        })?;
+        links.push(GarpLink {
+            ifindex: placed.ifindex,
+            mac,
+            sender: Arc::new(sender),
+            ours: ours.contains(&placed.ifindex),
+        });
+    }
+    Ok(links)
 }

@@ -20,6 +20,7 @@ mod engine;
 mod error;
 mod executor;
 mod from_config;
+mod gratuitous;
 mod interfaces;
 mod io;
 mod kernel;
@@ -34,6 +35,7 @@ mod spec;
 mod status;
 mod timers;
 mod units;
+mod vmac_names;
 
 pub use clock::Clock;
 pub use dataplane::{ReceivePath, ReceiveStats, RunOptions};
@@ -85,6 +87,8 @@ pub(crate) struct Slot {
     pub(crate) frames: Arc<FrameSender>,
     pub(crate) mac: [u8; 6],
     pub(crate) ifindex: u32,
+    /// The other interfaces holding its virtual addresses (gratuitous ARPs / NAs go there).
+    pub(crate) links: Vec<gratuitous::GarpLink>,
     pub(crate) link_up: bool,
     pub(crate) ah_seq: u32,
     pub(crate) ip_id: u16,
@@ -214,6 +218,13 @@ pub async fn run_observed(
                         Err(err) => tracing::error!(error = %err, "restarting on the re-created interface failed"),
                     }
                 }
+                Some(name) if !event.deleted && event.up && current.waiting_interfaces.iter().any(|w| w == name) => {
+                    tracing::info!(interface = name, "interface an instance waits for is up; reloading the configuration (dynamic_interfaces)");
+                    current.waiting_interfaces.retain(|w| w != name);
+                    if let Err(err) = nix::sys::signal::raise(nix::sys::signal::Signal::SIGHUP) {
+                        tracing::error!(error = %err, "cannot ask for a reload");
+                    }
+                }
                 _ => engine.link(event.ifindex, event.up),
             },
             Some(removed) = removed_addresses.recv() => {
@@ -263,6 +274,7 @@ fn assemble(
         inbound: inbound_tx,
         updates: updates_tx,
         stats: Arc::clone(&stats),
+        promoted: Vec::new(),
     };
     let mut engine = Engine {
         clock: Clock::new(),
@@ -276,6 +288,7 @@ fn assemble(
         stats,
         tracker_status: HashMap::new(),
         refresh_scratch: Vec::new(),
+        startup_hold: startup_hold(spec.startup_delay),
     };
     engine.set_trackers(io.start_trackers(&spec.trackers));
     engine.executor.set_mail(spec.smtp.clone());
@@ -345,18 +358,29 @@ async fn hand_over_and_stop(
     engine.executor.remove_statics(statics);
     engine.executor.finish().await;
     for slot in &engine.slots {
-        if let Some(name) = &slot.spec.vmac
-            && let Err(err) = crate::net::vmac::remove(links_control, name).await
-        {
-            tracing::warn!(error = %err, "leaving VMAC behind");
+        for name in slot.spec.vmac.iter().chain(&slot.spec.address_vmacs) {
+            if let Err(err) = crate::net::vmac::remove(links_control, name).await {
+                tracing::warn!(error = %err, "leaving VMAC behind");
+            }
         }
     }
+    io.restore_promoted();
     engine.stats.log();
     if let Some(xdp) = &engine.xdp {
         xdp.log_counters();
     }
     // Dropping the program's links detaches it from every interface (nothing is pinned).
     drop(engine.xdp.take());
+}
+
+/// global `vrrp_startup_delay`: when the hold ends on the runtime's clock (`None`: no delay).
+fn startup_hold(delay: std::time::Duration) -> Option<crate::vrrp::fsm::Timestamp> {
+    if delay.is_zero() {
+        return None;
+    }
+    tracing::info!("Delaying startup for {} seconds", delay.as_secs_f64());
+    let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+    Some(crate::vrrp::fsm::Timestamp::from_micros(micros))
 }
 
 /// Opens the notify FIFOs; one that cannot be opened is reported and skipped.

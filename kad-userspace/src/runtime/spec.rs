@@ -33,6 +33,12 @@ pub struct RuntimeSpec {
     /// global `fifo_write_vrrp_states_on_reload`: a reload writes the state of every group
     /// and instance that kept running to the notify FIFOs.
     pub fifo_states_on_reload: bool,
+    /// global `vrrp_startup_delay`: at start (not on reload), no instance becomes Master
+    /// before this delay plus its Master_Down_Interval.
+    pub startup_delay: std::time::Duration,
+    /// global `dynamic_interfaces`: interfaces missing at start that instances wait for;
+    /// when one comes up, kad reloads its configuration (as on SIGHUP) to start them.
+    pub waiting_interfaces: Vec<String>,
 }
 
 /// keepalived.conf `static_ipaddress`, `static_routes`, `static_rules`: "NOT moved by
@@ -93,6 +99,9 @@ pub struct InstanceSpec {
     pub notify: NotifySpec,
     /// `use_vmac`: the macvlan kad created for this instance (removed when kad stops).
     pub vmac: Option<String>,
+    /// `use_vmac_addr`: the VMACs kad made for virtual addresses on other interfaces
+    /// (removed when kad stops).
+    pub address_vmacs: Vec<String>,
     /// Where adverts for the instance arrive from the wire: `interface` itself, or the
     /// VMAC's parent (the XDP program is attached here).
     pub receive_interface: String,
@@ -103,6 +112,14 @@ pub struct InstanceSpec {
     pub primary_auto: bool,
     /// Which unicast adverts are accepted (`check_unicast_src`, `min_ttl`/`max_ttl`).
     pub unicast_rx: UnicastRx,
+    /// `dont_track_primary`: the instance's interface going down does not put it in FAULT.
+    pub dont_track_primary: bool,
+    /// `promote_secondaries` (not with `use_vmac`, as keepalived): the interface's
+    /// `promote_secondaries` sysctl is set while kad runs.
+    pub promote_secondaries: bool,
+    /// `garp_extra_if ... all` / `vrrp_garp_extra_if ... all`: the periodic messages go on
+    /// every other interface holding a virtual address, not only on VMACs kad made.
+    pub garp_extra_all: bool,
     /// Minimum gaps between gratuitous ARPs / NAs on the instance's interface.
     pub garp_spacing: GarpSpacing,
     /// `virtual_routes`: installed after the addresses on becoming Master, removed before

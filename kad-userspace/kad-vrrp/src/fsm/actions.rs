@@ -66,6 +66,9 @@ pub enum GarpReason {
     Refresh,
     /// keepalived `garp_lower_prio_repeat` (first burst or after `garp_lower_prio_delay`).
     LowerPriority,
+    /// keepalived `garp_extra_if`: one message on each other interface holding a virtual
+    /// address (the runtime picks the interfaces and one address on each).
+    ExtraInterfaces,
 }
 
 /// Who a notify is about.

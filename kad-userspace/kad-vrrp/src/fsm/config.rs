@@ -57,6 +57,10 @@ pub struct GarpConfig {
     /// `garp_lower_prio_repeat`: messages per address sent when a lower-priority advert
     /// reaches the Master (0: none). keepalived default: `garp_master_repeat`.
     pub lower_prio_repeat: u32,
+    /// `garp_extra_if` / global `vrrp_garp_extra_if`: period of the single gratuitous
+    /// ARP / NA sent while Master on each interface other than the advert interface that
+    /// holds a virtual address (0: off); the runtime picks the interfaces.
+    pub extra_interfaces: Duration,
 }
 
 impl Default for GarpConfig {
@@ -70,6 +74,7 @@ impl Default for GarpConfig {
             master_refresh_repeat: 1,
             lower_prio_delay: Duration::from_secs(5),
             lower_prio_repeat: 5,
+            extra_interfaces: Duration::ZERO,
         }
     }
 }

@@ -51,8 +51,11 @@ pub struct Instance {
     adver_at: Option<Timestamp>,
     garp_delay_at: Option<Timestamp>,
     garp_refresh_at: Option<Timestamp>,
+    garp_extra_at: Option<Timestamp>,
     garp_lower_at: Option<Timestamp>,
     preempt_at: Option<Timestamp>,
+    /// keepalived `vrrp_startup_delay`: no Master_Down timer of a Backup expires before.
+    startup_hold: Option<Timestamp>,
     last_lower_reply: Option<Timestamp>,
     grouped: bool,
     want_master: bool,
@@ -94,8 +97,10 @@ impl Instance {
             adver_at: None,
             garp_delay_at: None,
             garp_refresh_at: None,
+            garp_extra_at: None,
             garp_lower_at: None,
             preempt_at: None,
+            startup_hold: None,
             last_lower_reply: None,
             grouped: false,
             want_master: false,
@@ -160,6 +165,21 @@ impl Instance {
         self.last_change
     }
 
+    /// keepalived `vrrp_startup_delay`: until `until`, a Backup's Master_Down timer counts
+    /// from `until` instead of from now (the instance runs, but cannot become Master
+    /// before `until` plus its Master_Down_Interval).
+    pub fn hold_master_down_until(&mut self, until: Timestamp) {
+        self.startup_hold = Some(until);
+        if let Some(at) = self.master_down_at.filter(|_| self.state == State::Backup) {
+            self.master_down_at = Some(at.max(until + self.master_down_interval()));
+        }
+    }
+
+    /// Where a Backup's Master_Down timer counts from: now, or the end of the startup hold.
+    fn down_from(&self, now: Timestamp) -> Timestamp {
+        self.startup_hold.map_or(now, |hold| hold.max(now))
+    }
+
     /// The earliest time at which [`Event::Timeout`] has something to do.
     pub fn next_deadline(&self) -> Option<Timestamp> {
         [
@@ -167,6 +187,7 @@ impl Instance {
             self.adver_at,
             self.garp_delay_at,
             self.garp_refresh_at,
+            self.garp_extra_at,
             self.garp_lower_at,
             self.releasing_until,
         ]
@@ -269,6 +290,7 @@ impl Instance {
         self.adver_at = None;
         self.garp_delay_at = None;
         self.garp_refresh_at = None;
+        self.garp_extra_at = None;
         self.garp_lower_at = None;
         self.preempt_at = None;
     }
@@ -287,7 +309,7 @@ impl Instance {
             wait += self.cfg.preempt_delay;
         }
         self.become_backup(now, reason, out);
-        self.master_down_at = Some(now + wait);
+        self.master_down_at = Some(self.down_from(now) + wait);
         if self.priority == 255 {
             // Grouped owner: ask the group to go Master now.
             self.want_master = true;
@@ -310,6 +332,9 @@ impl Instance {
         if !garp.master_refresh.is_zero() && garp.master_refresh_repeat > 0 {
             self.garp_refresh_at = Some(now + garp.master_refresh);
         }
+        if !garp.extra_interfaces.is_zero() {
+            self.garp_extra_at = Some(now + garp.extra_interfaces);
+        }
         self.notify(NotifyKind::Master, out);
     }
 
@@ -322,7 +347,7 @@ impl Instance {
         if was_master {
             out.push(Action::RemoveVirtuals(self.virtuals.clone()));
         }
-        self.master_down_at = Some(now + self.master_down_interval());
+        self.master_down_at = Some(self.down_from(now) + self.master_down_interval());
         self.notify(NotifyKind::Backup, out);
     }
 
@@ -504,7 +529,7 @@ impl Instance {
             }
             // The Master is leaving: take over after Skew_Time only.
             self.master = None;
-            self.master_down_at = Some(now + self.skew_time());
+            self.master_down_at = Some(self.down_from(now) + self.skew_time());
             return;
         }
         let lower = advert.priority < self.priority;
@@ -527,7 +552,7 @@ impl Instance {
         }
         self.master = Some((advert.source, advert.priority));
         self.want_master = false;
-        self.master_down_at = Some(now + self.master_down_interval());
+        self.master_down_at = Some(self.down_from(now) + self.master_down_interval());
     }
 
     /// RFC 5798 §6.4.3, with keepalived's `higher_prio_send_advert`, `lower_prio_no_advert`,
@@ -590,7 +615,8 @@ impl Instance {
                         // keepalived sync groups: Master only when every member wants it.
                         self.want_master = true;
                         self.master = None;
-                        self.master_down_at = Some(now + self.master_down_interval());
+                        self.master_down_at =
+                            Some(self.down_from(now) + self.master_down_interval());
                     } else {
                         self.become_master(now, Reason::MasterDown, out);
                     }
@@ -614,6 +640,10 @@ impl Instance {
                 if self.garp_refresh_at.is_some_and(|at| at <= now) {
                     self.garp_refresh_at = Some(now + garp.master_refresh);
                     self.garp(garp.master_refresh_repeat, GarpReason::Refresh, out);
+                }
+                if self.garp_extra_at.is_some_and(|at| at <= now) {
+                    self.garp_extra_at = Some(now + garp.extra_interfaces);
+                    self.garp(1, GarpReason::ExtraInterfaces, out);
                 }
                 if self.garp_lower_at.is_some_and(|at| at <= now) {
                     self.garp_lower_at = None;

@@ -110,6 +110,14 @@ impl SyncGroup {
         true
     }
 
+    /// keepalived `vrrp_startup_delay`: see [`Instance::hold_master_down_until`], for every
+    /// member.
+    pub fn hold_master_down_until(&mut self, until: Timestamp) {
+        for member in &mut self.members {
+            member.hold_master_down_until(until);
+        }
+    }
+
     /// The group's name.
     pub fn name(&self) -> &str {
         &self.name

@@ -353,6 +353,58 @@ fn garp_master_delay_and_refresh_follow_the_schedule() {
     );
 }
 
+/// keepalived `garp_extra_if`: while Master, one message per extra interface every period,
+/// stopped on leaving Master.
+#[test]
+fn garp_extra_if_sends_one_message_every_period_while_master() {
+    let mut c = cfg(100, "10.0.0.1");
+    c.garp.master_delay = Duration::ZERO;
+    c.garp.extra_interfaces = Duration::from_secs(10);
+    let mut i = master(c);
+    let start = 3_609_375;
+    let out = run_until(&mut i, at(start + 35_000_000));
+    let extra = |out: &[Action]| {
+        out.iter()
+            .filter(|a| {
+                matches!(
+                    a,
+                    Action::SendGratuitous {
+                        repeat: 1,
+                        reason: GarpReason::ExtraInterfaces,
+                        ..
+                    }
+                )
+            })
+            .count()
+    };
+    assert_eq!(extra(&out), 3);
+    i.handle(at(start + 35_500_000), advert("10.0.0.2", 200, 100));
+    assert_eq!(i.state(), State::Backup);
+    // Until the Master_Down timer would fire (no more adverts come): nothing.
+    assert_eq!(extra(&run_until(&mut i, at(start + 38_500_000))), 0);
+}
+
+/// keepalived `vrrp_startup_delay`: the instance is Backup at once, but its Master_Down
+/// timer counts from the end of the delay, also after adverts (a leaving Master's
+/// priority 0 included); after the delay, timers count from now again.
+#[test]
+fn startup_hold_delays_the_first_master_down_timer() {
+    let mut i = Instance::new(cfg(100, "10.0.0.1")).expect("valid config");
+    i.hold_master_down_until(at(10_000_000));
+    let out = i.handle(Timestamp::ZERO, Event::Startup);
+    assert_eq!(became(&out), Some(State::Backup));
+    assert_eq!(i.next_deadline(), Some(at(13_609_375)));
+    i.handle(at(2_000_000), advert("10.0.0.2", 200, 100));
+    assert_eq!(i.next_deadline(), Some(at(13_609_375)));
+    i.handle(at(3_000_000), advert("10.0.0.2", 0, 100));
+    assert_eq!(i.next_deadline(), Some(at(10_609_375)));
+    let out = run_until(&mut i, at(10_609_375));
+    assert_eq!(became(&out), Some(State::Master));
+    i.handle(at(20_000_000), advert("10.0.0.2", 200, 100));
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(i.next_deadline(), Some(at(23_609_375)));
+}
+
 #[test]
 fn nopreempt_backup_keeps_following_a_lower_master() {
     let mut c = cfg(200, "10.0.0.1");
