@@ -6,7 +6,8 @@
 //! follower (`lvs_sync_daemon`, [`crate::lvs::sync`]), fed the instances' state changes. Beside them run the control socket (`kad status`),
 //! the metrics endpoint (`--metrics-listen`) and keepalived's dump signals (SIGUSR1 data,
 //! SIGUSR2 stats, SIGRTMIN+2 JSON; see [`crate::ops::dump`]). Under systemd it reports
-//! readiness, reloads and stopping through sd_notify ([`crate::service_manager`]).
+//! readiness, reloads and stopping through sd_notify ([`crate::service_manager`]). Global
+//! `startup_script` runs before everything, `shutdown_script` after ([`start_stop`]).
 
 use std::{
     net::SocketAddr,
@@ -24,7 +25,9 @@ use tokio::{
 
 use crate::{
     check::CheckerSet,
-    config, host_checks,
+    config,
+    exec::start_stop,
+    host_checks,
     lvs::{
         self,
         control::LvsCommand,
@@ -105,7 +108,16 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    runtime.block_on(async move {
+    // keepalived.conf startup_script: before anything starts; shutdown_script: after
+    // everything stopped, as the last reload has it.
+    if let Some(startup) = start_stop::startup(&loaded.config.global) {
+        let _ = runtime.block_on(start_stop::run(&startup));
+    }
+    let shutdown_script = Arc::new(std::sync::Mutex::new(start_stop::shutdown(
+        &loaded.config.global,
+    )));
+    let shutdown_slot = Arc::clone(&shutdown_script);
+    let served = runtime.block_on(async move {
         let vrrp = options.subsystems != Subsystems::CheckersOnly;
         let with_lvs = match options.subsystems {
             Subsystems::VrrpOnly => false,
@@ -201,6 +213,9 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                         let loaded = match load(&options) {
                             Ok(loaded) => {
                                 apply_umask(&loaded.config);
+                                if let Ok(mut slot) = shutdown_slot.lock() {
+                                    *slot = start_stop::shutdown(&loaded.config.global);
+                                }
                                 crate::heap::release_freed_after_settling();
                                 loaded
                             }
@@ -285,7 +300,12 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
             }
             (None, None) => Ok(()),
         }
-    })
+    });
+    let shutdown = shutdown_script.lock().ok().and_then(|slot| slot.clone());
+    if let Some(shutdown) = shutdown {
+        let _ = runtime.block_on(start_stop::run(&shutdown));
+    }
+    served
 }
 
 /// Waits for the signal task's stop command.

@@ -209,18 +209,22 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
             g.lvs_sync_daemon = Some(n.args.iter().map(|w| w.text.clone()).collect());
         }
     }),
-    ignored(
-        "not run",
-        kw("startup_script", |g, n, c| {
-            g.startup_script = script(c, n, 0)
-        }),
-    ),
-    ignored(
-        "not run",
-        kw("shutdown_script", |g, n, c| {
-            g.shutdown_script = script(c, n, 0)
-        }),
-    ),
+    kw("startup_script", |g, n, c| {
+        g.startup_script = script(c, n, 0)
+    }),
+    kw("startup_script_timeout", |g, n, c| {
+        if let Some(v) = c.int(n, 0, 1, 1000) {
+            g.startup_script_timeout = std::time::Duration::from_secs(u64::from(u32_of(v)));
+        }
+    }),
+    kw("shutdown_script", |g, n, c| {
+        g.shutdown_script = script(c, n, 0)
+    }),
+    kw("shutdown_script_timeout", |g, n, c| {
+        if let Some(v) = c.int(n, 0, 1, 1000) {
+            g.shutdown_script_timeout = std::time::Duration::from_secs(u64::from(u32_of(v)));
+        }
+    }),
     kw("umask", |g, n, c| {
         let words: Vec<&str> = n.args.iter().map(|w| w.text.as_str()).collect();
         match parse_umask(&words) {

@@ -881,7 +881,7 @@ enum ScriptRole<'a> {
     Track(&'a str, &'a Place),
     /// A notify or FIFO script: dropped when it cannot run.
     Notify,
-    /// A script kad does not run yet (checkers, startup/shutdown): counted only.
+    /// A script checked when it runs (MISC_CHECK): counted only.
     Other,
 }
 
@@ -1153,12 +1153,17 @@ fn check_scripts(config: &mut Config, v: &mut V<'_>) -> bool {
             one_script(v, &mut tally, &global, script, ScriptRole::Other);
         }
     }
-    let global_scripts = [
-        config.global.startup_script.as_mut(),
-        config.global.shutdown_script.as_mut(),
-    ];
-    for script in global_scripts.into_iter().flatten() {
-        one_script(v, &mut tally, &global, script, ScriptRole::Other);
+    // keepalived's check_start_stop_script_secure: a startup or shutdown script that may
+    // not run is not run.
+    for slot in [
+        &mut config.global.startup_script,
+        &mut config.global.shutdown_script,
+    ] {
+        if let Some(script) = slot.as_mut()
+            && one_script(v, &mut tally, &global, script, ScriptRole::Notify) != Outcome::Keep
+        {
+            *slot = None;
+        }
     }
 
     let violation = tally.scripts && !global.enable_script_security;
