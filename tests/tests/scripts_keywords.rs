@@ -1,14 +1,23 @@
 //! keepalived.conf scripts kad once parsed and ignored, kad against keepalived 2.2.7 on the
 //! same lab: global `startup_script` (run and waited for before the instances start, killed
 //! after `startup_script_timeout`) and `shutdown_script` (after the instances stopped and
-//! notified STOP, killed after `shutdown_script_timeout`).
+//! notified STOP, killed after `shutdown_script_timeout`); an instance's
+//! `notify_master_rx_lower_pri` (run, alone, when the Master receives a lower priority).
 
-use std::{path::Path, time::Duration};
+use std::{
+    net::{IpAddr, Ipv4Addr},
+    path::Path,
+    time::Duration,
+};
 
 use anyhow::{Result, ensure};
+use kad::{
+    net::{garp::FrameSender, interface::ifindex},
+    vrrp::packet::{AdvertSpec, AuthConfig, ChecksumMode, Ipv4Options, Version, encode_ipv4_vec},
+};
 use kad_tests::{
     conf::lab_instance,
-    lab::{Lab, ROUTERS},
+    lab::{Host, Lab, ROUTERS, VIP},
     scratch,
 };
 
@@ -82,6 +91,64 @@ fn startup_and_shutdown_scripts_run_first_and_last_as_keepalived_runs_them() -> 
         "keepalived"
     );
     let kad = start_and_stop("ssd", Daemon::Kad)?;
+    assert_eq!(kad, keepalived, "kad's events, then keepalived's");
+    Ok(())
+}
+
+/// A VRRPv3 advert for the lab instance (VRID 51, the lab VIP, 0.1 s) at `priority` from
+/// r2's address, in an Ethernet frame to the VRRP multicast group.
+fn lab_advert(priority: u8) -> Result<Vec<u8>> {
+    let vip: [IpAddr; 1] = [VIP.parse()?];
+    let spec = AdvertSpec {
+        version: Version::V3,
+        vrid: 51,
+        priority,
+        interval_cs: 10,
+        addresses: &vip,
+        auth: AuthConfig::None,
+        ah_seq: 0,
+        src: IpAddr::V4(Ipv4Addr::new(10, 77, 0, 2)),
+        dst: IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)),
+        checksum: ChecksumMode::PseudoHeader,
+    };
+    let mut frame = vec![
+        0x01, 0x00, 0x5e, 0x00, 0x00, 0x12, 0x02, 0, 0, 0, 0, 0x66, 0x08, 0x00,
+    ];
+    frame.extend_from_slice(&encode_ipv4_vec(&spec, &Ipv4Options::keepalived(7))?);
+    Ok(frame)
+}
+
+/// The events logged after `daemon`, Master at 200 on r1, receives one advert at priority
+/// 100 from r2, with `notify_master_rx_lower_pri` and the generic `notify` script set.
+fn lower_priority_advert(tag: &str, daemon: Daemon) -> Result<String> {
+    let instance = "  notify SCRIPT\n  notify_master_rx_lower_pri \"SCRIPT rx_lower\"\n";
+    let (lab, _, log) = start(tag, daemon, "", instance)?;
+    lab.wait_for(
+        "the instance notifies MASTER",
+        Duration::from_secs(10),
+        || Ok(read(&log).contains("MASTER 200")),
+    )?;
+    let before = read(&log).len();
+    let frame = lab_advert(100)?;
+    lab.host("r2")?.ns.run(move || {
+        let sender = FrameSender::open(ifindex(Host::IFACE)?)?;
+        Ok(sender.send(&frame)?)
+    })?;
+    lab.wait_for("the script runs", Duration::from_secs(3), || {
+        Ok(read(&log).contains("rx_lower"))
+    })?;
+    // Anything else it would run.
+    std::thread::sleep(Duration::from_millis(500));
+    let text = read(&log);
+    Ok(text.get(before..).unwrap_or_default().to_owned())
+}
+
+#[test]
+fn notify_master_rx_lower_pri_runs_alone_as_keepalived_runs_it() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let keepalived = lower_priority_advert("rlk", Daemon::Keepalived)?;
+    assert_eq!(keepalived, "rx_lower\n", "keepalived");
+    let kad = lower_priority_advert("rld", Daemon::Kad)?;
     assert_eq!(kad, keepalived, "kad's events, then keepalived's");
     Ok(())
 }

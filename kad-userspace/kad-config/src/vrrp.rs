@@ -405,17 +405,14 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("notify", |i, n, c| {
         once(&mut i.notify.any, &format!("({})", i.name), c, n)
     }),
-    ignored(
-        "the script is not run (the generic `notify` script gets MASTER_RX_LOWER_PRI)",
-        kw("notify_master_rx_lower_pri", |i, n, c| {
-            once(
-                &mut i.notify.master_rx_lower_pri,
-                &format!("({})", i.name),
-                c,
-                n,
-            );
-        }),
-    ),
+    kw("notify_master_rx_lower_pri", |i, n, c| {
+        once(
+            &mut i.notify.master_rx_lower_pri,
+            &format!("({})", i.name),
+            c,
+            n,
+        );
+    }),
     kw("notify_priority_changes", |i, n, c| {
         i.notify_priority_changes = c.flag(n, 0)
     }),
