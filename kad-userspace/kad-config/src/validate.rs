@@ -718,6 +718,19 @@ fn sync_groups(config: &mut Config, names: &BTreeSet<String>, known: &Trackers, 
         known.retain_known(&mut group.tracking, gname, v);
     }
     config.sync_groups.retain(|g| !g.group.is_empty());
+    // keepalived 2.2.7 (vrrp_complete_instance): an instance that does not set
+    // notify_priority_changes takes its sync group's, else the global one.
+    for group in &config.sync_groups {
+        let Some(notify) = group.notify_priority_changes else {
+            continue;
+        };
+        for inst in config.vrrp_instances.iter_mut().filter(|inst| {
+            group.group.iter().any(|(member, _)| *member == inst.name)
+                && !inst.places.contains_key("notify_priority_changes")
+        }) {
+            inst.notify_priority_changes = Some(notify);
+        }
+    }
 }
 
 /// virtual_server: keepalived's defaults reported, the address checked, real servers of the

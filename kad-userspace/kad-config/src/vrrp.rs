@@ -133,6 +133,10 @@ fn u32_of(v: i64) -> u32 {
 }
 
 /// Why `skip_check_adv_addr` / `vrrp_skip_check_adv_addr` change nothing in kad.
+/// What kad's `notify_priority_changes` lacks beside keepalived 2.2.7.
+const PRIORITY_FIFO_WORD: &str =
+    "the notify FIFO line says PRIORITY where keepalived writes MASTER_PRIORITY or BACKUP_PRIORITY";
+
 pub const NO_ADVERT_ADDRESS_CHECK: &str = "kad never checks the addresses an advert lists, so it always behaves as with this keyword set; without it keepalived drops an advert whose address count or list differs from the instance's virtual_ipaddress";
 
 /// The keyword table of vrrp_instance (keepalived.conf(5) "VRRP instance(s)").
@@ -413,9 +417,12 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             n,
         );
     }),
-    kw("notify_priority_changes", |i, n, c| {
-        i.notify_priority_changes = c.flag(n, 0)
-    }),
+    partial(
+        PRIORITY_FIFO_WORD,
+        kw("notify_priority_changes", |i, n, c| {
+            i.notify_priority_changes = c.flag(n, 0)
+        }),
+    ),
     kw("smtp_alert", |i, n, c| i.smtp_alert = c.flag(n, 0)),
     ignored(
         UNUSED,
@@ -745,21 +752,12 @@ pub const SYNC_GROUP: &[Keyword<SyncGroup>] = &[
     kw("notify_stop", |g, n, c| {
         once(&mut g.notify.stop, &format!("vrrp group {}:", g.name), c, n)
     }),
-    ignored(
-        "the script is not run",
-        kw("notify_deleted", |g, n, c| {
-            g.notify.deleted = Some(if n.arg(0).is_some() {
-                script(c, n, 0)
-            } else {
-                None
-            });
-        }),
-    ),
+    // keepalived 2.2.7 has no `notify_deleted` in a sync group ("Unknown keyword").
     kw("notify", |g, n, c| {
         once(&mut g.notify.any, &format!("vrrp group {}:", g.name), c, n)
     }),
-    ignored(
-        "only the instances' own `notify_priority_changes` is used",
+    partial(
+        PRIORITY_FIFO_WORD,
         kw("notify_priority_changes", |g, n, c| {
             g.notify_priority_changes = c.flag(n, 0)
         }),
