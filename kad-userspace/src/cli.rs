@@ -7,8 +7,17 @@ use kad::xdp::{LoadOptions, XdpDataplane};
 
 /// keepalived rebuilt in Rust, with an XDP dataplane.
 #[derive(Debug, Parser)]
-#[command(name = "kad", version, about, long_about = None)]
+#[command(name = "kad", version, about, long_about = None, disable_version_flag = true)]
 pub struct Args {
+    /// Print the version and exit (keepalived: -v, --version).
+    #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
+    pub version: Option<bool>,
+
+    /// Leave the virtual addresses, routes and rules in place when kad stops, and send no
+    /// priority-0 advert (keepalived: -V, --dont-release-vrrp).
+    #[arg(short = 'V', long = "dont-release-vrrp")]
+    pub dont_release_vrrp: bool,
+
     /// Detailed log messages, including the XDP program's own (keepalived: -D, --log-detail).
     #[arg(short = 'D', long = "log-detail", global = true)]
     pub log_detail: bool,
@@ -199,6 +208,7 @@ pub fn run(args: Args) -> ExitCode {
                     kad::runtime::ReceivePath::Xdp
                 },
                 xdp_debug_log: args.log_detail,
+                dont_release_vrrp: args.dont_release_vrrp,
             },
             subsystems: match (args.vrrp_only, args.check_only) {
                 (true, false) => kad::daemon::Subsystems::VrrpOnly,

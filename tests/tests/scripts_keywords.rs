@@ -152,3 +152,60 @@ fn notify_master_rx_lower_pri_runs_alone_as_keepalived_runs_it() -> Result<()> {
     assert_eq!(kad, keepalived, "kad's events, then keepalived's");
     Ok(())
 }
+
+/// Whether the lab VIP is still on r1 after `daemon`, Master there alone and started with
+/// `-V` (`--dont-release-vrrp`), is stopped with SIGTERM.
+fn vip_after_stop_with_dont_release(tag: &str, daemon: Daemon) -> Result<bool> {
+    let dir = scratch::dir(tag)?;
+    let conf = dir.join("r1.conf");
+    std::fs::write(&conf, lab_instance(200, ""))?;
+    let conf = conf.to_string_lossy().into_owned();
+    let mut lab = Lab::with_hosts(tag, ROUTERS)?;
+    let started = match daemon {
+        Daemon::Kad => {
+            let socket = dir.join("kad.sock").to_string_lossy().into_owned();
+            let kad = kad_tests::kad_bin()?;
+            let args = [
+                "-f",
+                conf.as_str(),
+                "-V",
+                "--control-socket",
+                socket.as_str(),
+            ];
+            lab.start("r1", &kad, &args)?
+        }
+        Daemon::Keepalived => {
+            let pid = |kind: &str| {
+                lab.keepalived_pid_file("r1", kind)
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            let (main, vrrp, check) = (pid("main"), pid("vrrp"), pid("check"));
+            let args = [
+                "-n", "-l", "-D", "-P", "-V", "-f", &conf, "-p", &main, "-r", &vrrp, "-c", &check,
+            ];
+            lab.start("r1", Path::new("keepalived"), &args)?
+        }
+    };
+    lab.wait_for("r1 holds the VIP", Duration::from_secs(10), || {
+        lab.holds("r1", VIP)
+    })?;
+    lab.daemon(started)?.signal(libc::SIGTERM)?;
+    let exited = lab.daemon(started)?.wait_exit(Duration::from_secs(8))?;
+    ensure!(exited, "{daemon:?} still running\n{}", lab.logs());
+    lab.holds("r1", VIP)
+}
+
+#[test]
+fn dont_release_vrrp_leaves_the_vips_as_keepalived_does() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    assert!(
+        vip_after_stop_with_dont_release("dvk", Daemon::Keepalived)?,
+        "keepalived -V keeps the VIP"
+    );
+    assert!(
+        vip_after_stop_with_dont_release("dvd", Daemon::Kad)?,
+        "kad -V keeps the VIP"
+    );
+    Ok(())
+}

@@ -61,6 +61,9 @@ pub struct RunOptions {
     pub receive: ReceivePath,
     /// `-D`: the XDP program's aya-log debug records.
     pub xdp_debug_log: bool,
+    /// `-V` (keepalived `--dont-release-vrrp`): at stop, Masters keep their virtual
+    /// addresses, routes and rules and send no priority-0 advert.
+    pub dont_release_vrrp: bool,
 }
 
 /// Counts of what woke the protocol side for adverts, for the status output and the tests

@@ -233,7 +233,11 @@ pub async fn run_observed(
         engine.executor.send_adverts();
     }
 
-    hand_over_and_stop(engine, &io, &mut inbound, &statics, &links_control).await;
+    if options.dont_release_vrrp {
+        leave_in_place(engine, &statics).await;
+    } else {
+        hand_over_and_stop(engine, &io, &mut inbound, &statics, &links_control).await;
+    }
     Ok(())
 }
 
@@ -356,6 +360,18 @@ async fn hand_over_and_stop(
         xdp.log_counters();
     }
     // Dropping the program's links detaches it from every interface (nothing is pinned).
+    drop(engine.xdp.take());
+}
+
+/// keepalived `-V` (`--dont-release-vrrp`): stops without letting go of anything a Master
+/// installed (virtual addresses, routes, rules, VMACs) and without priority-0 adverts, so
+/// that a daemon started again finds them in place. Static entries are removed as at any
+/// stop; queued kernel work and running notify scripts are waited for.
+async fn leave_in_place(mut engine: Engine, statics: &StaticSpec) {
+    tracing::info!("--dont-release-vrrp: leaving virtual addresses, routes and rules in place");
+    engine.executor.remove_statics(statics);
+    engine.executor.finish().await;
+    engine.stats.log();
     drop(engine.xdp.take());
 }
 
