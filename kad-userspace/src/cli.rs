@@ -73,6 +73,20 @@ pub struct Args {
     #[arg(short = 'G', long = "no-syslog")]
     pub no_syslog: bool,
 
+    /// umask for the files kad and its scripts create, in numeric form (`022`, `0x12`);
+    /// overrides global_defs `umask` (keepalived: -u, --umask).
+    #[arg(short = 'u', long = "umask", value_name = "MASK", value_parser = parse_umask)]
+    pub umask: Option<u32>,
+
+    /// keepalived's -B, --no_bfd: accepted, nothing to do (kad has no BFD subsystem).
+    #[arg(short = 'B', long = "no_bfd")]
+    pub no_bfd: bool,
+
+    /// keepalived's -R, --dont-respawn: accepted, nothing to do (kad is one process and
+    /// respawns nothing; a service manager restarts it).
+    #[arg(short = 'R', long = "dont-respawn")]
+    pub dont_respawn: bool,
+
     /// Run the VRRP subsystem only (keepalived: -P, --vrrp).
     #[arg(short = 'P', long = "vrrp")]
     pub vrrp_only: bool,
@@ -218,6 +232,7 @@ pub fn run(args: Args) -> ExitCode {
             },
             control_socket: args.control_socket.clone(),
             metrics_listen: args.metrics_listen,
+            umask: args.umask,
         }),
     }
 }
@@ -416,4 +431,9 @@ fn config_check(args: &Args) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `-u MASK`: a number as keepalived reads it (octal with a leading 0, hex with 0x).
+fn parse_umask(text: &str) -> Result<u32, String> {
+    kad::config::global::parse_umask(&[text]).map_err(|err| err.to_string())
 }

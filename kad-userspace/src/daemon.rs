@@ -68,6 +68,8 @@ pub struct DaemonOptions {
     pub control_socket: Option<PathBuf>,
     /// `--metrics-listen ADDR`: serve Prometheus metrics there (off when `None`).
     pub metrics_listen: Option<SocketAddr>,
+    /// `-u/--umask MASK`: the process umask, over global_defs `umask`.
+    pub umask: Option<u32>,
 }
 
 /// Runs the daemon to completion; the exit code follows keepalived's (non-zero when the
@@ -86,7 +88,7 @@ pub fn run(options: &DaemonOptions) -> ExitCode {
 
 fn run_inner(options: &DaemonOptions) -> Result<()> {
     let loaded = load(options)?;
-    apply_umask(&loaded.config);
+    apply_umask(&loaded.config, options.umask);
     let mut pid_paths: Vec<&PathBuf> = Vec::new();
     for path in &options.pid_files {
         // `-p X -r X`: one file, locked once.
@@ -212,7 +214,7 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                         service_manager::reloading();
                         let loaded = match load(&options) {
                             Ok(loaded) => {
-                                apply_umask(&loaded.config);
+                                apply_umask(&loaded.config, options.umask);
                                 if let Ok(mut slot) = shutdown_slot.lock() {
                                     *slot = start_stop::shutdown(&loaded.config.global);
                                 }
@@ -378,10 +380,13 @@ fn load(options: &DaemonOptions) -> Result<config::Loaded> {
     Ok(loaded)
 }
 
-/// keepalived.conf `umask` (global_defs), else [`config::global::DEFAULT_UMASK`]: the
-/// process umask, for what kad and the scripts it runs create.
-fn apply_umask(config: &config::model::Config) {
-    let mask = config.global.umask.unwrap_or(config::global::DEFAULT_UMASK);
+/// `-u MASK`, else keepalived.conf `umask` (global_defs), else
+/// [`config::global::DEFAULT_UMASK`]: the process umask, for what kad and the scripts it
+/// runs create.
+fn apply_umask(config: &config::model::Config, command_line: Option<u32>) {
+    let mask = command_line
+        .or(config.global.umask)
+        .unwrap_or(config::global::DEFAULT_UMASK);
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     tracing::debug!(umask = format!("0{mask:03o}"), "process umask set");
 }

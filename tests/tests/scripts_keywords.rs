@@ -209,3 +209,56 @@ fn dont_release_vrrp_leaves_the_vips_as_keepalived_does() -> Result<()> {
     );
     Ok(())
 }
+
+/// The mode of the file the startup script of `daemon` creates, with global_defs `umask
+/// 0077` and `-u 0027` on the command line.
+fn startup_file_mode_under_u(tag: &str, daemon: Daemon) -> Result<u32> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = scratch::dir(tag)?;
+    let made = dir.join("made");
+    let conf = dir.join("r1.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "global_defs {{\n{SECURE}  umask 0077\n  startup_script \"/bin/touch {}\"\n}}\n{}",
+            made.display(),
+            lab_instance(200, "")
+        ),
+    )?;
+    let conf = conf.to_string_lossy().into_owned();
+    let mut lab = Lab::with_hosts(tag, ROUTERS)?;
+    match daemon {
+        Daemon::Kad => {
+            let socket = dir.join("kad.sock").to_string_lossy().into_owned();
+            let args = ["-f", &conf, "-u", "0027", "--control-socket", &socket];
+            lab.start("r1", &kad_tests::kad_bin()?, &args)?
+        }
+        Daemon::Keepalived => {
+            let pid = |kind: &str| {
+                lab.keepalived_pid_file("r1", kind)
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            let (main, vrrp, check) = (pid("main"), pid("vrrp"), pid("check"));
+            let args = [
+                "-n", "-l", "-D", "-P", "-u", "0027", "-f", &conf, "-p", &main, "-r", &vrrp, "-c",
+                &check,
+            ];
+            lab.start("r1", Path::new("keepalived"), &args)?
+        }
+    };
+    lab.wait_for("the startup script runs", Duration::from_secs(10), || {
+        Ok(made.exists())
+    })?;
+    Ok(std::fs::metadata(&made)?.permissions().mode() & 0o777)
+}
+
+#[test]
+fn the_command_line_umask_wins_over_the_configuration_as_in_keepalived() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let keepalived = startup_file_mode_under_u("umk", Daemon::Keepalived)?;
+    assert_eq!(keepalived, 0o640, "keepalived: 0{keepalived:o}");
+    let kad = startup_file_mode_under_u("umd", Daemon::Kad)?;
+    assert_eq!(kad, keepalived, "kad: 0{kad:o}");
+    Ok(())
+}
