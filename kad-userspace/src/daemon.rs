@@ -89,6 +89,7 @@ pub fn run(options: &DaemonOptions) -> ExitCode {
 fn run_inner(options: &DaemonOptions) -> Result<()> {
     let loaded = load(options)?;
     apply_umask(&loaded.config, options.umask);
+    seed_randomness(&loaded.config.global);
     let mut pid_paths: Vec<&PathBuf> = Vec::new();
     for path in &options.pid_files {
         // `-p X -r X`: one file, locked once.
@@ -119,6 +120,8 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         &loaded.config.global,
     )));
     let shutdown_slot = Arc::clone(&shutdown_script);
+    // keepalived.conf data_use_instance: the dump files' names.
+    let mut dump_names = ops::dump::DumpNames::of(&loaded.config.global);
     let served = runtime.block_on(async move {
         let vrrp = options.subsystems != Subsystems::CheckersOnly;
         let with_lvs = match options.subsystems {
@@ -206,15 +209,16 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                 tokio::select! {
                     _ = terminate.recv() => break,
                     _ = interrupt.recv() => break,
-                    _ = data.recv() => write_dump(Dump::Data, &status).await,
-                    _ = stats.recv() => write_dump(Dump::Stats, &status).await,
-                    _ = json.recv() => write_dump(Dump::Json, &status).await,
+                    _ = data.recv() => write_dump(Dump::Data, &dump_names, &status).await,
+                    _ = stats.recv() => write_dump(Dump::Stats, &dump_names, &status).await,
+                    _ = json.recv() => write_dump(Dump::Json, &dump_names, &status).await,
                     _ = hangup.recv() => {
                         tracing::info!("SIGHUP: reloading {}", options.config.display());
                         service_manager::reloading();
                         let loaded = match load(&options) {
                             Ok(loaded) => {
                                 apply_umask(&loaded.config, options.umask);
+                                dump_names = ops::dump::DumpNames::of(&loaded.config.global);
                                 if let Ok(mut slot) = shutdown_slot.lock() {
                                     *slot = start_stop::shutdown(&loaded.config.global);
                                 }
@@ -343,12 +347,14 @@ async fn notify_ready_when_running(status: StatusHandle, instances: usize) {
 
 /// Writes a signal dump from a fresh snapshot, on tokio's blocking pool: file IO in a
 /// folder anyone can write to never runs on the protocol loop's thread.
-async fn write_dump(dump: Dump, status: &StatusHandle) {
+async fn write_dump(dump: Dump, names: &ops::dump::DumpNames, status: &StatusHandle) {
     let snapshot = status.fresh(Duration::from_millis(100)).await;
     let dir = ops::dump::dump_dir();
+    let name = names.file_name(dump);
     let written = {
         let dir = dir.clone();
-        tokio::task::spawn_blocking(move || ops::dump::write(dump, &snapshot, &dir)).await
+        tokio::task::spawn_blocking(move || ops::dump::write_named(dump, &snapshot, &dir, &name))
+            .await
     };
     match written {
         Ok(Ok(path)) => tracing::info!(path = %path.display(), "status dump written"),
@@ -389,6 +395,22 @@ fn apply_umask(config: &config::model::Config, command_line: Option<u32>) {
         .unwrap_or(config::global::DEFAULT_UMASK);
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     tracing::debug!(umask = format!("0{mask:03o}"), "process umask set");
+}
+
+/// keepalived.conf global `random_seed N`: seeds the random numbers kad draws on its
+/// thread (the checkers' first-probe spread, DNS, ICMP and UDP probe ids and payloads), so
+/// that runs with one seed draw the same numbers, as keepalived seeds `random()` with it.
+fn seed_randomness(global: &config::model::GlobalDefs) {
+    let seed = global
+        .other
+        .get("random_seed")
+        .and_then(|words| words.first())
+        .and_then(|word| config::keywords::parse_int(word, 0, i64::from(u32::MAX)).ok())
+        .and_then(|seed| u64::try_from(seed).ok());
+    if let Some(seed) = seed {
+        fastrand::seed(seed);
+        tracing::debug!(seed, "random numbers seeded (random_seed)");
+    }
 }
 
 /// keepalived's `-p`/`-r` pid file: taken at start, removed at exit. The file is locked
@@ -501,4 +523,28 @@ fn lock_holder(inode: u64) -> Option<u32> {
         let held = place.rsplit(':').next()?.parse::<u64>().ok()?;
         (*kind == "FLOCK" && held == inode).then(|| pid.parse().ok())?
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_seed_makes_the_draws_repeat() {
+        let mut global = config::model::GlobalDefs::default();
+        global
+            .other
+            .insert("random_seed".to_owned(), vec!["4242".to_owned()]);
+        seed_randomness(&global);
+        let first: Vec<u64> = (0..4).map(|_| fastrand::u64(..)).collect();
+        seed_randomness(&global);
+        let again: Vec<u64> = (0..4).map(|_| fastrand::u64(..)).collect();
+        assert_eq!(first, again);
+        global
+            .other
+            .insert("random_seed".to_owned(), vec!["4243".to_owned()]);
+        seed_randomness(&global);
+        let other: Vec<u64> = (0..4).map(|_| fastrand::u64(..)).collect();
+        assert_ne!(first, other, "another seed, other numbers");
+    }
 }

@@ -262,3 +262,62 @@ fn the_command_line_umask_wins_over_the_configuration_as_in_keepalived() -> Resu
     assert_eq!(kad, keepalived, "kad: 0{kad:o}");
     Ok(())
 }
+
+/// Whether `daemon`, with `data_use_instance` and global `net_namespace` naming the
+/// namespace it already runs in (r1's), writes its SIGUSR1 data file as
+/// `/tmp/keepalived_NS.data` (keepalived's make_file_name). keepalived 2.2.7 as packaged
+/// here is built without `net_namespace` and `instance` ("Unknown keyword"), so it cannot
+/// show the renamed files: only kad runs this.
+fn data_file_with_namespace(tag: &str, daemon: Daemon) -> Result<bool> {
+    let dir = scratch::dir(tag)?;
+    let mut lab = Lab::with_hosts(tag, ROUTERS)?;
+    let namespace = lab.host("r1")?.ns.name().to_owned();
+    let expected = Path::new("/tmp").join(format!("keepalived_{namespace}.data"));
+    let _ = std::fs::remove_file(&expected);
+    let conf = dir.join("r1.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "global_defs {{\n  net_namespace {namespace}\n  data_use_instance\n}}\n{}",
+            lab_instance(200, "")
+        ),
+    )?;
+    let conf = conf.to_string_lossy().into_owned();
+    let started = match daemon {
+        Daemon::Kad => {
+            let socket = dir.join("kad.sock").to_string_lossy().into_owned();
+            let args = ["-f", &conf, "--control-socket", &socket];
+            lab.start("r1", &kad_tests::kad_bin()?, &args)?
+        }
+        Daemon::Keepalived => {
+            let pid = |kind: &str| {
+                lab.keepalived_pid_file("r1", kind)
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            let (main, vrrp, check) = (pid("main"), pid("vrrp"), pid("check"));
+            let args = [
+                "-n", "-l", "-D", "-P", "-f", &conf, "-p", &main, "-r", &vrrp, "-c", &check,
+            ];
+            lab.start("r1", Path::new("keepalived"), &args)?
+        }
+    };
+    lab.wait_for("r1 holds the VIP", Duration::from_secs(10), || {
+        lab.holds("r1", VIP)
+    })?;
+    lab.daemon(started)?.signal(libc::SIGUSR1)?;
+    let written = lab
+        .wait_for("the data file", Duration::from_secs(5), || {
+            Ok(expected.exists())
+        })
+        .is_ok();
+    let _ = std::fs::remove_file(&expected);
+    Ok(written)
+}
+
+#[test]
+fn data_use_instance_names_the_data_file_after_the_namespace() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    assert!(data_file_with_namespace("dud", Daemon::Kad)?, "kad");
+    Ok(())
+}
