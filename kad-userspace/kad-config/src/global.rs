@@ -491,7 +491,7 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
         Status::Supported,
     ),
     ("reload_check_config", Spec::OptOne, RELOAD),
-    ("include_check", Spec::Any, IGNORED),
+    ("include_check", Spec::Any, Status::Supported),
     ("reload_time_file", Spec::One, RELOAD),
     ("reload_repeat", Spec::Flag, RELOAD),
     ("reload_file", Spec::OptOne, RELOAD),
