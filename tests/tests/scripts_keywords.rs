@@ -321,3 +321,61 @@ fn data_use_instance_names_the_data_file_after_the_namespace() -> Result<()> {
     assert!(data_file_with_namespace("dud", Daemon::Kad)?, "kad");
     Ok(())
 }
+
+/// The notify FIFO's priority lines when the track file of the lab instance, Master alone
+/// on r1 in sync group G with `notify_priority_changes` (the instance sets none), goes from
+/// 0 to 5 (weight 10: priority 200 → 250).
+fn priority_lines(tag: &str, daemon: Daemon) -> Result<String> {
+    let dir = scratch::dir(tag)?;
+    let fifo_log = dir.join("fifo.log");
+    let reader = dir.join("reader.sh");
+    scratch::script(
+        &reader,
+        &format!("exec cat \"$1\" >> {}", fifo_log.display()),
+        0o755,
+    )?;
+    let track = dir.join("track");
+    std::fs::write(&track, "0\n")?;
+    let config = format!(
+        "global_defs {{\n{SECURE}  vrrp_notify_fifo {}\n  vrrp_notify_fifo_script {}\n}}\n\
+         vrrp_track_file F {{\n  file {}\n}}\n{}\
+         vrrp_sync_group G {{\n  group {{\n    LAB\n  }}\n  sync_group_tracking_weight\n  notify_priority_changes\n}}\n",
+        dir.join("vrrp.fifo").display(),
+        reader.display(),
+        track.display(),
+        lab_instance(200, "  track_file {\n    F weight 10\n  }\n"),
+    );
+    let mut lab = Lab::with_hosts(tag, ROUTERS)?;
+    match daemon {
+        Daemon::Kad => lab.start_kad("r1", &config)?,
+        Daemon::Keepalived => lab.start_keepalived("r1", &config)?,
+    };
+    let read = || std::fs::read_to_string(&fifo_log).unwrap_or_default();
+    lab.wait_for("the instance is master", Duration::from_secs(10), || {
+        Ok(read().contains("INSTANCE \"LAB\" MASTER 200"))
+    })?;
+    std::fs::write(&track, "5\n")?;
+    lab.wait_for("the priority line", Duration::from_secs(5), || {
+        Ok(read().contains("250"))
+    })?;
+    std::thread::sleep(Duration::from_millis(300));
+    Ok(read()
+        .lines()
+        .filter(|line| line.contains("PRIORITY"))
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+#[test]
+fn a_sync_group_s_notify_priority_changes_writes_master_priority_as_keepalived_does() -> Result<()>
+{
+    kad_tests::skip_unless!(Root);
+    let keepalived = priority_lines("npk", Daemon::Keepalived)?;
+    assert_eq!(
+        keepalived, "INSTANCE \"LAB\" MASTER_PRIORITY 250",
+        "keepalived"
+    );
+    let kad = priority_lines("npd", Daemon::Kad)?;
+    assert_eq!(kad, keepalived, "kad's lines, then keepalived's");
+    Ok(())
+}

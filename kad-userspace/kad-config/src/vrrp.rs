@@ -133,10 +133,6 @@ fn u32_of(v: i64) -> u32 {
 }
 
 /// Why `skip_check_adv_addr` / `vrrp_skip_check_adv_addr` change nothing in kad.
-/// What kad's `notify_priority_changes` lacks beside keepalived 2.2.7.
-const PRIORITY_FIFO_WORD: &str =
-    "the notify FIFO line says PRIORITY where keepalived writes MASTER_PRIORITY or BACKUP_PRIORITY";
-
 pub const NO_ADVERT_ADDRESS_CHECK: &str = "kad never checks the addresses an advert lists, so it always behaves as with this keyword set; without it keepalived drops an advert whose address count or list differs from the instance's virtual_ipaddress";
 
 /// The keyword table of vrrp_instance (keepalived.conf(5) "VRRP instance(s)").
@@ -417,12 +413,9 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             n,
         );
     }),
-    partial(
-        PRIORITY_FIFO_WORD,
-        kw("notify_priority_changes", |i, n, c| {
-            i.notify_priority_changes = c.flag(n, 0)
-        }),
-    ),
+    kw("notify_priority_changes", |i, n, c| {
+        i.notify_priority_changes = c.flag(n, 0)
+    }),
     kw("smtp_alert", |i, n, c| i.smtp_alert = c.flag(n, 0)),
     ignored(
         UNUSED,
@@ -756,12 +749,9 @@ pub const SYNC_GROUP: &[Keyword<SyncGroup>] = &[
     kw("notify", |g, n, c| {
         once(&mut g.notify.any, &format!("vrrp group {}:", g.name), c, n)
     }),
-    partial(
-        PRIORITY_FIFO_WORD,
-        kw("notify_priority_changes", |g, n, c| {
-            g.notify_priority_changes = c.flag(n, 0)
-        }),
-    ),
+    kw("notify_priority_changes", |g, n, c| {
+        g.notify_priority_changes = c.flag(n, 0)
+    }),
     kw("smtp_alert", |g, n, c| g.smtp_alert = c.flag(n, 0)),
     kw("global_tracking", |g, _, _| g.global_tracking = true),
     kw("sync_group_tracking_weight", |g, _, _| {

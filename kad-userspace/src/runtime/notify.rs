@@ -23,7 +23,8 @@ pub(crate) fn state_word(kind: NotifyKind) -> &'static str {
         NotifyKind::Stop => "STOP",
         NotifyKind::Deleted => "DELETED",
         NotifyKind::MasterRxLowerPri => "MASTER_RX_LOWER_PRI",
-        NotifyKind::Priority => "PRIORITY",
+        NotifyKind::Priority { master: true } => "MASTER_PRIORITY",
+        NotifyKind::Priority { master: false } => "BACKUP_PRIORITY",
     }
 }
 
@@ -47,12 +48,15 @@ pub(crate) fn run(
         NotifyKind::Stop => spec.stop.as_ref(),
         NotifyKind::Deleted => spec.deleted.as_ref(),
         NotifyKind::MasterRxLowerPri => spec.master_rx_lower_pri.as_ref(),
-        NotifyKind::Priority => None,
+        NotifyKind::Priority { .. } => None,
     };
     if let Some(script) = specific {
         running.extend(spawn(script, &[]));
     }
-    let state_change = !matches!(kind, NotifyKind::MasterRxLowerPri | NotifyKind::Priority);
+    let state_change = !matches!(
+        kind,
+        NotifyKind::MasterRxLowerPri | NotifyKind::Priority { .. }
+    );
     if let Some(script) = spec.any.as_ref().filter(|_| state_change) {
         let (scope, name) = match target {
             NotifyTarget::Instance(name) => ("INSTANCE", name),
