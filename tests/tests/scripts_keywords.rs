@@ -2,7 +2,9 @@
 //! same lab: global `startup_script` (run and waited for before the instances start, killed
 //! after `startup_script_timeout`) and `shutdown_script` (after the instances stopped and
 //! notified STOP, killed after `shutdown_script_timeout`); an instance's
-//! `notify_master_rx_lower_pri` (run, alone, when the Master receives a lower priority).
+//! `notify_master_rx_lower_pri` (run, alone, when the Master receives a lower priority);
+//! `-V` (VIPs kept at stop); `-u` (umask over global_defs `umask`); `data_use_instance`
+//! (dump names); a sync group's `notify_priority_changes` (MASTER_PRIORITY on the FIFO).
 
 use std::{
     net::{IpAddr, Ipv4Addr},
