@@ -7,8 +7,17 @@ use kad::xdp::{LoadOptions, XdpDataplane};
 
 /// keepalived rebuilt in Rust, with an XDP dataplane.
 #[derive(Debug, Parser)]
-#[command(name = "kad", version, about, long_about = None)]
+#[command(name = "kad", version, about, long_about = None, disable_version_flag = true)]
 pub struct Args {
+    /// Print the version and exit (keepalived: -v, --version).
+    #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
+    pub version: Option<bool>,
+
+    /// Leave the virtual addresses, routes and rules in place when kad stops, and send no
+    /// priority-0 advert (keepalived: -V, --dont-release-vrrp).
+    #[arg(short = 'V', long = "dont-release-vrrp")]
+    pub dont_release_vrrp: bool,
+
     /// Detailed log messages, including the XDP program's own (keepalived: -D, --log-detail).
     #[arg(short = 'D', long = "log-detail", global = true)]
     pub log_detail: bool,
@@ -63,6 +72,20 @@ pub struct Args {
     /// Do not log to syslog (keepalived: -G, --no-syslog).
     #[arg(short = 'G', long = "no-syslog")]
     pub no_syslog: bool,
+
+    /// umask for the files kad and its scripts create, in numeric form (`022`, `0x12`);
+    /// overrides global_defs `umask` (keepalived: -u, --umask).
+    #[arg(short = 'u', long = "umask", value_name = "MASK", value_parser = parse_umask)]
+    pub umask: Option<u32>,
+
+    /// keepalived's -B, --no_bfd: accepted, nothing to do (kad has no BFD subsystem).
+    #[arg(short = 'B', long = "no_bfd")]
+    pub no_bfd: bool,
+
+    /// keepalived's -R, --dont-respawn: accepted, nothing to do (kad is one process and
+    /// respawns nothing; a service manager restarts it).
+    #[arg(short = 'R', long = "dont-respawn")]
+    pub dont_respawn: bool,
 
     /// Run the VRRP subsystem only (keepalived: -P, --vrrp).
     #[arg(short = 'P', long = "vrrp")]
@@ -199,6 +222,7 @@ pub fn run(args: Args) -> ExitCode {
                     kad::runtime::ReceivePath::Xdp
                 },
                 xdp_debug_log: args.log_detail,
+                dont_release_vrrp: args.dont_release_vrrp,
             },
             subsystems: match (args.vrrp_only, args.check_only) {
                 (true, false) => kad::daemon::Subsystems::VrrpOnly,
@@ -208,6 +232,7 @@ pub fn run(args: Args) -> ExitCode {
             },
             control_socket: args.control_socket.clone(),
             metrics_listen: args.metrics_listen,
+            umask: args.umask,
         }),
     }
 }
@@ -406,4 +431,9 @@ fn config_check(args: &Args) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `-u MASK`: a number as keepalived reads it (octal with a leading 0, hex with 0x).
+fn parse_umask(text: &str) -> Result<u32, String> {
+    kad::config::global::parse_umask(&[text]).map_err(|err| err.to_string())
 }

@@ -8,7 +8,8 @@
 //! SIGUSR2 stats, SIGRTMIN+2 JSON; see [`crate::ops::dump`]). Under systemd it reports
 //! readiness, reloads and stopping through sd_notify ([`crate::service_manager`]). The
 //! global_defs process scheduling keywords are applied once the subsystems run and again
-//! after each reload ([`crate::sched`]).
+//! after each reload ([`crate::sched`]). Global `startup_script` runs before everything,
+//! `shutdown_script` after ([`start_stop`]).
 
 use std::{
     net::SocketAddr,
@@ -26,7 +27,9 @@ use tokio::{
 
 use crate::{
     check::CheckerSet,
-    config, host_checks,
+    config,
+    exec::start_stop,
+    host_checks,
     lvs::{
         self,
         control::LvsCommand,
@@ -68,6 +71,8 @@ pub struct DaemonOptions {
     pub control_socket: Option<PathBuf>,
     /// `--metrics-listen ADDR`: serve Prometheus metrics there (off when `None`).
     pub metrics_listen: Option<SocketAddr>,
+    /// `-u/--umask MASK`: the process umask, over global_defs `umask`.
+    pub umask: Option<u32>,
 }
 
 /// Runs the daemon to completion; the exit code follows keepalived's (non-zero when the
@@ -86,7 +91,8 @@ pub fn run(options: &DaemonOptions) -> ExitCode {
 
 fn run_inner(options: &DaemonOptions) -> Result<()> {
     let loaded = load(options)?;
-    apply_umask(&loaded.config);
+    apply_umask(&loaded.config, options.umask);
+    seed_randomness(&loaded.config.global);
     let mut pid_paths: Vec<&PathBuf> = Vec::new();
     for path in &options.pid_files {
         // `-p X -r X`: one file, locked once.
@@ -108,7 +114,18 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    runtime.block_on(async move {
+    // keepalived.conf startup_script: before anything starts; shutdown_script: after
+    // everything stopped, as the last reload has it.
+    if let Some(startup) = start_stop::startup(&loaded.config.global) {
+        let _ = runtime.block_on(start_stop::run(&startup));
+    }
+    let shutdown_script = Arc::new(std::sync::Mutex::new(start_stop::shutdown(
+        &loaded.config.global,
+    )));
+    let shutdown_slot = Arc::clone(&shutdown_script);
+    // keepalived.conf data_use_instance: the dump files' names.
+    let mut dump_names = ops::dump::DumpNames::of(&loaded.config.global);
+    let served = runtime.block_on(async move {
         let vrrp = options.subsystems != Subsystems::CheckersOnly;
         let with_lvs = match options.subsystems {
             Subsystems::VrrpOnly => false,
@@ -213,9 +230,9 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                 tokio::select! {
                     _ = terminate.recv() => break,
                     _ = interrupt.recv() => break,
-                    _ = data.recv() => write_dump(Dump::Data, &status).await,
-                    _ = stats.recv() => write_dump(Dump::Stats, &status).await,
-                    _ = json.recv() => write_dump(Dump::Json, &status).await,
+                    _ = data.recv() => write_dump(Dump::Data, &dump_names, &status).await,
+                    _ = stats.recv() => write_dump(Dump::Stats, &dump_names, &status).await,
+                    _ = json.recv() => write_dump(Dump::Json, &dump_names, &status).await,
                     _ = hangup.recv() => {
                         tracing::info!("SIGHUP: reloading {}", options.config.display());
                         service_manager::reloading();
@@ -225,7 +242,11 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                         'reload: {
                             let loaded = match load(&options) {
                                 Ok(loaded) => {
-                                    apply_umask(&loaded.config);
+                                    apply_umask(&loaded.config, options.umask);
+                                    dump_names = ops::dump::DumpNames::of(&loaded.config.global);
+                                    if let Ok(mut slot) = shutdown_slot.lock() {
+                                        *slot = start_stop::shutdown(&loaded.config.global);
+                                    }
                                     crate::heap::release_freed_after_settling();
                                     loaded
                                 }
@@ -315,7 +336,12 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
             }
             (None, None) => Ok(()),
         }
-    })
+    });
+    let shutdown = shutdown_script.lock().ok().and_then(|slot| slot.clone());
+    if let Some(shutdown) = shutdown {
+        let _ = runtime.block_on(start_stop::run(&shutdown));
+    }
+    served
 }
 
 /// Waits for the signal task's stop command.
@@ -378,12 +404,14 @@ fn sched_settings_of(config: &config::model::Config, subsystems: Subsystems) -> 
 
 /// Writes a signal dump from a fresh snapshot, on tokio's blocking pool: file IO in a
 /// folder anyone can write to never runs on the protocol loop's thread.
-async fn write_dump(dump: Dump, status: &StatusHandle) {
+async fn write_dump(dump: Dump, names: &ops::dump::DumpNames, status: &StatusHandle) {
     let snapshot = status.fresh(Duration::from_millis(100)).await;
     let dir = ops::dump::dump_dir();
+    let name = names.file_name(dump);
     let written = {
         let dir = dir.clone();
-        tokio::task::spawn_blocking(move || ops::dump::write(dump, &snapshot, &dir)).await
+        tokio::task::spawn_blocking(move || ops::dump::write_named(dump, &snapshot, &dir, &name))
+            .await
     };
     match written {
         Ok(Ok(path)) => tracing::info!(path = %path.display(), "status dump written"),
@@ -415,12 +443,31 @@ fn load(options: &DaemonOptions) -> Result<config::Loaded> {
     Ok(loaded)
 }
 
-/// keepalived.conf `umask` (global_defs), else [`config::global::DEFAULT_UMASK`]: the
-/// process umask, for what kad and the scripts it runs create.
-fn apply_umask(config: &config::model::Config) {
-    let mask = config.global.umask.unwrap_or(config::global::DEFAULT_UMASK);
+/// `-u MASK`, else keepalived.conf `umask` (global_defs), else
+/// [`config::global::DEFAULT_UMASK`]: the process umask, for what kad and the scripts it
+/// runs create.
+fn apply_umask(config: &config::model::Config, command_line: Option<u32>) {
+    let mask = command_line
+        .or(config.global.umask)
+        .unwrap_or(config::global::DEFAULT_UMASK);
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     tracing::debug!(umask = format!("0{mask:03o}"), "process umask set");
+}
+
+/// keepalived.conf global `random_seed N`: seeds the random numbers kad draws on its
+/// thread (the checkers' first-probe spread, DNS, ICMP and UDP probe ids and payloads), so
+/// that runs with one seed draw the same numbers, as keepalived seeds `random()` with it.
+fn seed_randomness(global: &config::model::GlobalDefs) {
+    let seed = global
+        .other
+        .get("random_seed")
+        .and_then(|words| words.first())
+        .and_then(|word| config::keywords::parse_int(word, 0, i64::from(u32::MAX)).ok())
+        .and_then(|seed| u64::try_from(seed).ok());
+    if let Some(seed) = seed {
+        fastrand::seed(seed);
+        tracing::debug!(seed, "random numbers seeded (random_seed)");
+    }
 }
 
 /// keepalived's `-p`/`-r` pid file: taken at start, removed at exit. The file is locked
@@ -533,4 +580,28 @@ fn lock_holder(inode: u64) -> Option<u32> {
         let held = place.rsplit(':').next()?.parse::<u64>().ok()?;
         (*kind == "FLOCK" && held == inode).then(|| pid.parse().ok())?
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_seed_makes_the_draws_repeat() {
+        let mut global = config::model::GlobalDefs::default();
+        global
+            .other
+            .insert("random_seed".to_owned(), vec!["4242".to_owned()]);
+        seed_randomness(&global);
+        let first: Vec<u64> = (0..4).map(|_| fastrand::u64(..)).collect();
+        seed_randomness(&global);
+        let again: Vec<u64> = (0..4).map(|_| fastrand::u64(..)).collect();
+        assert_eq!(first, again);
+        global
+            .other
+            .insert("random_seed".to_owned(), vec!["4243".to_owned()]);
+        seed_randomness(&global);
+        let other: Vec<u64> = (0..4).map(|_| fastrand::u64(..)).collect();
+        assert_ne!(first, other, "another seed, other numbers");
+    }
 }

@@ -185,7 +185,7 @@ fn a_panicking_checker_or_tracker_is_restarted_and_vrrp_goes_on() -> Result<()> 
                 let checkers = CheckerSet::spawn(&config, health_tx);
                 let options = RunOptions {
                     receive: ReceivePath::RawSockets,
-                    xdp_debug_log: false,
+                    ..RunOptions::default()
                 };
                 let vrrp = runtime::run_with_status(spec, options, control_rx, Some(publisher));
                 let test = async {

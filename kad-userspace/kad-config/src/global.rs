@@ -207,18 +207,22 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
             g.lvs_sync_daemon = Some(n.args.iter().map(|w| w.text.clone()).collect());
         }
     }),
-    ignored(
-        "not run",
-        kw("startup_script", |g, n, c| {
-            g.startup_script = script(c, n, 0)
-        }),
-    ),
-    ignored(
-        "not run",
-        kw("shutdown_script", |g, n, c| {
-            g.shutdown_script = script(c, n, 0)
-        }),
-    ),
+    kw("startup_script", |g, n, c| {
+        g.startup_script = script(c, n, 0)
+    }),
+    kw("startup_script_timeout", |g, n, c| {
+        if let Some(v) = c.int(n, 0, 1, 1000) {
+            g.startup_script_timeout = std::time::Duration::from_secs(u64::from(u32_of(v)));
+        }
+    }),
+    kw("shutdown_script", |g, n, c| {
+        g.shutdown_script = script(c, n, 0)
+    }),
+    kw("shutdown_script_timeout", |g, n, c| {
+        if let Some(v) = c.int(n, 0, 1, 1000) {
+            g.shutdown_script_timeout = std::time::Duration::from_secs(u64::from(u32_of(v)));
+        }
+    }),
     kw("umask", |g, n, c| {
         let words: Vec<&str> = n.args.iter().map(|w| w.text.as_str()).collect();
         match parse_umask(&words) {
@@ -495,13 +499,17 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ("log_unknown_vrids", Spec::Flag, IGNORED),
     ("vmac_prefix", Spec::One, Status::Supported),
     ("vmac_addr_prefix", Spec::One, Status::Supported),
-    ("random_seed", Spec::Int(0, u32::MAX as i64), IGNORED),
+    (
+        "random_seed",
+        Spec::Int(0, u32::MAX as i64),
+        Status::Supported,
+    ),
     ("reload_check_config", Spec::OptOne, RELOAD),
-    ("include_check", Spec::Any, IGNORED),
+    ("include_check", Spec::Any, Status::Supported),
     ("reload_time_file", Spec::One, RELOAD),
     ("reload_repeat", Spec::Flag, RELOAD),
     ("reload_file", Spec::OptOne, RELOAD),
-    ("data_use_instance", Spec::OptBool, IGNORED),
+    ("data_use_instance", Spec::OptBool, Status::Supported),
     // Without a value keepalived takes the highest SCHED_RR priority (99).
     ("max_auto_priority", Spec::OptInt(-1, 99), SCHED),
     ("lvs_flush_onstop", Spec::OptOne, Status::Supported),

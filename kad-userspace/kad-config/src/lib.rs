@@ -508,6 +508,44 @@ mod tests {
     }
 
     #[test]
+    fn a_sync_group_passes_notify_priority_changes_to_members_that_do_not_set_it() {
+        let instance = |name: &str, vrid: u8, own: &str| {
+            format!(
+                "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n{own}\
+                 virtual_ipaddress {{\n 10.0.0.{vrid}\n }}\n}}\n"
+            )
+        };
+        let text = format!(
+            "global_defs {{\n vrrp_notify_priority_changes false\n}}\n{}{}{}\
+             vrrp_sync_group G {{\n group {{\n A\n B\n }}\n notify_priority_changes\n\
+             notify_deleted /bin/true\n}}\n",
+            instance("A", 1, ""),
+            instance("B", 2, " notify_priority_changes false\n"),
+            instance("C", 3, ""),
+        );
+        let loaded = load(&text);
+        let flags: Vec<(&str, Option<bool>)> = loaded
+            .config
+            .vrrp_instances
+            .iter()
+            .map(|i| (i.name.as_str(), i.notify_priority_changes))
+            .collect();
+        // Own setting, then the group's, then the global one (keepalived 2.2.7).
+        assert_eq!(
+            flags,
+            [("A", Some(true)), ("B", Some(false)), ("C", Some(false))]
+        );
+        // keepalived 2.2.7 knows no notify_deleted in a sync group.
+        assert!(
+            messages(&loaded)
+                .iter()
+                .any(|m| m.ends_with("warning: Unknown keyword 'notify_deleted'")),
+            "{:#?}",
+            messages(&loaded)
+        );
+    }
+
+    #[test]
     fn a_second_notify_script_is_flagged_and_the_first_kept() {
         let text = GOOD.replace(
             " virtual_router_id 5\n",

@@ -150,10 +150,18 @@ pub struct GlobalDefs {
     pub dynamic_interfaces: Option<bool>,
     /// keepalived.conf: lvs_sync_daemon IF INSTANCE [id N] [maxlen N] [port N] [ttl N] [group IP].
     pub lvs_sync_daemon: Option<Vec<String>>,
-    /// keepalived.conf: startup_script / shutdown_script.
+    /// keepalived.conf: startup_script SCRIPT [USER [GROUP]], run once before anything
+    /// starts (not at reload).
     pub startup_script: Option<Script>,
-    /// keepalived.conf: shutdown_script.
+    /// keepalived.conf: startup_script_timeout (1..=1000 s, default 10 s).
+    #[serde(serialize_with = "secs")]
+    pub startup_script_timeout: Duration,
+    /// keepalived.conf: shutdown_script SCRIPT [USER [GROUP]], run once after everything
+    /// stopped.
     pub shutdown_script: Option<Script>,
+    /// keepalived.conf: shutdown_script_timeout (1..=1000 s, default 10 s).
+    #[serde(serialize_with = "secs")]
+    pub shutdown_script_timeout: Duration,
     /// keepalived.conf: notify_fifo / vrrp_notify_fifo / lvs_notify_fifo and their scripts.
     pub fifos: BTreeMap<String, Script>,
     /// keepalived.conf: umask (octal/decimal/hex number or `IWGRP|IWOTH...`); `None`: kad's
@@ -207,7 +215,9 @@ impl Default for GlobalDefs {
             dynamic_interfaces: None,
             lvs_sync_daemon: None,
             startup_script: None,
+            startup_script_timeout: Duration::from_secs(10),
             shutdown_script: None,
+            shutdown_script_timeout: Duration::from_secs(10),
             fifos: BTreeMap::new(),
             other: BTreeMap::new(),
             places: Places::new(),

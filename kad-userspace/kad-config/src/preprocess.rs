@@ -110,6 +110,69 @@ pub struct Preprocessor<'a> {
     random_state: u64,
     max_lines: usize,
     include_check_failed: bool,
+    /// keepalived.conf `include_check`: the checks a plain `include` makes, saved when an
+    /// included file is opened and restored when it ends (keepalived.conf(5)).
+    include_checks: IncludeChecks,
+}
+
+/// keepalived.conf `include_check [OPTIONS]`: which checks a plain `include` makes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IncludeChecks {
+    /// `readable`: every file found can be read.
+    pub readable: bool,
+    /// `match`: the pattern matches a file.
+    pub matched: bool,
+    /// `wildcard_match`: each wildcard part matches.
+    pub wildcard_match: bool,
+    /// `brace_match`: each brace alternative matches.
+    pub brace_match: bool,
+}
+
+impl IncludeChecks {
+    /// Every check (`include_check` without options, `includea`).
+    pub const ALL: Self = Self {
+        readable: true,
+        matched: true,
+        wildcard_match: true,
+        brace_match: true,
+    };
+
+    /// The checks after `include_check WORDS` from `self`: no words sets every check;
+    /// words without a sign replace the set; `+` adds and `-` removes the words after it.
+    pub fn apply(self, words: &[&str]) -> Self {
+        if words.is_empty() {
+            return Self::ALL;
+        }
+        let signed = words
+            .first()
+            .is_some_and(|w| w.starts_with('+') || w.starts_with('-'));
+        let mut checks = if signed { self } else { Self::default() };
+        let mut add = true;
+        for word in words {
+            let name = if let Some(rest) = word.strip_prefix('+') {
+                add = true;
+                rest
+            } else if let Some(rest) = word.strip_prefix('-') {
+                add = false;
+                rest
+            } else {
+                word
+            };
+            match name {
+                "readable" => checks.readable = add,
+                "match" => checks.matched = add,
+                "wildcard_match" => checks.wildcard_match = add,
+                "brace_match" => checks.brace_match = add,
+                _ => {}
+            }
+        }
+        checks
+    }
+
+    /// Whether a pattern that matches nothing fails the configuration (kad's `includem`).
+    fn strict(self) -> bool {
+        self.matched || self.wildcard_match
+    }
 }
 
 /// The current file while preprocessing.
@@ -136,6 +199,7 @@ impl<'a> Preprocessor<'a> {
             random_state: 0x2545_f491_4f6c_dd1d,
             max_lines: DEFAULT_MAX_LINES,
             include_check_failed: false,
+            include_checks: IncludeChecks::default(),
         }
     }
 
@@ -509,10 +573,19 @@ impl<'a> Preprocessor<'a> {
                 first.text.as_str(),
                 "include" | "includer" | "includem" | "includew" | "includeb" | "includea"
             );
+        if !first.quoted && first.text == "include_check" {
+            // Acted on here, where the includes are; the line goes on to the parser too.
+            let words: Vec<&str> = tokens.iter().skip(1).map(|t| t.text.as_str()).collect();
+            self.include_checks = self.include_checks.apply(&words);
+        }
         if is_include {
             // include_check: r = readable, m = match, w = wildcard_match, b = brace_match,
-            // a = all. A pattern matching nothing fails the match checks only.
-            let strict = matches!(first.text.as_str(), "includem" | "includew" | "includea");
+            // a = all; a plain `include` makes the checks `include_check` set. A pattern
+            // matching nothing fails the match checks only.
+            let strict = match first.text.as_str() {
+                "include" => self.include_checks.strict(),
+                other => matches!(other, "includem" | "includew" | "includea"),
+            };
             let place = Place::new(&file.name, place.line, col_base.saturating_add(first.col));
             match tokens.get(1) {
                 Some(target) => self.include(file, &target.text, &place, strict),
@@ -606,7 +679,9 @@ impl<'a> Preprocessor<'a> {
                 dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
             };
             self.include_depth += 1;
+            let checks = self.include_checks;
             self.process_text(&child, &text);
+            self.include_checks = checks;
             self.include_depth -= 1;
         }
     }
@@ -840,6 +915,45 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    /// Whether `main` (at /c/k.conf, with `files` beside it) fails include_check.
+    fn include_fails(main: &'static str, files: Vec<(&'static str, &'static str)>) -> bool {
+        let mut all = vec![("/c/k.conf", main)];
+        all.extend(files);
+        let mem = Mem(all);
+        let mut pre = Preprocessor::new(&mem, "x");
+        pre.run_text("/c/k.conf", main);
+        pre.include_check_failed()
+    }
+
+    #[test]
+    fn include_check_makes_a_plain_include_check_as_keepalived_does() {
+        let missing = "include /c/none/*.conf\n";
+        assert!(!include_fails(missing, vec![]), "no include_check: a note");
+        let checked = "global_defs {\n include_check\n}\ninclude /c/none/*.conf\n";
+        assert!(include_fails(checked, vec![]));
+        let readable = "include_check readable\ninclude /c/none/*.conf\n";
+        assert!(!include_fails(readable, vec![]), "readable alone");
+        let removed =
+            "include_check\ninclude_check -match -wildcard_match\ninclude /c/none/*.conf\n";
+        assert!(!include_fails(removed, vec![]));
+        let added = "include_check readable\ninclude_check +match\ninclude /c/none/*.conf\n";
+        assert!(include_fails(added, vec![]));
+        // Set inside an included file, the setting ends with that file.
+        let scoped = "include /c/sub.conf\ninclude /c/none/*.conf\n";
+        assert!(!include_fails(
+            scoped,
+            vec![("/c/sub.conf", "include_check\n")]
+        ));
+        assert_eq!(
+            IncludeChecks::default().apply(&["+match", "brace_match", "-readable"]),
+            IncludeChecks {
+                matched: true,
+                brace_match: true,
+                ..IncludeChecks::default()
+            }
+        );
     }
 
     #[test]

@@ -1010,6 +1010,19 @@ fn sync_groups(config: &mut Config, names: &BTreeSet<String>, known: &Trackers, 
         known.retain_known(&mut group.tracking, gname, v);
     }
     config.sync_groups.retain(|g| !g.group.is_empty());
+    // keepalived 2.2.7 (vrrp_complete_instance): an instance that does not set
+    // notify_priority_changes takes its sync group's, else the global one.
+    for group in &config.sync_groups {
+        let Some(notify) = group.notify_priority_changes else {
+            continue;
+        };
+        for inst in config.vrrp_instances.iter_mut().filter(|inst| {
+            group.group.iter().any(|(member, _)| *member == inst.name)
+                && !inst.places.contains_key("notify_priority_changes")
+        }) {
+            inst.notify_priority_changes = Some(notify);
+        }
+    }
 }
 
 /// virtual_server: keepalived's defaults reported, the address checked, real servers of the
@@ -1173,7 +1186,7 @@ enum ScriptRole<'a> {
     Track(&'a str, &'a Place),
     /// A notify or FIFO script: dropped when it cannot run.
     Notify,
-    /// A script kad does not run yet (checkers, startup/shutdown): counted only.
+    /// A script checked when it runs (MISC_CHECK): counted only.
     Other,
 }
 
@@ -1445,12 +1458,17 @@ fn check_scripts(config: &mut Config, v: &mut V<'_>) -> bool {
             one_script(v, &mut tally, &global, script, ScriptRole::Other);
         }
     }
-    let global_scripts = [
-        config.global.startup_script.as_mut(),
-        config.global.shutdown_script.as_mut(),
-    ];
-    for script in global_scripts.into_iter().flatten() {
-        one_script(v, &mut tally, &global, script, ScriptRole::Other);
+    // keepalived's check_start_stop_script_secure: a startup or shutdown script that may
+    // not run is not run.
+    for slot in [
+        &mut config.global.startup_script,
+        &mut config.global.shutdown_script,
+    ] {
+        if let Some(script) = slot.as_mut()
+            && one_script(v, &mut tally, &global, script, ScriptRole::Notify) != Outcome::Keep
+        {
+            *slot = None;
+        }
     }
 
     let violation = tally.scripts && !global.enable_script_security;

@@ -413,17 +413,14 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("notify", |i, n, c| {
         once(&mut i.notify.any, &format!("({})", i.name), c, n)
     }),
-    ignored(
-        "the script is not run (the generic `notify` script gets MASTER_RX_LOWER_PRI)",
-        kw("notify_master_rx_lower_pri", |i, n, c| {
-            once(
-                &mut i.notify.master_rx_lower_pri,
-                &format!("({})", i.name),
-                c,
-                n,
-            );
-        }),
-    ),
+    kw("notify_master_rx_lower_pri", |i, n, c| {
+        once(
+            &mut i.notify.master_rx_lower_pri,
+            &format!("({})", i.name),
+            c,
+            n,
+        );
+    }),
     kw("notify_priority_changes", |i, n, c| {
         i.notify_priority_changes = c.flag(n, 0)
     }),
@@ -756,15 +753,13 @@ pub const SYNC_GROUP: &[Keyword<SyncGroup>] = &[
     kw("notify_stop", |g, n, c| {
         once(&mut g.notify.stop, &format!("vrrp group {}:", g.name), c, n)
     }),
+    // keepalived 2.2.7 has no `notify_deleted` in a sync group ("Unknown keyword").
     kw("notify", |g, n, c| {
         once(&mut g.notify.any, &format!("vrrp group {}:", g.name), c, n)
     }),
-    ignored(
-        "only the instances' own `notify_priority_changes` is used",
-        kw("notify_priority_changes", |g, n, c| {
-            g.notify_priority_changes = c.flag(n, 0)
-        }),
-    ),
+    kw("notify_priority_changes", |g, n, c| {
+        g.notify_priority_changes = c.flag(n, 0)
+    }),
     kw("smtp_alert", |g, n, c| g.smtp_alert = c.flag(n, 0)),
     kw("global_tracking", |g, _, _| g.global_tracking = true),
     kw("sync_group_tracking_weight", |g, _, _| {

@@ -142,7 +142,7 @@ impl Alert {
                 ("STOP", "=> All VRRP group instances stopped <=")
             }
             (NotifyKind::Deleted, _) => ("DELETED", "=> VRRP Deleted at reload <="),
-            (NotifyKind::MasterRxLowerPri | NotifyKind::Priority, _) => return None,
+            (NotifyKind::MasterRxLowerPri | NotifyKind::Priority { .. }, _) => return None,
         };
         Some(Self {
             subject: format!("[{router_id}] VRRP {what} {name} - Entering {state} state"),
@@ -321,7 +321,7 @@ mod tests {
             Some("[lb1] VRRP Group G - Entering BACKUP state".into())
         );
         assert_eq!(
-            Alert::state_change("lb1", &instance, NotifyKind::Priority),
+            Alert::state_change("lb1", &instance, NotifyKind::Priority { master: true }),
             None
         );
     }

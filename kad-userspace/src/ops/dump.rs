@@ -77,6 +77,49 @@ impl Dump {
     }
 }
 
+/// keepalived.conf global `data_use_instance`: the dump files' names carry the global
+/// `net_namespace` and `instance` names (`keepalived_NS_INSTANCE.data`, keepalived's
+/// make_file_name), so that several daemons on one host do not overwrite each other's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DumpNames {
+    /// `_NS_INSTANCE` (the parts that are set), or empty.
+    suffix: String,
+}
+
+impl DumpNames {
+    /// The names for `global`: keepalived's plain ones unless `data_use_instance` is on.
+    pub fn of(global: &kad_config::model::GlobalDefs) -> Self {
+        let on = global.other.get("data_use_instance").is_some_and(|words| {
+            words
+                .first()
+                .is_none_or(|w| kad_config::keywords::parse_bool(w).is_ok_and(|on| on))
+        });
+        if !on {
+            return Self::default();
+        }
+        let part = |key: &str| {
+            global
+                .other
+                .get(key)
+                .and_then(|words| words.first())
+                .map(|name| format!("_{name}"))
+                .unwrap_or_default()
+        };
+        Self {
+            suffix: format!("{}{}", part("net_namespace"), part("instance")),
+        }
+    }
+
+    /// The file name of `dump`: `keepalived` + suffix + its extension.
+    pub fn file_name(&self, dump: Dump) -> String {
+        let base = dump.file_name();
+        match base.rsplit_once('.') {
+            Some((stem, extension)) => format!("{stem}{}.{extension}", self.suffix),
+            None => format!("{base}{}", self.suffix),
+        }
+    }
+}
+
 /// Where dumps are written: `$KAD_DUMP_DIR`, else `/tmp`.
 pub fn dump_dir() -> PathBuf {
     std::env::var_os(DUMP_DIR_ENV)
@@ -94,8 +137,13 @@ const NAME_ATTEMPTS: u32 = 16;
 /// Writes `dump` of `status` into `dir`; returns the file's path. Blocking: call it off the
 /// protocol loop.
 pub fn write(dump: Dump, status: &Status, dir: &Path) -> io::Result<PathBuf> {
-    let path = dir.join(dump.file_name());
-    let (temporary, mut file) = create_private(dir, dump.file_name())?;
+    write_named(dump, status, dir, dump.file_name())
+}
+
+/// As [`write`], under `name` (see [`DumpNames`]).
+pub fn write_named(dump: Dump, status: &Status, dir: &Path, name: &str) -> io::Result<PathBuf> {
+    let path = dir.join(name);
+    let (temporary, mut file) = create_private(dir, name)?;
     let written = file
         .write_all(dump.render(status).as_bytes())
         .and_then(|()| std::fs::rename(&temporary, &path));
@@ -515,5 +563,37 @@ mod tests {
             assert_eq!(mode, FILE_MODE, "{name} is 0{mode:o}");
         }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn data_use_instance_puts_the_namespace_and_instance_in_the_names() {
+        use kad_config::model::GlobalDefs;
+        let mut global = GlobalDefs::default();
+        let set = |g: &mut GlobalDefs, key: &str, words: &[&str]| {
+            g.other.insert(
+                key.to_owned(),
+                words.iter().map(|w| (*w).to_owned()).collect(),
+            );
+        };
+        set(&mut global, "instance", &["east"]);
+        assert_eq!(
+            DumpNames::of(&global).file_name(Dump::Data),
+            "keepalived.data",
+            "instance alone changes nothing"
+        );
+        set(&mut global, "data_use_instance", &[]);
+        let names = DumpNames::of(&global);
+        assert_eq!(names.file_name(Dump::Data), "keepalived_east.data");
+        assert_eq!(names.file_name(Dump::Json), "keepalived_east.json");
+        set(&mut global, "net_namespace", &["blue"]);
+        assert_eq!(
+            DumpNames::of(&global).file_name(Dump::Stats),
+            "keepalived_blue_east.stats"
+        );
+        set(&mut global, "data_use_instance", &["false"]);
+        assert_eq!(
+            DumpNames::of(&global).file_name(Dump::Stats),
+            "keepalived.stats"
+        );
     }
 }

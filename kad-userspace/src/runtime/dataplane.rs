@@ -21,8 +21,8 @@ use std::{
 
 use aya::maps::{MapData, RingBuf};
 use kad_common::xdp_maps::{
-    FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_PREEMPT, ROLE_BACKUP, ROLE_MASTER, VrrpConfig,
-    VrrpKey, VrrpSeen,
+    FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_PREEMPT, FLAG_TO_SOCKET, ROLE_BACKUP,
+    ROLE_MASTER, VrrpConfig, VrrpKey, VrrpSeen,
 };
 use tokio::{
     io::unix::AsyncFd,
@@ -61,6 +61,9 @@ pub struct RunOptions {
     pub receive: ReceivePath,
     /// `-D`: the XDP program's aya-log debug records.
     pub xdp_debug_log: bool,
+    /// `-V` (keepalived `--dont-release-vrrp`): at stop, Masters keep their virtual
+    /// addresses, routes and rules and send no priority-0 advert.
+    pub dont_release_vrrp: bool,
 }
 
 /// Counts of what woke the protocol side for adverts, for the status output and the tests
@@ -498,6 +501,12 @@ fn config_of(spec: &InstanceSpec, master: bool, priority: u8) -> VrrpConfig {
     }
     if !spec.fsm.nopreempt && spec.fsm.preempt_delay.is_zero() {
         flags |= FLAG_PREEMPT;
+    }
+    // keepalived.conf notify_master_rx_lower_pri: the Master must see each advert of lower
+    // priority, which the XDP program would discard; the socket gets them all, as
+    // keepalived's does.
+    if spec.notify.master_rx_lower_pri.is_some() {
+        flags |= FLAG_TO_SOCKET;
     }
     VrrpConfig {
         version: match spec.fsm.version {

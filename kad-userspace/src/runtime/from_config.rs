@@ -851,6 +851,7 @@ fn notify_spec(
         stop: command(global, &notify.stop)?,
         notify_deleted: notify.deleted.is_some(),
         deleted: command(global, notify.deleted.as_ref().unwrap_or(&None))?,
+        master_rx_lower_pri: command(global, &notify.master_rx_lower_pri)?,
         any: command(global, &notify.any)?,
     })
 }

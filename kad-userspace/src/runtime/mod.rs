@@ -244,7 +244,11 @@ pub async fn run_observed(
         engine.executor.send_adverts();
     }
 
-    hand_over_and_stop(engine, &io, &mut inbound, &statics, &links_control).await;
+    if options.dont_release_vrrp {
+        leave_in_place(engine, &statics).await;
+    } else {
+        hand_over_and_stop(engine, &io, &mut inbound, &statics, &links_control).await;
+    }
     Ok(())
 }
 
@@ -381,6 +385,18 @@ fn startup_hold(delay: std::time::Duration) -> Option<crate::vrrp::fsm::Timestam
     tracing::info!("Delaying startup for {} seconds", delay.as_secs_f64());
     let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
     Some(crate::vrrp::fsm::Timestamp::from_micros(micros))
+}
+
+/// keepalived `-V` (`--dont-release-vrrp`): stops without letting go of anything a Master
+/// installed (virtual addresses, routes, rules, VMACs) and without priority-0 adverts, so
+/// that a daemon started again finds them in place. Static entries are removed as at any
+/// stop; queued kernel work and running notify scripts are waited for.
+async fn leave_in_place(mut engine: Engine, statics: &StaticSpec) {
+    tracing::info!("--dont-release-vrrp: leaving virtual addresses, routes and rules in place");
+    engine.executor.remove_statics(statics);
+    engine.executor.finish().await;
+    engine.stats.log();
+    drop(engine.xdp.take());
 }
 
 /// Opens the notify FIFOs; one that cannot be opened is reported and skipped.

@@ -1,5 +1,5 @@
 //! Notify scripts (keepalived.conf `notify_master`, `notify_backup`, `notify_fault`,
-//! `notify_stop`, `notify`), run as child processes that the protocol loop never waits for,
+//! `notify_stop`, `notify_deleted`, `notify_master_rx_lower_pri`, `notify`), run as child processes that the protocol loop never waits for,
 //! each killed if it outlives [`NOTIFY_TIMEOUT`].
 
 use std::time::Duration;
@@ -23,12 +23,16 @@ pub(crate) fn state_word(kind: NotifyKind) -> &'static str {
         NotifyKind::Stop => "STOP",
         NotifyKind::Deleted => "DELETED",
         NotifyKind::MasterRxLowerPri => "MASTER_RX_LOWER_PRI",
-        NotifyKind::Priority => "PRIORITY",
+        NotifyKind::Priority { master: true } => "MASTER_PRIORITY",
+        NotifyKind::Priority { master: false } => "BACKUP_PRIORITY",
     }
 }
 
 /// Starts the scripts configured for `kind`: the specific one (no arguments beyond its
-/// own) and the generic `notify` one with `INSTANCE|GROUP NAME STATE PRIORITY`.
+/// own) and, for a change of state, the generic `notify` one with `INSTANCE|GROUP NAME
+/// STATE PRIORITY`. As in keepalived 2.2.7, an advert of lower priority received as Master
+/// runs only `notify_master_rx_lower_pri`, and a priority change no script (both go to the
+/// notify FIFO).
 pub(crate) fn run(
     spec: &NotifySpec,
     target: &NotifyTarget,
@@ -43,12 +47,17 @@ pub(crate) fn run(
         NotifyKind::Fault => spec.fault.as_ref(),
         NotifyKind::Stop => spec.stop.as_ref(),
         NotifyKind::Deleted => spec.deleted.as_ref(),
-        NotifyKind::MasterRxLowerPri | NotifyKind::Priority => None,
+        NotifyKind::MasterRxLowerPri => spec.master_rx_lower_pri.as_ref(),
+        NotifyKind::Priority { .. } => None,
     };
     if let Some(script) = specific {
         running.extend(spawn(script, &[]));
     }
-    if let Some(script) = spec.any.as_ref() {
+    let state_change = !matches!(
+        kind,
+        NotifyKind::MasterRxLowerPri | NotifyKind::Priority { .. }
+    );
+    if let Some(script) = spec.any.as_ref().filter(|_| state_change) {
         let (scope, name) = match target {
             NotifyTarget::Instance(name) => ("INSTANCE", name),
             NotifyTarget::Group(name) => ("GROUP", name),

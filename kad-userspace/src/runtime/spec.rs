@@ -204,6 +204,9 @@ pub struct NotifySpec {
     pub notify_deleted: bool,
     /// The script of `notify_deleted SCRIPT`.
     pub deleted: Option<ScriptCommand>,
+    /// `notify_master_rx_lower_pri`: run (with its own arguments only) when the Master
+    /// receives an advert of lower priority.
+    pub master_rx_lower_pri: Option<ScriptCommand>,
     /// `notify`: called with `INSTANCE|GROUP NAME STATE PRIORITY` on every change.
     pub any: Option<ScriptCommand>,
     /// `smtp_alert` (own, else global `smtp_alert_vrrp`, else global `smtp_alert`): state

@@ -96,8 +96,12 @@ pub enum NotifyKind {
     Deleted,
     /// `notify_master_rx_lower_pri` / "MASTER_RX_LOWER_PRI".
     MasterRxLowerPri,
-    /// `notify_priority_changes` / "MASTER_PRIORITY" or "BACKUP_PRIORITY".
-    Priority,
+    /// `notify_priority_changes` / "MASTER_PRIORITY" (`master`) or "BACKUP_PRIORITY": the
+    /// effective priority changed while Master or Backup.
+    Priority {
+        /// Whether the instance is Master.
+        master: bool,
+    },
 }
 
 /// Why a state changed (kept for status output).

@@ -429,7 +429,8 @@ impl Instance {
             if self.cfg.notify_priority_changes
                 && matches!(self.state, State::Master | State::Backup)
             {
-                self.notify(NotifyKind::Priority, out);
+                let master = self.state == State::Master;
+                self.notify(NotifyKind::Priority { master }, out);
             }
         }
         match self.state {

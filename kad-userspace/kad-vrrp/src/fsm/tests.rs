@@ -514,7 +514,7 @@ fn weighted_trackers_move_the_effective_priority() {
     assert!(out.iter().any(|a| matches!(
         a,
         Action::Notify {
-            kind: NotifyKind::Priority,
+            kind: NotifyKind::Priority { master: false },
             ..
         }
     )));

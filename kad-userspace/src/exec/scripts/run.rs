@@ -88,11 +88,47 @@ impl Running {
         }
     }
 
+    /// Waits for the script to end; after `timeout`, sends SIGTERM to its process group,
+    /// and SIGKILL `grace` later if the script has not ended by then (keepalived's handling
+    /// of a `startup_script`/`shutdown_script` that times out). The group is killed whenever
+    /// the script ended of that SIGTERM, so nothing it started outlives it.
+    pub async fn wait_terminating(
+        mut self,
+        timeout: Duration,
+        grace: Duration,
+    ) -> Result<ExitStatus, RunError> {
+        match tokio::time::timeout(timeout, self.child.wait()).await {
+            Ok(Ok(status)) => {
+                self.group = None;
+                return Ok(status);
+            }
+            Ok(Err(source)) => {
+                return Err(RunError::Wait {
+                    program: self.program.clone(),
+                    source,
+                });
+            }
+            Err(_) => {}
+        }
+        self.signal_group(nix::sys::signal::Signal::SIGTERM);
+        let ended = tokio::time::timeout(grace, self.child.wait()).await;
+        self.kill_group();
+        if !matches!(ended, Ok(Ok(_))) {
+            let _ = self.child.wait().await;
+        }
+        self.group = None;
+        Err(RunError::TimedOut)
+    }
+
     fn kill_group(&mut self) {
+        self.signal_group(nix::sys::signal::Signal::SIGKILL);
+    }
+
+    fn signal_group(&self, signal: nix::sys::signal::Signal) {
         if let Some(group) = self.group
-            && let Err(err) = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL)
+            && let Err(err) = nix::sys::signal::killpg(group, signal)
         {
-            tracing::debug!(program = %self.program, pgid = group.as_raw(), error = %err, "killing the script's process group");
+            tracing::debug!(program = %self.program, pgid = group.as_raw(), %signal, error = %err, "signalling the script's process group");
         }
     }
 }
@@ -275,6 +311,27 @@ mod tests {
         task.await.unwrap_or_else(|e| panic!("{e}"));
         let child = read_pid(&pidfile);
         assert!(gone(child).await, "orphan {child} left by a notify script");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_script_that_ignores_sigterm_is_killed_after_the_grace() {
+        let dir = scratch("terminating");
+        let pidfile = dir.join("child.pid");
+        let script = ScriptCommand {
+            command: format!(
+                "/bin/sh -c 'trap \"\" TERM; sleep 1000 & echo $! > {}; while :; do sleep 1; done'",
+                pidfile.display()
+            ),
+            run_as: me(),
+        };
+        let running = start(&script, &[], Output::Null).unwrap_or_else(|e| panic!("{e}"));
+        let result = running
+            .wait_terminating(Duration::from_millis(300), Duration::from_millis(300))
+            .await;
+        assert!(matches!(result, Err(RunError::TimedOut)), "{result:?}");
+        let child = read_pid(&pidfile);
+        assert!(gone(child).await, "orphan {child} left after the grace");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
