@@ -23,6 +23,29 @@ fn u32_of(v: i64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
 
+/// keepalived.conf `vrrp_mcast_group4` / `vrrp_mcast_group6`: an address of the keyword's
+/// family that is multicast, else an error and the default kept (keepalived: "is not IPv4",
+/// "is not multicast". Skipping).
+fn mcast_group(node: &Node, c: &mut Ctx, ipv6: bool) -> Option<std::net::IpAddr> {
+    let ip = c.ip(node, 0)?;
+    if ip.is_ipv6() == ipv6 && ip.is_multicast() {
+        return Some(ip);
+    }
+    if let Some(word) = node.arg(0) {
+        let expected = if ipv6 {
+            "an IPv6 multicast address"
+        } else {
+            "an IPv4 multicast address"
+        };
+        c.bad(
+            node,
+            word,
+            &super::error::ValueError::new(word.as_str(), expected),
+        );
+    }
+    None
+}
+
 /// Typed global_defs keywords (keepalived.conf(5) "Global definitions").
 pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("router_id", |g, n, c| {
@@ -72,22 +95,16 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("smtp_alert_checker", |g, n, c| {
         g.smtp_alert_checker = c.flag(n, 0)
     }),
-    ignored(
-        "adverts always go to 224.0.0.18 (RFC 5798 §5.1.1.2)",
-        kw("vrrp_mcast_group4", |g, n, c| {
-            if let Some(ip) = c.ip(n, 0) {
-                g.vrrp_mcast_group4 = ip;
-            }
-        }),
-    ),
-    ignored(
-        "adverts always go to ff02::12 (RFC 5798 §5.1.2.2)",
-        kw("vrrp_mcast_group6", |g, n, c| {
-            if let Some(ip) = c.ip(n, 0) {
-                g.vrrp_mcast_group6 = ip;
-            }
-        }),
-    ),
+    kw("vrrp_mcast_group4", |g, n, c| {
+        if let Some(ip) = mcast_group(n, c, false) {
+            g.vrrp_mcast_group4 = ip;
+        }
+    }),
+    kw("vrrp_mcast_group6", |g, n, c| {
+        if let Some(ip) = mcast_group(n, c, true) {
+            g.vrrp_mcast_group6 = ip;
+        }
+    }),
     kw("default_interface", |g, n, c| {
         g.default_interface = c.string(n, 0, "an interface name")
     }),

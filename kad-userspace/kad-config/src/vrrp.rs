@@ -211,28 +211,25 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
     ),
     kw("mcast_src_ip", |i, n, c| i.mcast_src_ip = c.ip(n, 0)),
     kw("unicast_src_ip", |i, n, c| i.unicast_src_ip = c.ip(n, 0)),
-    ignored(
-        "adverts always go to 224.0.0.18 / ff02::12",
-        kw("mcast_dst_ip", |i, n, c| {
-            // keepalived: IPv6 adverts go to a link-local scope group (ff02::/16 style).
-            if let Some(ip) = c.ip(n, 0) {
-                let link_local = match ip {
-                    IpAddr::V6(a) => a.segments()[0] & 0xff0f == 0xff02,
-                    IpAddr::V4(_) => true,
+    kw("mcast_dst_ip", |i, n, c| {
+        // keepalived: IPv6 adverts go to a link-local scope group (ff02::/16 style).
+        if let Some(ip) = c.ip(n, 0) {
+            let link_local = match ip {
+                IpAddr::V6(a) => a.segments()[0] & 0xff0f == 0xff02,
+                IpAddr::V4(_) => true,
+            };
+            if ip.is_multicast() && link_local {
+                i.mcast_dst_ip = Some(ip);
+            } else if let Some(w) = n.arg(0) {
+                let expected = if ip.is_ipv6() {
+                    "a link-local multicast address"
+                } else {
+                    "a multicast address"
                 };
-                if ip.is_multicast() && link_local {
-                    i.mcast_dst_ip = Some(ip);
-                } else if let Some(w) = n.arg(0) {
-                    let expected = if ip.is_ipv6() {
-                        "a link-local multicast address"
-                    } else {
-                        "a multicast address"
-                    };
-                    c.bad(n, w, &ValueError::new(w.as_str(), expected));
-                }
+                c.bad(n, w, &ValueError::new(w.as_str(), expected));
             }
-        }),
-    ),
+        }
+    }),
     ignored(UNUSED, kw("track_src_ip", |i, _, _| i.track_src_ip = true)),
     kw("version", |i, n, c| {
         if let Some(v) = c.int(n, 0, 2, 3) {

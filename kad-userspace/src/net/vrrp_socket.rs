@@ -1,6 +1,7 @@
 //! Raw IP protocol 112 sockets, one per interface and family, as RFC 5798 §5.1 and keepalived
-//! use them: bound to the interface, joined to 224.0.0.18 / ff02::12, TTL / hop limit 255,
-//! multicast loopback off. Sending to a unicast peer (`unicast_peer`) uses the same socket.
+//! use them: bound to the interface, joined to the multicast group of each instance on it
+//! (224.0.0.18 / ff02::12 unless `mcast_dst_ip` / `vrrp_mcast_group4/6` say otherwise; see
+//! [`VrrpSocket::join`]), TTL / hop limit 255, multicast loopback off. Sending to a unicast peer (`unicast_peer`) uses the same socket.
 //!
 //! IPv4 sockets send and receive whole IP packets (`IP_HDRINCL`), so kad controls every header
 //! byte as keepalived does (TOS 0xc0, id, DF clear) and the decoder sees the TTL. IPv6 raw
@@ -10,11 +11,11 @@
 use std::{
     io,
     mem::{MaybeUninit, size_of},
-    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6},
+    net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6},
     os::fd::AsRawFd as _,
 };
 
-use kad_common::vrrp_wire::{IPPROTO_AH, IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_MCAST_V6, VRRP_TTL};
+use kad_common::vrrp_wire::{IPPROTO_AH, IPPROTO_VRRP, VRRP_TTL};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use thiserror::Error;
 use tokio::io::unix::AsyncFd;
@@ -60,7 +61,7 @@ pub struct VrrpSocket {
 }
 
 impl VrrpSocket {
-    /// Opens the IPv4 socket on `interface` (`ifindex`) and joins 224.0.0.18 there.
+    /// Opens the IPv4 socket on `interface` (`ifindex`); [`VrrpSocket::join`] adds its groups.
     pub fn open_v4(interface: &str, ifindex: u32) -> Result<Self, SocketError> {
         let err = error_at(ifindex);
         let socket = raw_socket(Domain::IPV4, interface, ifindex, IPPROTO_VRRP)?;
@@ -73,36 +74,53 @@ impl VrrpSocket {
         socket
             .set_multicast_ttl_v4(u32::from(VRRP_TTL))
             .map_err(err("IP_MULTICAST_TTL"))?;
-        Self::joined_v4(socket, ifindex)
+        Self::registered(socket, ifindex, false)
     }
 
     /// keepalived.conf `auth_type AH`: opens a receive-only raw IP protocol 51 socket on
-    /// `interface` (`ifindex`) in 224.0.0.18: AH-protected adverts (RFC 2402 §2: the IPv4
+    /// `interface` (`ifindex`) (joined to the instances' groups by [`VrrpSocket::join`]):
+    /// AH-protected adverts (RFC 2402 §2: the IPv4
     /// header's protocol is AH, not VRRP) never reach the protocol 112 socket. Adverts are
     /// sent on the protocol 112 socket, whose header kad writes itself.
     pub fn open_v4_ah(interface: &str, ifindex: u32) -> Result<Self, SocketError> {
         let socket = raw_socket(Domain::IPV4, interface, ifindex, IPPROTO_AH)?;
-        Self::joined_v4(socket, ifindex)
+        Self::registered(socket, ifindex, false)
     }
 
-    /// `socket` in 224.0.0.18 on `ifindex`, registered with tokio.
-    fn joined_v4(socket: Socket, ifindex: u32) -> Result<Self, SocketError> {
-        let err = error_at(ifindex);
-        socket
-            .join_multicast_v4_n(
-                &Ipv4Addr::from(VRRP_MCAST_V4),
-                &InterfaceIndexOrAddress::Index(ifindex),
-            )
-            .map_err(err("IP_ADD_MEMBERSHIP"))?;
+    /// `socket` on `ifindex`, registered with tokio.
+    fn registered(socket: Socket, ifindex: u32, ipv6: bool) -> Result<Self, SocketError> {
         Ok(Self {
-            fd: register(socket).map_err(err("register with tokio"))?,
+            fd: register(socket).map_err(error_at(ifindex)("register with tokio"))?,
             ifindex,
-            ipv6: false,
+            ipv6,
         })
     }
 
+    /// Joins multicast `group` on the socket's interface (keepalived: `if_join_vrrp_group`
+    /// for the instance's `mcast_dst_ip`, else global `vrrp_mcast_group4` /
+    /// `vrrp_mcast_group6`), so that the kernel delivers adverts sent to it (and the NIC
+    /// lets their frames in). Joining a group the socket is already in is not an error.
+    pub fn join(&self, group: IpAddr) -> Result<(), SocketError> {
+        let socket = self.fd.get_ref();
+        let (result, op) = match group {
+            IpAddr::V4(v4) => (
+                socket.join_multicast_v4_n(&v4, &InterfaceIndexOrAddress::Index(self.ifindex)),
+                "IP_ADD_MEMBERSHIP",
+            ),
+            IpAddr::V6(v6) => (
+                socket.join_multicast_v6(&v6, self.ifindex),
+                "IPV6_JOIN_GROUP",
+            ),
+        };
+        match result {
+            Err(err) if err.raw_os_error() != Some(libc::EADDRINUSE) => Err(self.error(op, err)),
+            _ => Ok(()),
+        }
+    }
+
     /// Opens the IPv6 socket on `interface` (`ifindex`), sending from `source` (the
-    /// interface's link-local address, RFC 5798 §5.1.2.1), and joins ff02::12 there.
+    /// interface's link-local address, RFC 5798 §5.1.2.1); [`VrrpSocket::join`] adds its
+    /// groups.
     pub fn open_v6(interface: &str, ifindex: u32, source: Ipv6Addr) -> Result<Self, SocketError> {
         let err = error_at(ifindex);
         let socket = raw_socket(Domain::IPV6, interface, ifindex, IPPROTO_VRRP)?;
@@ -137,14 +155,7 @@ impl VrrpSocket {
         socket
             .bind(&SockAddr::from(SocketAddrV6::new(source, 0, 0, scope)))
             .map_err(err("bind source address"))?;
-        socket
-            .join_multicast_v6(&Ipv6Addr::from(VRRP_MCAST_V6), ifindex)
-            .map_err(err("IPV6_JOIN_GROUP"))?;
-        Ok(Self {
-            fd: register(socket).map_err(err("register with tokio"))?,
-            ifindex,
-            ipv6: true,
-        })
+        Self::registered(socket, ifindex, true)
     }
 
     /// The interface this socket is bound to.

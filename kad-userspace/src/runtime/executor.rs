@@ -1,13 +1,7 @@
 //! Carries out the core's actions: adverts straight onto the socket (never waiting), kernel
 //! work through the ordered kernel worker, notifies as child processes, records as logs.
 
-use std::{
-    net::{IpAddr, Ipv4Addr, Ipv6Addr},
-    sync::Arc,
-    time::Duration,
-};
-
-use kad_common::vrrp_wire::{VRRP_MCAST_V4, VRRP_MCAST_V6};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use crate::{
     exec::fifo::{self, FifoWriter},
@@ -382,16 +376,13 @@ fn notify_state(state: crate::vrrp::fsm::State) -> &'static str {
     }
 }
 
-/// Encodes `out` for each destination of `slot` (the multicast group, or every unicast
-/// peer), numbering AH sequence and IP ids as it goes.
+/// Encodes `out` for each destination of `slot` (its multicast group, `mcast_dst_ip` or the
+/// global `vrrp_mcast_group4/6`, or every unicast peer), numbering AH sequence and IP ids as
+/// it goes.
 fn encode_adverts(slot: &mut Slot, out: &AdvertOut) -> Vec<(Vec<u8>, IpAddr)> {
     let version = out.version;
-    let multicast = match out.source {
-        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::from(VRRP_MCAST_V4)),
-        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::from(VRRP_MCAST_V6)),
-    };
     let peers = if slot.spec.unicast_peers.is_empty() {
-        vec![multicast]
+        vec![slot.spec.multicast_group]
     } else {
         slot.spec.unicast_peers.clone()
     };

@@ -404,6 +404,7 @@ pub fn instance_spec(
             .iter()
             .map(|peer| peer.addr)
             .collect(),
+        multicast_group: multicast_group(instance, &trackers.config.global, primary),
         checksum: ChecksumMode::PseudoHeader,
         notify: notify_spec(
             &trackers.config.global,
@@ -419,6 +420,22 @@ pub fn instance_spec(
         rules,
     };
     Ok((spec, vmac))
+}
+
+/// keepalived.conf `mcast_dst_ip`, else global `vrrp_mcast_group4` / `vrrp_mcast_group6`:
+/// the group of the instance's family (that of its primary address) its adverts go to.
+/// A `mcast_dst_ip` of the other family was already dropped by the parser, as keepalived
+/// drops it; one left over here is ignored the same way.
+pub fn multicast_group(instance: &VrrpInstance, global: &GlobalDefs, primary: IpAddr) -> IpAddr {
+    let default = if primary.is_ipv6() {
+        global.vrrp_mcast_group6
+    } else {
+        global.vrrp_mcast_group4
+    };
+    instance
+        .mcast_dst_ip
+        .filter(|group| group.is_ipv6() == primary.is_ipv6())
+        .unwrap_or(default)
 }
 
 /// keepalived.conf `virtual_ipaddress` and `virtual_ipaddress_excluded` of an instance as

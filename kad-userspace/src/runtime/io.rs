@@ -62,12 +62,28 @@ impl Io {
                 socket
             }
         };
+        // keepalived joins the group only for multicast instances (`if_join_vrrp_group`).
+        let multicast = spec.unicast_peers.is_empty();
+        if multicast {
+            if multicast {
+                socket.join(spec.multicast_group)?;
+            }
+        }
         if matches!(spec.auth, crate::vrrp::packet::AuthConfig::Ah(_))
             && spec.fsm.primary_address.is_ipv4()
-            && !self.ah_sockets.contains_key(&interface)
         {
-            let socket = VrrpSocket::open_v4_ah(&interface, if_index)?;
-            self.ah_sockets.insert(interface.clone(), Arc::new(socket));
+            let socket = match self.ah_sockets.get(&interface) {
+                Some(socket) => Arc::clone(socket),
+                None => {
+                    let socket = Arc::new(VrrpSocket::open_v4_ah(&interface, if_index)?);
+                    self.ah_sockets
+                        .insert(interface.clone(), Arc::clone(&socket));
+                    socket
+                }
+            };
+            if multicast {
+                socket.join(spec.multicast_group)?;
+            }
         }
         let frames = FrameSender::open(if_index).map_err(|source| RuntimeError::PacketSocket {
             interface: interface.clone(),

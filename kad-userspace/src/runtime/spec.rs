@@ -87,6 +87,10 @@ pub struct InstanceSpec {
     pub auth: AuthConfig,
     /// `unicast_peer`: send adverts to these addresses instead of the multicast group.
     pub unicast_peers: Vec<IpAddr>,
+    /// The multicast group adverts go to and the socket joins: `mcast_dst_ip`, else global
+    /// `vrrp_mcast_group4` / `vrrp_mcast_group6` (default 224.0.0.18 / ff02::12, RFC 5798
+    /// §5.1.1.2 / §5.1.2.2).
+    pub multicast_group: IpAddr,
     /// global `vrrp_v3_checksum_as_v2`.
     pub checksum: ChecksumMode,
     /// `notify_*` scripts.

@@ -1,0 +1,144 @@
+//! keepalived.conf keywords that change what kad puts on the wire, on a real segment beside
+//! keepalived 2.2.7: `mcast_dst_ip` (adverts go to that group, which kad's socket joins and
+//! its receive paths accept).
+
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use kad_tests::{
+    advert_watch::AdvertWatch,
+    conf::lab_instance,
+    lab::{Lab, ROUTERS, VIP, VIP6},
+};
+
+/// keepalived.conf text for `router` at `priority`, `extra` lines in the lab instance.
+fn config(router: &str, priority: u8, extra: &str) -> String {
+    format!(
+        "global_defs {{\n  router_id {router}\n}}\n{}",
+        lab_instance(priority, extra)
+    )
+}
+
+/// Like [`config`] for IPv6 (VRRPv3, a link-local VIP first as keepalived wants).
+fn config6(router: &str, priority: u8, extra: &str) -> String {
+    format!(
+        "global_defs {{\n  router_id {router}\n}}\n\
+         vrrp_instance LAB {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n\
+         \x20 priority {priority}\n  advert_int 0.1\n  version 3\n{extra}\
+         \x20 virtual_ipaddress {{\n    fe80::77:100/64 dev eth0\n    {VIP6}/64 dev eth0\n  }}\n}}\n"
+    )
+}
+
+/// The IP destination of a captured VRRP frame (from the destination MAC on).
+fn destination(frame: &[u8]) -> Option<std::net::IpAddr> {
+    match frame.get(12..14)? {
+        [0x08, 0x00] => {
+            let octets: [u8; 4] = frame.get(14 + 16..14 + 20)?.try_into().ok()?;
+            Some(octets.into())
+        }
+        [0x86, 0xdd] => {
+            let octets: [u8; 16] = frame.get(14 + 24..14 + 40)?.try_into().ok()?;
+            Some(octets.into())
+        }
+        _ => None,
+    }
+}
+
+/// keepalived on r2 at 100 is master; kad on r1 at 200 joins and preempts, and keepalived
+/// (whose socket is bound to the group: it hears only adverts sent there) backs off and stays
+/// Backup; every advert kad sends goes to `group`.
+fn kad_preempts_keepalived_on_group(
+    tag: &str,
+    conf: fn(&str, u8, &str) -> String,
+    vip: &str,
+    group: &str,
+    no_xdp: bool,
+) -> Result<()> {
+    let extra = format!("  mcast_dst_ip {group}\n");
+    let mut lab = Lab::with_hosts(tag, ROUTERS)?;
+    if no_xdp {
+        lab.kad_args.push("--no-xdp".into());
+    }
+    let watch = AdvertWatch::open(lab.switch(), &Lab::port("r1"))?;
+    lab.start_keepalived("r2", &conf("r2", 100, &extra))?;
+    lab.wait_for("keepalived becomes master", Duration::from_secs(10), || {
+        lab.holds("r2", vip)
+    })?;
+    lab.start_kad("r1", &conf("r1", 200, &extra))?;
+    lab.wait_for(
+        "kad (priority 200) preempts",
+        Duration::from_secs(3),
+        || lab.holds("r1", vip),
+    )?;
+    lab.wait_for(
+        "keepalived hears kad on the group and backs off",
+        Duration::from_secs(2),
+        || Ok(!lab.holds("r2", vip)?),
+    )?;
+    watch.drain();
+    for _ in 0..3 {
+        let frame = watch
+            .next_frame(Duration::from_secs(1))?
+            .context("kad sends adverts")?;
+        assert_eq!(
+            destination(&frame),
+            group.parse().ok(),
+            "kad's advert goes to mcast_dst_ip"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !lab.holds("r2", vip)?,
+        "keepalived stays backup\n{}",
+        lab.logs()
+    );
+    assert!(lab.holds("r1", vip)?, "kad stays master\n{}", lab.logs());
+    Ok(())
+}
+
+/// kad on r1 at 100 is master; keepalived on r2 at 200 joins and preempts; kad hears its
+/// adverts on the group and stays Backup.
+fn keepalived_preempts_kad_on_group(tag: &str, group: &str, no_xdp: bool) -> Result<()> {
+    let extra = format!("  mcast_dst_ip {group}\n");
+    let mut lab = Lab::with_hosts(tag, ROUTERS)?;
+    if no_xdp {
+        lab.kad_args.push("--no-xdp".into());
+    }
+    lab.start_kad("r1", &config("r1", 100, &extra))?;
+    lab.wait_for("kad becomes master", Duration::from_secs(10), || {
+        lab.holds("r1", VIP)
+    })?;
+    lab.start_keepalived("r2", &config("r2", 200, &extra))?;
+    lab.wait_for(
+        "keepalived (priority 200) preempts",
+        Duration::from_secs(3),
+        || lab.holds("r2", VIP),
+    )?;
+    lab.wait_for(
+        "kad hears keepalived on the group and backs off",
+        Duration::from_secs(2),
+        || Ok(!lab.holds("r1", VIP)?),
+    )?;
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!lab.holds("r1", VIP)?, "kad stays backup\n{}", lab.logs());
+    Ok(())
+}
+
+#[test]
+fn mcast_dst_ip_kad_preempts_keepalived_on_the_group() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    kad_preempts_keepalived_on_group("mdk", config, VIP, "224.0.0.19", false)
+}
+
+/// Through raw sockets (`--no-xdp`), kad hears only the groups its socket joined.
+#[test]
+fn mcast_dst_ip_keepalived_preempts_kad_on_the_group_raw_sockets() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    keepalived_preempts_kad_on_group("mdr", "224.0.0.19", true)
+}
+
+#[test]
+fn mcast_dst_ip_ipv6_kad_preempts_keepalived_on_the_group() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    kad_preempts_keepalived_on_group("md6", config6, VIP6, "ff02::13", false)
+}
