@@ -142,3 +142,91 @@ fn mcast_dst_ip_ipv6_kad_preempts_keepalived_on_the_group() -> Result<()> {
     kad_tests::skip_unless!(Root);
     kad_preempts_keepalived_on_group("md6", config6, VIP6, "ff02::13", false)
 }
+
+/// A unicast instance between r1 and r2 (`unicast_src_ip`, `unicast_peer`), `extra` lines
+/// added.
+fn unicast_config(router: &str, priority: u8, extra: &str) -> String {
+    let (own, peer) = if router == "r1" {
+        ("10.77.0.1", "10.77.0.2")
+    } else {
+        ("10.77.0.2", "10.77.0.1")
+    };
+    config(
+        router,
+        priority,
+        &format!("  unicast_src_ip {own}\n  unicast_peer {{\n    {peer}\n  }}\n{extra}"),
+    )
+}
+
+/// The IPv4 TTL of a captured frame.
+fn ttl(frame: &[u8]) -> Option<u8> {
+    (frame.get(12..14)? == [0x08, 0x00])
+        .then(|| frame.get(14 + 8).copied())
+        .flatten()
+}
+
+/// `unicast_ttl 64`: kad's unicast adverts carry TTL 64, and keepalived, which checks no TTL
+/// on unicast adverts (only a peer's `min_ttl`/`max_ttl`), accepts them: it backs off before
+/// kad's higher priority. Without the keyword the TTL is 255.
+#[test]
+fn unicast_ttl_sets_the_ttl_of_unicast_adverts() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("uttl", ROUTERS)?;
+    let watch = AdvertWatch::open(lab.switch(), &Lab::port("r1"))?;
+    lab.start_keepalived("r2", &unicast_config("r2", 100, ""))?;
+    lab.wait_for("keepalived becomes master", Duration::from_secs(10), || {
+        lab.holds("r2", VIP)
+    })?;
+    let kad = lab.start_kad("r1", &unicast_config("r1", 200, "  unicast_ttl 64\n"))?;
+    lab.wait_for(
+        "kad (priority 200) preempts",
+        Duration::from_secs(3),
+        || lab.holds("r1", VIP),
+    )?;
+    lab.wait_for(
+        "keepalived accepts kad's TTL-64 adverts and backs off",
+        Duration::from_secs(2),
+        || Ok(!lab.holds("r2", VIP)?),
+    )?;
+    watch.drain();
+    for _ in 0..3 {
+        let frame = watch
+            .next_frame(Duration::from_secs(1))?
+            .context("kad sends adverts")?;
+        assert_eq!(ttl(&frame), Some(64), "unicast_ttl 64");
+        assert_eq!(destination(&frame), "10.77.0.2".parse().ok());
+    }
+    // The default: 255 (RFC 5798 §5.1.1.3), as keepalived sends.
+    lab.daemon(kad)?.signal(libc::SIGTERM)?;
+    assert!(lab.daemon(kad)?.wait_exit(Duration::from_secs(5))?);
+    lab.start_kad("r1", &unicast_config("r1", 200, ""))?;
+    lab.wait_for("kad preempts again", Duration::from_secs(3), || {
+        lab.holds("r1", VIP)
+    })?;
+    watch.drain();
+    let frame = watch
+        .next_frame(Duration::from_secs(1))?
+        .context("kad sends adverts")?;
+    assert_eq!(ttl(&frame), Some(255), "the default TTL");
+    Ok(())
+}
+
+/// IPv6: `unicast_ttl 64` is the hop limit of kad's unicast adverts.
+#[test]
+fn unicast_ttl_sets_the_hop_limit_of_ipv6_unicast_adverts() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("uttl6", ROUTERS)?;
+    let watch = AdvertWatch::open(lab.switch(), &Lab::port("r1"))?;
+    let extra = "  unicast_src_ip fd77::1\n  unicast_peer {\n    fd77::2\n  }\n  unicast_ttl 64\n";
+    lab.start_kad("r1", &config6("r1", 200, extra))?;
+    lab.wait_for("kad becomes master", Duration::from_secs(10), || {
+        lab.holds("r1", VIP6)
+    })?;
+    watch.drain();
+    let frame = watch
+        .next_frame(Duration::from_secs(1))?
+        .context("kad sends adverts")?;
+    assert_eq!(destination(&frame), "fd77::2".parse().ok());
+    assert_eq!(frame.get(14 + 7), Some(&64), "hop limit: unicast_ttl 64");
+    Ok(())
+}

@@ -246,14 +246,11 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             i.unicast_fault_no_peer = true
         }),
     ),
-    ignored(
-        "unicast adverts are sent with TTL 255 (RFC 5798 §5.1.1.3)",
-        kw("unicast_ttl", |i, n, c| {
-            if let Some(v) = c.int(n, 0, 0, 255) {
-                i.unicast_ttl = u8_of(v);
-            }
-        }),
-    ),
+    kw("unicast_ttl", |i, n, c| {
+        if let Some(v) = c.int(n, 0, 0, 255) {
+            i.unicast_ttl = u8_of(v);
+        }
+    }),
     ignored(
         UNUSED,
         kw("old_unicast_checksum", |i, n, _| {

@@ -163,29 +163,42 @@ impl VrrpSocket {
         self.ifindex
     }
 
-    /// Sends every `(packet, destination)` of `batch` with as few `sendmmsg(2)` calls as the
-    /// kernel allows (one, normally), without waiting. Returns, per packet, whether it went;
-    /// a packet the kernel refuses is reported and the rest are still tried. This is what
-    /// keeps a Master of hundreds of instances at one system call per advert interval.
-    pub fn try_send_batch(&self, batch: &[(&[u8], IpAddr)]) -> Vec<Result<(), SocketError>> {
-        let targets: Vec<SockAddr> = batch.iter().map(|(_, dst)| self.target(*dst)).collect();
+    /// Sends every `(packet, destination, ttl)` of `batch` with as few `sendmmsg(2)` calls as
+    /// the kernel allows (one, normally), without waiting. Returns, per packet, whether it
+    /// went; a packet the kernel refuses is reported and the rest are still tried. This is
+    /// what keeps a Master of hundreds of instances at one system call per advert interval.
+    ///
+    /// `ttl` is the IPv6 hop limit of the packet (an `IPV6_HOPLIMIT` control message:
+    /// keepalived's `unicast_ttl`); IPv4 packets carry their TTL in the header kad wrote.
+    pub fn try_send_batch(&self, batch: &[(&[u8], IpAddr, u8)]) -> Vec<Result<(), SocketError>> {
+        let targets: Vec<SockAddr> = batch.iter().map(|(_, dst, _)| self.target(*dst)).collect();
         let mut iovecs: Vec<libc::iovec> = batch
             .iter()
-            .map(|(packet, _)| libc::iovec {
+            .map(|(packet, _, _)| libc::iovec {
                 iov_base: packet.as_ptr() as *mut libc::c_void,
                 iov_len: packet.len(),
             })
             .collect();
+        let mut controls: Vec<HopLimitControl> = batch
+            .iter()
+            .map(|(_, _, ttl)| HopLimitControl::new(*ttl))
+            .collect();
+        let ipv6 = self.ipv6;
         let mut headers: Vec<libc::mmsghdr> = iovecs
             .iter_mut()
             .zip(&targets)
-            .map(|(iov, target)| {
+            .zip(controls.iter_mut())
+            .map(|((iov, target), control)| {
                 // SAFETY: mmsghdr is plain old data; all-zero is a valid empty header.
                 let mut header: libc::mmsghdr = unsafe { std::mem::zeroed() };
                 header.msg_hdr.msg_name = target.as_ptr() as *mut libc::c_void;
                 header.msg_hdr.msg_namelen = target.len();
                 header.msg_hdr.msg_iov = iov;
                 header.msg_hdr.msg_iovlen = 1;
+                if ipv6 {
+                    header.msg_hdr.msg_control = (&raw mut control.buffer).cast();
+                    header.msg_hdr.msg_controllen = control.len();
+                }
                 header
             })
             .collect();
@@ -195,9 +208,9 @@ impl VrrpSocket {
             let start = results.len();
             let rest = &mut headers[start..];
             let count = u32::try_from(rest.len()).unwrap_or(u32::MAX);
-            // SAFETY: `rest` points at `count` initialised headers whose names, iovecs and
-            // buffers (`targets`, `iovecs`, `batch`) all outlive this call; MSG_DONTWAIT
-            // keeps it from blocking.
+            // SAFETY: `rest` points at `count` initialised headers whose names, iovecs,
+            // control messages and buffers (`targets`, `iovecs`, `controls`, `batch`) all
+            // outlive this call; MSG_DONTWAIT keeps it from blocking.
             let sent = unsafe { libc::sendmmsg(fd, rest.as_mut_ptr(), count, libc::MSG_DONTWAIT) };
             let Ok(sent @ 1..) = usize::try_from(sent) else {
                 // The first remaining message failed: report it, go on with the next.
@@ -205,7 +218,7 @@ impl VrrpSocket {
                 continue;
             };
             for index in start..start + sent {
-                let expected = batch.get(index).map_or(0, |(packet, _)| packet.len());
+                let expected = batch.get(index).map_or(0, |(packet, _, _)| packet.len());
                 let got = headers
                     .get(index)
                     .map_or(0, |header| header.msg_len as usize);
@@ -281,6 +294,36 @@ impl VrrpSocket {
             op,
             source,
         }
+    }
+}
+
+/// One `IPV6_HOPLIMIT` control message (RFC 3542 §6.3): the hop limit of one IPv6 packet.
+struct HopLimitControl {
+    /// Room for one `cmsghdr` and its `c_int`, 8-byte aligned as `cmsghdr` wants.
+    buffer: [u64; 4],
+}
+
+impl HopLimitControl {
+    fn new(hop_limit: u8) -> Self {
+        let mut control = Self { buffer: [0; 4] };
+        let data_len = size_of::<libc::c_int>() as u32;
+        // SAFETY: CMSG_LEN / CMSG_SPACE are pure arithmetic; the header and its data fit in
+        // the 32-byte buffer (CMSG_SPACE(4) is 24 on Linux), which is 8-byte aligned.
+        unsafe {
+            let header = control.buffer.as_mut_ptr().cast::<libc::cmsghdr>();
+            (*header).cmsg_len = libc::CMSG_LEN(data_len) as usize;
+            (*header).cmsg_level = libc::IPPROTO_IPV6;
+            (*header).cmsg_type = libc::IPV6_HOPLIMIT;
+            let data = libc::CMSG_DATA(header).cast::<libc::c_int>();
+            std::ptr::write_unaligned(data, libc::c_int::from(hop_limit));
+        }
+        control
+    }
+
+    /// The message's length for `msg_controllen`.
+    fn len(&self) -> usize {
+        // SAFETY: pure arithmetic.
+        unsafe { libc::CMSG_SPACE(size_of::<libc::c_int>() as u32) as usize }
     }
 }
 

@@ -405,6 +405,7 @@ pub fn instance_spec(
             .map(|peer| peer.addr)
             .collect(),
         multicast_group: multicast_group(instance, &trackers.config.global, primary),
+        unicast_ttl: instance.unicast_ttl,
         checksum: ChecksumMode::PseudoHeader,
         notify: notify_spec(
             &trackers.config.global,

@@ -91,6 +91,9 @@ pub struct InstanceSpec {
     /// `vrrp_mcast_group4` / `vrrp_mcast_group6` (default 224.0.0.18 / ff02::12, RFC 5798
     /// §5.1.1.2 / §5.1.2.2).
     pub multicast_group: IpAddr,
+    /// `unicast_ttl` (default 255): the IPv4 TTL / IPv6 hop limit of adverts sent to
+    /// `unicast_peers` (multicast adverts always carry 255, RFC 5798 §5.1.1.3).
+    pub unicast_ttl: u8,
     /// global `vrrp_v3_checksum_as_v2`.
     pub checksum: ChecksumMode,
     /// `notify_*` scripts.
