@@ -230,3 +230,48 @@ fn unicast_ttl_sets_the_hop_limit_of_ipv6_unicast_adverts() -> Result<()> {
     assert_eq!(frame.get(14 + 7), Some(&64), "hop limit: unicast_ttl 64");
     Ok(())
 }
+
+/// `unicast_fault_no_peer` without any `unicast_peer`: keepalived 2.2.7 keeps the instance
+/// in FAULT ("Cannot use unicast without any peers - going to fault state") instead of
+/// falling back to multicast; so does kad: neither takes the VIP, kad sends no advert.
+#[test]
+fn unicast_fault_no_peer_without_peers_stays_in_fault_as_keepalived_does() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("ufnp", ROUTERS)?;
+    let watch = AdvertWatch::open(lab.switch(), &Lab::port("r1"))?;
+    let extra = "  unicast_fault_no_peer\n";
+    let keepalived = lab.start_keepalived("r2", &config("r2", 200, extra))?;
+    let kad = lab.start_kad("r1", &config("r1", 200, extra))?;
+    // keepalived starts such an instance in FAULT without an "Entering" line.
+    lab.wait_for(
+        "both put the instance in FAULT",
+        Duration::from_secs(5),
+        || {
+            Ok(lab.daemon_log(kad)?.contains("Entering FAULT STATE")
+                && lab
+                    .daemon_log(keepalived)?
+                    .contains("Cannot use unicast without any peers - going to fault state"))
+        },
+    )?;
+    watch.drain();
+    assert_eq!(
+        watch.next_frame(Duration::from_secs(1))?,
+        None,
+        "kad sends no advert in FAULT"
+    );
+    assert!(!lab.holds("r1", VIP)?, "kad holds no VIP\n{}", lab.logs());
+    assert!(
+        !lab.holds("r2", VIP)?,
+        "keepalived holds no VIP\n{}",
+        lab.logs()
+    );
+    for daemon in [kad, keepalived] {
+        let log = lab.daemon_log(daemon)?;
+        assert!(
+            log.contains("Cannot use unicast without any peers - going to fault state")
+                && !log.contains("Entering MASTER STATE"),
+            "{log}"
+        );
+    }
+    Ok(())
+}

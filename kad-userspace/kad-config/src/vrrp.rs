@@ -240,12 +240,9 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("unicast_peer", |i, n, c| {
         i.unicast_peers.extend(unicast_peers(c, n))
     }),
-    ignored(
-        UNUSED,
-        kw("unicast_fault_no_peer", |i, _, _| {
-            i.unicast_fault_no_peer = true
-        }),
-    ),
+    kw("unicast_fault_no_peer", |i, _, _| {
+        i.unicast_fault_no_peer = true
+    }),
     kw("unicast_ttl", |i, n, c| {
         if let Some(v) = c.int(n, 0, 0, 255) {
             i.unicast_ttl = u8_of(v);

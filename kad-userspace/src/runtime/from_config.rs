@@ -338,6 +338,16 @@ pub fn instance_spec(
         .iter()
         .map(|vip| vip.addr)
         .collect();
+    // keepalived.conf `unicast_fault_no_peer` (a unicast keyword itself): without any
+    // `unicast_peer` the instance stays in FAULT rather than falling back to multicast.
+    fsm.config_fault = instance.unicast_fault_no_peer && instance.unicast_peers.is_empty();
+    if fsm.config_fault {
+        tracing::warn!(
+            instance = %instance.name,
+            vrid,
+            "Cannot use unicast without any peers - going to fault state"
+        );
+    }
     fsm.validate()?;
 
     fsm.tracked = trackers.tracked(&instance.tracking, &instance.name)?;

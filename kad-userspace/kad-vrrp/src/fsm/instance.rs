@@ -221,7 +221,7 @@ impl Instance {
 
     /// True while the interface or a tracked object demands FAULT.
     pub fn fault_condition(&self) -> bool {
-        !self.interface_up || self.trackers.fault()
+        !self.interface_up || self.trackers.fault() || self.cfg.config_fault
     }
 
     fn target(&self) -> NotifyTarget {

@@ -538,6 +538,29 @@ fn interface_down_faults_without_sending() {
     assert_eq!(j.state(), State::Fault);
 }
 
+/// keepalived `num_config_faults` (`unicast_fault_no_peer` without peers): FAULT from the
+/// start and for good — no advert sent, none heeded, no timer, the link coming and going
+/// changes nothing.
+#[test]
+fn a_config_fault_keeps_the_instance_in_fault() {
+    let c = InstanceConfig {
+        config_fault: true,
+        ..cfg(255, "10.0.0.1")
+    };
+    let mut i = Instance::new(c).expect("config");
+    let out = i.handle(at(0), Event::Startup);
+    assert_eq!(i.state(), State::Fault);
+    assert!(sent_priorities(&out).is_empty());
+    assert_eq!(i.next_deadline(), None);
+    let mut out = i.handle(at(1_000_000), advert("10.0.0.2", 100, 100));
+    out.extend(i.handle(at(2_000_000), Event::Interface { up: false }));
+    out.extend(i.handle(at(3_000_000), Event::Interface { up: true }));
+    out.extend(run_until(&mut i, at(20_000_000)));
+    assert_eq!(i.state(), State::Fault);
+    assert!(sent_priorities(&out).is_empty());
+    assert_eq!(became(&out), None);
+}
+
 // ---- sync groups ----
 
 fn group(tracking_weight: bool) -> SyncGroup {
