@@ -275,3 +275,89 @@ fn unicast_fault_no_peer_without_peers_stays_in_fault_as_keepalived_does() -> Re
     }
     Ok(())
 }
+
+/// `SO_RCVBUF` of every raw IP protocol 112 socket process `pid` holds, read through a
+/// duplicate of each descriptor (`pidfd_getfd(2)`; root may).
+fn vrrp_receive_buffers(pid: u32) -> Result<Vec<i32>> {
+    let get = |fd: libc::c_int, name: libc::c_int| -> Option<i32> {
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt into a live c_int of the size given.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                name,
+                (&raw mut value).cast(),
+                &raw mut len,
+            )
+        };
+        (rc == 0).then_some(value)
+    };
+    // SAFETY: pidfd_open(2) with a pid and no flags.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) };
+    anyhow::ensure!(
+        pidfd >= 0,
+        "pidfd_open: {}",
+        std::io::Error::last_os_error()
+    );
+    let pidfd = pidfd as libc::c_int;
+    let mut sizes = Vec::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd"))? {
+        let entry = entry?;
+        let is_socket = std::fs::read_link(entry.path())
+            .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"));
+        let Some(target) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if !is_socket {
+            continue;
+        }
+        // SAFETY: pidfd_getfd(2) on our pidfd; the duplicate is closed below.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, target, 0) };
+        if fd < 0 {
+            continue;
+        }
+        let fd = fd as libc::c_int;
+        if get(fd, libc::SO_TYPE) == Some(libc::SOCK_RAW)
+            && get(fd, libc::SO_PROTOCOL) == Some(112)
+            && let Some(size) = get(fd, libc::SO_RCVBUF)
+        {
+            sizes.push(size);
+        }
+        // SAFETY: closing the duplicate we own.
+        unsafe { libc::close(fd) };
+    }
+    // SAFETY: closing the pidfd we own.
+    unsafe { libc::close(pidfd) };
+    Ok(sizes)
+}
+
+/// `kernel_rx_buf_size 100000`: the VRRP receive socket's `SO_RCVBUF` is 100000 (the kernel
+/// reports it doubled), as keepalived 2.2.7 sets its own on the same configuration.
+#[test]
+fn kernel_rx_buf_size_sets_the_receive_buffer_as_keepalived_does() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("rxbuf", ROUTERS)?;
+    let extra = "  kernel_rx_buf_size 100000\n";
+    lab.start_keepalived("r2", &config("r2", 100, extra))?;
+    let kad = lab.start_kad("r1", &config("r1", 200, extra))?;
+    lab.wait_for("kad becomes master", Duration::from_secs(5), || {
+        lab.holds("r1", VIP)
+    })?;
+    let kad_sizes = vrrp_receive_buffers(lab.daemon(kad)?.pid())?;
+    assert_eq!(kad_sizes, vec![200_000], "kad's VRRP socket");
+    // keepalived's VRRP child: its receive socket has the size; its send socket none.
+    let pid_file = lab.keepalived_pid_file("r2", "vrrp");
+    let child: u32 = std::fs::read_to_string(&pid_file)?.trim().parse()?;
+    let keepalived_sizes = vrrp_receive_buffers(child)?;
+    assert!(
+        keepalived_sizes.contains(&200_000),
+        "keepalived's receive socket: {keepalived_sizes:?}"
+    );
+    Ok(())
+}

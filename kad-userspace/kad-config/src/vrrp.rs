@@ -411,12 +411,9 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
         i.notify_priority_changes = c.flag(n, 0)
     }),
     kw("smtp_alert", |i, n, c| i.smtp_alert = c.flag(n, 0)),
-    ignored(
-        UNUSED,
-        kw("kernel_rx_buf_size", |i, n, c| {
-            i.kernel_rx_buf_size = c.int(n, 0, 0, i64::MAX).and_then(|v| u64::try_from(v).ok());
-        }),
-    ),
+    kw("kernel_rx_buf_size", |i, n, c| {
+        i.kernel_rx_buf_size = c.int(n, 0, 0, i64::MAX).and_then(|v| u64::try_from(v).ok());
+    }),
     ignored(
         "kad follows links through netlink",
         kw("linkbeat_use_polling", |i, _, _| {

@@ -158,6 +158,14 @@ impl VrrpSocket {
         Self::registered(socket, ifindex, true)
     }
 
+    /// keepalived.conf `kernel_rx_buf_size`: sets `SO_RCVBUF` to `bytes` (the kernel doubles
+    /// it and caps it at `net.core.rmem_max`), replacing kad's own large default.
+    pub fn set_receive_buffer(&self, bytes: u64) -> Result<(), SocketError> {
+        let bytes = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+        set_int(self.fd.get_ref(), libc::SOL_SOCKET, libc::SO_RCVBUF, bytes)
+            .map_err(|source| self.error("SO_RCVBUF", source))
+    }
+
     /// The interface this socket is bound to.
     pub fn ifindex(&self) -> u32 {
         self.ifindex

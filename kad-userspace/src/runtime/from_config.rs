@@ -416,6 +416,7 @@ pub fn instance_spec(
             .collect(),
         multicast_group: multicast_group(instance, &trackers.config.global, primary),
         unicast_ttl: instance.unicast_ttl,
+        kernel_rx_buf_size: instance.kernel_rx_buf_size.unwrap_or(0),
         checksum: ChecksumMode::PseudoHeader,
         notify: notify_spec(
             &trackers.config.global,

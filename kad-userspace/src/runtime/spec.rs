@@ -94,6 +94,9 @@ pub struct InstanceSpec {
     /// `unicast_ttl` (default 255): the IPv4 TTL / IPv6 hop limit of adverts sent to
     /// `unicast_peers` (multicast adverts always carry 255, RFC 5798 §5.1.1.3).
     pub unicast_ttl: u8,
+    /// `kernel_rx_buf_size` (0 or absent: none): this instance's share of its receive
+    /// socket's `SO_RCVBUF` (keepalived sums the sizes of a socket's instances).
+    pub kernel_rx_buf_size: u64,
     /// global `vrrp_v3_checksum_as_v2`.
     pub checksum: ChecksumMode,
     /// `notify_*` scripts.
