@@ -361,3 +361,46 @@ fn kernel_rx_buf_size_sets_the_receive_buffer_as_keepalived_does() -> Result<()>
     );
     Ok(())
 }
+
+/// The namespace's `net.ipv4.igmp_link_local_mcast_reports`.
+fn link_local_reports(lab: &Lab, host: &str) -> Result<String> {
+    let out = lab
+        .host(host)?
+        .command("cat")
+        .arg("/proc/sys/net/ipv4/igmp_link_local_mcast_reports")
+        .output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// global `disable_local_igmp`: while kad runs, its namespace sends no IGMP reports for
+/// link-local groups (`net.ipv4.igmp_link_local_mcast_reports` 0); at exit the sysctl is 1
+/// again — what keepalived 2.2.7 does to the same sysctl in its own namespace.
+#[test]
+fn disable_local_igmp_turns_link_local_reports_off_while_running() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("igmp", ROUTERS)?;
+    let conf = |router: &str| {
+        format!(
+            "global_defs {{\n  router_id {router}\n  disable_local_igmp\n}}\n{}",
+            lab_instance(100, "")
+        )
+    };
+    assert_eq!(link_local_reports(&lab, "r1")?, "1");
+    assert_eq!(link_local_reports(&lab, "r2")?, "1");
+    let kad = lab.start_kad("r1", &conf("r1"))?;
+    let keepalived = lab.start_keepalived("r2", &conf("r2"))?;
+    lab.wait_for("both turn the reports off", Duration::from_secs(5), || {
+        Ok(link_local_reports(&lab, "r1")? == "0" && link_local_reports(&lab, "r2")? == "0")
+    })?;
+    for daemon in [kad, keepalived] {
+        lab.daemon(daemon)?.signal(libc::SIGTERM)?;
+        assert!(lab.daemon(daemon)?.wait_exit(Duration::from_secs(5))?);
+    }
+    assert_eq!(link_local_reports(&lab, "r1")?, "1", "kad restored it");
+    assert_eq!(
+        link_local_reports(&lab, "r2")?,
+        "1",
+        "keepalived restored it"
+    );
+    Ok(())
+}

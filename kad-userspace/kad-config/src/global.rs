@@ -422,7 +422,7 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ),
     ("vrrp_iptables", Spec::Any, FIREWALL),
     ("vrrp_ipsets", Spec::Any, FIREWALL),
-    ("disable_local_igmp", Spec::Flag, IGNORED),
+    ("disable_local_igmp", Spec::Flag, Status::Supported),
     ("min_auto_priority_delay", Spec::Int(0, i64::MAX), SCHED),
     ("vrrp_priority", Spec::Int(-20, 19), SCHED),
     ("checker_priority", Spec::Int(-20, 19), SCHED),
