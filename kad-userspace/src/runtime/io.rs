@@ -65,9 +65,7 @@ impl Io {
         // keepalived joins the group only for multicast instances (`if_join_vrrp_group`).
         let multicast = spec.unicast_peers.is_empty();
         if multicast {
-            if multicast {
-                socket.join(spec.multicast_group)?;
-            }
+            socket.join(spec.multicast_group)?;
         }
         if matches!(spec.auth, crate::vrrp::packet::AuthConfig::Ah(_))
             && spec.fsm.primary_address.is_ipv4()
