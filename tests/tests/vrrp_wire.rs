@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use kad_tests::{
     advert_watch::AdvertWatch,
-    conf::lab_instance,
+    conf::{lab_instance, vrrp_instance},
     lab::{Lab, ROUTERS, VIP, VIP6},
 };
 
@@ -403,4 +403,53 @@ fn disable_local_igmp_turns_link_local_reports_off_while_running() -> Result<()>
         "keepalived restored it"
     );
     Ok(())
+}
+
+/// global `log_unknown_vrids`: an advert for a VRID no instance has on the interface is
+/// logged with the VRID and the interface, as keepalived 2.2.7 logs it ("Unknown VRID(52)
+/// received on interface(eth0). ignoring..."); kad at most once a second per VRID.
+fn log_unknown_vrids(tag: &str, no_xdp: bool) -> Result<()> {
+    let mut lab = Lab::with_hosts(tag, ROUTERS)?;
+    if no_xdp {
+        lab.kad_args.push("--no-xdp".into());
+    }
+    let conf = |router: &str, vrid: u8| {
+        format!(
+            "global_defs {{\n  router_id {router}\n  log_unknown_vrids\n}}\n{}",
+            vrrp_instance("LAB", vrid, 100, VIP, "")
+        )
+    };
+    let kad = lab.start_kad("r1", &conf("r1", 51))?;
+    let keepalived = lab.start_keepalived("r2", &conf("r2", 52))?;
+    lab.wait_for("each logs the other's VRID", Duration::from_secs(5), || {
+        Ok(lab
+            .daemon_log(kad)?
+            .contains("Unknown VRID(52) received on interface(eth0). ignoring...")
+            && lab
+                .daemon_log(keepalived)?
+                .contains("Unknown VRID(51) received on interface(eth0). ignoring..."))
+    })?;
+    // Ten adverts a second from keepalived: kad's log stays at about one line a second.
+    std::thread::sleep(Duration::from_millis(1500));
+    let lines = lab.daemon_log(kad)?.matches("Unknown VRID(52)").count();
+    assert!(lines <= 4, "rate-limited: {lines} lines");
+    let log = lab.daemon_log(kad)?;
+    assert_eq!(
+        log.contains("XDP program attached"),
+        !no_xdp,
+        "receive path as asked:\n{log}"
+    );
+    Ok(())
+}
+
+#[test]
+fn log_unknown_vrids_logs_another_routers_vrid_as_keepalived_does() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    log_unknown_vrids("luv", false)
+}
+
+#[test]
+fn log_unknown_vrids_logs_another_routers_vrid_raw_sockets() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    log_unknown_vrids("luvr", true)
 }

@@ -495,7 +495,7 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ),
     ("rs_init_notifies", Spec::Flag, IGNORED),
     ("no_checker_emails", Spec::Flag, IGNORED),
-    ("log_unknown_vrids", Spec::Flag, IGNORED),
+    ("log_unknown_vrids", Spec::Flag, Status::Supported),
     ("vmac_prefix", Spec::One, IGNORED),
     ("vmac_addr_prefix", Spec::One, IGNORED),
     ("random_seed", Spec::Int(0, u32::MAX as i64), IGNORED),

@@ -46,6 +46,19 @@ pub fn exists(name: &str) -> bool {
     ifindex(name).is_ok()
 }
 
+/// The name of interface `index` (`if_indextoname(3)`), if it exists.
+pub fn name_of(index: u32) -> Option<String> {
+    let mut buffer = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: if_indextoname writes at most IF_NAMESIZE bytes, NUL included, into `buffer`.
+    let name = unsafe { libc::if_indextoname(index, buffer.as_mut_ptr()) };
+    if name.is_null() {
+        return None;
+    }
+    // SAFETY: on success `buffer` holds a NUL-terminated string.
+    let name = unsafe { std::ffi::CStr::from_ptr(buffer.as_ptr()) };
+    Some(name.to_string_lossy().into_owned())
+}
+
 /// `struct ifreq` (linux/if.h): the name, then a 24-byte union (here: a `sockaddr` for
 /// `SIOCGIFHWADDR`, a `short` for `SIOCGIFFLAGS`).
 #[repr(C)]

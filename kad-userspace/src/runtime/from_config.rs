@@ -417,6 +417,11 @@ pub fn instance_spec(
         multicast_group: multicast_group(instance, &trackers.config.global, primary),
         unicast_ttl: instance.unicast_ttl,
         kernel_rx_buf_size: instance.kernel_rx_buf_size.unwrap_or(0),
+        log_unknown_vrids: trackers
+            .config
+            .global
+            .other
+            .contains_key("log_unknown_vrids"),
         checksum: ChecksumMode::PseudoHeader,
         notify: notify_spec(
             &trackers.config.global,

@@ -97,6 +97,9 @@ pub struct InstanceSpec {
     /// `kernel_rx_buf_size` (0 or absent: none): this instance's share of its receive
     /// socket's `SO_RCVBUF` (keepalived sums the sizes of a socket's instances).
     pub kernel_rx_buf_size: u64,
+    /// global `log_unknown_vrids`: adverts for a VRID no instance has on this instance's
+    /// interface are logged (XDP: through the interface marker's flag).
+    pub log_unknown_vrids: bool,
     /// global `vrrp_v3_checksum_as_v2`.
     pub checksum: ChecksumMode,
     /// `notify_*` scripts.
