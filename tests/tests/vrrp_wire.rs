@@ -453,3 +453,64 @@ fn log_unknown_vrids_logs_another_routers_vrid_raw_sockets() -> Result<()> {
     kad_tests::skip_unless!(Root);
     log_unknown_vrids("luvr", true)
 }
+
+/// `track_src_ip` (with `mcast_src_ip 10.77.1.1`, an extra address on r1's `eth0`, so that
+/// removing it leaves the VIP's subnet alone): removing the source address takes kad's
+/// Master to FAULT (VIP released, as keepalived.conf(5) says: "if the configured src_ip is
+/// removed, the instance goes to FAULT"), adding it back brings it to MASTER again.
+/// keepalived 2.2.7 does not: it compares the removed address with the whole socket
+/// address of its source (`inaddr_equal(.., &vrrp->saddr, ..)`), which never matches, and
+/// stays MASTER; `faults` says which is expected.
+fn track_src_ip(tag: &str, keepalived: bool) -> Result<()> {
+    let mut lab = Lab::with_hosts(tag, ROUTERS)?;
+    let ip = |lab: &Lab, args: &[&str]| -> Result<()> {
+        let status = lab.host("r1")?.command("ip").args(args).status()?;
+        anyhow::ensure!(status.success(), "ip {args:?}");
+        Ok(())
+    };
+    ip(&lab, &["addr", "add", "10.77.1.1/24", "dev", "eth0"])?;
+    let conf = config("r1", 100, "  mcast_src_ip 10.77.1.1\n  track_src_ip\n");
+    if keepalived {
+        lab.start_keepalived("r1", &conf)?;
+    } else {
+        lab.start_kad("r1", &conf)?;
+    }
+    lab.wait_for("master", Duration::from_secs(10), || lab.holds("r1", VIP))?;
+    ip(&lab, &["addr", "del", "10.77.1.1/24", "dev", "eth0"])?;
+    if keepalived {
+        std::thread::sleep(Duration::from_millis(800));
+        assert!(
+            lab.holds("r1", VIP)?,
+            "keepalived 2.2.7 stays MASTER\n{}",
+            lab.logs()
+        );
+        return Ok(());
+    }
+    lab.wait_for(
+        "the source address gone, FAULT releases the VIP",
+        Duration::from_secs(3),
+        || Ok(!lab.holds("r1", VIP)?),
+    )?;
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(!lab.holds("r1", VIP)?, "stays in FAULT\n{}", lab.logs());
+    ip(&lab, &["addr", "add", "10.77.1.1/24", "dev", "eth0"])?;
+    lab.wait_for(
+        "the source address back, master again",
+        Duration::from_secs(5),
+        || lab.holds("r1", VIP),
+    )?;
+    Ok(())
+}
+
+#[test]
+fn track_src_ip_faults_while_the_source_address_is_missing() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    track_src_ip("tsi", false)
+}
+
+/// The same lab with keepalived 2.2.7, which does not act on `track_src_ip` (above).
+#[test]
+fn track_src_ip_keepalived_2_2_7_does_not_act_on_it() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    track_src_ip("tsik", true)
+}

@@ -230,7 +230,7 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             }
         }
     }),
-    ignored(UNUSED, kw("track_src_ip", |i, _, _| i.track_src_ip = true)),
+    kw("track_src_ip", |i, _, _| i.track_src_ip = true),
     kw("version", |i, n, c| {
         if let Some(v) = c.int(n, 0, 2, 3) {
             i.version = u8_of(v);

@@ -422,6 +422,8 @@ pub fn instance_spec(
             .global
             .other
             .contains_key("log_unknown_vrids"),
+        track_src_ip: instance.track_src_ip
+            && instance.mcast_src_ip.or(instance.unicast_src_ip).is_some(),
         checksum: ChecksumMode::PseudoHeader,
         notify: notify_spec(
             &trackers.config.global,

@@ -100,6 +100,9 @@ pub struct InstanceSpec {
     /// global `log_unknown_vrids`: adverts for a VRID no instance has on this instance's
     /// interface are logged (XDP: through the interface marker's flag).
     pub log_unknown_vrids: bool,
+    /// `track_src_ip` with a configured source (`mcast_src_ip` / `unicast_src_ip`; keepalived
+    /// drops it otherwise): FAULT while that address is not on the interface.
+    pub track_src_ip: bool,
     /// global `vrrp_v3_checksum_as_v2`.
     pub checksum: ChecksumMode,
     /// `notify_*` scripts.

@@ -561,6 +561,23 @@ fn a_config_fault_keeps_the_instance_in_fault() {
     assert_eq!(became(&out), None);
 }
 
+/// keepalived `track_src_ip`: the configured source address leaving the interface faults
+/// the instance, as a link loss does, and its return starts it again (Backup, then Master
+/// when nobody speaks).
+#[test]
+fn a_missing_source_address_faults_until_it_returns() {
+    let mut i = master(cfg(200, "10.0.0.1"));
+    let out = i.handle(at(5_000_000), Event::SourceAddress { present: false });
+    assert_eq!(i.state(), State::Fault);
+    assert_eq!(became(&out), Some(State::Fault));
+    let out = run_until(&mut i, at(10_000_000));
+    assert_eq!(became(&out), None);
+    let out = i.handle(at(10_000_000), Event::SourceAddress { present: true });
+    assert_eq!(became(&out), Some(State::Backup));
+    run_until(&mut i, at(20_000_000));
+    assert_eq!(i.state(), State::Master);
+}
+
 // ---- sync groups ----
 
 fn group(tracking_weight: bool) -> SyncGroup {
