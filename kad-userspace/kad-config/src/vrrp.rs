@@ -230,7 +230,10 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             }
         }
     }),
-    kw("track_src_ip", |i, _, _| i.track_src_ip = true),
+    partial(
+        "FAULT follows the source address's removal and return; whether it is there at start is not checked",
+        kw("track_src_ip", |i, _, _| i.track_src_ip = true),
+    ),
     kw("version", |i, n, c| {
         if let Some(v) = c.int(n, 0, 2, 3) {
             i.version = u8_of(v);
