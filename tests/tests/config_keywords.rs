@@ -156,7 +156,8 @@ fn vrrp_instance_keywords() {
                 error: "t.conf:7:24: error: down_timer_adverts: invalid value '101': expected an integer in 1..=100 - ignoring",
             },
             Case {
-                line: "unicast_ttl 10",
+                // keepalived: "Cannot use unicast_ttl without unicast peers" otherwise.
+                line: "unicast_peer {\n    10.0.0.2\n}\nunicast_ttl 10",
                 get: |c| format!("{}", inst(c).unicast_ttl),
                 value: "10",
                 default: "255",
