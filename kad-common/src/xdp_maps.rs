@@ -183,6 +183,12 @@ pub const FLAG_PREEMPT: u8 = 1 << 3;
 /// only against a peer's range).
 pub const FLAG_TO_SOCKET: u8 = 1 << 4;
 
+/// [`VrrpConfig::flags`]: keepalived global `log_unknown_vrids`. Read on the interface marker
+/// ([`INTERFACE_MARKER_VRID`]; userspace copies it there from the instances' entries): an
+/// advert for a VRID without an entry sends an [`EVENT_UNKNOWN_VRID`] record before it is
+/// dropped (`UnknownVrid`).
+pub const FLAG_LOG_UNKNOWN_VRIDS: u8 = 1 << 5;
+
 /// What XDP should expect of the adverts for one [`VrrpKey`], written by userspace at start,
 /// on every state change of the instance, and on reload (in place, never detaching). An entry
 /// whose `version` is 0 stands for "no instance".
@@ -258,6 +264,12 @@ pub const EVENT_PREEMPTED: u32 = 1 << 3;
 /// from the instance's); the advert was dropped and `KAD_VRRP_SEEN` left alone. Sent at most
 /// once per [`AUTH_FAILURE_EVENT_GAP_NS`] per key; never combined with other bits.
 pub const EVENT_AUTH_FAILURE: u32 = 1 << 4;
+
+/// [`VrrpEvent::kind`] bit: an advert for a VRID no instance has on the interface (keepalived
+/// `log_unknown_vrids`), dropped. Sent only under [`FLAG_LOG_UNKNOWN_VRIDS`], at most once per
+/// [`AUTH_FAILURE_EVENT_GAP_NS`] per key (noted in [`AUTH_FAILURES_MAP`]: such a key has no
+/// instance, so no authentication failures); never combined with other bits.
+pub const EVENT_UNKNOWN_VRID: u32 = 1 << 5;
 
 /// One ring-buffer record: an advert userspace must see, with everything the state machine
 /// reads from it (RFC 5798 §6.4), so no raw packet crosses the boundary.

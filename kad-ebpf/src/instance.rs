@@ -9,8 +9,8 @@ use kad_common::{
     xdp_counters::XdpReason,
     xdp_maps::{
         AUTH_FAILURE_EVENT_GAP_NS, EVENT_AUTH_FAILURE, EVENT_INTERVAL, EVENT_NEW_SENDER,
-        EVENT_PREEMPTED, EVENT_PRIORITY, FLAG_CHECK_PEERS, FLAG_PREEMPT, FLAG_UNICAST, ROLE_MASTER,
-        VrrpConfig, VrrpEvent, VrrpKey, VrrpSeen,
+        EVENT_PREEMPTED, EVENT_PRIORITY, EVENT_UNKNOWN_VRID, FLAG_CHECK_PEERS, FLAG_PREEMPT,
+        FLAG_UNICAST, ROLE_MASTER, VrrpConfig, VrrpEvent, VrrpKey, VrrpSeen,
     },
 };
 
@@ -194,6 +194,20 @@ fn record(
 /// `AUTH_FAILURE_EVENT_GAP_NS` ago or the ring buffer is full.
 #[inline(always)]
 fn auth_failure_event(key: &VrrpKey, packet: &VrrpPacket, advert: &Advert) {
+    rate_limited_event(key, EVENT_AUTH_FAILURE, packet, advert);
+}
+
+/// keepalived `log_unknown_vrids`: an `EVENT_UNKNOWN_VRID` record for an advert whose VRID
+/// has no instance on the interface, rate-limited as authentication failures are.
+#[inline(always)]
+pub fn unknown_vrid_event(key: &VrrpKey, packet: &VrrpPacket, advert: &Advert) {
+    rate_limited_event(key, EVENT_UNKNOWN_VRID, packet, advert);
+}
+
+/// A `kind` record for `key`, unless one was sent for `key` less than
+/// `AUTH_FAILURE_EVENT_GAP_NS` ago or the ring buffer is full.
+#[inline(always)]
+fn rate_limited_event(key: &VrrpKey, kind: u32, packet: &VrrpPacket, advert: &Advert) {
     // SAFETY: a helper without arguments or preconditions.
     let now = unsafe { bpf_ktime_get_ns() };
     if let Some(last) = KAD_VRRP_AUTH_FAILURES.get_ptr(key) {
@@ -206,7 +220,7 @@ fn auth_failure_event(key: &VrrpKey, packet: &VrrpPacket, advert: &Advert) {
         return;
     };
     let _ = KAD_VRRP_AUTH_FAILURES.insert(key, now, 0);
-    entry.write(event(key, EVENT_AUTH_FAILURE, now, packet, advert));
+    entry.write(event(key, kind, now, packet, advert));
     entry.submit(0);
 }
 

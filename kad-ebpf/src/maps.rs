@@ -10,9 +10,8 @@ use aya_ebpf::{
 use kad_common::{
     xdp_counters::XdpReason,
     xdp_maps::{
-        EVENTS_RING_BYTES, INTERFACE_MARKER_VRID, MAX_IFINDEX, MAX_INTERFACES, MAX_VIPS,
-        MAX_VRRP_KEYS, MAX_VRRP_PEERS, VRRP_ENTRIES, VipV4Key, VipV6Key, VrrpConfig, VrrpKey,
-        VrrpPeerKey, VrrpSeen, vrrp_index,
+        EVENTS_RING_BYTES, MAX_IFINDEX, MAX_INTERFACES, MAX_VIPS, MAX_VRRP_KEYS, MAX_VRRP_PEERS,
+        VRRP_ENTRIES, VipV4Key, VipV6Key, VrrpConfig, VrrpKey, VrrpPeerKey, VrrpSeen,
     },
 };
 
@@ -77,13 +76,6 @@ pub fn config(index: u32) -> Option<&'static VrrpConfig> {
     KAD_VRRP_CONFIG
         .get(index)
         .filter(|config| config.version != 0)
-}
-
-/// Whether `slot` has any configured instance of `family` (the `INTERFACE_MARKER_VRID`
-/// entry).
-#[inline(always)]
-pub fn interface_managed(slot: u32, family: u8) -> bool {
-    config(vrrp_index(slot, family, INTERFACE_MARKER_VRID)).is_some()
 }
 
 /// Whether `peer` is a configured unicast peer of `key`.

@@ -10,8 +10,8 @@ use aya_log_ebpf::debug;
 use kad_common::{
     xdp_counters::XdpReason,
     xdp_maps::{
-        FAMILY_V4, FLAG_CHECKSUM_AS_V2, FLAG_TO_SOCKET, FLAG_UNICAST, INTERFACE_MARKER_VRID,
-        VrrpKey, vrrp_index,
+        FAMILY_V4, FLAG_CHECKSUM_AS_V2, FLAG_LOG_UNKNOWN_VRIDS, FLAG_TO_SOCKET, FLAG_UNICAST,
+        INTERFACE_MARKER_VRID, VrrpKey, vrrp_index,
     },
 };
 
@@ -89,8 +89,13 @@ fn vrrp(ctx: &XdpContext, slot: u32, packet: &VrrpPacket) -> Result<XdpReason, X
     };
     let index = vrrp_index(slot, packet.family, advert.vrid);
     let config = if slot == 0 { None } else { maps::config(index) };
-    if config.is_none() && slot != 0 && maps::interface_managed(slot, packet.family) {
-        return Err(XdpReason::UnknownVrid);
+    if config.is_none() && slot != 0 {
+        if let Some(marker) = maps::config(vrrp_index(slot, packet.family, INTERFACE_MARKER_VRID)) {
+            if marker.flags & FLAG_LOG_UNKNOWN_VRIDS != 0 {
+                instance::unknown_vrid_event(&key, packet, &advert);
+            }
+            return Err(XdpReason::UnknownVrid);
+        }
     }
     // Without a configuration the socket decides the v3 form (`vrrp_v3_checksum_as_v2`).
     let v3_ipv4 = match config {

@@ -110,6 +110,18 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         .then(|| ConfigLock::take(&options.config))
         .transpose()?;
 
+    // keepalived.conf `disable_local_igmp`: off while VRRP runs, restored at exit.
+    let _igmp = (options.subsystems != Subsystems::CheckersOnly
+        && loaded.config.global.other.contains_key("disable_local_igmp"))
+    .then(|| match crate::net::igmp::LocalIgmpReports::disable() {
+        Ok(guard) => Some(guard),
+        Err(err) => {
+            tracing::warn!(error = %err, "disable_local_igmp: cannot set net.ipv4.igmp_link_local_mcast_reports");
+            None
+        }
+    })
+    .flatten();
+
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -40,6 +40,15 @@ pub fn vrrp_priority(frame: &[u8]) -> Option<u8> {
     ip.get(header + 2).copied()
 }
 
+/// Whether `frame` (from the destination MAC on) is an IPv4 or IPv6 VRRP packet.
+pub fn is_vrrp(frame: &[u8]) -> bool {
+    match frame.get(12..14) {
+        Some([0x08, 0x00]) => frame.get(14 + 9) == Some(&IPPROTO_VRRP),
+        Some([0x86, 0xdd]) => frame.get(14 + 6) == Some(&IPPROTO_VRRP),
+        _ => false,
+    }
+}
+
 impl AdvertWatch {
     /// Opens a packet socket on `port` (an interface of `switch`) that sees the frames
     /// arriving from the host behind it.
@@ -109,6 +118,22 @@ impl AdvertWatch {
     /// `None` when no advert came in time.
     pub fn next(&self, timeout: Duration) -> Result<Option<(u8, f64)>> {
         let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Some(frame) = self.next_frame(left)? else {
+                return Ok(None);
+            };
+            if let Some(priority) = vrrp_priority(&frame) {
+                return Ok(Some((priority, self.last_stamp().unwrap_or_else(unix_now))));
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for the next IPv4 or IPv6 VRRP frame (IP protocol / next
+    /// header 112, behind no extension header) the host sends; returns its first 128 bytes
+    /// from the destination MAC on (every header up to the VRRP addresses).
+    pub fn next_frame(&self, timeout: Duration) -> Result<Option<Vec<u8>>> {
+        let deadline = Instant::now() + timeout;
         let mut buffer = [0u8; 128];
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -146,8 +171,9 @@ impl AdvertWatch {
             if from.sll_pkttype == libc::PACKET_OUTGOING {
                 continue;
             }
-            if let Some(priority) = vrrp_priority(&buffer[..read.min(buffer.len())]) {
-                return Ok(Some((priority, self.last_stamp().unwrap_or_else(unix_now))));
+            let frame = &buffer[..read.min(buffer.len())];
+            if is_vrrp(frame) {
+                return Ok(Some(frame.to_vec()));
             }
         }
     }

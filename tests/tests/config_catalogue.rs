@@ -47,6 +47,7 @@ const VALUES: &[&str] = &[
     "1000",
     "10.0.0.3",
     "224.0.0.19",
+    "ff02::12",
     "eth0",
     "rr",
     "NAT",
@@ -155,9 +156,9 @@ fn the_page_lists_each_keyword_with_its_status_and_reason() {
     }
     // The ones the daemon must not pretend to honour.
     for (block, name) in [
-        ("global_defs", "vrrp_mcast_group4"),
+        ("global_defs", "vrrp_mcast_group"),
         ("global_defs", "enable_snmp_vrrp"),
-        ("vrrp_instance", "mcast_dst_ip"),
+        ("vrrp_instance", "old_unicast_checksum"),
         ("bfd_instance", "neighbor_ip"),
     ] {
         let listed = catalogue::blocks()

@@ -291,6 +291,10 @@ const CASES: &[(&str, &str)] = &[
         "vrrp_instance A {\n priority 300\n}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n connect_port\n }\n }\n}\nbogus\nglobal_defs {\n router_id\n}\n",
     ),
     (
+        "vrrp_mcast_groups_and_unicast_ttl",
+        "global_defs {\n vrrp_mcast_group4 10.0.0.9\n vrrp_mcast_group6 224.0.0.19\n}\nvrrp_instance A {\n interface IFACE\n virtual_router_id 5\n unicast_ttl 64\n virtual_ipaddress {\n 10.0.0.1\n }\n}\nvrrp_instance B {\n interface IFACE\n virtual_router_id 6\n unicast_ttl 300\n unicast_src_ip 10.0.0.2\n unicast_peer {\n 10.0.0.3\n }\n virtual_ipaddress {\n 10.0.0.4\n }\n}\n",
+    ),
+    (
         "global_keyword_without_its_value_stops",
         "bogus1\nglobal_defs {\n router_id\n umask\n}\nbogus2\nvirtual_server 10.0.0.1 80 {\n protocol\n}\n",
     ),
@@ -315,6 +319,7 @@ const STRICT: &[&str] = &[
     "keyword_without_its_value_stops",
     "checker_keyword_without_its_value_stops",
     "global_keyword_without_its_value_stops",
+    "vrrp_mcast_groups_and_unicast_ttl",
 ];
 
 /// An interface that exists on this machine (not loopback).

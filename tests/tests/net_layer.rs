@@ -86,10 +86,19 @@ fn open(
     ns.run(move || {
         let _entered = handle.enter();
         let index = ifindex("eth0")?;
-        Ok(match v6_source {
-            None => VrrpSocket::open_v4("eth0", index)?,
-            Some(source) => VrrpSocket::open_v6("eth0", index, source)?,
-        })
+        // RFC 5798 §5.1.1.2 / §5.1.2.2: the group kad joins for an instance by default.
+        let (socket, group) = match v6_source {
+            None => (
+                VrrpSocket::open_v4("eth0", index)?,
+                IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)),
+            ),
+            Some(source) => (
+                VrrpSocket::open_v6("eth0", index, source)?,
+                "ff02::12".parse()?,
+            ),
+        };
+        socket.join(group)?;
+        Ok(socket)
     })
 }
 

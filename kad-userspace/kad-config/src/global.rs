@@ -4,8 +4,8 @@
 use super::{
     error::Severity,
     keywords::{
-        Ctx, HasPlaces, Keyword, Status, UNUSED, ignored, kw, parse_bool, parse_int, parse_ip,
-        parse_timer, partial, script,
+        Ctx, HasPlaces, Keyword, Status, UNUSED, kw, parse_bool, parse_int, parse_ip, parse_timer,
+        partial, script,
     },
     model::GlobalDefs,
     place::Places,
@@ -21,6 +21,29 @@ impl HasPlaces for GlobalDefs {
 
 fn u32_of(v: i64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+/// keepalived.conf `vrrp_mcast_group4` / `vrrp_mcast_group6`: an address of the keyword's
+/// family that is multicast, else an error and the default kept (keepalived: "is not IPv4",
+/// "is not multicast". Skipping).
+fn mcast_group(node: &Node, c: &mut Ctx, ipv6: bool) -> Option<std::net::IpAddr> {
+    let ip = c.ip(node, 0)?;
+    if ip.is_ipv6() == ipv6 && ip.is_multicast() {
+        return Some(ip);
+    }
+    if let Some(word) = node.arg(0) {
+        let expected = if ipv6 {
+            "an IPv6 multicast address"
+        } else {
+            "an IPv4 multicast address"
+        };
+        c.bad(
+            node,
+            word,
+            &super::error::ValueError::new(word.as_str(), expected),
+        );
+    }
+    None
 }
 
 /// Typed global_defs keywords (keepalived.conf(5) "Global definitions").
@@ -72,22 +95,16 @@ pub const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("smtp_alert_checker", |g, n, c| {
         g.smtp_alert_checker = c.flag(n, 0)
     }),
-    ignored(
-        "adverts always go to 224.0.0.18 (RFC 5798 §5.1.1.2)",
-        kw("vrrp_mcast_group4", |g, n, c| {
-            if let Some(ip) = c.ip(n, 0) {
-                g.vrrp_mcast_group4 = ip;
-            }
-        }),
-    ),
-    ignored(
-        "adverts always go to ff02::12 (RFC 5798 §5.1.2.2)",
-        kw("vrrp_mcast_group6", |g, n, c| {
-            if let Some(ip) = c.ip(n, 0) {
-                g.vrrp_mcast_group6 = ip;
-            }
-        }),
-    ),
+    kw("vrrp_mcast_group4", |g, n, c| {
+        if let Some(ip) = mcast_group(n, c, false) {
+            g.vrrp_mcast_group4 = ip;
+        }
+    }),
+    kw("vrrp_mcast_group6", |g, n, c| {
+        if let Some(ip) = mcast_group(n, c, true) {
+            g.vrrp_mcast_group6 = ip;
+        }
+    }),
     kw("default_interface", |g, n, c| {
         g.default_interface = c.string(n, 0, "an interface name")
     }),
@@ -411,7 +428,7 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
         FIREWALL,
     ),
     ("vrrp_iptables", Spec::Any, FIREWALL),
-    ("disable_local_igmp", Spec::Flag, IGNORED),
+    ("disable_local_igmp", Spec::Flag, Status::Supported),
     ("min_auto_priority_delay", Spec::Int(1, 10_000_000), SCHED),
     ("vrrp_priority", Spec::Int(-20, 19), SCHED),
     ("checker_priority", Spec::Int(-20, 19), SCHED_CHECKER),
@@ -496,7 +513,7 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ),
     ("rs_init_notifies", Spec::Flag, IGNORED),
     ("no_checker_emails", Spec::Flag, IGNORED),
-    ("log_unknown_vrids", Spec::Flag, IGNORED),
+    ("log_unknown_vrids", Spec::Flag, Status::Supported),
     ("vmac_prefix", Spec::One, Status::Supported),
     ("vmac_addr_prefix", Spec::One, Status::Supported),
     (

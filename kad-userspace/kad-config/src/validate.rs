@@ -870,6 +870,15 @@ fn instance_unicast_peers(inst: &mut VrrpInstance, v: &mut V<'_>) {
             }
         }
     }
+    if inst.unicast_peers.is_empty() && inst.places.contains_key("unicast_ttl") {
+        // keepalived resets it; kad's multicast adverts carry 255 whatever it says.
+        v.at(
+            Severity::Error,
+            &inst.end,
+            format!("({name}): Cannot use unicast_ttl without unicast peers - resetting"),
+        );
+        inst.unicast_ttl = 255;
+    }
     if inst.use_vmac.is_some() && !inst.unicast_peers.is_empty() && !inst.vmac_xmit_base {
         v.at(
             Severity::Warning,

@@ -225,29 +225,29 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
     ),
     kw("mcast_src_ip", |i, n, c| i.mcast_src_ip = c.ip(n, 0)),
     kw("unicast_src_ip", |i, n, c| i.unicast_src_ip = c.ip(n, 0)),
-    ignored(
-        "adverts always go to 224.0.0.18 / ff02::12",
-        kw("mcast_dst_ip", |i, n, c| {
-            // keepalived: IPv6 adverts go to a link-local scope group (ff02::/16 style).
-            if let Some(ip) = c.ip(n, 0) {
-                let link_local = match ip {
-                    IpAddr::V6(a) => a.segments()[0] & 0xff0f == 0xff02,
-                    IpAddr::V4(_) => true,
+    kw("mcast_dst_ip", |i, n, c| {
+        // keepalived: IPv6 adverts go to a link-local scope group (ff02::/16 style).
+        if let Some(ip) = c.ip(n, 0) {
+            let link_local = match ip {
+                IpAddr::V6(a) => a.segments()[0] & 0xff0f == 0xff02,
+                IpAddr::V4(_) => true,
+            };
+            if ip.is_multicast() && link_local {
+                i.mcast_dst_ip = Some(ip);
+            } else if let Some(w) = n.arg(0) {
+                let expected = if ip.is_ipv6() {
+                    "a link-local multicast address"
+                } else {
+                    "a multicast address"
                 };
-                if ip.is_multicast() && link_local {
-                    i.mcast_dst_ip = Some(ip);
-                } else if let Some(w) = n.arg(0) {
-                    let expected = if ip.is_ipv6() {
-                        "a link-local multicast address"
-                    } else {
-                        "a multicast address"
-                    };
-                    c.bad(n, w, &ValueError::new(w.as_str(), expected));
-                }
+                c.bad(n, w, &ValueError::new(w.as_str(), expected));
             }
-        }),
+        }
+    }),
+    partial(
+        "FAULT follows the source address's removal and return; whether it is there at start is not checked",
+        kw("track_src_ip", |i, _, _| i.track_src_ip = true),
     ),
-    ignored(UNUSED, kw("track_src_ip", |i, _, _| i.track_src_ip = true)),
     kw("version", |i, n, c| {
         if let Some(v) = c.int(n, 0, 2, 3) {
             i.version = u8_of(v);
@@ -257,20 +257,14 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("unicast_peer", |i, n, c| {
         i.unicast_peers.extend(unicast_peers(c, n))
     }),
-    ignored(
-        UNUSED,
-        kw("unicast_fault_no_peer", |i, _, _| {
-            i.unicast_fault_no_peer = true
-        }),
-    ),
-    ignored(
-        "unicast adverts are sent with TTL 255 (RFC 5798 §5.1.1.3)",
-        kw("unicast_ttl", |i, n, c| {
-            if let Some(v) = c.int(n, 0, 0, 255) {
-                i.unicast_ttl = u8_of(v);
-            }
-        }),
-    ),
+    kw("unicast_fault_no_peer", |i, _, _| {
+        i.unicast_fault_no_peer = true
+    }),
+    kw("unicast_ttl", |i, n, c| {
+        if let Some(v) = c.int(n, 0, 0, 255) {
+            i.unicast_ttl = u8_of(v);
+        }
+    }),
     ignored(
         UNUSED,
         kw("old_unicast_checksum", |i, n, _| {
@@ -425,12 +419,9 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
         i.notify_priority_changes = c.flag(n, 0)
     }),
     kw("smtp_alert", |i, n, c| i.smtp_alert = c.flag(n, 0)),
-    ignored(
-        UNUSED,
-        kw("kernel_rx_buf_size", |i, n, c| {
-            i.kernel_rx_buf_size = c.int(n, 0, 0, i64::MAX).and_then(|v| u64::try_from(v).ok());
-        }),
-    ),
+    kw("kernel_rx_buf_size", |i, n, c| {
+        i.kernel_rx_buf_size = c.int(n, 0, 0, i64::MAX).and_then(|v| u64::try_from(v).ok());
+    }),
     ignored(
         "kad follows links through netlink",
         kw("linkbeat_use_polling", |i, _, _| {

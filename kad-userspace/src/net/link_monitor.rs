@@ -86,18 +86,22 @@ pub fn link_event(message: &RouteNetlinkMessage) -> Option<LinkEvent> {
     }
 }
 
-/// An address removed from an interface (`RTM_DELADDR`, what `ip monitor address` shows).
+/// An address added to (`RTM_NEWADDR`) or removed from (`RTM_DELADDR`) an interface, what
+/// `ip monitor address` shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AddressRemoved {
+pub struct AddressChange {
     /// The interface.
     pub ifindex: u32,
     /// The address.
     pub address: std::net::IpAddr,
+    /// Added (else removed).
+    pub added: bool,
 }
 
-/// Subscribes to address removals in the calling thread's network namespace (IPv4 and IPv6),
-/// so an instance can follow its interface's primary address as keepalived does.
-pub fn subscribe_address_removals() -> io::Result<mpsc::UnboundedReceiver<AddressRemoved>> {
+/// Subscribes to address changes in the calling thread's network namespace (IPv4 and IPv6),
+/// so an instance can follow its interface's primary address as keepalived does, and watch
+/// its configured source address (`track_src_ip`).
+pub fn subscribe_address_changes() -> io::Result<mpsc::UnboundedReceiver<AddressChange>> {
     let (connection, _handle, mut messages) = rtnetlink::new_multicast_connection(&[
         MulticastGroup::Ipv4Ifaddr,
         MulticastGroup::Ipv6Ifaddr,
@@ -109,7 +113,7 @@ pub fn subscribe_address_removals() -> io::Result<mpsc::UnboundedReceiver<Addres
             let NetlinkPayload::InnerMessage(message) = message.payload else {
                 continue;
             };
-            let Some(event) = address_removed(&message) else {
+            let Some(event) = address_change(&message) else {
                 continue;
             };
             if events.send(event).is_err() {
@@ -120,14 +124,18 @@ pub fn subscribe_address_removals() -> io::Result<mpsc::UnboundedReceiver<Addres
     Ok(receiver)
 }
 
-/// The address an rtnetlink message reports removed (`RTM_DELADDR`), if any.
-pub fn address_removed(message: &RouteNetlinkMessage) -> Option<AddressRemoved> {
-    let RouteNetlinkMessage::DelAddress(removed) = message else {
-        return None;
+/// The address an rtnetlink message reports added (`RTM_NEWADDR`) or removed
+/// (`RTM_DELADDR`), if any.
+pub fn address_change(message: &RouteNetlinkMessage) -> Option<AddressChange> {
+    let (changed, added) = match message {
+        RouteNetlinkMessage::NewAddress(changed) => (changed, true),
+        RouteNetlinkMessage::DelAddress(changed) => (changed, false),
+        _ => return None,
     };
-    Some(AddressRemoved {
-        ifindex: removed.header.index,
-        address: super::addr::interface_address(removed)?,
+    Some(AddressChange {
+        ifindex: changed.header.index,
+        address: super::addr::interface_address(changed)?,
+        added,
     })
 }
 
@@ -149,23 +157,24 @@ mod tests {
             .push(AddressAttribute::Address("10.0.0.2".parse().unwrap()));
         let only_peer = RouteNetlinkMessage::DelAddress(message.clone());
         assert_eq!(
-            address_removed(&only_peer).map(|r| r.address),
+            address_change(&only_peer).map(|r| r.address),
             Some("10.0.0.2".parse().unwrap())
         );
         message
             .attributes
             .push(AddressAttribute::Local("10.0.0.1".parse().unwrap()));
-        let removed = address_removed(&RouteNetlinkMessage::DelAddress(message.clone()));
+        let removed = address_change(&RouteNetlinkMessage::DelAddress(message.clone()));
         assert_eq!(
             removed,
-            Some(AddressRemoved {
+            Some(AddressChange {
                 ifindex: 4,
-                address: "10.0.0.1".parse().unwrap()
+                address: "10.0.0.1".parse().unwrap(),
+                added: false,
             })
         );
         assert_eq!(
-            address_removed(&RouteNetlinkMessage::NewAddress(message)),
-            None
+            address_change(&RouteNetlinkMessage::NewAddress(message)).map(|a| a.added),
+            Some(true)
         );
     }
 

@@ -1,9 +1,10 @@
 //! Kernel-facing network work for the VRRP runtime: interface addresses (`addr`), routes
 //! (`route`) and policy rules (`rule`) over rtnetlink, VRRP raw sockets (`vrrp_socket`), and
-//! gratuitous ARP / unsolicited NA (`garp`).
+//! gratuitous ARP / unsolicited NA (`garp`), the link-local IGMP reports sysctl (`igmp`).
 
 pub mod addr;
 pub mod garp;
+pub mod igmp;
 pub mod interface;
 pub mod ipvlan;
 pub mod link_monitor;

@@ -1,6 +1,7 @@
 //! Raw IP protocol 112 sockets, one per interface and family, as RFC 5798 §5.1 and keepalived
-//! use them: bound to the interface, joined to 224.0.0.18 / ff02::12, TTL / hop limit 255,
-//! multicast loopback off. Sending to a unicast peer (`unicast_peer`) uses the same socket.
+//! use them: bound to the interface, joined to the multicast group of each instance on it
+//! (224.0.0.18 / ff02::12 unless `mcast_dst_ip` / `vrrp_mcast_group4/6` say otherwise; see
+//! [`VrrpSocket::join`]), TTL / hop limit 255, multicast loopback off. Sending to a unicast peer (`unicast_peer`) uses the same socket.
 //!
 //! IPv4 sockets send and receive whole IP packets (`IP_HDRINCL`), so kad controls every header
 //! byte as keepalived does (TOS 0xc0, id, DF clear) and the decoder sees the TTL. IPv6 raw
@@ -10,11 +11,11 @@
 use std::{
     io,
     mem::{MaybeUninit, size_of},
-    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6},
+    net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6},
     os::fd::AsRawFd as _,
 };
 
-use kad_common::vrrp_wire::{IPPROTO_AH, IPPROTO_VRRP, VRRP_MCAST_V4, VRRP_MCAST_V6, VRRP_TTL};
+use kad_common::vrrp_wire::{IPPROTO_AH, IPPROTO_VRRP, VRRP_TTL};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use thiserror::Error;
 use tokio::io::unix::AsyncFd;
@@ -60,7 +61,7 @@ pub struct VrrpSocket {
 }
 
 impl VrrpSocket {
-    /// Opens the IPv4 socket on `interface` (`ifindex`) and joins 224.0.0.18 there.
+    /// Opens the IPv4 socket on `interface` (`ifindex`); [`VrrpSocket::join`] adds its groups.
     pub fn open_v4(interface: &str, ifindex: u32) -> Result<Self, SocketError> {
         let err = error_at(ifindex);
         let socket = raw_socket(Domain::IPV4, interface, ifindex, IPPROTO_VRRP)?;
@@ -73,36 +74,53 @@ impl VrrpSocket {
         socket
             .set_multicast_ttl_v4(u32::from(VRRP_TTL))
             .map_err(err("IP_MULTICAST_TTL"))?;
-        Self::joined_v4(socket, ifindex)
+        Self::registered(socket, ifindex, false)
     }
 
     /// keepalived.conf `auth_type AH`: opens a receive-only raw IP protocol 51 socket on
-    /// `interface` (`ifindex`) in 224.0.0.18: AH-protected adverts (RFC 2402 §2: the IPv4
+    /// `interface` (`ifindex`) (joined to the instances' groups by [`VrrpSocket::join`]):
+    /// AH-protected adverts (RFC 2402 §2: the IPv4
     /// header's protocol is AH, not VRRP) never reach the protocol 112 socket. Adverts are
     /// sent on the protocol 112 socket, whose header kad writes itself.
     pub fn open_v4_ah(interface: &str, ifindex: u32) -> Result<Self, SocketError> {
         let socket = raw_socket(Domain::IPV4, interface, ifindex, IPPROTO_AH)?;
-        Self::joined_v4(socket, ifindex)
+        Self::registered(socket, ifindex, false)
     }
 
-    /// `socket` in 224.0.0.18 on `ifindex`, registered with tokio.
-    fn joined_v4(socket: Socket, ifindex: u32) -> Result<Self, SocketError> {
-        let err = error_at(ifindex);
-        socket
-            .join_multicast_v4_n(
-                &Ipv4Addr::from(VRRP_MCAST_V4),
-                &InterfaceIndexOrAddress::Index(ifindex),
-            )
-            .map_err(err("IP_ADD_MEMBERSHIP"))?;
+    /// `socket` on `ifindex`, registered with tokio.
+    fn registered(socket: Socket, ifindex: u32, ipv6: bool) -> Result<Self, SocketError> {
         Ok(Self {
-            fd: register(socket).map_err(err("register with tokio"))?,
+            fd: register(socket).map_err(error_at(ifindex)("register with tokio"))?,
             ifindex,
-            ipv6: false,
+            ipv6,
         })
     }
 
+    /// Joins multicast `group` on the socket's interface (keepalived: `if_join_vrrp_group`
+    /// for the instance's `mcast_dst_ip`, else global `vrrp_mcast_group4` /
+    /// `vrrp_mcast_group6`), so that the kernel delivers adverts sent to it (and the NIC
+    /// lets their frames in). Joining a group the socket is already in is not an error.
+    pub fn join(&self, group: IpAddr) -> Result<(), SocketError> {
+        let socket = self.fd.get_ref();
+        let (result, op) = match group {
+            IpAddr::V4(v4) => (
+                socket.join_multicast_v4_n(&v4, &InterfaceIndexOrAddress::Index(self.ifindex)),
+                "IP_ADD_MEMBERSHIP",
+            ),
+            IpAddr::V6(v6) => (
+                socket.join_multicast_v6(&v6, self.ifindex),
+                "IPV6_JOIN_GROUP",
+            ),
+        };
+        match result {
+            Err(err) if err.raw_os_error() != Some(libc::EADDRINUSE) => Err(self.error(op, err)),
+            _ => Ok(()),
+        }
+    }
+
     /// Opens the IPv6 socket on `interface` (`ifindex`), sending from `source` (the
-    /// interface's link-local address, RFC 5798 §5.1.2.1), and joins ff02::12 there.
+    /// interface's link-local address, RFC 5798 §5.1.2.1); [`VrrpSocket::join`] adds its
+    /// groups.
     pub fn open_v6(interface: &str, ifindex: u32, source: Ipv6Addr) -> Result<Self, SocketError> {
         let err = error_at(ifindex);
         let socket = raw_socket(Domain::IPV6, interface, ifindex, IPPROTO_VRRP)?;
@@ -137,14 +155,15 @@ impl VrrpSocket {
         socket
             .bind(&SockAddr::from(SocketAddrV6::new(source, 0, 0, scope)))
             .map_err(err("bind source address"))?;
-        socket
-            .join_multicast_v6(&Ipv6Addr::from(VRRP_MCAST_V6), ifindex)
-            .map_err(err("IPV6_JOIN_GROUP"))?;
-        Ok(Self {
-            fd: register(socket).map_err(err("register with tokio"))?,
-            ifindex,
-            ipv6: true,
-        })
+        Self::registered(socket, ifindex, true)
+    }
+
+    /// keepalived.conf `kernel_rx_buf_size`: sets `SO_RCVBUF` to `bytes` (the kernel doubles
+    /// it and caps it at `net.core.rmem_max`), replacing kad's own large default.
+    pub fn set_receive_buffer(&self, bytes: u64) -> Result<(), SocketError> {
+        let bytes = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+        set_int(self.fd.get_ref(), libc::SOL_SOCKET, libc::SO_RCVBUF, bytes)
+            .map_err(|source| self.error("SO_RCVBUF", source))
     }
 
     /// The interface this socket is bound to.
@@ -152,29 +171,42 @@ impl VrrpSocket {
         self.ifindex
     }
 
-    /// Sends every `(packet, destination)` of `batch` with as few `sendmmsg(2)` calls as the
-    /// kernel allows (one, normally), without waiting. Returns, per packet, whether it went;
-    /// a packet the kernel refuses is reported and the rest are still tried. This is what
-    /// keeps a Master of hundreds of instances at one system call per advert interval.
-    pub fn try_send_batch(&self, batch: &[(&[u8], IpAddr)]) -> Vec<Result<(), SocketError>> {
-        let targets: Vec<SockAddr> = batch.iter().map(|(_, dst)| self.target(*dst)).collect();
+    /// Sends every `(packet, destination, ttl)` of `batch` with as few `sendmmsg(2)` calls as
+    /// the kernel allows (one, normally), without waiting. Returns, per packet, whether it
+    /// went; a packet the kernel refuses is reported and the rest are still tried. This is
+    /// what keeps a Master of hundreds of instances at one system call per advert interval.
+    ///
+    /// `ttl` is the IPv6 hop limit of the packet (an `IPV6_HOPLIMIT` control message:
+    /// keepalived's `unicast_ttl`); IPv4 packets carry their TTL in the header kad wrote.
+    pub fn try_send_batch(&self, batch: &[(&[u8], IpAddr, u8)]) -> Vec<Result<(), SocketError>> {
+        let targets: Vec<SockAddr> = batch.iter().map(|(_, dst, _)| self.target(*dst)).collect();
         let mut iovecs: Vec<libc::iovec> = batch
             .iter()
-            .map(|(packet, _)| libc::iovec {
+            .map(|(packet, _, _)| libc::iovec {
                 iov_base: packet.as_ptr() as *mut libc::c_void,
                 iov_len: packet.len(),
             })
             .collect();
+        let mut controls: Vec<HopLimitControl> = batch
+            .iter()
+            .map(|(_, _, ttl)| HopLimitControl::new(*ttl))
+            .collect();
+        let ipv6 = self.ipv6;
         let mut headers: Vec<libc::mmsghdr> = iovecs
             .iter_mut()
             .zip(&targets)
-            .map(|(iov, target)| {
+            .zip(controls.iter_mut())
+            .map(|((iov, target), control)| {
                 // SAFETY: mmsghdr is plain old data; all-zero is a valid empty header.
                 let mut header: libc::mmsghdr = unsafe { std::mem::zeroed() };
                 header.msg_hdr.msg_name = target.as_ptr() as *mut libc::c_void;
                 header.msg_hdr.msg_namelen = target.len();
                 header.msg_hdr.msg_iov = iov;
                 header.msg_hdr.msg_iovlen = 1;
+                if ipv6 {
+                    header.msg_hdr.msg_control = (&raw mut control.buffer).cast();
+                    header.msg_hdr.msg_controllen = control.len();
+                }
                 header
             })
             .collect();
@@ -184,9 +216,9 @@ impl VrrpSocket {
             let start = results.len();
             let rest = &mut headers[start..];
             let count = u32::try_from(rest.len()).unwrap_or(u32::MAX);
-            // SAFETY: `rest` points at `count` initialised headers whose names, iovecs and
-            // buffers (`targets`, `iovecs`, `batch`) all outlive this call; MSG_DONTWAIT
-            // keeps it from blocking.
+            // SAFETY: `rest` points at `count` initialised headers whose names, iovecs,
+            // control messages and buffers (`targets`, `iovecs`, `controls`, `batch`) all
+            // outlive this call; MSG_DONTWAIT keeps it from blocking.
             let sent = unsafe { libc::sendmmsg(fd, rest.as_mut_ptr(), count, libc::MSG_DONTWAIT) };
             let Ok(sent @ 1..) = usize::try_from(sent) else {
                 // The first remaining message failed: report it, go on with the next.
@@ -194,7 +226,7 @@ impl VrrpSocket {
                 continue;
             };
             for index in start..start + sent {
-                let expected = batch.get(index).map_or(0, |(packet, _)| packet.len());
+                let expected = batch.get(index).map_or(0, |(packet, _, _)| packet.len());
                 let got = headers
                     .get(index)
                     .map_or(0, |header| header.msg_len as usize);
@@ -270,6 +302,36 @@ impl VrrpSocket {
             op,
             source,
         }
+    }
+}
+
+/// One `IPV6_HOPLIMIT` control message (RFC 3542 §6.3): the hop limit of one IPv6 packet.
+struct HopLimitControl {
+    /// Room for one `cmsghdr` and its `c_int`, 8-byte aligned as `cmsghdr` wants.
+    buffer: [u64; 4],
+}
+
+impl HopLimitControl {
+    fn new(hop_limit: u8) -> Self {
+        let mut control = Self { buffer: [0; 4] };
+        let data_len = size_of::<libc::c_int>() as u32;
+        // SAFETY: CMSG_LEN / CMSG_SPACE are pure arithmetic; the header and its data fit in
+        // the 32-byte buffer (CMSG_SPACE(4) is 24 on Linux), which is 8-byte aligned.
+        unsafe {
+            let header = control.buffer.as_mut_ptr().cast::<libc::cmsghdr>();
+            (*header).cmsg_len = libc::CMSG_LEN(data_len) as usize;
+            (*header).cmsg_level = libc::IPPROTO_IPV6;
+            (*header).cmsg_type = libc::IPV6_HOPLIMIT;
+            let data = libc::CMSG_DATA(header).cast::<libc::c_int>();
+            std::ptr::write_unaligned(data, libc::c_int::from(hop_limit));
+        }
+        control
+    }
+
+    /// The message's length for `msg_controllen`.
+    fn len(&self) -> usize {
+        // SAFETY: pure arithmetic.
+        unsafe { libc::CMSG_SPACE(size_of::<libc::c_int>() as u32) as usize }
     }
 }
 

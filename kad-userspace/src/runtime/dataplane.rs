@@ -21,8 +21,8 @@ use std::{
 
 use aya::maps::{MapData, RingBuf};
 use kad_common::xdp_maps::{
-    FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_PREEMPT, FLAG_TO_SOCKET, ROLE_BACKUP,
-    ROLE_MASTER, VrrpConfig, VrrpKey, VrrpSeen,
+    FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_LOG_UNKNOWN_VRIDS, FLAG_PREEMPT,
+    FLAG_TO_SOCKET, ROLE_BACKUP, ROLE_MASTER, VrrpConfig, VrrpKey, VrrpSeen,
 };
 use tokio::{
     io::unix::AsyncFd,
@@ -508,6 +508,9 @@ fn config_of(spec: &InstanceSpec, master: bool, priority: u8) -> VrrpConfig {
     if spec.notify.master_rx_lower_pri.is_some() {
         flags |= FLAG_TO_SOCKET;
     }
+    if spec.log_unknown_vrids {
+        flags |= FLAG_LOG_UNKNOWN_VRIDS;
+    }
     VrrpConfig {
         version: match spec.fsm.version {
             Version::V2 => 2,
@@ -605,6 +608,19 @@ async fn read_events(
                         last_warning = Some(now);
                         tracing::warn!(instance = %name, vrid = key.vrid, %sender, "XDP dropped an advert: authentication failed");
                     }
+                    continue;
+                }
+                XdpEvent::UnknownVrid { key, sender } => {
+                    let interface = crate::net::interface::name_of(key.ifindex)
+                        .unwrap_or_else(|_| key.ifindex.to_string());
+                    tracing::info!(
+                        interface,
+                        ifindex = key.ifindex,
+                        vrid = key.vrid,
+                        %sender,
+                        "Unknown VRID({}) received on interface({interface}). ignoring...",
+                        key.vrid
+                    );
                     continue;
                 }
                 XdpEvent::Advert { key, advert } => {

@@ -274,6 +274,38 @@ impl Engine {
     }
 
     /// The kernel reported interface `ifindex` up or down.
+    /// keepalived.conf `track_src_ip`: an instance whose configured source address left its
+    /// interface goes to FAULT until the address is back.
+    pub(crate) fn source_address(&mut self, change: crate::net::link_monitor::AddressChange) {
+        for slot in 0..self.slots.len() {
+            let Some(entry) = self.slots.get(slot) else {
+                continue;
+            };
+            if !entry.spec.track_src_ip
+                || entry.ifindex != change.ifindex
+                || entry.spec.fsm.primary_address != change.address
+            {
+                continue;
+            }
+            tracing::info!(
+                instance = %entry.spec.fsm.name,
+                vrid = entry.spec.fsm.vrid,
+                address = %change.address,
+                present = change.added,
+                "track_src_ip: source address changed"
+            );
+            if let Some((unit, member)) = self.owner.get(slot).copied() {
+                self.handle(
+                    unit,
+                    Some(member),
+                    Event::SourceAddress {
+                        present: change.added,
+                    },
+                );
+            }
+        }
+    }
+
     pub(crate) fn link(&mut self, ifindex: u32, up: bool) {
         for slot in 0..self.slots.len() {
             let Some(entry) = self.slots.get_mut(slot) else {

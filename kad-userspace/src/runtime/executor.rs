@@ -1,13 +1,9 @@
 //! Carries out the core's actions: adverts straight onto the socket (never waiting), kernel
 //! work through the ordered kernel worker, notifies as child processes, records as logs.
 
-use std::{
-    net::{IpAddr, Ipv4Addr, Ipv6Addr},
-    sync::Arc,
-    time::Duration,
-};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
-use kad_common::vrrp_wire::{VRRP_MCAST_V4, VRRP_MCAST_V6};
+use kad_common::vrrp_wire::VRRP_TTL;
 
 use crate::{
     exec::fifo::{self, FifoWriter},
@@ -39,6 +35,8 @@ struct Outgoing {
     socket: Arc<VrrpSocket>,
     packet: Vec<u8>,
     destination: IpAddr,
+    /// IPv4 TTL (already in `packet`) / IPv6 hop limit.
+    ttl: u8,
     name: Arc<str>,
     vrid: u8,
 }
@@ -95,9 +93,9 @@ impl Executor {
                 .into_iter()
                 .partition(|out| Arc::ptr_eq(&out.socket, &socket));
             self.outbox = rest;
-            let batch: Vec<(&[u8], IpAddr)> = same
+            let batch: Vec<(&[u8], IpAddr, u8)> = same
                 .iter()
-                .map(|out| (out.packet.as_slice(), out.destination))
+                .map(|out| (out.packet.as_slice(), out.destination, out.ttl))
                 .collect();
             for (out, result) in same.iter().zip(socket.try_send_batch(&batch)) {
                 if let Err(err) = result {
@@ -178,11 +176,12 @@ impl Executor {
             match action {
                 Action::SendAdvert(out) => {
                     slot.counters.sent(out.priority);
-                    for (packet, destination) in encode_adverts(slot, &out) {
+                    for (packet, destination, ttl) in encode_adverts(slot, &out) {
                         self.outbox.push(Outgoing {
                             socket: Arc::clone(&slot.socket),
                             packet,
                             destination,
+                            ttl,
                             name: Arc::clone(&name),
                             vrid,
                         });
@@ -398,18 +397,15 @@ fn notify_state(state: crate::vrrp::fsm::State) -> &'static str {
     }
 }
 
-/// Encodes `out` for each destination of `slot` (the multicast group, or every unicast
-/// peer), numbering AH sequence and IP ids as it goes.
-fn encode_adverts(slot: &mut Slot, out: &AdvertOut) -> Vec<(Vec<u8>, IpAddr)> {
+/// Encodes `out` for each destination of `slot` (its multicast group, `mcast_dst_ip` or the
+/// global `vrrp_mcast_group4/6`, or every unicast peer), numbering AH sequence and IP ids as
+/// it goes; with the TTL / hop limit of each (`unicast_ttl` for unicast peers, else 255).
+fn encode_adverts(slot: &mut Slot, out: &AdvertOut) -> Vec<(Vec<u8>, IpAddr, u8)> {
     let version = out.version;
-    let multicast = match out.source {
-        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::from(VRRP_MCAST_V4)),
-        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::from(VRRP_MCAST_V6)),
-    };
-    let peers = if slot.spec.unicast_peers.is_empty() {
-        vec![multicast]
+    let (peers, ttl) = if slot.spec.unicast_peers.is_empty() {
+        (vec![slot.spec.multicast_group], VRRP_TTL)
     } else {
-        slot.spec.unicast_peers.clone()
+        (slot.spec.unicast_peers.clone(), slot.spec.unicast_ttl)
     };
     let mut packets = Vec::with_capacity(peers.len());
     for destination in peers {
@@ -430,11 +426,17 @@ fn encode_adverts(slot: &mut Slot, out: &AdvertOut) -> Vec<(Vec<u8>, IpAddr)> {
             checksum: slot.spec.checksum,
         };
         let encoded = match destination {
-            IpAddr::V4(_) => encode_ipv4_vec(&spec, &Ipv4Options::keepalived(slot.ip_id)),
+            IpAddr::V4(_) => encode_ipv4_vec(
+                &spec,
+                &Ipv4Options {
+                    ttl,
+                    ..Ipv4Options::keepalived(slot.ip_id)
+                },
+            ),
             IpAddr::V6(_) => encode_vrrp_vec(&spec),
         };
         match encoded {
-            Ok(packet) => packets.push((packet, destination)),
+            Ok(packet) => packets.push((packet, destination, ttl)),
             Err(err) => {
                 tracing::warn!(instance = %slot.spec.fsm.name, vrid = out.vrid, %destination, error = %err, "advert not encoded");
             }

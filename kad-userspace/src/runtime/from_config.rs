@@ -369,6 +369,16 @@ pub fn instance_spec(
         .iter()
         .map(|vip| vip.addr)
         .collect();
+    // keepalived.conf `unicast_fault_no_peer` (a unicast keyword itself): without any
+    // `unicast_peer` the instance stays in FAULT rather than falling back to multicast.
+    fsm.config_fault = instance.unicast_fault_no_peer && instance.unicast_peers.is_empty();
+    if fsm.config_fault {
+        tracing::warn!(
+            instance = %instance.name,
+            vrid,
+            "Cannot use unicast without any peers - going to fault state"
+        );
+    }
     fsm.validate()?;
 
     fsm.tracked = trackers.tracked(&instance.tracking, &instance.name)?;
@@ -439,6 +449,16 @@ pub fn instance_spec(
             .iter()
             .map(|peer| peer.addr)
             .collect(),
+        multicast_group: multicast_group(instance, &trackers.config.global, primary),
+        unicast_ttl: instance.unicast_ttl,
+        kernel_rx_buf_size: instance.kernel_rx_buf_size.unwrap_or(0),
+        log_unknown_vrids: trackers
+            .config
+            .global
+            .other
+            .contains_key("log_unknown_vrids"),
+        track_src_ip: instance.track_src_ip
+            && instance.mcast_src_ip.or(instance.unicast_src_ip).is_some(),
         checksum: ChecksumMode::PseudoHeader,
         notify: notify_spec(
             &trackers.config.global,
@@ -457,6 +477,22 @@ pub fn instance_spec(
         rules,
     };
     Ok((spec, vmac))
+}
+
+/// keepalived.conf `mcast_dst_ip`, else global `vrrp_mcast_group4` / `vrrp_mcast_group6`:
+/// the group of the instance's family (that of its primary address) its adverts go to.
+/// A `mcast_dst_ip` of the other family was already dropped by the parser, as keepalived
+/// drops it; one left over here is ignored the same way.
+pub fn multicast_group(instance: &VrrpInstance, global: &GlobalDefs, primary: IpAddr) -> IpAddr {
+    let default = if primary.is_ipv6() {
+        global.vrrp_mcast_group6
+    } else {
+        global.vrrp_mcast_group4
+    };
+    instance
+        .mcast_dst_ip
+        .filter(|group| group.is_ipv6() == primary.is_ipv6())
+        .unwrap_or(default)
 }
 
 /// keepalived.conf `virtual_ipaddress` and `virtual_ipaddress_excluded` of an instance as

@@ -65,12 +65,26 @@ impl Io {
                 socket
             }
         };
+        // keepalived joins the group only for multicast instances (`if_join_vrrp_group`).
+        let multicast = spec.unicast_peers.is_empty();
+        if multicast {
+            socket.join(spec.multicast_group)?;
+        }
         if matches!(spec.auth, crate::vrrp::packet::AuthConfig::Ah(_))
             && spec.fsm.primary_address.is_ipv4()
-            && !self.ah_sockets.contains_key(&interface)
         {
-            let socket = VrrpSocket::open_v4_ah(&interface, if_index)?;
-            self.ah_sockets.insert(interface.clone(), Arc::new(socket));
+            let socket = match self.ah_sockets.get(&interface) {
+                Some(socket) => Arc::clone(socket),
+                None => {
+                    let socket = Arc::new(VrrpSocket::open_v4_ah(&interface, if_index)?);
+                    self.ah_sockets
+                        .insert(interface.clone(), Arc::clone(&socket));
+                    socket
+                }
+            };
+            if multicast {
+                socket.join(spec.multicast_group)?;
+            }
         }
         let frames = FrameSender::open(if_index).map_err(|source| RuntimeError::PacketSocket {
             interface: interface.clone(),
@@ -131,6 +145,12 @@ impl Io {
         // AH adverts arrive on their own socket; its routes are those of the interface's
         // IPv4 instances (each task keeps its own AH replay state).
         for (interface, socket) in &self.ah_sockets {
+            let sizes = slots.iter().filter(|slot| {
+                slot.spec.interface == *interface
+                    && !slot.spec.fsm.primary_address.is_ipv6()
+                    && matches!(slot.spec.auth, crate::vrrp::packet::AuthConfig::Ah(_))
+            });
+            receive_buffer(socket, sizes);
             let routes = slots
                 .iter()
                 .enumerate()
@@ -149,6 +169,10 @@ impl Io {
             )));
         }
         for (key, socket) in &self.sockets {
+            let sizes = slots.iter().filter(|slot| {
+                slot.spec.interface == key.0 && slot.spec.fsm.primary_address.is_ipv6() == key.1
+            });
+            receive_buffer(socket, sizes);
             let routes = routes.remove(key).unwrap_or_default();
             self.receivers.push(tokio::spawn(receive::run(
                 Arc::clone(socket),
@@ -257,4 +281,19 @@ fn garp_links(
         });
     }
     Ok(links)
+}
+
+/// keepalived.conf `kernel_rx_buf_size`: a socket's `SO_RCVBUF` is the sum of its instances'
+/// sizes (keepalived's `vrrp_create_sockpool`); when none of them sets one, the socket keeps
+/// kad's default.
+fn receive_buffer<'a>(socket: &VrrpSocket, slots: impl Iterator<Item = &'a Slot>) {
+    let bytes: u64 = slots
+        .map(|slot| slot.spec.kernel_rx_buf_size)
+        .fold(0, u64::saturating_add);
+    if bytes == 0 {
+        return;
+    }
+    if let Err(err) = socket.set_receive_buffer(bytes) {
+        tracing::warn!(ifindex = socket.ifindex(), bytes, error = %err, "kernel_rx_buf_size not applied");
+    }
 }

@@ -164,8 +164,8 @@ pub async fn run_observed(
     let netlink = AddressControl::connect()?;
     let links_control = netlink.clone();
     let mut links = link_monitor::subscribe().map_err(RuntimeError::LinkMonitor)?;
-    let mut removed_addresses =
-        link_monitor::subscribe_address_removals().map_err(RuntimeError::LinkMonitor)?;
+    let mut address_changes =
+        link_monitor::subscribe_address_changes().map_err(RuntimeError::LinkMonitor)?;
     let addresses_control = links_control.clone();
     let (mut engine, mut io, mut inbound, mut updates) = assemble(&spec, options, netlink, states);
     let mut trackers = spec.trackers.clone();
@@ -227,8 +227,11 @@ pub async fn run_observed(
                 }
                 _ => engine.link(event.ifindex, event.up),
             },
-            Some(removed) = removed_addresses.recv() => {
-                follow_primary(&mut engine, &mut current, &addresses_control, removed).await;
+            Some(change) = address_changes.recv() => {
+                engine.source_address(change);
+                if !change.added {
+                    follow_primary(&mut engine, &mut current, &addresses_control, change).await;
+                }
             }
             _ = log_tick.tick(), if xdp_debug => {
                 if let Some(xdp) = engine.xdp.as_mut() {

@@ -14,7 +14,7 @@ pub(super) async fn follow_primary(
     engine: &mut Engine,
     current: &mut RuntimeSpec,
     control: &AddressControl,
-    removed: link_monitor::AddressRemoved,
+    removed: link_monitor::AddressChange,
 ) {
     let affected: Vec<usize> = engine
         .slots

@@ -36,6 +36,8 @@ pub(crate) struct Route {
     policy: AcceptPolicy,
     /// The instance's counters (receive errors, adverts received).
     counters: Arc<InstanceCounters>,
+    /// global `log_unknown_vrids`.
+    log_unknown: bool,
 }
 
 impl Route {
@@ -59,6 +61,7 @@ impl Route {
             )),
             policy: AcceptPolicy::of(spec),
             counters,
+            log_unknown: spec.log_unknown_vrids,
         }
     }
 
@@ -120,6 +123,8 @@ pub(crate) async fn run<S: Datagrams>(
     let mut suppressed = 0u64;
     let mut retry = RETRY_FIRST;
     let mut last_error: Option<Instant> = None;
+    let log_unknown = routes.iter().any(|route| route.log_unknown);
+    let mut unknown_logged: std::collections::HashMap<u8, Instant> = Default::default();
     // TTL is judged per route after the VRID is known (unicast peers may sit behind routers).
     let default_options = DecodeOptions {
         check_ttl: false,
@@ -188,7 +193,16 @@ pub(crate) async fn run<S: Datagrams>(
             }
         };
         let Some(route) = routes.iter_mut().find(|route| route.vrid == advert.vrid()) else {
-            continue; // another router's VRID: not ours to judge
+            // Another router's VRID: not ours to judge.
+            if log_unknown {
+                log_unknown_vrid(
+                    &mut unknown_logged,
+                    socket.ifindex(),
+                    advert.vrid(),
+                    received.source,
+                );
+            }
+            continue;
         };
         if let Err((class, why)) = route.admits(received.source, advert.ttl()) {
             route.counters.error(class);
@@ -234,6 +248,35 @@ pub(crate) async fn run<S: Datagrams>(
     }
 }
 
+/// keepalived.conf global `log_unknown_vrids`: logs an advert for a VRID no instance has on
+/// the socket's interface, at most once per second per VRID (keepalived logs every one).
+fn log_unknown_vrid(
+    logged: &mut std::collections::HashMap<u8, Instant>,
+    ifindex: u32,
+    vrid: u8,
+    sender: IpAddr,
+) {
+    let now = Instant::now();
+    if logged
+        .get(&vrid)
+        .is_some_and(|at| now.duration_since(*at) < UNKNOWN_VRID_EVERY)
+    {
+        return;
+    }
+    logged.insert(vrid, now);
+    let interface = crate::net::interface::name_of(ifindex).unwrap_or_else(|_| ifindex.to_string());
+    tracing::info!(
+        interface,
+        ifindex,
+        vrid,
+        %sender,
+        "Unknown VRID({vrid}) received on interface({interface}). ignoring..."
+    );
+}
+
+/// Least time between two `log_unknown_vrids` lines for one VRID on one socket.
+const UNKNOWN_VRID_EVERY: Duration = Duration::from_secs(1);
+
 fn source_of(advert: &crate::vrrp::packet::Advertisement<'_>, fallback: IpAddr) -> IpAddr {
     let source = advert.src();
     if source.is_unspecified() {
@@ -259,6 +302,7 @@ mod tests {
             replay: ReplayGuard::default(),
             policy: AcceptPolicy::from_parts(&peers, &unicast, strict),
             counters: Arc::default(),
+            log_unknown: false,
         }
     }
 

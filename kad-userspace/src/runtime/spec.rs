@@ -93,6 +93,22 @@ pub struct InstanceSpec {
     pub auth: AuthConfig,
     /// `unicast_peer`: send adverts to these addresses instead of the multicast group.
     pub unicast_peers: Vec<IpAddr>,
+    /// The multicast group adverts go to and the socket joins: `mcast_dst_ip`, else global
+    /// `vrrp_mcast_group4` / `vrrp_mcast_group6` (default 224.0.0.18 / ff02::12, RFC 5798
+    /// §5.1.1.2 / §5.1.2.2).
+    pub multicast_group: IpAddr,
+    /// `unicast_ttl` (default 255): the IPv4 TTL / IPv6 hop limit of adverts sent to
+    /// `unicast_peers` (multicast adverts always carry 255, RFC 5798 §5.1.1.3).
+    pub unicast_ttl: u8,
+    /// `kernel_rx_buf_size` (0 or absent: none): this instance's share of its receive
+    /// socket's `SO_RCVBUF` (keepalived sums the sizes of a socket's instances).
+    pub kernel_rx_buf_size: u64,
+    /// global `log_unknown_vrids`: adverts for a VRID no instance has on this instance's
+    /// interface are logged (XDP: through the interface marker's flag).
+    pub log_unknown_vrids: bool,
+    /// `track_src_ip` with a configured source (`mcast_src_ip` / `unicast_src_ip`; keepalived
+    /// drops it otherwise): FAULT while that address is not on the interface.
+    pub track_src_ip: bool,
     /// global `vrrp_v3_checksum_as_v2`.
     pub checksum: ChecksumMode,
     /// `notify_*` scripts.

@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use kad_common::xdp_maps::{EVENT_AUTH_FAILURE, FAMILY_V6, VrrpKey};
+use kad_common::xdp_maps::{EVENT_AUTH_FAILURE, EVENT_UNKNOWN_VRID, FAMILY_V6, VrrpKey};
 
 use super::parse_event;
 use crate::vrrp::{fsm::Advert, packet::Version};
@@ -16,6 +16,14 @@ pub enum XdpEvent {
     /// An advert for `key` failed authentication in XDP and was dropped.
     AuthFailure {
         /// The instance the advert claimed.
+        key: VrrpKey,
+        /// Its IP source.
+        sender: IpAddr,
+    },
+    /// An advert for a VRID no instance has on the interface (keepalived
+    /// `log_unknown_vrids`), dropped; `key` names the interface, family and VRID.
+    UnknownVrid {
+        /// The interface, family and VRID of the advert.
         key: VrrpKey,
         /// Its IP source.
         sender: IpAddr,
@@ -35,6 +43,12 @@ pub fn decode(bytes: &[u8]) -> Option<XdpEvent> {
     let sender = address(event.key.family, &event.sender);
     if event.kind & EVENT_AUTH_FAILURE != 0 {
         return Some(XdpEvent::AuthFailure {
+            key: event.key,
+            sender,
+        });
+    }
+    if event.kind & EVENT_UNKNOWN_VRID != 0 {
+        return Some(XdpEvent::UnknownVrid {
             key: event.key,
             sender,
         });

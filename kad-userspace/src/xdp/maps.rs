@@ -12,8 +12,8 @@ use kad_common::{
     vrrp_wire::{VRRP_VERSION_2, VRRP_VERSION_3},
     xdp_counters::XdpReason,
     xdp_maps::{
-        AUTH_FAILURES_MAP, FAMILY_V4, FAMILY_V6, IF_COUNTERS_MAP, IF_SLOTS_MAP,
-        INTERFACE_MARKER_VRID, MAX_IFINDEX, MAX_INTERFACES, VIP_V4_MAP, VIP_V6_MAP,
+        AUTH_FAILURES_MAP, FAMILY_V4, FAMILY_V6, FLAG_LOG_UNKNOWN_VRIDS, IF_COUNTERS_MAP,
+        IF_SLOTS_MAP, INTERFACE_MARKER_VRID, MAX_IFINDEX, MAX_INTERFACES, VIP_V4_MAP, VIP_V6_MAP,
         VRRP_CONFIG_MAP, VRRP_EVENTS_MAP, VRRP_PEERS_MAP, VRRP_SEEN_MAP, VipV4Key, VipV6Key,
         VrrpConfig, VrrpEvent, VrrpKey, VrrpPeerKey, VrrpSeen, vrrp_index,
     },
@@ -46,8 +46,13 @@ impl XdpDataplane {
         configs
             .set(index, config, 0)
             .map_err(map_error(VRRP_CONFIG_MAP))?;
+        // keepalived `log_unknown_vrids` is global: the marker carries the instances' bit.
+        let marker = VrrpConfig {
+            flags: config.flags & FLAG_LOG_UNKNOWN_VRIDS,
+            ..MARKER
+        };
         configs
-            .set(marker_index(slot, key.family), MARKER, 0)
+            .set(marker_index(slot, key.family), marker, 0)
             .map_err(map_error(VRRP_CONFIG_MAP))
     }
 

@@ -119,6 +119,10 @@ pub struct InstanceConfig {
     pub tracked: Vec<TrackedObject>,
     /// Addresses, routes and rules installed while Master.
     pub virtuals: Virtuals,
+    /// keepalived's `num_config_faults`: the configuration keeps the instance in FAULT for
+    /// as long as it runs (`unicast_fault_no_peer` without any `unicast_peer`: "Cannot use
+    /// unicast without any peers - going to fault state").
+    pub config_fault: bool,
 }
 
 impl InstanceConfig {
@@ -145,6 +149,7 @@ impl InstanceConfig {
             garp: GarpConfig::default(),
             tracked: Vec::new(),
             virtuals: Virtuals::default(),
+            config_fault: false,
         }
     }
 

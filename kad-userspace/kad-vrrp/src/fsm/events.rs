@@ -60,4 +60,11 @@ pub enum Event {
     /// has no `mcast_src_ip`/`unicast_src_ip`): adverts go out from this one from now on and
     /// break priority ties with it (RFC 5798 §6.4.3). No state change.
     PrimaryAddress(IpAddr),
+    /// keepalived.conf `track_src_ip`: the configured source address (`mcast_src_ip` /
+    /// `unicast_src_ip`) was removed from (`present: false`: → FAULT) or added back to the
+    /// interface.
+    SourceAddress {
+        /// Whether the address is on the interface.
+        present: bool,
+    },
 }

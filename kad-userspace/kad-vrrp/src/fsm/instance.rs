@@ -60,6 +60,8 @@ pub struct Instance {
     grouped: bool,
     want_master: bool,
     forced_fault: bool,
+    /// `track_src_ip`: the configured source address is on the interface.
+    source_present: bool,
     master: Option<(IpAddr, u8)>,
     last_change: Option<(Timestamp, Reason)>,
     /// [`Event::GracefulShutdown`]: virtual addresses still held until then.
@@ -105,6 +107,7 @@ impl Instance {
             grouped: false,
             want_master: false,
             forced_fault: false,
+            source_present: true,
             master: None,
             last_change: None,
             releasing_until: None,
@@ -223,6 +226,10 @@ impl Instance {
                 self.interface_up = up;
                 self.reevaluate(now, out);
             }
+            Event::SourceAddress { present } => {
+                self.source_present = present;
+                self.reevaluate(now, out);
+            }
             Event::Tracker { id, status } => {
                 if self.trackers.set(id, status) {
                     self.reevaluate(now, out);
@@ -242,7 +249,7 @@ impl Instance {
 
     /// True while the interface or a tracked object demands FAULT.
     pub fn fault_condition(&self) -> bool {
-        !self.interface_up || self.trackers.fault()
+        !self.interface_up || !self.source_present || self.trackers.fault() || self.cfg.config_fault
     }
 
     fn target(&self) -> NotifyTarget {

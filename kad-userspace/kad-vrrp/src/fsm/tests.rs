@@ -590,6 +590,46 @@ fn interface_down_faults_without_sending() {
     assert_eq!(j.state(), State::Fault);
 }
 
+/// keepalived `num_config_faults` (`unicast_fault_no_peer` without peers): FAULT from the
+/// start and for good — no advert sent, none heeded, no timer, the link coming and going
+/// changes nothing.
+#[test]
+fn a_config_fault_keeps_the_instance_in_fault() {
+    let c = InstanceConfig {
+        config_fault: true,
+        ..cfg(255, "10.0.0.1")
+    };
+    let mut i = Instance::new(c).expect("config");
+    let out = i.handle(at(0), Event::Startup);
+    assert_eq!(i.state(), State::Fault);
+    assert!(sent_priorities(&out).is_empty());
+    assert_eq!(i.next_deadline(), None);
+    let mut out = i.handle(at(1_000_000), advert("10.0.0.2", 100, 100));
+    out.extend(i.handle(at(2_000_000), Event::Interface { up: false }));
+    out.extend(i.handle(at(3_000_000), Event::Interface { up: true }));
+    out.extend(run_until(&mut i, at(20_000_000)));
+    assert_eq!(i.state(), State::Fault);
+    assert!(sent_priorities(&out).is_empty());
+    assert_eq!(became(&out), None);
+}
+
+/// keepalived `track_src_ip`: the configured source address leaving the interface faults
+/// the instance, as a link loss does, and its return starts it again (Backup, then Master
+/// when nobody speaks).
+#[test]
+fn a_missing_source_address_faults_until_it_returns() {
+    let mut i = master(cfg(200, "10.0.0.1"));
+    let out = i.handle(at(5_000_000), Event::SourceAddress { present: false });
+    assert_eq!(i.state(), State::Fault);
+    assert_eq!(became(&out), Some(State::Fault));
+    let out = run_until(&mut i, at(10_000_000));
+    assert_eq!(became(&out), None);
+    let out = i.handle(at(10_000_000), Event::SourceAddress { present: true });
+    assert_eq!(became(&out), Some(State::Backup));
+    run_until(&mut i, at(20_000_000));
+    assert_eq!(i.state(), State::Master);
+}
+
 // ---- sync groups ----
 
 fn group(tracking_weight: bool) -> SyncGroup {

@@ -311,3 +311,53 @@ fn no_email_faults_reaches_instances_and_groups() {
     .expect("the instance maps");
     assert!(!instance.notify.no_email_faults);
 }
+
+/// keepalived.conf `mcast_dst_ip`, else global `vrrp_mcast_group4` / `vrrp_mcast_group6`,
+/// else 224.0.0.18 / ff02::12: the group of the instance's family.
+#[test]
+fn the_multicast_group_is_mcast_dst_ip_else_the_global_group_of_the_family() {
+    let instance = |extra: &str| {
+        format!(
+            "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n{extra}\
+             \x20virtual_ipaddress {{\n 192.0.2.100/24\n }}\n}}\n"
+        )
+    };
+    let group = |text: &str, primary: IpAddr| {
+        let config = config(text);
+        multicast_group(&config.vrrp_instances[0], &config.global, primary)
+    };
+    let v4 = IpAddr::from(PRIMARY);
+    let v6 = ip("fe80::1");
+    assert_eq!(group(&instance(""), v4), ip("224.0.0.18"));
+    assert_eq!(group(&instance(""), v6), ip("ff02::12"));
+    assert_eq!(
+        group(&instance(" mcast_dst_ip 224.0.0.19\n"), v4),
+        ip("224.0.0.19")
+    );
+    let globals = "global_defs {\n vrrp_mcast_group4 224.0.0.20\n vrrp_mcast_group6 ff02::20\n}\n";
+    assert_eq!(
+        group(&format!("{globals}{}", instance("")), v4),
+        ip("224.0.0.20")
+    );
+    assert_eq!(
+        group(&format!("{globals}{}", instance("")), v6),
+        ip("ff02::20")
+    );
+    assert_eq!(
+        group(
+            &format!("{globals}{}", instance(" mcast_dst_ip 224.0.0.19\n")),
+            v4
+        ),
+        ip("224.0.0.19")
+    );
+    // A group that is not multicast, or of the other family, is refused: the default stays.
+    let refused = "global_defs {\n vrrp_mcast_group4 10.0.0.1\n vrrp_mcast_group6 224.0.0.9\n}\n";
+    assert_eq!(
+        group(&format!("{refused}{}", instance("")), v4),
+        ip("224.0.0.18")
+    );
+    assert_eq!(
+        group(&format!("{refused}{}", instance("")), v6),
+        ip("ff02::12")
+    );
+}
