@@ -156,7 +156,7 @@ fn the_page_lists_each_keyword_with_its_status_and_reason() {
     }
     // The ones the daemon must not pretend to honour.
     for (block, name) in [
-        ("global_defs", "vrrp_mcast_group"),
+        ("global_defs", "nftables"),
         ("global_defs", "enable_snmp_vrrp"),
         ("vrrp_instance", "old_unicast_checksum"),
         ("bfd_instance", "neighbor_ip"),

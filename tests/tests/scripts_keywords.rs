@@ -265,7 +265,7 @@ fn the_command_line_umask_wins_over_the_configuration_as_in_keepalived() -> Resu
     Ok(())
 }
 
-/// Whether `daemon`, with `data_use_instance` and global `net_namespace` naming the
+/// Whether `daemon`, with `data_use_instance` and `net_namespace` (a top-level keyword) naming the
 /// namespace it already runs in (r1's), writes its SIGUSR1 data file as
 /// `/tmp/keepalived_NS.data` (keepalived's make_file_name). keepalived 2.2.7 as packaged
 /// here is built without `net_namespace` and `instance` ("Unknown keyword"), so it cannot
@@ -280,7 +280,7 @@ fn data_file_with_namespace(tag: &str, daemon: Daemon) -> Result<bool> {
     std::fs::write(
         &conf,
         format!(
-            "global_defs {{\n  net_namespace {namespace}\n  data_use_instance\n}}\n{}",
+            "net_namespace {namespace}\nglobal_defs {{\n  data_use_instance\n}}\n{}",
             lab_instance(200, "")
         ),
     )?;
