@@ -1005,3 +1005,82 @@ async fn with_two_dynamic_checkers_the_latest_weight_request_wins() -> Result<()
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// keepalived.conf `http_protocol`: each value's request head byte for byte as keepalived
+/// 2.2.7 sends it (check_http.c's request template: `GET PATH HTTP/1.V`, `User-Agent:
+/// KeepAliveClient`, `Connection: close` for 1.0C and 1.1, `Host`, in that order and case;
+/// 1.0 without `http_protocol`), over HTTP and TLS. `tests/tests/lvs_ipvs.rs` compares
+/// these with keepalived's own requests.
+#[tokio::test]
+async fn http_protocol_sends_keepalived_s_request_head() -> Result<()> {
+    let cases = [
+        ("", "1.0", ""),
+        ("http_protocol 1.0", "1.0", ""),
+        ("http_protocol 1.0C", "1.0", "Connection: close\r\n"),
+        ("http_protocol 1.0c", "1.0", "Connection: close\r\n"),
+        ("http_protocol 1.1", "1.1", "Connection: close\r\n"),
+    ];
+    let mut servers = Vec::new();
+    let mut real_servers = String::new();
+    for (i, (line, _, _)) in cases.iter().enumerate() {
+        let state = http_state(200, PAGE);
+        let port = http_server(state.clone()).await?;
+        let (kind, tls_port) = if i == 4 {
+            let tls_state = http_state(200, PAGE);
+            let tls_port = tls_server(tls_state.clone()).await?;
+            servers.push((tls_state, tls_port, *line, i));
+            ("SSL_GET", Some(tls_port))
+        } else {
+            ("HTTP_GET", None)
+        };
+        servers.push((state, port, *line, i));
+        real_servers.push_str(&format!(
+            "  real_server 127.0.0.1 {port} {{
+    HTTP_GET {{
+      {line}
+      url {{
+        path /health?probe={i}
+      }}
+      connect_timeout 2
+      warmup 0
+    }}
+  }}
+"
+        ));
+        if let Some(tls_port) = tls_port {
+            real_servers.push_str(&format!(
+                "  real_server 127.0.0.1 {tls_port} {{
+    {kind} {{
+      {line}
+      url {{
+        path /health?probe={i}
+      }}
+      connect_timeout 2
+      warmup 0
+    }}
+  }}
+"
+            ));
+        }
+    }
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config(&vs("10.9.9.9 80", "0.3", &real_servers))?, tx);
+    initial(&mut rx, servers.len()).await?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while servers.iter().any(|(s, ..)| lock(s).heads.is_empty()) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (state, port, line, i) in &servers {
+        let (_, version, connection) = cases[*i];
+        let want = format!(
+            "GET /health?probe={i} HTTP/{version}\r\n\
+             User-Agent: KeepAliveClient\r\n\
+             {connection}\
+             Host: 127.0.0.1:{port}\r\n\r\n"
+        );
+        let heads = lock(state).heads.clone();
+        assert_eq!(heads.first(), Some(&want), "'{line}' on port {port}");
+    }
+    assert!(rx.try_recv().is_err(), "every server stays up");
+    Ok(())
+}

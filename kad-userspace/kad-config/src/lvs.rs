@@ -456,10 +456,7 @@ pub fn checker_specific(kind: &str) -> &'static [Listed] {
             ("nb_get_retry", Status::Supported),
             ("tls_compliant", Status::Ignored(UNUSED)),
             ("fast_recovery", Status::Ignored(UNUSED)),
-            (
-                "http_protocol",
-                Status::Ignored("requests are HTTP/1.1 (hyper)"),
-            ),
+            ("http_protocol", Status::Supported),
         ],
         "SMTP_CHECK" => &[
             ("helo_name", Status::Supported),
@@ -571,6 +568,17 @@ pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
                 );
                 if let Some(retry) = c.int(child, 0, 0, i64::from(u32::MAX)) {
                     ck.timing.retry = Some(u32_of(retry));
+                }
+            }
+            // keepalived 2.2.7: 1.0 (its default), 1.0C or 1.0c, 1.1; anything else is an
+            // error and the checker keeps its protocol.
+            "http_protocol" if http => {
+                let expected = "1.0, 1.0C or 1.1";
+                if let Some(v) = c.value(child, 0, expected, |s| match s {
+                    "1.0" | "1.0C" | "1.0c" | "1.1" => Ok(s.to_owned()),
+                    _ => Err(ValueError::new(s, expected)),
+                }) {
+                    ck.other.insert("http_protocol".to_owned(), vec![v]);
                 }
             }
             "log_all_failures" | "alpha" => {

@@ -1,5 +1,7 @@
-//! keepalived.conf `HTTP_GET` and `SSL_GET`: for each `url`, GET `path` (HTTP/1.1 over hyper,
-//! over rustls for SSL_GET) with `Host: virtualhost` and judge the answer: `status_code`
+//! keepalived.conf `HTTP_GET` and `SSL_GET`: for each `url`, GET `path` (over hyper, over
+//! rustls for SSL_GET) with keepalived's request head ([`HttpProtocol`]: `HTTP/1.0` unless
+//! `http_protocol` says otherwise, `User-Agent`, `Connection: close` for `1.0C` and `1.1`,
+//! `Host: virtualhost` or the address) and judge the answer: `status_code`
 //! ranges (default 200-299), `digest` (MD5 of the body, as `genhash` prints it), `regex`
 //! on the body (`regex_no_match`: the regex must not match). All urls must pass.
 //!
@@ -43,11 +45,51 @@ pub struct UrlSpec {
     pub regex_no_match: bool,
 }
 
+/// keepalived.conf `http_protocol 1.0|1.0C|1.1` of HTTP_GET/SSL_GET: the version on the
+/// request line and whether the request says `Connection: close`. keepalived 2.2.7 sends,
+/// byte for byte, `GET PATH HTTP/1.V\r\nUser-Agent: KeepAliveClient\r\n`, then
+/// `Connection: close\r\n` for `1.0C` and `1.1`, then `Host: HOST\r\n\r\n`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum HttpProtocol {
+    /// `1.0` (keepalived's default): `HTTP/1.0`, no `Connection` header.
+    #[default]
+    Http10,
+    /// `1.0C` (or `1.0c`): `HTTP/1.0` with `Connection: close`.
+    Http10Close,
+    /// `1.1`: `HTTP/1.1` with `Connection: close`.
+    Http11,
+}
+
+impl HttpProtocol {
+    /// The keepalived.conf word (`1.0`, `1.0C`, `1.0c`, `1.1`), `None` for any other.
+    pub fn parse(word: &str) -> Option<Self> {
+        match word {
+            "1.0" => Some(Self::Http10),
+            "1.0C" | "1.0c" => Some(Self::Http10Close),
+            "1.1" => Some(Self::Http11),
+            _ => None,
+        }
+    }
+
+    fn version(self) -> hyper::Version {
+        match self {
+            Self::Http11 => hyper::Version::HTTP_11,
+            Self::Http10 | Self::Http10Close => hyper::Version::HTTP_10,
+        }
+    }
+
+    fn connection_close(self) -> bool {
+        self != Self::Http10
+    }
+}
+
 /// An HTTP_GET or SSL_GET checker, resolved.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct HttpSpec {
     /// SSL_GET.
     pub tls: bool,
+    /// keepalived.conf `http_protocol`.
+    pub protocol: HttpProtocol,
     /// keepalived.conf `enable_sni` (SSL_GET).
     pub sni: bool,
     /// The urls.
@@ -59,6 +101,7 @@ pub struct HttpProbe {
     urls: Vec<(UrlSpec, Option<regex::bytes::Regex>)>,
     tls: Option<Arc<ClientConfig>>,
     sni: bool,
+    protocol: HttpProtocol,
 }
 
 /// A fetched page.
@@ -125,6 +168,7 @@ impl HttpProbe {
             urls,
             tls: if spec.tls { tls } else { None },
             sni: spec.sni,
+            protocol: spec.protocol,
         })
     }
 
@@ -142,6 +186,7 @@ impl HttpProbe {
                 sni,
                 url.virtualhost.as_deref(),
                 &url.path,
+                self.protocol,
                 BodyUse::of(url),
             )
             .await?;
@@ -211,8 +256,8 @@ pub fn judge(
 }
 
 /// GETs `path` from the endpoint within its `connect_timeout` (connection, TLS handshake,
-/// request and whole body), the body streamed through MD5 (genhash). `Host` is `host`,
-/// else the address.
+/// request and whole body), the body streamed through MD5 (genhash, with keepalived's
+/// default `http_protocol 1.0`). `Host` is `host`, else the address.
 pub async fn fetch(
     endpoint: &Endpoint,
     tls: Option<&Arc<ClientConfig>>,
@@ -224,7 +269,8 @@ pub async fn fetch(
         digest: true,
         keep: false,
     };
-    fetch_for(endpoint, tls, sni, host, path, digest).await
+    let protocol = HttpProtocol::default();
+    fetch_for(endpoint, tls, sni, host, path, protocol, digest).await
 }
 
 /// [`fetch`], reading the body only as far as `body` needs.
@@ -234,6 +280,7 @@ pub async fn fetch_for(
     sni: Option<&str>,
     host: Option<&str>,
     path: &str,
+    protocol: HttpProtocol,
     body: BodyUse,
 ) -> Result<Page, ProbeError> {
     let deadline = tokio::time::Instant::now() + endpoint.connect_timeout;
@@ -247,9 +294,9 @@ pub async fn fetch_for(
                     .connect(name, stream)
                     .await
                     .map_err(|e| ProbeError::Check(format!("TLS handshake: {e}")))?;
-                get(stream, &host, path, body).await
+                get(stream, &host, path, protocol, body).await
             }
-            None => get(stream, &host, path, body).await,
+            None => get(stream, &host, path, protocol, body).await,
         }
     };
     match tokio::time::timeout_at(deadline, exchange).await {
@@ -265,22 +312,35 @@ fn host_of(addr: SocketAddr) -> String {
     }
 }
 
-/// One GET over an established stream, reading as much of the body as `body` asks (the fuzz
-/// target `checker_reply` plays the server with arbitrary bytes).
-pub async fn get<S>(stream: S, host: &str, path: &str, body: BodyUse) -> Result<Page, ProbeError>
+/// One GET over an established stream, with keepalived's request head for `protocol`
+/// (headers in keepalived's order and case), reading as much of the body as `body` asks (the
+/// fuzz target `checker_reply` plays the server with arbitrary bytes).
+pub async fn get<S>(
+    stream: S,
+    host: &str,
+    path: &str,
+    protocol: HttpProtocol,
+    body: BodyUse,
+) -> Result<Page, ProbeError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let http = |e: hyper::Error| ProbeError::Check(format!("HTTP: {e}"));
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+        .title_case_headers(true)
+        .handshake(TokioIo::new(stream))
         .await
         .map_err(http)?;
-    let request = hyper::Request::builder()
+    let mut request = hyper::Request::builder()
         .method(hyper::Method::GET)
         .uri(path)
+        .version(protocol.version())
+        .header(hyper::header::USER_AGENT, "KeepAliveClient");
+    if protocol.connection_close() {
+        request = request.header(hyper::header::CONNECTION, "close");
+    }
+    let request = request
         .header(hyper::header::HOST, host)
-        .header(hyper::header::USER_AGENT, "KeepAliveClient")
-        .header(hyper::header::CONNECTION, "close")
         .body(Empty::<Bytes>::new())
         .map_err(|e| ProbeError::Check(format!("request for '{path}': {e}")))?;
     let exchange = async {
@@ -414,6 +474,7 @@ mod tests {
         let probe = HttpProbe::new(
             &HttpSpec {
                 tls: false,
+                protocol: HttpProtocol::default(),
                 sni: false,
                 urls: vec![url()],
             },

@@ -29,7 +29,7 @@ use super::{
     dns::{self, DnsQuery},
     endpoint::Endpoint,
     file::{self, FileSpec},
-    http::{HttpSpec, UrlSpec},
+    http::{HttpProtocol, HttpSpec, UrlSpec},
     misc::MiscSpec,
     plan_error::PlanError,
     smtp,
@@ -461,6 +461,9 @@ pub fn probe_spec(
         "TCP_CHECK" => ProbeKind::Tcp,
         "HTTP_GET" | "SSL_GET" => ProbeKind::Http(Box::new(HttpSpec {
             tls: checker.kind == "SSL_GET",
+            protocol: word(checker, "http_protocol")
+                .and_then(HttpProtocol::parse)
+                .unwrap_or_default(),
             sni: checker.other.contains_key("enable_sni"),
             urls: checker
                 .urls
