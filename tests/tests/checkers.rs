@@ -1084,3 +1084,57 @@ async fn http_protocol_sends_keepalived_s_request_head() -> Result<()> {
     assert!(rx.try_recv().is_err(), "every server stays up");
     Ok(())
 }
+
+/// keepalived.conf `regex_min_offset` / `regex_max_offset`: a real server comes up only
+/// when the regex matches starting within [min, max] bytes into the page; a match before
+/// the minimum or after the maximum does not count (offsets without a regex, or with the
+/// minimum beyond the maximum, are dropped as keepalived drops them).
+#[tokio::test]
+async fn regex_offsets_bound_where_the_match_starts() -> Result<()> {
+    let state = http_state(200, PAGE);
+    let port = http_server(state.clone()).await?;
+    let at = PAGE.find("all good").context("the page says all good")?;
+    let rs = |ip: &str, url: &str| {
+        format!(
+            "  real_server {ip} 80 {{
+    HTTP_GET {{
+      connect_ip 127.0.0.1
+      connect_port {port}
+      url {{
+        path /
+        regex \"all good\"
+{url}
+      }}
+      connect_timeout 1
+      retry 0
+      warmup 0
+    }}
+  }}\n"
+        )
+    };
+    let text = vs(
+        "10.9.9.9 80",
+        "0.3",
+        &[
+            rs(
+                "10.0.0.1",
+                &format!("        regex_min_offset {at}\n        regex_max_offset {at}"),
+            ),
+            rs("10.0.0.2", &format!("        regex_max_offset {}", at - 1)),
+            rs("10.0.0.3", &format!("        regex_min_offset {}", at + 1)),
+        ]
+        .concat(),
+    )
+    .replace("  lb_algo rr", "  lb_algo rr\n  alpha");
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config(&text)?, tx);
+    let first = initial(&mut rx, 3).await?;
+    assert!(first.iter().all(|u| !u.up), "alpha: all start down");
+    let up = next(&mut rx, Duration::from_secs(3)).await?;
+    assert!(up.up);
+    assert_eq!(up.real_server.addr, "10.0.0.1:80".parse()?);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(rx.try_recv().is_err(), "the others stay down");
+    assert!(lock(&state).requests.len() >= 6, "3 probes every 0.3 s");
+    Ok(())
+}

@@ -58,6 +58,8 @@ fuzz_target!(|data: &[u8]| {
                     virtualhost: None,
                     regex: None,
                     regex_no_match: false,
+                    regex_min_offset: 0,
+                    regex_max_offset: None,
                 };
                 let _ = http::judge(&url, None, &page);
                 let _ = page.md5_hex();

@@ -454,8 +454,12 @@ pub fn checker_specific(kind: &str) -> &'static [Listed] {
             ("virtualhost", Status::Supported),
             ("enable_sni", Status::Supported),
             ("nb_get_retry", Status::Supported),
-            ("tls_compliant", Status::Ignored(UNUSED)),
-            ("fast_recovery", Status::Ignored(UNUSED)),
+            (
+                "fast_recovery",
+                Status::Ignored(
+                    "kad fetches every url of a checker in each run (keepalived: one url per delay_loop, all at once with fast_recovery only while the server is down)",
+                ),
+            ),
             ("http_protocol", Status::Supported),
         ],
         "SMTP_CHECK" => &[
@@ -504,8 +508,14 @@ pub const URL: &[Listed] = &[
         "regex_stack",
         Status::Ignored("regexes use the regex crate's defaults"),
     ),
-    ("regex_min_offset", Status::Ignored(UNUSED)),
-    ("regex_max_offset", Status::Ignored(UNUSED)),
+    (
+        "regex_min_offset",
+        Status::Partial("counted from the start of the body, keepalived from the status line"),
+    ),
+    (
+        "regex_max_offset",
+        Status::Partial("counted from the start of the body, keepalived from the status line"),
+    ),
 ];
 
 /// The status of `keyword` in `list` (Supported when absent: the parser handled it).
@@ -665,7 +675,28 @@ fn url(c: &mut Ctx, n: &Node) -> Url {
             "virtualhost" => u.virtualhost = c.string(child, 0, "a host name"),
             "regex" => u.regex = c.string(child, 0, "a regular expression"),
             "regex_no_match" => u.regex_no_match = true,
-            "regex_options" | "regex_stack" | "regex_min_offset" | "regex_max_offset" => {
+            // keepalived 2.2.7 logs a bad offset (no configuration error) and takes 0.
+            "regex_min_offset" | "regex_max_offset" => {
+                let offset = match child.args.as_slice() {
+                    [word] => word.as_str().parse::<u64>().ok(),
+                    _ => None,
+                };
+                if offset.is_none() {
+                    c.report(
+                        Severity::Warning,
+                        child.place(),
+                        format!(
+                            "{}: expected one offset in bytes - taking 0",
+                            child.keyword()
+                        ),
+                    );
+                }
+                u.other.insert(
+                    child.keyword().to_owned(),
+                    vec![offset.unwrap_or(0).to_string()],
+                );
+            }
+            "regex_options" | "regex_stack" => {
                 u.other.insert(
                     child.keyword().to_owned(),
                     child.args.iter().map(|w| w.text.clone()).collect(),
@@ -678,7 +709,36 @@ fn url(c: &mut Ctx, n: &Node) -> Url {
     if u.status_code.is_empty() && u.digest.is_none() {
         u.status_code.push((200, 299));
     }
+    regex_offsets(c, n, &mut u);
     u
+}
+
+/// keepalived 2.2.7's checks of `regex_min_offset` / `regex_max_offset` at the end of a
+/// url block: without a `regex` they are dropped, and both are dropped when the minimum is
+/// beyond the maximum.
+fn regex_offsets(c: &mut Ctx, n: &Node, u: &mut Url) {
+    let offset = |u: &Url, key: &str| -> Option<u64> {
+        u.other
+            .get(key)
+            .and_then(|w| w.first())
+            .and_then(|w| w.parse().ok())
+    };
+    let (min, max) = (offset(u, "regex_min_offset"), offset(u, "regex_max_offset"));
+    if min.is_none() && max.is_none() {
+        return;
+    }
+    let why = if u.regex.is_none() {
+        "regex parameters specified without regex - ignoring".to_owned()
+    } else if let (Some(min), Some(max)) = (min, max)
+        && min > max
+    {
+        format!("regex min offset {min} > regex_max_offset {max} - ignoring")
+    } else {
+        return;
+    };
+    c.report(Severity::Warning, n.end_place(), why);
+    u.other.remove("regex_min_offset");
+    u.other.remove("regex_max_offset");
 }
 
 /// keepalived.conf: virtual_server_group NAME { IP[-N] [PORT] | fwmark N [inet|inet6] }.

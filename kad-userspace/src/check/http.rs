@@ -43,6 +43,12 @@ pub struct UrlSpec {
     pub regex: Option<String>,
     /// keepalived.conf `regex_no_match`.
     pub regex_no_match: bool,
+    /// keepalived.conf `regex_min_offset`: the first byte of the body where a match may
+    /// start (0: the start).
+    pub regex_min_offset: usize,
+    /// keepalived.conf `regex_max_offset`: the last byte of the body where a match may start
+    /// (`None`: anywhere).
+    pub regex_max_offset: Option<usize>,
 }
 
 /// keepalived.conf `http_protocol 1.0|1.0C|1.1` of HTTP_GET/SSL_GET: the version on the
@@ -243,7 +249,13 @@ pub fn judge(
         }
     }
     if let Some(regex) = regex {
-        let matched = regex.is_match(&page.body);
+        // The leftmost match starting at or after the minimum offset (the bytes before it
+        // still serve look-behinds and anchors, as PCRE2's start offset), which must start
+        // at or before the maximum.
+        let matched = (url.regex_min_offset <= page.body.len())
+            .then(|| regex.find_at(&page.body, url.regex_min_offset))
+            .flatten()
+            .is_some_and(|m| url.regex_max_offset.is_none_or(|max| m.start() <= max));
         if matched == url.regex_no_match {
             return Err(if matched {
                 PageMismatch::RegexMatched
@@ -408,6 +420,8 @@ mod tests {
             virtualhost: None,
             regex: None,
             regex_no_match: false,
+            regex_min_offset: 0,
+            regex_max_offset: None,
         }
     }
 
@@ -543,5 +557,42 @@ mod tests {
         };
         assert!(judge(&no_match, re.as_ref(), &ok).is_err());
         assert_eq!(judge(&no_match, re.as_ref(), &page(200, "bye")), Ok(()));
+    }
+
+    /// keepalived.conf `regex_min_offset` / `regex_max_offset`: the match must start within
+    /// [min, max] (bytes into the body, both included); before min it does not count, nor
+    /// does a later match beyond max.
+    #[test]
+    fn regex_offsets_bound_where_a_match_starts() {
+        let re = regex::bytes::Regex::new("ok").ok();
+        let body = page(200, "ok....ok");
+        let within = |min, max| UrlSpec {
+            regex_min_offset: min,
+            regex_max_offset: max,
+            ..url()
+        };
+        for (min, max, want) in [
+            (0, None, true),
+            (1, None, true),
+            (6, None, true),
+            (7, None, false),
+            (9, None, false),
+            (0, Some(0), true),
+            (1, Some(5), false),
+            (1, Some(6), true),
+            (6, Some(6), true),
+        ] {
+            let got = judge(&within(min, max), re.as_ref(), &body).is_ok();
+            assert_eq!(got, want, "min {min} max {max:?}");
+            let no_match = UrlSpec {
+                regex_no_match: true,
+                ..within(min, max)
+            };
+            let got = judge(&no_match, re.as_ref(), &body).is_ok();
+            assert_eq!(got, !want, "regex_no_match, min {min} max {max:?}");
+        }
+        // PCRE2 semantics at the start offset: `^` does not match there.
+        let anchored = regex::bytes::Regex::new("^ok").ok();
+        assert!(judge(&within(6, None), anchored.as_ref(), &body).is_err());
     }
 }

@@ -407,6 +407,14 @@ fn number(checker: &Checker, keyword: &str) -> Result<Option<usize>, PlanError> 
         .transpose()
 }
 
+/// A url's `regex_min_offset` / `regex_max_offset` (kad-config keeps them as a number, or
+/// drops them as keepalived does); offsets beyond memory are beyond any body.
+fn url_offset(url: &crate::config::model::Url, keyword: &str) -> Option<usize> {
+    let word = url.other.get(keyword)?.first()?;
+    let offset: u64 = word.parse().ok()?;
+    Some(usize::try_from(offset).unwrap_or(usize::MAX))
+}
+
 /// Resolves one checker of real server `rs` (port `port`) of `vs`.
 pub fn probe_spec(
     config: &Config,
@@ -475,6 +483,8 @@ pub fn probe_spec(
                     virtualhost: u.virtualhost.clone().or_else(|| virtualhost.clone()),
                     regex: u.regex.clone(),
                     regex_no_match: u.regex_no_match,
+                    regex_min_offset: url_offset(u, "regex_min_offset").unwrap_or(0),
+                    regex_max_offset: url_offset(u, "regex_max_offset"),
                 })
                 .collect(),
         })),
