@@ -1138,3 +1138,78 @@ async fn regex_offsets_bound_where_the_match_starts() -> Result<()> {
     assert!(lock(&state).requests.len() >= 6, "3 probes every 0.3 s");
     Ok(())
 }
+
+/// keepalived.conf SMTP_CHECK `host { connect_ip connect_port ... }` blocks (deprecated in
+/// keepalived 2.x, which makes each host a checker of its own beside the checker itself):
+/// every host is checked with the checker's `helo_name`, and the real server is up only
+/// when the checker's own target and every host pass.
+#[tokio::test]
+async fn smtp_check_host_blocks_are_each_checked_and_all_must_pass() -> Result<()> {
+    let (main, main_helos) = smtp_server("220 main ESMTP\r\n").await?;
+    let (second, second_helos) = smtp_server("220 second ESMTP\r\n").await?;
+    let (third, third_helos) = smtp_server("220 third ESMTP\r\n").await?;
+    let refusing = refusing_port().await?;
+    let rs = |ip: &str, hosts: &str| {
+        format!(
+            "  real_server {ip} 25 {{
+    SMTP_CHECK {{
+      connect_ip 127.0.0.1
+      connect_port {main}
+      helo_name kad.test
+{hosts}      connect_timeout 1
+      retry 0
+      warmup 0
+    }}
+  }}\n"
+        )
+    };
+    let text = vs(
+        "10.9.9.9 25",
+        "0.3",
+        &[
+            rs(
+                "10.0.0.1",
+                &format!(
+                    "      host {{\n        connect_port {second}\n      }}\n      \
+                     host {{\n        connect_ip 127.0.0.1\n        connect_port {third}\n      }}\n"
+                ),
+            ),
+            rs(
+                "10.0.0.2",
+                &format!("      host {{\n        connect_port {refusing}\n      }}\n"),
+            ),
+        ]
+        .concat(),
+    )
+    .replace("  lb_algo rr", "  lb_algo rr\n  alpha");
+    let config = config(&text)?;
+    let checkers: Vec<usize> = config.virtual_servers[0]
+        .real_servers
+        .iter()
+        .map(|rs| rs.checkers.len())
+        .collect();
+    assert_eq!(checkers, [3, 2], "the checker and one per host");
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config, tx);
+    assert!(initial(&mut rx, 2).await?.iter().all(|u| !u.up));
+    let up = next(&mut rx, Duration::from_secs(3)).await?;
+    assert!(up.up);
+    assert_eq!(up.real_server.addr, "10.0.0.1:25".parse()?);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert!(
+        rx.try_recv().is_err(),
+        "10.0.0.2 stays down: its host refuses"
+    );
+    for (name, helos) in [
+        ("main", &main_helos),
+        ("second", &second_helos),
+        ("third", &third_helos),
+    ] {
+        let helos = helos.lock().map(|h| h.clone()).unwrap_or_default();
+        assert!(
+            helos.first().is_some_and(|h| h == "HELO kad.test"),
+            "{name}: {helos:?}"
+        );
+    }
+    Ok(())
+}

@@ -267,6 +267,10 @@ const CASES: &[(&str, &str)] = &[
         "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n SSL_GET {\n tls_compliant\n fast_recovery\n url {\n path /\n regex ok\n regex_min_offset 5\n regex_max_offset 9\n tls_compliant\n }\n }\n }\n}\n",
     ),
     (
+        "smtp_check_host_blocks",
+        "virtual_server 10.0.0.1 25 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 25 {\n SMTP_CHECK {\n helo_name x.test\n host {\n connect_ip 10.0.0.3\n connect_port 2525\n bindto 10.0.0.9\n connect_timeout 3\n retry 2\n bogus 1\n }\n host {\n connect_ip 10.0.0.4\n }\n }\n }\n}\n",
+    ),
+    (
         "brace_touching_a_name",
         "vrrp_sync_group VG1{\n group {\n A\n }\n}\nvrrp_instance A{\n interface IFACE\n virtual_router_id 5\n priority 300\n virtual_ipaddress{\n 10.0.0.1}\n}\n",
     ),
@@ -316,6 +320,7 @@ const STRICT: &[&str] = &[
     "nb_get_retry",
     "http_protocol_values",
     "tls_compliant_is_unknown_in_2_2_7",
+    "smtp_check_host_blocks",
     "brace_touching_a_name",
     "real_and_virtual_server_ports",
     "quorum_out_of_reach",

@@ -375,12 +375,84 @@ fn rs_timing(r: &mut RealServer, n: &Node, c: &mut Ctx) {
 }
 
 fn rs_checker(r: &mut RealServer, n: &Node, c: &mut Ctx) {
-    if let Some(checker) = checker(c, n) {
-        // Most real servers have one checker: room for exactly one more, not the four a
-        // first push reserves (with 10,000 real servers that is 11 MB less).
-        r.checkers.reserve_exact(1);
-        r.checkers.push(checker);
+    let checkers = checkers(c, n);
+    // Most real servers have one checker: room for exactly one more, not the four a
+    // first push reserves (with 10,000 real servers that is 11 MB less).
+    r.checkers.reserve_exact(checkers.len());
+    r.checkers.extend(checkers);
+}
+
+/// The connection keywords of an SMTP_CHECK `host { }` block.
+const HOST_CONNECTION: &[&str] = &[
+    "connect_ip",
+    "connect_port",
+    "bindto",
+    "bind_port",
+    "bind_if",
+    "fwmark",
+    "connect_timeout",
+];
+
+/// A checker block as the checkers it makes: one, or for an SMTP_CHECK with `host { }`
+/// blocks (deprecated in keepalived 2.x, which turns each into a checker of its own) the
+/// checker itself (the real server, or its own connect_ip/connect_port) and one checker per
+/// host, each taking the checker's settings and its own connection keywords (connect_ip,
+/// connect_port, bindto, bind_port, bind_if, fwmark, connect_timeout). Timing keywords
+/// written in a host apply to the whole checker, as in keepalived. The real server is up
+/// when every one passes.
+pub fn checkers(c: &mut Ctx, n: &Node) -> Vec<Checker> {
+    let Some(main) = checker(c, n) else {
+        return Vec::new();
+    };
+    let hosts: Vec<&Node> = if main.kind == "SMTP_CHECK" {
+        n.children()
+            .iter()
+            .filter(|h| h.keyword() == "host")
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut out = Vec::with_capacity(1 + hosts.len());
+    for host in hosts {
+        let mut h = main.clone();
+        h.other.remove("host");
+        h.place = host.place().clone();
+        h.end = host.end_place().clone();
+        for child in host.children() {
+            match child.keyword() {
+                "connect_ip" => h.connect_ip = c.ip(child, 0).or(h.connect_ip),
+                "connect_port" => {
+                    h.connect_port = c
+                        .value(child, 0, "a port number", parse_port)
+                        .or(h.connect_port)
+                }
+                "bindto" => h.bindto = c.ip(child, 0).or(h.bindto),
+                "bind_port" => {
+                    h.bind_port = c
+                        .value(child, 0, "a port number", parse_port)
+                        .or(h.bind_port)
+                }
+                "bind_if" => {
+                    h.bind_if = c.string(child, 0, "an interface name").or(h.bind_if.take())
+                }
+                "fwmark" => {
+                    h.fwmark = c
+                        .int(child, 0, 0, i64::from(u32::MAX))
+                        .map(u32_of)
+                        .or(h.fwmark)
+                }
+                "connect_timeout" => {
+                    h.timing.connect_timeout = timer(c, child).or(h.timing.connect_timeout)
+                }
+                _ => {}
+            }
+        }
+        out.push(h);
     }
+    let mut main = main;
+    main.other.remove("host");
+    out.insert(0, main);
+    out
 }
 
 fn real_server(c: &mut Ctx, n: &Node) -> Option<RealServer> {
@@ -464,10 +536,7 @@ pub fn checker_specific(kind: &str) -> &'static [Listed] {
         ],
         "SMTP_CHECK" => &[
             ("helo_name", Status::Supported),
-            (
-                "host",
-                Status::Ignored("the real server's address (or connect_ip) is checked"),
-            ),
+            ("host", Status::Supported),
         ],
         "DNS_CHECK" => &[("type", Status::Supported), ("name", Status::Supported)],
         "MISC_CHECK" => &[
@@ -590,6 +659,17 @@ pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
                 }) {
                     ck.other.insert("http_protocol".to_owned(), vec![v]);
                 }
+            }
+            // SMTP_CHECK `host { }`: its connection keywords make a checker of their own
+            // ([`checkers`]); its timing keywords are the checker's.
+            "host" if kind == "SMTP_CHECK" => {
+                for h in child.children() {
+                    if HOST_CONNECTION.contains(&h.keyword()) || timing(&mut ck.timing, h, c) {
+                        continue;
+                    }
+                    c.unknown(h);
+                }
+                ck.other.insert("host".to_owned(), Vec::new());
             }
             "log_all_failures" | "alpha" => {
                 let value = c.flag(child, 0);
