@@ -1213,3 +1213,90 @@ async fn smtp_check_host_blocks_are_each_checked_and_all_must_pass() -> Result<(
     }
     Ok(())
 }
+
+/// A `MakeWriter` keeping every log line (the checkers' logs, captured on this thread).
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut kept) = self.0.lock() {
+            kept.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// keepalived.conf `log_all_failures` (checker) and global `checker_log_all_failures`:
+/// with either, each failed check that is retried is logged (info); without, only the
+/// failure that takes the checker down is, as keepalived 2.2.7 logs them.
+#[tokio::test(flavor = "current_thread")]
+async fn log_all_failures_logs_each_retried_failure() -> Result<()> {
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(logs.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let quiet = refusing_port().await?;
+    let logged = refusing_port().await?;
+    let global = refusing_port().await?;
+    let rs = |port: u16, line: &str| {
+        format!(
+            "  real_server 127.0.0.1 {port} {{
+    TCP_CHECK {{
+      {line}
+      connect_timeout 1
+      retry 2
+      delay_before_retry 0.1
+      warmup 0
+    }}
+  }}\n"
+        )
+    };
+    let checks = |global_defs: &str, servers: &[String]| -> Result<Config> {
+        config(&format!(
+            "{global_defs}{}",
+            vs("10.9.9.9 80", "5", &servers.concat())
+        ))
+    };
+    let (tx, mut rx) = mpsc::channel(16);
+    let _a = CheckerSet::spawn(
+        &checks("", &[rs(quiet, ""), rs(logged, "log_all_failures")])?,
+        tx.clone(),
+    );
+    let _b = CheckerSet::spawn(
+        &checks(
+            "global_defs {\n  checker_log_all_failures\n}\n",
+            &[rs(global, "")],
+        )?,
+        tx,
+    );
+    initial(&mut rx, 3).await?;
+    for _ in 0..3 {
+        let down = next(&mut rx, Duration::from_secs(3)).await?;
+        assert!(!down.up, "{down:?}");
+    }
+    let text =
+        String::from_utf8_lossy(&logs.0.lock().map(|l| l.clone()).unwrap_or_default()).into_owned();
+    let retried = |port: u16| {
+        text.lines()
+            .filter(|l| l.contains(&format!("127.0.0.1:{port}")) && l.contains("retrying"))
+            .count()
+    };
+    assert_eq!(retried(quiet), 0, "{text}");
+    assert_eq!(retried(logged), 2, "{text}");
+    assert_eq!(retried(global), 2, "{text}");
+    Ok(())
+}

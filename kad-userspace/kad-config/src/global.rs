@@ -379,7 +379,7 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     ("vrrp_process_name", Spec::One, ONE_PROCESS),
     ("checker_process_name", Spec::One, ONE_PROCESS),
     ("bfd_process_name", Spec::One, ONE_PROCESS),
-    ("checker_log_all_failures", Spec::OptBool, IGNORED),
+    ("checker_log_all_failures", Spec::OptBool, Status::Supported),
     ("no_email_faults", Spec::Flag, Status::Supported),
     ("lvs_timeouts", Spec::Some, Status::Supported),
     ("lvs_flush", Spec::Flag, Status::Supported),

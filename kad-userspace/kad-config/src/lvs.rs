@@ -498,7 +498,7 @@ pub const CHECKER_COMMON: &[Listed] = &[
     ("warmup", Status::Supported),
     ("delay_loop", Status::Supported),
     ("alpha", Status::Ignored(UNUSED)),
-    ("log_all_failures", Status::Ignored(UNUSED)),
+    ("log_all_failures", Status::Supported),
 ];
 
 /// The checker blocks of real_server.

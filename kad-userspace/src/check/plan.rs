@@ -106,6 +106,9 @@ pub struct ProbeSpec {
     pub endpoint: Endpoint,
     /// Its schedule.
     pub timing: Timing,
+    /// keepalived.conf `log_all_failures` of the checker or global
+    /// `checker_log_all_failures`: every failed probe is logged, retries included.
+    pub log_all_failures: bool,
 }
 
 impl ProbeSpec {
@@ -407,6 +410,16 @@ fn number(checker: &Checker, keyword: &str) -> Result<Option<usize>, PlanError> 
         .transpose()
 }
 
+/// A global_defs keyword written as a flag or `KEYWORD [<BOOL>]` (kad-config checked the
+/// value): set, and not false.
+fn global_flag(global: &GlobalDefs, keyword: &str) -> bool {
+    global.other.get(keyword).is_some_and(|words| {
+        words
+            .first()
+            .is_none_or(|w| crate::config::keywords::parse_bool(w).unwrap_or(false))
+    })
+}
+
 /// A url's `regex_min_offset` / `regex_max_offset` (kad-config keeps them as a number, or
 /// drops them as keepalived does); offsets beyond memory are beyond any body.
 fn url_offset(url: &crate::config::model::Url, keyword: &str) -> Option<usize> {
@@ -587,6 +600,8 @@ pub fn probe_spec(
         kind,
         endpoint,
         timing,
+        log_all_failures: checker.log_all_failures == Some(true)
+            || global_flag(&config.global, "checker_log_all_failures"),
     })
 }
 
