@@ -1300,3 +1300,45 @@ async fn log_all_failures_logs_each_retried_failure() -> Result<()> {
     assert_eq!(retried(global), 2, "{text}");
     Ok(())
 }
+
+/// keepalived.conf `alpha` in a checker: it overrides the virtual server's. A checker with
+/// `alpha` starts its real server down (until it first passes) under a virtual server
+/// without; `alpha no` starts it up under a virtual server with `alpha`.
+#[tokio::test]
+async fn a_checker_s_alpha_overrides_the_virtual_server_s() -> Result<()> {
+    let (port, _) = tcp_counter().await?;
+    let rs = |ip: &str, line: &str| {
+        format!(
+            "  real_server {ip} 80 {{
+    TCP_CHECK {{
+      connect_ip 127.0.0.1
+      connect_port {port}
+      {line}
+      connect_timeout 1
+      warmup 0
+    }}
+  }}\n"
+        )
+    };
+    let text = [
+        vs("10.9.9.9 80", "0.3", &rs("10.0.0.1", "alpha")),
+        vs("10.9.9.10 80", "0.3", &rs("10.0.0.2", "alpha no"))
+            .replace("  lb_algo rr", "  lb_algo rr\n  alpha"),
+    ]
+    .concat();
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config(&text)?, tx);
+    let first = initial(&mut rx, 2).await?;
+    let starts_up = |ip: &str| {
+        first
+            .iter()
+            .find(|u| u.real_server.addr.ip().to_string() == ip)
+            .map(|u| u.up)
+    };
+    assert_eq!(starts_up("10.0.0.1"), Some(false), "{first:?}");
+    assert_eq!(starts_up("10.0.0.2"), Some(true), "{first:?}");
+    let up = next(&mut rx, Duration::from_secs(3)).await?;
+    assert!(up.up);
+    assert_eq!(up.real_server.addr, "10.0.0.1:80".parse()?);
+    Ok(())
+}

@@ -497,7 +497,7 @@ pub const CHECKER_COMMON: &[Listed] = &[
     ("delay_before_retry", Status::Supported),
     ("warmup", Status::Supported),
     ("delay_loop", Status::Supported),
-    ("alpha", Status::Ignored(UNUSED)),
+    ("alpha", Status::Supported),
     ("log_all_failures", Status::Supported),
 ];
 

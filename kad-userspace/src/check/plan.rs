@@ -138,8 +138,8 @@ pub struct ServerPlan {
     pub key: RealServerKey,
     /// keepalived.conf `weight`.
     pub weight: i32,
-    /// Up at start, unless a virtual server listing it says `alpha` (or, on reload, as the
-    /// previous checkers left it).
+    /// Up at start, unless one of its checkers starts down (`alpha` of the checker, else of
+    /// the virtual server listing it), or on reload as the previous checkers left it.
     pub initial_up: bool,
     /// The weight at start (on reload, what a checker of the previous set asked for).
     pub initial_weight: Option<i32>,
@@ -251,7 +251,13 @@ impl Plan {
                 let Some(entry) = plan.servers.get_mut(server) else {
                     continue;
                 };
-                entry.initial_up &= !vs.alpha;
+                // keepalived.conf `alpha`: a checker starts down with its own `alpha`, else
+                // with its virtual server's; the real server starts up when none does.
+                entry.initial_up &= if rs.checkers.is_empty() {
+                    !vs.alpha
+                } else {
+                    rs.checkers.iter().all(|c| !c.alpha.unwrap_or(vs.alpha))
+                };
                 entry
                     .notify_up
                     .extend(up.filter(|c| !entry.notify_up.contains(c)));
