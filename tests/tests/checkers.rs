@@ -1342,3 +1342,69 @@ async fn a_checker_s_alpha_overrides_the_virtual_server_s() -> Result<()> {
     assert_eq!(up.real_server.addr, "10.0.0.1:80".parse()?);
     Ok(())
 }
+
+/// keepalived.conf `smtp_alert` with global `no_checker_emails`: keepalived mails each
+/// change of a checker of the real server (a second checker failing on a real server that
+/// is already down is mailed, with the real server's state, DOWN, in the subject); with
+/// `no_checker_emails` only the real server's own changes are.
+#[tokio::test]
+async fn no_checker_emails_mails_only_the_real_server_s_changes() -> Result<()> {
+    let first = refusing_port().await?;
+    let second = refusing_port().await?;
+    let mut mailboxes = Vec::new();
+    let mut handles = Vec::new();
+    let (tx, mut rx) = mpsc::channel(16);
+    for extra in ["", "  no_checker_emails\n"] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let smtp_port = listener.local_addr()?.port();
+        mailboxes.push(kad_tests::fake::mail::serve_smtp(listener));
+        let text = format!(
+            "global_defs {{\n  router_id lb-test\n  notification_email {{\n    ops@example.net\n  }}\n  \
+             notification_email_from kad@example.net\n  smtp_server 127.0.0.1 {smtp_port}\n{extra}}}\n{}",
+            vs(
+                "10.9.9.9 80",
+                "5",
+                &format!(
+                    "  smtp_alert\n  real_server 127.0.0.1 80 {{
+    TCP_CHECK {{
+      connect_port {first}
+      connect_timeout 1
+      retry 0
+      warmup 0
+    }}
+    TCP_CHECK {{
+      connect_port {second}
+      connect_timeout 1
+      retry 2
+      delay_before_retry 0.2
+      warmup 0
+    }}
+  }}"
+                )
+            )
+        );
+        handles.push(CheckerSet::spawn(&config(&text)?, tx.clone()));
+    }
+    initial(&mut rx, 2).await?;
+    for _ in 0..2 {
+        assert!(!next(&mut rx, Duration::from_secs(3)).await?.up);
+    }
+    // The second checker goes down after its retries (0.4 s); the mails go out.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let subjects: Vec<Vec<String>> = mailboxes
+        .iter()
+        .map(|m| {
+            m.lock()
+                .map(|m| m.iter().filter_map(|mail| mail.subject()).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    let down = "[lb-test] Realserver [127.0.0.1]:tcp:80 of virtual server [10.9.9.9]:tcp:80 - DOWN";
+    assert_eq!(subjects[0], [down, down], "each checker's failure");
+    assert_eq!(
+        subjects[1],
+        [down],
+        "no_checker_emails: the real server's only"
+    );
+    Ok(())
+}

@@ -477,7 +477,7 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
         BUFS,
     ),
     ("rs_init_notifies", Spec::Flag, IGNORED),
-    ("no_checker_emails", Spec::Flag, IGNORED),
+    ("no_checker_emails", Spec::Flag, Status::Supported),
     ("log_unknown_vrids", Spec::Flag, IGNORED),
     ("vmac_prefix", Spec::One, IGNORED),
     ("vmac_addr_prefix", Spec::One, IGNORED),

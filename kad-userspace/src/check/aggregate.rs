@@ -85,7 +85,9 @@ pub async fn run(
         // (MISC_CHECK misc_dynamic, FILE_CHECK), the latest request wins, as in keepalived
         // where each run that asks for a weight sets the real server's.
         let asked = event.asked.filter(|_| event.up);
+        let mut checker_flipped = false;
         if let Some(slot) = probes.get_mut(event.probe) {
+            checker_flipped = slot.0 != event.up;
             *slot = (event.up, event.weight);
         }
         let Some(servers) = plan.probe_servers.get(event.probe) else {
@@ -102,6 +104,22 @@ pub async fn run(
                 up: states.all(|(up, _)| *up),
                 weight: asked.or(last.weight),
             };
+            // keepalived mails every change of a checker of a real server with
+            // `smtp_alert`, unless global `no_checker_emails` keeps mails to the real
+            // server's own changes.
+            let mail_checker = checker_flipped && !plan.no_checker_emails && now.up == last.up;
+            if mail_checker && let Some(mailer) = mailer.as_ref() {
+                for listing in server.virtual_servers.iter().filter(|l| l.smtp_alert) {
+                    mailer.send(Alert::checker(
+                        &mailer.spec().router_id,
+                        &server.fifo_name,
+                        &listing.name,
+                        now.up,
+                        event.up,
+                        &event.reason,
+                    ));
+                }
+            }
             if now == *last {
                 continue;
             }

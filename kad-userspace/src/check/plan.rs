@@ -186,6 +186,8 @@ pub struct Plan {
     pub smtp: Option<SmtpSpec>,
     /// Checkers left out, and why.
     pub warnings: Vec<String>,
+    /// global `no_checker_emails`: mail a real server's changes only, not each checker's.
+    pub no_checker_emails: bool,
 }
 
 fn vs_port(vs: &VirtualServer) -> Option<u16> {
@@ -215,6 +217,7 @@ impl Plan {
         }
         plan.fifos = fifos(&config.global, &mut plan.warnings);
         plan.smtp = SmtpSpec::from_config(config);
+        plan.no_checker_emails = global_flag(&config.global, "no_checker_emails");
         for vs in &config.virtual_servers {
             let vs_name: Arc<str> = vs_fifo_name(vs).into();
             for rs in &vs.real_servers {
