@@ -1408,3 +1408,65 @@ async fn no_checker_emails_mails_only_the_real_server_s_changes() -> Result<()> 
     );
     Ok(())
 }
+
+/// keepalived.conf global `rs_init_notifies`: a real server that starts up runs its
+/// notify_up at start (keepalived: when it is first added to IPVS); one starting down
+/// (`alpha`) does not, and without the keyword nothing runs until a state changes.
+#[tokio::test]
+async fn rs_init_notifies_runs_notify_up_for_real_servers_starting_up() -> Result<()> {
+    let (port, _) = tcp_counter().await?;
+    let dir = kad_tests::scratch::dir("rsinit")?;
+    let mut logs = Vec::new();
+    let (tx, mut rx) = mpsc::channel(16);
+    let mut handles = Vec::new();
+    for (i, global) in ["  rs_init_notifies\n", ""].iter().enumerate() {
+        let log = dir.join(format!("notify{i}.log"));
+        let script = dir.join(format!("notify{i}.sh"));
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\necho \"$@\" >> {}\n", log.display()),
+        )?;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+        let rs = |ip: &str| {
+            format!(
+                "  real_server {ip} 80 {{
+    notify_up \"{} {ip}\"
+    TCP_CHECK {{
+      connect_ip 127.0.0.1
+      connect_port {port}
+      connect_timeout 1
+      warmup 0
+    }}
+  }}\n",
+                script.display()
+            )
+        };
+        let text = format!(
+            "global_defs {{\n  enable_script_security\n  script_user root\n{global}}}\n{}{}",
+            vs("10.9.9.9 80", "5", &rs("10.0.0.1")),
+            vs("10.9.9.10 80", "5", &rs("10.0.0.2"))
+                .replace("  lb_algo rr", "  lb_algo rr\n  alpha"),
+        );
+        handles.push(CheckerSet::spawn(&config(&text)?, tx.clone()));
+        logs.push(log);
+    }
+    initial(&mut rx, 4).await?;
+    // Both alpha servers come up: their notify_up runs in both sets.
+    for _ in 0..2 {
+        assert!(next(&mut rx, Duration::from_secs(3)).await?.up);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let lines = |i: usize| -> Vec<String> {
+        let mut l: Vec<String> = std::fs::read_to_string(&logs[i])
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        l.sort();
+        l
+    };
+    assert_eq!(lines(0), ["10.0.0.1", "10.0.0.2"], "rs_init_notifies");
+    assert_eq!(lines(1), ["10.0.0.2"], "without: only the change");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

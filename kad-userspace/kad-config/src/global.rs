@@ -476,7 +476,7 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
         Spec::Int(1, u32::MAX as i64),
         BUFS,
     ),
-    ("rs_init_notifies", Spec::Flag, IGNORED),
+    ("rs_init_notifies", Spec::Flag, Status::Supported),
     ("no_checker_emails", Spec::Flag, Status::Supported),
     ("log_unknown_vrids", Spec::Flag, IGNORED),
     ("vmac_prefix", Spec::One, IGNORED),

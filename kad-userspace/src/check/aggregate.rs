@@ -62,6 +62,20 @@ pub async fn run(
         };
         reported.push(state);
         record(server.key, state);
+        // keepalived.conf global `rs_init_notifies`: a real server starting up (not one
+        // kept across a reload, nor one starting down) runs its notify_up and writes its
+        // FIFO lines, as keepalived does when it first adds it to IPVS.
+        if plan.rs_init_notifies && state.up && !server.carried_over {
+            for script in &server.notify_up {
+                notify::run(script);
+            }
+            for listing in &server.virtual_servers {
+                let line = notify::fifo_line(&server.fifo_name, &listing.name, true);
+                for fifo in &mut fifos {
+                    fifo.write_line(&line);
+                }
+            }
+        }
         let reason = match (server.probes.is_empty(), server.carried_over, state.up) {
             (true, _, _) => "no checker: always up".to_owned(),
             (false, true, _) => "initial state: kept from before the reload".to_owned(),

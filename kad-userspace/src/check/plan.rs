@@ -188,6 +188,8 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// global `no_checker_emails`: mail a real server's changes only, not each checker's.
     pub no_checker_emails: bool,
+    /// global `rs_init_notifies`: notify the real servers that start up.
+    pub rs_init_notifies: bool,
 }
 
 fn vs_port(vs: &VirtualServer) -> Option<u16> {
@@ -218,6 +220,7 @@ impl Plan {
         plan.fifos = fifos(&config.global, &mut plan.warnings);
         plan.smtp = SmtpSpec::from_config(config);
         plan.no_checker_emails = global_flag(&config.global, "no_checker_emails");
+        plan.rs_init_notifies = global_flag(&config.global, "rs_init_notifies");
         for vs in &config.virtual_servers {
             let vs_name: Arc<str> = vs_fifo_name(vs).into();
             for rs in &vs.real_servers {
