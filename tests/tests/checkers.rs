@@ -1005,3 +1005,468 @@ async fn with_two_dynamic_checkers_the_latest_weight_request_wins() -> Result<()
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// keepalived.conf `http_protocol`: each value's request head byte for byte as keepalived
+/// 2.2.7 sends it (check_http.c's request template: `GET PATH HTTP/1.V`, `User-Agent:
+/// KeepAliveClient`, `Connection: close` for 1.0C and 1.1, `Host`, in that order and case;
+/// 1.0 without `http_protocol`), over HTTP and TLS. `tests/tests/lvs_ipvs.rs` compares
+/// these with keepalived's own requests.
+#[tokio::test]
+async fn http_protocol_sends_keepalived_s_request_head() -> Result<()> {
+    let cases = [
+        ("", "1.0", ""),
+        ("http_protocol 1.0", "1.0", ""),
+        ("http_protocol 1.0C", "1.0", "Connection: close\r\n"),
+        ("http_protocol 1.0c", "1.0", "Connection: close\r\n"),
+        ("http_protocol 1.1", "1.1", "Connection: close\r\n"),
+    ];
+    let mut servers = Vec::new();
+    let mut real_servers = String::new();
+    for (i, (line, _, _)) in cases.iter().enumerate() {
+        let state = http_state(200, PAGE);
+        let port = http_server(state.clone()).await?;
+        let (kind, tls_port) = if i == 4 {
+            let tls_state = http_state(200, PAGE);
+            let tls_port = tls_server(tls_state.clone()).await?;
+            servers.push((tls_state, tls_port, *line, i));
+            ("SSL_GET", Some(tls_port))
+        } else {
+            ("HTTP_GET", None)
+        };
+        servers.push((state, port, *line, i));
+        real_servers.push_str(&format!(
+            "  real_server 127.0.0.1 {port} {{
+    HTTP_GET {{
+      {line}
+      url {{
+        path /health?probe={i}
+      }}
+      connect_timeout 2
+      warmup 0
+    }}
+  }}
+"
+        ));
+        if let Some(tls_port) = tls_port {
+            real_servers.push_str(&format!(
+                "  real_server 127.0.0.1 {tls_port} {{
+    {kind} {{
+      {line}
+      url {{
+        path /health?probe={i}
+      }}
+      connect_timeout 2
+      warmup 0
+    }}
+  }}
+"
+            ));
+        }
+    }
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config(&vs("10.9.9.9 80", "0.3", &real_servers))?, tx);
+    initial(&mut rx, servers.len()).await?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while servers.iter().any(|(s, ..)| lock(s).heads.is_empty()) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (state, port, line, i) in &servers {
+        let (_, version, connection) = cases[*i];
+        let want = format!(
+            "GET /health?probe={i} HTTP/{version}\r\n\
+             User-Agent: KeepAliveClient\r\n\
+             {connection}\
+             Host: 127.0.0.1:{port}\r\n\r\n"
+        );
+        let heads = lock(state).heads.clone();
+        assert_eq!(heads.first(), Some(&want), "'{line}' on port {port}");
+    }
+    assert!(rx.try_recv().is_err(), "every server stays up");
+    Ok(())
+}
+
+/// keepalived.conf `regex_min_offset` / `regex_max_offset`: a real server comes up only
+/// when the regex matches starting within [min, max] bytes into the page; a match before
+/// the minimum or after the maximum does not count (offsets without a regex, or with the
+/// minimum beyond the maximum, are dropped as keepalived drops them).
+#[tokio::test]
+async fn regex_offsets_bound_where_the_match_starts() -> Result<()> {
+    let state = http_state(200, PAGE);
+    let port = http_server(state.clone()).await?;
+    let at = PAGE.find("all good").context("the page says all good")?;
+    let rs = |ip: &str, url: &str| {
+        format!(
+            "  real_server {ip} 80 {{
+    HTTP_GET {{
+      connect_ip 127.0.0.1
+      connect_port {port}
+      url {{
+        path /
+        regex \"all good\"
+{url}
+      }}
+      connect_timeout 1
+      retry 0
+      warmup 0
+    }}
+  }}\n"
+        )
+    };
+    let text = vs(
+        "10.9.9.9 80",
+        "0.3",
+        &[
+            rs(
+                "10.0.0.1",
+                &format!("        regex_min_offset {at}\n        regex_max_offset {at}"),
+            ),
+            rs("10.0.0.2", &format!("        regex_max_offset {}", at - 1)),
+            rs("10.0.0.3", &format!("        regex_min_offset {}", at + 1)),
+        ]
+        .concat(),
+    )
+    .replace("  lb_algo rr", "  lb_algo rr\n  alpha");
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config(&text)?, tx);
+    let first = initial(&mut rx, 3).await?;
+    assert!(first.iter().all(|u| !u.up), "alpha: all start down");
+    let up = next(&mut rx, Duration::from_secs(3)).await?;
+    assert!(up.up);
+    assert_eq!(up.real_server.addr, "10.0.0.1:80".parse()?);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(rx.try_recv().is_err(), "the others stay down");
+    assert!(lock(&state).requests.len() >= 6, "3 probes every 0.3 s");
+    Ok(())
+}
+
+/// keepalived.conf SMTP_CHECK `host { connect_ip connect_port ... }` blocks (deprecated in
+/// keepalived 2.x, which makes each host a checker of its own beside the checker itself):
+/// every host is checked with the checker's `helo_name`, and the real server is up only
+/// when the checker's own target and every host pass.
+#[tokio::test]
+async fn smtp_check_host_blocks_are_each_checked_and_all_must_pass() -> Result<()> {
+    let (main, main_helos) = smtp_server("220 main ESMTP\r\n").await?;
+    let (second, second_helos) = smtp_server("220 second ESMTP\r\n").await?;
+    let (third, third_helos) = smtp_server("220 third ESMTP\r\n").await?;
+    let refusing = refusing_port().await?;
+    let rs = |ip: &str, hosts: &str| {
+        format!(
+            "  real_server {ip} 25 {{
+    SMTP_CHECK {{
+      connect_ip 127.0.0.1
+      connect_port {main}
+      helo_name kad.test
+{hosts}      connect_timeout 1
+      retry 0
+      warmup 0
+    }}
+  }}\n"
+        )
+    };
+    let text = vs(
+        "10.9.9.9 25",
+        "0.3",
+        &[
+            rs(
+                "10.0.0.1",
+                &format!(
+                    "      host {{\n        connect_port {second}\n      }}\n      \
+                     host {{\n        connect_ip 127.0.0.1\n        connect_port {third}\n      }}\n"
+                ),
+            ),
+            rs(
+                "10.0.0.2",
+                &format!("      host {{\n        connect_port {refusing}\n      }}\n"),
+            ),
+        ]
+        .concat(),
+    )
+    .replace("  lb_algo rr", "  lb_algo rr\n  alpha");
+    let config = config(&text)?;
+    let checkers: Vec<usize> = config.virtual_servers[0]
+        .real_servers
+        .iter()
+        .map(|rs| rs.checkers.len())
+        .collect();
+    assert_eq!(checkers, [3, 2], "the checker and one per host");
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config, tx);
+    assert!(initial(&mut rx, 2).await?.iter().all(|u| !u.up));
+    let up = next(&mut rx, Duration::from_secs(3)).await?;
+    assert!(up.up);
+    assert_eq!(up.real_server.addr, "10.0.0.1:25".parse()?);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert!(
+        rx.try_recv().is_err(),
+        "10.0.0.2 stays down: its host refuses"
+    );
+    for (name, helos) in [
+        ("main", &main_helos),
+        ("second", &second_helos),
+        ("third", &third_helos),
+    ] {
+        let helos = helos.lock().map(|h| h.clone()).unwrap_or_default();
+        assert!(
+            helos.first().is_some_and(|h| h == "HELO kad.test"),
+            "{name}: {helos:?}"
+        );
+    }
+    Ok(())
+}
+
+/// A `MakeWriter` keeping every log line (the checkers' logs, captured on this thread).
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut kept) = self.0.lock() {
+            kept.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// keepalived.conf `log_all_failures` (checker) and global `checker_log_all_failures`:
+/// with either, each failed check that is retried is logged (info); without, only the
+/// failure that takes the checker down is, as keepalived 2.2.7 logs them.
+#[tokio::test(flavor = "current_thread")]
+async fn log_all_failures_logs_each_retried_failure() -> Result<()> {
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(logs.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let quiet = refusing_port().await?;
+    let logged = refusing_port().await?;
+    let global = refusing_port().await?;
+    let rs = |port: u16, line: &str| {
+        format!(
+            "  real_server 127.0.0.1 {port} {{
+    TCP_CHECK {{
+      {line}
+      connect_timeout 1
+      retry 2
+      delay_before_retry 0.1
+      warmup 0
+    }}
+  }}\n"
+        )
+    };
+    let checks = |global_defs: &str, servers: &[String]| -> Result<Config> {
+        config(&format!(
+            "{global_defs}{}",
+            vs("10.9.9.9 80", "5", &servers.concat())
+        ))
+    };
+    let (tx, mut rx) = mpsc::channel(16);
+    let _a = CheckerSet::spawn(
+        &checks("", &[rs(quiet, ""), rs(logged, "log_all_failures")])?,
+        tx.clone(),
+    );
+    let _b = CheckerSet::spawn(
+        &checks(
+            "global_defs {\n  checker_log_all_failures\n}\n",
+            &[rs(global, "")],
+        )?,
+        tx,
+    );
+    initial(&mut rx, 3).await?;
+    for _ in 0..3 {
+        let down = next(&mut rx, Duration::from_secs(3)).await?;
+        assert!(!down.up, "{down:?}");
+    }
+    let text =
+        String::from_utf8_lossy(&logs.0.lock().map(|l| l.clone()).unwrap_or_default()).into_owned();
+    let retried = |port: u16| {
+        text.lines()
+            .filter(|l| l.contains(&format!("127.0.0.1:{port}")) && l.contains("retrying"))
+            .count()
+    };
+    assert_eq!(retried(quiet), 0, "{text}");
+    assert_eq!(retried(logged), 2, "{text}");
+    assert_eq!(retried(global), 2, "{text}");
+    Ok(())
+}
+
+/// keepalived.conf `alpha` in a checker: it overrides the virtual server's. A checker with
+/// `alpha` starts its real server down (until it first passes) under a virtual server
+/// without; `alpha no` starts it up under a virtual server with `alpha`.
+#[tokio::test]
+async fn a_checker_s_alpha_overrides_the_virtual_server_s() -> Result<()> {
+    let (port, _) = tcp_counter().await?;
+    let rs = |ip: &str, line: &str| {
+        format!(
+            "  real_server {ip} 80 {{
+    TCP_CHECK {{
+      connect_ip 127.0.0.1
+      connect_port {port}
+      {line}
+      connect_timeout 1
+      warmup 0
+    }}
+  }}\n"
+        )
+    };
+    let text = [
+        vs("10.9.9.9 80", "0.3", &rs("10.0.0.1", "alpha")),
+        vs("10.9.9.10 80", "0.3", &rs("10.0.0.2", "alpha no"))
+            .replace("  lb_algo rr", "  lb_algo rr\n  alpha"),
+    ]
+    .concat();
+    let (tx, mut rx) = mpsc::channel(16);
+    let _handle = CheckerSet::spawn(&config(&text)?, tx);
+    let first = initial(&mut rx, 2).await?;
+    let starts_up = |ip: &str| {
+        first
+            .iter()
+            .find(|u| u.real_server.addr.ip().to_string() == ip)
+            .map(|u| u.up)
+    };
+    assert_eq!(starts_up("10.0.0.1"), Some(false), "{first:?}");
+    assert_eq!(starts_up("10.0.0.2"), Some(true), "{first:?}");
+    let up = next(&mut rx, Duration::from_secs(3)).await?;
+    assert!(up.up);
+    assert_eq!(up.real_server.addr, "10.0.0.1:80".parse()?);
+    Ok(())
+}
+
+/// keepalived.conf `smtp_alert` with global `no_checker_emails`: keepalived mails each
+/// change of a checker of the real server (a second checker failing on a real server that
+/// is already down is mailed, with the real server's state, DOWN, in the subject); with
+/// `no_checker_emails` only the real server's own changes are.
+#[tokio::test]
+async fn no_checker_emails_mails_only_the_real_server_s_changes() -> Result<()> {
+    let first = refusing_port().await?;
+    let second = refusing_port().await?;
+    let mut mailboxes = Vec::new();
+    let mut handles = Vec::new();
+    let (tx, mut rx) = mpsc::channel(16);
+    for extra in ["", "  no_checker_emails\n"] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let smtp_port = listener.local_addr()?.port();
+        mailboxes.push(kad_tests::fake::mail::serve_smtp(listener));
+        let text = format!(
+            "global_defs {{\n  router_id lb-test\n  notification_email {{\n    ops@example.net\n  }}\n  \
+             notification_email_from kad@example.net\n  smtp_server 127.0.0.1 {smtp_port}\n{extra}}}\n{}",
+            vs(
+                "10.9.9.9 80",
+                "5",
+                &format!(
+                    "  smtp_alert\n  real_server 127.0.0.1 80 {{
+    TCP_CHECK {{
+      connect_port {first}
+      connect_timeout 1
+      retry 0
+      warmup 0
+    }}
+    TCP_CHECK {{
+      connect_port {second}
+      connect_timeout 1
+      retry 2
+      delay_before_retry 0.2
+      warmup 0
+    }}
+  }}"
+                )
+            )
+        );
+        handles.push(CheckerSet::spawn(&config(&text)?, tx.clone()));
+    }
+    initial(&mut rx, 2).await?;
+    for _ in 0..2 {
+        assert!(!next(&mut rx, Duration::from_secs(3)).await?.up);
+    }
+    // The second checker goes down after its retries (0.4 s); the mails go out.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let subjects: Vec<Vec<String>> = mailboxes
+        .iter()
+        .map(|m| {
+            m.lock()
+                .map(|m| m.iter().filter_map(|mail| mail.subject()).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    let down = "[lb-test] Realserver [127.0.0.1]:tcp:80 of virtual server [10.9.9.9]:tcp:80 - DOWN";
+    assert_eq!(subjects[0], [down, down], "each checker's failure");
+    assert_eq!(
+        subjects[1],
+        [down],
+        "no_checker_emails: the real server's only"
+    );
+    Ok(())
+}
+
+/// keepalived.conf global `rs_init_notifies`: a real server that starts up runs its
+/// notify_up at start (keepalived: when it is first added to IPVS); one starting down
+/// (`alpha`) does not, and without the keyword nothing runs until a state changes.
+#[tokio::test]
+async fn rs_init_notifies_runs_notify_up_for_real_servers_starting_up() -> Result<()> {
+    let (port, _) = tcp_counter().await?;
+    let dir = kad_tests::scratch::dir("rsinit")?;
+    let mut logs = Vec::new();
+    let (tx, mut rx) = mpsc::channel(16);
+    let mut handles = Vec::new();
+    for (i, global) in ["  rs_init_notifies\n", ""].iter().enumerate() {
+        let log = dir.join(format!("notify{i}.log"));
+        let script = dir.join(format!("notify{i}.sh"));
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\necho \"$@\" >> {}\n", log.display()),
+        )?;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+        let rs = |ip: &str| {
+            format!(
+                "  real_server {ip} 80 {{
+    notify_up \"{} {ip}\"
+    TCP_CHECK {{
+      connect_ip 127.0.0.1
+      connect_port {port}
+      connect_timeout 1
+      warmup 0
+    }}
+  }}\n",
+                script.display()
+            )
+        };
+        let text = format!(
+            "global_defs {{\n  enable_script_security\n  script_user root\n{global}}}\n{}{}",
+            vs("10.9.9.9 80", "5", &rs("10.0.0.1")),
+            vs("10.9.9.10 80", "5", &rs("10.0.0.2"))
+                .replace("  lb_algo rr", "  lb_algo rr\n  alpha"),
+        );
+        handles.push(CheckerSet::spawn(&config(&text)?, tx.clone()));
+        logs.push(log);
+    }
+    initial(&mut rx, 4).await?;
+    // Both alpha servers come up: their notify_up runs in both sets.
+    for _ in 0..2 {
+        assert!(next(&mut rx, Duration::from_secs(3)).await?.up);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let lines = |i: usize| -> Vec<String> {
+        let mut l: Vec<String> = std::fs::read_to_string(&logs[i])
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        l.sort();
+        l
+    };
+    assert_eq!(lines(0), ["10.0.0.1", "10.0.0.2"], "rs_init_notifies");
+    assert_eq!(lines(1), ["10.0.0.2"], "without: only the change");
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

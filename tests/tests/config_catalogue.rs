@@ -64,6 +64,7 @@ const VALUES: &[&str] = &[
     "A",
     "200",
     "/x",
+    "1.1",
 ];
 
 fn messages(text: &str) -> Vec<String> {

@@ -259,6 +259,18 @@ const CASES: &[(&str, &str)] = &[
         "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n nb_get_retry 2\n real_server 10.0.0.2 80 {\n nb_get_retry 2\n TCP_CHECK {\n nb_get_retry 3\n }\n HTTP_GET {\n url {\n path /\n }\n nb_get_retry 3\n }\n SSL_GET {\n url {\n path /\n }\n nb_get_retry x\n }\n }\n}\n",
     ),
     (
+        "http_protocol_values",
+        "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n HTTP_GET {\n http_protocol 1.0C\n url {\n path /\n }\n }\n SSL_GET {\n http_protocol 1.0c\n url {\n path /\n }\n }\n }\n real_server 10.0.0.3 80 {\n HTTP_GET {\n http_protocol 1.1\n url {\n path /\n }\n }\n HTTP_GET {\n http_protocol 2.0\n url {\n path /\n }\n }\n }\n}\n",
+    ),
+    (
+        "tls_compliant_is_unknown_in_2_2_7",
+        "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 80 {\n SSL_GET {\n tls_compliant\n fast_recovery\n url {\n path /\n regex ok\n regex_min_offset 5\n regex_max_offset 9\n tls_compliant\n }\n }\n }\n}\n",
+    ),
+    (
+        "smtp_check_host_blocks",
+        "virtual_server 10.0.0.1 25 {\n protocol TCP\n lb_algo rr\n lb_kind DR\n real_server 10.0.0.2 25 {\n SMTP_CHECK {\n helo_name x.test\n host {\n connect_ip 10.0.0.3\n connect_port 2525\n bindto 10.0.0.9\n connect_timeout 3\n retry 2\n bogus 1\n }\n host {\n connect_ip 10.0.0.4\n }\n }\n }\n}\n",
+    ),
+    (
         "brace_touching_a_name",
         "vrrp_sync_group VG1{\n group {\n A\n }\n}\nvrrp_instance A{\n interface IFACE\n virtual_router_id 5\n priority 300\n virtual_ipaddress{\n 10.0.0.1}\n}\n",
     ),
@@ -310,6 +322,9 @@ const STRICT: &[&str] = &[
     "max_auto_priority_without_value",
     "checker_log_all_failures_and_alpha",
     "nb_get_retry",
+    "http_protocol_values",
+    "tls_compliant_is_unknown_in_2_2_7",
+    "smtp_check_host_blocks",
     "brace_touching_a_name",
     "real_and_virtual_server_ports",
     "quorum_out_of_reach",

@@ -47,7 +47,8 @@ fuzz_target!(|data: &[u8]| {
                     digest: true,
                     keep: true,
                 };
-                http::get(client, "10.0.0.1:80", "/", need).await
+                let protocol = http::HttpProtocol::default();
+                http::get(client, "10.0.0.1:80", "/", protocol, need).await
             });
             if let Ok(page) = page {
                 let url = http::UrlSpec {
@@ -57,6 +58,8 @@ fuzz_target!(|data: &[u8]| {
                     virtualhost: None,
                     regex: None,
                     regex_no_match: false,
+                    regex_min_offset: 0,
+                    regex_max_offset: None,
                 };
                 let _ = http::judge(&url, None, &page);
                 let _ = page.md5_hex();

@@ -373,12 +373,84 @@ fn rs_timing(r: &mut RealServer, n: &Node, c: &mut Ctx) {
 }
 
 fn rs_checker(r: &mut RealServer, n: &Node, c: &mut Ctx) {
-    if let Some(checker) = checker(c, n) {
-        // Most real servers have one checker: room for exactly one more, not the four a
-        // first push reserves (with 10,000 real servers that is 11 MB less).
-        r.checkers.reserve_exact(1);
-        r.checkers.push(checker);
+    let checkers = checkers(c, n);
+    // Most real servers have one checker: room for exactly one more, not the four a
+    // first push reserves (with 10,000 real servers that is 11 MB less).
+    r.checkers.reserve_exact(checkers.len());
+    r.checkers.extend(checkers);
+}
+
+/// The connection keywords of an SMTP_CHECK `host { }` block.
+const HOST_CONNECTION: &[&str] = &[
+    "connect_ip",
+    "connect_port",
+    "bindto",
+    "bind_port",
+    "bind_if",
+    "fwmark",
+    "connect_timeout",
+];
+
+/// A checker block as the checkers it makes: one, or for an SMTP_CHECK with `host { }`
+/// blocks (deprecated in keepalived 2.x, which turns each into a checker of its own) the
+/// checker itself (the real server, or its own connect_ip/connect_port) and one checker per
+/// host, each taking the checker's settings and its own connection keywords (connect_ip,
+/// connect_port, bindto, bind_port, bind_if, fwmark, connect_timeout). Timing keywords
+/// written in a host apply to the whole checker, as in keepalived. The real server is up
+/// when every one passes.
+pub fn checkers(c: &mut Ctx, n: &Node) -> Vec<Checker> {
+    let Some(main) = checker(c, n) else {
+        return Vec::new();
+    };
+    let hosts: Vec<&Node> = if main.kind == "SMTP_CHECK" {
+        n.children()
+            .iter()
+            .filter(|h| h.keyword() == "host")
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut out = Vec::with_capacity(1 + hosts.len());
+    for host in hosts {
+        let mut h = main.clone();
+        h.other.remove("host");
+        h.place = host.place().clone();
+        h.end = host.end_place().clone();
+        for child in host.children() {
+            match child.keyword() {
+                "connect_ip" => h.connect_ip = c.ip(child, 0).or(h.connect_ip),
+                "connect_port" => {
+                    h.connect_port = c
+                        .value(child, 0, "a port number", parse_port)
+                        .or(h.connect_port)
+                }
+                "bindto" => h.bindto = c.ip(child, 0).or(h.bindto),
+                "bind_port" => {
+                    h.bind_port = c
+                        .value(child, 0, "a port number", parse_port)
+                        .or(h.bind_port)
+                }
+                "bind_if" => {
+                    h.bind_if = c.string(child, 0, "an interface name").or(h.bind_if.take())
+                }
+                "fwmark" => {
+                    h.fwmark = c
+                        .int(child, 0, 0, i64::from(u32::MAX))
+                        .map(u32_of)
+                        .or(h.fwmark)
+                }
+                "connect_timeout" => {
+                    h.timing.connect_timeout = timer(c, child).or(h.timing.connect_timeout)
+                }
+                _ => {}
+            }
+        }
+        out.push(h);
     }
+    let mut main = main;
+    main.other.remove("host");
+    out.insert(0, main);
+    out
 }
 
 fn real_server(c: &mut Ctx, n: &Node) -> Option<RealServer> {
@@ -423,8 +495,8 @@ pub const CHECKER_COMMON: &[Listed] = &[
     ("delay_before_retry", Status::Supported),
     ("warmup", Status::Supported),
     ("delay_loop", Status::Supported),
-    ("alpha", Status::Ignored(UNUSED)),
-    ("log_all_failures", Status::Ignored(UNUSED)),
+    ("alpha", Status::Supported),
+    ("log_all_failures", Status::Supported),
 ];
 
 /// Whether checker `kind` takes the common keyword `keyword` in keepalived 2.2.7: MISC_CHECK
@@ -472,18 +544,17 @@ pub fn checker_specific(kind: &str) -> &'static [Listed] {
             ("virtualhost", Status::Supported),
             ("enable_sni", Status::Supported),
             ("nb_get_retry", Status::Supported),
-            ("fast_recovery", Status::Ignored(UNUSED)),
             (
-                "http_protocol",
-                Status::Ignored("requests are HTTP/1.1 (hyper)"),
+                "fast_recovery",
+                Status::Ignored(
+                    "kad fetches every url of a checker in each run (keepalived: one url per delay_loop, all at once with fast_recovery only while the server is down)",
+                ),
             ),
+            ("http_protocol", Status::Supported),
         ],
         "SMTP_CHECK" => &[
             ("helo_name", Status::Supported),
-            (
-                "host",
-                Status::Ignored("the real server's address (or connect_ip) is checked"),
-            ),
+            ("host", Status::Supported),
         ],
         "DNS_CHECK" => &[("type", Status::Supported), ("name", Status::Supported)],
         "MISC_CHECK" => &[
@@ -524,8 +595,14 @@ pub const URL: &[Listed] = &[
         "regex_stack",
         Status::Ignored("regexes use the regex crate's defaults"),
     ),
-    ("regex_min_offset", Status::Ignored(UNUSED)),
-    ("regex_max_offset", Status::Ignored(UNUSED)),
+    (
+        "regex_min_offset",
+        Status::Partial("counted from the start of the body, keepalived from the status line"),
+    ),
+    (
+        "regex_max_offset",
+        Status::Partial("counted from the start of the body, keepalived from the status line"),
+    ),
 ];
 
 /// The status of `keyword` in `list` (Supported when absent: the parser handled it).
@@ -590,6 +667,28 @@ pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
                 if let Some(retry) = c.int(child, 0, 0, i64::from(u32::MAX)) {
                     ck.timing.retry = Some(u32_of(retry));
                 }
+            }
+            // keepalived 2.2.7: 1.0 (its default), 1.0C or 1.0c, 1.1; anything else is an
+            // error and the checker keeps its protocol.
+            "http_protocol" if http => {
+                let expected = "1.0, 1.0C or 1.1";
+                if let Some(v) = c.value(child, 0, expected, |s| match s {
+                    "1.0" | "1.0C" | "1.0c" | "1.1" => Ok(s.to_owned()),
+                    _ => Err(ValueError::new(s, expected)),
+                }) {
+                    ck.other.insert("http_protocol".to_owned(), vec![v]);
+                }
+            }
+            // SMTP_CHECK `host { }`: its connection keywords make a checker of their own
+            // ([`checkers`]); its timing keywords are the checker's.
+            "host" if kind == "SMTP_CHECK" => {
+                for h in child.children() {
+                    if HOST_CONNECTION.contains(&h.keyword()) || timing(&mut ck.timing, h, c) {
+                        continue;
+                    }
+                    c.unknown(h);
+                }
+                ck.other.insert("host".to_owned(), Vec::new());
             }
             "log_all_failures" | "alpha" => {
                 let value = c.flag(child, 0);
@@ -675,7 +774,28 @@ fn url(c: &mut Ctx, n: &Node) -> Url {
             "virtualhost" => u.virtualhost = c.string(child, 0, "a host name"),
             "regex" => u.regex = c.string(child, 0, "a regular expression"),
             "regex_no_match" => u.regex_no_match = true,
-            "regex_options" | "regex_stack" | "regex_min_offset" | "regex_max_offset" => {
+            // keepalived 2.2.7 logs a bad offset (no configuration error) and takes 0.
+            "regex_min_offset" | "regex_max_offset" => {
+                let offset = match child.args.as_slice() {
+                    [word] => word.as_str().parse::<u64>().ok(),
+                    _ => None,
+                };
+                if offset.is_none() {
+                    c.report(
+                        Severity::Warning,
+                        child.place(),
+                        format!(
+                            "{}: expected one offset in bytes - taking 0",
+                            child.keyword()
+                        ),
+                    );
+                }
+                u.other.insert(
+                    child.keyword().to_owned(),
+                    vec![offset.unwrap_or(0).to_string()],
+                );
+            }
+            "regex_options" | "regex_stack" => {
                 u.other.insert(
                     child.keyword().to_owned(),
                     child.args.iter().map(|w| w.text.clone()).collect(),
@@ -688,7 +808,36 @@ fn url(c: &mut Ctx, n: &Node) -> Url {
     if u.status_code.is_empty() && u.digest.is_none() {
         u.status_code.push((200, 299));
     }
+    regex_offsets(c, n, &mut u);
     u
+}
+
+/// keepalived 2.2.7's checks of `regex_min_offset` / `regex_max_offset` at the end of a
+/// url block: without a `regex` they are dropped, and both are dropped when the minimum is
+/// beyond the maximum.
+fn regex_offsets(c: &mut Ctx, n: &Node, u: &mut Url) {
+    let offset = |u: &Url, key: &str| -> Option<u64> {
+        u.other
+            .get(key)
+            .and_then(|w| w.first())
+            .and_then(|w| w.parse().ok())
+    };
+    let (min, max) = (offset(u, "regex_min_offset"), offset(u, "regex_max_offset"));
+    if min.is_none() && max.is_none() {
+        return;
+    }
+    let why = if u.regex.is_none() {
+        "regex parameters specified without regex - ignoring".to_owned()
+    } else if let (Some(min), Some(max)) = (min, max)
+        && min > max
+    {
+        format!("regex min offset {min} > regex_max_offset {max} - ignoring")
+    } else {
+        return;
+    };
+    c.report(Severity::Warning, n.end_place(), why);
+    u.other.remove("regex_min_offset");
+    u.other.remove("regex_max_offset");
 }
 
 /// keepalived.conf: virtual_server_group NAME { IP[-N] [PORT] | fwmark N [inet|inet6] }.

@@ -62,6 +62,20 @@ pub async fn run(
         };
         reported.push(state);
         record(server.key, state);
+        // keepalived.conf global `rs_init_notifies`: a real server starting up (not one
+        // kept across a reload, nor one starting down) runs its notify_up and writes its
+        // FIFO lines, as keepalived does when it first adds it to IPVS.
+        if plan.rs_init_notifies && state.up && !server.carried_over {
+            for script in &server.notify_up {
+                notify::run(script);
+            }
+            for listing in &server.virtual_servers {
+                let line = notify::fifo_line(&server.fifo_name, &listing.name, true);
+                for fifo in &mut fifos {
+                    fifo.write_line(&line);
+                }
+            }
+        }
         let reason = match (server.probes.is_empty(), server.carried_over, state.up) {
             (true, _, _) => "no checker: always up".to_owned(),
             (false, true, _) => "initial state: kept from before the reload".to_owned(),
@@ -85,7 +99,9 @@ pub async fn run(
         // (MISC_CHECK misc_dynamic, FILE_CHECK), the latest request wins, as in keepalived
         // where each run that asks for a weight sets the real server's.
         let asked = event.asked.filter(|_| event.up);
+        let mut checker_flipped = false;
         if let Some(slot) = probes.get_mut(event.probe) {
+            checker_flipped = slot.0 != event.up;
             *slot = (event.up, event.weight);
         }
         let Some(servers) = plan.probe_servers.get(event.probe) else {
@@ -102,6 +118,22 @@ pub async fn run(
                 up: states.all(|(up, _)| *up),
                 weight: asked.or(last.weight),
             };
+            // keepalived mails every change of a checker of a real server with
+            // `smtp_alert`, unless global `no_checker_emails` keeps mails to the real
+            // server's own changes.
+            let mail_checker = checker_flipped && !plan.no_checker_emails && now.up == last.up;
+            if mail_checker && let Some(mailer) = mailer.as_ref() {
+                for listing in server.virtual_servers.iter().filter(|l| l.smtp_alert) {
+                    mailer.send(Alert::checker(
+                        &mailer.spec().router_id,
+                        &server.fifo_name,
+                        &listing.name,
+                        now.up,
+                        event.up,
+                        &event.reason,
+                    ));
+                }
+            }
             if now == *last {
                 continue;
             }

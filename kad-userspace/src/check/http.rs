@@ -1,5 +1,7 @@
-//! keepalived.conf `HTTP_GET` and `SSL_GET`: for each `url`, GET `path` (HTTP/1.1 over hyper,
-//! over rustls for SSL_GET) with `Host: virtualhost` and judge the answer: `status_code`
+//! keepalived.conf `HTTP_GET` and `SSL_GET`: for each `url`, GET `path` (over hyper, over
+//! rustls for SSL_GET) with keepalived's request head ([`HttpProtocol`]: `HTTP/1.0` unless
+//! `http_protocol` says otherwise, `User-Agent`, `Connection: close` for `1.0C` and `1.1`,
+//! `Host: virtualhost` or the address) and judge the answer: `status_code`
 //! ranges (default 200-299), `digest` (MD5 of the body, as `genhash` prints it), `regex`
 //! on the body (`regex_no_match`: the regex must not match). All urls must pass.
 //!
@@ -41,6 +43,50 @@ pub struct UrlSpec {
     pub regex: Option<String>,
     /// keepalived.conf `regex_no_match`.
     pub regex_no_match: bool,
+    /// keepalived.conf `regex_min_offset`: the first byte of the body where a match may
+    /// start (0: the start).
+    pub regex_min_offset: usize,
+    /// keepalived.conf `regex_max_offset`: the last byte of the body where a match may start
+    /// (`None`: anywhere).
+    pub regex_max_offset: Option<usize>,
+}
+
+/// keepalived.conf `http_protocol 1.0|1.0C|1.1` of HTTP_GET/SSL_GET: the version on the
+/// request line and whether the request says `Connection: close`. keepalived 2.2.7 sends,
+/// byte for byte, `GET PATH HTTP/1.V\r\nUser-Agent: KeepAliveClient\r\n`, then
+/// `Connection: close\r\n` for `1.0C` and `1.1`, then `Host: HOST\r\n\r\n`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum HttpProtocol {
+    /// `1.0` (keepalived's default): `HTTP/1.0`, no `Connection` header.
+    #[default]
+    Http10,
+    /// `1.0C` (or `1.0c`): `HTTP/1.0` with `Connection: close`.
+    Http10Close,
+    /// `1.1`: `HTTP/1.1` with `Connection: close`.
+    Http11,
+}
+
+impl HttpProtocol {
+    /// The keepalived.conf word (`1.0`, `1.0C`, `1.0c`, `1.1`), `None` for any other.
+    pub fn parse(word: &str) -> Option<Self> {
+        match word {
+            "1.0" => Some(Self::Http10),
+            "1.0C" | "1.0c" => Some(Self::Http10Close),
+            "1.1" => Some(Self::Http11),
+            _ => None,
+        }
+    }
+
+    fn version(self) -> hyper::Version {
+        match self {
+            Self::Http11 => hyper::Version::HTTP_11,
+            Self::Http10 | Self::Http10Close => hyper::Version::HTTP_10,
+        }
+    }
+
+    fn connection_close(self) -> bool {
+        self != Self::Http10
+    }
 }
 
 /// An HTTP_GET or SSL_GET checker, resolved.
@@ -48,6 +94,8 @@ pub struct UrlSpec {
 pub struct HttpSpec {
     /// SSL_GET.
     pub tls: bool,
+    /// keepalived.conf `http_protocol`.
+    pub protocol: HttpProtocol,
     /// keepalived.conf `enable_sni` (SSL_GET).
     pub sni: bool,
     /// The urls.
@@ -59,6 +107,7 @@ pub struct HttpProbe {
     urls: Vec<(UrlSpec, Option<regex::bytes::Regex>)>,
     tls: Option<Arc<ClientConfig>>,
     sni: bool,
+    protocol: HttpProtocol,
 }
 
 /// A fetched page.
@@ -125,6 +174,7 @@ impl HttpProbe {
             urls,
             tls: if spec.tls { tls } else { None },
             sni: spec.sni,
+            protocol: spec.protocol,
         })
     }
 
@@ -142,6 +192,7 @@ impl HttpProbe {
                 sni,
                 url.virtualhost.as_deref(),
                 &url.path,
+                self.protocol,
                 BodyUse::of(url),
             )
             .await?;
@@ -198,7 +249,13 @@ pub fn judge(
         }
     }
     if let Some(regex) = regex {
-        let matched = regex.is_match(&page.body);
+        // The leftmost match starting at or after the minimum offset (the bytes before it
+        // still serve look-behinds and anchors, as PCRE2's start offset), which must start
+        // at or before the maximum.
+        let matched = (url.regex_min_offset <= page.body.len())
+            .then(|| regex.find_at(&page.body, url.regex_min_offset))
+            .flatten()
+            .is_some_and(|m| url.regex_max_offset.is_none_or(|max| m.start() <= max));
         if matched == url.regex_no_match {
             return Err(if matched {
                 PageMismatch::RegexMatched
@@ -211,8 +268,8 @@ pub fn judge(
 }
 
 /// GETs `path` from the endpoint within its `connect_timeout` (connection, TLS handshake,
-/// request and whole body), the body streamed through MD5 (genhash). `Host` is `host`,
-/// else the address.
+/// request and whole body), the body streamed through MD5 (genhash, with keepalived's
+/// default `http_protocol 1.0`). `Host` is `host`, else the address.
 pub async fn fetch(
     endpoint: &Endpoint,
     tls: Option<&Arc<ClientConfig>>,
@@ -224,7 +281,8 @@ pub async fn fetch(
         digest: true,
         keep: false,
     };
-    fetch_for(endpoint, tls, sni, host, path, digest).await
+    let protocol = HttpProtocol::default();
+    fetch_for(endpoint, tls, sni, host, path, protocol, digest).await
 }
 
 /// [`fetch`], reading the body only as far as `body` needs.
@@ -234,6 +292,7 @@ pub async fn fetch_for(
     sni: Option<&str>,
     host: Option<&str>,
     path: &str,
+    protocol: HttpProtocol,
     body: BodyUse,
 ) -> Result<Page, ProbeError> {
     let deadline = tokio::time::Instant::now() + endpoint.connect_timeout;
@@ -247,9 +306,9 @@ pub async fn fetch_for(
                     .connect(name, stream)
                     .await
                     .map_err(|e| ProbeError::Check(format!("TLS handshake: {e}")))?;
-                get(stream, &host, path, body).await
+                get(stream, &host, path, protocol, body).await
             }
-            None => get(stream, &host, path, body).await,
+            None => get(stream, &host, path, protocol, body).await,
         }
     };
     match tokio::time::timeout_at(deadline, exchange).await {
@@ -265,22 +324,35 @@ fn host_of(addr: SocketAddr) -> String {
     }
 }
 
-/// One GET over an established stream, reading as much of the body as `body` asks (the fuzz
-/// target `checker_reply` plays the server with arbitrary bytes).
-pub async fn get<S>(stream: S, host: &str, path: &str, body: BodyUse) -> Result<Page, ProbeError>
+/// One GET over an established stream, with keepalived's request head for `protocol`
+/// (headers in keepalived's order and case), reading as much of the body as `body` asks (the
+/// fuzz target `checker_reply` plays the server with arbitrary bytes).
+pub async fn get<S>(
+    stream: S,
+    host: &str,
+    path: &str,
+    protocol: HttpProtocol,
+    body: BodyUse,
+) -> Result<Page, ProbeError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let http = |e: hyper::Error| ProbeError::Check(format!("HTTP: {e}"));
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+        .title_case_headers(true)
+        .handshake(TokioIo::new(stream))
         .await
         .map_err(http)?;
-    let request = hyper::Request::builder()
+    let mut request = hyper::Request::builder()
         .method(hyper::Method::GET)
         .uri(path)
+        .version(protocol.version())
+        .header(hyper::header::USER_AGENT, "KeepAliveClient");
+    if protocol.connection_close() {
+        request = request.header(hyper::header::CONNECTION, "close");
+    }
+    let request = request
         .header(hyper::header::HOST, host)
-        .header(hyper::header::USER_AGENT, "KeepAliveClient")
-        .header(hyper::header::CONNECTION, "close")
         .body(Empty::<Bytes>::new())
         .map_err(|e| ProbeError::Check(format!("request for '{path}': {e}")))?;
     let exchange = async {
@@ -348,6 +420,8 @@ mod tests {
             virtualhost: None,
             regex: None,
             regex_no_match: false,
+            regex_min_offset: 0,
+            regex_max_offset: None,
         }
     }
 
@@ -414,6 +488,7 @@ mod tests {
         let probe = HttpProbe::new(
             &HttpSpec {
                 tls: false,
+                protocol: HttpProtocol::default(),
                 sni: false,
                 urls: vec![url()],
             },
@@ -482,5 +557,42 @@ mod tests {
         };
         assert!(judge(&no_match, re.as_ref(), &ok).is_err());
         assert_eq!(judge(&no_match, re.as_ref(), &page(200, "bye")), Ok(()));
+    }
+
+    /// keepalived.conf `regex_min_offset` / `regex_max_offset`: the match must start within
+    /// [min, max] (bytes into the body, both included); before min it does not count, nor
+    /// does a later match beyond max.
+    #[test]
+    fn regex_offsets_bound_where_a_match_starts() {
+        let re = regex::bytes::Regex::new("ok").ok();
+        let body = page(200, "ok....ok");
+        let within = |min, max| UrlSpec {
+            regex_min_offset: min,
+            regex_max_offset: max,
+            ..url()
+        };
+        for (min, max, want) in [
+            (0, None, true),
+            (1, None, true),
+            (6, None, true),
+            (7, None, false),
+            (9, None, false),
+            (0, Some(0), true),
+            (1, Some(5), false),
+            (1, Some(6), true),
+            (6, Some(6), true),
+        ] {
+            let got = judge(&within(min, max), re.as_ref(), &body).is_ok();
+            assert_eq!(got, want, "min {min} max {max:?}");
+            let no_match = UrlSpec {
+                regex_no_match: true,
+                ..within(min, max)
+            };
+            let got = judge(&no_match, re.as_ref(), &body).is_ok();
+            assert_eq!(got, !want, "regex_no_match, min {min} max {max:?}");
+        }
+        // PCRE2 semantics at the start offset: `^` does not match there.
+        let anchored = regex::bytes::Regex::new("^ok").ok();
+        assert!(judge(&within(6, None), anchored.as_ref(), &body).is_err());
     }
 }

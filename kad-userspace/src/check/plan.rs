@@ -29,7 +29,7 @@ use super::{
     dns::{self, DnsQuery},
     endpoint::Endpoint,
     file::{self, FileSpec},
-    http::{HttpSpec, UrlSpec},
+    http::{HttpProtocol, HttpSpec, UrlSpec},
     misc::MiscSpec,
     plan_error::PlanError,
     smtp,
@@ -106,6 +106,9 @@ pub struct ProbeSpec {
     pub endpoint: Endpoint,
     /// Its schedule.
     pub timing: Timing,
+    /// keepalived.conf `log_all_failures` of the checker or global
+    /// `checker_log_all_failures`: every failed probe is logged, retries included.
+    pub log_all_failures: bool,
 }
 
 impl ProbeSpec {
@@ -135,8 +138,8 @@ pub struct ServerPlan {
     pub key: RealServerKey,
     /// keepalived.conf `weight`.
     pub weight: i32,
-    /// Up at start, unless a virtual server listing it says `alpha` (or, on reload, as the
-    /// previous checkers left it).
+    /// Up at start, unless one of its checkers starts down (`alpha` of the checker, else of
+    /// the virtual server listing it), or on reload as the previous checkers left it.
     pub initial_up: bool,
     /// The weight at start (on reload, what a checker of the previous set asked for).
     pub initial_weight: Option<i32>,
@@ -183,6 +186,10 @@ pub struct Plan {
     pub smtp: Option<SmtpSpec>,
     /// Checkers left out, and why.
     pub warnings: Vec<String>,
+    /// global `no_checker_emails`: mail a real server's changes only, not each checker's.
+    pub no_checker_emails: bool,
+    /// global `rs_init_notifies`: notify the real servers that start up.
+    pub rs_init_notifies: bool,
 }
 
 fn vs_port(vs: &VirtualServer) -> Option<u16> {
@@ -212,6 +219,8 @@ impl Plan {
         }
         plan.fifos = fifos(&config.global, &mut plan.warnings);
         plan.smtp = SmtpSpec::from_config(config);
+        plan.no_checker_emails = global_flag(&config.global, "no_checker_emails");
+        plan.rs_init_notifies = global_flag(&config.global, "rs_init_notifies");
         for vs in &config.virtual_servers {
             let vs_name: Arc<str> = vs_fifo_name(vs).into();
             for rs in &vs.real_servers {
@@ -248,7 +257,13 @@ impl Plan {
                 let Some(entry) = plan.servers.get_mut(server) else {
                     continue;
                 };
-                entry.initial_up &= !vs.alpha;
+                // keepalived.conf `alpha`: a checker starts down with its own `alpha`, else
+                // with its virtual server's; the real server starts up when none does.
+                entry.initial_up &= if rs.checkers.is_empty() {
+                    !vs.alpha
+                } else {
+                    rs.checkers.iter().all(|c| !c.alpha.unwrap_or(vs.alpha))
+                };
                 entry
                     .notify_up
                     .extend(up.filter(|c| !entry.notify_up.contains(c)));
@@ -407,6 +422,24 @@ fn number(checker: &Checker, keyword: &str) -> Result<Option<usize>, PlanError> 
         .transpose()
 }
 
+/// A global_defs keyword written as a flag or `KEYWORD [<BOOL>]` (kad-config checked the
+/// value): set, and not false.
+fn global_flag(global: &GlobalDefs, keyword: &str) -> bool {
+    global.other.get(keyword).is_some_and(|words| {
+        words
+            .first()
+            .is_none_or(|w| crate::config::keywords::parse_bool(w).unwrap_or(false))
+    })
+}
+
+/// A url's `regex_min_offset` / `regex_max_offset` (kad-config keeps them as a number, or
+/// drops them as keepalived does); offsets beyond memory are beyond any body.
+fn url_offset(url: &crate::config::model::Url, keyword: &str) -> Option<usize> {
+    let word = url.other.get(keyword)?.first()?;
+    let offset: u64 = word.parse().ok()?;
+    Some(usize::try_from(offset).unwrap_or(usize::MAX))
+}
+
 /// Resolves one checker of real server `rs` (port `port`) of `vs`.
 pub fn probe_spec(
     config: &Config,
@@ -461,6 +494,9 @@ pub fn probe_spec(
         "TCP_CHECK" => ProbeKind::Tcp,
         "HTTP_GET" | "SSL_GET" => ProbeKind::Http(Box::new(HttpSpec {
             tls: checker.kind == "SSL_GET",
+            protocol: word(checker, "http_protocol")
+                .and_then(HttpProtocol::parse)
+                .unwrap_or_default(),
             sni: checker.other.contains_key("enable_sni"),
             urls: checker
                 .urls
@@ -472,6 +508,8 @@ pub fn probe_spec(
                     virtualhost: u.virtualhost.clone().or_else(|| virtualhost.clone()),
                     regex: u.regex.clone(),
                     regex_no_match: u.regex_no_match,
+                    regex_min_offset: url_offset(u, "regex_min_offset").unwrap_or(0),
+                    regex_max_offset: url_offset(u, "regex_max_offset"),
                 })
                 .collect(),
         })),
@@ -574,6 +612,8 @@ pub fn probe_spec(
         kind,
         endpoint,
         timing,
+        log_all_failures: checker.log_all_failures == Some(true)
+            || global_flag(&config.global, "checker_log_all_failures"),
     })
 }
 

@@ -107,6 +107,10 @@ impl Runner for Probe {
     fn hard_timeout(&self) -> Duration {
         Probe::hard_timeout(self)
     }
+
+    fn log_all_failures(&self) -> bool {
+        self.spec.log_all_failures
+    }
 }
 
 #[cfg(test)]
@@ -135,6 +139,7 @@ mod tests {
                 fwmark: None,
                 connect_timeout: second,
             },
+            log_all_failures: false,
             timing: Timing {
                 delay_loop: second,
                 retry: 1,

@@ -36,6 +36,12 @@ pub trait Runner: Send + Sync + 'static {
     fn timing(&self) -> Timing;
     /// The longest one probe may take before it counts as failed.
     fn hard_timeout(&self) -> Duration;
+    /// keepalived.conf `log_all_failures` / global `checker_log_all_failures`: a failed
+    /// probe that is retried is logged (at info); otherwise only the failure that takes the
+    /// checker down is.
+    fn log_all_failures(&self) -> bool {
+        false
+    }
 }
 
 /// A checker's state changed (or, while up, the weight it asks for).
@@ -285,7 +291,10 @@ fn judge<P: Runner>(
     let probe = &slot.probe;
     let reason = || format!("{}: {outcome}", probe.describe());
     match (&result, step.retrying) {
-        (Err(_), true) => tracing::info!(check = %probe.describe(), "{}; retrying", reason()),
+        (Err(_), true) if probe.log_all_failures() => {
+            tracing::info!(check = %probe.describe(), "{}; retrying", reason())
+        }
+        (Err(_), true) => tracing::debug!(check = %probe.describe(), "{}; retrying", reason()),
         (Err(_), false) => tracing::debug!(check = %probe.describe(), "{}", reason()),
         (Ok(_), _) => tracing::trace!(check = %probe.describe(), "{}", reason()),
     }

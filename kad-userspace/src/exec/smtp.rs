@@ -176,6 +176,30 @@ impl Alert {
         }
     }
 
+    /// keepalived's alert for one checker of a real server changing state: the subject
+    /// gives the real server's state (`server_up`), the body the checker's (`checker_up`).
+    /// keepalived.conf global `no_checker_emails` keeps these to the real server's changes.
+    pub fn checker(
+        router_id: &str,
+        real_server: &str,
+        virtual_server: &str,
+        server_up: bool,
+        checker_up: bool,
+        reason: &str,
+    ) -> Self {
+        let mut alert =
+            Self::real_server(router_id, real_server, virtual_server, checker_up, reason);
+        let (said, state) = match (checker_up, server_up) {
+            (true, false) => (" - UP", " - DOWN"),
+            (false, true) => (" - DOWN", " - UP"),
+            _ => return alert,
+        };
+        if let Some(head) = alert.subject.strip_suffix(said) {
+            alert.subject = format!("{head}{state}");
+        }
+        alert
+    }
+
     /// keepalived's alert for a virtual server gaining or losing quorum: subject
     /// `[ROUTER_ID] Virtualserver VS - UP|DOWN`, the body giving the live weight against
     /// `quorum`.
@@ -303,6 +327,27 @@ fn host_name() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A checker's alert: the subject gives the real server's state, the body the
+    /// checker's.
+    #[test]
+    fn checker_alerts_name_the_real_server_s_state() {
+        let alert = Alert::checker("lb1", "RS", "VS", false, true, "TCP_CHECK ok");
+        assert_eq!(
+            alert.subject,
+            "[lb1] Realserver RS of virtual server VS - DOWN"
+        );
+        assert_eq!(
+            alert.body,
+            "=> CHECK succeed on service : TCP_CHECK ok <=\r\n"
+        );
+        let alert = Alert::checker("lb1", "RS", "VS", false, false, "refused");
+        assert_eq!(
+            alert.subject,
+            "[lb1] Realserver RS of virtual server VS - DOWN"
+        );
+        assert_eq!(alert.body, "=> CHECK failed on service : refused <=\r\n");
+    }
 
     #[test]
     fn subjects_and_bodies_are_keepalived_s() {

@@ -22,6 +22,8 @@ pub struct HttpState {
     pub requests: Vec<(Instant, u16, String)>,
     /// Every TLS server name seen (SNI).
     pub sni: Vec<Option<String>>,
+    /// Every request's head as it came, request line to blank line included.
+    pub heads: Vec<String>,
 }
 
 /// The state an HTTP server and its test share.
@@ -49,12 +51,14 @@ where
     let (read, mut write) = tokio::io::split(stream);
     let mut read = BufReader::new(read);
     let mut host = String::new();
+    let mut head = String::new();
     loop {
         let mut line = String::new();
         match read.read_line(&mut line).await {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
+        head.push_str(&line);
         if let Some(h) = line
             .strip_prefix("Host: ")
             .or_else(|| line.strip_prefix("host: "))
@@ -69,6 +73,7 @@ where
         let mut s = lock(&state);
         let answer = (s.status, s.body.clone());
         s.requests.push((Instant::now(), answer.0, host));
+        s.heads.push(head);
         answer
     };
     let response = format!(
