@@ -76,6 +76,8 @@ pub fn require(test: &str, needs: Need) -> bool {
     let missing = match needs {
         Need::Root if !is_root() => Some("needs root (CAP_BPF, CAP_NET_ADMIN)".to_owned()),
         Need::Root => None,
+        Need::Uml if !is_root() => Some("needs root (CAP_BPF, CAP_NET_ADMIN)".to_owned()),
+        Need::Uml => crate::uml::cannot_boot_here(),
     };
     match missing {
         Some(reason) => {
@@ -112,4 +114,6 @@ pub fn record_skip(test: &str, reason: &str) {
 pub enum Need {
     /// Root: load BPF programs, create network namespaces.
     Root,
+    /// Root and a User-Mode Linux guest that boots on this host (real IPVS).
+    Uml,
 }

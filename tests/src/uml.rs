@@ -12,7 +12,10 @@ use std::{
     fs,
     path::{Path, PathBuf},
     process::{Command, Stdio},
-    sync::atomic::{AtomicU32, Ordering},
+    sync::{
+        OnceLock,
+        atomic::{AtomicU32, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -24,6 +27,33 @@ pub const LINUX_UML: &str = "/usr/bin/linux.uml";
 pub const UML_MODULES: &str = "/usr/lib/uml/modules";
 
 static NEXT_ID: AtomicU32 = AtomicU32::new(0);
+
+/// What a UML 6.1 kernel prints when it cannot run on the host's CPU: its ptrace of the
+/// guest's floating-point state fails where the host's XSAVE area holds more (AMX tile data
+/// on recent Xeons) than that kernel knows. Later UML kernels size the buffer from the host.
+const FP_REGS_FAILURE: &str = "ptrace set fp regs failed";
+
+/// Why no UML guest can boot on this machine, when that is so: one minimal guest is booted
+/// per test binary, and only the known host-CPU failure ([`FP_REGS_FAILURE`]) counts. Any
+/// other boot failure is left to the tests, which then fail with its console.
+pub fn cannot_boot_here() -> Option<String> {
+    static VERDICT: OnceLock<Option<String>> = OnceLock::new();
+    VERDICT
+        .get_or_init(|| {
+            let booted = crate::kad_bin()
+                .and_then(|kad| UmlGuest::new("probe", &kad))
+                .and_then(|guest| guest.boot("true", Duration::from_secs(60)));
+            match booted {
+                Err(err) if format!("{err:#}").contains(FP_REGS_FAILURE) => Some(format!(
+                    "{LINUX_UML} ({}) cannot boot on this host's CPU: \"{FP_REGS_FAILURE}\" \
+                     (its XSAVE state, e.g. AMX, is larger than this UML kernel supports)",
+                    kernel_version().unwrap_or_else(|_| "?".to_owned())
+                )),
+                _ => None,
+            }
+        })
+        .clone()
+}
 
 /// The cargo target folder (`$CARGO_TARGET_DIR` or the repository's `target`).
 pub fn target_dir() -> PathBuf {

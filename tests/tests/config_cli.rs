@@ -43,7 +43,9 @@ fn kad(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-const INSTANCE: &str = "vrrp_instance VI_1 {\n    interface lo\n    virtual_router_id 7\n    @edge priority 200\n    @^edge priority 50\n    virtual_ipaddress {\n        10.9.0.1/24\n    }\n}\n";
+/// An instance on an interface no host has (`dynamic_interfaces`: keepalived then checks
+/// none, and refuses a loopback one), its priority chosen by the config id.
+const INSTANCE: &str = "global_defs {\n    dynamic_interfaces\n}\nvrrp_instance VI_1 {\n    interface kadcli0\n    virtual_router_id 7\n    @edge priority 200\n    @^edge priority 50\n    virtual_ipaddress {\n        10.9.0.1/24\n    }\n}\n";
 
 #[test]
 fn includes_are_relative_to_the_including_file_and_errors_point_into_them() {
@@ -108,7 +110,7 @@ fn dump_config_json_resolves_conditionals_and_keeps_places() {
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     let inst = &json["vrrp_instances"][0];
     assert_eq!(inst["priority"], 200);
-    assert_eq!(inst["places"]["priority"], format!("{path}:4:20"));
+    assert_eq!(inst["places"]["priority"], format!("{path}:7:20"));
     assert_eq!(inst["advert_int"], 1.0);
     let (_, stdout, _) = kad(&["--dump-config=json", "-i", "core", "-f", &path]);
     let json: serde_json::Value =

@@ -216,7 +216,7 @@ ipvsadm -Ln --sort > /out/stop.txt
 
 #[test]
 fn kad_builds_the_keepalived_table_in_real_ipvs_and_a_reload_changes_one_entry() -> Result<()> {
-    kad_tests::skip_unless!(Root);
+    kad_tests::skip_unless!(Uml);
     let guest = UmlGuest::new("table", &kad_bin()?)?;
     guest.write("/etc/keepalived/keepalived.conf", CONFIG)?;
     let reloaded = CONFIG.replacen(
@@ -413,7 +413,7 @@ fn dr_lab(tag: &str, tap: &str) -> Result<(kad_tests::lab::Lab, Vec<std::path::P
 #[test]
 fn lvs_dr_traffic_reaches_the_real_servers_through_a_uml_director_and_follows_a_reload()
 -> Result<()> {
-    kad_tests::skip_unless!(Root);
+    kad_tests::skip_unless!(Uml);
     let (lab, _) = dr_lab("lvs", "tapu")?;
 
     let guest = UmlGuest::new("dr", &kad_bin()?)?;
@@ -526,7 +526,7 @@ ipvsadm -Ln --sort > /out/stop.txt
 /// stays, and without `lvs_flush_on_stop` the table outlives kad.
 #[test]
 fn kad_starts_on_a_live_table_by_applying_only_the_difference() -> Result<()> {
-    kad_tests::skip_unless!(Root);
+    kad_tests::skip_unless!(Uml);
     let guest = UmlGuest::new("live", &kad_bin()?)?;
     guest.write("/etc/keepalived/keepalived.conf", LIVE_CONFIG)?;
     let console = guest.boot(LIVE_SCRIPT, Duration::from_secs(120))?;
@@ -566,7 +566,7 @@ TCP  10.9.9.9:25 wlc
 /// configured; the same configuration without `-P` installs them.
 #[test]
 fn kad_vrrp_only_leaves_ipvs_alone() -> Result<()> {
-    kad_tests::skip_unless!(Root);
+    kad_tests::skip_unless!(Uml);
     let guest = UmlGuest::new("vrrponly", &kad_bin()?)?;
     guest.write("/etc/keepalived/keepalived.conf", LIVE_CONFIG)?;
     let script = r#"
@@ -657,7 +657,7 @@ wait $KAD
 #[test]
 fn a_real_server_failing_its_http_check_stops_receiving_connections_and_returns_healed()
 -> Result<()> {
-    kad_tests::skip_unless!(Root);
+    kad_tests::skip_unless!(Uml);
     let (lab, health_pages) = dr_lab("lvh", "tapc")?;
 
     let guest = UmlGuest::new("hc", &kad_bin()?)?;
@@ -776,7 +776,7 @@ ipvsadm -L --daemon > /out/after.txt
 
 #[test]
 fn the_sync_daemon_follows_the_vrrp_instance_in_a_uml_guest() -> Result<()> {
-    kad_tests::skip_unless!(Root);
+    kad_tests::skip_unless!(Uml);
     // A segment for the guest's interface: VRRP needs a link with an address.
     let lab = kad_tests::lab::Lab::new("syn")?;
     lab.switch().ip(&["tuntap", "add", "taps", "mode", "tap"])?;
