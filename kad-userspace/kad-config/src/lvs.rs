@@ -380,8 +380,9 @@ fn rs_checker(r: &mut RealServer, n: &Node, c: &mut Ctx) {
     r.checkers.extend(checkers);
 }
 
-/// The connection keywords of an SMTP_CHECK `host { }` block.
-const HOST_CONNECTION: &[&str] = &[
+/// A checker's connection keywords (keepalived's `install_checker_common_keywords`), also
+/// those of an SMTP_CHECK `host { }` block.
+pub const CONNECTION: &[&str] = &[
     "connect_ip",
     "connect_port",
     "bindto",
@@ -503,15 +504,6 @@ pub const CHECKER_COMMON: &[Listed] = &[
 /// has no connection keywords (it runs a script), FILE_CHECK none (it reads a file),
 /// BFD_CHECK only `alpha`.
 pub fn takes_common(kind: &str, keyword: &str) -> bool {
-    const CONNECTION: &[&str] = &[
-        "connect_ip",
-        "connect_port",
-        "bindto",
-        "bind_port",
-        "bind_if",
-        "fwmark",
-        "connect_timeout",
-    ];
     match kind {
         "MISC_CHECK" => !CONNECTION.contains(&keyword),
         "FILE_CHECK" => false,
@@ -683,7 +675,7 @@ pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
             // ([`checkers`]); its timing keywords are the checker's.
             "host" if kind == "SMTP_CHECK" => {
                 for h in child.children() {
-                    if HOST_CONNECTION.contains(&h.keyword()) || timing(&mut ck.timing, h, c) {
+                    if CONNECTION.contains(&h.keyword()) || timing(&mut ck.timing, h, c) {
                         continue;
                     }
                     c.unknown(h);

@@ -8,20 +8,10 @@
 //! docs/keywords.md written without a value inside its block.
 
 use super::{
+    lvs::CONNECTION,
     place::{Place, Word},
     tree::Node,
 };
-
-/// The checker keywords of a connection (keepalived's `install_checker_common_keywords`).
-const CONNECTION: &[&str] = &[
-    "connect_ip",
-    "connect_port",
-    "bindto",
-    "bind_port",
-    "bind_if",
-    "fwmark",
-    "connect_timeout",
-];
 
 /// The timing keywords of every checker but FILE_CHECK and BFD_CHECK.
 const CHECK_TIMING: &[&str] = &["retry", "delay_before_retry", "warmup", "delay_loop"];
