@@ -1,7 +1,7 @@
 //! keepalived.conf keywords kad once parsed and ignored, now acted on, on a real segment
 //! with kad or keepalived 2.2.7 as r1: `fifo_write_vrrp_states_on_reload` writes the
 //! instances' states to the notify FIFO again on SIGHUP; an instance a reload removes
-//! notifies FAULT, or DELETED under `notify_deleted`.
+//! notifies FAULT, or DELETED under `notify_deleted`, alone or with its sync group.
 
 use std::{path::Path, time::Duration};
 
@@ -154,9 +154,16 @@ fn without_fifo_write_vrrp_states_on_reload_a_reload_writes_nothing() -> Result<
 }
 
 /// The notify lines (script arguments, sorted: scripts run concurrently) written when a
-/// reload removes instance B of A and B, both Master, on `daemon` with `extra` lines in
-/// each instance (`SCRIPT` in them stands for the notify script).
-fn notifies_of_a_removed_instance(tag: &str, daemon: Daemon, extra: &str) -> Result<String> {
+/// reload removes instance B of A and B, all Master, on `daemon` with `extra` lines in
+/// each instance (`SCRIPT` in them stands for the notify script). With `grouped`, the
+/// reload removes a sync group G of B and a third instance C (the group with notify
+/// scripts of its own).
+fn notifies_of_a_removed_instance(
+    tag: &str,
+    daemon: Daemon,
+    extra: &str,
+    grouped: bool,
+) -> Result<String> {
     let scratch = scratch::dir(tag)?;
     let log = scratch.join("notify.log");
     let script = scratch.join("notify.sh");
@@ -167,25 +174,39 @@ fn notifies_of_a_removed_instance(tag: &str, daemon: Daemon, extra: &str) -> Res
         s = script.display()
     );
     let a = vrrp_instance("A", 51, 200, "10.77.0.110", &lines);
-    let b = vrrp_instance("B", 52, 200, "10.77.0.111", &lines);
+    let mut removed = vrrp_instance("B", 52, 200, "10.77.0.111", &lines);
+    let mut gone = vec!["10.77.0.111", "INSTANCE B MASTER 200"];
+    if grouped {
+        removed.push_str(&vrrp_instance("C", 53, 200, "10.77.0.112", &lines));
+        removed.push_str(&format!(
+            "vrrp_sync_group G {{\n  group {{\n    B\n    C\n  }}\n  notify {s}\n  \
+             notify_stop \"{s} group-stop\"\n  notify_fault \"{s} group-fault\"\n}}\n",
+            s = script.display()
+        ));
+        gone.extend(["10.77.0.112", "INSTANCE C MASTER 200", "GROUP G MASTER 0"]);
+    }
     let global = "global_defs {\n  script_user root\n  enable_script_security\n}\n";
     let mut lab = Lab::with_hosts(tag, ROUTERS)?;
     let (started, conf, reloaded) = match daemon {
         Daemon::Kad => (
-            lab.start_kad("r1", &format!("{global}{a}{b}"))?,
+            lab.start_kad("r1", &format!("{global}{a}{removed}"))?,
             "kad-r1.conf",
             "configuration reloaded",
         ),
         Daemon::Keepalived => (
-            lab.start_keepalived("r1", &format!("{global}{a}{b}"))?,
+            lab.start_keepalived("r1", &format!("{global}{a}{removed}"))?,
             "keepalived-r1.conf",
             "Reload complete",
         ),
     };
     let read = || std::fs::read_to_string(&log).unwrap_or_default();
-    lab.wait_for("both instances are master", Duration::from_secs(10), || {
+    lab.wait_for("every instance is master", Duration::from_secs(10), || {
         let text = read();
-        Ok(text.contains("INSTANCE A MASTER 200") && text.contains("INSTANCE B MASTER 200"))
+        Ok(text.contains("INSTANCE A MASTER 200")
+            && gone
+                .iter()
+                .filter(|l| l.contains(' '))
+                .all(|l| text.contains(l)))
     })?;
     std::fs::write(lab.dir().join(conf), format!("{global}{a}"))?;
     let before = read().len();
@@ -193,9 +214,11 @@ fn notifies_of_a_removed_instance(tag: &str, daemon: Daemon, extra: &str) -> Res
     lab.wait_for("the daemon reloads", LIMIT, || {
         Ok(lab.daemon_log(started)?.contains(reloaded))
     })?;
-    lab.wait_for("B's addresses go", LIMIT, || {
-        Ok(!lab.holds("r1", "10.77.0.111")?)
-    })?;
+    for vip in gone.iter().filter(|l| !l.contains(' ')) {
+        lab.wait_for("the removed addresses go", LIMIT, || {
+            Ok(!lab.holds("r1", vip)?)
+        })?;
+    }
     std::thread::sleep(Duration::from_millis(800));
     let text = read();
     let mut lines: Vec<&str> = text.get(before..).unwrap_or_default().lines().collect();
@@ -206,9 +229,9 @@ fn notifies_of_a_removed_instance(tag: &str, daemon: Daemon, extra: &str) -> Res
 #[test]
 fn an_instance_removed_by_a_reload_notifies_fault_as_keepalived_does() -> Result<()> {
     kad_tests::skip_unless!(Root);
-    let keepalived = notifies_of_a_removed_instance("dk", Daemon::Keepalived, "")?;
+    let keepalived = notifies_of_a_removed_instance("dk", Daemon::Keepalived, "", false)?;
     assert_eq!(keepalived, "INSTANCE B FAULT 200");
-    let kad = notifies_of_a_removed_instance("dd", Daemon::Kad, "")?;
+    let kad = notifies_of_a_removed_instance("dd", Daemon::Kad, "", false)?;
     assert_eq!(kad, keepalived, "kad's notifies, then keepalived's");
     Ok(())
 }
@@ -217,9 +240,34 @@ fn an_instance_removed_by_a_reload_notifies_fault_as_keepalived_does() -> Result
 fn notify_deleted_makes_a_removed_instance_notify_deleted_as_keepalived_does() -> Result<()> {
     kad_tests::skip_unless!(Root);
     let extra = "  notify_deleted \"SCRIPT deleted\"\n";
-    let keepalived = notifies_of_a_removed_instance("nk", Daemon::Keepalived, extra)?;
+    let keepalived = notifies_of_a_removed_instance("nk", Daemon::Keepalived, extra, false)?;
     assert_eq!(keepalived, "INSTANCE B DELETED 200\ndeleted");
-    let kad = notifies_of_a_removed_instance("nd", Daemon::Kad, extra)?;
+    let kad = notifies_of_a_removed_instance("nd", Daemon::Kad, extra, false)?;
+    assert_eq!(kad, keepalived, "kad's notifies, then keepalived's");
+    Ok(())
+}
+
+#[test]
+fn a_sync_group_removed_by_a_reload_notifies_as_keepalived_does() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    // The members notify FAULT through `notify` only; the group notifies nothing.
+    let keepalived = notifies_of_a_removed_instance("gk", Daemon::Keepalived, "", true)?;
+    assert_eq!(keepalived, "INSTANCE B FAULT 200\nINSTANCE C FAULT 200");
+    let kad = notifies_of_a_removed_instance("gd", Daemon::Kad, "", true)?;
+    assert_eq!(kad, keepalived, "kad's notifies, then keepalived's");
+    Ok(())
+}
+
+#[test]
+fn notify_deleted_in_a_removed_sync_group_notifies_deleted_as_keepalived_does() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let extra = "  notify_deleted \"SCRIPT deleted\"\n";
+    let keepalived = notifies_of_a_removed_instance("gnk", Daemon::Keepalived, extra, true)?;
+    assert_eq!(
+        keepalived,
+        "INSTANCE B DELETED 200\nINSTANCE C DELETED 200\ndeleted\ndeleted"
+    );
+    let kad = notifies_of_a_removed_instance("gnd", Daemon::Kad, extra, true)?;
     assert_eq!(kad, keepalived, "kad's notifies, then keepalived's");
     Ok(())
 }

@@ -394,16 +394,13 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("notify_stop", |i, n, c| {
         once(&mut i.notify.stop, &format!("({})", i.name), c, n)
     }),
-    partial(
-        "an instance of a vrrp_sync_group removed by a reload still notifies STOP",
-        kw("notify_deleted", |i, n, c| {
-            i.notify.deleted = Some(if n.arg(0).is_some() {
-                script(c, n, 0)
-            } else {
-                None
-            });
-        }),
-    ),
+    kw("notify_deleted", |i, n, c| {
+        i.notify.deleted = Some(if n.arg(0).is_some() {
+            script(c, n, 0)
+        } else {
+            None
+        });
+    }),
     kw("notify", |i, n, c| {
         once(&mut i.notify.any, &format!("({})", i.name), c, n)
     }),

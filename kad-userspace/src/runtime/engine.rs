@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::vrrp::fsm::{
-    Advert, Event, Instance, State, SyncGroup, Timestamp, TrackerId, TrackerStatus,
+    Action, Advert, Event, Instance, State, SyncGroup, Timestamp, TrackerId, TrackerStatus,
 };
 
 use super::{
@@ -399,32 +399,59 @@ impl Engine {
         self.handle(unit, None, Event::Shutdown);
     }
 
-    /// Stops a unit a reload removed: an instance alone notifies as keepalived notifies a
-    /// deleted one ([`super::deleted::as_deleted`]); a sync group stops as on SIGTERM.
+    /// Stops a unit a reload removed: each instance, alone or in a sync group, notifies as
+    /// keepalived notifies a deleted one ([`super::deleted::as_deleted`]); the group itself
+    /// notifies nothing (keepalived 2.2.7 runs no group script for a deleted group).
     pub(crate) fn delete_unit(&mut self, unit: usize) {
         let now = self.clock.now();
         let Some(entry) = self.units.get_mut(unit) else {
             return;
         };
-        let Machine::Single(instance) = &mut entry.machine else {
-            self.stop_unit(unit);
-            return;
-        };
-        let Some(slot) = entry.slots.first().and_then(|s| self.slots.get_mut(*s)) else {
-            return;
-        };
-        let was = instance.state();
-        let mut actions = instance.handle(now, Event::Shutdown);
-        let notify_deleted = slot.spec.notify.notify_deleted;
-        if !notify_deleted {
-            // keepalived picks the specific script while the state is still DELETED: the
-            // FAULT it then reports runs `notify` but not `notify_fault`. The slot goes
-            // with this reload, so its spec may change.
-            slot.spec.notify.fault = None;
+        match &mut entry.machine {
+            Machine::Single(instance) => {
+                let Some(slot) = entry.slots.first().and_then(|s| self.slots.get_mut(*s)) else {
+                    return;
+                };
+                let was = instance.state();
+                let actions = instance.handle(now, Event::Shutdown);
+                let actions = deleted(slot, actions, was);
+                self.executor.execute(slot, actions);
+                self.timers.set(unit, instance.next_deadline());
+            }
+            Machine::Group { group, notify } => {
+                let was: Vec<State> = group.members().iter().map(|m| m.state()).collect();
+                let mut per_member: Vec<Vec<Action>> = vec![Vec::new(); was.len()];
+                for action in group.handle_all(now, Event::Shutdown) {
+                    match action.member.and_then(|m| per_member.get_mut(m)) {
+                        Some(actions) => actions.push(action.action),
+                        None => self
+                            .executor
+                            .group_action(group.name(), notify, action.action),
+                    }
+                }
+                for ((actions, was), slot) in per_member.into_iter().zip(was).zip(&entry.slots) {
+                    if let Some(slot) = self.slots.get_mut(*slot) {
+                        let actions = deleted(slot, actions, was);
+                        self.executor.execute(slot, actions);
+                    }
+                }
+                self.timers.set(unit, group.next_deadline());
+            }
         }
-        super::deleted::as_deleted(&mut actions, was, notify_deleted);
-        self.executor.execute(slot, actions);
-        self.timers.set(unit, instance.next_deadline());
         self.update_dataplane(unit);
     }
+}
+
+/// The actions of an instance a reload removed, stopped from state `was`, with its STOP
+/// notify rewritten as keepalived's for a deleted instance.
+fn deleted(slot: &mut Slot, mut actions: Vec<Action>, was: State) -> Vec<Action> {
+    let notify_deleted = slot.spec.notify.notify_deleted;
+    if !notify_deleted {
+        // keepalived picks the specific script while the state is still DELETED: the FAULT
+        // it then reports runs `notify` but not `notify_fault`. The slot goes with this
+        // reload, so its spec may change.
+        slot.spec.notify.fault = None;
+    }
+    super::deleted::as_deleted(&mut actions, was, notify_deleted);
+    actions
 }
