@@ -536,12 +536,7 @@ pub fn checker_specific(kind: &str) -> &'static [Listed] {
             ("virtualhost", Status::Supported),
             ("enable_sni", Status::Supported),
             ("nb_get_retry", Status::Supported),
-            (
-                "fast_recovery",
-                Status::Ignored(
-                    "kad fetches every url of a checker in each run (keepalived: one url per delay_loop, all at once with fast_recovery only while the server is down)",
-                ),
-            ),
+            ("fast_recovery", Status::Supported),
             ("http_protocol", Status::Supported),
         ],
         "SMTP_CHECK" => &[
@@ -669,6 +664,13 @@ pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
                     _ => Err(ValueError::new(s, expected)),
                 }) {
                     ck.other.insert("http_protocol".to_owned(), vec![v]);
+                }
+            }
+            // keepalived 2.2.7: `fast_recovery [<BOOL>]`; a bad value is an error and
+            // leaves it unset.
+            "fast_recovery" if http => {
+                if let Some(v) = c.flag(child, 0) {
+                    ck.other.insert("fast_recovery".to_owned(), vec![v.to_string()]);
                 }
             }
             // SMTP_CHECK `host { }`: its connection keywords make a checker of their own

@@ -7,7 +7,8 @@
 //!   virtual server that lists the same real server with the same checker;
 //! - one module per checker: [`tcp`], [`http`] (HTTP_GET, SSL_GET over [`tls`]), [`smtp`],
 //!   [`dns`], [`misc`], [`udp`], [`ping`], [`file`]; sockets from [`endpoint`];
-//! - [`state`]: the retry/rise logic, pure; [`schedule`]: the loop that runs a probe on it;
+//! - [`state`]: the retry/rise logic, pure ([`http_cycle`]: HTTP_GET/SSL_GET's, url by
+//!   url); [`schedule`]: the loop that runs a probe on it;
 //! - [`aggregate`]: per real server, the AND of its checkers, notify scripts, FIFO lines;
 //! - [`CheckerSet`]: the entry point the daemon calls.
 //!
@@ -29,6 +30,7 @@ pub mod endpoint;
 pub mod file;
 pub mod genhash;
 pub mod http;
+pub mod http_cycle;
 pub mod misc;
 pub mod notify;
 pub mod ping;

@@ -422,6 +422,16 @@ fn number(checker: &Checker, keyword: &str) -> Result<Option<usize>, PlanError> 
         .transpose()
 }
 
+/// A checker keyword written as a flag or `KEYWORD [<BOOL>]` (kad-config checked the
+/// value): set, and not false.
+fn checker_flag(checker: &Checker, keyword: &str) -> bool {
+    checker.other.get(keyword).is_some_and(|words| {
+        words
+            .first()
+            .is_none_or(|w| crate::config::keywords::parse_bool(w).unwrap_or(false))
+    })
+}
+
 /// A global_defs keyword written as a flag or `KEYWORD [<BOOL>]` (kad-config checked the
 /// value): set, and not false.
 fn global_flag(global: &GlobalDefs, keyword: &str) -> bool {
@@ -498,6 +508,7 @@ pub fn probe_spec(
                 .and_then(HttpProtocol::parse)
                 .unwrap_or_default(),
             sni: checker.other.contains_key("enable_sni"),
+            fast_recovery: checker_flag(checker, "fast_recovery"),
             urls: checker
                 .urls
                 .iter()
