@@ -1551,10 +1551,7 @@ async fn http_get_fetches_one_url_per_delay_loop_in_turn_as_keepalived() -> Resu
     assert!(up.up);
     let seen = gets(&state, start);
     let paths: Vec<&str> = seen.iter().map(|g| g.0.as_str()).collect();
-    let first_fail = seen
-        .iter()
-        .position(|g| g.1 == 500)
-        .context("no failure")?;
+    let first_fail = seen.iter().position(|g| g.1 == 500).context("no failure")?;
     // Before it: /a /b /c /a /b ... each delay_loop (0.3 s) after the previous.
     for (i, path) in paths[..first_fail].iter().enumerate() {
         assert_eq!(*path, ["/a", "/b", "/c"][i % 3], "{seen:?}");
@@ -1575,7 +1572,10 @@ async fn http_get_fetches_one_url_per_delay_loop_in_turn_as_keepalived() -> Resu
         seen[first_fail..recovered].iter().all(|g| g.0 == "/b"),
         "{seen:?}"
     );
-    assert!(recovered - first_fail >= 3, "retry, down, then /b again: {seen:?}");
+    assert!(
+        recovered - first_fail >= 3,
+        "retry, down, then /b again: {seen:?}"
+    );
     let retry_gap = seen[first_fail + 1].2 - seen[first_fail].2;
     assert!(
         retry_gap >= Duration::from_millis(50) && retry_gap < Duration::from_millis(250),
@@ -1644,7 +1644,10 @@ async fn fast_recovery_fetches_every_url_at_once_at_start_and_on_recovery() -> R
     // /b fails (down), /b again a delay_loop later (passes): /a, /b, /c at once, up.
     let n = seen.len();
     assert_eq!(
-        seen[4..].iter().map(|g| (g.0.as_str(), g.1)).collect::<Vec<_>>(),
+        seen[4..]
+            .iter()
+            .map(|g| (g.0.as_str(), g.1))
+            .collect::<Vec<_>>(),
         [
             ("/b", 500),
             ("/b", 200),

@@ -214,13 +214,13 @@ mod tests {
                 (0, 0, true, None),
                 (1000, 1, true, None),
                 (2000, 0, true, None),
-                (3000, 1, false, None),         // retry 1 after 300 ms
-                (3300, 1, false, None),         // retry 2
-                (3600, 1, false, Some(false)),  // down; the failed url every 1 s
-                (4600, 1, false, None),         //
-                (5600, 1, true, None),          // it passes: every url from the first
-                (6600, 0, true, None),          //
-                (7600, 1, true, Some(true)),    // all passed: up
+                (3000, 1, false, None),        // retry 1 after 300 ms
+                (3300, 1, false, None),        // retry 2
+                (3600, 1, false, Some(false)), // down; the failed url every 1 s
+                (4600, 1, false, None),        //
+                (5600, 1, true, None),         // it passes: every url from the first
+                (6600, 0, true, None),         //
+                (7600, 1, true, Some(true)),   // all passed: up
                 (8600, 0, true, None),
             ]
         );

@@ -9,10 +9,10 @@ use rustls::ClientConfig;
 use super::{
     Pass, ProbeError, dns, file,
     http::HttpProbe,
+    http_cycle::UrlCycle,
     misc, ping,
     plan::{ProbeKind, ProbeSpec},
     plan_error::PlanError,
-    http_cycle::UrlCycle,
     schedule::Runner,
     smtp,
     state::{Cycle, ProbeState, Timing},
