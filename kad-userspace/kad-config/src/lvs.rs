@@ -536,7 +536,12 @@ pub fn checker_specific(kind: &str) -> &'static [Listed] {
             ("virtualhost", Status::Supported),
             ("enable_sni", Status::Supported),
             ("nb_get_retry", Status::Supported),
-            ("fast_recovery", Status::Supported),
+            (
+                "fast_recovery",
+                Status::Partial(
+                    "a url failing during the recovery pass is fetched again after delay_before_retry (keepalived: at once, over and over while it fails)",
+                ),
+            ),
             ("http_protocol", Status::Supported),
         ],
         "SMTP_CHECK" => &[
@@ -670,7 +675,8 @@ pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
             // leaves it unset.
             "fast_recovery" if http => {
                 if let Some(v) = c.flag(child, 0) {
-                    ck.other.insert("fast_recovery".to_owned(), vec![v.to_string()]);
+                    ck.other
+                        .insert("fast_recovery".to_owned(), vec![v.to_string()]);
                 }
             }
             // SMTP_CHECK `host { }`: its connection keywords make a checker of their own
