@@ -692,6 +692,7 @@ async fn a_reload_keeps_each_real_servers_state() -> Result<()> {
             .collect::<String>(),
     );
     let (tx, mut rx) = mpsc::channel(16);
+    let start = Instant::now();
     let old = CheckerSet::spawn(&config(&text)?, tx.clone());
     initial(&mut rx, 2).await?;
     let down = next(&mut rx, Duration::from_secs(2)).await?;
@@ -1662,5 +1663,31 @@ async fn fast_recovery_fetches_every_url_at_once_at_start_and_on_recovery() -> R
         "the failed url every delay_loop: {seen:?}"
     );
     assert!(at_once(5, n), "on recovery, at once: {seen:?}");
+    Ok(())
+}
+
+/// keepalived 2.2.7 carries an HTTP_GET checker's state across a reload (`has_run` with
+/// it), so after a reload a checker that is up goes on one url per `delay_loop`, even with
+/// `fast_recovery` (which fetches every url at once only before the first pass is complete
+/// or while recovering).
+#[tokio::test]
+async fn after_a_reload_fast_recovery_goes_on_one_url_per_delay_loop() -> Result<()> {
+    let state = http_state(200, PAGE);
+    let port = http_server(state.clone()).await?;
+    let text = three_urls(port, "1", "      fast_recovery").replace("      alpha\n", "");
+    let (tx, mut rx) = mpsc::channel(16);
+    let start = Instant::now();
+    let old = CheckerSet::spawn(&config(&text)?, tx.clone());
+    assert!(initial(&mut rx, 1).await?[0].up);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let before = lock(&state).gets.len();
+    assert_eq!(before, 3, "at start, every url at once");
+    let _new = CheckerSet::new(&config(&text)?).replace(old, tx);
+    assert!(initial(&mut rx, 1).await?[0].up);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let seen = gets(&state, start);
+    let after: Vec<&str> = seen[before..].iter().map(|g| g.0.as_str()).collect();
+    assert_eq!(after, ["/a"], "{seen:?}");
+    assert!(rx.try_recv().is_err(), "no change");
     Ok(())
 }

@@ -63,6 +63,15 @@ impl UrlCycle {
         self.up
     }
 
+    /// Kept across a reload (SIGHUP): keepalived 2.2.7 carries a matching checker's
+    /// `has_run` and state to the new configuration, so the new checker starts from the
+    /// first url with its retries unspent, and `fast_recovery` does not fetch every url at
+    /// once unless it is down.
+    pub fn carried_over(&mut self) {
+        self.has_run = true;
+        self.retries = 0;
+    }
+
     /// The url the next run fetches (an index into the checker's urls).
     pub fn url(&self) -> usize {
         usize::from(self.cursor)
@@ -222,6 +231,25 @@ mod tests {
                 (6600, 0, true, None),         //
                 (7600, 1, true, Some(true)),   // all passed: up
                 (8600, 0, true, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn carried_over_a_reload_one_url_per_delay_loop_and_retries_unspent() {
+        let t = timing(1);
+        let mut cycle = UrlCycle::new(3, true, true, &t);
+        cycle.carried_over();
+        let trace = drive(&mut cycle, &t, ms(2500), |url, at| {
+            url != 2 || at >= ms(2500)
+        });
+        assert_eq!(
+            trace,
+            vec![
+                (0, 0, true, None),
+                (1000, 1, true, None),
+                (2000, 2, false, None), // retried: retries unspent
+                (2300, 2, false, Some(false)),
             ]
         );
     }

@@ -218,7 +218,13 @@ impl CheckerSet {
             .map(|(index, spec)| {
                 let probe = probe::Probe::new(Arc::clone(spec), self.plan.tls.clone());
                 let reporter = report::ProbeReporter::new(self.report.clone(), index);
-                schedule::Slot::new(index, probe, self.plan.probe_initial_up(index), reporter)
+                let slot =
+                    schedule::Slot::new(index, probe, self.plan.probe_initial_up(index), reporter);
+                if self.plan.probe_carried_over(index) {
+                    slot.carried_over()
+                } else {
+                    slot
+                }
             })
             .collect();
         let probes = slots.len();

@@ -318,6 +318,17 @@ impl Plan {
         plan
     }
 
+    /// Whether probe `probe` goes on from a reload: all the servers it serves were kept
+    /// ([`ServerPlan::carried_over`]).
+    pub fn probe_carried_over(&self, probe: usize) -> bool {
+        self.probe_servers
+            .get(probe)
+            .into_iter()
+            .flatten()
+            .filter_map(|&s| self.servers.get(s))
+            .all(|s| s.carried_over)
+    }
+
     /// A probe starts up when all the servers it serves do.
     pub fn probe_initial_up(&self, probe: usize) -> bool {
         self.probe_servers

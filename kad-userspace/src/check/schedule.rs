@@ -101,6 +101,14 @@ impl<P: Runner> Slot<P> {
     }
 }
 
+impl<P> Slot<P> {
+    /// The probe's state was kept across a reload ([`Cycle::carried_over`]).
+    pub fn carried_over(mut self) -> Self {
+        self.state.carried_over();
+        self
+    }
+}
+
 /// A run's end: the probe's result, or the panic that ended it.
 type RunEnd = Result<Result<Pass, ProbeError>, Box<dyn std::any::Any + Send>>;
 

@@ -127,6 +127,14 @@ impl Cycle {
         }
     }
 
+    /// Kept across a reload: HTTP_GET/SSL_GET's cycle as keepalived carries it
+    /// ([`UrlCycle::carried_over`]); the common one needs nothing more than its state.
+    pub fn carried_over(&mut self) {
+        if let Self::Urls(u) = self {
+            u.carried_over();
+        }
+    }
+
     /// The run passed.
     pub fn passed(&mut self, timing: &Timing) -> Step {
         match self {
