@@ -692,7 +692,6 @@ async fn a_reload_keeps_each_real_servers_state() -> Result<()> {
             .collect::<String>(),
     );
     let (tx, mut rx) = mpsc::channel(16);
-    let start = Instant::now();
     let old = CheckerSet::spawn(&config(&text)?, tx.clone());
     initial(&mut rx, 2).await?;
     let down = next(&mut rx, Duration::from_secs(2)).await?;
