@@ -89,8 +89,11 @@ fn addr(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
+/// keepalived 2.2.7 brings an HTTP_GET checker that went down back up only after a full pass
+/// of its urls following the pass of the failed one: with one url, two passes (kad brought
+/// it up on the first before it followed keepalived's url cycle).
 #[tokio::test]
-async fn http_get_goes_down_after_exactly_retry_attempts_and_up_after_one_success() -> Result<()> {
+async fn http_get_goes_down_after_exactly_retry_attempts_and_up_after_two_passes() -> Result<()> {
     let state = http_state(200, PAGE);
     let port = http_server(state.clone()).await?;
     let dir = kad_tests::scratch::dir("http")?;
@@ -172,13 +175,14 @@ async fn http_get_goes_down_after_exactly_retry_attempts_and_up_after_one_succes
             "retries spaced by delay_before_retry 0.2 s, saw {gap:?}"
         );
     }
-    // Down: one probe per delay_loop, and the first success brings it back.
+    // Down: the failed url once per delay_loop; once it passes, every url once more (here
+    // the same one), then up.
     lock(&state).status = 200;
     let up = next(&mut rx, Duration::from_secs(3)).await?;
     assert!(up.up, "{up:?}");
     let after: Vec<u16> = lock(&state).requests.iter().map(|r| r.1).collect();
     assert_eq!(after.iter().filter(|&&s| s == 500).count(), 3);
-    assert_eq!(after.last(), Some(&200));
+    assert_eq!(after[after.len() - 2..], [200, 200], "{after:?}");
     // The FIFO has keepalived's RS lines; notify_down then notify_up ran.
     let mut lines = String::new();
     let _ = std::io::Read::read_to_string(&mut fifo_reader, &mut lines);
@@ -255,7 +259,11 @@ async fn digest_regex_and_status_code_decide_each_real_server() -> Result<()> {
     );
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert!(rx.try_recv().is_err());
-    assert!(lock(&state).requests.len() >= 8, "4 probes every 0.5 s");
+    // The good one every 0.5 s; each failing one fetched once: as keepalived 2.2.7, a
+    // failed url is fetched again only after max(delay_before_retry, delay_loop), here
+    // HTTP_GET's default delay_before_retry of 3 s (kad probed it every delay_loop before).
+    let requests = lock(&state).requests.len();
+    assert!((5..=8).contains(&requests), "{requests} requests");
     Ok(())
 }
 
@@ -343,16 +351,18 @@ async fn a_hung_server_never_stalls_other_checks_and_times_out_as_configured() -
     assert!(!first.up);
     assert!(first.reason.contains("refused"), "{}", first.reason);
     assert!(start.elapsed() < Duration::from_millis(800));
-    // The blackhole: 2 attempts (retry 1), each cut at connect_timeout 1 s, 0.3 s apart.
+    // The blackhole: one attempt cut at connect_timeout 1 s, and down: keepalived 2.2.7
+    // starts an HTTP_GET checker with its retries spent, so at start one failure is enough
+    // (kad retried it before it followed keepalived's url cycle, check_http.c).
     let second = next(&mut rx, Duration::from_secs(6)).await?;
     let took = start.elapsed();
     assert_eq!(second.real_server.addr, addr(hole));
     assert!(!second.up);
     assert!(second.reason.contains("timeout"), "{}", second.reason);
-    assert_eq!(count(&accepted), 2, "1 attempt + retry 1");
+    assert_eq!(count(&accepted), 1, "1 attempt, no retry at start");
     assert!(
-        took >= Duration::from_millis(1150) && took <= Duration::from_millis(3500),
-        "2 × connect_timeout 1 s + delay_before_retry 0.3 s, took {took:?}"
+        took >= Duration::from_millis(900) && took <= Duration::from_millis(2500),
+        "connect_timeout 1 s, took {took:?}"
     );
     // Meanwhile the live server was probed every 0.3 s, never held up by the blackhole.
     let seen = count(&alive_seen);
@@ -1468,5 +1478,215 @@ async fn rs_init_notifies_runs_notify_up_for_real_servers_starting_up() -> Resul
     assert_eq!(lines(0), ["10.0.0.1", "10.0.0.2"], "rs_init_notifies");
     assert_eq!(lines(1), ["10.0.0.2"], "without: only the change");
     let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// The (path, status, when) of every request `state`'s server got, from `start`.
+fn gets(state: &kad_tests::fake::http::Shared, start: Instant) -> Vec<(String, u16, Duration)> {
+    lock(state)
+        .gets
+        .iter()
+        .map(|(at, path, status)| (path.clone(), *status, *at - start))
+        .collect()
+}
+
+/// An HTTP_GET of urls /a, /b, /c starting down (`alpha`), with `extra` lines.
+fn three_urls(port: u16, delay_loop: &str, extra: &str) -> String {
+    vs(
+        "10.9.9.9 80",
+        delay_loop,
+        &format!(
+            "  real_server 127.0.0.1 {port} {{
+    HTTP_GET {{
+      url {{
+        path /a
+      }}
+      url {{
+        path /b
+      }}
+      url {{
+        path /c
+      }}
+      alpha
+      connect_timeout 1
+      warmup 0
+{extra}
+    }}
+  }}"
+        ),
+    )
+}
+
+/// keepalived 2.2.7 (check_http.c) fetches one url per run, in turn, `delay_loop` apart; a
+/// failing url is retried `retry` times `delay_before_retry` apart, then the checker is
+/// down and only that url is fetched, every max(`delay_before_retry`, `delay_loop`); once it
+/// passes, every url is fetched again from the first, one per `delay_loop`, and the checker
+/// comes up when all have passed. (kad fetched every url in each run before.)
+#[tokio::test]
+async fn http_get_fetches_one_url_per_delay_loop_in_turn_as_keepalived() -> Result<()> {
+    let state = http_state(200, PAGE);
+    let port = http_server(state.clone()).await?;
+    let text = three_urls(port, "0.3", "      retry 1\n      delay_before_retry 0.1");
+    let (tx, mut rx) = mpsc::channel(16);
+    let start = Instant::now();
+    let _handle = CheckerSet::spawn(&config(&text)?, tx);
+    assert!(!initial(&mut rx, 1).await?[0].up, "alpha: starts down");
+    // Up once /a, /b and /c have passed, one per delay_loop: after two delay_loops.
+    let up = next(&mut rx, Duration::from_secs(3)).await?;
+    assert!(up.up);
+    let took = start.elapsed();
+    let seen = gets(&state, start);
+    let paths: Vec<&str> = seen.iter().map(|g| g.0.as_str()).collect();
+    assert_eq!(paths, ["/a", "/b", "/c"], "{seen:?}");
+    assert!(took >= Duration::from_millis(450), "up after {took:?}");
+    // Up: on in turn, one url per delay_loop.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    lock(&state).status_of.insert("/b".into(), 500);
+    let down = next(&mut rx, Duration::from_secs(3)).await?;
+    assert!(!down.up);
+    assert!(down.reason.contains("status 500"), "{}", down.reason);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    lock(&state).status_of.clear();
+    let up = next(&mut rx, Duration::from_secs(3)).await?;
+    assert!(up.up);
+    let seen = gets(&state, start);
+    let paths: Vec<&str> = seen.iter().map(|g| g.0.as_str()).collect();
+    let first_fail = seen.iter().position(|g| g.1 == 500).context("no failure")?;
+    // Before it: /a /b /c /a /b ... each delay_loop (0.3 s) after the previous.
+    for (i, path) in paths[..first_fail].iter().enumerate() {
+        assert_eq!(*path, ["/a", "/b", "/c"][i % 3], "{seen:?}");
+    }
+    assert_eq!(first_fail % 3, 1, "/b failed first: {seen:?}");
+    for pair in seen[..=first_fail].windows(2) {
+        let gap = pair[1].2 - pair[0].2;
+        assert!(gap >= Duration::from_millis(150), "{gap:?} in {seen:?}");
+    }
+    // Then /b only: its retry 0.1 s later (down), then every 0.3 s while it fails; the
+    // first /b that passes, then /a, /b, /c 0.3 s apart, and up.
+    let recovered = seen[first_fail..]
+        .iter()
+        .position(|g| g.1 == 200)
+        .context("no recovery")?
+        + first_fail;
+    assert!(
+        seen[first_fail..recovered].iter().all(|g| g.0 == "/b"),
+        "{seen:?}"
+    );
+    assert!(
+        recovered - first_fail >= 3,
+        "retry, down, then /b again: {seen:?}"
+    );
+    let retry_gap = seen[first_fail + 1].2 - seen[first_fail].2;
+    assert!(
+        retry_gap >= Duration::from_millis(50) && retry_gap < Duration::from_millis(250),
+        "retry after delay_before_retry 0.1 s: {seen:?}"
+    );
+    for pair in seen[first_fail + 1..recovered].windows(2) {
+        let gap = pair[1].2 - pair[0].2;
+        assert!(gap >= Duration::from_millis(150), "{gap:?} in {seen:?}");
+    }
+    assert_eq!(
+        paths[recovered..],
+        ["/b", "/a", "/b", "/c"],
+        "after the failed url passes, every url from the first: {seen:?}"
+    );
+    for pair in seen[recovered..].windows(2) {
+        let gap = pair[1].2 - pair[0].2;
+        assert!(gap >= Duration::from_millis(150), "{gap:?} in {seen:?}");
+    }
+    Ok(())
+}
+
+/// keepalived.conf `fast_recovery` (HTTP_GET/SSL_GET): every url fetched at once at start
+/// and once the failed url passes again (the real server up as soon as all have passed),
+/// one url per `delay_loop` otherwise.
+#[tokio::test]
+async fn fast_recovery_fetches_every_url_at_once_at_start_and_on_recovery() -> Result<()> {
+    let state = http_state(200, PAGE);
+    let port = http_server(state.clone()).await?;
+    let text = three_urls(
+        port,
+        "1",
+        "      fast_recovery\n      retry 0\n      delay_before_retry 0.2",
+    );
+    let (tx, mut rx) = mpsc::channel(16);
+    let start = Instant::now();
+    let _handle = CheckerSet::spawn(&config(&text)?, tx);
+    assert!(!initial(&mut rx, 1).await?[0].up, "alpha: starts down");
+    let up = next(&mut rx, Duration::from_secs(2)).await?;
+    assert!(up.up);
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "all urls at once: up after {:?}",
+        start.elapsed()
+    );
+    // Up: one url per delay_loop (1 s); /b fails at its next turn (about 2 s), retry 0.
+    lock(&state).status_of.insert("/b".into(), 500);
+    let down = next(&mut rx, Duration::from_secs(4)).await?;
+    assert!(!down.up);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    lock(&state).status_of.clear();
+    let up = next(&mut rx, Duration::from_secs(3)).await?;
+    assert!(up.up);
+    let seen = gets(&state, start);
+    let paths: Vec<&str> = seen.iter().map(|g| g.0.as_str()).collect();
+    let at_once = |from: usize, to: usize| {
+        seen[from..to]
+            .windows(2)
+            .all(|pair| pair[1].2 - pair[0].2 < Duration::from_millis(200))
+    };
+    assert_eq!(paths[..4], ["/a", "/b", "/c", "/a"], "{seen:?}");
+    assert!(at_once(0, 3), "at start, at once: {seen:?}");
+    assert!(
+        seen[3].2 - seen[2].2 >= Duration::from_millis(500),
+        "then one per delay_loop: {seen:?}"
+    );
+    // /b fails (down), /b again a delay_loop later (passes): /a, /b, /c at once, up.
+    let n = seen.len();
+    assert_eq!(
+        seen[4..]
+            .iter()
+            .map(|g| (g.0.as_str(), g.1))
+            .collect::<Vec<_>>(),
+        [
+            ("/b", 500),
+            ("/b", 200),
+            ("/a", 200),
+            ("/b", 200),
+            ("/c", 200)
+        ],
+        "{seen:?}"
+    );
+    assert!(
+        seen[5].2 - seen[4].2 >= Duration::from_millis(500),
+        "the failed url every delay_loop: {seen:?}"
+    );
+    assert!(at_once(5, n), "on recovery, at once: {seen:?}");
+    Ok(())
+}
+
+/// keepalived 2.2.7 carries an HTTP_GET checker's state across a reload (`has_run` with
+/// it), so after a reload a checker that is up goes on one url per `delay_loop`, even with
+/// `fast_recovery` (which fetches every url at once only before the first pass is complete
+/// or while recovering).
+#[tokio::test]
+async fn after_a_reload_fast_recovery_goes_on_one_url_per_delay_loop() -> Result<()> {
+    let state = http_state(200, PAGE);
+    let port = http_server(state.clone()).await?;
+    let text = three_urls(port, "1", "      fast_recovery").replace("      alpha\n", "");
+    let (tx, mut rx) = mpsc::channel(16);
+    let start = Instant::now();
+    let old = CheckerSet::spawn(&config(&text)?, tx.clone());
+    assert!(initial(&mut rx, 1).await?[0].up);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let before = lock(&state).gets.len();
+    assert_eq!(before, 3, "at start, every url at once");
+    let _new = CheckerSet::new(&config(&text)?).replace(old, tx);
+    assert!(initial(&mut rx, 1).await?[0].up);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let seen = gets(&state, start);
+    let after: Vec<&str> = seen[before..].iter().map(|g| g.0.as_str()).collect();
+    assert_eq!(after, ["/a"], "{seen:?}");
+    assert!(rx.try_recv().is_err(), "no change");
     Ok(())
 }

@@ -390,6 +390,10 @@ const NETNS: Status = Status::Ignored(
 const RELOAD: Status = Status::Ignored(
     "on SIGHUP kad re-reads and checks the configuration itself and keeps the running one when the new one cannot run",
 );
+/// Why `linkbeat_use_polling` (top level and `vrrp_instance`) and `linkbeat_interfaces` are
+/// ignored: keepalived 2.2.7 polls such an interface's link once a second (MII BMSR, else
+/// ETHTOOL_GLINK, else SIOCGIFFLAGS) and ignores netlink's link messages for it.
+pub const LINKBEAT: &str = "kad follows links through netlink (keepalived would poll the link once a second through MII, ETHTOOL_GLINK or SIOCGIFFLAGS instead, for NICs that do not report link changes by netlink)";
 /// Shorthand: [`UNUSED`] as a status.
 const IGNORED: Status = Status::Ignored(UNUSED);
 
@@ -540,7 +544,11 @@ pub const TOP_LEVEL: &[(&str, Spec, Status)] = &[
     ("namespace_with_ipsets", Spec::Flag, FIREWALL),
     ("instance", Spec::One, IGNORED),
     ("use_pid_dir", Spec::Flag, IGNORED),
-    ("linkbeat_use_polling", Spec::Flag, IGNORED),
+    (
+        "linkbeat_use_polling",
+        Spec::Flag,
+        Status::Ignored(LINKBEAT),
+    ),
     (
         "child_wait_time",
         Spec::Int(0, u32::MAX as i64),

@@ -277,7 +277,7 @@ pub const TOP: &[Keyword<Config>] = &[
         c.static_rules.extend(net::rules(x, n))
     }),
     ignored(
-        "kad follows links through netlink",
+        global::LINKBEAT,
         kw("linkbeat_interfaces", |c, n, x| {
             c.linkbeat_interfaces
                 .extend(x.list(n).into_iter().map(|w| w.text));

@@ -538,8 +538,8 @@ pub fn checker_specific(kind: &str) -> &'static [Listed] {
             ("nb_get_retry", Status::Supported),
             (
                 "fast_recovery",
-                Status::Ignored(
-                    "kad fetches every url of a checker in each run (keepalived: one url per delay_loop, all at once with fast_recovery only while the server is down)",
+                Status::Partial(
+                    "a url failing during the recovery pass is fetched again after delay_before_retry (keepalived: at once, over and over while it fails)",
                 ),
             ),
             ("http_protocol", Status::Supported),
@@ -669,6 +669,14 @@ pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
                     _ => Err(ValueError::new(s, expected)),
                 }) {
                     ck.other.insert("http_protocol".to_owned(), vec![v]);
+                }
+            }
+            // keepalived 2.2.7: `fast_recovery [<BOOL>]`; a bad value is an error and
+            // leaves it unset.
+            "fast_recovery" if http => {
+                if let Some(v) = c.flag(child, 0) {
+                    ck.other
+                        .insert("fast_recovery".to_owned(), vec![v.to_string()]);
                 }
             }
             // SMTP_CHECK `host { }`: its connection keywords make a checker of their own

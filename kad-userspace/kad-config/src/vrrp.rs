@@ -420,7 +420,7 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
         i.kernel_rx_buf_size = c.int(n, 0, 0, i64::MAX).and_then(|v| u64::try_from(v).ok());
     }),
     ignored(
-        "kad follows links through netlink",
+        crate::global::LINKBEAT,
         kw("linkbeat_use_polling", |i, _, _| {
             i.linkbeat_use_polling = true
         }),

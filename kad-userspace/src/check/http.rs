@@ -3,7 +3,8 @@
 //! `http_protocol` says otherwise, `User-Agent`, `Connection: close` for `1.0C` and `1.1`,
 //! `Host: virtualhost` or the address) and judge the answer: `status_code`
 //! ranges (default 200-299), `digest` (MD5 of the body, as `genhash` prints it), `regex`
-//! on the body (`regex_no_match`: the regex must not match). All urls must pass.
+//! on the body (`regex_no_match`: the regex must not match). One url per run, in turn, as
+//! keepalived does ([`super::http_cycle`]): the checker is up when all have passed.
 //!
 //! The body is read only as far as the url needs it (issue 13): with neither `digest` nor
 //! `regex` not at all (the status line decides; the connection is closed after the
@@ -100,6 +101,9 @@ pub struct HttpSpec {
     pub sni: bool,
     /// The urls.
     pub urls: Vec<UrlSpec>,
+    /// keepalived.conf `fast_recovery`: no delay between urls until the first pass is
+    /// complete, nor while recovering ([`super::http_cycle`]).
+    pub fast_recovery: bool,
 }
 
 /// A ready checker: compiled regexes and the TLS client.
@@ -178,9 +182,13 @@ impl HttpProbe {
         })
     }
 
-    /// Fetches and judges every url.
-    pub async fn probe(&self, endpoint: &Endpoint) -> Result<Pass, ProbeError> {
-        for (url, regex) in &self.urls {
+    /// Fetches and judges the url numbered `index` (keepalived fetches one url per run,
+    /// [`super::http_cycle`]).
+    pub async fn probe_url(&self, endpoint: &Endpoint, index: usize) -> Result<Pass, ProbeError> {
+        let Some((url, regex)) = self.urls.get(index) else {
+            return Err(ProbeError::Check(format!("no url numbered {index}")));
+        };
+        {
             let sni = if self.sni {
                 url.virtualhost.as_deref()
             } else {
@@ -491,12 +499,13 @@ mod tests {
                 protocol: HttpProtocol::default(),
                 sni: false,
                 urls: vec![url()],
+                fast_recovery: false,
             },
             None,
         )
         .unwrap_or_else(|err| panic!("{err}"));
         let started = std::time::Instant::now();
-        let result = probe.probe(&endpoint(address)).await;
+        let result = probe.probe_url(&endpoint(address), 0).await;
         let took = started.elapsed();
         let sent = server.await.unwrap_or(usize::MAX);
         assert_eq!(result, Ok(Pass::default()));

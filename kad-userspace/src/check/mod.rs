@@ -7,7 +7,8 @@
 //!   virtual server that lists the same real server with the same checker;
 //! - one module per checker: [`tcp`], [`http`] (HTTP_GET, SSL_GET over [`tls`]), [`smtp`],
 //!   [`dns`], [`misc`], [`udp`], [`ping`], [`file`]; sockets from [`endpoint`];
-//! - [`state`]: the retry/rise logic, pure; [`schedule`]: the loop that runs a probe on it;
+//! - [`state`]: the retry/rise logic, pure ([`http_cycle`]: HTTP_GET/SSL_GET's, url by
+//!   url); [`schedule`]: the loop that runs a probe on it;
 //! - [`aggregate`]: per real server, the AND of its checkers, notify scripts, FIFO lines;
 //! - [`CheckerSet`]: the entry point the daemon calls.
 //!
@@ -29,6 +30,7 @@ pub mod endpoint;
 pub mod file;
 pub mod genhash;
 pub mod http;
+pub mod http_cycle;
 pub mod misc;
 pub mod notify;
 pub mod ping;
@@ -216,7 +218,13 @@ impl CheckerSet {
             .map(|(index, spec)| {
                 let probe = probe::Probe::new(Arc::clone(spec), self.plan.tls.clone());
                 let reporter = report::ProbeReporter::new(self.report.clone(), index);
-                schedule::Slot::new(index, probe, self.plan.probe_initial_up(index), reporter)
+                let slot =
+                    schedule::Slot::new(index, probe, self.plan.probe_initial_up(index), reporter);
+                if self.plan.probe_carried_over(index) {
+                    slot.carried_over()
+                } else {
+                    slot
+                }
             })
             .collect();
         let probes = slots.len();

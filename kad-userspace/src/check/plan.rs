@@ -318,6 +318,17 @@ impl Plan {
         plan
     }
 
+    /// Whether probe `probe` goes on from a reload: all the servers it serves were kept
+    /// ([`ServerPlan::carried_over`]).
+    pub fn probe_carried_over(&self, probe: usize) -> bool {
+        self.probe_servers
+            .get(probe)
+            .into_iter()
+            .flatten()
+            .filter_map(|&s| self.servers.get(s))
+            .all(|s| s.carried_over)
+    }
+
     /// A probe starts up when all the servers it serves do.
     pub fn probe_initial_up(&self, probe: usize) -> bool {
         self.probe_servers
@@ -422,6 +433,16 @@ fn number(checker: &Checker, keyword: &str) -> Result<Option<usize>, PlanError> 
         .transpose()
 }
 
+/// A checker keyword written as a flag or `KEYWORD [<BOOL>]` (kad-config checked the
+/// value): set, and not false.
+fn checker_flag(checker: &Checker, keyword: &str) -> bool {
+    checker.other.get(keyword).is_some_and(|words| {
+        words
+            .first()
+            .is_none_or(|w| crate::config::keywords::parse_bool(w).unwrap_or(false))
+    })
+}
+
 /// A global_defs keyword written as a flag or `KEYWORD [<BOOL>]` (kad-config checked the
 /// value): set, and not false.
 fn global_flag(global: &GlobalDefs, keyword: &str) -> bool {
@@ -498,6 +519,7 @@ pub fn probe_spec(
                 .and_then(HttpProtocol::parse)
                 .unwrap_or_default(),
             sni: checker.other.contains_key("enable_sni"),
+            fast_recovery: checker_flag(checker, "fast_recovery"),
             urls: checker
                 .urls
                 .iter()

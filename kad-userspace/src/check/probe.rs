@@ -9,12 +9,13 @@ use rustls::ClientConfig;
 use super::{
     Pass, ProbeError, dns, file,
     http::HttpProbe,
+    http_cycle::UrlCycle,
     misc, ping,
     plan::{ProbeKind, ProbeSpec},
     plan_error::PlanError,
     schedule::Runner,
     smtp,
-    state::Timing,
+    state::{Cycle, ProbeState, Timing},
     tcp, udp,
 };
 
@@ -47,13 +48,12 @@ impl Probe {
         format!("{} {}", self.spec.kind.keyword(), self.spec.target())
     }
 
-    /// The longest one probe may take: the checker's own limits (each step within
-    /// `connect_timeout`; MISC_CHECK within `misc_timeout`) plus a margin for them to fire
-    /// first.
+    /// The longest one run may take: the checker's own limits (each step within
+    /// `connect_timeout`, HTTP_GET/SSL_GET fetching one url per run; MISC_CHECK within
+    /// `misc_timeout`) plus a margin for them to fire first.
     pub fn hard_timeout(&self) -> Duration {
         let limit = self.spec.endpoint.connect_timeout;
         let steps = match &self.spec.kind {
-            ProbeKind::Http(h) => u32::try_from(h.urls.len()).unwrap_or(u32::MAX).max(1),
             ProbeKind::Smtp(_) => 2,
             _ => 1,
         };
@@ -64,20 +64,22 @@ impl Probe {
         base + base / 10 + Duration::from_millis(100)
     }
 
-    /// Runs the probe once, bounded by its own steps' limits only (the scheduler adds
-    /// [`Probe::hard_timeout`]).
+    /// One run, bounded by its own steps' limits only (the scheduler adds
+    /// [`Probe::hard_timeout`]): HTTP_GET/SSL_GET fetch their url numbered `step`
+    /// (keepalived fetches one url per run, [`super::http_cycle`]); the other checkers
+    /// ignore `step`.
     ///
     /// Every checker but TCP_CHECK runs boxed: an `async fn` that awaits several futures is
     /// as large as the largest of them, and a probe's task holds this one for its whole
     /// life. Inline, the HTTP/TLS state made every probe's task ≈ 7 KB, TCP_CHECKs
     /// included (70 MB for 10,000 real servers); boxed, a TCP_CHECK task stays small and
     /// the other checkers pay one allocation per run, small beside their I/O.
-    pub async fn run_once(&self) -> Result<Pass, ProbeError> {
+    pub async fn run_step(&self, step: usize) -> Result<Pass, ProbeError> {
         let endpoint = &self.spec.endpoint;
         match &self.spec.kind {
             ProbeKind::Tcp => tcp::probe(endpoint).await,
             ProbeKind::Http(_) => match self.http.as_deref() {
-                Some(Ok(http)) => Box::pin(http.probe(endpoint)).await,
+                Some(Ok(http)) => Box::pin(http.probe_url(endpoint, step)).await,
                 Some(Err(why)) => Err(ProbeError::Check(why.to_string())),
                 None => Err(ProbeError::Check("no HTTP client".into())),
             },
@@ -92,8 +94,20 @@ impl Probe {
 }
 
 impl Runner for Probe {
-    fn run(&self) -> impl Future<Output = Result<Pass, ProbeError>> + Send {
-        self.run_once()
+    fn run(&self, step: usize) -> impl Future<Output = Result<Pass, ProbeError>> + Send {
+        self.run_step(step)
+    }
+
+    fn cycle(&self, up: bool) -> Cycle {
+        match &self.spec.kind {
+            ProbeKind::Http(h) => Cycle::Urls(UrlCycle::new(
+                h.urls.len(),
+                up,
+                h.fast_recovery,
+                &self.spec.timing,
+            )),
+            _ => Cycle::Single(ProbeState::new(up)),
+        }
     }
 
     fn describe(&self) -> String {
@@ -125,7 +139,7 @@ mod tests {
     /// A probe lives as long as the checkers: with 10,000 real servers every byte it holds
     /// while it sleeps counts 10,000 times. It sleeps as a scheduler slot (a probe had a
     /// task of its own before, 768 bytes with its future and timer), and the other
-    /// checkers' larger states must not be inlined into [`Probe::run_once`], whose future
+    /// checkers' larger states must not be inlined into [`Probe::run_step`], whose future
     /// exists only while the probe runs.
     #[test]
     fn a_sleeping_tcp_check_stays_small() {
@@ -151,7 +165,7 @@ mod tests {
         let probe = Probe::new(Arc::new(spec), None);
         // The spec is the plan's (shared) and the HTTP state boxed: a probe is two pointers.
         assert!(std::mem::size_of::<Probe>() <= 16);
-        assert!(size_of_future(&probe.run_once()) <= 512);
+        assert!(size_of_future(&probe.run_step(0)) <= 512);
         let slot = crate::check::schedule::Slot::new(
             0,
             probe,

@@ -1,8 +1,9 @@
 //! Every probe of a checker set on one task: a timer queue says which probe runs next, and
 //! the runs in flight are polled together. Each probe's first run comes after a random part
-//! of its `warmup`, then its [`ProbeState`] decides when the next one runs (after
-//! `delay_loop`, or after `delay_before_retry` while a failure is being retried), counted
-//! from the end of the previous run as keepalived does. Changes go to the aggregator.
+//! of its `warmup`, then its [`Cycle`] decides what the next run probes (HTTP_GET/SSL_GET:
+//! which url) and when (after `delay_loop`, or after `delay_before_retry` while a failure
+//! is being retried), counted from the end of the previous run as keepalived does. Changes
+//! go to the aggregator.
 //!
 //! One task, not one per probe: with 10,000 real servers a probe's own task cost ≈ 770
 //! bytes while it slept (its future, timer and task header), 7.7 MB in all; a sleeping
@@ -23,13 +24,19 @@ use crate::supervise::{Backoff, Family, inject};
 use super::{
     Pass, ProbeError,
     report::ProbeReporter,
-    state::{ProbeState, Timing},
+    state::{Cycle, ProbeState, Timing},
 };
 
 /// What the scheduler runs: a checker ([`super::probe::Probe`]; tests use scripted ones).
 pub trait Runner: Send + Sync + 'static {
-    /// One probe.
-    fn run(&self) -> impl Future<Output = Result<Pass, ProbeError>> + Send;
+    /// One run: for HTTP_GET/SSL_GET the url numbered `step` ([`Cycle::step`]), else the
+    /// whole probe (`step` is 0).
+    fn run(&self, step: usize) -> impl Future<Output = Result<Pass, ProbeError>> + Send;
+    /// Its loop, starting `up` or down: keepalived's common one unless the checker says
+    /// otherwise (HTTP_GET/SSL_GET).
+    fn cycle(&self, up: bool) -> Cycle {
+        Cycle::Single(ProbeState::new(up))
+    }
     /// For logs and reasons.
     fn describe(&self) -> String;
     /// Its schedule.
@@ -66,7 +73,7 @@ pub struct Slot<P> {
     index: usize,
     /// The checker (shared with its run while one is in flight).
     probe: Arc<P>,
-    state: ProbeState,
+    state: Cycle,
     /// The weight it last asked for.
     weight: Option<i32>,
     /// Where each run's outcome goes (for `kad status`).
@@ -81,7 +88,7 @@ pub struct Slot<P> {
 impl<P: Runner> Slot<P> {
     /// Probe `index` of the plan, starting `up` or down.
     pub fn new(index: usize, probe: P, up: bool, report: ProbeReporter) -> Self {
-        let state = ProbeState::new(up);
+        let state = probe.cycle(up);
         Self {
             index,
             probe: Arc::new(probe),
@@ -91,6 +98,14 @@ impl<P: Runner> Slot<P> {
             backoff: None,
             queued: true,
         }
+    }
+}
+
+impl<P> Slot<P> {
+    /// The probe's state was kept across a reload ([`Cycle::carried_over`]).
+    pub fn carried_over(mut self) -> Self {
+        self.state.carried_over();
+        self
     }
 }
 
@@ -212,13 +227,14 @@ impl<P: Runner> Scheduler<P> {
             backoff.run_started(now);
         }
         let probe = Arc::clone(&slot.probe);
+        let step = slot.state.step();
         // The hard limit counted from the loop's clock read (no read of its own).
         let limit = now + probe.hard_timeout();
         let run = async move {
             if inject::take_armed(Family::Checker) {
                 panic!("test hook: injected Checker panic");
             }
-            match tokio::time::timeout_at(limit, probe.run()).await {
+            match tokio::time::timeout_at(limit, probe.run(step)).await {
                 Ok(result) => result,
                 Err(_) => Err(ProbeError::Timeout("probe")),
             }
@@ -243,8 +259,11 @@ impl<P: Runner> Scheduler<P> {
                 None => return false,
             },
             Err(panic) => {
-                // Restarted from the state it had reached: up or down, no retry spent.
-                slot.state = ProbeState::new(slot.state.is_up());
+                // Restarted from the state it had reached: up or down, no retry spent
+                // (HTTP_GET/SSL_GET: at the same url).
+                if let Cycle::Single(state) = &mut slot.state {
+                    *state = ProbeState::new(state.is_up());
+                }
                 let what = slot.probe.describe();
                 slot.backoff.get_or_insert_default().after_panic(
                     Family::Checker,
@@ -340,7 +359,7 @@ mod tests {
     }
 
     impl Runner for Scripted {
-        fn run(&self) -> impl Future<Output = Result<Pass, ProbeError>> + Send {
+        fn run(&self, _: usize) -> impl Future<Output = Result<Pass, ProbeError>> + Send {
             let call = self.calls.lock().map(|calls| calls.len()).unwrap_or(0);
             if let Ok(mut calls) = self.calls.lock() {
                 calls.push(Instant::now());

@@ -10,6 +10,8 @@
 
 use std::time::Duration;
 
+use super::http_cycle::UrlCycle;
+
 /// The timing of one checker, inherited checker → real_server → virtual_server → default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Timing {
@@ -95,6 +97,57 @@ impl ProbeState {
             changed,
             next_in: timing.delay_loop,
             retrying: false,
+        }
+    }
+}
+
+/// One checker's loop: the common one, or HTTP_GET/SSL_GET's url by url.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cycle {
+    /// Every checker but HTTP_GET/SSL_GET: one probe per run.
+    Single(ProbeState),
+    /// HTTP_GET/SSL_GET: one url per run ([`UrlCycle`]).
+    Urls(UrlCycle),
+}
+
+impl Cycle {
+    /// Whether the checker is up.
+    pub fn is_up(&self) -> bool {
+        match self {
+            Self::Single(s) => s.is_up(),
+            Self::Urls(u) => u.is_up(),
+        }
+    }
+
+    /// What the next run probes: the url's index for HTTP_GET/SSL_GET, else 0.
+    pub fn step(&self) -> usize {
+        match self {
+            Self::Single(_) => 0,
+            Self::Urls(u) => u.url(),
+        }
+    }
+
+    /// Kept across a reload: HTTP_GET/SSL_GET's cycle as keepalived carries it
+    /// ([`UrlCycle::carried_over`]); the common one needs nothing more than its state.
+    pub fn carried_over(&mut self) {
+        if let Self::Urls(u) = self {
+            u.carried_over();
+        }
+    }
+
+    /// The run passed.
+    pub fn passed(&mut self, timing: &Timing) -> Step {
+        match self {
+            Self::Single(s) => s.passed(timing),
+            Self::Urls(u) => u.passed(timing),
+        }
+    }
+
+    /// The run failed.
+    pub fn failed(&mut self, timing: &Timing) -> Step {
+        match self {
+            Self::Single(s) => s.failed(timing),
+            Self::Urls(u) => u.failed(timing),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! genhash).
 
 use std::{
+    collections::HashMap,
     sync::{Arc, Mutex, PoisonError},
     time::Instant,
 };
@@ -24,6 +25,10 @@ pub struct HttpState {
     pub sni: Vec<Option<String>>,
     /// Every request's head as it came, request line to blank line included.
     pub heads: Vec<String>,
+    /// A status of its own for a path (the request line's target), instead of `status`.
+    pub status_of: HashMap<String, u16>,
+    /// Every request: (when, path, status served).
+    pub gets: Vec<(Instant, String, u16)>,
 }
 
 /// The state an HTTP server and its test share.
@@ -69,10 +74,14 @@ where
             break;
         }
     }
+    let path = head.split(' ').nth(1).unwrap_or_default().to_owned();
     let (status, body) = {
         let mut s = lock(&state);
-        let answer = (s.status, s.body.clone());
-        s.requests.push((Instant::now(), answer.0, host));
+        let status = s.status_of.get(&path).copied().unwrap_or(s.status);
+        let answer = (status, s.body.clone());
+        let now = Instant::now();
+        s.requests.push((now, answer.0, host));
+        s.gets.push((now, path, status));
         s.heads.push(head);
         answer
     };
