@@ -25,6 +25,7 @@ pub mod place;
 pub mod preprocess;
 pub mod reshape;
 pub mod route_options;
+pub mod script_users;
 pub mod scripts;
 pub mod tree;
 pub mod validate;
