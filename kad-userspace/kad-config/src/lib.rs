@@ -14,6 +14,7 @@ pub mod catalogue;
 pub mod dump;
 pub mod error;
 pub mod global;
+pub mod include_glob;
 pub mod keywords;
 pub mod lexer;
 pub mod lvs;
