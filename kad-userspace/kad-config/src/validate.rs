@@ -1219,8 +1219,8 @@ struct ScriptPlaces<'a> {
 enum Outcome {
     /// It runs.
     Keep,
-    /// No user to run it as: keepalived drops it while parsing, so references to it are
-    /// then reported as unknown.
+    /// No user to run it as (a notify script; a vrrp_script or MISC_CHECK without one is
+    /// gone before this, [`script_users`]).
     NoUser,
     /// It cannot or may not run: keepalived drops it (and references to it) silently.
     Refused,
