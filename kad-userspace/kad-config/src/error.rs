@@ -12,6 +12,9 @@ use super::place::Place;
 pub enum Severity {
     /// Worth knowing, changes nothing (e.g. a keyword kad parses but does not act on yet).
     Note,
+    /// Reported at its line as keepalived reports it, but not counted as an error: the
+    /// exit status stays (keepalived's reports with `CONFIG_OK`, e.g. an include missing).
+    Notice,
     /// keepalived goes on (unknown keyword, deprecated syntax, missing interface).
     Warning,
     /// A bad value: the keyword is ignored or the item dropped, as keepalived does.
@@ -24,6 +27,7 @@ impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Severity::Note => "note",
+            Severity::Notice => "notice",
             Severity::Warning => "warning",
             Severity::Error => "error",
             Severity::Fatal => "fatal",

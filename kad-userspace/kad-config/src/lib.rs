@@ -4,8 +4,9 @@
 //! Stages, one module each: [`lexer`] (words of a line) → [`preprocess`] (include,
 //! `@conditionals`, `$DEFINES`, `~SEQ`) → [`tree`] (blocks) → keyword tables per block
 //! ([`global`], [`vrrp`], [`net`], [`lvs`], [`bfd`]) filling the [`model`] →
-//! [`validate`] (across blocks, and against the machine through [`Environment`], which the
-//! daemon implements) → [`dump`]. [`scripts`]: who runs a script and what its checks found.
+//! [`script_users`] and [`validate`] (across blocks, and against the machine through
+//! [`Environment`], which the daemon implements) → [`dump`]. [`scripts`]: who runs a script
+//! and what its checks found; [`include_glob`]: why an include matched nothing.
 
 #![forbid(unsafe_code)]
 
@@ -14,6 +15,7 @@ pub mod catalogue;
 pub mod dump;
 pub mod error;
 pub mod global;
+pub mod include_glob;
 pub mod keywords;
 pub mod lexer;
 pub mod lvs;
@@ -25,6 +27,7 @@ pub mod place;
 pub mod preprocess;
 pub mod reshape;
 pub mod route_options;
+pub mod script_users;
 pub mod scripts;
 pub mod tree;
 pub mod validate;

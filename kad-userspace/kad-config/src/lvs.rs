@@ -624,6 +624,7 @@ pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
         log_all_failures: None,
         alpha: None,
         other: Default::default(),
+        places: Places::new(),
         place: n.place().clone(),
         end: n.end_place().clone(),
     };
@@ -709,6 +710,7 @@ pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
                         .map(|w| w.text.clone()),
                 );
                 ck.other.insert(other.to_owned(), words);
+                ck.places.insert(other.to_owned(), child.place().clone());
                 c.not_acted_on(child, status_in(checker_specific(kind), other));
             }
             _ => c.unknown(child),

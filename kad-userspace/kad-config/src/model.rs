@@ -1077,6 +1077,8 @@ pub struct Checker {
     pub alpha: Option<bool>,
     /// Every other checker keyword (helo_name, type, name, payload, track_file...), as words.
     pub other: BTreeMap<String, Vec<String>>,
+    /// Where each keyword of `other` is (the last one written).
+    pub places: Places,
     /// Where the checker block is.
     pub place: Place,
     /// Where the checker block ends.

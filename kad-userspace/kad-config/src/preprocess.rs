@@ -52,6 +52,12 @@ pub trait FileSource {
     fn read(&self, path: &Path) -> std::io::Result<String>;
     /// The files matching the glob `pattern`, sorted.
     fn glob(&self, pattern: &str) -> Vec<PathBuf>;
+    /// For a `pattern` that matched nothing: whether a part of it is missing (a directory
+    /// to list, a path without wildcards), keepalived's "Config files missing", rather than
+    /// wildcards matching nothing ([`crate::include_glob`]). By default a part is missing.
+    fn misses_a_part(&self, _pattern: &str) -> bool {
+        true
+    }
 }
 
 /// No files at all: every include is missing (fuzzing, strings without includes).
@@ -88,6 +94,10 @@ impl FileSource for FsSource {
         };
         found.sort();
         found
+    }
+
+    fn misses_a_part(&self, pattern: &str) -> bool {
+        crate::include_glob::misses_a_part(pattern)
     }
 }
 
@@ -172,6 +182,22 @@ impl IncludeChecks {
     /// Whether a pattern that matches nothing fails the configuration (kad's `includem`).
     fn strict(self) -> bool {
         self.matched || self.wildcard_match
+    }
+
+    /// The checks an include variant makes beyond `self` (keepalived's `include_check |
+    /// include_type`): `includer`, `includem`, `includew`, `includeb` add one, `includea`
+    /// all of them.
+    fn with_variant(self, keyword: &str) -> Self {
+        let mut checks = self;
+        match keyword {
+            "includer" => checks.readable = true,
+            "includem" => checks.matched = true,
+            "includew" => checks.wildcard_match = true,
+            "includeb" => checks.brace_match = true,
+            "includea" => checks = Self::ALL,
+            _ => {}
+        }
+        checks
     }
 }
 
@@ -582,13 +608,10 @@ impl<'a> Preprocessor<'a> {
             // include_check: r = readable, m = match, w = wildcard_match, b = brace_match,
             // a = all; a plain `include` makes the checks `include_check` set. A pattern
             // matching nothing fails the match checks only.
-            let strict = match first.text.as_str() {
-                "include" => self.include_checks.strict(),
-                other => matches!(other, "includem" | "includew" | "includea"),
-            };
+            let checks = self.include_checks.with_variant(&first.text);
             let place = Place::new(&file.name, place.line, col_base.saturating_add(first.col));
             match tokens.get(1) {
-                Some(target) => self.include(file, &target.text, &place, strict),
+                Some(target) => self.include(file, &target.text, &place, checks),
                 None => self.push_diag(
                     Severity::Error,
                     &place,
@@ -637,7 +660,8 @@ impl<'a> Preprocessor<'a> {
         });
     }
 
-    fn include(&mut self, file: &FileCtx, pattern: &str, place: &Place, strict: bool) {
+    fn include(&mut self, file: &FileCtx, pattern: &str, place: &Place, checks: IncludeChecks) {
+        let strict = checks.strict();
         let severity = if strict {
             Severity::Error
         } else {
@@ -658,8 +682,19 @@ impl<'a> Preprocessor<'a> {
         };
         let matches = self.source.glob(&full);
         if matches.is_empty() {
-            self.include_check_failed |= strict;
-            self.push_diag(severity, place, format!("Config files missing '{full}'."));
+            // keepalived 2.2.7 says a missing part at the line whatever the checks (counted
+            // as an error under `match` only); wildcards matching nothing in directories
+            // that exist it says only under `wildcard_match`.
+            let (counted, uncounted, message) = if self.source.misses_a_part(&full) {
+                let message = format!("Config files missing '{full}'.");
+                (checks.matched, Severity::Notice, message)
+            } else {
+                let message = format!("No config files matched '{full}'.");
+                (checks.wildcard_match, Severity::Note, message)
+            };
+            let severity = if counted { Severity::Error } else { uncounted };
+            self.include_check_failed |= counted;
+            self.push_diag(severity, place, message);
             return;
         }
         for path in matches {

@@ -201,6 +201,9 @@ fn level(
                 let skipped = kind == Kind::Top && named.skips(&node);
                 let (children, end) = match kind.sub(node.keyword()) {
                     Some(sub) if !skipped => level(events, sub, named),
+                    _ if kind == Kind::Top && node.keyword() == "virtual_server_group" => {
+                        value_block(events)
+                    }
                     _ => whole(events),
                 };
                 node.block = Some(children);
@@ -208,6 +211,21 @@ fn level(
                 node.open = Some(open);
                 nodes.push(node);
             }
+        }
+    }
+    (nodes, None)
+}
+
+/// keepalived.conf `virtual_server_group`: keepalived 2.2.7 reads its lines as entries up
+/// to the first `}` (`alloc_value_block`), without counting braces: a line opening a block
+/// is one more entry (its `{` a word of it), and the first `}` ends the group, so the `}`s
+/// after it are read one level up.
+fn value_block(events: &mut std::vec::IntoIter<Event>) -> (Vec<Node>, Option<Place>) {
+    let mut nodes = Vec::new();
+    for event in events.by_ref() {
+        match event {
+            Event::Leaf(node) | Event::Open(node, _) => nodes.push(node),
+            Event::Close(end) => return (nodes, Some(end)),
         }
     }
     (nodes, None)
@@ -261,6 +279,20 @@ mod tests {
             messages(text),
             ["t.conf:8:1: error: vrrp instance A already defined"]
         );
+    }
+
+    #[test]
+    fn a_virtual_server_group_ends_at_its_first_closing_brace() {
+        let text = "virtual_server_group G {\n 10.0.0.9 80\n real_server 10.0.1.2 80 {\n  \
+                    weight 1\n }\n}\n";
+        let got = messages(text);
+        let lines: Vec<&str> = got.iter().filter_map(|m| m.split(": ").next()).collect();
+        assert_eq!(
+            lines,
+            ["t.conf:3:2", "t.conf:4:3", "t.conf:6:1"],
+            "{got:#?}"
+        );
+        assert!(got[2].ends_with("Unknown keyword '}'"), "{got:#?}");
     }
 
     #[test]

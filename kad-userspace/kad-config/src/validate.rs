@@ -8,7 +8,7 @@ use std::{
 };
 
 use crate::{
-    lvs_checks,
+    lvs_checks, script_users,
     scripts::{self, Checked, Refusal, ResolveError, RunAs, UserError},
     vrid_conflicts::VridUses,
 };
@@ -187,6 +187,10 @@ pub fn validate(
     v.addresses(&config.static_ipaddress);
     v.routes(&config.static_routes, false);
     drop_incomplete_trackers(config, &mut v);
+    // keepalived settles script users while parsing: a script removed here is unknown to
+    // the instances read after it.
+    v.default_user_reported |=
+        script_users::drop_scripts_without_user(config, env, v.diags).default_user_reported;
     let known = Trackers::of(config);
     let (names, vrrp_stop) = vrrp_instances(config, &known, &mut v);
     if vrrp_stop != Some(VrrpStop::MinConfig) {
@@ -1215,8 +1219,8 @@ struct ScriptPlaces<'a> {
 enum Outcome {
     /// It runs.
     Keep,
-    /// No user to run it as: keepalived drops it while parsing, so references to it are
-    /// then reported as unknown.
+    /// No user to run it as (a notify script; a vrrp_script or MISC_CHECK without one is
+    /// gone before this, [`script_users`]).
     NoUser,
     /// It cannot or may not run: keepalived drops it (and references to it) silently.
     Refused,
@@ -1369,18 +1373,8 @@ fn check_script(
 fn check_scripts(config: &mut Config, v: &mut V<'_>) -> bool {
     let global = config.global.clone();
     let mut tally = Tally::default();
-    if let Some((user, group)) = &global.script_user
-        && let Err(err) = v.env.script_user(user, group.as_deref())
-    {
-        let message = format!("Error setting global script uid/gid - {err}");
-        match global.places.get("script_user") {
-            Some(place) => v.at(Severity::Error, place, message),
-            None => v.global(Severity::Error, message),
-        }
-    }
-
+    // Scripts without a usable user are gone already (script_users).
     let mut dropped = BTreeSet::new();
-    let mut unknown = BTreeSet::new();
     config.vrrp_scripts.retain_mut(|s| {
         let Some(script) = &mut s.script else {
             return true;
@@ -1400,39 +1394,20 @@ fn check_scripts(config: &mut Config, v: &mut V<'_>) -> bool {
             },
             ScriptRole::Track(&s.name, &s.place),
         );
-        match outcome {
-            Outcome::Keep => {}
-            Outcome::NoUser => {
-                unknown.insert(s.name.clone());
-            }
-            Outcome::Refused => {
-                dropped.insert(s.name.clone());
-            }
+        if outcome != Outcome::Keep {
+            dropped.insert(s.name.clone());
         }
         outcome == Outcome::Keep
     });
     // keepalived removes a disabled script from the instances and groups tracking it: it
-    // then neither adds its weight nor causes FAULT. One dropped for want of a user is gone
-    // before instances are read, so their references to it are reported.
-    let untrack = |owner: &str, scripts: &mut Vec<TrackRef>, v: &mut V<'_>| {
-        scripts.retain(|t| {
-            if unknown.contains(&t.name) {
-                v.at(
-                    Severity::Warning,
-                    &t.place,
-                    format!("({owner}) track script {} not found, ignoring...", t.name),
-                );
-                return false;
-            }
-            !dropped.contains(&t.name)
-        });
-    };
+    // then neither adds its weight nor causes FAULT.
+    let untrack = |scripts: &mut Vec<TrackRef>| scripts.retain(|t| !dropped.contains(&t.name));
     for inst in &mut config.vrrp_instances {
-        untrack(&inst.name, &mut inst.tracking.scripts, v);
+        untrack(&mut inst.tracking.scripts);
         notify_scripts(v, &mut tally, &global, &mut inst.notify);
     }
     for group in &mut config.sync_groups {
-        untrack(&group.name, &mut group.tracking.scripts, v);
+        untrack(&mut group.tracking.scripts);
         notify_scripts(v, &mut tally, &global, &mut group.notify);
     }
     config.global.fifos.retain(|keyword, script| {
@@ -1449,11 +1424,13 @@ fn check_scripts(config: &mut Config, v: &mut V<'_>) -> bool {
         for rs in &mut vs.real_servers {
             notify.push(&mut rs.notify_up);
             notify.push(&mut rs.notify_down);
-            misc.extend(
-                rs.checkers
-                    .iter_mut()
-                    .filter_map(|ck| ck.misc_path.as_mut()),
-            );
+            for ck in &mut rs.checkers {
+                let own = script_users::misc_user(ck)
+                    .map(|(user, group)| (user.to_owned(), group.map(str::to_owned)));
+                if let Some(script) = ck.misc_path.as_mut() {
+                    misc.push((own, script));
+                }
+            }
         }
         for slot in notify {
             if let Some(script) = slot.as_mut()
@@ -1463,8 +1440,23 @@ fn check_scripts(config: &mut Config, v: &mut V<'_>) -> bool {
             }
         }
         // MISC_CHECK: the checker refuses a script that may not run when it is built.
-        for script in misc {
-            one_script(v, &mut tally, &global, script, ScriptRole::Other);
+        for (own, script) in misc {
+            let own = own.as_ref().map(|(u, g)| (u.as_str(), g.as_deref()));
+            let places = ScriptPlaces {
+                user: &script.place,
+                block: &script.place,
+                script: &script.place,
+            };
+            let command = &mut script.command;
+            check_script(
+                v,
+                &mut tally,
+                &global,
+                command,
+                own,
+                places,
+                ScriptRole::Other,
+            );
         }
     }
     // keepalived's check_start_stop_script_secure: a startup or shutdown script that may

@@ -61,9 +61,10 @@ pub fn keepalived_flags(output: &str, main: &Path, files: &[PathBuf]) -> BTreeSe
 }
 
 /// Every line kad flags as keepalived would, in any file: `FILE:LINE:COL: severity:` at the
-/// start of an output line, severity `warning`, `error` or `fatal`. kad's `note`s (a keyword
-/// it parses but does not act on, a script it will not find at run time) have no keepalived
-/// counterpart and are left out.
+/// start of an output line, severity `notice` (reported at its line, not counted, as
+/// keepalived reports a missing include), `warning`, `error` or `fatal`. kad's `note`s (a
+/// keyword it parses but does not act on, a script it will not find at run time) have no
+/// keepalived counterpart and are left out.
 pub fn kad_flags(output: &str, main: &Path, files: &[PathBuf]) -> BTreeSet<Flag> {
     let mut flags = BTreeSet::new();
     for line in output.lines() {
@@ -77,7 +78,7 @@ pub fn kad_flags(output: &str, main: &Path, files: &[PathBuf]) -> BTreeSet<Flag>
 }
 
 /// kad's severities, each as it follows a place (`FILE:LINE:COL: note: ...`).
-const SEVERITIES: [&str; 4] = [" note:", " warning:", " error:", " fatal:"];
+const SEVERITIES: [&str; 5] = [" note:", " notice:", " warning:", " error:", " fatal:"];
 
 /// `FILE:LINE:COL: severity: rest` → (FILE, LINE, `severity: rest`): the place must lead the
 /// line and be followed by a severity. A line that starts with its severity (`error:
@@ -156,11 +157,13 @@ mod tests {
         );
         let d = "/nonexistent/kad/m.conf:4:3: warning: a: b\nerror: global\n\
                  /nonexistent/kad/inc/a.conf:2:1: warning: z\nwarning: 5:6: no\n\
-                 /nonexistent/kad/m.conf:7:1: note: kad does not act on it\n";
+                 /nonexistent/kad/m.conf:7:1: note: kad does not act on it\n\
+                 /nonexistent/kad/m.conf:6:1: notice: Config files missing '/x/*.conf'.\n";
         assert_eq!(
             kad_flags(d, main, &[]),
             BTreeSet::from([
                 (main.to_path_buf(), 4),
+                (main.to_path_buf(), 6),
                 (PathBuf::from("/nonexistent/kad/inc/a.conf"), 2),
             ])
         );
