@@ -71,7 +71,7 @@ pub fn blocks() -> Vec<Block> {
         ),
         block(
             "track_group NAME { ... }",
-            "The block itself is ignored (see top level).",
+            "Named by `track_group NAME` on static_ipaddress, static_routes and static_rules entries.",
             rows(vrrp::TRACK_GROUP),
         ),
         block("garp_group { ... }", "", rows(vrrp::GARP_GROUP)),

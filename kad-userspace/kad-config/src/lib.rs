@@ -42,7 +42,7 @@ pub use place::{Place, Word};
 pub use preprocess::{FileSource, FsSource, NoFiles};
 pub use validate::{AssumeAllExist, Environment};
 
-use keywords::{Ctx, Keyword, UNUSED, ignored, kw};
+use keywords::{Ctx, Keyword, ignored, kw};
 use tree::Node;
 
 /// keepalived's default configuration file.
@@ -286,12 +286,9 @@ pub const TOP: &[Keyword<Config>] = &[
                 .extend(x.list(n).into_iter().map(|w| w.text));
         }),
     ),
-    ignored(
-        UNUSED,
-        kw("track_group", |c, n, x| {
-            c.track_groups.push(vrrp::track_group(x, n))
-        }),
-    ),
+    kw("track_group", |c, n, x| {
+        c.track_groups.push(vrrp::track_group(x, n))
+    }),
     kw("vrrp_script", |c, n, x| {
         c.vrrp_scripts.push(vrrp::vrrp_script(x, n))
     }),

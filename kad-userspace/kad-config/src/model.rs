@@ -266,6 +266,9 @@ pub struct VirtualAddress {
     pub autojoin: bool,
     /// keepalived.conf: no_track.
     pub no_track: bool,
+    /// keepalived.conf: track_group GROUP (static entries only): the group's instances
+    /// track the entry's interface (`dev` / `iif`).
+    pub track_group: Option<String>,
     /// keepalived.conf: preferred_lft nn|forever (None: forever).
     pub preferred_lft: Option<u32>,
     /// Where the address is written.
@@ -293,6 +296,9 @@ pub struct Route {
     pub scope: Option<String>,
     /// keepalived.conf: no_track.
     pub no_track: bool,
+    /// keepalived.conf: track_group GROUP (static entries only): the group's instances
+    /// track the entry's interface (`dev` / `iif`).
+    pub track_group: Option<String>,
     /// The other `ip route` options.
     pub options: RouteOptions,
     /// Where the route is written.
@@ -312,6 +318,9 @@ pub struct Rule {
     pub preference: Option<u32>,
     /// keepalived.conf: no_track.
     pub no_track: bool,
+    /// keepalived.conf: track_group GROUP (static entries only): the group's instances
+    /// track the entry's interface (`dev` / `iif`).
+    pub track_group: Option<String>,
     /// The other `ip rule` options.
     pub options: RuleOptions,
     /// Where the rule is written.

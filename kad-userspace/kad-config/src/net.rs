@@ -96,9 +96,12 @@ pub fn address(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<VirtualAddr
         noprefixroute: false,
         autojoin: false,
         no_track: false,
+        track_group: None,
         preferred_lft: None,
         place: first.place.clone(),
     };
+    // keepalived: `track_group` is an option of static addresses only.
+    let is_static = block == "static_ipaddress";
     let mut broadcast: Option<(Broadcast, &Word)> = None;
     let mut iter = words.iter().skip(1);
     while let Some(word) = iter.next() {
@@ -106,7 +109,7 @@ pub fn address(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<VirtualAddr
         let needs_value = matches!(
             option,
             "brd" | "broadcast" | "dev" | "scope" | "label" | "peer" | "preferred_lft"
-        );
+        ) || (is_static && option == "track_group");
         let value = if needs_value {
             match iter.next() {
                 Some(v) => Some(v),
@@ -186,6 +189,7 @@ pub fn address(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<VirtualAddr
                     }
                 }
             }
+            ("track_group", Some(v)) => set_track_group(ctx, &mut vip.track_group, v),
             ("use_vmac", _) => vip.use_vmac = true,
             ("home", _) => vip.home = true,
             ("-nodad", _) => vip.nodad = true,
@@ -309,10 +313,26 @@ pub fn route(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Route> {
     let mut metric = None;
     let mut scope = None;
     let mut no_track = false;
+    let mut track_group = None;
+    let is_static = block == "static_routes";
     let mut options: Vec<Word> = Vec::new();
     let mut iter = words.iter();
     while let Some(word) = iter.next() {
         let w = word.as_str();
+        if is_static && w == "track_group" {
+            match iter.next() {
+                Some(v) => set_track_group(ctx, &mut track_group, v),
+                None => {
+                    ctx.report(
+                        Severity::Error,
+                        &word.place,
+                        format!("{block}: 'track_group' needs a value - skipping route"),
+                    );
+                    return None;
+                }
+            }
+            continue;
+        }
         if w == "nexthop" {
             // `nexthop NH [nexthop NH]...` ends an `ip route` line: keep its words together
             // for the runtime to read (via, dev, weight, onlink, realms per hop).
@@ -481,6 +501,7 @@ pub fn route(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Route> {
     if report_option_errors(ctx, block, "route", &errors) {
         return None;
     }
+    let track_group = track_group_with_interface(ctx, track_group, dev.is_some(), first, "route");
     Some(Route {
         route_type,
         dest,
@@ -491,6 +512,7 @@ pub fn route(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Route> {
         metric,
         scope,
         no_track,
+        track_group,
         options: parsed,
         place: first.place.clone(),
     })
@@ -514,9 +536,11 @@ pub fn rule(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Rule> {
         table: None,
         preference: None,
         no_track: false,
+        track_group: None,
         options: RuleOptions::default(),
         place: first.place.clone(),
     };
+    let is_static = block == "static_rules";
     let mut options: Vec<Word> = Vec::new();
     let mut iter = words.iter();
     while let Some(word) = iter.next() {
@@ -548,6 +572,9 @@ pub fn rule(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Rule> {
                                 return None;
                             }
                         }
+                    }
+                    "track_group" if is_static => {
+                        set_track_group(ctx, &mut rule.track_group, value);
                     }
                     "table" | "lookup" => rule.table = Some(value.text.clone()),
                     "preference" | "priority" | "order" | "pref" | "prio" => {
@@ -599,6 +626,9 @@ pub fn rule(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Rule> {
         return None;
     }
     rule.options = parsed;
+    let group = rule.track_group.take();
+    rule.track_group =
+        track_group_with_interface(ctx, group, rule.options.iif.is_some(), first, "rule");
     if rule.preference.is_none() {
         ctx.report(
             Severity::Warning,
@@ -609,6 +639,42 @@ pub fn rule(ctx: &mut Ctx, block: &str, words: &[Word]) -> Option<Rule> {
         );
     }
     Some(rule)
+}
+
+/// keepalived.conf: `track_group GROUP` of a static address, route or rule; a second one is
+/// an error and ignored (keepalived: "track_group %s is a duplicate"). Whether the group
+/// exists is checked once the whole file is read ([`crate::checks`]).
+fn set_track_group(ctx: &mut Ctx, group: &mut Option<String>, value: &Word) {
+    if group.is_some() {
+        ctx.report(
+            Severity::Error,
+            &value.place,
+            format!("track_group {} is a duplicate", value.as_str()),
+        );
+        return;
+    }
+    *group = Some(value.text.clone());
+}
+
+/// keepalived drops the `track_group` of a static route without `dev` and of a static rule
+/// without `iif`/`dev`: the group's instances track that interface.
+fn track_group_with_interface(
+    ctx: &mut Ctx,
+    group: Option<String>,
+    has_interface: bool,
+    first: &Word,
+    what: &str,
+) -> Option<String> {
+    if group.is_none() || has_interface {
+        return group;
+    }
+    let message = if what == "route" {
+        "Static route cannot have track group if no oif specified"
+    } else {
+        "Static rule cannot have track_group if dev/iif not specified"
+    };
+    ctx.report(Severity::Error, &first.place, message);
+    None
 }
 
 #[cfg(test)]

@@ -186,6 +186,7 @@ pub fn validate(
     smtp_server(config, &mut v);
     v.addresses(&config.static_ipaddress);
     v.routes(&config.static_routes, false);
+    static_track_groups(config, &mut v);
     drop_incomplete_trackers(config, &mut v);
     // keepalived settles script users while parsing: a script removed here is unknown to
     // the instances read after it.
@@ -244,6 +245,32 @@ fn smtp_server(config: &mut Config, v: &mut V<'_>) {
         None => v.global(Severity::Error, message),
     }
     global.smtp_server = None;
+}
+
+/// keepalived.conf `track_group GROUP` on static addresses, routes and rules: a group
+/// that no `track_group` block defines is "track_group GROUP not found" and the entry
+/// tracks nothing (keepalived looks the group up as it reads the entry).
+fn static_track_groups(config: &mut Config, v: &mut V<'_>) {
+    let known: BTreeSet<String> = config.track_groups.iter().map(|g| g.name.clone()).collect();
+    let mut check = |group: &mut Option<String>, place: &Place| {
+        if let Some(name) = group.as_ref().filter(|name| !known.contains(*name)) {
+            v.at(
+                Severity::Error,
+                place,
+                format!("track_group {name} not found"),
+            );
+            *group = None;
+        }
+    };
+    for address in &mut config.static_ipaddress {
+        check(&mut address.track_group, &address.place);
+    }
+    for route in &mut config.static_routes {
+        check(&mut route.track_group, &route.place);
+    }
+    for rule in &mut config.static_rules {
+        check(&mut rule.track_group, &rule.place);
+    }
 }
 
 /// vrrp_script, track_file, vrrp_track_process without their required keyword are removed.

@@ -959,12 +959,9 @@ pub fn track_process(ctx: &mut Ctx, node: &Node) -> TrackProcess {
 }
 
 /// The keyword table of track_group.
-pub const TRACK_GROUP: &[Keyword<TrackGroup>] = &[ignored(
-    UNUSED,
-    kw("group", |g, n, c| {
-        g.group.extend(c.list(n).into_iter().map(|w| w.text));
-    }),
-)];
+pub const TRACK_GROUP: &[Keyword<TrackGroup>] = &[kw("group", |g, n, c| {
+    g.group.extend(c.list(n).into_iter().map(|w| w.text));
+})];
 
 /// keepalived.conf: track_group NAME { group { ... } }.
 pub fn track_group(ctx: &mut Ctx, node: &Node) -> TrackGroup {

@@ -382,6 +382,7 @@ pub fn instance_spec(
     fsm.validate()?;
 
     fsm.tracked = trackers.tracked(&instance.tracking, &instance.name)?;
+    trackers.static_tracked(&instance.name, &mut fsm.tracked)?;
     let origin = |block| Origin {
         block,
         instance: Some(&instance.name),
@@ -550,6 +551,12 @@ pub fn static_spec(config: &Config, interfaces: &dyn Interfaces) -> Result<Stati
         addresses,
         routes: routing::ip_routes(&config.static_routes, &origin("static_routes"))?,
         rules: routing::ip_rules(&config.static_rules, &origin("static_rules"))?,
+        untracked_addresses: config
+            .static_ipaddress
+            .iter()
+            .filter(|a| a.no_track)
+            .map(|a| a.addr)
+            .collect(),
     })
 }
 
@@ -603,18 +610,7 @@ impl<'a> TrackerTable<'a> {
             tracked.push(self.script(reference)?);
         }
         for reference in &tracking.interfaces {
-            let name = reference.name.clone();
-            let interfaces = self.interfaces;
-            let id = self.intern(TrackerKind::Interface, &reference.name, || {
-                let ifindex =
-                    interfaces
-                        .ifindex(&name)
-                        .map_err(|source| SpecError::TrackInterface {
-                            name: name.clone(),
-                            source,
-                        })?;
-                Ok(TrackerSource::Interface { name, ifindex })
-            })?;
+            let id = self.interface(&reference.name)?;
             let weight = reference.weight.unwrap_or(0);
             tracked.push(TrackedObject::new(
                 id,
@@ -666,6 +662,41 @@ impl<'a> TrackerTable<'a> {
             );
         }
         Ok(tracked)
+    }
+
+    /// An interface tracked by name (`track_interface`, static track groups).
+    fn interface(&mut self, name: &str) -> Result<TrackerId, SpecError> {
+        let interfaces = self.interfaces;
+        self.intern(TrackerKind::Interface, name, || {
+            let ifindex = interfaces
+                .ifindex(name)
+                .map_err(|source| SpecError::TrackInterface {
+                    name: name.to_owned(),
+                    source,
+                })?;
+            Ok(TrackerSource::Interface {
+                name: name.to_owned(),
+                ifindex,
+            })
+        })
+    }
+
+    /// keepalived.conf `track_group` (static track groups): the interfaces of the static
+    /// entries of `instance`'s groups, tracked with weight 0 (FAULT while down) unless
+    /// `tracked` already tracks them.
+    pub fn static_tracked(
+        &mut self,
+        instance: &str,
+        tracked: &mut Vec<TrackedObject>,
+    ) -> Result<(), SpecError> {
+        for name in static_track::tracked_interfaces(self.config, instance) {
+            let id = self.interface(&name)?;
+            if tracked.iter().any(|t| t.id == id) {
+                continue;
+            }
+            tracked.push(TrackedObject::new(id, TrackerKind::Interface, 0, false));
+        }
+        Ok(())
     }
 
     /// keepalived.conf `track_process { NAME [weight N] [reverse] }`.
@@ -953,5 +984,6 @@ fn interface_address(
     })
 }
 
+mod static_track;
 #[cfg(test)]
 mod tests;

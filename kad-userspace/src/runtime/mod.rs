@@ -30,6 +30,7 @@ mod receive;
 mod reload;
 mod reload_fifo;
 mod resolve;
+mod restore;
 mod routing;
 mod spec;
 mod status;
@@ -173,6 +174,7 @@ pub async fn run_observed(
     let mut current = spec.clone();
     start_units(&mut engine, &mut io, &spec)?;
     let mut statics = spec.statics;
+    let mut link_states = restore::LinkStates::default();
     // `-D`: the XDP program's debug records are forwarded ten times a second.
     let xdp_debug = engine
         .xdp
@@ -225,9 +227,23 @@ pub async fn run_observed(
                         tracing::error!(error = %err, "cannot ask for a reload");
                     }
                 }
-                _ => engine.link(event.ifindex, event.up),
+                _ => {
+                    engine.link(event.ifindex, event.up);
+                    let again = link_states.link(&statics, event.ifindex, event.up);
+                    if !again.is_empty() {
+                        tracing::info!(ifindex = event.ifindex, "interface up: restoring its static addresses and routes");
+                        engine.executor.install_statics(&again);
+                    }
+                }
             },
             Some(change) = address_changes.recv() => {
+                if !change.added {
+                    let again = restore::deleted_address(&statics, change.ifindex, change.address);
+                    if !again.is_empty() {
+                        tracing::info!(address = %change.address, ifindex = change.ifindex, "restoring deleted static address");
+                        engine.executor.install_statics(&again);
+                    }
+                }
                 engine.source_address(change);
                 if !change.added {
                     follow_primary(&mut engine, &mut current, &addresses_control, change).await;

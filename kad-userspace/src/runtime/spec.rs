@@ -54,6 +54,8 @@ pub struct StaticSpec {
     pub routes: Vec<IpRoute>,
     /// `static_rules`.
     pub rules: Vec<IpRule>,
+    /// `static_ipaddress` entries with `no_track`: not restored when deleted.
+    pub untracked_addresses: Vec<IpAddr>,
 }
 
 impl StaticSpec {
@@ -75,6 +77,7 @@ impl StaticSpec {
             addresses: missing(&self.addresses, &other.addresses),
             routes: missing(&self.routes, &other.routes),
             rules: missing(&self.rules, &other.rules),
+            untracked_addresses: Vec::new(),
         }
     }
 }
