@@ -15,7 +15,10 @@ use crate::{
     status::counters::{ErrorClass, InstanceCounters, peek_vrid},
     vrrp::{
         fsm::Advert,
-        packet::{AuthConfig, DecodeOptions, ReplayGuard, RxMeta, decode_ipv4, decode_vrrp},
+        packet::{
+            AuthConfig, ChecksumMode, DecodeError, DecodeOptions, ReplayGuard, RxMeta, decode_ipv4,
+            decode_vrrp,
+        },
     },
 };
 
@@ -31,6 +34,9 @@ pub(crate) struct Route {
     vrid: u8,
     auth: AuthConfig,
     options: DecodeOptions,
+    /// keepalived.conf `old_unicast_checksum` detection: the old form an advert failing the
+    /// RFC checksum is tried in (`None`: no detection, or already switched).
+    detect_old: Option<ChecksumMode>,
     replay: ReplayGuard,
     /// Sources and TTLs accepted (the rule XDP applies too).
     policy: AcceptPolicy,
@@ -48,9 +54,12 @@ impl Route {
             vrid: spec.fsm.vrid,
             auth: spec.auth,
             options: DecodeOptions {
-                checksum: spec.checksum,
+                checksum: spec.checksum_mode(),
                 ..DecodeOptions::default()
             },
+            detect_old: spec
+                .detects_old_checksum()
+                .then_some(ChecksumMode::OldUnicast(spec.checksum_group)),
             // RFC 3768 §6.1: a peer silent for Master_Down_Interval counts as gone, so its
             // AH sequence may start again (it restarted).
             replay: ReplayGuard::with_restart_after(crate::vrrp::fsm::master_down_interval(
@@ -157,16 +166,41 @@ pub(crate) async fn run<S: Datagrams>(
         let Some(packet) = buf.get(..received.len) else {
             continue;
         };
-        let decoded = if ipv6 {
-            let meta = RxMeta {
-                src: received.source,
-                dst: received.destination.unwrap_or(received.source),
-                ttl: received.hop_limit.unwrap_or(0),
-            };
-            decode_vrrp(packet, meta, &default_options)
-        } else {
-            decode_ipv4(packet, &default_options)
+        let decode = |options: &DecodeOptions| {
+            if ipv6 {
+                let meta = RxMeta {
+                    src: received.source,
+                    dst: received.destination.unwrap_or(received.source),
+                    ttl: received.hop_limit.unwrap_or(0),
+                };
+                decode_vrrp(packet, meta, options)
+            } else {
+                decode_ipv4(packet, options)
+            }
         };
+        // The checksum form is the instance's (keepalived.conf old_unicast_checksum).
+        let target = peek_vrid(packet, ipv6)
+            .and_then(|vrid| routes.iter().find(|route| route.vrid == vrid))
+            .map(|route| (route.options.checksum, route.detect_old));
+        let options = match target {
+            Some((checksum, _)) => DecodeOptions {
+                checksum,
+                ..default_options
+            },
+            None => default_options,
+        };
+        let mut decoded = decode(&options);
+        // keepalived's detection: an advert failing the RFC checksum is tried in the old form.
+        let mut switch_to = None;
+        if let (Err(DecodeError::BadChecksum { .. }), Some((_, Some(old)))) = (&decoded, target) {
+            if let Ok(advert) = decode(&DecodeOptions {
+                checksum: old,
+                ..options
+            }) {
+                decoded = Ok(advert);
+                switch_to = Some(old);
+            }
+        }
         let mut warn = |what: String| {
             let now = Instant::now();
             if last_warning.is_none_or(|at| now.duration_since(at) >= WARN_EVERY) {
@@ -230,6 +264,11 @@ pub(crate) async fn run<S: Datagrams>(
             tracing::info!(instance = %route.name, vrid = route.vrid, sender = %advert.src(), "AH sequence restarted after Master_Down_Interval of silence: the peer restarted");
         }
         route.counters.received();
+        if let Some(old) = switch_to {
+            route.detect_old = None;
+            route.options.checksum = old;
+            tracing::info!(instance = %route.name, vrid = route.vrid, sender = %received.source, "({}) Setting unicast VRRPv3 checksum to old version", route.name);
+        }
         let version = advert.version();
         let message = Inbound {
             generation,
@@ -241,6 +280,7 @@ pub(crate) async fn run<S: Datagrams>(
                 priority: advert.priority(),
                 interval_cs: advert.advert_interval_cs(),
             },
+            old_checksum: switch_to.is_some(),
         };
         if inbound.send(message).await.is_err() {
             return; // the protocol loop has stopped
@@ -299,6 +339,7 @@ mod tests {
             vrid: 1,
             auth: AuthConfig::None,
             options: DecodeOptions::default(),
+            detect_old: None,
             replay: ReplayGuard::default(),
             policy: AcceptPolicy::from_parts(&peers, &unicast, strict),
             counters: Arc::default(),
