@@ -11,8 +11,7 @@ use kad_common::{
     xdp_counters::XdpReason,
     xdp_maps::{
         FAMILY_V4, FLAG_CHECKSUM_AS_V2, FLAG_LOG_UNKNOWN_VRIDS, FLAG_OLD_CHECKSUM, FLAG_TO_SOCKET,
-        FLAG_UNICAST,
-        INTERFACE_MARKER_VRID, VrrpKey, vrrp_index,
+        FLAG_UNICAST, INTERFACE_MARKER_VRID, VrrpKey, vrrp_index,
     },
 };
 

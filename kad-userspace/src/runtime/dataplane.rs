@@ -21,8 +21,8 @@ use std::{
 
 use aya::maps::{MapData, RingBuf};
 use kad_common::xdp_maps::{
-    FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_LOG_UNKNOWN_VRIDS, FLAG_OLD_CHECKSUM, FLAG_PREEMPT,
-    FLAG_TO_SOCKET, ROLE_BACKUP, ROLE_MASTER, VrrpConfig, VrrpKey, VrrpSeen,
+    FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_LOG_UNKNOWN_VRIDS, FLAG_OLD_CHECKSUM,
+    FLAG_PREEMPT, FLAG_TO_SOCKET, ROLE_BACKUP, ROLE_MASTER, VrrpConfig, VrrpKey, VrrpSeen,
 };
 use tokio::{
     io::unix::AsyncFd,

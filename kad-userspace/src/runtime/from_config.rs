@@ -36,9 +36,7 @@ use crate::{
 use super::interfaces::Interfaces;
 use super::{
     routing::{self, Origin, RoutingError},
-    spec::{
-        GarpSpacing, GroupSpec, InstanceSpec, NotifySpec, OldChecksum, StaticSpec, UnicastRx,
-    },
+    spec::{GarpSpacing, GroupSpec, InstanceSpec, NotifySpec, OldChecksum, StaticSpec, UnicastRx},
 };
 
 /// Why a part of the configuration cannot become what the runtime runs.

@@ -192,14 +192,14 @@ pub(crate) async fn run<S: Datagrams>(
         let mut decoded = decode(&options);
         // keepalived's detection: an advert failing the RFC checksum is tried in the old form.
         let mut switch_to = None;
-        if let (Err(DecodeError::BadChecksum { .. }), Some((_, Some(old)))) = (&decoded, target) {
-            if let Ok(advert) = decode(&DecodeOptions {
+        if let (Err(DecodeError::BadChecksum { .. }), Some((_, Some(old)))) = (&decoded, target)
+            && let Ok(advert) = decode(&DecodeOptions {
                 checksum: old,
                 ..options
-            }) {
-                decoded = Ok(advert);
-                switch_to = Some(old);
-            }
+            })
+        {
+            decoded = Ok(advert);
+            switch_to = Some(old);
         }
         let mut warn = |what: String| {
             let now = Instant::now();
