@@ -447,6 +447,94 @@ mod tests {
         }
     }
 
+    /// Yields its datagrams in order, then nothing.
+    struct Sequence(std::sync::Mutex<std::collections::VecDeque<Vec<u8>>>);
+
+    impl Datagrams for Sequence {
+        fn ifindex(&self) -> u32 {
+            7
+        }
+
+        async fn recv(&self, buf: &mut [u8]) -> Result<Received, SocketError> {
+            let next = self.0.lock().ok().and_then(|mut queue| queue.pop_front());
+            let Some(packet) = next else {
+                return std::future::pending().await;
+            };
+            let len = packet.len().min(buf.len());
+            buf[..len].copy_from_slice(&packet[..len]);
+            Ok(Received {
+                len,
+                source: ip("10.0.0.2"),
+                destination: None,
+                hop_limit: None,
+            })
+        }
+    }
+
+    /// A VRRPv3 advert from 10.0.0.2 to the unicast peer 10.0.0.1, in the RFC 5798 checksum
+    /// form or keepalived's old one (`old_unicast_checksum`).
+    fn unicast_advert(priority: u8, old: bool) -> Vec<u8> {
+        use crate::vrrp::packet::{AdvertSpec, Ipv4Options, Version, encode_ipv4_vec};
+        let vip = [ip("10.0.0.100")];
+        let spec = AdvertSpec {
+            version: Version::V3,
+            vrid: 1,
+            priority,
+            interval_cs: 100,
+            addresses: &vip,
+            auth: AuthConfig::None,
+            ah_seq: 0,
+            src: ip("10.0.0.2"),
+            dst: ip("10.0.0.1"),
+            checksum: if old {
+                ChecksumMode::OldUnicast(std::net::Ipv4Addr::new(224, 0, 0, 18))
+            } else {
+                ChecksumMode::PseudoHeader
+            },
+        };
+        encode_ipv4_vec(&spec, &Ipv4Options::keepalived(1)).unwrap_or_default()
+    }
+
+    /// Runs a receive task with `route` over `packets`; returns (priority, old_checksum) of
+    /// each advert that reached the protocol loop.
+    async fn delivered(route: Route, packets: Vec<Vec<u8>>) -> Vec<(u8, bool)> {
+        let socket = Arc::new(Sequence(std::sync::Mutex::new(packets.into())));
+        let (tx, mut rx) = mpsc::channel(8);
+        let task = tokio::spawn(run(socket, false, vec![route], 1, tx, Arc::default()));
+        let mut got = Vec::new();
+        while let Ok(Some(inbound)) =
+            tokio::time::timeout(Duration::from_millis(300), rx.recv()).await
+        {
+            got.push((inbound.advert.priority, inbound.old_checksum));
+        }
+        task.abort();
+        got
+    }
+
+    /// keepalived's detection (`old_unicast_checksum` absent): the first old-form advert is
+    /// accepted and switches the instance, which then refuses the RFC form.
+    #[tokio::test]
+    async fn old_checksum_is_detected_then_only_it_is_accepted() {
+        let mut r = route(&["10.0.0.2"], UnicastRx::default(), false);
+        r.detect_old = Some(ChecksumMode::OldUnicast(std::net::Ipv4Addr::new(
+            224, 0, 0, 18,
+        )));
+        let packets = vec![
+            unicast_advert(200, true),
+            unicast_advert(150, false),
+            unicast_advert(100, true),
+        ];
+        assert_eq!(delivered(r, packets).await, vec![(200, true), (100, false)]);
+    }
+
+    /// `old_unicast_checksum never`: no detection, the old form is refused.
+    #[tokio::test]
+    async fn never_refuses_the_old_checksum() {
+        let r = route(&["10.0.0.2"], UnicastRx::default(), false);
+        let packets = vec![unicast_advert(200, true), unicast_advert(150, false)];
+        assert_eq!(delivered(r, packets).await, vec![(150, false)]);
+    }
+
     #[test]
     fn refusals_are_counted_by_class() {
         let r = route(&[], UnicastRx::default(), false);
