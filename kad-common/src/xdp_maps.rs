@@ -183,6 +183,12 @@ pub const FLAG_PREEMPT: u8 = 1 << 3;
 /// only against a peer's range).
 pub const FLAG_TO_SOCKET: u8 = 1 << 4;
 
+/// [`VrrpConfig::flags`]: keepalived.conf `old_unicast_checksum` (configured, or detected:
+/// keepalived before 2.2.0 summed the multicast group in the VRRPv3-over-IPv4 pseudo-header):
+/// a VRRPv3 IPv4 advert failing the RFC 5798 checksum goes to the socket, which checks the
+/// old form, instead of being dropped (`BadChecksum`).
+pub const FLAG_OLD_CHECKSUM: u8 = 1 << 6;
+
 /// [`VrrpConfig::flags`]: keepalived global `log_unknown_vrids`. Read on the interface marker
 /// ([`INTERFACE_MARKER_VRID`]; userspace copies it there from the instances' entries): an
 /// advert for a VRID without an entry sends an [`EVENT_UNKNOWN_VRID`] record before it is

@@ -10,8 +10,8 @@ use aya_log_ebpf::debug;
 use kad_common::{
     xdp_counters::XdpReason,
     xdp_maps::{
-        FAMILY_V4, FLAG_CHECKSUM_AS_V2, FLAG_LOG_UNKNOWN_VRIDS, FLAG_TO_SOCKET, FLAG_UNICAST,
-        INTERFACE_MARKER_VRID, VrrpKey, vrrp_index,
+        FAMILY_V4, FLAG_CHECKSUM_AS_V2, FLAG_LOG_UNKNOWN_VRIDS, FLAG_OLD_CHECKSUM, FLAG_TO_SOCKET,
+        FLAG_UNICAST, INTERFACE_MARKER_VRID, VrrpKey, vrrp_index,
     },
 };
 
@@ -106,7 +106,17 @@ fn vrrp(ctx: &XdpContext, slot: u32, packet: &VrrpPacket) -> Result<XdpReason, X
         return Err(XdpReason::BadChecksum);
     }
     if !checksum::vrrp_ok(ctx, packet, &advert, v3_ipv4)? {
-        return Err(XdpReason::BadChecksum);
+        // keepalived.conf old_unicast_checksum: the socket checks the pre-2.2.0 form.
+        return match config {
+            Some(config)
+                if config.flags & FLAG_OLD_CHECKSUM != 0
+                    && packet.family == FAMILY_V4
+                    && advert.version == kad_common::vrrp_wire::VRRP_VERSION_3 =>
+            {
+                Ok(advert.passed())
+            }
+            _ => Err(XdpReason::BadChecksum),
+        };
     }
     match config {
         None => Ok(advert.passed()),

@@ -159,7 +159,7 @@ fn the_page_lists_each_keyword_with_its_status_and_reason() {
     for (block, name) in [
         ("global_defs", "nftables"),
         ("global_defs", "enable_snmp_vrrp"),
-        ("vrrp_instance", "old_unicast_checksum"),
+        ("vrrp_instance", "track_bfd"),
         ("bfd_instance", "neighbor_ip"),
     ] {
         let listed = catalogue::blocks()

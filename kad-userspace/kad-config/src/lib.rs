@@ -453,6 +453,34 @@ mod tests {
         );
     }
 
+    /// keepalived `old_unicast_checksum [never]`: the bare keyword selects the old checksum,
+    /// `never` turns detection off, any other word is refused as keepalived refuses it.
+    #[test]
+    fn old_unicast_checksum_takes_never_and_refuses_other_words() {
+        let value = |line: &str| {
+            let loaded = load(&format!(
+                "vrrp_instance A {{\n interface eth0\n virtual_router_id 5\n\
+                 unicast_peer {{\n 10.0.0.9\n }}\n {line}\n\
+                 virtual_ipaddress {{\n 10.0.0.1\n }}\n}}\n"
+            ));
+            (
+                loaded.config.vrrp_instances[0].old_unicast_checksum,
+                messages(&loaded),
+            )
+        };
+        assert_eq!(value(""), (None, vec![]));
+        assert_eq!(value("old_unicast_checksum"), (Some(false), vec![]));
+        assert_eq!(value("old_unicast_checksum never"), (Some(true), vec![]));
+        let (bogus, messages) = value("old_unicast_checksum bogus");
+        assert_eq!(bogus, None);
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("(A) Unknown old_unicast_chksum mode bogus - ignoring")),
+            "{messages:?}"
+        );
+    }
+
     /// keepalived `native_ipv6`: the instance is IPv6 (VRRPv3), so IPv4 VIPs after it are
     /// refused; after IPv4 VIPs the keyword is refused.
     #[test]

@@ -265,12 +265,20 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
             i.unicast_ttl = u8_of(v);
         }
     }),
-    ignored(
-        UNUSED,
-        kw("old_unicast_checksum", |i, n, _| {
-            i.old_unicast_checksum = Some(n.arg(0).is_some_and(|w| w.as_str() == "never"));
-        }),
-    ),
+    kw("old_unicast_checksum", |i, n, c| {
+        match n.arg(0).map(|w| w.as_str()) {
+            None => i.old_unicast_checksum = Some(false),
+            Some("never") => i.old_unicast_checksum = Some(true),
+            Some(other) => c.report(
+                Severity::Error,
+                n.place(),
+                format!(
+                    "({}) Unknown old_unicast_chksum mode {other} - ignoring",
+                    i.name
+                ),
+            ),
+        }
+    }),
     kw("garp_master_delay", |i, n, c| {
         if let Some(v) = c.timer(n, 0, 0.0, 86400.0) {
             i.garp_master_delay = v;

@@ -21,8 +21,8 @@ use std::{
 
 use aya::maps::{MapData, RingBuf};
 use kad_common::xdp_maps::{
-    FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_LOG_UNKNOWN_VRIDS, FLAG_PREEMPT,
-    FLAG_TO_SOCKET, ROLE_BACKUP, ROLE_MASTER, VrrpConfig, VrrpKey, VrrpSeen,
+    FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_LOG_UNKNOWN_VRIDS, FLAG_OLD_CHECKSUM,
+    FLAG_PREEMPT, FLAG_TO_SOCKET, ROLE_BACKUP, ROLE_MASTER, VrrpConfig, VrrpKey, VrrpSeen,
 };
 use tokio::{
     io::unix::AsyncFd,
@@ -499,6 +499,13 @@ fn config_of(spec: &InstanceSpec, master: bool, priority: u8) -> VrrpConfig {
     if spec.checksum == ChecksumMode::AsV2 {
         flags |= FLAG_CHECKSUM_AS_V2;
     }
+    // keepalived.conf old_unicast_checksum: the socket judges the old form (and detects it).
+    if spec.detects_old_checksum() {
+        flags |= FLAG_OLD_CHECKSUM;
+    }
+    if matches!(spec.checksum_mode(), ChecksumMode::OldUnicast(_)) {
+        flags |= FLAG_OLD_CHECKSUM | FLAG_TO_SOCKET;
+    }
     if !spec.fsm.nopreempt && spec.fsm.preempt_delay.is_zero() {
         flags |= FLAG_PREEMPT;
     }
@@ -631,6 +638,7 @@ async fn read_events(
                         generation: table.generation,
                         slot: *slot,
                         advert,
+                        old_checksum: false,
                     }
                 }
             };

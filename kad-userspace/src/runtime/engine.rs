@@ -241,6 +241,18 @@ impl Engine {
         }
     }
 
+    /// keepalived.conf `old_unicast_checksum`: detection found a peer using the old VRRPv3
+    /// checksum, so `slot` sends and accepts only that form from now on (until a reload).
+    pub(crate) fn use_old_checksum(&mut self, slot: usize) {
+        let Some(entry) = self.slots.get_mut(slot) else {
+            return;
+        };
+        entry.spec.old_checksum = super::spec::OldChecksum::Use;
+        if let Some(unit) = self.owner.get(slot).map(|(unit, _)| *unit) {
+            self.update_dataplane(unit);
+        }
+    }
+
     /// A tracked object changed: every member that tracks it hears of it.
     pub(crate) fn tracker(&mut self, update: TrackerUpdate) {
         self.tracker_status.insert(update.index, update.status);

@@ -423,7 +423,7 @@ fn encode_adverts(slot: &mut Slot, out: &AdvertOut) -> Vec<(Vec<u8>, IpAddr, u8)
             ah_seq: slot.ah_seq,
             src: out.source,
             dst: destination,
-            checksum: slot.spec.checksum,
+            checksum: slot.spec.checksum_mode(),
         };
         let encoded = match destination {
             IpAddr::V4(_) => encode_ipv4_vec(

@@ -36,7 +36,7 @@ use crate::{
 use super::interfaces::Interfaces;
 use super::{
     routing::{self, Origin, RoutingError},
-    spec::{GarpSpacing, GroupSpec, InstanceSpec, NotifySpec, StaticSpec, UnicastRx},
+    spec::{GarpSpacing, GroupSpec, InstanceSpec, NotifySpec, OldChecksum, StaticSpec, UnicastRx},
 };
 
 /// Why a part of the configuration cannot become what the runtime runs.
@@ -461,6 +461,15 @@ pub fn instance_spec(
         track_src_ip: instance.track_src_ip
             && instance.mcast_src_ip.or(instance.unicast_src_ip).is_some(),
         checksum: ChecksumMode::PseudoHeader,
+        old_checksum: match instance.old_unicast_checksum {
+            None => OldChecksum::Detect,
+            Some(true) => OldChecksum::Never,
+            Some(false) => OldChecksum::Use,
+        },
+        checksum_group: match trackers.config.global.vrrp_mcast_group4 {
+            IpAddr::V4(group) => group,
+            IpAddr::V6(_) => std::net::Ipv4Addr::new(224, 0, 0, 18),
+        },
         notify: notify_spec(
             &trackers.config.global,
             &instance.notify,

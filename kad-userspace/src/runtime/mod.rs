@@ -79,6 +79,9 @@ pub(crate) struct Inbound {
     generation: u64,
     slot: usize,
     advert: crate::vrrp::fsm::Advert,
+    /// keepalived.conf `old_unicast_checksum`: the advert was accepted in the old checksum
+    /// form by detection, so the instance switches to that form.
+    old_checksum: bool,
 }
 
 /// Per-instance IO handles, built once when the instance starts.
@@ -208,6 +211,9 @@ pub async fn run_observed(
             () = sleep_until(next) => engine.timeouts(),
             Some(message) = inbound.recv() => {
                 if message.generation == io.generation {
+                    if message.old_checksum {
+                        engine.use_old_checksum(message.slot);
+                    }
                     engine.advert(message.slot, message.advert);
                 }
             }

@@ -15,7 +15,10 @@ use crate::{
     status::counters::{ErrorClass, InstanceCounters, peek_vrid},
     vrrp::{
         fsm::Advert,
-        packet::{AuthConfig, DecodeOptions, ReplayGuard, RxMeta, decode_ipv4, decode_vrrp},
+        packet::{
+            AuthConfig, ChecksumMode, DecodeError, DecodeOptions, ReplayGuard, RxMeta, decode_ipv4,
+            decode_vrrp,
+        },
     },
 };
 
@@ -31,6 +34,9 @@ pub(crate) struct Route {
     vrid: u8,
     auth: AuthConfig,
     options: DecodeOptions,
+    /// keepalived.conf `old_unicast_checksum` detection: the old form an advert failing the
+    /// RFC checksum is tried in (`None`: no detection, or already switched).
+    detect_old: Option<ChecksumMode>,
     replay: ReplayGuard,
     /// Sources and TTLs accepted (the rule XDP applies too).
     policy: AcceptPolicy,
@@ -48,9 +54,12 @@ impl Route {
             vrid: spec.fsm.vrid,
             auth: spec.auth,
             options: DecodeOptions {
-                checksum: spec.checksum,
+                checksum: spec.checksum_mode(),
                 ..DecodeOptions::default()
             },
+            detect_old: spec
+                .detects_old_checksum()
+                .then_some(ChecksumMode::OldUnicast(spec.checksum_group)),
             // RFC 3768 §6.1: a peer silent for Master_Down_Interval counts as gone, so its
             // AH sequence may start again (it restarted).
             replay: ReplayGuard::with_restart_after(crate::vrrp::fsm::master_down_interval(
@@ -157,16 +166,41 @@ pub(crate) async fn run<S: Datagrams>(
         let Some(packet) = buf.get(..received.len) else {
             continue;
         };
-        let decoded = if ipv6 {
-            let meta = RxMeta {
-                src: received.source,
-                dst: received.destination.unwrap_or(received.source),
-                ttl: received.hop_limit.unwrap_or(0),
-            };
-            decode_vrrp(packet, meta, &default_options)
-        } else {
-            decode_ipv4(packet, &default_options)
+        let decode = |options: &DecodeOptions| {
+            if ipv6 {
+                let meta = RxMeta {
+                    src: received.source,
+                    dst: received.destination.unwrap_or(received.source),
+                    ttl: received.hop_limit.unwrap_or(0),
+                };
+                decode_vrrp(packet, meta, options)
+            } else {
+                decode_ipv4(packet, options)
+            }
         };
+        // The checksum form is the instance's (keepalived.conf old_unicast_checksum).
+        let target = peek_vrid(packet, ipv6)
+            .and_then(|vrid| routes.iter().find(|route| route.vrid == vrid))
+            .map(|route| (route.options.checksum, route.detect_old));
+        let options = match target {
+            Some((checksum, _)) => DecodeOptions {
+                checksum,
+                ..default_options
+            },
+            None => default_options,
+        };
+        let mut decoded = decode(&options);
+        // keepalived's detection: an advert failing the RFC checksum is tried in the old form.
+        let mut switch_to = None;
+        if let (Err(DecodeError::BadChecksum { .. }), Some((_, Some(old)))) = (&decoded, target)
+            && let Ok(advert) = decode(&DecodeOptions {
+                checksum: old,
+                ..options
+            })
+        {
+            decoded = Ok(advert);
+            switch_to = Some(old);
+        }
         let mut warn = |what: String| {
             let now = Instant::now();
             if last_warning.is_none_or(|at| now.duration_since(at) >= WARN_EVERY) {
@@ -230,6 +264,11 @@ pub(crate) async fn run<S: Datagrams>(
             tracing::info!(instance = %route.name, vrid = route.vrid, sender = %advert.src(), "AH sequence restarted after Master_Down_Interval of silence: the peer restarted");
         }
         route.counters.received();
+        if let Some(old) = switch_to {
+            route.detect_old = None;
+            route.options.checksum = old;
+            tracing::info!(instance = %route.name, vrid = route.vrid, sender = %received.source, "({}) Setting unicast VRRPv3 checksum to old version", route.name);
+        }
         let version = advert.version();
         let message = Inbound {
             generation,
@@ -241,6 +280,7 @@ pub(crate) async fn run<S: Datagrams>(
                 priority: advert.priority(),
                 interval_cs: advert.advert_interval_cs(),
             },
+            old_checksum: switch_to.is_some(),
         };
         if inbound.send(message).await.is_err() {
             return; // the protocol loop has stopped
@@ -299,6 +339,7 @@ mod tests {
             vrid: 1,
             auth: AuthConfig::None,
             options: DecodeOptions::default(),
+            detect_old: None,
             replay: ReplayGuard::default(),
             policy: AcceptPolicy::from_parts(&peers, &unicast, strict),
             counters: Arc::default(),
@@ -404,6 +445,94 @@ mod tests {
             Ok(None) => panic!("the receive task ended on a receive error"),
             Err(_) => panic!("the advert after the errors never arrived"),
         }
+    }
+
+    /// Yields its datagrams in order, then nothing.
+    struct Sequence(std::sync::Mutex<std::collections::VecDeque<Vec<u8>>>);
+
+    impl Datagrams for Sequence {
+        fn ifindex(&self) -> u32 {
+            7
+        }
+
+        async fn recv(&self, buf: &mut [u8]) -> Result<Received, SocketError> {
+            let next = self.0.lock().ok().and_then(|mut queue| queue.pop_front());
+            let Some(packet) = next else {
+                return std::future::pending().await;
+            };
+            let len = packet.len().min(buf.len());
+            buf[..len].copy_from_slice(&packet[..len]);
+            Ok(Received {
+                len,
+                source: ip("10.0.0.2"),
+                destination: None,
+                hop_limit: None,
+            })
+        }
+    }
+
+    /// A VRRPv3 advert from 10.0.0.2 to the unicast peer 10.0.0.1, in the RFC 5798 checksum
+    /// form or keepalived's old one (`old_unicast_checksum`).
+    fn unicast_advert(priority: u8, old: bool) -> Vec<u8> {
+        use crate::vrrp::packet::{AdvertSpec, Ipv4Options, Version, encode_ipv4_vec};
+        let vip = [ip("10.0.0.100")];
+        let spec = AdvertSpec {
+            version: Version::V3,
+            vrid: 1,
+            priority,
+            interval_cs: 100,
+            addresses: &vip,
+            auth: AuthConfig::None,
+            ah_seq: 0,
+            src: ip("10.0.0.2"),
+            dst: ip("10.0.0.1"),
+            checksum: if old {
+                ChecksumMode::OldUnicast(std::net::Ipv4Addr::new(224, 0, 0, 18))
+            } else {
+                ChecksumMode::PseudoHeader
+            },
+        };
+        encode_ipv4_vec(&spec, &Ipv4Options::keepalived(1)).unwrap_or_default()
+    }
+
+    /// Runs a receive task with `route` over `packets`; returns (priority, old_checksum) of
+    /// each advert that reached the protocol loop.
+    async fn delivered(route: Route, packets: Vec<Vec<u8>>) -> Vec<(u8, bool)> {
+        let socket = Arc::new(Sequence(std::sync::Mutex::new(packets.into())));
+        let (tx, mut rx) = mpsc::channel(8);
+        let task = tokio::spawn(run(socket, false, vec![route], 1, tx, Arc::default()));
+        let mut got = Vec::new();
+        while let Ok(Some(inbound)) =
+            tokio::time::timeout(Duration::from_millis(300), rx.recv()).await
+        {
+            got.push((inbound.advert.priority, inbound.old_checksum));
+        }
+        task.abort();
+        got
+    }
+
+    /// keepalived's detection (`old_unicast_checksum` absent): the first old-form advert is
+    /// accepted and switches the instance, which then refuses the RFC form.
+    #[tokio::test]
+    async fn old_checksum_is_detected_then_only_it_is_accepted() {
+        let mut r = route(&["10.0.0.2"], UnicastRx::default(), false);
+        r.detect_old = Some(ChecksumMode::OldUnicast(std::net::Ipv4Addr::new(
+            224, 0, 0, 18,
+        )));
+        let packets = vec![
+            unicast_advert(200, true),
+            unicast_advert(150, false),
+            unicast_advert(100, true),
+        ];
+        assert_eq!(delivered(r, packets).await, vec![(200, true), (100, false)]);
+    }
+
+    /// `old_unicast_checksum never`: no detection, the old form is refused.
+    #[tokio::test]
+    async fn never_refuses_the_old_checksum() {
+        let r = route(&["10.0.0.2"], UnicastRx::default(), false);
+        let packets = vec![unicast_advert(200, true), unicast_advert(150, false)];
+        assert_eq!(delivered(r, packets).await, vec![(150, false)]);
     }
 
     #[test]

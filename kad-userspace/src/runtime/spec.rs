@@ -3,7 +3,7 @@
 //! notify scripts), the sync groups binding instances, the tracked objects they watch, and
 //! the static addresses, routes and rules that stay whatever the VRRP state.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use crate::{
     exec::scripts::ScriptCommand,
@@ -114,6 +114,10 @@ pub struct InstanceSpec {
     pub track_src_ip: bool,
     /// global `vrrp_v3_checksum_as_v2`.
     pub checksum: ChecksumMode,
+    /// `old_unicast_checksum [never]`, and whether detection switched the instance to it.
+    pub old_checksum: OldChecksum,
+    /// global `vrrp_mcast_group4`: the destination the old VRRPv3 checksum sums.
+    pub checksum_group: Ipv4Addr,
     /// `notify_*` scripts.
     pub notify: NotifySpec,
     /// `use_vmac`: the macvlan kad created for this instance (removed when kad stops).
@@ -149,6 +153,29 @@ pub struct InstanceSpec {
 }
 
 impl InstanceSpec {
+    /// The VRRPv3 checksum the instance sends and accepts: keepalived's old form
+    /// (`old_unicast_checksum`, or detected) for VRRPv3 over IPv4, else [`Self::checksum`].
+    pub fn checksum_mode(&self) -> ChecksumMode {
+        if self.old_checksum == OldChecksum::Use && self.v3_ipv4() {
+            ChecksumMode::OldUnicast(self.checksum_group)
+        } else {
+            self.checksum
+        }
+    }
+
+    /// keepalived's checksum auto-detection (no `old_unicast_checksum`): a VRRPv3 IPv4
+    /// unicast instance tries an advert that fails the RFC checksum in the old form.
+    pub fn detects_old_checksum(&self) -> bool {
+        self.old_checksum == OldChecksum::Detect
+            && !self.unicast_peers.is_empty()
+            && self.v3_ipv4()
+            && self.checksum == ChecksumMode::PseudoHeader
+    }
+
+    fn v3_ipv4(&self) -> bool {
+        self.fsm.version == crate::vrrp::packet::Version::V3 && self.multicast_group.is_ipv4()
+    }
+
     /// Points everything resolved to interface index `old` (virtual addresses, virtual
     /// routes and their next hops) at `new`: the interface was deleted and re-created.
     pub fn renumber_interface(&mut self, old: u32, new: u32) {
@@ -181,6 +208,21 @@ pub struct GarpSpacing {
     pub arp: std::time::Duration,
     /// Between unsolicited neighbour advertisements.
     pub na: std::time::Duration,
+}
+
+/// keepalived.conf `old_unicast_checksum [never]`: keepalived before 2.2.0 summed the
+/// VRRPv3-over-IPv4 pseudo-header with the multicast group as destination, even for adverts
+/// to a unicast peer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OldChecksum {
+    /// No keyword: the RFC 5798 form; a unicast instance receiving an advert in the old form
+    /// switches to the old form for good, sending and receiving (keepalived's detection).
+    #[default]
+    Detect,
+    /// `old_unicast_checksum never`: the RFC 5798 form only, no detection.
+    Never,
+    /// `old_unicast_checksum`, or switched by detection: the old form only.
+    Use,
 }
 
 /// keepalived.conf receive rules for a unicast instance.

@@ -1,6 +1,6 @@
 //! Internet checksums: RFC 1071 arithmetic, the VRRPv3 pseudo-headers and the v2 form.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use kad_common::vrrp_wire::IPPROTO_VRRP;
 
@@ -17,6 +17,10 @@ pub enum ChecksumMode {
     PseudoHeader,
     /// keepalived.conf: `vrrp_v3_checksum_as_v2` — VRRP message only, for IPv4 v3 adverts.
     AsV2,
+    /// keepalived.conf: `old_unicast_checksum` — keepalived before 2.2.0 put the multicast
+    /// group (global `vrrp_mcast_group4`) in the IPv4 pseudo-header as destination, even for
+    /// adverts sent to a unicast peer. IPv6 is unaffected (the kernel sums it).
+    OldUnicast(Ipv4Addr),
 }
 
 /// RFC 1071: adds `data` as big-endian 16-bit words (odd tail padded with zero) to `acc`.
@@ -67,7 +71,8 @@ fn pseudo_header_sum(src: IpAddr, dst: IpAddr, len: usize) -> u64 {
 /// were zero.
 ///
 /// RFC 3768 §5.3.8: v2 sums the VRRP message only. RFC 5798 §5.2.8: v3 adds the
-/// pseudo-header, except v3 over IPv4 with [`ChecksumMode::AsV2`].
+/// pseudo-header, except v3 over IPv4 with [`ChecksumMode::AsV2`]; with
+/// [`ChecksumMode::OldUnicast`] its destination is the multicast group.
 pub fn vrrp_checksum(
     msg: &[u8],
     version: Version,
@@ -78,12 +83,15 @@ pub fn vrrp_checksum(
     let head = msg.get(..6).unwrap_or(msg);
     let tail = msg.get(8..).unwrap_or(&[]);
     let mut acc = add_words(add_words(0, head), tail);
-    let pseudo = match version {
-        Version::V2 => false,
-        Version::V3 => src.is_ipv6() || mode == ChecksumMode::PseudoHeader,
+    let pseudo_dst = match (version, mode) {
+        (Version::V2, _) => None,
+        (Version::V3, _) if src.is_ipv6() => Some(dst),
+        (Version::V3, ChecksumMode::PseudoHeader) => Some(dst),
+        (Version::V3, ChecksumMode::AsV2) => None,
+        (Version::V3, ChecksumMode::OldUnicast(group)) => Some(IpAddr::V4(group)),
     };
-    if pseudo {
-        acc += pseudo_header_sum(src, dst, msg.len());
+    if let Some(pseudo_dst) = pseudo_dst {
+        acc += pseudo_header_sum(src, pseudo_dst, msg.len());
     }
     finish(acc)
 }
@@ -136,6 +144,41 @@ mod tests {
         let (s6, d6): (IpAddr, IpAddr) = ("fe80::1".parse().unwrap(), "ff02::12".parse().unwrap());
         assert_eq!(
             vrrp_checksum(&msg, Version::V3, s6, d6, ChecksumMode::AsV2),
+            vrrp_checksum(&msg, Version::V3, s6, d6, ChecksumMode::PseudoHeader)
+        );
+    }
+
+    #[test]
+    fn old_unicast_checksum_sums_the_group_instead_of_the_peer() {
+        // A VRRPv3 IPv4 unicast advert: VRID 51, priority 200, one VIP, 1 s interval.
+        let msg = [0x31, 0x33, 0xc8, 0x01, 0x00, 0x64, 0, 0, 10, 77, 0, 100];
+        let src: IpAddr = "10.77.0.1".parse().unwrap();
+        let peer: IpAddr = "10.77.0.2".parse().unwrap();
+        let group = Ipv4Addr::new(224, 0, 0, 18);
+        let new = vrrp_checksum(&msg, Version::V3, src, peer, ChecksumMode::PseudoHeader);
+        let old = vrrp_checksum(
+            &msg,
+            Version::V3,
+            src,
+            peer,
+            ChecksumMode::OldUnicast(group),
+        );
+        assert_ne!(new, old);
+        // The old form is the RFC form of the same message sent to the group.
+        assert_eq!(
+            old,
+            vrrp_checksum(
+                &msg,
+                Version::V3,
+                src,
+                IpAddr::V4(group),
+                ChecksumMode::PseudoHeader
+            )
+        );
+        // Multicast adverts and IPv6 are the same in both forms.
+        let (s6, d6): (IpAddr, IpAddr) = ("fe80::1".parse().unwrap(), "fe80::2".parse().unwrap());
+        assert_eq!(
+            vrrp_checksum(&msg, Version::V3, s6, d6, ChecksumMode::OldUnicast(group)),
             vrrp_checksum(&msg, Version::V3, s6, d6, ChecksumMode::PseudoHeader)
         );
     }

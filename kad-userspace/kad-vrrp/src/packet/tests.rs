@@ -225,6 +225,44 @@ fn v3_checksum_as_v2_is_accepted_only_in_that_mode() {
     ));
 }
 
+/// keepalived.conf `old_unicast_checksum`: a VRRPv3 IPv4 advert to a unicast peer checksummed
+/// over the multicast group decodes only in that mode, and the RFC form only without it.
+#[test]
+fn v3_unicast_old_checksum_is_accepted_only_in_that_mode() {
+    let addrs = v4_addrs();
+    let group = Ipv4Addr::new(224, 0, 0, 18);
+    let old_mode = DecodeOptions {
+        checksum: ChecksumMode::OldUnicast(group),
+        ..opts()
+    };
+    let unicast = AdvertSpec {
+        dst: ip("10.77.0.2"),
+        ..spec(Version::V3, &addrs, AuthConfig::None)
+    };
+    let old = encode_ipv4_vec(
+        &AdvertSpec {
+            checksum: ChecksumMode::OldUnicast(group),
+            ..unicast
+        },
+        &Ipv4Options::keepalived(1),
+    )
+    .unwrap();
+    let new = encode_ipv4_vec(&unicast, &Ipv4Options::keepalived(1)).unwrap();
+    assert_ne!(old[26..28], new[26..28]);
+    assert!(matches!(
+        decode_ipv4(&old, &opts()),
+        Err(DecodeError::BadChecksum { .. })
+    ));
+    assert!(decode_ipv4(&old, &old_mode).is_ok());
+    assert!(decode_ipv4(&new, &opts()).is_ok());
+    assert!(matches!(
+        decode_ipv4(&new, &old_mode),
+        Err(DecodeError::BadChecksum { .. })
+    ));
+    // Sent to the group, both forms are one.
+    assert!(decode_ipv4(&v3_ipv4_packet(), &old_mode).is_ok());
+}
+
 #[test]
 fn ah_round_trip_verifies_and_rejects_replay() {
     let addrs = v4_addrs();
