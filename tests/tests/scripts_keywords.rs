@@ -267,14 +267,14 @@ fn the_command_line_umask_wins_over_the_configuration_as_in_keepalived() -> Resu
 
 /// Whether `daemon`, with `data_use_instance` and `net_namespace` (a top-level keyword) naming the
 /// namespace it already runs in (r1's), writes its SIGUSR1 data file as
-/// `/tmp/keepalived_NS.data` (keepalived's make_file_name). keepalived 2.2.7 as packaged
+/// `/tmp/keepalived.NS.data` (keepalived 2.2.7's open_dump_file). keepalived 2.2.7 as packaged
 /// here is built without `net_namespace` and `instance` ("Unknown keyword"), so it cannot
 /// show the renamed files: only kad runs this.
 fn data_file_with_namespace(tag: &str, daemon: Daemon) -> Result<bool> {
     let dir = scratch::dir(tag)?;
     let mut lab = Lab::with_hosts(tag, ROUTERS)?;
     let namespace = lab.host("r1")?.ns.name().to_owned();
-    let expected = Path::new("/tmp").join(format!("keepalived_{namespace}.data"));
+    let expected = Path::new("/tmp").join(format!("keepalived.{namespace}.data"));
     let _ = std::fs::remove_file(&expected);
     let conf = dir.join("r1.conf");
     std::fs::write(

@@ -538,8 +538,8 @@ pub const TOP_LEVEL: &[(&str, Spec, Status)] = &[
     ("net_namespace", Spec::One, NETNS),
     ("net_namespace_ipvs", Spec::OptOne, NETNS),
     ("namespace_with_ipsets", Spec::Flag, FIREWALL),
-    ("instance", Spec::One, IGNORED),
-    ("use_pid_dir", Spec::Flag, IGNORED),
+    ("instance", Spec::One, Status::Supported),
+    ("use_pid_dir", Spec::Flag, Status::Supported),
     ("linkbeat_use_polling", Spec::Flag, IGNORED),
     (
         "child_wait_time",
