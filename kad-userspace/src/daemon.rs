@@ -252,11 +252,16 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                         scheduling.standard();
                         'reload: {
                             let loaded = match load(&options) {
-                                Ok(mut loaded) => {
-                                    pid_files::keep_instance_name(
-                                        &mut loaded.config.global,
-                                        instance_name.as_deref(),
+                                Ok(loaded) if pid_files::instance_changed(&loaded.config.global, instance_name.as_deref()) => {
+                                    tracing::error!(
+                                        started = instance_name.as_deref().unwrap_or(""),
+                                        reloaded = pid_files::instance_name(&loaded.config.global).unwrap_or(""),
+                                        "cannot change instance name at a reload - please restart kad; reload refused, running configuration kept"
                                     );
+                                    service_manager::ready("reload refused, running configuration kept");
+                                    break 'reload;
+                                }
+                                Ok(loaded) => {
                                     apply_umask(&loaded.config, options.umask);
                                     dump_names = ops::dump::DumpNames::of(&loaded.config.global);
                                     if let Ok(mut slot) = shutdown_slot.lock() {

@@ -44,28 +44,11 @@ pub fn instance_name(global: &GlobalDefs) -> Option<&str> {
         .map(String::as_str)
 }
 
-/// keepalived.conf `instance`: fixed at start. A reload that changes it is told so and runs
-/// on with the name kad started with (keepalived: "Cannot change instance name at a reload").
-pub fn keep_instance_name(global: &mut GlobalDefs, started: Option<&str>) {
-    let reloaded = instance_name(global);
-    if reloaded == started {
-        return;
-    }
-    tracing::warn!(
-        started = started.unwrap_or(""),
-        reloaded = reloaded.unwrap_or(""),
-        "cannot change instance name at a reload - please restart kad"
-    );
-    match started {
-        Some(name) => {
-            global
-                .other
-                .insert("instance".to_owned(), vec![name.to_owned()]);
-        }
-        None => {
-            global.other.remove("instance");
-        }
-    }
+/// keepalived.conf `instance`: fixed at start. Whether a reloaded configuration names
+/// another instance than kad `started` with; keepalived then refuses the whole reload
+/// ("Cannot change instance name at a reload - please restart keepalived").
+pub fn instance_changed(reloaded: &GlobalDefs, started: Option<&str>) -> bool {
+    instance_name(reloaded) != started
 }
 
 /// keepalived.conf `use_pid_dir`: pid files go to [`PID_DIR`]; `instance` and
@@ -365,15 +348,13 @@ mod tests {
     }
 
     #[test]
-    fn a_reload_keeps_the_instance_name_kad_started_with() {
-        let mut reloaded = global(&[("instance", &["west"])]);
-        keep_instance_name(&mut reloaded, Some("east"));
-        assert_eq!(instance_name(&reloaded), Some("east"));
-        keep_instance_name(&mut reloaded, None);
-        assert_eq!(instance_name(&reloaded), None);
-        let mut same = global(&[("instance", &["east"])]);
-        keep_instance_name(&mut same, Some("east"));
-        assert_eq!(instance_name(&same), Some("east"));
+    fn a_reload_may_not_change_the_instance_name() {
+        let west = global(&[("instance", &["west"])]);
+        assert!(instance_changed(&west, Some("east")));
+        assert!(instance_changed(&west, None));
+        assert!(instance_changed(&global(&[]), Some("east")));
+        assert!(!instance_changed(&west, Some("west")));
+        assert!(!instance_changed(&global(&[]), None));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `/run/keepalived/` with top-level `use_pid_dir`, named after top-level `instance NAME`,
 //! `-p`/`-r` over the defaults — each holding the pid of the process it names (kad is one
 //! process: its own in every file), and they are gone, directory included, once each exits.
+//! A reload that changes `instance` is refused by both.
 
 use std::{
     collections::BTreeMap,
@@ -153,5 +154,80 @@ fn kad_writes_and_removes_the_pid_files_keepalived_does() -> Result<()> {
         &["-p", "/run/main.pid"],
     )?;
     compare(&mut lab, "relocated", "use_pid_dir", &["-r", "/run/v.pid"])?;
+    Ok(())
+}
+
+/// The second address the reload in [`reload_changing_the_instance`] asks for.
+const VIP2: &str = "10.77.0.101";
+
+/// Starts `program` alone on r1 with `instance east`, then reloads it (SIGHUP) with
+/// `instance west` and a second VIP. Returns its log, whether it then holds [`VIP2`], and its
+/// `/run` after the reload.
+fn reload_changing_the_instance(
+    lab: &mut Lab,
+    case: &str,
+    program: &Path,
+    args: &[&str],
+) -> Result<(String, bool, RunFiles)> {
+    let conf = lab.dir().join(format!("{case}.conf"));
+    let text = |instance: &str, extra: &str| {
+        format!(
+            "instance {instance}\n{}",
+            lab_instance(200, "").replace(
+                "virtual_ipaddress {\n",
+                &format!("virtual_ipaddress {{\n{extra}")
+            )
+        )
+    };
+    std::fs::write(&conf, text("east", ""))?;
+    let conf_arg = conf.to_string_lossy().into_owned();
+    let mut all = args.to_vec();
+    all.extend(["-n", "-l", "-f", &conf_arg]);
+    let daemon = lab.start_private_run("r1", program, &all)?;
+    lab.wait_for(
+        &format!("{case}: r1 holds the VIP"),
+        Duration::from_secs(20),
+        || lab.holds("r1", kad_tests::lab::VIP),
+    )
+    .with_context(|| lab.logs())?;
+    std::fs::write(&conf, text("west", &format!("    {VIP2}/24 dev eth0\n")))?;
+    lab.daemon(daemon)?.signal(libc::SIGHUP)?;
+    std::thread::sleep(Duration::from_secs(3));
+    let holds = lab.holds("r1", VIP2)?;
+    let files = run_files(&run_of(lab, daemon)?)?;
+    let log = lab.daemon_log(daemon)?;
+    lab.daemon(daemon)?.signal(libc::SIGTERM)?;
+    assert!(lab.daemon(daemon)?.wait_exit(Duration::from_secs(10))?);
+    Ok((log, holds, files))
+}
+
+#[test]
+fn a_reload_that_changes_the_instance_is_refused_as_in_keepalived() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("pidr", &[("r1", 1)])?;
+    let (keepalived_log, keepalived_holds, keepalived_files) =
+        reload_changing_the_instance(&mut lab, "keepalived", Path::new("keepalived"), &[])?;
+    assert!(
+        keepalived_log.contains("Cannot change instance name at a reload"),
+        "{keepalived_log}"
+    );
+    assert!(!keepalived_holds, "keepalived refuses the whole reload");
+    let kad = kad_tests::kad_bin()?;
+    let socket = lab.dir().join("kad.sock").to_string_lossy().into_owned();
+    let (kad_log, kad_holds, kad_files) =
+        reload_changing_the_instance(&mut lab, "kad", &kad, &["--control-socket", &socket])?;
+    assert!(
+        kad_log.contains("cannot change instance name at a reload"),
+        "{kad_log}"
+    );
+    assert!(!kad_holds, "kad refuses the whole reload\n{kad_log}");
+    let as_one_process: RunFiles = keepalived_files
+        .iter()
+        .map(|(name, (mode, text))| (name.clone(), (*mode, text.replace("CHILD", "PID"))))
+        .collect();
+    assert_eq!(
+        kad_files, as_one_process,
+        "the pid files keep the first name"
+    );
     Ok(())
 }
