@@ -186,7 +186,8 @@ fn vip_after_stop_with_dont_release(tag: &str, daemon: Daemon) -> Result<bool> {
             let args = [
                 "-n", "-l", "-D", "-P", "-V", "-f", &conf, "-p", &main, "-r", &vrrp, "-c", &check,
             ];
-            lab.start("r1", Path::new("keepalived"), &args)?
+            // Its net_namespace directory under /run/keepalived/ stays in the lab folder.
+            lab.start_private_run("r1", Path::new("keepalived"), &args)?
         }
     };
     lab.wait_for("r1 holds the VIP", Duration::from_secs(10), || {
@@ -299,7 +300,8 @@ fn data_file_with_namespace(tag: &str, daemon: Daemon) -> Result<bool> {
             let args = [
                 "-n", "-l", "-D", "-P", "-f", &conf, "-p", &main, "-r", &vrrp, "-c", &check,
             ];
-            lab.start("r1", Path::new("keepalived"), &args)?
+            // Its net_namespace directory under /run/keepalived/ stays in the lab folder.
+            lab.start_private_run("r1", Path::new("keepalived"), &args)?
         }
     };
     lab.wait_for("r1 holds the VIP", Duration::from_secs(10), || {
