@@ -95,17 +95,18 @@ pub struct Args {
     #[arg(short = 'C', long = "check")]
     pub check_only: bool,
 
-    /// Write the process id to FILE (keepalived: -p, --pid).
+    /// Write the process id to FILE (keepalived: -p, --pid). Default /run/keepalived.pid, or
+    /// under /run/keepalived/ with keepalived.conf `instance` or `use_pid_dir`.
     #[arg(short = 'p', long = "pid", value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
 
-    /// keepalived's VRRP child pid file (-r, --vrrp_pid): kad is one process and writes its
-    /// own pid here too.
+    /// keepalived's VRRP child pid file (-r, --vrrp_pid; default /run/vrrp.pid): kad is one
+    /// process and writes its own pid here too while it runs VRRP.
     #[arg(short = 'r', long = "vrrp_pid", value_name = "FILE")]
     pub vrrp_pid_file: Option<PathBuf>,
 
-    /// keepalived's checker child pid file (-c, --checkers_pid): accepted, unused (no
-    /// checker process in this build).
+    /// keepalived's checker child pid file (-c, --checkers_pid; default /run/checkers.pid):
+    /// kad writes its own pid here too while it runs virtual servers' checkers.
     #[arg(short = 'c', long = "checkers_pid", value_name = "FILE")]
     pub checkers_pid_file: Option<PathBuf>,
 
@@ -209,12 +210,11 @@ pub fn run(args: Args) -> ExitCode {
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(kad::config::DEFAULT_CONFIG_FILE)),
             config_id: args.config_id.clone(),
-            pid_files: args
-                .pid_file
-                .iter()
-                .chain(args.vrrp_pid_file.iter())
-                .cloned()
-                .collect(),
+            pid_files: kad::pid_files::PidArgs {
+                main: args.pid_file.clone(),
+                vrrp: args.vrrp_pid_file.clone(),
+                checkers: args.checkers_pid_file.clone(),
+            },
             run: kad::runtime::RunOptions {
                 receive: if args.no_xdp {
                     kad::runtime::ReceivePath::RawSockets

@@ -37,6 +37,7 @@ use crate::{
     },
     net::addr::AddressControl,
     ops::{self, dump::Dump},
+    pid_files,
     runtime::{self, Control},
     sched::{self, Scheduling},
     service_manager,
@@ -61,8 +62,9 @@ pub struct DaemonOptions {
     pub config: PathBuf,
     /// `-i/--config-id`.
     pub config_id: Option<String>,
-    /// `-p/--pid` and `-r/--vrrp_pid`: where to write the process id (removed at exit).
-    pub pid_files: Vec<PathBuf>,
+    /// `-p/--pid`, `-r/--vrrp_pid`, `-c/--checkers_pid`: where to write the process id
+    /// (removed at exit); the configuration decides the others ([`pid_files::PidPaths`]).
+    pub pid_files: pid_files::PidArgs,
     /// `--no-xdp` and `-D`: how adverts are received.
     pub run: runtime::RunOptions,
     /// `-P`/`-C`.
@@ -93,17 +95,14 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
     let loaded = load(options)?;
     apply_umask(&loaded.config, options.umask);
     seed_randomness(&loaded.config.global);
-    let mut pid_paths: Vec<&PathBuf> = Vec::new();
-    for path in &options.pid_files {
-        // `-p X -r X`: one file, locked once.
-        if !pid_paths.contains(&path) {
-            pid_paths.push(path);
-        }
-    }
-    let _pids = pid_paths
-        .into_iter()
-        .map(|path| PidFile::create(path))
-        .collect::<Result<Vec<_>>>()?;
+    // keepalived.conf instance, use_pid_dir: where the pid files go.
+    let runs_vrrp =
+        options.subsystems != Subsystems::CheckersOnly && has_vrrp_config(&loaded.config);
+    let runs_checkers =
+        options.subsystems != Subsystems::VrrpOnly && !loaded.config.virtual_servers.is_empty();
+    let pid_paths = pid_files::PidPaths::resolve(&options.pid_files, &loaded.config.global);
+    let _pids = pid_files::PidFiles::take(&pid_paths, runs_vrrp, runs_checkers)?;
+    let instance_name = pid_files::instance_name(&loaded.config.global).map(str::to_owned);
     // VRRP on one configuration twice would fight over its addresses; `-P` beside `-C` on
     // one file is keepalived's split into two processes, so `-C` takes no lock.
     let _config_lock = (options.subsystems != Subsystems::CheckersOnly)
@@ -253,6 +252,15 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                         scheduling.standard();
                         'reload: {
                             let loaded = match load(&options) {
+                                Ok(loaded) if pid_files::instance_changed(&loaded.config.global, instance_name.as_deref()) => {
+                                    tracing::error!(
+                                        started = instance_name.as_deref().unwrap_or(""),
+                                        reloaded = pid_files::instance_name(&loaded.config.global).unwrap_or(""),
+                                        "cannot change instance name at a reload - please restart kad; reload refused, running configuration kept"
+                                    );
+                                    service_manager::ready("reload refused, running configuration kept");
+                                    break 'reload;
+                                }
                                 Ok(loaded) => {
                                     apply_umask(&loaded.config, options.umask);
                                     dump_names = ops::dump::DumpNames::of(&loaded.config.global);
@@ -436,6 +444,15 @@ async fn write_dump(dump: Dump, names: &ops::dump::DumpNames, status: &StatusHan
     }
 }
 
+/// Whether keepalived would start its VRRP process for `config` (its `have_vrrp_config`:
+/// a vrrp_instance or static addresses, routes or rules).
+fn has_vrrp_config(config: &config::model::Config) -> bool {
+    !config.vrrp_instances.is_empty()
+        || !config.static_ipaddress.is_empty()
+        || !config.static_routes.is_empty()
+        || !config.static_rules.is_empty()
+}
+
 /// Loads and checks the configuration, logging every diagnostic.
 fn load(options: &DaemonOptions) -> Result<config::Loaded> {
     let mut load_options = host_checks::load_options();
@@ -482,77 +499,10 @@ fn seed_randomness(global: &config::model::GlobalDefs) {
     }
 }
 
-/// keepalived's `-p`/`-r` pid file: taken at start, removed at exit. The file is locked
-/// (`flock`) for the daemon's life, so a second kad given the same pid file refuses to run
-/// (keepalived: "daemon is already running") whatever a crashed one left behind; it is
-/// opened without following a symlink and written 0644 (keepalived's mode).
-struct PidFile {
-    path: PathBuf,
-    _file: std::fs::File,
-}
-
-/// Mode of pid files (keepalived's `S_IRUSR|S_IWUSR|S_IRGRP|S_IROTH`, whatever the umask).
-const PID_FILE_MODE: u32 = 0o644;
-
-impl PidFile {
-    fn create(path: &Path) -> Result<Self> {
-        use std::{
-            io::{Read as _, Seek as _, Write as _},
-            os::{fd::AsRawFd as _, unix::fs::OpenOptionsExt as _},
-        };
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(PID_FILE_MODE)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
-            .open(path)
-            .with_context(|| format!("opening pid file {}", path.display()))?;
-        if !file.metadata().is_ok_and(|m| m.file_type().is_file()) {
-            bail!("pid file {} is not a regular file", path.display());
-        }
-        // SAFETY: flock(2) on a descriptor this function owns; no memory is passed.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                let mut text = String::new();
-                let _ = (&file).take(32).read_to_string(&mut text);
-                let running = text.trim();
-                bail!(
-                    "kad is already running: pid file {} is held by pid {}",
-                    path.display(),
-                    if running.is_empty() { "?" } else { running }
-                );
-            }
-            return Err(err).with_context(|| format!("locking pid file {}", path.display()));
-        }
-        let written = file
-            .set_len(0)
-            .and_then(|()| file.rewind())
-            .and_then(|()| writeln!(file, "{}", std::process::id()))
-            .and_then(|()| {
-                file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(PID_FILE_MODE))
-            });
-        written.with_context(|| format!("writing pid file {}", path.display()))?;
-        Ok(Self {
-            path: path.to_path_buf(),
-            _file: file,
-        })
-    }
-}
-
-impl Drop for PidFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
 /// One VRRP daemon per configuration: the main configuration file is locked (`flock`) for
 /// the daemon's life, so a second kad running VRRP on the same file refuses to run, with or
-/// without pid files (keepalived refuses a second daemon through its default pid file; kad
-/// has none by default, so that kads in different network namespaces can run side by side,
-/// each on its own configuration). `kad -t` and `kad -C` take no lock.
+/// whatever pid files each is given (keepalived refuses a second daemon only through its
+/// pid files). `kad -t` and `kad -C` take no lock.
 struct ConfigLock {
     _file: std::fs::File,
 }

@@ -13,6 +13,7 @@ pub mod host_checks;
 pub mod lvs;
 pub mod net;
 pub mod ops;
+pub mod pid_files;
 pub mod runtime;
 pub mod sched;
 pub mod service_manager;

@@ -124,9 +124,16 @@ pub struct Daemon {
     child: Child,
     pid_files: Vec<PathBuf>,
     log: PathBuf,
+    run_dir: Option<PathBuf>,
 }
 
 impl Daemon {
+    /// The lab folder that is the daemon's `/run`, when it runs with one of its own (every
+    /// kad, and what [`Lab::start_private_run`] starts).
+    pub fn run_dir(&self) -> Option<&Path> {
+        self.run_dir.as_deref()
+    }
+
     /// The launched process's pid.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -197,6 +204,8 @@ pub struct Lab {
     /// bridge's and the receivers' (a veth delivers in the sender's system call otherwise).
     /// Load benchmarks set it, so that a daemon's CPU is what it would be on a real link.
     pub napi_threads: bool,
+    /// The next daemon gets a `/run` of its own even if it is not kad.
+    private_run_next: bool,
 }
 
 impl Lab {
@@ -226,6 +235,7 @@ impl Lab {
             kad_args: Vec::new(),
             nice: None,
             napi_threads: false,
+            private_run_next: false,
         })
     }
 
@@ -550,6 +560,22 @@ impl Lab {
         self.spawn(label, command, Vec::new())
     }
 
+    /// [`Lab::start`] with a `/run` of its own for `program`, as every kad gets: a lab folder
+    /// ([`Daemon::run_dir`]) holding the machine's `/run/netns`, in a mount namespace of
+    /// the daemon's, so that its pid files (`/run/keepalived.pid`, `/run/keepalived/`, ...)
+    /// are its own and can be read.
+    pub fn start_private_run(
+        &mut self,
+        host: &str,
+        program: &Path,
+        args: &[&str],
+    ) -> Result<usize> {
+        self.private_run_next = true;
+        let started = self.start(host, program, args);
+        self.private_run_next = false;
+        started
+    }
+
     fn spawn(
         &mut self,
         label: String,
@@ -558,6 +584,18 @@ impl Lab {
     ) -> Result<usize> {
         let log = self.dir.join(format!("{}.log", label.replace('@', "-")));
         let out = fs::File::create(&log)?;
+        // Each kad (which writes keepalived's pid files under /run by default) its own /run,
+        // as each has its own network namespace.
+        let run_dir = (self.private_run_next || runs_kad(&command)).then(|| {
+            self.dir.join(format!(
+                "run-{}-{}",
+                label.replace('@', "-"),
+                self.daemons.len()
+            ))
+        });
+        if let Some(dir) = &run_dir {
+            private_run(&mut command, dir)?;
+        }
         if let Some(nice) = self.nice {
             use std::os::unix::process::CommandExt as _;
             // SAFETY: the hook only makes one async-signal-safe system call in the child.
@@ -581,6 +619,7 @@ impl Lab {
             child,
             pid_files,
             log,
+            run_dir,
         });
         Ok(self.daemons.len() - 1)
     }
@@ -644,4 +683,62 @@ impl Drop for Lab {
         self.hosts.clear();
         let _ = fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Whether `command` runs the kad binary (directly, or through `env`, `prlimit`, `sh -c`...).
+fn runs_kad(command: &Command) -> bool {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .any(|arg| {
+            Path::new(arg).file_name().is_some_and(|name| name == "kad")
+                || arg.to_string_lossy().contains("/kad ")
+        })
+}
+
+/// Makes `command` run in a mount namespace of its own (a slave of the machine's, so that
+/// namespaces added later still show) whose `/run` is `dir`, with `/run/netns` in it.
+fn private_run(command: &mut Command, dir: &Path) -> Result<()> {
+    use std::{ffi::CString, os::unix::ffi::OsStrExt as _, os::unix::process::CommandExt as _};
+    let netns = dir.join("netns");
+    fs::create_dir_all(&netns)?;
+    let c_path = |path: &Path| CString::new(path.as_os_str().as_bytes());
+    let (dir, netns) = (c_path(dir)?, c_path(&netns)?);
+    let (root, run, run_netns) = (c"/", c"/run", c"/run/netns");
+    // SAFETY: the hook makes only async-signal-safe system calls (unshare, mount) on strings
+    // allocated before the fork.
+    unsafe {
+        command.pre_exec(move || {
+            let check = |rc: libc::c_int| {
+                if rc == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            };
+            let none = std::ptr::null::<libc::c_char>();
+            check(libc::unshare(libc::CLONE_NEWNS))?;
+            check(libc::mount(
+                none,
+                root.as_ptr(),
+                none,
+                libc::MS_REC | libc::MS_SLAVE,
+                std::ptr::null(),
+            ))?;
+            check(libc::mount(
+                run_netns.as_ptr(),
+                netns.as_ptr(),
+                none,
+                libc::MS_BIND | libc::MS_REC,
+                std::ptr::null(),
+            ))?;
+            check(libc::mount(
+                dir.as_ptr(),
+                run.as_ptr(),
+                none,
+                libc::MS_BIND | libc::MS_REC,
+                std::ptr::null(),
+            ))
+        });
+    }
+    Ok(())
 }

@@ -421,9 +421,26 @@ fn kad_started_by_nsenter_without_its_sysfs_runs() -> Result<()> {
     }
 
     let log = dir.join("kad-ns.log");
+    // The machine's /run is this kad's too: its pid files go to the lab folder.
+    let pid = |kind: &str| {
+        dir.join(format!("{kind}.pid"))
+            .to_string_lossy()
+            .into_owned()
+    };
+    let (main_pid, vrrp_pid) = (pid("main"), pid("vrrp"));
     let child = nsenter(
         &ns,
-        &[&bin, "-f", &conf_arg, "--control-socket", &socket],
+        &[
+            &bin,
+            "-f",
+            &conf_arg,
+            "--control-socket",
+            &socket,
+            "-p",
+            &main_pid,
+            "-r",
+            &vrrp_pid,
+        ],
         &log,
     )?
     .spawn()?;

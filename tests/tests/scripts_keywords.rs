@@ -186,7 +186,8 @@ fn vip_after_stop_with_dont_release(tag: &str, daemon: Daemon) -> Result<bool> {
             let args = [
                 "-n", "-l", "-D", "-P", "-V", "-f", &conf, "-p", &main, "-r", &vrrp, "-c", &check,
             ];
-            lab.start("r1", Path::new("keepalived"), &args)?
+            // Its net_namespace directory under /run/keepalived/ stays in the lab folder.
+            lab.start_private_run("r1", Path::new("keepalived"), &args)?
         }
     };
     lab.wait_for("r1 holds the VIP", Duration::from_secs(10), || {
@@ -265,22 +266,20 @@ fn the_command_line_umask_wins_over_the_configuration_as_in_keepalived() -> Resu
     Ok(())
 }
 
-/// Whether `daemon`, with `data_use_instance` and `net_namespace` (a top-level keyword) naming the
-/// namespace it already runs in (r1's), writes its SIGUSR1 data file as
-/// `/tmp/keepalived_NS.data` (keepalived's make_file_name). keepalived 2.2.7 as packaged
-/// here is built without `net_namespace` and `instance` ("Unknown keyword"), so it cannot
-/// show the renamed files: only kad runs this.
+/// Whether `daemon`, with `data_use_instance`, `net_namespace` (a top-level keyword) naming
+/// the namespace it already runs in (r1's) and top-level `instance east`, writes its SIGUSR1
+/// data file as `/tmp/keepalived.NS_east.data` (keepalived 2.2.7's open_dump_file).
 fn data_file_with_namespace(tag: &str, daemon: Daemon) -> Result<bool> {
     let dir = scratch::dir(tag)?;
     let mut lab = Lab::with_hosts(tag, ROUTERS)?;
     let namespace = lab.host("r1")?.ns.name().to_owned();
-    let expected = Path::new("/tmp").join(format!("keepalived_{namespace}.data"));
+    let expected = Path::new("/tmp").join(format!("keepalived.{namespace}_east.data"));
     let _ = std::fs::remove_file(&expected);
     let conf = dir.join("r1.conf");
     std::fs::write(
         &conf,
         format!(
-            "net_namespace {namespace}\nglobal_defs {{\n  data_use_instance\n}}\n{}",
+            "net_namespace {namespace}\ninstance east\nglobal_defs {{\n  data_use_instance\n}}\n{}",
             lab_instance(200, "")
         ),
     )?;
@@ -301,7 +300,8 @@ fn data_file_with_namespace(tag: &str, daemon: Daemon) -> Result<bool> {
             let args = [
                 "-n", "-l", "-D", "-P", "-f", &conf, "-p", &main, "-r", &vrrp, "-c", &check,
             ];
-            lab.start("r1", Path::new("keepalived"), &args)?
+            // Its net_namespace directory under /run/keepalived/ stays in the lab folder.
+            lab.start_private_run("r1", Path::new("keepalived"), &args)?
         }
     };
     lab.wait_for("r1 holds the VIP", Duration::from_secs(10), || {
@@ -320,6 +320,10 @@ fn data_file_with_namespace(tag: &str, daemon: Daemon) -> Result<bool> {
 #[test]
 fn data_use_instance_names_the_data_file_after_the_namespace() -> Result<()> {
     kad_tests::skip_unless!(Root);
+    assert!(
+        data_file_with_namespace("duk", Daemon::Keepalived)?,
+        "keepalived"
+    );
     assert!(data_file_with_namespace("dud", Daemon::Kad)?, "kad");
     Ok(())
 }

@@ -4,8 +4,8 @@
 use super::{
     error::Severity,
     keywords::{
-        Ctx, HasPlaces, Keyword, Status, UNUSED, kw, parse_bool, parse_int, parse_ip, parse_timer,
-        partial, script,
+        Ctx, HasPlaces, Keyword, Status, kw, parse_bool, parse_int, parse_ip, parse_timer, partial,
+        script,
     },
     model::GlobalDefs,
     place::Places,
@@ -394,8 +394,6 @@ const RELOAD: Status = Status::Ignored(
 /// ignored: keepalived 2.2.7 polls such an interface's link once a second (MII BMSR, else
 /// ETHTOOL_GLINK, else SIOCGIFFLAGS) and ignores netlink's link messages for it.
 pub const LINKBEAT: &str = "kad follows links through netlink (keepalived would poll the link once a second through MII, ETHTOOL_GLINK or SIOCGIFFLAGS instead, for NICs that do not report link changes by netlink)";
-/// Shorthand: [`UNUSED`] as a status.
-const IGNORED: Status = Status::Ignored(UNUSED);
 
 /// Every other global_defs keyword of keepalived.conf(5), with how its value is checked
 /// and what kad does with it; their words are kept in `GlobalDefs::other`.
@@ -542,8 +540,8 @@ pub const TOP_LEVEL: &[(&str, Spec, Status)] = &[
     ("net_namespace", Spec::One, NETNS),
     ("net_namespace_ipvs", Spec::OptOne, NETNS),
     ("namespace_with_ipsets", Spec::Flag, FIREWALL),
-    ("instance", Spec::One, IGNORED),
-    ("use_pid_dir", Spec::Flag, IGNORED),
+    ("instance", Spec::One, Status::Supported),
+    ("use_pid_dir", Spec::Flag, Status::Supported),
     (
         "linkbeat_use_polling",
         Spec::Flag,

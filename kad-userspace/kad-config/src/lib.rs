@@ -396,6 +396,18 @@ fn top_global(c: &mut Config, n: &Node, x: &mut Ctx) {
     {
         return;
     }
+    // keepalived keeps the first `instance` and `net_namespace`.
+    if matches!(n.keyword(), "instance" | "net_namespace")
+        && c.global.other.contains_key(n.keyword())
+    {
+        let name = n.args.first().map_or("", |w| w.text.as_str());
+        x.report(
+            Severity::Error,
+            n.place(),
+            format!("Duplicate {} definition {name} - ignoring", n.keyword()),
+        );
+        return;
+    }
     c.global
         .places
         .insert(n.keyword().to_owned(), n.place().clone());

@@ -6,8 +6,7 @@ use std::net::IpAddr;
 use super::{
     error::{Severity, ValueError},
     keywords::{
-        Ctx, HasPlaces, Keyword, Listed, Status, UNUSED, apply, ignored, kw, parse_int, partial,
-        script,
+        Ctx, HasPlaces, Keyword, Listed, Status, apply, ignored, kw, parse_int, partial, script,
     },
     model::{
         AuthType, Authentication, GarpExtraIf, GarpGroup, InitialState, Notify, SyncGroup,

@@ -77,13 +77,14 @@ impl Dump {
     }
 }
 
-/// keepalived.conf global `data_use_instance`: the dump files' names carry the global
-/// `net_namespace` and `instance` names (`keepalived_NS_INSTANCE.data`, keepalived's
-/// make_file_name), so that several daemons on one host do not overwrite each other's.
+/// keepalived.conf global `data_use_instance`: the data dump's name carries the global
+/// `net_namespace` and `instance` names (`keepalived.NS_INSTANCE.data`, as keepalived
+/// 2.2.7's open_dump_file), so that several daemons on one host do not overwrite each
+/// other's. The stats and JSON dumps keep their names, as keepalived's do.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DumpNames {
-    /// `_NS_INSTANCE` (the parts that are set), or empty.
-    suffix: String,
+    /// `NS_INSTANCE` (the parts that are set), or empty.
+    tag: String,
 }
 
 impl DumpNames {
@@ -102,20 +103,27 @@ impl DumpNames {
                 .other
                 .get(key)
                 .and_then(|words| words.first())
-                .map(|name| format!("_{name}"))
-                .unwrap_or_default()
+                .map(String::as_str)
         };
+        let parts: Vec<&str> = [part("net_namespace"), part("instance")]
+            .into_iter()
+            .flatten()
+            .collect();
         Self {
-            suffix: format!("{}{}", part("net_namespace"), part("instance")),
+            tag: parts.join("_"),
         }
     }
 
-    /// The file name of `dump`: `keepalived` + suffix + its extension.
+    /// The file name of `dump`: its plain name, the data dump's with `.NS_INSTANCE` before
+    /// its extension.
     pub fn file_name(&self, dump: Dump) -> String {
         let base = dump.file_name();
+        if self.tag.is_empty() || dump != Dump::Data {
+            return base.to_owned();
+        }
         match base.rsplit_once('.') {
-            Some((stem, extension)) => format!("{stem}{}.{extension}", self.suffix),
-            None => format!("{base}{}", self.suffix),
+            Some((stem, extension)) => format!("{stem}.{}.{extension}", self.tag),
+            None => format!("{base}.{}", self.tag),
         }
     }
 }
@@ -583,13 +591,26 @@ mod tests {
         );
         set(&mut global, "data_use_instance", &[]);
         let names = DumpNames::of(&global);
-        assert_eq!(names.file_name(Dump::Data), "keepalived_east.data");
-        assert_eq!(names.file_name(Dump::Json), "keepalived_east.json");
+        assert_eq!(names.file_name(Dump::Data), "keepalived.east.data");
+        assert_eq!(names.file_name(Dump::Json), "keepalived.json");
+        assert_eq!(names.file_name(Dump::Stats), "keepalived.stats");
         set(&mut global, "net_namespace", &["blue"]);
         assert_eq!(
-            DumpNames::of(&global).file_name(Dump::Stats),
-            "keepalived_blue_east.stats"
+            DumpNames::of(&global).file_name(Dump::Data),
+            "keepalived.blue_east.data"
         );
+        global.other.remove("instance");
+        assert_eq!(
+            DumpNames::of(&global).file_name(Dump::Data),
+            "keepalived.blue.data"
+        );
+        global.other.remove("net_namespace");
+        assert_eq!(
+            DumpNames::of(&global).file_name(Dump::Data),
+            "keepalived.data",
+            "data_use_instance alone changes nothing"
+        );
+        set(&mut global, "instance", &["east"]);
         set(&mut global, "data_use_instance", &["false"]);
         assert_eq!(
             DumpNames::of(&global).file_name(Dump::Stats),
