@@ -34,6 +34,7 @@ use super::{
     plan_error::PlanError,
     smtp,
     state::Timing,
+    suspend::Activity,
     tls,
     udp::{self, UdpSpec},
 };
@@ -109,6 +110,9 @@ pub struct ProbeSpec {
     /// keepalived.conf `log_all_failures` of the checker or global
     /// `checker_log_all_failures`: every failed probe is logged, retries included.
     pub log_all_failures: bool,
+    /// keepalived.conf `ha_suspend` of its virtual server: when it runs (probes of virtual
+    /// servers suspended differently are not shared).
+    pub activity: Activity,
 }
 
 impl ProbeSpec {
@@ -223,6 +227,12 @@ impl Plan {
         plan.rs_init_notifies = global_flag(&config.global, "rs_init_notifies");
         for vs in &config.virtual_servers {
             let vs_name: Arc<str> = vs_fifo_name(vs).into();
+            if let (Activity::Never, VsAddress::Group(group)) = (Activity::of(vs), &vs.address) {
+                plan.warnings.push(format!(
+                    "virtual_server group {group}: ha_suspend - keepalived 2.2.7 matches no \
+                     address of a group, so its checkers never run"
+                ));
+            }
             for rs in &vs.real_servers {
                 let port = rs.port.or(vs_port(vs)).unwrap_or(0);
                 let key = RealServerKey {
@@ -614,6 +624,7 @@ pub fn probe_spec(
         timing,
         log_all_failures: checker.log_all_failures == Some(true)
             || global_flag(&config.global, "checker_log_all_failures"),
+        activity: Activity::of(vs),
     })
 }
 
