@@ -637,6 +637,33 @@ mod tests {
         Plan::from_config(&parse_str(text, &LoadOptions::with_config_id("t")).config)
     }
 
+    /// keepalived.conf `ha_suspend`: a probe follows its virtual server's address, is not
+    /// shared with a virtual server that is not suspended, and never runs for a group.
+    #[test]
+    fn ha_suspend_probes_follow_their_virtual_server_s_address() {
+        let rs = "real_server 10.0.0.1 80 { TCP_CHECK { } }\n";
+        let p = plan(&format!(
+            "virtual_server 10.9.9.9 80 {{ protocol TCP\n ha_suspend\n {rs}}}\n\
+             virtual_server 10.9.9.10 80 {{ protocol TCP\n {rs}}}\n\
+             virtual_server_group G {{ 10.9.9.11 80\n }}\n\
+             virtual_server group G {{ protocol TCP\n ha_suspend\n {rs}}}\n"
+        ));
+        let activities: Vec<Activity> = p.probes.iter().map(|p| p.activity).collect();
+        assert_eq!(
+            activities,
+            vec![
+                Activity::WhileLocal([10, 9, 9, 9].into()),
+                Activity::Always,
+                Activity::Never
+            ]
+        );
+        assert!(
+            p.warnings.iter().any(|w| w.contains("group G: ha_suspend")),
+            "{:?}",
+            p.warnings
+        );
+    }
+
     #[test]
     fn shared_real_servers_share_probes_and_timing_is_inherited() {
         let rs = |checker: &str| {

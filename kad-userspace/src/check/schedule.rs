@@ -428,6 +428,7 @@ mod tests {
         calls: Arc<Mutex<Vec<Instant>>>,
         timing: Timing,
         panic_at: Option<usize>,
+        activity: Activity,
     }
 
     impl Runner for Scripted {
@@ -461,6 +462,9 @@ mod tests {
         }
         fn hard_timeout(&self) -> Duration {
             self.timing.connect_timeout
+        }
+        fn activity(&self) -> Activity {
+            self.activity
         }
     }
 
@@ -504,6 +508,7 @@ mod tests {
             calls: calls.clone(),
             timing,
             panic_at,
+            activity: Activity::Always,
         };
         let (tx, mut rx) = mpsc::unbounded_channel::<ProbeEvent>();
         let events = Arc::new(Mutex::new(Vec::new()));
@@ -606,5 +611,40 @@ mod tests {
             // 1 ms of the end fires at the end itself.
             assert!(first <= secs(6), "first probe at {first:?}");
         }
+    }
+
+    /// keepalived.conf `ha_suspend`: a suspended probe never runs; once its address is
+    /// local it runs from its next look (every `delay_loop`), and stops when it goes.
+    #[tokio::test(start_paused = true)]
+    async fn a_suspended_probe_runs_only_while_its_address_is_local() {
+        use std::{collections::HashSet, net::IpAddr};
+        let vip: IpAddr = [10, 0, 0, 100].into();
+        let start = Instant::now();
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let probe = Scripted {
+            results: Mutex::new(vec![Some(true); 10].into()),
+            calls: calls.clone(),
+            timing: timing(0),
+            panic_at: None,
+            activity: Activity::WhileLocal(vip),
+        };
+        let (local, addresses) = tokio::sync::watch::channel(HashSet::new());
+        let (tx, _rx) = mpsc::unbounded_channel::<ProbeEvent>();
+        let slot = Slot::new(0, probe, true, ProbeReporter::default());
+        let task = tokio::spawn(run_all(vec![slot], tx, Some(addresses)));
+        // Looks at 0, 10, 20: suspended.
+        tokio::time::sleep_until(start + secs(25)).await;
+        local.send_replace(HashSet::from([vip]));
+        // Runs at 30 and 40.
+        tokio::time::sleep_until(start + secs(45)).await;
+        local.send_replace(HashSet::new());
+        // Looks at 50 and 60: suspended again.
+        tokio::time::sleep_until(start + secs(65)).await;
+        task.abort();
+        let calls: Vec<Duration> = calls
+            .lock()
+            .map(|c| c.iter().map(|t| *t - start).collect())
+            .unwrap_or_default();
+        assert_eq!(calls, vec![secs(30), secs(40)]);
     }
 }
