@@ -177,6 +177,13 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         // The health checkers feed the LVS task; a reload replaces them, each real server
         // keeping its state.
         let lvs_health = lvs.as_ref().map(|handle| handle.health.clone());
+        // keepalived.conf ha_suspend: the host's addresses, followed once a configuration
+        // needs them.
+        let mut local_addresses = None;
+        let checker_set = match checker_set {
+            Some(set) => Some(with_local_addresses(set, &mut local_addresses).await),
+            None => None,
+        };
         let mut checkers = checker_set
             .zip(lvs_health.as_ref())
             .map(|(set, health)| set.start(health.clone()));
@@ -284,11 +291,10 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                                 let _ = sync.send(SyncCommand::Reload(Box::new(loaded.config.clone()))).await;
                             }
                             if let (Some(old), Some(health)) = (checkers.take(), &lvs_health) {
-                                checkers = Some(
-                                    CheckerSet::new(&loaded.config)
-                                        .reporting(checker_report.clone())
-                                        .replace(old, health.clone()),
-                                );
+                                let set = CheckerSet::new(&loaded.config)
+                                    .reporting(checker_report.clone());
+                                let set = with_local_addresses(set, &mut local_addresses).await;
+                                checkers = Some(set.replace(old, health.clone()));
                             }
                             let Some(control) = &control else {
                                 service_manager::ready("reloaded");
@@ -362,6 +368,31 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         let _ = runtime.block_on(start_stop::run(&shutdown));
     }
     served
+}
+
+/// keepalived.conf `ha_suspend`: gives `set` the host's addresses when one of its checkers
+/// depends on them, starting to follow them (in `watch`, kept across reloads) the first
+/// time. When they cannot be followed, the error is logged and those checkers run as if
+/// without `ha_suspend`.
+async fn with_local_addresses(
+    set: CheckerSet,
+    watch: &mut Option<crate::check::suspend::LocalAddresses>,
+) -> CheckerSet {
+    if !set.uses_ha_suspend() {
+        return set;
+    }
+    if watch.is_none() {
+        match crate::net::local_addresses::watch().await {
+            Ok(addresses) => *watch = Some(addresses),
+            Err(err) => {
+                tracing::error!(error = %err, "ha_suspend: cannot follow the host's addresses; those checkers run unsuspended");
+            }
+        }
+    }
+    match watch {
+        Some(addresses) => set.suspending(addresses.clone()),
+        None => set,
+    }
 }
 
 /// Waits for the signal task's stop command.

@@ -310,6 +310,10 @@ const CASES: &[(&str, &str)] = &[
         "global_keyword_without_its_value_stops",
         "bogus1\nglobal_defs {\n router_id\n umask\n}\nbogus2\nvirtual_server 10.0.0.1 80 {\n protocol\n}\n",
     ),
+    (
+        "ha_suspend_with_fwmarks_is_cleared",
+        "virtual_server_group G {\n 10.0.0.1 80\n fwmark 7\n}\nvirtual_server group G {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n ha_suspend\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n}\nvirtual_server fwmark 5 {\n lb_algo rr\n lb_kind NAT\n ha_suspend\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n}\nvirtual_server 10.0.0.1 81 {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n ha_suspend\n real_server 10.0.0.2 81 {\n TCP_CHECK {\n }\n }\n}\n",
+    ),
 ];
 
 /// Cases compared strictly: kad flags exactly the lines keepalived flags (kad's notes
@@ -335,6 +339,7 @@ const STRICT: &[&str] = &[
     "checker_keyword_without_its_value_stops",
     "global_keyword_without_its_value_stops",
     "vrrp_mcast_groups_and_unicast_ttl",
+    "ha_suspend_with_fwmarks_is_cleared",
 ];
 
 /// An interface that exists on this machine (not loopback).

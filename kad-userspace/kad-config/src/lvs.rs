@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::{
     error::{Severity, ValueError},
     keywords::{
-        Ctx, HasPlaces, Keyword, Listed, Status, UNUSED, apply, ignored, kw, parse_int, parse_ip,
+        Ctx, HasPlaces, Keyword, Listed, Status, apply, ignored, kw, parse_int, parse_ip,
         parse_port, script,
     },
     model::{
@@ -174,7 +174,7 @@ pub const VIRTUAL_SERVER: &[Keyword<VirtualServer>] = &[
             v.protocol = p;
         }
     }),
-    ignored(UNUSED, kw("ha_suspend", |v, _, _| v.ha_suspend = true)),
+    kw("ha_suspend", |v, _, _| v.ha_suspend = true),
     kw("smtp_alert", |v, n, c| v.smtp_alert = c.flag(n, 0)),
     kw("virtualhost", |v, n, c| {
         v.virtualhost = c.string(n, 0, "a host name")

@@ -38,6 +38,32 @@ fn protocol(vs: &VirtualServer) -> &'static str {
     }
 }
 
+/// keepalived.conf `ha_suspend`: keepalived 2.2.7 clears it on a virtual server with a
+/// fwmark, its own or one of its group's (the checkers follow an address, which a fwmark
+/// has not).
+pub fn ha_suspend(
+    vs: &mut VirtualServer,
+    group: Option<&VirtualServerGroup>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let fwmark = matches!(vs.address, VsAddress::Fwmark(_))
+        || group.is_some_and(|g| {
+            g.entries
+                .iter()
+                .any(|e| matches!(e, VsgEntry::Fwmark { .. }))
+        });
+    if vs.ha_suspend && fwmark {
+        diags.push(Diagnostic::global(
+            Severity::Warning,
+            format!(
+                "Virtual server {}: cannot use ha_suspend with fwmarks - clearing ha_suspend",
+                keepalived_vs_name(vs)
+            ),
+        ));
+        vs.ha_suspend = false;
+    }
+}
+
 /// keepalived's `quorum` and `hysteresis` checks: a quorum above the real servers' total
 /// weight is lowered to it, a hysteresis not below the quorum is set to quorum - 1.
 pub fn quorum(vs: &mut VirtualServer, diags: &mut Vec<Diagnostic>) {

@@ -1082,11 +1082,12 @@ fn virtual_servers(config: &mut Config, v: &mut V<'_>) {
         real_server_families(vs, v);
         // keepalived drops a virtual server without real servers before these checks.
         if !vs.real_servers.is_empty() {
-            lvs_checks::quorum(vs, v.diags);
             let group = match &vs.address {
                 VsAddress::Group(g) => config.virtual_server_groups.iter().find(|x| &x.name == g),
                 _ => None,
             };
+            lvs_checks::ha_suspend(vs, group, v.diags);
+            lvs_checks::quorum(vs, v.diags);
             lvs_checks::ports(vs, group, v.diags);
         }
         if vs.real_servers.is_empty() && vs.sorry_server.is_none() {

@@ -41,6 +41,7 @@ pub mod report;
 pub mod schedule;
 pub mod smtp;
 pub mod state;
+pub mod suspend;
 pub mod tcp;
 pub mod tls;
 pub mod udp;
@@ -115,6 +116,7 @@ impl ProbeError {
 pub struct CheckerSet {
     plan: plan::Plan,
     report: Option<ReportSender>,
+    addresses: Option<suspend::LocalAddresses>,
 }
 
 /// The running checkers: dropping it (or [`CheckerSetHandle::stop`]) stops every probe,
@@ -153,7 +155,22 @@ impl CheckerSet {
         Self {
             plan: plan::Plan::from_config(config),
             report: None,
+            addresses: None,
         }
+    }
+
+    /// Whether a checker depends on the host's addresses (keepalived.conf `ha_suspend`):
+    /// then [`CheckerSet::suspending`] should be given them.
+    pub fn uses_ha_suspend(&self) -> bool {
+        self.plan.probes.iter().any(|p| p.activity.is_suspendable())
+    }
+
+    /// keepalived.conf `ha_suspend`: the host's addresses, which decide when the checkers
+    /// of such virtual servers run (without them, those checkers run as if without
+    /// `ha_suspend`).
+    pub fn suspending(mut self, addresses: suspend::LocalAddresses) -> Self {
+        self.addresses = Some(addresses);
+        self
     }
 
     /// Reports every probe's state and last result on `report` (for `kad status`).
@@ -229,7 +246,9 @@ impl CheckerSet {
             .collect();
         let probes = slots.len();
         if probes > 0 {
-            tasks.spawn(schedule::run_all(slots, events));
+            let uses_ha_suspend = self.uses_ha_suspend();
+            let addresses = self.addresses.take().filter(|_| uses_ha_suspend);
+            tasks.spawn(schedule::run_all(slots, events, addresses));
         }
         let health = HealthTable::default();
         tasks.spawn(aggregate::run(self.plan, receive, updates, health.clone()));

@@ -34,6 +34,7 @@ use super::{
     plan_error::PlanError,
     smtp,
     state::Timing,
+    suspend::Activity,
     tls,
     udp::{self, UdpSpec},
 };
@@ -109,6 +110,9 @@ pub struct ProbeSpec {
     /// keepalived.conf `log_all_failures` of the checker or global
     /// `checker_log_all_failures`: every failed probe is logged, retries included.
     pub log_all_failures: bool,
+    /// keepalived.conf `ha_suspend` of its virtual server: when it runs (probes of virtual
+    /// servers suspended differently are not shared).
+    pub activity: Activity,
 }
 
 impl ProbeSpec {
@@ -223,6 +227,12 @@ impl Plan {
         plan.rs_init_notifies = global_flag(&config.global, "rs_init_notifies");
         for vs in &config.virtual_servers {
             let vs_name: Arc<str> = vs_fifo_name(vs).into();
+            if let (Activity::Never, VsAddress::Group(group)) = (Activity::of(vs), &vs.address) {
+                plan.warnings.push(format!(
+                    "virtual_server group {group}: ha_suspend - keepalived 2.2.7 matches no \
+                     address of a group, so its checkers never run"
+                ));
+            }
             for rs in &vs.real_servers {
                 let port = rs.port.or(vs_port(vs)).unwrap_or(0);
                 let key = RealServerKey {
@@ -636,6 +646,7 @@ pub fn probe_spec(
         timing,
         log_all_failures: checker.log_all_failures == Some(true)
             || global_flag(&config.global, "checker_log_all_failures"),
+        activity: Activity::of(vs),
     })
 }
 
@@ -646,6 +657,33 @@ mod tests {
 
     fn plan(text: &str) -> Plan {
         Plan::from_config(&parse_str(text, &LoadOptions::with_config_id("t")).config)
+    }
+
+    /// keepalived.conf `ha_suspend`: a probe follows its virtual server's address, is not
+    /// shared with a virtual server that is not suspended, and never runs for a group.
+    #[test]
+    fn ha_suspend_probes_follow_their_virtual_server_s_address() {
+        let rs = "real_server 10.0.0.1 80 { TCP_CHECK { } }\n";
+        let p = plan(&format!(
+            "virtual_server 10.9.9.9 80 {{ protocol TCP\n ha_suspend\n {rs}}}\n\
+             virtual_server 10.9.9.10 80 {{ protocol TCP\n {rs}}}\n\
+             virtual_server_group G {{ 10.9.9.11 80\n }}\n\
+             virtual_server group G {{ protocol TCP\n ha_suspend\n {rs}}}\n"
+        ));
+        let activities: Vec<Activity> = p.probes.iter().map(|p| p.activity).collect();
+        assert_eq!(
+            activities,
+            vec![
+                Activity::WhileLocal([10, 9, 9, 9].into()),
+                Activity::Always,
+                Activity::Never
+            ]
+        );
+        assert!(
+            p.warnings.iter().any(|w| w.contains("group G: ha_suspend")),
+            "{:?}",
+            p.warnings
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ use super::{
     schedule::Runner,
     smtp,
     state::{Cycle, ProbeState, Timing},
+    suspend::Activity,
     tcp, udp,
 };
 
@@ -125,6 +126,10 @@ impl Runner for Probe {
     fn log_all_failures(&self) -> bool {
         self.spec.log_all_failures
     }
+
+    fn activity(&self) -> Activity {
+        self.spec.activity
+    }
 }
 
 #[cfg(test)]
@@ -154,6 +159,7 @@ mod tests {
                 connect_timeout: second,
             },
             log_all_failures: false,
+            activity: crate::check::suspend::Activity::Always,
             timing: Timing {
                 delay_loop: second,
                 retry: 1,

@@ -25,6 +25,7 @@ use super::{
     Pass, ProbeError,
     report::ProbeReporter,
     state::{Cycle, ProbeState, Timing},
+    suspend::{Activity, LocalAddresses},
 };
 
 /// What the scheduler runs: a checker ([`super::probe::Probe`]; tests use scripted ones).
@@ -48,6 +49,10 @@ pub trait Runner: Send + Sync + 'static {
     /// checker down is.
     fn log_all_failures(&self) -> bool {
         false
+    }
+    /// keepalived.conf `ha_suspend`: when it runs.
+    fn activity(&self) -> Activity {
+        Activity::Always
     }
 }
 
@@ -83,6 +88,8 @@ pub struct Slot<P> {
     /// In the timer queue or running (false only between a run's end and its next
     /// scheduling, which a panic of the scheduler itself could interrupt).
     queued: bool,
+    /// It probes (false while suspended: keepalived.conf `ha_suspend`).
+    active: bool,
 }
 
 impl<P: Runner> Slot<P> {
@@ -97,6 +104,7 @@ impl<P: Runner> Slot<P> {
             report,
             backoff: None,
             queued: true,
+            active: true,
         }
     }
 }
@@ -119,7 +127,25 @@ type Running = Pin<Box<dyn Future<Output = (usize, RunEnd)> + Send>>;
 /// is cut at its probe's hard timeout, so a hung server or script only ever holds its own
 /// run. A panic in a probe ends that run only: it is logged, and the probe starts again
 /// after a pause ([`Backoff`]) from the state it had reached, while the others go on.
-pub async fn run_all<P: Runner>(slots: Vec<Slot<P>>, events: mpsc::UnboundedSender<ProbeEvent>) {
+///
+/// keepalived.conf `ha_suspend`: a probe whose [`Activity`] depends on the host's
+/// `addresses` runs only while it is active; suspended, it looks again every `delay_loop`
+/// (as keepalived's disabled checker does) and its state stays as it was.
+pub async fn run_all<P: Runner>(
+    mut slots: Vec<Slot<P>>,
+    events: mpsc::UnboundedSender<ProbeEvent>,
+    mut addresses: Option<LocalAddresses>,
+) {
+    {
+        let local = addresses.as_mut().map(|rx| rx.borrow_and_update().clone());
+        for slot in &mut slots {
+            let activity = slot.probe.activity();
+            if activity.is_suspendable() {
+                slot.active = activity.is_active(local.as_ref());
+                log_activity(slot, "Deactivating");
+            }
+        }
+    }
     let now = Instant::now();
     let mut due = BinaryHeap::with_capacity(slots.len());
     for (at, slot) in slots.iter().enumerate() {
@@ -133,6 +159,7 @@ pub async fn run_all<P: Runner>(slots: Vec<Slot<P>>, events: mpsc::UnboundedSend
         due,
         running: FuturesUnordered::new(),
         events,
+        addresses,
     };
     // A panic of the scheduler's own code (not of a probe's run, caught below) restarts it
     // with every probe's state; a probe whose next run it had not yet queued is queued.
@@ -156,7 +183,12 @@ pub async fn run<P: Runner>(
     events: mpsc::UnboundedSender<ProbeEvent>,
     report: ProbeReporter,
 ) {
-    run_all(vec![Slot::new(index, probe, initial_up, report)], events).await;
+    run_all(
+        vec![Slot::new(index, probe, initial_up, report)],
+        events,
+        None,
+    )
+    .await;
 }
 
 struct Scheduler<P> {
@@ -165,6 +197,9 @@ struct Scheduler<P> {
     due: BinaryHeap<Reverse<(Instant, usize)>>,
     running: FuturesUnordered<Running>,
     events: mpsc::UnboundedSender<ProbeEvent>,
+    /// The host's addresses, for `ha_suspend` (`None`: no probe depends on them, or their
+    /// watch has ended).
+    addresses: Option<LocalAddresses>,
 }
 
 impl<P: Runner> Scheduler<P> {
@@ -202,6 +237,14 @@ impl<P: Runner> Scheduler<P> {
                     }
                 }
                 () = &mut timer, if next.is_some() => now = Instant::now(),
+                changed = address_change(&mut self.addresses) => {
+                    if changed {
+                        self.follow_addresses();
+                    } else {
+                        // The watch ended: every probe keeps its activity.
+                        self.addresses = None;
+                    }
+                }
                 else => return,
             }
         }
@@ -218,11 +261,37 @@ impl<P: Runner> Scheduler<P> {
         }
     }
 
-    /// Starts a run of slot `at`.
+    /// keepalived.conf `ha_suspend`: the host's addresses changed; each probe that depends
+    /// on them is activated or suspended.
+    fn follow_addresses(&mut self) {
+        let Some(addresses) = &mut self.addresses else {
+            return;
+        };
+        let local = addresses.borrow_and_update();
+        for slot in &mut self.slots {
+            let activity = slot.probe.activity();
+            if !activity.is_suspendable() {
+                continue;
+            }
+            let active = activity.is_active(Some(&local));
+            if active != slot.active {
+                slot.active = active;
+                log_activity(slot, "Suspending");
+            }
+        }
+    }
+
+    /// Starts a run of slot `at`; a suspended one (`ha_suspend`) only looks again after
+    /// its `delay_loop`.
     fn start(&mut self, at: usize, now: Instant) {
         let Some(slot) = self.slots.get_mut(at) else {
             return;
         };
+        if !slot.active {
+            let again = slot.probe.timing().delay_loop.max(Duration::from_millis(1));
+            self.due.push(Reverse((now + again, at)));
+            return;
+        }
         if let Some(backoff) = &mut slot.backoff {
             backoff.run_started(now);
         }
@@ -276,6 +345,28 @@ impl<P: Runner> Scheduler<P> {
         self.due.push(Reverse((now + next_in, at)));
         true
     }
+}
+
+/// Waits for the next change of the host's addresses: true on a change, false when the
+/// watch has ended; pending forever without one.
+async fn address_change(addresses: &mut Option<LocalAddresses>) -> bool {
+    match addresses {
+        Some(rx) => rx.changed().await.is_ok(),
+        None => std::future::pending().await,
+    }
+}
+
+/// Logs a probe's activity as keepalived does: "Activating healthchecker …" or
+/// `inactive` ("Suspending", "Deactivating") "healthchecker …".
+fn log_activity<P: Runner>(slot: &Slot<P>, inactive: &str) {
+    let check = slot.probe.describe();
+    let why = match slot.probe.activity() {
+        Activity::WhileLocal(addr) if slot.active => format!("{addr} is local"),
+        Activity::WhileLocal(addr) => format!("{addr} is not local"),
+        _ => "a virtual_server group's address is never matched".to_owned(),
+    };
+    let verb = if slot.active { "Activating" } else { inactive };
+    tracing::info!(check = %check, "{verb} healthchecker for {check}: {why} (ha_suspend)");
 }
 
 /// What one run's `result` does to `slot`: its state, weight, report, log lines and the
@@ -356,6 +447,7 @@ mod tests {
         calls: Arc<Mutex<Vec<Instant>>>,
         timing: Timing,
         panic_at: Option<usize>,
+        activity: Activity,
     }
 
     impl Runner for Scripted {
@@ -389,6 +481,9 @@ mod tests {
         }
         fn hard_timeout(&self) -> Duration {
             self.timing.connect_timeout
+        }
+        fn activity(&self) -> Activity {
+            self.activity
         }
     }
 
@@ -432,6 +527,7 @@ mod tests {
             calls: calls.clone(),
             timing,
             panic_at,
+            activity: Activity::Always,
         };
         let (tx, mut rx) = mpsc::unbounded_channel::<ProbeEvent>();
         let events = Arc::new(Mutex::new(Vec::new()));
@@ -534,5 +630,40 @@ mod tests {
             // 1 ms of the end fires at the end itself.
             assert!(first <= secs(6), "first probe at {first:?}");
         }
+    }
+
+    /// keepalived.conf `ha_suspend`: a suspended probe never runs; once its address is
+    /// local it runs from its next look (every `delay_loop`), and stops when it goes.
+    #[tokio::test(start_paused = true)]
+    async fn a_suspended_probe_runs_only_while_its_address_is_local() {
+        use std::{collections::HashSet, net::IpAddr};
+        let vip: IpAddr = [10, 0, 0, 100].into();
+        let start = Instant::now();
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let probe = Scripted {
+            results: Mutex::new(vec![Some(true); 10].into()),
+            calls: calls.clone(),
+            timing: timing(0),
+            panic_at: None,
+            activity: Activity::WhileLocal(vip),
+        };
+        let (local, addresses) = tokio::sync::watch::channel(HashSet::new());
+        let (tx, _rx) = mpsc::unbounded_channel::<ProbeEvent>();
+        let slot = Slot::new(0, probe, true, ProbeReporter::default());
+        let task = tokio::spawn(run_all(vec![slot], tx, Some(addresses)));
+        // Looks at 0, 10, 20: suspended.
+        tokio::time::sleep_until(start + secs(25)).await;
+        local.send_replace(HashSet::from([vip]));
+        // Runs at 30 and 40.
+        tokio::time::sleep_until(start + secs(45)).await;
+        local.send_replace(HashSet::new());
+        // Looks at 50 and 60: suspended again.
+        tokio::time::sleep_until(start + secs(65)).await;
+        task.abort();
+        let calls: Vec<Duration> = calls
+            .lock()
+            .map(|c| c.iter().map(|t| *t - start).collect())
+            .unwrap_or_default();
+        assert_eq!(calls, vec![secs(30), secs(40)]);
     }
 }

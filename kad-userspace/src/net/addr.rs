@@ -138,6 +138,18 @@ impl AddressControl {
         }
     }
 
+    /// Every address on every interface, with its interface's index.
+    pub async fn list_all(&self) -> Result<Vec<(u32, IpAddr)>, AddressError> {
+        let mut stream = self.handle.address().get().execute();
+        let mut found = Vec::new();
+        while let Some(message) = stream.try_next().await.map_err(AddressError::List)? {
+            if let Some(address) = interface_address(&message) {
+                found.push((message.header.index, address));
+            }
+        }
+        Ok(found)
+    }
+
     /// Every address on interface `ifindex`, with its prefix length.
     pub async fn list(&self, ifindex: u32) -> Result<Vec<(IpAddr, u8)>, AddressError> {
         let mut stream = self

@@ -1,6 +1,7 @@
 //! Kernel-facing network work for the VRRP runtime: interface addresses (`addr`), routes
 //! (`route`) and policy rules (`rule`) over rtnetlink, VRRP raw sockets (`vrrp_socket`), and
-//! gratuitous ARP / unsolicited NA (`garp`), the link-local IGMP reports sysctl (`igmp`).
+//! gratuitous ARP / unsolicited NA (`garp`), the link-local IGMP reports sysctl (`igmp`);
+//! for the health checkers, the host's addresses as they change (`local_addresses`).
 
 pub mod addr;
 pub mod garp;
@@ -8,6 +9,7 @@ pub mod igmp;
 pub mod interface;
 pub mod ipvlan;
 pub mod link_monitor;
+pub mod local_addresses;
 pub mod names;
 mod netlink;
 pub mod promote;
