@@ -183,11 +183,18 @@ pub const FLAG_PREEMPT: u8 = 1 << 3;
 /// only against a peer's range).
 pub const FLAG_TO_SOCKET: u8 = 1 << 4;
 
-/// [`VrrpConfig::flags`]: keepalived.conf `old_unicast_checksum` (configured, or detected:
-/// keepalived before 2.2.0 summed the multicast group in the VRRPv3-over-IPv4 pseudo-header):
-/// a VRRPv3 IPv4 advert failing the RFC 5798 checksum goes to the socket, which checks the
-/// old form, instead of being dropped (`BadChecksum`).
+/// [`VrrpConfig::flags`]: keepalived.conf `old_unicast_checksum` detection (no keyword, a
+/// unicast VRRPv3 IPv4 instance; keepalived before 2.2.0 summed the multicast group in the
+/// VRRPv3-over-IPv4 pseudo-header): an advert failing the RFC 5798 checksum is tried in that
+/// old form, with [`VrrpConfig::checksum_group`] as the pseudo-header destination; if it
+/// passes it goes to the socket (which detects the peer's form), otherwise it is dropped
+/// (`BadChecksum`) like any other.
 pub const FLAG_OLD_CHECKSUM: u8 = 1 << 6;
+/// [`VrrpConfig::flags`]: keepalived.conf `old_unicast_checksum` (configured, or detected):
+/// VRRPv3 IPv4 adverts must carry the old form (pseudo-header destination
+/// [`VrrpConfig::checksum_group`]); one carrying only the RFC 5798 form is dropped
+/// (`BadChecksum`), as keepalived refuses it.
+pub const FLAG_OLD_CHECKSUM_ONLY: u8 = 1 << 7;
 
 /// [`VrrpConfig::flags`]: keepalived global `log_unknown_vrids`. Read on the interface marker
 /// ([`INTERFACE_MARKER_VRID`]; userspace copies it there from the instances' entries): an
@@ -220,6 +227,10 @@ pub struct VrrpConfig {
     /// The instance's own primary address (IPv4 in the first 4 bytes), to ignore its own
     /// looped-back adverts (dropped, `NotPeer`) and to break priority ties (RFC 5798 §6.4.3).
     pub own_addr: [u8; 16],
+    /// keepalived.conf `old_unicast_checksum`: the multicast group (default 224.0.0.18,
+    /// global `vrrp_mcast_group4`) the old VRRPv3 IPv4 checksum sums as pseudo-header
+    /// destination; read under [`FLAG_OLD_CHECKSUM`] / [`FLAG_OLD_CHECKSUM_ONLY`].
+    pub checksum_group: [u8; 4],
 }
 
 /// Key of [`VRRP_PEERS_MAP`]: one unicast peer of one instance.
@@ -342,7 +353,7 @@ mod tests {
     #[test]
     fn sizes_have_no_implicit_padding() {
         assert_eq!(size_of::<VrrpKey>(), 8);
-        assert_eq!(size_of::<VrrpConfig>(), 8 + 8 + 16);
+        assert_eq!(size_of::<VrrpConfig>(), 8 + 8 + 16 + 4);
         assert_eq!(size_of::<VrrpSeen>(), 8 + 8 + 16 + 8);
         assert_eq!(size_of::<VrrpEvent>(), 8 + 8 + 8 + 16 + 8);
         assert_eq!(size_of::<VrrpPeerKey>(), 8 + 16);

@@ -91,26 +91,49 @@ pub enum V3Ipv4 {
     EitherForm,
 }
 
-/// RFC 3768 §5.3.8 / RFC 5798 §5.2.8: the VRRP checksum.
+/// Which forms of the VRRP checksum an advert carries.
+#[derive(Clone, Copy)]
+pub struct Forms {
+    /// RFC 3768 §5.3.8 / RFC 5798 §5.2.8 (or the v2 form under [`V3Ipv4::EitherForm`]).
+    pub rfc: bool,
+    /// keepalived.conf `old_unicast_checksum`: VRRPv3 over IPv4 with the multicast group as
+    /// the pseudo-header destination (false when no group was given).
+    pub old: bool,
+}
+
+/// RFC 3768 §5.3.8 / RFC 5798 §5.2.8: the VRRP checksum, and with `old_group` (the group's
+/// four octets) keepalived's pre-2.2.0 VRRPv3 IPv4 form too. The old form's sum is the RFC
+/// one with the pseudo-header destination replaced by the group: the message sum is shared.
 #[inline(always)]
-pub fn vrrp_ok(
+pub fn vrrp_forms(
     ctx: &XdpContext,
     packet: &VrrpPacket,
     advert: &Advert,
     v3_ipv4: V3Ipv4,
-) -> Result<bool, XdpReason> {
+    old_group: Option<[u8; 4]>,
+) -> Result<Forms, XdpReason> {
     let message = sum_words::<MAX_VRRP_WORDS>(ctx, packet.offset, packet.len / 4)?;
     if advert.version == kad_common::vrrp_wire::VRRP_VERSION_2 {
-        return Ok(carries(message, advert.checksum));
+        return Ok(Forms {
+            rfc: carries(message, advert.checksum),
+            old: false,
+        });
     }
     // The IPv4 (RFC 768 layout) and IPv6 pseudo-headers have the same word sum: both
     // addresses, the upper-layer length and the protocol (in memory order, like the rest).
     let len = u16::from_ne_bytes((packet.len as u16).to_be_bytes());
     let protocol = u16::from_ne_bytes([0, IPPROTO_VRRP]);
-    let pseudo =
-        packet.src.word_sum() + packet.dst.word_sum() + u64::from(len) + u64::from(protocol);
-    Ok(carries(message + pseudo, advert.checksum)
-        || (packet.family == FAMILY_V4
-            && v3_ipv4 == V3Ipv4::EitherForm
-            && carries(message, advert.checksum)))
+    let base = message + packet.src.word_sum() + u64::from(len) + u64::from(protocol);
+    let v4 = packet.family == FAMILY_V4;
+    let rfc = carries(base + packet.dst.word_sum(), advert.checksum)
+        || (v4 && v3_ipv4 == V3Ipv4::EitherForm && carries(message, advert.checksum));
+    let old = match old_group {
+        Some(group) if v4 => {
+            let group = u64::from(u16::from_ne_bytes([group[0], group[1]]))
+                + u64::from(u16::from_ne_bytes([group[2], group[3]]));
+            carries(base + group, advert.checksum)
+        }
+        _ => false,
+    };
+    Ok(Forms { rfc, old })
 }

@@ -10,8 +10,9 @@ use aya_log_ebpf::debug;
 use kad_common::{
     xdp_counters::XdpReason,
     xdp_maps::{
-        FAMILY_V4, FLAG_CHECKSUM_AS_V2, FLAG_LOG_UNKNOWN_VRIDS, FLAG_OLD_CHECKSUM, FLAG_TO_SOCKET,
-        FLAG_UNICAST, INTERFACE_MARKER_VRID, VrrpKey, vrrp_index,
+        FAMILY_V4, FLAG_CHECKSUM_AS_V2, FLAG_LOG_UNKNOWN_VRIDS, FLAG_OLD_CHECKSUM,
+        FLAG_OLD_CHECKSUM_ONLY, FLAG_TO_SOCKET, FLAG_UNICAST, INTERFACE_MARKER_VRID, VrrpKey,
+        vrrp_index,
     },
 };
 
@@ -105,17 +106,35 @@ fn vrrp(ctx: &XdpContext, slot: u32, packet: &VrrpPacket) -> Result<XdpReason, X
     if packet.family == FAMILY_V4 && !checksum::ipv4_header_ok(ctx, packet)? {
         return Err(XdpReason::BadChecksum);
     }
-    if !checksum::vrrp_ok(ctx, packet, &advert, v3_ipv4)? {
-        // keepalived.conf old_unicast_checksum: the socket checks the pre-2.2.0 form.
-        return match config {
-            Some(config)
-                if config.flags & FLAG_OLD_CHECKSUM != 0
-                    && packet.family == FAMILY_V4
-                    && advert.version == kad_common::vrrp_wire::VRRP_VERSION_3 =>
-            {
-                Ok(advert.passed())
-            }
-            _ => Err(XdpReason::BadChecksum),
+    // keepalived.conf old_unicast_checksum: the pre-2.2.0 VRRPv3 IPv4 form, with the group
+    // as pseudo-header destination, is checked here too, so only adverts carrying one of the
+    // forms the instance accepts leave XDP.
+    let old_flags = match config {
+        Some(config)
+            if packet.family == FAMILY_V4
+                && advert.version == kad_common::vrrp_wire::VRRP_VERSION_3 =>
+        {
+            config.flags & (FLAG_OLD_CHECKSUM | FLAG_OLD_CHECKSUM_ONLY)
+        }
+        _ => 0,
+    };
+    let old_group = match config {
+        Some(config) if old_flags != 0 => Some(config.checksum_group),
+        _ => None,
+    };
+    let forms = checksum::vrrp_forms(ctx, packet, &advert, v3_ipv4, old_group)?;
+    if old_flags & FLAG_OLD_CHECKSUM_ONLY != 0 {
+        // Configured or detected: the old form only (the RFC form alone is refused).
+        if !forms.old {
+            return Err(XdpReason::BadChecksum);
+        }
+    } else if !forms.rfc {
+        // Detection: an advert in the old form goes to the socket, which switches the
+        // instance; one in neither form is dropped.
+        return if old_flags & FLAG_OLD_CHECKSUM != 0 && forms.old {
+            Ok(advert.passed())
+        } else {
+            Err(XdpReason::BadChecksum)
         };
     }
     match config {

@@ -150,6 +150,7 @@ pub fn backup_config(advert: &Advert, own: &str) -> VrrpConfig {
         pad: [0; 3],
         auth_pass,
         own_addr: kad::xdp::address_bytes(parse(own)).1,
+        checksum_group: [0; 4],
     }
 }
 

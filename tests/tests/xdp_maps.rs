@@ -18,15 +18,17 @@ use kad_common::{
     xdp_counters::XdpReason,
     xdp_maps::{
         EVENT_AUTH_FAILURE, EVENT_INTERVAL, EVENT_NEW_SENDER, EVENT_PREEMPTED, EVENT_PRIORITY,
-        FAMILY_V4, FAMILY_V6, FLAG_CHECK_PEERS, FLAG_CHECKSUM_AS_V2, FLAG_PREEMPT, FLAG_TO_SOCKET,
-        FLAG_UNICAST, ROLE_BACKUP, ROLE_MASTER, VrrpConfig, VrrpEvent, VrrpKey,
+        FAMILY_V4, FAMILY_V6, FLAG_CHECK_PEERS, FLAG_CHECKSUM_AS_V2, FLAG_OLD_CHECKSUM,
+        FLAG_OLD_CHECKSUM_ONLY, FLAG_PREEMPT, FLAG_TO_SOCKET, FLAG_UNICAST, ROLE_BACKUP,
+        ROLE_MASTER, VrrpConfig, VrrpEvent, VrrpKey,
     },
 };
 use kad_tests::{
     capture::{capture_files, read_frames},
     vectors_dir,
     xdp_frames::{
-        Advert, L3, LO, backup_config, fix_ipv4_checksum, icmpv6_frame, udp_frame, vlan_tagged,
+        Advert, L3, LO, MCAST_V4, backup_config, fix_ipv4_checksum, icmpv6_frame, udp_frame,
+        vlan_tagged,
     },
 };
 
@@ -521,6 +523,90 @@ fn v3_checksum_as_v2_is_accepted_only_when_configured() -> Result<()> {
     v6_frame[checksum_at] ^= 0x40;
     h.expect(&v6_frame, XdpReason::BadChecksum, "IPv6, broken checksum")?;
     assert_eq!(h.seen(&v6_key)?.count, 1);
+    Ok(())
+}
+
+/// keepalived.conf `old_unicast_checksum`: XDP checks keepalived's pre-2.2.0 VRRPv3 IPv4
+/// checksum (the multicast group, from `checksum_group`, as pseudo-header destination) itself.
+/// Under detection (`FLAG_OLD_CHECKSUM`) only an advert in the old form goes to the socket and
+/// one in neither form is dropped as a bad checksum; in the old mode (`FLAG_OLD_CHECKSUM_ONLY`)
+/// the old form is recorded and the RFC form alone is dropped.
+#[test]
+fn old_unicast_checksum_is_checked_in_the_kernel() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let mut h = Harness::new()?;
+    let mut rfc = Advert::v3("10.77.0.1", 51, 200);
+    rfc.dst = "10.77.0.2".parse()?;
+    let old = Advert {
+        checksum: ChecksumMode::OldUnicast(MCAST_V4),
+        ..rfc.clone()
+    };
+    let other_group = Advert {
+        checksum: ChecksumMode::OldUnicast(Ipv4Addr::new(224, 0, 0, 19)),
+        ..rfc.clone()
+    };
+    let checksum_at = L3 + 20 + 6;
+    let mut neither = rfc.frame()?;
+    neither[checksum_at] ^= 0x21;
+    let sums: Vec<_> = [
+        &rfc.frame()?,
+        &old.frame()?,
+        &other_group.frame()?,
+        &neither,
+    ]
+    .iter()
+    .map(|frame| [frame[checksum_at], frame[checksum_at + 1]])
+    .collect();
+    ensure!(
+        (0..sums.len()).all(|i| (i + 1..sums.len()).all(|j| sums[i] != sums[j])),
+        "the checksum forms should all differ: {sums:?}"
+    );
+
+    let detect = VrrpConfig {
+        flags: FLAG_UNICAST | FLAG_OLD_CHECKSUM,
+        checksum_group: MCAST_V4.octets(),
+        ..backup_config(&rfc, "10.77.0.2")
+    };
+    let key = h.configure(rfc.key(LO), &detect)?;
+    h.expect(&neither, XdpReason::BadChecksum, "detection, neither form")?;
+    h.expect(
+        &other_group.frame()?,
+        XdpReason::BadChecksum,
+        "detection, old form of another group",
+    )?;
+    h.expect(&old.frame()?, XdpReason::VrrpV3, "detection, old form")?;
+    h.expect_event(&rfc.frame()?, "detection, RFC form")?;
+
+    // global vrrp_mcast_group4: the group comes from the map.
+    h.configure(
+        key,
+        &VrrpConfig {
+            checksum_group: [224, 0, 0, 19],
+            ..detect
+        },
+    )?;
+    h.expect(
+        &old.frame()?,
+        XdpReason::BadChecksum,
+        "detection, group 224.0.0.19, old form of 224.0.0.18",
+    )?;
+    h.expect(
+        &other_group.frame()?,
+        XdpReason::VrrpV3,
+        "detection, group 224.0.0.19, its old form",
+    )?;
+
+    h.configure(
+        key,
+        &VrrpConfig {
+            flags: FLAG_UNICAST | FLAG_OLD_CHECKSUM_ONLY,
+            ..detect
+        },
+    )?;
+    h.expect(&old.frame()?, XdpReason::Recorded, "old mode, old form")?;
+    h.expect(&rfc.frame()?, XdpReason::BadChecksum, "old mode, RFC form")?;
+    h.expect(&neither, XdpReason::BadChecksum, "old mode, neither form")?;
+    assert_eq!(h.seen(&key)?.count, 2);
     Ok(())
 }
 

@@ -22,7 +22,8 @@ use std::{
 use aya::maps::{MapData, RingBuf};
 use kad_common::xdp_maps::{
     FAMILY_V4, FAMILY_V6, FLAG_CHECKSUM_AS_V2, FLAG_LOG_UNKNOWN_VRIDS, FLAG_OLD_CHECKSUM,
-    FLAG_PREEMPT, FLAG_TO_SOCKET, ROLE_BACKUP, ROLE_MASTER, VrrpConfig, VrrpKey, VrrpSeen,
+    FLAG_OLD_CHECKSUM_ONLY, FLAG_PREEMPT, FLAG_TO_SOCKET, ROLE_BACKUP, ROLE_MASTER, VrrpConfig,
+    VrrpKey, VrrpSeen,
 };
 use tokio::{
     io::unix::AsyncFd,
@@ -499,12 +500,16 @@ fn config_of(spec: &InstanceSpec, master: bool, priority: u8) -> VrrpConfig {
     if spec.checksum == ChecksumMode::AsV2 {
         flags |= FLAG_CHECKSUM_AS_V2;
     }
-    // keepalived.conf old_unicast_checksum: the socket judges the old form (and detects it).
+    // keepalived.conf old_unicast_checksum: XDP checks the old form against the group;
+    // under detection an advert in it goes to the socket, which switches the instance.
+    let mut checksum_group = [0; 4];
     if spec.detects_old_checksum() {
         flags |= FLAG_OLD_CHECKSUM;
+        checksum_group = spec.checksum_group.octets();
     }
-    if matches!(spec.checksum_mode(), ChecksumMode::OldUnicast(_)) {
-        flags |= FLAG_OLD_CHECKSUM | FLAG_TO_SOCKET;
+    if let ChecksumMode::OldUnicast(group) = spec.checksum_mode() {
+        flags |= FLAG_OLD_CHECKSUM_ONLY;
+        checksum_group = group.octets();
     }
     if !spec.fsm.nopreempt && spec.fsm.preempt_delay.is_zero() {
         flags |= FLAG_PREEMPT;
@@ -530,6 +535,7 @@ fn config_of(spec: &InstanceSpec, master: bool, priority: u8) -> VrrpConfig {
         pad: [0; 3],
         auth_pass,
         own_addr: octets(spec.fsm.primary_address),
+        checksum_group,
     }
 }
 

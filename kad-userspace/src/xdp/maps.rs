@@ -368,6 +368,7 @@ const MARKER: VrrpConfig = VrrpConfig {
     pad: [0; 3],
     auth_pass: [0; 8],
     own_addr: [0; 16],
+    checksum_group: [0; 4],
 };
 
 /// Where the interface marker of `slot` and `family` lives.
