@@ -102,7 +102,7 @@ impl PidPaths {
 #[derive(Debug, thiserror::Error)]
 pub enum PidFileError {
     /// The pid file (or its directory) could not be opened, created, locked or written.
-    #[error("pid file {path}: {what}: {source}")]
+    #[error("pid file {path}: {what}")]
     Io {
         path: PathBuf,
         what: &'static str,

@@ -265,7 +265,7 @@ impl UmlGuest {
     }
 
     /// Boots the guest with `script` as the body of its init (after busybox is installed,
-    /// /proc and /sys mounted, the IPVS modules loaded and lo up); it powers off after the
+    /// /proc, /sys and a tmpfs /run mounted, the IPVS modules loaded and lo up); it powers off after the
     /// script. Returns the console output; fails if the guest did not finish in `timeout`.
     pub fn boot(&self, script: &str, timeout: Duration) -> Result<String> {
         self.start(script, &[], None)?.wait(timeout)
@@ -281,6 +281,8 @@ impl UmlGuest {
              export PATH=/sbin:/bin\n\
              mount -t proc proc /proc\n\
              mount -t sysfs sys /sys\n\
+             mkdir -p /run\n\
+             mount -t tmpfs tmpfs /run\n\
              for m in $(cat /modules.order); do insmod /lib/modules/$m || echo \"UML: insmod $m failed\"; done\n\
              ip link set lo up\n\
              echo \"UML: ready\"\n\
