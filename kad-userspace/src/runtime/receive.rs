@@ -179,8 +179,11 @@ pub(crate) async fn run<S: Datagrams>(
             }
         };
         // The checksum form is the instance's (keepalived.conf old_unicast_checksum).
-        let target = peek_vrid(packet, ipv6)
-            .and_then(|vrid| routes.iter().find(|route| route.vrid == vrid))
+        // The instance is looked up once, by the VRID byte the decoder reads too.
+        let route_at =
+            peek_vrid(packet, ipv6).and_then(|vrid| routes.iter().position(|r| r.vrid == vrid));
+        let target = route_at
+            .and_then(|at| routes.get(at))
             .map(|route| (route.options.checksum, route.detect_old));
         let options = match target {
             Some((checksum, _)) => DecodeOptions {
@@ -226,7 +229,10 @@ pub(crate) async fn run<S: Datagrams>(
                 continue;
             }
         };
-        let Some(route) = routes.iter_mut().find(|route| route.vrid == advert.vrid()) else {
+        let Some(route) = route_at
+            .and_then(|at| routes.get_mut(at))
+            .filter(|route| route.vrid == advert.vrid())
+        else {
             // Another router's VRID: not ours to judge.
             if log_unknown {
                 log_unknown_vrid(
