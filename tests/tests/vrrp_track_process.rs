@@ -9,7 +9,6 @@
 //! process's id so that concurrent tests never count each other's processes.
 
 use std::{
-    os::unix::fs::PermissionsExt as _,
     path::{Path, PathBuf},
     process::{Child, Stdio},
     time::{Duration, Instant},
@@ -30,15 +29,20 @@ fn unique(tag: &str) -> String {
     format!("kadtp{tag}{}", std::process::id() % 100_000)
 }
 
-/// A copy of `sleep` called `name`: processes started from it have that process name.
+/// `sleep` under the name `name` (a symbolic link: the kernel takes a process's name from
+/// the path it was started by): processes started from it have that process name. A link
+/// rather than a copy, because a copy is written by this process, and a copy's write
+/// descriptor, inherited for a moment by a child that another test thread is forking, makes
+/// starting it fail with "Text file busy" (ETXTBSY).
 fn named_sleep(dir: &Path, name: &str) -> Result<PathBuf> {
     let path = dir.join(name);
     let sleep = ["/usr/bin/sleep", "/bin/sleep"]
         .into_iter()
         .find(|p| Path::new(p).exists())
         .context("no sleep binary")?;
-    std::fs::copy(sleep, &path)?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    let _ = std::fs::remove_file(&path);
+    std::os::unix::fs::symlink(sleep, &path)
+        .with_context(|| format!("linking {} to {sleep}", path.display()))?;
     Ok(path)
 }
 
@@ -330,20 +334,27 @@ fn process_tracker_follows_kernel_events_outside_any_lab() -> Result<()> {
         let (updates, mut received) = tokio::sync::mpsc::channel(16);
         let spec = ProcessSpec::new("svc", &name);
         let tracker = tokio::spawn(kad::track::process::run(vec![(7, spec)], updates));
-        let mut next = async || -> Result<TrackerStatus> {
+        let mut next = async |step: &str| -> Result<TrackerStatus> {
             match tokio::time::timeout(Duration::from_secs(5), received.recv()).await {
                 Ok(Some(TrackerUpdate { index: 7, status })) => Ok(status),
-                other => bail!("no update: {other:?}"),
+                other => bail!("{step}: no update within 5 s: {other:?}"),
             }
         };
-        assert_eq!(next().await?, TrackerStatus::Down, "none running at start");
-        let mut child = std::process::Command::new(&program).arg("1000").spawn()?;
+        assert_eq!(
+            next("at start").await?,
+            TrackerStatus::Down,
+            "none running at start"
+        );
+        let mut child = std::process::Command::new(&program)
+            .arg("1000")
+            .spawn()
+            .with_context(|| format!("starting {}", program.display()))?;
         let started = Instant::now();
-        assert_eq!(next().await?, TrackerStatus::Up);
+        assert_eq!(next("started").await?, TrackerStatus::Up);
         let up_after = started.elapsed();
         child.kill()?;
         let killed = Instant::now();
-        assert_eq!(next().await?, TrackerStatus::Down);
+        assert_eq!(next("killed").await?, TrackerStatus::Down);
         let down_after = killed.elapsed();
         child.wait()?;
         tracker.abort();
