@@ -1,7 +1,7 @@
 //! Bounded fuzz runs with cargo-fuzz (libFuzzer, nightly). New corpus entries go to a scratch
 //! folder so a run never dirties the repository's seed corpus in `<package>/corpus/`. Two
-//! cargo-fuzz packages: `fuzz/` (kad-vrrp and kad-config only: no daemon, no eBPF build) and
-//! `kad-userspace/fuzz/` (decoders of the daemon crate).
+//! cargo-fuzz packages: `fuzz/` (kad-vrrp, kad-bfd and kad-config only: no daemon, no eBPF
+//! build) and `kad-userspace/fuzz/` (decoders of the daemon crate).
 //!
 //! The targets are built without a sanitizer (`--sanitizer none`): the code they reach is safe
 //! Rust, whose bounds and overflow checks (debug assertions stay on) already turn a memory or
@@ -16,7 +16,7 @@ use anyhow::{Context as _, Result, bail};
 use crate::cmd;
 
 /// The cargo-fuzz packages: `fuzz/` (the protocol core and the config language, built on
-/// kad-vrrp and kad-config only) and `kad-userspace/fuzz/` (the daemon's own decoders).
+/// kad-vrrp, kad-bfd and kad-config only) and `kad-userspace/fuzz/` (the daemon's own decoders).
 const FUZZ_DIRS: &[&str] = &["fuzz", "kad-userspace/fuzz"];
 
 /// A fuzz target: its cargo-fuzz package (relative to the workspace root) and its name.
