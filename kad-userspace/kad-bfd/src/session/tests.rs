@@ -74,6 +74,7 @@ impl Link {
 
     /// Runs every deadline up to and including `until`.
     fn run_until(&mut self, until: Instant) {
+        let mut stuck = 0;
         loop {
             let next = [self.a.next_deadline(), self.b.next_deadline()]
                 .into_iter()
@@ -82,6 +83,8 @@ impl Link {
             let Some(next) = next.filter(|t| *t <= until) else {
                 break;
             };
+            stuck = if next <= self.now { stuck + 1 } else { 0 };
+            assert!(stuck < 10, "a deadline at {next:?} does not move on");
             self.now = self.now.max(next);
             for side in [Side::A, Side::B] {
                 let now = self.now;
