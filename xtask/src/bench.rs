@@ -24,11 +24,19 @@ pub fn run(which: &str, args: &[String]) -> Result<()> {
             )
         }
         "xdp" => cmd::run(Command::new(release_bin("kad-xdp-bench")?).args(args)),
-        // The criterion benches of the codec and state machine (kad-vrrp) and the parser
-        // (kad-config).
+        // The criterion benches of the codecs and state machines (kad-vrrp, kad-bfd) and the
+        // parser (kad-config).
         "criterion" => cmd::run(
             cmd::cargo()
-                .args(["bench", "--package", "kad-vrrp", "--package", "kad-config"])
+                .args([
+                    "bench",
+                    "--package",
+                    "kad-vrrp",
+                    "--package",
+                    "kad-bfd",
+                    "--package",
+                    "kad-config",
+                ])
                 .args(args),
         ),
         "scale" | "flood" => load(which, args),
