@@ -194,6 +194,57 @@ fn keepalived_exchange_byte_for_byte() {
     // keepalived logged for A: tx_intv 200000, detect_time 600000.
     assert_eq!(a.tx_interval(), Some(200 * MS));
     assert_eq!(a.detect_time(), Some(600 * MS));
+    let status = a.status();
+    assert_eq!(status.rx_interval, Some(150 * MS));
+    assert_eq!(
+        (status.remote_state, status.remote_detect_mult),
+        (State::Up, 4)
+    );
+    assert_eq!(status.remote_discriminator, 0x487c_02a3);
+    assert_eq!(status.counters.up_transitions, 1);
+    assert_eq!(status.counters.last_state_change, now + 1500 * MS);
+    // A's own Poll Sequence for its Up rate (keepalived: "Starting poll sequence").
+    assert!(status.polling);
+}
+
+#[test]
+fn init_expires_to_down_without_the_third_packet() {
+    // §6.8.4: the detection time runs in Init too (peer's mult × its idle 1 s here).
+    let now = Instant::now();
+    let mut a = Session::new(config(10, 10, 3), 1, 5, now);
+    let peer_down = ControlPacket {
+        diag: Diag::None,
+        state: State::Down,
+        poll: false,
+        final_: false,
+        control_plane_independent: false,
+        authentication: false,
+        demand: false,
+        multipoint: false,
+        detect_mult: 2,
+        my_discriminator: 9,
+        your_discriminator: 0,
+        desired_min_tx_us: 1_000_000,
+        required_min_rx_us: 10_000,
+        required_min_echo_rx_us: 0,
+    };
+    assert_eq!(a.receive(now, &peer_down).change.unwrap().to, State::Init);
+    assert_eq!(a.detect_time(), Some(Duration::from_secs(2)));
+    let expiry = now + Duration::from_secs(2);
+    while let Some(t) = a.next_deadline().filter(|t| *t < expiry) {
+        assert_eq!(a.timeout(t).change, None, "down {:?} early", expiry - t);
+    }
+    assert_eq!(a.next_deadline(), Some(expiry));
+    assert_eq!(
+        a.timeout(expiry).change,
+        Some(StateChange {
+            from: State::Init,
+            to: State::Down,
+            diag: Diag::ControlDetectionTimeExpired
+        })
+    );
+    // Never Up: no down transition is counted.
+    assert_eq!(a.counters().down_transitions, 0);
 }
 
 #[test]
