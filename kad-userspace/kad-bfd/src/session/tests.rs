@@ -646,3 +646,40 @@ fn idle_rate_while_down_is_at_least_one_second() {
     assert_eq!(a.status().desired_min_tx, Duration::from_secs(1));
     assert_eq!(a.tx_interval(), Some(Duration::from_secs(1)));
 }
+
+#[test]
+fn reconfigure_with_the_same_parameters_keeps_the_session() {
+    // SIGHUP with the session unchanged: no Poll Sequence, no state change, same schedule.
+    let (mut a, _b, now) = settled();
+    let before = (a.status(), a.next_deadline());
+    let config = *a.config();
+    assert_eq!(a.reconfigure(now, config), Output::default());
+    assert_eq!((a.status(), a.next_deadline()), before);
+    // A new multiplier needs no Poll Sequence either: the next packet carries it.
+    let out = a.reconfigure(
+        now,
+        SessionConfig {
+            detect_mult: 7,
+            ..config
+        },
+    );
+    assert_eq!(out, Output::default());
+    assert!(!a.polling());
+    let packet = a.timeout(a.next_tx().unwrap()).send.unwrap();
+    assert_eq!(packet.detect_mult, 7);
+}
+
+#[test]
+fn becoming_passive_while_unheard_falls_silent() {
+    let now = Instant::now();
+    let mut s = Session::new(config(10, 10, 3), 1, 3, now);
+    assert_eq!(s.next_tx(), Some(now));
+    let passive = SessionConfig {
+        passive: true,
+        ..config(10, 10, 3)
+    };
+    s.reconfigure(now, passive);
+    assert_eq!(s.next_deadline(), None);
+    s.reconfigure(now + MS, config(10, 10, 3));
+    assert_eq!(s.next_tx(), Some(now + MS));
+}
