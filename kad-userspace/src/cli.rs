@@ -78,7 +78,8 @@ pub struct Args {
     #[arg(short = 'u', long = "umask", value_name = "MASK", value_parser = parse_umask)]
     pub umask: Option<u32>,
 
-    /// keepalived's -B, --no_bfd: accepted, nothing to do (kad has no BFD subsystem).
+    /// keepalived's -B, --no_bfd: do not run the BFD sessions (`bfd_instance`); tracked BFD
+    /// instances then stay down.
     #[arg(short = 'B', long = "no_bfd")]
     pub no_bfd: bool,
 
@@ -232,6 +233,7 @@ pub fn run(args: Args) -> ExitCode {
             },
             control_socket: args.control_socket.clone(),
             metrics_listen: args.metrics_listen,
+            no_bfd: args.no_bfd,
             umask: args.umask,
         }),
     }

@@ -26,6 +26,7 @@ use tokio::{
 };
 
 use crate::{
+    bfd,
     check::CheckerSet,
     config,
     exec::start_stop,
@@ -75,6 +76,8 @@ pub struct DaemonOptions {
     pub metrics_listen: Option<SocketAddr>,
     /// `-u/--umask MASK`: the process umask, over global_defs `umask`.
     pub umask: Option<u32>,
+    /// `-B/--no_bfd`: no BFD sessions.
+    pub no_bfd: bool,
 }
 
 /// Runs the daemon to completion; the exit code follows keepalived's (non-zero when the
@@ -162,6 +165,10 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         } else {
             (None, None)
         };
+        // keepalived.conf bfd_instance: the sessions run on a thread of their own, started
+        // before the instances that track them.
+        let bfd = start_bfd(&loaded.config, options.no_bfd);
+        let bfd_statuses = bfd.as_ref().map(bfd::BfdTask::statuses);
         // keepalived.conf lvs_sync_daemon: the IPVS sync daemon follows a VRRP instance.
         let (states, sync) = if vrrp {
             let (states, state_rx) = mpsc::unbounded_channel();
@@ -205,6 +212,10 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
             }),
             None => status,
         };
+        let status = match &bfd_statuses {
+            Some(sessions) => status.with_bfd(sessions.clone()),
+            None => status,
+        };
         let _readers = ops::server::Readers::start(
             ops::server::Listen {
                 control_socket: options
@@ -240,6 +251,7 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                 scheduling.apply_at_start(&settings);
             }
         }));
+        let bfd_reload = bfd.as_ref().and_then(bfd::BfdTask::reloader);
         let (commands, mut controls) = mpsc::channel(4);
         let run_options = options.run;
         let options = options.clone();
@@ -287,6 +299,9 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                             if let Some(lvs) = &lvs_commands {
                                 let _ = lvs.send(LvsCommand::Reload(Box::new(loaded.config.clone()))).await;
                             }
+                            if let Some(bfd) = &bfd_reload {
+                                bfd.reload(bfd::sessions(&loaded.config));
+                            }
                             if let Some(sync) = &sync_commands {
                                 let _ = sync.send(SyncCommand::Reload(Box::new(loaded.config.clone()))).await;
                             }
@@ -329,9 +344,15 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                 let observers = runtime::Observers {
                     status: Some(publisher),
                     states,
+                    bfd: bfd_statuses,
                 };
                 let result = runtime::run_observed(spec, run_options, controls, observers).await;
                 signals.abort();
+                // keepalived's BFD process sends AdminDown at SIGTERM; after the instances
+                // stopped, so that none goes FAULT on the way out.
+                if let Some(bfd) = bfd {
+                    bfd.stop();
+                }
                 if let Some(sync) = sync {
                     sync.stop().await;
                 }
@@ -392,6 +413,26 @@ async fn with_local_addresses(
     match watch {
         Some(addresses) => set.suspending(addresses.clone()),
         None => set,
+    }
+}
+
+/// keepalived.conf `bfd_instance`: starts the BFD thread when sessions are configured
+/// (and `-B` does not forbid it). A failure is logged: tracked BFD instances stay down.
+fn start_bfd(config: &config::model::Config, no_bfd: bool) -> Option<bfd::BfdTask> {
+    let sessions = bfd::sessions(config);
+    if sessions.is_empty() {
+        return None;
+    }
+    if no_bfd {
+        tracing::info!("-B/--no_bfd: BFD instances not started; tracked BFD instances stay down");
+        return None;
+    }
+    match bfd::BfdTask::start(sessions) {
+        Ok(task) => Some(task),
+        Err(err) => {
+            tracing::error!(error = %err, "BFD not started; tracked BFD instances stay down");
+            None
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! (sans-IO protocol core: `(now, event)` in, actions and the next deadline out) → runtime
 //! (executes actions) → kernel (`xdp`, netlink, sockets).
 
+pub mod bfd;
 pub mod check;
 pub mod daemon;
 pub mod exec;

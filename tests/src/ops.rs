@@ -121,3 +121,28 @@ pub fn wait_file(lab: &Lab, path: &Path, needle: &str) -> Result<String> {
     )?;
     Ok(text)
 }
+
+/// The repository's status schema (`docs/status.schema.json`), compiled (formats checked
+/// too).
+pub fn schema() -> Result<jsonschema::Validator> {
+    let path = crate::repo_root().join("docs/status.schema.json");
+    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+    let schema: Value = serde_json::from_str(&text)?;
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))
+}
+
+/// Fails when `status` does not follow the schema.
+pub fn assert_valid(validator: &jsonschema::Validator, status: &Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(status)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "status does not follow docs/status.schema.json:\n{}\n{status:#}",
+        errors.join("\n")
+    );
+}

@@ -17,8 +17,7 @@ use kad_tests::{
     fake::tcp::NsListener,
     kad_bin,
     lab::{Lab, ROUTERS, VIP},
-    ops::{self, http_get, signum, status_json, wait_file},
-    repo_root,
+    ops::{self, assert_valid, http_get, schema, signum, status_json, wait_file},
 };
 use serde_json::Value;
 
@@ -64,29 +63,6 @@ fn wait_state(lab: &Lab, socket: &Path, name: &str, state: &str) -> Result<Value
         },
     )?;
     Ok(last)
-}
-
-/// The repository's status schema, compiled (formats checked too).
-fn schema() -> Result<jsonschema::Validator> {
-    let path = repo_root().join("docs/status.schema.json");
-    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
-    let schema: Value = serde_json::from_str(&text)?;
-    jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))
-}
-
-fn assert_valid(validator: &jsonschema::Validator, status: &Value) {
-    let errors: Vec<String> = validator
-        .iter_errors(status)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "status does not follow docs/status.schema.json:\n{}\n{status:#}",
-        errors.join("\n")
-    );
 }
 
 #[test]

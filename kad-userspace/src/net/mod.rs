@@ -4,6 +4,7 @@
 //! for the health checkers, the host's addresses as they change (`local_addresses`).
 
 pub mod addr;
+pub mod bfd_socket;
 pub mod garp;
 pub mod igmp;
 pub mod interface;

@@ -217,9 +217,7 @@ pub fn groups(
         }
         let mut sync = SyncGroupConfig::new(&group.name);
         sync.tracking_weight = group.sync_group_tracking_weight || group.global_tracking;
-        sync.tracked = trackers
-            .tracked(&group.tracking, &group.name)
-            .map_err(fail)?;
+        sync.tracked = trackers.tracked(&group.tracking).map_err(fail)?;
         groups.push(GroupSpec {
             config: sync,
             members,
@@ -381,7 +379,7 @@ pub fn instance_spec(
     }
     fsm.validate()?;
 
-    fsm.tracked = trackers.tracked(&instance.tracking, &instance.name)?;
+    fsm.tracked = trackers.tracked(&instance.tracking)?;
     trackers.static_tracked(&instance.name, &mut fsm.tracked)?;
     let origin = |block| Origin {
         block,
@@ -609,11 +607,7 @@ impl<'a> TrackerTable<'a> {
     }
 
     /// `track_script`, `track_interface` and `track_file` entries of an instance or group.
-    pub fn tracked(
-        &mut self,
-        tracking: &Tracking,
-        owner: &str,
-    ) -> Result<Vec<TrackedObject>, SpecError> {
+    pub fn tracked(&mut self, tracking: &Tracking) -> Result<Vec<TrackedObject>, SpecError> {
         let mut tracked = Vec::new();
         for reference in &tracking.scripts {
             tracked.push(self.script(reference)?);
@@ -664,11 +658,8 @@ impl<'a> TrackerTable<'a> {
         for reference in &tracking.processes {
             tracked.push(self.process(reference)?);
         }
-        if !tracking.bfds.is_empty() {
-            tracing::warn!(
-                instance = %owner,
-                "track_bfd is parsed but not yet acted on by this build"
-            );
+        for reference in &tracking.bfds {
+            tracked.push(self.bfd(reference)?);
         }
         Ok(tracked)
     }
@@ -706,6 +697,31 @@ impl<'a> TrackerTable<'a> {
             tracked.push(TrackedObject::new(id, TrackerKind::Interface, 0, false));
         }
         Ok(())
+    }
+
+    /// keepalived.conf `track_bfd { NAME [weight N [reverse]] }`: down until the session
+    /// first comes up (keepalived's tracked BFD starts down); the `bfd_instance`'s own
+    /// `weight` is the default.
+    fn bfd(&mut self, reference: &TrackRef) -> Result<TrackedObject, SpecError> {
+        let Some(instance) = self
+            .config
+            .bfd_instances
+            .iter()
+            .find(|b| b.name == reference.name)
+        else {
+            return Err(SpecError::Undefined {
+                kind: "bfd_instance",
+                name: reference.name.clone(),
+            });
+        };
+        let name = instance.name.clone();
+        let id = self.intern(TrackerKind::Bfd, &instance.name, || {
+            Ok(TrackerSource::Bfd { name })
+        })?;
+        let weight = reference.weight.unwrap_or(instance.weight);
+        let mut object = TrackedObject::new(id, TrackerKind::Bfd, weight, reference.reverse);
+        object.initial = TrackerStatus::Down;
+        Ok(object)
     }
 
     /// keepalived.conf `track_process { NAME [weight N] [reverse] }`.

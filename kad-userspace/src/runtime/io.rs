@@ -40,6 +40,8 @@ pub(super) struct Io {
     pub(super) stats: Arc<ReceiveStats>,
     /// Interfaces whose `promote_secondaries` kad set (put back to 0 at exit).
     pub(super) promoted: Vec<String>,
+    /// The BFD sessions' status, for `track_bfd` (none: tracked BFD instances stay down).
+    pub(super) bfd: Option<tokio::sync::watch::Receiver<crate::status::bfd::BfdStatuses>>,
 }
 
 impl Io {
@@ -193,6 +195,7 @@ impl Io {
         }
         let mut links = Vec::new();
         let mut processes = Vec::new();
+        let mut bfds = Vec::new();
         for (index, source) in sources.iter().enumerate() {
             let index = u32::try_from(index).unwrap_or(u32::MAX);
             match source {
@@ -214,6 +217,7 @@ impl Io {
                         )));
                 }
                 TrackerSource::Process(spec) => processes.push((index, spec.clone())),
+                TrackerSource::Bfd { name } => bfds.push((index, name.clone())),
                 TrackerSource::Interface { name, ifindex } => {
                     links.push((index, *ifindex, link_monitor::is_up(name)));
                 }
@@ -243,6 +247,19 @@ impl Io {
                     processes,
                     self.updates.clone(),
                 )));
+        }
+        // keepalived.conf track_bfd: one task follows the BFD task's published states.
+        if !bfds.is_empty() {
+            match &self.bfd {
+                Some(bfd) => self.trackers.push(tokio::spawn(track::bfd::run(
+                    bfds,
+                    bfd.clone(),
+                    self.updates.clone(),
+                ))),
+                None => {
+                    tracing::warn!("track_bfd: no BFD task runs; tracked BFD instances stay down")
+                }
+            }
         }
         StartedTrackers { links, statuses }
     }

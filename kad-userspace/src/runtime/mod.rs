@@ -140,6 +140,7 @@ pub async fn run_with_status(
         Observers {
             status,
             states: None,
+            bfd: None,
         },
     )
     .await
@@ -153,6 +154,9 @@ pub struct Observers {
     /// Every instance state change, as it happens (keepalived.conf `lvs_sync_daemon`
     /// follows one instance).
     pub states: Option<mpsc::UnboundedSender<InstanceState>>,
+    /// The BFD sessions' status (keepalived.conf `track_bfd` follows it); without it every
+    /// tracked BFD instance stays down.
+    pub bfd: Option<tokio::sync::watch::Receiver<crate::status::bfd::BfdStatuses>>,
 }
 
 /// [`run`] with its [`Observers`].
@@ -162,7 +166,11 @@ pub async fn run_observed(
     mut control: mpsc::Receiver<Control>,
     observers: Observers,
 ) -> Result<(), RuntimeError> {
-    let Observers { status, states } = observers;
+    let Observers {
+        status,
+        states,
+        bfd,
+    } = observers;
     // A panic in a task beside the loop (a checker, a tracker) must not stall it.
     crate::supervise::install_panic_hook();
     let netlink = AddressControl::connect()?;
@@ -171,7 +179,8 @@ pub async fn run_observed(
     let mut address_changes =
         link_monitor::subscribe_address_changes().map_err(RuntimeError::LinkMonitor)?;
     let addresses_control = links_control.clone();
-    let (mut engine, mut io, mut inbound, mut updates) = assemble(&spec, options, netlink, states);
+    let (mut engine, mut io, mut inbound, mut updates) =
+        assemble(&spec, options, netlink, states, bfd);
     let mut trackers = spec.trackers.clone();
     // The running configuration, for restarts that are not reloads (re-created interfaces).
     let mut current = spec.clone();
@@ -284,6 +293,7 @@ fn assemble(
     options: RunOptions,
     netlink: AddressControl,
     states: Option<mpsc::UnboundedSender<InstanceState>>,
+    bfd: Option<tokio::sync::watch::Receiver<crate::status::bfd::BfdStatuses>>,
 ) -> (
     Engine,
     Io,
@@ -304,6 +314,7 @@ fn assemble(
         updates: updates_tx,
         stats: Arc::clone(&stats),
         promoted: Vec::new(),
+        bfd,
     };
     let mut engine = Engine {
         clock: Clock::new(),

@@ -62,7 +62,7 @@ fn tracker_name(source: Option<&TrackerSource>) -> String {
         Some(TrackerSource::Script(script)) => script.name.clone(),
         Some(TrackerSource::File { name, .. }) => name.clone(),
         Some(TrackerSource::Process(process)) => process.name.clone(),
-        Some(TrackerSource::Interface { name, .. }) => name.clone(),
+        Some(TrackerSource::Interface { name, .. } | TrackerSource::Bfd { name }) => name.clone(),
         None => "?".to_owned(),
     }
 }

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::sync::{Notify, watch};
 
-use super::{Status, balancer};
+use super::{Status, balancer, bfd::BfdStatuses};
 
 /// The protocol loop's side: hears refresh requests and publishes snapshots.
 #[derive(Debug)]
@@ -20,6 +20,8 @@ pub struct StatusHandle {
     rx: watch::Receiver<Arc<Status>>,
     refresh: Arc<Notify>,
     balancer: Option<balancer::Sources>,
+    /// The BFD task's sessions (keepalived.conf `bfd_instance`), when it runs.
+    bfd: Option<watch::Receiver<BfdStatuses>>,
 }
 
 /// A publisher and its first handle.
@@ -35,6 +37,7 @@ pub fn status_channel() -> (StatusPublisher, StatusHandle) {
             rx,
             refresh,
             balancer: None,
+            bfd: None,
         },
     )
 }
@@ -55,6 +58,12 @@ impl StatusHandle {
     /// Also reports the load-balancer half: the LVS task's report and the checkers'.
     pub fn with_balancer(mut self, sources: balancer::Sources) -> Self {
         self.balancer = Some(sources);
+        self
+    }
+
+    /// Also reports the BFD sessions.
+    pub fn with_bfd(mut self, sessions: watch::Receiver<BfdStatuses>) -> Self {
+        self.bfd = Some(sessions);
         self
     }
 
@@ -85,9 +94,17 @@ impl StatusHandle {
     }
 
     fn join(&self, vrrp: Arc<Status>) -> Arc<Status> {
-        match &self.balancer {
+        let joined = match &self.balancer {
             None => vrrp,
             Some(sources) => Arc::new(sources.join(&vrrp)),
+        };
+        match &self.bfd {
+            None => joined,
+            Some(bfd) => {
+                let mut status = (*joined).clone();
+                status.bfd_sessions = bfd.borrow().as_ref().clone();
+                Arc::new(status)
+            }
         }
     }
 }

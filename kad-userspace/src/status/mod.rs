@@ -20,6 +20,7 @@
 //! ([`balancer`]); with no VRRP side (`-C`), the snapshot is that alone.
 
 pub mod balancer;
+pub mod bfd;
 pub mod channel;
 pub mod counters;
 pub mod health;

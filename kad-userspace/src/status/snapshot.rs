@@ -28,6 +28,9 @@ pub struct Status {
     pub ipvs: IpvsStatus,
     /// Every `virtual_server` with its real servers (empty when the LVS side does not run).
     pub virtual_servers: Vec<VirtualServerStatus>,
+    /// Every `bfd_instance` session (empty when none runs).
+    #[serde(default)]
+    pub bfd_sessions: Vec<super::bfd::BfdSessionStatus>,
 }
 
 /// Whether the LVS side runs and has IPVS.
@@ -329,7 +332,44 @@ impl Status {
             let _ = writeln!(out, "{} tracks: {}", i.name, trackers.join(", "));
         }
         self.balancer_table(&mut out);
+        self.bfd_table(&mut out);
         out
+    }
+
+    /// The BFD part of [`Status::to_table`]: a row per session.
+    fn bfd_table(&self, out: &mut String) {
+        if self.bfd_sessions.is_empty() {
+            return;
+        }
+        let header = [
+            "BFD",
+            "NEIGHBOR",
+            "STATE",
+            "REMOTE",
+            "TX-MS",
+            "RX-MS",
+            "DETECT-MS",
+            "UPS",
+            "DOWNS",
+            "LAST-DOWN",
+        ];
+        let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
+        let ms = |us: u64| format!("{:.3}", us as f64 / 1000.0);
+        for b in &self.bfd_sessions {
+            rows.push(vec![
+                b.name.clone(),
+                b.neighbor.to_string(),
+                b.state.clone(),
+                b.remote_state.clone(),
+                ms(b.tx_interval_us),
+                ms(b.rx_interval_us),
+                ms(b.detect_time_us),
+                b.up_transitions.to_string(),
+                b.down_transitions.to_string(),
+                b.last_down_reason.clone().unwrap_or_else(|| "-".to_owned()),
+            ]);
+        }
+        columns(out, "", &rows);
     }
 
     /// The virtual servers part of [`Status::to_table`].

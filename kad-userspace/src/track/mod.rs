@@ -3,6 +3,7 @@
 //! loop, which turns a change into `Event::Tracker` for every instance that tracks it.
 //! The runtime starts them through [`supervised`], which restarts a watcher that panics.
 
+pub mod bfd;
 pub mod file;
 pub mod process;
 pub mod script;
@@ -38,6 +39,11 @@ pub enum TrackerSource {
     },
     /// `vrrp_track_process NAME { process … quorum … }`: enough matching processes run.
     Process(process::rules::ProcessSpec),
+    /// `track_bfd`: the `bfd_instance` of that name is up.
+    Bfd {
+        /// The `bfd_instance` name.
+        name: String,
+    },
     /// `track_interface`: link up with carrier.
     Interface {
         /// Interface name.

@@ -1,0 +1,113 @@
+//! keepalived.conf `bfd_instance` → what the BFD thread runs (pure).
+
+use std::{net::IpAddr, time::Duration};
+
+use crate::config::model::{BfdInstance, Config};
+
+/// One session as configured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionSpec {
+    /// `bfd_instance NAME`.
+    pub name: String,
+    /// `neighbor_ip`.
+    pub neighbor: IpAddr,
+    /// `source_ip`.
+    pub source: Option<IpAddr>,
+    /// `min_tx`: bfd.DesiredMinTxInterval while up.
+    pub desired_min_tx: Duration,
+    /// `min_rx`: bfd.RequiredMinRxInterval.
+    pub required_min_rx: Duration,
+    /// `idle_tx`: the interval while the session is not up.
+    pub idle_tx: Duration,
+    /// `multiplier`: bfd.DetectMult.
+    pub detect_mult: u8,
+    /// `passive`: send nothing until the peer is heard (RFC 5880 §6.1).
+    pub passive: bool,
+    /// `ttl` / `hoplimit`: TTL of packets sent, and the TTL expected on arrival.
+    pub ttl: u8,
+    /// `max_hops`: how far below `ttl` an arriving TTL may be (255: not checked).
+    pub max_hops: u8,
+}
+
+impl SessionSpec {
+    /// Whether only the timers differ from `other` (a poll sequence changes them in place;
+    /// anything else makes a new session).
+    pub fn same_endpoints(&self, other: &SessionSpec) -> bool {
+        self.name == other.name
+            && self.neighbor == other.neighbor
+            && self.source == other.source
+            && self.ttl == other.ttl
+            && self.max_hops == other.max_hops
+            && self.passive == other.passive
+    }
+
+    /// Whether a packet that arrived with `ttl` passes the session's TTL check (keepalived:
+    /// an arriving TTL more than `max_hops` below the configured one is dropped; RFC 5881
+    /// §5 for the default, 255 with `max_hops 0`).
+    pub fn accepts_ttl(&self, ttl: Option<u8>) -> bool {
+        match ttl {
+            _ if self.max_hops == u8::MAX => true,
+            None => true,
+            Some(ttl) => u16::from(ttl) + u16::from(self.max_hops) >= u16::from(self.ttl),
+        }
+    }
+}
+
+/// The sessions of `config`, in order.
+pub fn sessions(config: &Config) -> Vec<SessionSpec> {
+    config.bfd_instances.iter().filter_map(session).collect()
+}
+
+fn session(instance: &BfdInstance) -> Option<SessionSpec> {
+    Some(SessionSpec {
+        name: instance.name.clone(),
+        neighbor: instance.neighbor_ip?,
+        source: instance.source_ip,
+        desired_min_tx: millis(instance.min_tx),
+        required_min_rx: millis(instance.min_rx),
+        idle_tx: millis(instance.idle_tx),
+        detect_mult: u8::try_from(instance.multiplier).unwrap_or(u8::MAX),
+        passive: instance.passive,
+        ttl: instance.ttl,
+        max_hops: instance.max_hops,
+    })
+}
+
+fn millis(ms: u32) -> Duration {
+    Duration::from_millis(u64::from(ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(ttl: u8, max_hops: u8) -> SessionSpec {
+        SessionSpec {
+            name: "b".into(),
+            neighbor: "192.0.2.1".parse().unwrap(),
+            source: None,
+            desired_min_tx: Duration::from_millis(10),
+            required_min_rx: Duration::from_millis(10),
+            idle_tx: Duration::from_secs(1),
+            detect_mult: 3,
+            passive: false,
+            ttl,
+            max_hops,
+        }
+    }
+
+    #[test]
+    fn single_hop_accepts_only_ttl_255() {
+        let s = spec(255, 0);
+        assert!(s.accepts_ttl(Some(255)));
+        assert!(!s.accepts_ttl(Some(254)));
+    }
+
+    #[test]
+    fn max_hops_lets_that_many_routers_lower_the_ttl() {
+        let s = spec(255, 2);
+        assert!(s.accepts_ttl(Some(253)));
+        assert!(!s.accepts_ttl(Some(252)));
+        assert!(spec(255, 255).accepts_ttl(Some(1)));
+    }
+}

@@ -1,0 +1,118 @@
+//! keepalived.conf `track_bfd`: turns the BFD task's published session states into tracker
+//! updates for the instances that track them (keepalived's VRRP process is sent an event
+//! when a session goes up or down; a session not yet up counts as down).
+
+use tokio::sync::{mpsc, watch};
+
+use crate::{
+    status::bfd::{BfdStatuses, is_up},
+    vrrp::fsm::TrackerStatus,
+};
+
+use super::{TrackerIndex, TrackerUpdate};
+
+/// Sends each tracked session's status now, then every change, until the BFD task or the
+/// protocol loop goes away. `trackers`: (tracker index, `bfd_instance` name).
+pub async fn run(
+    trackers: Vec<(TrackerIndex, String)>,
+    mut statuses: watch::Receiver<BfdStatuses>,
+    updates: mpsc::Sender<TrackerUpdate>,
+) {
+    let mut last: Vec<Option<bool>> = vec![None; trackers.len()];
+    loop {
+        let current = statuses.borrow_and_update().clone();
+        for ((index, name), last) in trackers.iter().zip(last.iter_mut()) {
+            let up = is_up(&current, name);
+            if *last == Some(up) {
+                continue;
+            }
+            *last = Some(up);
+            let status = if up {
+                TrackerStatus::Up
+            } else {
+                TrackerStatus::Down
+            };
+            if updates
+                .send(TrackerUpdate {
+                    index: *index,
+                    status,
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        if statuses.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::status::bfd::BfdSessionStatus;
+
+    fn session(name: &str, tracked_up: bool) -> BfdSessionStatus {
+        BfdSessionStatus {
+            name: name.into(),
+            neighbor: "192.0.2.1".parse().unwrap(),
+            source: None,
+            state: if tracked_up { "up" } else { "down" }.into(),
+            tracked_up,
+            remote_state: "up".into(),
+            local_diag: String::new(),
+            remote_diag: String::new(),
+            local_discriminator: 1,
+            remote_discriminator: 2,
+            tx_interval_us: 10_000,
+            rx_interval_us: 10_000,
+            detect_time_us: 30_000,
+            up_transitions: 0,
+            down_transitions: 0,
+            last_down_reason: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn reports_down_at_start_then_each_change_once() {
+        let (publish, statuses) = crate::status::bfd::channel();
+        let (updates, mut received) = mpsc::channel(8);
+        let task = tokio::spawn(run(vec![(4, "gw".into())], statuses, updates));
+        let next = async |received: &mut mpsc::Receiver<TrackerUpdate>| {
+            tokio::time::timeout(std::time::Duration::from_secs(2), received.recv())
+                .await
+                .ok()
+                .flatten()
+        };
+        assert_eq!(
+            next(&mut received).await,
+            Some(TrackerUpdate {
+                index: 4,
+                status: TrackerStatus::Down
+            }),
+            "a session not yet known is down"
+        );
+        publish.send_replace(Arc::new(vec![session("gw", true)]));
+        assert_eq!(
+            next(&mut received).await.map(|u| u.status),
+            Some(TrackerStatus::Up)
+        );
+        // Another session's change is no change for this tracker.
+        publish.send_replace(Arc::new(vec![session("gw", true), session("other", false)]));
+        publish.send_replace(Arc::new(vec![session("gw", false)]));
+        assert_eq!(
+            next(&mut received).await.map(|u| u.status),
+            Some(TrackerStatus::Down)
+        );
+        drop(publish);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
+        assert!(
+            received.recv().await.is_none(),
+            "the task ends with the BFD task"
+        );
+    }
+}
