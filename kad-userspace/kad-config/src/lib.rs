@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bfd;
+pub mod bfd_track;
 pub mod catalogue;
 pub mod dump;
 pub mod error;
@@ -182,6 +183,7 @@ pub fn load_text(
     }
     let mut ctx = Ctx {
         diagnostics: std::mem::take(&mut diagnostics),
+        ..Ctx::default()
     };
     let mut config = Config::default();
     for node in &nodes {
@@ -324,9 +326,12 @@ pub const TOP: &[Keyword<Config>] = &[
         c.vrrp_instances.push(inst);
     }),
     ignored(
-        "BFD is not implemented",
+        bfd::BFD,
         kw("bfd_instance", |c, n, x| {
-            c.bfd_instances.extend(bfd::bfd_instance(x, n))
+            if let Some(b) = bfd::bfd_instance(x, n, &c.bfd_instances) {
+                x.bfd_names.add(&b);
+                c.bfd_instances.push(b);
+            }
         }),
     ),
     kw("SSL", |c, n, x| c.ssl = Some(lvs::ssl(x, n))),

@@ -363,7 +363,7 @@ pub const REAL_SERVER: &[Keyword<RealServer>] = &[
     kw("PING_CHECK", rs_checker),
     kw("FILE_CHECK", rs_checker),
     ignored(
-        "BFD is not implemented; the checker is left out",
+        "BFD runtime not implemented yet; the checker is left out",
         kw("BFD_CHECK", rs_checker),
     ),
 ];
@@ -373,6 +373,12 @@ fn rs_timing(r: &mut RealServer, n: &Node, c: &mut Ctx) {
 }
 
 fn rs_checker(r: &mut RealServer, n: &Node, c: &mut Ctx) {
+    if n.keyword() == "BFD_CHECK" {
+        if let Some(ck) = super::bfd_track::bfd_check(c, n, r) {
+            r.checkers.push(ck);
+        }
+        return;
+    }
     let checkers = checkers(c, n);
     // Most real servers have one checker: room for exactly one more, not the four a
     // first push reserves (with 10,000 real servers that is 11 MB less).
@@ -529,7 +535,6 @@ pub const CHECKERS: &[&str] = &[
 /// Keywords of one checker beyond [`CHECKER_COMMON`] (keepalived.conf(5)); those without a
 /// field of their own are kept as words in `Checker::other`.
 pub fn checker_specific(kind: &str) -> &'static [Listed] {
-    const BFD: Status = Status::Ignored("BFD is not implemented");
     match kind {
         "HTTP_GET" | "SSL_GET" => &[
             ("url", Status::Supported),
@@ -566,10 +571,13 @@ pub fn checker_specific(kind: &str) -> &'static [Listed] {
             ("weight", Status::Supported),
             ("dynamic", Status::Supported),
         ],
-        "BFD_CHECK" => &[("name", BFD)],
+        "BFD_CHECK" => &[("name", BFD_STATUS)],
         _ => &[],
     }
 }
+
+/// The status of BFD_CHECK's `name` (the session's state is not followed yet).
+pub const BFD_STATUS: Status = Status::Ignored(super::bfd::BFD);
 
 /// The keywords of an HTTP_GET/SSL_GET `url { ... }` block.
 pub const URL: &[Listed] = &[
@@ -604,12 +612,10 @@ fn status_in(list: &[Listed], keyword: &str) -> Status {
         .map_or(Status::Supported, |(_, status)| *status)
 }
 
-/// A checker block (TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, DNS_CHECK, MISC_CHECK,
-/// UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK); None when it lacks what it needs.
-pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
-    let kind = n.keyword();
-    let mut ck = Checker {
-        kind: kind.to_owned(),
+/// A checker block `n` with nothing set yet.
+pub fn new_checker(n: &Node) -> Checker {
+    Checker {
+        kind: n.keyword().to_owned(),
         connect_ip: None,
         connect_port: None,
         bindto: None,
@@ -623,11 +629,19 @@ pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
         misc_dynamic: false,
         log_all_failures: None,
         alpha: None,
+        bfd: None,
         other: Default::default(),
         places: Places::new(),
         place: n.place().clone(),
         end: n.end_place().clone(),
-    };
+    }
+}
+
+/// A checker block (TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, DNS_CHECK, MISC_CHECK,
+/// UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK); None when it lacks what it needs.
+pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
+    let kind = n.keyword();
+    let mut ck = new_checker(n);
     let http = matches!(kind, "HTTP_GET" | "SSL_GET");
     let misc = kind == "MISC_CHECK";
     for child in n.children() {

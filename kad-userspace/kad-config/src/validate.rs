@@ -436,7 +436,7 @@ impl TrackWeights {
     /// priority is fixed), and so does a sync group member without
     /// `sync_group_tracking_weight` (its group moves together): weighted interfaces and
     /// files are made unweighted (the owner stops tracking such an interface), weighted
-    /// scripts and files are no longer tracked; each said without a line.
+    /// scripts, files and BFD instances are no longer tracked; each said without a line.
     fn unweight(&self, inst: &mut VrrpInstance, v: &mut V<'_>) {
         let sync = self
             .synced
@@ -501,6 +501,17 @@ impl TrackWeights {
                     false
                 }
             }
+        });
+        inst.tracking.bfds.retain(|t| {
+            let weight = t.weight.unwrap_or(0);
+            if weight == 0 {
+                return true;
+            }
+            said.push(format!(
+                "({name}) ignoring tracked bfd {} with weight {weight} due to {why}",
+                t.name
+            ));
+            false
         });
         for message in said {
             v.instance(Severity::Error, inst, message);
