@@ -107,6 +107,22 @@ fn word(n: &Node) -> &str {
 }
 
 fn neighbor(b: &mut BfdInstance, n: &Node, c: &mut Ctx) {
+    if n.arg(0).is_none() {
+        // keepalived 2.2.7 crashes (SIGSEGV) on this line.
+        c.report(
+            Severity::Error,
+            n.place(),
+            format!(
+                "Configuration error: BFD instance {} has no {} address after {} (keepalived \
+                 2.2.7 crashes here), ignoring instance",
+                b.name,
+                neighbour_word(b),
+                n.keyword()
+            ),
+        );
+        b.enabled = false;
+        return;
+    }
     match word(n).parse::<IpAddr>() {
         Ok(ip) => b.neighbor_ip = Some(ip),
         Err(_) => {

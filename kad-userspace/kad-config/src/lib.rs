@@ -191,6 +191,16 @@ pub fn load_text(
     }
     let mut diagnostics = ctx.diagnostics;
     if let Some(stop) = stop {
+        // The end of the block keepalived stopped in is never read: nothing is checked
+        // there (e.g. a bfd_instance's neighbour address).
+        if let Some(block) = nodes.iter().find(|n| missing_value::inside(n, &stop)) {
+            let end = block.end_place().clone();
+            diagnostics.retain(|d| {
+                !d.place.as_ref().is_some_and(|p| {
+                    *p.file == *end.file && p.line > stop.key.place.line && p.line <= end.line
+                })
+            });
+        }
         // keepalived exits in the parser of the stopping pass: only the checkers' pass,
         // when it ran to its end, validated what it read.
         if stop.pass == missing_value::Pass::Vrrp {

@@ -1010,6 +1010,39 @@ fn instance_own_interface(inst: &mut VrrpInstance, v: &mut V<'_>) {
     }
 }
 
+/// keepalived 2.2.7 (vrrp_complete_init): a sync group with an address owner (priority
+/// 255) among its members cannot track a BFD instance with a weight; the weight becomes 0,
+/// said without a line.
+fn owner_group_bfds(config: &mut Config, v: &mut V<'_>) {
+    let owners: BTreeSet<&str> = config
+        .vrrp_instances
+        .iter()
+        .filter(|i| i.priority == 255)
+        .map(|i| i.name.as_str())
+        .collect();
+    for group in &mut config.sync_groups {
+        if !group.group.iter().any(|(m, _)| owners.contains(m.as_str())) {
+            continue;
+        }
+        let block = format!("vrrp_sync_group {}", group.name);
+        for t in &mut group.tracking.bfds {
+            if t.weight.unwrap_or(0) != 0 {
+                v.in_block(
+                    Severity::Error,
+                    &block,
+                    &group.place,
+                    format!(
+                        "({}) Cannot have weighted track bfd '{}' with member having priority \
+                         255 - setting weight 0",
+                        group.name, t.name
+                    ),
+                );
+                t.weight = Some(0);
+            }
+        }
+    }
+}
+
 /// vrrp_sync_group: members exist and belong to one group only, trackers exist; a group
 /// left empty is removed.
 fn sync_groups(config: &mut Config, names: &BTreeSet<String>, known: &Trackers, v: &mut V<'_>) {
@@ -1061,6 +1094,7 @@ fn sync_groups(config: &mut Config, names: &BTreeSet<String>, known: &Trackers, 
         known.retain_known(&mut group.tracking, gname, v);
     }
     config.sync_groups.retain(|g| !g.group.is_empty());
+    owner_group_bfds(config, v);
     // keepalived 2.2.7 (vrrp_complete_instance): an instance that does not set
     // notify_priority_changes takes its sync group's, else the global one.
     for group in &config.sync_groups {
