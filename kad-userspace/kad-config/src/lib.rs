@@ -12,6 +12,8 @@
 
 pub mod bfd;
 pub mod bfd_track;
+#[cfg(test)]
+mod bfd_tests;
 pub mod catalogue;
 pub mod dump;
 pub mod error;
