@@ -323,7 +323,9 @@ fn a_missing_value_stops_without_checking_the_block_s_end() {
     assert_eq!(loaded.exit_status(), exit::MISSING_PARAMETER);
     assert_eq!(
         findings(&loaded),
-        ["2: *** Configuration line starting `min_rx` is missing a parameter after keyword `min_rx` at word position 2"]
+        [
+            "2: *** Configuration line starting `min_rx` is missing a parameter after keyword `min_rx` at word position 2"
+        ]
     );
 }
 

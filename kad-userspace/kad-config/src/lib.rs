@@ -11,9 +11,9 @@
 #![forbid(unsafe_code)]
 
 pub mod bfd;
-pub mod bfd_track;
 #[cfg(test)]
 mod bfd_tests;
+pub mod bfd_track;
 pub mod catalogue;
 pub mod dump;
 pub mod error;
