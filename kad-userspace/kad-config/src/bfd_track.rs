@@ -7,11 +7,13 @@
 use super::{
     bfd::integer,
     error::Severity,
-    keywords::{Ctx, parse_bool},
-    lvs,
+    keywords::{Ctx, Status, parse_bool},
     model::{BfdInstance, Checker, RealServer, TrackRef},
     tree::Node,
 };
+
+/// The status of BFD_CHECK's `name` (the session's state is not followed yet).
+pub const BFD_STATUS: Status = Status::Ignored(super::bfd::BFD);
 
 /// The bfd_instances read so far as keepalived's VRRP and checker processes know them:
 /// by name only (a name the BFD process drops for a bad address is still found).
@@ -152,7 +154,7 @@ fn rs_label(rs: &RealServer) -> String {
 /// follows). Once dropped, the rest of the block changes nothing (keepalived then says
 /// nothing of a bad `alpha`).
 pub fn bfd_check(c: &mut Ctx, n: &Node, rs: &RealServer) -> Option<Checker> {
-    let mut ck = lvs::new_checker(n);
+    let mut ck = Checker::new(n.keyword(), n.place(), n.end_place());
     let label = rs_label(rs);
     let mut dropped = false;
     for child in n.children() {
@@ -188,7 +190,7 @@ pub fn bfd_check(c: &mut Ctx, n: &Node, rs: &RealServer) -> Option<Checker> {
                     c.report(Severity::Error, child.place(), message);
                     dropped = true;
                 }
-                c.not_acted_on(child, lvs::BFD_STATUS);
+                c.not_acted_on(child, BFD_STATUS);
             }
             "alpha" => {
                 if dropped {

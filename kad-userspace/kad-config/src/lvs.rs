@@ -571,13 +571,10 @@ pub fn checker_specific(kind: &str) -> &'static [Listed] {
             ("weight", Status::Supported),
             ("dynamic", Status::Supported),
         ],
-        "BFD_CHECK" => &[("name", BFD_STATUS)],
+        "BFD_CHECK" => &[("name", super::bfd_track::BFD_STATUS)],
         _ => &[],
     }
 }
-
-/// The status of BFD_CHECK's `name` (the session's state is not followed yet).
-pub const BFD_STATUS: Status = Status::Ignored(super::bfd::BFD);
 
 /// The keywords of an HTTP_GET/SSL_GET `url { ... }` block.
 pub const URL: &[Listed] = &[
@@ -612,36 +609,11 @@ fn status_in(list: &[Listed], keyword: &str) -> Status {
         .map_or(Status::Supported, |(_, status)| *status)
 }
 
-/// A checker block `n` with nothing set yet.
-pub fn new_checker(n: &Node) -> Checker {
-    Checker {
-        kind: n.keyword().to_owned(),
-        connect_ip: None,
-        connect_port: None,
-        bindto: None,
-        bind_port: None,
-        bind_if: None,
-        fwmark: None,
-        timing: CheckTiming::default(),
-        urls: Vec::new(),
-        misc_path: None,
-        misc_timeout: None,
-        misc_dynamic: false,
-        log_all_failures: None,
-        alpha: None,
-        bfd: None,
-        other: Default::default(),
-        places: Places::new(),
-        place: n.place().clone(),
-        end: n.end_place().clone(),
-    }
-}
-
 /// A checker block (TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, DNS_CHECK, MISC_CHECK,
 /// UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK); None when it lacks what it needs.
 pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
     let kind = n.keyword();
-    let mut ck = new_checker(n);
+    let mut ck = Checker::new(kind, n.place(), n.end_place());
     let http = matches!(kind, "HTTP_GET" | "SSL_GET");
     let misc = kind == "MISC_CHECK";
     for child in n.children() {

@@ -1134,6 +1134,33 @@ pub struct Checker {
     pub end: Place,
 }
 
+impl Checker {
+    /// A checker block `kind` written from `place` to `end`, with nothing set yet.
+    pub fn new(kind: &str, place: &Place, end: &Place) -> Self {
+        Checker {
+            kind: kind.to_owned(),
+            connect_ip: None,
+            connect_port: None,
+            bindto: None,
+            bind_port: None,
+            bind_if: None,
+            fwmark: None,
+            timing: CheckTiming::default(),
+            urls: Vec::new(),
+            misc_path: None,
+            misc_timeout: None,
+            misc_dynamic: false,
+            log_all_failures: None,
+            alpha: None,
+            bfd: None,
+            other: Default::default(),
+            places: Places::new(),
+            place: place.clone(),
+            end: end.clone(),
+        }
+    }
+}
+
 /// Durations as seconds (keepalived.conf `<TIMER>` values) in the JSON dump.
 fn secs<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
