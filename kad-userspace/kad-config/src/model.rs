@@ -800,14 +800,14 @@ pub struct BfdInstance {
     /// keepalived.conf: source_ip (same family as `neighbor_ip`).
     pub source_ip: Option<IpAddr>,
     /// keepalived.conf: min_rx (ms with µs resolution, 1 ms..=4294967 ms; default 10 ms).
-    #[serde(serialize_with = "micros")]
+    #[serde(rename = "min_rx_us", serialize_with = "micros")]
     pub min_rx: Duration,
     /// keepalived.conf: min_tx (ms with µs resolution, 1 ms..=4294967 ms; default 10 ms).
-    #[serde(serialize_with = "micros")]
+    #[serde(rename = "min_tx_us", serialize_with = "micros")]
     pub min_tx: Duration,
     /// keepalived.conf: idle_tx (ms with µs resolution, 1000 ms..=4294967 ms; default
     /// 1000 ms).
-    #[serde(serialize_with = "micros")]
+    #[serde(rename = "idle_tx_us", serialize_with = "micros")]
     pub idle_tx: Duration,
     /// keepalived.conf: multiplier (1..=255, default 5).
     pub multiplier: u8,
@@ -851,7 +851,7 @@ impl BfdInstance {
     }
 }
 
-/// Durations as microseconds (BFD intervals) in the JSON dump.
+/// Durations as microseconds (BFD intervals, `*_us` in the JSON dump).
 fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u128(d.as_micros())
 }
