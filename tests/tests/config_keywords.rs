@@ -547,8 +547,8 @@ fn vrrp_script_track_file_track_process_and_groups() {
             get: |c| format!("{:?}", c.bfd_instances.first().map(|b| b.multiplier)),
             value: "Some(3)",
             default: "Some(5)",
-            bad: "multiplier 11",
-            error: "t.conf:3:16: error: multiplier: invalid value '11': expected an integer in 1..=10 - ignoring",
+            bad: "multiplier 256",
+            error: "t.conf:3:5: error: Configuration error: BFD instance b multiplier value 256 not valid (must be in range [1-255]), ignoring",
         }],
     );
     run_family(

@@ -376,7 +376,7 @@ const SCHED_CHECKER: Status = Status::Partial(
     "applied only when kad runs no VRRP (`-C`, or virtual servers without vrrp_instance); beside VRRP the one process takes the vrrp_* values",
 );
 /// The BFD process's scheduling keywords.
-const SCHED_BFD: Status = Status::Ignored("BFD is not implemented");
+const SCHED_BFD: Status = Status::Ignored(super::bfd::BFD);
 /// Why the netlink buffer keywords are ignored.
 const BUFS: Status = Status::Ignored("kad sizes its own netlink and receive buffers");
 /// Why the process name keywords are ignored.

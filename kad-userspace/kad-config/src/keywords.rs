@@ -83,6 +83,8 @@ pub const fn partial<T>(why: &'static str, mut row: Keyword<T>) -> Keyword<T> {
 pub struct Ctx {
     /// Everything reported so far, in order.
     pub diagnostics: Vec<Diagnostic>,
+    /// The bfd_instances read so far, as `track_bfd` and `BFD_CHECK` look them up.
+    pub bfd_names: super::bfd_track::BfdNames,
 }
 
 /// Dispatches each child of a block through `table`; unknown keywords are warnings.

@@ -11,6 +11,9 @@
 #![forbid(unsafe_code)]
 
 pub mod bfd;
+#[cfg(test)]
+mod bfd_tests;
+pub mod bfd_track;
 pub mod catalogue;
 pub mod dump;
 pub mod error;
@@ -182,6 +185,7 @@ pub fn load_text(
     }
     let mut ctx = Ctx {
         diagnostics: std::mem::take(&mut diagnostics),
+        ..Ctx::default()
     };
     let mut config = Config::default();
     for node in &nodes {
@@ -189,6 +193,16 @@ pub fn load_text(
     }
     let mut diagnostics = ctx.diagnostics;
     if let Some(stop) = stop {
+        // The end of the block keepalived stopped in is never read: nothing is checked
+        // there (e.g. a bfd_instance's neighbour address).
+        if let Some(block) = nodes.iter().find(|n| missing_value::inside(n, &stop)) {
+            let end = block.end_place().clone();
+            diagnostics.retain(|d| {
+                !d.place.as_ref().is_some_and(|p| {
+                    *p.file == *end.file && p.line > stop.key.place.line && p.line <= end.line
+                })
+            });
+        }
         // keepalived exits in the parser of the stopping pass: only the checkers' pass,
         // when it ran to its end, validated what it read.
         if stop.pass == missing_value::Pass::Vrrp {
@@ -324,9 +338,12 @@ pub const TOP: &[Keyword<Config>] = &[
         c.vrrp_instances.push(inst);
     }),
     ignored(
-        "BFD is not implemented",
+        bfd::BFD,
         kw("bfd_instance", |c, n, x| {
-            c.bfd_instances.extend(bfd::bfd_instance(x, n))
+            if let Some(b) = bfd::bfd_instance(x, n, &c.bfd_instances) {
+                x.bfd_names.add(&b);
+                c.bfd_instances.push(b);
+            }
         }),
     ),
     kw("SSL", |c, n, x| c.ssl = Some(lvs::ssl(x, n))),

@@ -363,7 +363,7 @@ pub const REAL_SERVER: &[Keyword<RealServer>] = &[
     kw("PING_CHECK", rs_checker),
     kw("FILE_CHECK", rs_checker),
     ignored(
-        "BFD is not implemented; the checker is left out",
+        "BFD runtime not implemented yet; the checker is left out",
         kw("BFD_CHECK", rs_checker),
     ),
 ];
@@ -373,6 +373,12 @@ fn rs_timing(r: &mut RealServer, n: &Node, c: &mut Ctx) {
 }
 
 fn rs_checker(r: &mut RealServer, n: &Node, c: &mut Ctx) {
+    if n.keyword() == "BFD_CHECK" {
+        if let Some(ck) = super::bfd_track::bfd_check(c, n, r) {
+            r.checkers.push(ck);
+        }
+        return;
+    }
     let checkers = checkers(c, n);
     // Most real servers have one checker: room for exactly one more, not the four a
     // first push reserves (with 10,000 real servers that is 11 MB less).
@@ -529,7 +535,6 @@ pub const CHECKERS: &[&str] = &[
 /// Keywords of one checker beyond [`CHECKER_COMMON`] (keepalived.conf(5)); those without a
 /// field of their own are kept as words in `Checker::other`.
 pub fn checker_specific(kind: &str) -> &'static [Listed] {
-    const BFD: Status = Status::Ignored("BFD is not implemented");
     match kind {
         "HTTP_GET" | "SSL_GET" => &[
             ("url", Status::Supported),
@@ -566,7 +571,7 @@ pub fn checker_specific(kind: &str) -> &'static [Listed] {
             ("weight", Status::Supported),
             ("dynamic", Status::Supported),
         ],
-        "BFD_CHECK" => &[("name", BFD)],
+        "BFD_CHECK" => &[("name", super::bfd_track::BFD_STATUS)],
         _ => &[],
     }
 }
@@ -608,26 +613,7 @@ fn status_in(list: &[Listed], keyword: &str) -> Status {
 /// UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK); None when it lacks what it needs.
 pub fn checker(c: &mut Ctx, n: &Node) -> Option<Checker> {
     let kind = n.keyword();
-    let mut ck = Checker {
-        kind: kind.to_owned(),
-        connect_ip: None,
-        connect_port: None,
-        bindto: None,
-        bind_port: None,
-        bind_if: None,
-        fwmark: None,
-        timing: CheckTiming::default(),
-        urls: Vec::new(),
-        misc_path: None,
-        misc_timeout: None,
-        misc_dynamic: false,
-        log_all_failures: None,
-        alpha: None,
-        other: Default::default(),
-        places: Places::new(),
-        place: n.place().clone(),
-        end: n.end_place().clone(),
-    };
+    let mut ck = Checker::new(kind, n.place(), n.end_place());
     let http = matches!(kind, "HTTP_GET" | "SSL_GET");
     let misc = kind == "MISC_CHECK";
     for child in n.children() {

@@ -315,6 +315,15 @@ pub fn unread(place: &Place, stop: &Stop) -> bool {
         && place.line > stop.key.place.line
 }
 
+/// Whether the top-level block `node` holds the keyword keepalived stopped at.
+pub fn inside(node: &Node, stop: &Stop) -> bool {
+    let (at, start, end) = (&stop.key.place, node.place(), node.end_place());
+    *at.file == *start.file
+        && *at.file == *end.file
+        && (start.line, start.col) < (at.line, at.col)
+        && at.line <= end.line
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{LoadOptions, exit, parse_str};

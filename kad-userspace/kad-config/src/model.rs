@@ -784,39 +784,76 @@ impl VrrpInstance {
     }
 }
 
-/// keepalived.conf: bfd_instance.
+/// keepalived.conf: bfd_instance (keepalived 2.2.7's limits and defaults).
 #[derive(Clone, Debug, Serialize)]
 pub struct BfdInstance {
-    /// The name.
+    /// The name (at most 31 characters, unique).
     pub name: String,
-    /// keepalived.conf: neighbor_ip (required).
+    /// False when keepalived's BFD process drops the instance (no or malformed
+    /// `neighbor_ip`, `source_ip` of the other family, or the neighbour/source pair of an
+    /// instance above): no session runs, yet `track_bfd` and `BFD_CHECK` still find the
+    /// name (keepalived's VRRP and checker processes read only names), so whatever tracks
+    /// it sees it down.
+    pub enabled: bool,
+    /// keepalived.conf: neighbor_ip / neighbour_ip (required).
     pub neighbor_ip: Option<IpAddr>,
-    /// keepalived.conf: source_ip.
+    /// keepalived.conf: source_ip (same family as `neighbor_ip`).
     pub source_ip: Option<IpAddr>,
-    /// keepalived.conf: min_rx in ms (default 10).
-    pub min_rx: u32,
-    /// keepalived.conf: min_tx in ms (default 10).
-    pub min_tx: u32,
-    /// keepalived.conf: idle_tx in ms (default 1000).
-    pub idle_tx: u32,
-    /// keepalived.conf: multiplier (default 5).
-    pub multiplier: u32,
+    /// keepalived.conf: min_rx (ms with µs resolution, 1 ms..=4294967 ms; default 10 ms).
+    #[serde(rename = "min_rx_us", serialize_with = "micros")]
+    pub min_rx: Duration,
+    /// keepalived.conf: min_tx (ms with µs resolution, 1 ms..=4294967 ms; default 10 ms).
+    #[serde(rename = "min_tx_us", serialize_with = "micros")]
+    pub min_tx: Duration,
+    /// keepalived.conf: idle_tx (ms with µs resolution, 1000 ms..=4294967 ms; default
+    /// 1000 ms).
+    #[serde(rename = "idle_tx_us", serialize_with = "micros")]
+    pub idle_tx: Duration,
+    /// keepalived.conf: multiplier (1..=255, default 5).
+    pub multiplier: u8,
     /// keepalived.conf: passive.
     pub passive: bool,
-    /// keepalived.conf: ttl / hoplimit (default 255 / 64 for multihop... here 255).
+    /// keepalived.conf: ttl / hoplimit (1..=255): the outgoing TTL or hop limit; default
+    /// 255 for an IPv4 neighbour, 64 for IPv6.
     pub ttl: u8,
-    /// keepalived.conf: max_hops (default 0).
+    /// keepalived.conf: max_hops (-1..=255, default 0): how far below `ttl` a received
+    /// packet's TTL may be; 255 (also `-1`) turns the check off (multihop). Never above
+    /// `ttl` (keepalived lowers it to `ttl` with an error).
     pub max_hops: u8,
-    /// keepalived.conf: weight (default 0) [reverse].
+    /// keepalived.conf: weight N (-253..=253, default 0): the default weight of the
+    /// `track_bfd` entries naming this instance.
     pub weight: i32,
-    /// keepalived.conf: vrrp/checker side selection (`vrrp`, `checker`).
+    /// keepalived.conf: weight N reverse: the default `reverse` of those entries.
+    pub weight_reverse: bool,
+    /// keepalived.conf: vrrp / checker: whether the VRRP side gets this session's events
+    /// (`track_bfd` finds it). Both sides when neither keyword is given.
     pub vrrp: bool,
-    /// keepalived.conf: checker.
+    /// keepalived.conf: vrrp / checker: whether the checker side gets this session's
+    /// events (`BFD_CHECK` finds it). Both sides when neither keyword is given.
     pub checker: bool,
     /// The block's place.
     pub place: Place,
     /// Where each keyword was set.
     pub places: Places,
+}
+
+impl BfdInstance {
+    /// The multihop case of keepalived 2.2.7 (it has no `multihop` keyword and always uses
+    /// UDP port 3784): `max_hops 255` (or `-1`) turns off the received TTL check.
+    pub fn ttl_check_disabled(&self) -> bool {
+        self.max_hops == u8::MAX
+    }
+
+    /// The lowest TTL / hop limit a received packet may have (keepalived drops one with
+    /// `max_hops + ttl_received < ttl`); None when the check is off.
+    pub fn min_received_ttl(&self) -> Option<u8> {
+        (!self.ttl_check_disabled()).then(|| self.ttl.saturating_sub(self.max_hops))
+    }
+}
+
+/// Durations as microseconds (BFD intervals, `*_us` in the JSON dump).
+fn micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u128(d.as_micros())
 }
 
 /// keepalived.conf: SSL { password, ca, certificate, key }.
@@ -1084,6 +1121,9 @@ pub struct Checker {
     pub log_all_failures: Option<bool>,
     /// keepalived.conf: alpha `[<BOOL>]` in a checker (None: the real server's).
     pub alpha: Option<bool>,
+    /// keepalived.conf: name NAME (BFD_CHECK): the bfd_instance whose session state is
+    /// this checker's result.
+    pub bfd: Option<String>,
     /// Every other checker keyword (helo_name, type, name, payload, track_file...), as words.
     pub other: BTreeMap<String, Vec<String>>,
     /// Where each keyword of `other` is (the last one written).
@@ -1092,6 +1132,33 @@ pub struct Checker {
     pub place: Place,
     /// Where the checker block ends.
     pub end: Place,
+}
+
+impl Checker {
+    /// A checker block `kind` written from `place` to `end`, with nothing set yet.
+    pub fn new(kind: &str, place: &Place, end: &Place) -> Self {
+        Checker {
+            kind: kind.to_owned(),
+            connect_ip: None,
+            connect_port: None,
+            bindto: None,
+            bind_port: None,
+            bind_if: None,
+            fwmark: None,
+            timing: CheckTiming::default(),
+            urls: Vec::new(),
+            misc_path: None,
+            misc_timeout: None,
+            misc_dynamic: false,
+            log_all_failures: None,
+            alpha: None,
+            bfd: None,
+            other: Default::default(),
+            places: Places::new(),
+            place: place.clone(),
+            end: end.clone(),
+        }
+    }
 }
 
 /// Durations as seconds (keepalived.conf `<TIMER>` values) in the JSON dump.

@@ -436,7 +436,7 @@ impl TrackWeights {
     /// priority is fixed), and so does a sync group member without
     /// `sync_group_tracking_weight` (its group moves together): weighted interfaces and
     /// files are made unweighted (the owner stops tracking such an interface), weighted
-    /// scripts and files are no longer tracked; each said without a line.
+    /// scripts, files and BFD instances are no longer tracked; each said without a line.
     fn unweight(&self, inst: &mut VrrpInstance, v: &mut V<'_>) {
         let sync = self
             .synced
@@ -501,6 +501,17 @@ impl TrackWeights {
                     false
                 }
             }
+        });
+        inst.tracking.bfds.retain(|t| {
+            let weight = t.weight.unwrap_or(0);
+            if weight == 0 {
+                return true;
+            }
+            said.push(format!(
+                "({name}) ignoring tracked bfd {} with weight {weight} due to {why}",
+                t.name
+            ));
+            false
         });
         for message in said {
             v.instance(Severity::Error, inst, message);
@@ -999,6 +1010,39 @@ fn instance_own_interface(inst: &mut VrrpInstance, v: &mut V<'_>) {
     }
 }
 
+/// keepalived 2.2.7 (vrrp_complete_init): a sync group with an address owner (priority
+/// 255) among its members cannot track a BFD instance with a weight; the weight becomes 0,
+/// said without a line.
+fn owner_group_bfds(config: &mut Config, v: &mut V<'_>) {
+    let owners: BTreeSet<&str> = config
+        .vrrp_instances
+        .iter()
+        .filter(|i| i.priority == 255)
+        .map(|i| i.name.as_str())
+        .collect();
+    for group in &mut config.sync_groups {
+        if !group.group.iter().any(|(m, _)| owners.contains(m.as_str())) {
+            continue;
+        }
+        let block = format!("vrrp_sync_group {}", group.name);
+        for t in &mut group.tracking.bfds {
+            if t.weight.unwrap_or(0) != 0 {
+                v.in_block(
+                    Severity::Error,
+                    &block,
+                    &group.place,
+                    format!(
+                        "({}) Cannot have weighted track bfd '{}' with member having priority \
+                         255 - setting weight 0",
+                        group.name, t.name
+                    ),
+                );
+                t.weight = Some(0);
+            }
+        }
+    }
+}
+
 /// vrrp_sync_group: members exist and belong to one group only, trackers exist; a group
 /// left empty is removed.
 fn sync_groups(config: &mut Config, names: &BTreeSet<String>, known: &Trackers, v: &mut V<'_>) {
@@ -1050,6 +1094,7 @@ fn sync_groups(config: &mut Config, names: &BTreeSet<String>, known: &Trackers, 
         known.retain_known(&mut group.tracking, gname, v);
     }
     config.sync_groups.retain(|g| !g.group.is_empty());
+    owner_group_bfds(config, v);
     // keepalived 2.2.7 (vrrp_complete_instance): an instance that does not set
     // notify_priority_changes takes its sync group's, else the global one.
     for group in &config.sync_groups {

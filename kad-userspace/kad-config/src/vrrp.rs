@@ -217,9 +217,9 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
         i.tracking.processes.extend(track_list(c, n, -254, 254));
     }),
     ignored(
-        "BFD is not implemented (a warning at start)",
+        super::bfd::BFD,
         kw("track_bfd", |i, n, c| {
-            i.tracking.bfds.extend(track_list(c, n, -253, 253))
+            super::bfd_track::track_bfd(c, n, &i.name, &mut i.tracking.bfds)
         }),
     ),
     kw("mcast_src_ip", |i, n, c| i.mcast_src_ip = c.ip(n, 0)),
@@ -608,8 +608,8 @@ pub fn skipped_block<'a>(
     }
 }
 
-/// keepalived looks each `track_script`, `track_file`, `track_process` and `track_bfd`
-/// entry up when it reads it: one naming a tracker not defined above it (even if defined
+/// keepalived looks each `track_script`, `track_file` and `track_process` entry up when it
+/// reads it (`track_bfd`: [`super::bfd_track`]): one naming a tracker not defined above it (even if defined
 /// further down) is dropped with a warning at its line, and is not tracked.
 pub fn drop_trackers_defined_later(
     tracking: &mut Tracking,
@@ -632,16 +632,10 @@ pub fn drop_trackers_defined_later(
         .iter()
         .map(|s| s.name.as_str())
         .collect();
-    let bfds: Vec<&str> = defined
-        .bfd_instances
-        .iter()
-        .map(|s| s.name.as_str())
-        .collect();
     for (list, known, what) in [
         (&mut tracking.scripts, &scripts, "track script"),
         (&mut tracking.files, &files, "track file"),
         (&mut tracking.processes, &processes, "track process"),
-        (&mut tracking.bfds, &bfds, "track bfd"),
     ] {
         list.retain(|t| {
             let ok = known.contains(&t.name.as_str());
@@ -716,9 +710,9 @@ pub const SYNC_GROUP: &[Keyword<SyncGroup>] = &[
         g.tracking.processes.extend(track_list(c, n, -254, 254))
     }),
     ignored(
-        "BFD is not implemented (a warning at start)",
+        super::bfd::BFD,
         kw("track_bfd", |g, n, c| {
-            g.tracking.bfds.extend(track_list(c, n, -253, 253))
+            super::bfd_track::track_bfd(c, n, &g.name, &mut g.tracking.bfds)
         }),
     ),
     kw("notify_master", |g, n, c| {
