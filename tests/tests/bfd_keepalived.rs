@@ -20,11 +20,12 @@ const HOSTS: &[(&str, u8)] = &[("r1", 1), ("r2", 2), ("gw", 3)];
 
 const LIMIT: Duration = Duration::from_secs(10);
 
-/// kad's side of the session to the gateway: 10 ms × 3.
-const KAD_BFD: &str = "bfd_instance gw {\n  neighbor_ip 10.77.0.3\n  source_ip 10.77.0.1\n  min_rx 10\n  min_tx 10\n  multiplier 3\n}\n";
+/// kad's side of the session to the gateway: 50 ms × 3 (timings at 10 ms belong in the
+/// benchmarks; lab tests on a loaded 2-core CI machine assert behaviour, not timing).
+const KAD_BFD: &str = "bfd_instance gw {\n  neighbor_ip 10.77.0.3\n  source_ip 10.77.0.1\n  min_rx 50\n  min_tx 50\n  multiplier 3\n}\n";
 
 /// keepalived's side, on the gateway.
-const GW_BFD: &str = "global_defs {\n  router_id gw\n}\nbfd_instance r1 {\n  neighbor_ip 10.77.0.1\n  source_ip 10.77.0.3\n  min_rx 10\n  min_tx 10\n  multiplier 3\n}\n";
+const GW_BFD: &str = "global_defs {\n  router_id gw\n}\nbfd_instance r1 {\n  neighbor_ip 10.77.0.1\n  source_ip 10.77.0.3\n  min_rx 50\n  min_tx 50\n  multiplier 3\n}\n";
 
 /// Starts keepalived on `host` running only its BFD process with `config`; returns the
 /// daemon's index and the BFD child's pid file.
@@ -96,24 +97,24 @@ fn a_session_with_keepalived_comes_up_sees_a_silent_peer_and_says_admin_down_at_
         Ok(log_count(&lab, gw, "(r1) Entering Up state")? >= 1)
     })?;
     // Up at 1 s (idle_tx) first; keepalived's poll sequence then brings both sides to the
-    // configured 10 ms: kad status shows the negotiated detection time, 3 × 10 ms.
+    // configured 50 ms: kad status shows the negotiated detection time, 3 × 50 ms.
     let socket = lab.dir().join("kad-r1.sock");
     let validator = ops::schema()?;
     let mut status = serde_json::Value::Null;
-    lab.wait_for("the 10 ms intervals are negotiated", LIMIT, || {
+    lab.wait_for("the 50 ms intervals are negotiated", LIMIT, || {
         status = ops::status_json(&socket)?;
         let session = &status["bfd_sessions"][0];
-        Ok(session["state"] == "up" && session["detect_time_us"] == 30_000)
+        Ok(status["pid"] != 0 && session["state"] == "up" && session["detect_time_us"] == 150_000)
     })?;
     ops::assert_valid(&validator, &status);
     let session = &status["bfd_sessions"][0];
     assert_eq!(session["name"], "gw");
     assert_eq!(session["remote_state"], "up");
-    assert_eq!(session["tx_interval_us"], 10_000);
-    assert_eq!(session["up_transitions"], 1);
+    assert_eq!(session["tx_interval_us"], 50_000);
+    assert_eq!(session["up_transitions"], 1, "{session:#}\n{}", lab.logs());
 
     // The gateway goes silent: kad declares the session down after the detection time
-    // (3 × 10 ms), with keepalived's diagnostic.
+    // (3 × 50 ms), with keepalived's diagnostic.
     signal_pid_file(&gw_pid, libc::SIGSTOP)?;
     let stopped = Instant::now();
     lab.wait_for("kad sees the silent peer", LIMIT, || {
@@ -124,10 +125,10 @@ fn a_session_with_keepalived_comes_up_sees_a_silent_peer_and_says_admin_down_at_
         )? >= 1)
     })?;
     let detected = stopped.elapsed();
-    eprintln!("kad saw keepalived's BFD go silent after {detected:?} (detect time 30 ms)");
+    eprintln!("kad saw keepalived's BFD go silent after {detected:?} (detect time 150 ms)");
     assert!(
-        detected >= Duration::from_millis(15) && detected < Duration::from_secs(1),
-        "down {detected:?} after the peer went silent; the detection time is 30 ms"
+        detected >= Duration::from_millis(90) && detected < Duration::from_secs(2),
+        "down {detected:?} after the peer went silent; the detection time is 150 ms"
     );
 
     signal_pid_file(&gw_pid, libc::SIGCONT)?;

@@ -18,9 +18,8 @@ impl HasPlaces for BfdInstance {
     }
 }
 
-/// Why every BFD keyword is ignored: the configuration is read as keepalived reads it,
-/// no session runs yet.
-pub const BFD: &str = "BFD runtime not implemented yet";
+/// Why `checker` is ignored: BFD_CHECK does not follow sessions yet.
+pub const CHECKER: &str = "BFD_CHECK does not follow BFD sessions yet (the checker is left out)";
 
 /// The longest bfd_instance name keepalived 2.2.7 accepts (BFD_INAME_MAX - 1).
 pub const NAME_MAX: usize = 31;
@@ -39,56 +38,41 @@ const HOPLIMIT_DEFAULT_V6: u8 = 64;
 
 /// The keyword table of bfd_instance.
 pub const BFD_INSTANCE: &[Keyword<BfdInstance>] = &[
-    ignored(BFD, kw("neighbor_ip", neighbor)),
-    ignored(BFD, kw("neighbour_ip", neighbor)),
-    ignored(BFD, kw("source_ip", source)),
-    ignored(
-        BFD,
-        kw("min_rx", |b, n, c| {
-            if let Some(v) = interval(b, n, c, 1) {
-                b.min_rx = v;
-            }
-        }),
-    ),
-    ignored(
-        BFD,
-        kw("min_tx", |b, n, c| {
-            if let Some(v) = interval(b, n, c, 1) {
-                b.min_tx = v;
-            }
-        }),
-    ),
-    ignored(
-        BFD,
-        kw("idle_tx", |b, n, c| {
-            if let Some(v) = interval(b, n, c, 1000) {
-                b.idle_tx = v;
-            }
-        }),
-    ),
-    ignored(
-        BFD,
-        kw("multiplier", |b, n, c| {
-            if let Some(v) = whole(b, n, c, 1, 255, "not valid") {
-                b.multiplier = u8::try_from(v).unwrap_or(MULTIPLIER_DEFAULT);
-            }
-        }),
-    ),
-    ignored(BFD, kw("passive", |b, _, _| b.passive = true)),
-    ignored(BFD, kw("ttl", ttl)),
-    ignored(BFD, kw("hoplimit", ttl)),
-    ignored(
-        BFD,
-        kw("max_hops", |b, n, c| {
-            if let Some(v) = whole(b, n, c, -1, 255, "not valid") {
-                // keepalived keeps it in a uint8_t: -1 is 255 (no TTL check).
-                b.max_hops = u8::try_from(v).unwrap_or(u8::MAX);
-            }
-        }),
-    ),
-    ignored(BFD, kw("weight", weight)),
-    ignored(BFD, kw("vrrp", |b, _, _| b.vrrp = true)),
-    ignored(BFD, kw("checker", |b, _, _| b.checker = true)),
+    kw("neighbor_ip", neighbor),
+    kw("neighbour_ip", neighbor),
+    kw("source_ip", source),
+    kw("min_rx", |b, n, c| {
+        if let Some(v) = interval(b, n, c, 1) {
+            b.min_rx = v;
+        }
+    }),
+    kw("min_tx", |b, n, c| {
+        if let Some(v) = interval(b, n, c, 1) {
+            b.min_tx = v;
+        }
+    }),
+    kw("idle_tx", |b, n, c| {
+        if let Some(v) = interval(b, n, c, 1000) {
+            b.idle_tx = v;
+        }
+    }),
+    kw("multiplier", |b, n, c| {
+        if let Some(v) = whole(b, n, c, 1, 255, "not valid") {
+            b.multiplier = u8::try_from(v).unwrap_or(MULTIPLIER_DEFAULT);
+        }
+    }),
+    kw("passive", |b, _, _| b.passive = true),
+    kw("ttl", ttl),
+    kw("hoplimit", ttl),
+    kw("max_hops", |b, n, c| {
+        if let Some(v) = whole(b, n, c, -1, 255, "not valid") {
+            // keepalived keeps it in a uint8_t: -1 is 255 (no TTL check).
+            b.max_hops = u8::try_from(v).unwrap_or(u8::MAX);
+        }
+    }),
+    kw("weight", weight),
+    kw("vrrp", |b, _, _| b.vrrp = true),
+    ignored(CHECKER, kw("checker", |b, _, _| b.checker = true)),
 ];
 
 /// How keepalived names the neighbour in messages: as the instance spelled it.

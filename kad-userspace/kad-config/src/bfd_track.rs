@@ -13,7 +13,7 @@ use super::{
 };
 
 /// The status of BFD_CHECK's `name` (the session's state is not followed yet).
-pub const BFD_STATUS: Status = Status::Ignored(super::bfd::BFD);
+pub const BFD_STATUS: Status = Status::Ignored(super::bfd::CHECKER);
 
 /// The bfd_instances read so far as keepalived's VRRP and checker processes know them:
 /// by name only (a name the BFD process drops for a bad address is still found).

@@ -376,7 +376,8 @@ const SCHED_CHECKER: Status = Status::Partial(
     "applied only when kad runs no VRRP (`-C`, or virtual servers without vrrp_instance); beside VRRP the one process takes the vrrp_* values",
 );
 /// The BFD process's scheduling keywords.
-const SCHED_BFD: Status = Status::Ignored(super::bfd::BFD);
+const SCHED_BFD: Status =
+    Status::Ignored("the BFD thread runs with the process's scheduling (bfd_* not applied yet)");
 /// Why the netlink buffer keywords are ignored.
 const BUFS: Status = Status::Ignored("kad sizes its own netlink and receive buffers");
 /// Why the process name keywords are ignored.

@@ -337,15 +337,12 @@ pub const TOP: &[Keyword<Config>] = &[
         vrrp::drop_trackers_defined_later(&mut inst.tracking, &inst.name, c, x);
         c.vrrp_instances.push(inst);
     }),
-    ignored(
-        bfd::BFD,
-        kw("bfd_instance", |c, n, x| {
-            if let Some(b) = bfd::bfd_instance(x, n, &c.bfd_instances) {
-                x.bfd_names.add(&b);
-                c.bfd_instances.push(b);
-            }
-        }),
-    ),
+    kw("bfd_instance", |c, n, x| {
+        if let Some(b) = bfd::bfd_instance(x, n, &c.bfd_instances) {
+            x.bfd_names.add(&b);
+            c.bfd_instances.push(b);
+        }
+    }),
     kw("SSL", |c, n, x| c.ssl = Some(lvs::ssl(x, n))),
     kw("virtual_server_group", |c, n, x| {
         c.virtual_server_groups

@@ -216,12 +216,9 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("track_process", |i, n, c| {
         i.tracking.processes.extend(track_list(c, n, -254, 254));
     }),
-    ignored(
-        super::bfd::BFD,
-        kw("track_bfd", |i, n, c| {
-            super::bfd_track::track_bfd(c, n, &i.name, &mut i.tracking.bfds)
-        }),
-    ),
+    kw("track_bfd", |i, n, c| {
+        super::bfd_track::track_bfd(c, n, &i.name, &mut i.tracking.bfds)
+    }),
     kw("mcast_src_ip", |i, n, c| i.mcast_src_ip = c.ip(n, 0)),
     kw("unicast_src_ip", |i, n, c| i.unicast_src_ip = c.ip(n, 0)),
     kw("mcast_dst_ip", |i, n, c| {
@@ -709,12 +706,9 @@ pub const SYNC_GROUP: &[Keyword<SyncGroup>] = &[
     kw("track_process", |g, n, c| {
         g.tracking.processes.extend(track_list(c, n, -254, 254))
     }),
-    ignored(
-        super::bfd::BFD,
-        kw("track_bfd", |g, n, c| {
-            super::bfd_track::track_bfd(c, n, &g.name, &mut g.tracking.bfds)
-        }),
-    ),
+    kw("track_bfd", |g, n, c| {
+        super::bfd_track::track_bfd(c, n, &g.name, &mut g.tracking.bfds)
+    }),
     kw("notify_master", |g, n, c| {
         once(
             &mut g.notify.master,

@@ -53,9 +53,16 @@ impl SessionSpec {
     }
 }
 
-/// The sessions of `config`, in order.
+/// The sessions of `config`, in order (instances keepalived's BFD process would drop, such
+/// as one whose source address is of the other family, are left out: trackers of them see
+/// them down).
 pub fn sessions(config: &Config) -> Vec<SessionSpec> {
-    config.bfd_instances.iter().filter_map(session).collect()
+    config
+        .bfd_instances
+        .iter()
+        .filter(|instance| instance.enabled)
+        .filter_map(session)
+        .collect()
 }
 
 fn session(instance: &BfdInstance) -> Option<SessionSpec> {
@@ -63,18 +70,14 @@ fn session(instance: &BfdInstance) -> Option<SessionSpec> {
         name: instance.name.clone(),
         neighbor: instance.neighbor_ip?,
         source: instance.source_ip,
-        desired_min_tx: millis(instance.min_tx),
-        required_min_rx: millis(instance.min_rx),
-        idle_tx: millis(instance.idle_tx),
-        detect_mult: u8::try_from(instance.multiplier).unwrap_or(u8::MAX),
+        desired_min_tx: instance.min_tx,
+        required_min_rx: instance.min_rx,
+        idle_tx: instance.idle_tx,
+        detect_mult: instance.multiplier,
         passive: instance.passive,
         ttl: instance.ttl,
         max_hops: instance.max_hops,
     })
-}
-
-fn millis(ms: u32) -> Duration {
-    Duration::from_millis(u64::from(ms))
 }
 
 #[cfg(test)]
