@@ -501,3 +501,91 @@ fn nix_ifindex(name: &str) -> Result<u32> {
     ensure!(index != 0, "no interface {name:?}");
     Ok(index)
 }
+
+/// Every BFD expiry waiting in the ring.
+fn expiries(
+    events: &mut aya::maps::RingBuf<aya::maps::MapData>,
+) -> Vec<kad::xdp::event::BfdExpiry> {
+    let mut found = Vec::new();
+    while let Some(item) = events.next() {
+        if let Some(Record::BfdExpired(expiry)) = decode_record(&item) {
+            found.push(expiry);
+        }
+    }
+    found
+}
+
+#[test]
+fn rewriting_or_removing_a_session_stops_its_timer_and_rewriting_rearms_it() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let mut dataplane = load()?;
+    let mut events = dataplane.take_events()?;
+    let armed = BfdExpect {
+        detect: Duration::from_millis(20),
+        armed: true,
+        ..expect_v4("10.88.0.1")
+    };
+    let packet = BfdFrame::up("10.88.0.1", "10.88.0.2", THEIRS, OURS);
+    let wait = Duration::from_millis(80);
+
+    // Armed, one packet, silence: one expiry; later packets do not start another.
+    dataplane.bfd_sessions()?.insert(OURS, &armed)?;
+    expect(&dataplane, &packet, XdpReason::BfdChanged, "first packet")?;
+    std::thread::sleep(wait);
+    let first = expiries(&mut events);
+    ensure!(
+        first.len() == 1 && first[0].discriminator == OURS,
+        "{first:?}"
+    );
+    ensure!(
+        session(&mut dataplane, OURS)?.expired == 1,
+        "marked expired"
+    );
+    expect(
+        &dataplane,
+        &packet,
+        XdpReason::BfdRecorded,
+        "packet after expiry",
+    )?;
+    std::thread::sleep(wait);
+    ensure!(expiries(&mut events).is_empty(), "expired twice");
+
+    // Rewriting re-arms: the next packet starts a new timer, which expires again.
+    dataplane.bfd_sessions()?.insert(OURS, &armed)?;
+    ensure!(session(&mut dataplane, OURS)?.expired == 0, "re-armed");
+    expect(
+        &dataplane,
+        &packet,
+        XdpReason::BfdChanged,
+        "first packet after re-arming",
+    )?;
+    std::thread::sleep(wait);
+    ensure!(
+        expiries(&mut events).len() == 1,
+        "re-armed session expires again"
+    );
+
+    // A running timer is stopped by a rewrite without `armed`, and by removal.
+    dataplane.bfd_sessions()?.insert(OURS, &armed)?;
+    expect(&dataplane, &packet, XdpReason::BfdChanged, "armed again")?;
+    dataplane.bfd_sessions()?.insert(
+        OURS,
+        &BfdExpect {
+            armed: false,
+            ..armed
+        },
+    )?;
+    std::thread::sleep(wait);
+    ensure!(expiries(&mut events).is_empty(), "disarmed session expired");
+    dataplane.bfd_sessions()?.insert(OURS, &armed)?;
+    expect(
+        &dataplane,
+        &packet,
+        XdpReason::BfdChanged,
+        "armed once more",
+    )?;
+    dataplane.bfd_sessions()?.remove(OURS)?;
+    std::thread::sleep(wait);
+    ensure!(expiries(&mut events).is_empty(), "removed session expired");
+    Ok(())
+}
