@@ -379,20 +379,39 @@ fn multihop_sessions_check_their_least_ttl() -> Result<()> {
     Ok(())
 }
 
+/// What the peer's sender did.
+struct Sent {
+    /// When it sent its last packet.
+    last: Instant,
+    /// Packets sent.
+    count: u64,
+    /// The longest gap between two sends (the sender may be descheduled on a loaded machine).
+    max_gap: Duration,
+}
+
 /// The peer (in its own namespace) sends BFD Up packets every `interval` for `duration`
-/// from a UDP socket with TTL 255, source port 49152; returns when it sent the last one.
-fn send_bfd(to: SocketAddr, interval: Duration, duration: Duration) -> Result<Instant> {
+/// from a UDP socket with TTL 255, source port 49152.
+fn send_bfd(to: SocketAddr, interval: Duration, duration: Duration) -> Result<Sent> {
     let socket = UdpSocket::bind("0.0.0.0:49152").context("binding 49152")?;
     socket.set_ttl(255)?;
     let control = bfd_control(3, 0, 3, THEIRS, OURS, 10_000, 10_000);
     let start = Instant::now();
-    let mut last = start;
+    let mut sent = Sent {
+        last: start,
+        count: 0,
+        max_gap: Duration::ZERO,
+    };
     while start.elapsed() < duration {
         socket.send_to(&control, to).context("sending BFD")?;
-        last = Instant::now();
+        let now = Instant::now();
+        if sent.count > 0 {
+            sent.max_gap = sent.max_gap.max(now - sent.last);
+        }
+        sent.last = now;
+        sent.count += 1;
         std::thread::sleep(interval);
     }
-    Ok(last)
+    Ok(sent)
 }
 
 #[test]
@@ -414,83 +433,87 @@ fn the_kernel_declares_a_silent_peer_down_once() -> Result<()> {
     })?;
     let mut events = dataplane.take_events()?;
     let detect = Duration::from_millis(30);
-    dataplane.bfd_sessions()?.insert(
-        OURS,
-        &BfdExpect {
-            peer: "10.89.0.1".parse()?,
-            ifindex,
-            multihop: false,
-            min_ttl: 0,
-            detect,
-            armed: true,
-        },
-    )?;
     let to: SocketAddr = (Ipv4Addr::new(10, 89, 0, 2), 3784).into();
-    let last_sent =
-        peer_ns.run(|| send_bfd(to, Duration::from_millis(5), Duration::from_millis(500)))?;
+    // ARP first, so that the first BFD packet is not held back by neighbour resolution.
+    peer_ns.run(|| send_bfd(to, Duration::from_millis(5), Duration::from_millis(20)))?;
+    std::thread::sleep(detect * 2);
+    let _ = expiries(&mut events);
 
-    // While packets flowed, nothing expired.
-    let during = session(&mut dataplane, OURS)?;
-    ensure!(
-        during.packets >= 50,
-        "packets seen by XDP: {}",
-        during.packets
-    );
-    let mut got = Vec::new();
-    let deadline = last_sent + detect + Duration::from_secs(2);
-    while Instant::now() < deadline {
-        while let Some(item) = events.next() {
-            got.push((decode_record(&item), Instant::now()));
+    // On this shared 2-core machine the sender can be descheduled for longer than the
+    // detect time: that is a real silence, which the kernel rightly declares. Such a run is
+    // reported and retried.
+    for attempt in 1..=3 {
+        dataplane.bfd_sessions()?.insert(
+            OURS,
+            &BfdExpect {
+                peer: "10.89.0.1".parse()?,
+                ifindex,
+                multihop: false,
+                min_ttl: 0,
+                detect,
+                armed: true,
+            },
+        )?;
+        let sent =
+            peer_ns.run(|| send_bfd(to, Duration::from_millis(5), Duration::from_millis(500)))?;
+        let mut got = Vec::new();
+        let deadline = sent.last + detect + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            for expiry in expiries(&mut events) {
+                got.push((expiry, Instant::now()));
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    let expiries: Vec<_> = got
-        .iter()
-        .filter_map(|(record, seen)| match record {
-            Some(Record::BfdExpired(expiry)) => Some((*expiry, *seen)),
-            _ => None,
-        })
-        .collect();
-    let [(expiry, seen)] = expiries.as_slice() else {
-        bail!("expected exactly one expiry event, got {got:?}");
-    };
-    assert_eq!(expiry.discriminator, OURS);
-    assert_eq!(expiry.detect_ns, detect.as_nanos() as u64);
-    let after_last_packet = Duration::from_nanos(expiry.at_ns.saturating_sub(expiry.last_ns));
-    eprintln!(
-        "expiry {:.2} ms after the last packet arrived (detect {} ms); read by userspace {:.2} ms after the last send",
-        after_last_packet.as_secs_f64() * 1e3,
-        detect.as_millis(),
-        seen.duration_since(last_sent).as_secs_f64() * 1e3,
-    );
-    ensure!(
-        after_last_packet >= detect,
-        "expired early: {after_last_packet:?}"
-    );
-    ensure!(
-        after_last_packet < detect + Duration::from_millis(500),
-        "expired late: {after_last_packet:?}"
-    );
-    let after = session(&mut dataplane, OURS)?;
-    ensure!(
-        after.expired == 1 && after.expired_ns == expiry.at_ns,
-        "{after:?}"
-    );
+        let [(expiry, seen)] = got.as_slice() else {
+            bail!("expected exactly one expiry event, got {got:?}");
+        };
+        assert_eq!(expiry.discriminator, OURS);
+        assert_eq!(expiry.detect_ns, detect.as_nanos() as u64);
+        let after_last_packet = Duration::from_nanos(expiry.at_ns.saturating_sub(expiry.last_ns));
+        eprintln!(
+            "attempt {attempt}: expiry {:.2} ms after the last packet XDP saw (detect {} ms); \
+             read by userspace {:.2} ms after the last send; {} of {} packets before it; \
+             longest send gap {:.1} ms",
+            after_last_packet.as_secs_f64() * 1e3,
+            detect.as_millis(),
+            seen.saturating_duration_since(sent.last).as_secs_f64() * 1e3,
+            expiry.packets,
+            sent.count,
+            sent.max_gap.as_secs_f64() * 1e3,
+        );
+        ensure!(
+            after_last_packet >= detect,
+            "expired early: {after_last_packet:?}"
+        );
+        ensure!(
+            after_last_packet < detect + Duration::from_millis(500),
+            "expired late: {after_last_packet:?}"
+        );
+        let after = session(&mut dataplane, OURS)?;
+        ensure!(
+            after.expired == 1 && after.expired_ns == expiry.at_ns,
+            "{after:?}"
+        );
+        if expiry.packets < sent.count {
+            ensure!(
+                sent.max_gap >= detect,
+                "expired while the peer sent every {:?} at most",
+                sent.max_gap
+            );
+            continue;
+        }
 
-    // Packets after the expiry do not re-arm it: still exactly one event.
-    peer_ns.run(|| send_bfd(to, Duration::from_millis(5), Duration::from_millis(50)))?;
-    std::thread::sleep(detect * 3);
-    let mut more = 0;
-    while let Some(item) = events.next() {
-        if matches!(decode_record(&item), Some(Record::BfdExpired(_))) {
-            more += 1;
-        }
+        // Packets after the expiry do not re-arm it: still exactly one event.
+        peer_ns.run(|| send_bfd(to, Duration::from_millis(5), Duration::from_millis(50)))?;
+        std::thread::sleep(detect * 3);
+        let more = expiries(&mut events);
+        ensure!(
+            more.is_empty(),
+            "more expiry events before userspace re-armed: {more:?}"
+        );
+        return Ok(());
     }
-    ensure!(
-        more == 0,
-        "{more} more expiry events before userspace re-armed"
-    );
-    Ok(())
+    bail!("the sender was descheduled beyond the detect time in every attempt")
 }
 
 /// The index of `name` in the calling thread's namespace.
