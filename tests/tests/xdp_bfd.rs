@@ -23,6 +23,9 @@ use kad_tests::{
 const OURS: u32 = 0x0000_4b41;
 const THEIRS: u32 = 0x0000_0077;
 
+/// A named change to a control packet.
+type Change = (&'static str, fn(&mut BfdFrame));
+
 fn load() -> Result<XdpDataplane> {
     XdpDataplane::load(LoadOptions::default()).context("loading kad_xdp")
 }
@@ -240,7 +243,7 @@ fn steady_packets_stay_in_the_kernel_and_changes_reach_the_socket() -> Result<()
         assert!(steady.last_ns > first.last_ns, "last arrival moves: {peer}");
 
         // Each change passes once, then is steady again.
-        let changes: [(&str, fn(&mut BfdFrame)); 6] = [
+        let changes: [Change; 6] = [
             ("peer state Down", |f| f.control[1] = 1 << 6),
             ("diag 1", |f| f.control[0] |= 1),
             ("desired min tx", |f| {
