@@ -18,7 +18,9 @@
 //! `last_ns` and `packets` are refreshed and the packet is compared with `last_control`: the
 //! same bytes without Poll or Final are dropped (`BfdRecorded`: the steady state never reaches
 //! userspace); anything else is recorded (`sequence` + 1) and passed (`BfdChanged`), so the
-//! socket — the same code as `--no-xdp` — sees every change.
+//! socket — the same code as `--no-xdp` — sees every change. A packet that would pass is
+//! still dropped as `VipNoAccept` when addressed to a non-accepting VIP (as before BFD was
+//! recognised; the steady path, dropped anyway, pays no VIP lookup).
 //!
 //! # Detection in the kernel
 //!

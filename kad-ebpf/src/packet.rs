@@ -230,6 +230,7 @@ pub struct BfdPacket {
     /// `FAMILY_V4` or `FAMILY_V6`.
     pub family: u8,
     pub src: Addr,
+    pub dst: Addr,
     /// IPv4 TTL or IPv6 hop limit.
     pub ttl: u8,
     /// Offset of the UDP header.
@@ -384,6 +385,7 @@ fn ipv4_bfd(
     Ok(Frame::Bfd(BfdPacket {
         family: FAMILY_V4,
         src: Addr::v4(ip, 12),
+        dst: Addr::v4(ip, 16),
         ttl: ip[8],
         udp_offset: l3 + ihl,
         ip_payload_len: total - ihl,
@@ -413,6 +415,7 @@ fn ipv6(ctx: &XdpContext, l3: usize) -> Result<Frame, XdpReason> {
             return Ok(Frame::Bfd(BfdPacket {
                 family: FAMILY_V6,
                 src: Addr::v6(ip, 8),
+                dst,
                 ttl: ip[7],
                 udp_offset: l3 + IPV6_HEADER_LEN,
                 ip_payload_len: payload,

@@ -46,7 +46,23 @@ fn classify(ctx: &XdpContext, slot: u32) -> XdpReason {
         Ok(Frame::OtherIp(other)) => vip::filter(ctx.ingress_ifindex() as u32, &other),
         Ok(Frame::Vrrp(packet)) => vrrp(ctx, slot, &packet).unwrap_or_else(|reason| reason),
         Ok(Frame::VrrpLowTtl(packet)) => low_ttl(ctx, slot, &packet),
-        Ok(Frame::Bfd(packet)) => bfd::classify(ctx, &packet),
+        Ok(Frame::Bfd(packet)) => match bfd::classify(ctx, &packet) {
+            // A BFD packet that would reach the socket is still IP traffic to its
+            // destination: a non-accepting VIP drops it as any other (not on the steady
+            // path, which drops anyway and so pays no VIP lookup).
+            reason if !reason.drops() => match vip::filter(
+                ctx.ingress_ifindex() as u32,
+                &packet::OtherIp {
+                    family: packet.family,
+                    dst: packet.dst,
+                    neighbour_discovery: false,
+                },
+            ) {
+                XdpReason::VipNoAccept => XdpReason::VipNoAccept,
+                _ => reason,
+            },
+            reason => reason,
+        },
         Err(reason) => reason,
     }
 }

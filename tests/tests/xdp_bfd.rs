@@ -338,6 +338,28 @@ fn steady_packets_stay_in_the_kernel_and_changes_reach_the_socket() -> Result<()
 }
 
 #[test]
+fn bfd_to_a_non_accepting_vip_is_dropped_unless_steady() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let mut dataplane = load()?;
+    dataplane.set_vip(LO, "10.88.0.2".parse()?, true)?;
+    let unknown = BfdFrame::up("10.88.0.1", "10.88.0.2", THEIRS, OURS);
+    expect(
+        &dataplane,
+        &unknown,
+        XdpReason::VipNoAccept,
+        "no session, to a VIP",
+    )?;
+    let other = BfdFrame::up("10.88.0.1", "10.88.0.3", THEIRS, OURS);
+    expect(
+        &dataplane,
+        &other,
+        XdpReason::BfdNoSession,
+        "no session, elsewhere",
+    )?;
+    Ok(())
+}
+
+#[test]
 fn multihop_sessions_check_their_least_ttl() -> Result<()> {
     kad_tests::skip_unless!(Root);
     let mut dataplane = load()?;
