@@ -12,7 +12,7 @@ pub const XDP_PROGRAM: &str = "kad_xdp";
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum XdpReason {
-    /// Not VRRP (other ethertype or IP protocol): passed untouched.
+    /// Not VRRP nor BFD (other ethertype, IP protocol or UDP port): passed untouched.
     NotVrrp = 0,
     /// A valid VRRPv2 advert passed to userspace's socket (AH-authenticated, or no
     /// configuration for its interface and family in `KAD_VRRP_CONFIG`, or the event ring
@@ -21,8 +21,9 @@ pub enum XdpReason {
     /// A valid VRRPv3 advert passed to userspace's socket (no configuration for its interface
     /// and family in `KAD_VRRP_CONFIG`, or the event ring buffer was full).
     VrrpV3 = 2,
-    /// Ethernet/IP/VRRP headers cut short, an IP header length that lies, or an IPv4
-    /// fragment (RFC 791 §3.2; adverts are never fragmented): dropped.
+    /// Ethernet/IP/VRRP (or UDP/BFD) headers cut short, an IP header length that lies, or an
+    /// IPv4 fragment (RFC 791 §3.2; adverts and BFD control packets are never fragmented):
+    /// dropped.
     Truncated = 3,
     /// RFC 5798 §7.1: IPv4 TTL or IPv6 hop limit other than 255: dropped.
     BadTtl = 4,
