@@ -5,6 +5,8 @@
 //! feature the value types implement `aya::Pod` so userspace can read them from maps.
 #![no_std]
 
+pub mod bfd_maps;
+pub mod bfd_wire;
 pub mod vrrp_wire;
 pub mod xdp_counters;
 pub mod xdp_maps;

@@ -12,7 +12,7 @@ pub const XDP_PROGRAM: &str = "kad_xdp";
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum XdpReason {
-    /// Not VRRP (other ethertype or IP protocol): passed untouched.
+    /// Not VRRP nor BFD (other ethertype, IP protocol or UDP port): passed untouched.
     NotVrrp = 0,
     /// A valid VRRPv2 advert passed to userspace's socket (AH-authenticated, or no
     /// configuration for its interface and family in `KAD_VRRP_CONFIG`, or the event ring
@@ -21,8 +21,9 @@ pub enum XdpReason {
     /// A valid VRRPv3 advert passed to userspace's socket (no configuration for its interface
     /// and family in `KAD_VRRP_CONFIG`, or the event ring buffer was full).
     VrrpV3 = 2,
-    /// Ethernet/IP/VRRP headers cut short, an IP header length that lies, or an IPv4
-    /// fragment (RFC 791 §3.2; adverts are never fragmented): dropped.
+    /// Ethernet/IP/VRRP (or UDP/BFD) headers cut short, an IP header length that lies, or an
+    /// IPv4 fragment (RFC 791 §3.2; adverts and BFD control packets are never fragmented):
+    /// dropped.
     Truncated = 3,
     /// RFC 5798 §7.1: IPv4 TTL or IPv6 hop limit other than 255: dropped.
     BadTtl = 4,
@@ -72,11 +73,44 @@ pub enum XdpReason {
     /// sub-interface (`eth0.100`), whose own instances, VIPs and program (if any) judge it;
     /// the parent's program neither records nor drops it.
     VlanTagged = 17,
+    /// BFD (`bfd_maps`): a steady control packet of a known session (same bytes as the last
+    /// recorded one, no Poll/Final): last arrival recorded, dropped, userspace not woken.
+    BfdRecorded = 18,
+    /// BFD: a control packet of a known session that changed something (state, diag,
+    /// intervals, detect mult, discriminators) or carries Poll/Final: recorded and passed to
+    /// the socket.
+    BfdChanged = 19,
+    /// BFD: a valid control packet whose Your Discriminator is 0 (Down/AdminDown) or names no
+    /// session in `KAD_BFD_SESSIONS`: passed to the socket (session bring-up is userspace's).
+    BfdNoSession = 20,
+    /// BFD: UDP length shorter than a control packet or longer than the IP payload, or the
+    /// BFD Length field below 24 or beyond the UDP payload (RFC 5880 §6.8.6): dropped.
+    BfdBadLength = 21,
+    /// BFD: version other than 1 (RFC 5880 §6.8.6): dropped.
+    BfdBadVersion = 22,
+    /// BFD single hop (port 3784): TTL / hop limit other than 255 (RFC 5881 §5), or a
+    /// multihop packet below its session's least TTL (`max_hops`): dropped.
+    BfdBadTtl = 23,
+    /// BFD: UDP source port below 49152 (RFC 5881 §4): dropped.
+    BfdBadSourcePort = 24,
+    /// BFD: Detect Mult 0 (RFC 5880 §6.8.6): dropped.
+    BfdBadDetectMult = 25,
+    /// BFD: the Multipoint bit set (RFC 5880 §6.8.6): dropped.
+    BfdMultipoint = 26,
+    /// BFD: My Discriminator 0, or Your Discriminator 0 while State is Init or Up
+    /// (RFC 5880 §6.8.6): dropped.
+    BfdBadDiscriminator = 27,
+    /// BFD: the A bit set (RFC 5880 §6.8.6: kad, as keepalived, runs no authentication, so
+    /// such a packet is not for any of its sessions): dropped.
+    BfdAuthentication = 28,
+    /// BFD: a packet naming a known session but from another address, interface or hop mode
+    /// than the session's peer: dropped.
+    BfdNotPeer = 29,
 }
 
 impl XdpReason {
     /// Number of reasons, i.e. the size of [`XDP_COUNTERS_MAP`].
-    pub const COUNT: u32 = 18;
+    pub const COUNT: u32 = 30;
 
     /// Every reason, in counter-index order.
     pub const ALL: [XdpReason; Self::COUNT as usize] = [
@@ -98,6 +132,18 @@ impl XdpReason {
         XdpReason::BadInterval,
         XdpReason::Discarded,
         XdpReason::VlanTagged,
+        XdpReason::BfdRecorded,
+        XdpReason::BfdChanged,
+        XdpReason::BfdNoSession,
+        XdpReason::BfdBadLength,
+        XdpReason::BfdBadVersion,
+        XdpReason::BfdBadTtl,
+        XdpReason::BfdBadSourcePort,
+        XdpReason::BfdBadDetectMult,
+        XdpReason::BfdMultipoint,
+        XdpReason::BfdBadDiscriminator,
+        XdpReason::BfdAuthentication,
+        XdpReason::BfdNotPeer,
     ];
 
     /// Stable, snake_case name for status output and metrics labels.
@@ -121,6 +167,18 @@ impl XdpReason {
             XdpReason::BadInterval => "bad_interval",
             XdpReason::Discarded => "discarded",
             XdpReason::VlanTagged => "vlan_tagged",
+            XdpReason::BfdRecorded => "bfd_recorded",
+            XdpReason::BfdChanged => "bfd_changed",
+            XdpReason::BfdNoSession => "bfd_no_session",
+            XdpReason::BfdBadLength => "bfd_bad_length",
+            XdpReason::BfdBadVersion => "bfd_bad_version",
+            XdpReason::BfdBadTtl => "bfd_bad_ttl",
+            XdpReason::BfdBadSourcePort => "bfd_bad_source_port",
+            XdpReason::BfdBadDetectMult => "bfd_bad_detect_mult",
+            XdpReason::BfdMultipoint => "bfd_multipoint",
+            XdpReason::BfdBadDiscriminator => "bfd_bad_discriminator",
+            XdpReason::BfdAuthentication => "bfd_authentication",
+            XdpReason::BfdNotPeer => "bfd_not_peer",
         }
     }
 
@@ -130,7 +188,12 @@ impl XdpReason {
     pub const fn drops(self) -> bool {
         !matches!(
             self,
-            XdpReason::NotVrrp | XdpReason::VrrpV2 | XdpReason::VrrpV3 | XdpReason::VlanTagged
+            XdpReason::NotVrrp
+                | XdpReason::VrrpV2
+                | XdpReason::VrrpV3
+                | XdpReason::VlanTagged
+                | XdpReason::BfdChanged
+                | XdpReason::BfdNoSession
         )
     }
 }

@@ -4,12 +4,15 @@
 //! The modules follow a frame through the program: [`packet`] (Ethernet/IP headers) →
 //! [`advert`] (VRRP fields) → [`checksum`] → [`instance`] (configuration, authentication,
 //! peers, `KAD_VRRP_SEEN` and events) or [`vip`] (traffic to virtual addresses), with the
-//! maps in [`maps`] and the entry point in [`xdp_vrrp`].
+//! maps in [`maps`] and the entry point in [`xdp_vrrp`]. UDP to the BFD ports goes from
+//! [`packet`] to [`bfd`] (validation, `KAD_BFD_SESSIONS`, the detection timer).
 #![cfg_attr(target_arch = "bpf", no_std)]
 #![cfg_attr(target_arch = "bpf", no_main)]
 
 #[cfg(target_arch = "bpf")]
 mod advert;
+#[cfg(target_arch = "bpf")]
+mod bfd;
 #[cfg(target_arch = "bpf")]
 mod checksum;
 #[cfg(target_arch = "bpf")]

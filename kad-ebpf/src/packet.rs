@@ -1,10 +1,12 @@
 //! The layers under VRRP: Ethernet (IEEE 802.3; a frame with an IEEE 802.1Q / 802.1ad tag
 //! belongs to a VLAN sub-interface and is only recognised, never read further),
 //! IPv4 (RFC 791, options allowed; or followed by an RFC 2402 AH, keepalived `auth_type AH`)
-//! and IPv6 (RFC 8200, no extension headers: RFC 5798 §5.1.2 adverts carry none).
+//! and IPv6 (RFC 8200, no extension headers: RFC 5798 §5.1.2 adverts carry none); and UDP to
+//! the BFD control ports (RFC 5881 / RFC 5883, same IP rules) for `bfd.rs`.
 
 use aya_ebpf::programs::XdpContext;
 use kad_common::{
+    bfd_wire::{IPPROTO_UDP, PORT_MULTI_HOP, PORT_SINGLE_HOP, UDP_HEADER_LEN},
     vrrp_wire::{
         ETH_HEADER_LEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_IP, ETH_P_IPV6, IPPROTO_AH, IPPROTO_VRRP,
         IPV4_HEADER_LEN, IPV6_HEADER_LEN, VRRP_AH_LEN, VRRP_TTL,
@@ -57,6 +59,27 @@ pub fn ne16<const N: usize>(bytes: &[u8; N], at: usize) -> u16 {
 #[inline(always)]
 pub fn be16<const N: usize>(bytes: &[u8; N], at: usize) -> u16 {
     u16::from_be(ne16(bytes, at))
+}
+
+/// The 32 bits at even offset `at` of a window, in memory byte order (two aligned loads).
+#[inline(always)]
+pub fn ne32<const N: usize>(bytes: &[u8; N], at: usize) -> u32 {
+    let (hi, lo) = (
+        ne16(bytes, at).to_ne_bytes(),
+        ne16(bytes, at + 2).to_ne_bytes(),
+    );
+    u32::from_ne_bytes([hi[0], hi[1], lo[0], lo[1]])
+}
+
+/// The 64 bits at even offset `at` of a window, in memory byte order (four aligned loads).
+#[inline(always)]
+pub fn ne64<const N: usize>(bytes: &[u8; N], at: usize) -> u64 {
+    Addr::join([
+        ne16(bytes, at),
+        ne16(bytes, at + 2),
+        ne16(bytes, at + 4),
+        ne16(bytes, at + 6),
+    ])
 }
 
 /// Length of the frame in bytes.
@@ -202,6 +225,20 @@ pub struct OtherIp {
     pub neighbour_discovery: bool,
 }
 
+/// A UDP datagram to a BFD control port (RFC 5881 §4, RFC 5883 §5), with sane IP headers.
+pub struct BfdPacket {
+    /// `FAMILY_V4` or `FAMILY_V6`.
+    pub family: u8,
+    pub src: Addr,
+    pub dst: Addr,
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    /// Offset of the UDP header.
+    pub udp_offset: usize,
+    /// Length of the IP payload (UDP header and data) as the IP header says; inside the frame.
+    pub ip_payload_len: usize,
+}
+
 /// What a frame carries.
 pub enum Frame {
     /// Not IPv4/IPv6, or too short to tell.
@@ -218,6 +255,8 @@ pub enum Frame {
     /// its instance is unicast (keepalived checks unicast TTLs only against a peer's
     /// `min_ttl`/`max_ttl`, which userspace applies). Kept off the fast path.
     VrrpLowTtl(VrrpPacket),
+    /// UDP to port 3784 or 4784: a BFD control packet, judged by `bfd.rs`.
+    Bfd(BfdPacket),
 }
 
 /// Reads the Ethernet header and dispatches on the EtherType. Errors are the drop reasons
@@ -255,6 +294,9 @@ fn ipv4(ctx: &XdpContext, l3: usize) -> Result<Frame, XdpReason> {
     let ihl = usize::from(ip[0] & 0x0f) * 4;
     let ah = match ip[9] {
         IPPROTO_VRRP => false,
+        IPPROTO_UDP if ihl >= IPV4_HEADER_LEN && bfd_port(ctx, l3 + ihl) => {
+            return ipv4_bfd(ctx, l3, ip, ihl);
+        }
         IPPROTO_AH if ihl >= IPV4_HEADER_LEN && ah_protects_vrrp(ctx, l3 + ihl) => true,
         _ => {
             return Ok(Frame::OtherIp(OtherIp {
@@ -308,6 +350,48 @@ fn ipv4(ctx: &XdpContext, l3: usize) -> Result<Frame, XdpReason> {
     })
 }
 
+/// Whether the UDP header at `off` is addressed to a BFD control port.
+#[inline(always)]
+fn bfd_port(ctx: &XdpContext, off: usize) -> bool {
+    matches!(
+        window::<UDP_HEADER_LEN>(ctx, off),
+        Ok(udp) if matches!(be16(udp, 2), PORT_SINGLE_HOP | PORT_MULTI_HOP)
+    )
+}
+
+/// An IPv4 datagram to a BFD port: the same header sanity as for VRRP (RFC 791 §3.1; a BFD
+/// packet is never fragmented). The header checksum is not verified (the Ethernet FCS
+/// covers the frame; a broken header at worst refreshes a session once).
+#[inline(always)]
+fn ipv4_bfd(
+    ctx: &XdpContext,
+    l3: usize,
+    ip: &[u8; IPV4_HEADER_LEN],
+    ihl: usize,
+) -> Result<Frame, XdpReason> {
+    let total = usize::from(be16(ip, 2));
+    let frag = be16(ip, 6);
+    if frag & IPV4_OFFSET_MASK != 0 {
+        // A later fragment: what looked like a UDP header is payload.
+        return Ok(Frame::OtherIp(OtherIp {
+            family: FAMILY_V4,
+            dst: Addr::v4(ip, 16),
+            neighbour_discovery: false,
+        }));
+    }
+    if ip[0] >> 4 != 4 || total < ihl || l3 + total > frame_len(ctx) || frag & IPV4_MF != 0 {
+        return Err(XdpReason::Truncated);
+    }
+    Ok(Frame::Bfd(BfdPacket {
+        family: FAMILY_V4,
+        src: Addr::v4(ip, 12),
+        dst: Addr::v4(ip, 16),
+        ttl: ip[8],
+        udp_offset: l3 + ihl,
+        ip_payload_len: total - ihl,
+    }))
+}
+
 /// RFC 2402 §2.1: whether the AH at `off` says a VRRP message follows.
 #[inline(always)]
 fn ah_protects_vrrp(ctx: &XdpContext, off: usize) -> bool {
@@ -323,6 +407,20 @@ fn ipv6(ctx: &XdpContext, l3: usize) -> Result<Frame, XdpReason> {
     let dst = Addr::v6(ip, 24);
     match ip[6] {
         IPPROTO_VRRP => {}
+        IPPROTO_UDP if bfd_port(ctx, l3 + IPV6_HEADER_LEN) => {
+            let payload = usize::from(be16(ip, 4));
+            if ip[0] >> 4 != 6 || l3 + IPV6_HEADER_LEN + payload > frame_len(ctx) {
+                return Err(XdpReason::Truncated);
+            }
+            return Ok(Frame::Bfd(BfdPacket {
+                family: FAMILY_V6,
+                src: Addr::v6(ip, 8),
+                dst,
+                ttl: ip[7],
+                udp_offset: l3 + IPV6_HEADER_LEN,
+                ip_payload_len: payload,
+            }));
+        }
         next => {
             let neighbour_discovery = next == IPPROTO_ICMPV6
                 && matches!(

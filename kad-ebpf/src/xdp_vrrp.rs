@@ -2,7 +2,8 @@
 //! RFC 5798 §7.1 are dropped; adverts for a configured instance are recorded in
 //! `KAD_VRRP_SEEN` and dropped, waking userspace through `KAD_VRRP_EVENTS` only when
 //! something changed; traffic to non-accepting virtual addresses is dropped; VLAN-tagged
-//! frames (a sub-interface's) and everything else pass. Every verdict is counted per reason,
+//! frames (a sub-interface's) and everything else pass. BFD control packets are judged by
+//! `bfd.rs` (the same interface carries both; one XDP program per interface). Every verdict is counted per reason,
 //! globally and per interface.
 
 use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
@@ -17,7 +18,7 @@ use kad_common::{
 };
 
 use crate::{
-    advert,
+    advert, bfd,
     checksum::{self, V3Ipv4},
     instance, maps,
     packet::{self, Frame, VrrpPacket},
@@ -45,6 +46,23 @@ fn classify(ctx: &XdpContext, slot: u32) -> XdpReason {
         Ok(Frame::OtherIp(other)) => vip::filter(ctx.ingress_ifindex() as u32, &other),
         Ok(Frame::Vrrp(packet)) => vrrp(ctx, slot, &packet).unwrap_or_else(|reason| reason),
         Ok(Frame::VrrpLowTtl(packet)) => low_ttl(ctx, slot, &packet),
+        Ok(Frame::Bfd(packet)) => match bfd::classify(ctx, &packet) {
+            // A BFD packet that would reach the socket is still IP traffic to its
+            // destination: a non-accepting VIP drops it as any other (not on the steady
+            // path, which drops anyway and so pays no VIP lookup).
+            reason if !reason.drops() => match vip::filter(
+                ctx.ingress_ifindex() as u32,
+                &packet::OtherIp {
+                    family: packet.family,
+                    dst: packet.dst,
+                    neighbour_discovery: false,
+                },
+            ) {
+                XdpReason::VipNoAccept => XdpReason::VipNoAccept,
+                _ => reason,
+            },
+            reason => reason,
+        },
         Err(reason) => reason,
     }
 }

@@ -233,3 +233,82 @@ pub fn fix_ipv4_checksum(frame: &mut [u8]) {
     let sum = internet_checksum(&frame[L3..L3 + header_len]);
     frame[L3 + 10..L3 + 12].copy_from_slice(&sum.to_be_bytes());
 }
+
+/// One BFD control packet (RFC 5880 §4.1) in UDP (RFC 5881 / RFC 5883) to build as a frame;
+/// every field a test may break is public.
+#[derive(Clone, Debug)]
+pub struct BfdFrame {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// IPv4 TTL / IPv6 hop limit (255 for single hop).
+    pub ttl: u8,
+    pub src_port: u16,
+    /// 3784 single hop, 4784 multihop.
+    pub dst_port: u16,
+    /// UDP length field override (`None`: the right one).
+    pub udp_len: Option<u16>,
+    /// The 24-byte mandatory section.
+    pub control: [u8; 24],
+}
+
+/// RFC 5880 §4.1: a control packet's mandatory section (version 1, length 24, echo 0).
+pub fn bfd_control(
+    state: u8,
+    flags: u8,
+    detect_mult: u8,
+    my: u32,
+    your: u32,
+    tx_us: u32,
+    rx_us: u32,
+) -> [u8; 24] {
+    let mut control = [0u8; 24];
+    control[0] = 1 << 5;
+    control[1] = (state << 6) | flags;
+    control[2] = detect_mult;
+    control[3] = 24;
+    control[4..8].copy_from_slice(&my.to_be_bytes());
+    control[8..12].copy_from_slice(&your.to_be_bytes());
+    control[12..16].copy_from_slice(&tx_us.to_be_bytes());
+    control[16..20].copy_from_slice(&rx_us.to_be_bytes());
+    control
+}
+
+impl BfdFrame {
+    /// A single-hop packet from `src` to `dst` (same family), TTL 255, source port 49152,
+    /// in state Up with the discriminators given, 10 ms intervals, detect mult 3.
+    pub fn up(src: &str, dst: &str, my: u32, your: u32) -> Self {
+        Self {
+            src: parse(src),
+            dst: parse(dst),
+            ttl: 255,
+            src_port: 49152,
+            dst_port: 3784,
+            udp_len: None,
+            control: bfd_control(3, 0, 3, my, your, 10_000, 10_000),
+        }
+    }
+
+    /// The Ethernet frame (UDP checksum 0 for IPv4; XDP does not read it).
+    pub fn frame(&self) -> Result<Vec<u8>> {
+        let len = u16::try_from(8 + self.control.len()).context("BFD too long")?;
+        let mut udp = Vec::with_capacity(usize::from(len));
+        udp.extend_from_slice(&self.src_port.to_be_bytes());
+        udp.extend_from_slice(&self.dst_port.to_be_bytes());
+        udp.extend_from_slice(&self.udp_len.unwrap_or(len).to_be_bytes());
+        udp.extend_from_slice(&[0, 0]);
+        udp.extend_from_slice(&self.control);
+        match (self.src, self.dst) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => {
+                let mut frame = ethernet(ETH_P_IP, &ipv4_packet(src, dst, 17, &udp)?);
+                frame[L3 + 8] = self.ttl;
+                fix_ipv4_checksum(&mut frame);
+                Ok(frame)
+            }
+            (IpAddr::V6(src), IpAddr::V6(dst)) => Ok(ethernet(
+                ETH_P_IPV6,
+                &ipv6_packet(src.octets(), dst.octets(), 17, self.ttl, &udp)?,
+            )),
+            _ => bail!("BFD frame with mixed families"),
+        }
+    }
+}

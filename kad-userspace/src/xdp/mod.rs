@@ -1,7 +1,8 @@
 //! The XDP dataplane: load kad's embedded eBPF object, attach `kad_xdp` to interfaces, read
 //! its per-reason counters, share VRRP state with it through its maps (`maps.rs`), and run it
-//! on crafted packets (`BPF_PROG_TEST_RUN`, `test_run.rs`).
+//! on crafted packets (`BPF_PROG_TEST_RUN`, `test_run.rs`); BFD sessions (`bfd.rs`).
 
+mod bfd;
 mod counters;
 pub mod event;
 mod maps;
@@ -9,6 +10,7 @@ mod probe;
 mod seen_view;
 mod test_run;
 
+pub use bfd::{BfdExpect, BfdSessions};
 pub use counters::XdpCounters;
 pub use maps::{address_bytes, parse_event};
 pub use probe::{PROBE_FRAME, probe_frame};

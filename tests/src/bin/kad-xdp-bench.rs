@@ -1,15 +1,27 @@
 //! `cargo xtask bench xdp`: nanoseconds per packet of kad's XDP program, measured by the
 //! kernel with `BPF_PROG_TEST_RUN` and `repeat` (the program runs back to back on one CPU
 //! with the same frame; the kernel reports the average). Frames are run as if received on
-//! `lo`, with the instances a daemon would configure. Prints a Markdown table.
+//! `lo`, with the instances (and BFD sessions) a daemon would configure. Prints a Markdown
+//! table.
+//!
+//! Helper calls per steady packet (read from `bpftool prog dump xlated`: array, per-CPU
+//! array and hash lookups are inlined by the verifier, so they are not calls):
+//! - VRRP steady advert: 1, `bpf_ktime_get_ns` (plus the inlined lookups: interface slot,
+//!   configuration and last-seen arrays, two counters).
+//! - BFD steady control packet: 1, `bpf_ktime_get_ns`, plus the session hash lookup (its
+//!   inlined form still calls `__htab_map_lookup_elem`) — and no timer helper: the timer
+//!   re-arms itself from `last_ns` once per detect time (`kad-ebpf/src/bfd.rs`).
 
-use std::{net::Ipv4Addr, time::Instant};
+use std::{
+    net::Ipv4Addr,
+    time::{Duration, Instant},
+};
 
 use anyhow::{Context as _, Result, bail, ensure};
 use aya::maps::{MapData, RingBuf};
 use kad::{
     vrrp::packet::AuthConfig,
-    xdp::{LoadOptions, XdpDataplane, XdpVerdict},
+    xdp::{BfdExpect, LoadOptions, XdpDataplane, XdpVerdict},
 };
 use kad_common::{
     xdp_counters::XdpReason,
@@ -17,7 +29,7 @@ use kad_common::{
 };
 use kad_tests::{
     privilege::is_root,
-    xdp_frames::{Advert, L3, LO, backup_config, udp_frame},
+    xdp_frames::{Advert, BfdFrame, L3, LO, backup_config, udp_frame},
 };
 
 /// One benchmark row.
@@ -129,6 +141,26 @@ fn configure(dataplane: &mut XdpDataplane) -> Result<Vec<Case>> {
     bad_checksum[L3 + 26] ^= 0x5a;
     let mut bad_version = steady.frame()?;
     bad_version[L3 + 20] = 0x41;
+    // BFD: one armed single-hop session per family (detection by the kernel's timer, 30 ms).
+    let bfd_v4 = BfdFrame::up("10.77.0.1", "10.77.0.2", 0x77, 0x4b41);
+    let bfd_v6 = BfdFrame::up("fe80::1", "fe80::2", 0x77, 0x4b42);
+    let mut sessions = dataplane.bfd_sessions()?;
+    for (discriminator, frame) in [(0x4b41, &bfd_v4), (0x4b42, &bfd_v6)] {
+        sessions.insert(
+            discriminator,
+            &BfdExpect {
+                peer: frame.src,
+                ifindex: LO,
+                multihop: false,
+                min_ttl: 0,
+                detect: Duration::from_millis(30),
+                armed: true,
+            },
+        )?;
+    }
+    let mut bfd_bad_version = bfd_v4.clone();
+    bfd_bad_version.control[0] = 0;
+    let bfd_unknown = BfdFrame::up("10.77.0.1", "10.77.0.2", 0x77, 0x9999);
     let mut v6_prefix = [0u8; 16];
     v6_prefix[..2].copy_from_slice(&[0xfd, 0x77]);
     Ok(vec![
@@ -180,6 +212,26 @@ fn configure(dataplane: &mut XdpDataplane) -> Result<Vec<Case>> {
             what: "(d) advert preempting a Master: ring-buffer event",
             frame: preempting.frame()?,
             reason: XdpReason::Event,
+        },
+        Case {
+            what: "(e) steady BFD control packet, IPv4, armed session",
+            frame: bfd_v4.frame()?,
+            reason: XdpReason::BfdRecorded,
+        },
+        Case {
+            what: "(e) steady BFD control packet, IPv6, armed session",
+            frame: bfd_v6.frame()?,
+            reason: XdpReason::BfdRecorded,
+        },
+        Case {
+            what: "(e) garbage BFD: version 0",
+            frame: bfd_bad_version.frame()?,
+            reason: XdpReason::BfdBadVersion,
+        },
+        Case {
+            what: "(e) BFD for an unknown discriminator (pass)",
+            frame: bfd_unknown.frame()?,
+            reason: XdpReason::BfdNoSession,
         },
     ])
 }
