@@ -1,0 +1,182 @@
+//! The BFD peers of the test kit (`kad_tests::bfd_peers`) against each other, without kad:
+//! keepalived 2.2.7 ⇄ FRR 8.4 bfdd come Up over IPv4 and IPv6 single hop, see each other
+//! fall silent (SIGSTOP) within the detect time, recover, and handle AdminDown and a
+//! parameter change (poll/final); FRR ⇄ FRR multihop comes Up (keepalived 2.2.7 has no
+//! multihop). These pin down that the peers work here, so that kad's BFD tests only add kad.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, ensure};
+use kad_tests::{
+    bfd_peers::{BfdInstance, BfdState, FrrPeer},
+    lab::Lab,
+    skip_unless,
+};
+
+/// Slack over a detect time for a loaded 2-core machine (the log is polled every ms).
+const SLACK: Duration = Duration::from_millis(150);
+
+/// Time for a session to come up (keepalived and bfdd start at 1 s intervals until Up).
+const UP: Duration = Duration::from_secs(15);
+
+#[test]
+fn keepalived_and_frr_single_hop_ipv4_ipv6() -> Result<()> {
+    skip_unless!(Root);
+    let mut lab = Lab::with_hosts("bfk", &[("r1", 1), ("r2", 2)])?;
+    let v4 = BfdInstance::new("up4", "10.77.0.2", "10.77.0.1");
+    let v6 = BfdInstance::new("up6", "fd77::2", "fd77::1");
+    let keepalived = lab.start_keepalived_bfd("r1", &(v4.conf() + &v6.conf()))?;
+    let frr = lab.start_frr_bfd("r2")?;
+    let frr4 = FrrPeer::single_hop("10.77.0.1", "10.77.0.2", "eth0");
+    let frr6 = FrrPeer::single_hop("fd77::1", "fd77::2", "eth0");
+    frr.add_peer(&frr4)?;
+    frr.add_peer(&frr6)?;
+
+    let configured = Instant::now();
+    for (instance, peer) in [(&v4, &frr4.peer), (&v6, &frr6.peer)] {
+        keepalived.wait_state(&lab, &instance.name, BfdState::Up, UP)?;
+        frr.wait_state(&lab, peer, BfdState::Up, UP)?;
+        eprintln!(
+            "{}: Up on both sides {:?} after FRR's configuration",
+            instance.name,
+            configured.elapsed()
+        );
+    }
+    // Both sides settled on 10 ms × 3 (the poll sequence after Up is over).
+    lab.wait_for(
+        "FRR sees keepalived's 10 ms",
+        Duration::from_secs(5),
+        || {
+            let status = frr.peer("10.77.0.1")?;
+            Ok(status.remote_transmit_interval == 10 && status.remote_detect_multiplier == 3)
+        },
+    )?;
+
+    // bfdd falls silent: keepalived declares both sessions Down within the detect time.
+    let paused = Instant::now();
+    frr.pause()?;
+    for instance in [&v4, &v6] {
+        keepalived.wait_state(&lab, &instance.name, BfdState::Down, Duration::from_secs(2))?;
+        let took = paused.elapsed();
+        eprintln!(
+            "{}: keepalived saw FRR's bfdd stop after {took:?} (detect time {:?}; keepalived's own timer: {:?})",
+            instance.name,
+            instance.detect_time(),
+            keepalived.expiries(&lab, &instance.name)?.last()
+        );
+        ensure!(
+            took <= instance.detect_time() + SLACK,
+            "{}: Down after {took:?}, detect time {:?}",
+            instance.name,
+            instance.detect_time()
+        );
+        let last = keepalived.events(&lab, &instance.name)?;
+        ensure!(
+            last.last()
+                .is_some_and(|e| e.detail.contains("Control Detection Time Expired")),
+            "{}: {last:?}",
+            instance.name
+        );
+    }
+    frr.resume()?;
+    for (instance, peer) in [(&v4, &frr4.peer), (&v6, &frr6.peer)] {
+        keepalived.wait_state(&lab, &instance.name, BfdState::Up, UP)?;
+        frr.wait_state(&lab, peer, BfdState::Up, UP)?;
+    }
+
+    // keepalived's BFD process falls silent: bfdd declares Down within its detect time.
+    keepalived.pause(&lab)?;
+    let took = frr.wait_state(&lab, "10.77.0.1", BfdState::Down, Duration::from_secs(2))?;
+    eprintln!("up4: FRR saw keepalived's BFD stop after {took:?} (detect time 30 ms)");
+    ensure!(took <= v4.detect_time() + SLACK, "FRR Down after {took:?}");
+    ensure!(
+        frr.peer("10.77.0.1")?.diagnostic == "control detection time expired",
+        "{:?}",
+        frr.peer("10.77.0.1")?
+    );
+    keepalived.resume(&lab)?;
+    frr.wait_state(&lab, "10.77.0.1", BfdState::Up, UP)?;
+    keepalived.wait_state(&lab, "up4", BfdState::Up, UP)?;
+
+    // A parameter change on an Up session (FRR runs a poll sequence): both stay Up and
+    // keepalived adopts FRR's new transmit interval.
+    let downs = keepalived.downs(&lab, "up4")?;
+    frr.set_timers(&frr4, 10, 20, 3)?;
+    lab.wait_for(
+        "keepalived logs FRR's 20 ms",
+        Duration::from_secs(5),
+        || {
+            Ok(lab
+                .daemon_log(keepalived.daemon())?
+                .lines()
+                .any(|line| line.contains("remote    20000")))
+        },
+    )?;
+    ensure!(frr.peer("10.77.0.1")?.state() == Some(BfdState::Up));
+    ensure!(
+        keepalived.downs(&lab, "up4")? == downs,
+        "a poll sequence took the session down"
+    );
+    frr.set_timers(&frr4, 10, 10, 3)?;
+
+    // AdminDown from FRR: keepalived goes Down with "Neighbor Signaled Session Down", and
+    // back Up after `no shutdown`.
+    frr.shutdown(&frr4, true)?;
+    keepalived.wait_state(&lab, "up4", BfdState::Down, Duration::from_secs(2))?;
+    let events = keepalived.events(&lab, "up4")?;
+    ensure!(
+        events
+            .last()
+            .is_some_and(|e| e.detail.contains("Neighbor Signaled Session Down")),
+        "{events:?}"
+    );
+    ensure!(frr.peer("10.77.0.1")?.state() == Some(BfdState::AdminDown));
+    ensure!(
+        keepalived.state(&lab, "up6")? == Some(BfdState::Up),
+        "up6 went down too"
+    );
+    frr.shutdown(&frr4, false)?;
+    keepalived.wait_state(&lab, "up4", BfdState::Up, UP)?;
+    frr.wait_state(&lab, "10.77.0.1", BfdState::Up, UP)?;
+
+    // keepalived 2.2.7 stopping sends no AdminDown: FRR times out.
+    keepalived.stop(&mut lab)?;
+    frr.wait_state(&lab, "10.77.0.1", BfdState::Down, Duration::from_secs(2))?;
+    let status = frr.peer("10.77.0.1")?;
+    eprintln!("keepalived stopped: FRR diagnostic {:?}", status.diagnostic);
+    Ok(())
+}
+
+/// keepalived 2.2.7 has no multihop (it listens on port 3784 only), so FRR ⇄ FRR: the
+/// kit's multihop configuration works here (kad's multihop tests pair kad with FRR).
+#[test]
+fn frr_multihop_up_and_stop_detected() -> Result<()> {
+    skip_unless!(Root);
+    let mut lab = Lab::with_hosts("bfm", &[("r2", 2), ("r3", 3)])?;
+    let a = lab.start_frr_bfd("r2")?;
+    let b = lab.start_frr_bfd("r3")?;
+    for (frr, peer, local) in [
+        (&a, "10.77.0.3", "10.77.0.2"),
+        (&b, "10.77.0.2", "10.77.0.3"),
+    ] {
+        frr.add_peer(&FrrPeer::multihop(peer, local))?;
+    }
+    for (frr, peer, local) in [(&a, "fd77::3", "fd77::2"), (&b, "fd77::2", "fd77::3")] {
+        frr.add_peer(&FrrPeer::multihop(peer, local))?;
+    }
+    for peer in ["10.77.0.3", "fd77::3"] {
+        let took = a.wait_state(&lab, peer, BfdState::Up, UP)?;
+        eprintln!("multihop to {peer}: Up after {took:?}");
+        ensure!(a.peer(peer)?.multihop);
+    }
+    b.pause()?;
+    let took = a.wait_state(&lab, "10.77.0.3", BfdState::Down, Duration::from_secs(2))?;
+    eprintln!("multihop: FRR saw its peer stop after {took:?} (detect time 30 ms)");
+    ensure!(
+        took <= Duration::from_millis(30) + SLACK,
+        "Down after {took:?}"
+    );
+    b.resume()?;
+    a.wait_state(&lab, "10.77.0.3", BfdState::Up, UP)?;
+    Ok(())
+}
