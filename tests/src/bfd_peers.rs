@@ -271,11 +271,15 @@ impl Lab {
 }
 
 impl FrrBfd {
-    /// Runs `vtysh -c C1 -c C2 …` against this FRR; its output, or an error when vtysh
+    /// Runs `vtysh -d bfdd -c C1 -c C2 …` against this FRR; its output, or an error when vtysh
     /// fails or prints an error line (`% …`).
     pub fn vtysh(&self, commands: &[&str]) -> Result<String> {
         let mut command = Command::new("vtysh");
-        command.arg("--vty_socket").arg(self.dir.join("run"));
+        // bfdd alone: vtysh connects to every daemon it is told of, each a round trip.
+        command
+            .arg("--vty_socket")
+            .arg(self.dir.join("run"))
+            .args(["-d", "bfdd"]);
         for c in commands {
             command.args(["-c", c]);
         }
@@ -376,6 +380,43 @@ impl FrrBfd {
                 bail!(
                     "FRR bfdd on {}: session to {peer} not {state:?} within {timeout:?} (now {status:?})\n{}",
                     self.host,
+                    lab.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// How many times the session to `peer` went Down from Up (`session-down` counter).
+    pub fn downs(&self, peer: &str) -> Result<u64> {
+        self.counters()?
+            .into_iter()
+            .find(|counters| counters.peer == peer)
+            .map(|counters| counters.session_down)
+            .with_context(|| format!("FRR on {} has no BFD session to {peer}", self.host))
+    }
+
+    /// Waits up to `timeout` until the session to `peer` has gone Down `at_least` times in
+    /// all ([`FrrBfd::downs`]); the time it took. Unlike waiting for the Down state, this
+    /// sees a Down that a busy machine turned into Init before the next look.
+    pub fn wait_downs(
+        &self,
+        lab: &Lab,
+        peer: &str,
+        at_least: u64,
+        timeout: Duration,
+    ) -> Result<Duration> {
+        let start = Instant::now();
+        loop {
+            let downs = self.downs(peer).ok();
+            if downs.is_some_and(|downs| downs >= at_least) {
+                return Ok(start.elapsed());
+            }
+            if start.elapsed() > timeout {
+                bail!(
+                    "FRR bfdd on {}: session to {peer} not Down {at_least} times within {timeout:?} (now {downs:?}; {:?})\n{}",
+                    self.host,
+                    self.peer(peer).ok(),
                     lab.logs()
                 );
             }
@@ -567,6 +608,31 @@ pub struct KeepalivedBfdEvent {
     pub detail: String,
 }
 
+impl KeepalivedBfdEvent {
+    /// This side's diagnostic for a Down (`Control Detection Time Expired`: its own detect
+    /// timer; `Neighbor Signaled Session Down`: the peer said Down or AdminDown).
+    pub fn local_diagnostic(&self) -> Option<&str> {
+        self.diagnostic("Local diagnostic - ")
+    }
+
+    /// The diagnostic the peer sent, as keepalived logged it with a Down.
+    pub fn remote_diagnostic(&self) -> Option<&str> {
+        self.diagnostic("Remote diagnostic - ")
+    }
+
+    fn diagnostic(&self, label: &str) -> Option<&str> {
+        let rest = &self.detail[self.detail.find(label)? + label.len()..];
+        let end = rest.find([',', ')']).unwrap_or(rest.len());
+        Some(rest[..end].trim())
+    }
+
+    /// Whether this is a Down on this side's own detect timer (no packet for a detect time).
+    pub fn detect_time_expired(&self) -> bool {
+        self.state == BfdState::Down
+            && self.local_diagnostic() == Some("Control Detection Time Expired")
+    }
+}
+
 /// keepalived 2.2.7 running a configuration with `bfd_instance`s (and possibly VRRP with
 /// `track_bfd`) on a lab host; its BFD sessions are read from its console log (`-l -D`:
 /// `(NAME) Entering Up state`, `(NAME) Entering Down state (Local diagnostic - …)`).
@@ -671,6 +737,32 @@ impl KeepalivedBfd {
         }
     }
 
+    /// Waits up to `timeout` until instance `name` has gone Down `at_least` times in all
+    /// ([`KeepalivedBfd::downs`]); the time it took.
+    pub fn wait_downs(
+        &self,
+        lab: &Lab,
+        name: &str,
+        at_least: usize,
+        timeout: Duration,
+    ) -> Result<Duration> {
+        let start = Instant::now();
+        loop {
+            let downs = self.downs(lab, name)?;
+            if downs >= at_least {
+                return Ok(start.elapsed());
+            }
+            if start.elapsed() > timeout {
+                bail!(
+                    "keepalived on {}: bfd_instance {name} not Down {at_least} times within {timeout:?} (now {downs})\n{}",
+                    self.host,
+                    lab.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     /// The pid of keepalived's BFD process, waiting up to 10 s for its pid file.
     pub fn bfd_pid(&self, lab: &Lab) -> Result<i32> {
         let mut pid = None;
@@ -745,7 +837,17 @@ mod tests {
         assert_eq!(events.len(), 2);
         assert_eq!(events[0].state, BfdState::Up);
         assert_eq!(events[1].state, BfdState::Down);
-        assert!(events[1].detail.contains("Control Detection Time Expired"));
+        assert!(events[1].detect_time_expired());
+        assert_eq!(events[1].remote_diagnostic(), Some("No Diagnostic"));
+        let echoed = parse_events(
+            "(up1) Entering Down state (Local diagnostic - Neighbor Signaled Session Down, Remote diagnostic - Control Detection Time Expired)",
+            "up1",
+        );
+        assert!(!echoed[0].detect_time_expired());
+        assert_eq!(
+            echoed[0].local_diagnostic(),
+            Some("Neighbor Signaled Session Down")
+        );
     }
 
     #[test]

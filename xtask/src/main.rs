@@ -51,7 +51,8 @@ enum Task {
     /// UML guest with real IPVS), `bfd` (false downs of 1 and 10 BFD sessions at 10 and 3 ms × 3
     /// over 30 s with a busy loop per core; keepalived ⇄ keepalived until kad has BFD).
     /// `scale`/`flood`/`checkers`/`bfd` take `-- --quick` and `-- --record`; `bfd` also
-    /// `--sessions 1,10 --intervals 10,3 --multiplier 3 --busy N --window S --nice N`.
+    /// `--sessions 1,10 --intervals 10,3 --multiplier 3 --busy N --window S --nice N` (of
+    /// the daemons and the loops; default -10).
     Bench {
         /// Which benchmark.
         #[arg(value_parser = ["failover", "criterion", "xdp", "scale", "flood", "checkers", "bfd"])]

@@ -144,7 +144,7 @@ fn downs(lab: &Lab, daemon: &KeepalivedBfd, names: &[String]) -> Result<(usize, 
         for event in daemon.events(lab, name)? {
             if event.state == BfdState::Down {
                 all += 1;
-                if event.detail.contains("Control Detection Time Expired") {
+                if event.detect_time_expired() {
                     expired += 1;
                 }
             }
@@ -190,13 +190,18 @@ pub fn run(setup: &BfdSetup) -> Result<BfdOutcome> {
     let r1 = lab.start_keepalived_bfd("r1", &config(1, 2)?)?;
     let r2 = lab.start_keepalived_bfd("r2", &config(2, 1)?)?;
     let names: Vec<String> = (0..setup.sessions).map(|i| format!("s{i}")).collect();
-    lab.wait_for(
-        "every session Up on both routers",
-        Duration::from_secs(30),
-        || Ok(up_count(&lab, &[&r1, &r2], &names)? == names.len()),
-    )?;
-    // Past the poll sequence that follows Up (1 s → the configured interval).
+    let all_up = || -> Result<Duration> {
+        lab.wait_for(
+            "every session Up on both routers",
+            Duration::from_secs(30),
+            || Ok(up_count(&lab, &[&r1, &r2], &names)? == names.len()),
+        )
+    };
+    all_up()?;
+    // Past the poll sequence that follows Up (1 s → the configured interval), and Up again
+    // if a session fell meanwhile.
     std::thread::sleep(Duration::from_secs(2));
+    all_up()?;
     let up_at_start = up_count(&lab, &[&r1, &r2], &names)?;
     let before = (downs(&lab, &r1, &names)?, downs(&lab, &r2, &names)?);
     let meters = (
