@@ -501,8 +501,8 @@ fn bfd(options: &Options) -> Result<()> {
         "BFD sessions between two routers on one bridge (keepalived 2.2.7's BFD process on \
          both; kad not yet), each on its own address pair, Up and settled before a {:.0} s \
          window during which {busy} busy loop(s) (the machine has {} core(s)) spin at the \
-         daemons' priority ({}). A false down is a Down transition with diagnostic \"Control \
-         Detection Time Expired\" on either router (both peers kept running); CPU in % of one \
+         daemons' priority ({}). A false down is a Down transition whose local diagnostic is \
+         \"Control Detection Time Expired\" on either router (both peers kept running); CPU in % of one \
          core (utime+stime from /proc); load average {} before, {} after.\n",
         window.as_secs_f64(),
         std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get),
