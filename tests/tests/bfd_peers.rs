@@ -2,7 +2,8 @@
 //! keepalived 2.2.7 ⇄ FRR 8.4 bfdd come Up over IPv4 and IPv6 single hop, see each other
 //! fall silent (SIGSTOP) within the detect time, recover, and handle AdminDown and a
 //! parameter change (poll/final); FRR ⇄ FRR multihop comes Up (keepalived 2.2.7 has no
-//! multihop). These pin down that the peers work here, so that kad's BFD tests only add kad.
+//! multihop); keepalived with VRRP and `track_bfd` gives its VIP up when the FRR upstream
+//! falls silent. These pin down that the peers work here, so that kad's BFD tests only add kad.
 
 use std::time::{Duration, Instant};
 
@@ -257,5 +258,56 @@ fn frr_multihop_up_and_stop_detected() -> Result<()> {
     );
     b.resume()?;
     a.wait_state(&lab, "10.77.0.3", BfdState::Up, UP)?;
+    Ok(())
+}
+
+/// [`Lab::start_keepalived_bfd`] runs VRRP with `track_bfd` too: a Master (alone, priority
+/// 200) tracking its upstream FRR's session (weight 0) gives the VIP up (FAULT) when the
+/// upstream falls silent, and takes it back when it returns — the scenario kad's BFD
+/// tracking is compared with.
+#[test]
+fn keepalived_track_bfd_to_frr_upstream() -> Result<()> {
+    skip_unless!(Root);
+    let mut lab = Lab::new("bft")?;
+    lab.nice = Some(NICE);
+    lab.add_host("r1", 1)?;
+    lab.add_host("up", 3)?;
+    let upstream = BfdInstance::new("upstream", "10.77.0.3", "10.77.0.1");
+    let config =
+        upstream.conf() + &kad_tests::conf::lab_instance(200, "  track_bfd {\n    upstream\n  }\n");
+    let keepalived = lab.start_keepalived_bfd("r1", &config)?;
+    let frr = lab.start_frr_bfd("up")?;
+    frr.add_peer(&FrrPeer::single_hop("10.77.0.1", "10.77.0.3", "eth0"))?;
+    keepalived.wait_state(&lab, "upstream", BfdState::Up, UP)?;
+    lab.wait_for("keepalived takes the VIP", Duration::from_secs(10), || {
+        lab.holds("r1", kad_tests::lab::VIP)
+    })?;
+    steady("keepalived ⇄ FRR upstream", || {
+        Ok((
+            keepalived.state(&lab, "upstream")? == Some(BfdState::Up),
+            keepalived.downs(&lab, "upstream")? as u64 + frr.downs("10.77.0.1")?,
+        ))
+    })?;
+
+    let paused = Instant::now();
+    frr.pause()?;
+    lab.wait_for(
+        "keepalived gives the VIP up (FAULT)",
+        Duration::from_secs(2),
+        || Ok(!lab.holds("r1", kad_tests::lab::VIP)?),
+    )?;
+    eprintln!(
+        "track_bfd: VIP removed {:?} after the upstream's bfdd stopped (detect time 30 ms)",
+        paused.elapsed()
+    );
+    ensure!(
+        lab.daemon_log(keepalived.daemon())?
+            .contains("(LAB) Entering FAULT STATE"),
+        "no FAULT in keepalived's log"
+    );
+    frr.resume()?;
+    lab.wait_for("keepalived takes the VIP back", UP, || {
+        lab.holds("r1", kad_tests::lab::VIP)
+    })?;
     Ok(())
 }
