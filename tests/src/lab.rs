@@ -576,7 +576,9 @@ impl Lab {
         started
     }
 
-    fn spawn(
+    /// Spawns `command` as a lab daemon labelled `label` (its output in the lab folder),
+    /// killed with the lab, and the processes named in `pid_files` too.
+    pub(crate) fn spawn(
         &mut self,
         label: String,
         mut command: Command,

@@ -9,6 +9,8 @@
 //! - configuration text: [`conf`] (`lab_instance`, `vrrp_instance`, `router_id`,
 //!   `fast_instances`, `load_isolated`);
 //! - fake servers that record what they saw: [`fake`] (HTTP, TLS, SMTP, mail, DNS, UDP, TCP);
+//! - real BFD peers: [`bfd_peers`] (FRR bfdd through `Lab::start_frr_bfd`, keepalived's BFD
+//!   through `Lab::start_keepalived_bfd`);
 //! - keepalived.conf compatibility (`kad -t` beside `keepalived -t`): [`compat`];
 //! - the operator interfaces: [`ops`] (`start_kad` with env and control socket,
 //!   `status_json`, `signum`, `http_get` from a lab host, `wait_file`);
@@ -17,6 +19,7 @@
 
 pub mod advert_watch;
 pub mod bench;
+pub mod bfd_peers;
 pub mod capture;
 pub mod compat;
 pub mod conf;

@@ -2,7 +2,8 @@
 //!
 //! `failover` builds kad and `kad-bench` in release mode and runs it: a table on stdout,
 //! `target/bench/failover.json` and `failover.png`, and with `-- --record` the failover
-//! section of BENCHMARKS.md (see `tests/src/bench/`).
+//! section of BENCHMARKS.md (see `tests/src/bench/`). `bfd` counts BFD false downs under
+//! busy loops (`tests/src/load/bfd.rs`).
 
 use std::process::Command;
 
@@ -40,6 +41,14 @@ pub fn run(which: &str, args: &[String]) -> Result<()> {
                 .args(args),
         ),
         "scale" | "flood" => load(which, args),
+        // BFD false downs under load (issue 16): keepalived ⇄ keepalived until kad's BFD
+        // joins (then through `load`, which builds the release kad).
+        "bfd" => cmd::run(
+            Command::new(release_bin("kad-load")?)
+                .arg("bfd")
+                .args(args)
+                .current_dir(cmd::workspace_root()),
+        ),
         "checkers" => {
             // The real servers inside the UML guest.
             release_bin("kad-tcp-sink")?;

@@ -48,11 +48,14 @@ enum Task {
     /// per packet of the XDP program under BPF_PROG_TEST_RUN), `scale` (255 instances at
     /// 0.01 s, CPU and memory beside keepalived), `flood` (a Backup flooded with hostile
     /// adverts) and `checkers` (10,000 TCP_CHECKed real servers, kad -C vs keepalived -C in a
-    /// UML guest with real IPVS). `scale`/`flood`/`checkers` take `-- --quick` and
-    /// `-- --record`.
+    /// UML guest with real IPVS), `bfd` (false downs of 1 and 10 BFD sessions at 10 and 3 ms × 3
+    /// over 30 s with a busy loop per core; keepalived ⇄ keepalived until kad has BFD).
+    /// `scale`/`flood`/`checkers`/`bfd` take `-- --quick` and `-- --record`; `bfd` also
+    /// `--sessions 1,10 --intervals 10,3 --multiplier 3 --busy N --window S --nice N` (of
+    /// the daemons and the loops; default -10).
     Bench {
         /// Which benchmark.
-        #[arg(value_parser = ["failover", "criterion", "xdp", "scale", "flood", "checkers"])]
+        #[arg(value_parser = ["failover", "criterion", "xdp", "scale", "flood", "checkers", "bfd"])]
         which: String,
         /// Arguments passed on. failover: `--trials N` (default 5, paired: kad and
         /// keepalived get the same fault phases), `--quick` (sub-second rows only), `--out

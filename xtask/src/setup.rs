@@ -32,9 +32,12 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("tcpdump", "capturing lab traffic"),
     (
         "keepalived",
-        "reference peer and `keepalived -t` for config tests",
+        "reference peer (VRRP, BFD) and `keepalived -t` for config tests",
     ),
-    ("frr", "FRR vrrpd, the second reference peer"),
+    (
+        "frr",
+        "FRR vrrpd and bfdd, the second reference peer (VRRP, BFD)",
+    ),
     (
         "user-mode-linux",
         "a kernel with IPVS for kad's LVS tests (tests/src/uml.rs)",

@@ -13,6 +13,9 @@
 //!   `keepalived -C` on the same keepalived.conf in a User-Mode Linux guest (real IPVS):
 //!   checks per second the real servers saw, CPU and memory of each daemon, the IPVS table.
 //!
+//! - `kad-load bfd`: N BFD sessions (1, 10) between two routers at 10 ms and 3 ms × 3 for 30 s
+//!   with a busy loop per core: false downs (keepalived ⇄ keepalived until kad joins).
+//!
 //! Prints a Markdown table, writes JSON to `<target>/bench/{scale,flood}.json`, and with
 //! `--record` writes the table into BENCHMARKS.md between its markers.
 
@@ -21,7 +24,7 @@ use std::{path::PathBuf, time::Duration};
 use anyhow::{Context as _, Result, bail};
 use kad_tests::{
     load::{
-        KadReceive,
+        KadReceive, bfd,
         checkers::{self, CheckersSetup, Daemon},
         checkers_report,
         flood::{self, Backup, FloodSetup},
@@ -33,8 +36,8 @@ use kad_tests::{
     repo_root,
 };
 
-const USAGE: &str = "usage: kad-load scale|flood|checkers [--quick] [--record] [--window S] [--settle S] \
-                     [--instances N] [--seconds S] [--threads N] [--advert-int S] [--nice N] [--receive xdp|raw] [--kad master|backup] [--mix both|lower|invalid] [--no-capture] [--backlog] [--delay-loop S[,S…]] [--rounds N] [--warmup S] [--virtual-servers N] [--per-virtual-server N] [--only kad|keepalived]";
+const USAGE: &str = "usage: kad-load scale|flood|checkers|bfd [--quick] [--record] [--window S] [--settle S] \
+                     [--instances N] [--seconds S] [--threads N] [--advert-int S] [--nice N] [--receive xdp|raw] [--kad master|backup] [--mix both|lower|invalid] [--no-capture] [--backlog] [--delay-loop S[,S…]] [--rounds N] [--warmup S] [--virtual-servers N] [--per-virtual-server N] [--only kad|keepalived] [--sessions N[,N…]] [--intervals MS[,MS…]] [--multiplier N] [--busy N]";
 
 struct Options {
     which: String,
@@ -58,6 +61,10 @@ struct Options {
     virtual_servers: usize,
     per_virtual_server: usize,
     daemons: Vec<Daemon>,
+    sessions: Vec<usize>,
+    intervals: Vec<String>,
+    multiplier: u8,
+    busy: Option<usize>,
 }
 
 fn parse() -> Result<Options> {
@@ -85,6 +92,10 @@ fn parse() -> Result<Options> {
         virtual_servers: 100,
         per_virtual_server: 100,
         daemons: vec![Daemon::Kad, Daemon::Keepalived],
+        sessions: vec![1, 10],
+        intervals: vec!["10".to_owned(), "3".to_owned()],
+        multiplier: 3,
+        busy: None,
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -105,6 +116,15 @@ fn parse() -> Result<Options> {
                     .map(str::parse)
                     .collect::<Result<_, _>>()?
             }
+            "--sessions" => {
+                options.sessions = value()?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?
+            }
+            "--intervals" => options.intervals = value()?.split(',').map(str::to_owned).collect(),
+            "--multiplier" => options.multiplier = value()?.parse()?,
+            "--busy" => options.busy = Some(value()?.parse()?),
             "--rounds" => options.rounds = Some(value()?.parse()?),
             "--warmup" => options.warmup = Some(value()?.parse()?),
             "--virtual-servers" => options.virtual_servers = value()?.parse()?,
@@ -440,6 +460,74 @@ fn checkers(options: &Options) -> Result<()> {
     Ok(())
 }
 
+/// `kad-load bfd`: false downs of N sessions under busy loops, a row per (sessions, interval).
+fn bfd(options: &Options) -> Result<()> {
+    let window =
+        Duration::from_secs_f64(
+            options
+                .window
+                .unwrap_or(if options.quick { 5.0 } else { 30.0 }),
+        );
+    // One busy loop per core saturates the machine.
+    let busy = options.busy.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+    });
+    // The daemons and the busy loops at one nice, above the machine's other jobs (as the
+    // failover bench does), so that the loops are the load that counts.
+    let nice = Some(options.nice.unwrap_or(-10));
+    let load_before = load_average();
+    let mut outcomes = Vec::new();
+    for &sessions in &options.sessions {
+        for interval in &options.intervals {
+            let setup = bfd::BfdSetup {
+                pair: bfd::BfdPair::Keepalived,
+                sessions,
+                interval: interval.clone(),
+                multiplier: options.multiplier,
+                window,
+                busy_loops: busy,
+                nice,
+            };
+            eprintln!(
+                "kad-load bfd: {} session(s) at {interval} ms × {}, {busy} busy loop(s), window {window:?}",
+                sessions, options.multiplier
+            );
+            let outcome = bfd::run(&setup)?;
+            eprintln!("{}", bfd::table(std::slice::from_ref(&outcome)));
+            outcomes.push(outcome);
+        }
+    }
+    let heading = format!(
+        "BFD sessions between two routers on one bridge (keepalived 2.2.7's BFD process on \
+         both; kad not yet), each on its own address pair, Up and settled before a {:.0} s \
+         window during which {busy} busy loop(s) (the machine has {} core(s)) spin at the \
+         daemons' priority ({}). A false down is a Down transition whose local diagnostic is \
+         \"Control Detection Time Expired\" on either router (both peers kept running); CPU in % of one \
+         core (utime+stime from /proc); load average {} before, {} after.\n",
+        window.as_secs_f64(),
+        std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get),
+        nice.map_or_else(|| "inherited nice".to_owned(), |n| format!("nice {n}")),
+        load_before,
+        load_average()
+    );
+    let table = format!("{heading}\n{}", bfd::table(&outcomes));
+    println!("{table}");
+    let json = bench_dir().join("bfd.json");
+    report::write_json(&json, &bfd::to_json(&outcomes))?;
+    println!("JSON: {}", json.display());
+    if options.record {
+        let command = format!("Command: `cargo xtask bench bfd{}`.\n\n", passed_args());
+        report::record(
+            &repo_root().join("BENCHMARKS.md"),
+            "bfd",
+            "BFD: false downs under load (`cargo xtask bench bfd`)",
+            &format!("{command}{table}"),
+        )?;
+        println!("recorded in BENCHMARKS.md");
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     if !is_root() {
         bail!("the load benchmarks build network namespaces: run them as root");
@@ -449,6 +537,7 @@ fn main() -> Result<()> {
         "scale" => scale(&options),
         "flood" => flood(&options),
         "checkers" => checkers(&options),
+        "bfd" => bfd(&options),
         other => bail!("unknown benchmark {other:?}\n{USAGE}"),
     }
 }
