@@ -3,13 +3,11 @@
 //! the VRRP scenarios keepalived as the backup router r2. The gateway's BFD is silenced with
 //! SIGSTOP (the peer vanishing without a word) and resumed with SIGCONT.
 
-use std::{
-    path::{Path, PathBuf},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::Result;
 use kad_tests::{
+    bfd_peers::{BfdState, KeepalivedBfd},
     conf::lab_instance,
     lab::{Lab, VIP},
     ops,
@@ -27,57 +25,6 @@ const KAD_BFD: &str = "bfd_instance gw {\n  neighbor_ip 10.77.0.3\n  source_ip 1
 /// keepalived's side, on the gateway.
 const GW_BFD: &str = "global_defs {\n  router_id gw\n}\nbfd_instance r1 {\n  neighbor_ip 10.77.0.1\n  source_ip 10.77.0.3\n  min_rx 50\n  min_tx 50\n  multiplier 3\n}\n";
 
-/// Starts keepalived on `host` running only its BFD process with `config`; returns the
-/// daemon's index and the BFD child's pid file.
-fn start_keepalived_bfd(lab: &mut Lab, host: &str, config: &str) -> Result<(usize, PathBuf)> {
-    let dir = lab.dir().to_path_buf();
-    let conf = dir.join(format!("keepalived-bfd-{host}.conf"));
-    std::fs::write(&conf, config)?;
-    let pid = |kind: &str| dir.join(format!("keepalived-bfd-{host}-{kind}.pid"));
-    let (main, vrrp, check, bfd) = (pid("main"), pid("vrrp"), pid("check"), pid("bfd"));
-    let args: Vec<String> = [
-        "-n".into(),
-        "-l".into(),
-        "-D".into(),
-        "-f".into(),
-        conf.to_string_lossy().into_owned(),
-        "-p".into(),
-        main.to_string_lossy().into_owned(),
-        "-r".into(),
-        vrrp.to_string_lossy().into_owned(),
-        "-c".into(),
-        check.to_string_lossy().into_owned(),
-        "-b".into(),
-        bfd.to_string_lossy().into_owned(),
-    ]
-    .into();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let index = lab.start(host, Path::new("/usr/sbin/keepalived"), &args)?;
-    Ok((index, bfd))
-}
-
-/// Sends `signal` to the process whose pid is in `pid_file`.
-fn signal_pid_file(pid_file: &Path, signal: i32) -> Result<()> {
-    let pid: i32 = std::fs::read_to_string(pid_file)
-        .with_context(|| format!("reading {}", pid_file.display()))?
-        .trim()
-        .parse()
-        .context("pid file")?;
-    // SAFETY: kill(2) with a pid read from the test's own keepalived's pid file.
-    if unsafe { libc::kill(pid, signal) } != 0 {
-        bail!("kill {pid}: {}", std::io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// Waits until keepalived on `host` has written its BFD pid file.
-fn bfd_pid_file_ready(lab: &Lab, pid_file: &Path) -> Result<()> {
-    lab.wait_for("keepalived's BFD process runs", LIMIT, || {
-        Ok(std::fs::read_to_string(pid_file).is_ok_and(|text| !text.trim().is_empty()))
-    })?;
-    Ok(())
-}
-
 fn log_count(lab: &Lab, daemon: usize, needle: &str) -> Result<usize> {
     Ok(lab.daemon_log(daemon)?.matches(needle).count())
 }
@@ -87,14 +34,13 @@ fn a_session_with_keepalived_comes_up_sees_a_silent_peer_and_says_admin_down_at_
 {
     kad_tests::skip_unless!(Root);
     let mut lab = Lab::with_hosts("bk", HOSTS)?;
-    let (gw, gw_pid) = start_keepalived_bfd(&mut lab, "gw", GW_BFD)?;
-    bfd_pid_file_ready(&lab, &gw_pid)?;
+    let gw = lab.start_keepalived_bfd("gw", GW_BFD)?;
     let kad = lab.start_kad("r1", &format!("{KAD_BFD}{}", lab_instance(100, "")))?;
     lab.wait_for("kad's session is up", LIMIT, || {
         Ok(log_count(&lab, kad, "(gw) Entering Up state")? >= 1)
     })?;
     lab.wait_for("keepalived's session is up", LIMIT, || {
-        Ok(log_count(&lab, gw, "(r1) Entering Up state")? >= 1)
+        Ok(gw.state(&lab, "r1")? == Some(BfdState::Up))
     })?;
     // Up at 1 s (idle_tx) first; keepalived's poll sequence then brings both sides to the
     // configured 50 ms: kad status shows the negotiated detection time, 3 × 50 ms.
@@ -115,7 +61,7 @@ fn a_session_with_keepalived_comes_up_sees_a_silent_peer_and_says_admin_down_at_
 
     // The gateway goes silent: kad declares the session down after the detection time
     // (3 × 50 ms), with keepalived's diagnostic.
-    signal_pid_file(&gw_pid, libc::SIGSTOP)?;
+    gw.pause(&lab)?;
     let stopped = Instant::now();
     lab.wait_for("kad sees the silent peer", LIMIT, || {
         Ok(log_count(
@@ -131,7 +77,7 @@ fn a_session_with_keepalived_comes_up_sees_a_silent_peer_and_says_admin_down_at_
         "down {detected:?} after the peer went silent; the detection time is 150 ms"
     );
 
-    signal_pid_file(&gw_pid, libc::SIGCONT)?;
+    gw.resume(&lab)?;
     lab.wait_for("the session comes back up", LIMIT, || {
         Ok(log_count(&lab, kad, "(gw) Entering Up state")? >= 2)
     })?;
@@ -139,20 +85,19 @@ fn a_session_with_keepalived_comes_up_sees_a_silent_peer_and_says_admin_down_at_
     // kad stops: keepalived hears AdminDown (its diagnostic names the neighbour's signal).
     lab.daemon(kad)?.signal(libc::SIGTERM)?;
     lab.wait_for("keepalived hears AdminDown", LIMIT, || {
-        Ok(log_count(
-            &lab,
-            gw,
-            "(r1) Entering Down state (Local diagnostic - Neighbor Signaled Session Down",
-        )? >= 1)
+        let events = gw.events(&lab, "r1")?;
+        Ok(events.last().is_some_and(|e| {
+            e.state == BfdState::Down
+                && e.local_diagnostic() == Some("Neighbor Signaled Session Down")
+        }))
     })?;
     Ok(())
 }
 
 /// r1 (kad, priority 200, tracking the gateway's BFD with `track`), r2 (keepalived, 100).
-fn tracking_lab(tag: &str, track: &str) -> Result<(Lab, usize, PathBuf)> {
+fn tracking_lab(tag: &str, track: &str) -> Result<(Lab, usize, KeepalivedBfd)> {
     let mut lab = Lab::with_hosts(tag, HOSTS)?;
-    let (_, gw_pid) = start_keepalived_bfd(&mut lab, "gw", GW_BFD)?;
-    bfd_pid_file_ready(&lab, &gw_pid)?;
+    let gw = lab.start_keepalived_bfd("gw", GW_BFD)?;
     lab.start_keepalived("r2", &lab_instance(100, ""))?;
     let config = format!(
         "{KAD_BFD}{}",
@@ -163,14 +108,14 @@ fn tracking_lab(tag: &str, track: &str) -> Result<(Lab, usize, PathBuf)> {
         lab.holds("r1", VIP)
     })?;
     lab.wait_for("keepalived is backup", LIMIT, || Ok(!lab.holds("r2", VIP)?))?;
-    Ok((lab, kad, gw_pid))
+    Ok((lab, kad, gw))
 }
 
 #[test]
 fn a_master_tracking_its_gateways_bfd_goes_fault_when_it_dies_and_comes_back() -> Result<()> {
     kad_tests::skip_unless!(Root);
-    let (mut lab, kad, gw_pid) = tracking_lab("bf", "gw")?;
-    signal_pid_file(&gw_pid, libc::SIGSTOP)?;
+    let (mut lab, kad, gw) = tracking_lab("bf", "gw")?;
+    gw.pause(&lab)?;
     let stopped = Instant::now();
     lab.wait_for("the backup takes the VIP", LIMIT, || lab.holds("r2", VIP))?;
     eprintln!(
@@ -183,7 +128,7 @@ fn a_master_tracking_its_gateways_bfd_goes_fault_when_it_dies_and_comes_back() -
         "{}",
         lab.logs()
     );
-    signal_pid_file(&gw_pid, libc::SIGCONT)?;
+    gw.resume(&lab)?;
     lab.wait_for("BFD back: kad (200) preempts", LIMIT, || {
         lab.holds("r1", VIP)
     })?;
@@ -194,8 +139,8 @@ fn a_master_tracking_its_gateways_bfd_goes_fault_when_it_dies_and_comes_back() -
 #[test]
 fn a_weighted_track_bfd_lowers_the_priority_below_the_backups() -> Result<()> {
     kad_tests::skip_unless!(Root);
-    let (mut lab, kad, gw_pid) = tracking_lab("bw", "gw weight -150")?;
-    signal_pid_file(&gw_pid, libc::SIGSTOP)?;
+    let (mut lab, kad, gw) = tracking_lab("bw", "gw weight -150")?;
+    gw.pause(&lab)?;
     lab.wait_for("200-150 = 50 < 100: keepalived preempts", LIMIT, || {
         lab.holds("r2", VIP)
     })?;
@@ -205,7 +150,7 @@ fn a_weighted_track_bfd_lowers_the_priority_below_the_backups() -> Result<()> {
         "a weight lowers the priority, no FAULT:\n{}",
         lab.logs()
     );
-    signal_pid_file(&gw_pid, libc::SIGCONT)?;
+    gw.resume(&lab)?;
     lab.wait_for("BFD back: kad (200) preempts", LIMIT, || {
         lab.holds("r1", VIP)
     })?;
