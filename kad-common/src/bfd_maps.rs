@@ -77,8 +77,8 @@ pub struct BfdSession {
     pub family: u8,
     /// [`BFD_FLAG_MULTIHOP`], [`BFD_FLAG_ARMED`].
     pub flags: u8,
-    /// Multihop: least TTL / hop limit accepted (keepalived `max_hops`: 256 − max_hops); 0:
-    /// any. Single hop always requires 255.
+    /// The least TTL / hop limit accepted (keepalived: `ttl` − `max_hops`, so 255 for a
+    /// single-hop session with the defaults, RFC 5881 §5); 0: any (`max_hops 255`).
     pub min_ttl: u8,
     /// Zero.
     pub pad0: u8,

@@ -25,7 +25,7 @@ use kad_common::{
         MAX_BFD_SESSIONS,
     },
     bfd_wire::{
-        BFD_TTL, BFD_VERSION, CONTROL_LEN, FLAG_AUTH, FLAG_FINAL, FLAG_MULTIPOINT, FLAG_POLL,
+        BFD_VERSION, CONTROL_LEN, FLAG_AUTH, FLAG_FINAL, FLAG_MULTIPOINT, FLAG_POLL,
         OFF_DETECT_MULT, OFF_LENGTH, OFF_MY_DISCRIMINATOR, OFF_STATE_FLAGS, OFF_YOUR_DISCRIMINATOR,
         PORT_MULTI_HOP, SOURCE_PORT_MIN, STATE_INIT, STATE_SHIFT, STATE_UP, UDP_HEADER_LEN,
         VERSION_SHIFT,
@@ -63,10 +63,9 @@ fn check(ctx: &XdpContext, packet: &BfdPacket) -> Result<XdpReason, XdpReason> {
         return Err(XdpReason::BfdBadLength);
     }
     let multihop = dst_port == PORT_MULTI_HOP;
-    // RFC 5881 §5 (GTSM, no authentication): single hop arrives with TTL 255 or not at all.
-    if !multihop && packet.ttl != BFD_TTL {
-        return Err(XdpReason::BfdBadTtl);
-    }
+    // The TTL rule is the session's (keepalived's `ttl` − `max_hops`: RFC 5881 §5's 255 for
+    // single hop by default, but keepalived's IPv6 default is 64): judged below for a known
+    // session, in userspace for the others.
     // RFC 5881 §4 / RFC 5883 §5: the source port is in 49152..=65535.
     if src_port < SOURCE_PORT_MIN {
         return Err(XdpReason::BfdBadSourcePort);
@@ -115,7 +114,7 @@ fn check(ctx: &XdpContext, packet: &BfdPacket) -> Result<XdpReason, XdpReason> {
 }
 
 /// Whether a packet that names `session` came from its peer, on its interface, in its hop
-/// mode (and for multihop, with at least its least TTL).
+/// mode, with at least its least TTL.
 #[inline(always)]
 fn from_peer(
     ctx: &XdpContext,
@@ -132,7 +131,7 @@ fn from_peer(
     {
         return Err(XdpReason::BfdNotPeer);
     }
-    if multihop && packet.ttl < session.min_ttl {
+    if packet.ttl < session.min_ttl {
         return Err(XdpReason::BfdBadTtl);
     }
     Ok(())

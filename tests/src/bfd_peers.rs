@@ -1,6 +1,6 @@
 //! Real BFD peers for lab tests: FRRouting 8.4's `bfdd` ([`FrrBfd`], configured with
 //! `vtysh`, read through `show bfd peers json`) and keepalived 2.2.7's BFD process
-//! ([`KeepalivedBfd`], `bfd_instance`s read from its console log). Both run inside a lab
+//! ([`BfdDaemon`], `bfd_instance`s read from its console log). Both run inside a lab
 //! host's network namespace and are killed with the lab.
 //!
 //! FRR runs zebra + bfdd in a mount namespace of their own whose `/run/frr`, `/etc/frr` and
@@ -633,14 +633,23 @@ impl KeepalivedBfdEvent {
     }
 }
 
-/// keepalived 2.2.7 running a configuration with `bfd_instance`s (and possibly VRRP with
-/// `track_bfd`) on a lab host; its BFD sessions are read from its console log (`-l -D`:
-/// `(NAME) Entering Up state`, `(NAME) Entering Down state (Local diagnostic - …)`).
-pub struct KeepalivedBfd {
+/// keepalived 2.2.7 (or kad) running a configuration with `bfd_instance`s (and possibly
+/// VRRP with `track_bfd`) on a lab host; its BFD sessions are read from its console log
+/// (`-l -D`: `(NAME) Entering Up state`, `(NAME) Entering Down state (Local diagnostic - …)`,
+/// which kad logs in keepalived's words).
+pub struct BfdDaemon {
     /// The lab host it runs on.
     pub host: String,
     daemon: usize,
-    bfd_pid_file: PathBuf,
+    bfd_pid: BfdPid,
+}
+
+/// Where the process that runs the sessions is found.
+enum BfdPid {
+    /// keepalived's BFD child: its pid file.
+    File(PathBuf),
+    /// kad: the daemon itself (its BFD thread).
+    Process(i32),
 }
 
 impl Lab {
@@ -648,7 +657,7 @@ impl Lab {
     /// BFD, VRRP with `track_bfd`; no checker without virtual servers) on `host` with
     /// `config`, e.g. [`BfdInstance::conf`] texts. Its pid files are in the lab folder
     /// (`keepalived-HOST-{main,vrrp,check,bfd}.pid`).
-    pub fn start_keepalived_bfd(&mut self, host: &str, config: &str) -> Result<KeepalivedBfd> {
+    pub fn start_keepalived_bfd(&mut self, host: &str, config: &str) -> Result<BfdDaemon> {
         let conf = self.dir().join(format!("keepalived-{host}.conf"));
         fs::write(&conf, config)?;
         let pid = |kind: &str| self.keepalived_pid_file(host, kind);
@@ -658,17 +667,29 @@ impl Lab {
         for (flag, file) in ["-p", "-r", "-c", "-b"].iter().zip(&pid_files) {
             command.arg(flag).arg(file);
         }
-        let bfd_pid_file = pid_files[3].clone();
+        let bfd_pid = BfdPid::File(pid_files[3].clone());
         let daemon = self.spawn(format!("keepalived@{host}"), command, pid_files)?;
-        Ok(KeepalivedBfd {
+        Ok(BfdDaemon {
             host: host.to_owned(),
             daemon,
-            bfd_pid_file,
+            bfd_pid,
+        })
+    }
+
+    /// Starts kad with `config` on `host` ([`Lab::start_kad`]), read like keepalived's BFD
+    /// (pausing it stops the whole daemon).
+    pub fn start_kad_bfd(&mut self, host: &str, config: &str) -> Result<BfdDaemon> {
+        let daemon = self.start_kad(host, config)?;
+        let pid = i32::try_from(self.daemon(daemon)?.pid())?;
+        Ok(BfdDaemon {
+            host: host.to_owned(),
+            daemon,
+            bfd_pid: BfdPid::Process(pid),
         })
     }
 }
 
-impl KeepalivedBfd {
+impl BfdDaemon {
     /// The lab daemon index of keepalived's parent process.
     pub fn daemon(&self) -> usize {
         self.daemon
@@ -738,7 +759,7 @@ impl KeepalivedBfd {
     }
 
     /// Waits up to `timeout` until instance `name` has gone Down `at_least` times in all
-    /// ([`KeepalivedBfd::downs`]); the time it took.
+    /// ([`BfdDaemon::downs`]); the time it took.
     pub fn wait_downs(
         &self,
         lab: &Lab,
@@ -763,14 +784,19 @@ impl KeepalivedBfd {
         }
     }
 
-    /// The pid of keepalived's BFD process, waiting up to 10 s for its pid file.
+    /// The pid of keepalived's BFD process, waiting up to 10 s for its pid file (kad's:
+    /// the daemon's).
     pub fn bfd_pid(&self, lab: &Lab) -> Result<i32> {
+        let file = match &self.bfd_pid {
+            BfdPid::Process(pid) => return Ok(*pid),
+            BfdPid::File(file) => file,
+        };
         let mut pid = None;
         lab.wait_for(
             &format!("keepalived's BFD pid file on {}", self.host),
             Duration::from_secs(10),
             || {
-                pid = fs::read_to_string(&self.bfd_pid_file)
+                pid = fs::read_to_string(file)
                     .ok()
                     .and_then(|text| text.trim().parse().ok());
                 Ok(pid.is_some())
@@ -784,7 +810,7 @@ impl KeepalivedBfd {
         signal(self.bfd_pid(lab)?, libc::SIGSTOP)
     }
 
-    /// SIGCONT after [`KeepalivedBfd::pause`].
+    /// SIGCONT after [`BfdDaemon::pause`].
     pub fn resume(&self, lab: &Lab) -> Result<()> {
         signal(self.bfd_pid(lab)?, libc::SIGCONT)
     }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use kad_tests::{
-    bfd_peers::{BfdState, KeepalivedBfd},
+    bfd_peers::{BfdDaemon, BfdState},
     conf::lab_instance,
     lab::{Lab, VIP},
     ops,
@@ -95,7 +95,7 @@ fn a_session_with_keepalived_comes_up_sees_a_silent_peer_and_says_admin_down_at_
 }
 
 /// r1 (kad, priority 200, tracking the gateway's BFD with `track`), r2 (keepalived, 100).
-fn tracking_lab(tag: &str, track: &str) -> Result<(Lab, usize, KeepalivedBfd)> {
+fn tracking_lab(tag: &str, track: &str) -> Result<(Lab, usize, BfdDaemon)> {
     let mut lab = Lab::with_hosts(tag, HOSTS)?;
     let gw = lab.start_keepalived_bfd("gw", GW_BFD)?;
     lab.start_keepalived("r2", &lab_instance(100, ""))?;

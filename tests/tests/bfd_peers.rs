@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail, ensure};
 use kad_tests::{
-    bfd_peers::{BfdInstance, BfdState, FrrBfd, FrrPeer, KeepalivedBfd},
+    bfd_peers::{BfdDaemon, BfdInstance, BfdState, FrrBfd, FrrPeer},
     lab::Lab,
     skip_unless,
 };
@@ -49,7 +49,7 @@ fn steady(what: &str, check: impl Fn() -> Result<(bool, u64)>) -> Result<()> {
 /// Downs so far.
 fn both_up(
     lab: &Lab,
-    keepalived: &KeepalivedBfd,
+    keepalived: &BfdDaemon,
     instances: &[&str],
     frr: &FrrBfd,
     peers: &[&str],

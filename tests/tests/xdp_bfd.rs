@@ -127,11 +127,6 @@ fn malformed_bfd_packets_are_dropped_and_counted_per_class() -> Result<()> {
             XdpReason::BfdBadVersion,
         ),
         (
-            "single hop, TTL 254",
-            with(&|f| f.ttl = 254),
-            XdpReason::BfdBadTtl,
-        ),
-        (
             "source port 3784",
             with(&|f| f.src_port = 3784),
             XdpReason::BfdBadSourcePort,
@@ -173,13 +168,15 @@ fn malformed_bfd_packets_are_dropped_and_counted_per_class() -> Result<()> {
     for (what, frame, reason) in &cases {
         expect(&dataplane, frame, *reason, what)?;
     }
+    // The TTL rule is a session's (keepalived's `ttl` − `max_hops`; its IPv6 default is 64):
+    // without a session, userspace judges it.
     let mut hop_limit = v6.clone();
-    hop_limit.ttl = 1;
+    hop_limit.ttl = 64;
     expect(
         &dataplane,
         &hop_limit,
-        XdpReason::BfdBadTtl,
-        "IPv6 single hop, hop limit 1",
+        XdpReason::BfdNoSession,
+        "IPv6 single hop, hop limit 64, no session",
     )?;
     let mut v6_version = v6.clone();
     v6_version.control[0] = 0;
@@ -360,7 +357,7 @@ fn bfd_to_a_non_accepting_vip_is_dropped_unless_steady() -> Result<()> {
 }
 
 #[test]
-fn multihop_sessions_check_their_least_ttl() -> Result<()> {
+fn sessions_check_their_least_ttl() -> Result<()> {
     kad_tests::skip_unless!(Root);
     let mut dataplane = load()?;
     let expect_session = BfdExpect {
@@ -400,6 +397,27 @@ fn multihop_sessions_check_their_least_ttl() -> Result<()> {
         &single,
         XdpReason::BfdNotPeer,
         "single-hop port for a multihop session",
+    )?;
+    // A single-hop session with the defaults (ttl 255, max_hops 0): 255 only.
+    let single_session = BfdExpect {
+        multihop: false,
+        min_ttl: 255,
+        ..expect_session
+    };
+    dataplane.bfd_sessions()?.insert(OURS, &single_session)?;
+    single.ttl = 254;
+    expect(
+        &dataplane,
+        &single,
+        XdpReason::BfdBadTtl,
+        "single hop, TTL 254",
+    )?;
+    single.ttl = 255;
+    expect(
+        &dataplane,
+        &single,
+        XdpReason::BfdChanged,
+        "single hop, TTL 255",
     )?;
     Ok(())
 }

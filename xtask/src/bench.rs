@@ -40,15 +40,8 @@ pub fn run(which: &str, args: &[String]) -> Result<()> {
                 ])
                 .args(args),
         ),
-        "scale" | "flood" => load(which, args),
-        // BFD false downs under load (issue 16): keepalived ⇄ keepalived until kad's BFD
-        // joins (then through `load`, which builds the release kad).
-        "bfd" => cmd::run(
-            Command::new(release_bin("kad-load")?)
-                .arg("bfd")
-                .args(args)
-                .current_dir(cmd::workspace_root()),
-        ),
+        // BFD false downs under load (issue 16): keepalived ⇄ keepalived and kad ⇄ kad.
+        "scale" | "flood" | "bfd" => load(which, args),
         "checkers" => {
             // The real servers inside the UML guest.
             release_bin("kad-tcp-sink")?;

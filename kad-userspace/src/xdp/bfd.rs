@@ -18,8 +18,8 @@ pub struct BfdExpect {
     pub ifindex: u32,
     /// keepalived `multihop`: RFC 5883, port 4784.
     pub multihop: bool,
-    /// Multihop: least TTL / hop limit accepted (keepalived `max_hops`: 256 − max_hops); 0:
-    /// any. Single hop always requires 255.
+    /// The least TTL / hop limit accepted (keepalived: `ttl` − `max_hops`, so 255 for a
+    /// single-hop session with the defaults, RFC 5881 §5); 0: any (`max_hops 255`).
     pub min_ttl: u8,
     /// RFC 5880 §6.8.4 detection time.
     pub detect: Duration,

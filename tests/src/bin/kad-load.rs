@@ -479,27 +479,30 @@ fn bfd(options: &Options) -> Result<()> {
     let mut outcomes = Vec::new();
     for &sessions in &options.sessions {
         for interval in &options.intervals {
-            let setup = bfd::BfdSetup {
-                pair: bfd::BfdPair::Keepalived,
-                sessions,
-                interval: interval.clone(),
-                multiplier: options.multiplier,
-                window,
-                busy_loops: busy,
-                nice,
-            };
-            eprintln!(
-                "kad-load bfd: {} session(s) at {interval} ms × {}, {busy} busy loop(s), window {window:?}",
-                sessions, options.multiplier
-            );
-            let outcome = bfd::run(&setup)?;
-            eprintln!("{}", bfd::table(std::slice::from_ref(&outcome)));
-            outcomes.push(outcome);
+            for pair in [bfd::BfdPair::Keepalived, bfd::BfdPair::Kad] {
+                let setup = bfd::BfdSetup {
+                    pair,
+                    sessions,
+                    interval: interval.clone(),
+                    multiplier: options.multiplier,
+                    window,
+                    busy_loops: busy,
+                    nice,
+                };
+                eprintln!(
+                    "kad-load bfd: {} session(s) at {interval} ms × {}, {busy} busy loop(s), window {window:?}",
+                    sessions, options.multiplier
+                );
+                let outcome = bfd::run(&setup)?;
+                eprintln!("{}", bfd::table(std::slice::from_ref(&outcome)));
+                outcomes.push(outcome);
+            }
         }
     }
     let heading = format!(
         "BFD sessions between two routers on one bridge (keepalived 2.2.7's BFD process on \
-         both; kad not yet), each on its own address pair, Up and settled before a {:.0} s \
+         both, then kad on both: its BFD thread, sockets, no realtime priority), each on its \
+         own address pair, Up and settled before a {:.0} s \
          window during which {busy} busy loop(s) (the machine has {} core(s)) spin at the \
          daemons' priority ({}). A false down is a Down transition whose local diagnostic is \
          \"Control Detection Time Expired\" on either router (both peers kept running); CPU in % of one \

@@ -1,7 +1,7 @@
 //! BFD false downs under load (issue 16, `cargo xtask bench bfd`): N sessions between two
 //! routers at a short interval while busy loops saturate every core, counting the sessions
-//! that went Down although both peers ran. keepalived ⇄ keepalived for now; kad ⇄ kad joins
-//! as another [`BfdPair`].
+//! that went Down although both peers ran: keepalived ⇄ keepalived and kad ⇄ kad (kad's BFD
+//! runs on sockets in its own thread; XDP does not take part in BFD yet).
 
 use std::{
     net::Ipv4Addr,
@@ -17,7 +17,7 @@ use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
 
 use crate::{
-    bfd_peers::{BfdInstance, BfdState, KeepalivedBfd},
+    bfd_peers::{BfdDaemon, BfdInstance, BfdState},
     lab::{Lab, ROUTERS},
     load::procfs::Meter,
 };
@@ -27,6 +27,8 @@ use crate::{
 pub enum BfdPair {
     /// keepalived 2.2.7 on both routers (its BFD process).
     Keepalived,
+    /// kad on both routers (its BFD thread).
+    Kad,
 }
 
 impl BfdPair {
@@ -34,6 +36,7 @@ impl BfdPair {
     pub fn label(self) -> &'static str {
         match self {
             Self::Keepalived => "keepalived ⇄ keepalived",
+            Self::Kad => "kad ⇄ kad",
         }
     }
 }
@@ -137,7 +140,7 @@ impl Drop for BusyLoops {
 }
 
 /// Down transitions of every session on one router: (all, own detect timer expired).
-fn downs(lab: &Lab, daemon: &KeepalivedBfd, names: &[String]) -> Result<(usize, usize)> {
+fn downs(lab: &Lab, daemon: &BfdDaemon, names: &[String]) -> Result<(usize, usize)> {
     let mut all = 0;
     let mut expired = 0;
     for name in names {
@@ -153,7 +156,7 @@ fn downs(lab: &Lab, daemon: &KeepalivedBfd, names: &[String]) -> Result<(usize, 
     Ok((all, expired))
 }
 
-fn up_count(lab: &Lab, routers: &[&KeepalivedBfd], names: &[String]) -> Result<usize> {
+fn up_count(lab: &Lab, routers: &[&BfdDaemon], names: &[String]) -> Result<usize> {
     let mut up = 0;
     for name in names {
         let mut both = true;
@@ -167,7 +170,6 @@ fn up_count(lab: &Lab, routers: &[&KeepalivedBfd], names: &[String]) -> Result<u
 
 /// Runs one setup in a lab of its own.
 pub fn run(setup: &BfdSetup) -> Result<BfdOutcome> {
-    let BfdPair::Keepalived = setup.pair;
     let mut lab = Lab::new("bfdb")?;
     lab.nice = setup.nice;
     for (name, octet) in ROUTERS {
@@ -187,8 +189,16 @@ pub fn run(setup: &BfdSetup) -> Result<BfdOutcome> {
             .map(BfdInstance::conf)
             .collect())
     };
-    let r1 = lab.start_keepalived_bfd("r1", &config(1, 2)?)?;
-    let r2 = lab.start_keepalived_bfd("r2", &config(2, 1)?)?;
+    let (r1, r2) = match setup.pair {
+        BfdPair::Keepalived => (
+            lab.start_keepalived_bfd("r1", &config(1, 2)?)?,
+            lab.start_keepalived_bfd("r2", &config(2, 1)?)?,
+        ),
+        BfdPair::Kad => (
+            lab.start_kad_bfd("r1", &config(1, 2)?)?,
+            lab.start_kad_bfd("r2", &config(2, 1)?)?,
+        ),
+    };
     let names: Vec<String> = (0..setup.sessions).map(|i| format!("s{i}")).collect();
     // Every session Up (a daemon that cannot hold them all even before the load gets its
     // row anyway: "Up at start" says how many were).
