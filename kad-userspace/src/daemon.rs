@@ -300,7 +300,7 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                                 let _ = lvs.send(LvsCommand::Reload(Box::new(loaded.config.clone()))).await;
                             }
                             if let Some(bfd) = &bfd_reload {
-                                bfd.reload(bfd::sessions(&loaded.config));
+                                bfd.reload(bfd::sessions(&loaded.config), bfd_scheduling(&loaded.config));
                             }
                             if let Some(sync) = &sync_commands {
                                 let _ = sync.send(SyncCommand::Reload(Box::new(loaded.config.clone()))).await;
@@ -427,13 +427,24 @@ fn start_bfd(config: &config::model::Config, no_bfd: bool) -> Option<bfd::BfdTas
         tracing::info!("-B/--no_bfd: BFD instances not started; tracked BFD instances stay down");
         return None;
     }
-    match bfd::BfdTask::start(sessions) {
+    match bfd::BfdTask::start(sessions, bfd_scheduling(config)) {
         Ok(task) => Some(task),
         Err(err) => {
             tracing::error!(error = %err, "BFD not started; tracked BFD instances stay down");
             None
         }
     }
+}
+
+/// keepalived.conf `bfd_priority`, `bfd_rt_priority`, `bfd_cpu_affinity`, `bfd_no_swap`: the
+/// BFD thread's scheduling (a value kad cannot use is a warning, as for `vrrp_*`).
+fn bfd_scheduling(config: &config::model::Config) -> sched::Settings {
+    let (settings, errors) =
+        sched::Settings::from_config(&config.global, sched::Role::Bfd, sched::online_cpus());
+    for err in errors {
+        tracing::warn!("{err}");
+    }
+    settings
 }
 
 /// Waits for the signal task's stop command.

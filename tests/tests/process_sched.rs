@@ -30,6 +30,11 @@ struct Sched {
 }
 
 fn sched(pid: u32) -> Result<Sched> {
+    sched_at(&pid.to_string())
+}
+
+/// [`sched`] of `/proc/PATH` (`PID`, or `PID/task/TID` for one thread).
+fn sched_at(pid: &str) -> Result<Sched> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the command's closing parenthesis start at field 3 (state).
     let fields: Vec<&str> = stat
@@ -222,5 +227,76 @@ fn checker_values_apply_when_kad_runs_only_checkers() -> Result<()> {
     let pid = lab.daemon(kad)?.pid();
     lab.wait_for("nice 7", LIMIT, || Ok(sched(pid)?.nice == 7))
         .with_context(|| format!("{:?}", sched(pid)))?;
+    Ok(())
+}
+
+/// The id of `pid`'s thread named `name` (`/proc/PID/task/TID/comm`).
+fn thread_named(pid: u32, name: &str) -> Result<String> {
+    for entry in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let tid = entry?.file_name().to_string_lossy().into_owned();
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/comm"))?;
+        if comm.trim() == name {
+            return Ok(tid);
+        }
+    }
+    anyhow::bail!("no thread {name} in process {pid}")
+}
+
+/// A session to a neighbour that never answers: the BFD thread runs all the same.
+const BFD_INSTANCE: &str = "bfd_instance gw {\n  neighbor_ip 10.77.0.3\n  source_ip 10.77.0.1\n}\n";
+
+#[test]
+fn bfd_keywords_schedule_the_bfd_thread_alone_as_keepalived_its_bfd_process() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let globals =
+        "global_defs {\n  vrrp_priority 5\n  bfd_rt_priority 20\n  bfd_cpu_affinity 0\n}\n";
+    let mut lab = Lab::with_hosts("pbfd", ROUTERS)?;
+    let kad = lab.start_kad(
+        "r1",
+        &format!("{globals}{BFD_INSTANCE}{}", lab_instance(200, "")),
+    )?;
+    let keepalived = lab.start_keepalived_bfd(
+        "r2",
+        &format!(
+            "{globals}bfd_instance gw {{\n  neighbor_ip 10.77.0.3\n  source_ip 10.77.0.2\n}}\n"
+        ),
+    )?;
+    let kad_pid = lab.daemon(kad)?.pid();
+    let bfd_thread = format!("{kad_pid}/task/{}", thread_named(kad_pid, "kad-bfd")?);
+    let want =
+        |s: &Sched| s.policy == libc::SCHED_RR as u32 && s.rt_priority == 20 && s.cpus == "0";
+    let keepalived_bfd = keepalived.bfd_pid(&lab)?.to_string();
+    for (who, path) in [
+        ("keepalived's BFD process", &keepalived_bfd),
+        ("kad's BFD thread", &bfd_thread),
+    ] {
+        lab.wait_for(&format!("{who}: SCHED_RR 20 on CPU 0"), LIMIT, || {
+            Ok(want(&sched_at(path)?))
+        })
+        .with_context(|| format!("{who}: {:?}", sched_at(path)))?;
+    }
+    // The rest of kad takes vrrp_priority; the BFD thread keeps its own.
+    lab.wait_for("kad's main thread at nice 5", LIMIT, || {
+        Ok(sched(kad_pid)?.nice == 5)
+    })?;
+    let main = sched(kad_pid)?;
+    assert_eq!(main.policy, 0, "{main:?}");
+    assert!(want(&sched_at(&bfd_thread)?), "{:?}", sched_at(&bfd_thread));
+
+    // A reload with bfd_priority instead: the thread leaves SCHED_RR for nice -3.
+    let globals = "global_defs {\n  vrrp_priority 5\n  bfd_priority -3\n}\n";
+    std::fs::write(
+        lab.dir().join("kad-r1.conf"),
+        format!("{globals}{BFD_INSTANCE}{}", lab_instance(200, "")),
+    )?;
+    lab.daemon(kad)?.signal(libc::SIGHUP)?;
+    lab.wait_for("the BFD thread at nice -3, standard policy", LIMIT, || {
+        let s = sched_at(&bfd_thread)?;
+        Ok(s.policy == 0 && s.nice == -3)
+    })
+    .with_context(|| format!("{:?}", sched_at(&bfd_thread)))?;
+    lab.wait_for("kad's main thread still at nice 5", LIMIT, || {
+        Ok(sched(kad_pid)?.nice == 5)
+    })?;
     Ok(())
 }

@@ -375,9 +375,13 @@ const SCHED: Status = Status::Supported;
 const SCHED_CHECKER: Status = Status::Partial(
     "applied only when kad runs no VRRP (`-C`, or virtual servers without vrrp_instance); beside VRRP the one process takes the vrrp_* values",
 );
-/// The BFD process's scheduling keywords.
-const SCHED_BFD: Status =
-    Status::Ignored("the BFD thread runs with the process's scheduling (bfd_* not applied yet)");
+/// The BFD process's scheduling keywords: applied to kad's BFD thread (kad-userspace's
+/// `sched::ThreadScheduling`).
+const SCHED_BFD: Status = Status::Supported;
+/// `bfd_rlimit_rttime`: RLIMIT_RTTIME is a process limit in kad's one process.
+const SCHED_BFD_RTTIME: Status = Status::Ignored(
+    "RLIMIT_RTTIME is a process limit and kad is one process; the BFD thread blocks in ppoll between packets",
+);
 /// Why the netlink buffer keywords are ignored.
 const BUFS: Status = Status::Ignored("kad sizes its own netlink and receive buffers");
 /// Why the process name keywords are ignored.
@@ -454,7 +458,7 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
     (
         "bfd_rlimit_rttime",
         Spec::Int(1, u32::MAX as i64),
-        SCHED_BFD,
+        SCHED_BFD_RTTIME,
     ),
     ("vrrp_rlimit_rtime", Spec::Int(1, u32::MAX as i64), SCHED),
     (
@@ -462,7 +466,11 @@ pub const GENERIC: &[(&str, Spec, Status)] = &[
         Spec::Int(1, u32::MAX as i64),
         SCHED_CHECKER,
     ),
-    ("bfd_rlimit_rtime", Spec::Int(1, u32::MAX as i64), SCHED_BFD),
+    (
+        "bfd_rlimit_rtime",
+        Spec::Int(1, u32::MAX as i64),
+        SCHED_BFD_RTTIME,
+    ),
     ("snmp_socket", Spec::One, SNMP),
     ("enable_snmp_vrrp", Spec::Flag, SNMP),
     ("enable_snmp_keepalived", Spec::Flag, SNMP),

@@ -22,6 +22,7 @@ use tokio::sync::watch;
 
 use crate::{
     net::bfd_socket::{BfdListener, BfdSender, BfdSocketError},
+    sched::{Settings, ThreadScheduling},
     status::bfd::{BfdSessionStatus, BfdStatuses},
 };
 
@@ -45,7 +46,7 @@ pub enum StartError {
 }
 
 enum Command {
-    Reload(Vec<SessionSpec>),
+    Reload(Vec<SessionSpec>, Settings),
     Stop,
 }
 
@@ -58,8 +59,10 @@ pub struct BfdTask {
 }
 
 impl BfdTask {
-    /// Opens the sockets and starts every session of `specs` on a thread of its own.
-    pub fn start(specs: Vec<SessionSpec>) -> Result<Self, StartError> {
+    /// Opens the sockets and starts every session of `specs` on a thread of its own,
+    /// scheduled as `scheduling` says (keepalived.conf `bfd_rt_priority`, `bfd_priority`,
+    /// `bfd_cpu_affinity`, `bfd_no_swap`).
+    pub fn start(specs: Vec<SessionSpec>, scheduling: Settings) -> Result<Self, StartError> {
         let (publisher, statuses) = crate::status::bfd::channel();
         let (wake, woken) = UnixDatagram::pair().map_err(StartError::Thread)?;
         woken.set_nonblocking(true).map_err(StartError::Thread)?;
@@ -69,7 +72,11 @@ impl BfdTask {
         let (commands, received) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("kad-bfd".into())
-            .spawn(move || engine.run(&received, &woken))
+            .spawn(move || {
+                let mut thread = ThreadScheduling::adopt_current_thread();
+                schedule(&mut thread, &scheduling);
+                engine.run(&received, &woken, &mut thread);
+            })
             .map_err(StartError::Thread)?;
         Ok(Self {
             commands,
@@ -84,10 +91,15 @@ impl BfdTask {
         self.statuses.clone()
     }
 
-    /// SIGHUP: run `specs` instead. Unchanged sessions keep their state; sessions whose
-    /// timers changed renegotiate them (poll sequence); removed ones send AdminDown.
-    pub fn reload(&self, specs: Vec<SessionSpec>) {
-        if self.commands.send(Command::Reload(specs)).is_ok() {
+    /// SIGHUP: run `specs` instead, scheduled as `scheduling` says. Unchanged sessions keep
+    /// their state; sessions whose timers changed renegotiate them (poll sequence); removed
+    /// ones send AdminDown.
+    pub fn reload(&self, specs: Vec<SessionSpec>, scheduling: Settings) {
+        if self
+            .commands
+            .send(Command::Reload(specs, scheduling))
+            .is_ok()
+        {
             let _ = self.wake.send(&[1]);
         }
     }
@@ -124,8 +136,12 @@ pub struct BfdReloader {
 
 impl BfdReloader {
     /// See [`BfdTask::reload`].
-    pub fn reload(&self, specs: Vec<SessionSpec>) {
-        if self.commands.send(Command::Reload(specs)).is_ok() {
+    pub fn reload(&self, specs: Vec<SessionSpec>, scheduling: Settings) {
+        if self
+            .commands
+            .send(Command::Reload(specs, scheduling))
+            .is_ok()
+        {
             let _ = self.wake.send(&[1]);
         }
     }
@@ -181,14 +197,22 @@ impl Engine {
         })
     }
 
-    fn run(mut self, commands: &mpsc::Receiver<Command>, woken: &UnixDatagram) {
+    fn run(
+        mut self,
+        commands: &mpsc::Receiver<Command>,
+        woken: &UnixDatagram,
+        thread: &mut ThreadScheduling,
+    ) {
         let mut buffer = [0u8; 512];
         loop {
             let mut drained = [0u8; 16];
             while woken.recv(&mut drained).is_ok() {}
             loop {
                 match commands.try_recv() {
-                    Ok(Command::Reload(specs)) => self.reload(specs, Instant::now()),
+                    Ok(Command::Reload(specs, scheduling)) => {
+                        schedule(thread, &scheduling);
+                        self.reload(specs, Instant::now());
+                    }
                     Ok(Command::Stop) | Err(mpsc::TryRecvError::Disconnected) => {
                         self.stop(Instant::now());
                         return;
@@ -512,6 +536,14 @@ impl Published {
             rx_interval: status.rx_interval,
             detect_time: status.detect_time,
         }
+    }
+}
+
+/// Applies the `bfd_*` scheduling keywords to the BFD thread; a failing call is a warning,
+/// as in keepalived.
+fn schedule(thread: &mut ThreadScheduling, settings: &Settings) {
+    for err in thread.apply(settings) {
+        tracing::warn!(error = %err, "BFD thread scheduling (bfd_* keywords)");
     }
 }
 

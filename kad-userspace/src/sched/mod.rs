@@ -3,8 +3,8 @@
 //! `checker_*` twins, `max_auto_priority`, `min_auto_priority_delay`) applied to the kad
 //! process as keepalived 2.2.7 applies them to its VRRP or checker child: once the
 //! subsystem runs, undone while a reload runs and applied again after it; a failing call
-//! is a warning. Which keywords apply is [`Role`]'s; `bfd_*` apply to nothing (kad has no
-//! BFD).
+//! is a warning. Which keywords apply is [`Role`]'s; `bfd_*` apply to the BFD thread alone
+//! ([`ThreadScheduling`]), which the process-wide calls then leave alone.
 //!
 //! kad is one process: the realtime policy is the runtime thread's (the VRRP loop's, with
 //! every task on it; threads started later do not inherit it, `SCHED_RESET_ON_FORK`), the
@@ -14,6 +14,7 @@
 mod auto;
 mod process;
 mod settings;
+mod thread;
 
 use std::{
     sync::{Arc, Mutex, PoisonError},
@@ -24,6 +25,7 @@ use tokio::sync::watch;
 
 pub use process::{Original, SchedError, for_children, online_cpus};
 pub use settings::{Role, Settings, SettingsError};
+pub use thread::ThreadScheduling;
 
 /// The process's scheduling, shared by the daemon's start, its reloads and the
 /// `max_auto_priority` watchdog.

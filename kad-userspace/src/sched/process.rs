@@ -6,15 +6,17 @@
 
 use std::{
     io,
-    sync::OnceLock,
-    sync::atomic::{AtomicBool, Ordering},
+    sync::{
+        Mutex, OnceLock,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use super::Settings;
 
 /// Linux `SCHED_RESET_ON_FORK` (uapi/linux/sched.h; not in the libc crate for glibc):
 /// children (scripts, and threads started later) do not inherit the realtime policy.
-const SCHED_RESET_ON_FORK: libc::c_int = 0x4000_0000;
+pub(super) const SCHED_RESET_ON_FORK: libc::c_int = 0x4000_0000;
 
 /// A scheduling call that failed.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +73,31 @@ pub struct Original {
 }
 
 static ORIGINAL: OnceLock<Original> = OnceLock::new();
+/// Threads with scheduling of their own (kad's BFD thread, `bfd_*`): the process-wide
+/// nice value and CPU affinity (`vrrp_*`, `checker_*`) leave them alone.
+static OWN_THREADS: Mutex<Vec<libc::pid_t>> = Mutex::new(Vec::new());
+
+/// Marks the calling thread as scheduled on its own (see [`OWN_THREADS`]); its id.
+pub(super) fn own_thread() -> libc::pid_t {
+    // SAFETY: gettid(2) takes no argument.
+    let tid = unsafe { libc::gettid() };
+    if let Ok(mut own) = OWN_THREADS.lock() {
+        own.push(tid);
+    }
+    tid
+}
+
+/// Undoes [`own_thread`] (the thread is ending).
+pub(super) fn release_thread(tid: libc::pid_t) {
+    if let Ok(mut own) = OWN_THREADS.lock() {
+        own.retain(|t| *t != tid);
+    }
+}
+
+/// The calling process's nice value as it was before kad changed it.
+pub(super) fn original_nice() -> i32 {
+    ORIGINAL.get_or_init(Original::read).nice
+}
 /// Whether kad runs with a nice value or RLIMIT_RTTIME its scripts must not inherit.
 static CHANGED: AtomicBool = AtomicBool::new(false);
 
@@ -272,9 +299,14 @@ impl Process {
 /// The process's threads: the runtime's and those kad started (control socket readers,
 /// the process connector).
 fn threads() -> Vec<libc::pid_t> {
+    let own = OWN_THREADS
+        .lock()
+        .map(|own| own.clone())
+        .unwrap_or_default();
     let tids: Vec<libc::pid_t> = std::fs::read_dir("/proc/self/task")
         .map(|dir| {
             dir.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+                .filter(|tid| !own.contains(tid))
                 .collect()
         })
         .unwrap_or_default();

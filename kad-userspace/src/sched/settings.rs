@@ -14,6 +14,8 @@ pub enum Role {
     /// kad runs only health checkers and IPVS (`-C`, or a configuration without VRRP
     /// instances): `checker_*`.
     Checker,
+    /// kad's BFD thread (keepalived's BFD process): `bfd_*`.
+    Bfd,
 }
 
 impl Role {
@@ -21,6 +23,7 @@ impl Role {
         match self {
             Self::Vrrp => "vrrp",
             Self::Checker => "checker",
+            Self::Bfd => "bfd",
         }
     }
 }
