@@ -14,7 +14,7 @@
 //!   checks per second the real servers saw, CPU and memory of each daemon, the IPVS table.
 //!
 //! - `kad-load bfd`: N BFD sessions (1, 10) between two routers at 10 ms and 3 ms × 3 for 30 s
-//!   with a busy loop per core: false downs (keepalived ⇄ keepalived until kad joins).
+//!   with a busy loop per core: false downs (keepalived ⇄ keepalived, kad ⇄ kad).
 //!
 //! Prints a Markdown table, writes JSON to `<target>/bench/{scale,flood}.json`, and with
 //! `--record` writes the table into BENCHMARKS.md between its markers.
