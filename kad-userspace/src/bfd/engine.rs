@@ -50,10 +50,30 @@ enum Command {
     Stop,
 }
 
+/// The way into the BFD thread: a command, then a wake-up for its `ppoll`.
+struct Commands {
+    sender: mpsc::Sender<Command>,
+    wake: UnixDatagram,
+}
+
+impl Commands {
+    fn send(&self, command: Command) {
+        if self.sender.send(command).is_ok() {
+            let _ = self.wake.send(&[1]);
+        }
+    }
+
+    fn try_clone(&self) -> Option<Self> {
+        Some(Self {
+            sender: self.sender.clone(),
+            wake: self.wake.try_clone().ok()?,
+        })
+    }
+}
+
 /// The running BFD thread.
 pub struct BfdTask {
-    commands: mpsc::Sender<Command>,
-    wake: UnixDatagram,
+    commands: Commands,
     thread: Option<JoinHandle<()>>,
     statuses: watch::Receiver<BfdStatuses>,
 }
@@ -69,7 +89,7 @@ impl BfdTask {
         wake.set_nonblocking(true).map_err(StartError::Thread)?;
         let mut engine = Engine::new(publisher, fastrand::u64(..))?;
         engine.reload(specs, Instant::now());
-        let (commands, received) = mpsc::channel();
+        let (sender, received) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("kad-bfd".into())
             .spawn(move || {
@@ -79,8 +99,7 @@ impl BfdTask {
             })
             .map_err(StartError::Thread)?;
         Ok(Self {
-            commands,
-            wake,
+            commands: Commands { sender, wake },
             thread: Some(thread),
             statuses,
         })
@@ -91,24 +110,10 @@ impl BfdTask {
         self.statuses.clone()
     }
 
-    /// SIGHUP: run `specs` instead, scheduled as `scheduling` says. Unchanged sessions keep
-    /// their state; sessions whose timers changed renegotiate them (poll sequence); removed
-    /// ones send AdminDown.
-    pub fn reload(&self, specs: Vec<SessionSpec>, scheduling: Settings) {
-        if self
-            .commands
-            .send(Command::Reload(specs, scheduling))
-            .is_ok()
-        {
-            let _ = self.wake.send(&[1]);
-        }
-    }
-
     /// A handle for reloads from another task.
     pub fn reloader(&self) -> Option<BfdReloader> {
         Some(BfdReloader {
-            commands: self.commands.clone(),
-            wake: self.wake.try_clone().ok()?,
+            commands: self.commands.try_clone()?,
         })
     }
 
@@ -119,31 +124,24 @@ impl BfdTask {
     }
 
     fn stop_thread(&mut self) {
-        if self.commands.send(Command::Stop).is_ok() {
-            let _ = self.wake.send(&[1]);
-        }
+        self.commands.send(Command::Stop);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
     }
 }
 
-/// Reloads the BFD thread's sessions (see [`BfdTask::reload`]).
+/// Reloads the BFD thread's sessions.
 pub struct BfdReloader {
-    commands: mpsc::Sender<Command>,
-    wake: UnixDatagram,
+    commands: Commands,
 }
 
 impl BfdReloader {
-    /// See [`BfdTask::reload`].
+    /// SIGHUP: run `specs` instead, scheduled as `scheduling` says. Unchanged sessions keep
+    /// their state; sessions whose timers changed renegotiate them (poll sequence); removed
+    /// ones send AdminDown.
     pub fn reload(&self, specs: Vec<SessionSpec>, scheduling: Settings) {
-        if self
-            .commands
-            .send(Command::Reload(specs, scheduling))
-            .is_ok()
-        {
-            let _ = self.wake.send(&[1]);
-        }
+        self.commands.send(Command::Reload(specs, scheduling));
     }
 }
 

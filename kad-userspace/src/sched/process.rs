@@ -16,7 +16,7 @@ use super::Settings;
 
 /// Linux `SCHED_RESET_ON_FORK` (uapi/linux/sched.h; not in the libc crate for glibc):
 /// children (scripts, and threads started later) do not inherit the realtime policy.
-pub(super) const SCHED_RESET_ON_FORK: libc::c_int = 0x4000_0000;
+const SCHED_RESET_ON_FORK: libc::c_int = 0x4000_0000;
 
 /// A scheduling call that failed.
 #[derive(Debug, thiserror::Error)]
@@ -196,14 +196,9 @@ impl Process {
             }
         }
         if settings.no_swap && !self.locked {
-            let flags = libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT;
-            // SAFETY: mlockall(2) takes flags only.
-            if unsafe { libc::mlockall(flags) } == 0 {
-                self.locked = true;
-            } else {
-                errors.push(SchedError::Lock {
-                    source: io::Error::last_os_error(),
-                });
+            match lock_memory() {
+                Ok(()) => self.locked = true,
+                Err(err) => errors.push(err),
             }
         }
         if !settings.cpus.is_empty()
@@ -218,18 +213,8 @@ impl Process {
     /// SCHED_RR at `priority`, then RLIMIT_RTTIME (soft half the hard limit, so that
     /// SIGXCPU warns before SIGKILL) unless already set.
     pub fn realtime(&mut self, priority: u32) -> Result<(), SchedError> {
-        let param = libc::sched_param {
-            sched_priority: i32::try_from(priority).unwrap_or(i32::MAX),
-        };
-        // SAFETY: sched_setscheduler(2) on the calling thread (the runtime's, which runs
-        // the VRRP loop) with a valid sched_param.
-        if unsafe { libc::sched_setscheduler(0, libc::SCHED_RR | SCHED_RESET_ON_FORK, &param) } != 0
-        {
-            return Err(SchedError::Realtime {
-                priority,
-                source: io::Error::last_os_error(),
-            });
-        }
+        // The calling thread: the runtime's, which runs the VRRP loop.
+        set_realtime(priority)?;
         self.rt_priority = Some(priority);
         if !self.rttime_set {
             let limit = libc::rlimit {
@@ -254,14 +239,9 @@ impl Process {
     pub fn reset(&mut self) -> Vec<SchedError> {
         let mut errors = Vec::new();
         if self.rt_priority.is_some() {
-            let param = libc::sched_param { sched_priority: 0 };
-            // SAFETY: sched_setscheduler(2) on the calling thread with a valid sched_param.
-            if unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER, &param) } == 0 {
-                self.rt_priority = None;
-            } else {
-                errors.push(SchedError::Standard {
-                    source: io::Error::last_os_error(),
-                });
+            match set_standard() {
+                Ok(()) => self.rt_priority = None,
+                Err(err) => errors.push(err),
             }
         }
         if self.rttime_set {
@@ -317,15 +297,10 @@ fn threads() -> Vec<libc::pid_t> {
 /// has one thread).
 fn set_nice(nice: i32) -> Result<(), SchedError> {
     for tid in threads() {
-        // SAFETY: setpriority(2) on a thread of this process; a thread that has ended is
-        // an error the loop reports only for the calling thread (tid 0 or its own).
-        let failed = unsafe {
-            *libc::__errno_location() = 0;
-            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) == -1
-        };
-        let err = io::Error::last_os_error();
-        if failed && err.raw_os_error() != Some(libc::ESRCH) {
-            return Err(SchedError::Nice { nice, source: err });
+        // A thread that has ended is no error.
+        match set_thread_nice(tid, nice) {
+            Err(SchedError::Nice { source, .. }) if source.raw_os_error() == Some(libc::ESRCH) => {}
+            other => other?,
         }
     }
     Ok(())
@@ -333,25 +308,85 @@ fn set_nice(nice: i32) -> Result<(), SchedError> {
 
 /// The CPU affinity of every thread.
 fn set_affinity(cpus: &[usize]) -> Result<(), SchedError> {
+    for tid in threads() {
+        // A thread that has ended is no error.
+        match set_thread_affinity(tid, cpus) {
+            Err(SchedError::Affinity { source, .. })
+                if source.raw_os_error() == Some(libc::ESRCH) => {}
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
+/// SCHED_RR at `priority` for the calling thread (not inherited: `SCHED_RESET_ON_FORK`).
+pub(super) fn set_realtime(priority: u32) -> Result<(), SchedError> {
+    let param = libc::sched_param {
+        sched_priority: i32::try_from(priority).unwrap_or(i32::MAX),
+    };
+    // SAFETY: sched_setscheduler(2) on the calling thread (pid 0) with a valid sched_param.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_RR | SCHED_RESET_ON_FORK, &param) } != 0 {
+        return Err(SchedError::Realtime {
+            priority,
+            source: io::Error::last_os_error(),
+        });
+    }
+    Ok(())
+}
+
+/// The standard policy for the calling thread.
+pub(super) fn set_standard() -> Result<(), SchedError> {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: sched_setscheduler(2) on the calling thread with a valid sched_param.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER, &param) } != 0 {
+        return Err(SchedError::Standard {
+            source: io::Error::last_os_error(),
+        });
+    }
+    Ok(())
+}
+
+/// The nice value of thread `tid` (0: the calling one).
+pub(super) fn set_thread_nice(tid: libc::pid_t, nice: i32) -> Result<(), SchedError> {
+    // SAFETY: setpriority(2) on a thread of this process; errno is cleared first because
+    // -1 is also a valid priority.
+    let failed = unsafe {
+        *libc::__errno_location() = 0;
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) == -1
+    };
+    let err = io::Error::last_os_error();
+    if failed && err.raw_os_error().is_some_and(|code| code != 0) {
+        return Err(SchedError::Nice { nice, source: err });
+    }
+    Ok(())
+}
+
+/// The CPU affinity of thread `tid` (0: the calling one).
+pub(super) fn set_thread_affinity(tid: libc::pid_t, cpus: &[usize]) -> Result<(), SchedError> {
     // SAFETY: an all-zero cpu_set_t is the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     for cpu in cpus {
         // SAFETY: CPU_SET on a set this function owns; the macro bounds-checks the CPU.
         unsafe { libc::CPU_SET(*cpu, &mut set) };
     }
-    for tid in threads() {
-        // SAFETY: sched_setaffinity(2) on a thread of this process with a valid set.
-        if unsafe { libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set) }
-            != 0
-        {
-            let err = io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::ESRCH) {
-                return Err(SchedError::Affinity {
-                    cpus: cpus.to_vec(),
-                    source: err,
-                });
-            }
-        }
+    // SAFETY: sched_setaffinity(2) on a thread of this process with a valid set.
+    if unsafe { libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set) } != 0 {
+        return Err(SchedError::Affinity {
+            cpus: cpus.to_vec(),
+            source: io::Error::last_os_error(),
+        });
+    }
+    Ok(())
+}
+
+/// `mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)`: the process's memory.
+pub(super) fn lock_memory() -> Result<(), SchedError> {
+    let flags = libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT;
+    // SAFETY: mlockall(2) takes flags only.
+    if unsafe { libc::mlockall(flags) } != 0 {
+        return Err(SchedError::Lock {
+            source: io::Error::last_os_error(),
+        });
     }
     Ok(())
 }

@@ -6,11 +6,12 @@
 //! it. `bfd_rlimit_rttime` is not applied: the thread blocks in `ppoll` between packets, and
 //! RLIMIT_RTTIME (a process limit) would apply to the VRRP thread too.
 
-use std::io;
-
 use super::{
     Settings,
-    process::{SCHED_RESET_ON_FORK, SchedError, original_nice, own_thread, release_thread},
+    process::{
+        SchedError, lock_memory, original_nice, own_thread, release_thread, set_realtime,
+        set_standard, set_thread_affinity, set_thread_nice,
+    },
 };
 
 /// The calling thread's own scheduling; create it on the thread it applies to.
@@ -37,79 +38,37 @@ impl ThreadScheduling {
     /// set and these do not; the calls that failed.
     pub fn apply(&mut self, settings: &Settings) -> Vec<SchedError> {
         let mut errors = Vec::new();
-        match settings.rt_priority {
-            Some(priority) => {
-                let param = libc::sched_param {
-                    sched_priority: i32::try_from(priority).unwrap_or(i32::MAX),
-                };
-                let policy = libc::SCHED_RR | SCHED_RESET_ON_FORK;
-                // SAFETY: sched_setscheduler(2) on the calling thread (pid 0) with a valid
-                // sched_param.
-                if unsafe { libc::sched_setscheduler(0, policy, &param) } == 0 {
-                    self.realtime = true;
-                } else {
-                    errors.push(SchedError::Realtime {
-                        priority,
-                        source: io::Error::last_os_error(),
-                    });
-                }
-            }
-            None if self.realtime => {
-                let param = libc::sched_param { sched_priority: 0 };
-                // SAFETY: as above, back to the standard policy.
-                if unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER, &param) } == 0 {
-                    self.realtime = false;
-                } else {
-                    errors.push(SchedError::Standard {
-                        source: io::Error::last_os_error(),
-                    });
-                }
-            }
-            None => {}
+        let policy = match settings.rt_priority {
+            Some(priority) => set_realtime(priority).map(|()| true),
+            None if self.realtime => set_standard().map(|()| false),
+            None => Ok(false),
+        };
+        match policy {
+            Ok(realtime) => self.realtime = realtime,
+            Err(err) => errors.push(err),
         }
         // keepalived: the nice value only without a realtime priority.
-        let nice = match (settings.rt_priority, settings.nice) {
-            (None, Some(nice)) => Some(nice),
-            _ if self.nice_set => Some(original_nice()),
-            _ => None,
+        let wanted = settings.nice.filter(|_| settings.rt_priority.is_none());
+        let nice = match wanted {
+            Some(nice) => Some(nice),
+            None if self.nice_set => Some(original_nice()),
+            None => None,
         };
         if let Some(nice) = nice {
-            // SAFETY: setpriority(2) on this thread's id (Linux keeps a nice value per thread).
-            if unsafe { libc::setpriority(libc::PRIO_PROCESS, self.tid as libc::id_t, nice) } == 0 {
-                self.nice_set = settings.rt_priority.is_none() && settings.nice.is_some();
-            } else {
-                errors.push(SchedError::Nice {
-                    nice,
-                    source: io::Error::last_os_error(),
-                });
+            match set_thread_nice(self.tid, nice) {
+                Ok(()) => self.nice_set = wanted.is_some(),
+                Err(err) => errors.push(err),
             }
         }
-        if !settings.cpus.is_empty() {
-            // SAFETY: an all-zero cpu_set_t is the empty set.
-            let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-            for cpu in &settings.cpus {
-                // SAFETY: CPU_SET on a set this function owns; the macro bounds-checks.
-                unsafe { libc::CPU_SET(*cpu, &mut set) };
-            }
-            // SAFETY: sched_setaffinity(2) on the calling thread (pid 0) with a valid set.
-            if unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) }
-                != 0
-            {
-                errors.push(SchedError::Affinity {
-                    cpus: settings.cpus.clone(),
-                    source: io::Error::last_os_error(),
-                });
-            }
+        if !settings.cpus.is_empty()
+            && let Err(err) = set_thread_affinity(0, &settings.cpus)
+        {
+            errors.push(err);
         }
         if settings.no_swap && !self.locked {
-            let flags = libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT;
-            // SAFETY: mlockall(2) takes flags only.
-            if unsafe { libc::mlockall(flags) } == 0 {
-                self.locked = true;
-            } else {
-                errors.push(SchedError::Lock {
-                    source: io::Error::last_os_error(),
-                });
+            match lock_memory() {
+                Ok(()) => self.locked = true,
+                Err(err) => errors.push(err),
             }
         }
         errors
