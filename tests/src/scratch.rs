@@ -20,9 +20,23 @@ pub fn dir(tag: &str) -> Result<PathBuf> {
 }
 
 /// Writes a `/bin/sh` script with `body` to `path`, with permission bits `mode`.
+///
+/// Written by a child process (`cp` from a temporary file), never through a descriptor of
+/// this process: a test thread forking a child while another holds the script open for
+/// writing would make that child's copy of the descriptor fail the script's exec with
+/// "Text file busy" (ETXTBSY; a shell then exits 2, which MISC_CHECK `misc_dynamic` reads
+/// as weight 0).
 pub fn script(path: &Path, body: &str, mode: u32) -> Result<()> {
-    std::fs::write(path, format!("#!/bin/sh\n{body}\n"))
-        .with_context(|| format!("writing {}", path.display()))?;
+    let draft = path.with_extension("draft");
+    std::fs::write(&draft, format!("#!/bin/sh\n{body}\n"))
+        .with_context(|| format!("writing {}", draft.display()))?;
+    let status = std::process::Command::new("cp")
+        .arg(&draft)
+        .arg(path)
+        .status()
+        .context("running cp")?;
+    let _ = std::fs::remove_file(&draft);
+    anyhow::ensure!(status.success(), "cp to {}: {status}", path.display());
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
     Ok(())
 }

@@ -6,7 +6,6 @@
 
 use std::{
     net::SocketAddr,
-    os::unix::fs::PermissionsExt as _,
     path::PathBuf,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -101,11 +100,11 @@ async fn http_get_goes_down_after_exactly_retry_attempts_and_up_after_two_passes
     let fifo = dir.join("lvs.fifo");
     let script = |word: &str| -> Result<PathBuf> {
         let path = dir.join(format!("notify_{word}.sh"));
-        std::fs::write(
+        kad_tests::scratch::script(
             &path,
-            format!("#!/bin/sh\necho {word} >> {}\n", notify.display()),
+            &format!("echo {word} >> {}", notify.display()),
+            0o755,
         )?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
         Ok(path)
     };
     let (up_script, down_script) = (script("up")?, script("down")?);
@@ -464,11 +463,7 @@ async fn misc_dynamic_exit_codes_set_up_down_and_weight() -> Result<()> {
     let code = dir.join("code");
     std::fs::write(&code, "12")?;
     let script = dir.join("check.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\nexit $(cat {})\n", code.display()),
-    )?;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+    kad_tests::scratch::script(&script, &format!("exit $(cat {})", code.display()), 0o755)?;
     let text = SCRIPT_SECURITY.to_owned()
         + &vs(
             "10.9.9.9 80",
@@ -971,11 +966,7 @@ async fn with_two_dynamic_checkers_the_latest_weight_request_wins() -> Result<()
         let code = dir.join(format!("code-{name}"));
         std::fs::write(&code, "0")?;
         let script = dir.join(format!("check-{name}.sh"));
-        std::fs::write(
-            &script,
-            format!("#!/bin/sh\nexit $(cat {})\n", code.display()),
-        )?;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+        kad_tests::scratch::script(&script, &format!("exit $(cat {})", code.display()), 0o755)?;
         checks += &format!(
             "    MISC_CHECK {{\n      misc_path \"{}\"\n      misc_timeout 2\n      misc_dynamic\n      retry 0\n      warmup 0\n    }}\n",
             script.display()
@@ -1432,11 +1423,7 @@ async fn rs_init_notifies_runs_notify_up_for_real_servers_starting_up() -> Resul
     for (i, global) in ["  rs_init_notifies\n", ""].iter().enumerate() {
         let log = dir.join(format!("notify{i}.log"));
         let script = dir.join(format!("notify{i}.sh"));
-        std::fs::write(
-            &script,
-            format!("#!/bin/sh\necho \"$@\" >> {}\n", log.display()),
-        )?;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+        kad_tests::scratch::script(&script, &format!("echo \"$@\" >> {}", log.display()), 0o755)?;
         let rs = |ip: &str| {
             format!(
                 "  real_server {ip} 80 {{
