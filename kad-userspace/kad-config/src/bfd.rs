@@ -1,6 +1,7 @@
 //! bfd_instance (keepalived.conf(5) "BFD CONFIGURATION"): its keyword table, and the
 //! checks keepalived 2.2.7 makes while reading one (ranges, units, the neighbour and
-//! source addresses, ttl/max_hops), with keepalived's messages at keepalived's lines.
+//! source addresses, ttl/max_hops), with keepalived's messages at keepalived's lines; and
+//! keepalived 2.4's `multihop` (RFC 5883), which 2.2.7 does not know.
 
 use std::{net::IpAddr, time::Duration};
 
@@ -35,6 +36,15 @@ const MULTIPLIER_DEFAULT: u8 = 5;
 /// The outgoing TTL (IPv4) and hop limit (IPv6) without `ttl` / `hoplimit`.
 const TTL_DEFAULT_V4: u8 = 255;
 const HOPLIMIT_DEFAULT_V6: u8 = 64;
+/// The outgoing TTL / hop limit of a `multihop` session without `ttl` / `hoplimit`, both
+/// families (kad: RFC 5883 keeps RFC 5881's encapsulation, and FRR's bfdd drops multihop
+/// packets that arrive below 254 by default; keepalived 2.4 keeps 64 for IPv6).
+const TTL_DEFAULT_MULTIHOP: u8 = 255;
+
+/// What kad says at a `multihop` line: keepalived 2.2.7 flags it ("Unknown keyword"), so
+/// `kad -t` flags the line too, without counting it as an error.
+pub const MULTIHOP_NOTICE: &str = "multihop: keepalived 2.2.7 does not know this keyword \
+     (\"Unknown keyword\"); kad acts on it as keepalived 2.4 does (RFC 5883: UDP port 4784)";
 
 /// The keyword table of bfd_instance.
 pub const BFD_INSTANCE: &[Keyword<BfdInstance>] = &[
@@ -70,6 +80,7 @@ pub const BFD_INSTANCE: &[Keyword<BfdInstance>] = &[
             b.max_hops = u8::try_from(v).unwrap_or(u8::MAX);
         }
     }),
+    kw("multihop", multihop),
     kw("weight", weight),
     kw("vrrp", |b, _, _| b.vrrp = true),
     ignored(CHECKER, kw("checker", |b, _, _| b.checker = true)),
@@ -146,6 +157,27 @@ fn ttl(b: &mut BfdInstance, n: &Node, c: &mut Ctx) {
     if let Some(v) = whole(b, n, c, 1, 255, "not valid") {
         b.ttl = u8::try_from(v).unwrap_or(TTL_DEFAULT_V4);
     }
+}
+
+/// keepalived 2.4: multihop [<BOOL>] (true|on|yes, false|off|no, as written); a bad word
+/// is an error and the setting stays.
+fn multihop(b: &mut BfdInstance, n: &Node, c: &mut Ctx) {
+    let value = match n.arg(0).map(|w| w.as_str()) {
+        None | Some("true" | "on" | "yes") => true,
+        Some("false" | "off" | "no") => false,
+        Some(other) => {
+            c.report(
+                Severity::Error,
+                n.place(),
+                format!(
+                    "Configuration error: BFD instance {} multihop setting not valid - {other}",
+                    b.name
+                ),
+            );
+            return;
+        }
+    };
+    b.multihop = value;
 }
 
 fn weight(b: &mut BfdInstance, n: &Node, c: &mut Ctx) {
@@ -338,6 +370,7 @@ pub fn bfd_instance(c: &mut Ctx, n: &Node, defined: &[BfdInstance]) -> Option<Bf
         idle_tx: IDLE_TX_DEFAULT,
         multiplier: MULTIPLIER_DEFAULT,
         passive: false,
+        multihop: false,
         ttl: 0,
         max_hops: 0,
         weight: 0,
@@ -352,6 +385,10 @@ pub fn bfd_instance(c: &mut Ctx, n: &Node, defined: &[BfdInstance]) -> Option<Bf
             c.unknown(child);
             continue;
         };
+        if keyword.name == "multihop" {
+            // Wherever 2.2.7 says "Unknown keyword" (also in a block it stopped reading).
+            c.report(Severity::Notice, child.place(), MULTIHOP_NOTICE);
+        }
         if !b.enabled && !READ_BY_OTHERS.contains(&keyword.name) {
             continue;
         }
@@ -370,20 +407,23 @@ pub fn bfd_instance(c: &mut Ctx, n: &Node, defined: &[BfdInstance]) -> Option<Bf
         finish(&mut b, defined, c, n);
     }
     if b.ttl == 0 {
-        b.ttl = default_ttl(b.neighbor_ip);
+        b.ttl = default_ttl(b.neighbor_ip, b.multihop);
     }
     Some(b)
 }
 
-fn default_ttl(neighbor: Option<IpAddr>) -> u8 {
+/// keepalived: 255 for IPv4, 64 for IPv6; kad: 255 for a multihop session of either family.
+fn default_ttl(neighbor: Option<IpAddr>, multihop: bool) -> u8 {
     match neighbor {
+        _ if multihop => TTL_DEFAULT_MULTIHOP,
         Some(IpAddr::V6(_)) => HOPLIMIT_DEFAULT_V6,
         _ => TTL_DEFAULT_V4,
     }
 }
 
 /// keepalived's checks at the end of the block, reported at its closing brace: the
-/// neighbour address, the source's family, a neighbour/source pair already used, the
+/// neighbour address, the source's family, a neighbour/source pair already used (by a
+/// session of the same kind: keepalived 2.4 keeps single hop and multihop apart), the
 /// default ttl/hoplimit and max_hops within it.
 fn finish(b: &mut BfdInstance, defined: &[BfdInstance], c: &mut Ctx, n: &Node) {
     let end = n.end_place();
@@ -418,6 +458,7 @@ fn finish(b: &mut BfdInstance, defined: &[BfdInstance], c: &mut Ctx, n: &Node) {
     }
     let clash = defined.iter().filter(|d| d.enabled).any(|d| {
         d.neighbor_ip == Some(neighbor)
+            && d.multihop == b.multihop
             && (d.source_ip.is_none() || b.source_ip.is_none() || d.source_ip == b.source_ip)
     });
     if clash {
@@ -438,7 +479,7 @@ fn finish(b: &mut BfdInstance, defined: &[BfdInstance], c: &mut Ctx, n: &Node) {
         return;
     }
     if b.ttl == 0 {
-        b.ttl = default_ttl(Some(neighbor));
+        b.ttl = default_ttl(Some(neighbor), b.multihop);
     }
     if b.max_hops > b.ttl {
         c.report(

@@ -311,10 +311,115 @@ fn names_and_neighbours_are_unique() {
     );
 }
 
+/// The notices (reported at their line, not counted) as `LINE: message`.
+fn notices(loaded: &Loaded) -> Vec<String> {
+    loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == crate::error::Severity::Notice)
+        .map(|d| format!("{}: {}", d.place.as_ref().map_or(0, |p| p.line), d.message))
+        .collect()
+}
+
 #[test]
-fn multihop_is_not_a_keepalived_keyword() {
-    let (_, found) = one(" multihop");
-    assert_eq!(found, ["3: Unknown keyword 'multihop'"]);
+fn multihop_is_keepalived_2_4_s_flag_and_2_2_7_s_unknown_keyword() {
+    let text = |lines: &str| format!("bfd_instance b {{\n neighbor_ip 10.0.0.2\n{lines}\n}}\n");
+    for (line, want) in [
+        (" multihop", true),
+        (" multihop yes", true),
+        (" multihop on", true),
+        (" multihop true", true),
+        (" multihop\n multihop no", false),
+        (" multihop\n multihop off", false),
+        (" multihop false", false),
+    ] {
+        let loaded = load(&text(line));
+        assert!(
+            findings(&loaded).is_empty(),
+            "{line}: {:?}",
+            findings(&loaded)
+        );
+        let b = loaded.config.bfd_instances.first().expect("the instance");
+        assert_eq!(b.multihop, want, "{line}");
+        // keepalived 2.2.7 says "Unknown keyword" there: kad flags the line, uncounted.
+        let flagged = notices(&loaded);
+        assert_eq!(
+            flagged.len(),
+            line.matches("multihop").count(),
+            "{flagged:?}"
+        );
+        assert!(flagged[0].starts_with("3: multihop: keepalived 2.2.7 does not know"));
+    }
+    // keepalived 2.4: "multihop setting not valid", the setting unchanged.
+    let (b, found) = one(" multihop\n multihop maybe");
+    assert_eq!(
+        found,
+        ["4: Configuration error: BFD instance b multihop setting not valid - maybe"]
+    );
+    assert!(b.expect("the instance").multihop);
+    let (b, found) = one(" multihop True");
+    assert_eq!(
+        found,
+        ["3: Configuration error: BFD instance b multihop setting not valid - True"]
+    );
+    assert!(!b.expect("the instance").multihop);
+    assert!(!load(&text("")).config.bfd_instances[0].multihop);
+}
+
+#[test]
+fn a_multihop_session_sends_at_255_in_both_families_and_checks_ttl_minus_max_hops() {
+    // IPv4 as single hop; IPv6 255 instead of keepalived's 64 (RFC 5883 keeps RFC 5881's
+    // encapsulation; FRR's multihop sessions want 254 or more after one router).
+    for neighbour in ["10.0.0.2", "2001:db8::2"] {
+        let loaded = load(&format!(
+            "bfd_instance b {{\n neighbor_ip {neighbour}\n multihop\n}}\n"
+        ));
+        let b = &loaded.config.bfd_instances[0];
+        assert_eq!((b.ttl, b.max_hops), (255, 0), "{neighbour}");
+        // keepalived 2.4: "if multiple hops are in use, then max_hops ... needs to be
+        // configured": by default the check stays ttl - 0.
+        assert_eq!(b.min_received_ttl(), Some(255));
+    }
+    let (b, found) = one(" multihop\n max_hops 2");
+    assert!(found.is_empty(), "{found:?}");
+    assert_eq!(b.expect("the instance").min_received_ttl(), Some(253));
+    // An explicit ttl / hoplimit wins, and max_hops stays within it.
+    let (b, found) = one(" multihop\n hoplimit 64\n max_hops 70");
+    assert_eq!(
+        found,
+        ["6: BFD instance b: max_hops exceeds ttl/hoplimit - setting to ttl/hoplimit"]
+    );
+    let b = b.expect("the instance");
+    assert_eq!((b.ttl, b.max_hops), (64, 64));
+}
+
+#[test]
+fn single_hop_and_multihop_sessions_to_one_neighbour_are_two_sessions() {
+    let loaded = load(
+        "bfd_instance one {\n neighbor_ip 10.0.0.2\n}\n\
+         bfd_instance multi {\n neighbor_ip 10.0.0.2\n multihop\n}\n\
+         bfd_instance again {\n multihop\n neighbor_ip 10.0.0.2\n}\n",
+    );
+    assert_eq!(
+        findings(&loaded),
+        [
+            "11: Configuration error: BFD instance again has duplicate neighbor address 10.0.0.2, ignoring instance"
+        ]
+    );
+    let enabled: Vec<_> = loaded
+        .config
+        .bfd_instances
+        .iter()
+        .map(|b| (b.name.as_str(), b.multihop, b.enabled))
+        .collect();
+    assert_eq!(
+        enabled,
+        [
+            ("one", false, true),
+            ("multi", true, true),
+            ("again", true, false)
+        ]
+    );
 }
 
 #[test]

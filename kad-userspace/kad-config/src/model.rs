@@ -813,8 +813,12 @@ pub struct BfdInstance {
     pub multiplier: u8,
     /// keepalived.conf: passive.
     pub passive: bool,
+    /// keepalived.conf (2.4): multihop [BOOL]: RFC 5883, UDP port 4784 instead of 3784
+    /// (a session apart from a single-hop one to the same neighbour). The received-TTL
+    /// check stays `ttl` − `max_hops`: across routers, `max_hops` says how many.
+    pub multihop: bool,
     /// keepalived.conf: ttl / hoplimit (1..=255): the outgoing TTL or hop limit; default
-    /// 255 for an IPv4 neighbour, 64 for IPv6.
+    /// 255 for an IPv4 neighbour, 64 for IPv6, 255 for a multihop session (kad).
     pub ttl: u8,
     /// keepalived.conf: max_hops (-1..=255, default 0): how far below `ttl` a received
     /// packet's TTL may be; 255 (also `-1`) turns the check off (multihop). Never above
@@ -838,8 +842,8 @@ pub struct BfdInstance {
 }
 
 impl BfdInstance {
-    /// The multihop case of keepalived 2.2.7 (it has no `multihop` keyword and always uses
-    /// UDP port 3784): `max_hops 255` (or `-1`) turns off the received TTL check.
+    /// `max_hops 255` (or `-1`) turns off the received TTL check (keepalived 2.2.7's only
+    /// multihop, on port 3784; with `multihop`, any number of hops on port 4784).
     pub fn ttl_check_disabled(&self) -> bool {
         self.max_hops == u8::MAX
     }
