@@ -13,7 +13,7 @@ use std::{
 };
 
 use kad_bfd::{
-    packet::{ControlPacket, State},
+    packet::{ControlPacket, PORT_MULTI_HOP, PORT_SINGLE_HOP, State},
     session::{Output, Session, SessionConfig},
 };
 use nix::poll::{PollFd, PollFlags, ppoll};
@@ -27,9 +27,6 @@ use crate::{
 };
 
 use super::spec::SessionSpec;
-
-/// RFC 5881 §4: the single-hop control port.
-const CONTROL_PORT: u16 = 3784;
 
 /// Longest the thread sleeps without a deadline (it still wakes at once for commands).
 const IDLE_WAKE: Duration = Duration::from_secs(1);
@@ -164,7 +161,7 @@ struct Live {
 }
 
 struct Engine {
-    /// Receive sockets by family (IPv6?).
+    /// Receive sockets by family and port (single hop, multihop).
     listeners: Vec<BfdListener>,
     sessions: Vec<Live>,
     by_discriminator: HashMap<u32, usize>,
@@ -263,6 +260,7 @@ impl Engine {
             let Some(listener) = self.listeners.get(index) else {
                 return;
             };
+            let port = listener.port();
             let received = match listener.receive(buffer) {
                 Ok(Some(received)) => received,
                 Ok(None) => return,
@@ -281,7 +279,7 @@ impl Engine {
                     continue;
                 }
             };
-            let Some(slot) = self.find(&packet, received.source, received.destination) else {
+            let Some(slot) = self.find(&packet, port, received.source, received.destination) else {
                 self.dropped += 1;
                 tracing::debug!(from = %received.source, your_discriminator = packet.your_discriminator, "BFD packet for no session dropped");
                 continue;
@@ -299,10 +297,13 @@ impl Engine {
         }
     }
 
-    /// RFC 5880 §6.8.6: by Your Discriminator when the peer knows ours, else by addresses.
+    /// RFC 5880 §6.8.6: by Your Discriminator when the peer knows ours, else by addresses;
+    /// either way a session of the kind of the port the packet came to (RFC 5883 §3:
+    /// multihop sessions are told apart by addresses and port 4784).
     fn find(
         &self,
         packet: &ControlPacket,
+        port: u16,
         source: SocketAddr,
         destination: Option<std::net::IpAddr>,
     ) -> Option<usize> {
@@ -310,10 +311,16 @@ impl Engine {
             return self
                 .by_discriminator
                 .get(&packet.your_discriminator)
-                .copied();
+                .copied()
+                .filter(|&slot| {
+                    self.sessions
+                        .get(slot)
+                        .is_some_and(|live| live.spec.control_port() == port)
+                });
         }
         self.sessions.iter().position(|live| {
-            live.spec.neighbor == source.ip()
+            live.spec.control_port() == port
+                && live.spec.neighbor == source.ip()
                 && match (live.spec.source, destination) {
                     (Some(ours), Some(to)) => ours == to,
                     _ => true,
@@ -465,28 +472,36 @@ impl Engine {
             }
         };
         let session = Session::new(config_of(&spec), discriminator, self.rng.u64(..), now);
-        tracing::info!(bfd = %spec.name, neighbor = %spec.neighbor, local = %sender.local(), discriminator, "BFD instance started");
+        tracing::info!(bfd = %spec.name, neighbor = %spec.neighbor, local = %sender.local(), multihop = spec.multihop, discriminator, "BFD instance started");
         Ok(Live {
             tracked_up: false,
             published: None,
-            to: SocketAddr::new(spec.neighbor, CONTROL_PORT),
+            to: SocketAddr::new(spec.neighbor, spec.control_port()),
             spec,
             session,
             sender,
         })
     }
 
-    /// One receive socket per family in use (opened once, kept across reloads).
+    /// One receive socket per family and port in use (opened once, kept across reloads).
     fn open_listeners(&mut self) {
-        for ipv6 in [false, true] {
+        let kinds = [false, true]
+            .into_iter()
+            .flat_map(|ipv6| [PORT_SINGLE_HOP, PORT_MULTI_HOP].map(move |port| (ipv6, port)));
+        for (ipv6, port) in kinds {
             let used = self
                 .sessions
                 .iter()
-                .any(|l| l.spec.neighbor.is_ipv6() == ipv6);
-            if !used || self.listeners.iter().any(|l| l.is_ipv6() == ipv6) {
+                .any(|l| l.spec.neighbor.is_ipv6() == ipv6 && l.spec.control_port() == port);
+            if !used
+                || self
+                    .listeners
+                    .iter()
+                    .any(|l| l.is_ipv6() == ipv6 && l.port() == port)
+            {
                 continue;
             }
-            match BfdListener::bind(ipv6, CONTROL_PORT) {
+            match BfdListener::bind(ipv6, port) {
                 Ok(listener) => self.listeners.push(listener),
                 Err(err) => tracing::error!(error = %err, "BFD cannot receive"),
             }
@@ -568,6 +583,7 @@ fn status_of(live: &Live) -> BfdSessionStatus {
         name: live.spec.name.clone(),
         neighbor: live.spec.neighbor,
         source: live.spec.source,
+        multihop: live.spec.multihop,
         state: state_word(status.state).into(),
         tracked_up: live.tracked_up,
         remote_state: state_word(status.remote_state).into(),

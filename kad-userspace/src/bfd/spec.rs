@@ -23,6 +23,8 @@ pub struct SessionSpec {
     pub detect_mult: u8,
     /// `passive`: send nothing until the peer is heard (RFC 5880 §6.1).
     pub passive: bool,
+    /// `multihop` (keepalived 2.4): RFC 5883, control packets to and from UDP port 4784.
+    pub multihop: bool,
     /// `ttl` / `hoplimit`: TTL of packets sent, and the TTL expected on arrival.
     pub ttl: u8,
     /// `max_hops`: how far below `ttl` an arriving TTL may be (255: not checked).
@@ -39,11 +41,23 @@ impl SessionSpec {
             && self.ttl == other.ttl
             && self.max_hops == other.max_hops
             && self.passive == other.passive
+            && self.multihop == other.multihop
+    }
+
+    /// RFC 5881 §4 / RFC 5883 §5: the UDP port the session's control packets go to (and
+    /// arrive on).
+    pub fn control_port(&self) -> u16 {
+        if self.multihop {
+            kad_bfd::packet::PORT_MULTI_HOP
+        } else {
+            kad_bfd::packet::PORT_SINGLE_HOP
+        }
     }
 
     /// Whether a packet that arrived with `ttl` passes the session's TTL check (keepalived:
     /// an arriving TTL more than `max_hops` below the configured one is dropped; RFC 5881
-    /// §5 for the default, 255 with `max_hops 0`).
+    /// §5 for the default, 255 with `max_hops 0`). Multihop too (RFC 5883 §5 sets no TTL
+    /// rule; keepalived 2.4 keeps this one, so across routers `max_hops` says how many).
     pub fn accepts_ttl(&self, ttl: Option<u8>) -> bool {
         match ttl {
             _ if self.max_hops == u8::MAX => true,
@@ -75,6 +89,7 @@ fn session(instance: &BfdInstance) -> Option<SessionSpec> {
         idle_tx: instance.idle_tx,
         detect_mult: instance.multiplier,
         passive: instance.passive,
+        multihop: instance.multihop,
         ttl: instance.ttl,
         max_hops: instance.max_hops,
     })
@@ -94,6 +109,7 @@ mod tests {
             idle_tx: Duration::from_secs(1),
             detect_mult: 3,
             passive: false,
+            multihop: false,
             ttl,
             max_hops,
         }
@@ -112,5 +128,21 @@ mod tests {
         assert!(s.accepts_ttl(Some(253)));
         assert!(!s.accepts_ttl(Some(252)));
         assert!(spec(255, 255).accepts_ttl(Some(1)));
+    }
+
+    #[test]
+    fn multihop_sessions_use_port_4784_and_keep_the_ttl_rule() {
+        let single = spec(255, 0);
+        let multi = SessionSpec {
+            multihop: true,
+            ..spec(255, 1)
+        };
+        assert_eq!((single.control_port(), multi.control_port()), (3784, 4784));
+        assert!(multi.accepts_ttl(Some(254)) && !multi.accepts_ttl(Some(253)));
+        // Switching a session between the two kinds makes a new session.
+        assert!(!single.same_endpoints(&SessionSpec {
+            multihop: true,
+            ..single.clone()
+        }));
     }
 }

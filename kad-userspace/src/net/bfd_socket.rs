@@ -52,6 +52,7 @@ pub struct Received {
 pub struct BfdListener {
     socket: Socket,
     ipv6: bool,
+    port: u16,
 }
 
 impl BfdListener {
@@ -91,7 +92,7 @@ impl BfdListener {
                 .map_err(fail("asking for the destination on"))?;
         }
         socket.bind(&address.into()).map_err(fail("binding"))?;
-        Ok(Self { socket, ipv6 })
+        Ok(Self { socket, ipv6, port })
     }
 
     /// The descriptor to poll.
@@ -102,6 +103,11 @@ impl BfdListener {
     /// Whether this is the IPv6 socket.
     pub fn is_ipv6(&self) -> bool {
         self.ipv6
+    }
+
+    /// The UDP port it receives on (3784 single hop, 4784 multihop).
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Reads one datagram into `buffer`; `Ok(None)` when none is waiting.

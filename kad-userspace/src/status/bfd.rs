@@ -17,6 +17,9 @@ pub struct BfdSessionStatus {
     pub neighbor: IpAddr,
     /// `source_ip`, if given.
     pub source: Option<IpAddr>,
+    /// `multihop`: RFC 5883, UDP port 4784.
+    #[serde(default)]
+    pub multihop: bool,
     /// bfd.SessionState: `admin_down`, `down`, `init` or `up`.
     pub state: String,
     /// What `track_bfd` and `BFD_CHECK` see: up once the session came up, down when it falls

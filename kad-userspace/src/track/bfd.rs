@@ -61,6 +61,7 @@ mod tests {
             name: name.into(),
             neighbor: "192.0.2.1".parse().unwrap(),
             source: None,
+            multihop: false,
             state: if tracked_up { "up" } else { "down" }.into(),
             tracked_up,
             remote_state: "up".into(),
