@@ -354,6 +354,11 @@ impl Lab {
         Ok(())
     }
 
+    /// The names of the lab's hosts, in the order they were added.
+    pub fn host_names(&self) -> Vec<String> {
+        self.hosts.iter().map(|host| host.name.clone()).collect()
+    }
+
     /// The host called `name`.
     pub fn host(&self, name: &str) -> Result<&Host> {
         self.hosts

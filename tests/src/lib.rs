@@ -5,7 +5,8 @@
 //! - skipping: [`skip_unless!`]`(Root)` and [`skip!`]`("why")` name the test from its function
 //!   ([`test_name!`], [`privilege`]);
 //! - labs and namespaces: [`lab::Lab`] (`Lab::with_hosts(tag, lab::ROUTERS)`, `lab::VIP`,
-//!   `Lab::holds`), [`netns`], User-Mode Linux guests for IPVS ([`uml`]);
+//!   `Lab::holds`), a host behind a router ([`routed`], `Lab::put_behind`), [`netns`],
+//!   User-Mode Linux guests for IPVS ([`uml`]);
 //! - configuration text: [`conf`] (`lab_instance`, `vrrp_instance`, `router_id`,
 //!   `fast_instances`, `load_isolated`);
 //! - fake servers that record what they saw: [`fake`] (HTTP, TLS, SMTP, mail, DNS, UDP, TCP);
@@ -32,6 +33,7 @@ pub mod ops;
 pub mod packet_socket;
 pub mod privilege;
 pub mod probe;
+pub mod routed;
 pub mod scratch;
 pub mod sim;
 pub mod uml;

@@ -1,7 +1,9 @@
 //! BFD between kad (r1) and FRR 8.4's bfdd (r2) on a real segment, IPv4 and IPv6 single hop:
 //! sessions come up, FRR's timer change (a poll sequence) is taken without a Down, a silent
 //! bfdd is detected, FRR's `shutdown` (AdminDown) takes kad's session down without counting
-//! as a failure for `track_bfd`, and a stopping kad's AdminDown reaches FRR.
+//! as a failure for `track_bfd`, and a stopping kad's AdminDown reaches FRR. And RFC 5883
+//! multihop (keepalived 2.4's `multihop`, UDP 4784) with r2 behind a router: sessions come
+//! up, each side sees the other fall silent within its detection time, kad's AdminDown.
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +14,9 @@ use kad_tests::{
     lab::{Lab, ROUTERS, VIP},
     ops,
 };
+
+/// What a loaded CI machine may add to a detection time (scheduling, the status round trip).
+const SLACK: Duration = Duration::from_millis(350);
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(15);
@@ -118,6 +123,92 @@ fn kad_and_frr_bfdd_bring_sessions_up_renegotiate_detect_and_signal_admin_down()
     })?;
 
     // kad stops: FRR hears AdminDown on both sessions.
+    lab.daemon(kad)?.signal(libc::SIGTERM)?;
+    for peer in ["10.77.0.1", "fd77::1"] {
+        lab.wait_for("FRR hears kad's AdminDown", LIMIT, || {
+            let status = frr.peer(peer)?;
+            Ok(status.state() == Some(BfdState::Down)
+                && status.remote_diagnostic.contains("administratively down"))
+        })?;
+    }
+    Ok(())
+}
+
+/// kad (r1, on the segment) ⇄ FRR bfdd (r2, behind router gw): RFC 5883 multihop, IPv4 and
+/// IPv6, 50 ms × 3. Both send at TTL / hop limit 255 and receive 254; kad says so with
+/// `max_hops 1` (keepalived 2.4's rule: ttl − max_hops), FRR by its default minimum-ttl 254.
+#[test]
+fn kad_and_frr_bfdd_run_multihop_sessions_across_a_router() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("bfm", &[("r1", 1), ("r2", 2), ("gw", 3)])?;
+    let far = lab.put_behind("r2", 2, "gw")?;
+    let frr = lab.start_frr_bfd("r2")?;
+    let v4 = FrrPeer::multihop("10.77.0.1", &far.ipv4).timers(50, 50, 3);
+    let v6 = FrrPeer::multihop("fd77::1", &far.ipv6).timers(50, 50, 3);
+    frr.add_peer(&v4)?;
+    frr.add_peer(&v6)?;
+    let session_conf = |name: &str, peer: &str, me: &str| {
+        format!(
+            "bfd_instance {name} {{\n  neighbor_ip {peer}\n  source_ip {me}\n  min_rx 50\n  min_tx 50\n  multiplier 3\n  multihop\n  max_hops 1\n}}\n"
+        )
+    };
+    let kad = lab.start_kad(
+        "r1",
+        &format!(
+            "{}{}{}",
+            session_conf("m4", &far.ipv4, "10.77.0.1"),
+            session_conf("m6", &far.ipv6, "fd77::1"),
+            lab_instance(150, "")
+        ),
+    )?;
+    for peer in ["10.77.0.1", "fd77::1"] {
+        frr.wait_state(&lab, peer, BfdState::Up, LIMIT)?;
+        assert!(frr.peer(peer)?.multihop);
+    }
+    lab.wait_for("kad's multihop sessions are up at 50 ms", LIMIT, || {
+        let (a, b) = (session(&lab, "m4")?, session(&lab, "m6")?);
+        Ok(a["state"] == "up" && b["state"] == "up" && a["detect_time_us"] == 150_000)
+    })?;
+    assert_eq!(session(&lab, "m6")?["multihop"], true);
+
+    // bfdd falls silent: kad sees both sessions go within the detection time.
+    let detect = Duration::from_millis(150);
+    frr.pause()?;
+    let took = lab.wait_for("kad sees bfdd silent", LIMIT, || {
+        let (a, b) = (session(&lab, "m4")?, session(&lab, "m6")?);
+        Ok(a["state"] != "up" && b["state"] != "up")
+    })?;
+    eprintln!("kad saw the multihop peer fall silent after {took:?} (detect {detect:?})");
+    for name in ["m4", "m6"] {
+        assert_eq!(
+            session(&lab, name)?["last_down_reason"],
+            "Control Detection Time Expired"
+        );
+    }
+    assert!(took <= detect + SLACK, "{took:?}");
+    frr.resume()?;
+    lab.wait_for("kad's sessions come back", LIMIT, || {
+        Ok(session(&lab, "m4")?["state"] == "up" && session(&lab, "m6")?["state"] == "up")
+    })?;
+    for peer in ["10.77.0.1", "fd77::1"] {
+        frr.wait_state(&lab, peer, BfdState::Up, LIMIT)?;
+    }
+
+    // kad falls silent: FRR sees it within its detection time (3 × 50 ms).
+    let downs = frr.downs("10.77.0.1")?;
+    lab.daemon(kad)?.signal(libc::SIGSTOP)?;
+    let took = frr.wait_downs(&lab, "10.77.0.1", downs + 1, LIMIT);
+    let six = frr.wait_state(&lab, "fd77::1", BfdState::Down, LIMIT);
+    lab.daemon(kad)?.signal(libc::SIGCONT)?;
+    let took = took?;
+    six?;
+    eprintln!("FRR saw kad fall silent after {took:?} (detect {detect:?})");
+    assert!(took <= detect + SLACK, "{took:?}");
+    lab.wait_for("kad's sessions come back after SIGCONT", LIMIT, || {
+        Ok(session(&lab, "m4")?["state"] == "up" && session(&lab, "m6")?["state"] == "up")
+    })?;
+
+    // kad stops: FRR hears AdminDown on both multihop sessions.
     lab.daemon(kad)?.signal(libc::SIGTERM)?;
     for peer in ["10.77.0.1", "fd77::1"] {
         lab.wait_for("FRR hears kad's AdminDown", LIMIT, || {
