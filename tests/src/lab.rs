@@ -536,15 +536,21 @@ impl Lab {
         Ok(kad)
     }
 
-    /// Waits (up to 20 s) until kad has its instances running — its first state line — or
-    /// has exited, so that tests time elections, not the BPF verifier on a busy machine.
+    /// Waits (up to 20 s) until kad has its instances running — its first VRRP state line
+    /// (`Entering BACKUP STATE`; not a BFD session's `Entering Up state`, which can come
+    /// before the XDP program is loaded) — or has exited, so that tests time elections, not
+    /// the BPF verifier on a busy machine.
     pub fn wait_until_started(&mut self, kad: usize) {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while std::time::Instant::now() < deadline {
             let Some(daemon) = self.daemons.get_mut(kad) else {
                 return;
             };
-            if daemon.log().contains("Entering ") || !daemon.is_running() {
+            let log = daemon.log();
+            let vrrp_state = log
+                .lines()
+                .any(|line| line.contains("Entering ") && line.contains(" STATE"));
+            if vrrp_state || !daemon.is_running() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
