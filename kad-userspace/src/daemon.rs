@@ -140,6 +140,16 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
     // keepalived.conf data_use_instance: the dump files' names.
     let mut dump_names = ops::dump::DumpNames::of(&loaded.config.global);
     let served = runtime.block_on(async move {
+        // Signals are taken before anything starts: a SIGTERM while the subsystems start
+        // (BFD sessions may already be Up, XDP still loading) is held until the signal task
+        // reads it, and then stops kad the normal way (AdminDown, priority 0, VIPs removed).
+        let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+        let mut hangup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
+        let mut data = signal(SignalKind::user_defined1()).context("SIGUSR1 handler")?;
+        let mut stats = signal(SignalKind::user_defined2()).context("SIGUSR2 handler")?;
+        let mut json = signal(SignalKind::from_raw(ops::signum::json_signal()))
+            .context("SIGRTMIN+2 handler")?;
         let vrrp = options.subsystems != Subsystems::CheckersOnly;
         let with_lvs = match options.subsystems {
             Subsystems::VrrpOnly => false,
@@ -197,13 +207,6 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
         // What starting left behind (the model the LVS task reduced, first reports) goes
         // back to the kernel.
         crate::heap::release_freed_after_settling();
-        let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
-        let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
-        let mut hangup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
-        let mut data = signal(SignalKind::user_defined1()).context("SIGUSR1 handler")?;
-        let mut stats = signal(SignalKind::user_defined2()).context("SIGUSR2 handler")?;
-        let mut json = signal(SignalKind::from_raw(ops::signum::json_signal()))
-            .context("SIGRTMIN+2 handler")?;
         let (publisher, status) = status::status_channel();
         let status = match &lvs {
             Some(handle) => status.with_balancer(status::balancer::Sources {
