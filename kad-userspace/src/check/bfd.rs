@@ -222,6 +222,67 @@ mod tests {
         assert!(follower.observe(&[session("gw", "down", true)]).is_empty());
     }
 
+    /// Through a checker set: the real server starts up, goes down with the session not up
+    /// yet and up with it, beside a TCP_CHECK of another real server that the scheduler
+    /// runs; a reload while the session is up keeps it up, with no update but its initial
+    /// one.
+    #[tokio::test]
+    async fn a_checker_set_s_real_server_follows_its_session_across_a_reload() {
+        use crate::{
+            check::CheckerSet,
+            config::{LoadOptions, parse_str},
+            status::health::HealthUpdate,
+        };
+        let text = "bfd_instance gw {\n neighbor_ip 192.0.2.1\n }\n\
+                    virtual_server 10.9.9.9 80 {\n protocol TCP\n \
+                    real_server 10.0.0.1 80 {\n BFD_CHECK {\n name gw\n }\n }\n \
+                    real_server 127.0.0.1 9 {\n TCP_CHECK {\n connect_timeout 1\n }\n }\n}\n";
+        let config = parse_str(text, &LoadOptions::with_config_id("t")).config;
+        let (publish, sessions) = crate::status::bfd::channel();
+        let (updates, mut received) = mpsc::channel(16);
+        let checkers = CheckerSet::new(&config)
+            .following_bfd(sessions.clone())
+            .start(updates.clone());
+        assert_eq!(checkers.probes(), 2);
+        let server: SocketAddr = "10.0.0.1:80"
+            .parse()
+            .unwrap_or(SocketAddr::from(([0; 4], 0)));
+        let next = async |received: &mut mpsc::Receiver<HealthUpdate>| loop {
+            let update = tokio::time::timeout(Duration::from_secs(2), received.recv())
+                .await
+                .ok()
+                .flatten()?;
+            if update.real_server.addr == server {
+                return Some((update.up, update.reason));
+            }
+        };
+        assert_eq!(
+            next(&mut received).await.map(|u| u.0),
+            Some(true),
+            "initial"
+        );
+        publish.send_replace(Arc::new(vec![session("gw", "down", false)]));
+        assert_eq!(
+            next(&mut received).await,
+            Some((false, "BFD_CHECK gw: session down".to_owned()))
+        );
+        publish.send_replace(Arc::new(vec![session("gw", "up", true)]));
+        assert_eq!(next(&mut received).await.map(|u| u.0), Some(true));
+
+        let checkers = CheckerSet::new(&config)
+            .following_bfd(sessions)
+            .replace(checkers, updates);
+        assert_eq!(
+            next(&mut received).await,
+            Some((
+                true,
+                "initial state: kept from before the reload".to_owned()
+            ))
+        );
+        assert_eq!(next(&mut received).await, None, "no change at the reload");
+        checkers.stop();
+    }
+
     /// The task: the current sessions at once, then each change, until the BFD task ends.
     #[tokio::test]
     async fn the_task_follows_the_published_sessions_until_they_end() {
