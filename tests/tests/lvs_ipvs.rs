@@ -742,6 +742,8 @@ virtual_server 10.77.0.200 80 {
     real_server 10.77.0.1 80 {
     }
     real_server 10.77.0.2 80 {
+        notify_up "/etc/keepalived/notify.sh up"
+        notify_down "/etc/keepalived/notify.sh down"
         BFD_CHECK {
             name r2
         }
@@ -753,7 +755,8 @@ virtual_server 10.77.0.200 80 {
 /// session. r2 runs keepalived's BFD (`bfd_instance` to the director); the director, a UML
 /// guest running `kad -C` with real IPVS, follows that session. Stopping r2's BFD process
 /// (SIGSTOP) takes r2 out of IPVS within the detection time (and no new connection reaches
-/// it although its web server still answers); resuming it brings r2 back.
+/// it although its web server still answers, and its notify_down runs); resuming it brings
+/// r2 back (notify_up).
 #[test]
 fn a_real_server_whose_bfd_session_goes_down_leaves_ipvs_and_comes_back_with_it() -> Result<()> {
     kad_tests::skip_unless!(Uml);
@@ -764,6 +767,20 @@ fn a_real_server_whose_bfd_session_goes_down_leaves_ipvs_and_comes_back_with_it(
 
     let guest = UmlGuest::new("bfd", &kad_bin()?)?;
     guest.write("/etc/keepalived/keepalived.conf", BFD_CHECKED_CONFIG)?;
+    guest.write(
+        "/etc/keepalived/notify.sh",
+        "#!/bin/sh\necho \"$1\" >> /out/notify.txt\n",
+    )?;
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let script = guest.root().join("etc/keepalived/notify.sh");
+        std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755))?;
+    }
+    // The lines the notify scripts wrote.
+    let notified = || {
+        let text = guest.read("/out/notify.txt").unwrap_or_default();
+        text.lines().map(str::to_owned).collect::<Vec<_>>()
+    };
     let running = guest.start(
         CHECKED_SCRIPT,
         &["vec0:transport=tap,ifname=tapb".to_owned()],
@@ -783,6 +800,19 @@ fn a_real_server_whose_bfd_session_goes_down_leaves_ipvs_and_comes_back_with_it(
             std::thread::sleep(Duration::from_millis(20));
         }
         Ok(start.elapsed())
+    };
+    let wait_until = |what: &str, done: &dyn Fn() -> bool| -> Result<()> {
+        let start = std::time::Instant::now();
+        while !done() {
+            anyhow::ensure!(
+                start.elapsed() < Duration::from_secs(20),
+                "{what} never happened; notify lines {:?}; kad log:\n{}",
+                notified(),
+                log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
     };
     let count = |bodies: &[String], who: &str| bodies.iter().filter(|b| *b == who).count();
     let round = |n: usize| -> Result<Vec<String>> { (0..n).map(|_| get_vip(&lab)).collect() };
@@ -813,6 +843,8 @@ fn a_real_server_whose_bfd_session_goes_down_leaves_ipvs_and_comes_back_with_it(
         log()
     );
 
+    let notes_before = notified().len();
+
     // r2's BFD falls silent: its session times out, r2 leaves IPVS.
     peer.pause(&lab)?;
     let took = wait("r2's removal", &|l| l.matches(removed).count() > removals)?;
@@ -826,6 +858,10 @@ fn a_real_server_whose_bfd_session_goes_down_leaves_ipvs_and_comes_back_with_it(
     assert_eq!(log().matches(down_line).count(), downs + 1, "{}", log());
     let down = round(6)?;
     assert_eq!(count(&down, "served-by-r1"), 6, "{down:?}");
+    // notify_down ran (the common checker path; a process start is slow in UML).
+    wait_until("notify_down", &|| {
+        notified().get(notes_before).map(String::as_str) == Some("down")
+    })?;
 
     // BFD back: the session comes up again, and r2 with it.
     let adds_before = log().matches(added).count();
@@ -833,6 +869,9 @@ fn a_real_server_whose_bfd_session_goes_down_leaves_ipvs_and_comes_back_with_it(
     wait("r2's return", &|l| l.matches(added).count() > adds_before)?;
     let healed = round(4)?;
     assert_eq!(count(&healed, "served-by-r2"), 2, "{healed:?}");
+    wait_until("notify_up", &|| {
+        notified().get(notes_before + 1).map(String::as_str) == Some("up")
+    })?;
 
     guest.write("/tmp/stop", "")?;
     running.wait(Duration::from_secs(60))?;
