@@ -201,9 +201,15 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
             Some(set) => Some(with_local_addresses(set, &mut local_addresses).await),
             None => None,
         };
+        // keepalived.conf BFD_CHECK: the checkers follow the BFD sessions, across reloads.
+        let checker_bfd = bfd_statuses.clone();
+        let with_bfd = move |set: CheckerSet| match &checker_bfd {
+            Some(sessions) => set.following_bfd(sessions.clone()),
+            None => set,
+        };
         let mut checkers = checker_set
             .zip(lvs_health.as_ref())
-            .map(|(set, health)| set.start(health.clone()));
+            .map(|(set, health)| with_bfd(set).start(health.clone()));
         // What starting left behind (the model the LVS task reduced, first reports) goes
         // back to the kernel.
         crate::heap::release_freed_after_settling();
@@ -312,7 +318,7 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                                 let set = CheckerSet::new(&loaded.config)
                                     .reporting(checker_report.clone());
                                 let set = with_local_addresses(set, &mut local_addresses).await;
-                                checkers = Some(set.replace(old, health.clone()));
+                                checkers = Some(with_bfd(set).replace(old, health.clone()));
                             }
                             let Some(control) = &control else {
                                 service_manager::ready("reloaded");

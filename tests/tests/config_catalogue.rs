@@ -159,8 +159,6 @@ fn the_page_lists_each_keyword_with_its_status_and_reason() {
     for (block, name) in [
         ("global_defs", "nftables"),
         ("global_defs", "enable_snmp_vrrp"),
-        ("real_server", "BFD_CHECK"),
-        ("bfd_instance", "checker"),
     ] {
         let listed = catalogue::blocks()
             .into_iter()

@@ -723,6 +723,161 @@ fn a_real_server_failing_its_http_check_stops_receiving_connections_and_returns_
     Ok(())
 }
 
+/// The director follows a BFD session to r2 (keepalived.conf `BFD_CHECK`; 100 ms × 3); r1
+/// has no checker. The session's peer is keepalived 2.2.7's BFD process on r2.
+const BFD_CHECKED_CONFIG: &str = r#"
+bfd_instance r2 {
+    neighbor_ip 10.77.0.2
+    source_ip 10.77.0.50
+    min_rx 100
+    min_tx 100
+    multiplier 3
+    checker
+}
+
+virtual_server 10.77.0.200 80 {
+    protocol TCP
+    lvs_sched rr
+    lvs_method DR
+    real_server 10.77.0.1 80 {
+    }
+    real_server 10.77.0.2 80 {
+        notify_up "/etc/keepalived/notify.sh up"
+        notify_down "/etc/keepalived/notify.sh down"
+        BFD_CHECK {
+            name r2
+        }
+    }
+}
+"#;
+
+/// Issue 16: a real server's BFD_CHECK down → it leaves IPVS, and comes back with its
+/// session. r2 runs keepalived's BFD (`bfd_instance` to the director); the director, a UML
+/// guest running `kad -C` with real IPVS, follows that session. Stopping r2's BFD process
+/// (SIGSTOP) takes r2 out of IPVS within the detection time (and no new connection reaches
+/// it although its web server still answers, and its notify_down runs); resuming it brings
+/// r2 back (notify_up).
+#[test]
+fn a_real_server_whose_bfd_session_goes_down_leaves_ipvs_and_comes_back_with_it() -> Result<()> {
+    kad_tests::skip_unless!(Uml);
+    let (mut lab, _) = dr_lab("lvb", "tapb")?;
+    let peer = kad_tests::bfd_peers::BfdInstance::new("director", "10.77.0.50", "10.77.0.2")
+        .timers("100", 3);
+    let peer = lab.start_keepalived_bfd("r2", &peer.conf())?;
+
+    let guest = UmlGuest::new("bfd", &kad_bin()?)?;
+    guest.write("/etc/keepalived/keepalived.conf", BFD_CHECKED_CONFIG)?;
+    guest.write(
+        "/etc/keepalived/notify.sh",
+        "#!/bin/sh\necho \"$1\" >> /out/notify.txt\n",
+    )?;
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let script = guest.root().join("etc/keepalived/notify.sh");
+        std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755))?;
+    }
+    // The lines the notify scripts wrote.
+    let notified = || {
+        let text = guest.read("/out/notify.txt").unwrap_or_default();
+        text.lines().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let running = guest.start(
+        CHECKED_SCRIPT,
+        &["vec0:transport=tap,ifname=tapb".to_owned()],
+        Some(lab.switch().name()),
+    )?;
+    wait_for_file(&guest, &running, "/out/ready")?;
+    let log = || guest.read("/out/kad.log").unwrap_or_default();
+    let wait = |what: &str, done: &dyn Fn(&str) -> bool| -> Result<Duration> {
+        let start = std::time::Instant::now();
+        while !done(&log()) {
+            anyhow::ensure!(
+                start.elapsed() < Duration::from_secs(20),
+                "{what} never happened; kad log:\n{}\nr2's keepalived:\n{}",
+                log(),
+                lab.daemon_log(peer.daemon()).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(start.elapsed())
+    };
+    let wait_until = |what: &str, done: &dyn Fn() -> bool| -> Result<()> {
+        let start = std::time::Instant::now();
+        while !done() {
+            anyhow::ensure!(
+                start.elapsed() < Duration::from_secs(20),
+                "{what} never happened; notify lines {:?}; kad log:\n{}",
+                notified(),
+                log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    };
+    let count = |bodies: &[String], who: &str| bodies.iter().filter(|b| *b == who).count();
+    let round = |n: usize| -> Result<Vec<String>> { (0..n).map(|_| get_vip(&lab)).collect() };
+    let up_line = "BFD check of [r2] RS(10.77.0.2:80) is UP";
+    let down_line = "BFD check of [r2] RS(10.77.0.2:80) is DOWN";
+    let added = "add dest 10.77.0.2:80 to TCP 10.77.0.200:80";
+    let removed = "del dest 10.77.0.2:80 from TCP 10.77.0.200:80";
+    // r2 comes up with its session (as keepalived: down at start while the session is not
+    // up yet, which the unit tests of check::bfd show).
+    wait("r2's session up", &|l| l.contains(up_line))?;
+    wait("r2 in IPVS", &|l| {
+        l.matches(added).count() > l.matches(removed).count()
+    })?;
+    let first = round(4)?;
+    assert_eq!(count(&first, "served-by-r2"), 2, "{first:?}\n{}", log());
+
+    // Just up, the peers still send at idle_tx (1 s) until their poll sequences bring them
+    // to 100 ms: the detection time is 3 s until then.
+    let (downs, removals) = (
+        log().matches(down_line).count(),
+        log().matches(removed).count(),
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        log().matches(removed).count(),
+        removals,
+        "r2 stays: {}",
+        log()
+    );
+
+    let notes_before = notified().len();
+
+    // r2's BFD falls silent: its session times out, r2 leaves IPVS.
+    peer.pause(&lab)?;
+    let took = wait("r2's removal", &|l| l.matches(removed).count() > removals)?;
+    eprintln!("r2 removed {} ms after its BFD stopped", took.as_millis());
+    // 300 ms detection, then the guest's reaction (polled every 20 ms here).
+    assert!(
+        took < Duration::from_millis(1500),
+        "removal took {took:?}\n{}",
+        log()
+    );
+    assert_eq!(log().matches(down_line).count(), downs + 1, "{}", log());
+    let down = round(6)?;
+    assert_eq!(count(&down, "served-by-r1"), 6, "{down:?}");
+    // notify_down ran (the common checker path; a process start is slow in UML).
+    wait_until("notify_down", &|| {
+        notified().get(notes_before).map(String::as_str) == Some("down")
+    })?;
+
+    // BFD back: the session comes up again, and r2 with it.
+    let adds_before = log().matches(added).count();
+    peer.resume(&lab)?;
+    wait("r2's return", &|l| l.matches(added).count() > adds_before)?;
+    let healed = round(4)?;
+    assert_eq!(count(&healed, "served-by-r2"), 2, "{healed:?}");
+    wait_until("notify_up", &|| {
+        notified().get(notes_before + 1).map(String::as_str) == Some("up")
+    })?;
+
+    guest.write("/tmp/stop", "")?;
+    running.wait(Duration::from_secs(60))?;
+    Ok(())
+}
+
 /// keepalived.conf lvs_sync_daemon following its VRRP instance, with no virtual server at
 /// all: the instance starts in FAULT (a track_file of weight 0 reading 1), so the backup
 /// daemon runs; the file cleared, the instance becomes MASTER (no peer on the segment) and

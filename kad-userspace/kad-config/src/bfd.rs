@@ -7,7 +7,7 @@ use std::{net::IpAddr, time::Duration};
 
 use super::{
     error::Severity,
-    keywords::{Ctx, HasPlaces, Keyword, ignored, kw},
+    keywords::{Ctx, HasPlaces, Keyword, kw},
     model::BfdInstance,
     place::Places,
     tree::Node,
@@ -18,9 +18,6 @@ impl HasPlaces for BfdInstance {
         &mut self.places
     }
 }
-
-/// Why `checker` is ignored: BFD_CHECK does not follow sessions yet.
-pub const CHECKER: &str = "BFD_CHECK does not follow BFD sessions yet (the checker is left out)";
 
 /// The longest bfd_instance name keepalived 2.2.7 accepts (BFD_INAME_MAX - 1).
 pub const NAME_MAX: usize = 31;
@@ -83,7 +80,7 @@ pub const BFD_INSTANCE: &[Keyword<BfdInstance>] = &[
     kw("multihop", multihop),
     kw("weight", weight),
     kw("vrrp", |b, _, _| b.vrrp = true),
-    ignored(CHECKER, kw("checker", |b, _, _| b.checker = true)),
+    kw("checker", |b, _, _| b.checker = true),
 ];
 
 /// How keepalived names the neighbour in messages: as the instance spelled it.

@@ -12,8 +12,8 @@ use super::{
     tree::Node,
 };
 
-/// The status of BFD_CHECK's `name` (the session's state is not followed yet).
-pub const BFD_STATUS: Status = Status::Ignored(super::bfd::CHECKER);
+/// The status of BFD_CHECK's `name`: the checker follows the session's state.
+pub const BFD_STATUS: Status = Status::Supported;
 
 /// The bfd_instances read so far as keepalived's VRRP and checker processes know them:
 /// by name only (a name the BFD process drops for a bad address is still found).

@@ -362,7 +362,7 @@ pub const REAL_SERVER: &[Keyword<RealServer>] = &[
     kw("UDP_CHECK", rs_checker),
     kw("PING_CHECK", rs_checker),
     kw("FILE_CHECK", rs_checker),
-    ignored(super::bfd::CHECKER, kw("BFD_CHECK", rs_checker)),
+    kw("BFD_CHECK", rs_checker),
 ];
 
 fn rs_timing(r: &mut RealServer, n: &Node, c: &mut Ctx) {

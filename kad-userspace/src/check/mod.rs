@@ -6,7 +6,8 @@
 //! - [`plan`]: configuration → one probe per distinct (target, checker), shared by every
 //!   virtual server that lists the same real server with the same checker;
 //! - one module per checker: [`tcp`], [`http`] (HTTP_GET, SSL_GET over [`tls`]), [`smtp`],
-//!   [`dns`], [`misc`], [`udp`], [`ping`], [`file`]; sockets from [`endpoint`];
+//!   [`dns`], [`misc`], [`udp`], [`ping`], [`file`]; sockets from [`endpoint`]; BFD_CHECK
+//!   is not probed but follows its BFD session ([`bfd`]);
 //! - [`state`]: the retry/rise logic, pure ([`http_cycle`]: HTTP_GET/SSL_GET's, url by
 //!   url); [`schedule`]: the loop that runs a probe on it;
 //! - [`aggregate`]: per real server, the AND of its checkers, notify scripts, FIFO lines;
@@ -25,6 +26,7 @@
 //! a checker asks for.
 
 pub mod aggregate;
+pub mod bfd;
 pub mod dns;
 pub mod endpoint;
 pub mod file;
@@ -52,11 +54,15 @@ use std::{
 };
 
 use thiserror::Error;
-use tokio::{sync::mpsc, task::JoinSet};
+use tokio::{
+    sync::{mpsc, watch},
+    task::JoinSet,
+};
 
 use crate::{
     config::model::Config,
     status::{
+        bfd::BfdStatuses,
         health::{HealthUpdate, RealServerKey},
         report::ReportSender,
     },
@@ -117,6 +123,7 @@ pub struct CheckerSet {
     plan: plan::Plan,
     report: Option<ReportSender>,
     addresses: Option<suspend::LocalAddresses>,
+    bfd: Option<watch::Receiver<BfdStatuses>>,
 }
 
 /// The running checkers: dropping it (or [`CheckerSetHandle::stop`]) stops every probe,
@@ -156,6 +163,7 @@ impl CheckerSet {
             plan: plan::Plan::from_config(config),
             report: None,
             addresses: None,
+            bfd: None,
         }
     }
 
@@ -170,6 +178,14 @@ impl CheckerSet {
     /// `ha_suspend`).
     pub fn suspending(mut self, addresses: suspend::LocalAddresses) -> Self {
         self.addresses = Some(addresses);
+        self
+    }
+
+    /// keepalived.conf `BFD_CHECK`: the BFD sessions' published status, which those checkers
+    /// follow ([`bfd`]). Without it (no BFD session runs, `-B`) they keep their initial
+    /// state, as keepalived's do without a BFD process.
+    pub fn following_bfd(mut self, sessions: watch::Receiver<BfdStatuses>) -> Self {
+        self.bfd = Some(sessions);
         self
     }
 
@@ -231,7 +247,21 @@ impl CheckerSet {
         if let Some(report) = &self.report {
             report::start(report, &self.plan);
         }
+        let mut followed = Vec::new();
         let slots: Vec<_> = (self.plan.probes.iter().enumerate())
+            .filter(|(index, spec)| {
+                let plan::ProbeKind::Bfd(session) = &spec.kind else {
+                    return true;
+                };
+                followed.push(bfd::Followed {
+                    probe: *index,
+                    session: session.clone(),
+                    real_server: spec.endpoint.addr,
+                    up: self.plan.probe_initial_up(*index),
+                    report: report::ProbeReporter::new(self.report.clone(), *index),
+                });
+                false
+            })
             .map(|(index, spec)| {
                 let probe = probe::Probe::new(Arc::clone(spec), self.plan.tls.clone());
                 let reporter = report::ProbeReporter::new(self.report.clone(), index);
@@ -244,8 +274,18 @@ impl CheckerSet {
                 }
             })
             .collect();
-        let probes = slots.len();
-        if probes > 0 {
+        let probes = slots.len() + followed.len();
+        let follower = bfd::BfdFollower::new(followed);
+        match self.bfd.take() {
+            Some(sessions) if !follower.is_empty() => {
+                tasks.spawn(bfd::run(follower, sessions, events.clone()));
+            }
+            _ if !follower.is_empty() => tracing::warn!(
+                "BFD_CHECK: no BFD session runs; those checkers keep their initial state"
+            ),
+            _ => {}
+        }
+        if !slots.is_empty() {
             let uses_ha_suspend = self.uses_ha_suspend();
             let addresses = self.addresses.take().filter(|_| uses_ha_suspend);
             tasks.spawn(schedule::run_all(slots, events, addresses));

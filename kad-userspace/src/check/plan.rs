@@ -79,6 +79,8 @@ pub enum ProbeKind {
     Ping,
     /// FILE_CHECK.
     File(Box<FileSpec>),
+    /// BFD_CHECK with the `bfd_instance` it follows (not probed: [`super::bfd`]).
+    Bfd(Box<str>),
 }
 
 impl ProbeKind {
@@ -94,6 +96,7 @@ impl ProbeKind {
             ProbeKind::Udp(_) => "UDP_CHECK",
             ProbeKind::Ping => "PING_CHECK",
             ProbeKind::File(_) => "FILE_CHECK",
+            ProbeKind::Bfd(_) => "BFD_CHECK",
         }
     }
 }
@@ -129,6 +132,7 @@ impl ProbeSpec {
                     .unwrap_or_default()
             ),
             ProbeKind::File(f) => f.path.clone(),
+            ProbeKind::Bfd(name) => name.to_string(),
             ProbeKind::Ping => self.endpoint.addr.ip().to_string(),
             _ => self.endpoint.addr.to_string(),
         }
@@ -635,18 +639,38 @@ pub fn probe_spec(
                 dynamic: checker.other.contains_key("dynamic"),
             }))
         }
+        "BFD_CHECK" => {
+            let name = checker
+                .bfd
+                .as_deref()
+                .ok_or(PlanError::Missing("no name"))?;
+            // keepalived follows the session's events: no schedule, no retry.
+            timing = Timing {
+                delay_loop,
+                retry: 0,
+                delay_before_retry: Duration::ZERO,
+                warmup: Duration::ZERO,
+                connect_timeout: timing.connect_timeout,
+            };
+            ProbeKind::Bfd(name.into())
+        }
         other => return Err(PlanError::Unsupported(other.to_owned())),
     };
     if let ProbeKind::Http(http) = &kind {
         super::http::HttpProbe::new(http, None)?;
     }
     Ok(ProbeSpec {
-        kind,
         endpoint,
         timing,
         log_all_failures: checker.log_all_failures == Some(true)
             || global_flag(&config.global, "checker_log_all_failures"),
-        activity: Activity::of(vs),
+        // keepalived's checker process acts on a BFD event whether or not `ha_suspend`
+        // suspended the checker.
+        activity: match kind {
+            ProbeKind::Bfd(_) => Activity::Always,
+            _ => Activity::of(vs),
+        },
+        kind,
     })
 }
 
@@ -744,6 +768,34 @@ mod tests {
         };
         assert_eq!(http.urls[0].status, vec![(200, 299)]);
         assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    }
+
+    /// keepalived.conf BFD_CHECK: a probe that follows its session (no retry, not
+    /// suspended by `ha_suspend`), starting down with `alpha`; a session sent only to the
+    /// VRRP side is not found, and the checker is left out while reading.
+    #[test]
+    fn bfd_check_follows_its_session_and_only_one_the_checkers_see() {
+        let p = plan(
+            "bfd_instance gw {\n neighbor_ip 10.0.0.9\n }\n\
+             bfd_instance v {\n neighbor_ip 10.0.0.8\n vrrp\n }\n\
+             virtual_server 10.9.9.9 80 {\n ha_suspend\n \
+             real_server 10.0.0.1 80 {\n BFD_CHECK {\n name gw\n alpha\n }\n }\n \
+             real_server 10.0.0.2 80 {\n BFD_CHECK {\n name v\n }\n }\n}\n",
+        );
+        assert_eq!(p.probes.len(), 1, "{:?}", p.probes);
+        let probe = &p.probes[0];
+        assert_eq!(probe.kind, ProbeKind::Bfd("gw".into()));
+        assert_eq!(
+            (probe.kind.keyword(), probe.target()),
+            ("BFD_CHECK", "gw".to_owned())
+        );
+        assert_eq!(probe.activity, Activity::Always);
+        assert_eq!(probe.timing.retry, 0);
+        assert!(!p.servers[0].initial_up, "alpha");
+        assert!(
+            p.servers[1].probes.is_empty(),
+            "v is not sent to the checkers"
+        );
     }
 
     #[test]

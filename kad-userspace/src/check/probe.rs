@@ -90,6 +90,10 @@ impl Probe {
             ProbeKind::Udp(spec) => Box::pin(udp::probe(endpoint, spec)).await,
             ProbeKind::Ping => Box::pin(ping::probe(endpoint)).await,
             ProbeKind::File(spec) => Box::pin(file::probe(spec)).await,
+            // Never scheduled: it follows its session ([`super::bfd`]).
+            ProbeKind::Bfd(_) => Err(ProbeError::Check(
+                "BFD_CHECK follows its BFD session, it is not probed".into(),
+            )),
         }
     }
 }
