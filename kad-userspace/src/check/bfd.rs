@@ -143,6 +143,7 @@ mod tests {
             up_transitions: 0,
             down_transitions: 0,
             last_down_reason: None,
+            multihop: false,
         }
     }
 
