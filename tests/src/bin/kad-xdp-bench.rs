@@ -158,6 +158,10 @@ fn configure(dataplane: &mut XdpDataplane) -> Result<Vec<Case>> {
             },
         )?;
     }
+    // A changed packet, every time: the Poll bit (RFC 5880 §6.5) is passed to userspace
+    // whatever the rest says (the control words are recorded, the sequence bumped).
+    let mut bfd_poll = bfd_v4.clone();
+    bfd_poll.control[1] |= kad_common::bfd_wire::FLAG_POLL;
     let mut bfd_bad_version = bfd_v4.clone();
     bfd_bad_version.control[0] = 0;
     let bfd_unknown = BfdFrame::up("10.77.0.1", "10.77.0.2", 0x77, 0x9999);
@@ -222,6 +226,11 @@ fn configure(dataplane: &mut XdpDataplane) -> Result<Vec<Case>> {
             what: "(e) steady BFD control packet, IPv6, armed session",
             frame: bfd_v6.frame()?,
             reason: XdpReason::BfdRecorded,
+        },
+        Case {
+            what: "(e) changed BFD packet (Poll bit), IPv4: recorded, passed to the socket",
+            frame: bfd_poll.frame()?,
+            reason: XdpReason::BfdChanged,
         },
         Case {
             what: "(e) garbage BFD: version 0",
