@@ -11,6 +11,10 @@
 //! - BFD steady control packet: 1, `bpf_ktime_get_ns`, plus the session hash lookup (its
 //!   inlined form still calls `__htab_map_lookup_elem`) — and no timer helper: the timer
 //!   re-arms itself from `last_ns` once per detect time (`kad-ebpf/src/bfd.rs`).
+//! - BFD changed packet (passed to the socket): the same two calls, plus the VIP filter's
+//!   hash lookup (`__htab_map_lookup_elem` on `KAD_VIP_V4`/`_V6`) that every passed IP
+//!   packet pays; the timer helpers (`bpf_timer_init`, `_set_callback`, `_start`) only on
+//!   the first packet of an armed session whose timer is not running.
 
 use std::{
     net::Ipv4Addr,

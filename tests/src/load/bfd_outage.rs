@@ -199,7 +199,15 @@ pub struct Cell {
     pub keepalived: Vec<Trial>,
     /// kad's trials, in order (trial n of both daemons ran back to back).
     pub kad: Vec<Trial>,
+    /// Attempts thrown away (keepalived, kad): the lab did not settle or r1's session went
+    /// down before the stop (a false down at this interval on this machine).
+    pub discarded: (usize, usize),
+    /// Trials given up after [`ATTEMPTS`] attempts (keepalived, kad).
+    pub given_up: (usize, usize),
 }
+
+/// Attempts per trial before it is given up (and the cell goes on without it).
+pub const ATTEMPTS: usize = 6;
 
 impl Cell {
     fn outages(trials: &[Trial], answered: bool) -> Outages {
@@ -222,13 +230,16 @@ impl Cell {
     }
 }
 
-/// Runs `trials` paired trials of `setup` (the daemon that goes first alternates), retrying
-/// a trial whose lab did not settle up to three times.
+/// Runs `trials` paired trials of `setup` (the daemon that goes first alternates); a trial
+/// whose lab did not settle, or whose session went down before the stop, is tried again, up
+/// to [`ATTEMPTS`] times, then given up.
 pub fn run_cell(setup: &OutageSetup, trials: usize, nice: Option<i32>) -> Result<Cell> {
     let mut cell = Cell {
         setup: setup.clone(),
         keepalived: Vec::new(),
         kad: Vec::new(),
+        discarded: (0, 0),
+        given_up: (0, 0),
     };
     for index in 0..trials {
         let order = if index % 2 == 0 {
@@ -238,16 +249,34 @@ pub fn run_cell(setup: &OutageSetup, trials: usize, nice: Option<i32>) -> Result
         };
         for pair in order {
             let begun = Instant::now();
-            let mut attempt = 1;
-            let result = loop {
+            let (discarded, given_up) = match pair {
+                BfdPair::Keepalived => (&mut cell.discarded.0, &mut cell.given_up.0),
+                BfdPair::Kad => (&mut cell.discarded.1, &mut cell.given_up.1),
+            };
+            let mut result = None;
+            for attempt in 1..=ATTEMPTS {
                 match trial(pair, setup, nice) {
-                    Ok(result) => break result,
-                    Err(err) if attempt < 3 => {
-                        eprintln!("  {}: attempt {attempt} failed ({err:#}); again", pair.label());
-                        attempt += 1;
+                    Ok(trial) => {
+                        result = Some(trial);
+                        break;
                     }
-                    Err(err) => return Err(err),
+                    Err(err) => {
+                        *discarded += 1;
+                        let first = format!("{err:#}");
+                        let first = first.lines().next().unwrap_or_default();
+                        eprintln!("  {}: attempt {attempt} failed ({first})", pair.label());
+                    }
                 }
+            }
+            let Some(result) = result else {
+                *given_up += 1;
+                eprintln!(
+                    "  {:<24} {} trial {}/{trials}: given up after {ATTEMPTS} attempts",
+                    pair.label(),
+                    setup.label(),
+                    index + 1
+                );
+                continue;
             };
             eprintln!(
                 "  {:<24} {} trial {}/{trials}: outage {:>6} ms, stop → backup answers {:>6} ms ({:.1} s)",
@@ -281,13 +310,13 @@ fn spread(outages: &Outages) -> String {
 /// The Markdown table of a run (ms, min / **median** / max).
 pub fn table(cells: &[Cell]) -> String {
     let mut text = String::from(
-        "| BFD, advert_int | floor: detect + skew | keepalived: stop → backup answers | kad: stop → backup answers | kad − keepalived (paired median) | keepalived: client outage | kad: client outage |\n\
-         |---|---|---|---|---|---|---|\n",
+        "| BFD, advert_int | floor: detect + skew | keepalived: stop → backup answers | kad: stop → backup answers | kad − keepalived (paired median) | keepalived: client outage | kad: client outage | attempts discarded / trials given up, keepalived; kad |\n\
+         |---|---|---|---|---|---|---|---|\n",
     );
     for cell in cells {
         let s = &cell.setup;
         text.push_str(&format!(
-            "| {} | {} + {} = {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} + {} = {} | {} | {} | {} | {} | {} | {} / {}; {} / {} |\n",
             s.label(),
             format_ms(s.detect()),
             format_ms(s.skew()),
@@ -298,6 +327,10 @@ pub fn table(cells: &[Cell]) -> String {
                 .map_or("–".to_owned(), format_signed_ms),
             spread(&Cell::outages(&cell.keepalived, false)),
             spread(&Cell::outages(&cell.kad, false)),
+            cell.discarded.0,
+            cell.given_up.0,
+            cell.discarded.1,
+            cell.given_up.1,
         ));
     }
     text
@@ -325,6 +358,10 @@ pub fn to_json(cells: &[Cell]) -> Value {
                 "floor_ms": ms(s.floor()),
                 "keepalived": trials(&cell.keepalived),
                 "kad": trials(&cell.kad),
+                "discarded_keepalived": cell.discarded.0,
+                "discarded_kad": cell.discarded.1,
+                "given_up_keepalived": cell.given_up.0,
+                "given_up_kad": cell.given_up.1,
             })
         })
         .collect()
