@@ -585,7 +585,10 @@ fn bfd_outage(options: &Options) -> Result<()> {
                 multiplier: options.multiplier,
                 advert: advert.to_owned(),
             };
-            eprintln!("kad-load bfd outage: {}, {trials} trial(s) per daemon", setup.label());
+            eprintln!(
+                "kad-load bfd outage: {}, {trials} trial(s) per daemon",
+                setup.label()
+            );
             cells.push(bfd_outage::run_cell(&setup, trials, Some(nice))?);
         }
     }
@@ -624,13 +627,18 @@ fn bfd_outage(options: &Options) -> Result<()> {
 
 /// Part `cpu`: CPU per session with no load, 1, 10 and 100 sessions at 10 and 1 ms × 3.
 fn bfd_cpu(options: &Options) -> Result<()> {
-    let window = Duration::from_secs_f64(
-        options
-            .window
-            .unwrap_or(if options.quick { 5.0 } else { 10.0 }),
-    );
-    let sessions: &[usize] = if options.quick { &[1, 10] } else { &[1, 10, 100] };
-    let nice = Some(options.nice.unwrap_or(-10));
+    let window =
+        Duration::from_secs_f64(
+            options
+                .window
+                .unwrap_or(if options.quick { 5.0 } else { 10.0 }),
+        );
+    let sessions: &[usize] = if options.quick {
+        &[1, 10]
+    } else {
+        &[1, 10, 100]
+    };
+    let nice = options.nice.unwrap_or(-10);
     let load_before = load_average();
     let mut outcomes = Vec::new();
     for &count in sessions {
@@ -643,8 +651,12 @@ fn bfd_cpu(options: &Options) -> Result<()> {
                     multiplier: options.multiplier,
                     window,
                     busy_loops: 0,
-                    nice,
-                    napi_threads: true,
+                    nice: Some(nice),
+                    // Both routers run the same daemon: the mean of the two is the
+                    // per-router cost whichever side a veth charges the receive path to
+                    // (NAPI threads at the default priority starved on this shared
+                    // machine: sessions fell).
+                    napi_threads: false,
                 };
                 eprintln!(
                     "kad-load bfd cpu: {} ({count} session(s) at {interval} ms × {}), window {window:?}",
@@ -659,14 +671,17 @@ fn bfd_cpu(options: &Options) -> Result<()> {
     }
     let heading = format!(
         "N BFD sessions between two routers on one bridge (as in the false-downs table, no busy \
-         loop), Up and settled, then CPU (utime+stime from /proc) of each router's BFD process \
+         loop), brought Up (\"Up at start / end\" says how many were: a row whose sessions did \
+         not all stay Up is not a steady-state figure), then CPU (utime+stime from /proc) of each \
+         router's BFD process \
          (keepalived's BFD child; kad's whole process, whose VRRP side is idle here) over a \
-         {:.0} s window, in % of one core. Veth receive runs in NAPI threads, so a daemon's CPU \
-         is its own work, not also its peer's receive path. Per packet: each session sends and \
+         {:.0} s window, in % of one core, the mean of the two routers being the per-router cost \
+         (both run the same daemon, so it does not matter which side a veth charges a packet's \
+         receive path to). Per packet: each session sends and \
          receives one packet per interval. Nice {}; load average {load_before} before, {} \
          after (the machine is shared with other jobs).\n",
         window.as_secs_f64(),
-        nice.unwrap_or(0),
+        nice,
         load_average()
     );
     let table = format!("{heading}\n{}", bfd_cpu::table(&outcomes));

@@ -96,11 +96,7 @@ impl OutageSetup {
     }
 
     fn gateway_conf(&self) -> String {
-        format!(
-            "{}{}",
-            router_id("gw"),
-            self.instance("r1", R1, GW).conf()
-        )
+        format!("{}{}", router_id("gw"), self.instance("r1", R1, GW).conf())
     }
 }
 
@@ -115,7 +111,11 @@ pub struct Trial {
 
 /// Starts the routers of `pair` and the gateway, and waits until r1 is MASTER with its
 /// session Up at the configured interval and r2 listens as BACKUP.
-fn settled_lab(pair: BfdPair, setup: &OutageSetup, nice: Option<i32>) -> Result<(Lab, BfdDaemon, BfdDaemon, usize)> {
+fn settled_lab(
+    pair: BfdPair,
+    setup: &OutageSetup,
+    nice: Option<i32>,
+) -> Result<(Lab, BfdDaemon, BfdDaemon, usize)> {
     let mut lab = Lab::with_hosts("bo", HOSTS)?;
     lab.nice = nice;
     let gw = lab.start_keepalived_bfd("gw", &setup.gateway_conf())?;
@@ -132,6 +132,9 @@ fn settled_lab(pair: BfdPair, setup: &OutageSetup, nice: Option<i32>) -> Result<
     lab.wait_for("r1's session to the gateway is up", LIMIT, || {
         Ok(r1.state(&lab, "gw")? == Some(BfdState::Up))
     })?;
+    // A session that falls and comes back Up runs at the 1 s idle interval (a 3 s detect
+    // time) until its next poll sequence: any Down from here on spoils the trial.
+    let downs_at_up = r1.downs(&lab, "gw")?;
     // Past the poll sequence that brings the session from 1 s to the configured interval.
     std::thread::sleep(Duration::from_secs(2));
     let settled = |lab: &Lab| -> Result<bool> {
@@ -150,16 +153,15 @@ fn settled_lab(pair: BfdPair, setup: &OutageSetup, nice: Option<i32>) -> Result<
     if !settled(&lab)? {
         bail!("the lab did not stay settled\n{}", lab.logs());
     }
-    Ok((lab, r1, gw, r2))
+    Ok((lab, r1, gw, downs_at_up))
 }
 
 /// One trial in a fresh lab.
 pub fn trial(pair: BfdPair, setup: &OutageSetup, nice: Option<i32>) -> Result<Trial> {
-    let (lab, r1, gw, _r2) = settled_lab(pair, setup, nice)?;
-    let downs_before = r1.downs(&lab, "gw")?;
+    let (lab, r1, gw, downs_at_up) = settled_lab(pair, setup, nice)?;
     let prober = Prober::start(lab.host("c")?, VIP)?;
     std::thread::sleep(Duration::from_millis(300));
-    if r1.downs(&lab, "gw")? != downs_before {
+    if r1.downs(&lab, "gw")? != downs_at_up {
         bail!("r1's session went down before the stop (a false down)");
     }
     let at = unix_now();
@@ -177,9 +179,20 @@ pub fn trial(pair: BfdPair, setup: &OutageSetup, nice: Option<i32>) -> Result<Tr
             (at - gap.start) * 1000.0
         );
     }
+    let answered = Duration::from_secs_f64((gap.end - at).max(0.0));
+    // The backup cannot answer before r1 detects the silence (its detect time, less at most
+    // one interval since the gateway's last packet) plus the backup's skew time: earlier, a
+    // false down just before the stop moved the VIP.
+    let interval = setup.detect() / u32::from(setup.multiplier.max(1));
+    if answered + interval < setup.detect() + setup.skew() {
+        bail!(
+            "the backup answered {} ms after the stop, under the floor: a false down before it",
+            format_ms(answered)
+        );
+    }
     Ok(Trial {
         outage: gap.duration(),
-        answered: Duration::from_secs_f64((gap.end - at).max(0.0)),
+        answered,
     })
 }
 
