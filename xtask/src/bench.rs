@@ -3,7 +3,9 @@
 //! `failover` builds kad and `kad-bench` in release mode and runs it: a table on stdout,
 //! `target/bench/failover.json` and `failover.png`, and with `-- --record` the failover
 //! section of BENCHMARKS.md (see `tests/src/bench/`). `bfd` counts BFD false downs under
-//! busy loops (`tests/src/load/bfd.rs`).
+//! busy loops (`tests/src/load/bfd.rs`), times the failover when a MASTER's tracked upstream
+//! BFD session dies (`bfd_outage.rs`) and measures CPU per session (`bfd_cpu.rs`), kad beside
+//! keepalived; `-- --parts downs,outage,cpu` picks.
 
 use std::process::Command;
 
@@ -40,7 +42,8 @@ pub fn run(which: &str, args: &[String]) -> Result<()> {
                 ])
                 .args(args),
         ),
-        // BFD false downs under load (issue 16): keepalived ⇄ keepalived and kad ⇄ kad.
+        // BFD (issue 16): false downs under load, failover outage, CPU per session; kad beside
+        // keepalived.
         "scale" | "flood" | "bfd" => load(which, args),
         "checkers" => {
             // The real servers inside the UML guest.

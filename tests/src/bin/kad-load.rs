@@ -14,7 +14,11 @@
 //!   checks per second the real servers saw, CPU and memory of each daemon, the IPVS table.
 //!
 //! - `kad-load bfd`: N BFD sessions (1, 10) between two routers at 10 ms and 3 ms × 3 for 30 s
-//!   with a busy loop per core: false downs (keepalived ⇄ keepalived, kad ⇄ kad).
+//!   with a busy loop per core: false downs (keepalived ⇄ keepalived, kad ⇄ kad) (part
+//!   `downs`); the client outage when a MASTER's tracked upstream BFD session dies, kad vs
+//!   keepalived paired, at 10 and 3 ms × 3 and advert_int 0.1 and 0.01 s (part `outage`,
+//!   `--trials N`); CPU per session for 1, 10, 100 sessions at 10 and 1 ms × 3 with no load
+//!   (part `cpu`). `--parts downs,outage,cpu` picks (all by default).
 //!
 //! Prints a Markdown table, writes JSON to `<target>/bench/{scale,flood}.json`, and with
 //! `--record` writes the table into BENCHMARKS.md between its markers.
@@ -24,7 +28,7 @@ use std::{path::PathBuf, time::Duration};
 use anyhow::{Context as _, Result, bail};
 use kad_tests::{
     load::{
-        KadReceive, bfd,
+        KadReceive, bfd, bfd_cpu, bfd_outage,
         checkers::{self, CheckersSetup, Daemon},
         checkers_report,
         flood::{self, Backup, FloodSetup},
@@ -37,7 +41,7 @@ use kad_tests::{
 };
 
 const USAGE: &str = "usage: kad-load scale|flood|checkers|bfd [--quick] [--record] [--window S] [--settle S] \
-                     [--instances N] [--seconds S] [--threads N] [--advert-int S] [--nice N] [--receive xdp|raw] [--kad master|backup] [--mix both|lower|invalid] [--no-capture] [--backlog] [--delay-loop S[,S…]] [--rounds N] [--warmup S] [--virtual-servers N] [--per-virtual-server N] [--only kad|keepalived] [--sessions N[,N…]] [--intervals MS[,MS…]] [--multiplier N] [--busy N]";
+                     [--instances N] [--seconds S] [--threads N] [--advert-int S] [--nice N] [--receive xdp|raw] [--kad master|backup] [--mix both|lower|invalid] [--no-capture] [--backlog] [--delay-loop S[,S…]] [--rounds N] [--warmup S] [--virtual-servers N] [--per-virtual-server N] [--only kad|keepalived] [--sessions N[,N…]] [--intervals MS[,MS…]] [--multiplier N] [--busy N] [--parts downs,outage,cpu] [--trials N]";
 
 struct Options {
     which: String,
@@ -65,6 +69,8 @@ struct Options {
     intervals: Vec<String>,
     multiplier: u8,
     busy: Option<usize>,
+    parts: Vec<String>,
+    trials: Option<usize>,
 }
 
 fn parse() -> Result<Options> {
@@ -96,6 +102,8 @@ fn parse() -> Result<Options> {
         intervals: vec!["10".to_owned(), "3".to_owned()],
         multiplier: 3,
         busy: None,
+        parts: vec!["downs".to_owned(), "outage".to_owned(), "cpu".to_owned()],
+        trials: None,
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
@@ -125,6 +133,17 @@ fn parse() -> Result<Options> {
             "--intervals" => options.intervals = value()?.split(',').map(str::to_owned).collect(),
             "--multiplier" => options.multiplier = value()?.parse()?,
             "--busy" => options.busy = Some(value()?.parse()?),
+            "--parts" => {
+                options.parts = value()?.split(',').map(str::to_owned).collect();
+                if let Some(part) = options
+                    .parts
+                    .iter()
+                    .find(|p| !["downs", "outage", "cpu"].contains(&p.as_str()))
+                {
+                    bail!("--parts: {part}? (downs, outage, cpu)");
+                }
+            }
+            "--trials" => options.trials = Some(value()?.parse()?),
             "--rounds" => options.rounds = Some(value()?.parse()?),
             "--warmup" => options.warmup = Some(value()?.parse()?),
             "--virtual-servers" => options.virtual_servers = value()?.parse()?,
@@ -460,8 +479,24 @@ fn checkers(options: &Options) -> Result<()> {
     Ok(())
 }
 
-/// `kad-load bfd`: false downs of N sessions under busy loops, a row per (sessions, interval).
+/// `kad-load bfd`: the parts `--parts` names (all by default), each recorded in its own
+/// section of BENCHMARKS.md.
 fn bfd(options: &Options) -> Result<()> {
+    let wants = |part: &str| options.parts.iter().any(|p| p == part);
+    if wants("downs") {
+        bfd_downs(options)?;
+    }
+    if wants("outage") {
+        bfd_outage(options)?;
+    }
+    if wants("cpu") {
+        bfd_cpu(options)?;
+    }
+    Ok(())
+}
+
+/// Part `downs`: false downs of N sessions under busy loops, a row per (sessions, interval).
+fn bfd_downs(options: &Options) -> Result<()> {
     let window =
         Duration::from_secs_f64(
             options
@@ -488,6 +523,7 @@ fn bfd(options: &Options) -> Result<()> {
                     window,
                     busy_loops: busy,
                     nice,
+                    napi_threads: false,
                 };
                 eprintln!(
                     "kad-load bfd: {} session(s) at {interval} ms × {}, {busy} busy loop(s), window {window:?}",
@@ -524,6 +560,141 @@ fn bfd(options: &Options) -> Result<()> {
             &repo_root().join("BENCHMARKS.md"),
             "bfd",
             "BFD: false downs under load (`cargo xtask bench bfd`)",
+            &format!("{command}{table}"),
+        )?;
+        println!("recorded in BENCHMARKS.md");
+    }
+    Ok(())
+}
+
+/// Part `outage`: the client outage when the MASTER's tracked upstream BFD session dies,
+/// kad and keepalived paired trial by trial, per (BFD interval, advert_int) cell.
+fn bfd_outage(options: &Options) -> Result<()> {
+    let trials = options.trials.unwrap_or(if options.quick { 2 } else { 5 });
+    let nice = options.nice.unwrap_or(-10);
+    // SAFETY: setpriority(2) on this thread; the ping and the daemons it starts inherit it.
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) } != 0 {
+        bail!("setpriority({nice}): {}", std::io::Error::last_os_error());
+    }
+    let load_before = load_average();
+    let mut cells = Vec::new();
+    for interval in ["10", "3"] {
+        for advert in ["0.1", "0.01"] {
+            let setup = bfd_outage::OutageSetup {
+                interval: interval.to_owned(),
+                multiplier: options.multiplier,
+                advert: advert.to_owned(),
+            };
+            eprintln!(
+                "kad-load bfd outage: {}, {trials} trial(s) per daemon",
+                setup.label()
+            );
+            cells.push(bfd_outage::run_cell(&setup, trials, Some(nice))?);
+        }
+    }
+    let heading = format!(
+        "r1 (MASTER, priority 200) tracks a BFD session to the gateway gw (`track_bfd`, weight \
+         0); r2 (priority 100) is BACKUP; both routers run keepalived 2.2.7 (r1 with its BFD \
+         process) or kad, the gateway runs keepalived's BFD process in both cases. The \
+         gateway's BFD process is stopped (SIGSTOP); r1 goes FAULT and r2 takes the VIP. A \
+         client pings the VIP every 2 ms. \"stop → backup answers\": from the SIGSTOP to the \
+         client's first reply after the outage; \"client outage\": the longest gap between \
+         replies (r1 removing the VIP → r2 answering). Floor: BFD detect time + r2's skew time \
+         (the gateway's last packet comes up to one BFD interval before the stop, so a trial \
+         can be that much under it). ms, min / **median** / max of {trials} trial(s) per \
+         daemon, kad and keepalived alternating which goes first, a fresh lab per trial; \
+         everything at nice {nice}; load average {load_before} before, {} after (the machine \
+         is shared with other jobs: compare within a row).\n",
+        load_average()
+    );
+    let table = format!("{heading}\n{}", bfd_outage::table(&cells));
+    println!("{table}");
+    let json = bench_dir().join("bfd-outage.json");
+    report::write_json(&json, &bfd_outage::to_json(&cells))?;
+    println!("JSON: {}", json.display());
+    if options.record {
+        let command = format!("Command: `cargo xtask bench bfd{}`.\n\n", passed_args());
+        report::record(
+            &repo_root().join("BENCHMARKS.md"),
+            "bfd-outage",
+            "BFD: failover when the MASTER's upstream BFD session dies (`cargo xtask bench bfd`)",
+            &format!("{command}{table}"),
+        )?;
+        println!("recorded in BENCHMARKS.md");
+    }
+    Ok(())
+}
+
+/// Part `cpu`: CPU per session with no load, 1, 10 and 100 sessions at 10 and 1 ms × 3.
+fn bfd_cpu(options: &Options) -> Result<()> {
+    let window =
+        Duration::from_secs_f64(
+            options
+                .window
+                .unwrap_or(if options.quick { 5.0 } else { 10.0 }),
+        );
+    let sessions: &[usize] = if options.quick {
+        &[1, 10]
+    } else {
+        &[1, 10, 100]
+    };
+    let nice = options.nice.unwrap_or(-10);
+    let load_before = load_average();
+    let mut outcomes = Vec::new();
+    for &count in sessions {
+        for interval in ["10", "1"] {
+            for pair in [bfd::BfdPair::Keepalived, bfd::BfdPair::Kad] {
+                let setup = bfd::BfdSetup {
+                    pair,
+                    sessions: count,
+                    interval: interval.to_owned(),
+                    multiplier: options.multiplier,
+                    window,
+                    busy_loops: 0,
+                    nice: Some(nice),
+                    // Both routers run the same daemon: the mean of the two is the
+                    // per-router cost whichever side a veth charges the receive path to
+                    // (NAPI threads at the default priority starved on this shared
+                    // machine: sessions fell).
+                    napi_threads: false,
+                };
+                eprintln!(
+                    "kad-load bfd cpu: {} ({count} session(s) at {interval} ms × {}), window {window:?}",
+                    pair.label(),
+                    options.multiplier
+                );
+                let outcome = bfd::run(&setup)?;
+                eprintln!("{}", bfd_cpu::table(std::slice::from_ref(&outcome)));
+                outcomes.push(outcome);
+            }
+        }
+    }
+    let heading = format!(
+        "N BFD sessions between two routers on one bridge (as in the false-downs table, no busy \
+         loop), brought Up (\"Up at start / end\" says how many were: a row whose sessions did \
+         not all stay Up is not a steady-state figure), then CPU (utime+stime from /proc) of each \
+         router's BFD process \
+         (keepalived's BFD child; kad's whole process, whose VRRP side is idle here) over a \
+         {:.0} s window, in % of one core, the mean of the two routers being the per-router cost \
+         (both run the same daemon, so it does not matter which side a veth charges a packet's \
+         receive path to). Per packet: each session sends and \
+         receives one packet per interval. Nice {}; load average {load_before} before, {} \
+         after (the machine is shared with other jobs).\n",
+        window.as_secs_f64(),
+        nice,
+        load_average()
+    );
+    let table = format!("{heading}\n{}", bfd_cpu::table(&outcomes));
+    println!("{table}");
+    let json = bench_dir().join("bfd-cpu.json");
+    report::write_json(&json, &bfd_cpu::to_json(&outcomes))?;
+    println!("JSON: {}", json.display());
+    if options.record {
+        let command = format!("Command: `cargo xtask bench bfd{}`.\n\n", passed_args());
+        report::record(
+            &repo_root().join("BENCHMARKS.md"),
+            "bfd-cpu",
+            "BFD: CPU per session (`cargo xtask bench bfd`)",
             &format!("{command}{table}"),
         )?;
         println!("recorded in BENCHMARKS.md");

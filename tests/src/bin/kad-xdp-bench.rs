@@ -11,6 +11,10 @@
 //! - BFD steady control packet: 1, `bpf_ktime_get_ns`, plus the session hash lookup (its
 //!   inlined form still calls `__htab_map_lookup_elem`) — and no timer helper: the timer
 //!   re-arms itself from `last_ns` once per detect time (`kad-ebpf/src/bfd.rs`).
+//! - BFD changed packet (passed to the socket): the same two calls, plus the VIP filter's
+//!   hash lookup (`__htab_map_lookup_elem` on `KAD_VIP_V4`/`_V6`) that every passed IP
+//!   packet pays; the timer helpers (`bpf_timer_init`, `_set_callback`, `_start`) only on
+//!   the first packet of an armed session whose timer is not running.
 
 use std::{
     net::Ipv4Addr,
@@ -158,6 +162,10 @@ fn configure(dataplane: &mut XdpDataplane) -> Result<Vec<Case>> {
             },
         )?;
     }
+    // A changed packet, every time: the Poll bit (RFC 5880 §6.5) is passed to userspace
+    // whatever the rest says (the control words are recorded, the sequence bumped).
+    let mut bfd_poll = bfd_v4.clone();
+    bfd_poll.control[1] |= kad_common::bfd_wire::FLAG_POLL;
     let mut bfd_bad_version = bfd_v4.clone();
     bfd_bad_version.control[0] = 0;
     let bfd_unknown = BfdFrame::up("10.77.0.1", "10.77.0.2", 0x77, 0x9999);
@@ -222,6 +230,11 @@ fn configure(dataplane: &mut XdpDataplane) -> Result<Vec<Case>> {
             what: "(e) steady BFD control packet, IPv6, armed session",
             frame: bfd_v6.frame()?,
             reason: XdpReason::BfdRecorded,
+        },
+        Case {
+            what: "(e) changed BFD packet (Poll bit), IPv4: recorded, passed to the socket",
+            frame: bfd_poll.frame()?,
+            reason: XdpReason::BfdChanged,
         },
         Case {
             what: "(e) garbage BFD: version 0",

@@ -58,6 +58,9 @@ pub struct BfdSetup {
     pub busy_loops: usize,
     /// Nice value of the daemons and of the busy loops (`None`: inherited).
     pub nice: Option<i32>,
+    /// Veth receive in NAPI threads ([`Lab::napi_threads`]): each daemon's CPU is then its
+    /// own work, not also its peer's receive path (the CPU part sets it).
+    pub napi_threads: bool,
 }
 
 /// What a run saw.
@@ -172,6 +175,7 @@ fn up_count(lab: &Lab, routers: &[&BfdDaemon], names: &[String]) -> Result<usize
 pub fn run(setup: &BfdSetup) -> Result<BfdOutcome> {
     let mut lab = Lab::new("bfdb")?;
     lab.nice = setup.nice;
+    lab.napi_threads = setup.napi_threads;
     for (name, octet) in ROUTERS {
         lab.add_host(name, *octet)?;
     }

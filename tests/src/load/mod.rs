@@ -1,11 +1,14 @@
 //! Load measurements for issue 6 (the XDP dataplane), kad beside keepalived 2.2.7 in one lab:
 //! many instances at a short advert interval ([`scale`]) and floods of hostile adverts at a
 //! Backup ([`flood`]); and for issue 7, thousands of TCP_CHECKed real servers in a UML guest
-//! with real IPVS ([`checkers`]); for issue 16, BFD false downs under load ([`bfd`]). Shared by the `kad-load` benchmark binary (figures for BENCHMARKS.md)
+//! with real IPVS ([`checkers`]); for issue 16, BFD false downs under load ([`bfd`]),
+//! CPU per session ([`bfd_cpu`]) and the BFD-driven failover ([`bfd_outage`]). Shared by the `kad-load` benchmark binary (figures for BENCHMARKS.md)
 //! and the CI tests in `tests/tests/xdp_scale.rs` (which assert behaviour, never timings).
 
 pub mod advert_gaps;
 pub mod bfd;
+pub mod bfd_cpu;
+pub mod bfd_outage;
 pub mod check_conf;
 pub mod checkers;
 pub mod checkers_report;
