@@ -451,6 +451,11 @@ impl Engine {
                 live.entry = None;
                 live.session.set_external_detection(now, false);
             }
+            Check::Silent if live.socket_packets > entry.socket_packets => {
+                tracing::warn!(bfd = %live.spec.name, "XDP does not see this BFD session's packets (kad's program is not on their link); detected in userspace");
+                live.failed = Some(entry.expect);
+                drop_entry(self.xdp.as_mut(), live);
+            }
             Check::Silent => {
                 let name = &live.spec.name;
                 tracing::info!(bfd = %name, "({name}) no packet since XDP took the session over: detection time expired");
@@ -731,13 +736,7 @@ fn sync_entry(xdp: Option<&mut BfdDataplane>, live: &mut Live, now: Instant) {
         .ifindex
         .filter(|ifindex| xdp.attached.contains(ifindex))
         .filter(|_| live.session.state() == State::Up)
-        .and_then(|ifindex| {
-            Some(expectation(
-                &live.spec,
-                ifindex,
-                live.session.detect_time()?,
-            ))
-        });
+        .and_then(|_| Some(expectation(&live.spec, live.session.detect_time()?)));
     if wanted == live.entry.map(|entry| entry.expect) {
         return;
     }
@@ -751,6 +750,7 @@ fn sync_entry(xdp: Option<&mut BfdDataplane>, live: &mut Live, now: Instant) {
                 live.entry = Some(Entry {
                     expect,
                     check_at: Some(now + expect.detect),
+                    socket_packets: live.socket_packets,
                 });
                 live.failed = None;
                 live.session.set_external_detection(now, true);

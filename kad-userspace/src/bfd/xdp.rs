@@ -12,7 +12,13 @@
 //! - Every write replaces the element, which frees its timer; the kernel starts a new one only
 //!   at the next packet. So each write also sets a check in userspace one detect time later:
 //!   if no packet came since the write (`packets == 0`), no timer runs and the thread declares
-//!   the session down itself; otherwise the kernel's timer owns detection.
+//!   the session down itself; otherwise the kernel's timer owns detection. If the socket read
+//!   the session's packets meanwhile, XDP does not see them (the program is not on the link
+//!   they arrive on): the session goes back to userspace detection, for good.
+//! - The entry names no interface (`ifindex` 0, any): the interface is only the one kad
+//!   attaches the program to (the link of the session's source address, else the neighbour's
+//!   prefix), and a wrong guess must not make XDP drop the session's packets as not the
+//!   peer's. The peer's address and, for single hop, GTSM's TTL 255 identify the packets.
 
 use std::{collections::HashSet, net::IpAddr, time::Instant};
 
@@ -34,6 +40,8 @@ pub(super) struct Entry {
     pub(super) expect: BfdExpect,
     /// When to look whether a packet came since the write (`None`: one did).
     pub(super) check_at: Option<Instant>,
+    /// The session's socket count at the write.
+    pub(super) socket_packets: u64,
 }
 
 /// What the check one detect time after a write found.
@@ -78,15 +86,11 @@ impl BfdDataplane {
     }
 }
 
-/// The expectation for a session that is Up on `ifindex` with detection time `detect`.
-pub(super) fn expectation(
-    spec: &super::SessionSpec,
-    ifindex: u32,
-    detect: std::time::Duration,
-) -> BfdExpect {
+/// The expectation for a session that is Up with detection time `detect`.
+pub(super) fn expectation(spec: &super::SessionSpec, detect: std::time::Duration) -> BfdExpect {
     BfdExpect {
         peer: spec.neighbor,
-        ifindex,
+        ifindex: 0,
         multihop: false,
         min_ttl: spec.min_ttl(),
         detect,
