@@ -134,6 +134,77 @@ fn with_xdp_steady_packets_stay_in_the_kernel_and_its_timer_sees_a_silent_peer()
     Ok(())
 }
 
+/// A scripted peer on gw (no BFD daemon): answers kad's handshake (Down every 40 ms, then Up
+/// naming kad's discriminator once kad is Init) and then falls silent, so that kad arms XDP for the session
+/// and no packet ever follows the write.
+const SILENT_AFTER_UP: &str = r#"
+import socket, struct, sys, time
+deadline = time.time() + 8
+kad = ("10.77.0.1", 3784)
+rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+rx.bind(("10.77.0.3", 3784))
+rx.settimeout(10)
+tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+tx.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 255)
+tx.bind(("10.77.0.3", 49152))
+def packet(state, your):
+    return struct.pack("!BBBBIIIII", 1 << 5, state << 6, 3, 24, 0x1234, your, 50000, 50000, 0)
+tx.sendto(packet(1, 0), kad)
+while True:
+    # Down every 40 ms (as announced) until kad's scheduled packet says Init.
+    rx.settimeout(0.04)
+    try:
+        data, _ = rx.recvfrom(64)
+    except socket.timeout:
+        if time.time() > deadline:
+            sys.exit("kad never said Init")
+        tx.sendto(packet(1, 0), kad)
+        continue
+    if data[1] >> 6 == 2:
+        break
+tx.sendto(packet(3, struct.unpack("!I", data[4:8])[0]), kad)
+print("up sent")
+"#;
+
+#[test]
+fn a_peer_silent_from_the_moment_xdp_takes_over_is_still_declared_down() -> Result<()> {
+    kad_tests::skip_unless!(Root);
+    let mut lab = Lab::with_hosts("bs", HOSTS)?;
+    let kad = lab.start_kad("r1", &format!("{KAD_BFD}{}", lab_instance(100, "")))?;
+    lab.wait_for("kad's BFD runs", LIMIT, || {
+        Ok(lab.daemon_log(kad)?.contains("BFD instance started"))
+    })?;
+    let peer = lab
+        .host("gw")?
+        .command("/usr/bin/python3")
+        .args(["-c", SILENT_AFTER_UP])
+        .output()?;
+    ensure!(
+        peer.status.success(),
+        "scripted peer: {}\n{}",
+        String::from_utf8_lossy(&peer.stderr),
+        lab.logs()
+    );
+    let up = Instant::now();
+    lab.wait_for("kad comes up, then sees the silence", LIMIT, || {
+        Ok(lab.daemon_log(kad)?.contains(
+            "(gw) Entering Down state (Local diagnostic - Control Detection Time Expired",
+        ))
+    })?;
+    let detected = up.elapsed();
+    let log = lab.daemon_log(kad)?;
+    ensure!(log.contains("(gw) Entering Up state"), "{log}");
+    ensure!(
+        log.contains("(gw) no packet since XDP took the session over"),
+        "the down came from the check after arming: {log}"
+    );
+    ensure!(
+        detected < Duration::from_secs(2),
+        "down {detected:?} after the last packet; the detection time is 150 ms"
+    );
+    Ok(())
+}
+
 #[test]
 fn without_xdp_every_packet_reaches_the_socket_and_kad_sees_a_silent_peer() -> Result<()> {
     kad_tests::skip_unless!(Root);
