@@ -743,7 +743,8 @@ fn sync_entry(xdp: Option<&mut BfdDataplane>, live: &mut Live, now: Instant) {
     let discriminator = live.session.local_discriminator();
     let name = &live.spec.name;
     match wanted {
-        Some(expect) if live.failed == Some(expect) => {}
+        // Not tried again until it changes; an older entry would hold a stale detect time.
+        Some(expect) if live.failed == Some(expect) => drop_entry(Some(xdp), live),
         Some(expect) => match xdp.write(discriminator, &expect) {
             Ok(()) => {
                 tracing::debug!(bfd = %name, discriminator, detect = ?expect.detect, "BFD session armed in XDP");
