@@ -354,6 +354,7 @@ fn run_inner(options: &DaemonOptions) -> Result<()> {
                     status: Some(publisher),
                     states,
                     bfd: bfd_statuses,
+                    bfd_xdp: bfd.as_ref().and_then(bfd::BfdTask::xdp_link),
                 };
                 let result = runtime::run_observed(spec, run_options, controls, observers).await;
                 signals.abort();

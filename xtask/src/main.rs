@@ -49,7 +49,8 @@ enum Task {
     /// 0.01 s, CPU and memory beside keepalived), `flood` (a Backup flooded with hostile
     /// adverts) and `checkers` (10,000 TCP_CHECKed real servers, kad -C vs keepalived -C in a
     /// UML guest with real IPVS), `bfd` (false downs of 1 and 10 BFD sessions at 10 and 3 ms × 3
-    /// over 30 s with a busy loop per core, keepalived ⇄ keepalived and kad ⇄ kad).
+    /// over 30 s with a busy loop per core, keepalived ⇄ keepalived, kad ⇄ kad (XDP) and kad ⇄
+    /// kad --no-xdp).
     /// `scale`/`flood`/`checkers`/`bfd` take `-- --quick` and `-- --record`; `bfd` also
     /// `--sessions 1,10 --intervals 10,3 --multiplier 3 --busy N --window S --nice N` (of
     /// the daemons and the loops; default -10).

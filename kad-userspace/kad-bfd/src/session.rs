@@ -332,6 +332,19 @@ impl Session {
         Output::default()
     }
 
+    /// Hands detection to the outside (XDP) or takes it back
+    /// ([`SessionConfig::external_detection`]). Taken back, the detection time counts from
+    /// `now` (packets the outside kept to itself were not seen here).
+    pub fn set_external_detection(&mut self, now: Instant, external: bool) {
+        if self.config.external_detection == external {
+            return;
+        }
+        self.config.external_detection = external;
+        if !external && self.last_rx.is_some() {
+            self.last_rx = Some(now);
+        }
+    }
+
     /// The detection time passed without a packet, as seen outside (XDP): as §6.8.4
     /// expiry. Ignored in AdminDown.
     pub fn detection_expired(&mut self, now: Instant) -> Output {

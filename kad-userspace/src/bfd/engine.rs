@@ -3,7 +3,7 @@
 //! for 1 ms BFD intervals).
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     io,
     net::SocketAddr,
     os::{fd::AsFd as _, unix::net::UnixDatagram},
@@ -26,7 +26,10 @@ use crate::{
     status::bfd::{BfdSessionStatus, BfdStatuses},
 };
 
-use super::spec::SessionSpec;
+use super::{
+    spec::SessionSpec,
+    xdp::{BfdDataplane, Check, Entry, expectation, interface_of},
+};
 
 /// Longest the thread sleeps without a deadline (it still wakes at once for commands).
 const IDLE_WAKE: Duration = Duration::from_secs(1);
@@ -42,8 +45,16 @@ pub enum StartError {
     Thread(#[source] io::Error),
 }
 
-enum Command {
+pub(super) enum Command {
     Reload(Vec<SessionSpec>, Settings),
+    /// The runtime's `XdpPath` hands over the BFD session map (once).
+    Dataplane(Box<BfdDataplane>),
+    /// The interfaces the program runs on now.
+    Attached(HashSet<u32>),
+    /// The program is going away: detection back in userspace.
+    Detached,
+    /// `EVENT_BFD_EXPIRED` for this local discriminator.
+    Expired(u32),
     Stop,
 }
 
@@ -107,6 +118,14 @@ impl BfdTask {
         self.statuses.clone()
     }
 
+    /// The handle through which the XDP dataplane hands over its BFD map and forwards
+    /// expiries.
+    pub fn xdp_link(&self) -> Option<BfdXdpLink> {
+        Some(BfdXdpLink {
+            commands: self.commands.try_clone()?,
+        })
+    }
+
     /// A handle for reloads from another task.
     pub fn reloader(&self) -> Option<BfdReloader> {
         Some(BfdReloader {
@@ -142,6 +161,43 @@ impl BfdReloader {
     }
 }
 
+/// The XDP dataplane's way into the BFD thread (issue 16, "Dataplane"): the runtime's
+/// `XdpPath` owns the program and hands the BFD thread the session map it alone writes (no
+/// lock: the map is taken out of the loaded object), then tells it where the program runs and
+/// which sessions the kernel's timer declared down. Every call queues a command and wakes the
+/// thread's `ppoll`; none blocks.
+pub struct BfdXdpLink {
+    commands: Commands,
+}
+
+impl std::fmt::Debug for BfdXdpLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BfdXdpLink")
+    }
+}
+
+impl BfdXdpLink {
+    /// Hands over `KAD_BFD_SESSIONS` and the interfaces the program is attached to.
+    pub fn give(&self, dataplane: BfdDataplane) {
+        self.commands.send(Command::Dataplane(Box::new(dataplane)));
+    }
+
+    /// The interfaces the program is attached to now.
+    pub fn attached(&self, ifindexes: HashSet<u32>) {
+        self.commands.send(Command::Attached(ifindexes));
+    }
+
+    /// The program is detached (kad stopping): sessions detect in userspace again.
+    pub fn detached(&self) {
+        self.commands.send(Command::Detached);
+    }
+
+    /// XDP's timer declared the session of local discriminator `discriminator` down.
+    pub fn expired(&self, discriminator: u32) {
+        self.commands.send(Command::Expired(discriminator));
+    }
+}
+
 impl Drop for BfdTask {
     fn drop(&mut self) {
         self.stop_thread();
@@ -158,6 +214,16 @@ struct Live {
     session: Session,
     sender: BfdSender,
     to: SocketAddr,
+    /// The interface the peer's packets arrive on, if known (single hop: its link).
+    ifindex: Option<u32>,
+    /// Its `KAD_BFD_SESSIONS` entry, while XDP detects (see [`super::xdp`]).
+    entry: Option<Entry>,
+    /// An entry that could not be written (not tried again until it changes).
+    failed: Option<crate::xdp::BfdExpect>,
+    /// Packets read from the socket for this session.
+    socket_packets: u64,
+    /// Times XDP's timer declared it down.
+    xdp_expiries: u64,
 }
 
 struct Engine {
@@ -173,6 +239,8 @@ struct Engine {
     refresh_at: Instant,
     /// Packets that did not decode or matched no session (logged at debug, counted).
     dropped: u64,
+    /// The XDP dataplane's BFD map, once handed over.
+    xdp: Option<BfdDataplane>,
 }
 
 /// How often the status's parameters are refreshed when no state changed.
@@ -189,6 +257,7 @@ impl Engine {
             dirty: true,
             refresh_at: Instant::now(),
             dropped: 0,
+            xdp: None,
         })
     }
 
@@ -208,6 +277,24 @@ impl Engine {
                         schedule(thread, &scheduling);
                         self.reload(specs, Instant::now());
                     }
+                    Ok(Command::Dataplane(dataplane)) => {
+                        tracing::info!(
+                            interfaces = dataplane.attached.len(),
+                            "BFD: XDP receives the sessions' packets and detects in the kernel"
+                        );
+                        self.xdp = Some(*dataplane);
+                    }
+                    Ok(Command::Attached(ifindexes)) => {
+                        if let Some(xdp) = self.xdp.as_mut() {
+                            xdp.attached = ifindexes;
+                        }
+                    }
+                    Ok(Command::Detached) => {
+                        self.xdp = None;
+                    }
+                    Ok(Command::Expired(discriminator)) => {
+                        self.kernel_expired(discriminator, Instant::now());
+                    }
                     Ok(Command::Stop) | Err(mpsc::TryRecvError::Disconnected) => {
                         self.stop(Instant::now());
                         return;
@@ -215,13 +302,21 @@ impl Engine {
                     Err(mpsc::TryRecvError::Empty) => break,
                 }
             }
+            self.sync_xdp(Instant::now());
             self.expire(Instant::now());
+            self.sync_xdp(Instant::now());
             self.publish(Instant::now());
             let now = Instant::now();
             let deadline = self
                 .sessions
                 .iter()
-                .filter_map(|live| live.session.next_deadline())
+                .flat_map(|live| {
+                    [
+                        live.session.next_deadline(),
+                        live.entry.and_then(|entry| entry.check_at),
+                    ]
+                })
+                .flatten()
                 .chain(std::iter::once(self.refresh_at))
                 .min()
                 .unwrap_or(now + IDLE_WAKE);
@@ -292,6 +387,7 @@ impl Engine {
                 tracing::debug!(bfd = %live.spec.name, from = %received.source, ttl = ?received.ttl, "BFD packet with a TTL below the session's limit dropped");
                 continue;
             }
+            live.socket_packets += 1;
             let output = live.session.receive(now, &packet);
             self.apply(slot, output);
         }
@@ -328,9 +424,11 @@ impl Engine {
         })
     }
 
-    /// Runs every session whose deadline has come.
+    /// Runs every session whose deadline has come, and the checks of entries written one
+    /// detect time ago (a timer that no packet started, see [`super::xdp`]).
     fn expire(&mut self, now: Instant) {
         for slot in 0..self.sessions.len() {
+            self.check_entry(slot, now);
             let due = self
                 .sessions
                 .get(slot)
@@ -340,6 +438,65 @@ impl Engine {
                 let output = live.session.timeout(now);
                 self.apply(slot, output);
             }
+        }
+    }
+
+    /// The check of an entry whose [`Entry::check_at`] has come.
+    fn check_entry(&mut self, slot: usize, now: Instant) {
+        let (Some(live), Some(xdp)) = (self.sessions.get_mut(slot), self.xdp.as_ref()) else {
+            return;
+        };
+        let Some(entry) = live.entry.as_mut() else {
+            return;
+        };
+        if entry.check_at.is_none_or(|at| at > now) {
+            return;
+        }
+        match xdp.check(live.session.local_discriminator()) {
+            Check::TimerRuns => entry.check_at = None,
+            Check::Lost => {
+                live.entry = None;
+                live.session.set_external_detection(now, false);
+            }
+            Check::Silent if live.socket_packets > entry.socket_packets => {
+                tracing::warn!(bfd = %live.spec.name, "XDP does not see this BFD session's packets (kad's program is not on their link); detected in userspace");
+                live.failed = Some(entry.expect);
+                drop_entry(self.xdp.as_mut(), live);
+            }
+            Check::Silent => {
+                let name = &live.spec.name;
+                tracing::info!(bfd = %name, "({name}) no packet since XDP took the session over: detection time expired");
+                let output = live.session.detection_expired(now);
+                self.apply(slot, output);
+            }
+        }
+    }
+
+    /// `EVENT_BFD_EXPIRED`: XDP's timer saw no packet for the detect time. Acted on only if
+    /// the session's entry still says so (a write since then makes the event stale).
+    fn kernel_expired(&mut self, discriminator: u32, now: Instant) {
+        let Some(&slot) = self.by_discriminator.get(&discriminator) else {
+            return;
+        };
+        let (Some(live), Some(xdp)) = (self.sessions.get_mut(slot), self.xdp.as_ref()) else {
+            return;
+        };
+        if live.entry.is_none() || !xdp.expired(discriminator) {
+            tracing::debug!(bfd = %live.spec.name, discriminator, "stale XDP BFD expiry ignored");
+            return;
+        }
+        live.xdp_expiries += 1;
+        let name = &live.spec.name;
+        tracing::info!(bfd = %name, discriminator, "({name}) detection time expired in XDP (kernel timer)");
+        let output = live.session.detection_expired(now);
+        self.apply(slot, output);
+    }
+
+    /// Gives each session the `KAD_BFD_SESSIONS` entry its state wants (see [`super::xdp`]):
+    /// one while Up on an interface with the program, none otherwise.
+    fn sync_xdp(&mut self, now: Instant) {
+        for live in &mut self.sessions {
+            sync_entry(self.xdp.as_mut(), live, now);
         }
     }
 
@@ -429,7 +586,8 @@ impl Engine {
                 Some(mut live) => {
                     if live.spec != spec {
                         tracing::info!(bfd = %spec.name, "BFD timers changed: renegotiating (poll sequence)");
-                        let output = live.session.reconfigure(now, config_of(&spec));
+                        let external = live.session.config().external_detection;
+                        let output = live.session.reconfigure(now, config_of(&spec, external));
                         live.spec = spec;
                         send_all(&live, output);
                     }
@@ -444,6 +602,7 @@ impl Engine {
             }
         }
         for mut live in old.into_iter().flatten() {
+            drop_entry(self.xdp.as_mut(), &mut live);
             let output = live.session.admin_down(now);
             send_all(&live, output);
             tracing::info!(bfd = %live.spec.name, "BFD instance removed (AdminDown sent)");
@@ -471,8 +630,14 @@ impl Engine {
                 break candidate;
             }
         };
-        let session = Session::new(config_of(&spec), discriminator, self.rng.u64(..), now);
-        tracing::info!(bfd = %spec.name, neighbor = %spec.neighbor, local = %sender.local(), multihop = spec.multihop, discriminator, "BFD instance started");
+        let session = Session::new(
+            config_of(&spec, false),
+            discriminator,
+            self.rng.u64(..),
+            now,
+        );
+        let ifindex = interface_of(spec.neighbor, spec.source);
+        tracing::info!(bfd = %spec.name, neighbor = %spec.neighbor, local = %sender.local(), multihop = spec.multihop, discriminator, ?ifindex, "BFD instance started");
         Ok(Live {
             tracked_up: false,
             published: None,
@@ -480,6 +645,11 @@ impl Engine {
             spec,
             session,
             sender,
+            ifindex,
+            entry: None,
+            failed: None,
+            socket_packets: 0,
+            xdp_expiries: 0,
         })
     }
 
@@ -510,6 +680,7 @@ impl Engine {
 
     fn stop(&mut self, now: Instant) {
         for live in &mut self.sessions {
+            drop_entry(self.xdp.as_mut(), live);
             let output = live.session.admin_down(now);
             send_all(live, output);
         }
@@ -566,14 +737,71 @@ fn send_all(live: &Live, output: Output) {
     }
 }
 
-fn config_of(spec: &SessionSpec) -> SessionConfig {
+/// Writes, rewrites or removes `live`'s entry as its state and detect time want, and hands
+/// detection to XDP while it has one.
+fn sync_entry(xdp: Option<&mut BfdDataplane>, live: &mut Live, now: Instant) {
+    let Some(xdp) = xdp else {
+        // No program (any more): the kernel map went with it.
+        if live.entry.take().is_some() {
+            live.session.set_external_detection(now, false);
+        }
+        return;
+    };
+    let wanted = live
+        .ifindex
+        .filter(|ifindex| xdp.attached.contains(ifindex))
+        .filter(|_| live.session.state() == State::Up)
+        .and_then(|_| Some(expectation(&live.spec, live.session.detect_time()?)));
+    if wanted == live.entry.map(|entry| entry.expect) {
+        return;
+    }
+    let discriminator = live.session.local_discriminator();
+    let name = &live.spec.name;
+    match wanted {
+        // Not tried again until it changes; an older entry would hold a stale detect time.
+        Some(expect) if live.failed == Some(expect) => drop_entry(Some(xdp), live),
+        Some(expect) => match xdp.write(discriminator, &expect) {
+            Ok(()) => {
+                tracing::debug!(bfd = %name, discriminator, detect = ?expect.detect, "BFD session armed in XDP");
+                live.entry = Some(Entry {
+                    expect,
+                    check_at: Some(now + expect.detect),
+                    socket_packets: live.socket_packets,
+                });
+                live.failed = None;
+                live.session.set_external_detection(now, true);
+            }
+            Err(err) => {
+                tracing::warn!(bfd = %name, error = %err, "BFD session not handed to XDP; detected in userspace");
+                live.failed = Some(expect);
+                drop_entry(Some(xdp), live);
+            }
+        },
+        None => drop_entry(Some(xdp), live),
+    }
+}
+
+/// Removes `live`'s entry, if it has one; detection back in the session.
+fn drop_entry(xdp: Option<&mut BfdDataplane>, live: &mut Live) {
+    let Some(_) = live.entry.take() else {
+        return;
+    };
+    live.session.set_external_detection(Instant::now(), false);
+    if let Some(xdp) = xdp
+        && let Err(err) = xdp.remove(live.session.local_discriminator())
+    {
+        tracing::warn!(bfd = %live.spec.name, error = %err, "removing the BFD session from XDP");
+    }
+}
+
+fn config_of(spec: &SessionSpec, external_detection: bool) -> SessionConfig {
     SessionConfig {
         desired_min_tx: spec.desired_min_tx,
         required_min_rx: spec.required_min_rx,
         idle_tx: spec.idle_tx,
         detect_mult: spec.detect_mult,
         passive: spec.passive,
-        external_detection: false,
+        external_detection,
     }
 }
 
@@ -597,6 +825,9 @@ fn status_of(live: &Live) -> BfdSessionStatus {
         up_transitions: status.counters.up_transitions,
         down_transitions: status.counters.down_transitions,
         last_down_reason: status.counters.last_down_diag.map(|diag| diag.to_string()),
+        socket_packets: live.socket_packets,
+        xdp_detection: live.entry.is_some(),
+        xdp_expiries: live.xdp_expiries,
     }
 }
 

@@ -15,6 +15,7 @@
 
 pub mod engine;
 pub mod spec;
+pub mod xdp;
 
-pub use engine::{BfdReloader, BfdTask, StartError};
+pub use engine::{BfdReloader, BfdTask, BfdXdpLink, StartError};
 pub use spec::{SessionSpec, sessions};

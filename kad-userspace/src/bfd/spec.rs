@@ -65,6 +65,16 @@ impl SessionSpec {
             Some(ttl) => u16::from(ttl) + u16::from(self.max_hops) >= u16::from(self.ttl),
         }
     }
+
+    /// The least TTL / hop limit [`SessionSpec::accepts_ttl`] lets through, as XDP checks it
+    /// (`KAD_BFD_SESSIONS` `min_ttl`; 0: any).
+    pub fn min_ttl(&self) -> u8 {
+        if self.max_hops == u8::MAX {
+            0
+        } else {
+            self.ttl.saturating_sub(self.max_hops)
+        }
+    }
 }
 
 /// The sessions of `config`, in order (instances keepalived's BFD process would drop, such
@@ -144,5 +154,17 @@ mod tests {
             multihop: true,
             ..single.clone()
         }));
+    }
+
+    #[test]
+    fn the_least_ttl_xdp_checks_is_the_one_accepts_ttl_lets_through() {
+        for (ttl, max_hops) in [(255, 0), (255, 2), (64, 0), (255, 255), (5, 10)] {
+            let s = spec(ttl, max_hops);
+            let least = s.min_ttl();
+            assert!(s.accepts_ttl(Some(least)), "{ttl} {max_hops}");
+            if least > 0 {
+                assert!(!s.accepts_ttl(Some(least - 1)), "{ttl} {max_hops}");
+            }
+        }
     }
 }

@@ -13,6 +13,7 @@ pub mod link_monitor;
 pub mod local_addresses;
 pub mod names;
 mod netlink;
+pub mod on_link;
 pub mod promote;
 pub mod route;
 pub mod rule;

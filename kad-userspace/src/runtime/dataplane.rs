@@ -32,6 +32,7 @@ use tokio::{
 };
 
 use crate::{
+    bfd::{BfdXdpLink, xdp::BfdDataplane},
     net::interface::ifindex,
     vrrp::{
         fsm::{Advert, Instance, State, Timestamp},
@@ -39,7 +40,7 @@ use crate::{
     },
     xdp::{
         self, AttachMode, LoadOptions, XdpDataplane,
-        event::{XdpEvent, address, version},
+        event::{Record, XdpEvent, address, version},
     },
 };
 
@@ -121,6 +122,8 @@ pub(crate) struct XdpPath {
     events: JoinHandle<()>,
     /// `-D`: the program's aya-log records are forwarded to kad's log.
     debug_log: bool,
+    /// The BFD thread's way in (`None`: no BFD sessions), and whether it was given the map.
+    bfd: Option<(Arc<BfdXdpLink>, bool)>,
 }
 
 impl XdpPath {
@@ -130,6 +133,7 @@ impl XdpPath {
         options: RunOptions,
         inbound: mpsc::Sender<Inbound>,
         stats: Arc<ReceiveStats>,
+        bfd: Option<BfdXdpLink>,
     ) -> Option<Self> {
         if options.receive == ReceivePath::RawSockets {
             tracing::info!("--no-xdp: adverts are received on raw sockets");
@@ -159,7 +163,8 @@ impl XdpPath {
             }
         };
         let (routes, routes_rx) = watch::channel(Arc::new(EventRoutes::default()));
-        let events = tokio::spawn(read_events(ring, routes_rx, inbound, stats));
+        let bfd = bfd.map(Arc::new);
+        let events = tokio::spawn(read_events(ring, routes_rx, inbound, stats, bfd.clone()));
         Some(Self {
             dataplane,
             attached: HashMap::new(),
@@ -169,7 +174,44 @@ impl XdpPath {
             routes,
             events,
             debug_log: options.xdp_debug_log,
+            bfd: bfd.map(|link| (link, false)),
         })
+    }
+
+    /// keepalived.conf `bfd_instance`: attaches the program to the interfaces the BFD
+    /// sessions' packets arrive on (even where no VRRP instance runs), hands the BFD thread
+    /// the session map the first time, and tells it where the program runs.
+    pub(crate) fn attach_bfd(&mut self, interfaces: &[String]) {
+        let Some((link, _)) = &self.bfd else {
+            return;
+        };
+        let link = Arc::clone(link);
+        for interface in interfaces {
+            self.attach(interface);
+        }
+        let attached: HashSet<u32> = self
+            .attached
+            .iter()
+            .filter(|(_, mode)| mode.is_some())
+            .map(|(ifindex, _)| *ifindex)
+            .collect();
+        let given = self.bfd.as_ref().is_some_and(|(_, given)| *given);
+        if given {
+            link.attached(attached);
+            return;
+        }
+        match self.dataplane.take_bfd_sessions() {
+            Ok(sessions) => {
+                link.give(BfdDataplane { sessions, attached });
+                if let Some((_, given)) = self.bfd.as_mut() {
+                    *given = true;
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "BFD sessions stay in userspace: XDP session map unavailable");
+                self.bfd = None;
+            }
+        }
     }
 
     /// Before the sockets of `instances` open: attaches the program where they receive and
@@ -448,6 +490,9 @@ impl XdpPath {
 
 impl Drop for XdpPath {
     fn drop(&mut self) {
+        if let Some((link, true)) = &self.bfd {
+            link.detached();
+        }
         self.events.abort();
     }
 }
@@ -587,6 +632,7 @@ async fn read_events(
     routes: watch::Receiver<Arc<EventRoutes>>,
     inbound: mpsc::Sender<Inbound>,
     stats: Arc<ReceiveStats>,
+    bfd: Option<Arc<BfdXdpLink>>,
 ) {
     let mut batch: Vec<XdpEvent> = Vec::with_capacity(64);
     let mut last_warning: Option<Instant> = None;
@@ -601,8 +647,15 @@ async fn read_events(
         stats.xdp_wakeups.fetch_add(1, Ordering::Relaxed);
         let buffer = guard.get_inner_mut();
         while let Some(item) = buffer.next() {
-            if let Some(event) = xdp::event::decode(&item) {
-                batch.push(event);
+            match xdp::event::decode_record(&item) {
+                Some(Record::Vrrp(event)) => batch.push(event),
+                // The BFD thread checks the session's entry before it acts (stale events).
+                Some(Record::BfdExpired(expiry)) => {
+                    if let Some(link) = &bfd {
+                        link.expired(expiry.discriminator);
+                    }
+                }
+                None => {}
             }
         }
         guard.clear_ready();

@@ -141,6 +141,7 @@ pub async fn run_with_status(
             status,
             states: None,
             bfd: None,
+            bfd_xdp: None,
         },
     )
     .await
@@ -157,6 +158,9 @@ pub struct Observers {
     /// The BFD sessions' status (keepalived.conf `track_bfd` follows it); without it every
     /// tracked BFD instance stays down.
     pub bfd: Option<tokio::sync::watch::Receiver<crate::status::bfd::BfdStatuses>>,
+    /// The BFD thread's way into the XDP dataplane (its session map, expiries); without it,
+    /// BFD stays on sockets.
+    pub bfd_xdp: Option<crate::bfd::BfdXdpLink>,
 }
 
 /// [`run`] with its [`Observers`].
@@ -170,6 +174,7 @@ pub async fn run_observed(
         status,
         states,
         bfd,
+        bfd_xdp,
     } = observers;
     // A panic in a task beside the loop (a checker, a tracker) must not stall it.
     crate::supervise::install_panic_hook();
@@ -180,7 +185,7 @@ pub async fn run_observed(
         link_monitor::subscribe_address_changes().map_err(RuntimeError::LinkMonitor)?;
     let addresses_control = links_control.clone();
     let (mut engine, mut io, mut inbound, mut updates) =
-        assemble(&spec, options, netlink, states, bfd);
+        assemble(&spec, options, netlink, states, bfd, bfd_xdp);
     let mut trackers = spec.trackers.clone();
     // The running configuration, for restarts that are not reloads (re-created interfaces).
     let mut current = spec.clone();
@@ -294,6 +299,7 @@ fn assemble(
     netlink: AddressControl,
     states: Option<mpsc::UnboundedSender<InstanceState>>,
     bfd: Option<tokio::sync::watch::Receiver<crate::status::bfd::BfdStatuses>>,
+    bfd_xdp: Option<crate::bfd::BfdXdpLink>,
 ) -> (
     Engine,
     Io,
@@ -303,7 +309,7 @@ fn assemble(
     let (inbound_tx, inbound) = mpsc::channel::<Inbound>(1024);
     let (updates_tx, updates) = mpsc::channel::<TrackerUpdate>(256);
     let stats = Arc::new(ReceiveStats::default());
-    let xdp = dataplane::XdpPath::start(options, inbound_tx.clone(), Arc::clone(&stats));
+    let xdp = dataplane::XdpPath::start(options, inbound_tx.clone(), Arc::clone(&stats), bfd_xdp);
     let mut io = Io {
         sockets: HashMap::new(),
         ah_sockets: HashMap::new(),
@@ -349,6 +355,7 @@ fn start_units(engine: &mut Engine, io: &mut Io, spec: &RuntimeSpec) -> Result<(
     io.start_receivers(&engine.slots);
     if let Some(xdp) = engine.xdp.as_mut() {
         xdp.sync(&mut engine.slots, io.generation);
+        xdp.attach_bfd(&spec.bfd_interfaces);
     }
     for unit in added {
         engine.start_unit(unit);

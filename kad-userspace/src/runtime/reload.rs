@@ -169,6 +169,7 @@ pub(super) fn reload_restarting(
     io.start_receivers(&engine.slots);
     if let Some(xdp) = engine.xdp.as_mut() {
         xdp.sync(&mut engine.slots, io.generation);
+        xdp.attach_bfd(&spec.bfd_interfaces);
     }
     let started = added.len();
     for unit in added {

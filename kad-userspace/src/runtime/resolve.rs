@@ -65,6 +65,7 @@ pub async fn runtime_spec(
             .contains_key("fifo_write_vrrp_states_on_reload"),
         startup_delay: config.global.vrrp_startup_delay,
         waiting_interfaces,
+        bfd_interfaces: bfd_interfaces(config),
     })
 }
 
@@ -273,4 +274,17 @@ async fn primary_address(
     ipv6: bool,
 ) -> Result<Option<IpAddr>, BuildError> {
     primary_address_excluding(control, if_index, ipv6, &[]).await
+}
+
+/// keepalived.conf `bfd_instance`: the interfaces its sessions' neighbours are on (once each).
+fn bfd_interfaces(config: &Config) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for spec in crate::bfd::sessions(config) {
+        if let Some((_, name)) = crate::net::on_link::interface_of(spec.neighbor, spec.source)
+            && !names.contains(&name)
+        {
+            names.push(name);
+        }
+    }
+    names
 }

@@ -39,6 +39,9 @@ pub struct RuntimeSpec {
     /// global `dynamic_interfaces`: interfaces missing at start that instances wait for;
     /// when one comes up, kad reloads its configuration (as on SIGHUP) to start them.
     pub waiting_interfaces: Vec<String>,
+    /// keepalived.conf `bfd_instance`: the interfaces the sessions' packets arrive on (the
+    /// XDP program is attached there too, so that it receives them).
+    pub bfd_interfaces: Vec<String>,
 }
 
 /// keepalived.conf `static_ipaddress`, `static_routes`, `static_rules`: "NOT moved by

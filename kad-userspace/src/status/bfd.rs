@@ -48,6 +48,14 @@ pub struct BfdSessionStatus {
     pub down_transitions: u64,
     /// Why it last went down (a diagnostic), if it ever did.
     pub last_down_reason: Option<String>,
+    /// Control packets of this session the BFD thread read from its socket (with XDP, only
+    /// the changes: steady packets stay in the kernel).
+    pub socket_packets: u64,
+    /// Whether XDP detects the session's failure now (its `bpf_timer`; while Up on an
+    /// interface with kad's program).
+    pub xdp_detection: bool,
+    /// Times XDP's timer declared the session down.
+    pub xdp_expiries: u64,
 }
 
 impl BfdSessionStatus {

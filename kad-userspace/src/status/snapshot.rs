@@ -352,6 +352,8 @@ impl Status {
             "UPS",
             "DOWNS",
             "LAST-DOWN",
+            "DETECT-BY",
+            "SOCKET-RX",
         ];
         let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
         let ms = |us: u64| format!("{:.3}", us as f64 / 1000.0);
@@ -367,6 +369,8 @@ impl Status {
                 b.up_transitions.to_string(),
                 b.down_transitions.to_string(),
                 b.last_down_reason.clone().unwrap_or_else(|| "-".to_owned()),
+                if b.xdp_detection { "xdp" } else { "kad" }.to_owned(),
+                b.socket_packets.to_string(),
             ]);
         }
         columns(out, "", &rows);

@@ -75,6 +75,9 @@ mod tests {
             up_transitions: 0,
             down_transitions: 0,
             last_down_reason: None,
+            socket_packets: 0,
+            xdp_detection: false,
+            xdp_expiries: 0,
         }
     }
 

@@ -2,7 +2,11 @@
 //! tell XDP which BFD sessions to expect and arm their detection, read what it recorded.
 //! Independent of the BFD runtime, which drives it.
 
-use std::{net::IpAddr, time::Duration};
+use std::{
+    borrow::{Borrow, BorrowMut},
+    net::IpAddr,
+    time::Duration,
+};
 
 use aya::maps::{HashMap, MapData, MapError};
 use kad_common::bfd_maps::{BFD_FLAG_ARMED, BFD_FLAG_MULTIHOP, BFD_SESSIONS_MAP, BfdSession};
@@ -51,14 +55,30 @@ impl BfdExpect {
     }
 }
 
-/// `KAD_BFD_SESSIONS`, borrowed from the dataplane.
-pub struct BfdSessions<'a> {
-    map: HashMap<&'a mut MapData, u32, BfdSession>,
+/// `KAD_BFD_SESSIONS`, borrowed from the dataplane (`&mut MapData`) or taken from it
+/// (`MapData`: the BFD thread owns it, see [`XdpDataplane::take_bfd_sessions`]).
+pub struct BfdSessions<T> {
+    map: HashMap<T, u32, BfdSession>,
 }
 
 impl XdpDataplane {
+    /// The BFD session map, taken out of the dataplane: its owner (the BFD thread) reads and
+    /// writes it without any lock; the program keeps using it. Later calls, and
+    /// [`XdpDataplane::bfd_sessions`], find no map.
+    pub fn take_bfd_sessions(&mut self) -> Result<BfdSessions<MapData>, XdpError> {
+        let map = self
+            .ebpf
+            .take_map(BFD_SESSIONS_MAP)
+            .ok_or(XdpError::MissingMap(BFD_SESSIONS_MAP))?;
+        let map = HashMap::try_from(map).map_err(|source| XdpError::Map {
+            map: BFD_SESSIONS_MAP,
+            source,
+        })?;
+        Ok(BfdSessions { map })
+    }
+
     /// The BFD session map.
-    pub fn bfd_sessions(&mut self) -> Result<BfdSessions<'_>, XdpError> {
+    pub fn bfd_sessions(&mut self) -> Result<BfdSessions<&mut MapData>, XdpError> {
         let map = self
             .ebpf
             .map_mut(BFD_SESSIONS_MAP)
@@ -71,7 +91,7 @@ impl XdpDataplane {
     }
 }
 
-impl BfdSessions<'_> {
+impl<T: BorrowMut<MapData>> BfdSessions<T> {
     /// Adds or replaces the session of local discriminator `discriminator`. Replacing resets
     /// what XDP recorded (the next packet counts as a change and reaches the socket), clears
     /// `expired` and stops the timer (the kernel frees the old element's); with `armed`, the
@@ -94,7 +114,9 @@ impl BfdSessions<'_> {
             Err(source) => Err(map_error(source)),
         }
     }
+}
 
+impl<T: Borrow<MapData>> BfdSessions<T> {
     /// The session as XDP last left it (`None`: no such session).
     pub fn read(&self, discriminator: u32) -> Result<Option<BfdSession>, XdpError> {
         match self.map.get(&discriminator, 0) {

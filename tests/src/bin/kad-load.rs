@@ -514,7 +514,11 @@ fn bfd_downs(options: &Options) -> Result<()> {
     let mut outcomes = Vec::new();
     for &sessions in &options.sessions {
         for interval in &options.intervals {
-            for pair in [bfd::BfdPair::Keepalived, bfd::BfdPair::Kad] {
+            for pair in [
+                bfd::BfdPair::Keepalived,
+                bfd::BfdPair::Kad,
+                bfd::BfdPair::KadNoXdp,
+            ] {
                 let setup = bfd::BfdSetup {
                     pair,
                     sessions,

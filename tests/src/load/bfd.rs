@@ -27,8 +27,10 @@ use crate::{
 pub enum BfdPair {
     /// keepalived 2.2.7 on both routers (its BFD process).
     Keepalived,
-    /// kad on both routers (its BFD thread).
+    /// kad on both routers (its BFD thread; XDP keeps steady packets and detects).
     Kad,
+    /// kad `--no-xdp` on both routers (sockets and detection in the BFD thread).
+    KadNoXdp,
 }
 
 impl BfdPair {
@@ -37,6 +39,7 @@ impl BfdPair {
         match self {
             Self::Keepalived => "keepalived ⇄ keepalived",
             Self::Kad => "kad ⇄ kad",
+            Self::KadNoXdp => "kad ⇄ kad --no-xdp",
         }
     }
 }
@@ -198,10 +201,15 @@ pub fn run(setup: &BfdSetup) -> Result<BfdOutcome> {
             lab.start_keepalived_bfd("r1", &config(1, 2)?)?,
             lab.start_keepalived_bfd("r2", &config(2, 1)?)?,
         ),
-        BfdPair::Kad => (
-            lab.start_kad_bfd("r1", &config(1, 2)?)?,
-            lab.start_kad_bfd("r2", &config(2, 1)?)?,
-        ),
+        BfdPair::Kad | BfdPair::KadNoXdp => {
+            if setup.pair == BfdPair::KadNoXdp {
+                lab.kad_args.push("--no-xdp".into());
+            }
+            (
+                lab.start_kad_bfd("r1", &config(1, 2)?)?,
+                lab.start_kad_bfd("r2", &config(2, 1)?)?,
+            )
+        }
     };
     let names: Vec<String> = (0..setup.sessions).map(|i| format!("s{i}")).collect();
     // Every session Up (a daemon that cannot hold them all even before the load gets its

@@ -315,6 +315,30 @@ fn external_detection_waits_for_the_caller() {
     assert_eq!(link.a.remote_discriminator(), 0);
 }
 
+#[test]
+fn detection_handed_out_and_taken_back_counts_from_the_hand_back() {
+    let mut link = Link::new(config(10, 10, 3), config(10, 10, 3));
+    link.come_up(Duration::from_secs(3));
+    let now = link.now;
+    link.a.set_external_detection(now, true);
+    link.b_to_a = false;
+    // Outside detection: silence far beyond the detect time changes nothing here.
+    link.run_for(Duration::from_secs(1));
+    assert_eq!(link.a.state(), State::Up);
+    // Taken back: the detect time (30 ms) counts from now, not from the last packet seen.
+    let back = link.now;
+    link.a.set_external_detection(back, false);
+    assert_eq!(
+        link.a.next_deadline().map(|at| at <= back + 30 * MS),
+        Some(true)
+    );
+    link.run_for(20 * MS);
+    assert_eq!(link.a.state(), State::Up);
+    link.run_for(20 * MS);
+    assert_eq!(link.a.state(), State::Down);
+    assert_eq!(link.a.local_diag(), Diag::ControlDetectionTimeExpired);
+}
+
 /// Both Up and settled at 10 ms; then stepping by hand.
 fn settled() -> (Session, Session, Instant) {
     let mut link = Link::new(config(10, 20, 3), config(10, 10, 3));
