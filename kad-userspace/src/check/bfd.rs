@@ -144,6 +144,9 @@ mod tests {
             down_transitions: 0,
             last_down_reason: None,
             multihop: false,
+            socket_packets: 0,
+            xdp_detection: false,
+            xdp_expiries: 0,
         }
     }
 

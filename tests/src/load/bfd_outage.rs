@@ -124,10 +124,15 @@ fn settled_lab(
             lab.start_keepalived_bfd("r1", &setup.master_conf())?,
             lab.start_keepalived("r2", &setup.backup_conf())?,
         ),
-        BfdPair::Kad => (
-            lab.start_kad_bfd("r1", &setup.master_conf())?,
-            lab.start_kad("r2", &setup.backup_conf())?,
-        ),
+        BfdPair::Kad | BfdPair::KadNoXdp => {
+            if pair == BfdPair::KadNoXdp {
+                lab.kad_args.push("--no-xdp".into());
+            }
+            (
+                lab.start_kad_bfd("r1", &setup.master_conf())?,
+                lab.start_kad("r2", &setup.backup_conf())?,
+            )
+        }
     };
     lab.wait_for("r1's session to the gateway is up", LIMIT, || {
         Ok(r1.state(&lab, "gw")? == Some(BfdState::Up))
@@ -200,6 +205,7 @@ fn pair_tag(pair: BfdPair) -> &'static str {
     match pair {
         BfdPair::Keepalived => "keepalived",
         BfdPair::Kad => "kad",
+        BfdPair::KadNoXdp => "kad-no-xdp",
     }
 }
 
@@ -264,7 +270,8 @@ pub fn run_cell(setup: &OutageSetup, trials: usize, nice: Option<i32>) -> Result
             let begun = Instant::now();
             let (discarded, given_up) = match pair {
                 BfdPair::Keepalived => (&mut cell.discarded.0, &mut cell.given_up.0),
-                BfdPair::Kad => (&mut cell.discarded.1, &mut cell.given_up.1),
+                // The cells pair keepalived with kad as it runs by default (XDP).
+                BfdPair::Kad | BfdPair::KadNoXdp => (&mut cell.discarded.1, &mut cell.given_up.1),
             };
             let mut result = None;
             for attempt in 1..=ATTEMPTS {
@@ -302,7 +309,7 @@ pub fn run_cell(setup: &OutageSetup, trials: usize, nice: Option<i32>) -> Result
             );
             match pair {
                 BfdPair::Keepalived => cell.keepalived.push(result),
-                BfdPair::Kad => cell.kad.push(result),
+                BfdPair::Kad | BfdPair::KadNoXdp => cell.kad.push(result),
             }
         }
     }
