@@ -150,6 +150,7 @@ fn the_page_lists_each_keyword_with_its_status_and_reason() {
                 Status::Supported => "supported",
                 Status::Partial(_) => "partial",
                 Status::Ignored(_) => "ignored",
+                Status::Extension(_) => "kad extension",
             };
             let row = format!("| `{name}` | {word} | {} |", status.reason().unwrap_or(""));
             assert!(page.contains(&row), "{}: no row {row}", block.title);

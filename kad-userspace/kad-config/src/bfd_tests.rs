@@ -584,3 +584,72 @@ fn bfd_check_follows_a_checker_side_instance_defined_above() {
         .collect();
     assert_eq!(kept, [(Some("a".to_owned()), Some(true))]);
 }
+
+/// kad extension `bfd_master NAME` (vrrp_instance) with `name` after two bfd_instances.
+fn bfd_master(name: &str) -> Loaded {
+    load(&format!(
+        "bfd_instance a {{\n neighbor_ip 10.0.0.2\n}}\n\
+         bfd_instance ck {{\n neighbor_ip 10.0.0.3\n checker\n}}\n\
+         {INSTANCE} bfd_master {name}\n}}\n\
+         bfd_instance later {{\n neighbor_ip 10.0.0.9\n}}\n"
+    ))
+}
+
+fn errors(loaded: &Loaded) -> Vec<String> {
+    loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.counts_as_error())
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn bfd_master_names_a_bfd_instance_above_that_sends_to_vrrp() {
+    let loaded = bfd_master("a");
+    assert!(errors(&loaded).is_empty(), "{:?}", errors(&loaded));
+    assert_eq!(
+        loaded
+            .config
+            .vrrp_instances
+            .first()
+            .and_then(|i| i.bfd_master.clone()),
+        Some("a".to_owned())
+    );
+    assert_eq!(loaded.exit_status(), 0);
+}
+
+#[test]
+fn bfd_master_errors_point_at_the_name() {
+    for (name, why) in [
+        (
+            "nope",
+            "(V) bfd_master nope: no bfd_instance nope above this instance - ignoring",
+        ),
+        (
+            "later",
+            "(V) bfd_master later: no bfd_instance later above this instance - ignoring",
+        ),
+        (
+            "ck",
+            "(V) bfd_master ck: bfd_instance ck sends its events to the checker only (add `vrrp` to it) - ignoring",
+        ),
+    ] {
+        let loaded = bfd_master(name);
+        assert_eq!(errors(&loaded), [format!("<string>:14:13: error: {why}")]);
+        assert_eq!(
+            loaded
+                .config
+                .vrrp_instances
+                .first()
+                .and_then(|i| i.bfd_master.clone()),
+            None
+        );
+        assert_ne!(loaded.exit_status(), 0, "{name}: kad -t fails");
+    }
+    let loaded = bfd_master("a b");
+    assert_eq!(
+        errors(&loaded),
+        ["<string>:14:2: error: (V) bfd_master takes one bfd_instance name - ignoring"]
+    );
+}

@@ -139,6 +139,43 @@ fn entry(c: &mut Ctx, child: &Node, owner: &str, list: &[TrackRef]) -> Option<Tr
     })
 }
 
+/// The status of the kad extension `bfd_master` in vrrp_instance (docs/keywords.md).
+pub const BFD_MASTER_STATUS: Status = Status::Extension(
+    "a Backup takes over at once when this BFD session to its Master goes down \
+     (keepalived warns \"Unknown keyword\" and ignores the line); see features.md",
+);
+
+/// kad extension `bfd_master NAME` in vrrp_instance `owner`: the bfd_instance whose session
+/// runs to this instance's Master. Looked up as `track_bfd` looks names up (a bfd_instance
+/// above the instance, sending its events to vrrp); a name not found is an error.
+pub fn bfd_master(c: &mut Ctx, node: &Node, owner: &str) -> Option<String> {
+    let word = c.need(node, 0, "a bfd_instance name")?;
+    let name = word.as_str();
+    if node.arg(1).is_some() {
+        c.report(
+            Severity::Error,
+            node.place(),
+            format!("({owner}) bfd_master takes one bfd_instance name - ignoring"),
+        );
+        return None;
+    }
+    if c.bfd_names.vrrp.iter().any(|(n, _, _)| n == name) {
+        return Some(name.to_owned());
+    }
+    let why = if c.bfd_names.checker.iter().any(|n| n == name) {
+        format!(
+            "({owner}) bfd_master {name}: bfd_instance {name} sends its events to the \
+             checker only (add `vrrp` to it) - ignoring"
+        )
+    } else {
+        format!(
+            "({owner}) bfd_master {name}: no bfd_instance {name} above this instance - ignoring"
+        )
+    };
+    c.report(Severity::Error, &word.place, why);
+    None
+}
+
 /// How keepalived names the real server in BFD_CHECK messages (`[ADDRESS]:PORT`; kad does
 /// not know the virtual server's protocol here).
 fn rs_label(rs: &RealServer) -> String {

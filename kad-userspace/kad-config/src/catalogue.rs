@@ -126,6 +126,7 @@ fn word(status: Status) -> &'static str {
         Status::Supported => "supported",
         Status::Partial(_) => "partial",
         Status::Ignored(_) => "ignored",
+        Status::Extension(_) => "kad extension",
     }
 }
 
@@ -148,7 +149,9 @@ pub fn markdown() -> String {
          - **ignored**: parsed and checked, so `kad -t` reports bad values as keepalived does, \
          but not acted on (the note says why); a configuration using it gets a note \
          \"KEYWORD: parsed, but kad does not act on it: WHY\" (notes do not change `kad -t`'s \
-         exit status).\n\n\
+         exit status);\n\
+         - **kad extension**: not a keepalived keyword; keepalived 2.2.7 warns \"Unknown \
+         keyword\" and skips the line, so a file using it still loads there (see features.md).\n\n\
          Any other keyword is **rejected**: kad warns \"Unknown keyword 'X'\", as keepalived \
          does, ignores that line (with its block) and `kad -t` exits 5. There is no list \
          here of keepalived 2.2 keywords kad does not parse at all, as the code keeps none; \
@@ -161,11 +164,13 @@ pub fn markdown() -> String {
     );
     let _ = writeln!(
         md,
-        "{} keywords: {} supported, {} partial, {} ignored.\n",
+        "{} keywords: {} supported, {} partial, {} ignored; {} kad extension{}.\n",
         all.len(),
         count("supported"),
         count("partial"),
-        count("ignored")
+        count("ignored"),
+        count("kad extension"),
+        if count("kad extension") == 1 { "" } else { "s" }
     );
     for b in &blocks {
         let _ = writeln!(md, "## {}\n", b.title);

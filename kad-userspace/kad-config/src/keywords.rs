@@ -31,6 +31,9 @@ pub enum Status {
     /// Parsed and checked (so `kad -t` reports bad values) but not acted on; the text
     /// says why. Using it is reported as a note.
     Ignored(&'static str),
+    /// Not a keepalived keyword: a kad extension (keepalived 2.2.7 warns "Unknown keyword"
+    /// and skips the line); the text says what it does.
+    Extension(&'static str),
 }
 
 impl Status {
@@ -38,7 +41,7 @@ impl Status {
     pub const fn reason(self) -> Option<&'static str> {
         match self {
             Self::Supported => None,
-            Self::Partial(why) | Self::Ignored(why) => Some(why),
+            Self::Partial(why) | Self::Ignored(why) | Self::Extension(why) => Some(why),
         }
     }
 }

@@ -615,6 +615,9 @@ pub struct VrrpInstance {
     pub dont_track_primary: bool,
     /// keepalived.conf: track_interface, track_script, track_file, track_process, track_bfd.
     pub tracking: Tracking,
+    /// kad extension `bfd_master NAME`: the bfd_instance whose session runs to the Master;
+    /// its going down is taken as Master_Down_Timer expiry while Backup.
+    pub bfd_master: Option<String>,
     /// keepalived.conf: mcast_src_ip.
     pub mcast_src_ip: Option<IpAddr>,
     /// keepalived.conf: unicast_src_ip.
@@ -725,6 +728,7 @@ impl VrrpInstance {
             native_ipv6: false,
             family_ipv6: None,
             dont_track_primary: false,
+            bfd_master: None,
             tracking: Tracking::default(),
             mcast_src_ip: None,
             unicast_src_ip: None,

@@ -219,6 +219,11 @@ pub const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("track_bfd", |i, n, c| {
         super::bfd_track::track_bfd(c, n, &i.name, &mut i.tracking.bfds)
     }),
+    Keyword {
+        name: "bfd_master",
+        handler: |i, n, c| i.bfd_master = super::bfd_track::bfd_master(c, n, &i.name),
+        status: super::bfd_track::BFD_MASTER_STATUS,
+    },
     kw("mcast_src_ip", |i, n, c| i.mcast_src_ip = c.ip(n, 0)),
     kw("unicast_src_ip", |i, n, c| i.unicast_src_ip = c.ip(n, 0)),
     kw("mcast_dst_ip", |i, n, c| {

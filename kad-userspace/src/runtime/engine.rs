@@ -253,6 +253,52 @@ impl Engine {
         }
     }
 
+    /// kad extension `bfd_master`: the BFD session `down.name` to `down.neighbor` went
+    /// down; every instance naming it hears [`Event::MasterPeerDown`] (a Backup whose Master
+    /// is that neighbour takes over at once).
+    pub(crate) fn master_peer_down(&mut self, down: &crate::track::bfd::SessionDown) {
+        for slot in 0..self.slots.len() {
+            let Some(entry) = self.slots.get(slot) else {
+                continue;
+            };
+            if entry.spec.bfd_master.as_deref() != Some(down.name.as_str()) {
+                continue;
+            }
+            let name = entry.spec.fsm.name.clone();
+            let vrid = entry.spec.fsm.vrid;
+            let Some((unit, member)) = self.owner.get(slot).copied() else {
+                continue;
+            };
+            let follows = self.member(unit, member).is_some_and(|i| {
+                i.state() == State::Backup
+                    && i.current_master().map(|(a, _)| a) == Some(down.neighbor)
+            });
+            if follows {
+                tracing::info!(instance = %name, vrid, bfd = %down.name, master = %down.neighbor,
+                    "({name}) BFD session {} to master {} is down, acting as on master down timer expiry", down.name, down.neighbor);
+            } else {
+                tracing::debug!(instance = %name, vrid, bfd = %down.name, neighbor = %down.neighbor,
+                    "({name}) BFD session {} down; {} is not this backup's master, ignoring", down.name, down.neighbor);
+            }
+            self.handle(
+                unit,
+                Some(member),
+                Event::MasterPeerDown {
+                    peer: down.neighbor,
+                },
+            );
+        }
+    }
+
+    /// Member `member` of `unit`.
+    fn member(&self, unit: usize, member: usize) -> Option<&Instance> {
+        match &self.units.get(unit)?.machine {
+            Machine::Single(instance) if member == 0 => Some(instance),
+            Machine::Single(_) => None,
+            Machine::Group { group, .. } => group.members().get(member),
+        }
+    }
+
     /// A tracked object changed: every member that tracks it hears of it.
     pub(crate) fn tracker(&mut self, update: TrackerUpdate) {
         self.tracker_status.insert(update.index, update.status);

@@ -483,6 +483,7 @@ pub fn instance_spec(
         garp_spacing: garp_spacing(trackers.config, &interface),
         routes,
         rules,
+        bfd_master: instance.bfd_master.clone(),
     };
     Ok((spec, vmac))
 }

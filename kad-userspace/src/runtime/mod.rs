@@ -184,6 +184,12 @@ pub async fn run_observed(
     let mut address_changes =
         link_monitor::subscribe_address_changes().map_err(RuntimeError::LinkMonitor)?;
     let addresses_control = links_control.clone();
+    // kad extension bfd_master: the BFD sessions' falls, for the instances naming them.
+    let mut bfd_downs = bfd.clone().map(|statuses| {
+        let (tx, rx) = mpsc::channel(64);
+        let task = tokio::spawn(crate::track::bfd::downs(statuses, tx));
+        (rx, task)
+    });
     let (mut engine, mut io, mut inbound, mut updates) =
         assemble(&spec, options, netlink, states, bfd, bfd_xdp);
     let mut trackers = spec.trackers.clone();
@@ -232,6 +238,7 @@ pub async fn run_observed(
                 }
             }
             Some(update) = updates.recv() => engine.tracker(update),
+            Some(down) = session_down(bfd_downs.as_mut()) => engine.master_peer_down(&down),
             Some(event) = links.recv() => match event.name.as_deref() {
                 Some(name) if !event.deleted && engine.recreated(name, event.ifindex) => {
                     tracing::warn!(interface = name, ifindex = event.ifindex, "interface re-created; restarting its instances");
@@ -283,6 +290,9 @@ pub async fn run_observed(
         engine.executor.send_adverts();
     }
 
+    if let Some((_, task)) = bfd_downs.take() {
+        task.abort();
+    }
     if options.dont_release_vrrp {
         leave_in_place(engine, &statics).await;
     } else {
@@ -460,6 +470,19 @@ fn open_fifos(specs: &[FifoSpec]) -> Vec<FifoWriter> {
 async fn status_requested(publisher: Option<&crate::status::StatusPublisher>) {
     match publisher {
         Some(publisher) => publisher.requested().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next BFD session fall (never without the BFD task).
+async fn session_down(
+    downs: Option<&mut (
+        mpsc::Receiver<crate::track::bfd::SessionDown>,
+        tokio::task::JoinHandle<()>,
+    )>,
+) -> Option<crate::track::bfd::SessionDown> {
+    match downs {
+        Some((rx, _)) => rx.recv().await,
         None => std::future::pending().await,
     }
 }

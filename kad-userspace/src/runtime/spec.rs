@@ -153,6 +153,9 @@ pub struct InstanceSpec {
     pub routes: Vec<IpRoute>,
     /// `virtual_rules`: installed after the routes, removed before them.
     pub rules: Vec<IpRule>,
+    /// kad extension `bfd_master NAME`: the bfd_instance whose session runs to the Master;
+    /// its going down is [`crate::vrrp::fsm::Event::MasterPeerDown`] for this instance.
+    pub bfd_master: Option<String>,
 }
 
 impl InstanceSpec {

@@ -39,6 +39,7 @@ fn reason_word(reason: Reason) -> &'static str {
         Reason::Owner => "owner",
         Reason::Startup => "startup",
         Reason::MasterDown => "master_down",
+        Reason::MasterPeerDown => "master_bfd_down",
         Reason::Preempted => "preempted",
         Reason::Fault => "fault",
         Reason::FaultCleared => "fault_cleared",

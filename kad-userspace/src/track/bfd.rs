@@ -2,6 +2,8 @@
 //! updates for the instances that track them (keepalived's VRRP process is sent an event
 //! when a session goes up or down; a session not yet up counts as down).
 
+use std::net::IpAddr;
+
 use tokio::sync::{mpsc, watch};
 
 use crate::{
@@ -43,6 +45,50 @@ pub async fn run(
                 return;
             }
         }
+        if statuses.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A session seen going down (kad extension `bfd_master`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionDown {
+    /// The `bfd_instance` name.
+    pub name: String,
+    /// Its `neighbor_ip`.
+    pub neighbor: IpAddr,
+}
+
+/// kad extension `bfd_master`: sends every session's fall from up to down (as `track_bfd`
+/// sees it: a peer's AdminDown is no fall) until the BFD task or the protocol loop goes away.
+/// It runs once for the daemon's life and knows no configuration: the protocol loop picks
+/// the instances that name the session.
+pub async fn downs(mut statuses: watch::Receiver<BfdStatuses>, out: mpsc::Sender<SessionDown>) {
+    let mut up: Vec<(String, IpAddr)> = Vec::new();
+    loop {
+        let current = statuses.borrow_and_update().clone();
+        let now_up: Vec<(String, IpAddr)> = current
+            .iter()
+            .filter(|s| s.is_up())
+            .map(|s| (s.name.clone(), s.neighbor))
+            .collect();
+        for (name, neighbor) in &up {
+            if !now_up.contains(&(name.clone(), *neighbor))
+                && current
+                    .iter()
+                    .any(|s| s.name == *name && s.neighbor == *neighbor)
+            {
+                let down = SessionDown {
+                    name: name.clone(),
+                    neighbor: *neighbor,
+                };
+                if out.send(down).await.is_err() {
+                    return;
+                }
+            }
+        }
+        up = now_up;
         if statuses.changed().await.is_err() {
             return;
         }
@@ -118,5 +164,36 @@ mod tests {
             received.recv().await.is_none(),
             "the task ends with the BFD task"
         );
+    }
+
+    #[tokio::test]
+    async fn downs_reports_a_fall_from_up_only() {
+        let (publish, statuses) = crate::status::bfd::channel();
+        let (out, mut received) = mpsc::channel(8);
+        let task = tokio::spawn(downs(statuses, out));
+        let next = async |received: &mut mpsc::Receiver<SessionDown>| {
+            tokio::time::timeout(std::time::Duration::from_millis(300), received.recv())
+                .await
+                .ok()
+                .flatten()
+        };
+        // Down from the start (never up): no fall.
+        publish.send_replace(Arc::new(vec![session("gw", false)]));
+        assert_eq!(next(&mut received).await, None);
+        publish.send_replace(Arc::new(vec![session("gw", true), session("b", true)]));
+        assert_eq!(next(&mut received).await, None);
+        publish.send_replace(Arc::new(vec![session("gw", false), session("b", true)]));
+        assert_eq!(
+            next(&mut received).await,
+            Some(SessionDown {
+                name: "gw".into(),
+                neighbor: "192.0.2.1".parse().unwrap()
+            })
+        );
+        // A session removed (reload) did not fall.
+        publish.send_replace(Arc::new(vec![session("gw", false)]));
+        assert_eq!(next(&mut received).await, None);
+        drop(publish);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
     }
 }

@@ -8,6 +8,10 @@
 //! Prints a table of min / median / max per daemon with the ratio of the medians, writes
 //! every trial to `failover.json` and a plot to `failover.png` (in `target/bench/`, or
 //! `--out DIR`), and with `--record` replaces the failover section of BENCHMARKS.md.
+//!
+//! With `--bfd MS`, kad's routers also run a BFD session to each other at MS ms × 3 and the
+//! backup names it with the kad extension `bfd_master` (keepalived's configuration is
+//! unchanged: plain VRRP); `--link-down` runs only the link-down fault.
 
 use std::{
     path::PathBuf,
@@ -34,7 +38,7 @@ const VIP: &str = "10.77.0.100";
 /// The client's probe interval (see `kad_tests::probe`).
 const PROBE_INTERVAL: Duration = Duration::from_millis(2);
 const USAGE: &str = "usage: kad-bench failover [--trials N] [--quick] [--out DIR] [--record] \
-                     [--nice N] [--logs DIR]";
+                     [--nice N] [--logs DIR] [--bfd MS] [--link-down]";
 /// Default nice value of the benchmark and everything it starts (both daemons, ping): the
 /// machine's cores are shared with builds, which would otherwise add their scheduling delays
 /// to the outages.
@@ -49,6 +53,27 @@ fn config(row: Row, priority: u8) -> String {
     )
 }
 
+/// `--bfd MS`: kad's configuration for `router` (r1 master, r2 backup): a BFD session to the
+/// other router at `ms` × 3 before the instance, and on the backup `bfd_master` naming it.
+fn bfd_config(row: Row, router: &str, priority: u8, ms: u32) -> String {
+    let (me, peer) = if router == "r1" {
+        ("10.77.0.1", "10.77.0.2")
+    } else {
+        ("10.77.0.2", "10.77.0.1")
+    };
+    let mut instance = config(row, priority);
+    if router != "r1" {
+        instance = instance.replace(
+            "  virtual_ipaddress",
+            "  bfd_master peer\n  virtual_ipaddress",
+        );
+    }
+    format!(
+        "bfd_instance peer {{\n  neighbor_ip {peer}\n  source_ip {me}\n  min_rx {ms}\n  \
+         min_tx {ms}\n  multiplier 3\n}}\n{instance}"
+    )
+}
+
 /// Where a trial's daemon logs go (`--logs DIR`): `DIR/NAME-r1.log` and `-r2.log`.
 struct Logs<'a> {
     dir: Option<&'a std::path::Path>,
@@ -58,14 +83,18 @@ struct Logs<'a> {
 /// A lab ready for a fault: `daemon` on both routers, r1 master, the client reaching the
 /// VIP, and r2 listening as backup for a whole Master_Down_Interval (see `bench::settle`).
 /// Returns the lab and the indices of the master's and the backup's daemons.
-fn settled_lab(daemon: Daemon, row: Row) -> Result<(Lab, usize, usize)> {
+fn settled_lab(daemon: Daemon, row: Row, bfd: Option<u32>) -> Result<(Lab, usize, usize)> {
     let mut lab = Lab::with_hosts("bf", ROUTERS_AND_CLIENT)?;
     let start = |lab: &mut Lab, router: &str, priority: u8| -> Result<usize> {
         match daemon {
             Daemon::Keepalived => lab.start_keepalived(router, &config(row, priority)),
             Daemon::Kad => {
                 let conf = lab.dir().join(format!("{router}.conf"));
-                std::fs::write(&conf, config(row, priority))?;
+                let text = match bfd {
+                    Some(ms) => bfd_config(row, router, priority, ms),
+                    None => config(row, priority),
+                };
+                std::fs::write(&conf, text)?;
                 let conf = conf.to_string_lossy().into_owned();
                 lab.start(router, &kad_bin()?, &["-f", &conf])
             }
@@ -151,8 +180,9 @@ fn trial(
     fault: Fault,
     offset: Duration,
     logs: &Logs<'_>,
+    bfd: Option<u32>,
 ) -> Result<(Duration, Timing)> {
-    let (mut lab, master, backup) = settled_lab(daemon, row)?;
+    let (mut lab, master, backup) = settled_lab(daemon, row, bfd)?;
     let prober = Prober::start(lab.host("c")?, VIP)?;
     std::thread::sleep(Duration::from_millis(300));
     let (last, at) = inject_after_advert(&mut lab, master, row, fault, offset)?;
@@ -208,6 +238,10 @@ struct Options {
     record: bool,
     nice: i32,
     logs: Option<PathBuf>,
+    /// `--bfd MS`: kad with a BFD session at MS ms × 3 that the backup follows.
+    bfd: Option<u32>,
+    /// `--link-down`: only the link-down fault.
+    link_down: bool,
 }
 
 fn options() -> Result<Options> {
@@ -218,6 +252,8 @@ fn options() -> Result<Options> {
         record: false,
         nice: NICE,
         logs: None,
+        bfd: None,
+        link_down: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -251,6 +287,17 @@ fn options() -> Result<Options> {
                         .with_context(|| format!("--logs needs a folder ({USAGE})"))?,
                 );
             }
+            "--bfd" => {
+                options.bfd = Some(
+                    args.next()
+                        .and_then(|n| n.parse().ok())
+                        .filter(|n| (1..=1000).contains(n))
+                        .with_context(|| {
+                            format!("--bfd needs milliseconds in 1..=1000 ({USAGE})")
+                        })?,
+                );
+            }
+            "--link-down" => options.link_down = true,
             "failover" => {}
             other => bail!("unknown argument {other:?} ({USAGE})"),
         }
@@ -279,6 +326,9 @@ fn main() -> Result<()> {
         bail!("the benchmark builds network namespaces: run it as root");
     }
     let options = options()?;
+    if options.record && (options.bfd.is_some() || options.link_down) {
+        bail!("--record writes the plain VRRP table: not with --bfd or --link-down");
+    }
     std::fs::create_dir_all(&options.out)
         .with_context(|| format!("creating {}", options.out.display()))?;
     if let Some(dir) = &options.logs {
@@ -296,11 +346,19 @@ fn main() -> Result<()> {
     let mut machine = machine::Machine::now();
     let keepalived = keepalived_version();
     let rows = Row::selection(options.quick);
+    let faults: &[Fault] = if options.link_down {
+        &[Fault::LinkDown]
+    } else {
+        &Fault::ALL
+    };
+    if let Some(ms) = options.bfd {
+        eprintln!("kad: + BFD {ms} ms x 3 between the routers, the backup follows it (bfd_master)");
+    }
     eprintln!(
         "failover benchmark: {} trials per daemon and cell, {} cells, ping every {} ms, nice {}; \
          {}; {}",
         options.trials,
-        rows.len() * Fault::ALL.len(),
+        rows.len() * faults.len(),
         PROBE_INTERVAL.as_millis(),
         options.nice,
         keepalived,
@@ -308,7 +366,7 @@ fn main() -> Result<()> {
     );
     let mut cells = Vec::new();
     for row in rows {
-        for (fault_index, fault) in Fault::ALL.into_iter().enumerate() {
+        for (fault_index, fault) in faults.iter().copied().enumerate() {
             let mut cell = Cell::new(row, fault);
             let centis = (row.seconds * 100.0).round() as u32;
             let interval = Duration::from_secs_f64(row.seconds);
@@ -333,8 +391,9 @@ fn main() -> Result<()> {
                             .to_lowercase(),
                     };
                     let what = format!("{daemon:?}, {}, {}, trial {n}", row.label(), fault.label());
-                    let (outage, timing) =
-                        retried(&what, || trial(daemon, row, fault, offset, &logs))?;
+                    let (outage, timing) = retried(&what, || {
+                        trial(daemon, row, fault, offset, &logs, options.bfd)
+                    })?;
                     eprintln!(
                         "  {:<10} {:<10} {:<24} trial {n}/{}: {:>7} ms  offset {:>6} phase {:>6} \
                          advert→reachable {:>7} ms  ({:.1} s)",
@@ -371,6 +430,11 @@ fn main() -> Result<()> {
         trials(report.trials),
         PROBE_INTERVAL.as_millis()
     );
+    if let Some(ms) = options.bfd {
+        println!(
+            "kad: with BFD {ms} ms x 3 and bfd_master on the backup; keepalived: plain VRRP\n"
+        );
+    }
     print!("{}", table::markdown(&report.cells, "keepalived"));
     let json_path = options.out.join("failover.json");
     json::write(&report, &json_path)?;

@@ -1,5 +1,6 @@
 //! `cargo xtask run` with no arguments: two kad routers and a client on one bridged segment
-//! (network namespaces), election, failures, and the client's outage in milliseconds.
+//! (network namespaces), election, failures, and the client's outage in milliseconds; last,
+//! a BFD-driven failover (kad extension `bfd_master`: r2 follows the BFD session to r1).
 
 use std::time::Duration;
 
@@ -13,12 +14,32 @@ use kad_tests::{
 
 const VIP: &str = "10.77.0.100";
 
-fn config(router: &str, priority: u8) -> String {
+/// A router's configuration; with `bfd`, a BFD session to the other router at 10 ms × 3,
+/// which r2 (the backup) names with `bfd_master`. r1 runs none until step 4, so r2's
+/// session is not up before (and steps 1–3 are plain VRRP).
+fn config(router: &str, priority: u8, bfd: bool) -> String {
+    let (me, peer) = if router == "r1" {
+        ("10.77.0.1", "10.77.0.2")
+    } else {
+        ("10.77.0.2", "10.77.0.1")
+    };
+    let session = if bfd {
+        format!(
+            "bfd_instance peer {{\n  neighbor_ip {peer}\n  source_ip {me}\n  min_rx 10\n  min_tx 10\n  multiplier 3\n}}\n\n"
+        )
+    } else {
+        String::new()
+    };
+    let follow = if bfd && router == "r2" {
+        "  bfd_master peer\n"
+    } else {
+        ""
+    };
     format!(
         "! kad demo: router {router}\n\
-         global_defs {{\n  router_id {router}\n}}\n\n\
+         global_defs {{\n  router_id {router}\n}}\n\n{session}\
          vrrp_instance DEMO {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n\
-         \x20 priority {priority}\n  advert_int 0.1\n  version 3\n\
+         \x20 priority {priority}\n  advert_int 0.1\n  version 3\n{follow}\
          \x20 virtual_ipaddress {{\n    {VIP}/24 dev eth0\n  }}\n}}\n"
     )
 }
@@ -50,14 +71,14 @@ fn main() -> Result<()> {
         "          VRRPv3, advert_int 0.1 s, VIP {VIP}; each router runs `kad -f` in its own namespace\n"
     );
     let mut lab = Lab::with_hosts("demo", ROUTERS_AND_CLIENT)?;
-    let start = |lab: &mut Lab, router: &str, priority: u8| -> Result<usize> {
+    let start = |lab: &mut Lab, router: &str, priority: u8, bfd: bool| -> Result<usize> {
         let conf = lab.dir().join(format!("{router}.conf"));
-        std::fs::write(&conf, config(router, priority))?;
+        std::fs::write(&conf, config(router, priority, bfd))?;
         let conf = conf.to_string_lossy().into_owned();
         lab.start(router, &kad, &["-f", &conf])
     };
-    let r1 = start(&mut lab, "r1", 200)?;
-    start(&mut lab, "r2", 100)?;
+    let r1 = start(&mut lab, "r1", 200, false)?;
+    let r2 = start(&mut lab, "r2", 100, true)?;
     let elected = lab.wait_for("r1 becomes master", Duration::from_secs(10), || {
         lab.host("r1")?.has_address(VIP)
     })?;
@@ -99,6 +120,23 @@ fn main() -> Result<()> {
     let outage = prober.outage_since(at)?;
     println!(
         "3) kad on r1 gets SIGTERM   -> priority-0 advert, {} takes over; client outage {:>4} ms   (keepalived 2.2.7: 72 ms, the backup's skew; kad keeps the VIP until r2 speaks)",
+        holder(&lab)?,
+        outage.as_millis()
+    );
+
+    // 4) kad on r1 again, now with a BFD session to r2 at 10 ms x 3, which r2 follows.
+    lab.daemon(r1)?.wait_exit(Duration::from_secs(5))?;
+    start(&mut lab, "r1", 200, true)?;
+    lab.wait_for("r1 preempts with BFD up", Duration::from_secs(10), || {
+        Ok(lab.host("r1")?.has_address(VIP)?
+            && lab.daemon_log(r2)?.contains("(peer) Entering Up state"))
+    })?;
+    std::thread::sleep(Duration::from_millis(500));
+    let at = unix_now();
+    lab.host("r1")?.ns.ip(&["link", "set", "eth0", "down"])?;
+    let outage = prober.outage_since(at)?;
+    println!(
+        "4) with BFD 10 ms x 3 (r2: bfd_master), r1's link goes down -> {} takes over; client outage {:>4} ms   (BFD detect time 30 ms; without BFD see 1)",
         holder(&lab)?,
         outage.as_millis()
     );

@@ -44,8 +44,15 @@ pub fn xdp_counters(log: &str) -> Option<BTreeMap<String, u64>> {
 /// kad's transitions to Master: (time since the Unix epoch, VRID), from lines like
 /// `2026-11-23T14:24:45.444388Z  INFO …: Entering MASTER STATE instance=VI_99 vrid=99 …`.
 pub fn kad_takeovers(log: &str) -> Vec<(Duration, u8)> {
+    kad_entering(log, "MASTER")
+}
+
+/// kad's transitions to `state` (`MASTER`, `BACKUP`, `FAULT`): (time since the Unix epoch,
+/// VRID), in log order.
+pub fn kad_entering(log: &str, state: &str) -> Vec<(Duration, u8)> {
+    let entering = format!("Entering {state} STATE");
     log.lines()
-        .filter(|line| line.contains("Entering MASTER STATE"))
+        .filter(|line| line.contains(&entering))
         .filter_map(|line| {
             let at = utc_timestamp(line.split_whitespace().next()?)?;
             let vrid = line

@@ -113,6 +113,9 @@ pub enum Reason {
     Startup,
     /// Master_Down_Timer fired.
     MasterDown,
+    /// kad extension `bfd_master`: the BFD session to the Master went down, taken as
+    /// Master_Down_Timer expiry ([`super::Event::MasterPeerDown`]).
+    MasterPeerDown,
     /// Higher priority (or equal priority, higher address) advert seen as Master.
     Preempted,
     /// The interface or a tracked object went down.

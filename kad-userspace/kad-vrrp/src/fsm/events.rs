@@ -60,6 +60,15 @@ pub enum Event {
     /// has no `mcast_src_ip`/`unicast_src_ip`): adverts go out from this one from now on and
     /// break priority ties with it (RFC 5798 §6.4.3). No state change.
     PrimaryAddress(IpAddr),
+    /// kad extension `bfd_master` (keepalived.conf has no such keyword): the BFD session to
+    /// `peer` went down. A Backup whose current Master (the source of the last advert it
+    /// accepted) is `peer` acts at once as on Master_Down_Timer expiry (RFC 5798 §6.4.2);
+    /// in any other state, or for another peer, nothing happens. A false down makes two
+    /// Masters at most until the real Master's next advert (§6.4.3: the higher priority wins).
+    MasterPeerDown {
+        /// The session's neighbour address.
+        peer: IpAddr,
+    },
     /// keepalived.conf `track_src_ip`: the configured source address (`mcast_src_ip` /
     /// `unicast_src_ip`) was removed from (`present: false`: → FAULT) or added back to the
     /// interface.

@@ -235,6 +235,7 @@ impl Instance {
                     self.reevaluate(now, out);
                 }
             }
+            Event::MasterPeerDown { peer } => self.master_peer_down(now, peer, out),
             Event::PrimaryAddress(address) => {
                 if address.is_ipv6() == self.cfg.primary_address.is_ipv6() {
                     self.cfg.primary_address = address;
@@ -610,6 +611,28 @@ impl Instance {
             }
         }
         self.notify(NotifyKind::MasterRxLowerPri, out);
+    }
+
+    /// [`Event::MasterPeerDown`]: a Backup whose current Master is `peer` acts as on
+    /// Master_Down_Timer expiry now (RFC 5798 §6.4.2), or at the end of a startup hold
+    /// (`vrrp_startup_delay`), as that timer would.
+    fn master_peer_down(&mut self, now: Timestamp, peer: IpAddr, out: &mut Vec<Action>) {
+        if self.state != State::Backup || self.master.map(|(address, _)| address) != Some(peer) {
+            return;
+        }
+        let at = self.down_from(now);
+        self.master_down_at = Some(at);
+        if at > now {
+            return;
+        }
+        if self.grouped {
+            // As on expiry in a sync group: Master only when every member wants it.
+            self.want_master = true;
+            self.master = None;
+            self.master_down_at = Some(now + self.master_down_interval());
+        } else {
+            self.become_master(now, Reason::MasterPeerDown, out);
+        }
     }
 
     fn on_timeout(&mut self, now: Timestamp, out: &mut Vec<Action>) {

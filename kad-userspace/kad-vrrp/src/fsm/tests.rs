@@ -969,3 +969,141 @@ fn late_wake_ups_do_not_slow_the_advert_cadence() {
     assert_eq!(sent_priorities(&out), vec![200]);
     assert_eq!(i.next_deadline(), Some(late + Duration::from_millis(10)));
 }
+
+// ---- kad extension bfd_master: Event::MasterPeerDown ----
+
+fn peer_down(peer: &str) -> Event {
+    Event::MasterPeerDown { peer: ip(peer) }
+}
+
+/// A Backup following 10.0.0.2 (priority 150, advert_int 1 s) since t = 1 s.
+fn following_backup() -> Instance {
+    let mut i = started(cfg(100, "10.0.0.1"));
+    i.handle(at(1_000_000), advert("10.0.0.2", 150, 100));
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(i.current_master(), Some((ip("10.0.0.2"), 150)));
+    i
+}
+
+#[test]
+fn master_peer_down_takes_over_at_once_as_on_master_down_expiry() {
+    let mut i = following_backup();
+    // Master_Down_Interval would end at 1 s + 3.609375 s; the session's down at 1.2 s acts now.
+    assert_eq!(i.next_deadline(), Some(at(4_609_375)));
+    let out = i.handle(at(1_200_000), peer_down("10.0.0.2"));
+    assert_eq!(became(&out), Some(State::Master));
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::StateChanged {
+            reason: Reason::MasterPeerDown,
+            ..
+        }
+    )));
+    // The same actions as on expiry: virtuals, one advert, gratuitous ARPs, notify.
+    let mut expired = following_backup();
+    let on_expiry = expired.handle(at(4_609_375), Event::Timeout);
+    let kinds = |actions: &[Action]| -> Vec<std::mem::Discriminant<Action>> {
+        actions.iter().map(std::mem::discriminant).collect()
+    };
+    assert_eq!(kinds(&out), kinds(&on_expiry));
+    assert_eq!(sent_priorities(&out), vec![100]);
+    assert_eq!(
+        i.next_deadline(),
+        Some(at(2_200_000)),
+        "adverts every interval"
+    );
+}
+
+#[test]
+fn master_peer_down_of_another_peer_is_ignored() {
+    let mut i = following_backup();
+    assert!(i.handle(at(1_200_000), peer_down("10.0.0.3")).is_empty());
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(
+        i.next_deadline(),
+        Some(at(4_609_375)),
+        "the timer is untouched"
+    );
+    // A Backup that has heard no Master yet has none to lose.
+    let mut fresh = started(cfg(100, "10.0.0.1"));
+    assert!(fresh.handle(at(100_000), peer_down("10.0.0.2")).is_empty());
+    assert_eq!(fresh.state(), State::Backup);
+    // After the Master's priority 0, the skew timer runs as before.
+    i.handle(at(1_300_000), advert("10.0.0.2", 0, 100));
+    let deadline = i.next_deadline();
+    assert!(i.handle(at(1_350_000), peer_down("10.0.0.2")).is_empty());
+    assert_eq!(i.next_deadline(), deadline);
+}
+
+#[test]
+fn master_peer_down_is_ignored_unless_backup() {
+    // Master: stays Master, nothing sent.
+    let mut m = master(cfg(100, "10.0.0.1"));
+    let deadline = m.next_deadline();
+    assert!(m.handle(at(5_000_000), peer_down("10.0.0.2")).is_empty());
+    assert_eq!(m.state(), State::Master);
+    assert_eq!(m.next_deadline(), deadline);
+    // Fault: stays Fault.
+    let mut f = following_backup();
+    f.handle(at(1_100_000), Event::Interface { up: false });
+    assert_eq!(f.state(), State::Fault);
+    assert!(f.handle(at(1_200_000), peer_down("10.0.0.2")).is_empty());
+    assert_eq!(f.state(), State::Fault);
+    // Initialize: stays Initialize.
+    let mut init = Instance::new(cfg(100, "10.0.0.1")).expect("config");
+    assert!(init.handle(at(0), peer_down("10.0.0.2")).is_empty());
+    assert_eq!(init.state(), State::Initialize);
+}
+
+/// A false down (the session drops, the Master lives): two Masters until the real Master
+/// speaks — at once, answering the new Master's first advert (lower priority, RFC 5798
+/// §6.4.3), or at the latest with its next periodic advert — and the higher priority wins.
+#[test]
+fn a_false_master_peer_down_makes_two_masters_until_the_masters_next_advert() {
+    let mut real = master(cfg(150, "10.0.0.2"));
+    let mut backup = following_backup();
+    let out = backup.handle(at(1_200_000), peer_down("10.0.0.2"));
+    assert_eq!(backup.state(), State::Master);
+    assert_eq!(sent_priorities(&out), vec![100]);
+    // The real Master hears that advert and answers it at once with its own.
+    let answer = real.handle(at(1_200_100), advert("10.0.0.1", 100, 100));
+    assert_eq!(real.state(), State::Master);
+    assert_eq!(sent_priorities(&answer), vec![150]);
+    let out = backup.handle(at(1_200_200), advert("10.0.0.2", 150, 100));
+    assert_eq!(became(&out), Some(State::Backup));
+    assert!(out.iter().any(|a| matches!(a, Action::RemoveVirtuals(_))));
+    assert_eq!(backup.current_master(), Some((ip("10.0.0.2"), 150)));
+    // Had that answer been lost, the next periodic advert (within one advert interval)
+    // ends it the same way.
+    let mut lost = following_backup();
+    lost.handle(at(1_200_000), peer_down("10.0.0.2"));
+    lost.handle(at(2_000_000), advert("10.0.0.2", 150, 100));
+    assert_eq!(lost.state(), State::Backup);
+}
+
+#[test]
+fn master_peer_down_waits_for_the_startup_hold() {
+    let mut i = Instance::new(cfg(100, "10.0.0.1")).expect("config");
+    i.hold_master_down_until(at(10_000_000));
+    i.handle(Timestamp::ZERO, Event::Startup);
+    i.handle(at(1_000_000), advert("10.0.0.2", 150, 100));
+    assert!(i.handle(at(2_000_000), peer_down("10.0.0.2")).is_empty());
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(i.next_deadline(), Some(at(10_000_000)));
+    let out = i.handle(at(10_000_000), Event::Timeout);
+    assert_eq!(became(&out), Some(State::Master));
+}
+
+#[test]
+fn master_peer_down_in_a_sync_group_waits_for_every_member() {
+    let mut g = group(false);
+    g.handle_all(at(0), Event::Startup);
+    g.handle(at(1_000_000), 0, advert_vrid(51, 200));
+    g.handle(at(1_000_000), 1, advert_vrid(52, 200));
+    // Member A's Master is gone by BFD; B still hears its Master: the group stays Backup.
+    g.handle(at(1_100_000), 0, peer_down("10.0.0.2"));
+    assert!(g.members().iter().all(|m| m.state() == State::Backup));
+    // B's session goes down too: both Master together.
+    g.handle(at(1_150_000), 1, peer_down("10.0.0.2"));
+    assert!(g.members().iter().all(|m| m.state() == State::Master));
+}
