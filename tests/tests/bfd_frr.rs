@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use kad_tests::{
-    bfd_peers::{BfdState, FrrPeer},
+    bfd_peers::{BfdState, FrrBfd, FrrPeer},
     conf::lab_instance,
     lab::{Lab, ROUTERS, VIP},
     ops,
@@ -123,15 +123,7 @@ fn kad_and_frr_bfdd_bring_sessions_up_renegotiate_detect_and_signal_admin_down()
     })?;
 
     // kad stops: FRR hears AdminDown on both sessions.
-    lab.daemon(kad)?.signal(libc::SIGTERM)?;
-    for peer in ["10.77.0.1", "fd77::1"] {
-        lab.wait_for("FRR hears kad's AdminDown", LIMIT, || {
-            let status = frr.peer(peer)?;
-            Ok(status.state() == Some(BfdState::Down)
-                && status.remote_diagnostic.contains("administratively down"))
-        })?;
-    }
-    Ok(())
+    frr_hears_admin_down_at_stop(&mut lab, kad, &frr)
 }
 
 /// kad (r1, on the segment) ⇄ FRR bfdd (r2, behind router gw): RFC 5883 multihop, IPv4 and
@@ -209,6 +201,12 @@ fn kad_and_frr_bfdd_run_multihop_sessions_across_a_router() -> Result<()> {
     })?;
 
     // kad stops: FRR hears AdminDown on both multihop sessions.
+    frr_hears_admin_down_at_stop(&mut lab, kad, &frr)
+}
+
+/// Stops kad (SIGTERM) and waits until FRR has heard its AdminDown on the IPv4 and the IPv6
+/// session (RFC 5880 §6.8.16 at stop, as keepalived's BFD process sends it).
+fn frr_hears_admin_down_at_stop(lab: &mut Lab, kad: usize, frr: &FrrBfd) -> Result<()> {
     lab.daemon(kad)?.signal(libc::SIGTERM)?;
     for peer in ["10.77.0.1", "fd77::1"] {
         lab.wait_for("FRR hears kad's AdminDown", LIMIT, || {

@@ -66,28 +66,27 @@ impl XdpDataplane {
     /// writes it without any lock; the program keeps using it. Later calls, and
     /// [`XdpDataplane::bfd_sessions`], find no map.
     pub fn take_bfd_sessions(&mut self) -> Result<BfdSessions<MapData>, XdpError> {
-        let map = self
-            .ebpf
-            .take_map(BFD_SESSIONS_MAP)
-            .ok_or(XdpError::MissingMap(BFD_SESSIONS_MAP))?;
-        let map = HashMap::try_from(map).map_err(|source| XdpError::Map {
-            map: BFD_SESSIONS_MAP,
-            source,
-        })?;
-        Ok(BfdSessions { map })
+        BfdSessions::of(self.ebpf.take_map(BFD_SESSIONS_MAP))
     }
 
     /// The BFD session map.
     pub fn bfd_sessions(&mut self) -> Result<BfdSessions<&mut MapData>, XdpError> {
-        let map = self
-            .ebpf
-            .map_mut(BFD_SESSIONS_MAP)
-            .ok_or(XdpError::MissingMap(BFD_SESSIONS_MAP))?;
+        BfdSessions::of(self.ebpf.map_mut(BFD_SESSIONS_MAP))
+    }
+}
+
+impl<T> BfdSessions<T> {
+    /// The typed view of `KAD_BFD_SESSIONS` as the loaded object gave it (owned or borrowed).
+    fn of<M>(map: Option<M>) -> Result<Self, XdpError>
+    where
+        HashMap<T, u32, BfdSession>: TryFrom<M, Error = aya::maps::MapError>,
+    {
+        let map = map.ok_or(XdpError::MissingMap(BFD_SESSIONS_MAP))?;
         let map = HashMap::try_from(map).map_err(|source| XdpError::Map {
             map: BFD_SESSIONS_MAP,
             source,
         })?;
-        Ok(BfdSessions { map })
+        Ok(Self { map })
     }
 }
 
